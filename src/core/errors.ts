@@ -1,0 +1,180 @@
+/**
+ * One error family, modelled on viem's `errors/base.ts`: a short message for people, details
+ * for logs, the cause chain, and `walk()` to find a specific cause.
+ */
+export type BaseErrorOptions = {
+  cause?: unknown
+  details?: string | undefined
+  metaMessages?: readonly string[] | undefined
+}
+
+export class BaseError extends Error {
+  override name = 'OutlastError'
+  readonly shortMessage: string
+  readonly details: string | undefined
+  readonly metaMessages: readonly string[]
+
+  constructor(shortMessage: string, options: BaseErrorOptions = {}) {
+    const details =
+      options.details ?? (options.cause instanceof Error ? options.cause.message : undefined)
+    const lines = [shortMessage]
+    if (options.metaMessages?.length) lines.push('', ...options.metaMessages)
+    if (details && details !== shortMessage) lines.push('', `Details: ${details}`)
+    super(lines.join('\n'), options.cause === undefined ? undefined : { cause: options.cause })
+    this.shortMessage = shortMessage
+    this.details = details
+    this.metaMessages = options.metaMessages ?? []
+  }
+
+  /** Walks the cause chain; returns the first error for which `fn` is true (or the last one). */
+  walk(fn?: (err: unknown) => boolean): unknown {
+    let err: unknown = this
+    while (err instanceof Error) {
+      if (fn?.(err)) return err
+      if (err.cause === undefined) return fn ? undefined : err
+      err = err.cause
+    }
+    return fn ? undefined : err
+  }
+}
+
+/** Bad options given to `createOutlast` or a source factory. Thrown at construction. */
+export class ConfigError extends BaseError {
+  override name = 'ConfigError'
+}
+
+/** What went wrong with one source in one attempt. */
+export type SourceFailureKind =
+  | 'timeout'
+  | 'network'
+  | 'dns'
+  | 'refused'
+  | 'http'
+  | 'rate-limited'
+  | 'body'
+  | 'rpc'
+  | 'chain'
+  | 'unavailable'
+  | 'aborted'
+
+export class SourceError extends BaseError {
+  override name = 'SourceError'
+  readonly source: string
+  readonly kind: SourceFailureKind
+  readonly status: number | undefined
+  /** Milliseconds the source asked us to wait (HTTP 429 `Retry-After`). */
+  readonly retryAfter: number | undefined
+
+  constructor(
+    source: string,
+    kind: SourceFailureKind,
+    message: string,
+    options: BaseErrorOptions & { status?: number; retryAfter?: number | undefined } = {},
+  ) {
+    super(`${source}: ${message}`, options)
+    this.source = source
+    this.kind = kind
+    this.status = options.status
+    this.retryAfter = options.retryAfter
+  }
+}
+
+/** A JSON-RPC error object returned by a source (inside HTTP 200 or otherwise). */
+export class RpcResponseError extends SourceError {
+  override name = 'RpcResponseError'
+  readonly code: number
+  readonly data: unknown
+
+  constructor(source: string, error: { code: number; message: string; data?: unknown }) {
+    super(source, 'rpc', `JSON-RPC error ${error.code}: ${error.message}`)
+    this.code = error.code
+    this.data = error.data
+  }
+
+  /**
+   * Errors every honest node gives for the same request (a revert, invalid params): they are
+   * answers to agree on, not source failures.
+   */
+  get deterministic(): boolean {
+    return this.code === 3 || this.code === -32602 || /revert/i.test(this.shortMessage)
+  }
+}
+
+/** A source is on another chain than the configured `chainId`. */
+export class ChainMismatchError extends SourceError {
+  override name = 'ChainMismatchError'
+  constructor(source: string, expected: number, actual: number) {
+    super(source, 'chain', `on chain ${actual}, expected ${expected}`)
+  }
+}
+
+/** Every source was tried and none gave an answer. Lists each source's reason. */
+export class AllSourcesFailedError extends BaseError {
+  override name = 'AllSourcesFailedError'
+  readonly method: string
+  readonly failures: readonly { source: string; reason: string }[]
+
+  constructor(method: string, failures: readonly { source: string; reason: string }[]) {
+    super(`All sources failed for ${method}.`, {
+      metaMessages: failures.length
+        ? failures.map((f) => `- ${f.source}: ${f.reason}`)
+        : ['- no source was eligible (all excluded, cooling off or open-circuit)'],
+    })
+    this.method = method
+    this.failures = failures
+  }
+}
+
+/** Sources answered but not enough failure domains agreed. Lists the answers by source. */
+export class QuorumError extends BaseError {
+  override name = 'QuorumError'
+  readonly method: string
+  readonly answers: readonly { source: string; domain: string; answer: string }[]
+
+  constructor(
+    method: string,
+    required: number,
+    answers: readonly { source: string; domain: string; answer: string }[],
+    failures: readonly { source: string; reason: string }[] = [],
+  ) {
+    super(`No answer to ${method} was agreed by ${required} failure domains.`, {
+      metaMessages: [
+        ...answers.map((a) => `- ${a.source} (${a.domain}) answered ${a.answer}`),
+        ...failures.map((f) => `- ${f.source} failed: ${f.reason}`),
+      ],
+    })
+    this.method = method
+    this.answers = answers
+  }
+}
+
+/** Only one failure domain was left and `onQuorumLoss: 'fail'` was set. */
+export class QuorumLostError extends BaseError {
+  override name = 'QuorumLostError'
+}
+
+/** The overall deadline passed before the policy was satisfied. */
+export class DeadlineError extends BaseError {
+  override name = 'DeadlineError'
+}
+
+/** A locally computed hash did not match what a source sent. */
+export class VerificationError extends BaseError {
+  override name = 'VerificationError'
+}
+
+/**
+ * EIP-1193 / EIP-1474 error on the provider surface. `code` is 4200 for methods outlast does
+ * not serve (wallet-only), 4900 when every source is down, or the node's JSON-RPC code.
+ */
+export class ProviderRpcError extends BaseError {
+  override name = 'ProviderRpcError'
+  readonly code: number
+  readonly data: unknown
+
+  constructor(code: number, message: string, options: BaseErrorOptions & { data?: unknown } = {}) {
+    super(message, options)
+    this.code = code
+    this.data = options.data
+  }
+}

@@ -1,0 +1,34 @@
+/** What a source is: a kind, a failure domain and a way to answer JSON-RPC. */
+export type SourceKind = 'cloud' | 'self-hosted' | 'wallet' | 'p2p' | 'ipfs'
+
+export type RpcRequest = { method: string; params?: readonly unknown[] | undefined }
+
+export type SourceRequestOptions = {
+  /** Aborts the attempt when the engine no longer needs it. */
+  signal?: AbortSignal | undefined
+}
+
+export type SourceConfig = {
+  /** Unique name, shown in events, errors and `status()`. */
+  name: string
+  kind: SourceKind
+  /** Failure domain: sources in one domain are expected to fail together. */
+  domain: string
+  /** Ranking weight; higher is preferred when latency is equal. */
+  weight: number
+  /** Where the source points, with API keys and credentials removed. */
+  label: string
+}
+
+/**
+ * A source answers JSON-RPC. `request` resolves with the `result` member of the response
+ * and rejects with a `SourceError` (transport failure, bad body, JSON-RPC error object).
+ * A source never decides what is true; the engine does.
+ */
+export type Source = {
+  config: SourceConfig
+  request(body: RpcRequest, options?: SourceRequestOptions): Promise<unknown>
+  close?(): void | Promise<void>
+}
+
+export type Hex = `0x${string}`
