@@ -1,0 +1,257 @@
+import { canonical, preview } from './canonical.ts'
+import {
+  AllSourcesFailedError,
+  DeadlineError,
+  QuorumError,
+  RpcResponseError,
+  SourceError,
+} from './errors.ts'
+import type { RetryBudget } from './retryBudget.ts'
+import { expectedLatency, recordFailure, type SourceState } from './sourceState.ts'
+
+export type Need = { sources: number; domains: number }
+
+export type FanOutContext = {
+  attempt(s: SourceState, method: string, params: unknown[], signal: AbortSignal): Promise<unknown>
+  budget: RetryBudget
+  hedge: { min: number; max: number; initial: number }
+  onDisagreement(
+    method: string,
+    answers: { source: string; domain: string; answer: string }[],
+  ): void
+}
+
+export type FanOutRequest = {
+  method: string
+  params: unknown[]
+  /** Eligible sources, best first. */
+  candidates: readonly SourceState[]
+  need: Need
+  /** Local check of an answer: a reason makes it that source's failure (a lie or garbage). */
+  check?(result: unknown, s: SourceState): string | undefined
+  /** An answer proven locally stands alone, without agreement. */
+  standsAlone?(result: unknown): boolean
+  /** The key under which answers must agree. @default canonical(result) */
+  key?(result: unknown): string
+  /** May settle for one domain when every other domain failed. */
+  degrade: boolean
+  deadline: number
+}
+
+export type FanOutResult = {
+  /** The answer, or the node error every agreeing source gave (a revert). */
+  value: unknown
+  error: RpcResponseError | undefined
+  sources: string[]
+  domains: string[]
+  degraded: boolean
+  attempts: number
+}
+
+type Group = {
+  value: unknown
+  error?: RpcResponseError
+  sources: SourceState[]
+  domains: Set<string>
+}
+type Attempt = { s: SourceState; controller: AbortController; started: number }
+
+/** Attempts cancelled this much later than their source's expected latency count as slow. */
+const SLOW_FACTOR = 2
+
+/**
+ * Hedged fan-out: asks the best source of each of the first `need.domains` domains, adds the
+ * next source after an adaptive delay or at once when one fails or answers differ, and returns
+ * as soon as an answer stands alone or is agreed by `need`; the losers are cancelled.
+ */
+export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutResult> {
+  return new Promise((resolve, reject) => {
+    const groups = new Map<string, Group>()
+    const failures: { source: string; reason: string }[] = []
+    const inflight = new Set<Attempt>()
+    const launched = new Set<SourceState>()
+    let attempts = 0
+    let done = false
+    let hedgeTimer: ReturnType<typeof setTimeout> | undefined
+    const deadlineTimer = setTimeout(
+      () => finish(undefined, deadlineError()),
+      Math.max(0, req.deadline - Date.now()),
+    )
+
+    const answered = (domain: string) => {
+      for (const g of groups.values()) if (g.domains.has(domain)) return true
+      return false
+    }
+    const covered = (domain: string) => {
+      for (const a of inflight) if (a.s.domain === domain) return true
+      return answered(domain)
+    }
+    const sourcesShort = () => {
+      let most = 0
+      for (const g of groups.values()) most = Math.max(most, g.sources.length)
+      return most < req.need.sources
+    }
+
+    /** The best source of a domain nobody covers yet; else one whose domain still lacks an answer. */
+    const pickNext = (): SourceState | undefined => {
+      let fallback: SourceState | undefined
+      for (const s of req.candidates) {
+        if (launched.has(s) || !s.breaker.available) continue
+        if (!covered(s.domain)) return s
+        if (!answered(s.domain) || sourcesShort()) fallback ??= s
+      }
+      return fallback
+    }
+
+    const launch = (s: SourceState) => {
+      if (!s.breaker.tryAcquire()) return false
+      launched.add(s)
+      attempts++
+      const a: Attempt = { s, controller: new AbortController(), started: Date.now() }
+      inflight.add(a)
+      ctx.attempt(s, req.method, req.params, a.controller.signal).then(
+        (result) => settle(a, result, undefined),
+        (error) => settle(a, undefined, error),
+      )
+      return true
+    }
+
+    const launchNext = (extra: boolean): boolean => {
+      for (let s = pickNext(); s; s = pickNext()) {
+        if (extra && !ctx.budget.tryWithdraw() && inflight.size > 0) return false
+        if (launch(s)) return true
+        launched.add(s) // lost its probe slot to another request; don't pick it again here
+      }
+      return false
+    }
+
+    const scheduleHedge = () => {
+      clearTimeout(hedgeTimer)
+      if (done || inflight.size === 0) return
+      let wait = 0
+      for (const a of inflight)
+        wait = Math.max(wait, a.started + expectedLatency(a.s, ctx.hedge.initial) - Date.now())
+      wait = Math.min(ctx.hedge.max, Math.max(ctx.hedge.min, wait))
+      hedgeTimer = setTimeout(() => {
+        if (!done && launchNext(true)) scheduleHedge()
+      }, wait)
+    }
+
+    const agreed = (g: Group) =>
+      g.sources.length >= req.need.sources && g.domains.size >= req.need.domains
+
+    const settle = (a: Attempt, result: unknown, error: unknown) => {
+      inflight.delete(a)
+      if (done) return
+      const s = a.s
+      let needMore = false
+      if (error instanceof RpcResponseError && error.deterministic) {
+        add(
+          s,
+          `error:${error.code}:${canonical(error.data ?? error.shortMessage)}`,
+          undefined,
+          error,
+        )
+      } else if (error !== undefined) {
+        failures.push({ source: s.name, reason: reasonOf(error) })
+        needMore = true
+      } else {
+        const bad = req.check?.(result, s)
+        if (bad) {
+          const lie = new SourceError(s.name, 'body', `${req.method} answer rejected: ${bad}`)
+          recordFailure(s, lie)
+          failures.push({ source: s.name, reason: lie.shortMessage })
+          needMore = true
+        } else if (req.standsAlone?.(result)) {
+          return finish({ value: result, sources: [s], domains: new Set([s.domain]) })
+        } else {
+          add(s, (req.key ?? canonical)(result), result, undefined)
+        }
+      }
+      if (done) return
+      // A failure or a disagreement: ask the next source now, not after the hedge delay.
+      if (needMore || groups.size > 1) launchNext(true)
+      if (inflight.size === 0 && !launchNext(false)) return exhausted()
+      scheduleHedge()
+    }
+
+    const add = (s: SourceState, key: string, value: unknown, error?: RpcResponseError) => {
+      let g = groups.get(key)
+      if (!g) {
+        g = { value, error, sources: [], domains: new Set() }
+        groups.set(key, g)
+      }
+      g.sources.push(s)
+      g.domains.add(s.domain)
+      if (agreed(g)) finish(g)
+      else if (groups.size > 1) ctx.onDisagreement(req.method, listAnswers())
+    }
+
+    const listAnswers = () =>
+      [...groups.values()].flatMap((g) =>
+        g.sources.map((s) => ({
+          source: s.name,
+          domain: s.domain,
+          answer: g.error ? g.error.shortMessage : preview(g.value),
+        })),
+      )
+
+    const exhausted = () => {
+      const all = [...groups.values()]
+      if (all.length === 1 && req.degrade) return finish(all[0]!, undefined, true)
+      if (all.length === 0)
+        return finish(undefined, new AllSourcesFailedError(req.method, failures))
+      finish(undefined, new QuorumError(req.method, req.need.domains, listAnswers(), failures))
+    }
+
+    const deadlineError = () => {
+      const waiting = [...inflight].map((a) => ({
+        source: a.s.name,
+        reason: `no answer after ${Date.now() - a.started} ms`,
+      }))
+      return new DeadlineError(`No consistent answer to ${req.method} before the deadline.`, {
+        metaMessages: [
+          ...listAnswers().map((a) => `- ${a.source} (${a.domain}) answered ${a.answer}`),
+          ...[...failures, ...waiting].map((f) => `- ${f.source}: ${f.reason}`),
+        ],
+      })
+    }
+
+    const finish = (g: Group | undefined, error?: Error, degraded = false) => {
+      if (done) return
+      done = true
+      clearTimeout(hedgeTimer)
+      clearTimeout(deadlineTimer)
+      const now = Date.now()
+      for (const a of inflight) {
+        const late = now - a.started > SLOW_FACTOR * expectedLatency(a.s, ctx.hedge.initial)
+        a.controller.abort()
+        if (late && g)
+          recordFailure(a.s, new SourceError(a.s.name, 'timeout', 'slow: others answered first'))
+      }
+      inflight.clear()
+      if (!g) return reject(error)
+      resolve({
+        value: g.value,
+        error: g.error,
+        sources: g.sources.map((s) => s.name),
+        domains: [...g.domains],
+        degraded,
+        attempts,
+      })
+    }
+
+    // Start: the best source of each of the first `need.domains` domains (and `need.sources`).
+    const first = Math.max(req.need.domains, req.need.sources)
+    let started = 0
+    while (started < first && launchNext(false)) started++
+    if (started === 0) return exhausted()
+    scheduleHedge()
+  })
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof SourceError) return error.shortMessage.replace(`${error.source}: `, '')
+  if (error instanceof Error) return error.message
+  return String(error)
+}

@@ -1,0 +1,183 @@
+import { BaseError } from './errors.ts'
+import type { SourceState } from './sourceState.ts'
+
+export type Head = { number: number; hash: string }
+
+export type HeadTrackerOptions = {
+  sources: readonly SourceState[]
+  /** Domains that must agree on a head (reduced to the domains that answer). */
+  quorumDomains: number
+  pollingInterval: number
+  /** May this source be polled now? (chain ok, breaker, rate limit) */
+  eligible(s: SourceState): boolean
+  /** One attempt through the engine's health accounting. */
+  attempt(s: SourceState, method: string, params: unknown[], signal: AbortSignal): Promise<unknown>
+  /** Per-poll timeout for a source. */
+  pollTimeout(s: SourceState): number
+  onUpdate(head: Head): void
+}
+
+export type HeadTracker = {
+  /** The agreed head, refreshed when older than the polling interval. */
+  get(): Promise<Head>
+  peek(): Head | undefined
+  /** The agreed chain's hash at `n`, if known. */
+  hashAt(n: number): string | undefined
+  /** `eth_blockNumber`: the agreed head number, never lower than one returned before. */
+  blockNumber(): Promise<number>
+  refresh(): Promise<void>
+}
+
+const WINDOW = 128
+
+type RpcHeader = { number?: unknown; hash?: unknown }
+
+/**
+ * Tracks each source's head and the agreed head: the highest block whose hash sources in
+ * `quorumDomains` failure domains report. Polls on demand (no timers), stale-while-revalidate.
+ */
+export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
+  let agreed: Head | undefined
+  let agreedAt = 0
+  let highestReturned = -1
+  let inflight: Promise<void> | undefined
+  const agreedHashes = new Map<number, string>()
+  const polling = new Set<SourceState>()
+
+  const remember = (s: SourceState, header: RpcHeader) => {
+    if (typeof header?.number !== 'string' || typeof header.hash !== 'string') return
+    const number = Number.parseInt(header.number, 16)
+    const hash = header.hash.toLowerCase()
+    s.hashes.set(number, hash)
+    if (s.hashes.size > WINDOW) s.hashes.delete(s.hashes.keys().next().value as number)
+    if (!s.head || number >= s.head.number) s.head = { number, hash, at: Date.now() }
+  }
+
+  /** Highest (number, hash) reported by sources in at least `q` domains. */
+  const compute = (q: number, among: readonly SourceState[]): Head | undefined => {
+    let top = -1
+    for (const s of among) if (s.head && s.head.number > top) top = s.head.number
+    for (let n = top; n >= 0 && n > top - WINDOW; n--) {
+      const domainsByHash = new Map<string, Set<string>>()
+      for (const s of among) {
+        const h = s.hashes.get(n)
+        if (!h) continue
+        let set = domainsByHash.get(h)
+        if (!set) {
+          set = new Set()
+          domainsByHash.set(h, set)
+        }
+        set.add(s.domain)
+      }
+      for (const [hash, domains] of domainsByHash) if (domains.size >= q) return { number: n, hash }
+    }
+    return undefined
+  }
+
+  const settle = (head: Head, among: readonly SourceState[]) => {
+    if (agreed && head.number < agreed.number) return // a lagging subset can't move us back
+    agreed = head
+    agreedAt = Date.now()
+    agreedHashes.set(head.number, head.hash)
+    if (agreedHashes.size > WINDOW) agreedHashes.delete(agreedHashes.keys().next().value as number)
+    for (const s of among) {
+      s.lag = s.head ? Math.max(0, head.number - s.head.number) : 0
+      const mine = s.hashes.get(head.number)
+      const theirs = s.head ? agreedHashes.get(s.head.number) : undefined
+      s.forked =
+        (mine !== undefined && mine !== head.hash) ||
+        (theirs !== undefined && s.head !== undefined && theirs !== s.head.hash)
+    }
+    o.onUpdate(head)
+  }
+
+  const poll = (s: SourceState): Promise<void> => {
+    if (polling.has(s)) return Promise.resolve()
+    polling.add(s)
+    const signal = AbortSignal.timeout(o.pollTimeout(s))
+    return o
+      .attempt(s, 'eth_getBlockByNumber', ['latest', false], signal)
+      .then((header) => remember(s, header as RpcHeader))
+      .catch(() => {})
+      .finally(() => polling.delete(s))
+  }
+
+  /** Fetches the block at `n` from sources that are past it but never told us its hash. */
+  const fill = async (n: number, among: readonly SourceState[]) => {
+    await Promise.all(
+      among
+        .filter((s) => s.head && s.head.number > n && !s.hashes.has(n))
+        .map((s) =>
+          o
+            .attempt(
+              s,
+              'eth_getBlockByNumber',
+              [`0x${n.toString(16)}`, false],
+              AbortSignal.timeout(o.pollTimeout(s)),
+            )
+            .then((header) => remember(s, header as RpcHeader))
+            .catch(() => {}),
+        ),
+    )
+  }
+
+  const refresh = (): Promise<void> => {
+    inflight ??= (async () => {
+      const targets = o.sources.filter(o.eligible)
+      const domains = new Set(targets.map((s) => s.domain)).size
+      const want = Math.max(1, Math.min(o.quorumDomains, domains))
+      const answered: SourceState[] = []
+      let settled = false
+      await new Promise<void>((resolve) => {
+        let pending = targets.length
+        if (pending === 0) return resolve()
+        for (const s of targets) {
+          poll(s).finally(() => {
+            if (s.head && Date.now() - s.head.at < 60_000) answered.push(s)
+            const head = compute(want, answered)
+            if (head && (!agreed || head.number >= agreed.number)) {
+              settle(head, o.sources)
+              settled = true
+              resolve()
+            }
+            if (--pending === 0) resolve()
+          })
+        }
+      })
+      if (settled) return
+      // No agreement among the first answers: fill gaps, then settle for the domains that answered.
+      const responders = answered.filter((s) => o.eligible(s))
+      const responding = new Set(responders.map((s) => s.domain)).size
+      const q = Math.max(1, Math.min(o.quorumDomains, responding))
+      const heads = [...new Set(responders.map((s) => s.head!.number))].sort((a, b) => b - a)
+      const target = heads[Math.min(q, heads.length) - 1]
+      if (target !== undefined) await fill(target, responders)
+      const head = compute(q, responders)
+      if (head) settle(head, o.sources)
+    })().finally(() => {
+      inflight = undefined
+    })
+    return inflight
+  }
+
+  const get = async (): Promise<Head> => {
+    const stale = Date.now() - agreedAt >= o.pollingInterval
+    if (!agreed) await refresh()
+    else if (stale) refresh().catch(() => {})
+    if (!agreed)
+      throw new BaseError('No agreed chain head: no source answered eth_getBlockByNumber(latest).')
+    return agreed
+  }
+
+  return {
+    get,
+    peek: () => agreed,
+    hashAt: (n) => agreedHashes.get(n),
+    refresh,
+    async blockNumber() {
+      const head = await get()
+      highestReturned = Math.max(highestReturned, head.number)
+      return highestReturned
+    },
+  }
+}

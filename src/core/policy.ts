@@ -1,0 +1,109 @@
+/**
+ * Which rule decides the answer to each JSON-RPC method. The README's policy table is made
+ * from `methodPolicies` below; users override single methods with the `policies` option.
+ */
+export type PolicyClass =
+  /** Answered from configuration (`eth_chainId`, `net_version`). */
+  | 'static'
+  /** From the head tracker: agreed, never backwards. */
+  | 'head'
+  /** Fee figures: the median of several sources. */
+  | 'median'
+  /** Looked up by hash: the first answer that verifies locally; `null` needs agreement. */
+  | 'verified'
+  /** State at a block: `latest` pinned to the agreed head, then quorum across domains. */
+  | 'quorum'
+  /** `eth_sendRawTransaction`: broadcast to every healthy source. */
+  | 'broadcast'
+  /** Answered by the first source that answers (node-local data such as `web3_clientVersion`). */
+  | 'single'
+  /** Not served by outlast: EIP-1193 error 4200, so the wallet handles it. */
+  | 'unsupported'
+
+export type MethodPolicy = {
+  class: PolicyClass
+  /** Index of the block parameter, for pinning `latest` (quorum class). */
+  blockParam?: number
+  /** The node accepts an EIP-1898 `{ blockHash }` object in that parameter. */
+  byHash?: boolean
+}
+
+const q = (blockParam?: number, byHash = false): MethodPolicy =>
+  blockParam === undefined ? { class: 'quorum' } : { class: 'quorum', blockParam, byHash }
+
+export const methodPolicies: Readonly<Record<string, MethodPolicy>> = {
+  eth_chainId: { class: 'static' },
+  net_version: { class: 'static' },
+
+  eth_blockNumber: { class: 'head' },
+
+  eth_gasPrice: { class: 'median' },
+  eth_maxPriorityFeePerGas: { class: 'median' },
+  eth_blobBaseFee: { class: 'median' },
+
+  eth_getBlockByHash: { class: 'verified' },
+  eth_getTransactionByHash: { class: 'verified' },
+  eth_getTransactionByBlockHashAndIndex: { class: 'verified' },
+  eth_getBlockByNumber: { class: 'verified', blockParam: 0 },
+  eth_getTransactionByBlockNumberAndIndex: { class: 'verified', blockParam: 0 },
+
+  eth_getBalance: q(1, true),
+  eth_getCode: q(1, true),
+  eth_getTransactionCount: q(1, true),
+  eth_getStorageAt: q(2, true),
+  eth_call: q(1, true),
+  eth_getProof: q(2, true),
+  eth_estimateGas: q(1),
+  eth_createAccessList: q(1),
+  eth_getLogs: q(),
+  eth_getTransactionReceipt: q(),
+  eth_getBlockReceipts: q(0),
+  eth_getBlockTransactionCountByHash: q(),
+  eth_getBlockTransactionCountByNumber: q(0),
+  eth_getUncleCountByBlockHash: q(),
+  eth_getUncleCountByBlockNumber: q(0),
+  eth_feeHistory: q(1),
+  eth_syncing: { class: 'single' },
+
+  eth_sendRawTransaction: { class: 'broadcast' },
+
+  web3_clientVersion: { class: 'single' },
+  web3_sha3: { class: 'single' },
+  net_listening: { class: 'single' },
+  net_peerCount: { class: 'single' },
+  eth_protocolVersion: { class: 'single' },
+
+  eth_accounts: { class: 'unsupported' },
+  eth_requestAccounts: { class: 'unsupported' },
+  eth_sendTransaction: { class: 'unsupported' },
+  eth_sign: { class: 'unsupported' },
+  eth_signTransaction: { class: 'unsupported' },
+  eth_signTypedData: { class: 'unsupported' },
+  eth_signTypedData_v3: { class: 'unsupported' },
+  eth_signTypedData_v4: { class: 'unsupported' },
+  personal_sign: { class: 'unsupported' },
+  eth_coinbase: { class: 'unsupported' },
+  // Subscriptions and filters need node affinity; outlast emulates them in a later release.
+  eth_subscribe: { class: 'unsupported' },
+  eth_unsubscribe: { class: 'unsupported' },
+  eth_newFilter: { class: 'unsupported' },
+  eth_newBlockFilter: { class: 'unsupported' },
+  eth_newPendingTransactionFilter: { class: 'unsupported' },
+  eth_getFilterChanges: { class: 'unsupported' },
+  eth_getFilterLogs: { class: 'unsupported' },
+  eth_uninstallFilter: { class: 'unsupported' },
+}
+
+/** The rule for `method`: the user's override, the table, `unsupported` for wallet namespaces, else `single`. */
+export function classify(
+  method: string,
+  overrides: Readonly<Record<string, PolicyClass | MethodPolicy>> = {},
+): MethodPolicy {
+  const own = overrides[method]
+  const base = methodPolicies[method]
+  if (own !== undefined) return typeof own === 'string' ? { ...base, class: own } : own
+  if (base) return base
+  if (method.startsWith('wallet_') || method.startsWith('personal_'))
+    return { class: 'unsupported' }
+  return { class: 'single' }
+}

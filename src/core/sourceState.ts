@@ -1,0 +1,123 @@
+import { type Breaker, type BreakerOptions, createBreaker } from './breaker.ts'
+import { RpcResponseError, SourceError } from './errors.ts'
+import { createLatencyStats, type LatencyStats } from './latency.ts'
+import type { Source } from './types.ts'
+
+/** What `status()` and `source` events call a source's condition. */
+export type SourceCondition =
+  | 'unknown'
+  | 'healthy'
+  | 'degraded'
+  | 'down'
+  | 'probing'
+  | 'rate-limited'
+  | 'lagging'
+  | 'forked'
+  | 'wrong-chain'
+
+/** Everything outlast knows about one source. Mutable; owned by one client. */
+export type SourceState = {
+  readonly source: Source
+  readonly name: string
+  readonly domain: string
+  readonly latency: LatencyStats
+  readonly breaker: Breaker
+  /** EWMA of failures (1) and successes (0). */
+  errorRate: number
+  rateLimitedUntil: number
+  rateLimitStreak: number
+  chain: 'unchecked' | 'ok' | 'mismatch'
+  chainCheck: Promise<void> | undefined
+  chainCheckedAt: number
+  /** Latest head seen, and recent block hashes by number. */
+  head: { number: number; hash: string; at: number } | undefined
+  readonly hashes: Map<number, string>
+  lag: number
+  forked: boolean
+  lastError: string | undefined
+  requests: number
+  failures: number
+  condition: SourceCondition
+}
+
+export function createSourceState(source: Source, breaker?: BreakerOptions): SourceState {
+  return {
+    source,
+    name: source.config.name,
+    domain: source.config.domain,
+    latency: createLatencyStats(),
+    breaker: createBreaker(breaker),
+    errorRate: 0,
+    rateLimitedUntil: 0,
+    rateLimitStreak: 0,
+    chain: 'unchecked',
+    chainCheck: undefined,
+    chainCheckedAt: 0,
+    head: undefined,
+    hashes: new Map(),
+    lag: 0,
+    forked: false,
+    lastError: undefined,
+    requests: 0,
+    failures: 0,
+    condition: 'unknown',
+  }
+}
+
+const ERROR_ALPHA = 0.1
+
+export function recordSuccess(s: SourceState, ms: number): void {
+  s.latency.add(ms)
+  s.errorRate += ERROR_ALPHA * (0 - s.errorRate)
+  s.rateLimitStreak = 0
+  s.breaker.success()
+}
+
+/** Counts a failure against the source; answers that every node gives (reverts) don't count. */
+export function recordFailure(s: SourceState, error: unknown, now = Date.now()): void {
+  if (error instanceof RpcResponseError && error.deterministic) return
+  if (error instanceof SourceError && error.kind === 'aborted') {
+    s.breaker.release()
+    return
+  }
+  s.failures++
+  s.errorRate += ERROR_ALPHA * (1 - s.errorRate)
+  s.lastError = error instanceof SourceError ? error.shortMessage : String(error)
+  if (error instanceof SourceError && error.kind === 'rate-limited') {
+    s.rateLimitStreak++
+    const backoff = error.retryAfter ?? Math.min(30_000, 1_000 * 2 ** (s.rateLimitStreak - 1))
+    s.rateLimitedUntil = now + backoff
+    s.breaker.release()
+    return
+  }
+  // DNS failures and refused connections are the outage itself: stop sending at once.
+  if (error instanceof SourceError && (error.kind === 'dns' || error.kind === 'refused'))
+    s.breaker.trip()
+  else s.breaker.failure()
+}
+
+/** The latency after which a request to this source is late enough to hedge. */
+export function expectedLatency(s: SourceState, fallback: number): number {
+  const p95 = s.latency.count >= 20 ? s.latency.percentile(95) : undefined
+  const ewma = s.latency.ewma
+  if (ewma === undefined) return fallback
+  return Math.max(p95 ?? 0, ewma * 1.5)
+}
+
+/** Lower is better: latency inflated by the error rate, divided by weight. */
+export function score(s: SourceState): number {
+  const latency = s.latency.ewma ?? 250
+  return (latency * (1 + 4 * s.errorRate)) / s.source.config.weight
+}
+
+export function conditionOf(s: SourceState, maxLag: number, now = Date.now()): SourceCondition {
+  if (s.chain === 'mismatch') return 'wrong-chain'
+  if (s.rateLimitedUntil > now) return 'rate-limited'
+  const breaker = s.breaker.state
+  if (breaker === 'open') return 'down'
+  if (breaker === 'half-open') return 'probing'
+  if (s.forked) return 'forked'
+  if (s.lag > maxLag) return 'lagging'
+  if (s.requests === 0 && s.chain === 'unchecked') return 'unknown'
+  return s.errorRate > 0.25 ? 'degraded' : 'healthy'
+}

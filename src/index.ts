@@ -1,0 +1,33 @@
+export type { BreakerOptions, BreakerState } from './core/breaker.ts'
+export type { OutlastOptions } from './core/config.ts'
+export {
+  createOutlast,
+  type Outlast,
+  type OutlastEvents,
+  type RequestArguments,
+  type ResponseMeta,
+} from './core/createOutlast.ts'
+export {
+  AllSourcesFailedError,
+  BaseError,
+  ChainMismatchError,
+  ConfigError,
+  DeadlineError,
+  ProviderRpcError,
+  QuorumError,
+  QuorumLostError,
+  RpcResponseError,
+  SourceError,
+  type SourceFailureKind,
+  VerificationError,
+} from './core/errors.ts'
+export type { Head } from './core/head.ts'
+export { classify, type MethodPolicy, methodPolicies, type PolicyClass } from './core/policy.ts'
+export type { RetryBudgetOptions } from './core/retryBudget.ts'
+export type { SourceCondition } from './core/sourceState.ts'
+export { formatStatus, type OutlastStatus, type SourceStatus } from './core/status.ts'
+export type { Hex, RpcRequest, Source, SourceConfig, SourceKind } from './core/types.ts'
+export { redactUrl } from './core/url.ts'
+export type { BatchOptions } from './sources/batch.ts'
+export { type Eip1193Like, type Eip1193SourceOptions, eip1193 } from './sources/eip1193.ts'
+export { type HttpSourceOptions, http } from './sources/http.ts'

@@ -1,0 +1,58 @@
+import { ConfigError, RpcResponseError, SourceError } from '../core/errors.ts'
+import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../core/types.ts'
+
+/** The part of an EIP-1193 provider that a source needs. */
+export type Eip1193Like = {
+  request(args: { method: string; params?: readonly unknown[] | object }): Promise<unknown>
+}
+
+export type Eip1193SourceOptions = {
+  /** Unique name shown in events, errors and `status()`. @default 'wallet' */
+  name?: string
+  /** @default 'wallet' */
+  kind?: SourceKind
+  /** Failure domain; a wallet's RPC usually sits with one cloud provider. @default 'wallet' */
+  domain?: string
+  /** Ranking weight. @default 1 */
+  weight?: number
+  /** Milliseconds one attempt may take. @default 10_000 */
+  timeout?: number
+}
+
+/** Any EIP-1193 provider (a wallet's injected `window.ethereum`, another library) as a source. */
+export function eip1193(provider: Eip1193Like, options: Eip1193SourceOptions = {}): Source {
+  if (typeof provider?.request !== 'function')
+    throw new ConfigError('eip1193(): provider must have a request({ method, params }) function.')
+  const { name = 'wallet', kind = 'wallet', domain = 'wallet', weight = 1 } = options
+  const { timeout = 10_000 } = options
+  if (!(timeout > 0)) throw new ConfigError(`eip1193(${name}): timeout must be > 0 ms`)
+
+  return {
+    config: { name, kind, domain, weight, label: 'eip1193' },
+    request(body: RpcRequest, { signal }: SourceRequestOptions = {}) {
+      const timeoutSignal = AbortSignal.timeout(timeout)
+      const abort = signal ? AbortSignal.any([signal, timeoutSignal]) : timeoutSignal
+      return new Promise((resolve, reject) => {
+        const onAbort = () =>
+          reject(
+            signal?.aborted
+              ? new SourceError(name, 'aborted', 'attempt cancelled')
+              : new SourceError(name, 'timeout', `no answer within ${timeout} ms`),
+          )
+        if (abort.aborted) return onAbort()
+        abort.addEventListener('abort', onAbort, { once: true })
+        provider
+          .request({ method: body.method, params: body.params ?? [] })
+          .then(resolve, (error: { code?: unknown; message?: unknown; data?: unknown }) => {
+            const message = typeof error?.message === 'string' ? error.message : String(error)
+            reject(
+              typeof error?.code === 'number'
+                ? new RpcResponseError(name, { code: error.code, message, data: error.data })
+                : new SourceError(name, 'network', message, { cause: error }),
+            )
+          })
+          .finally(() => abort.removeEventListener('abort', onAbort))
+      })
+    },
+  }
+}

@@ -1,0 +1,216 @@
+import {
+  ConfigError,
+  RpcResponseError,
+  SourceError,
+  type SourceFailureKind,
+} from '../core/errors.ts'
+import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../core/types.ts'
+import { redactUrl, scrub } from '../core/url.ts'
+import { type BatchOptions, createBatcher } from './batch.ts'
+import { readBody } from './readBody.ts'
+
+export type HttpSourceOptions = {
+  /** Unique name shown in events, errors and `status()`. @default the URL's host */
+  name?: string
+  /** @default 'cloud' */
+  kind?: SourceKind
+  /** Failure domain (provider + region, or `home`). Sources in one domain fail together. @default the URL's host */
+  domain?: string
+  /** Ranking weight: higher is preferred at equal latency. @default 1 */
+  weight?: number
+  /** Milliseconds one attempt may take before it is abandoned. @default 10_000 */
+  timeout?: number
+  /** Extra HTTP headers (e.g. an API key header). Never shown in errors or status. */
+  headers?: Record<string, string>
+  /** Largest response body accepted, in bytes. @default 16_777_216 (16 MiB) */
+  maxResponseBytes?: number
+  /** Group calls made in the same tick into one JSON-RPC batch. @default false */
+  batch?: boolean | BatchOptions
+  /** The fetch implementation. @default globalThis.fetch */
+  fetchFn?: typeof fetch
+}
+
+type Envelope = { jsonrpc: '2.0'; id: number; method: string; params: readonly unknown[] }
+
+let nextId = 0
+
+/**
+ * A JSON-RPC source over HTTP(S). Connections are pooled and kept alive by the platform's
+ * `fetch` (undici in Node, the browser's network stack elsewhere).
+ */
+export function http(url: string, options: HttpSourceOptions = {}): Source {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ConfigError(`http(): invalid URL ${JSON.stringify(redactUrl(url))}.`)
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new ConfigError(`http(): URL must be http: or https:, got ${parsed.protocol}`)
+  const {
+    name = parsed.host,
+    kind = 'cloud',
+    domain = parsed.host,
+    weight = 1,
+    timeout = 10_000,
+    headers = {},
+    maxResponseBytes = 16 * 1024 * 1024,
+    fetchFn = globalThis.fetch,
+  } = options
+  // fetch refuses URLs with credentials: move basic-auth into a header.
+  const auth: Record<string, string> = {}
+  if (parsed.username || parsed.password) {
+    const user = decodeURIComponent(parsed.username)
+    const pass = decodeURIComponent(parsed.password)
+    auth.authorization = `Basic ${btoa(`${user}:${pass}`)}`
+    parsed.username = ''
+    parsed.password = ''
+  }
+  const target = parsed.href
+  if (!(timeout > 0)) throw new ConfigError(`http(${name}): timeout must be > 0 ms, got ${timeout}`)
+  if (!(weight > 0)) throw new ConfigError(`http(${name}): weight must be > 0, got ${weight}`)
+  if (!(maxResponseBytes > 0))
+    throw new ConfigError(`http(${name}): maxResponseBytes must be > 0, got ${maxResponseBytes}`)
+
+  const fail = (kindOf: SourceFailureKind, message: string, extra = {}) =>
+    new SourceError(name, kindOf, scrub(message, url), extra)
+
+  async function post(payload: Envelope | Envelope[], signal?: AbortSignal): Promise<unknown> {
+    const timeoutSignal = AbortSignal.timeout(timeout)
+    const combined = signal ? AbortSignal.any([signal, timeoutSignal]) : timeoutSignal
+    let response: Response
+    try {
+      response = await fetchFn(target, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth, ...headers },
+        body: JSON.stringify(payload),
+        signal: combined,
+      })
+    } catch (error) {
+      throw networkError(error, signal, timeoutSignal)
+    }
+    if (response.status === 429) {
+      await response.body?.cancel()
+      const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
+      throw fail('rate-limited', 'HTTP 429 Too Many Requests', { status: 429, retryAfter })
+    }
+    if (response.status === 402) {
+      await response.body?.cancel()
+      throw fail('unavailable', 'HTTP 402 quota exhausted', { status: 402 })
+    }
+    const type = response.headers.get('content-type') ?? ''
+    if (!response.ok) {
+      await response.body?.cancel()
+      const body = type.includes('html') ? ' (HTML error page)' : ''
+      throw fail('http', `HTTP ${response.status}${body}`, { status: response.status })
+    }
+    if (type.includes('html')) {
+      await response.body?.cancel()
+      throw fail('body', 'HTTP 200 with an HTML page instead of JSON')
+    }
+    let text: string
+    try {
+      text = await readBody(response, maxResponseBytes, combined)
+    } catch (error) {
+      if (error instanceof RangeError) throw fail('body', error.message)
+      throw networkError(error, signal, timeoutSignal)
+    }
+    try {
+      return JSON.parse(text)
+    } catch {
+      throw fail('body', `malformed JSON (${text.length} bytes)`)
+    }
+  }
+
+  function networkError(error: unknown, signal?: AbortSignal, timeoutSignal?: AbortSignal) {
+    if (signal?.aborted) return fail('aborted', 'attempt cancelled', { cause: error })
+    if (timeoutSignal?.aborted) return fail('timeout', `no answer within ${timeout} ms`)
+    const code = findCode(error)
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+      return fail('dns', `DNS lookup failed for ${parsed.hostname} (${code})`)
+    if (code === 'ECONNREFUSED') return fail('refused', 'connection refused')
+    return fail('network', `network error${code ? ` (${code})` : ''}`)
+  }
+
+  function unwrap(answer: unknown, id: number): unknown {
+    if (typeof answer !== 'object' || answer === null || Array.isArray(answer))
+      throw fail('body', 'response is not a JSON-RPC object')
+    const a = answer as { id?: unknown; result?: unknown; error?: unknown }
+    if (a.id !== id) throw fail('body', `response id ${JSON.stringify(a.id)} does not match ${id}`)
+    if (a.error !== undefined) {
+      const e = a.error as { code?: unknown; message?: unknown; data?: unknown }
+      if (typeof e?.code !== 'number' || typeof e.message !== 'string')
+        throw fail('body', 'malformed JSON-RPC error object')
+      const err = new RpcResponseError(name, {
+        code: e.code,
+        message: scrub(e.message, url),
+        data: e.data,
+      })
+      throw err
+    }
+    if (!('result' in a)) throw fail('body', 'response has neither result nor error')
+    return a.result
+  }
+
+  const envelope = (body: RpcRequest): Envelope => ({
+    jsonrpc: '2.0',
+    id: ++nextId,
+    method: body.method,
+    params: body.params ?? [],
+  })
+
+  const sendBatch = async (bodies: Envelope[]): Promise<unknown[]> => {
+    const answer = await post(bodies)
+    if (!Array.isArray(answer)) {
+      // A node may answer a whole batch with one error object.
+      const error = fail('body', 'batch answered with a non-array')
+      return bodies.map(() => error)
+    }
+    const byId = new Map<unknown, unknown>()
+    for (const item of answer) byId.set((item as { id?: unknown })?.id, item)
+    return bodies.map((b) => byId.get(b.id) ?? fail('body', `batch answer lacks id ${b.id}`))
+  }
+
+  const batchOptions = options.batch === true ? {} : options.batch || undefined
+  const batched = batchOptions ? createBatcher(sendBatch, batchOptions) : undefined
+
+  return {
+    config: { name, kind, domain, weight, label: redactUrl(url) },
+    async request(body: RpcRequest, { signal }: SourceRequestOptions = {}) {
+      const env = envelope(body)
+      if (!batched) return unwrap(await post(env, signal), env.id)
+      const answer = await raceAbort(batched(env), signal, () =>
+        fail('aborted', 'attempt cancelled'),
+      )
+      if (answer instanceof Error) throw answer
+      return unwrap(answer, env.id)
+    },
+  }
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, error: () => Error) {
+  if (!signal) return promise
+  if (signal.aborted) return Promise.reject(error())
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(error())
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+function findCode(error: unknown): string | undefined {
+  for (let e: unknown = error, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string') return code
+  }
+  return undefined
+}
+
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}

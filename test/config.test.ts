@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { ConfigError, createOutlast, http } from '../src/index.ts'
+
+const a = http('https://a.example/v3/SECRETKEY123', { name: 'a', domain: 'aws' })
+const b = http('https://b.example/key/SECRETKEY456', { name: 'b', domain: 'gcp' })
+
+const rejects = (fn: () => unknown, pattern: RegExp) =>
+  assert.throws(fn, (e: unknown) => e instanceof ConfigError && pattern.test(e.message))
+
+describe('bad configuration fails at construction with a clear error', () => {
+  it('no sources', () => {
+    rejects(() => createOutlast({ chainId: 1, sources: [] }), /sources must be a non-empty array/)
+    rejects(() => createOutlast({ chainId: 1 } as never), /sources must be a non-empty array/)
+  })
+  it('not a source', () => {
+    rejects(
+      () => createOutlast({ chainId: 1, sources: ['https://x'] as never }),
+      /sources\[0\] is not a source/,
+    )
+  })
+  it('invalid URL', () => {
+    rejects(() => http('not a url'), /invalid URL/)
+    rejects(() => http('ftp://example.com'), /must be http: or https:/)
+  })
+  it('duplicate source', () => {
+    rejects(() => createOutlast({ chainId: 1, sources: [a, a] }), /listed twice/)
+    const a2 = http('https://other.example', { name: 'a', domain: 'x' })
+    rejects(() => createOutlast({ chainId: 1, sources: [a, a2] }), /duplicate source name "a"/)
+  })
+  it('quorum larger than the domains', () => {
+    rejects(
+      () => createOutlast({ chainId: 1, sources: [a, b], quorum: { domains: 3 } }),
+      /quorum.domains is 3 but the sources span only 2 failure domain\(s\): aws, gcp/,
+    )
+    rejects(
+      () => createOutlast({ chainId: 1, sources: [a, b], quorum: { domains: 0 } }),
+      /quorum.domains/,
+    )
+  })
+  it('wrong chain id type', () => {
+    rejects(
+      () => createOutlast({ chainId: '1' as never, sources: [a] }),
+      /chainId must be a positive integer number, got string "1"/,
+    )
+    rejects(() => createOutlast({ chainId: 1.5, sources: [a] }), /chainId/)
+    rejects(() => createOutlast({ chainId: -1, sources: [a] }), /chainId/)
+  })
+  it('unknown and out-of-range options', () => {
+    rejects(
+      () => createOutlast({ chainId: 1, sources: [a], qourum: {} } as never),
+      /unknown option "qourum"/,
+    )
+    rejects(
+      () => createOutlast({ chainId: 1, sources: [a], timeout: -5 }),
+      /timeout must be a number >= 1/,
+    )
+    rejects(
+      () => createOutlast({ chainId: 1, sources: [a], onQuorumLoss: 'ignore' as never }),
+      /onQuorumLoss/,
+    )
+    rejects(
+      () => createOutlast({ chainId: 1, sources: [a], policies: { eth_call: 'maybe' as never } }),
+      /policies.eth_call/,
+    )
+    rejects(() => http('https://x.example', { timeout: 0 }), /timeout must be > 0/)
+  })
+  it('a single source is allowed (quorum defaults to what the domains allow)', () => {
+    const rpc = createOutlast({ chainId: 1, sources: [a] })
+    assert.equal(rpc.status().quorum.domains, 1)
+  })
+})
+
+describe('secrets never appear', () => {
+  it('status shows hosts only', () => {
+    const rpc = createOutlast({ chainId: 1, sources: [a, b] })
+    const text = JSON.stringify(rpc.status()) + String(rpc.status())
+    assert.doesNotMatch(text, /SECRETKEY/)
+    assert.match(text, /https:\/\/a\.example\/…/)
+  })
+  it('basic-auth is hidden', () => {
+    const s = http('https://user:hunter2@node.example:8545/rpc?key=abcdef123')
+    assert.equal(s.config.label, 'https://node.example:8545/…')
+    assert.equal(s.config.name, 'node.example:8545')
+  })
+})

@@ -1,0 +1,199 @@
+/**
+ * The catalogue of faults a lab proxy can inject, and the pure functions that build their
+ * answers. The proxy (`proxy.ts`) decides when; this file decides what the client sees.
+ */
+import { randomBytes } from 'node:crypto'
+
+export type GarbageVariant = 'truncated' | 'html200' | 'binary' | 'wrongId' | 'empty' | 'notJson'
+
+/** Methods whose results a lying proxy knows how to alter. */
+export type LieMethod = 'eth_getBalance' | 'eth_call' | 'eth_getTransactionCount'
+
+export type FaultMode =
+  /** Forward after the proxy's latency. */
+  | { kind: 'ok' }
+  /** Accept the connection and the request; never answer. */
+  | { kind: 'blackhole' }
+  /** Close the listener: connects fail with ECONNREFUSED. */
+  | { kind: 'refused' }
+  /** `proxy.fetch` resolves `<name>.invalid`, which fails with ENOTFOUND. The server stays up. */
+  | { kind: 'dns' }
+  | {
+      kind: 'http5xx'
+      /** @default 503 */
+      status?: number
+      /** Alternate between failing and forwarding every `flapMs` (failing first). @default never */
+      flapMs?: number
+    }
+  | {
+      kind: 'rateLimit'
+      /** Seconds sent in `Retry-After`. @default no header */
+      retryAfter?: number
+    }
+  /** HTTP 402 "quota exhausted". */
+  | { kind: 'quota' }
+  | {
+      kind: 'rpcError'
+      /** @default -32603 */
+      code?: number
+      /** @default 'internal error' */
+      message?: string
+    }
+  | { kind: 'garbage'; variant: GarbageVariant }
+  | {
+      kind: 'slow'
+      /** Multiplies the latency (a latency of 0 counts as 100 ms here). @default 10 */
+      factor?: number
+    }
+  | {
+      kind: 'methods'
+      /** Methods that fail; every other method is forwarded. */
+      failing: string[]
+      /** How they fail. A batch holding one of them fails whole with `http5xx`. @default 'rpcError' */
+      with?: 'rpcError' | 'http5xx'
+    }
+  | {
+      kind: 'lie'
+      /** Methods whose results are altered. @default all three LieMethods */
+      methods?: LieMethod[]
+    }
+
+export type FaultKind = FaultMode['kind']
+
+/** What the proxy writes back: a status, a content type and a body. */
+export type Reply = {
+  status: number
+  type: string
+  body: Buffer | string
+  headers?: Record<string, string>
+}
+
+export type RpcCall = { jsonrpc?: string; id?: unknown; method?: unknown; params?: unknown }
+export type RpcReply = { jsonrpc: '2.0'; id: unknown; result?: unknown; error?: unknown }
+
+const reasons: Record<number, string> = {
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Temporarily Unavailable',
+  504: 'Gateway Time-out',
+}
+
+/** The HTML error page a cloud load balancer serves (nginx / ELB style). */
+export function errorPage(status: number): Reply {
+  const title = `${status} ${reasons[status] ?? 'Error'}`
+  const body = `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n</body>\r\n</html>\r\n`
+  return { status, type: 'text/html', body }
+}
+
+/** Parses a JSON-RPC body; `undefined` when it is not JSON. */
+export function parseCalls(body: Buffer): RpcCall | RpcCall[] | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as unknown
+    return typeof parsed === 'object' && parsed !== null
+      ? (parsed as RpcCall | RpcCall[])
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** A JSON-RPC error object answering `call`. */
+export function errorReply(call: RpcCall | undefined, code: number, message: string): RpcReply {
+  return { jsonrpc: '2.0', id: call?.id ?? null, error: { code, message } }
+}
+
+/** An HTTP 200 JSON answer. */
+export function json(value: unknown): Reply {
+  return { status: 200, type: 'application/json', body: JSON.stringify(value) }
+}
+
+/** One JSON-RPC error object per call (a single object for a single call). */
+export function rpcErrors(
+  calls: RpcCall | RpcCall[] | undefined,
+  code: number,
+  message: (method: string) => string,
+): Reply {
+  const one = (call: RpcCall | undefined) => errorReply(call, code, message(String(call?.method)))
+  return json(Array.isArray(calls) ? calls.map(one) : one(calls))
+}
+
+/** HTTP 429, with a JSON-RPC-ish body as Infura and Alchemy send. */
+export function rateLimited(calls: RpcCall | RpcCall[] | undefined, retryAfter?: number): Reply {
+  const id = Array.isArray(calls) ? null : (calls?.id ?? null)
+  const body = { jsonrpc: '2.0', id, error: { code: -32005, message: 'rate limit exceeded' } }
+  const headers: Record<string, string> =
+    retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }
+  return { status: 429, type: 'application/json', body: JSON.stringify(body), headers }
+}
+
+export function quotaExhausted(): Reply {
+  return { status: 402, type: 'text/plain', body: 'quota exhausted: upgrade your plan\n' }
+}
+
+/** A broken HTTP 200. `upstream` is the real answer, used by the variants that mangle it. */
+export function garbage(variant: GarbageVariant, upstream: Reply): Reply {
+  switch (variant) {
+    case 'truncated': {
+      const full = Buffer.from(upstream.body)
+      return { status: 200, type: 'application/json', body: full.subarray(0, full.length >> 1) }
+    }
+    case 'html200':
+      return {
+        status: 200,
+        type: 'text/html',
+        body: '<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>',
+      }
+    case 'binary':
+      return { status: 200, type: 'application/json', body: randomBytes(64) }
+    case 'wrongId':
+      return {
+        ...upstream,
+        body: rewrite(upstream.body, (reply) => ({ ...reply, id: wrongId(reply.id) })),
+      }
+    case 'empty':
+      return { status: 200, type: 'application/json', body: '' }
+    case 'notJson':
+      return {
+        status: 200,
+        type: 'text/plain',
+        body: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
+      }
+  }
+}
+
+function wrongId(id: unknown): unknown {
+  return typeof id === 'number' ? id + 1000 : `${String(id)}-wrong`
+}
+
+/** Maps every reply in a JSON-RPC answer (single or batch); leaves non-JSON bodies alone. */
+export function rewrite(body: Buffer | string, fn: (reply: RpcReply) => RpcReply): string | Buffer {
+  let parsed: RpcReply | RpcReply[]
+  try {
+    parsed = JSON.parse(body.toString()) as RpcReply | RpcReply[]
+  } catch {
+    return body
+  }
+  return JSON.stringify(Array.isArray(parsed) ? parsed.map(fn) : fn(parsed))
+}
+
+export const lieMethods: LieMethod[] = ['eth_getBalance', 'eth_call', 'eth_getTransactionCount']
+
+const ether = 10n ** 18n
+
+/** The altered (still well-formed) result of a method, or the result itself. */
+export function lie(method: string, result: unknown): unknown {
+  if (typeof result !== 'string' || !result.startsWith('0x')) return result
+  switch (method) {
+    case 'eth_getBalance':
+      return `0x${(BigInt(result) + ether).toString(16)}`
+    case 'eth_getTransactionCount':
+      return `0x${(BigInt(result) + 5n).toString(16)}`
+    case 'eth_call': {
+      if (result.length < 4) return '0x01'
+      const last = Number.parseInt(result.slice(-2), 16) ^ 0xff
+      return result.slice(0, -2) + last.toString(16).padStart(2, '0')
+    }
+    default:
+      return result
+  }
+}
