@@ -152,7 +152,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
         if (actual !== config.chainId) {
           s.chain = 'mismatch'
           const error = new ChainMismatchError(s.name, config.chainId, actual)
-          s.lastError = error.shortMessage
+          s.lastError = error.shortMessage.replace(`${s.name}: `, '')
           updateCondition(s, error.shortMessage)
           throw error
         }

@@ -10,6 +10,8 @@ export type BaseErrorOptions = {
 
 export class BaseError extends Error {
   override name = 'OutlastError'
+  /** EIP-1193 / EIP-1474 code for the provider surface. @default -32603 (internal error) */
+  code = -32603
   readonly shortMessage: string
   readonly details: string | undefined
   readonly metaMessages: readonly string[]
@@ -82,7 +84,7 @@ export class SourceError extends BaseError {
 /** A JSON-RPC error object returned by a source (inside HTTP 200 or otherwise). */
 export class RpcResponseError extends SourceError {
   override name = 'RpcResponseError'
-  readonly code: number
+  override readonly code: number
   readonly data: unknown
 
   constructor(source: string, error: { code: number; message: string; data?: unknown }) {
@@ -111,6 +113,7 @@ export class ChainMismatchError extends SourceError {
 /** Every source was tried and none gave an answer. Lists each source's reason. */
 export class AllSourcesFailedError extends BaseError {
   override name = 'AllSourcesFailedError'
+  override code = 4900
   readonly method: string
   readonly failures: readonly { source: string; reason: string }[]
 
@@ -169,7 +172,7 @@ export class VerificationError extends BaseError {
  */
 export class ProviderRpcError extends BaseError {
   override name = 'ProviderRpcError'
-  readonly code: number
+  override readonly code: number
   readonly data: unknown
 
   constructor(code: number, message: string, options: BaseErrorOptions & { data?: unknown } = {}) {

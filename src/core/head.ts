@@ -1,4 +1,4 @@
-import { BaseError } from './errors.ts'
+import { AllSourcesFailedError } from './errors.ts'
 import type { SourceState } from './sourceState.ts'
 
 export type Head = { number: number; hash: string }
@@ -165,7 +165,10 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
     if (!agreed) await refresh()
     else if (stale) refresh().catch(() => {})
     if (!agreed)
-      throw new BaseError('No agreed chain head: no source answered eth_getBlockByNumber(latest).')
+      throw new AllSourcesFailedError(
+        'eth_getBlockByNumber(latest)',
+        o.sources.map((s) => ({ source: s.name, reason: s.lastError ?? 'no agreed head' })),
+      )
     return agreed
   }
 

@@ -126,7 +126,7 @@ function checkBlock(
   if (!ok) return `header does not hash to ${block.hash}`
   if (expected && block.hash?.toLowerCase() !== expected)
     return `block ${block.hash} is not the expected ${expected}`
-  if (typeof requested === 'string' && !isHash(requested) && requested.startsWith('0x'))
+  if (typeof requested === 'string' && /^0x[0-9a-fA-F]{1,16}$/.test(requested))
     if (Number.parseInt(requested, 16) !== Number.parseInt(String(block.number), 16))
       return `block number ${block.number} is not the requested ${requested}`
   for (const tx of block.transactions ?? []) {

@@ -82,7 +82,8 @@ export function recordFailure(s: SourceState, error: unknown, now = Date.now()):
   }
   s.failures++
   s.errorRate += ERROR_ALPHA * (1 - s.errorRate)
-  s.lastError = error instanceof SourceError ? error.shortMessage : String(error)
+  s.lastError =
+    error instanceof SourceError ? error.shortMessage.replace(`${s.name}: `, '') : String(error)
   if (error instanceof SourceError && error.kind === 'rate-limited') {
     s.rateLimitStreak++
     const backoff = error.retryAfter ?? Math.min(30_000, 1_000 * 2 ** (s.rateLimitStreak - 1))

@@ -1,0 +1,85 @@
+import {
+  assertArgument,
+  JsonRpcApiProvider,
+  type JsonRpcError,
+  type JsonRpcPayload,
+  type JsonRpcResult,
+  makeError,
+  Network,
+} from 'ethers'
+import type { Outlast } from '../core/createOutlast.ts'
+import { ProviderRpcError, RpcResponseError } from '../core/errors.ts'
+
+export type OutlastProviderOptions = {
+  /** Milliseconds between ethers' polls for a new block (`on('block')`, events, `tx.wait()`). @default 4000 */
+  pollingInterval?: number
+  /** Milliseconds ethers reuses the answer to an identical call; -1 turns that off. @default 250 */
+  cacheTimeout?: number
+  /** `destroy()` also closes the outlast client; leave it off when the client is shared. @default false */
+  closeOnDestroy?: boolean
+}
+
+/**
+ * An ethers v6 Provider over an outlast client: `new OutlastProvider(rpc)`. The network is
+ * `rpc.chainId` (never detected), each call goes to `rpc.request` (outlast batches, hedges and
+ * retries, so ethers does not), and errors become ethers' usual ones: a revert is a
+ * `CALL_EXCEPTION`, a rejected transaction `NONCE_EXPIRED` / `INSUFFICIENT_FUNDS`, a method
+ * outlast does not serve `UNSUPPORTED_OPERATION`. outlast's own errors (`AllSourcesFailedError`,
+ * `QuorumError`, `DeadlineError`...) are thrown as they are.
+ */
+export class OutlastProvider extends JsonRpcApiProvider {
+  /** The outlast client this provider sends through. */
+  readonly outlast: Outlast
+  readonly #closeOnDestroy: boolean
+
+  constructor(rpc: Outlast, options: OutlastProviderOptions = {}) {
+    assertArgument(
+      typeof rpc?.request === 'function' && Number.isSafeInteger(rpc.chainId),
+      'invalid outlast client',
+      'rpc',
+      rpc,
+    )
+    const network = Network.from(rpc.chainId)
+    super(network, {
+      staticNetwork: network,
+      batchMaxCount: 1,
+      polling: true,
+      pollingInterval: options.pollingInterval ?? 4000,
+      cacheTimeout: options.cacheTimeout ?? 250,
+    })
+    this.outlast = rpc
+    this.#closeOnDestroy = options.closeOnDestroy ?? false
+    this._start()
+  }
+
+  override async _send(
+    payload: JsonRpcPayload | JsonRpcPayload[],
+  ): Promise<(JsonRpcResult | JsonRpcError)[]> {
+    assertArgument(!Array.isArray(payload), 'outlast takes one call at a time', 'payload', payload)
+    const { id, method, params } = payload
+    try {
+      return [{ id, result: await this.outlast.request({ method, params }) }]
+    } catch (error) {
+      if (!(error instanceof RpcResponseError || isUnsupported(error))) throw error
+      return [{ id, error: { code: error.code, message: error.message, data: error.data } }]
+    }
+  }
+
+  override getRpcError(payload: JsonRpcPayload, error: JsonRpcError): Error {
+    if (error.error.code !== 4200) return super.getRpcError(payload, error)
+    return makeError(error.error.message ?? 'unsupported method', 'UNSUPPORTED_OPERATION', {
+      operation: payload.method,
+      info: { error, payload },
+    })
+  }
+
+  override destroy(): void {
+    super.destroy()
+    // Nothing awaits destroy(); closing a source is best-effort.
+    if (this.#closeOnDestroy) this.outlast.close().catch(() => {})
+  }
+}
+
+/** EIP-1193 4200: a wallet-only method (or one outlast does not serve yet). */
+const isUnsupported = (error: unknown): error is ProviderRpcError =>
+  error instanceof ProviderRpcError && error.code === 4200

@@ -1,0 +1,123 @@
+/**
+ * Block hashes checked locally: the header is rebuilt from the JSON-RPC block object, RLP-encoded
+ * and hashed, for every fork from Frontier to Prague.
+ */
+import * as Hash from 'ox/Hash'
+import * as Rlp from 'ox/Rlp'
+import { VerificationError } from '../core/errors.ts'
+import type { Hex } from '../core/types.ts'
+import { address, bytes, hash32, malformed, quantity, sameHex } from './fields.ts'
+import type { RpcTransaction } from './transaction.ts'
+
+/** The header fields of a JSON-RPC block object (`eth_getBlockBy*`), as hex strings. */
+export type RpcBlockHeader = {
+  hash?: Hex | null | undefined
+  parentHash: Hex
+  sha3Uncles: Hex
+  miner: Hex
+  stateRoot: Hex
+  transactionsRoot: Hex
+  receiptsRoot: Hex
+  logsBloom: Hex
+  difficulty: Hex
+  number: Hex
+  gasLimit: Hex
+  gasUsed: Hex
+  timestamp: Hex
+  extraData: Hex
+  mixHash: Hex
+  nonce: Hex
+  /** London (EIP-1559). */
+  baseFeePerGas?: Hex | null | undefined
+  /** Shanghai (EIP-4895). */
+  withdrawalsRoot?: Hex | null | undefined
+  /** Cancun (EIP-4844). */
+  blobGasUsed?: Hex | null | undefined
+  /** Cancun (EIP-4844). */
+  excessBlobGas?: Hex | null | undefined
+  /** Cancun (EIP-4788). */
+  parentBeaconBlockRoot?: Hex | null | undefined
+  /** Prague (EIP-7685). */
+  requestsHash?: Hex | null | undefined
+}
+
+/** A JSON-RPC block: the header plus transaction hashes or full transaction objects. */
+export type RpcBlock = RpcBlockHeader & {
+  transactions?: readonly (Hex | RpcTransaction)[] | undefined
+}
+
+type Field = readonly [key: keyof RpcBlockHeader, encode: (value: unknown, field: string) => Hex]
+
+const BASE_FIELDS: readonly Field[] = [
+  ['parentHash', hash32],
+  ['sha3Uncles', hash32],
+  ['miner', address],
+  ['stateRoot', hash32],
+  ['transactionsRoot', hash32],
+  ['receiptsRoot', hash32],
+  ['logsBloom', (value, field) => bytes(value, field, 256)],
+  ['difficulty', quantity],
+  ['number', quantity],
+  ['gasLimit', quantity],
+  ['gasUsed', quantity],
+  ['timestamp', quantity],
+  ['extraData', bytes],
+  ['mixHash', hash32],
+  ['nonce', (value, field) => bytes(value, field, 8)],
+]
+
+/** Fields added by later forks, in header order; each may appear only if all before it do. */
+const FORK_FIELDS: readonly Field[] = [
+  ['baseFeePerGas', quantity],
+  ['withdrawalsRoot', hash32],
+  ['blobGasUsed', quantity],
+  ['excessBlobGas', quantity],
+  ['parentBeaconBlockRoot', hash32],
+  ['requestsHash', hash32],
+]
+
+/** The header's RLP items in consensus order; throws `VerificationError` naming a bad field. */
+export function blockHeaderFields(block: RpcBlockHeader): Hex[] {
+  if (typeof block !== 'object' || block === null)
+    throw new VerificationError('Malformed block: expected a JSON-RPC block object.')
+  const items = BASE_FIELDS.map(([key, encode]) => encode(block[key], key))
+  let missing: string | undefined
+  for (const [key, encode] of FORK_FIELDS) {
+    const value = block[key]
+    if (value === undefined || value === null) missing ??= key
+    else if (missing)
+      throw new VerificationError(
+        `Malformed field "${key}": it is present but the earlier header field "${missing}" is not.`,
+      )
+    else items.push(encode(value, key))
+  }
+  return items
+}
+
+/** keccak256 of the RLP-encoded header rebuilt from a JSON-RPC block object. */
+export function computeBlockHash(block: RpcBlockHeader): Hex {
+  return Hash.keccak256(Rlp.fromHex(blockHeaderFields(block), { as: 'Bytes' }), { as: 'Hex' })
+}
+
+/**
+ * True iff the header hashes to `block.hash` (and to `expectedHash` when given) and every full
+ * transaction object names this block; throws `VerificationError` when the block is malformed.
+ */
+export function verifyBlockHash(block: RpcBlock, expectedHash?: Hex): boolean {
+  const computed = computeBlockHash(block)
+  if (!sameHex(block.hash, computed)) return false
+  if (expectedHash !== undefined && !sameHex(expectedHash, computed)) return false
+  const transactions = block.transactions ?? []
+  if (!Array.isArray(transactions)) malformed('transactions', 'an array', transactions)
+  const number = quantity(block.number, 'number')
+  return transactions.every((tx: unknown, i) => {
+    if (typeof tx === 'string') return true
+    if (typeof tx !== 'object' || tx === null)
+      malformed(`transactions[${i}]`, 'a hash or object', tx)
+    const { blockHash, blockNumber } = tx as RpcTransaction
+    return (
+      sameHex(blockHash, computed) &&
+      quantity(blockNumber, `transactions[${i}].blockNumber`) === number
+    )
+  })
+}

@@ -1,0 +1,29 @@
+/** Shared set-up for the core tests: a lab and outlast clients over its sources. */
+import { createOutlast, http, type Outlast, type OutlastOptions } from '../src/index.ts'
+import type { Lab } from './lab/index.ts'
+
+export const CHAIN_ID = 31337
+
+/** One outlast client over every source of the lab (each source in its lab domain). */
+export function clientFor(lab: Lab, options: Partial<OutlastOptions> = {}): Outlast {
+  return createOutlast({
+    chainId: CHAIN_ID,
+    pollingInterval: 500,
+    sources: lab.sources.map((s) =>
+      http(s.proxy.url, {
+        name: s.name,
+        domain: s.domain,
+        kind: s.kind,
+        fetchFn: s.proxy.fetch,
+        timeout: 2_000,
+      }),
+    ),
+    ...options,
+  })
+}
+
+export const threeDomains = [
+  { name: 'aws', domain: 'aws-us-east-1', latency: 20 },
+  { name: 'gcp', domain: 'gcp-europe-west1', latency: 40 },
+  { name: 'home', domain: 'home', kind: 'self-hosted' as const, latency: 60 },
+]

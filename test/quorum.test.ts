@@ -1,0 +1,117 @@
+/** Quorum across failure domains: lies in a minority are never returned; quorum loss is flagged. */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { QuorumLostError } from '../src/index.ts'
+import { clientFor, threeDomains } from './helpers.ts'
+import { devAccounts, type Lab, startLab } from './lab/index.ts'
+
+let lab: Lab
+before(async () => {
+  lab = await startLab({ sources: threeDomains })
+})
+after(() => lab.stop())
+
+const reset = async () => {
+  for (const p of lab.proxies) await p.setMode({ kind: 'ok' })
+}
+
+describe('one of three domains lying', () => {
+  for (const liar of ['aws', 'gcp', 'home']) {
+    it(`${liar} lies about balances, nonces and calls: 0 wrong answers in 200 balance reads`, async () => {
+      await reset()
+      await lab.proxy(liar).setMode({ kind: 'lie' })
+      const rpc = clientFor(lab)
+      const disagreements: string[] = []
+      rpc.on('disagreement', (e) => disagreements.push(e.method))
+      let wrong = 0
+      try {
+        for (let i = 0; i < 200; i++) {
+          const who = devAccounts[i % devAccounts.length]!.address
+          const [got, truth] = await Promise.all([
+            rpc.requestWithMeta({ method: 'eth_getBalance', params: [who, 'latest'] }),
+            lab.anvil.rpc<string>('eth_getBalance', [who, 'latest']),
+          ])
+          if (got.result !== truth) wrong++
+          assert.notEqual(got.meta.consistency, 'degraded')
+          assert.ok(!got.meta.sources.includes(liar), `${liar} counted in the quorum`)
+        }
+        const nonce = await rpc.request({
+          method: 'eth_getTransactionCount',
+          params: [devAccounts[0].address, 'latest'],
+        })
+        assert.equal(
+          nonce,
+          await lab.anvil.rpc('eth_getTransactionCount', [devAccounts[0].address, 'latest']),
+        )
+      } finally {
+        await rpc.close()
+      }
+      assert.equal(wrong, 0)
+      if (liar !== 'home') assert.ok(disagreements.length > 0, 'the lie was seen as a disagreement')
+    })
+  }
+})
+
+describe('quorum loss', () => {
+  it('degrades to the last domain, flags it in metadata and an event', async () => {
+    await reset()
+    await lab.proxy('aws').setMode({ kind: 'refused' })
+    await lab.proxy('gcp').setMode({ kind: 'dns' })
+    const rpc = clientFor(lab)
+    const losses: string[][] = []
+    rpc.on('quorumLoss', (e) => losses.push(e.domains))
+    try {
+      const who = devAccounts[2].address
+      const { result, meta } = await rpc.requestWithMeta({
+        method: 'eth_getBalance',
+        params: [who],
+      })
+      assert.equal(result, await lab.anvil.rpc('eth_getBalance', [who, 'latest']))
+      assert.equal(meta.consistency, 'degraded')
+      assert.deepEqual(meta.sources, ['home'])
+      assert.deepEqual(losses.at(-1), ['home'])
+      const status = rpc.status()
+      assert.equal(status.quorum.met, false)
+      assert.match(String(status), /degraded/)
+    } finally {
+      await rpc.close()
+    }
+  })
+
+  it("fails with onQuorumLoss: 'fail'", async () => {
+    await reset()
+    await lab.proxy('aws').setMode({ kind: 'refused' })
+    await lab.proxy('gcp').setMode({ kind: 'refused' })
+    const rpc = clientFor(lab, { onQuorumLoss: 'fail' })
+    try {
+      await assert.rejects(
+        rpc.request({ method: 'eth_getBalance', params: [devAccounts[0].address, 'latest'] }),
+        (e: Error) => e instanceof QuorumLostError || /Quorum|quorum/.test(e.message),
+      )
+    } finally {
+      await rpc.close()
+      await reset()
+    }
+  })
+
+  it('every source down: EIP-1193 code 4900 and each source named', async () => {
+    for (const p of lab.proxies) await p.setMode({ kind: 'refused' })
+    const rpc = clientFor(lab)
+    const events: string[] = []
+    rpc.on('disconnect', () => events.push('disconnect'))
+    try {
+      await assert.rejects(
+        rpc.request({ method: 'eth_getBalance', params: [devAccounts[0].address, 'latest'] }),
+        (e: Error & { code?: number }) => {
+          assert.equal(e.code, 4900)
+          for (const name of ['aws', 'gcp', 'home']) assert.match(e.message, new RegExp(name))
+          return true
+        },
+      )
+      assert.deepEqual(events, ['disconnect'])
+    } finally {
+      await rpc.close()
+      await reset()
+    }
+  })
+})

@@ -1,0 +1,36 @@
+/**
+ * A wallet-like workload (balance, block number, contract call, block by hash) run through
+ * each surface outlast offers, with the truth read straight from the node for comparison.
+ */
+import type { Anvil } from './lab/index.ts'
+import { devAccounts } from './lab/index.ts'
+
+/** Runtime code that returns 42 as one 32-byte word, and init code that deploys it. */
+export const ANSWER_RUNTIME = '0x602a60005260206000f3'
+export const ANSWER_INIT = `0x600a600c600039600a6000f3${ANSWER_RUNTIME.slice(2)}`
+export const ANSWER_WORD = `0x${'2a'.padStart(64, '0')}`
+
+/** Deploys the answer contract from dev account 0 and returns its address. */
+export async function deployAnswer(anvil: Anvil): Promise<`0x${string}`> {
+  const hash = await anvil.rpc<string>('eth_sendTransaction', [
+    { from: devAccounts[0].address, data: ANSWER_INIT, gas: '0x30000' },
+  ])
+  for (;;) {
+    const receipt = await anvil.rpc<{ contractAddress: `0x${string}` } | null>(
+      'eth_getTransactionReceipt',
+      [hash],
+    )
+    if (receipt) return receipt.contractAddress
+    await anvil.rpc('evm_mine')
+  }
+}
+
+/** The calls a wallet makes, as one surface (raw EIP-1193, viem, ethers) performs them. */
+export type Surface = {
+  name: string
+  balance(address: `0x${string}`): Promise<bigint>
+  blockNumber(): Promise<bigint>
+  call(to: `0x${string}`, data: `0x${string}`): Promise<string>
+  blockHash(hash: `0x${string}`): Promise<string>
+  close(): Promise<void>
+}
