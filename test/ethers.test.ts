@@ -16,11 +16,11 @@ import {
 import { OutlastProvider } from '../src/adapters/ethers.ts'
 import {
   AllSourcesFailedError,
-  BaseError,
   createOutlast,
   http,
   type Outlast,
   ProviderRpcError,
+  QuorumError,
 } from '../src/index.ts'
 import { devAccounts, type Lab, type LabSource, startLab } from './lab/index.ts'
 
@@ -99,10 +99,13 @@ describe('OutlastProvider over three domains', () => {
   let wallet: Wallet
   let answer: Answer
   let reverter: Reverter
+  /** Every method ethers sent through the client. */
+  const methods = new Set<string>()
 
   before(async () => {
     lab = await startLab({ sources: threeDomains })
     rpc = clientFor(lab)
+    rpc.on('request', (e) => methods.add(e.method))
     provider = new OutlastProvider(rpc, { pollingInterval: 100 })
     wallet = new Wallet(devAccounts[0].privateKey, provider)
     // Both deployments in the same block: explicit nonces, then wait for both.
@@ -209,6 +212,19 @@ describe('OutlastProvider over three domains', () => {
     assert.equal((events[0] as unknown as { args: [bigint] }).args[0], 42n)
   })
 
+  it('contract.on hears an event, by polling getLogs', async () => {
+    let listener: ((value: bigint) => void) | undefined
+    const heard = within<bigint>(8_000, (done) => {
+      listener = done
+      void answer.on('Ping', listener)
+    })
+    // Let the subscription take its starting block before the event is emitted.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await (await answer.ping()).wait()
+    assert.equal(await heard, 42n)
+    await answer.off('Ping', listener)
+  })
+
   it("a reused nonce is ethers' NONCE_EXPIRED", async () => {
     const signed = await wallet.signTransaction(
       await wallet.populateTransaction({ to: idle, value: 1n, nonce: 0 }),
@@ -276,6 +292,13 @@ describe('OutlastProvider over three domains', () => {
     }
   })
 
+  it('ethers never asked for the chain id or a node filter', () => {
+    for (const method of ['eth_chainId', 'eth_newFilter', 'eth_getFilterChanges'])
+      assert.ok(!methods.has(method), `${method} was sent`)
+    for (const method of ['eth_getBalance', 'eth_call', 'eth_getLogs', 'eth_sendRawTransaction'])
+      assert.ok(methods.has(method), `${method} was not sent`)
+  })
+
   it('destroy() leaves the client open unless closeOnDestroy is set', async () => {
     const shared = clientFor(lab)
     new OutlastProvider(shared).destroy()
@@ -329,8 +352,13 @@ describe('OutlastProvider through an outage', () => {
     const onThin = new OutlastProvider(thin)
     try {
       const error = await rejection(onThin.getBalance(idle))
-      assert.ok(error instanceof BaseError, String(error))
-      assert.match(error.message, /eth_getBalance/)
+      assert.ok(error instanceof QuorumError, String(error))
+      // Both answers are named: the honest one and the lie.
+      assert.match(
+        error.message,
+        new RegExp(`home \\(home\\) answered 0x${TEN_THOUSAND.toString(16)}`),
+      )
+      assert.match(error.message, /cloud-b \(gcp-europe-west1\) answered/)
     } finally {
       onThin.destroy()
       await thin.close()

@@ -41,8 +41,11 @@ export class OutlastProvider extends JsonRpcApiProvider {
     )
     const network = Network.from(rpc.chainId)
     super(network, {
+      // The chain is the client's: ethers never asks eth_chainId.
       staticNetwork: network,
+      // One call per rpc.request: outlast does its own batching, hedging and retries.
       batchMaxCount: 1,
+      // Events by getLogs, not node-local filters (which outlast does not serve).
       polling: true,
       pollingInterval: options.pollingInterval ?? 4000,
       cacheTimeout: options.cacheTimeout ?? 250,

@@ -231,6 +231,15 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       }
       inflight.clear()
       if (!g) return reject(error)
+      // Sources that contradicted the agreed answer lose standing (a liar opens its breaker).
+      if (!degraded)
+        for (const other of groups.values())
+          if (other !== g)
+            for (const s of other.sources)
+              recordFailure(
+                s,
+                new SourceError(s.name, 'body', `${req.method}: disagreed with the quorum`),
+              )
       resolve({
         value: g.value,
         error: g.error,

@@ -79,7 +79,7 @@ const FORK_FIELDS: readonly Field[] = [
 /** The header's RLP items in consensus order; throws `VerificationError` naming a bad field. */
 export function blockHeaderFields(block: RpcBlockHeader): Hex[] {
   if (typeof block !== 'object' || block === null)
-    throw new VerificationError('Malformed block: expected a JSON-RPC block object.')
+    malformed('block', 'a JSON-RPC block object', block)
   const items = BASE_FIELDS.map(([key, encode]) => encode(block[key], key))
   let missing: string | undefined
   for (const [key, encode] of FORK_FIELDS) {

@@ -125,8 +125,8 @@ function typedItems(tx: RpcTransaction, type: number): Items {
     type === 1
       ? [quantity(tx.gasPrice, 'gasPrice')]
       : [
-          quantity(tx.maxPriorityFeePerGas, 'maxPriorityFeePerGas'),
           quantity(tx.maxFeePerGas, 'maxFeePerGas'),
+          quantity(tx.maxPriorityFeePerGas, 'maxPriorityFeePerGas'),
         ]
   const to = type >= 3 || tx.to != null ? address(tx.to, 'to') : '0x'
   const items: Items = [
