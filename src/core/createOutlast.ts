@@ -319,6 +319,8 @@ export function createOutlast(options: OutlastOptions): Outlast {
       key: rules.key,
       degrade: config.onQuorumLoss === 'degrade',
       deadline,
+      // An answer that can verify alone needs one source first; hedging adds more if it is slow.
+      ...(single || (policy.class === 'verified' && pinned.expectedHash) ? { initial: 1 } : {}),
     })
     const verified = !single && result.sources.length === 1 && rules.standsAlone?.(result.value)
     const lost = !single && !verified && (degraded || result.degraded)

@@ -35,6 +35,8 @@ export type FanOutRequest = {
   key?(result: unknown): string
   /** May settle for one domain when every other domain failed. */
   degrade: boolean
+  /** Sources asked at once at the start. @default max(need.domains, need.sources) */
+  initial?: number
   deadline: number
 }
 
@@ -251,7 +253,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
     }
 
     // Start: the best source of each of the first `need.domains` domains (and `need.sources`).
-    const first = Math.max(req.need.domains, req.need.sources)
+    const first = req.initial ?? Math.max(req.need.domains, req.need.sources)
     let started = 0
     while (started < first && launchNext(false)) started++
     if (started === 0) return exhausted()

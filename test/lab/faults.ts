@@ -7,7 +7,17 @@ import { randomBytes } from 'node:crypto'
 export type GarbageVariant = 'truncated' | 'html200' | 'binary' | 'wrongId' | 'empty' | 'notJson'
 
 /** Methods whose results a lying proxy knows how to alter. */
-export type LieMethod = 'eth_getBalance' | 'eth_call' | 'eth_getTransactionCount'
+export type LieMethod =
+  | 'eth_getBalance'
+  | 'eth_call'
+  | 'eth_getTransactionCount'
+  /** A block whose `stateRoot` was changed but whose claimed `hash` was kept. */
+  | 'eth_getBlockByHash'
+  | 'eth_getBlockByNumber'
+  /** A transaction whose `value` was raised by 1 ether, its `hash` kept. */
+  | 'eth_getTransactionByHash'
+  /** Claims "not found" (`null`) for a transaction that exists. */
+  | 'hideTransaction'
 
 export type FaultMode =
   /** Forward after the proxy's latency. */
@@ -182,6 +192,7 @@ const ether = 10n ** 18n
 
 /** The altered (still well-formed) result of a method, or the result itself. */
 export function lie(method: string, result: unknown): unknown {
+  if (result && typeof result === 'object') return lieAboutObject(method, result)
   if (typeof result !== 'string' || !result.startsWith('0x')) return result
   switch (method) {
     case 'eth_getBalance':
@@ -192,6 +203,20 @@ export function lie(method: string, result: unknown): unknown {
       if (result.length < 4) return '0x01'
       const last = Number.parseInt(result.slice(-2), 16) ^ 0xff
       return result.slice(0, -2) + last.toString(16).padStart(2, '0')
+    }
+    default:
+      return result
+  }
+}
+
+function lieAboutObject(method: string, result: object): unknown {
+  switch (method) {
+    case 'eth_getBlockByHash':
+    case 'eth_getBlockByNumber':
+      return { ...result, stateRoot: `0x${'ab'.repeat(32)}` }
+    case 'eth_getTransactionByHash': {
+      const value = BigInt((result as { value?: string }).value ?? '0x0') + ether
+      return { ...result, value: `0x${value.toString(16)}` }
     }
     default:
       return result

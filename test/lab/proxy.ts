@@ -213,7 +213,10 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
     )
     const altered = rewrite(answer.body, (reply) => {
       const method = methodOf.get(JSON.stringify(reply.id))
-      if (method === undefined || !methods.has(method) || !('result' in reply)) return reply
+      if (method === undefined || !('result' in reply)) return reply
+      if (method === 'eth_getTransactionByHash' && methods.has('hideTransaction'))
+        return { ...reply, result: null }
+      if (!methods.has(method)) return reply
       return { ...reply, result: lie(method, reply.result) }
     })
     return { ...answer, body: altered }
