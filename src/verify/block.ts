@@ -99,10 +99,7 @@ export function computeBlockHash(block: RpcBlockHeader): Hex {
   return Hash.keccak256(Rlp.fromHex(blockHeaderFields(block), { as: 'Bytes' }), { as: 'Hex' })
 }
 
-/**
- * True iff the header hashes to `block.hash` (and to `expectedHash` when given) and every full
- * transaction object names this block; throws `VerificationError` when the block is malformed.
- */
+/** True iff the header hashes to `block.hash` (and `expectedHash`) and every full transaction names this block. */
 export function verifyBlockHash(block: RpcBlock, expectedHash?: Hex): boolean {
   const computed = computeBlockHash(block)
   if (!sameHex(block.hash, computed)) return false

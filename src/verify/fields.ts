@@ -10,9 +10,12 @@ const DATA = /^0x(?:[0-9a-fA-F]{2})*$/
 
 /** Throws a `VerificationError` naming the malformed field and what was expected. */
 export function malformed(field: string, expected: string, value?: unknown): never {
-  const shown = typeof value === 'string' && value.length > 80 ? `${value.slice(0, 80)}…` : value
+  const shown =
+    typeof value === 'string'
+      ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
+      : String(value)
   throw new VerificationError(`Malformed field "${field}": expected ${expected}.`, {
-    details: `${field} = ${JSON.stringify(shown) ?? 'undefined'}`,
+    details: `${field} = ${shown}`,
   })
 }
 

@@ -232,6 +232,7 @@ describe('malformed transactions name the field', () => {
     ['input', { ...tx1559, input: '0x123' }],
     ['to', { ...tx1559, to: '0x1234' }],
     ['r', { ...tx1559, r: 1 as unknown as Hex }],
+    ['value', { ...tx1559, value: 10n as unknown as Hex }],
     ['yParity', { ...tx1559, yParity: '0x2', v: undefined }],
     ['yParity', { ...tx1559, yParity: undefined, v: undefined }],
     ['chainId', { ...tx1559, chainId: undefined }],

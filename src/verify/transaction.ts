@@ -70,10 +70,7 @@ export function computeTransactionHash(tx: RpcTransaction): Hex | undefined {
   return envelope && Hash.keccak256(envelope, { as: 'Hex' })
 }
 
-/**
- * True iff the rebuilt hash equals `tx.hash` (and `expectedHash` when given); `undefined` when the
- * type is unknown; throws `VerificationError` when the object is malformed.
- */
+/** True iff the rebuilt hash equals `tx.hash` (and `expectedHash`); `undefined` for unknown types. */
 export function verifyTransactionHash(tx: RpcTransaction, expectedHash?: Hex): boolean | undefined {
   const computed = computeTransactionHash(tx)
   if (computed === undefined) return undefined
@@ -82,7 +79,7 @@ export function verifyTransactionHash(tx: RpcTransaction, expectedHash?: Hex): b
   )
 }
 
-/** keccak256 of a raw signed transaction (eth_sendRawTransaction); a blob network wrapper is hashed without its blobs. */
+/** keccak256 of a raw signed transaction; a blob transaction's network form is hashed without blobs. */
 export function rawTransactionHash(raw: Hex): Hex {
   const envelope = Bytes.fromHex(bytes(raw, 'raw'))
   if (envelope.length === 0) malformed('raw', 'a signed transaction', raw)
@@ -125,8 +122,8 @@ function typedItems(tx: RpcTransaction, type: number): Items {
     type === 1
       ? [quantity(tx.gasPrice, 'gasPrice')]
       : [
-          quantity(tx.maxFeePerGas, 'maxFeePerGas'),
           quantity(tx.maxPriorityFeePerGas, 'maxPriorityFeePerGas'),
+          quantity(tx.maxFeePerGas, 'maxFeePerGas'),
         ]
   const to = type >= 3 || tx.to != null ? address(tx.to, 'to') : '0x'
   const items: Items = [
