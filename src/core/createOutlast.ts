@@ -230,6 +230,10 @@ export function createOutlast(options: OutlastOptions): Outlast {
     budget,
     hedge: config.hedge,
     onDisagreement: (method, answers) => events.emit('disagreement', { method, answers }),
+    penalize: (s, error) => {
+      recordFailure(s, error)
+      updateCondition(s)
+    },
   }
 
   /** The quorum for this request, reduced (and flagged) when fewer domains are left. */

@@ -7,7 +7,7 @@ import {
   SourceError,
 } from './errors.ts'
 import type { RetryBudget } from './retryBudget.ts'
-import { expectedLatency, recordFailure, type SourceState } from './sourceState.ts'
+import { expectedLatency, type SourceState } from './sourceState.ts'
 
 export type Need = { sources: number; domains: number }
 
@@ -19,6 +19,8 @@ export type FanOutContext = {
     method: string,
     answers: { source: string; domain: string; answer: string }[],
   ): void
+  /** Counts a failure the engine found (a lie, a slow loser) against a source. */
+  penalize(s: SourceState, error: SourceError): void
 }
 
 export type FanOutRequest = {
@@ -161,7 +163,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
         const bad = req.check?.(result, s)
         if (bad) {
           const lie = new SourceError(s.name, 'body', `${req.method} answer rejected: ${bad}`)
-          recordFailure(s, lie)
+          ctx.penalize(s, lie)
           failures.push({ source: s.name, reason: lie.shortMessage })
           needMore = true
         } else if (req.standsAlone?.(result)) {
@@ -229,7 +231,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
         const late = now - a.started > SLOW_FACTOR * expectedLatency(a.s, ctx.hedge.initial)
         a.controller.abort()
         if (late && g)
-          recordFailure(a.s, new SourceError(a.s.name, 'timeout', 'slow: others answered first'))
+          ctx.penalize(a.s, new SourceError(a.s.name, 'timeout', 'slow: others answered first'))
       }
       inflight.clear()
       if (!g) return reject(error)
@@ -238,7 +240,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
         for (const other of groups.values())
           if (other !== g)
             for (const s of other.sources)
-              recordFailure(
+              ctx.penalize(
                 s,
                 new SourceError(s.name, 'body', `${req.method}: disagreed with the quorum`),
               )

@@ -119,6 +119,6 @@ export function conditionOf(s: SourceState, maxLag: number, now = Date.now()): S
   if (breaker === 'half-open') return 'probing'
   if (s.forked) return 'forked'
   if (s.lag > maxLag) return 'lagging'
-  if (s.requests === 0 && s.chain === 'unchecked') return 'unknown'
+  if (s.requests === 0 && s.failures === 0 && s.chain === 'unchecked') return 'unknown'
   return s.errorRate > 0.25 ? 'degraded' : 'healthy'
 }
