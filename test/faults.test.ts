@@ -15,7 +15,7 @@ import {
   startLab,
   startLaggingNode,
 } from './lab/index.ts'
-import { rawSurface, viemSurface } from './surfaces.ts'
+import { ethersSurface, rawSurface, viemSurface } from './surfaces.ts'
 import { ANSWER_WORD, deployAnswer, type Surface } from './workload.ts'
 
 type Case = { name: string; mode?: FaultMode; upstream?: 'lagging' | 'forked' }
@@ -72,6 +72,7 @@ after(async () => {
 const surfaces: [string, (rpc: Outlast) => Surface][] = [
   ['eip1193', rawSurface],
   ['viem', viemSurface],
+  ['ethers', ethersSurface],
 ]
 
 for (const c of cases) {

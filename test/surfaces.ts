@@ -1,5 +1,6 @@
 /** The surfaces a workload can go through: raw EIP-1193, viem and ethers. */
 import { createPublicClient } from 'viem'
+import { OutlastProvider } from '../src/adapters/ethers.ts'
 import { outlast } from '../src/adapters/viem.ts'
 import type { Outlast } from '../src/index.ts'
 import type { Surface } from './workload.ts'
@@ -33,5 +34,20 @@ export function viemSurface(rpc: Outlast): Surface {
     call: async (to, data) => (await client.call({ to, data })).data ?? '0x',
     blockHash: async (hash) => (await client.getBlock({ blockHash: hash })).hash,
     close: () => rpc.close(),
+  }
+}
+
+export function ethersSurface(rpc: Outlast): Surface {
+  const provider = new OutlastProvider(rpc, { cacheTimeout: -1 })
+  return {
+    name: 'ethers',
+    balance: (address) => provider.getBalance(address),
+    blockNumber: async () => BigInt(await provider.getBlockNumber()),
+    call: (to, data) => provider.call({ to, data }),
+    blockHash: async (hash) => (await provider.getBlock(hash))?.hash ?? 'null',
+    close: async () => {
+      provider.destroy()
+      await rpc.close()
+    },
   }
 }
