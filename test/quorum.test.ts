@@ -115,3 +115,45 @@ describe('quorum loss', () => {
     }
   })
 })
+
+describe('deadline', () => {
+  it('every source blackholed: the request ends at the deadline with code 4900, naming the sources', async () => {
+    for (const p of lab.proxies) await p.setMode({ kind: 'blackhole' })
+    const rpc = clientFor(lab, { timeout: 800 })
+    const started = Date.now()
+    try {
+      await assert.rejects(
+        rpc.request({ method: 'eth_getBalance', params: [devAccounts[0].address, 'latest'] }),
+        (e: Error & { code?: number }) => {
+          assert.equal(e.code, 4900)
+          for (const name of ['aws', 'gcp', 'home']) assert.match(e.message, new RegExp(name))
+          return true
+        },
+      )
+      assert.ok(Date.now() - started < 1_500, `took ${Date.now() - started} ms`)
+    } finally {
+      await rpc.close()
+      await reset()
+    }
+  })
+
+  it('a pending block comes from one source; a block off the agreed chain needs quorum', async () => {
+    await reset()
+    const rpc = clientFor(lab)
+    try {
+      const pending = await rpc.requestWithMeta({
+        method: 'eth_getBlockByNumber',
+        params: ['pending', false],
+      })
+      assert.equal(pending.meta.consistency, 'single')
+      const earliest = await rpc.requestWithMeta({
+        method: 'eth_getBlockByNumber',
+        params: ['earliest', false],
+      })
+      assert.equal((earliest.result as { number: string }).number, '0x0')
+      assert.equal(earliest.meta.consistency, 'agreed')
+    } finally {
+      await rpc.close()
+    }
+  })
+})

@@ -6,6 +6,7 @@ import {
   AllSourcesFailedError,
   BaseError,
   ChainMismatchError,
+  DeadlineError,
   ProviderRpcError,
   QuorumLostError,
   RpcResponseError,
@@ -258,7 +259,11 @@ export function createOutlast(options: OutlastOptions): Outlast {
     params: unknown[],
   ): Promise<{ result: unknown; meta: ResponseMeta }> => {
     const started = Date.now()
-    const policy = classify(method, config.policies)
+    const classified = classify(method, config.policies)
+    // A pending block is each node's own guess: take it from one source.
+    const pending =
+      classified.blockParam !== undefined && params[classified.blockParam] === 'pending'
+    const policy = pending ? { class: 'single' as const } : classified
     const meta = (m: Partial<ResponseMeta> & Pick<ResponseMeta, 'consistency'>): ResponseMeta => ({
       method,
       policy: policy.class,
@@ -308,7 +313,14 @@ export function createOutlast(options: OutlastOptions): Outlast {
     }
 
     budget.deposit()
-    const pinned = await pinBlock(method, params, policy, head, config.pinByHash)
+    const pinned = await beforeDeadline(
+      pinBlock(method, params, policy, head, config.pinByHash),
+      deadline,
+      () =>
+        new DeadlineError(`No agreed chain head to pin ${method} to before the deadline.`, {
+          metaMessages: states.map((s) => `- ${s.name}: ${s.lastError ?? 'no answer yet'}`),
+        }),
+    )
     const candidates = ranked(pinned.headDependent)
     const { need, degraded } = needFor(candidates, method)
     const single = policy.class === 'single'
@@ -461,6 +473,14 @@ export function createOutlast(options: OutlastOptions): Outlast {
     },
   }
   return client
+}
+
+function beforeDeadline<T>(promise: Promise<T>, deadline: number, error: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), Math.max(0, deadline - Date.now()))
+  })
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer))
 }
 
 function raceSignal<T>(promise: Promise<T>, signal: AbortSignal, name: string): Promise<T> {

@@ -159,6 +159,14 @@ export class QuorumLostError extends BaseError {
 /** The overall deadline passed before the policy was satisfied. */
 export class DeadlineError extends BaseError {
   override name = 'DeadlineError'
+  /** True when no source answered at all (the provider is as good as disconnected: 4900). */
+  readonly silent: boolean
+
+  constructor(shortMessage: string, options: BaseErrorOptions & { silent?: boolean } = {}) {
+    super(shortMessage, options)
+    this.silent = options.silent ?? true
+    this.code = this.silent ? 4900 : -32603
+  }
 }
 
 /** A locally computed hash did not match what a source sent. */

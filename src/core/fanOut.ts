@@ -214,6 +214,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
         reason: `no answer after ${Date.now() - a.started} ms`,
       }))
       return new DeadlineError(`No consistent answer to ${req.method} before the deadline.`, {
+        silent: groups.size === 0,
         metaMessages: [
           ...listAnswers().map((a) => `- ${a.source} (${a.domain}) answered ${a.answer}`),
           ...[...failures, ...waiting].map((f) => `- ${f.source}: ${f.reason}`),

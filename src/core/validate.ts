@@ -20,8 +20,11 @@ const orNull =
   (v) =>
     v === null ? undefined : check(v)
 const array: Check = (v) => (Array.isArray(v) ? undefined : 'not an array')
+// A pending block has no hash (and on some nodes no number).
 const block: Check = (v) =>
-  object(v) ?? hash((v as { hash?: unknown }).hash) ?? quantity((v as { number?: unknown }).number)
+  object(v) ??
+  orNull(hash)((v as { hash?: unknown }).hash) ??
+  orNull(quantity)((v as { number?: unknown }).number)
 
 const checks: Record<string, Check> = {
   eth_chainId: quantity,
