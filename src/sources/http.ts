@@ -1,3 +1,4 @@
+import { raceAbort } from '../core/abort.ts'
 import {
   ConfigError,
   RpcResponseError,
@@ -186,16 +187,6 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
       return unwrap(answer, env.id)
     },
   }
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, error: () => Error) {
-  if (!signal) return promise
-  if (signal.aborted) return Promise.reject(error())
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(error())
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
 }
 
 function findCode(error: unknown): string | undefined {

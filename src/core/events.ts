@@ -1,0 +1,57 @@
+import type { BroadcastOutcome } from './broadcast.ts'
+import type { ProviderRpcError } from './errors.ts'
+import type { Head } from './head.ts'
+import type { PolicyClass } from './policy.ts'
+import type { SourceCondition } from './sourceState.ts'
+import type { Hex } from './types.ts'
+
+/** What outlast says about how an answer was reached. */
+export type ResponseMeta = {
+  method: string
+  policy: PolicyClass
+  /** Sources whose answers agreed (or the one whose answer verified). */
+  sources: string[]
+  domains: string[]
+  /**
+   * `verified`: checked locally; `agreed`: quorum; `single`: one source by policy;
+   * `degraded`: quorum lost, one domain answered; `head` / `median` / `static` / `cached`.
+   */
+  consistency:
+    | 'static'
+    | 'verified'
+    | 'agreed'
+    | 'single'
+    | 'degraded'
+    | 'head'
+    | 'median'
+    | 'cached'
+  /** The block `latest` was pinned to, if any. */
+  block?: Head
+  attempts: number
+  ms: number
+}
+
+export type OutlastEvents = {
+  /** A source changed condition (healthy, down, rate-limited, lagging, forked, wrong-chain...). */
+  source: {
+    source: string
+    domain: string
+    from: SourceCondition
+    to: SourceCondition
+    reason?: string
+  }
+  /** Sources answered the same request differently. */
+  disagreement: { method: string; answers: { source: string; domain: string; answer: string }[] }
+  /** Only one failure domain was left to answer. */
+  quorumLoss: { method: string; domains: string[] }
+  /** One request's outcome. */
+  request: { method: string; ok: boolean; meta?: ResponseMeta; error?: string; ms: number }
+  /** One source's outcome for a broadcast transaction. */
+  broadcast: BroadcastOutcome
+  /** The agreed head moved. */
+  head: Head
+  /** EIP-1193: a source is reachable again. */
+  connect: { chainId: Hex }
+  /** EIP-1193: every source is down. */
+  disconnect: ProviderRpcError
+}

@@ -1,0 +1,164 @@
+import { raceAbort } from './abort.ts'
+import type { ResolvedConfig } from './config.ts'
+import type { Emitter } from './emitter.ts'
+import { ChainMismatchError, ProviderRpcError, RpcResponseError, SourceError } from './errors.ts'
+import type { OutlastEvents } from './events.ts'
+import {
+  conditionOf,
+  createSourceState,
+  recordFailure,
+  recordSuccess,
+  type SourceCondition,
+  type SourceState,
+  score,
+} from './sourceState.ts'
+import type { Hex } from './types.ts'
+import { invalidResult } from './validate.ts'
+
+export type SourcePool = {
+  readonly states: readonly SourceState[]
+  /** One attempt at one source: chain check, shape check, health accounting, events. */
+  attempt(s: SourceState, method: string, params: unknown[], signal: AbortSignal): Promise<unknown>
+  /** Checks the chain id now (or in the background if the source was already right). */
+  checkChain(s: SourceState): Promise<void>
+  /** May the source take a request now? (right chain, not rate-limited, breaker allows) */
+  eligible(s: SourceState): boolean
+  /** Eligible sources, best first; for head-dependent reads without lagging or forked ones. */
+  ranked(headDependent: boolean): SourceState[]
+  /** Counts a failure the engine found (a lie, a slow loser) against a source. */
+  penalize(s: SourceState, error: SourceError): void
+  /** Re-evaluates every source's condition (after the head moved). */
+  refreshConditions(): void
+}
+
+/** Conditions in which a source still counts as reachable for EIP-1193 connect/disconnect. */
+const REACHABLE: ReadonlySet<SourceCondition> = new Set([
+  'healthy',
+  'degraded',
+  'probing',
+  'lagging',
+  'unknown',
+])
+
+export function createSourcePool(
+  config: ResolvedConfig,
+  events: Emitter<OutlastEvents>,
+): SourcePool {
+  const chainHex = `0x${config.chainId.toString(16)}` as Hex
+  const states = config.sources.map((s) => createSourceState(s, config.breaker))
+  let connected = true
+
+  const updateCondition = (s: SourceState, reason?: string) => {
+    const to = conditionOf(s, config.maxLag)
+    if (to === s.condition) return
+    const from = s.condition
+    s.condition = to
+    events.emit('source', {
+      source: s.name,
+      domain: s.domain,
+      from,
+      to,
+      reason: reason ?? s.lastError,
+    })
+    const up = states.some((x) => REACHABLE.has(x.condition))
+    if (connected && !up) {
+      connected = false
+      events.emit('disconnect', new ProviderRpcError(4900, 'Every source is down.'))
+    } else if (!connected && up) {
+      connected = true
+      events.emit('connect', { chainId: chainHex })
+    }
+  }
+
+  const checkChain = (s: SourceState): Promise<void> => {
+    const stale = Date.now() - s.chainCheckedAt > config.chainCheckInterval
+    if (s.chain === 'ok' && !stale) return Promise.resolve()
+    s.chainCheck ??= (async () => {
+      const started = Date.now()
+      try {
+        const answer = await s.source.request({ method: 'eth_chainId', params: [] })
+        const bad = invalidResult('eth_chainId', answer)
+        if (bad) throw new SourceError(s.name, 'body', `eth_chainId answer ${bad}`)
+        recordSuccess(s, Date.now() - started)
+        s.chainCheckedAt = Date.now()
+        const actual = Number.parseInt(answer as string, 16)
+        if (actual !== config.chainId) {
+          s.chain = 'mismatch'
+          const error = new ChainMismatchError(s.name, config.chainId, actual)
+          s.lastError = error.shortMessage.replace(`${s.name}: `, '')
+          updateCondition(s, error.shortMessage)
+          throw error
+        }
+        s.chain = 'ok'
+      } catch (error) {
+        if (!(error instanceof ChainMismatchError)) recordFailure(s, error)
+        updateCondition(s)
+        throw error
+      } finally {
+        s.chainCheck = undefined
+      }
+    })()
+    // A periodic re-check of a source already known to be right runs in the background.
+    if (s.chain === 'ok') {
+      s.chainCheck.catch(() => {})
+      return Promise.resolve()
+    }
+    return s.chainCheck
+  }
+
+  const attempt = async (
+    s: SourceState,
+    method: string,
+    params: unknown[],
+    signal: AbortSignal,
+  ): Promise<unknown> => {
+    if (s.chain !== 'ok' || Date.now() - s.chainCheckedAt > config.chainCheckInterval)
+      await raceAbort(
+        checkChain(s),
+        signal,
+        () => new SourceError(s.name, 'aborted', 'attempt cancelled'),
+      )
+    s.requests++
+    const started = Date.now()
+    try {
+      const result = await s.source.request({ method, params }, { signal })
+      const bad = invalidResult(method, result)
+      if (bad) throw new SourceError(s.name, 'body', `${method} answer ${bad}`)
+      recordSuccess(s, Date.now() - started)
+      return result
+    } catch (error) {
+      const err =
+        error instanceof SourceError ? error : new SourceError(s.name, 'network', String(error))
+      // A revert is an answer, and a prompt one.
+      if (err instanceof RpcResponseError && err.deterministic)
+        recordSuccess(s, Date.now() - started)
+      else recordFailure(s, err)
+      throw err
+    } finally {
+      updateCondition(s)
+    }
+  }
+
+  const eligible = (s: SourceState, now = Date.now()) =>
+    s.chain !== 'mismatch' && s.rateLimitedUntil <= now && s.breaker.available
+
+  return {
+    states,
+    attempt,
+    checkChain,
+    eligible: (s) => eligible(s),
+    ranked(headDependent) {
+      const now = Date.now()
+      return states
+        .filter((s) => eligible(s, now) && !(headDependent && (s.forked || s.lag > config.maxLag)))
+        .sort((a, b) => score(a) - score(b))
+    },
+    penalize(s, error) {
+      recordFailure(s, error)
+      updateCondition(s)
+    },
+    refreshConditions() {
+      for (const s of states) updateCondition(s)
+    },
+  }
+}
