@@ -1,0 +1,582 @@
+import {
+  ConfigError,
+  RpcResponseError,
+  SourceError,
+  type SourceFailureKind,
+} from '../core/errors.ts'
+import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../core/types.ts'
+import { redactUrl, scrub } from '../core/url.ts'
+
+export type WebSocketState = 'connecting' | 'open' | 'closed'
+
+export type WebSocketStateEvent = {
+  state: WebSocketState
+  /** When it happened (`Date.now()`). */
+  at: number
+  /** Connection attempts since a socket last answered anything (1 on the first attempt). */
+  attempt: number
+  /** On `closed`: why the socket closed or the attempt failed (none after `close()`). */
+  error?: SourceError
+  /** On `closed`: milliseconds until the next attempt; absent after `close()`. */
+  retryIn?: number
+  /** On `open` after a loss: milliseconds since the previous open socket was lost. */
+  downtime?: number
+}
+
+export type ResubscribeEvent = {
+  /** The node's new subscription id. */
+  id: string
+  previousId: string
+  /** When the socket that carried the old subscription was lost (`Date.now()`). */
+  lostAt: number
+  /** Milliseconds from that loss to the new socket opening: notifications in it were missed. */
+  downtime: number
+}
+
+export type SubscriptionHandlers = {
+  /**
+   * The subscription ended on the node's side: a resubscribe after a reconnect was refused
+   * or timed out. A lost socket alone is not an error: the source resubscribes by itself.
+   */
+  onError?: (error: SourceError) => void
+  /** Called after a reconnect, before the first notification of the new subscription. */
+  onResubscribe?: (event: ResubscribeEvent) => void
+}
+
+export type WebSocketSubscription = {
+  /** The node's subscription id; it changes with each resubscribe. */
+  readonly id: string
+  /** Stops delivery at once and tells the node (when the socket that holds it is open). */
+  unsubscribe(): Promise<void>
+}
+
+export type WebSocketSource = Source & {
+  /** `closed` before first use, while waiting to reconnect and after `close()`. */
+  readonly state: WebSocketState
+  /**
+   * `eth_subscribe` with `params` (e.g. `['newHeads']`, `['logs', filter]`); `onMessage` gets
+   * each notification's `result`. The handle survives reconnects.
+   */
+  subscribe(
+    params: readonly unknown[],
+    onMessage: (result: unknown) => void,
+    handlers?: SubscriptionHandlers['onError'] | SubscriptionHandlers,
+  ): Promise<WebSocketSubscription>
+  /** Listens to state changes; returns the function that stops listening. */
+  onState(listener: (event: WebSocketStateEvent) => void): () => void
+  /** Closes for good: no reconnect, every timer cleared, pending calls fail `unavailable`. */
+  close(): void
+}
+
+/** Any class with the WebSocket API: the platform's, or `ws`'s in Node. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => unknown
+
+export type WebSocketSourceOptions = {
+  /** Unique name shown in events, errors and `status()`. @default the URL's host */
+  name?: string
+  /** @default 'cloud' */
+  kind?: SourceKind
+  /** Failure domain (provider + region, or `home`). Sources in one domain fail together. @default the URL's host */
+  domain?: string
+  /** Ranking weight: higher is preferred at equal latency. @default 1 */
+  weight?: number
+  /** Milliseconds one call, or one connection attempt, may take. @default 10_000 */
+  timeout?: number
+  /** Largest frame parsed, in bytes; a larger answer fails its call with `body`. @default 16_777_216 (16 MiB) */
+  maxResponseBytes?: number
+  /** Reconnect waits: random in [0, min(maxDelay, delay · 2^failures)] (full jitter). */
+  reconnect?: {
+    /** Milliseconds; the base of the exponential backoff. @default 250 */
+    delay?: number
+    /** Milliseconds; the longest wait between attempts. @default 10_000 */
+    maxDelay?: number
+  }
+  /** A cheap call (`eth_chainId`) on open and every `interval` ms; unanswered within `timeout` ms, the socket counts as dead. `false` turns it off. */
+  heartbeat?:
+    | false
+    | {
+        /** @default 5_000 */
+        interval?: number
+        /** @default 2_500 */
+        timeout?: number
+      }
+  /** WebSocket subprotocols for the handshake. @default none */
+  protocols?: string | string[]
+  /**
+   * The WebSocket class. Node's built-in one gives no cause for a failed connection (so no
+   * `refused` or `dns`) and cannot drop a half-open socket; `ws`'s class can. @default globalThis.WebSocket
+   */
+  webSocketImpl?: WebSocketConstructor
+}
+
+/** The parts of a WebSocket this file uses. */
+type Socket = {
+  readonly readyState: number
+  binaryType: string
+  onopen: ((event: unknown) => void) | null
+  onmessage: ((event: { data: unknown }) => void) | null
+  onerror: ((event: unknown) => void) | null
+  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null
+  send(data: string): void
+  close(code?: number, reason?: string): void
+  terminate?(): void
+}
+
+type Pending = {
+  frame: string
+  sent: boolean
+  /** Runs synchronously with the result, before any later frame is handled. */
+  onResult?: ((result: unknown) => void) | undefined
+  succeed(result: unknown): void
+  fail(error: SourceError): void
+}
+
+type Sub = {
+  params: readonly unknown[]
+  onMessage: (result: unknown) => void
+  handlers: SubscriptionHandlers
+  serverId: string
+  /** The socket on which `serverId` is valid. */
+  socket: Socket | undefined
+  /** When that socket was lost (`Date.now()`): notifications since then were missed. */
+  lostAt: number
+  dead: boolean
+}
+
+const OPEN = 1
+const noop = () => {}
+
+/**
+ * A JSON-RPC source over one WebSocket, opened on first use and kept open: it reconnects
+ * with backoff and jitter, detects half-open sockets with a heartbeat, and resubscribes
+ * after each reconnect. Calls made while it waits to reconnect fail at once.
+ */
+export function webSocket(url: string, options: WebSocketSourceOptions = {}): WebSocketSource {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ConfigError(`webSocket(): invalid URL ${JSON.stringify(redactUrl(url))}.`)
+  }
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:')
+    throw new ConfigError(`webSocket(): URL must be ws: or wss:, got ${parsed.protocol}`)
+  const {
+    name = parsed.host,
+    kind = 'cloud',
+    domain = parsed.host,
+    weight = 1,
+    timeout = 10_000,
+    maxResponseBytes = 16 * 1024 * 1024,
+    protocols,
+  } = options
+  const { delay = 250, maxDelay = 10_000 } = options.reconnect ?? {}
+  const heartbeat =
+    options.heartbeat === false
+      ? undefined
+      : { interval: 5_000, timeout: 2_500, ...options.heartbeat }
+  const Impl = (options.webSocketImpl ?? globalThis.WebSocket) as new (
+    url: string,
+    protocols?: string | string[],
+  ) => Socket
+  const check = (ok: boolean, what: string) => {
+    if (!ok) throw new ConfigError(`webSocket(${name}): ${what}`)
+  }
+  check(timeout > 0, `timeout must be > 0 ms, got ${timeout}`)
+  check(weight > 0, `weight must be > 0, got ${weight}`)
+  check(maxResponseBytes > 0, `maxResponseBytes must be > 0, got ${maxResponseBytes}`)
+  check(delay >= 0 && maxDelay >= delay, `reconnect needs 0 <= delay <= maxDelay`)
+  check(!heartbeat || (heartbeat.interval > 0 && heartbeat.timeout > 0), 'heartbeat must be > 0 ms')
+  check(typeof Impl === 'function', 'no WebSocket class: pass options.webSocketImpl')
+
+  const fail = (failure: SourceFailureKind, message: string) =>
+    new SourceError(name, failure, scrub(message, url))
+
+  let socket: Socket | undefined
+  let state: WebSocketState = 'closed'
+  let closedForGood = false
+  /** Connection attempts since a socket last answered. */
+  let failures = 0
+  let answered = false
+  let lastLoss: { kind: SourceFailureKind; text: string } | undefined
+  let lostAt: number | undefined
+  let retryTimer: ReturnType<typeof setTimeout> | undefined
+  let retryAt = 0
+  let connectTimer: ReturnType<typeof setTimeout> | undefined
+  let beatTimer: ReturnType<typeof setInterval> | undefined
+  let beating = false
+  let nextId = 0
+  const pending = new Map<number, Pending>()
+  const subs = new Set<Sub>()
+  const byServerId = new Map<string, Sub>()
+  const listeners = new Set<(event: WebSocketStateEvent) => void>()
+
+  function setState(next: WebSocketState, extra: Partial<WebSocketStateEvent> = {}) {
+    state = next
+    const event = { state: next, at: Date.now(), attempt: failures + 1, ...extra }
+    for (const listener of [...listeners]) guard(() => listener(event))
+  }
+
+  function connect() {
+    clearTimeout(retryTimer)
+    retryTimer = undefined
+    answered = false
+    let ws: Socket
+    try {
+      ws = new Impl(url, protocols)
+    } catch (error) {
+      socket = ws = { readyState: 3 } as Socket
+      return lost(ws, 'network', `cannot open a WebSocket: ${(error as Error).message}`)
+    }
+    socket = ws
+    ws.binaryType = 'arraybuffer'
+    connectTimer = setTimeout(
+      () => lost(ws, 'timeout', `no connection within ${timeout} ms`),
+      timeout,
+    )
+    ws.onopen = () => {
+      if (ws === socket) opened()
+    }
+    ws.onmessage = (event) => {
+      if (ws === socket) receive(event.data)
+    }
+    // Node's WebSocket fires `error` and no `close` when the connection cannot be made.
+    ws.onerror = (event) => {
+      if (ws === socket && state === 'connecting') connectFailed(ws, event)
+    }
+    ws.onclose = (event) => {
+      if (ws !== socket) return
+      const how = event.wasClean ? '' : ', no close frame'
+      const why = event.reason ? `: ${event.reason}` : ''
+      if (state === 'connecting')
+        lost(ws, 'network', `closed during the handshake (code ${event.code}${why})`)
+      else lost(ws, 'network', `connection lost (code ${event.code}${why}${how})`)
+    }
+    // Listeners run last everywhere: one may call close() from inside.
+    setState('connecting')
+  }
+
+  function connectFailed(ws: Socket, event: unknown) {
+    const error = (event as { error?: unknown } | null)?.error
+    const message = (event as { message?: unknown } | null)?.message
+    const code = findCode(error)
+    if (code === 'ECONNREFUSED') return lost(ws, 'refused', 'connection refused')
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+      return lost(ws, 'dns', `DNS lookup failed for ${parsed.hostname} (${code})`)
+    const detail = typeof message === 'string' && message ? `: ${message}` : ''
+    lost(ws, 'network', `could not connect${code ? ` (${code})` : ''}${detail}`)
+  }
+
+  function opened() {
+    clearTimeout(connectTimer)
+    state = 'open'
+    if (heartbeat) {
+      beat()
+      beatTimer = setInterval(beat, heartbeat.interval)
+    }
+    for (const call of pending.values()) if (!call.sent) transmit(call)
+    for (const sub of subs) resubscribe(sub)
+    setState('open', lostAt === undefined ? {} : { downtime: Date.now() - lostAt })
+  }
+
+  /** Forgets a socket for good: fails what waited on it and schedules the next attempt. */
+  function lost(ws: Socket, failure: SourceFailureKind, text: string) {
+    if (ws !== socket) return
+    const now = Date.now()
+    socket = undefined
+    retire(ws)
+    clearTimeout(connectTimer)
+    clearInterval(beatTimer)
+    beatTimer = undefined
+    if (state === 'open') lostAt = now
+    for (const sub of subs) if (sub.socket === ws) sub.lostAt = now
+    failures = answered ? 0 : failures + 1
+    lastLoss = { kind: failure, text }
+    const error = fail(failure, text)
+    byServerId.clear()
+    for (const call of [...pending.values()]) call.fail(error)
+    const wait = Math.round(Math.random() * Math.min(maxDelay, delay * 2 ** failures))
+    retryAt = Date.now() + wait
+    retryTimer = setTimeout(connect, wait)
+    setState('closed', { error, retryIn: wait })
+  }
+
+  /** Closes a socket we no longer listen to, without waiting for a half-open peer if we can. */
+  function retire(ws: Socket, code?: number) {
+    ws.onopen = null
+    ws.onmessage = null
+    ws.onclose = null
+    // `ws` emits `error` when a connecting socket is terminated: keep a listener.
+    ws.onerror = noop
+    try {
+      if (code !== undefined && ws.readyState === OPEN) ws.close(code)
+      if (ws.terminate) ws.terminate()
+      else ws.close()
+    } catch {}
+  }
+
+  function beat() {
+    const hb = heartbeat
+    const ws = socket
+    if (!hb || !ws || beating || state !== 'open') return
+    beating = true
+    call({ method: 'eth_chainId' }, undefined, hb.timeout).then(
+      () => {
+        beating = false
+      },
+      (error: SourceError) => {
+        beating = false
+        // A JSON-RPC error is still an answer: the path works.
+        if (error.kind === 'timeout')
+          lost(ws, 'network', `heartbeat unanswered for ${hb.timeout} ms: connection presumed dead`)
+      },
+    )
+  }
+
+  function transmit(call: Pending) {
+    try {
+      socket?.send(call.frame)
+      call.sent = true
+    } catch (error) {
+      call.fail(fail('network', `send failed: ${(error as Error).message}`))
+    }
+  }
+
+  function call(
+    body: RpcRequest,
+    signal: AbortSignal | undefined,
+    ms: number,
+    onResult?: (result: unknown) => void,
+  ): Promise<unknown> {
+    if (closedForGood) return Promise.reject(fail('unavailable', 'source closed'))
+    if (signal?.aborted) return Promise.reject(fail('aborted', 'attempt cancelled'))
+    if (!socket && !retryTimer) connect()
+    if (!socket && lastLoss) {
+      const wait = Math.max(0, retryAt - Date.now())
+      return Promise.reject(
+        fail(lastLoss.kind, `not connected, next attempt in ${wait} ms (${lastLoss.text})`),
+      )
+    }
+    const id = ++nextId
+    const frame = JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method: body.method,
+      params: body.params ?? [],
+    })
+    return new Promise<unknown>((resolve, reject) => {
+      const done = () => {
+        pending.delete(id)
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      const onAbort = () => entry.fail(fail('aborted', 'attempt cancelled'))
+      const entry: Pending = {
+        frame,
+        sent: false,
+        onResult,
+        succeed(result) {
+          done()
+          resolve(result)
+        },
+        fail(error) {
+          done()
+          reject(error)
+        },
+      }
+      const timer = setTimeout(() => entry.fail(fail('timeout', `no answer within ${ms} ms`)), ms)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      pending.set(id, entry)
+      if (state === 'open') transmit(entry)
+    })
+  }
+
+  function receive(data: unknown) {
+    answered = true
+    let text: string
+    if (typeof data === 'string') text = data
+    else if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+      const bytes = ArrayBuffer.isView(data)
+        ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+        : new Uint8Array(data)
+      if (bytes.length > maxResponseBytes)
+        return oversized(new TextDecoder().decode(bytes.subarray(0, 200)), bytes.length)
+      text = new TextDecoder().decode(bytes)
+    } else return
+    if (text.length > maxResponseBytes) return oversized(text, text.length)
+    if (text.length * 3 > maxResponseBytes) {
+      const bytes = new TextEncoder().encode(text).length
+      if (bytes > maxResponseBytes) return oversized(text, bytes)
+    }
+    let message: unknown
+    try {
+      message = JSON.parse(text)
+    } catch {
+      return malformed(`malformed frame (${text.length} characters of non-JSON)`)
+    }
+    for (const item of Array.isArray(message) ? message : [message]) dispatch(item)
+  }
+
+  function dispatch(item: unknown) {
+    if (typeof item !== 'object' || item === null)
+      return malformed('frame is not a JSON-RPC object')
+    const m = item as { id?: unknown; method?: unknown; params?: unknown }
+    if (m.method === 'eth_subscription') {
+      const params = m.params as { subscription?: unknown; result?: unknown } | undefined
+      const sub = byServerId.get(String(params?.subscription))
+      if (sub && !sub.dead && params && 'result' in params)
+        guard(() => sub.onMessage(params.result))
+      return
+    }
+    const call = typeof m.id === 'number' ? pending.get(m.id) : undefined
+    if (!call) return // a late answer to a call that timed out or was cancelled
+    const a = item as { result?: unknown; error?: unknown }
+    if (a.error !== undefined) {
+      const e = a.error as { code?: unknown; message?: unknown; data?: unknown }
+      if (typeof e?.code !== 'number' || typeof e.message !== 'string')
+        return call.fail(fail('body', 'malformed JSON-RPC error object'))
+      return call.fail(
+        new RpcResponseError(name, { code: e.code, message: scrub(e.message, url), data: e.data }),
+      )
+    }
+    if (!('result' in a)) return call.fail(fail('body', 'response has neither result nor error'))
+    try {
+      call.onResult?.(a.result)
+    } catch (error) {
+      return call.fail(error instanceof SourceError ? error : fail('body', String(error)))
+    }
+    call.succeed(a.result)
+  }
+
+  /** A frame we cannot attribute with certainty: every call sent on this socket fails. */
+  function malformed(text: string) {
+    const error = fail('body', text)
+    for (const call of [...pending.values()]) if (call.sent) call.fail(error)
+  }
+
+  function oversized(head: string, size: number) {
+    const error = fail(
+      'body',
+      `a frame of ${size} bytes exceeds maxResponseBytes (${maxResponseBytes})`,
+    )
+    const id = /"id"\s*:\s*(\d+)/.exec(head.slice(0, 200))?.[1]
+    const subscription = /"subscription"\s*:\s*"([^"]+)"/.exec(head.slice(0, 200))?.[1]
+    if (id !== undefined) pending.get(Number(id))?.fail(error)
+    else if (subscription !== undefined) byServerId.get(subscription)?.handlers.onError?.(error)
+  }
+
+  function activate(sub: Sub, id: unknown) {
+    if (typeof id !== 'string')
+      throw fail('body', 'eth_subscribe answered without a subscription id')
+    sub.serverId = id
+    sub.socket = socket
+    byServerId.set(id, sub)
+    subs.add(sub)
+  }
+
+  function resubscribe(sub: Sub) {
+    const ws = socket
+    const previousId = sub.serverId
+    const since = sub.lostAt
+    const onResult = (id: unknown) => {
+      if (sub.dead) {
+        if (typeof id === 'string')
+          call({ method: 'eth_unsubscribe', params: [id] }, undefined, timeout).catch(noop)
+        return
+      }
+      activate(sub, id)
+      const event = { id: sub.serverId, previousId, lostAt: since, downtime: Date.now() - since }
+      guard(() => sub.handlers.onResubscribe?.(event))
+    }
+    call({ method: 'eth_subscribe', params: sub.params }, undefined, timeout, onResult).catch(
+      (error: SourceError) => {
+        // A lost socket is retried on the next open; anything else ends the subscription.
+        if (sub.dead || socket !== ws) return
+        sub.dead = true
+        subs.delete(sub)
+        guard(() => sub.handlers.onError?.(error))
+      },
+    )
+  }
+
+  return {
+    config: { name, kind, domain, weight, label: redactUrl(url) },
+    get state() {
+      return state
+    },
+    request(body: RpcRequest, { signal }: SourceRequestOptions = {}) {
+      return call(body, signal, timeout)
+    },
+    async subscribe(params, onMessage, handlers) {
+      const sub: Sub = {
+        params,
+        onMessage,
+        handlers: typeof handlers === 'function' ? { onError: handlers } : (handlers ?? {}),
+        serverId: '',
+        socket: undefined,
+        lostAt: 0,
+        dead: false,
+      }
+      await call({ method: 'eth_subscribe', params }, undefined, timeout, (id) => activate(sub, id))
+      return {
+        get id() {
+          return sub.serverId
+        },
+        async unsubscribe() {
+          if (sub.dead) return
+          sub.dead = true
+          subs.delete(sub)
+          byServerId.delete(sub.serverId)
+          if (sub.socket !== socket || state !== 'open') return
+          await call(
+            { method: 'eth_unsubscribe', params: [sub.serverId] },
+            undefined,
+            timeout,
+          ).catch(noop)
+        },
+      }
+    },
+    onState(listener) {
+      listeners.add(listener)
+      return () => {
+        listeners.delete(listener)
+      }
+    },
+    close() {
+      if (closedForGood) return
+      closedForGood = true
+      clearTimeout(retryTimer)
+      clearTimeout(connectTimer)
+      clearInterval(beatTimer)
+      retryTimer = beatTimer = undefined
+      const ws = socket
+      socket = undefined
+      if (ws) retire(ws, 1000)
+      const error = fail('unavailable', 'source closed')
+      for (const call of [...pending.values()]) call.fail(error)
+      for (const sub of subs) sub.dead = true
+      subs.clear()
+      byServerId.clear()
+      setState('closed')
+      listeners.clear()
+    },
+  }
+}
+
+/** Runs a user callback; a throw surfaces as an uncaught error without breaking the source. */
+function guard(fn: () => void) {
+  try {
+    fn()
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error
+    })
+  }
+}
+
+function findCode(error: unknown): string | undefined {
+  for (let e: unknown = error, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string') return code
+  }
+  return undefined
+}
