@@ -1,0 +1,129 @@
+/**
+ * Block bodies checked against their header: the transactions and withdrawals tries are rebuilt
+ * (key = RLP(index)) with `@ethereumjs/mpt` and their roots compared with `transactionsRoot` and
+ * `withdrawalsRoot`.
+ */
+import { createMPT } from '@ethereumjs/mpt'
+import * as Bytes from 'ox/Bytes'
+import * as Rlp from 'ox/Rlp'
+import type { Hex } from '../core/types.ts'
+import type { RpcBlock } from './block.ts'
+import { mismatch, UnsupportedTypeError } from './errors.ts'
+import { address, hash32, malformed, quantity, sameHex } from './fields.ts'
+import { type RpcTransaction, serializeTransaction } from './transaction.ts'
+
+/** Root of the empty trie, keccak256(RLP("")): `storageHash` of an account without storage. */
+export const EMPTY_TRIE_ROOT: Hex =
+  '0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421'
+
+/** keccak256(RLP([])): `sha3Uncles` of a block without uncles (every block since the merge). */
+const EMPTY_UNCLES_HASH = '0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347'
+
+/** An EIP-4895 withdrawal as JSON-RPC returns it in a block. */
+export type RpcWithdrawal = { index: Hex; validatorIndex: Hex; address: Hex; amount: Hex }
+
+/** A JSON-RPC block with the body parts that its header commits to. */
+export type RpcBlockWithBody = RpcBlock & {
+  withdrawals?: readonly RpcWithdrawal[] | null | undefined
+  uncles?: readonly Hex[] | null | undefined
+}
+
+/** Root of the trie mapping RLP(i) to `values[i]`, as used for transactions, receipts and withdrawals. */
+export async function orderedTrieRoot(values: readonly Uint8Array[]): Promise<Hex> {
+  const trie = await createMPT()
+  for (const [i, value] of values.entries()) await trie.put(indexKey(i), value)
+  return Bytes.toHex(trie.root())
+}
+
+/** RLP of the index: the key of the i-th item in an ordered trie. */
+export const indexKey = (i: number): Uint8Array =>
+  Rlp.fromHex(i === 0 ? '0x' : quantity(`0x${i.toString(16)}`, 'index'), { as: 'Bytes' })
+
+/** `transactionsRoot` rebuilt from full transaction objects; throws `UnsupportedTypeError` for unknown types. */
+export async function computeTransactionsRoot(
+  transactions: readonly RpcTransaction[],
+): Promise<Hex> {
+  if (!Array.isArray(transactions)) malformed('transactions', 'an array', transactions)
+  const envelopes = transactions.map((tx: unknown, i) => {
+    if (typeof tx !== 'object' || tx === null)
+      malformed(`transactions[${i}]`, 'a full transaction object', tx)
+    const envelope = serializeTransaction(tx as RpcTransaction)
+    if (!envelope)
+      throw new UnsupportedTypeError(`transactions[${i}]`, String((tx as RpcTransaction).type))
+    return envelope
+  })
+  return orderedTrieRoot(envelopes)
+}
+
+/** `withdrawalsRoot` rebuilt from withdrawals: each item is RLP([index, validatorIndex, address, amount]). */
+export async function computeWithdrawalsRoot(withdrawals: readonly RpcWithdrawal[]): Promise<Hex> {
+  if (!Array.isArray(withdrawals)) malformed('withdrawals', 'an array', withdrawals)
+  const items = withdrawals.map((w: unknown, i) => {
+    const at = `withdrawals[${i}]`
+    if (typeof w !== 'object' || w === null) malformed(at, 'a withdrawal object', w)
+    const { index, validatorIndex, address: to, amount } = w as RpcWithdrawal
+    return Rlp.fromHex(
+      [
+        quantity(index, `${at}.index`),
+        quantity(validatorIndex, `${at}.validatorIndex`),
+        address(to, `${at}.address`),
+        quantity(amount, `${at}.amount`),
+      ],
+      { as: 'Bytes' },
+    )
+  })
+  return orderedTrieRoot(items)
+}
+
+/**
+ * Checks a block's body against its header (whose hash the caller has checked): full transactions
+ * against `transactionsRoot` (and their `transactionIndex` order), withdrawals against
+ * `withdrawalsRoot`, and no uncles where `sha3Uncles` says there are none. Transactions given
+ * only as hashes (or not at all) cannot be checked against the root: that part is skipped.
+ * Throws `VerificationError` naming the root that does not match.
+ */
+export async function verifyBlockBody(block: RpcBlockWithBody): Promise<void> {
+  if (typeof block !== 'object' || block === null)
+    malformed('block', 'a JSON-RPC block object', block)
+  const transactions = block.transactions
+  if (transactions != null) {
+    if (!Array.isArray(transactions)) malformed('transactions', 'an array', transactions)
+    const full = transactions.filter((tx) => typeof tx !== 'string') as RpcTransaction[]
+    if (full.length > 0 && full.length !== transactions.length)
+      malformed('transactions', 'all hashes or all full objects', '(a mix)')
+    for (const [i, tx] of full.entries()) {
+      const index = (tx as { transactionIndex?: unknown }).transactionIndex
+      if (index != null && quantity(index, `transactions[${i}].transactionIndex`) !== q(i))
+        mismatch(`transactions[${i}].transactionIndex`, `is not ${i}`, index, i)
+    }
+    // only hashes: the hashes cannot be checked against the root without the transactions
+    if (full.length > 0 || transactions.length === 0) {
+      const root = await computeTransactionsRoot(full)
+      if (!sameHex(hash32(block.transactionsRoot, 'transactionsRoot'), root))
+        mismatch(
+          'transactionsRoot',
+          'does not match the transactions',
+          block.transactionsRoot,
+          root,
+        )
+    }
+  }
+  if (block.withdrawalsRoot != null) {
+    if (block.withdrawals == null)
+      malformed('withdrawals', 'a list (the header has withdrawalsRoot)')
+    const root = await computeWithdrawalsRoot(block.withdrawals)
+    if (!sameHex(hash32(block.withdrawalsRoot, 'withdrawalsRoot'), root))
+      mismatch('withdrawalsRoot', 'does not match the withdrawals', block.withdrawalsRoot, root)
+  } else if (block.withdrawals != null && block.withdrawals.length > 0)
+    malformed('withdrawals', 'none (the header has no withdrawalsRoot)', block.withdrawals.length)
+  if (sameHex(block.sha3Uncles, EMPTY_UNCLES_HASH) && (block.uncles?.length ?? 0) > 0)
+    mismatch(
+      'uncles',
+      'is not empty but sha3Uncles is the empty-list hash',
+      block.uncles?.length,
+      0,
+    )
+}
+
+/** A non-negative number as a minimal quantity (as `quantity()` normalises). */
+const q = (n: number): Hex => quantity(`0x${n.toString(16)}`, 'index')
