@@ -31,3 +31,9 @@ export { redactUrl } from './core/url.ts'
 export type { BatchOptions } from './sources/batch.ts'
 export { type Eip1193Like, type Eip1193SourceOptions, eip1193 } from './sources/eip1193.ts'
 export { type HttpSourceOptions, http } from './sources/http.ts'
+export {
+  type WebSocketSource,
+  type WebSocketSourceOptions,
+  type WebSocketState,
+  webSocket,
+} from './sources/webSocket.ts'

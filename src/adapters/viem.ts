@@ -8,17 +8,32 @@ export type OutlastTransportConfig = {
   name?: string
 }
 
-export type OutlastTransport = Transport<'outlast', { outlast: Outlast }, EIP1193RequestFn>
+type Subscribe = (args: {
+  params: readonly unknown[]
+  onData: (data: { subscription: string; result: unknown }) => void
+  onError?: ((error: unknown) => void) | undefined
+}) => Promise<{ subscriptionId: string; unsubscribe: () => Promise<boolean> }>
+
+export type OutlastTransport = Transport<
+  'outlast',
+  { outlast: Outlast; subscribe: Subscribe },
+  EIP1193RequestFn
+>
 
 /**
  * A viem Transport over an outlast client, for `createPublicClient`, `createWalletClient` and
  * wagmi's `transports`. outlast does its own retries and failover, so viem's are turned off.
+ * `watchBlocks` / `watchEvent` with `poll: false` use outlast's gap-free subscriptions.
  */
 export function outlast(client: Outlast, config: OutlastTransportConfig = {}): OutlastTransport {
   const { key = 'outlast', name = 'outlast' } = config
+  const subscribe: Subscribe = async ({ params, onData }) => {
+    const sub = await client.subscribe(params, (result) => onData({ subscription: sub.id, result }))
+    return { subscriptionId: sub.id, unsubscribe: sub.unsubscribe }
+  }
   return () =>
     createTransport(
       { key, name, type: 'outlast', request: client.request as EIP1193RequestFn, retryCount: 0 },
-      { outlast: client },
+      { outlast: client, subscribe },
     )
 }

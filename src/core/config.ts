@@ -80,6 +80,7 @@ const classes = new Set([
   'quorum',
   'broadcast',
   'single',
+  'subscription',
   'unsupported',
 ])
 

@@ -6,6 +6,7 @@ import { createEmitter } from './emitter.ts'
 import { BaseError, DeadlineError, ProviderRpcError, QuorumLostError } from './errors.ts'
 import type { OutlastEvents, ResponseMeta } from './events.ts'
 import { type FanOutContext, fanOut, type Need } from './fanOut.ts'
+import { createSubscriptions } from './follow/subscriptions.ts'
 import { createHeadTracker } from './head.ts'
 import { createLru } from './lru.ts'
 import { medianAnswer } from './median.ts'
@@ -32,6 +33,14 @@ export type Outlast = {
     event: K,
     fn: (payload: OutlastEvents[K]) => void,
   ): Outlast
+  /**
+   * `eth_subscribe` with a callback: `['newHeads']` or `['logs', { address, topics }]`. One
+   * gap-free stream over every source; reorged logs come again with `removed: true`.
+   */
+  subscribe(
+    params: readonly unknown[],
+    onData: (result: unknown) => void,
+  ): Promise<{ id: string; unsubscribe(): Promise<boolean> }>
   /** Checks every source's chain id and the head now, instead of on first use. */
   connect(): Promise<void>
   /** Same as `close()` (EIP-1193 naming). */
@@ -65,6 +74,25 @@ export function createOutlast(options: OutlastOptions): Outlast {
       pool.refreshConditions()
       events.emit('head', h)
     },
+  })
+
+  const subscriptions = createSubscriptions({
+    request: async (method, params) => (await requestWithMeta({ method, params })).result,
+    pollingInterval: config.pollingInterval,
+    pushers: () =>
+      states.flatMap((s) =>
+        s.source.subscribe ? [{ name: s.name, subscribe: s.source.subscribe.bind(s.source) }] : [],
+      ),
+    trusted: (pusher) => {
+      const s = states.find((x) => x.name === pusher.name)
+      return !!s && s.chain === 'ok' && !s.forked
+    },
+    notify: (subscription, result) =>
+      events.emit('message', { type: 'eth_subscription', data: { subscription, result } }),
+    onError: (error) =>
+      events.emit('streamError', {
+        message: error instanceof BaseError ? error.shortMessage : String(error),
+      }),
   })
 
   const ctx: FanOutContext = {
@@ -119,6 +147,11 @@ export function createOutlast(options: OutlastOptions): Outlast {
           4200,
           `${method} is not served by outlast: the wallet (or a later outlast release) handles it.`,
         )
+      case 'subscription':
+        return {
+          result: await subscriptions.handle(method, params),
+          meta: meta({ consistency: 'verified' }),
+        }
       case 'static':
         return {
           result: method === 'net_version' ? String(config.chainId) : chainHex,
@@ -263,10 +296,25 @@ export function createOutlast(options: OutlastOptions): Outlast {
       await head.refresh()
       events.emit('connect', { chainId: chainHex })
     },
+    async subscribe(params, onData) {
+      const id = (await client.request({ method: 'eth_subscribe', params })) as string
+      const listener = (m: OutlastEvents['message']) => {
+        if (m.data.subscription === id) onData(m.data.result)
+      }
+      events.on('message', listener)
+      return {
+        id,
+        async unsubscribe() {
+          events.removeListener('message', listener)
+          return (await client.request({ method: 'eth_unsubscribe', params: [id] })) as boolean
+        },
+      }
+    },
     disconnect: () => client.close(),
     status: () => statusOf(config, states, head.peek()),
     async close() {
       closed = true
+      await subscriptions.close()
       await Promise.all(config.sources.map((s) => s.close?.()))
     },
   }

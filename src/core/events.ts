@@ -50,6 +50,10 @@ export type OutlastEvents = {
   broadcast: BroadcastOutcome
   /** The agreed head moved. */
   head: Head
+  /** EIP-1193: a subscription's notification (`eth_subscribe`). */
+  message: { type: 'eth_subscription'; data: { subscription: string; result: unknown } }
+  /** The chain stream behind subscriptions hit a problem (it retries on its own). */
+  streamError: { message: string }
   /** EIP-1193: a source is reachable again. */
   connect: { chainId: Hex }
   /** EIP-1193: every source is down. */

@@ -17,6 +17,8 @@ export type PolicyClass =
   | 'broadcast'
   /** Answered by the first source that answers (node-local data such as `web3_clientVersion`). */
   | 'single'
+  /** Subscriptions and filters: emulated by outlast over one gap-free chain stream. */
+  | 'subscription'
   /** Not served by outlast: EIP-1193 error 4200, so the wallet handles it. */
   | 'unsupported'
 
@@ -83,15 +85,15 @@ export const methodPolicies: Readonly<Record<string, MethodPolicy>> = {
   eth_signTypedData_v4: { class: 'unsupported' },
   personal_sign: { class: 'unsupported' },
   eth_coinbase: { class: 'unsupported' },
-  // Subscriptions and filters need node affinity; outlast emulates them in a later release.
-  eth_subscribe: { class: 'unsupported' },
-  eth_unsubscribe: { class: 'unsupported' },
-  eth_newFilter: { class: 'unsupported' },
-  eth_newBlockFilter: { class: 'unsupported' },
+  // Emulated by outlast itself, so that losing the node that held a filter loses nothing.
+  eth_subscribe: { class: 'subscription' },
+  eth_unsubscribe: { class: 'subscription' },
+  eth_newFilter: { class: 'subscription' },
+  eth_newBlockFilter: { class: 'subscription' },
+  eth_getFilterChanges: { class: 'subscription' },
+  eth_getFilterLogs: { class: 'subscription' },
+  eth_uninstallFilter: { class: 'subscription' },
   eth_newPendingTransactionFilter: { class: 'unsupported' },
-  eth_getFilterChanges: { class: 'unsupported' },
-  eth_getFilterLogs: { class: 'unsupported' },
-  eth_uninstallFilter: { class: 'unsupported' },
 }
 
 /** The rule for `method`: the user's override, the table, `unsupported` for wallet namespaces, else `single`. */

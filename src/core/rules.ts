@@ -77,25 +77,35 @@ export function checkAnswer(
   expectedHash?: string,
 ): AnswerRules {
   const expected = expectedHash?.toLowerCase()
+  // Looked up by hash, a different hash is a lie. Looked up by number, a different hash than
+  // the agreed chain's may be a reorg the head tracker has not seen yet: it needs agreement.
   switch (method) {
     case 'eth_getBlockByHash':
+      return {
+        check: (r) => (r === null ? undefined : checkBlock(r as Block, expected, undefined)),
+        standsAlone: (r) => r !== null,
+        key: blockKey,
+      }
     case 'eth_getBlockByNumber':
       return {
-        check: (r) => (r === null ? undefined : checkBlock(r as Block, expected, params[0])),
-        standsAlone: (r) => r !== null && expected !== undefined,
-        key: (r) => (r === null ? 'null' : String((r as Block).hash).toLowerCase()),
+        check: (r) => (r === null ? undefined : checkBlock(r as Block, undefined, params[0])),
+        standsAlone: (r) =>
+          r !== null && expected !== undefined && (r as Block).hash?.toLowerCase() === expected,
+        key: blockKey,
       }
     case 'eth_getTransactionByHash':
     case 'eth_getTransactionByBlockHashAndIndex':
     case 'eth_getTransactionByBlockNumberAndIndex': {
       const byHash = method === 'eth_getTransactionByHash'
+      const byBlockHash = method === 'eth_getTransactionByBlockHashAndIndex'
+      const inBlock = (tx: Tx) => tx.blockHash?.toLowerCase() === expected
       return {
         check: (r) => {
           if (r === null) return undefined
           const tx = r as Tx
           const why = checkTx(tx, byHash ? expected : undefined)
           if (why) return why
-          if (!byHash && expected && tx.blockHash?.toLowerCase() !== expected)
+          if (byBlockHash && !inBlock(tx))
             return `transaction is in block ${tx.blockHash}, not ${expected}`
           if (!byHash && tx.transactionIndex?.toLowerCase() !== String(params[1]).toLowerCase())
             return `transaction index ${tx.transactionIndex} is not ${params[1]}`
@@ -104,13 +114,15 @@ export function checkAnswer(
         standsAlone: (r) =>
           r !== null &&
           computeTransactionHash(r as never) !== undefined &&
-          (byHash || expected !== undefined),
+          (byHash || (expected !== undefined && inBlock(r as Tx))),
       }
     }
     default:
       return {}
   }
 }
+
+const blockKey = (r: unknown) => (r === null ? 'null' : String((r as Block).hash).toLowerCase())
 
 function checkBlock(
   block: Block,

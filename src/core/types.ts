@@ -28,6 +28,12 @@ export type SourceConfig = {
 export type Source = {
   config: SourceConfig
   request(body: RpcRequest, options?: SourceRequestOptions): Promise<unknown>
+  /** Sources that can push (WebSocket) feed `eth_subscribe` streams; see `webSocket()`. */
+  subscribe?(
+    params: readonly unknown[],
+    onMessage: (result: unknown) => void,
+    handlers?: { onError?(error: unknown): void; onResubscribe?(event: unknown): void },
+  ): Promise<{ unsubscribe(): Promise<void> }>
   close?(): void | Promise<void>
 }
 

@@ -50,7 +50,7 @@ export type WebSocketSubscription = {
   unsubscribe(): Promise<void>
 }
 
-export type WebSocketSource = Source & {
+export type WebSocketSource = Omit<Source, 'subscribe'> & {
   /** `closed` before first use, while waiting to reconnect and after `close()`. */
   readonly state: WebSocketState
   /**

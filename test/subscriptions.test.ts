@@ -1,0 +1,304 @@
+/**
+ * Subscriptions that survive provider loss: one gap-free stream over every source, backfill
+ * after an outage, reorgs marked `removed`, filters emulated by outlast.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { keccak256, toHex } from 'viem'
+import { createOutlast, http, type Outlast, webSocket } from '../src/index.ts'
+import { CHAIN_ID } from './helpers.ts'
+import {
+  type Anvil,
+  devAccounts,
+  type Lab,
+  startLab,
+  startWsProxy,
+  type WsProxy,
+} from './lab/index.ts'
+
+/** `Ping(uint256)`: the runtime logs its calldata under this topic. */
+export const PING = keccak256(toHex('Ping(uint256)'))
+const RUNTIME = `0x3660006000377f${PING.slice(2)}366000a100`
+const INIT = `0x602c600c600039602c6000f3${RUNTIME.slice(2)}`
+
+type Header = { number: string; hash: string; parentHash: string }
+type Log = {
+  blockHash: string
+  logIndex: string
+  data: string
+  removed: boolean
+  transactionHash: string
+}
+
+let lab: Lab
+let emitter: string
+let ws: WsProxy[] = []
+
+async function deploy(anvil: Anvil): Promise<string> {
+  const hash = await anvil.rpc<string>('eth_sendTransaction', [
+    { from: devAccounts[0].address, data: INIT },
+  ])
+  await anvil.rpc('evm_mine')
+  return (await anvil.rpc<{ contractAddress: string }>('eth_getTransactionReceipt', [hash]))
+    .contractAddress
+}
+
+/** Sends one ping straight to the node (not through outlast) and mines it into its own block. */
+async function ping(n: number) {
+  await lab.anvil.rpc('eth_sendTransaction', [
+    { from: devAccounts[1].address, to: emitter, data: toHex(n, { size: 32 }) },
+  ])
+  await lab.anvil.rpc('evm_mine')
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+async function until(what: string, fn: () => boolean, ms = 10_000) {
+  const end = Date.now() + ms
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+/** Blocks delivered must be consecutive and linked: no gap, no duplicate. */
+function assertChain(headers: Header[]) {
+  for (let i = 1; i < headers.length; i++) {
+    const [a, b] = [headers[i - 1]!, headers[i]!]
+    assert.equal(Number(b.number), Number(a.number) + 1, `gap or duplicate after ${a.number}`)
+    assert.equal(b.parentHash, a.hash, `block ${b.number} does not link to ${a.number}`)
+  }
+}
+
+before(async () => {
+  lab = await startLab({
+    blockTime: 0,
+    sources: [
+      { name: 'aws', domain: 'aws-us-east-1', latency: 5 },
+      { name: 'gcp', domain: 'gcp-europe-west1', latency: 10 },
+      { name: 'home', domain: 'home', kind: 'self-hosted', latency: 15 },
+    ],
+  })
+  emitter = await deploy(lab.anvil)
+  ws = [
+    await startWsProxy(`ws://127.0.0.1:${lab.anvil.port}`, { name: 'aws-ws' }),
+    await startWsProxy(`ws://127.0.0.1:${lab.anvil.port}`, { name: 'gcp-ws' }),
+  ]
+})
+after(async () => {
+  for (const p of ws) await p.stop()
+  await lab.stop()
+})
+
+const httpClient = (extra = {}) =>
+  createOutlast({
+    chainId: CHAIN_ID,
+    pollingInterval: 100,
+    sources: lab.sources.map((s) =>
+      http(s.proxy.url, { name: s.name, domain: s.domain, fetchFn: s.proxy.fetch, timeout: 1_000 }),
+    ),
+    ...extra,
+  })
+
+const setAll = async (mode: Parameters<Lab['proxies'][0]['setMode']>[0]) => {
+  for (const p of lab.proxies) await p.setMode(mode)
+}
+
+describe('newHeads and logs over HTTP sources only', () => {
+  it('every source lost for 20 blocks: every block and every log exactly once, in order', async () => {
+    const rpc = httpClient()
+    const heads: Header[] = []
+    const logs: Log[] = []
+    try {
+      const h = await rpc.subscribe(['newHeads'], (r) => heads.push(r as Header))
+      const l = await rpc.subscribe(['logs', { address: emitter, topics: [PING] }], (r) =>
+        logs.push(r as Log),
+      )
+      await sleep(300)
+      for (let i = 0; i < 3; i++) await ping(i)
+      await until('3 logs', () => logs.length >= 3)
+      await setAll({ kind: 'refused' })
+      for (let i = 3; i < 23; i++) await ping(i)
+      await sleep(500)
+      assert.equal(logs.length, 3, 'nothing while every source is down')
+      await setAll({ kind: 'ok' })
+      await until('23 logs', () => logs.length >= 23)
+      await sleep(300)
+      assertChain(heads)
+      assert.deepEqual(
+        logs.map((x) => Number(x.data)),
+        Array.from({ length: 23 }, (_, i) => i),
+      )
+      assert.ok(logs.every((x) => x.removed === false))
+      const tip = Number(await lab.anvil.rpc<string>('eth_blockNumber'))
+      assert.equal(Number(heads.at(-1)!.number), tip)
+      await h.unsubscribe()
+      await l.unsubscribe()
+    } finally {
+      await setAll({ kind: 'ok' })
+      await rpc.close()
+    }
+  })
+
+  it('a reorg sends the replaced logs again with removed: true, then the new ones', async () => {
+    const rpc = httpClient()
+    const logs: Log[] = []
+    const heads: Header[] = []
+    try {
+      const errors: string[] = []
+      rpc.on('streamError', (e) => errors.push(e.message))
+      await rpc.subscribe(['newHeads'], (r) => heads.push(r as Header))
+      await rpc.subscribe(['logs', { address: emitter }], (r) => logs.push(r as Log))
+      await sleep(300)
+      await ping(100)
+      await ping(101)
+      await until('2 logs', () => logs.length >= 2)
+      // Replace the last two blocks with one carrying a different ping.
+      const tx = {
+        from: devAccounts[2].address,
+        to: emitter,
+        data: toHex(200, { size: 32 }),
+        nonce: toHex(
+          await lab.anvil
+            .rpc<string>('eth_getTransactionCount', [devAccounts[2].address, 'latest'])
+            .then(Number),
+        ),
+        gas: '0x20000',
+        maxFeePerGas: '0x174876e800',
+        maxPriorityFeePerGas: '0x1',
+        chainId: toHex(CHAIN_ID),
+      }
+      await lab.anvil.rpc('anvil_reorg', [2, [[tx, 0]]])
+      await until('reorg logs', () => logs.length >= 4)
+      await sleep(300)
+      // Each ping is mined into its own block and followed by an empty one, so a reorg two
+      // blocks deep replaces the block of ping 101 (and the empty one after it).
+      const seen = logs.map((x) => `${Number(x.data)}${x.removed ? '-removed' : ''}`)
+      assert.deepEqual(seen, ['100', '101', '101-removed', '200'])
+      assert.equal(logs[2]!.transactionHash, logs[1]!.transactionHash)
+      // After the reorg the head stream continues from the new branch.
+      const tip = await lab.anvil.rpc<Header>('eth_getBlockByNumber', ['latest', false])
+      await until('new tip', () => heads.some((x) => x.hash === tip.hash))
+      assert.deepEqual(errors, [], 'a reorg is not an error')
+      for (const s of rpc.status().sources)
+        assert.equal(s.condition, 'healthy', `${s.name} after reorg`)
+    } finally {
+      await rpc.close()
+    }
+  })
+
+  it('filters survive the loss of every source and are emulated by outlast', async () => {
+    const rpc = httpClient()
+    try {
+      const id = (await rpc.request({
+        method: 'eth_newFilter',
+        params: [{ address: emitter }],
+      })) as string
+      const blocks = (await rpc.request({ method: 'eth_newBlockFilter' })) as string
+      await sleep(300)
+      await ping(300)
+      await setAll({ kind: 'blackhole' })
+      await ping(301)
+      await sleep(300)
+      await setAll({ kind: 'ok' })
+      await ping(302)
+      const got: Log[] = []
+      const end = Date.now() + 10_000
+      while (got.length < 3 && Date.now() < end) {
+        got.push(
+          ...((await rpc.request({ method: 'eth_getFilterChanges', params: [id] })) as Log[]),
+        )
+        await sleep(100)
+      }
+      assert.deepEqual(
+        got.map((x) => Number(x.data)),
+        [300, 301, 302],
+      )
+      const hashes = (await rpc.request({
+        method: 'eth_getFilterChanges',
+        params: [blocks],
+      })) as string[]
+      assert.ok(hashes.length >= 3)
+      assert.equal(await rpc.request({ method: 'eth_uninstallFilter', params: [id] }), true)
+      assert.equal(await rpc.request({ method: 'eth_uninstallFilter', params: [id] }), false)
+      await assert.rejects(
+        rpc.request({ method: 'eth_getFilterChanges', params: [id] }),
+        /filter not found/,
+      )
+    } finally {
+      await setAll({ kind: 'ok' })
+      await rpc.close()
+    }
+  })
+
+  it('many subscribers share one stream; nothing runs after the last unsubscribes', async () => {
+    const rpc = httpClient()
+    try {
+      const received: Header[][] = Array.from({ length: 50 }, () => [])
+      const subs = await Promise.all(
+        received.map((list) => rpc.subscribe(['newHeads'], (r) => list.push(r as Header))),
+      )
+      await sleep(300)
+      for (let i = 0; i < 3; i++) await ping(400 + i)
+      await until('3 heads each', () => received.every((l) => l.length >= 3))
+      for (const l of received)
+        assert.deepEqual(
+          l.map((x) => x.hash),
+          received[0]!.map((x) => x.hash),
+        )
+      for (const s of subs) await s.unsubscribe()
+      await sleep(300)
+      for (const p of lab.proxies) p.resetStats()
+      await ping(500)
+      await sleep(500)
+      const calls = lab.proxies.reduce((n, p) => n + p.stats.calls, 0)
+      assert.equal(calls, 0, 'no polling after the last unsubscribe')
+    } finally {
+      await rpc.close()
+    }
+  })
+})
+
+describe('WebSocket sources', () => {
+  it('a WebSocket dropped without a close frame: the other keeps the stream fed, no gap', async () => {
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      pollingInterval: 1_000,
+      sources: [
+        webSocket(ws[0]!.url, {
+          name: 'aws-ws',
+          domain: 'aws-us-east-1',
+          heartbeat: { interval: 500, timeout: 250 },
+        }),
+        webSocket(ws[1]!.url, {
+          name: 'gcp-ws',
+          domain: 'gcp-europe-west1',
+          heartbeat: { interval: 500, timeout: 250 },
+        }),
+        http(lab.proxy('home').url, { name: 'home', domain: 'home' }),
+      ],
+    })
+    const heads: (Header & { at: number })[] = []
+    try {
+      await rpc.subscribe(['newHeads'], (r) => heads.push({ ...(r as Header), at: Date.now() }))
+      await sleep(500)
+      await ping(600)
+      await until('first heads', () => heads.length >= 2)
+      const before = heads.length
+      await ws[0]!.setMode({ kind: 'drop' })
+      const lost = Date.now()
+      await ping(601)
+      await until('a head after the drop', () => heads.length >= before + 2)
+      const resumed = heads[before]!.at - lost
+      await ping(602)
+      await until('more heads', () => heads.length >= before + 4)
+      assertChain(heads)
+      assert.ok(resumed < 2_000, `stream fed again after ${resumed} ms`)
+      console.log(`# lost socket → stream fed again: ${resumed} ms`)
+    } finally {
+      await ws[0]!.setMode({ kind: 'ok' })
+      await rpc.close()
+    }
+  })
+})
+
+export type { Outlast }
