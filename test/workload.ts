@@ -2,6 +2,7 @@
  * A wallet-like workload (balance, block number, contract call, block by hash) run through
  * each surface outlast offers, with the truth read straight from the node for comparison.
  */
+import { keccak256, toHex } from 'viem'
 import type { Anvil } from './lab/index.ts'
 import { devAccounts } from './lab/index.ts'
 
@@ -10,10 +11,16 @@ export const ANSWER_RUNTIME = '0x602a60005260206000f3'
 export const ANSWER_INIT = `0x600a600c600039600a6000f3${ANSWER_RUNTIME.slice(2)}`
 export const ANSWER_WORD = `0x${'2a'.padStart(64, '0')}`
 
+/** `Ping(uint256)`: the ping contract logs its calldata under this topic. */
+export const PING = keccak256(toHex('Ping(uint256)'))
+/** Runtime: CALLDATACOPY the calldata to memory, LOG1 it under PING. */
+export const PING_RUNTIME = `0x3660006000377f${PING.slice(2)}366000a100`
+export const PING_INIT = `0x602c600c600039602c6000f3${PING_RUNTIME.slice(2)}`
+
 /** Deploys the answer contract from dev account 0 and returns its address. */
-export async function deployAnswer(anvil: Anvil): Promise<`0x${string}`> {
+export async function deployAnswer(anvil: Anvil, init = ANSWER_INIT): Promise<`0x${string}`> {
   const hash = await anvil.rpc<string>('eth_sendTransaction', [
-    { from: devAccounts[0].address, data: ANSWER_INIT, gas: '0x30000' },
+    { from: devAccounts[0].address, data: init, gas: '0x30000' },
   ])
   for (;;) {
     const receipt = await anvil.rpc<{ contractAddress: `0x${string}` } | null>(

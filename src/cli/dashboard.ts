@@ -26,7 +26,8 @@ export type DemoSnapshot = {
   finishing: boolean
 }
 
-const CONDITION_STYLE: Record<SourceCondition, Style[]> = {
+/** Colours of the conditions outlast reports; any other condition is yellow. */
+const CONDITION_STYLE: Partial<Record<SourceCondition, Style[]>> = {
   healthy: ['green'],
   degraded: ['yellow'],
   probing: ['yellow'],
@@ -36,6 +37,7 @@ const CONDITION_STYLE: Record<SourceCondition, Style[]> = {
   down: ['red', 'bold'],
   forked: ['red', 'bold'],
   'wrong-chain': ['red', 'bold'],
+  lying: ['red', 'bold'],
 }
 
 const TONE_STYLE: Record<EventTone, Style[]> = {
@@ -72,8 +74,20 @@ export function describeFault(mode: FaultMode | undefined): string {
 }
 
 /** Renders `s` as lines at most `width` wide, with at most `height` lines. */
-export function renderDashboard(s: DemoSnapshot, paint: Paint, width: number, height: number) {
-  const lines = [...header(s, paint, width), '', ...sources(s, paint), '', ...clients(s, paint), '']
+export function renderDashboard(
+  s: DemoSnapshot,
+  paint: Paint,
+  width: number,
+  height: number,
+): string[] {
+  const lines = [
+    ...header(s, paint, width),
+    '',
+    ...sources(s, paint, width),
+    '',
+    ...clients(s, paint),
+    '',
+  ]
   const room = Math.max(1, height - lines.length - 1)
   lines.push(paint('recent events', 'bold'), ...events(s.events.slice(-room), paint))
   return lines.slice(0, height)
@@ -82,17 +96,22 @@ export function renderDashboard(s: DemoSnapshot, paint: Paint, width: number, he
 function header(s: DemoSnapshot, paint: Paint, width: number): string[] {
   const clock = `${formatClock(s.elapsed)} / ${formatClock(s.total)}`
   const domains = new Set(s.status.sources.map((src) => src.domain)).size
-  const title = `${paint('outlast demo', 'bold')}  local anvil chain ${s.status.chainId}, ${s.status.sources.length} sources in ${domains} failure domains — no keys, no network`
+  const title = `${paint('outlast demo', 'bold')}  ${paint(clock, 'bold')}  ·  local anvil chain ${s.status.chainId}, ${s.status.sources.length} sources in ${domains} failure domains  ·  no keys, no network`
   const barWidth = Math.max(20, Math.min(width - 2, 90))
-  const bar: string[] = []
   const labels = Array.from({ length: barWidth }, () => ' ')
+  // One run of cells per phase and done/to-do, so each run is painted once.
+  const runs: { text: string; styles: Style[] }[] = []
   for (let i = 0; i < barWidth; i++) {
     const t = (i / barWidth) * s.total
     let phase: PhaseName = 'before'
     for (const step of s.steps) if (step.phase && step.at <= t) phase = step.phase
     const done = t < s.elapsed
-    bar.push(paint(done ? '█' : '░', PHASE_STYLE[phase], ...(done ? [] : (['dim'] as Style[]))))
+    const styles: Style[] = done ? [PHASE_STYLE[phase]] : [PHASE_STYLE[phase], 'dim']
+    const last = runs[runs.length - 1]
+    if (last && last.styles.join() === styles.join()) last.text += done ? '█' : '░'
+    else runs.push({ text: done ? '█' : '░', styles })
   }
+  const bar = runs.map((r) => paint(r.text, ...r.styles))
   for (const step of s.steps) {
     if (!step.phase) continue
     const at = Math.floor((step.at / s.total) * barWidth)
@@ -113,35 +132,33 @@ function header(s: DemoSnapshot, paint: Paint, width: number): string[] {
   ]
 }
 
-function sources(s: DemoSnapshot, paint: Paint): string[] {
-  const widths = [15, 17, 13, 13, 7, 7, 6, 7, 6, 4]
-  const row = (cells: string[]) =>
-    cells.map((c, i) => cell(c, widths[i]!, i >= 4 ? 'right' : 'left')).join(' ')
-  const lines = [
-    paint(
-      row([
-        'source',
-        'domain',
-        'lab fault',
-        'outlast sees',
-        'p50',
-        'p95',
-        'err',
-        'reqs',
-        'head',
-        'lag',
-      ]),
-      'bold',
-    ),
+function sources(s: DemoSnapshot, paint: Paint, width: number): string[] {
+  // On narrow terminals the domain column goes (the start-up list shows each source's domain).
+  const wide = width >= 100
+  type Column = [title: string, width: number, align: 'left' | 'right']
+  const columns: Column[] = [
+    ['source', 15, 'left'],
+    ...(wide ? [['domain', 17, 'left'] satisfies Column] : []),
+    ['lab fault', 12, 'left'],
+    ['outlast sees', 12, 'left'],
+    ['p50', 6, 'right'],
+    ['p95', 6, 'right'],
+    ['err', 5, 'right'],
+    ['reqs', 6, 'right'],
+    ['head', 5, 'right'],
+    ['lag', 4, 'right'],
   ]
+  const row = (cells: string[]) =>
+    cells.map((c, i) => cell(c, columns[i]![1], columns[i]![2])).join(' ')
+  const lines = [paint(row(columns.map((c) => c[0])), 'bold')]
   for (const src of s.status.sources) {
     const fault = describeFault(s.faults[src.name])
     lines.push(
       row([
         src.name,
-        src.domain,
+        ...(wide ? [src.domain] : []),
         fault === '-' ? paint('-', 'dim') : paint(fault, 'red'),
-        paint(src.condition, ...CONDITION_STYLE[src.condition]),
+        paint(src.condition, ...(CONDITION_STYLE[src.condition] ?? ['yellow'])),
         formatMs(src.latency.p50),
         formatMs(src.latency.p95),
         `${Math.round(src.errorRate * 100)}%`,
@@ -160,13 +177,12 @@ function sources(s: DemoSnapshot, paint: Paint): string[] {
 }
 
 function clients(s: DemoSnapshot, paint: Paint): string[] {
-  const widths = [15, 8, 8, 7, 9, 9, 22]
+  const widths = [15, 7, 7, 6, 7, 7, 20]
   const row = (cells: string[]) =>
     cells.map((c, i) => cell(c, widths[i]!, i === 0 || i === 6 ? 'left' : 'right')).join(' ')
   const now = performance.now()
   const lines = [
-    paint(row(['client', 'served', 'failed', 'wrong', 'p50', 'p99', '  in flight']), 'bold') +
-      paint(`   latency: ${s.phase} phase`, 'dim'),
+    paint(row(['client', 'served', 'failed', 'wrong', 'p50', 'p99', '  in flight']), 'bold'),
   ]
   for (const c of s.clients) {
     const t = c.totals()
@@ -185,6 +201,7 @@ function clients(s: DemoSnapshot, paint: Paint): string[] {
       ]),
     )
   }
+  lines.push(paint(`counts: whole run · p50/p99: requests sent in the ${s.phase} phase`, 'dim'))
   return lines
 }
 

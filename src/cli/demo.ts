@@ -28,7 +28,6 @@ async function main(): Promise<number> {
   const interrupt = new AbortController()
   const onSignal = () => {
     if (interrupt.signal.aborted) process.exit(130) // second Ctrl-C: leave now
-    view.say('Interrupted: stopping the workload and the lab…')
     interrupt.abort()
   }
   process.on('SIGINT', onSignal)

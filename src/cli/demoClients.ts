@@ -22,7 +22,12 @@ import { CHAIN_ID } from './demoLab.ts'
 export type Hex = `0x${string}`
 
 /** An answer, and the block the client says it is about (outlast says; viem does not). */
-export type Answer = { result: unknown; block?: Head }
+export type Answer = {
+  result: unknown
+  block?: Head
+  /** How the client says it reached the answer, for the report of a wrong one. */
+  how?: string
+}
 
 export type DemoWallet = WalletClient<Transport, Chain, LocalAccount>
 
@@ -52,7 +57,8 @@ export function createDemoOutlast(lab: Lab): { rpc: Outlast; client: DemoClient 
     name: 'outlast',
     async read(method, params) {
       const { result, meta } = await rpc.requestWithMeta({ method, params })
-      return meta.block ? { result, block: meta.block } : { result }
+      const how = `${meta.consistency} by ${meta.sources.join(', ') || 'outlast'}, ${meta.attempts} attempt(s)`
+      return meta.block ? { result, block: meta.block, how } : { result, how }
     },
     wallet: (account) => createWalletClient({ account, chain: anvil, transport: outlast(rpc) }),
     close: () => rpc.close(),

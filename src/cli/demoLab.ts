@@ -2,7 +2,6 @@
  * The demo's outage lab: one local anvil chain behind five fault proxies that play four
  * cloud RPC providers and one self-hosted node, plus the two tiny contracts the workload calls.
  */
-import { type LocalAccount, mnemonicToAccount } from 'viem/accounts'
 import { type Anvil, type Lab, type LabSource, startLab } from '../../test/lab/index.ts'
 import { deployAnswer } from '../../test/workload.ts'
 
@@ -19,18 +18,6 @@ export const demoProviders: LabSource[] = [
   { name: 'ankr-like', domain: 'azure-westeurope', latency: 80 },
   { name: 'home-node', domain: 'home', kind: 'self-hosted', latency: 50 },
 ]
-
-/** The mnemonic anvil derives its funded accounts from (10,000 ETH each). */
-const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk'
-
-/**
- * anvil's funded account number `index`, able to sign locally. Derived from anvil's mnemonic
- * rather than taken from the lab's `devAccounts`, whose third private key does not match its
- * address.
- */
-export function anvilAccount(index: number): LocalAccount {
-  return mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex: index })
-}
 
 export type DemoContracts = {
   /** Returns 42 as one 32-byte word, whatever the calldata. */

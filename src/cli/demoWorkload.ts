@@ -8,8 +8,10 @@ import { keccak256, parseEther } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import type { Answer, DemoClient, DemoWallet, Hex } from './demoClients.ts'
 import type { DemoContracts } from './demoLab.ts'
-import type { ClientTally } from './tally.ts'
-import type { Truth, Window } from './truth.ts'
+import { describeError } from './describeError.ts'
+import { seededRandom, weighted } from './random.ts'
+import type { ClientTally, Operation } from './tally.ts'
+import type { Truth, Verdict, Window } from './truth.ts'
 
 export type WorkloadUser = {
   /** Seeds the user's choices, so two clients given the same users do the same things. */
@@ -34,11 +36,6 @@ export type WorkloadOptions = {
 const RECEIPT_TIMEOUT = 30_000
 const RECEIPT_POLL = 300
 
-/** Runs every user until `signal` aborts; resolves when all of them have stopped. */
-export async function runWorkload(options: WorkloadOptions): Promise<void> {
-  await Promise.all(options.users.map((user) => runUser(options, user)))
-}
-
 type Action = 'balance' | 'blockNumber' | 'call' | 'block' | 'transfer'
 
 const READS: [Action, number][] = [
@@ -49,18 +46,49 @@ const READS: [Action, number][] = [
 ]
 const WITH_TRANSFERS: [Action, number][] = [...READS, ['transfer', 12]]
 
-async function runUser(o: WorkloadOptions, user: WorkloadUser): Promise<void> {
+/**
+ * Runs every user until `signal` aborts, then waits for the last answers to be checked (the
+ * checks wait for the node to settle, so they finish a couple of blocks after the answers).
+ */
+export async function runWorkload(o: WorkloadOptions): Promise<void> {
+  const checks = new Set<Promise<void>>()
+  /** Checks an answer in the background and counts the verdict when it comes. */
+  const judge = (op: Operation, what: string, verdict: Promise<Verdict>, how?: string) => {
+    const done = verdict.then(
+      ({ outcome, detail }) =>
+        op.settle(outcome, detail && `${what}: ${detail}${how ? ` [${how}]` : ''}`),
+      (error: unknown) => {
+        // On Ctrl-C the node may be gone before the check ends: not a demo failure.
+        if (!o.signal.aborted) throw error
+      },
+    )
+    checks.add(done)
+    done.then(
+      () => checks.delete(done),
+      () => {},
+    )
+  }
+  await Promise.all(o.users.map((user) => runUser(o, user, judge)))
+  await Promise.all(checks)
+}
+
+type Judge = (op: Operation, what: string, verdict: Promise<Verdict>, how?: string) => void
+
+async function runUser(o: WorkloadOptions, user: WorkloadUser, judge: Judge): Promise<void> {
   const random = seededRandom(user.seed)
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!
   const wallet = user.signer ? o.client.wallet(user.signer) : undefined
   let highestBlock = -1
 
-  /** Sends one read, times it, checks the answer against the node and counts it. */
+  /**
+   * Sends one read and times it; hands the answer and the node's head before and after it to
+   * `check`, whose verdict is counted when it comes. Resolves with the answer.
+   */
   const read = async (
     action: string,
     method: string,
     params: unknown[],
-    check: (answer: Answer, window: Window) => Promise<string | undefined> | string | undefined,
+    check: (answer: Answer, window: Window) => Promise<Verdict>,
   ): Promise<Answer | undefined> => {
     const from = await o.truth.head()
     const op = o.tally.begin(action)
@@ -72,8 +100,7 @@ async function runUser(o: WorkloadOptions, user: WorkloadUser): Promise<void> {
       return undefined
     }
     op.answered()
-    const why = await check(answer, { from, to: await o.truth.head() })
-    op.settle(why ? 'wrong' : 'ok', why && `${method}: ${why}`)
+    judge(op, method, check(answer, { from, to: await o.truth.head() }), answer.how)
     return answer
   }
 
@@ -92,13 +119,13 @@ async function runUser(o: WorkloadOptions, user: WorkloadUser): Promise<void> {
         : state('eth_call', [{ to: balanceReader, data }, 'latest'])
     },
     blockNumber: () =>
-      read('blockNumber', 'eth_blockNumber', [], ({ result }, window) => {
+      read('blockNumber', 'eth_blockNumber', [], async ({ result }, window) => {
         const n = Number(result)
-        const why = o.truth.checkBlockNumber(n, window)
-        if (why) return why
-        if (n < highestBlock) return `went back from #${highestBlock} to #${n}`
+        // Checked before any await, so in the order the answers came.
+        if (n < highestBlock)
+          return { outcome: 'wrong', detail: `went back from #${highestBlock} to #${n}` }
         highestBlock = n
-        return undefined
+        return o.truth.checkBlockNumber(n, window)
       }),
     block: async () => {
       if (random() < 0.5)
@@ -112,9 +139,8 @@ async function runUser(o: WorkloadOptions, user: WorkloadUser): Promise<void> {
     },
     transfer: async () => {
       if (!wallet) return
-      const to = pick(
-        o.accounts.filter((a) => a.toLowerCase() !== wallet.account.address.toLowerCase()),
-      )
+      const me = wallet.account.address.toLowerCase()
+      const to = pick(o.accounts.filter((a) => a.toLowerCase() !== me))
       const value = parseEther(String(0.001 + Math.floor(random() * 10) / 1000))
       const hash = await send(o, wallet, to, value)
       if (hash) await confirm(o, hash, read)
@@ -122,8 +148,13 @@ async function runUser(o: WorkloadOptions, user: WorkloadUser): Promise<void> {
   }
 
   while (!o.signal.aborted) {
-    const [action] = weighted(wallet ? WITH_TRANSFERS : READS, random())
-    await actions[action]()
+    try {
+      await actions[weighted(wallet ? WITH_TRANSFERS : READS, random())]()
+    } catch (error) {
+      // On Ctrl-C the node may be gone before the user notices the stop: not a demo failure.
+      if (o.signal.aborted) return
+      throw error
+    }
     await pause(120 + random() * 250, o.signal)
   }
 }
@@ -148,10 +179,8 @@ async function send(
   }
   const expected = keccak256(serialized)
   if (hash.toLowerCase() !== expected) {
-    op.settle(
-      'wrong',
-      `eth_sendRawTransaction: answered hash ${hash}, the transaction is ${expected}`,
-    )
+    const detail = `answered hash ${hash}, the signed transaction's is ${expected}`
+    op.settle('wrong', `eth_sendRawTransaction: ${detail}`)
     return undefined
   }
   op.settle('ok')
@@ -166,57 +195,22 @@ async function confirm(
     action: string,
     method: string,
     params: unknown[],
-    check: (answer: Answer) => Promise<string | undefined> | undefined,
+    check: (answer: Answer) => Promise<Verdict>,
   ) => Promise<Answer | undefined>,
 ): Promise<void> {
   const op = o.tally.begin('confirmation', { waiting: false })
   const deadline = Date.now() + RECEIPT_TIMEOUT
   while (!o.signal.aborted && Date.now() < deadline) {
-    const answer = await read('receipt', 'eth_getTransactionReceipt', [hash], ({ result }) =>
-      result === null ? undefined : o.truth.checkReceipt(result, hash),
+    const answer = await read('receipt', 'eth_getTransactionReceipt', [hash], async ({ result }) =>
+      result === null ? { outcome: 'ok' } : o.truth.checkReceipt(result, hash),
     )
     if (answer && answer.result !== null) return
     await pause(RECEIPT_POLL, o.signal)
   }
-  if (!o.signal.aborted)
-    op.settle(
-      'failed',
-      `transfer ${hash.slice(0, 10)}… not confirmed within ${RECEIPT_TIMEOUT / 1000} s`,
-    )
-}
-
-function weighted<T>(items: readonly [T, number][], r: number): [T, number] {
-  const total = items.reduce((n, [, w]) => n + w, 0)
-  let x = r * total
-  for (const item of items) {
-    x -= item[1]
-    if (x < 0) return item
-  }
-  return items[items.length - 1]!
-}
-
-/** mulberry32: small, fast, good enough to vary a workload reproducibly. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const detail = `transfer ${hash.slice(0, 10)}… not confirmed within ${RECEIPT_TIMEOUT / 1000} s`
+  if (!o.signal.aborted) op.settle('failed', detail)
 }
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return sleep(ms, undefined, { signal }).catch(() => {})
-}
-
-/** The first line of an error's short message, as viem and outlast both provide. */
-export function describeError(error: unknown): string {
-  const e = error as { shortMessage?: unknown; message?: unknown; details?: unknown }
-  let text = typeof e?.shortMessage === 'string' ? e.shortMessage : String(e?.message ?? error)
-  text = text.split('\n')[0]!.trim()
-  if (typeof e?.details === 'string' && e.details && !text.includes(e.details))
-    text = `${text.replace(/\.$/, '')}: ${e.details.split('\n')[0]!.trim()}`
-  return text.length > 200 ? `${text.slice(0, 197)}…` : text
 }

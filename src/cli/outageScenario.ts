@@ -74,13 +74,6 @@ export function outageScenario(seconds: number): ScenarioStep[] {
   ]
 }
 
-/** The phase in force at `elapsed` ms. */
-export function phaseAt(steps: readonly ScenarioStep[], elapsed: number): PhaseName {
-  let phase: PhaseName = 'before'
-  for (const step of steps) if (step.at <= elapsed && step.phase) phase = step.phase
-  return phase
-}
-
 /**
  * Applies each step to the lab when its time comes (measured from `startedAt`), calling
  * `onStep` once it is in effect. Resolves after the last step, or early when `signal` aborts.

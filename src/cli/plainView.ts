@@ -1,9 +1,8 @@
 /**
  * The plain view, for logs and pipes (`--plain`, or stdout not a terminal): one line per
- * notable event as it happens, the source table when a phase starts, and a progress line
+ * notable event as it happens, outlast's source table as each phase ends, and a progress line
  * every few seconds.
  */
-import { painter } from './ansi.ts'
 import type { DemoSnapshot } from './dashboard.ts'
 import { formatClock, type LoggedEvent } from './eventLog.ts'
 import { formatMs, percentile } from './tally.ts'
@@ -16,7 +15,6 @@ export function createPlainView(out: NodeJS.WritableStream): DemoView {
   let timer: NodeJS.Timeout | undefined
   let snapshot: (() => DemoSnapshot) | undefined
   let phase: string | undefined
-  const paint = painter(false)
   const write = (line: string) => out.write(`${line}\n`)
 
   const status = (title: string) => {
@@ -38,13 +36,14 @@ export function createPlainView(out: NodeJS.WritableStream): DemoView {
 
   return {
     event(e: LoggedEvent) {
+      if (snapshot && !timer) return // stopped: the summary is out, later noise is not news
       if (snapshot && e.tone === 'phase') {
         // The table as the previous phase left it: what outlast had learnt by then.
         const s = snapshot()
         if (phase && s.phase !== phase) status(`outlast's view at the end of the ${phase} phase:`)
         phase = s.phase
       }
-      write(`[${formatClock(e.at)}] ${paint(e.text)}`)
+      write(`[${formatClock(e.at)}] ${e.text}`)
     },
     say: write,
     start(next) {

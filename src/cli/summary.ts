@@ -74,6 +74,19 @@ export function formatSummary(
     lines.push('', paint('Wrong answers:', 'red', 'bold'))
     for (const p of wrong.slice(0, 20)) lines.push(`  ${describe(p)}`)
   }
+  const races = problems.filter((p) => p.outcome === 'race')
+  if (races.length) {
+    lines.push(
+      '',
+      `Node races (${races.length}, not counted as wrong): the node's own state for a neighbouring block.`,
+      paint(
+        '  anvil answers reads of its head block racily while it mines the next one, and every lab',
+        'dim',
+      ),
+      paint('  provider fronts that one node, so no quorum across the lab can notice.', 'dim'),
+    )
+    for (const p of races.slice(0, 5)) lines.push(`  ${describe(p)}`)
+  }
   const failures = distinct(problems.filter((p) => p.outcome === 'failed'))
   if (failures.length) {
     lines.push('', 'Failures (one of each kind):')
@@ -90,13 +103,12 @@ export function verdict(clients: readonly ClientTally[], paint: Paint): string {
   const o = ours.totals()
   if (o.wrong > 0)
     return paint(`Verdict: FAIL — outlast returned ${o.wrong} wrong answer(s).`, 'red', 'bold')
-  const outage = ours.phases.outage
   const p99 = (c: ClientTally) => formatMs(percentile(c.phases.outage.latencies, 99))
-  let line = `Verdict: outlast answered ${o.requests - o.failures} of ${o.requests} requests with 0 wrong answers; through the aws-us-east-1 outage it served ${outage.requests - outage.failures}/${outage.requests} with p99 ${p99(ours)}`
+  let line = `Verdict: outlast answered ${o.requests - o.failures}/${o.requests} requests, 0 wrong`
   if (theirs) {
-    const t = theirs.phases.outage
-    line += `, while ${theirs.name} served ${t.requests - t.failures}/${t.requests} with p99 ${p99(theirs)}`
-    if (theirs.totals().wrong) line += ` and ${theirs.totals().wrong} wrong answer(s)`
+    const t = theirs.totals()
+    line += `; outage p99 ${p99(ours)} vs ${p99(theirs)} for ${theirs.name}`
+    line += ` (${t.requests - t.failures}/${t.requests} answered, ${t.wrong} wrong)`
   }
   return paint(`${line}.`, o.failures === 0 ? 'green' : 'yellow', 'bold')
 }

@@ -4,27 +4,33 @@
  */
 import { PHASES, type PhaseName } from './outageScenario.ts'
 
-export type Outcome = 'ok' | 'failed' | 'wrong'
+/** `race`: the node's own answer for a neighbouring block (see `truth.ts`); not counted wrong. */
+export type Outcome = 'ok' | 'failed' | 'wrong' | 'race'
 
 export type PhaseTally = {
+  /** Requests answered or failed (a request counts once it has one or the other). */
   requests: number
   failures: number
   wrong: number
+  races: number
   /** Milliseconds from sending to answer (or error), one per request. */
   latencies: number[]
 }
 
-/** A failure or wrong answer, for the event list and the summary. */
+/** A failure, wrong answer or node race, for the event list and the summary. */
 export type Problem = {
   client: string
   phase: PhaseName
   action: string
-  outcome: 'failed' | 'wrong'
+  outcome: Exclude<Outcome, 'ok'>
   detail: string
   ms: number
 }
 
-/** One request being timed: `answered()` stops the clock, `settle()` counts it. */
+/**
+ * One request being timed: `answered()` stops the clock and counts the request; `settle()`
+ * counts its outcome once the answer has been checked (and calls `answered()` if need be).
+ */
 export type Operation = {
   readonly action: string
   readonly phase: PhaseName
@@ -38,7 +44,7 @@ export type ClientTally = {
   readonly phases: Record<PhaseName, PhaseTally>
   /** Operations sent and not yet answered. */
   readonly inFlight: ReadonlySet<Operation>
-  /** Every wrong answer, and the first failures of each kind. */
+  /** Every wrong answer and node race, and the first failures. */
   readonly problems: Problem[]
   /** Starts timing; `waiting: false` keeps it out of `inFlight` (a wait, not a request). */
   begin(action: string, options?: { waiting?: boolean }): Operation
@@ -49,7 +55,7 @@ const KEPT_FAILURES = 50
 
 /**
  * A tally for client `name`. `phase` says which phase a request belongs to (the one it was
- * sent in); `onProblem` hears of every failure and wrong answer as it is counted.
+ * sent in); `onProblem` hears of every failure, wrong answer and race as it is counted.
  */
 export function createTally(
   name: string,
@@ -57,7 +63,7 @@ export function createTally(
   onProblem: (problem: Problem) => void = () => {},
 ): ClientTally {
   const phases = Object.fromEntries(
-    PHASES.map((p) => [p, { requests: 0, failures: 0, wrong: 0, latencies: [] }]),
+    PHASES.map((p) => [p, { requests: 0, failures: 0, wrong: 0, races: 0, latencies: [] }]),
   ) as unknown as Record<PhaseName, PhaseTally>
   const inFlight = new Set<Operation>()
   const problems: Problem[] = []
@@ -77,19 +83,21 @@ export function createTally(
         phase: phase(),
         startedAt,
         answered() {
-          ms ??= performance.now() - startedAt
+          if (ms !== undefined) return
+          ms = performance.now() - startedAt
           inFlight.delete(op)
+          phases[op.phase].requests++
+          phases[op.phase].latencies.push(ms)
         },
         settle(outcome, detail = '') {
           if (settled) return
           settled = true
           op.answered()
-          const t = phases[op.phase]
-          t.requests++
-          t.latencies.push(ms!)
           if (outcome === 'ok') return
+          const t = phases[op.phase]
           if (outcome === 'failed') t.failures++
-          else t.wrong++
+          else if (outcome === 'wrong') t.wrong++
+          else t.races++
           const problem: Problem = {
             client: name,
             phase: op.phase,
@@ -98,7 +106,7 @@ export function createTally(
             detail,
             ms: ms!,
           }
-          if (outcome === 'wrong' || failuresKept++ < KEPT_FAILURES) problems.push(problem)
+          if (outcome !== 'failed' || failuresKept++ < KEPT_FAILURES) problems.push(problem)
           onProblem(problem)
         },
       }
@@ -112,6 +120,7 @@ export function createTally(
         requests: sum((t) => t.requests),
         failures: sum((t) => t.failures),
         wrong: sum((t) => t.wrong),
+        races: sum((t) => t.races),
       }
     },
   }

@@ -1,7 +1,9 @@
 import type { BreakerOptions } from './breaker.ts'
 import { ConfigError } from './errors.ts'
 import type { MethodPolicy, PolicyClass } from './policy.ts'
+import type { Prover } from './prover.ts'
 import type { RetryBudgetOptions } from './retryBudget.ts'
+import type { TrustedHeaderHook } from './trust.ts'
 import type { Source } from './types.ts'
 
 export type OutlastOptions = {
@@ -36,6 +38,14 @@ export type OutlastOptions = {
   cacheSize?: number
   /** Per-method overrides of the policy table, e.g. `{ eth_call: 'single' }`. @default {} */
   policies?: Record<string, PolicyClass | MethodPolicy>
+  /** Answers from proofs where possible: `proofs()` from `outlast/proofs`. @default none (quorum) */
+  prover?: Prover
+  /** Block hashes trusted as checkpoints (headers that anchor proofs). @default [] */
+  trustedBlockHashes?: readonly string[]
+  /** A light client's verified headers (e.g. from Helios or Lodestar's prover). @default none */
+  trustedHeader?: TrustedHeaderHook
+  /** Milliseconds a source that failed a proof gets no traffic. @default 60_000 */
+  lieCooloff?: number
 }
 
 export type ResolvedConfig = {
@@ -53,6 +63,10 @@ export type ResolvedConfig = {
   chainCheckInterval: number
   cacheSize: number
   policies: Record<string, PolicyClass | MethodPolicy>
+  prover: Prover | undefined
+  trustedBlockHashes: readonly string[]
+  trustedHeader: TrustedHeaderHook | undefined
+  lieCooloff: number
 }
 
 const known = new Set([
@@ -70,6 +84,10 @@ const known = new Set([
   'chainCheckInterval',
   'cacheSize',
   'policies',
+  'prover',
+  'trustedBlockHashes',
+  'trustedHeader',
+  'lieCooloff',
 ])
 
 const classes = new Set([
@@ -185,5 +203,37 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
     chainCheckInterval: positive('chainCheckInterval', options.chainCheckInterval, 300_000),
     cacheSize: positive('cacheSize', options.cacheSize, 1_000, 0),
     policies,
+    prover: checkProver(options.prover),
+    trustedBlockHashes: checkHashes(options.trustedBlockHashes ?? []),
+    trustedHeader: checkHook(options.trustedHeader),
+    lieCooloff: positive('lieCooloff', options.lieCooloff, 60_000, 0),
   }
+}
+
+function checkProver(prover: Prover | undefined): Prover | undefined {
+  if (prover === undefined) return undefined
+  if (typeof prover?.answer !== 'function' || !(prover.methods instanceof Set))
+    throw new ConfigError(
+      "createOutlast(): prover must be a prover such as proofs() from 'outlast/proofs'.",
+    )
+  return prover
+}
+
+function checkHashes(hashes: readonly string[]): readonly string[] {
+  if (!Array.isArray(hashes))
+    throw new ConfigError('createOutlast(): trustedBlockHashes must be an array of block hashes.')
+  for (const h of hashes)
+    if (typeof h !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(h))
+      throw new ConfigError(
+        `createOutlast(): trustedBlockHashes has ${JSON.stringify(h)}, not a 32-byte hex hash.`,
+      )
+  return hashes
+}
+
+function checkHook(hook: TrustedHeaderHook | undefined): TrustedHeaderHook | undefined {
+  if (hook !== undefined && typeof hook !== 'function')
+    throw new ConfigError(
+      'createOutlast(): trustedHeader must be a function ({ hash } | { number }) => header.',
+    )
+  return hook
 }

@@ -3,7 +3,14 @@ import { broadcast } from './broadcast.ts'
 import { canonical } from './canonical.ts'
 import { type OutlastOptions, type ResolvedConfig, resolveConfig } from './config.ts'
 import { createEmitter } from './emitter.ts'
-import { BaseError, DeadlineError, ProviderRpcError, QuorumLostError } from './errors.ts'
+import {
+  BaseError,
+  DeadlineError,
+  ProviderRpcError,
+  QuorumLostError,
+  SourceError,
+  VerificationError,
+} from './errors.ts'
 import type { OutlastEvents, ResponseMeta } from './events.ts'
 import { type FanOutContext, fanOut, type Need } from './fanOut.ts'
 import { createSubscriptions } from './follow/subscriptions.ts'
@@ -11,11 +18,13 @@ import { createHeadTracker } from './head.ts'
 import { createLru } from './lru.ts'
 import { medianAnswer } from './median.ts'
 import { classify } from './policy.ts'
+import type { Prover } from './prover.ts'
 import { createRetryBudget } from './retryBudget.ts'
 import { checkAnswer, pinBlock } from './rules.ts'
 import { createSourcePool } from './sourcePool.ts'
 import { expectedLatency, type SourceState } from './sourceState.ts'
 import { type OutlastStatus, statusOf } from './status.ts'
+import { createTrustStore, type TrustedHeader } from './trust.ts'
 import type { Hex } from './types.ts'
 import { invalidResult } from './validate.ts'
 
@@ -74,6 +83,16 @@ export function createOutlast(options: OutlastOptions): Outlast {
       pool.refreshConditions()
       events.emit('head', h)
     },
+    onTrusted: (header) => trust.add(header, 'agreed'),
+    onBadHeader: (s, reason) => pool.markLying(s, reason),
+  })
+
+  const trust = createTrustStore({
+    checkpoints: config.trustedBlockHashes,
+    hook: config.trustedHeader,
+    fetchHeader: async (hash) =>
+      (await requestWithMeta({ method: 'eth_getBlockByHash', params: [hash, false] }))
+        .result as Record<string, unknown> | null,
   })
 
   const subscriptions = createSubscriptions({
@@ -196,6 +215,10 @@ export function createOutlast(options: OutlastOptions): Outlast {
     }
 
     budget.deposit()
+    if (config.prover?.methods.has(method)) {
+      const proven = await prove(config.prover, method, params, deadline)
+      if (proven) return { result: proven.result, meta: meta(proven.meta) }
+    }
     const pinned = await beforeDeadline(
       pinBlock(method, params, policy, head, config.pinByHash),
       deadline,
@@ -235,6 +258,80 @@ export function createOutlast(options: OutlastOptions): Outlast {
         ...(pinned.block ? { block: pinned.block } : {}),
       }),
     }
+  }
+
+  /**
+   * A proven read: one source's data checked against a trusted header. Undefined when nothing
+   * can be proven here (no trusted header, proofs unsupported): the caller falls back to quorum.
+   * A source whose data fails the proof is cut off; if only liars answered, the error names them.
+   */
+  const prove = async (prover: Prover, method: string, params: unknown[], deadline: number) => {
+    let header: TrustedHeader | undefined
+    if (prover.stateMethods.has(method)) {
+      header = await trustedHeaderFor(params[classify(method).blockParam ?? params.length])
+      if (!header) return undefined
+    }
+    const lies: string[] = []
+    const call = async (s: SourceState, signal: AbortSignal) => {
+      try {
+        const answer = await prover.answer(method, params, {
+          header,
+          trusted: trust.resolve,
+          call: (m, p) => attempt(s, m, p, signal),
+        })
+        if (answer === undefined)
+          throw new SourceError(s.name, 'unavailable', 'nothing to prove with')
+        return answer
+      } catch (error) {
+        if (!(error instanceof VerificationError)) throw error
+        lies.push(s.name)
+        pool.markLying(s, `${method}: ${error.shortMessage}`)
+        throw new SourceError(s.name, 'body', `failed the proof: ${error.shortMessage}`)
+      }
+    }
+    try {
+      const r = await fanOut(ctx, {
+        method,
+        params,
+        candidates: pool.ranked(header !== undefined),
+        need: { sources: 1, domains: 1 },
+        initial: 1,
+        call,
+        standsAlone: () => true,
+        degrade: true,
+        deadline,
+      })
+      const block = header ? { block: { number: header.number, hash: header.hash } } : {}
+      return {
+        result: r.value,
+        meta: {
+          consistency: 'proven' as const,
+          sources: r.sources,
+          domains: r.domains,
+          attempts: r.attempts,
+          ...block,
+        },
+      }
+    } catch (error) {
+      if (lies.length > 0) throw error // only liars answered: say so rather than trust a vote
+      return undefined
+    }
+  }
+
+  /** The trusted header for a block parameter: the agreed head's (or the newest trusted), a hash, a number. */
+  const trustedHeaderFor = async (tag: unknown): Promise<TrustedHeader | undefined> => {
+    if (tag === undefined || tag === 'latest') {
+      const h = await head.get().catch(() => undefined)
+      return (h && trust.get(h.hash)) ?? trust.newest()
+    }
+    if (tag && typeof tag === 'object' && 'blockHash' in tag)
+      return trust.resolve(String(tag.blockHash))
+    if (typeof tag === 'string' && /^0x[0-9a-fA-F]{64}$/.test(tag)) return trust.resolve(tag)
+    if (typeof tag === 'string' && /^0x[0-9a-fA-F]{1,16}$/.test(tag)) {
+      const hash = head.hashAt(Number.parseInt(tag, 16))
+      return hash ? trust.resolve(hash) : undefined
+    }
+    return undefined
   }
 
   const requestWithMeta = async (args: RequestArguments) => {

@@ -13,11 +13,12 @@ export type ResponseMeta = {
   sources: string[]
   domains: string[]
   /**
-   * `verified`: checked locally; `agreed`: quorum; `single`: one source by policy;
+   * `proven`: Merkle-proven against a trusted header; `verified`: hash checked locally; `agreed`: quorum; `single`: one source by policy;
    * `degraded`: quorum lost, one domain answered; `head` / `median` / `static` / `cached`.
    */
   consistency:
     | 'static'
+    | 'proven'
     | 'verified'
     | 'agreed'
     | 'single'
@@ -40,6 +41,8 @@ export type OutlastEvents = {
     to: SourceCondition
     reason?: string
   }
+  /** A source sent data that failed a proof or a hash check; it is cut off for `lieCooloff`. */
+  lie: { source: string; domain: string; reason: string }
   /** Sources answered the same request differently. */
   disagreement: { method: string; answers: { source: string; domain: string; answer: string }[] }
   /** Only one failure domain was left to answer. */

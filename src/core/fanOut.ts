@@ -37,6 +37,8 @@ export type FanOutRequest = {
   key?(result: unknown): string
   /** May settle for one domain when every other domain failed. */
   degrade: boolean
+  /** What one attempt does; by default `ctx.attempt(s, method, params)`. */
+  call?(s: SourceState, signal: AbortSignal): Promise<unknown>
   /** Sources asked at once at the start. @default max(need.domains, need.sources) */
   initial?: number
   deadline: number
@@ -113,7 +115,10 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       attempts++
       const a: Attempt = { s, controller: new AbortController(), started: Date.now() }
       inflight.add(a)
-      ctx.attempt(s, req.method, req.params, a.controller.signal).then(
+      const pending = req.call
+        ? req.call(s, a.controller.signal)
+        : ctx.attempt(s, req.method, req.params, a.controller.signal)
+      pending.then(
         (result) => settle(a, result, undefined),
         (error) => settle(a, undefined, error),
       )

@@ -1,3 +1,4 @@
+import { computeBlockHash } from '../verify/block.ts'
 import { AllSourcesFailedError } from './errors.ts'
 import type { SourceState } from './sourceState.ts'
 
@@ -15,6 +16,10 @@ export type HeadTrackerOptions = {
   /** Per-poll timeout for a source. */
   pollTimeout(s: SourceState): number
   onUpdate(head: Head): void
+  /** A head agreed by at least `min(2, quorumDomains)` domains: its header can anchor proofs. */
+  onTrusted?(header: RpcHeader): void
+  /** A source sent a head whose header does not hash to its hash. */
+  onBadHeader?(s: SourceState, reason: string): void
 }
 
 export type HeadTracker = {
@@ -30,7 +35,7 @@ export type HeadTracker = {
 
 const WINDOW = 128
 
-type RpcHeader = { number?: unknown; hash?: unknown }
+export type RpcHeader = { number?: unknown; hash?: unknown } & Record<string, unknown>
 
 /**
  * Tracks each source's head and the agreed head: the highest block whose hash sources in
@@ -42,12 +47,25 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
   let highestReturned = -1
   let inflight: Promise<void> | undefined
   const agreedHashes = new Map<number, string>()
+  const headers = new Map<string, RpcHeader>()
   const polling = new Set<SourceState>()
+  const trustQuorum = Math.min(2, o.quorumDomains)
 
   const remember = (s: SourceState, header: RpcHeader) => {
     if (typeof header?.number !== 'string' || typeof header.hash !== 'string') return
     const number = Number.parseInt(header.number, 16)
     const hash = header.hash.toLowerCase()
+    if (!headers.has(hash)) {
+      let computed: string | undefined
+      try {
+        computed = computeBlockHash(header as never)
+      } catch (error) {
+        computed = (error as Error).message
+      }
+      if (computed !== hash) return o.onBadHeader?.(s, `head ${hash} does not hash to its hash`)
+      headers.set(hash, header)
+      if (headers.size > 2 * WINDOW) headers.delete(headers.keys().next().value as string)
+    }
     s.hashes.set(number, hash)
     if (s.hashes.size > WINDOW) s.hashes.delete(s.hashes.keys().next().value as number)
     if (!s.head || number >= s.head.number) s.head = { number, hash, at: Date.now() }
@@ -74,7 +92,11 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
     return undefined
   }
 
-  const settle = (head: Head, among: readonly SourceState[]) => {
+  const settle = (head: Head, among: readonly SourceState[], q: number) => {
+    if (q >= trustQuorum) {
+      const header = headers.get(head.hash)
+      if (header) o.onTrusted?.(header)
+    }
     if (agreed && head.number < agreed.number) return // a lagging subset can't move us back
     agreed = head
     agreedAt = Date.now()
@@ -136,7 +158,7 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
             if (s.head && Date.now() - s.head.at < 60_000) answered.push(s)
             const head = compute(want, answered)
             if (head && (!agreed || head.number >= agreed.number)) {
-              settle(head, o.sources)
+              settle(head, o.sources, want)
               settled = true
               resolve()
             }
@@ -153,7 +175,7 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
       const target = heads[Math.min(q, heads.length) - 1]
       if (target !== undefined) await fill(target, responders)
       const head = compute(q, responders)
-      if (head) settle(head, o.sources)
+      if (head) settle(head, o.sources, q)
     })().finally(() => {
       inflight = undefined
     })

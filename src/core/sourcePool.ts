@@ -27,6 +27,8 @@ export type SourcePool = {
   ranked(headDependent: boolean): SourceState[]
   /** Counts a failure the engine found (a lie, a slow loser) against a source. */
   penalize(s: SourceState, error: SourceError): void
+  /** Cuts a source off for `cooloff` ms: it sent data that failed a proof or a hash check. */
+  markLying(s: SourceState, reason: string): void
   /** Re-evaluates every source's condition (after the head moved). */
   refreshConditions(): void
 }
@@ -140,7 +142,10 @@ export function createSourcePool(
   }
 
   const eligible = (s: SourceState, now = Date.now()) =>
-    s.chain !== 'mismatch' && s.rateLimitedUntil <= now && s.breaker.available
+    s.chain !== 'mismatch' &&
+    s.rateLimitedUntil <= now &&
+    s.lyingUntil <= now &&
+    s.breaker.available
 
   return {
     states,
@@ -155,6 +160,14 @@ export function createSourcePool(
     },
     penalize(s, error) {
       recordFailure(s, error)
+      updateCondition(s)
+    },
+    markLying(s, reason) {
+      s.failures++
+      s.lyingUntil = Date.now() + config.lieCooloff
+      s.lastError = `lied: ${reason}`
+      s.breaker.trip(config.lieCooloff)
+      events.emit('lie', { source: s.name, domain: s.domain, reason })
       updateCondition(s)
     },
     refreshConditions() {

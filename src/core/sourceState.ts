@@ -14,6 +14,7 @@ export type SourceCondition =
   | 'lagging'
   | 'forked'
   | 'wrong-chain'
+  | 'lying'
 
 /** Everything outlast knows about one source. Mutable; owned by one client. */
 export type SourceState = {
@@ -25,6 +26,8 @@ export type SourceState = {
   /** EWMA of failures (1) and successes (0). */
   errorRate: number
   rateLimitedUntil: number
+  /** Until when the source is cut off for a proven lie. */
+  lyingUntil: number
   rateLimitStreak: number
   chain: 'unchecked' | 'ok' | 'mismatch'
   chainCheck: Promise<void> | undefined
@@ -49,6 +52,7 @@ export function createSourceState(source: Source, breaker?: BreakerOptions): Sou
     breaker: createBreaker(breaker),
     errorRate: 0,
     rateLimitedUntil: 0,
+    lyingUntil: 0,
     rateLimitStreak: 0,
     chain: 'unchecked',
     chainCheck: undefined,
@@ -113,6 +117,7 @@ export function score(s: SourceState): number {
 
 export function conditionOf(s: SourceState, maxLag: number, now = Date.now()): SourceCondition {
   if (s.chain === 'mismatch') return 'wrong-chain'
+  if (s.lyingUntil > now) return 'lying'
   if (s.rateLimitedUntil > now) return 'rate-limited'
   const breaker = s.breaker.state
   if (breaker === 'open') return 'down'

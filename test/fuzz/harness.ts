@@ -1,7 +1,8 @@
 /** Glue between fast-check plans, the fuzz servers and outlast clients. */
 import fc from 'fast-check'
 import { createOutlast, http, type Outlast } from '../../src/index.ts'
-import { type Gates, honest, type Reply, render, reply } from './replies.ts'
+import { honest, render } from './render.ts'
+import { type Gates, type Reply, reply } from './replies.ts'
 import type { Call, FuzzServer } from './server.ts'
 
 /** The sources' maxResponseBytes: small, so that oversized bodies are cheap to send. */
@@ -55,7 +56,8 @@ export async function outcome(promise: Promise<unknown>): Promise<Outcome> {
   }
 }
 
-export type Endpoint = { url: string; batch: boolean }
+/** A source's URL, whether it batches, and its own timeout if not the client-wide one. */
+export type Endpoint = { url: string; batch: boolean; timeout?: number }
 
 /** A fresh client (no health history, no cache) over `endpoints`, each in its own domain. */
 export function client(
@@ -70,7 +72,7 @@ export function client(
       http(e.url, {
         name: `s${i}`,
         domain: `domain-${i}`,
-        timeout: o.sourceTimeout,
+        timeout: e.timeout ?? o.sourceTimeout,
         maxResponseBytes: MAX_BYTES,
         batch: e.batch,
       }),

@@ -18,6 +18,12 @@ export type LieMethod =
   | 'eth_getTransactionByHash'
   /** Claims "not found" (`null`) for a transaction that exists. */
   | 'hideTransaction'
+  /** An account proof whose claimed `balance` was raised by 1 ether, the proof nodes kept. */
+  | 'eth_getProof'
+  /** Block receipts with the last log of the first receipt that has logs dropped. */
+  | 'eth_getBlockReceipts'
+  /** A receipt with its `status` flipped. */
+  | 'eth_getTransactionReceipt'
 
 export type FaultMode =
   /** Forward after the proxy's latency. */
@@ -211,6 +217,20 @@ export function lie(method: string, result: unknown): unknown {
 
 function lieAboutObject(method: string, result: object): unknown {
   switch (method) {
+    case 'eth_getProof': {
+      const balance = BigInt((result as { balance?: string }).balance ?? '0x0') + ether
+      return { ...result, balance: `0x${balance.toString(16)}` }
+    }
+    case 'eth_getBlockReceipts': {
+      const receipts = result as { logs: unknown[] }[]
+      const i = receipts.findIndex((r) => r.logs.length > 0)
+      if (i < 0) return result
+      return receipts.map((r, j) => (j === i ? { ...r, logs: r.logs.slice(0, -1) } : r))
+    }
+    case 'eth_getTransactionReceipt': {
+      const status = (result as { status?: string }).status === '0x1' ? '0x0' : '0x1'
+      return { ...result, status }
+    }
     case 'eth_getBlockByHash':
     case 'eth_getBlockByNumber':
       return { ...result, stateRoot: `0x${'ab'.repeat(32)}` }

@@ -1,0 +1,27 @@
+import type { TrustedHeader } from './trust.ts'
+
+/** One source's answer to one call, inside a proven read. */
+export type ProverCall = (method: string, params: unknown[]) => Promise<unknown>
+
+export type ProverContext = {
+  /** The trusted header of the pinned block (state reads). */
+  header: TrustedHeader | undefined
+  /** Resolves a block hash to a trusted header (receipts), or undefined. */
+  trusted(hash: string): Promise<TrustedHeader | undefined>
+  /** Calls the source this attempt is bound to. */
+  call: ProverCall
+}
+
+/**
+ * Answers methods from proofs instead of agreement: `outlast/proofs` provides one. `answer`
+ * throws a `VerificationError` when the source's data does not prove what it claims (the
+ * source is then marked as lying), and returns undefined when it cannot prove this request
+ * (the engine falls back to quorum).
+ */
+export type Prover = {
+  /** Methods this prover can answer. */
+  readonly methods: ReadonlySet<string>
+  /** Methods whose answer depends on a pinned block's state (they need `header`). */
+  readonly stateMethods: ReadonlySet<string>
+  answer(method: string, params: readonly unknown[], ctx: ProverContext): Promise<unknown>
+}
