@@ -261,7 +261,7 @@ describe('fuzz: the engine', () => {
 })
 
 // ---------------------------------------------------------------------------------------------
-// Bugs found by the properties above, each reduced to a minimal input. `todo` until fixed.
+// Bugs found by the properties above, each reduced to a minimal input: regression tests now.
 // Each starts its own servers: node:test ends a test at its first unhandled rejection, and what
 // is left of it must not touch another test's servers.
 // ---------------------------------------------------------------------------------------------
@@ -292,10 +292,8 @@ async function refuses(m: FuzzMethod, bad: unknown) {
   assert.ok(!o.ok, `${m} answered with ${show(bad).slice(0, 120)} was accepted`)
 }
 
-describe('fuzz: bugs found (todo until fixed)', () => {
-  it('a head block whose header is incomplete or garbled does not set the head', {
-    todo: 'bug: head polls (src/core/head.ts poll/remember, src/core/validate.ts block) check only the shape of number and hash, never the header hash',
-  }, async () => {
+describe('fuzz: bugs found, fixed, kept as regressions', () => {
+  it('a head block whose header is incomplete or garbled does not set the head', {}, async () => {
     for (const head of [
       { number: HEAD_NUMBER, hash: HEAD_HASH },
       { ...HEAD_BLOCK, parentHash: 'zz' },
@@ -311,9 +309,7 @@ describe('fuzz: bugs found (todo until fixed)', () => {
     }
   })
 
-  it('a verified block or transaction with a malformed field outside the hash is refused', {
-    todo: 'bug: src/core/rules.ts checkTx/checkBlock verify only hashed fields; from, blockHash, blockNumber, transactionIndex, gasPrice (type 2) and a block size are returned unchecked, and the answer stands alone',
-  }, async () => {
+  it('a verified block or transaction with a malformed field outside the hash is refused', {}, async () => {
     await refuses('eth_getTransactionByHash', { ...TX, from: 'zz' })
     await refuses('eth_getTransactionByHash', {
       ...TX,
@@ -323,24 +319,18 @@ describe('fuzz: bugs found (todo until fixed)', () => {
     await refuses('eth_getBlockByHash', { ...HEAD_BLOCK, size: 'zz' })
   })
 
-  it('a verified block or transaction with leading zeros in a quantity is refused', {
-    todo: 'bug: src/verify/fields.ts quantity() accepts and strips leading zeros, so the hash still matches and the non-canonical object is returned as verified',
-  }, async () => {
+  it('a verified block or transaction with leading zeros in a quantity is refused', {}, async () => {
     await refuses('eth_getTransactionByHash', { ...TX, nonce: '0x002c5ce1' })
     await refuses('eth_getBlockByHash', { ...HEAD_BLOCK, gasUsed: '0x00e36e2f' })
   })
 
-  it('a quantity with a 0X prefix or over 256 bits is refused', {
-    todo: 'bug: src/core/validate.ts QUANTITY/DATA/HASH use the i flag (so 0X passes) and QUANTITY has no length limit',
-  }, async () => {
+  it('a quantity with a 0X prefix or over 256 bits is refused', {}, async () => {
     await refuses('eth_getBalance', '0X1bc16d674ec80000')
     await refuses('eth_getBalance', `0x1${'0'.repeat(64)}`)
     await refuses('eth_call', `0X${'00'.repeat(32)}`)
   })
 
-  it('a batch answer with two items for one id is refused', {
-    todo: 'bug: src/sources/http.ts sendBatch keeps the last item per id (byId.set), so a duplicate id silently picks one of two answers',
-  }, async () => {
+  it('a batch answer with two items for one id is refused', {}, async () => {
     const duplicate = (calls: Call | Call[]) => {
       const id = (calls as Call[])[0]!.id
       return jsonReply([
@@ -354,9 +344,7 @@ describe('fuzz: bugs found (todo until fixed)', () => {
     assert.ok(!o.ok && o.error instanceof SourceError, `accepted: ${show(o.ok && o.value)}`)
   })
 
-  it('eth_blockNumber settles within the deadline while a source stalls on a head lookup', {
-    todo: 'bug: src/core/createOutlast.ts serves the head class (eth_blockNumber) without beforeDeadline; head.refresh() polls (up to timeout) and then fill()s (up to timeout again)',
-  }, async () => {
+  it('eth_blockNumber settles within the deadline while a source stalls on a head lookup', {}, async () => {
     const stall = { ...jsonReply(null), framing: { kind: 'stall' as const } }
     // s0: honest at the head. s1: valid, at a later real block, stalls when asked for the
     // head's number. s2: right chain, then silent. No two agree, so the tracker fills in.
@@ -384,9 +372,7 @@ describe('fuzz: bugs found (todo until fixed)', () => {
   })
 
   // Last: its unhandled rejection ends the test early in node:test, while its request runs on.
-  it('a transaction whose hash is not a string is refused, without a crash or a wait for the deadline', {
-    todo: 'bug: src/core/rules.ts checkTx calls tx.hash?.toLowerCase() on a non-string hash; the TypeError escapes fanOut settle() as an unhandled rejection and the request waits for the deadline',
-  }, async () => {
+  it('a transaction whose hash is not a string is refused, without a crash or a wait for the deadline', {}, async () => {
     const mark = crashes.seen.length
     const o = await askOne(
       (c) => (c.method === 'eth_getTransactionByHash' ? { ...TX, hash: 5 } : undefined),

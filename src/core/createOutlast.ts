@@ -177,7 +177,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
           meta: meta({ consistency: 'static' }),
         }
       case 'head': {
-        const n = await head.blockNumber()
+        const n = await beforeDeadline(head.blockNumber(), deadline, () => noHead(method))
         return {
           result: `0x${n.toString(16)}`,
           meta: meta({ consistency: 'head', block: head.peek()! }),
@@ -222,12 +222,9 @@ export function createOutlast(options: OutlastOptions): Outlast {
     const pinned = await beforeDeadline(
       pinBlock(method, params, policy, head, config.pinByHash),
       deadline,
-      () =>
-        new DeadlineError(`No agreed chain head to pin ${method} to before the deadline.`, {
-          metaMessages: states.map((s) => `- ${s.name}: ${s.lastError ?? 'no answer yet'}`),
-        }),
+      () => noHead(method),
     )
-    const candidates = pool.ranked(pinned.headDependent)
+    const { candidates, force } = candidatesFor(pinned.headDependent)
     const { need, degraded } = needFor(candidates, method)
     const single = policy.class === 'single'
     const rules = checkAnswer(method, pinned.params, pinned.expectedHash)
@@ -241,6 +238,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
       key: rules.key,
       degrade: config.onQuorumLoss === 'degrade',
       deadline,
+      force,
       // An answer that can verify alone needs one source first; hedging adds more if it is slow.
       ...(single || (policy.class === 'verified' && pinned.expectedHash) ? { initial: 1 } : {}),
     })
@@ -258,6 +256,18 @@ export function createOutlast(options: OutlastOptions): Outlast {
         ...(pinned.block ? { block: pinned.block } : {}),
       }),
     }
+  }
+
+  const noHead = (method: string) =>
+    new DeadlineError(`No agreed chain head for ${method} before the deadline.`, {
+      metaMessages: states.map((s) => `- ${s.name}: ${s.lastError ?? 'no answer yet'}`),
+    })
+
+  /** Eligible sources, or as a last resort those whose breaker is open (then asked anyway). */
+  const candidatesFor = (headDependent: boolean) => {
+    const ranked = pool.ranked(headDependent)
+    if (ranked.length > 0) return { candidates: ranked, force: false }
+    return { candidates: pool.lastResort(headDependent), force: true }
   }
 
   /**
@@ -293,7 +303,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
       const r = await fanOut(ctx, {
         method,
         params,
-        candidates: pool.ranked(header !== undefined),
+        ...candidatesFor(header !== undefined),
         need: { sources: 1, domains: 1 },
         initial: 1,
         call,

@@ -37,6 +37,8 @@ export type FanOutRequest = {
   key?(result: unknown): string
   /** May settle for one domain when every other domain failed. */
   degrade: boolean
+  /** Ask sources even if their breaker is open (every eligible source is cooling off). */
+  force?: boolean
   /** What one attempt does; by default `ctx.attempt(s, method, params)`. */
   call?(s: SourceState, signal: AbortSignal): Promise<unknown>
   /** Sources asked at once at the start. @default max(need.domains, need.sources) */
@@ -102,7 +104,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
     const pickNext = (): SourceState | undefined => {
       let fallback: SourceState | undefined
       for (const s of req.candidates) {
-        if (launched.has(s) || !s.breaker.available) continue
+        if (launched.has(s) || !(req.force || s.breaker.available)) continue
         if (!covered(s.domain)) return s
         if (!answered(s.domain) || sourcesShort()) fallback ??= s
       }
@@ -110,7 +112,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
     }
 
     const launch = (s: SourceState) => {
-      if (!s.breaker.tryAcquire()) return false
+      if (!req.force && !s.breaker.tryAcquire()) return false
       launched.add(s)
       attempts++
       const a: Attempt = { s, controller: new AbortController(), started: Date.now() }
@@ -125,24 +127,37 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       return true
     }
 
+    /** Launches the next source; a speculative hedge (`extra`) must be paid from the retry budget. */
     const launchNext = (extra: boolean): boolean => {
       for (let s = pickNext(); s; s = pickNext()) {
-        if (extra && !ctx.budget.tryWithdraw() && inflight.size > 0) return false
+        if (extra && !ctx.budget.tryWithdraw()) return false
         if (launch(s)) return true
         launched.add(s) // lost its probe slot to another request; don't pick it again here
       }
       return false
     }
 
-    const scheduleHedge = () => {
+    const overdue = (a: Attempt, now: number) =>
+      now - a.started > SLOW_FACTOR * expectedLatency(a.s, ctx.hedge.initial)
+
+    /**
+     * Arms the hedge timer for when the attempts in flight are late. When it fires, the next
+     * source is asked: a replacement for an attempt presumed lost (overdue) is a failover, any
+     * other launch is a speculative hedge. The timer re-arms, backing off, while attempts remain.
+     */
+    const scheduleHedge = (backoff = 1) => {
       clearTimeout(hedgeTimer)
       if (done || inflight.size === 0) return
       let wait = 0
       for (const a of inflight)
         wait = Math.max(wait, a.started + expectedLatency(a.s, ctx.hedge.initial) - Date.now())
-      wait = Math.min(ctx.hedge.max, Math.max(ctx.hedge.min, wait))
+      wait = Math.min(ctx.hedge.max, Math.max(ctx.hedge.min, wait) * backoff)
       hedgeTimer = setTimeout(() => {
-        if (!done && launchNext(true)) scheduleHedge()
+        if (done) return
+        const now = Date.now()
+        const lost = [...inflight].some((a) => overdue(a, now))
+        if (launchNext(!lost)) scheduleHedge()
+        else scheduleHedge(backoff * 2)
       }, wait)
     }
 
@@ -165,21 +180,31 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
         failures.push({ source: s.name, reason: reasonOf(error) })
         needMore = true
       } else {
-        const bad = req.check?.(result, s)
+        // The rules read untrusted data: any exception is that source's malformed answer.
+        let bad: string | undefined
+        let alone = false
+        let key = ''
+        try {
+          bad = req.check?.(result, s)
+          alone = !bad && !!req.standsAlone?.(result)
+          if (!bad && !alone) key = (req.key ?? canonical)(result)
+        } catch (e) {
+          bad = `malformed (${e instanceof Error ? e.message : String(e)})`
+        }
         if (bad) {
           const lie = new SourceError(s.name, 'body', `${req.method} answer rejected: ${bad}`)
           ctx.penalize(s, lie)
           failures.push({ source: s.name, reason: lie.shortMessage })
           needMore = true
-        } else if (req.standsAlone?.(result)) {
+        } else if (alone) {
           return finish({ value: result, sources: [s], domains: new Set([s.domain]) })
         } else {
-          add(s, (req.key ?? canonical)(result), result, undefined)
+          add(s, key, result, undefined)
         }
       }
       if (done) return
-      // A failure or a disagreement: ask the next source now, not after the hedge delay.
-      if (needMore || groups.size > 1) launchNext(true)
+      // A failure or a disagreement: ask the next source now (a failover, not a hedge).
+      if (needMore || groups.size > 1) launchNext(false)
       if (inflight.size === 0 && !launchNext(false)) return exhausted()
       scheduleHedge()
     }
@@ -234,7 +259,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       clearTimeout(deadlineTimer)
       const now = Date.now()
       for (const a of inflight) {
-        const late = now - a.started > SLOW_FACTOR * expectedLatency(a.s, ctx.hedge.initial)
+        const late = overdue(a, now)
         a.controller.abort()
         if (late && g)
           ctx.penalize(a.s, new SourceError(a.s.name, 'timeout', 'slow: others answered first'))
@@ -243,8 +268,9 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       if (!g) return reject(error)
       // Sources that contradicted the agreed answer lose standing (a liar opens its breaker).
       if (!degraded)
+        // "Not found" against an answer is a race at the chain's edge more often than a lie.
         for (const other of groups.values())
-          if (other !== g)
+          if (other !== g && other.value !== null)
             for (const s of other.sources)
               ctx.penalize(
                 s,

@@ -2,6 +2,7 @@ import { verifyBlockHash } from '../verify/block.ts'
 import { computeTransactionHash } from '../verify/transaction.ts'
 import type { Head, HeadTracker } from './head.ts'
 import type { MethodPolicy } from './policy.ts'
+import { invalidBlockFields, invalidTransactionFields } from './validate.ts'
 
 const toHex = (n: number) => `0x${n.toString(16)}`
 const isHash = (v: unknown): v is string => typeof v === 'string' && /^0x[0-9a-fA-F]{64}$/.test(v)
@@ -129,6 +130,8 @@ function checkBlock(
   expected: string | undefined,
   requested: unknown,
 ): string | undefined {
+  const shape = invalidBlockFields(block as Record<string, unknown>)
+  if (shape) return shape
   let ok: boolean
   try {
     ok = verifyBlockHash(block as never)
@@ -150,6 +153,8 @@ function checkBlock(
 }
 
 function checkTx(tx: Tx, expected: string | undefined): string | undefined {
+  const shape = invalidTransactionFields(tx as Record<string, unknown>)
+  if (shape) return shape
   let computed: string | undefined
   try {
     computed = computeTransactionHash(tx as never)

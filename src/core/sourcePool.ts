@@ -25,6 +25,11 @@ export type SourcePool = {
   eligible(s: SourceState): boolean
   /** Eligible sources, best first; for head-dependent reads without lagging or forked ones. */
   ranked(headDependent: boolean): SourceState[]
+  /**
+   * When no source is eligible: those only held back by an open breaker, best first, so that a
+   * request is tried rather than refused while every breaker cools off.
+   */
+  lastResort(headDependent: boolean): SourceState[]
   /** Counts a failure the engine found (a lie, a slow loser) against a source. */
   penalize(s: SourceState, error: SourceError): void
   /** Cuts a source off for `cooloff` ms: it sent data that failed a proof or a hash check. */
@@ -131,9 +136,12 @@ export function createSourcePool(
     } catch (error) {
       const err =
         error instanceof SourceError ? error : new SourceError(s.name, 'network', String(error))
-      // A revert is an answer, and a prompt one.
-      if (err instanceof RpcResponseError && err.deterministic)
-        recordSuccess(s, Date.now() - started)
+      // A revert is an answer, and a prompt one; so is a node's verdict on a transaction
+      // ("already known", "nonce too low"): the node is working.
+      const answered =
+        err instanceof RpcResponseError &&
+        (err.deterministic || method === 'eth_sendRawTransaction')
+      if (answered) recordSuccess(s, Date.now() - started)
       else recordFailure(s, err)
       throw err
     } finally {
@@ -156,6 +164,18 @@ export function createSourcePool(
       const now = Date.now()
       return states
         .filter((s) => eligible(s, now) && !(headDependent && (s.forked || s.lag > config.maxLag)))
+        .sort((a, b) => score(a) - score(b))
+    },
+    lastResort(headDependent) {
+      const now = Date.now()
+      return states
+        .filter(
+          (s) =>
+            s.chain !== 'mismatch' &&
+            s.rateLimitedUntil <= now &&
+            s.lyingUntil <= now &&
+            !(headDependent && (s.forked || s.lag > config.maxLag)),
+        )
         .sort((a, b) => score(a) - score(b))
     },
     penalize(s, error) {

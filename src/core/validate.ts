@@ -2,9 +2,11 @@
  * Shape checks for results, so that a garbled answer from a source is a failure of that source
  * and never reaches the caller as a valid answer.
  */
-const QUANTITY = /^0x(0|[1-9a-f][0-9a-f]*)$/i
-const DATA = /^0x([0-9a-f]{2})*$/i
-const HASH = /^0x[0-9a-f]{64}$/i
+// A lowercase `0x`, hex digits in either case; quantities canonical (no leading zero) and at most 256 bits.
+const QUANTITY = /^0x(0|[1-9a-fA-F][0-9a-fA-F]{0,63})$/
+const DATA = /^0x([0-9a-fA-F]{2})*$/
+const HASH = /^0x[0-9a-fA-F]{64}$/
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
 type Check = (value: unknown) => string | undefined
 
@@ -49,6 +51,63 @@ const checks: Record<string, Check> = {
   eth_getLogs: array,
   eth_getProof: object,
   eth_feeHistory: object,
+}
+
+const TX_QUANTITIES = [
+  'blockNumber',
+  'transactionIndex',
+  'type',
+  'chainId',
+  'nonce',
+  'gas',
+  'gasPrice',
+  'maxFeePerGas',
+  'maxPriorityFeePerGas',
+  'maxFeePerBlobGas',
+  'value',
+  'v',
+  'r',
+  's',
+  'yParity',
+] as const
+
+/**
+ * Why a transaction object is malformed in the fields its hash does not cover (the engine
+ * checks the hash itself), or undefined.
+ */
+export function invalidTransactionFields(tx: Record<string, unknown>): string | undefined {
+  if (typeof tx.hash !== 'string' || !HASH.test(tx.hash)) return 'hash is not a 32-byte hash'
+  if (typeof tx.from !== 'string' || !ADDRESS.test(tx.from)) return 'from is not an address'
+  for (const f of ['blockHash'] as const)
+    if (tx[f] !== null && tx[f] !== undefined && !(typeof tx[f] === 'string' && HASH.test(tx[f])))
+      return `${f} is not a 32-byte hash`
+  for (const f of TX_QUANTITIES)
+    if (tx[f] !== null && tx[f] !== undefined && quantity(tx[f]))
+      return `${f} is not a hex quantity`
+  return undefined
+}
+
+const BLOCK_QUANTITIES = [
+  'number',
+  'difficulty',
+  'gasLimit',
+  'gasUsed',
+  'timestamp',
+  'baseFeePerGas',
+  'blobGasUsed',
+  'excessBlobGas',
+  'size',
+  'totalDifficulty',
+] as const
+
+/** Why a block object is malformed in fields its hash does not cover, or undefined. */
+export function invalidBlockFields(block: Record<string, unknown>): string | undefined {
+  for (const f of BLOCK_QUANTITIES)
+    if (block[f] !== null && block[f] !== undefined && quantity(block[f]))
+      return `${f} is not a hex quantity`
+  if (block.transactions !== undefined && !Array.isArray(block.transactions))
+    return 'transactions is not an array'
+  return undefined
 }
 
 /** Why `result` is not a valid answer to `method`, or undefined if it is (or we can't tell). */

@@ -168,7 +168,11 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
       return bodies.map(() => error)
     }
     const byId = new Map<unknown, unknown>()
-    for (const item of answer) byId.set((item as { id?: unknown })?.id, item)
+    for (const item of answer) {
+      const id = (item as { id?: unknown })?.id
+      // Two answers for one call: neither can be trusted.
+      byId.set(id, byId.has(id) ? fail('body', `batch answers id ${String(id)} twice`) : item)
+    }
     return bodies.map((b) => byId.get(b.id) ?? fail('body', `batch answer lacks id ${b.id}`))
   }
 

@@ -70,6 +70,7 @@ function batchText(spec: BatchSpec, calls: Call[], gates: Gates, fuzzed: Fuzzed)
   const first = calls.find(fuzzed) ?? calls[0]!
   if (spec.kind === 'nonArray') return bodyText(spec.body, first, gates)
   const items: unknown[] = []
+  let firstItem: unknown
   calls.forEach((call, i) => {
     if (!fuzzed(call)) {
       items.push(honestItem(call))
@@ -79,9 +80,14 @@ function batchText(spec: BatchSpec, calls: Call[], gates: Gates, fuzzed: Fuzzed)
     const item = spec.items[i % spec.items.length]!
     const value = itemValue(item, call, gates, true)
     // A non-JSON item in an array is sent as a string (the closest JSON can get).
-    items.push(value === undefined ? Buffer.from(bodyText(item, call, gates)).toString() : value)
+    const sent = value === undefined ? Buffer.from(bodyText(item, call, gates)).toString() : value
+    if (call === first) firstItem = sent
+    items.push(sent)
   })
-  if (spec.duplicate) {
+  // A duplicate is a second answer for an id the batch already answers; without the first
+  // (dropped, or not an answer with that id) it would just be the answer.
+  const answered = (firstItem as { id?: unknown } | undefined)?.id === first.id
+  if (spec.duplicate && answered) {
     const value = itemValue(spec.duplicate, first, gates, true)
     if (value !== undefined) items.push(value)
   }
