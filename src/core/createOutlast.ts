@@ -355,7 +355,9 @@ export function createOutlast(options: OutlastOptions): Outlast {
     const cached = cache.get(key)
     if (cached !== undefined)
       return { result: cached, meta: cachedMeta(args.method, config.policies) }
-    let pending = inflightRequests.get(key)
+    // Each eth_subscribe / eth_newFilter creates its own stream: never shared.
+    const shared = classify(args.method, config.policies).class !== 'subscription'
+    let pending = shared ? inflightRequests.get(key) : undefined
     if (!pending) {
       const started = Date.now()
       pending = run(args.method, params as unknown[])
@@ -380,8 +382,10 @@ export function createOutlast(options: OutlastOptions): Outlast {
             throw error
           },
         )
-        .finally(() => inflightRequests.delete(key))
-      inflightRequests.set(key, pending)
+        .finally(() => {
+          if (shared) inflightRequests.delete(key)
+        })
+      if (shared) inflightRequests.set(key, pending)
     }
     return pending
   }

@@ -26,7 +26,10 @@ const array: Check = (v) => (Array.isArray(v) ? undefined : 'not an array')
 const block: Check = (v) =>
   object(v) ??
   orNull(hash)((v as { hash?: unknown }).hash) ??
-  orNull(quantity)((v as { number?: unknown }).number)
+  orNull(quantity)((v as { number?: unknown }).number) ??
+  invalidBlockFields(v as Record<string, unknown>)
+const transaction: Check = (v) =>
+  object(v) ?? invalidTransactionFields(v as Record<string, unknown>)
 
 const checks: Record<string, Check> = {
   eth_chainId: quantity,
@@ -43,9 +46,9 @@ const checks: Record<string, Check> = {
   eth_sendRawTransaction: hash,
   eth_getBlockByHash: orNull(block),
   eth_getBlockByNumber: orNull(block),
-  eth_getTransactionByHash: orNull(object),
-  eth_getTransactionByBlockHashAndIndex: orNull(object),
-  eth_getTransactionByBlockNumberAndIndex: orNull(object),
+  eth_getTransactionByHash: orNull(transaction),
+  eth_getTransactionByBlockHashAndIndex: orNull(transaction),
+  eth_getTransactionByBlockNumberAndIndex: orNull(transaction),
   eth_getTransactionReceipt: orNull(object),
   eth_getBlockReceipts: orNull(array),
   eth_getLogs: array,
