@@ -6,6 +6,8 @@ import {
   type JsonRpcResult,
   makeError,
   Network,
+  type Subscriber,
+  type Subscription,
 } from 'ethers'
 import type { Outlast } from '../core/createOutlast.ts'
 import { ProviderRpcError, RpcResponseError } from '../core/errors.ts'
@@ -45,7 +47,7 @@ export class OutlastProvider extends JsonRpcApiProvider {
       staticNetwork: network,
       // One call per rpc.request: outlast does its own batching, hedging and retries.
       batchMaxCount: 1,
-      // Events by getLogs, not node-local filters (which outlast does not serve).
+      // Blocks and events come from outlast's subscriptions (_getSubscriber); nothing else polls.
       polling: true,
       pollingInterval: options.pollingInterval ?? 4000,
       cacheTimeout: options.cacheTimeout ?? 250,
@@ -76,10 +78,55 @@ export class OutlastProvider extends JsonRpcApiProvider {
     })
   }
 
+  /** `on('block')` and event listeners ride outlast's gap-free stream; other events as ethers does. */
+  override _getSubscriber(sub: Subscription): Subscriber {
+    if (sub.type === 'block')
+      return new OutlastSubscriber(this.outlast, ['newHeads'], (head) => {
+        void this.emit('block', Number((head as { number: string }).number))
+      })
+    if (sub.type === 'event')
+      return new OutlastSubscriber(this.outlast, ['logs', sub.filter], (log) => {
+        void this.emit(sub.filter, this._wrapLog(log as never, this._network))
+      })
+    return super._getSubscriber(sub)
+  }
+
   override destroy(): void {
     super.destroy()
     // Nothing awaits destroy(); closing a source is best-effort.
     if (this.#closeOnDestroy) this.outlast.close().catch(() => {})
+  }
+}
+
+/** An ethers Subscriber fed by one outlast subscription: no gap, no duplicate, in order. */
+class OutlastSubscriber implements Subscriber {
+  readonly #rpc: Outlast
+  readonly #params: readonly unknown[]
+  readonly #onResult: (result: unknown) => void
+  #sub: Promise<{ unsubscribe(): Promise<boolean> } | undefined> | undefined
+
+  constructor(rpc: Outlast, params: readonly unknown[], onResult: (result: unknown) => void) {
+    this.#rpc = rpc
+    this.#params = params
+    this.#onResult = onResult
+  }
+
+  start(): void {
+    this.#sub ??= this.#rpc.subscribe(this.#params, this.#onResult).catch(() => undefined)
+  }
+
+  stop(): void {
+    const sub = this.#sub
+    this.#sub = undefined
+    sub?.then((s) => s?.unsubscribe()).catch(() => {})
+  }
+
+  pause(): void {
+    this.stop()
+  }
+
+  resume(): void {
+    this.start()
   }
 }
 

@@ -10,7 +10,7 @@ export type OutlastTransportConfig = {
 
 type Subscribe = (args: {
   params: readonly unknown[]
-  onData: (data: { subscription: string; result: unknown }) => void
+  onData: (data: { subscription: string; result: unknown }) => unknown
   onError?: ((error: unknown) => void) | undefined
 }) => Promise<{ subscriptionId: string; unsubscribe: () => Promise<boolean> }>
 
@@ -28,7 +28,12 @@ export type OutlastTransport = Transport<
 export function outlast(client: Outlast, config: OutlastTransportConfig = {}): OutlastTransport {
   const { key = 'outlast', name = 'outlast' } = config
   const subscribe: Subscribe = async ({ params, onData }) => {
-    const sub = await client.subscribe(params, (result) => onData({ subscription: sub.id, result }))
+    // viem's onData may be async (watchBlocks fetches each block): one result at a time keeps
+    // a backfilled burst in order.
+    let queue: Promise<unknown> = Promise.resolve()
+    const sub = await client.subscribe(params, (result) => {
+      queue = queue.then(() => onData({ subscription: sub.id, result })).catch(() => {})
+    })
     return { subscriptionId: sub.id, unsubscribe: sub.unsubscribe }
   }
   return () =>

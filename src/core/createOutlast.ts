@@ -13,6 +13,7 @@ import {
 } from './errors.ts'
 import type { OutlastEvents, ResponseMeta } from './events.ts'
 import { type FanOutContext, fanOut, type Need } from './fanOut.ts'
+import type { HeadPusher } from './follow/chainFollower.ts'
 import { createSubscriptions } from './follow/subscriptions.ts'
 import { createHeadTracker } from './head.ts'
 import { createLru } from './lru.ts'
@@ -100,7 +101,15 @@ export function createOutlast(options: OutlastOptions): Outlast {
     pollingInterval: config.pollingInterval,
     pushers: () =>
       states.flatMap((s) =>
-        s.source.subscribe ? [{ name: s.name, subscribe: s.source.subscribe.bind(s.source) }] : [],
+        s.source.subscribe
+          ? [
+              {
+                name: s.name,
+                subscribe: s.source.subscribe.bind(s.source),
+                onState: (s.source as Partial<HeadPusher>).onState?.bind(s.source),
+              },
+            ]
+          : [],
       ),
     trusted: (pusher) => {
       const s = states.find((x) => x.name === pusher.name)

@@ -113,14 +113,18 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
     o.onUpdate(head)
   }
 
-  const poll = (s: SourceState): Promise<void> => {
-    if (polling.has(s)) return Promise.resolve()
+  /** True when the source answered (a poll already running counts as not answering now). */
+  const poll = (s: SourceState): Promise<boolean> => {
+    if (polling.has(s)) return Promise.resolve(false)
     polling.add(s)
     const signal = AbortSignal.timeout(o.pollTimeout(s))
     return o
       .attempt(s, 'eth_getBlockByNumber', ['latest', false], signal)
-      .then((header) => remember(s, header as RpcHeader))
-      .catch(() => {})
+      .then((header) => {
+        remember(s, header as RpcHeader)
+        return true
+      })
+      .catch(() => false)
       .finally(() => polling.delete(s))
   }
 
@@ -154,8 +158,9 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
         let pending = targets.length
         if (pending === 0) return resolve()
         for (const s of targets) {
-          poll(s).finally(() => {
-            if (s.head && Date.now() - s.head.at < 60_000) answered.push(s)
+          poll(s).then((ok) => {
+            // A source that failed this poll does not vote with the head it had before.
+            if (s.head && (ok || Date.now() - s.head.at < o.pollingInterval)) answered.push(s)
             const head = compute(want, answered)
             if (head && (!agreed || head.number >= agreed.number)) {
               settle(head, o.sources, want)

@@ -19,11 +19,20 @@ import {
   provenAnswer,
   type RpcProof,
 } from '../verify/proof.ts'
-import { type RpcReceipt, verifyReceipts } from '../verify/receipts.ts'
+import {
+  type LogFilter,
+  type RpcLog,
+  type RpcReceipt,
+  verifyLogsAgainstReceipts,
+  verifyReceipts,
+} from '../verify/receipts.ts'
 
-const RECEIPT_METHODS = ['eth_getTransactionReceipt', 'eth_getBlockReceipts']
+const RECEIPT_METHODS = ['eth_getTransactionReceipt', 'eth_getBlockReceipts', 'eth_getLogs']
 
-/** A prover for `eth_getBalance`, `eth_getTransactionCount`, `eth_getCode`, `eth_getStorageAt` and receipts. */
+/**
+ * A prover for `eth_getBalance`, `eth_getTransactionCount`, `eth_getCode`, `eth_getStorageAt`,
+ * receipts, and `eth_getLogs` for one block (`{ blockHash }` filters, as subscriptions use).
+ */
 export function proofs(): Prover {
   return {
     methods: new Set([...provableMethods, ...RECEIPT_METHODS]),
@@ -32,6 +41,7 @@ export function proofs(): Prover {
       if (provableMethods.has(method)) return proveState(method as ProvableMethod, params, ctx)
       if (method === 'eth_getTransactionReceipt') return proveReceipt(params, ctx)
       if (method === 'eth_getBlockReceipts') return proveBlockReceipts(params, ctx)
+      if (method === 'eth_getLogs') return proveBlockLogs(params, ctx)
       return Promise.resolve(undefined)
     },
   }
@@ -87,3 +97,22 @@ const receiptsHeader = (h: TrustedHeader) => ({
   hash: h.hash,
   number: `0x${h.number.toString(16)}` as const,
 })
+
+/**
+ * `eth_getLogs` with a `blockHash` filter: the answer must be exactly the matching logs of the
+ * block's receipts, which are proven against its receiptsRoot (none dropped, added or altered).
+ * Ranges fall back to quorum.
+ */
+async function proveBlockLogs(params: readonly unknown[], ctx: ProverContext) {
+  const filter = params[0] as
+    | { blockHash?: unknown; address?: unknown; topics?: unknown }
+    | undefined
+  if (!filter || typeof filter.blockHash !== 'string') return undefined
+  const header = await ctx.trusted(filter.blockHash)
+  if (!header) return undefined
+  const logs = (await ctx.call('eth_getLogs', [filter])) as RpcLog[]
+  const receipts = (await ctx.call('eth_getBlockReceipts', [header.hash])) as RpcReceipt[]
+  await verifyReceipts(receipts, receiptsHeader(header))
+  verifyLogsAgainstReceipts(logs, [receipts], filter as LogFilter)
+  return logs
+}

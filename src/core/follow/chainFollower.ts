@@ -19,6 +19,8 @@ export type HeadPusher = {
     onMessage: (result: unknown) => void,
     handlers?: { onError?(error: unknown): void; onResubscribe?(event: unknown): void },
   ): Promise<{ unsubscribe(): Promise<void> }>
+  /** Socket state changes (a WebSocket source): a closed socket means no more pushes for now. */
+  onState?(listener: (event: { state: string }) => void): () => void
 }
 
 export type FollowerOptions = {
@@ -69,6 +71,7 @@ export function followChain(o: FollowerOptions): ChainFollower {
   let lastPush = 0
   let timer: ReturnType<typeof setTimeout> | undefined
   const subscriptions: Promise<{ unsubscribe(): Promise<void> } | undefined>[] = []
+  const unlisten: (() => void)[] = []
 
   const kick = (hint?: Link) => {
     if (stopped) return
@@ -171,6 +174,13 @@ export function followChain(o: FollowerOptions): ChainFollower {
       // A head that does not hash to its hash is ignored as a hint; the poll finds the truth.
       kick(ok ? toLink(h) : undefined)
     }
+    // A pusher that lost its socket pushes nothing: poll now instead of after 2 silent intervals.
+    const off = pusher.onState?.((e) => {
+      if (e.state !== 'closed' || stopped) return
+      lastPush = 0
+      kick()
+    })
+    if (off) unlisten.push(off)
     subscriptions.push(
       pusher
         .subscribe(['newHeads'], onHead, { onError: () => {}, onResubscribe: () => kick() })
@@ -187,6 +197,7 @@ export function followChain(o: FollowerOptions): ChainFollower {
     async stop() {
       stopped = true
       clearTimeout(timer)
+      for (const off of unlisten) off()
       const subs = await Promise.all(subscriptions)
       await Promise.all(subs.map((s) => s?.unsubscribe().catch(() => {})))
       await running
