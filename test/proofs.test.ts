@@ -201,6 +201,31 @@ describe('proofs of every kind against anvil', () => {
     }
   })
 
+  it('logs of one block are proven against its receipts; a source dropping a log is caught', async () => {
+    await reset()
+    const rpc = clientFor(lab, { prover: proofs() })
+    try {
+      await rpc.connect()
+      const { blockHash } = await lab.anvil.rpc<{ blockHash: string }>(
+        'eth_getTransactionReceipt',
+        [txHash],
+      )
+      const honest = await lab.anvil.rpc<unknown[]>('eth_getLogs', [{ blockHash }])
+      assert.equal(honest.length, 1)
+      await lab.proxy('aws').setMode({ kind: 'lie', methods: ['eth_getBlockReceipts'] })
+      const { result, meta } = await rpc.requestWithMeta({
+        method: 'eth_getLogs',
+        params: [{ blockHash }],
+      })
+      assert.deepEqual(result, honest)
+      assert.equal(meta.consistency, 'proven')
+      assert.notDeepEqual(meta.sources, ['aws'])
+    } finally {
+      await rpc.close()
+      await reset()
+    }
+  })
+
   it('proof checks are VerificationErrors, not crashes', () => {
     assert.equal(new VerificationError('x').name, 'VerificationError')
   })
