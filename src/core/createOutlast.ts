@@ -27,7 +27,6 @@ import { expectedLatency, type SourceState } from './sourceState.ts'
 import { type OutlastStatus, statusOf } from './status.ts'
 import { createTrustStore, type TrustedHeader } from './trust.ts'
 import type { Hex } from './types.ts'
-import { invalidResult } from './validate.ts'
 
 export type { OutlastEvents, ResponseMeta } from './events.ts'
 
