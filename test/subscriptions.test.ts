@@ -299,6 +299,65 @@ describe('WebSocket sources', () => {
       await rpc.close()
     }
   })
+
+  it('the scripted outage: the WebSocket dies mid-stream, every source vanishes for 20 blocks, then a reorg', async () => {
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      pollingInterval: 200,
+      sources: [
+        webSocket(ws[0]!.url, {
+          name: 'aws-ws',
+          domain: 'aws-us-east-1',
+          heartbeat: { interval: 500, timeout: 250 },
+        }),
+        http(lab.proxy('gcp').url, { name: 'gcp', domain: 'gcp-europe-west1', timeout: 1_000 }),
+        http(lab.proxy('home').url, { name: 'home', domain: 'home', timeout: 1_000 }),
+      ],
+    })
+    const heads: Header[] = []
+    const logs: Log[] = []
+    try {
+      await rpc.subscribe(['newHeads'], (r) => heads.push(r as Header))
+      await rpc.subscribe(['logs', { address: emitter }], (r) => logs.push(r as Log))
+      await sleep(500)
+      await ping(700)
+      await until('first log', () => logs.length >= 1)
+      // The WebSocket dies without a close frame, mid-stream.
+      await ws[0]!.setMode({ kind: 'drop' })
+      await ping(701)
+      await until('the stream goes on without it', () => logs.length >= 2)
+      // Every source vanishes while the chain moves on by 20 blocks (10 pings, 2 blocks each).
+      await ws[0]!.setMode({ kind: 'refused' })
+      await setAll({ kind: 'blackhole' })
+      for (let i = 702; i < 712; i++) await ping(i)
+      await sleep(400)
+      assert.equal(logs.length, 2, 'nothing while every source is gone')
+      await setAll({ kind: 'ok' })
+      await ws[0]!.setMode({ kind: 'ok' })
+      await until('the 20 missed blocks', () => logs.length >= 12, 15_000)
+      // And a reorg on top: the last ping's block is replaced by one without it.
+      await lab.anvil.rpc('anvil_reorg', [2, []])
+      await until('the removed log', () => logs.length >= 13, 15_000)
+      await sleep(400)
+      // Heads: one linked chain up to the reorg, then the new branch, linked to a block before it.
+      const split = heads.findIndex(
+        (h, i) => i > 0 && Number(h.number) <= Number(heads[i - 1]!.number),
+      )
+      assert.ok(split > 0, 'the reorg shows in the head stream')
+      assertChain(heads.slice(0, split))
+      assertChain(heads.slice(split))
+      assert.ok(heads.slice(0, split).some((h) => h.hash === heads[split]!.parentHash))
+      const seen = logs.map((x) => `${Number(x.data)}${x.removed ? '-removed' : ''}`)
+      const expected = [...Array.from({ length: 12 }, (_, i) => String(700 + i)), '711-removed']
+      assert.deepEqual(seen, expected)
+      const tip = await lab.anvil.rpc<Header>('eth_getBlockByNumber', ['latest', false])
+      await until('the new tip', () => heads.some((h) => h.hash === tip.hash))
+    } finally {
+      await setAll({ kind: 'ok' })
+      await ws[0]!.setMode({ kind: 'ok' })
+      await rpc.close()
+    }
+  })
 })
 
 export type { Outlast }
