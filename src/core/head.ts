@@ -171,13 +171,14 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
           })
         }
       })
-      if (settled) return
-      // No agreement among the first answers: fill gaps, then settle for the domains that answered.
+      // Fill gaps when there was no agreement, or when the agreement trails what the sources
+      // report (they polled on either side of a block: no common hash at the newest height).
       const responders = answered.filter((s) => o.eligible(s))
       const responding = new Set(responders.map((s) => s.domain)).size
-      const q = Math.max(1, Math.min(o.quorumDomains, responding))
+      const q = settled ? want : Math.max(1, Math.min(o.quorumDomains, responding))
       const heads = [...new Set(responders.map((s) => s.head!.number))].sort((a, b) => b - a)
       const target = heads[Math.min(q, heads.length) - 1]
+      if (settled && (target === undefined || !agreed || target <= agreed.number)) return
       if (target !== undefined) await fill(target, responders)
       const head = compute(q, responders)
       if (head) settle(head, o.sources, q)
