@@ -1,204 +1,285 @@
 /**
- * `npm run bench`: outlast through lab outages, measured side by side in one run.
+ * `npm run bench`: outlast, viem `fallback` (default and `rank: true`), ethers `FallbackProvider`
+ * and one direct provider (the floor) through the lab outages of `scenarios.ts`, side by side;
+ * then the engine's own overhead (`overhead.ts`, in a child process with `--expose-gc`).
+ * Writes bench/RESULTS.md and bench/p99.svg.
  *
- *   1. Three sources at 20/40/60 ms, each in its own failure domain. Two labs run at once, one
- *      all healthy and one with the first source blackholed; requests alternate between them,
- *      so both see the same machine load. Reports success, p50, p99 and the p99 ratio.
- *   2. The same blackholed lab through viem's `fallback` (its default 10 s timeout), bounded.
- *   3. One of three sources lying about balances: wrong answers in 200 balance reads.
- *
- * Usage: npm run bench [-- --requests N]
+ * Usage: npm run bench [-- --seconds 30] [--workers 4] [--pace 250] [--only blackhole,lying]
+ *                      [--clients outlast,floor] [--no-overhead] [--overhead-requests 1000000] [--out DIR]
+ * A run with --only or --clients writes no files unless --out DIR says where.
  */
-import { writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
-import { createPublicClient, fallback, http as viemHttp } from 'viem'
-import type { Outlast } from '../src/index.ts'
-import { clientFor } from '../test/helpers.ts'
-import { devAccounts, type Lab, startLab } from '../test/lab/index.ts'
-import { deployAnswer } from '../test/workload.ts'
-import { percentile, table } from './stats.ts'
+import { execFileSync, spawn } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { resolve } from 'node:path'
+import { p99Chart } from './chart.ts'
+import { type ClientName, clientLabels, clientNames } from './clients.ts'
+import { measure } from './measure.ts'
+import { type OverheadResult, overheadMarkdown } from './overhead.ts'
+import { header, ratios, rowsOf, type Summary, summarize, topErrors } from './report.ts'
+import { scenarios } from './scenarios.ts'
+import { markdownTable, table } from './stats.ts'
+import { HEAD_SLACK } from './workload.ts'
 
+const argv = process.argv.slice(2)
+const flag = (name: string) => argv.includes(`--${name}`)
 const arg = (name: string, fallbackValue: number) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : fallbackValue
+  const i = argv.indexOf(`--${name}`)
+  return i >= 0 ? Number(argv[i + 1]) : fallbackValue
 }
-const REQUESTS = arg('requests', 600)
-const sources = [
-  { name: 'first', domain: 'aws-us-east-1', latency: 20 },
-  { name: 'second', domain: 'gcp-europe-west1', latency: 40 },
-  { name: 'third', domain: 'azure-westeurope', latency: 60 },
-]
+const list = (name: string) => {
+  const i = argv.indexOf(`--${name}`)
+  return i >= 0 ? new Set(argv[i + 1]!.split(',')) : undefined
+}
+const only = list('only')
+const onlyClients = list('clients')
 
-type Result = { ok: number; failed: number; wrong: number; ms: number[] }
-const newResult = (): Result => ({ ok: 0, failed: 0, wrong: 0, ms: [] })
+const WINDOW = arg('seconds', 30) * 1_000
+const WORKERS = arg('workers', 4)
+const PACE = arg('pace', 250)
+const CAP = 30_000
+const WARMUP = 6
+const clients: readonly ClientName[] = clientNames.filter((c) => !onlyClients || onlyClients.has(c))
+const chosen = scenarios.filter((s) => !only || only.has(s.id))
+const started = Date.now()
+const log = (line: string) => console.log(line)
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`
 
-/**
- * One step of a wallet-like workload: the truth is read straight from the node first, then only
- * the request through outlast is timed.
- */
-async function step(rpc: Outlast, lab: Lab, contract: string, i: number, result: Result) {
-  const who = devAccounts[i % devAccounts.length]!.address
-  let request: { method: string; params?: unknown[] }
-  let expect: (answer: unknown) => boolean
-  switch (i % 5) {
-    case 0: {
-      const truth = await lab.anvil.rpc('eth_getBalance', [who, 'latest'])
-      request = { method: 'eth_getBalance', params: [who, 'latest'] }
-      expect = (a) => a === truth
-      break
-    }
-    case 1:
-      request = { method: 'eth_call', params: [{ to: contract }, 'latest'] }
-      expect = (a) => a === `0x${'2a'.padStart(64, '0')}`
-      break
-    case 2:
-      request = { method: 'eth_blockNumber' }
-      expect = (a) => typeof a === 'string' && /^0x[0-9a-f]+$/.test(a)
-      break
-    case 3: {
-      const truth = await lab.anvil.rpc('eth_getTransactionCount', [who, 'latest'])
-      request = { method: 'eth_getTransactionCount', params: [who, 'latest'] }
-      expect = (a) => a === truth
-      break
-    }
-    default: {
-      const n = Math.max(0, Number(await lab.anvil.rpc('eth_blockNumber')) - (i % 3))
-      const block = await lab.anvil.rpc<{ hash: string }>('eth_getBlockByNumber', [
-        `0x${n.toString(16)}`,
-        false,
-      ])
-      request = { method: 'eth_getBlockByHash', params: [block.hash, false] }
-      expect = (a) => (a as { hash?: string } | null)?.hash === block.hash
-    }
-  }
-  const started = performance.now()
+const version = (pkg: string) =>
+  (
+    JSON.parse(
+      readFileSync(new URL(`../node_modules/${pkg}/package.json`, import.meta.url), 'utf8'),
+    ) as { version: string }
+  ).version
+const own = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string
+}
+const cpuModel = (() => {
   try {
-    const answer = await rpc.request(request)
-    result.ms.push(performance.now() - started)
-    if (expect(answer)) result.ok++
-    else result.wrong++
+    const info = readFileSync('/proc/cpuinfo', 'utf8')
+    return /model name\s*:\s*(.+)/.exec(info)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown'
   } catch {
-    result.failed++
+    return cpus()[0]?.model ?? 'unknown'
   }
-}
-
-async function timed(result: Result, fn: () => Promise<boolean>) {
-  const started = performance.now()
+})()
+const kernel = (() => {
   try {
-    const right = await fn()
-    result.ms.push(performance.now() - started)
-    if (right) result.ok++
-    else result.wrong++
+    return execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim()
   } catch {
-    result.failed++
+    return process.platform
   }
+})()
+const machine = `${cpus().length} × ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${kernel}`
+const versions = `Node ${process.version}, outlast ${own.version}, viem ${version('viem')}, ethers ${version('ethers')}`
+
+log(`outlast bench, ${new Date().toISOString()}`)
+log(`${machine}; ${versions}`)
+log(
+  `${chosen.length} scenarios × ${clients.length} clients, each client on its own lab, all at once; ` +
+    `${WINDOW / 1000} s per scenario, ${WORKERS} request loops per client, one request per loop every ${PACE} ms at most, ${CAP / 1000} s cap per request\n`,
+)
+
+const results: { id: string; title: string; short: string; floor: string; rows: Summary[] }[] = []
+for (const [n, scenario] of chosen.entries()) {
+  log(`[${n + 1}/${chosen.length}] ${scenario.title} (${elapsed()} in)`)
+  const runs = await measure(
+    scenario,
+    clients,
+    { window: WINDOW, workers: WORKERS, pace: PACE, cap: CAP, warmup: WARMUP },
+    log,
+  )
+  const rows = runs.map(summarize)
+  results.push({ ...scenario, rows })
+  log(`${table([header, ...rowsOf(scenario.title, rows, scenario.floor)])}\n`)
 }
 
-const fmt = (r: Result) => [
-  `${((100 * r.ok) / (r.ok + r.failed + r.wrong)).toFixed(1)}%`,
-  String(r.wrong),
-  `${percentile(r.ms, 50).toFixed(1)} ms`,
-  `${percentile(r.ms, 99).toFixed(1)} ms`,
-]
+const allRows = [header, ...results.flatMap((r) => rowsOf(r.title, r.rows, r.floor))]
+log(`\nAll scenarios (${elapsed()}):\n${table(allRows)}\n`)
 
-async function blackholeScenario() {
-  const [healthyLab, outageLab] = await Promise.all([startLab({ sources }), startLab({ sources })])
-  try {
-    const [c1, c2] = await Promise.all([
-      deployAnswer(healthyLab.anvil),
-      deployAnswer(outageLab.anvil),
-    ])
-    await outageLab.proxy('first').setMode({ kind: 'blackhole' })
-    const healthy = clientFor(healthyLab, { pollingInterval: 1_000 })
-    const outage = clientFor(outageLab, { pollingInterval: 1_000 })
-    const h = newResult()
-    const o = newResult()
-    // Warm-up: chain checks and first latency samples (not counted).
-    for (let i = 0; i < 10; i++) {
-      await step(healthy, healthyLab, c1, i, newResult())
-      await step(outage, outageLab, c2, i, newResult())
-    }
-    for (let i = 0; i < REQUESTS; i++) {
-      await step(healthy, healthyLab, c1, i, h)
-      await step(outage, outageLab, c2, i, o)
-    }
-    const sentToFirst = outageLab.proxy('first').stats.calls
-    await healthy.close()
-    await outage.close()
-
-    // viem fallback on the same blackholed lab: 10 requests (each may wait out 10 s).
-    const viem = createPublicClient({
-      transport: fallback(
-        outageLab.sources.map((s) => viemHttp(s.proxy.url, { fetchFn: s.proxy.fetch })),
-      ),
-    })
-    const v = newResult()
-    await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        timed(v, async () => {
-          const who = devAccounts[i % devAccounts.length]!.address
-          return (
-            (await viem.getBalance({ address: who })) ===
-            BigInt(await outageLab.anvil.rpc<string>('eth_getBalance', [who, 'latest']))
-          )
-        }),
-      ),
+const find = (id: string, client: ClientName) =>
+  results.find((r) => r.id === id)?.rows.find((s) => s.client === client)
+const notes: string[] = []
+const healthy = find('healthy', 'outlast')
+const blackholed = find('blackhole', 'outlast')
+const viemBlackholed = find('blackhole', 'viem')
+if (healthy && blackholed)
+  notes.push(
+    `p99 blackholed / p99 healthy (outlast) = ${(blackholed.p99 / healthy.p99).toFixed(2)} (target <= 1.5)`,
+  )
+if (blackholed && viemBlackholed)
+  notes.push(
+    `viem fallback p99 / outlast p99 (blackholed) = ${(viemBlackholed.p99 / blackholed.p99).toFixed(0)}x (target >= 20)`,
+  )
+if (blackholed)
+  notes.push(
+    `calls sent to the blackholed source by outlast: ${blackholed.run.calls.first} in ${blackholed.requests} requests (its breaker keeps it out after a few)`,
+  )
+for (const r of results) {
+  const o = r.rows.find((s) => s.client === 'outlast')
+  const x = ratios(r.rows)
+  if (o && o.success < 1)
+    notes.push(
+      `${r.title}: outlast answered ${o.right}/${o.requests} right (${o.wrong} wrong, ${o.failed} failed)`,
     )
-    return { h, o, v, sentToFirst }
-  } finally {
-    await Promise.all([healthyLab.stop(), outageLab.stop()])
-  }
+  if (x.best && x.best.ratio > 1)
+    notes.push(
+      `${r.title}: outlast's p99 is ${x.best.ratio.toFixed(2)}× that of ${clientLabels[x.best.client]}`,
+    )
+}
+const recovery = results.filter((r) => r.rows.some((s) => s.run.phases))
+const recoveryLines = recovery.flatMap((r) =>
+  r.rows.map((s) => {
+    const p = s.run.phases!
+    const per = (x: { calls: number; requests: number }) =>
+      x.requests ? (x.calls / x.requests).toFixed(2) : '—'
+    return [
+      clientLabels[s.client],
+      `${p.before.calls} (${per(p.before)}/req)`,
+      `${p.after.calls} (${per(p.after)}/req)`,
+    ]
+  }),
+)
+// How outlast reached its answers, per scenario: shares of meta.consistency.
+const kinds = [
+  ...new Set(
+    results.flatMap((r) =>
+      Object.keys(r.rows.find((s) => s.client === 'outlast')?.run.consistency ?? {}),
+    ),
+  ),
+].sort()
+const consistencyRows = results.flatMap((r) => {
+  const tally = r.rows.find((s) => s.client === 'outlast')?.run.consistency
+  if (!tally) return []
+  const total = Object.values(tally).reduce((a, b) => a + b, 0)
+  return [
+    [r.title, ...kinds.map((k) => `${((100 * (tally[k] ?? 0)) / (total || 1)).toFixed(1)} %`)],
+  ]
+})
+const failureLines = results.flatMap((r) =>
+  r.rows
+    .filter((s) => s.failed + s.wrong > 0)
+    .map((s) => `- ${r.title}, ${clientLabels[s.client]}: ${topErrors(s.run).join('; ')}`),
+)
+log(notes.join('\n'))
+if (recoveryLines.length)
+  log(`\nCalls to the recovering source (while out, after it came back):\n${table(recoveryLines)}`)
+if (consistencyRows.length)
+  log(`\nHow outlast reached its answers:\n${table([['scenario', ...kinds], ...consistencyRows])}`)
+if (failureLines.length)
+  log(`\nMost frequent failures and wrong answers:\n${failureLines.join('\n')}`)
+
+let overhead: OverheadResult | undefined
+if (!flag('no-overhead')) {
+  log(`\nEngine overhead (${elapsed()} in): node --expose-gc bench/overhead.ts`)
+  overhead = await new Promise<OverheadResult>((resolve, reject) => {
+    const extra = argv.includes('--overhead-requests')
+      ? ['--requests', String(arg('overhead-requests', 1_000_000))]
+      : []
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', new URL('./overhead.ts', import.meta.url).pathname, '--json', ...extra],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+    })
+    child.on('error', reject)
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').pop() ?? ''
+      if (code !== 0) return reject(new Error(`overhead.ts exited with ${code}`))
+      resolve(JSON.parse(last) as OverheadResult)
+    })
+  })
+  log(overheadMarkdown(overhead))
 }
 
-async function lyingScenario() {
-  const lab = await startLab({ sources })
-  try {
-    await lab.proxy('second').setMode({ kind: 'lie' })
-    const rpc = clientFor(lab)
-    const r = newResult()
-    for (let i = 0; i < 200; i++)
-      await timed(r, async () => {
-        const who = devAccounts[i % devAccounts.length]!.address
-        return (
-          (await rpc.request({ method: 'eth_getBalance', params: [who, 'latest'] })) ===
-          (await lab.anvil.rpc('eth_getBalance', [who, 'latest']))
-        )
-      })
-    await rpc.close()
-    return r
-  } finally {
-    await lab.stop()
-  }
+const loopRange = () => {
+  const delays = results.flatMap((r) => r.rows.map((s) => s.run.loop.delayP99))
+  return delays.length ? `${Math.min(...delays).toFixed(0)}–${Math.max(...delays).toFixed(0)}` : '—'
 }
+const runtime = `${((Date.now() - started) / 60_000).toFixed(1)} min`
+log(`\nTotal run time: ${runtime}`)
 
-const header = `outlast bench, ${new Date().toISOString()}, node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${REQUESTS} requests per client`
-console.log(`${header}\n`)
-const { h, o, v, sentToFirst } = await blackholeScenario()
-const lie = await lyingScenario()
-const rows = [
-  ['scenario (3 sources, 20/40/60 ms, 3 domains)', 'client', 'success', 'wrong', 'p50', 'p99'],
-  ['all healthy', 'outlast', ...fmt(h)],
-  ['first source blackholed', 'outlast', ...fmt(o)],
-  ['first source blackholed (10 requests)', 'viem fallback', ...fmt(v)],
-  ['second source lying (200 balances)', 'outlast', ...fmt(lie)],
-]
-const ratio = percentile(o.ms, 99) / percentile(h.ms, 99)
-const notes = [
-  `p99 blackholed / p99 healthy = ${ratio.toFixed(2)} (target <= 1.5)`,
-  `viem fallback p99 / outlast p99 (blackholed) = ${(percentile(v.ms, 99) / percentile(o.ms, 99)).toFixed(0)}x`,
-  `calls sent to the blackholed source: ${sentToFirst} (its breaker keeps it out after a few)`,
-]
-console.log(`${table(rows)}\n\n${notes.join('\n')}`)
-const markdown = [
-  '# Benchmark results',
-  '',
-  `Made by \`npm run bench\`: ${header}.`,
-  '',
-  `| ${rows[0]!.join(' | ')} |`,
-  `|${rows[0]!.map(() => '---').join('|')}|`,
-  ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`),
-  '',
-  ...notes.map((n) => `- ${n}`),
-  '',
-].join('\n')
-writeFileSync(new URL('./RESULTS.md', import.meta.url), markdown)
+const outIndex = argv.indexOf('--out')
+const outDir = outIndex >= 0 ? new URL(`file://${resolve(argv[outIndex + 1]!)}/`) : undefined
+if (outDir || (!only && !onlyClients)) {
+  const out = outDir ?? new URL('./', import.meta.url)
+  const md = (rows: string[][]) =>
+    markdownTable(
+      rows,
+      rows[0]!.map((_, i) => (i >= 2 && i <= 8 ? 'right' : 'left')),
+    )
+  const subtitle = `3 sources at 20/40/60 ms in 3 failure domains, anvil 1 s blocks; ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpuModel}`
+  writeFileSync(
+    new URL('p99.svg', out),
+    p99Chart(
+      results.map((r) => ({ title: r.title, short: r.short, rows: r.rows })),
+      clients,
+      subtitle,
+    ),
+  )
+  const markdown = [
+    '# Benchmark results',
+    '',
+    `Made by \`npm run bench\` (\`node bench/run.ts\`) on ${new Date().toISOString()}; the run took ${runtime}.`,
+    '',
+    `- Machine: ${machine}`,
+    `- Versions: ${versions}`,
+    `- Lab: three sources behind fault-injecting proxies on 127.0.0.1, at 20, 40 and 60 ms, in three failure domains (\`aws-us-east-1\`, \`gcp-europe-west1\`, and \`home\`, the self-hosted one); anvil mines a block a second and a transaction every second changes two accounts' balances and a nonce.`,
+    `- Workload, the same for every client: balances and nonces of four accounts, a contract call, a recent block by hash and by number, the block number (one sixth each). Right means equal to what anvil itself says: for reads of \`latest\`, its state at some block from ${HEAD_SLACK} blocks before the request started to the block when it ended (or the one anvil was mining then); blocks must match hash and state root; the block number must lie in that window.`,
+    `- How: each client gets its own lab (so each lab's proxies count that client's calls alone), all ${clients.length} run at once so machine noise hits all. After a healthy warm-up of ${WARMUP} requests the fault is switched on, then ${WORKERS} loops per client issue requests for ${WINDOW / 1000} s, each loop at most one every ${PACE} ms (about ${Math.round(((WINDOW / PACE) * WORKERS) / 10) * 10} requests for a fast client, fewer for one that waits); every request is capped at ${CAP / 1000} s (counted failed). p50/p99 are over every request, failed ones at the time they failed. calls/req: JSON-RPC calls all three sources received (head polls, retries, hedges and rank pings included) per request.`,
+    '- Clients: outlast with its defaults (quorum of 2 domains, 10 s per attempt) and a 500 ms head polling interval (half the block time); viem `fallback` with defaults and with `rank: true`, over `http` transports with defaults; ethers v6 `FallbackProvider` with defaults (quorum 2 of 3, 400 ms stall timeout) over `JsonRpcProvider`s told the chain (`staticNetwork`); the floor is plain JSON-RPC over fetch to the fastest source the scenario leaves healthy. Every client reaches the proxies through `proxy.fetch` (ethers through `FetchRequest.getUrlFunc`), so the DNS fault hits all of them the same way.',
+    '- "outlast p99 ÷ best other" compares with the fastest of viem, viem rank and ethers among those that answered at least 99 % right.',
+    '',
+    ...md(allRows),
+    '',
+    '![p99 per scenario and client](p99.svg)',
+    '',
+    '## Summary',
+    '',
+    ...notes.map((n) => `- ${n}`),
+    '',
+    ...(recoveryLines.length
+      ? [
+          '## Recovery: calls to the source that came back',
+          '',
+          `\`first\` was blackholed for the first ${(scenarios.find((s) => s.at)?.at?.ms ?? 0) / 1000} s of the window, then healthy again. Calls it received, and per request the client served in that phase (in the healthy scenario a client that uses \`first\` sends it about 1 call per request):`,
+          '',
+          ...markdownTable(
+            [['client', 'while blackholed', 'after it came back'], ...recoveryLines],
+            ['left', 'right', 'right'],
+          ),
+          '',
+        ]
+      : []),
+    ...(consistencyRows.length
+      ? [
+          '## How outlast reached its answers',
+          '',
+          'Shares of `meta.consistency` over the answers outlast gave in each window: `agreed` (a quorum of failure domains), `verified` (checked locally: block hashes), `head` (the agreed head), `degraded` (one failure domain only, the quorum given up), `cached`.',
+          '',
+          ...markdownTable(
+            [['scenario', ...kinds], ...consistencyRows],
+            ['left', ...kinds.map(() => 'right' as const)],
+          ),
+          '',
+        ]
+      : []),
+    ...(failureLines.length
+      ? ['## Most frequent failures and wrong answers', '', ...failureLines, '']
+      : []),
+    ...(overhead ? ['## Engine overhead', '', overheadMarkdown(overhead), ''] : []),
+    '## Notes',
+    '',
+    `- The machine is shared and small: ${clients.length} client processes and ${clients.length} anvil nodes run on ${cpus().length} cores at once (and other sessions may run tests meanwhile). The client processes saw event-loop delays (p99) of ${loopRange()} ms during the windows, so tails carry noise, and so do ratios between scenarios run a minute apart.`,
+    '- ethers `FallbackProvider` (6.17) reports the block number one ahead whenever its providers agree: `getFuzzyMode` in `providers/provider-fallback.js` counts an answer N also as N−1 and N+1 and breaks the tie toward the higher number. Those answers count as wrong here (the block does not exist yet). When a provider fails, the same function meets the error object and throws "invalid numeric value".',
+    '- ethers needs 2 of its 3 providers to agree on every read (its default quorum): it fails when only one source is up, and when two answers straddle a new block it waits for the third provider, which a blackholed source never answers (`FetchRequest` waits 5 minutes): those are the 30 s caps.',
+    '- viem `fallback` tries its transports in order on every request and waits out the http timeout (10 s) on a blackholed first transport before it tries the next; with `rank: true` it re-ranks every 4 s from `net_listening` pings, so only the requests before the next ranking wait.',
+    '',
+  ].join('\n')
+  writeFileSync(new URL('RESULTS.md', out), markdown)
+  log(`Wrote ${new URL('RESULTS.md', out).pathname} and p99.svg`)
+}
+// viem's rank loop never stops, and capped requests of other clients may still be pending.
+process.exit(0)

@@ -78,7 +78,8 @@ export function createOutlast(options: OutlastOptions): Outlast {
     pollingInterval: config.pollingInterval,
     eligible: pool.eligible,
     attempt,
-    pollTimeout: (s) => Math.min(config.timeout, Math.max(1_000, 4 * expectedLatency(s, 500))),
+    pollTimeout: (s) =>
+      Math.ceil(Math.min(config.timeout, Math.max(1_000, 4 * expectedLatency(s, 500)))),
     onUpdate: (h) => {
       pool.refreshConditions()
       events.emit('head', h)

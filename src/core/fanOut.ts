@@ -261,8 +261,16 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       for (const a of inflight) {
         const late = overdue(a, now)
         a.controller.abort()
-        if (late && g)
-          ctx.penalize(a.s, new SourceError(a.s.name, 'timeout', 'slow: others answered first'))
+        // Late when others answered, or still silent at the deadline: a timeout of that source.
+        if (late)
+          ctx.penalize(
+            a.s,
+            new SourceError(
+              a.s.name,
+              'timeout',
+              g ? 'slow: others answered first' : 'silent until the deadline',
+            ),
+          )
       }
       inflight.clear()
       if (!g) return reject(error)

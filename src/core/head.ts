@@ -116,8 +116,8 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
   /** True when the source answered (a poll already running counts as not answering now). */
   const poll = (s: SourceState): Promise<boolean> => {
     if (polling.has(s)) return Promise.resolve(false)
+    const signal = AbortSignal.timeout(Math.ceil(o.pollTimeout(s)))
     polling.add(s)
-    const signal = AbortSignal.timeout(o.pollTimeout(s))
     return o
       .attempt(s, 'eth_getBlockByNumber', ['latest', false], signal)
       .then((header) => {
@@ -139,7 +139,7 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
               s,
               'eth_getBlockByNumber',
               [`0x${n.toString(16)}`, false],
-              AbortSignal.timeout(o.pollTimeout(s)),
+              AbortSignal.timeout(Math.ceil(o.pollTimeout(s))),
             )
             .then((header) => remember(s, header as RpcHeader))
             .catch(() => {}),
@@ -189,9 +189,11 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
   }
 
   const get = async (): Promise<Head> => {
-    const stale = Date.now() - agreedAt >= o.pollingInterval
-    if (!agreed) await refresh()
-    else if (stale) refresh().catch(() => {})
+    const age = Date.now() - agreedAt
+    // Slightly stale: answer now and refresh behind (stale-while-revalidate). After an idle
+    // spell the cached head is too old to pin `latest` to: wait for a fresh one.
+    if (!agreed || age >= 3 * Math.max(o.pollingInterval, 500)) await refresh()
+    else if (age >= o.pollingInterval) refresh().catch(() => {})
     if (!agreed)
       throw new AllSourcesFailedError(
         'eth_getBlockByNumber(latest)',

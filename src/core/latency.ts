@@ -11,6 +11,8 @@ export function createLatencyStats(window = 256, alpha = 0.2): LatencyStats {
   const samples = new Float64Array(window)
   let count = 0
   let ewma: number | undefined
+  let sorted = new Float64Array(0)
+  let sortedAt = -1
   return {
     add(ms) {
       samples[count % window] = ms
@@ -26,7 +28,11 @@ export function createLatencyStats(window = 256, alpha = 0.2): LatencyStats {
     percentile(p) {
       const n = Math.min(count, window)
       if (n === 0) return undefined
-      const sorted = samples.slice(0, n).sort()
+      // Sorted once per new sample, not once per question (the hedge asks on every launch).
+      if (sortedAt !== count) {
+        sorted = samples.slice(0, n).sort()
+        sortedAt = count
+      }
       return sorted[Math.min(n - 1, Math.floor((p / 100) * n))]
     },
   }

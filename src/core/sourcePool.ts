@@ -134,8 +134,11 @@ export function createSourcePool(
       recordSuccess(s, Date.now() - started)
       return result
     } catch (error) {
-      const err =
+      let err =
         error instanceof SourceError ? error : new SourceError(s.name, 'network', String(error))
+      // Cancelled by a deadline of ours (a head poll's timeout): the source was too slow.
+      if (err.kind === 'aborted' && (signal.reason as Error | undefined)?.name === 'TimeoutError')
+        err = new SourceError(s.name, 'timeout', `no answer within the poll's time limit`)
       // A revert is an answer, and a prompt one; so is a node's verdict on a transaction
       // ("already known", "nonce too low"): the node is working.
       const answered =
