@@ -47,6 +47,8 @@ const REACHABLE: ReadonlySet<SourceCondition> = new Set([
   'unknown',
 ])
 
+const probation = (s: SourceState) => (s.breaker.state === 'half-open' ? 1 : 0)
+
 export function createSourcePool(
   config: ResolvedConfig,
   events: Emitter<OutlastEvents>,
@@ -165,9 +167,15 @@ export function createSourcePool(
     eligible: (s) => eligible(s),
     ranked(headDependent) {
       const now = Date.now()
-      return states
-        .filter((s) => eligible(s, now) && !(headDependent && (s.forked || s.lag > config.maxLag)))
-        .sort((a, b) => score(a) - score(b))
+      return (
+        states
+          .filter(
+            (s) => eligible(s, now) && !(headDependent && (s.forked || s.lag > config.maxLag)),
+          )
+          // A source on probation (half-open) goes last: requests are not held up by its probe;
+          // head polls probe it and close its breaker once it answers again.
+          .sort((a, b) => probation(a) - probation(b) || score(a) - score(b))
+      )
     },
     lastResort(headDependent) {
       const now = Date.now()
