@@ -122,7 +122,7 @@ export function errorText(error: unknown): string {
     const lines = withReasons?.metaMessages ?? []
     return [`${error.name}: ${error.shortMessage}`, ...lines].join(' ').slice(0, 700)
   }
-  return String(error).slice(0, 700)
+  return String(error).replace(/\s+/g, ' ').slice(0, 700)
 }
 
 export function describeRequest(method: string, params: readonly unknown[]): string {

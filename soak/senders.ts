@@ -29,6 +29,9 @@ export const RECIPIENTS = [
   '0x000000000000000000000000000000000000dEaD',
 ] as const
 
+/** A node's verdict on a transaction it has already mined or seen. */
+const REPLAY = /nonce too low|lower than the current nonce|already known|already imported/i
+
 export type TxRecord = {
   account: `0x${string}`
   nonce: number
@@ -157,6 +160,23 @@ export function createSenders(o: SendersOptions): Senders {
         return
       } catch (error) {
         const end = o.clock()
+        const view = outlastView(o.rpc)
+        // An earlier attempt may have reached the node anyway (a slow or garbled answer).
+        await pollReceipts().catch(() => {})
+        const text = errorText(error)
+        if (record.minedBlock !== undefined && REPLAY.test(text)) {
+          // "nonce too low" for a transaction the node has mined: the right answer to a replay.
+          o.invariants.onOutcome({
+            op: 'send',
+            method: 'eth_sendRawTransaction',
+            params,
+            start,
+            end,
+            ok: true,
+            result: text,
+          })
+          return
+        }
         record.failedAttempts++
         counts.failed++
         o.invariants.onOutcome({
@@ -166,11 +186,9 @@ export function createSenders(o: SendersOptions): Senders {
           start,
           end,
           ok: false,
-          error: errorText(error),
-          view: outlastView(o.rpc),
+          error: text,
+          view,
         })
-        // It may have reached the node anyway (a slow or garbled answer): mined means done.
-        await pollReceipts().catch(() => {})
         if (record.minedBlock !== undefined) return
         await sleep(Math.min(2_000, 200 * 2 ** Math.min(attempt, 4)) * (0.5 + o.rng.next()))
       }
