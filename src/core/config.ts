@@ -1,7 +1,7 @@
 import type { BreakerOptions } from './breaker.ts'
 import { ConfigError } from './errors.ts'
 import type { MethodPolicy, PolicyClass } from './policy.ts'
-import type { Prover } from './prover.ts'
+import { combineProvers, type Prover } from './prover.ts'
 import type { RetryBudgetOptions } from './retryBudget.ts'
 import type { TrustedHeaderHook } from './trust.ts'
 import type { Source } from './types.ts'
@@ -38,8 +38,8 @@ export type OutlastOptions = {
   cacheSize?: number
   /** Per-method overrides of the policy table, e.g. `{ eth_call: 'single' }`. @default {} */
   policies?: Record<string, PolicyClass | MethodPolicy>
-  /** Answers from proofs where possible: `proofs()` from `outlast/proofs`. @default none (quorum) */
-  prover?: Prover
+  /** Answers from proofs where possible: `proofs()` from `outlast/proofs`, or several provers (the first that knows a method answers it). @default none (quorum) */
+  prover?: Prover | readonly Prover[]
   /** Block hashes trusted as checkpoints (headers that anchor proofs). @default [] */
   trustedBlockHashes?: readonly string[]
   /** A light client's verified headers (e.g. from Helios or Lodestar's prover). @default none */
@@ -210,13 +210,16 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
   }
 }
 
-function checkProver(prover: Prover | undefined): Prover | undefined {
+function checkProver(prover: Prover | readonly Prover[] | undefined): Prover | undefined {
   if (prover === undefined) return undefined
-  if (typeof prover?.answer !== 'function' || !(prover.methods instanceof Set))
-    throw new ConfigError(
-      "createOutlast(): prover must be a prover such as proofs() from 'outlast/proofs'.",
-    )
-  return prover
+  const list: readonly Prover[] = Array.isArray(prover) ? prover : [prover as Prover]
+  list.forEach((p, i) => {
+    if (typeof p?.answer !== 'function' || !(p.methods instanceof Set))
+      throw new ConfigError(
+        `createOutlast(): prover${Array.isArray(prover) ? `[${i}]` : ''} must be a prover such as proofs() from 'outlast/proofs'.`,
+      )
+  })
+  return list.length === 1 ? list[0] : combineProvers(list)
 }
 
 function checkHashes(hashes: readonly string[]): readonly string[] {

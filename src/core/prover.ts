@@ -25,3 +25,16 @@ export type Prover = {
   readonly stateMethods: ReadonlySet<string>
   answer(method: string, params: readonly unknown[], ctx: ProverContext): Promise<unknown>
 }
+
+/** Several provers as one: each method goes to the first prover that lists it. */
+export function combineProvers(provers: readonly Prover[]): Prover {
+  const owner = new Map<string, Prover>()
+  for (const p of provers) for (const m of p.methods) if (!owner.has(m)) owner.set(m, p)
+  const stateMethods = new Set([...owner].filter(([m, p]) => p.stateMethods.has(m)).map(([m]) => m))
+  return {
+    methods: new Set(owner.keys()),
+    stateMethods,
+    answer: (method, params, ctx) =>
+      owner.get(method)?.answer(method, params, ctx) ?? Promise.resolve(undefined),
+  }
+}

@@ -10,6 +10,8 @@ export type TrustedHeader = {
   receiptsRoot: Hex
   transactionsRoot: Hex
   logsBloom: Hex
+  /** The whole header as a source sent it, already checked against its hash (timestamp, base fee, withdrawalsRoot...). */
+  raw: Readonly<Record<string, unknown>>
   /** Why it is trusted: agreed by domains, a configured checkpoint, a light client, or an ancestor of a trusted header. */
   via: 'agreed' | 'checkpoint' | 'light-client' | 'ancestor'
 }
@@ -74,6 +76,7 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
       receiptsRoot: String(header.receiptsRoot).toLowerCase() as Hex,
       transactionsRoot: String(header.transactionsRoot).toLowerCase() as Hex,
       logsBloom: String(header.logsBloom).toLowerCase() as Hex,
+      raw: header,
       via,
     }
     byHash.set(hash, h)
