@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { ConfigError, createOutlast, http } from '../src/index.ts'
+import { ConfigError, createOutlast, http, webSocket } from '../src/index.ts'
 
 const a = http('https://a.example/v3/SECRETKEY123', { name: 'a', domain: 'aws' })
 const b = http('https://b.example/key/SECRETKEY456', { name: 'b', domain: 'gcp' })
@@ -22,6 +22,38 @@ describe('bad configuration fails at construction with a clear error', () => {
   it('invalid URL', () => {
     rejects(() => http('not a url'), /invalid URL/)
     rejects(() => http('ftp://example.com'), /must be http: or https:/)
+  })
+  it('bad source options name the source and the option', () => {
+    rejects(() => http('https://x.example', { name: 'x', timeout: 0 }), /http\(x\): timeout/)
+    rejects(() => http('https://x.example', { timeout: Number.NaN }), /timeout must be a number/)
+    rejects(() => http('https://x.example', { timeout: Infinity }), /timeout must be a number/)
+    rejects(() => http('https://x.example', { weight: -1 }), /weight must be > 0/)
+    rejects(() => http('https://x.example', { name: '' }), /name must be a non-empty string/)
+    rejects(() => http('https://x.example', { fetchFn: 5 as never }), /fetchFn/)
+    rejects(() => webSocket('wss://x.example', { maxResponseBytes: 0 }), /maxResponseBytes/)
+    rejects(() => webSocket('https://x.example'), /must be ws: or wss:/)
+  })
+  it('a fractional timeout is rounded up, not a crash at the first request', async () => {
+    const fetchFn = (async () => Response.json({ jsonrpc: '2.0', id: 1, result: '0x1' })) as never
+    const s = http('https://x.example', { timeout: 250.5, fetchFn })
+    assert.equal(await s.request({ method: 'eth_chainId' }), '0x1')
+  })
+  it('prover: one or a list, each checked', () => {
+    const p = {
+      methods: new Set(['eth_getBalance']),
+      stateMethods: new Set<string>(),
+      answer: async () => undefined,
+    }
+    createOutlast({ chainId: 1, sources: [a], prover: p })
+    createOutlast({ chainId: 1, sources: [a], prover: [p, p] })
+    rejects(
+      () => createOutlast({ chainId: 1, sources: [a], prover: [p, {} as never] }),
+      /prover\[1\] must be a prover/,
+    )
+    rejects(
+      () => createOutlast({ chainId: 1, sources: [a], prover: 'yes' as never }),
+      /prover must be a prover/,
+    )
   })
   it('duplicate source', () => {
     rejects(() => createOutlast({ chainId: 1, sources: [a, a] }), /listed twice/)
@@ -63,7 +95,7 @@ describe('bad configuration fails at construction with a clear error', () => {
       () => createOutlast({ chainId: 1, sources: [a], policies: { eth_call: 'maybe' as never } }),
       /policies.eth_call/,
     )
-    rejects(() => http('https://x.example', { timeout: 0 }), /timeout must be > 0/)
+    rejects(() => http('https://x.example', { timeout: 0 }), /timeout must be a number of ms > 0, got 0/)
   })
   it('a single source is allowed (quorum defaults to what the domains allow)', () => {
     const rpc = createOutlast({ chainId: 1, sources: [a] })

@@ -24,8 +24,10 @@ export function eip1193(provider: Eip1193Like, options: Eip1193SourceOptions = {
   if (typeof provider?.request !== 'function')
     throw new ConfigError('eip1193(): provider must have a request({ method, params }) function.')
   const { name = 'wallet', kind = 'wallet', domain = 'wallet', weight = 1 } = options
-  const { timeout = 10_000 } = options
-  if (!(timeout > 0)) throw new ConfigError(`eip1193(${name}): timeout must be > 0 ms`)
+  const { timeout: ms = 10_000 } = options
+  if (!(typeof ms === 'number' && Number.isFinite(ms) && ms > 0))
+    throw new ConfigError(`eip1193(${name}): timeout must be a number of ms > 0, got ${ms}`)
+  const timeout = Math.ceil(ms)
 
   return {
     config: { name, kind, domain, weight, label: 'eip1193' },

@@ -1,13 +1,9 @@
 import { raceAbort } from '../core/abort.ts'
-import {
-  ConfigError,
-  RpcResponseError,
-  SourceError,
-  type SourceFailureKind,
-} from '../core/errors.ts'
+import { RpcResponseError, SourceError, type SourceFailureKind } from '../core/errors.ts'
 import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../core/types.ts'
 import { redactUrl, scrub } from '../core/url.ts'
 import { type BatchOptions, createBatcher } from './batch.ts'
+import { urlSource } from './options.ts'
 import { readBody } from './readBody.ts'
 
 export type HttpSourceOptions = {
@@ -40,24 +36,18 @@ let nextId = 0
  * `fetch` (undici in Node, the browser's network stack elsewhere).
  */
 export function http(url: string, options: HttpSourceOptions = {}): Source {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new ConfigError(`http(): invalid URL ${JSON.stringify(redactUrl(url))}.`)
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-    throw new ConfigError(`http(): URL must be http: or https:, got ${parsed.protocol}`)
   const {
-    name = parsed.host,
-    kind = 'cloud',
-    domain = parsed.host,
-    weight = 1,
-    timeout = 10_000,
-    headers = {},
-    maxResponseBytes = 16 * 1024 * 1024,
-    fetchFn = globalThis.fetch,
-  } = options
+    url: parsed,
+    name,
+    kind,
+    domain,
+    weight,
+    timeout,
+    maxResponseBytes,
+    check,
+  } = urlSource('http', url, ['http:', 'https:'], options)
+  const { headers = {}, fetchFn = globalThis.fetch } = options
+  check(typeof fetchFn === 'function', 'fetchFn must be a fetch function')
   // fetch refuses URLs with credentials: move basic-auth into a header.
   const auth: Record<string, string> = {}
   if (parsed.username || parsed.password) {
@@ -68,10 +58,6 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
     parsed.password = ''
   }
   const target = parsed.href
-  if (!(timeout > 0)) throw new ConfigError(`http(${name}): timeout must be > 0 ms, got ${timeout}`)
-  if (!(weight > 0)) throw new ConfigError(`http(${name}): weight must be > 0, got ${weight}`)
-  if (!(maxResponseBytes > 0))
-    throw new ConfigError(`http(${name}): maxResponseBytes must be > 0, got ${maxResponseBytes}`)
 
   const fail = (kindOf: SourceFailureKind, message: string, extra = {}) =>
     new SourceError(name, kindOf, scrub(message, url), extra)

@@ -1,11 +1,7 @@
-import {
-  ConfigError,
-  RpcResponseError,
-  SourceError,
-  type SourceFailureKind,
-} from '../core/errors.ts'
+import { RpcResponseError, SourceError, type SourceFailureKind } from '../core/errors.ts'
 import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../core/types.ts'
 import { redactUrl, scrub } from '../core/url.ts'
+import { urlSource } from './options.ts'
 
 export type WebSocketState = 'connecting' | 'open' | 'closed'
 
@@ -152,23 +148,17 @@ const noop = () => {}
  * after each reconnect. Calls made while it waits to reconnect fail at once.
  */
 export function webSocket(url: string, options: WebSocketSourceOptions = {}): WebSocketSource {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new ConfigError(`webSocket(): invalid URL ${JSON.stringify(redactUrl(url))}.`)
-  }
-  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:')
-    throw new ConfigError(`webSocket(): URL must be ws: or wss:, got ${parsed.protocol}`)
   const {
-    name = parsed.host,
-    kind = 'cloud',
-    domain = parsed.host,
-    weight = 1,
-    timeout = 10_000,
-    maxResponseBytes = 16 * 1024 * 1024,
-    protocols,
-  } = options
+    url: parsed,
+    name,
+    kind,
+    domain,
+    weight,
+    timeout,
+    maxResponseBytes,
+    check,
+  } = urlSource('webSocket', url, ['ws:', 'wss:'], options)
+  const { protocols } = options
   const { delay = 250, maxDelay = 10_000 } = options.reconnect ?? {}
   const heartbeat =
     options.heartbeat === false
@@ -178,12 +168,6 @@ export function webSocket(url: string, options: WebSocketSourceOptions = {}): We
     url: string,
     protocols?: string | string[],
   ) => Socket
-  const check = (ok: boolean, what: string) => {
-    if (!ok) throw new ConfigError(`webSocket(${name}): ${what}`)
-  }
-  check(timeout > 0, `timeout must be > 0 ms, got ${timeout}`)
-  check(weight > 0, `weight must be > 0, got ${weight}`)
-  check(maxResponseBytes > 0, `maxResponseBytes must be > 0, got ${maxResponseBytes}`)
   check(delay >= 0 && maxDelay >= delay, `reconnect needs 0 <= delay <= maxDelay`)
   check(!heartbeat || (heartbeat.interval > 0 && heartbeat.timeout > 0), 'heartbeat must be > 0 ms')
   check(typeof Impl === 'function', 'no WebSocket class: pass options.webSocketImpl')

@@ -1,0 +1,79 @@
+import { ConfigError } from '../core/errors.ts'
+import type { SourceKind } from '../core/types.ts'
+import { redactUrl } from '../core/url.ts'
+
+/** Options every URL source shares (`http`, `webSocket`). */
+export type UrlSourceOptions = {
+  name?: string
+  kind?: SourceKind
+  domain?: string
+  weight?: number
+  timeout?: number
+  maxResponseBytes?: number
+}
+
+export type UrlSourceSettings = {
+  url: URL
+  name: string
+  kind: SourceKind
+  domain: string
+  weight: number
+  /** Whole milliseconds (timers and `AbortSignal.timeout` need an integer). */
+  timeout: number
+  maxResponseBytes: number
+  /** Throws a `ConfigError` naming the source unless `ok`. */
+  check(ok: boolean, what: string): void
+}
+
+/**
+ * Parses a source's URL and its shared options, with the defaults the options' JSDoc states,
+ * and rejects bad values with an error naming the source and the option.
+ */
+export function urlSource(
+  factory: string,
+  url: string,
+  protocols: readonly string[],
+  options: UrlSourceOptions,
+): UrlSourceSettings {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ConfigError(`${factory}(): invalid URL ${JSON.stringify(redactUrl(url))}.`)
+  }
+  if (!protocols.includes(parsed.protocol))
+    throw new ConfigError(
+      `${factory}(): URL must be ${protocols.join(' or ')}, got ${parsed.protocol}`,
+    )
+  const {
+    name = parsed.host,
+    kind = 'cloud',
+    domain = parsed.host,
+    weight = 1,
+    timeout = 10_000,
+    maxResponseBytes = 16 * 1024 * 1024,
+  } = options
+  const check = (ok: boolean, what: string) => {
+    if (!ok) throw new ConfigError(`${factory}(${name}): ${what}`)
+  }
+  check(typeof name === 'string' && name.length > 0, 'name must be a non-empty string')
+  check(typeof domain === 'string' && domain.length > 0, 'domain must be a non-empty string')
+  check(finite(timeout) && timeout > 0, `timeout must be a number of ms > 0, got ${timeout}`)
+  check(finite(weight) && weight > 0, `weight must be > 0, got ${weight}`)
+  check(
+    finite(maxResponseBytes) && maxResponseBytes > 0,
+    `maxResponseBytes must be > 0, got ${maxResponseBytes}`,
+  )
+  return {
+    url: parsed,
+    name,
+    kind,
+    domain,
+    weight,
+    timeout: Math.ceil(timeout),
+    maxResponseBytes,
+    check,
+  }
+}
+
+const finite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n)
