@@ -77,6 +77,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
     quorumDomains: config.quorum.domains,
     pollingInterval: config.pollingInterval,
     eligible: pool.eligible,
+    lastResort: () => pool.lastResort(false),
     attempt,
     pollTimeout: (s) =>
       Math.ceil(Math.min(config.timeout, Math.max(1_000, 4 * expectedLatency(s, 500)))),
@@ -233,7 +234,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
       deadline,
       () => noHead(method),
     )
-    const { candidates, force } = candidatesFor(pinned.headDependent)
+    const { candidates, force, reserve } = candidatesFor(pinned.headDependent)
     const { need, degraded } = needFor(candidates, method)
     const single = policy.class === 'single'
     const rules = checkAnswer(method, pinned.params, pinned.expectedHash)
@@ -241,10 +242,12 @@ export function createOutlast(options: OutlastOptions): Outlast {
       method,
       params: pinned.params,
       candidates,
+      ...(reserve ? { reserve } : {}),
       need: single ? { domains: 1, sources: 1 } : need,
       check: rules.check,
       standsAlone: single ? () => true : rules.standsAlone,
       key: rules.key,
+      pending: rules.pending,
       degrade: config.onQuorumLoss === 'degrade',
       deadline,
       force,
@@ -272,11 +275,15 @@ export function createOutlast(options: OutlastOptions): Outlast {
       metaMessages: states.map((s) => `- ${s.name}: ${s.lastError ?? 'no answer yet'}`),
     })
 
-  /** Eligible sources, or as a last resort those whose breaker is open (then asked anyway). */
+  /**
+   * Eligible sources, or as a last resort those held back by an open breaker or our own 429
+   * backoff (then asked anyway); those are also the reserve when every eligible source fails.
+   */
   const candidatesFor = (headDependent: boolean) => {
     const ranked = pool.ranked(headDependent)
-    if (ranked.length > 0) return { candidates: ranked, force: false }
-    return { candidates: pool.lastResort(headDependent), force: true }
+    const last = pool.lastResort(headDependent)
+    if (ranked.length === 0) return { candidates: last, force: true }
+    return { candidates: ranked, force: false, reserve: last.filter((s) => !ranked.includes(s)) }
   }
 
   /**
@@ -296,10 +303,13 @@ export function createOutlast(options: OutlastOptions): Outlast {
         const answer = await prover.answer(method, params, {
           header,
           trusted: trust.resolve,
+          head: () => trustedHeaderFor('latest'),
           call: (m, p) => attempt(s, m, p, signal),
         })
-        if (answer === undefined)
+        if (answer === undefined) {
+          s.breaker.release() // a half-open probe slot the prover may not have used
           throw new SourceError(s.name, 'unavailable', 'nothing to prove with')
+        }
         return answer
       } catch (error) {
         if (!(error instanceof VerificationError)) throw error

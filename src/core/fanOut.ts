@@ -35,10 +35,17 @@ export type FanOutRequest = {
   standsAlone?(result: unknown): boolean
   /** The key under which answers must agree. @default canonical(result) */
   key?(result: unknown): string
+  /**
+   * An answer that may only mean "not yet" (`null` for a receipt at the chain's edge). Beside a
+   * real answer it is not a disagreement: that source is asked again shortly.
+   */
+  pending?(result: unknown): boolean
   /** May settle for one domain when every other domain failed. */
   degrade: boolean
   /** Ask sources even if their breaker is open (every eligible source is cooling off). */
   force?: boolean
+  /** Sources held back (open breaker, our own 429 backoff), asked only when every candidate failed. */
+  reserve?: readonly SourceState[]
   /** What one attempt does; by default `ctx.attempt(s, method, params)`. */
   call?(s: SourceState, signal: AbortSignal): Promise<unknown>
   /** Sources asked at once at the start. @default max(need.domains, need.sources) */
@@ -66,6 +73,14 @@ type Attempt = { s: SourceState; controller: AbortController; started: number }
 
 /** Attempts cancelled this much later than their source's expected latency count as slow. */
 const SLOW_FACTOR = 2
+/**
+ * Attempts silent this much longer than their source's expected latency (and at least
+ * `LOST_FLOOR` ms) are presumed lost: with no one left to ask, the quorum is lost.
+ */
+const LOST_FACTOR = 4
+const LOST_FLOOR = 1_000
+/** When a "not yet" answer is asked again, in ms after it came (one entry per retry). */
+const RECHECK_DELAYS = [200, 800]
 
 /**
  * Hedged fan-out: asks the best source of each of the first `need.domains` domains, adds the
@@ -78,9 +93,13 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
     const failures: { source: string; reason: string }[] = []
     const inflight = new Set<Attempt>()
     const launched = new Set<SourceState>()
+    let candidates = req.candidates
+    let force = !!req.force
     let attempts = 0
     let done = false
     let hedgeTimer: ReturnType<typeof setTimeout> | undefined
+    const rechecks = new Map<SourceState, number>()
+    const recheckTimers = new Set<ReturnType<typeof setTimeout>>()
     const deadlineTimer = setTimeout(
       () => finish(undefined, deadlineError()),
       Math.max(0, req.deadline - Date.now()),
@@ -103,8 +122,8 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
     /** The best source of a domain nobody covers yet; else one whose domain still lacks an answer. */
     const pickNext = (): SourceState | undefined => {
       let fallback: SourceState | undefined
-      for (const s of req.candidates) {
-        if (launched.has(s) || !(req.force || s.breaker.available)) continue
+      for (const s of candidates) {
+        if (launched.has(s) || !(force || s.breaker.available)) continue
         if (!covered(s.domain)) return s
         if (!answered(s.domain) || sourcesShort()) fallback ??= s
       }
@@ -112,7 +131,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
     }
 
     const launch = (s: SourceState) => {
-      if (!req.force && !s.breaker.tryAcquire()) return false
+      if (!force && !s.breaker.tryAcquire()) return false
       launched.add(s)
       attempts++
       const a: Attempt = { s, controller: new AbortController(), started: Date.now() }
@@ -139,6 +158,10 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
 
     const overdue = (a: Attempt, now: number) =>
       now - a.started > SLOW_FACTOR * expectedLatency(a.s, ctx.hedge.initial)
+    const presumedLost = (a: Attempt, now: number) =>
+      now - a.started > Math.max(LOST_FLOOR, LOST_FACTOR * expectedLatency(a.s, ctx.hedge.initial))
+    /** Nothing in flight or about to be: the answers so far are all there will be. */
+    const idle = () => inflight.size === 0 && recheckTimers.size === 0
 
     /**
      * Arms the hedge timer for when the attempts in flight are late. When it fires, the next
@@ -156,8 +179,13 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
         if (done) return
         const now = Date.now()
         const lost = [...inflight].some((a) => overdue(a, now))
-        if (launchNext(!lost)) scheduleHedge()
-        else scheduleHedge(backoff * 2)
+        if (launchNext(!lost)) return scheduleHedge()
+        // One domain answered, every other attempt is presumed lost, and no one is left to ask:
+        // the quorum is lost now, not at the deadline (a blackholed domain never answers).
+        const gone = [...inflight].every((a) => presumedLost(a, now))
+        if (gone && groups.size === 1 && recheckTimers.size === 0 && req.degrade)
+          return finish([...groups.values()][0]!, undefined, true)
+        scheduleHedge(backoff * 2)
       }, wait)
     }
 
@@ -205,8 +233,34 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       if (done) return
       // A failure or a disagreement: ask the next source now (a failover, not a hedge).
       if (needMore || groups.size > 1) launchNext(false)
-      if (inflight.size === 0 && !launchNext(false)) return exhausted()
+      if (idle() && !launchNext(false)) return exhausted()
       scheduleHedge()
+    }
+
+    /** "Not yet" answers beside a real one: the chain moved on; ask those sources again shortly. */
+    const recheckPending = () => {
+      const isPending = req.pending
+      if (!isPending) return
+      const real = [...groups.values()].some((g) => !g.error && !isPending(g.value))
+      if (!real) return
+      for (const [key, g] of groups) {
+        if (g.error || !isPending(g.value)) continue
+        for (const s of [...g.sources]) {
+          const n = rechecks.get(s) ?? 0
+          if (n >= RECHECK_DELAYS.length) continue
+          rechecks.set(s, n + 1)
+          g.sources.splice(g.sources.indexOf(s), 1)
+          const timer = setTimeout(() => {
+            recheckTimers.delete(timer)
+            if (done) return
+            if (launch(s)) return scheduleHedge()
+            if (idle() && !launchNext(false)) exhausted()
+          }, RECHECK_DELAYS[n])
+          recheckTimers.add(timer)
+        }
+        g.domains = new Set(g.sources.map((x) => x.domain))
+        if (g.sources.length === 0) groups.delete(key)
+      }
     }
 
     const add = (s: SourceState, key: string, value: unknown, error?: RpcResponseError) => {
@@ -217,8 +271,9 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       }
       g.sources.push(s)
       g.domains.add(s.domain)
-      if (agreed(g)) finish(g)
-      else if (groups.size > 1) ctx.onDisagreement(req.method, listAnswers())
+      if (agreed(g)) return finish(g)
+      recheckPending()
+      if (groups.size > 1) ctx.onDisagreement(req.method, listAnswers())
     }
 
     const listAnswers = () =>
@@ -232,6 +287,13 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
 
     const exhausted = () => {
       const all = [...groups.values()]
+      // Every candidate failed without an answer: try those held back before giving up.
+      const reserve = req.reserve?.filter((s) => !launched.has(s)) ?? []
+      if (all.length === 0 && reserve.length > 0) {
+        candidates = reserve
+        force = true
+        if (launchNext(false)) return scheduleHedge()
+      }
       if (all.length === 1 && req.degrade) return finish(all[0]!, undefined, true)
       if (all.length === 0)
         return finish(undefined, new AllSourcesFailedError(req.method, failures))
@@ -257,6 +319,8 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       done = true
       clearTimeout(hedgeTimer)
       clearTimeout(deadlineTimer)
+      for (const t of recheckTimers) clearTimeout(t)
+      recheckTimers.clear()
       const now = Date.now()
       for (const a of inflight) {
         const late = overdue(a, now)

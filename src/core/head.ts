@@ -11,6 +11,8 @@ export type HeadTrackerOptions = {
   pollingInterval: number
   /** May this source be polled now? (chain ok, breaker, rate limit) */
   eligible(s: SourceState): boolean
+  /** Sources to poll anyway when none is eligible (breakers open, our own 429 backoff). */
+  lastResort?(): readonly SourceState[]
   /** One attempt through the engine's health accounting. */
   attempt(s: SourceState, method: string, params: unknown[], signal: AbortSignal): Promise<unknown>
   /** Per-poll timeout for a source. */
@@ -149,7 +151,9 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
 
   const refresh = (): Promise<void> => {
     inflight ??= (async () => {
-      const targets = o.sources.filter(o.eligible)
+      let targets: readonly SourceState[] = o.sources.filter(o.eligible)
+      const forced = targets.length === 0 && o.lastResort !== undefined
+      if (forced) targets = o.lastResort!()
       const domains = new Set(targets.map((s) => s.domain)).size
       const want = Math.max(1, Math.min(o.quorumDomains, domains))
       const answered: SourceState[] = []
@@ -173,7 +177,7 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
       })
       // Fill gaps when there was no agreement, or when the agreement trails what the sources
       // report (they polled on either side of a block: no common hash at the newest height).
-      const responders = answered.filter((s) => o.eligible(s))
+      const responders = forced ? answered : answered.filter((s) => o.eligible(s))
       const responding = new Set(responders.map((s) => s.domain)).size
       const q = settled ? want : Math.max(1, Math.min(o.quorumDomains, responding))
       const heads = [...new Set(responders.map((s) => s.head!.number))].sort((a, b) => b - a)

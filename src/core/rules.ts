@@ -66,7 +66,19 @@ export type AnswerRules = {
   check?: (result: unknown) => string | undefined
   standsAlone?: (result: unknown) => boolean
   key?: (result: unknown) => string
+  /** `null` may only mean "not yet" (a node a block behind): it is asked again, not outvoted. */
+  pending?: (result: unknown) => boolean
 }
+
+const isNull = (r: unknown) => r === null
+
+/** Lookups whose `null` answer ("not found") may be a node that has not seen the block yet. */
+const NOT_YET = new Set([
+  'eth_getTransactionReceipt',
+  'eth_getBlockReceipts',
+  'eth_getBlockTransactionCountByHash',
+  'eth_getBlockTransactionCountByNumber',
+])
 
 type Block = { hash?: string; number?: string; transactions?: unknown[] }
 type Tx = { hash?: string; blockHash?: string | null; transactionIndex?: string | null }
@@ -86,6 +98,7 @@ export function checkAnswer(
         check: (r) => (r === null ? undefined : checkBlock(r as Block, expected, undefined)),
         standsAlone: (r) => r !== null,
         key: blockKey,
+        pending: isNull,
       }
     case 'eth_getBlockByNumber':
       return {
@@ -93,6 +106,7 @@ export function checkAnswer(
         standsAlone: (r) =>
           r !== null && expected !== undefined && (r as Block).hash?.toLowerCase() === expected,
         key: blockKey,
+        pending: isNull,
       }
     case 'eth_getTransactionByHash':
     case 'eth_getTransactionByBlockHashAndIndex':
@@ -116,10 +130,11 @@ export function checkAnswer(
           r !== null &&
           computeTransactionHash(r as never) !== undefined &&
           (byHash || (expected !== undefined && inBlock(r as Tx))),
+        pending: isNull,
       }
     }
     default:
-      return {}
+      return NOT_YET.has(method) ? { pending: isNull } : {}
   }
 }
 

@@ -26,8 +26,8 @@ export type SourcePool = {
   /** Eligible sources, best first; for head-dependent reads without lagging or forked ones. */
   ranked(headDependent: boolean): SourceState[]
   /**
-   * When no source is eligible: those only held back by an open breaker, best first, so that a
-   * request is tried rather than refused while every breaker cools off.
+   * When no source is eligible: those only held back by an open breaker or by our own guess of a
+   * 429 backoff, best first, so that a request is tried rather than refused while they cool off.
    */
   lastResort(headDependent: boolean): SourceState[]
   /** Counts a failure the engine found (a lie, a slow loser) against a source. */
@@ -183,7 +183,8 @@ export function createSourcePool(
         .filter(
           (s) =>
             s.chain !== 'mismatch' &&
-            s.rateLimitedUntil <= now &&
+            // Our own 429 backoff is a guess; a `Retry-After` the source announced is kept.
+            (s.rateLimitedUntil <= now || !s.rateLimitAnnounced) &&
             s.lyingUntil <= now &&
             !(headDependent && (s.forked || s.lag > config.maxLag)),
         )

@@ -26,6 +26,8 @@ export type SourceState = {
   /** EWMA of failures (1) and successes (0). */
   errorRate: number
   rateLimitedUntil: number
+  /** The source said how long to wait (`Retry-After`); otherwise the wait is our own guess. */
+  rateLimitAnnounced: boolean
   /** Until when the source is cut off for a proven lie. */
   lyingUntil: number
   rateLimitStreak: number
@@ -52,6 +54,7 @@ export function createSourceState(source: Source, breaker?: BreakerOptions): Sou
     breaker: createBreaker(breaker),
     errorRate: 0,
     rateLimitedUntil: 0,
+    rateLimitAnnounced: false,
     lyingUntil: 0,
     rateLimitStreak: 0,
     chain: 'unchecked',
@@ -69,11 +72,15 @@ export function createSourceState(source: Source, breaker?: BreakerOptions): Sou
 }
 
 const ERROR_ALPHA = 0.1
+/** The longest wait we impose after repeated 429s without `Retry-After`, in ms. */
+const MAX_RATE_BACKOFF = 30_000
 
 export function recordSuccess(s: SourceState, ms: number): void {
   s.latency.add(ms)
   s.errorRate += ERROR_ALPHA * (0 - s.errorRate)
   s.rateLimitStreak = 0
+  s.rateLimitedUntil = 0 // an answer means it serves again
+  s.rateLimitAnnounced = false
   s.breaker.success()
 }
 
@@ -89,9 +96,14 @@ export function recordFailure(s: SourceState, error: unknown, now = Date.now()):
   s.lastError =
     error instanceof SourceError ? error.shortMessage.replace(`${s.name}: `, '') : String(error)
   if (error instanceof SourceError && error.kind === 'rate-limited') {
-    s.rateLimitStreak++
-    const backoff = error.retryAfter ?? Math.min(30_000, 1_000 * 2 ** (s.rateLimitStreak - 1))
-    s.rateLimitedUntil = now + backoff
+    // A 429 to a call sent while the source was already held back (a broadcast, a call in
+    // flight when the first 429 came) says nothing new: it must not lengthen the backoff.
+    const fresh = s.rateLimitedUntil <= now
+    if (fresh) s.rateLimitStreak++
+    const guess = Math.min(MAX_RATE_BACKOFF, 1_000 * 2 ** (s.rateLimitStreak - 1))
+    const until = now + (error.retryAfter ?? (fresh ? guess : 0))
+    s.rateLimitedUntil = Math.max(s.rateLimitedUntil, until)
+    s.rateLimitAnnounced ||= error.retryAfter !== undefined
     s.breaker.release()
     return
   }

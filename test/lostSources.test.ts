@@ -1,0 +1,228 @@
+/**
+ * Losing sources mid-request: domains that go silent, a node a block behind that says "not
+ * found", and a rate-limited source that is the last one left. Each must still be answered.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { privateKeyToAccount } from 'viem/accounts'
+import { createOutlast, http, type Source } from '../src/index.ts'
+import { CHAIN_ID, clientFor, threeDomains } from './helpers.ts'
+import { devAccounts, type Lab, startLab } from './lab/index.ts'
+
+let lab: Lab
+before(async () => {
+  lab = await startLab({ sources: threeDomains })
+})
+after(() => lab.stop())
+
+const reset = async () => {
+  for (const p of lab.proxies) {
+    await p.setMode({ kind: 'ok' })
+    p.resetStats()
+  }
+}
+const balance = (i: number) => ({
+  method: 'eth_getBalance',
+  params: [devAccounts[i % devAccounts.length]!.address, 'latest'],
+})
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+const sourceOf = (
+  name: string,
+  extra: { name?: string; domain?: string; timeout?: number } = {},
+) => {
+  const s = lab.sources.find((x) => x.name === name)!
+  return http(s.proxy.url, { name: s.name, domain: s.domain, fetchFn: s.proxy.fetch, ...extra })
+}
+
+/** A real node that answers `null` the first time it is asked for each receipt: a block behind. */
+function behindOnReceipts(inner: Source): Source {
+  const seen = new Set<string>()
+  return {
+    config: { ...inner.config },
+    request(body, options) {
+      if (body.method === 'eth_getTransactionReceipt') {
+        const hash = String(body.params?.[0])
+        if (!seen.has(hash)) {
+          seen.add(hash)
+          return Promise.resolve(null)
+        }
+      }
+      return inner.request(body, options)
+    },
+  }
+}
+
+const account = privateKeyToAccount(devAccounts[3]!.privateKey)
+let nonce: number | undefined
+/** A signed transfer from the test's own account, with the next nonce. */
+async function transfer(rpc: {
+  request(a: { method: string; params?: unknown[] }): Promise<unknown>
+}) {
+  nonce ??= Number(
+    await rpc.request({ method: 'eth_getTransactionCount', params: [account.address, 'pending'] }),
+  )
+  return account.signTransaction({
+    chainId: CHAIN_ID,
+    type: 'eip1559',
+    to: devAccounts[2]!.address,
+    value: 1n,
+    nonce: nonce++,
+    gas: 21_000n,
+    maxFeePerGas: 20_000_000_000n,
+    maxPriorityFeePerGas: 1_000_000_000n,
+  })
+}
+
+async function minedReceipt(
+  rpc: { request(a: { method: string; params?: unknown[] }): Promise<unknown> },
+  hash: string,
+) {
+  // Wait on the node itself, so that the receipt asked for through outlast is fresh.
+  for (let i = 0; i < 50; i++) {
+    const r = await fetch(lab.anvil.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'eth_getTransactionReceipt',
+        params: [hash],
+      }),
+    }).then((x) => x.json() as Promise<{ result: unknown }>)
+    if (r.result) return rpc
+    await sleep(100)
+  }
+  throw new Error(`${hash} not mined`)
+}
+
+describe('losing sources mid-request', () => {
+  it('two of three domains silent from the start: answered degraded in seconds, not at the deadline', async () => {
+    await reset()
+    await lab.proxy('aws').setMode({ kind: 'blackhole' })
+    await lab.proxy('home').setMode({ kind: 'blackhole' })
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      // The default 10 s per attempt: nothing fails on its own before the deadline.
+      sources: ['aws', 'gcp', 'home'].map((n) => sourceOf(n)),
+    })
+    let lost = 0
+    rpc.on('quorumLoss', () => lost++)
+    try {
+      const started = Date.now()
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => rpc.requestWithMeta(balance(i))),
+      )
+      const took = Date.now() - started
+      assert.ok(took < 6_000, `took ${took} ms`)
+      for (const a of answers) {
+        assert.equal(a.meta.consistency, 'degraded')
+        assert.deepEqual(a.meta.sources, ['gcp'])
+      }
+      assert.ok(lost > 0, 'quorumLoss reported')
+      // The silent sources were charged: their breakers open, later requests do not wait.
+      const t = Date.now()
+      await rpc.request(balance(1))
+      assert.ok(Date.now() - t < 1_000, `a later request took ${Date.now() - t} ms`)
+    } finally {
+      await rpc.close()
+      await reset()
+    }
+  })
+
+  it('a fresh receipt one node has not seen yet is asked again, not a quorum error', async () => {
+    await reset()
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      pollingInterval: 500,
+      quorum: { domains: 2, sources: 2 },
+      sources: [behindOnReceipts(sourceOf('aws')), sourceOf('gcp')],
+    })
+    let disagreements = 0
+    rpc.on('disagreement', () => disagreements++)
+    try {
+      const hash = (await rpc.request({
+        method: 'eth_sendRawTransaction',
+        params: [await transfer(rpc)],
+      })) as string
+      await minedReceipt(rpc, hash)
+      const { result, meta } = await rpc.requestWithMeta({
+        method: 'eth_getTransactionReceipt',
+        params: [hash],
+      })
+      assert.equal((result as { transactionHash: string }).transactionHash, hash)
+      assert.equal(meta.consistency, 'agreed')
+      assert.deepEqual([...meta.sources].sort(), ['aws', 'gcp'])
+      assert.equal(disagreements, 0, 'a "not yet" is not a disagreement')
+    } finally {
+      await rpc.close()
+    }
+  })
+
+  it('one domain left, its two nodes straddling the block: the receipt is still returned', async () => {
+    await reset()
+    await lab.proxy('home').setMode({ kind: 'refused' })
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      pollingInterval: 500,
+      quorum: { domains: 2, sources: 2 },
+      sources: [
+        behindOnReceipts(sourceOf('aws', { name: 'aws-a', domain: 'aws' })),
+        sourceOf('gcp', { name: 'aws-b', domain: 'aws' }),
+        sourceOf('home'),
+      ],
+    })
+    try {
+      const hash = (await rpc.request({
+        method: 'eth_sendRawTransaction',
+        params: [await transfer(rpc)],
+      })) as string
+      await minedReceipt(rpc, hash)
+      const { result, meta } = await rpc.requestWithMeta({
+        method: 'eth_getTransactionReceipt',
+        params: [hash],
+      })
+      assert.equal((result as { transactionHash: string }).transactionHash, hash)
+      assert.deepEqual([...meta.sources].sort(), ['aws-a', 'aws-b'])
+      // A transaction that does not exist is still "not found" when both agree.
+      const none = await rpc.request({
+        method: 'eth_getTransactionReceipt',
+        params: [`0x${'ab'.repeat(32)}`],
+      })
+      assert.equal(none, null)
+    } finally {
+      await rpc.close()
+      await reset()
+    }
+  })
+
+  it('a rate-limited source that recovers serves at once when it is the last one left', async () => {
+    await reset()
+    await lab.proxy('gcp').setMode({ kind: 'rateLimit' }) // no Retry-After: our own backoff
+    const rpc = clientFor(lab)
+    try {
+      // Transactions are broadcast to every source, the rate-limited one too: its 429s to those
+      // must not stretch the backoff (they did, up to 30 s).
+      for (let i = 0; i < 8; i++) {
+        await rpc.request({ method: 'eth_sendRawTransaction', params: [await transfer(rpc)] })
+        await rpc.request(balance(i))
+      }
+      assert.ok(lab.proxy('gcp').stats.calls >= 8, 'broadcasts reached the rate-limited source')
+      const gcp = () => rpc.status().sources.find((s) => s.name === 'gcp')!
+      assert.equal(gcp().condition, 'rate-limited')
+      await lab.proxy('gcp').setMode({ kind: 'ok' })
+      await lab.proxy('aws').setMode({ kind: 'refused' })
+      await lab.proxy('home').setMode({ kind: 'refused' })
+      const started = Date.now()
+      const { meta } = await rpc.requestWithMeta(balance(3))
+      assert.ok(Date.now() - started < 3_000, `took ${Date.now() - started} ms`)
+      assert.deepEqual(meta.sources, ['gcp'])
+      // An answer ends the backoff: gcp is healthy again, not rate-limited for another 30 s.
+      assert.notEqual(gcp().condition, 'rate-limited')
+      await rpc.request(balance(4))
+    } finally {
+      await rpc.close()
+      await reset()
+    }
+  })
+})
