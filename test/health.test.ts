@@ -1,7 +1,7 @@
 /** Health: 429 and Retry-After, breakers opening and closing, the retry budget, partial failures. */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { clientFor, threeDomains } from './helpers.ts'
+import { balanceCall, clientFor, resetLab, sleep, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
 
 let lab: Lab
@@ -10,17 +10,8 @@ before(async () => {
 })
 after(() => lab.stop())
 
-const reset = async () => {
-  for (const p of lab.proxies) {
-    await p.setMode({ kind: 'ok' })
-    p.resetStats()
-  }
-}
-const balance = (i: number) => ({
-  method: 'eth_getBalance',
-  params: [devAccounts[i % devAccounts.length]!.address, 'latest'],
-})
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const reset = () => resetLab(lab)
+const balance = balanceCall
 
 describe('source health', () => {
   it('429 with Retry-After: the source gets no traffic until the time has passed', async () => {

@@ -1,6 +1,6 @@
 /** Shared set-up for the core tests: a lab and outlast clients over its sources. */
 import { createOutlast, http, type Outlast, type OutlastOptions } from '../src/index.ts'
-import type { Lab } from './lab/index.ts'
+import { devAccounts, type Lab } from './lab/index.ts'
 
 export const CHAIN_ID = 31337
 
@@ -27,3 +27,19 @@ export const threeDomains = [
   { name: 'gcp', domain: 'gcp-europe-west1', latency: 40 },
   { name: 'home', domain: 'home', kind: 'self-hosted' as const, latency: 60 },
 ]
+
+/** Every proxy of the lab back to `ok`, its call counts cleared. */
+export async function resetLab(lab: Lab): Promise<void> {
+  for (const p of lab.proxies) {
+    await p.setMode({ kind: 'ok' })
+    p.resetStats()
+  }
+}
+
+/** `eth_getBalance` of dev account `i` (cycling) at `latest`. */
+export const balanceCall = (i: number) => ({
+  method: 'eth_getBalance',
+  params: [devAccounts[i % devAccounts.length]!.address, 'latest'],
+})
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { createPublicClient, http as viemHttp } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { createOutlast, http, type Source } from '../src/index.ts'
-import { CHAIN_ID, clientFor, threeDomains } from './helpers.ts'
+import { createOutlast, http, type Outlast, type Source } from '../src/index.ts'
+import { balanceCall, CHAIN_ID, clientFor, resetLab, sleep, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
 
 let lab: Lab
@@ -15,17 +16,8 @@ before(async () => {
 })
 after(() => lab.stop())
 
-const reset = async () => {
-  for (const p of lab.proxies) {
-    await p.setMode({ kind: 'ok' })
-    p.resetStats()
-  }
-}
-const balance = (i: number) => ({
-  method: 'eth_getBalance',
-  params: [devAccounts[i % devAccounts.length]!.address, 'latest'],
-})
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const reset = () => resetLab(lab)
+const balance = balanceCall
 
 const sourceOf = (
   name: string,
@@ -74,26 +66,18 @@ async function transfer(rpc: {
   })
 }
 
-async function minedReceipt(
-  rpc: { request(a: { method: string; params?: unknown[] }): Promise<unknown> },
-  hash: string,
-) {
+/** Sends a transfer through outlast, waits for the node to mine it, then reads its receipt through outlast. */
+async function freshReceipt(rpc: Outlast) {
+  const hash = (await rpc.request({
+    method: 'eth_sendRawTransaction',
+    params: [await transfer(rpc)],
+  })) as string
   // Wait on the node itself, so that the receipt asked for through outlast is fresh.
-  for (let i = 0; i < 50; i++) {
-    const r = await fetch(lab.anvil.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'eth_getTransactionReceipt',
-        params: [hash],
-      }),
-    }).then((x) => x.json() as Promise<{ result: unknown }>)
-    if (r.result) return rpc
-    await sleep(100)
-  }
-  throw new Error(`${hash} not mined`)
+  const client = createPublicClient({ transport: viemHttp(lab.anvil.url) })
+  await client.waitForTransactionReceipt({ hash: hash as `0x${string}`, pollingInterval: 50 })
+  const answer = await rpc.requestWithMeta({ method: 'eth_getTransactionReceipt', params: [hash] })
+  assert.equal((answer.result as { transactionHash: string }).transactionHash, hash)
+  return answer.meta
 }
 
 describe('losing sources mid-request', () => {
@@ -141,16 +125,7 @@ describe('losing sources mid-request', () => {
     let disagreements = 0
     rpc.on('disagreement', () => disagreements++)
     try {
-      const hash = (await rpc.request({
-        method: 'eth_sendRawTransaction',
-        params: [await transfer(rpc)],
-      })) as string
-      await minedReceipt(rpc, hash)
-      const { result, meta } = await rpc.requestWithMeta({
-        method: 'eth_getTransactionReceipt',
-        params: [hash],
-      })
-      assert.equal((result as { transactionHash: string }).transactionHash, hash)
+      const meta = await freshReceipt(rpc)
       assert.equal(meta.consistency, 'agreed')
       assert.deepEqual([...meta.sources].sort(), ['aws', 'gcp'])
       assert.equal(disagreements, 0, 'a "not yet" is not a disagreement')
@@ -173,16 +148,7 @@ describe('losing sources mid-request', () => {
       ],
     })
     try {
-      const hash = (await rpc.request({
-        method: 'eth_sendRawTransaction',
-        params: [await transfer(rpc)],
-      })) as string
-      await minedReceipt(rpc, hash)
-      const { result, meta } = await rpc.requestWithMeta({
-        method: 'eth_getTransactionReceipt',
-        params: [hash],
-      })
-      assert.equal((result as { transactionHash: string }).transactionHash, hash)
+      const meta = await freshReceipt(rpc)
       assert.deepEqual([...meta.sources].sort(), ['aws-a', 'aws-b'])
       // A transaction that does not exist is still "not found" when both agree.
       const none = await rpc.request({
