@@ -12,42 +12,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Anvil } from '../test/lab/index.ts'
+import { BLOCK_FIELDS, hex, RECEIPT_FIELDS, sameJson, TX_FIELDS } from '../test/lab/truthFields.ts'
 import type { Verdict } from './invariants.ts'
 
 type Block = Record<string, unknown> & { number?: string; hash?: string }
 type Receipt = Record<string, unknown> & { blockNumber?: string; blockHash?: string }
 
-const BLOCK_FIELDS = [
-  'number',
-  'hash',
-  'parentHash',
-  'stateRoot',
-  'transactionsRoot',
-  'receiptsRoot',
-  'timestamp',
-  'miner',
-  'gasUsed',
-  'baseFeePerGas',
-  'transactions',
-]
-const RECEIPT_FIELDS = [
-  'transactionHash',
-  'blockHash',
-  'blockNumber',
-  'from',
-  'to',
-  'status',
-  'gasUsed',
-  'cumulativeGasUsed',
-  'effectiveGasPrice',
-  'contractAddress',
-  'logs',
-]
-const TX_FIELDS = ['hash', 'nonce', 'from', 'to', 'value', 'input', 'gas', 'r', 's', 'chainId']
-
-const hex = (n: number) => `0x${n.toString(16)}`
-const same = (a: unknown, b: unknown) =>
-  JSON.stringify(a)?.toLowerCase() === JSON.stringify(b)?.toLowerCase()
+const same = sameJson
 export const short = (v: unknown): string => {
   const s = typeof v === 'string' ? v : JSON.stringify(v)
   return s && s.length > 140 ? `${s.slice(0, 100)}…${s.slice(-30)}` : String(s)
@@ -75,7 +46,11 @@ const wrong = (expected: unknown, actual: unknown): Verdict => ({
 })
 
 /** Differing fields of two objects, `field: ours vs theirs`; empty when they agree. */
-function diff(got: Record<string, unknown>, truth: Record<string, unknown>, fields: string[]) {
+function diff(
+  got: Record<string, unknown>,
+  truth: Record<string, unknown>,
+  fields: readonly string[],
+) {
   return fields
     .filter((f) => !same(got[f], truth[f]))
     .map((f) => `${f} ${short(got[f])} (node: ${short(truth[f])})`)

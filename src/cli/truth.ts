@@ -11,6 +11,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Anvil } from '../../test/lab/index.ts'
+import { BLOCK_FIELDS, hex, RECEIPT_FIELDS, sameJson } from '../../test/lab/truthFields.ts'
 import type { Answer } from './demoClients.ts'
 
 type Block = Record<string, unknown> & { number?: string; hash?: string }
@@ -25,37 +26,7 @@ const OK: Verdict = { outcome: 'ok' }
 const wrong = (detail: string): Verdict => ({ outcome: 'wrong', detail })
 const race = (detail: string): Verdict => ({ outcome: 'race', detail })
 
-/** Fields of a block header (and its transaction list) that must match the node's. */
-const BLOCK_FIELDS = [
-  'number',
-  'hash',
-  'parentHash',
-  'stateRoot',
-  'transactionsRoot',
-  'receiptsRoot',
-  'timestamp',
-  'miner',
-  'gasUsed',
-  'baseFeePerGas',
-  'transactions',
-]
-
-const RECEIPT_FIELDS = [
-  'transactionHash',
-  'blockHash',
-  'blockNumber',
-  'from',
-  'to',
-  'status',
-  'gasUsed',
-  'cumulativeGasUsed',
-  'effectiveGasPrice',
-  'logs',
-]
-
-const hex = (n: number) => `0x${n.toString(16)}`
-const same = (a: unknown, b: unknown) =>
-  JSON.stringify(a)?.toLowerCase() === JSON.stringify(b)?.toLowerCase()
+const same = sameJson
 const short = (v: unknown) => {
   const s = typeof v === 'string' ? v : JSON.stringify(v)
   return s && s.length > 24 ? `${s.slice(0, 12)}…${s.slice(-8)}` : String(s)
