@@ -95,7 +95,10 @@ describe('bad configuration fails at construction with a clear error', () => {
       () => createOutlast({ chainId: 1, sources: [a], policies: { eth_call: 'maybe' as never } }),
       /policies.eth_call/,
     )
-    rejects(() => http('https://x.example', { timeout: 0 }), /timeout must be a number of ms > 0, got 0/)
+    rejects(
+      () => http('https://x.example', { timeout: 0 }),
+      /timeout must be a number of ms > 0, got 0/,
+    )
   })
   it('a single source is allowed (quorum defaults to what the domains allow)', () => {
     const rpc = createOutlast({ chainId: 1, sources: [a] })

@@ -8,6 +8,7 @@ import {
   DeadlineError,
   ProviderRpcError,
   QuorumLostError,
+  RpcResponseError,
   SourceError,
   VerificationError,
 } from './errors.ts'
@@ -298,13 +299,20 @@ export function createOutlast(options: OutlastOptions): Outlast {
       if (!header) return undefined
     }
     const lies: string[] = []
+    // A source's own error passed through by the prover is not a proven answer (only an error
+    // the prover made itself, such as a revert it executed, is).
+    const fromSources = new WeakSet<object>()
     const call = async (s: SourceState, signal: AbortSignal) => {
       try {
         const answer = await prover.answer(method, params, {
           header,
           trusted: trust.resolve,
           head: () => trustedHeaderFor('latest'),
-          call: (m, p) => attempt(s, m, p, signal),
+          call: (m, p) =>
+            attempt(s, m, p, signal).catch((error: unknown) => {
+              if (error instanceof Error) fromSources.add(error)
+              throw error
+            }),
         })
         if (answer === undefined) {
           s.breaker.release() // a half-open probe slot the prover may not have used
@@ -312,6 +320,8 @@ export function createOutlast(options: OutlastOptions): Outlast {
         }
         return answer
       } catch (error) {
+        if (error instanceof RpcResponseError && fromSources.has(error))
+          throw new SourceError(s.name, 'unavailable', `cannot prove: ${error.shortMessage}`)
         if (!(error instanceof VerificationError)) throw error
         lies.push(s.name)
         pool.markLying(s, `${method}: ${error.shortMessage}`)
@@ -325,11 +335,13 @@ export function createOutlast(options: OutlastOptions): Outlast {
         ...candidatesFor(header !== undefined),
         need: { sources: 1, domains: 1 },
         initial: 1,
+        roundTrips: prover.roundTrips?.(method) ?? 1,
         call,
         standsAlone: () => true,
         degrade: true,
         deadline,
       })
+      if (r.error) throw new ProvenError(r.error) // a revert the prover executed itself
       const block = header ? { block: { number: header.number, hash: header.hash } } : {}
       return {
         result: r.value,
@@ -342,6 +354,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
         },
       }
     } catch (error) {
+      if (error instanceof ProvenError) throw error.answer
       if (lies.length > 0) throw error // only liars answered: say so rather than trust a vote
       return undefined
     }
@@ -465,5 +478,14 @@ function cachedMeta(method: string, policies: ResolvedConfig['policies']): Respo
     consistency: 'cached',
     attempts: 0,
     ms: 0,
+  }
+}
+
+/** Carries a proven error answer (a revert) past the fallback to quorum. */
+class ProvenError extends Error {
+  readonly answer: RpcResponseError
+  constructor(answer: RpcResponseError) {
+    super(answer.message)
+    this.answer = answer
   }
 }

@@ -48,6 +48,8 @@ export type FanOutRequest = {
   reserve?: readonly SourceState[]
   /** What one attempt does; by default `ctx.attempt(s, method, params)`. */
   call?(s: SourceState, signal: AbortSignal): Promise<unknown>
+  /** Round trips one attempt makes (a proven answer: several); hedge delays scale with it. @default 1 */
+  roundTrips?: number
   /** Sources asked at once at the start. @default max(need.domains, need.sources) */
   initial?: number
   deadline: number
@@ -156,10 +158,12 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       return false
     }
 
-    const overdue = (a: Attempt, now: number) =>
-      now - a.started > SLOW_FACTOR * expectedLatency(a.s, ctx.hedge.initial)
+    const rounds = Math.max(1, req.roundTrips ?? 1)
+    /** When an attempt at `s` is late enough to hedge: its expected latency, per round trip. */
+    const expected = (s: SourceState) => rounds * expectedLatency(s, ctx.hedge.initial)
+    const overdue = (a: Attempt, now: number) => now - a.started > SLOW_FACTOR * expected(a.s)
     const presumedLost = (a: Attempt, now: number) =>
-      now - a.started > Math.max(LOST_FLOOR, LOST_FACTOR * expectedLatency(a.s, ctx.hedge.initial))
+      now - a.started > Math.max(LOST_FLOOR, LOST_FACTOR * expected(a.s))
     /** Nothing in flight or about to be: the answers so far are all there will be. */
     const idle = () => inflight.size === 0 && recheckTimers.size === 0
 
@@ -172,8 +176,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       clearTimeout(hedgeTimer)
       if (done || inflight.size === 0) return
       let wait = 0
-      for (const a of inflight)
-        wait = Math.max(wait, a.started + expectedLatency(a.s, ctx.hedge.initial) - Date.now())
+      for (const a of inflight) wait = Math.max(wait, a.started + expected(a.s) - Date.now())
       wait = Math.min(ctx.hedge.max, Math.max(ctx.hedge.min, wait) * backoff)
       hedgeTimer = setTimeout(() => {
         if (done) return

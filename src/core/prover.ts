@@ -8,6 +8,8 @@ export type ProverContext = {
   header: TrustedHeader | undefined
   /** Resolves a block hash to a trusted header (receipts), or undefined. */
   trusted(hash: string): Promise<TrustedHeader | undefined>
+  /** The trusted header of the agreed head (what `latest` means), or undefined; asked only when needed. */
+  head?(): Promise<TrustedHeader | undefined>
   /** Calls the source this attempt is bound to. */
   call: ProverCall
 }
@@ -24,6 +26,11 @@ export type Prover = {
   /** Methods whose answer depends on a pinned block's state (they need `header`). */
   readonly stateMethods: ReadonlySet<string>
   answer(method: string, params: readonly unknown[], ctx: ProverContext): Promise<unknown>
+  /**
+   * Round trips to the source one answer takes (a hint, then proofs: 2), so that the engine
+   * does not hedge to a second source while the first is still proving. @default 1
+   */
+  roundTrips?(method: string): number
 }
 
 /** Several provers as one: each method goes to the first prover that lists it. */
@@ -34,6 +41,7 @@ export function combineProvers(provers: readonly Prover[]): Prover {
   return {
     methods: new Set(owner.keys()),
     stateMethods,
+    roundTrips: (method) => owner.get(method)?.roundTrips?.(method) ?? 1,
     answer: (method, params, ctx) =>
       owner.get(method)?.answer(method, params, ctx) ?? Promise.resolve(undefined),
   }

@@ -24,6 +24,20 @@ export type LieMethod =
   | 'eth_getBlockReceipts'
   /** A receipt with its `status` flipped. */
   | 'eth_getTransactionReceipt'
+  /** `eth_getLogs` with one log (the middle one) dropped. */
+  | 'eth_getLogs'
+  /** `eth_getLogs` with a made-up log appended: a copy of the last one, another `logIndex` and `data`. */
+  | 'addLog'
+  /**
+   * Full blocks (`eth_getBlockBy*(…, true)`) with their first two transactions swapped and their
+   * `transactionIndex` rewritten: each still hashes right and names its place; only the
+   * block's `transactionsRoot` tells. A block with one transaction loses it.
+   */
+  | 'swapTransactions'
+  /** `eth_getTransactionByHash` with `transactionIndex` raised by 1 (the signed envelope and hash kept). */
+  | 'misplaceTransaction'
+  /** `eth_getTransactionByHash` with `blockNumber` lowered by 1 (the signed envelope and hash kept). */
+  | 'renumberTransaction'
 
 export type FaultMode =
   /** Forward after the proxy's latency. */
@@ -194,6 +208,68 @@ export function rewrite(body: Buffer | string, fn: (reply: RpcReply) => RpcReply
 
 export const lieMethods: LieMethod[] = ['eth_getBalance', 'eth_call', 'eth_getTransactionCount']
 
+/** The result a proxy telling `lies` sends for `method` instead of `result`. */
+export function lieWith(lies: ReadonlySet<string>, method: string, result: unknown): unknown {
+  if (method === 'eth_getTransactionByHash' && lies.has('hideTransaction')) return null
+  let out = lies.has(method) ? lie(method, result) : result
+  for (const [name, methods, twist] of twists)
+    if (lies.has(name) && methods.includes(method) && out !== null && typeof out === 'object')
+      out = twist(out)
+  return out
+}
+
+type Obj = Record<string, unknown>
+const hex = (n: number | bigint) => `0x${n.toString(16)}`
+
+/** Lies named for what they do rather than for the method they alter. */
+const twists: [LieMethod, string[], (result: object) => unknown][] = [
+  [
+    'addLog',
+    ['eth_getLogs'],
+    (result) => {
+      const logs = result as Obj[]
+      const last = logs.at(-1)
+      if (!last) return result
+      const logIndex = hex(BigInt(String(last.logIndex)) + 1n)
+      return [...logs, { ...last, logIndex, data: `0x${'42'.repeat(32)}` }]
+    },
+  ],
+  [
+    'swapTransactions',
+    ['eth_getBlockByHash', 'eth_getBlockByNumber'],
+    (result) => {
+      const txs = (result as { transactions?: unknown[] }).transactions
+      if (!txs?.length || typeof txs[0] !== 'object') return result
+      const [a, b, ...rest] = txs as Obj[]
+      const swapped = b
+        ? [
+            { ...b, transactionIndex: '0x0' },
+            { ...a, transactionIndex: '0x1' },
+          ]
+        : []
+      return { ...result, transactions: [...swapped, ...rest] }
+    },
+  ],
+  [
+    'misplaceTransaction',
+    ['eth_getTransactionByHash'],
+    (result) => {
+      const index = (result as Obj).transactionIndex
+      if (typeof index !== 'string') return result
+      return { ...result, transactionIndex: hex(BigInt(index) + 1n) }
+    },
+  ],
+  [
+    'renumberTransaction',
+    ['eth_getTransactionByHash'],
+    (result) => {
+      const number = (result as Obj).blockNumber
+      if (typeof number !== 'string' || BigInt(number) === 0n) return result
+      return { ...result, blockNumber: hex(BigInt(number) - 1n) }
+    },
+  ],
+]
+
 const ether = 10n ** 18n
 
 /** The altered (still well-formed) result of a method, or the result itself. */
@@ -226,6 +302,10 @@ function lieAboutObject(method: string, result: object): unknown {
       const i = receipts.findIndex((r) => r.logs.length > 0)
       if (i < 0) return result
       return receipts.map((r, j) => (j === i ? { ...r, logs: r.logs.slice(0, -1) } : r))
+    }
+    case 'eth_getLogs': {
+      const logs = result as unknown[]
+      return logs.filter((_, i) => i !== logs.length >> 1)
     }
     case 'eth_getTransactionReceipt': {
       const status = (result as { status?: string }).status === '0x1' ? '0x0' : '0x1'

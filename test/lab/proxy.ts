@@ -11,8 +11,8 @@ import {
   type FaultMode,
   garbage,
   json,
-  lie,
   lieMethods,
+  lieWith,
   parseCalls,
   quotaExhausted,
   type Reply,
@@ -214,10 +214,7 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
     const altered = rewrite(answer.body, (reply) => {
       const method = methodOf.get(JSON.stringify(reply.id))
       if (method === undefined || !('result' in reply)) return reply
-      if (method === 'eth_getTransactionByHash' && methods.has('hideTransaction'))
-        return { ...reply, result: null }
-      if (!methods.has(method)) return reply
-      return { ...reply, result: lie(method, reply.result) }
+      return { ...reply, result: lieWith(methods, method, reply.result) }
     })
     return { ...answer, body: altered }
   }

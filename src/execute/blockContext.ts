@@ -1,0 +1,125 @@
+/**
+ * What the EVM knows about the block it runs in, all of it from the trusted header: number,
+ * timestamp, base fee, coinbase, prevRandao, gas limit, blob base fee, the rules (hardfork) in
+ * force, and BLOCKHASH of ancestors through trusted headers.
+ */
+import { Common, createCustomCommon, Holesky, Hoodi, Mainnet, Sepolia } from '@ethereumjs/common'
+import type { EVMMockBlockchainInterface, EVMRunCallOpts } from '@ethereumjs/evm'
+import { Address, hexToBytes } from '@ethereumjs/util'
+import type { TrustedHeader } from '../core/trust.ts'
+import { UnprovableError } from './unprovable.ts'
+
+type Block = NonNullable<EVMRunCallOpts['block']>
+
+const KNOWN_CHAINS = [Mainnet, Sepolia, Holesky, Hoodi]
+
+/**
+ * The rules the block was made under. On chains `@ethereumjs/common` knows (mainnet, Sepolia,
+ * Holesky, Hoodi) by the header's timestamp; elsewhere the newest fork that the header's fields
+ * allow: forks that add no header field (Osaka after Prague) cannot be told apart, so a chain
+ * still on Prague should say `hardfork: 'prague'`.
+ */
+export function hardforkOf(header: Readonly<Record<string, unknown>>, chainId: number): string {
+  const known = KNOWN_CHAINS.find((c) => c.chainId === chainId)
+  if (known) {
+    const common = new Common({ chain: known })
+    return common.getHardforkBy({
+      blockNumber: BigInt(String(header.number)),
+      timestamp: BigInt(String(header.timestamp)),
+    })
+  }
+  if (header.requestsHash !== undefined) return 'osaka'
+  if (header.parentBeaconBlockRoot !== undefined) return 'cancun'
+  if (header.withdrawalsRoot !== undefined) return 'shanghai'
+  if (header.baseFeePerGas !== undefined)
+    return BigInt(String(header.difficulty ?? 0)) === 0n ? 'paris' : 'london'
+  throw new UnprovableError('the block predates EIP-1559 (London): not executed locally')
+}
+
+/** `@ethereumjs/common` for `chainId` under `hardfork`. */
+export function commonFor(chainId: number, hardfork: string): Common {
+  const known = KNOWN_CHAINS.find((c) => c.chainId === chainId)
+  return known
+    ? new Common({ chain: known, hardfork })
+    : createCustomCommon({ chainId }, Mainnet, { hardfork })
+}
+
+/** Blob base fee update fractions (EIP-4844, EIP-7691, then the BPO forks). */
+const BLOB_FRACTION: Record<string, bigint> = {
+  cancun: 3338477n,
+  prague: 5007716n,
+  osaka: 5007716n,
+  bpo1: 8346193n,
+  bpo2: 11684671n,
+}
+
+/** The header as `@ethereumjs/evm` wants it. */
+export function evmBlock(header: TrustedHeader, hardfork: string): Block {
+  const raw = header.raw
+  const big = (field: string) => BigInt(String(raw[field]))
+  const excessBlobGas = raw.excessBlobGas === undefined ? undefined : big('excessBlobGas')
+  const fraction = BLOB_FRACTION[hardfork]
+  return {
+    header: {
+      number: BigInt(header.number),
+      coinbase: new Address(hexToBytes(String(raw.miner) as `0x${string}`)),
+      timestamp: big('timestamp'),
+      difficulty: big('difficulty'),
+      prevRandao: hexToBytes(String(raw.mixHash) as `0x${string}`),
+      gasLimit: big('gasLimit'),
+      baseFeePerGas: raw.baseFeePerGas === undefined ? undefined : big('baseFeePerGas'),
+      getBlobGasPrice: () => {
+        if (excessBlobGas === undefined) return undefined
+        if (fraction === undefined)
+          throw new UnprovableError(`no blob base fee schedule for ${hardfork}`)
+        return fakeExponential(1n, excessBlobGas, fraction)
+      },
+    },
+  }
+}
+
+/**
+ * BLOCKHASH for the 256 ancestors: the parent hash is in the trusted header; older ones come
+ * from trusted ancestors (`trusted(parentHash)` walks down by parent hashes). An ancestor that
+ * cannot be trusted stops the execution: the call is not proven.
+ */
+export function ancestorHashes(
+  header: TrustedHeader,
+  trusted: (hash: string) => Promise<TrustedHeader | undefined>,
+): EVMMockBlockchainInterface {
+  // number → hash of that block, as far down as walked.
+  const known = new Map<number, string>([[header.number - 1, header.parentHash]])
+  let lowest = header
+  const walk = async (n: number) => {
+    while (!known.has(n)) {
+      const parent = await trusted(lowest.parentHash)
+      if (!parent || parent.number !== lowest.number - 1)
+        throw new UnprovableError(`BLOCKHASH(${n}): block ${lowest.number - 1} is not trusted`)
+      lowest = parent
+      known.set(parent.number - 1, parent.parentHash)
+    }
+    return known.get(n)!
+  }
+  const chain: EVMMockBlockchainInterface = {
+    async getBlock(n: number) {
+      const hash = hexToBytes((await walk(n)) as `0x${string}`)
+      return { hash: () => hash }
+    },
+    async putBlock() {},
+    shallowCopy: () => chain,
+  }
+  return chain
+}
+
+/** EIP-4844's approximation of factor * e ** (numerator / denominator). */
+function fakeExponential(factor: bigint, numerator: bigint, denominator: bigint): bigint {
+  let i = 1n
+  let output = 0n
+  let accumulator = factor * denominator
+  while (accumulator > 0n) {
+    output += accumulator
+    accumulator = (accumulator * numerator) / (denominator * i)
+    i++
+  }
+  return output / denominator
+}

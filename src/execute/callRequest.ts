@@ -1,0 +1,106 @@
+/**
+ * The transaction object of `eth_call` / `eth_estimateGas`, read the way geth reads it: `from`
+ * defaults to the zero address, `input` wins over `data`, no fee fields means a gas price of 0.
+ * Anything this version does not execute (EIP-7702 authorizations, state or block overrides)
+ * makes the call unprovable here, and a malformed object is left for the nodes to refuse.
+ */
+import { hexToBytes } from '@ethereumjs/util'
+import type { Hex } from '../core/types.ts'
+import type { ReadSet } from './provenReads.ts'
+import { UnprovableError } from './unprovable.ts'
+
+export type CallRequest = {
+  from: Hex
+  /** Undefined: a contract creation. */
+  to: Hex | undefined
+  /** The gas limit asked for, if any. */
+  gas: bigint | undefined
+  /** What GASPRICE says and what the gas costs (EIP-1559: min(maxFee, baseFee + tip)). */
+  gasPrice: bigint
+  /** The most a unit of gas may cost (`gasPrice` or `maxFeePerGas`): for balance checks. */
+  feeCap: bigint
+  value: bigint
+  data: Uint8Array
+  accessList: ReadSet
+  blobVersionedHashes: Hex[] | undefined
+}
+
+const ZERO_ADDRESS: Hex = '0x0000000000000000000000000000000000000000'
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/
+const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/
+const DATA = /^0x(?:[0-9a-fA-F]{2})*$/
+const HASH = /^0x[0-9a-fA-F]{64}$/
+
+/** The call of `params` (an `eth_call` or `eth_estimateGas` param list) at a block with `baseFee`. */
+export function readCallRequest(
+  params: readonly unknown[],
+  baseFee: bigint | undefined,
+): CallRequest {
+  const tx = params[0] as Record<string, unknown> | undefined
+  if (!tx || typeof tx !== 'object') unprovable('the call object is missing')
+  if (params[2] !== undefined && params[2] !== null) unprovable('state overrides are not executed')
+  if (params[3] !== undefined && params[3] !== null) unprovable('block overrides are not executed')
+  const list = tx.authorizationList
+  if (Array.isArray(list) && list.length > 0) unprovable('EIP-7702 authorizations are not executed')
+
+  const input = tx.input ?? tx.data
+  if (tx.input !== undefined && tx.data !== undefined && tx.input !== tx.data)
+    unprovable('both input and data are set and differ')
+  const maxFee = optional(tx.maxFeePerGas, 'maxFeePerGas')
+  const tip = optional(tx.maxPriorityFeePerGas, 'maxPriorityFeePerGas') ?? 0n
+  const legacy = optional(tx.gasPrice, 'gasPrice')
+  if (legacy !== undefined && maxFee !== undefined)
+    unprovable('both gasPrice and maxFeePerGas are set')
+  const gasPrice = legacy ?? (maxFee === undefined ? 0n : min(maxFee, (baseFee ?? 0n) + tip))
+  return {
+    from: tx.from === undefined || tx.from === null ? ZERO_ADDRESS : address(tx.from, 'from'),
+    to: tx.to === undefined || tx.to === null ? undefined : address(tx.to, 'to'),
+    gas: optional(tx.gas, 'gas'),
+    gasPrice,
+    feeCap: legacy ?? maxFee ?? 0n,
+    value: optional(tx.value, 'value') ?? 0n,
+    data: input === undefined || input === null ? new Uint8Array(0) : hexToBytes(data(input)),
+    accessList: accessList(tx.accessList),
+    blobVersionedHashes: hashes(tx.blobVersionedHashes),
+  }
+}
+
+function accessList(value: unknown): ReadSet {
+  if (value === undefined || value === null) return []
+  if (!Array.isArray(value)) unprovable('accessList is not a list')
+  return value.map((item: { address?: unknown; storageKeys?: unknown }) => {
+    const keys = item?.storageKeys ?? []
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' && HASH.test(k)))
+      unprovable('accessList has a malformed storage key')
+    return { address: address(item?.address, 'accessList address'), storageKeys: keys as Hex[] }
+  })
+}
+
+function hashes(value: unknown): Hex[] | undefined {
+  if (value === undefined || value === null) return undefined
+  if (!Array.isArray(value) || !value.every((h) => typeof h === 'string' && HASH.test(h)))
+    unprovable('blobVersionedHashes is malformed')
+  return value as Hex[]
+}
+
+function optional(value: unknown, field: string): bigint | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string' || !QUANTITY.test(value)) unprovable(`${field} is malformed`)
+  return BigInt(value)
+}
+
+function address(value: unknown, field: string): Hex {
+  if (typeof value !== 'string' || !ADDRESS.test(value)) unprovable(`${field} is malformed`)
+  return value.toLowerCase() as Hex
+}
+
+function data(value: unknown): Hex {
+  if (typeof value !== 'string' || !DATA.test(value)) unprovable('input is malformed')
+  return value as Hex
+}
+
+const min = (a: bigint, b: bigint) => (a < b ? a : b)
+
+function unprovable(reason: string): never {
+  throw new UnprovableError(`Cannot execute this call locally: ${reason}.`)
+}

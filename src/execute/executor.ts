@@ -1,0 +1,119 @@
+/**
+ * Runs a call as a transaction at the trusted block, in `@ethereumjs/evm` over proven state:
+ * intrinsic gas first, the EIP-2929 warm set (sender, recipient, precompiles, coinbase, access
+ * list), the message, then refunds (EIP-3529) and the calldata floor (EIP-7623), as geth's
+ * state transition does for `eth_call`: no nonce check, no EOA check, gas bought at `gasPrice`.
+ */
+import { EVM, EVMError, NobleBN254 } from '@ethereumjs/evm'
+import { Account, type Address, createAddressFromString } from '@ethereumjs/util'
+import type { TrustedHeader } from '../core/trust.ts'
+import { ancestorHashes, commonFor, evmBlock } from './blockContext.ts'
+import type { CallRequest } from './callRequest.ts'
+import { intrinsicGas } from './intrinsic.ts'
+import { pace } from './pace.ts'
+import type { ProvenReads } from './provenReads.ts'
+import { provenState } from './provenState.ts'
+
+export type Outcome =
+  /** Ran to the end: the return data, gas used after refunds and the floor, and the refund. */
+  | { kind: 'success'; returnValue: Uint8Array; gasUsed: bigint; refund: bigint }
+  /** REVERT: the revert data. */
+  | { kind: 'revert'; returnValue: Uint8Array; gasUsed: bigint }
+  /** An exceptional halt: out of gas, invalid opcode, stack underflow... */
+  | { kind: 'halt'; error: string; gasUsed: bigint }
+  /** Not even started: gas below the intrinsic cost, or funds below gas * price + value. */
+  | { kind: 'invalid'; reason: string }
+
+export type Executor = {
+  /** Runs `tx` with `gasLimit` from the state of the block (each run starts afresh). */
+  run(tx: CallRequest, gasLimit: bigint): Promise<Outcome>
+}
+
+export type ExecutorOptions = {
+  header: TrustedHeader
+  reads: ProvenReads
+  trusted: (hash: string) => Promise<TrustedHeader | undefined>
+  chainId: number
+  hardfork: string
+  /** Wall time the executions of one answer may take in all before it is left to quorum. */
+  maxExecutionMs: number
+}
+
+/** EIP-3529: at most a fifth of the gas used comes back. */
+const MAX_REFUND_QUOTIENT = 5n
+
+export function createExecutor(o: ExecutorOptions): Executor {
+  const common = commonFor(o.chainId, o.hardfork)
+  const state = provenState(o.reads)
+  const block = evmBlock(o.header, o.hardfork)
+  const clock = pace(o.maxExecutionMs)
+  const evm = new EVM({
+    common,
+    stateManager: state,
+    blockchain: ancestorHashes(o.header, o.trusted),
+    bn254: new NobleBN254(),
+    customOpcodes: clock.opcodes(common),
+  })
+
+  const warm = (from: Address, to: Address | undefined, tx: CallRequest) => {
+    const journal = evm.journal
+    for (const address of evm.precompiles.keys()) journal.addAlwaysWarmAddress(address)
+    journal.addAlwaysWarmAddress(from.toString())
+    if (to) journal.addAlwaysWarmAddress(to.toString())
+    if (common.isActivatedEIP(3651)) journal.addAlwaysWarmAddress(block.header.coinbase.toString())
+    for (const { address, storageKeys } of tx.accessList) {
+      journal.addAlwaysWarmAddress(address)
+      for (const slot of storageKeys) journal.addAlwaysWarmSlot(address, slot)
+    }
+  }
+
+  return {
+    async run(tx, gasLimit) {
+      const { gas: intrinsic, floor } = intrinsicGas(tx, common)
+      if (gasLimit < intrinsic || gasLimit < floor)
+        return { kind: 'invalid', reason: `intrinsic gas too low: ${gasLimit}` }
+      state.reset()
+      evm.journal.cleanJournal()
+      evm.transientStorage.clear()
+      const from = createAddressFromString(tx.from)
+      const to = tx.to === undefined ? undefined : createAddressFromString(tx.to)
+
+      // Gas is bought up front at gasPrice (free when no fee was given), as geth does.
+      const sender = (await state.getAccount(from)) ?? new Account()
+      if (sender.balance < gasLimit * tx.feeCap + tx.value)
+        return { kind: 'invalid', reason: 'insufficient funds for gas * price + value' }
+      if (tx.gasPrice > 0n) {
+        sender.balance -= gasLimit * tx.gasPrice
+        await state.putAccount(from, sender)
+      }
+      warm(from, to, tx)
+
+      clock.start()
+      const { execResult } = await evm
+        .runCall({
+          block,
+          gasPrice: tx.gasPrice,
+          caller: from,
+          origin: from,
+          gasLimit: gasLimit - intrinsic,
+          ...(to ? { to } : {}),
+          value: tx.value,
+          data: tx.data,
+          ...(tx.blobVersionedHashes ? { blobVersionedHashes: tx.blobVersionedHashes } : {}),
+        })
+        .finally(clock.stop)
+      // A read that failed its proof may have been taken for an EVM error inside the EVM.
+      if (o.reads.failure !== undefined) throw o.reads.failure
+
+      const used = intrinsic + execResult.executionGasUsed
+      const error = execResult.exceptionError
+      if (error?.error === EVMError.errorMessages.REVERT)
+        return { kind: 'revert', returnValue: execResult.returnValue, gasUsed: used }
+      if (error) return { kind: 'halt', error: error.error, gasUsed: used }
+      const cap = used / MAX_REFUND_QUOTIENT
+      const refund = (execResult.gasRefund ?? 0n) < cap ? (execResult.gasRefund ?? 0n) : cap
+      const gasUsed = used - refund < floor ? floor : used - refund
+      return { kind: 'success', returnValue: execResult.returnValue, gasUsed, refund }
+    },
+  }
+}

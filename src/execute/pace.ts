@@ -1,0 +1,79 @@
+/**
+ * Keeps a local execution from freezing the app: every loop in EVM code goes through JUMP or
+ * JUMPI, so those two opcodes are wrapped to give the event loop a turn every few milliseconds
+ * and to give up (the call is left to quorum) once the execution has taken `maxMs` in all. A
+ * call burning a block's 30M gas in a loop takes seconds in a JavaScript EVM.
+ */
+import type { Common } from '@ethereumjs/common'
+import { type EVMOpts, getOpcodesForHF, paramsEVM } from '@ethereumjs/evm'
+import { UnprovableError } from './unprovable.ts'
+
+/** Jumps between clock reads: cheap enough not to show, often enough to be within a few ms. */
+const EVERY = 2_048
+/** How long the EVM may run before the event loop gets a turn. */
+const SLICE_MS = 8
+/** JUMP and JUMPI with their gas, unchanged since Frontier. */
+const JUMPS = [
+  [0x56, 'JUMP', 8],
+  [0x57, 'JUMPI', 10],
+] as const
+
+type CustomOpcode = NonNullable<EVMOpts['customOpcodes']>[number]
+type Handler = (runState: never, common: Common) => unknown
+/** The EVM's own JUMP and JUMPI (the same in every fork), looked up once. */
+let originals: Map<number, Handler> | undefined
+
+export type Pace = {
+  /** The JUMP and JUMPI of `common`, with the pacing check. */
+  opcodes(common: Common): CustomOpcode[]
+  /** Counts time from now (an execution starts) until `stop()`. */
+  start(): void
+  stop(): void
+}
+
+export function pace(maxMs: number): Pace {
+  let spent = 0
+  let since = 0
+  let slice = 0
+  let jumps = 0
+  const now = () => globalThis.performance.now()
+
+  const check = async () => {
+    const t = now()
+    if (spent + (t - since) > maxMs)
+      throw new UnprovableError(`Local execution took over ${maxMs} ms: left to the quorum.`)
+    if (t - slice < SLICE_MS) return
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    // Time spent elsewhere while yielding is not this execution's.
+    since += now() - t
+    slice = now()
+  }
+
+  return {
+    opcodes(common) {
+      if (!originals) {
+        common.updateParams(paramsEVM) // as the EVM does: the opcode table reads gas params
+        originals = getOpcodesForHF(common).handlers as unknown as Map<number, Handler>
+      }
+      return JUMPS.map(([opcode, name, gas]): CustomOpcode => {
+        const original = originals!.get(opcode)!
+        return {
+          opcode,
+          opcodeName: name,
+          baseFee: gas,
+          logicFunction: (runState, c) => {
+            original(runState as never, c)
+            if (++jumps % EVERY === 0) return check()
+          },
+        }
+      })
+    },
+    start() {
+      since = now()
+      slice = since
+    },
+    stop() {
+      spent += now() - since
+    },
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Full blocks and transactions proven whole: the header by its hash, each transaction by its
+ * envelope hash, the transaction list against `transactionsRoot` and withdrawals against
+ * `withdrawalsRoot`. A block asked for by hash needs nothing else (the hash is the anchor); one
+ * asked for by number must be trusted; a transaction asked for by hash must be the entry at its
+ * `transactionIndex` in a trusted block.
+ */
+import { canonical } from '../core/canonical.ts'
+import type { ProverContext } from '../core/prover.ts'
+import { mismatch } from '../verify/errors.ts'
+import { sameHex } from '../verify/fields.ts'
+import { verifyFullBlock } from '../verify/fullBlock.ts'
+import { computeTransactionHash, type RpcTransaction } from '../verify/transaction.ts'
+import type { RpcBlockWithBody } from '../verify/trie.ts'
+import { blockNumberOf, isHash, toQuantity } from './blockTag.ts'
+
+type FullBlock = RpcBlockWithBody & { hash: `0x${string}`; transactions: RpcTransaction[] }
+type Tx = RpcTransaction & { transactionIndex?: unknown }
+
+/** `eth_getBlockByHash(hash, true)`. Header-only blocks (`false`) are left to the engine. */
+export async function proveBlockByHash(params: readonly unknown[], ctx: ProverContext) {
+  const [hash, full] = params
+  if (full !== true || !isHash(hash)) return undefined
+  return fullBlockByHash(hash, ctx)
+}
+
+/** `eth_getBlockByNumber(n | 'latest', true)`: `latest` is the agreed head; a number must be trusted. */
+export async function proveBlockByNumber(params: readonly unknown[], ctx: ProverContext) {
+  const [tag, full] = params
+  if (full !== true) return undefined
+  return trustedFullBlock(tag, ctx)
+}
+
+/**
+ * `eth_getTransactionByBlockHashAndIndex` and `…ByBlockNumberAndIndex`: the entry of the proven
+ * block, or a proven `null` past its last transaction.
+ */
+export async function proveTransactionAt(params: readonly unknown[], ctx: ProverContext) {
+  const [block, index] = params
+  const i = indexOf(index)
+  if (i === undefined) return undefined
+  const proven = isHash(block)
+    ? await fullBlockByHash(block, ctx)
+    : await trustedFullBlock(block, ctx)
+  return proven && (proven.transactions[i] ?? null)
+}
+
+/**
+ * `eth_getTransactionByHash`: the transaction hashes to the hash asked for, its block is trusted
+ * and proven whole, and the transaction is that block's entry at its `transactionIndex`, field
+ * for field. A pending or unknown transaction (`null`, no block) cannot be proven: quorum.
+ */
+export async function proveTransaction(params: readonly unknown[], ctx: ProverContext) {
+  const [hash] = params
+  if (!isHash(hash)) return undefined
+  const tx = (await ctx.call('eth_getTransactionByHash', [hash])) as Tx | null
+  if (tx === null) return undefined
+  const computed = computeTransactionHash(tx)
+  if (computed === undefined) return undefined // a type this version cannot rebuild
+  if (!sameHex(hash, computed))
+    mismatch('hash', 'is not the hash of the transaction', hash, computed)
+  if (!isHash(tx.blockHash)) return undefined // pending: no block to prove it in
+  const header = await ctx.trusted(tx.blockHash)
+  if (!header) return undefined
+  const block = await fullBlockByHash(header.hash, ctx)
+  if (!block) return undefined
+  const i = indexOf(tx.transactionIndex) ?? -1
+  const entry = block.transactions[i]
+  if (!entry) mismatch('transactionIndex', 'is not a position in its block', tx.transactionIndex)
+  const field = firstDifference(tx, entry)
+  if (field !== undefined)
+    mismatch(
+      field,
+      `differs from the proven block's transaction ${i}`,
+      at(tx, field),
+      at(entry, field),
+    )
+  return tx
+}
+
+async function fullBlockByHash(hash: string, ctx: ProverContext): Promise<FullBlock | undefined> {
+  const block = (await ctx.call('eth_getBlockByHash', [hash, true])) as FullBlock | null
+  if (block === null) return undefined // "not found" needs agreement
+  await verifyFullBlock(block, hash as `0x${string}`)
+  return block
+}
+
+async function trustedFullBlock(tag: unknown, ctx: ProverContext) {
+  const n = blockNumberOf(tag)
+  if (n === undefined) return undefined
+  if (n === 'latest') {
+    const head = await ctx.head?.()
+    return head && fullBlockByHash(head.hash, ctx)
+  }
+  const block = (await ctx.call('eth_getBlockByNumber', [toQuantity(n), true])) as FullBlock | null
+  if (block === null) return undefined
+  await verifyFullBlock(block)
+  if (Number.parseInt(block.number, 16) !== n)
+    mismatch('number', 'is not the block asked for', block.number, n)
+  return (await ctx.trusted(block.hash)) ? block : undefined
+}
+
+function indexOf(index: unknown): number | undefined {
+  if (typeof index !== 'string' || !/^0x[0-9a-fA-F]{1,8}$/.test(index)) return undefined
+  return Number.parseInt(index, 16)
+}
+
+const at = (o: object, key: string) => canonical((o as Record<string, unknown>)[key] ?? null)
+
+/** The first field in which two JSON-RPC objects differ (hex case-blind, absent as null). */
+const firstDifference = (a: object, b: object) =>
+  [...Object.keys(a), ...Object.keys(b)].find((k) => at(a, k) !== at(b, k))

@@ -1,0 +1,20 @@
+/** Account and storage reads proven with `eth_getProof` against the pinned block's `stateRoot`. */
+import type { ProverContext } from '../core/prover.ts'
+import { type ProvableMethod, proofParams, provenAnswer, type RpcProof } from '../verify/proof.ts'
+
+/** `eth_getBalance`, `eth_getTransactionCount`, `eth_getCode`, `eth_getStorageAt` at `ctx.header`. */
+export async function proveState(
+  method: ProvableMethod,
+  params: readonly unknown[],
+  ctx: ProverContext,
+): Promise<unknown> {
+  const header = ctx.header
+  if (!header) return undefined
+  const at = { blockHash: header.hash }
+  const proof = (await ctx.call('eth_getProof', proofParams(method, params, at))) as RpcProof
+  const code =
+    method === 'eth_getCode'
+      ? ((await ctx.call('eth_getCode', [params[0], at])) as `0x${string}`)
+      : undefined
+  return provenAnswer(method, params, proof, header.stateRoot, code)
+}
