@@ -124,8 +124,25 @@ export async function measure(
   options: MeasureOptions,
   progress: (line: string) => void,
 ): Promise<ClientRun[]> {
+  return measurePairs(
+    clients.map((client) => ({ scenario, client })),
+    options,
+    progress,
+  )
+}
+
+/**
+ * Runs several (scenario, client) pairs at once, each in its own process on its own lab: the
+ * same client under two scenarios side by side meets the same machine noise, so the ratio
+ * between them is the client's own.
+ */
+export async function measurePairs(
+  pairs: readonly { scenario: Scenario; client: ClientName }[],
+  options: MeasureOptions,
+  progress: (line: string) => void,
+): Promise<ClientRun[]> {
   let noted = false
-  const children = clients.map((name) =>
+  const children = pairs.map(({ scenario, client: name }) =>
     start(scenario, name, options, (line) => {
       // Every process reports the same timed event: print it once.
       if (!noted) progress(line)

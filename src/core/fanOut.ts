@@ -71,7 +71,13 @@ type Group = {
   sources: SourceState[]
   domains: Set<string>
 }
-type Attempt = { s: SourceState; controller: AbortController; started: number }
+type Attempt = {
+  s: SourceState
+  controller: AbortController
+  started: number
+  /** Another source was asked because this attempt was late. */
+  hedged: boolean
+}
 
 /** Attempts cancelled this much later than their source's expected latency count as slow. */
 const SLOW_FACTOR = 2
@@ -136,7 +142,12 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       if (!force && !s.breaker.tryAcquire()) return false
       launched.add(s)
       attempts++
-      const a: Attempt = { s, controller: new AbortController(), started: Date.now() }
+      const a: Attempt = {
+        s,
+        controller: new AbortController(),
+        started: Date.now(),
+        hedged: false,
+      }
       inflight.add(a)
       const pending = req.call
         ? req.call(s, a.controller.signal)
@@ -168,21 +179,34 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
     const idle = () => inflight.size === 0 && recheckTimers.size === 0
 
     /**
-     * Arms the hedge timer for when the attempts in flight are late. When it fires, the next
-     * source is asked: a replacement for an attempt presumed lost (overdue) is a failover, any
-     * other launch is a speculative hedge. The timer re-arms, backing off, while attempts remain.
+     * Arms the hedge timer for when the first attempt in flight is late (past its source's
+     * expected latency). When it fires, the next source is asked: a replacement for an attempt
+     * presumed lost (overdue) is a failover, any other launch is a speculative hedge. Once every
+     * late attempt has its replacement, the timer re-arms for the slowest, backing off.
      */
     const scheduleHedge = (backoff = 1) => {
       clearTimeout(hedgeTimer)
       if (done || inflight.size === 0) return
-      let wait = 0
-      for (const a of inflight) wait = Math.max(wait, a.started + expected(a.s) - Date.now())
-      wait = Math.min(ctx.hedge.max, Math.max(ctx.hedge.min, wait) * backoff)
+      const now = Date.now()
+      let first = Number.POSITIVE_INFINITY
+      let last = 0
+      for (const a of inflight) {
+        const due = a.started + expected(a.s) - now
+        if (!a.hedged) first = Math.min(first, due)
+        last = Math.max(last, due)
+      }
+      const wait = Math.min(
+        ctx.hedge.max,
+        Math.max(ctx.hedge.min, first === Number.POSITIVE_INFINITY ? last : first) * backoff,
+      )
       hedgeTimer = setTimeout(() => {
         if (done) return
         const now = Date.now()
-        const lost = [...inflight].some((a) => overdue(a, now))
-        if (launchNext(!lost)) return scheduleHedge()
+        const late = [...inflight].filter((a) => now >= a.started + expected(a.s))
+        const lost = late.some((a) => overdue(a, now))
+        const launched = launchNext(!lost)
+        for (const a of late) a.hedged = true // replaced, or no one left to replace it with
+        if (launched) return scheduleHedge()
         // One domain answered, every other attempt is presumed lost, and no one is left to ask:
         // the quorum is lost now, not at the deadline (a blackholed domain never answers).
         const gone = [...inflight].every((a) => presumedLost(a, now))
