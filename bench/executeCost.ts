@@ -11,6 +11,7 @@ import { http } from '../src/index.ts'
 import { proofs } from '../src/proofs/index.ts'
 import { clientFor } from '../test/helpers.ts'
 import { devAccounts, startLab } from '../test/lab/index.ts'
+import { sources } from './scenarios.ts'
 import { percentile, table } from './stats.ts'
 
 const N = Number(process.argv[process.argv.indexOf('--requests') + 1]) || 300
@@ -18,13 +19,8 @@ const N = Number(process.argv[process.argv.indexOf('--requests') + 1]) || 300
 const READER_INIT = `0x7f${'7'.padStart(64, '0')}7f${'0'.repeat(64)}55600c80604e6000396000f36000355460005260206000f3`
 const VIEW = `0x${'0'.repeat(64)}`
 
-const lab = await startLab({
-  sources: [
-    { name: 'first', domain: 'aws-us-east-1', latency: 20 },
-    { name: 'second', domain: 'gcp-europe-west1', latency: 40 },
-    { name: 'third', domain: 'azure-westeurope', latency: 60 },
-  ],
-})
+// The bench's lab: three sources at 20/40/60 ms in three failure domains.
+const lab = await startLab({ sources })
 try {
   const deployed = await lab.anvil.rpc<string>('eth_sendTransaction', [
     { from: devAccounts[0].address, data: READER_INIT },

@@ -9,16 +9,12 @@ import { proofs } from '../src/proofs/index.ts'
 import { provenAnswer, type RpcProof } from '../src/verify/proof.ts'
 import { clientFor } from '../test/helpers.ts'
 import { devAccounts, startLab } from '../test/lab/index.ts'
+import { sources } from './scenarios.ts'
 import { percentile, table } from './stats.ts'
 
 const N = Number(process.argv[process.argv.indexOf('--requests') + 1]) || 300
-const lab = await startLab({
-  sources: [
-    { name: 'first', domain: 'aws-us-east-1', latency: 20 },
-    { name: 'second', domain: 'gcp-europe-west1', latency: 40 },
-    { name: 'third', domain: 'azure-westeurope', latency: 60 },
-  ],
-})
+// The bench's lab: three sources at 20/40/60 ms in three failure domains.
+const lab = await startLab({ sources })
 try {
   for (let i = 0; i < 3; i++) await lab.anvil.rpc('evm_mine')
   const block = await lab.anvil.rpc<{ hash: string; stateRoot: `0x${string}` }>(

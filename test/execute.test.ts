@@ -18,7 +18,7 @@ import {
   VerificationError,
 } from '../src/index.ts'
 import { proofs } from '../src/proofs/index.ts'
-import { CHAIN_ID, threeDomains } from './helpers.ts'
+import { CHAIN_ID, clientFor, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
 
 type Hex = `0x${string}`
@@ -107,20 +107,9 @@ type Lie = (method: string, result: unknown) => unknown
 
 /** An outlast client over the lab's sources; `liars` rewrite the answers of the sources named. */
 function client(options: Partial<OutlastOptions> = {}, liars: Record<string, Lie> = {}): Outlast {
-  return createOutlast({
-    chainId: CHAIN_ID,
-    pollingInterval: 500,
-    sources: lab.sources.map((s) =>
-      http(s.proxy.url, {
-        name: s.name,
-        domain: s.domain,
-        kind: s.kind,
-        timeout: 2_000,
-        fetchFn: liars[s.name] ? lyingFetch(s.proxy.fetch, liars[s.name]!) : s.proxy.fetch,
-      }),
-    ),
-    prover: [proofs(), execute()],
-    ...options,
+  return clientFor(lab, { prover: [proofs(), execute()], ...options }, (s) => {
+    const lie = liars[s.name]
+    return lie ? lyingFetch(s.proxy.fetch, lie) : s.proxy.fetch
   })
 }
 

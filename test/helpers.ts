@@ -1,11 +1,18 @@
 /** Shared set-up for the core tests: a lab and outlast clients over its sources. */
 import { createOutlast, http, type Outlast, type OutlastOptions } from '../src/index.ts'
-import { devAccounts, type Lab } from './lab/index.ts'
+import { devAccounts, type FaultProxy, type Lab, type LabSource } from './lab/index.ts'
 
 export const CHAIN_ID = 31337
 
-/** One outlast client over every source of the lab (each source in its lab domain). */
-export function clientFor(lab: Lab, options: Partial<OutlastOptions> = {}): Outlast {
+/**
+ * One outlast client over every source of the lab (each source in its lab domain); `fetchFor`
+ * may wrap a source's fetch (to tamper with its answers).
+ */
+export function clientFor(
+  lab: Lab,
+  options: Partial<OutlastOptions> = {},
+  fetchFor: (s: LabSource & { proxy: FaultProxy }) => typeof fetch = (s) => s.proxy.fetch,
+): Outlast {
   return createOutlast({
     chainId: CHAIN_ID,
     pollingInterval: 500,
@@ -14,7 +21,7 @@ export function clientFor(lab: Lab, options: Partial<OutlastOptions> = {}): Outl
         name: s.name,
         domain: s.domain,
         kind: s.kind,
-        fetchFn: s.proxy.fetch,
+        fetchFn: fetchFor(s),
         timeout: 2_000,
       }),
     ),

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import { createPublicClient, http as viemHttp } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { createOutlast, http, type Outlast, type Source } from '../src/index.ts'
-import { balanceCall, CHAIN_ID, clientFor, resetLab, sleep, threeDomains } from './helpers.ts'
+import { balanceCall, CHAIN_ID, clientFor, resetLab, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
 
 let lab: Lab

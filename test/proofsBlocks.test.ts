@@ -449,3 +449,53 @@ describe('an outage that leaves one honest source', () => {
     }
   })
 })
+
+// Last in this file: it rewrites the top of the lab's chain.
+describe('a reorg while a range is being proven', () => {
+  it('a source whose chain moved between the headers and its logs is not called a liar', async () => {
+    await reset()
+    await mineBlock([pingTx(ping, 8)])
+    await mineBlock([pingTx(ping, 9)])
+    const top = Number(await lab.anvil.rpc<string>('eth_blockNumber'))
+    const before = await truth<Log[]>('eth_getLogs', [
+      { fromBlock: hex(first), toBlock: hex(top), address: ping },
+    ])
+    let reorged = false
+    // aws's node reorgs the two blocks with logs away just before it answers for the logs.
+    const rpc = clientFor(lab, { prover: proofs() }, (s) =>
+      s.name !== 'aws'
+        ? s.proxy.fetch
+        : ((async (input: RequestInfo | URL, init?: RequestInit) => {
+            if (!reorged && String(init?.body ?? '').includes('"eth_getLogs"')) {
+              reorged = true
+              // After the receipts of the old blocks were fetched (by hash) and proven.
+              await new Promise((r) => setTimeout(r, 500))
+              await lab.anvil.rpc('anvil_reorg', [2, []])
+            }
+            return s.proxy.fetch(input, init)
+          }) as typeof fetch),
+    )
+    const lies: OutlastEvents['lie'][] = []
+    rpc.on('lie', (e) => lies.push(e))
+    await rpc.connect()
+    // Only aws can prove (the others serve no receipts), so its proof is the one that counts.
+    for (const name of ['gcp', 'home'])
+      await lab.proxy(name).setMode({ kind: 'methods', failing: ['eth_getBlockReceipts'] })
+    try {
+      const filter = { fromBlock: hex(first), toBlock: 'latest', address: ping }
+      const { result } = await rpc.requestWithMeta({ method: 'eth_getLogs', params: [filter] })
+      assert.ok(reorged, 'the reorg happened mid-proof')
+      assert.deepEqual(lies, [], 'an honest source on a moved chain is no liar')
+      const now = await truth<Log[]>('eth_getLogs', [{ ...filter, toBlock: hex(top) }])
+      assert.deepEqual(result, now, "the moved chain's logs, by quorum")
+      assert.equal(
+        (result as Log[]).length,
+        before.length - 2,
+        'the two reorged-away logs are gone',
+      )
+    } finally {
+      await rpc.close()
+      await reset()
+    }
+  })
+})

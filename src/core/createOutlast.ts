@@ -321,7 +321,11 @@ export function createOutlast(options: OutlastOptions): Outlast {
         return answer
       } catch (error) {
         if (error instanceof RpcResponseError && fromSources.has(error))
-          throw new SourceError(s.name, 'unavailable', `cannot prove: ${error.shortMessage}`)
+          throw new SourceError(
+            s.name,
+            'unavailable',
+            `cannot prove: ${error.shortMessage.replace(`${s.name}: `, '')}`,
+          )
         if (!(error instanceof VerificationError)) throw error
         lies.push(s.name)
         pool.markLying(s, `${method}: ${error.shortMessage}`)
