@@ -401,6 +401,17 @@ describe('calls it cannot prove are left to quorum', () => {
     assert.equal(answer, undefined)
     assert.ok(performance.now() - started < 1_500, 'gave up in time')
     assert.ok(ticks >= 10, `the event loop turned (${ticks} ticks)`)
+    // Cancelled (another source answered first): the execution stops at once.
+    const { ctx: cancelled } = await direct()
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(), 50)
+    const t = performance.now()
+    const stopped = await execute({ maxExecutionMs: 5_000 }).answer('eth_call', [{ to: loop }], {
+      ...cancelled,
+      signal: controller.signal,
+    })
+    assert.equal(stopped, undefined)
+    assert.ok(performance.now() - t < 1_000, `stopped ${(performance.now() - t).toFixed(0)} ms in`)
   })
 
   it('a source lying about code is caught by the proven codeHash', async () => {

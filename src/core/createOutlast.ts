@@ -308,6 +308,8 @@ export function createOutlast(options: OutlastOptions): Outlast {
           header,
           trusted: trust.resolve,
           head: () => trustedHeaderFor('latest'),
+          chainId: config.chainId,
+          signal,
           call: (m, p) =>
             attempt(s, m, p, signal).catch((error: unknown) => {
               if (error instanceof Error) fromSources.add(error)

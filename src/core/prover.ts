@@ -12,6 +12,10 @@ export type ProverContext = {
   head?(): Promise<TrustedHeader | undefined>
   /** Calls the source this attempt is bound to. */
   call: ProverCall
+  /** The configured chain id. */
+  chainId?: number
+  /** Aborted when the engine no longer needs this attempt (another source answered first). */
+  signal?: AbortSignal
 }
 
 /**

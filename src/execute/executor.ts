@@ -37,6 +37,8 @@ export type ExecutorOptions = {
   hardfork: string
   /** Wall time the executions of one answer may take in all before it is left to quorum. */
   maxExecutionMs: number
+  /** Stops the execution when the engine no longer needs the answer. */
+  signal?: AbortSignal | undefined
 }
 
 /** EIP-3529: at most a fifth of the gas used comes back. */
@@ -46,7 +48,7 @@ export function createExecutor(o: ExecutorOptions): Executor {
   const common = commonFor(o.chainId, o.hardfork)
   const state = provenState(o.reads)
   const block = evmBlock(o.header, o.hardfork)
-  const clock = pace(o.maxExecutionMs)
+  const clock = pace(o.maxExecutionMs, o.signal)
   const evm = new EVM({
     common,
     stateManager: state,

@@ -24,7 +24,7 @@ import { revertError } from './revert.ts'
 import { UnprovableError } from './unprovable.ts'
 
 export type ExecuteOptions = {
-  /** Chain id for CHAINID and the fork schedule. @default the source's `eth_chainId` */
+  /** Chain id for CHAINID and the fork schedule. @default the client's `chainId` (else the source's `eth_chainId`) */
   chainId?: number
   /** Hardfork whose rules calls run under (`'prague'`, `'osaka'`...). @default by timestamp on chains `@ethereumjs/common` knows, else the newest fork the header's fields allow */
   hardfork?: string
@@ -84,7 +84,9 @@ async function answer(
     storageKeys: [],
   }))
   const [chainId, hint] = await Promise.all([
-    options.chainId ?? call('eth_chainId', []).then((id) => Number(BigInt(String(id)))),
+    options.chainId ??
+      ctx.chainId ??
+      call('eth_chainId', []).then((id) => Number(BigInt(String(id)))),
     accessHint(params[0], header, ctx.call),
     reads.prefetch(touched),
     reads.prefetch(payers, { code: false }),
@@ -98,6 +100,7 @@ async function answer(
     chainId,
     hardfork: options.hardfork ?? hardforkOf(raw, chainId),
     maxExecutionMs: options.maxExecutionMs ?? 1_000,
+    signal: ctx.signal,
   })
   const blockGasLimit = BigInt(String(raw.gasLimit))
   if (method === 'eth_call') {

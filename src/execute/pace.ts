@@ -31,7 +31,7 @@ export type Pace = {
   stop(): void
 }
 
-export function pace(maxMs: number): Pace {
+export function pace(maxMs: number, signal?: AbortSignal): Pace {
   let spent = 0
   let since = 0
   let slice = 0
@@ -39,6 +39,8 @@ export function pace(maxMs: number): Pace {
   const now = () => globalThis.performance.now()
 
   const check = async () => {
+    if (signal?.aborted)
+      throw new UnprovableError('Local execution cancelled: another source answered.')
     const t = now()
     if (spent + (t - since) > maxMs)
       throw new UnprovableError(`Local execution took over ${maxMs} ms: left to the quorum.`)
