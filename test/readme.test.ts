@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { it } from 'node:test'
+import { execute } from '../src/execute/index.ts'
 import { methodPolicies } from '../src/index.ts'
 import { proofs } from '../src/proofs/index.ts'
 
@@ -33,7 +34,7 @@ it('the method-policy table lists every method under its class', () => {
     if (!method.endsWith('_')) assert.equal(methodPolicies[method]?.class, cls, `${method} in code`)
 })
 
-it('the method-policy table lists what outlast/proofs proves, each under its class', () => {
+it('the method-policy table lists what outlast/proofs and outlast/execute prove, each under its class', () => {
   const section = readme.split('## Method policies')[1]!.split('\n## ')[0]!
   const proven = new Map<string, string>()
   for (const line of section.split('\n')) {
@@ -42,7 +43,8 @@ it('the method-policy table lists what outlast/proofs proves, each under its cla
     if (!cls || cls === 'class' || cls.startsWith('---') || cells[4] === undefined) continue
     for (const m of cells[4].matchAll(/`([a-zA-Z0-9_]+)`/g)) proven.set(m[1]!, cls)
   }
-  assert.deepEqual([...proven.keys()].sort(), [...proofs().methods].sort())
+  const provers = [...proofs().methods, ...execute().methods]
+  assert.deepEqual([...proven.keys()].sort(), provers.sort())
   for (const [method, cls] of proven)
     assert.equal(methodPolicies[method]?.class, cls, `${method} is proven under its own class`)
 })
