@@ -32,6 +32,15 @@ describe('bad configuration fails at construction with a clear error', () => {
     rejects(() => http('https://x.example', { fetchFn: 5 as never }), /fetchFn/)
     rejects(() => webSocket('wss://x.example', { maxResponseBytes: 0 }), /maxResponseBytes/)
     rejects(() => webSocket('https://x.example'), /must be ws: or wss:/)
+    rejects(() => http('https://x.example', { timeout: 3e9 }), /<= 2147483647/)
+    rejects(
+      () => webSocket('wss://x.example', { heartbeat: { interval: Infinity } }),
+      /heartbeat interval and timeout/,
+    )
+    rejects(
+      () => webSocket('wss://x.example', { reconnect: { maxDelay: Infinity } }),
+      /reconnect needs/,
+    )
   })
   it('a fractional timeout is rounded up, not a crash at the first request', async () => {
     const fetchFn = (async () => Response.json({ jsonrpc: '2.0', id: 1, result: '0x1' })) as never
@@ -97,7 +106,7 @@ describe('bad configuration fails at construction with a clear error', () => {
     )
     rejects(
       () => http('https://x.example', { timeout: 0 }),
-      /timeout must be a number of ms > 0, got 0/,
+      /timeout must be a number of ms > 0 and <= 2147483647, got 0/,
     )
   })
   it('a single source is allowed (quorum defaults to what the domains allow)', () => {

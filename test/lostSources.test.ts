@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test'
 import { createPublicClient, http as viemHttp } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { createOutlast, http, type Outlast, type Source } from '../src/index.ts'
-import { balanceCall, CHAIN_ID, clientFor, resetLab, threeDomains } from './helpers.ts'
+import { proofs } from '../src/proofs/index.ts'
+import { balanceCall, CHAIN_ID, clientFor, resetLab, sleep, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
 
 let lab: Lab
@@ -186,6 +187,81 @@ describe('losing sources mid-request', () => {
       // An answer ends the backoff: gcp is healthy again, not rate-limited for another 30 s.
       assert.notEqual(gcp().condition, 'rate-limited')
       await rpc.request(balance(4))
+    } finally {
+      await rpc.close()
+      await reset()
+    }
+  })
+
+  it('a domain slow on one heavy call but answering others is waited for, not presumed lost', async () => {
+    await reset()
+    // gcp takes 1.5 s for eth_getLogs, more than the 1 s after which a silent source is given up.
+    const slowLogs = (inner: typeof fetch) =>
+      (async (input: RequestInfo | URL, init?: RequestInit) => {
+        if (String(init?.body ?? '').includes('"eth_getLogs"')) await sleep(1_500)
+        return inner(input, init)
+      }) as typeof fetch
+    const rpc = clientFor(lab, { quorum: { domains: 2, sources: 2 } }, (s) =>
+      s.name === 'gcp' ? slowLogs(s.proxy.fetch) : s.proxy.fetch,
+    )
+    await lab.proxy('home').setMode({ kind: 'refused' })
+    let lost = 0
+    rpc.on('quorumLoss', () => lost++)
+    try {
+      await rpc.request(balance(0)) // latencies known: gcp answers in about 40 ms
+      const started = Date.now()
+      const { meta } = await rpc.requestWithMeta({
+        method: 'eth_getLogs',
+        params: [{ fromBlock: '0x0', toBlock: 'latest' }],
+      })
+      assert.ok(Date.now() - started >= 1_400, 'waited for gcp')
+      assert.equal(meta.consistency, 'agreed')
+      assert.deepEqual([...meta.sources].sort(), ['aws', 'gcp'])
+      assert.equal(lost, 0)
+    } finally {
+      await rpc.close()
+      await reset()
+    }
+  })
+
+  it('every source silent: a prompt error naming each, not a wait until the deadline', async () => {
+    await reset()
+    for (const p of lab.proxies) await p.setMode({ kind: 'blackhole' })
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: ['aws', 'gcp', 'home'].map((n) => sourceOf(n)),
+    })
+    try {
+      const started = Date.now()
+      await assert.rejects(
+        rpc.request({ method: 'eth_chainId' }).then(() => rpc.request(balance(0))),
+      )
+      const error = await rpc
+        .request({ method: 'eth_getTransactionByHash', params: [`0x${'cd'.repeat(32)}`] })
+        .catch((e: Error) => e)
+      assert.ok(error instanceof Error)
+      assert.ok(Date.now() - started < 9_000, `took ${Date.now() - started} ms`)
+      assert.match(String((error as Error).message), /aws|gcp|home/)
+    } finally {
+      await rpc.close()
+      await reset()
+    }
+  })
+
+  it('a receipt no source can prove yet (not mined) is null at once, with cut-off sources left alone', async () => {
+    await reset()
+    const rpc = clientFor(lab, { prover: proofs() })
+    try {
+      await rpc.request(balance(0))
+      await lab.proxy('aws').setMode({ kind: 'blackhole' })
+      for (let i = 0; i < 6; i++) await rpc.request(balance(i)) // aws's breaker opens
+      const started = Date.now()
+      const receipt = await rpc.request({
+        method: 'eth_getTransactionReceipt',
+        params: [`0x${'ef'.repeat(32)}`],
+      })
+      assert.equal(receipt, null)
+      assert.ok(Date.now() - started < 3_000, `took ${Date.now() - started} ms`)
     } finally {
       await rpc.close()
       await reset()

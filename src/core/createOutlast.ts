@@ -73,6 +73,10 @@ export function createOutlast(options: OutlastOptions): Outlast {
   const inflightRequests = new Map<string, Promise<{ result: unknown; meta: ResponseMeta }>>()
   let closed = false
 
+  /** How long a cheap call (a head poll, a liveness probe) may take at `s`. */
+  const pollTimeout = (s: SourceState) =>
+    Math.ceil(Math.min(config.timeout, Math.max(1_000, 4 * expectedLatency(s, 250))))
+
   const head = createHeadTracker({
     sources: states,
     quorumDomains: config.quorum.domains,
@@ -80,8 +84,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
     eligible: pool.eligible,
     lastResort: () => pool.lastResort(false),
     attempt,
-    pollTimeout: (s) =>
-      Math.ceil(Math.min(config.timeout, Math.max(1_000, 4 * expectedLatency(s, 500)))),
+    pollTimeout,
     onUpdate: (h) => {
       pool.refreshConditions()
       events.emit('head', h)
@@ -131,6 +134,19 @@ export function createOutlast(options: OutlastOptions): Outlast {
     hedge: config.hedge,
     onDisagreement: (method, answers) => events.emit('disagreement', { method, answers }),
     penalize: pool.penalize,
+    // A live source answers this within a couple of its round trips.
+    probe: (s) =>
+      attempt(
+        s,
+        'eth_blockNumber',
+        [],
+        AbortSignal.timeout(
+          Math.ceil(Math.min(config.timeout, Math.max(500, 2 * expectedLatency(s, 250)))),
+        ),
+      ).then(
+        () => {},
+        () => {},
+      ),
   }
 
   /** The quorum for this request, reduced (and flagged) when fewer domains are left. */
@@ -316,10 +332,8 @@ export function createOutlast(options: OutlastOptions): Outlast {
               throw error
             }),
         })
-        if (answer === undefined) {
-          s.breaker.release() // a half-open probe slot the prover may not have used
+        if (answer === undefined)
           throw new SourceError(s.name, 'unavailable', 'nothing to prove with')
-        }
         return answer
       } catch (error) {
         if (error instanceof RpcResponseError && fromSources.has(error))
@@ -334,11 +348,14 @@ export function createOutlast(options: OutlastOptions): Outlast {
         throw new SourceError(s.name, 'body', `failed the proof: ${error.shortMessage}`)
       }
     }
+    const proofCandidates = candidatesFor(header !== undefined)
     try {
       const r = await fanOut(ctx, {
         method,
         params,
-        ...candidatesFor(header !== undefined),
+        // Not the reserve: a request no source can prove goes to quorum, not to cut-off sources.
+        candidates: proofCandidates.candidates,
+        force: proofCandidates.force,
         need: { sources: 1, domains: 1 },
         initial: 1,
         roundTrips: prover.roundTrips?.(method) ?? 1,

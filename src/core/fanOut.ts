@@ -21,6 +21,11 @@ export type FanOutContext = {
   ): void
   /** Counts a failure the engine found (a lie, a slow loser) against a source. */
   penalize(s: SourceState, error: SourceError): void
+  /**
+   * Asks a source something cheap, to tell a slow answer from a dead source before it is given
+   * up (an answer updates its `lastAnswerAt`). Settles, never rejects.
+   */
+  probe?(s: SourceState): Promise<void>
 }
 
 export type FanOutRequest = {
@@ -77,6 +82,8 @@ type Attempt = {
   started: number
   /** Another source was asked because this attempt was late. */
   hedged: boolean
+  /** It took the source's half-open probe slot, which goes back when it settles. */
+  probe: boolean
 }
 
 /** Attempts cancelled this much later than their source's expected latency count as slow. */
@@ -107,6 +114,9 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
     let done = false
     let hedgeTimer: ReturnType<typeof setTimeout> | undefined
     const rechecks = new Map<SourceState, number>()
+    /** Liveness probes of silent sources: false while one is in flight, true once settled. */
+    const probed = new Map<SourceState, boolean>()
+    const reported = new Set<Attempt>()
     const recheckTimers = new Set<ReturnType<typeof setTimeout>>()
     const deadlineTimer = setTimeout(
       () => finish(undefined, deadlineError()),
@@ -139,6 +149,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
     }
 
     const launch = (s: SourceState) => {
+      const probe = !force && s.breaker.state === 'half-open'
       if (!force && !s.breaker.tryAcquire()) return false
       launched.add(s)
       attempts++
@@ -147,6 +158,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
         controller: new AbortController(),
         started: Date.now(),
         hedged: false,
+        probe,
       }
       inflight.add(a)
       const pending = req.call
@@ -173,8 +185,10 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
     /** When an attempt at `s` is late enough to hedge: its expected latency, per round trip. */
     const expected = (s: SourceState) => rounds * expectedLatency(s, ctx.hedge.initial)
     const overdue = (a: Attempt, now: number) => now - a.started > SLOW_FACTOR * expected(a.s)
+    const lostAfter = (s: SourceState) => Math.max(LOST_FLOOR, LOST_FACTOR * expected(s))
+    /** Silent for 4× its expected latency, and its source has answered nothing since it began. */
     const presumedLost = (a: Attempt, now: number) =>
-      now - a.started > Math.max(LOST_FLOOR, LOST_FACTOR * expected(a.s))
+      a.s.lastAnswerAt <= a.started && now - a.started > lostAfter(a.s)
     /** Nothing in flight or about to be: the answers so far are all there will be. */
     const idle = () => inflight.size === 0 && recheckTimers.size === 0
 
@@ -190,30 +204,57 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       const now = Date.now()
       let first = Number.POSITIVE_INFINITY
       let last = 0
+      let lostAt = Number.POSITIVE_INFINITY
       for (const a of inflight) {
         const due = a.started + expected(a.s) - now
         if (!a.hedged) first = Math.min(first, due)
         last = Math.max(last, due)
+        // Wake when an attempt becomes overdue (to probe its source) or would be presumed lost.
+        for (const at of [SLOW_FACTOR * expected(a.s), lostAfter(a.s)]) {
+          const until = a.started + at - now
+          if (until > 0) lostAt = Math.min(lostAt, until)
+        }
       }
-      const wait = Math.min(
-        ctx.hedge.max,
-        Math.max(ctx.hedge.min, first === Number.POSITIVE_INFINITY ? last : first) * backoff,
+      const hedgeWait = Math.max(
+        1,
+        ctx.hedge.min,
+        first === Number.POSITIVE_INFINITY ? last : first,
       )
-      hedgeTimer = setTimeout(() => {
-        if (done) return
-        const now = Date.now()
-        const late = [...inflight].filter((a) => now >= a.started + expected(a.s))
-        const lost = late.some((a) => overdue(a, now))
-        const launched = launchNext(!lost)
-        for (const a of late) a.hedged = true // replaced, or no one left to replace it with
-        if (launched) return scheduleHedge()
-        // One domain answered, every other attempt is presumed lost, and no one is left to ask:
-        // the quorum is lost now, not at the deadline (a blackholed domain never answers).
-        const gone = [...inflight].every((a) => presumedLost(a, now))
-        if (gone && groups.size === 1 && recheckTimers.size === 0 && req.degrade)
-          return finish([...groups.values()][0]!, undefined, true)
-        scheduleHedge(backoff * 2)
-      }, wait)
+      const wait = Math.min(ctx.hedge.max, hedgeWait * backoff, lostAt + 1)
+      hedgeTimer = setTimeout(() => onHedgeTimer(backoff), wait)
+    }
+
+    const onHedgeTimer = (backoff: number) => {
+      if (done) return
+      const now = Date.now()
+      const late = [...inflight].filter((a) => now >= a.started + expected(a.s))
+      const lost = late.some((a) => overdue(a, now))
+      const asked = launchNext(!lost)
+      for (const a of late) a.hedged = true // replaced, or no one left to replace it with
+      if (asked) return scheduleHedge()
+      // No one is left to ask. Overdue sources that have said nothing since are probed with a
+      // cheap call, so that a slow answer is told from a dead source by the time it matters.
+      const silent = [...inflight]
+      for (const a of silent)
+        if (ctx.probe && overdue(a, now) && a.s.lastAnswerAt <= a.started && !probed.has(a.s)) {
+          probed.set(a.s, false)
+          ctx.probe(a.s).finally(() => {
+            probed.set(a.s, true)
+            if (!done && inflight.size > 0) onHedgeTimer(backoff)
+          })
+        }
+      // Every attempt in flight silent, probes included: settle with what came (degraded, a
+      // quorum error, or every source's failure) now, not at the deadline.
+      const gone =
+        recheckTimers.size === 0 &&
+        silent.every((a) => presumedLost(a, now) && (!ctx.probe || probed.get(a.s) === true))
+      if (!gone) return scheduleHedge(backoff * 2)
+      for (const a of silent)
+        if (!reported.has(a)) {
+          reported.add(a)
+          failures.push({ source: a.s.name, reason: `no answer after ${now - a.started} ms` })
+        }
+      exhausted()
     }
 
     const agreed = (g: Group) =>
@@ -221,6 +262,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
 
     const settle = (a: Attempt, result: unknown, error: unknown) => {
       inflight.delete(a)
+      if (a.probe) a.s.breaker.release() // harmless after success or failure, needed otherwise
       if (done) return
       const s = a.s
       let needMore = false

@@ -184,7 +184,7 @@ export function createSourcePool(
           (s) =>
             s.chain !== 'mismatch' &&
             // Our own 429 backoff is a guess; a `Retry-After` the source announced is kept.
-            (s.rateLimitedUntil <= now || !s.rateLimitAnnounced) &&
+            (s.rateLimitedUntil <= now || s.announcedUntil <= now) &&
             s.lyingUntil <= now &&
             !(headDependent && (s.forked || s.lag > config.maxLag)),
         )

@@ -26,8 +26,12 @@ export type SourceState = {
   /** EWMA of failures (1) and successes (0). */
   errorRate: number
   rateLimitedUntil: number
-  /** The source said how long to wait (`Retry-After`); otherwise the wait is our own guess. */
-  rateLimitAnnounced: boolean
+  /** When the current rate limit began: answers to calls sent before it do not end it. */
+  rateLimitedAt: number
+  /** Until when the source itself asked us to wait (`Retry-After`); past it, the wait is our own guess. */
+  announcedUntil: number
+  /** When the source last answered anything (`Date.now()`): a silent attempt to a source that answers other calls is slow, not lost. */
+  lastAnswerAt: number
   /** Until when the source is cut off for a proven lie. */
   lyingUntil: number
   rateLimitStreak: number
@@ -54,7 +58,9 @@ export function createSourceState(source: Source, breaker?: BreakerOptions): Sou
     breaker: createBreaker(breaker),
     errorRate: 0,
     rateLimitedUntil: 0,
-    rateLimitAnnounced: false,
+    rateLimitedAt: 0,
+    announcedUntil: 0,
+    lastAnswerAt: 0,
     lyingUntil: 0,
     rateLimitStreak: 0,
     chain: 'unchecked',
@@ -75,22 +81,23 @@ const ERROR_ALPHA = 0.1
 /** The longest wait we impose after repeated 429s without `Retry-After`, in ms. */
 const MAX_RATE_BACKOFF = 30_000
 
-export function recordSuccess(s: SourceState, ms: number): void {
+/** An answer `ms` after the call was sent; a call sent after a rate limit began ends it. */
+export function recordSuccess(s: SourceState, ms: number, now = Date.now()): void {
   s.latency.add(ms)
   s.errorRate += ERROR_ALPHA * (0 - s.errorRate)
-  s.rateLimitStreak = 0
-  s.rateLimitedUntil = 0 // an answer means it serves again
-  s.rateLimitAnnounced = false
+  s.lastAnswerAt = now
+  if (now - ms >= s.rateLimitedAt) {
+    s.rateLimitStreak = 0
+    s.rateLimitedUntil = 0
+    s.announcedUntil = 0
+  }
   s.breaker.success()
 }
 
 /** Counts a failure against the source; answers that every node gives (reverts) don't count. */
 export function recordFailure(s: SourceState, error: unknown, now = Date.now()): void {
   if (error instanceof RpcResponseError && error.deterministic) return
-  if (error instanceof SourceError && error.kind === 'aborted') {
-    s.breaker.release()
-    return
-  }
+  if (error instanceof SourceError && error.kind === 'aborted') return
   s.failures++
   s.errorRate += ERROR_ALPHA * (1 - s.errorRate)
   s.lastError =
@@ -99,12 +106,15 @@ export function recordFailure(s: SourceState, error: unknown, now = Date.now()):
     // A 429 to a call sent while the source was already held back (a broadcast, a call in
     // flight when the first 429 came) says nothing new: it must not lengthen the backoff.
     const fresh = s.rateLimitedUntil <= now
-    if (fresh) s.rateLimitStreak++
+    if (fresh) {
+      s.rateLimitStreak++
+      s.rateLimitedAt = now
+    }
     const guess = Math.min(MAX_RATE_BACKOFF, 1_000 * 2 ** (s.rateLimitStreak - 1))
     const until = now + (error.retryAfter ?? (fresh ? guess : 0))
     s.rateLimitedUntil = Math.max(s.rateLimitedUntil, until)
-    s.rateLimitAnnounced ||= error.retryAfter !== undefined
-    s.breaker.release()
+    if (error.retryAfter !== undefined)
+      s.announcedUntil = Math.max(s.announcedUntil, now + error.retryAfter)
     return
   }
   // DNS failures and refused connections are the outage itself: stop sending at once.

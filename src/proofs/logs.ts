@@ -18,6 +18,7 @@ import { blockNumberOf, isHash } from './blockTag.ts'
 import { fetchHeader, type Header, headersBelow } from './headers.ts'
 import { mapLimit } from './mapLimit.ts'
 import { provenReceipts } from './receipts.ts'
+import { movedUnderProof } from './reorg.ts'
 
 export type LogRangeOptions = {
   /** Longest block range proven; longer ones are left to quorum. */
@@ -57,26 +58,12 @@ export async function proveLogs(
   } catch (error) {
     // A range is read by number: a source that reorged between our headers and its logs
     // answered honestly about another chain. That proves nothing either way; it is no lie.
-    if (!byHash && (await reorged(ctx, headers, logs as RpcLog[], o))) return undefined
+    const rs = receipts as RpcReceipt[][]
+    if (!byHash && (await movedUnderProof(ctx, headers, logs, rs, filter, o.concurrency)))
+      return undefined
     throw error
   }
   return logs
-}
-
-/**
- * Has the source's chain moved since `headers` were fetched? Its headers now, at the top of the
- * range and at every block its logs name, are compared with the verified ones (a header that
- * does not hash to its hash is still a lie).
- */
-async function reorged(ctx: ProverContext, headers: Header[], logs: RpcLog[], o: LogRangeOptions) {
-  const verified = new Map(headers.map((h) => [Number.parseInt(h.number, 16), h.hash]))
-  const named = Array.isArray(logs)
-    ? logs.map((l) => Number.parseInt(String(l?.blockNumber), 16)).filter((n) => verified.has(n))
-    : []
-  const top = Number.parseInt(headers.at(-1)!.number, 16)
-  const check = [...new Set([top, ...named])]
-  const now = await mapLimit(check, o.concurrency, (n) => fetchHeader(ctx.call, n))
-  return now.some((h, i) => !h || !sameHex(h.hash, verified.get(check[i]!)!))
 }
 
 async function blockHeader(filter: Filter, ctx: ProverContext) {

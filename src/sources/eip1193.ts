@@ -1,5 +1,6 @@
 import { ConfigError, RpcResponseError, SourceError } from '../core/errors.ts'
 import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../core/types.ts'
+import { finite, MAX_TIMER } from './options.ts'
 
 /** The part of an EIP-1193 provider that a source needs. */
 export type Eip1193Like = {
@@ -25,8 +26,12 @@ export function eip1193(provider: Eip1193Like, options: Eip1193SourceOptions = {
     throw new ConfigError('eip1193(): provider must have a request({ method, params }) function.')
   const { name = 'wallet', kind = 'wallet', domain = 'wallet', weight = 1 } = options
   const { timeout: ms = 10_000 } = options
-  if (!(typeof ms === 'number' && Number.isFinite(ms) && ms > 0))
-    throw new ConfigError(`eip1193(${name}): timeout must be a number of ms > 0, got ${ms}`)
+  if (!(finite(ms) && ms > 0 && ms <= MAX_TIMER))
+    throw new ConfigError(
+      `eip1193(${name}): timeout must be a number of ms > 0 and <= ${MAX_TIMER}, got ${ms}`,
+    )
+  if (!(finite(weight) && weight > 0))
+    throw new ConfigError(`eip1193(${name}): weight must be > 0, got ${weight}`)
   const timeout = Math.ceil(ms)
 
   return {

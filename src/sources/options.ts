@@ -58,7 +58,10 @@ export function urlSource(
   }
   check(typeof name === 'string' && name.length > 0, 'name must be a non-empty string')
   check(typeof domain === 'string' && domain.length > 0, 'domain must be a non-empty string')
-  check(finite(timeout) && timeout > 0, `timeout must be a number of ms > 0, got ${timeout}`)
+  check(
+    finite(timeout) && timeout > 0 && timeout <= MAX_TIMER,
+    `timeout must be a number of ms > 0 and <= ${MAX_TIMER}, got ${timeout}`,
+  )
   check(finite(weight) && weight > 0, `weight must be > 0, got ${weight}`)
   check(
     finite(maxResponseBytes) && maxResponseBytes > 0,
@@ -76,4 +79,7 @@ export function urlSource(
   }
 }
 
-const finite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n)
+export const finite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n)
+
+/** The longest delay a timer takes (2^31 − 1 ms); a longer one fires at once. */
+export const MAX_TIMER = 2_147_483_647

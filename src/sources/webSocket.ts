@@ -2,7 +2,7 @@ import { RpcResponseError, SourceError, type SourceFailureKind } from '../core/e
 import type { RpcRequest, SourceRequestOptions } from '../core/types.ts'
 import { redactUrl, scrub } from '../core/url.ts'
 import { decodeFrame } from './frame.ts'
-import { urlSource } from './options.ts'
+import { finite, MAX_TIMER, urlSource } from './options.ts'
 import type {
   SubscriptionHandlers,
   WebSocketSource,
@@ -85,8 +85,15 @@ export function webSocket(url: string, options: WebSocketSourceOptions = {}): We
     url: string,
     protocols?: string | string[],
   ) => Socket
-  check(delay >= 0 && maxDelay >= delay, `reconnect needs 0 <= delay <= maxDelay`)
-  check(!heartbeat || (heartbeat.interval > 0 && heartbeat.timeout > 0), 'heartbeat must be > 0 ms')
+  check(
+    finite(delay) && finite(maxDelay) && delay >= 0 && maxDelay >= delay && maxDelay <= MAX_TIMER,
+    `reconnect needs 0 <= delay <= maxDelay <= ${MAX_TIMER} ms`,
+  )
+  check(
+    !heartbeat ||
+      [heartbeat.interval, heartbeat.timeout].every((n) => finite(n) && n > 0 && n <= MAX_TIMER),
+    `heartbeat interval and timeout must be numbers of ms > 0 and <= ${MAX_TIMER}`,
+  )
   check(typeof Impl === 'function', 'no WebSocket class: pass options.webSocketImpl')
 
   const fail = (failure: SourceFailureKind, message: string) =>

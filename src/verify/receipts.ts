@@ -209,7 +209,7 @@ export function verifyLogsAgainstReceipts(
   for (const receipts of list(receiptsByBlock, 'receiptsByBlock') as RpcReceipt[][])
     for (const receipt of list(receipts, 'receipts') as RpcReceipt[])
       for (const log of receipt.logs) {
-        const match = matches(log, filter)
+        const match = logMatches(log, filter)
         if (match !== 'no') candidates.push({ log, required: match === 'yes' })
       }
   const position = new Map(candidates.map(({ log }, k) => [logKey(log, 'receipts'), k]))
@@ -272,7 +272,7 @@ function options(value: Hex | readonly Hex[] | null | undefined): readonly Hex[]
  * Whether a log matches: 'maybe' where clients differ, a wildcard position beyond the log's
  * topics (go-ethereum: no match; reth, anvil and others: match).
  */
-function matches(log: RpcLog, filter: LogFilter): 'yes' | 'no' | 'maybe' {
+export function logMatches(log: RpcLog, filter: LogFilter): 'yes' | 'no' | 'maybe' {
   const addresses = options(filter.address)
   if (addresses.length > 0 && !addresses.some((a) => sameHex(log.address, a))) return 'no'
   let result: 'yes' | 'maybe' = 'yes'
