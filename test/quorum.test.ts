@@ -116,6 +116,25 @@ describe('quorum loss', () => {
   })
 })
 
+describe('node errors every source gives', () => {
+  it('invalid params without data: that error, agreed, not a quorum error', async () => {
+    await reset()
+    const rpc = clientFor(lab)
+    try {
+      await assert.rejects(
+        rpc.request({ method: 'eth_getBalance', params: ['0x1234', 'latest'] }),
+        (e: Error & { code?: number }) => {
+          assert.equal(e.code, -32602, e.message)
+          assert.match(e.message, /invalid string length/)
+          return true
+        },
+      )
+    } finally {
+      await rpc.close()
+    }
+  })
+})
+
 describe('deadline', () => {
   it('every source blackholed: the request ends at the deadline with code 4900, naming the sources', async () => {
     for (const p of lab.proxies) await p.setMode({ kind: 'blackhole' })

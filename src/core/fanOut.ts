@@ -269,7 +269,8 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       if (error instanceof RpcResponseError && error.deterministic) {
         add(
           s,
-          `error:${error.code}:${canonical(error.data ?? error.shortMessage)}`,
+          // The same error from every node: its code and data, else its message without the name.
+          `error:${error.code}:${canonical(error.data ?? error.shortMessage.replace(`${s.name}: `, ''))}`,
           undefined,
           error,
         )
