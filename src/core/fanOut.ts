@@ -94,7 +94,7 @@ const SLOW_FACTOR = 2
  */
 const LOST_FACTOR = 4
 const LOST_FLOOR = 1_000
-/** When a "not yet" answer is asked again, in ms after it came (one entry per retry). */
+/** Delays before a "not yet" source is asked again: from the real answer beside it, then from its previous retry. */
 const RECHECK_DELAYS = [200, 800]
 
 /**
