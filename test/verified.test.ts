@@ -122,7 +122,7 @@ describe('the fastest source lies about blocks and transactions', () => {
 })
 
 describe('cache and dedupe', () => {
-  it('identical requests in flight share one fan-out; blocks by hash are cached', async () => {
+  it('identical requests in flight share one fan-out; headers by hash are cached, full blocks not', async () => {
     await reset()
     const rpc = clientFor(lab)
     try {
@@ -150,6 +150,13 @@ describe('cache and dedupe', () => {
         0,
       )
       assert.equal(blockCalls, 1)
+      // Full blocks are not kept: a mainnet block is megabytes of objects.
+      await rpc.request({ method: 'eth_getBlockByHash', params: [blockHash, true] })
+      const full = await rpc.requestWithMeta({
+        method: 'eth_getBlockByHash',
+        params: [blockHash, true],
+      })
+      assert.notEqual(full.meta.consistency, 'cached')
     } finally {
       await rpc.close()
     }

@@ -34,7 +34,7 @@ export type OutlastOptions = {
   retryBudget?: RetryBudgetOptions
   /** How often each source's chain id is checked again, in ms. @default 300_000 */
   chainCheckInterval?: number
-  /** Entries kept in the cache of immutable results (blocks by hash). 0 turns it off. @default 1_000 */
+  /** Entries kept in the cache of immutable results (headers by hash, transactions by block hash and index; not full blocks). 0 turns it off. @default 256 */
   cacheSize?: number
   /** Per-method overrides of the policy table, e.g. `{ eth_call: 'single' }`. @default {} */
   policies?: Record<string, PolicyClass | MethodPolicy>
@@ -201,7 +201,7 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
     breaker: options.breaker ?? {},
     retryBudget: options.retryBudget ?? {},
     chainCheckInterval: positive('chainCheckInterval', options.chainCheckInterval, 300_000),
-    cacheSize: positive('cacheSize', options.cacheSize, 1_000, 0),
+    cacheSize: positive('cacheSize', options.cacheSize, 256, 0),
     policies,
     prover: checkProver(options.prover),
     trustedBlockHashes: checkHashes(options.trustedBlockHashes ?? []),

@@ -418,7 +418,8 @@ export function createOutlast(options: OutlastOptions): Outlast {
       pending = run(args.method, params as unknown[])
         .then(
           (answer) => {
-            if (isImmutable(args.method, answer.result)) cache.set(key, answer.result)
+            if (isImmutable(args.method, params as unknown[], answer.result))
+              cache.set(key, answer.result)
             events.emit('request', {
               method: args.method,
               ok: true,
@@ -488,7 +489,9 @@ export function createOutlast(options: OutlastOptions): Outlast {
 }
 
 const IMMUTABLE = new Set(['eth_getBlockByHash', 'eth_getTransactionByBlockHashAndIndex'])
-function isImmutable(method: string, result: unknown): boolean {
+/** Worth caching: immutable, found, and small (a full mainnet block is megabytes of objects). */
+function isImmutable(method: string, params: readonly unknown[], result: unknown): boolean {
+  if (method === 'eth_getBlockByHash' && params[1] === true) return false
   return IMMUTABLE.has(method) && result !== null
 }
 

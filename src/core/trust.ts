@@ -76,7 +76,7 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
       receiptsRoot: String(header.receiptsRoot).toLowerCase() as Hex,
       transactionsRoot: String(header.transactionsRoot).toLowerCase() as Hex,
       logsBloom: String(header.logsBloom).toLowerCase() as Hex,
-      raw: header,
+      raw: headerOnly(header),
       via,
     }
     byHash.set(hash, h)
@@ -123,4 +123,10 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
   }
 
   return { add, get: (h) => byHash.get(h.toLowerCase()), newest: () => newest, resolve }
+}
+
+/** The header's own fields: a block's transaction hashes (13 kB on mainnet) are not kept. */
+function headerOnly(block: Record<string, unknown>): Readonly<Record<string, unknown>> {
+  const { transactions: _t, withdrawals: _w, uncles: _u, ...header } = block
+  return header
 }
