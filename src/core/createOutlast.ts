@@ -85,6 +85,9 @@ export function createOutlast(options: OutlastOptions): Outlast {
     lastResort: () => pool.lastResort(false),
     attempt,
     pollTimeout,
+    // A few round trips of the slowest silent source: a blackholed one costs no more.
+    patience: (silent) =>
+      Math.max(250, ...silent.map((s) => Math.min(pollTimeout(s), 3 * expectedLatency(s, 250)))),
     onUpdate: (h) => {
       pool.refreshConditions()
       events.emit('head', h)
@@ -151,7 +154,11 @@ export function createOutlast(options: OutlastOptions): Outlast {
 
   /** The quorum for this request, reduced (and flagged) when fewer domains are left. */
   const needFor = (candidates: readonly SourceState[], method: string) => {
-    const domains = new Set(candidates.map((s) => s.domain))
+    // A domain whose only sources are on probation (half-open) is not counted on: waiting for
+    // its probe would hold every request up; head polls probe it and bring it back.
+    const firm = candidates.filter((s) => s.breaker.state !== 'half-open')
+    const counted = config.onQuorumLoss === 'degrade' && firm.length > 0 ? firm : candidates
+    const domains = new Set(counted.map((s) => s.domain))
     const need: Need = { ...config.quorum }
     if (domains.size >= need.domains) return { need, degraded: false }
     if (config.onQuorumLoss === 'fail' || domains.size === 0) {
@@ -161,7 +168,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
       )
     }
     return {
-      need: { domains: domains.size, sources: Math.min(need.sources, candidates.length) },
+      need: { domains: domains.size, sources: Math.min(need.sources, counted.length) },
       degraded: true,
     }
   }

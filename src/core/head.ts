@@ -17,6 +17,11 @@ export type HeadTrackerOptions = {
   attempt(s: SourceState, method: string, params: unknown[], signal: AbortSignal): Promise<unknown>
   /** Per-poll timeout for a source. */
   pollTimeout(s: SourceState): number
+  /**
+   * How long, once one source answered a poll, to wait for the others (`silent`) before the
+   * head is settled among those that answered. @default the poll timeout
+   */
+  patience?(silent: readonly SourceState[]): number
   onUpdate(head: Head): void
   /** A head agreed by at least `min(2, quorumDomains)` domains: its header can anchor proofs. */
   onTrusted?(header: RpcHeader): void
@@ -94,6 +99,14 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
     return undefined
   }
 
+  /** When the sources that report `head` last said so: how old the head already is. */
+  const seenAt = (head: Head, among: readonly SourceState[]) => {
+    let at = Date.now()
+    for (const s of among)
+      if (s.head && s.hashes.get(head.number) === head.hash) at = Math.min(at, s.head.at)
+    return at
+  }
+
   const settle = (head: Head, among: readonly SourceState[], q: number) => {
     if (q >= trustQuorum) {
       const header = headers.get(head.hash)
@@ -101,7 +114,9 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
     }
     if (agreed && head.number < agreed.number) return // a lagging subset can't move us back
     agreed = head
-    agreedAt = Date.now()
+    // Its age counts from when the sources said so, not from when they agreed: a head settled
+    // after waiting on silent sources is already that old.
+    agreedAt = seenAt(head, among)
     agreedHashes.set(head.number, head.hash)
     if (agreedHashes.size > WINDOW) agreedHashes.delete(agreedHashes.keys().next().value as number)
     for (const s of among) {
@@ -161,6 +176,13 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
       await new Promise<void>((resolve) => {
         let pending = targets.length
         if (pending === 0) return resolve()
+        // Once some source answered, the silent rest get a few of their round trips, not the
+        // whole poll timeout: then the head is settled among those that answered (below).
+        let patience: ReturnType<typeof setTimeout> | undefined
+        const done = () => {
+          clearTimeout(patience)
+          resolve()
+        }
         for (const s of targets) {
           poll(s).then((ok) => {
             // A source that failed this poll does not vote with the head it had before.
@@ -169,9 +191,11 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
             if (head && (!agreed || head.number >= agreed.number)) {
               settle(head, o.sources, want)
               settled = true
-              resolve()
+              done()
             }
-            if (--pending === 0) resolve()
+            if (--pending === 0) done()
+            else if (ok && !patience && o.patience)
+              patience = setTimeout(done, o.patience(targets.filter((t) => !answered.includes(t))))
           })
         }
       })
