@@ -267,4 +267,52 @@ describe('losing sources mid-request', () => {
       await reset()
     }
   })
+
+  it('a split with no one left to ask is asked once more: a node a moment off answers in step', async () => {
+    await reset()
+    let first = true
+    // aws answers its first balance one wei off (a backend a block apart), then in step.
+    const offOnce: Source = {
+      config: { ...sourceOf('aws').config },
+      async request(body, options) {
+        const answer = await sourceOf('aws').request(body, options)
+        if (body.method !== 'eth_getBalance' || !first) return answer
+        first = false
+        return `0x${(BigInt(String(answer)) + 1n).toString(16)}`
+      },
+    }
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      pollingInterval: 500,
+      quorum: { domains: 2, sources: 2 },
+      sources: [offOnce, sourceOf('gcp')],
+    })
+    try {
+      const { result, meta } = await rpc.requestWithMeta(balance(1))
+      assert.equal(meta.consistency, 'agreed')
+      assert.equal(
+        result,
+        await lab.anvil.rpc('eth_getBalance', [
+          devAccounts[1].address,
+          { blockHash: meta.block!.hash },
+        ]),
+      )
+      // A source that keeps disagreeing is still a quorum error.
+      const liar: Source = {
+        config: { ...sourceOf('aws').config },
+        request: async (body, options) =>
+          body.method === 'eth_getBalance' ? '0x1' : sourceOf('aws').request(body, options),
+      }
+      const strict = createOutlast({
+        chainId: CHAIN_ID,
+        quorum: { domains: 2, sources: 2 },
+        sources: [liar, sourceOf('gcp')],
+        onQuorumLoss: 'fail',
+      })
+      await assert.rejects(strict.request(balance(1)), /agreed/)
+      await strict.close()
+    } finally {
+      await rpc.close()
+    }
+  })
 })

@@ -94,6 +94,8 @@ const SLOW_FACTOR = 2
  */
 const LOST_FACTOR = 4
 const LOST_FLOOR = 1_000
+/** How long after a split with no one left to ask its sources are asked once more, in ms. */
+const REASK_DELAY = 100
 /** Delays before a "not yet" source is asked again: from the real answer beside it, then from its previous retry. */
 const RECHECK_DELAYS = [200, 800]
 
@@ -367,7 +369,28 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       if (all.length === 1 && req.degrade) return finish(all[0]!, undefined, true)
       if (all.length === 0)
         return finish(undefined, new AllSourcesFailedError(req.method, failures))
+      if (!reasked && inflight.size === 0 && Date.now() + REASK_DELAY < req.deadline) return reask()
       finish(undefined, new QuorumError(req.method, req.need.domains, listAnswers(), failures))
+    }
+
+    /**
+     * Split answers and no one left to ask: ask those who answered once more, shortly. A node a
+     * moment behind its peers (a load balancer's backend, a block being imported) answers
+     * again in step; a liar answers the same, and the split stands.
+     */
+    let reasked = false
+    const reask = () => {
+      reasked = true
+      const again = [...groups.values()].flatMap((g) => g.sources)
+      groups.clear()
+      const timer = setTimeout(() => {
+        recheckTimers.delete(timer)
+        if (done) return
+        for (const s of again) launch(s)
+        if (idle()) return exhausted()
+        scheduleHedge()
+      }, REASK_DELAY)
+      recheckTimers.add(timer)
     }
 
     const deadlineError = () => {
