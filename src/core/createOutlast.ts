@@ -73,9 +73,11 @@ export function createOutlast(options: OutlastOptions): Outlast {
   const inflightRequests = new Map<string, Promise<{ result: unknown; meta: ResponseMeta }>>()
   let closed = false
 
-  /** How long a cheap call (a head poll, a liveness probe) may take at `s`. */
-  const pollTimeout = (s: SourceState) =>
-    Math.ceil(Math.min(config.timeout, Math.max(1_000, 4 * expectedLatency(s, 250))))
+  /** `rounds` of `s`'s expected latency, at least `floor` ms and at most the request timeout. */
+  const roundTrips = (s: SourceState, rounds: number, floor: number) =>
+    Math.ceil(Math.min(config.timeout, Math.max(floor, rounds * expectedLatency(s, 250))))
+  /** How long a head poll may take at `s`. */
+  const pollTimeout = (s: SourceState) => roundTrips(s, 4, 1_000)
 
   const head = createHeadTracker({
     sources: states,
@@ -87,7 +89,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
     pollTimeout,
     // A few round trips of the slowest silent source: a blackholed one costs no more.
     patience: (silent) =>
-      Math.max(250, ...silent.map((s) => Math.min(pollTimeout(s), 3 * expectedLatency(s, 250)))),
+      Math.max(250, ...silent.map((s) => Math.min(pollTimeout(s), roundTrips(s, 3, 0)))),
     onUpdate: (h) => {
       pool.refreshConditions()
       events.emit('head', h)
@@ -139,14 +141,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
     penalize: pool.penalize,
     // A live source answers this within a couple of its round trips.
     probe: (s) =>
-      attempt(
-        s,
-        'eth_blockNumber',
-        [],
-        AbortSignal.timeout(
-          Math.ceil(Math.min(config.timeout, Math.max(500, 2 * expectedLatency(s, 250)))),
-        ),
-      ).then(
+      attempt(s, 'eth_blockNumber', [], AbortSignal.timeout(roundTrips(s, 2, 500))).then(
         () => {},
         () => {},
       ),
