@@ -19,6 +19,7 @@ export {
   RpcResponseError,
   SourceError,
   type SourceFailureKind,
+  UnanchoredProofError,
   VerificationError,
 } from './core/errors.ts'
 export type { Head } from './core/head.ts'

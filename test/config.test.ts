@@ -82,7 +82,7 @@ describe('bad configuration fails at construction with a clear error', () => {
   it('wrong chain id type', () => {
     rejects(
       () => createOutlast({ chainId: '1' as never, sources: [a] }),
-      /chainId must be a positive integer number, got string "1"/,
+      /chainId must be an integer between 1 and 9007199254740991, got "1"/,
     )
     rejects(() => createOutlast({ chainId: 1.5, sources: [a] }), /chainId/)
     rejects(() => createOutlast({ chainId: -1, sources: [a] }), /chainId/)
@@ -94,7 +94,7 @@ describe('bad configuration fails at construction with a clear error', () => {
     )
     rejects(
       () => createOutlast({ chainId: 1, sources: [a], timeout: -5 }),
-      /timeout must be a number >= 1/,
+      /createOutlast\(\): timeout must be an integer number of ms between 1 and 2147483647, got -5\./,
     )
     rejects(
       () => createOutlast({ chainId: 1, sources: [a], onQuorumLoss: 'ignore' as never }),

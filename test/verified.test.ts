@@ -53,7 +53,9 @@ describe('the fastest source lies about blocks and transactions', () => {
         false,
       ])
       assert.equal((latest.result as { stateRoot: string }).stateRoot, real.stateRoot)
-      assert.equal(latest.meta.consistency, 'verified')
+      // A hash list cannot be checked against transactionsRoot: only an empty one stands alone.
+      const listed = (latest.result as { transactions: unknown[] }).transactions.length
+      assert.equal(latest.meta.consistency, listed > 0 ? 'agreed' : 'verified')
       const aws = rpc.status().sources.find((s) => s.name === 'aws')!
       assert.match(aws.lastError ?? '', /does not hash to/)
     } finally {
@@ -140,16 +142,17 @@ describe('cache and dedupe', () => {
       )
       assert.ok(balanceCalls <= 3, `${balanceCalls} calls for 10 identical requests`)
       await rpc.request({ method: 'eth_getBlockByHash', params: [blockHash, false] })
+      const blockCalls = () =>
+        lab.proxies.reduce((n, p) => n + (p.stats.byMethod.eth_getBlockByHash ?? 0), 0)
+      const asked = blockCalls()
       const again = await rpc.requestWithMeta({
         method: 'eth_getBlockByHash',
         params: [blockHash, false],
       })
       assert.equal(again.meta.consistency, 'cached')
-      const blockCalls = lab.proxies.reduce(
-        (n, p) => n + (p.stats.byMethod.eth_getBlockByHash ?? 0),
-        0,
-      )
-      assert.equal(blockCalls, 1)
+      // Its hash list was agreed by two domains, then kept.
+      assert.equal(asked, 2)
+      assert.equal(blockCalls(), asked)
       // Full blocks are not kept: a mainnet block is megabytes of objects.
       await rpc.request({ method: 'eth_getBlockByHash', params: [blockHash, true] })
       const full = await rpc.requestWithMeta({

@@ -36,6 +36,7 @@ const CONDITION_STYLE: Partial<Record<SourceCondition, Style[]>> = {
   unknown: ['dim'],
   down: ['red', 'bold'],
   forked: ['red', 'bold'],
+  unconfirmed: ['red', 'bold'],
   'wrong-chain': ['red', 'bold'],
   lying: ['red', 'bold'],
 }

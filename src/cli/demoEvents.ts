@@ -51,7 +51,7 @@ export function createDemoEvents(view: DemoView, startedAt: number): DemoEvents 
     },
     watch(rpc) {
       const UP = new Set(['healthy', 'degraded'])
-      const BAD = new Set(['down', 'forked', 'wrong-chain', 'lying'])
+      const BAD = new Set(['down', 'forked', 'unconfirmed', 'wrong-chain', 'lying'])
       rpc.on('source', (e) => {
         const tone: EventTone = UP.has(e.to) ? 'good' : BAD.has(e.to) ? 'bad' : 'warn'
         // A source's last error explains why it is down or throttled, not why it lags.

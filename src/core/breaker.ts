@@ -5,11 +5,11 @@
 export type BreakerState = 'closed' | 'open' | 'half-open'
 
 export type BreakerOptions = {
-  /** Consecutive failures that open the breaker. @default 3 */
+  /** Consecutive failures that open the breaker (an integer >= 1). @default 3 */
   threshold?: number
-  /** First cool-off in ms; doubles on each failed probe. @default 1_000 */
+  /** First cool-off in whole ms (1 to 2^31 − 1); doubles on each failed probe. @default 1_000 */
   cooldown?: number
-  /** Longest cool-off in ms. @default 30_000 */
+  /** Longest cool-off in whole ms (1 to 2^31 − 1); never below `cooldown`. @default 30_000 */
   maxCooldown?: number
 }
 
@@ -35,6 +35,7 @@ export function createBreaker(
   let failures = 0
   let openUntil = 0
   let currentCooldown = cooldown
+  const longest = Math.max(maxCooldown, cooldown)
   let probing = false
 
   const refresh = () => {
@@ -79,7 +80,7 @@ export function createBreaker(
       failures++
       refresh()
       if (state === 'half-open') {
-        currentCooldown = Math.min(currentCooldown * 2, maxCooldown)
+        currentCooldown = Math.min(currentCooldown * 2, longest)
         open(currentCooldown)
       } else if (state === 'closed' && failures >= threshold) open(currentCooldown)
     },

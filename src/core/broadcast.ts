@@ -1,4 +1,4 @@
-import { keccak256 } from 'ox/Hash'
+import { rawTransactionHash } from '../verify/rawTransaction.ts'
 import { AllSourcesFailedError, BaseError, RpcResponseError, SourceError } from './errors.ts'
 import type { SourceState } from './sourceState.ts'
 import type { Hex } from './types.ts'
@@ -14,7 +14,8 @@ const KNOWN =
   /already known|known transaction|already imported|already exists|alreadyknown|already in (the )?(mem)?pool|tx already/i
 
 /**
- * `eth_sendRawTransaction`: send to every target at once, compute the hash locally, and return
+ * `eth_sendRawTransaction`: send to every target at once, compute the hash locally (for a blob
+ * transaction in network form, the hash of its body: `rawTransactionHash`), and return
  * it once any source accepted the transaction or said it already has it. A rejection that every
  * answering source gives (nonce too low, insufficient funds) is returned as that error.
  */
@@ -32,7 +33,13 @@ export function broadcast(
         message: 'eth_sendRawTransaction needs one hex string: the signed transaction',
       }),
     )
-  const hash = keccak256(raw as Hex)
+  let hash: Hex
+  try {
+    hash = rawTransactionHash(raw as Hex)
+  } catch (error) {
+    const message = error instanceof BaseError ? error.shortMessage : String(error)
+    return Promise.reject(new RpcResponseError('outlast', { code: -32602, message }))
+  }
   const signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()))
 
   return new Promise((resolve, reject) => {

@@ -1,5 +1,14 @@
 import type { BreakerOptions } from './breaker.ts'
 import { ConfigError } from './errors.ts'
+import {
+  checkBoolean,
+  checkNumber,
+  checkObject,
+  checkOneOf,
+  ms,
+  type NumberRule,
+  whole,
+} from './options.ts'
 import type { MethodPolicy, PolicyClass } from './policy.ts'
 import { combineProvers, type Prover } from './prover.ts'
 import type { RetryBudgetOptions } from './retryBudget.ts'
@@ -7,36 +16,37 @@ import type { TrustedHeaderHook } from './trust.ts'
 import type { Source } from './types.ts'
 
 export type OutlastOptions = {
-  /** The chain every source must be on; checked on first contact and again later. */
+  /** The chain every source must be on (a positive integer); checked on first contact and again later. */
   chainId: number
   /** Where answers come from: `http(...)`, `eip1193(...)`, later p2p and IPFS sources. */
   sources: readonly Source[]
   /**
-   * How many sources in how many distinct failure domains must agree on a state read.
+   * How many sources in how many distinct failure domains must agree on a state read (integers:
+   * 1 <= domains <= sources; at most the configured domains and sources).
    * @default { domains: 2, sources: 2 }
    */
   quorum?: { domains?: number; sources?: number }
   /** When only one failure domain is left: answer from it and flag it, or fail. @default 'degrade' */
   onQuorumLoss?: 'degrade' | 'fail'
-  /** Overall deadline for one request, in ms. @default 10_000 */
+  /** Overall deadline for one request, in whole ms (1 to 2^31 − 1). @default 10_000 */
   timeout?: number
-  /** How old the agreed head may get before it is polled again, in ms. @default 4_000 */
+  /** How old the agreed head may get before it is polled again, in whole ms (0 to 2^31 − 1). @default 4_000 */
   pollingInterval?: number
-  /** Sources further behind the agreed head than this many blocks get no head-dependent reads. @default 2 */
+  /** Sources further behind the agreed head than this many blocks (an integer >= 0) get no head-dependent reads. @default 2 */
   maxLag?: number
   /** Pin `latest` by block hash (EIP-1898) where the method allows; else by number. @default true */
   pinByHash?: boolean
-  /** Hedge delays in ms: floor, ceiling, and the delay used before a source has latency data. @default { min: 10, max: 2_000, initial: 400 } */
+  /** Hedge delays in whole ms (up to 2^31 − 1, min <= max): floor, ceiling, and the delay used before a source has latency data. @default { min: 10, max: 2_000, initial: 400 } */
   hedge?: { min?: number; max?: number; initial?: number }
   /** Circuit breaker per source. @default { threshold: 3, cooldown: 1_000, maxCooldown: 30_000 } */
   breaker?: BreakerOptions
   /** Share of extra attempts (hedges, retries). @default { ratio: 0.5, minPerSecond: 10 } */
   retryBudget?: RetryBudgetOptions
-  /** How often each source's chain id is checked again, in ms. @default 300_000 */
+  /** How often each source's chain id is checked again, in whole ms (1 to 2^31 − 1). @default 300_000 */
   chainCheckInterval?: number
-  /** Entries kept in the cache of immutable results (headers by hash, transactions by block hash and index; not full blocks). 0 turns it off. @default 256 */
+  /** Entries kept in the cache of immutable results (headers by hash, transactions by block hash and index; not full blocks). 0 turns it off; at most 2^24. @default 256 */
   cacheSize?: number
-  /** Per-method overrides of the policy table, e.g. `{ eth_call: 'single' }`. @default {} */
+  /** Per-method overrides of the policy table, e.g. `{ eth_call: 'single' }` or `{ my_read: { class: 'quorum', blockParam: 1 } }`. @default {} */
   policies?: Record<string, PolicyClass | MethodPolicy>
   /** Answers from proofs where possible: `proofs()` from `outlast/proofs`, or several provers (the first that knows a method answers it). @default none (quorum) */
   prover?: Prover | readonly Prover[]
@@ -44,7 +54,7 @@ export type OutlastOptions = {
   trustedBlockHashes?: readonly string[]
   /** A light client's verified headers (e.g. from Helios or Lodestar's prover). @default none */
   trustedHeader?: TrustedHeaderHook
-  /** Milliseconds a source that failed a proof gets no traffic. @default 60_000 */
+  /** Whole ms (0 to 2^31 − 1) a source that failed a proof gets no traffic. @default 60_000 */
   lieCooloff?: number
 }
 
@@ -69,28 +79,40 @@ export type ResolvedConfig = {
   lieCooloff: number
 }
 
-const known = new Set([
-  'chainId',
-  'sources',
-  'quorum',
-  'onQuorumLoss',
-  'timeout',
-  'pollingInterval',
-  'maxLag',
-  'pinByHash',
-  'hedge',
-  'breaker',
-  'retryBudget',
-  'chainCheckInterval',
-  'cacheSize',
-  'policies',
-  'prover',
-  'trustedBlockHashes',
-  'trustedHeader',
-  'lieCooloff',
-])
+/** An options type's keys, listed once so that a key added to the type must be added here. */
+const keysOf = <T>(keys: { [K in keyof Required<T>]: true }): readonly string[] => Object.keys(keys)
 
-const classes = new Set([
+const known = keysOf<OutlastOptions>({
+  chainId: true,
+  sources: true,
+  quorum: true,
+  onQuorumLoss: true,
+  timeout: true,
+  pollingInterval: true,
+  maxLag: true,
+  pinByHash: true,
+  hedge: true,
+  breaker: true,
+  retryBudget: true,
+  chainCheckInterval: true,
+  cacheSize: true,
+  policies: true,
+  prover: true,
+  trustedBlockHashes: true,
+  trustedHeader: true,
+  lieCooloff: true,
+})
+const quorumKeys = keysOf<NonNullable<OutlastOptions['quorum']>>({ domains: true, sources: true })
+const hedgeKeys = keysOf<NonNullable<OutlastOptions['hedge']>>({
+  min: true,
+  max: true,
+  initial: true,
+})
+const breakerKeys = keysOf<BreakerOptions>({ threshold: true, cooldown: true, maxCooldown: true })
+const budgetKeys = keysOf<RetryBudgetOptions>({ ratio: true, minPerSecond: true })
+const policyKeys = keysOf<MethodPolicy>({ class: true, blockParam: true, byHash: true })
+
+const classes: readonly PolicyClass[] = [
   'static',
   'head',
   'median',
@@ -100,114 +122,142 @@ const classes = new Set([
   'single',
   'subscription',
   'unsupported',
-])
+]
+
+const WHERE = 'createOutlast()'
+const num = (path: string, value: unknown, rule: NumberRule) =>
+  checkNumber(WHERE, path, value, rule)
+const obj = (path: string, value: unknown, keys?: readonly string[]) =>
+  checkObject(WHERE, path, value, keys)
+
+/** A `Map` holds at most 2^24 entries. */
+const MAX_CACHE = 2 ** 24
+/** A block parameter's index: JSON-RPC methods take a few parameters. */
+const MAX_PARAM = 255
 
 /** Checks every option and fills defaults; throws a `ConfigError` naming what is wrong. */
 export function resolveConfig(options: OutlastOptions): ResolvedConfig {
-  if (!options || typeof options !== 'object')
-    throw new ConfigError('createOutlast() needs an options object with chainId and sources.')
-  for (const key of Object.keys(options))
-    if (!known.has(key)) throw new ConfigError(`createOutlast(): unknown option "${key}".`)
+  if (!options || typeof options !== 'object' || Array.isArray(options))
+    throw new ConfigError(`${WHERE} needs an options object with chainId and sources.`)
+  obj('', options, known)
 
-  const { chainId } = options
-  if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId) || chainId <= 0)
-    throw new ConfigError(
-      `createOutlast(): chainId must be a positive integer number, got ${typeof chainId} ${JSON.stringify(String(chainId))}.`,
-    )
+  const chainId = num('chainId', options.chainId, whole(1))
+  if (chainId === undefined)
+    throw new ConfigError(`${WHERE}: chainId is required, e.g. 1 for Ethereum mainnet.`)
 
   const { sources } = options
   if (!Array.isArray(sources) || sources.length === 0)
-    throw new ConfigError('createOutlast(): sources must be a non-empty array, e.g. [http(url)].')
+    throw new ConfigError(`${WHERE}: sources must be a non-empty array, e.g. [http(url)].`)
   const names = new Set<string>()
   const seen = new Set<Source>()
   sources.forEach((s, i) => {
     if (typeof s?.request !== 'function' || typeof s.config?.name !== 'string')
       throw new ConfigError(
-        `createOutlast(): sources[${i}] is not a source; use http(url) or eip1193(provider).`,
+        `${WHERE}: sources[${i}] is not a source; use http(url) or eip1193(provider).`,
       )
-    if (seen.has(s)) throw new ConfigError(`createOutlast(): sources[${i}] is listed twice.`)
+    if (seen.has(s)) throw new ConfigError(`${WHERE}: sources[${i}] is listed twice.`)
     if (names.has(s.config.name))
       throw new ConfigError(
-        `createOutlast(): duplicate source name "${s.config.name}" (sources[${i}]); give each source a unique name.`,
+        `${WHERE}: duplicate source name "${s.config.name}" (sources[${i}]); give each source a unique name.`,
       )
     seen.add(s)
     names.add(s.config.name)
   })
   const domains = new Set(sources.map((s) => s.config.domain))
 
-  const qDomains = options.quorum?.domains ?? Math.min(2, domains.size)
-  const qSources = options.quorum?.sources ?? qDomains
-  if (!Number.isInteger(qDomains) || qDomains < 1)
-    throw new ConfigError(
-      `createOutlast(): quorum.domains must be an integer >= 1, got ${qDomains}.`,
-    )
-  if (!Number.isInteger(qSources) || qSources < qDomains)
-    throw new ConfigError(
-      `createOutlast(): quorum.sources must be an integer >= quorum.domains (${qDomains}), got ${qSources}.`,
-    )
+  const quorum = obj('quorum', options.quorum, quorumKeys)
+  const qDomains = num('quorum.domains', quorum?.domains, whole(1)) ?? Math.min(2, domains.size)
+  const qSources = num('quorum.sources', quorum?.sources, whole(1)) ?? qDomains
   if (qDomains > domains.size)
     throw new ConfigError(
-      `createOutlast(): quorum.domains is ${qDomains} but the sources span only ${domains.size} failure domain(s): ${[...domains].join(', ')}.`,
+      `${WHERE}: quorum.domains is ${qDomains} but the sources span only ${domains.size} failure domain(s): ${[...domains].join(', ')}.`,
+    )
+  if (qSources < qDomains)
+    throw new ConfigError(
+      `${WHERE}: quorum.sources must be an integer >= quorum.domains (${qDomains}), got ${qSources}.`,
     )
   if (qSources > sources.length)
     throw new ConfigError(
-      `createOutlast(): quorum.sources is ${qSources} but only ${sources.length} source(s) are configured.`,
+      `${WHERE}: quorum.sources is ${qSources} but only ${sources.length} source(s) are configured.`,
     )
 
-  const onQuorumLoss = options.onQuorumLoss ?? 'degrade'
-  if (onQuorumLoss !== 'degrade' && onQuorumLoss !== 'fail')
-    throw new ConfigError(
-      `createOutlast(): onQuorumLoss must be 'degrade' or 'fail', got ${JSON.stringify(onQuorumLoss)}.`,
-    )
-
-  const positive = (name: string, value: number | undefined, fallback: number, min = 1) => {
-    const v = value ?? fallback
-    if (typeof v !== 'number' || !(v >= min) || !Number.isFinite(v))
-      throw new ConfigError(
-        `createOutlast(): ${name} must be a number >= ${min}, got ${JSON.stringify(v)}.`,
-      )
-    return v
-  }
-
+  const hedgeOptions = obj('hedge', options.hedge, hedgeKeys)
   const hedge = {
-    min: positive('hedge.min', options.hedge?.min, 10, 0),
-    max: positive('hedge.max', options.hedge?.max, 2_000),
-    initial: positive('hedge.initial', options.hedge?.initial, 400),
+    min: num('hedge.min', hedgeOptions?.min, ms(0)) ?? 10,
+    max: num('hedge.max', hedgeOptions?.max, ms(1)) ?? 2_000,
+    initial: num('hedge.initial', hedgeOptions?.initial, ms(1)) ?? 400,
   }
   if (hedge.min > hedge.max)
-    throw new ConfigError(
-      `createOutlast(): hedge.min (${hedge.min}) exceeds hedge.max (${hedge.max}).`,
-    )
-
-  const policies = options.policies ?? {}
-  for (const [method, p] of Object.entries(policies)) {
-    const cls = typeof p === 'string' ? p : p?.class
-    if (!classes.has(cls))
-      throw new ConfigError(
-        `createOutlast(): policies.${method} must be one of ${[...classes].join(', ')}; got ${JSON.stringify(cls)}.`,
-      )
-  }
+    throw new ConfigError(`${WHERE}: hedge.min (${hedge.min}) exceeds hedge.max (${hedge.max}).`)
 
   return {
     chainId,
     sources,
     quorum: { domains: qDomains, sources: qSources },
-    onQuorumLoss,
-    timeout: positive('timeout', options.timeout, 10_000),
-    pollingInterval: positive('pollingInterval', options.pollingInterval, 4_000, 0),
-    maxLag: positive('maxLag', options.maxLag, 2, 0),
-    pinByHash: options.pinByHash ?? true,
+    onQuorumLoss:
+      checkOneOf(WHERE, 'onQuorumLoss', options.onQuorumLoss, ['degrade', 'fail'] as const) ??
+      'degrade',
+    timeout: num('timeout', options.timeout, ms(1)) ?? 10_000,
+    pollingInterval: num('pollingInterval', options.pollingInterval, ms(0)) ?? 4_000,
+    maxLag: num('maxLag', options.maxLag, whole(0)) ?? 2,
+    pinByHash: checkBoolean(WHERE, 'pinByHash', options.pinByHash) ?? true,
     hedge,
-    breaker: options.breaker ?? {},
-    retryBudget: options.retryBudget ?? {},
-    chainCheckInterval: positive('chainCheckInterval', options.chainCheckInterval, 300_000),
-    cacheSize: positive('cacheSize', options.cacheSize, 256, 0),
-    policies,
+    breaker: checkBreaker(options.breaker),
+    retryBudget: checkRetryBudget(options.retryBudget),
+    chainCheckInterval: num('chainCheckInterval', options.chainCheckInterval, ms(1)) ?? 300_000,
+    cacheSize: num('cacheSize', options.cacheSize, whole(0, MAX_CACHE)) ?? 256,
+    policies: checkPolicies(options.policies),
     prover: checkProver(options.prover),
     trustedBlockHashes: checkHashes(options.trustedBlockHashes ?? []),
     trustedHeader: checkHook(options.trustedHeader),
-    lieCooloff: positive('lieCooloff', options.lieCooloff, 60_000, 0),
+    lieCooloff: num('lieCooloff', options.lieCooloff, ms(0)) ?? 60_000,
   }
+}
+
+/** Only the options given, checked (the breaker fills its own defaults). */
+function checkBreaker(value: unknown): BreakerOptions {
+  const o = obj('breaker', value, breakerKeys)
+  const threshold = num('breaker.threshold', o?.threshold, whole(1))
+  const cooldown = num('breaker.cooldown', o?.cooldown, ms(1))
+  const maxCooldown = num('breaker.maxCooldown', o?.maxCooldown, ms(1))
+  if (cooldown !== undefined && maxCooldown !== undefined && maxCooldown < cooldown)
+    throw new ConfigError(
+      `${WHERE}: breaker.maxCooldown (${maxCooldown}) is below breaker.cooldown (${cooldown}).`,
+    )
+  return defined({ threshold, cooldown, maxCooldown })
+}
+
+/** Only the options given, checked (the budget fills its own defaults). */
+function checkRetryBudget(value: unknown): RetryBudgetOptions {
+  const o = obj('retryBudget', value, budgetKeys)
+  return defined({
+    // Finagle's bound: at most 1,000 extra attempts per request.
+    ratio: num('retryBudget.ratio', o?.ratio, { min: 0, max: 1_000 }),
+    minPerSecond: num('retryBudget.minPerSecond', o?.minPerSecond, whole(0)),
+  })
+}
+
+/** A fresh table without a prototype (so `constructor` is no override), each entry checked. */
+function checkPolicies(value: unknown): Record<string, PolicyClass | MethodPolicy> {
+  const out: Record<string, PolicyClass | MethodPolicy> = Object.create(null)
+  for (const [method, p] of Object.entries(obj('policies', value) ?? {})) {
+    const path = `policies.${method}`
+    if (typeof p === 'string') {
+      out[method] = checkOneOf(WHERE, path, p, classes) as PolicyClass
+      continue
+    }
+    const o = obj(path, p, policyKeys)
+    const cls = checkOneOf(WHERE, `${path}.class`, o?.class ?? null, classes) as PolicyClass
+    const blockParam = num(`${path}.blockParam`, o?.blockParam, whole(0, MAX_PARAM))
+    const byHash = checkBoolean(WHERE, `${path}.byHash`, o?.byHash)
+    out[method] = defined({ class: cls, blockParam, byHash })
+  }
+  return out
+}
+
+/** `o` without its `undefined` entries. */
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
 }
 
 function checkProver(prover: Prover | readonly Prover[] | undefined): Prover | undefined {
@@ -216,7 +266,7 @@ function checkProver(prover: Prover | readonly Prover[] | undefined): Prover | u
   list.forEach((p, i) => {
     if (typeof p?.answer !== 'function' || !(p.methods instanceof Set))
       throw new ConfigError(
-        `createOutlast(): prover${Array.isArray(prover) ? `[${i}]` : ''} must be a prover such as proofs() from 'outlast/proofs'.`,
+        `${WHERE}: prover${Array.isArray(prover) ? `[${i}]` : ''} must be a prover such as proofs() from 'outlast/proofs'.`,
       )
   })
   return list.length === 1 ? list[0] : combineProvers(list)
@@ -224,11 +274,11 @@ function checkProver(prover: Prover | readonly Prover[] | undefined): Prover | u
 
 function checkHashes(hashes: readonly string[]): readonly string[] {
   if (!Array.isArray(hashes))
-    throw new ConfigError('createOutlast(): trustedBlockHashes must be an array of block hashes.')
+    throw new ConfigError(`${WHERE}: trustedBlockHashes must be an array of block hashes.`)
   for (const h of hashes)
     if (typeof h !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(h))
       throw new ConfigError(
-        `createOutlast(): trustedBlockHashes has ${JSON.stringify(h)}, not a 32-byte hex hash.`,
+        `${WHERE}: trustedBlockHashes has ${JSON.stringify(h)}, not a 32-byte hex hash.`,
       )
   return hashes
 }
@@ -236,7 +286,7 @@ function checkHashes(hashes: readonly string[]): readonly string[] {
 function checkHook(hook: TrustedHeaderHook | undefined): TrustedHeaderHook | undefined {
   if (hook !== undefined && typeof hook !== 'function')
     throw new ConfigError(
-      'createOutlast(): trustedHeader must be a function ({ hash } | { number }) => header.',
+      `${WHERE}: trustedHeader must be a function ({ hash } | { number }) => header.`,
     )
   return hook
 }

@@ -1,4 +1,6 @@
+import { computeBlockHash } from '../verify/block.ts'
 import { beforeDeadline } from './abort.ts'
+import { checkShape } from './bounds.ts'
 import { broadcast } from './broadcast.ts'
 import { canonical } from './canonical.ts'
 import { type OutlastOptions, type ResolvedConfig, resolveConfig } from './config.ts'
@@ -10,19 +12,20 @@ import {
   QuorumLostError,
   RpcResponseError,
   SourceError,
+  UnanchoredProofError,
   VerificationError,
 } from './errors.ts'
 import type { OutlastEvents, ResponseMeta } from './events.ts'
 import { type FanOutContext, fanOut, type Need } from './fanOut.ts'
-import type { HeadPusher } from './follow/chainFollower.ts'
+import type { RpcHeader as FollowedHeader, HeadPusher } from './follow/chainFollower.ts'
 import { createSubscriptions } from './follow/subscriptions.ts'
 import { createHeadTracker } from './head.ts'
 import { createLru } from './lru.ts'
 import { medianAnswer } from './median.ts'
-import { classify } from './policy.ts'
+import { classify, isCallersError } from './policy.ts'
 import type { Prover } from './prover.ts'
 import { createRetryBudget } from './retryBudget.ts'
-import { checkAnswer, pinBlock } from './rules.ts'
+import { checkAnswer, pinBlock, verifyingCall } from './rules.ts'
 import { createSourcePool } from './sourcePool.ts'
 import { expectedLatency, type SourceState } from './sourceState.ts'
 import { type OutlastStatus, statusOf } from './status.ts'
@@ -83,6 +86,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
     sources: states,
     quorumDomains: config.quorum.domains,
     pollingInterval: config.pollingInterval,
+    maxLead: config.maxLag,
     eligible: pool.eligible,
     lastResort: () => pool.lastResort(false),
     attempt,
@@ -101,9 +105,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
   const trust = createTrustStore({
     checkpoints: config.trustedBlockHashes,
     hook: config.trustedHeader,
-    fetchHeader: async (hash) =>
-      (await requestWithMeta({ method: 'eth_getBlockByHash', params: [hash, false] }))
-        .result as Record<string, unknown> | null,
+    fetchHeader: (hash) => headerByHash(hash),
   })
 
   const subscriptions = createSubscriptions({
@@ -121,10 +123,13 @@ export function createOutlast(options: OutlastOptions): Outlast {
             ]
           : [],
       ),
-    trusted: (pusher) => {
+    // A pushed head is a hint, like a polled one: it reaches subscribers once agreed.
+    confirmHead: (pusher, header) => {
       const s = states.find((x) => x.name === pusher.name)
-      return !!s && s.chain === 'ok' && !s.forked
+      if (s?.chain !== 'ok' || s.forked) return Promise.resolve(undefined)
+      return head.confirm(s, header) as Promise<FollowedHeader | undefined>
     },
+    refreshHead: () => head.refresh(),
     notify: (subscription, result) =>
       events.emit('message', { type: 'eth_subscription', data: { subscription, result } }),
     onError: (error) =>
@@ -133,7 +138,11 @@ export function createOutlast(options: OutlastOptions): Outlast {
       }),
   })
 
+  /** Every source's secrets removed from a text the engine shows (a node may echo its key). */
+  const redact = (text: string) => states.reduce((t, s) => s.source.config.redact?.(t) ?? t, text)
+
   const ctx: FanOutContext = {
+    redact,
     attempt,
     budget,
     hedge: config.hedge,
@@ -209,7 +218,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
         const n = await beforeDeadline(head.blockNumber(), deadline, () => noHead(method))
         return {
           result: `0x${n.toString(16)}`,
-          meta: meta({ consistency: 'head', block: head.peek()! }),
+          meta: meta({ consistency: head.confirmed() ? 'head' : 'degraded', block: head.peek()! }),
         }
       }
       case 'broadcast': {
@@ -220,7 +229,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
           targets,
           (s, signal) => attempt(s, method, params, signal),
           deadline,
-          (o) => events.emit('broadcast', o),
+          (o) => events.emit('broadcast', o.reason ? { ...o, reason: redact(o.reason) } : o),
         )
         const domains = [
           ...new Set(states.filter((s) => accepted.includes(s.name)).map((s) => s.domain)),
@@ -228,17 +237,26 @@ export function createOutlast(options: OutlastOptions): Outlast {
         return { result: hash, meta: meta({ consistency: 'verified', sources: accepted, domains }) }
       }
       case 'median': {
-        const m = await medianAnswer(
-          pool.ranked(false),
-          (s, signal) => attempt(s, method, params, signal),
+        const { candidates, reserve } = candidatesFor(false)
+        const m = await medianAnswer({
+          candidates,
+          ...(reserve ? { reserve } : {}),
+          attempt: (s, signal) => attempt(s, method, params, signal),
           method,
           deadline,
-        )
+          quorum: Math.min(2, config.quorum.domains),
+        })
         const sources = m.sources.map((s) => s.name)
         const domains = [...new Set(m.sources.map((s) => s.domain))]
+        if (m.degraded) events.emit('quorumLoss', { method, domains })
         return {
           result: m.value,
-          meta: meta({ consistency: 'median', sources, domains, attempts: m.attempts }),
+          meta: meta({
+            consistency: m.degraded ? 'degraded' : 'median',
+            sources,
+            domains,
+            attempts: m.attempts,
+          }),
         }
       }
     }
@@ -257,6 +275,13 @@ export function createOutlast(options: OutlastOptions): Outlast {
     const { need, degraded } = needFor(candidates, method)
     const single = policy.class === 'single'
     const rules = checkAnswer(method, pinned.params, pinned.expectedHash)
+    const call = single
+      ? undefined
+      : verifyingCall(
+          rules,
+          (s, signal) => attempt(s, method, pinned.params, signal),
+          (s, why) => pool.markLying(s, `${method}: ${why}`),
+        )
     const result = await fanOut(ctx, {
       method,
       params: pinned.params,
@@ -267,6 +292,8 @@ export function createOutlast(options: OutlastOptions): Outlast {
       standsAlone: single ? () => true : rules.standsAlone,
       key: rules.key,
       pending: rules.pending,
+      callersError: (e) => isCallersError(method, e),
+      ...(call ? { call } : {}),
       degrade: config.onQuorumLoss === 'degrade',
       deadline,
       force,
@@ -274,19 +301,48 @@ export function createOutlast(options: OutlastOptions): Outlast {
       ...(single || (policy.class === 'verified' && pinned.expectedHash) ? { initial: 1 } : {}),
     })
     const verified = !single && result.sources.length === 1 && rules.standsAlone?.(result.value)
-    const lost = !single && !verified && (degraded || result.degraded)
+    // A read pinned to a head that no second domain confirmed is no better than that domain.
+    const unconfirmed =
+      !head.confirmed() && !!pinned.expectedHash && pinned.expectedHash === head.peek()?.hash
+    const lost = !single && (unconfirmed || (!verified && (degraded || result.degraded)))
     if (lost) events.emit('quorumLoss', { method, domains: result.domains })
     if (result.error) throw result.error
     return {
       result: result.value,
       meta: meta({
-        consistency: single ? 'single' : verified ? 'verified' : lost ? 'degraded' : 'agreed',
+        consistency: single ? 'single' : lost ? 'degraded' : verified ? 'verified' : 'agreed',
         sources: result.sources,
         domains: result.domains,
         attempts: result.attempts,
         ...(pinned.block ? { block: pinned.block } : {}),
       }),
     }
+  }
+
+  /**
+   * A header by hash for the trust store: its hash is the whole check (the body is not used),
+   * so one source's answer stands; `null` needs agreement.
+   */
+  const headerByHash = async (hash: string): Promise<Record<string, unknown> | null> => {
+    const method = 'eth_getBlockByHash'
+    const { candidates, force, reserve } = candidatesFor(false)
+    const r = await fanOut(ctx, {
+      method,
+      params: [hash, false],
+      candidates,
+      force,
+      ...(reserve ? { reserve } : {}),
+      need: needFor(candidates, method).need,
+      check: (h) => (h === null || headerHashes(h, hash) ? undefined : `header is not ${hash}`),
+      standsAlone: (h) => h !== null,
+      key: (h) => (h === null ? 'null' : hash),
+      pending: (h) => h === null,
+      degrade: true,
+      deadline: Date.now() + config.timeout,
+      initial: 1,
+    })
+    if (r.error) throw r.error
+    return r.value as Record<string, unknown> | null
   }
 
   const noHead = (method: string) =>
@@ -316,7 +372,8 @@ export function createOutlast(options: OutlastOptions): Outlast {
       header = await trustedHeaderFor(params[classify(method).blockParam ?? params.length])
       if (!header) return undefined
     }
-    const lies: string[] = []
+    /** Sources whose data failed the proof: liars, unless every domain's proof failed to reach the trusted root the same way. */
+    const failed: { s: SourceState; why: string; unanchored: boolean }[] = []
     // A source's own error passed through by the prover is not a proven answer (only an error
     // the prover made itself, such as a revert it executed, is).
     const fromSources = new WeakSet<object>()
@@ -345,8 +402,11 @@ export function createOutlast(options: OutlastOptions): Outlast {
             `cannot prove: ${error.shortMessage.replace(`${s.name}: `, '')}`,
           )
         if (!(error instanceof VerificationError)) throw error
-        lies.push(s.name)
-        pool.markLying(s, `${method}: ${error.shortMessage}`)
+        failed.push({
+          s,
+          why: error.shortMessage,
+          unanchored: error instanceof UnanchoredProofError,
+        })
         throw new SourceError(s.name, 'body', `failed the proof: ${error.shortMessage}`)
       }
     }
@@ -366,6 +426,8 @@ export function createOutlast(options: OutlastOptions): Outlast {
         degrade: true,
         deadline,
       })
+      // Another source's data passed the same proof: those that failed it lied.
+      for (const f of failed) pool.markLying(f.s, `${method}: ${f.why}`)
       if (r.error) throw new ProvenError(r.error) // a revert the prover executed itself
       const block = header ? { block: { number: header.number, hash: header.hash } } : {}
       return {
@@ -380,7 +442,16 @@ export function createOutlast(options: OutlastOptions): Outlast {
       }
     } catch (error) {
       if (error instanceof ProvenError) throw error.answer
-      if (lies.length > 0) throw error // only liars answered: say so rather than trust a vote
+      const domains = [...new Set(failed.map((f) => f.s.domain))]
+      // Every domain's proof missed the trusted root the same way: a state that cannot be proven
+      // here (anvil's genesis), not a lie. Say so, and answer by quorum. A proof that
+      // contradicts its own claim is a lie however many domains send it.
+      if (domains.length >= 2 && failed.every((f) => f.unanchored && f.why === failed[0]!.why)) {
+        events.emit('unproven', { method, reason: failed[0]!.why, domains })
+        return undefined
+      }
+      for (const f of failed) pool.markLying(f.s, `${method}: ${f.why}`)
+      if (failed.length > 0) throw error // only liars answered: say so rather than trust a vote
       return undefined
     }
   }
@@ -408,10 +479,13 @@ export function createOutlast(options: OutlastOptions): Outlast {
     const params = args.params === undefined ? [] : args.params
     if (!Array.isArray(params))
       throw new ProviderRpcError(-32602, `${args.method}: params must be an array.`)
+    // The caller's params are bounded like a source's answers: too deep or wide is the caller's error.
+    const shape = checkShape(params)
+    if (shape) throw new ProviderRpcError(-32602, `${args.method}: params ${shape}.`)
     const key = `${args.method}:${canonical(params)}`
     const cached = cache.get(key)
     if (cached !== undefined)
-      return { result: cached, meta: cachedMeta(args.method, config.policies) }
+      return { result: own(cached), meta: cachedMeta(args.method, config.policies) }
     // Each eth_subscribe / eth_newFilter creates its own stream: never shared.
     const shared = classify(args.method, config.policies).class !== 'subscription'
     let pending = shared ? inflightRequests.get(key) : undefined
@@ -420,8 +494,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
       pending = run(args.method, params as unknown[])
         .then(
           (answer) => {
-            if (isImmutable(args.method, params as unknown[], answer.result))
-              cache.set(key, answer.result)
+            if (isImmutable(args.method, params as unknown[], answer)) cache.set(key, answer.result)
             events.emit('request', {
               method: args.method,
               ok: true,
@@ -445,7 +518,10 @@ export function createOutlast(options: OutlastOptions): Outlast {
         })
       if (shared) inflightRequests.set(key, pending)
     }
-    return pending
+    // Each caller gets its own copy: callers that share a request, or a cached answer, must
+    // not see each other's changes.
+    const answer = await pending
+    return { result: own(answer.result), meta: { ...answer.meta } }
   }
 
   const client: Outlast = {
@@ -473,14 +549,18 @@ export function createOutlast(options: OutlastOptions): Outlast {
       events.on('message', listener)
       return {
         id,
+        // Never rejects: after close() (or any failure) the subscription is gone either way.
         async unsubscribe() {
           events.removeListener('message', listener)
-          return (await client.request({ method: 'eth_unsubscribe', params: [id] })) as boolean
+          if (closed) return false
+          return (await client
+            .request({ method: 'eth_unsubscribe', params: [id] })
+            .catch(() => false)) as boolean
         },
       }
     },
     disconnect: () => client.close(),
-    status: () => statusOf(config, states, head.peek()),
+    status: () => statusOf(config, states, head.peek(), head.confirmed()),
     async close() {
       closed = true
       await subscriptions.close()
@@ -490,11 +570,34 @@ export function createOutlast(options: OutlastOptions): Outlast {
   return client
 }
 
+/** A caller's own copy of an answer (plain JSON data: objects and arrays are copied). */
+function own<T>(value: T): T {
+  return value !== null && typeof value === 'object' ? structuredClone(value) : value
+}
+
+/** Does `header` hash to `hash`? */
+function headerHashes(header: unknown, hash: string): boolean {
+  try {
+    return computeBlockHash(header as never) === hash.toLowerCase()
+  } catch {
+    return false
+  }
+}
+
 const IMMUTABLE = new Set(['eth_getBlockByHash', 'eth_getTransactionByBlockHashAndIndex'])
-/** Worth caching: immutable, found, and small (a full mainnet block is megabytes of objects). */
-function isImmutable(method: string, params: readonly unknown[], result: unknown): boolean {
+/** Checked answers: a degraded or single-source one must not outlive its request. */
+const KEEPS: ReadonlySet<ResponseMeta['consistency']> = new Set(['verified', 'agreed', 'proven'])
+/**
+ * Worth caching: immutable, found, checked (verified, agreed or proven), and small (a full
+ * mainnet block is megabytes of objects).
+ */
+function isImmutable(
+  method: string,
+  params: readonly unknown[],
+  { result, meta }: { result: unknown; meta: ResponseMeta },
+): boolean {
   if (method === 'eth_getBlockByHash' && params[1] === true) return false
-  return IMMUTABLE.has(method) && result !== null
+  return IMMUTABLE.has(method) && result !== null && KEEPS.has(meta.consistency)
 }
 
 function cachedMeta(method: string, policies: ResolvedConfig['policies']): ResponseMeta {

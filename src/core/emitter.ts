@@ -27,10 +27,9 @@ export function createEmitter<Events extends Record<string, unknown>>(): Emitter
         try {
           ;(fn as (p: typeof payload) => void)(payload)
         } catch (error) {
-          // A listener's bug must not break a request; report it where it can be seen.
-          queueMicrotask(() => {
-            throw error
-          })
+          // A listener's bug must break neither a request nor the host: report it where it
+          // can be seen (the page's error event in browsers, the console in Node).
+          reportListenerError(error)
         }
       }
     },
@@ -38,4 +37,15 @@ export function createEmitter<Events extends Record<string, unknown>>(): Emitter
       return listeners.get(event)?.size ?? 0
     },
   }
+}
+
+function reportListenerError(error: unknown): void {
+  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError
+  try {
+    if (typeof report === 'function') {
+      report(error)
+      return
+    }
+  } catch {}
+  console.error('outlast: an event listener threw', error)
 }

@@ -175,6 +175,15 @@ export class VerificationError extends BaseError {
 }
 
 /**
+ * A proof that does not lead to the trusted root. Unlike a proof that contradicts its own claim
+ * (always a lie), this may be a state the node cannot prove (anvil's genesis): when every domain
+ * fails the same way, no one is called a liar.
+ */
+export class UnanchoredProofError extends VerificationError {
+  override name = 'UnanchoredProofError'
+}
+
+/**
  * EIP-1193 / EIP-1474 error on the provider surface. `code` is 4200 for methods outlast does
  * not serve (wallet-only), 4900 when every source is down, or the node's JSON-RPC code.
  */

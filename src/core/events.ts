@@ -43,6 +43,11 @@ export type OutlastEvents = {
   }
   /** A source sent data that failed a proof or a hash check; it is cut off for `lieCooloff`. */
   lie: { source: string; domain: string; reason: string }
+  /**
+   * Every domain's data failed a proof the same way, so no one is called a liar: the data cannot
+   * be proven here (anvil's genesis state, say) and the read was answered by quorum instead.
+   */
+  unproven: { method: string; reason: string; domains: string[] }
   /** Sources answered the same request differently. */
   disagreement: { method: string; answers: { source: string; domain: string; answer: string }[] }
   /** Only one failure domain was left to answer. */

@@ -2,6 +2,7 @@ import { canonical, preview } from './canonical.ts'
 import {
   AllSourcesFailedError,
   DeadlineError,
+  ProviderRpcError,
   QuorumError,
   RpcResponseError,
   SourceError,
@@ -19,6 +20,8 @@ export type FanOutContext = {
     method: string,
     answers: { source: string; domain: string; answer: string }[],
   ): void
+  /** Removes every source's secrets from what is shown of an answer (events, errors). */
+  redact?(text: string): string
   /** Counts a failure the engine found (a lie, a slow loser) against a source. */
   penalize(s: SourceState, error: SourceError): void
   /**
@@ -51,6 +54,11 @@ export type FanOutRequest = {
   force?: boolean
   /** Sources held back (open breaker, our own 429 backoff), asked only when every candidate failed. */
   reserve?: readonly SourceState[]
+  /**
+   * An error that is the caller's, not the source's (an unknown method): when every source
+   * gives one, it is the answer, with its code. @default none
+   */
+  callersError?(error: unknown): boolean
   /** What one attempt does; by default `ctx.attempt(s, method, params)`. */
   call?(s: SourceState, signal: AbortSignal): Promise<unknown>
   /** Round trips one attempt makes (a proven answer: several); hedge delays scale with it. @default 1 */
@@ -108,6 +116,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
   return new Promise((resolve, reject) => {
     const groups = new Map<string, Group>()
     const failures: { source: string; reason: string }[] = []
+    const callersErrors: RpcResponseError[] = []
     const inflight = new Set<Attempt>()
     const launched = new Set<SourceState>()
     let candidates = req.candidates
@@ -278,6 +287,7 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
         )
       } else if (error !== undefined) {
         failures.push({ source: s.name, reason: reasonOf(error) })
+        if (req.callersError?.(error)) callersErrors.push(error as RpcResponseError)
         needMore = true
       } else {
         // The rules read untrusted data: any exception is that source's malformed answer.
@@ -348,12 +358,16 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
       if (groups.size > 1) ctx.onDisagreement(req.method, listAnswers())
     }
 
+    // A secret echoed in an answer is scrubbed before the answer is cut short, so that no part
+    // of it survives the cut.
+    const shown = (value: unknown) =>
+      preview(ctx.redact ? ctx.redact(preview(value, 1_024)) : preview(value), 80)
     const listAnswers = () =>
       [...groups.values()].flatMap((g) =>
         g.sources.map((s) => ({
           source: s.name,
           domain: s.domain,
-          answer: g.error ? g.error.shortMessage : preview(g.value),
+          answer: g.error ? g.error.shortMessage : shown(g.value),
         })),
       )
 
@@ -367,6 +381,20 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
         if (launchNext(false)) return scheduleHedge()
       }
       if (all.length === 1 && req.degrade) return finish(all[0]!, undefined, true)
+      // Every source said the request itself is wrong: that is the caller's answer.
+      const callers = callersErrors[0]
+      if (all.length === 0 && callers && callersErrors.length === failures.length)
+        return finish(
+          undefined,
+          new ProviderRpcError(
+            callers.code,
+            callers.shortMessage.replace(`${callers.source}: `, ''),
+            {
+              data: callers.data,
+              metaMessages: failures.map((f) => `- ${f.source}: ${f.reason}`),
+            },
+          ),
+        )
       if (all.length === 0)
         return finish(undefined, new AllSourcesFailedError(req.method, failures))
       if (!reasked && inflight.size === 0 && Date.now() + REASK_DELAY < req.deadline) return reask()

@@ -1,4 +1,5 @@
 import { computeBlockHash } from '../verify/block.ts'
+import { checkShape } from './bounds.ts'
 import { AllSourcesFailedError } from './errors.ts'
 import type { SourceState } from './sourceState.ts'
 
@@ -9,6 +10,8 @@ export type HeadTrackerOptions = {
   /** Domains that must agree on a head (reduced to the domains that answer). */
   quorumDomains: number
   pollingInterval: number
+  /** Blocks a source may run ahead of the confirmed head before it is marked unconfirmed. */
+  maxLead: number
   /** May this source be polled now? (chain ok, breaker, rate limit) */
   eligible(s: SourceState): boolean
   /** Sources to poll anyway when none is eligible (breakers open, our own 429 backoff). */
@@ -30,38 +33,62 @@ export type HeadTrackerOptions = {
 }
 
 export type HeadTracker = {
-  /** The agreed head, refreshed when older than the polling interval. */
+  /** The head reads of `latest` are pinned to, refreshed when older than the polling interval. */
   get(): Promise<Head>
   peek(): Head | undefined
-  /** The agreed chain's hash at `n`, if known. */
+  /**
+   * False while the head is backed by fewer domains than a confirmation needs (the others are
+   * out): such a head is used, flagged, and never kept once confirmed domains say otherwise.
+   */
+  confirmed(): boolean
+  /** The agreed chain's hash at `n`, if known (the confirmed chain's, or the unconfirmed head's). */
   hashAt(n: number): string | undefined
-  /** `eth_blockNumber`: the agreed head number, never lower than one returned before. */
+  /** `eth_blockNumber`: never lower than a confirmed height returned before. */
   blockNumber(): Promise<number>
   refresh(): Promise<void>
+  /**
+   * A head a source pushed (a WebSocket `newHeads`): a hint like a polled head. Resolves with
+   * its header once it is the head the domains agree on, else undefined.
+   */
+  confirm(s: SourceState, header: unknown): Promise<RpcHeader | undefined>
 }
 
 const WINDOW = 128
 
 export type RpcHeader = { number?: unknown; hash?: unknown } & Record<string, unknown>
 
+type Candidate = Head & { backers: SourceState[]; domains: number }
+
 /**
  * Tracks each source's head and the agreed head: the highest block whose hash sources in
- * `quorumDomains` failure domains report. Polls on demand (no timers), stale-while-revalidate.
+ * `quorumDomains` failure domains report. A head one domain alone reports is a hint: it may
+ * carry reads (flagged) while the other domains are out, but it never becomes the floor that
+ * `eth_blockNumber` keeps, never anchors proofs, and gives way to the next confirmed head.
+ * Polls on demand (no timers), stale-while-revalidate. See docs/architecture.md.
  */
 export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
   let agreed: Head | undefined
+  let agreedConfirmed = false
   let agreedAt = 0
+  /** The newest head confirmed by `trustQuorum` domains: what the chain is known to have reached. */
+  let confirmedHead: (Head & { at: number }) | undefined
+  /** Recent confirmed heads and when they were seen: how fast the chain is known to move. */
+  const pace: { number: number; at: number }[] = []
   let highestReturned = -1
+  /** The highest pushed height the other sources were asked about. */
+  let askedFor = -1
   let inflight: Promise<void> | undefined
-  const agreedHashes = new Map<number, string>()
+  const confirmedHashes = new Map<number, string>()
   const headers = new Map<string, RpcHeader>()
   const polling = new Set<SourceState>()
   const trustQuorum = Math.min(2, o.quorumDomains)
 
-  const remember = (s: SourceState, header: RpcHeader) => {
+  /** Records a header a source sent; `latest` marks it as the source's current head. */
+  const remember = (s: SourceState, header: RpcHeader, latest: boolean) => {
     if (typeof header?.number !== 'string' || typeof header.hash !== 'string') return
     const number = Number.parseInt(header.number, 16)
     const hash = header.hash.toLowerCase()
+    if (!Number.isSafeInteger(number)) return
     if (!headers.has(hash)) {
       let computed: string | undefined
       try {
@@ -75,28 +102,32 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
     }
     s.hashes.set(number, hash)
     if (s.hashes.size > WINDOW) s.hashes.delete(s.hashes.keys().next().value as number)
-    if (!s.head || number >= s.head.number) s.head = { number, hash, at: Date.now() }
+    if (!latest) return
+    // A source's `latest` is its head now, even when lower than before (a rollback, a reorg
+    // to a shorter chain): what it said about the heights above is no longer its chain.
+    if (s.head && number < s.head.number)
+      for (const n of s.hashes.keys()) if (n > number) s.hashes.delete(n)
+    s.head = { number, hash, at: Date.now() }
   }
 
-  /** Highest (number, hash) reported by sources in at least `q` domains. */
-  const compute = (q: number, among: readonly SourceState[]): Head | undefined => {
-    let top = -1
-    for (const s of among) if (s.head && s.head.number > top) top = s.head.number
-    for (let n = top; n >= 0 && n > top - WINDOW; n--) {
-      const domainsByHash = new Map<string, Set<string>>()
-      for (const s of among) {
-        const h = s.hashes.get(n)
-        if (!h) continue
-        let set = domainsByHash.get(h)
-        if (!set) {
-          set = new Set()
-          domainsByHash.set(h, set)
+  /** The highest (number, hash) that sources in at least `q` domains report, whatever the gaps. */
+  const compute = (q: number, among: readonly SourceState[]): Candidate | undefined => {
+    const byBlock = new Map<string, Candidate & { set: Set<string> }>()
+    let best: (Candidate & { set: Set<string> }) | undefined
+    for (const s of among)
+      for (const [number, hash] of s.hashes) {
+        const key = `${number}:${hash}`
+        let c = byBlock.get(key)
+        if (!c) {
+          c = { number, hash, backers: [], domains: 0, set: new Set() }
+          byBlock.set(key, c)
         }
-        set.add(s.domain)
+        c.backers.push(s)
+        c.set.add(s.domain)
+        c.domains = c.set.size
+        if (c.domains >= q && (!best || number > best.number)) best = c
       }
-      for (const [hash, domains] of domainsByHash) if (domains.size >= q) return { number: n, hash }
-    }
-    return undefined
+    return best
   }
 
   /** When the sources that report `head` last said so: how old the head already is. */
@@ -107,28 +138,96 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
     return at
   }
 
-  const settle = (head: Head, among: readonly SourceState[], q: number) => {
-    if (q >= trustQuorum) {
-      const header = headers.get(head.hash)
-      if (header) o.onTrusted?.(header)
-    }
-    if (agreed && head.number < agreed.number) return // a lagging subset can't move us back
-    agreed = head
-    // Its age counts from when the sources said so, not from when they agreed: a head settled
-    // after waiting on silent sources is already that old.
-    agreedAt = seenAt(head, among)
-    agreedHashes.set(head.number, head.hash)
-    if (agreedHashes.size > WINDOW) agreedHashes.delete(agreedHashes.keys().next().value as number)
-    for (const s of among) {
+  /**
+   * May `c` (backed by `q` domains) become the head? A confirmed head replaces any unconfirmed
+   * one and moves forward; it moves back only when its backers themselves stand at it now (a
+   * rollback or a reorg to a shorter chain, not a lagging subset). An unconfirmed head only
+   * stands in while nothing confirmed is newer.
+   */
+  const accepts = (c: Candidate): boolean => {
+    if (c.domains < trustQuorum)
+      return !confirmedHead || (c.number > confirmedHead.number && plausible(c.number))
+    if (!confirmedHead || c.number >= confirmedHead.number) return true
+    return c.backers.every((s) => s.head?.number === c.number && s.head.hash === c.hash)
+  }
+
+  /**
+   * How high the chain can be now, as far as anyone confirmed: the confirmed head, `maxLead`
+   * blocks, and one block per block time since. One domain's claim beyond it is not believed.
+   */
+  const reach = () =>
+    confirmedHead
+      ? confirmedHead.number +
+        o.maxLead +
+        Math.floor(Math.max(0, Date.now() - confirmedHead.at) / blockTime())
+      : Number.POSITIVE_INFINITY
+  /**
+   * Milliseconds per block the chain may take at its fastest: half what the confirmed heads
+   * showed over the last half second or more, else a second (a block a second, as on a chain
+   * whose blocks carry whole-second timestamps).
+   */
+  const blockTime = () => {
+    const first = pace[0]
+    const last = pace.at(-1)
+    if (!first || !last || last.at - first.at < 500 || last.number - first.number < 2) return 1_000
+    return Math.max(10, (last.at - first.at) / (last.number - first.number) / 2)
+  }
+  const plausible = (n: number) => n <= reach()
+
+  /** Each source's standing against the head: lag, fork, a head ahead of what can be. */
+  const mark = (head: Head) => {
+    for (const s of o.sources) {
       s.lag = s.head ? Math.max(0, head.number - s.head.number) : 0
       const mine = s.hashes.get(head.number)
-      const theirs = s.head ? agreedHashes.get(s.head.number) : undefined
+      const theirs = s.head ? confirmedHashes.get(s.head.number) : undefined
       s.forked =
         (mine !== undefined && mine !== head.hash) ||
         (theirs !== undefined && s.head !== undefined && theirs !== s.head.hash)
+      s.unconfirmed = s.head !== undefined && !plausible(s.head.number)
     }
-    o.onUpdate(head)
   }
+
+  /** Makes `c` the head if `accepts` allows; true if it is the head now. */
+  const settle = (c: Candidate): boolean => {
+    if (!accepts(c)) {
+      // A lower confirmed head from a lagging subset: at least stop standing on a claim
+      // that no second domain backs.
+      if (c.domains >= trustQuorum && !agreedConfirmed && confirmedHead)
+        return settle(backers(confirmedHead))
+      return false
+    }
+    const confirmed = c.domains >= trustQuorum
+    const head: Head = { number: c.number, hash: c.hash }
+    if (confirmed) {
+      const header = headers.get(c.hash)
+      if (header) o.onTrusted?.(header)
+      if (confirmedHead && c.number < confirmedHead.number) {
+        for (const n of confirmedHashes.keys()) if (n > c.number) confirmedHashes.delete(n)
+        askedFor = Math.min(askedFor, c.number)
+      }
+      confirmedHead = { ...head, at: seenAt(head, o.sources) }
+      pace.push({ number: c.number, at: confirmedHead.at })
+      if (pace.length > 32) pace.shift()
+      confirmedHashes.set(c.number, c.hash)
+      if (confirmedHashes.size > WINDOW)
+        confirmedHashes.delete(confirmedHashes.keys().next().value as number)
+    }
+    agreed = head
+    agreedConfirmed = confirmed
+    // Its age counts from when the sources said so, not from when they agreed: a head settled
+    // after waiting on silent sources is already that old.
+    agreedAt = seenAt(head, o.sources)
+    mark(head)
+    o.onUpdate(head)
+    return true
+  }
+
+  /** A confirmed head as a candidate again (its backers are whoever reports it now). */
+  const backers = (h: Head): Candidate => ({
+    ...h,
+    backers: o.sources.filter((s) => s.hashes.get(h.number) === h.hash),
+    domains: trustQuorum,
+  })
 
   /** True when the source answered (a poll already running counts as not answering now). */
   const poll = (s: SourceState): Promise<boolean> => {
@@ -138,7 +237,7 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
     return o
       .attempt(s, 'eth_getBlockByNumber', ['latest', false], signal)
       .then((header) => {
-        remember(s, header as RpcHeader)
+        remember(s, header as RpcHeader, true)
         return true
       })
       .catch(() => false)
@@ -158,19 +257,22 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
               [`0x${n.toString(16)}`, false],
               AbortSignal.timeout(Math.ceil(o.pollTimeout(s))),
             )
-            .then((header) => remember(s, header as RpcHeader))
+            .then((header) => remember(s, header as RpcHeader, false))
             .catch(() => {}),
         ),
     )
   }
+
+  /** Domains to agree: the configured quorum, reduced to the domains among `among`. */
+  const quorumAmong = (among: readonly SourceState[]) =>
+    Math.max(1, Math.min(o.quorumDomains, new Set(among.map((s) => s.domain)).size))
 
   const refresh = (): Promise<void> => {
     inflight ??= (async () => {
       let targets: readonly SourceState[] = o.sources.filter(o.eligible)
       const forced = targets.length === 0 && o.lastResort !== undefined
       if (forced) targets = o.lastResort!()
-      const domains = new Set(targets.map((s) => s.domain)).size
-      const want = Math.max(1, Math.min(o.quorumDomains, domains))
+      const want = quorumAmong(targets)
       const answered: SourceState[] = []
       let settled = false
       await new Promise<void>((resolve) => {
@@ -188,8 +290,7 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
             // A source that failed this poll does not vote with the head it had before.
             if (s.head && (ok || Date.now() - s.head.at < o.pollingInterval)) answered.push(s)
             const head = compute(want, answered)
-            if (head && (!agreed || head.number >= agreed.number)) {
-              settle(head, o.sources, want)
+            if (head && settle(head)) {
               settled = true
               done()
             }
@@ -202,14 +303,13 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
       // Fill gaps when there was no agreement, or when the agreement trails what the sources
       // report (they polled on either side of a block: no common hash at the newest height).
       const responders = forced ? answered : answered.filter((s) => o.eligible(s))
-      const responding = new Set(responders.map((s) => s.domain)).size
-      const q = settled ? want : Math.max(1, Math.min(o.quorumDomains, responding))
+      const q = settled ? want : quorumAmong(responders)
       const heads = [...new Set(responders.map((s) => s.head!.number))].sort((a, b) => b - a)
       const target = heads[Math.min(q, heads.length) - 1]
       if (settled && (target === undefined || !agreed || target <= agreed.number)) return
       if (target !== undefined) await fill(target, responders)
       const head = compute(q, responders)
-      if (head) settle(head, o.sources, q)
+      if (!(head && settle(head)) && agreed) mark(agreed)
     })().finally(() => {
       inflight = undefined
     })
@@ -219,9 +319,10 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
   const get = async (): Promise<Head> => {
     const age = Date.now() - agreedAt
     // Slightly stale: answer now and refresh behind (stale-while-revalidate). After an idle
-    // spell the cached head is too old to pin `latest` to: wait for a fresh one.
+    // spell the cached head is too old to pin `latest` to: wait for a fresh one. A head no
+    // second domain confirmed is asked again each time: the others may be back.
     if (!agreed || age >= 3 * Math.max(o.pollingInterval, 500)) await refresh()
-    else if (age >= o.pollingInterval) refresh().catch(() => {})
+    else if (age >= o.pollingInterval || !agreedConfirmed) refresh().catch(() => {})
     if (!agreed)
       throw new AllSourcesFailedError(
         'eth_getBlockByNumber(latest)',
@@ -230,14 +331,44 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
     return agreed
   }
 
+  const confirm = async (s: SourceState, header: unknown): Promise<RpcHeader | undefined> => {
+    const h = header as RpcHeader
+    const hash = typeof h?.hash === 'string' ? h.hash.toLowerCase() : undefined
+    // Pushed, it did not pass through an attempt: bounded here like any answer.
+    if (!hash || checkShape(h)) return undefined
+    remember(s, h, true)
+    const number = Number.parseInt(String(h.number), 16)
+    if (s.hashes.get(number) !== hash) return undefined
+    if (agreed?.hash !== hash) {
+      const fresh = o.sources.filter(
+        (x) => x.head && Date.now() - x.head.at < o.pollingInterval && o.eligible(x),
+      )
+      const c = compute(quorumAmong(o.sources.filter(o.eligible)), fresh)
+      // Ask the others once per new plausible height: a source pushing heads (siblings, made-up
+      // heights) cannot make us poll everyone faster than the chain moves.
+      if ((!c || c.hash !== hash || !settle(c)) && number > askedFor && plausible(number)) {
+        askedFor = number
+        await refresh()
+      }
+    }
+    return agreed?.hash === hash && agreedConfirmed ? headers.get(hash) : undefined
+  }
+
   return {
     get,
     peek: () => agreed,
-    hashAt: (n) => agreedHashes.get(n),
+    confirmed: () => agreedConfirmed,
+    hashAt: (n) =>
+      confirmedHashes.get(n) ??
+      (agreed?.number === n && !agreedConfirmed ? agreed.hash : undefined),
     refresh,
+    confirm,
     async blockNumber() {
       const head = await get()
-      highestReturned = Math.max(highestReturned, head.number)
+      // One domain's claim counts only as far as the chain could have moved since the last
+      // confirmed head: a fake height far ahead is never returned, so nothing sticks to it.
+      const n = agreedConfirmed ? head.number : Math.min(head.number, reach())
+      highestReturned = Math.max(highestReturned, n)
       return highestReturned
     },
   }

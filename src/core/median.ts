@@ -1,54 +1,120 @@
 import { AllSourcesFailedError, BaseError } from './errors.ts'
 import { expectedLatency, type SourceState } from './sourceState.ts'
 
-export type MedianResult = { value: string; sources: SourceState[]; attempts: number }
+export type MedianResult = {
+  value: string
+  sources: SourceState[]
+  attempts: number
+  /** Fewer than two domains answered (only one was reachable). */
+  degraded: boolean
+}
+
+export type MedianRequest = {
+  /** Eligible sources, best first. */
+  candidates: readonly SourceState[]
+  /** Sources held back (open breaker, our own 429 backoff), asked when the candidates fail. */
+  reserve?: readonly SourceState[]
+  attempt(s: SourceState, signal: AbortSignal): Promise<unknown>
+  method: string
+  deadline: number
+  /** Domains a figure needs to be more than one domain's word. @default 2 */
+  quorum?: number
+}
+
+/** Domains whose answers make a median: a third is waited for briefly once two answered. */
+const DOMAINS = 3
+/** A lone answer stands (degraded) once the others were silent this long, at least. */
+const LONE_FLOOR = 1_000
 
 /**
  * Fee figures differ a little from node to node: ask the best source of up to three domains,
- * wait briefly after the first answer for the others, and return the median.
+ * replace those that fail, and return the median once at least two domains answered (the lower
+ * of two: one source cannot raise a fee). A single domain's figure is returned only when no
+ * second domain answers, and is flagged degraded.
  */
-export async function medianAnswer(
-  candidates: readonly SourceState[],
-  attempt: (s: SourceState, signal: AbortSignal) => Promise<unknown>,
-  method: string,
-  deadline: number,
-): Promise<MedianResult> {
-  const picks: SourceState[] = []
-  for (const s of candidates)
-    if (picks.length < 3 && !picks.some((p) => p.domain === s.domain)) picks.push(s)
+export function medianAnswer(req: MedianRequest): Promise<MedianResult> {
   const controller = new AbortController()
   const signal = AbortSignal.any([
     controller.signal,
-    AbortSignal.timeout(Math.max(0, deadline - Date.now())),
+    AbortSignal.timeout(Math.max(0, req.deadline - Date.now())),
   ])
   const answers: { s: SourceState; value: bigint }[] = []
   const failures: { source: string; reason: string }[] = []
-  await new Promise<void>((resolve) => {
-    let pending = picks.length
-    if (!pending) return resolve()
-    for (const s of picks)
-      attempt(s, signal)
-        .then((v) => {
+  const asked = new Set<SourceState>()
+  const inflight = new Set<SourceState>()
+  let pool = req.candidates
+  let reserveUsed = false
+
+  return new Promise<MedianResult>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let done = false
+    const domains = () => new Set(answers.map((a) => a.s.domain)).size
+    const finish = () => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      controller.abort()
+      if (answers.length === 0) return reject(new AllSourcesFailedError(req.method, failures))
+      answers.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+      const mid = answers[Math.floor((answers.length - 1) / 2)]!
+      resolve({
+        value: `0x${mid.value.toString(16)}`,
+        sources: answers.map((a) => a.s),
+        attempts: asked.size,
+        degraded: domains() < (req.quorum ?? 2),
+      })
+    }
+    /** The best source of a domain nobody answered or was asked for yet; then the reserve. */
+    const next = (): SourceState | undefined => {
+      const covered = new Set([...asked].map((s) => s.domain))
+      const fresh = pool.find((s) => !asked.has(s) && !covered.has(s.domain))
+      const answeredDomains = new Set(answers.map((a) => a.s.domain))
+      const again = pool.find((s) => !asked.has(s) && !answeredDomains.has(s.domain))
+      if (fresh ?? again) return fresh ?? again
+      if (!reserveUsed && req.reserve?.length) {
+        reserveUsed = true
+        pool = req.reserve
+        return next()
+      }
+      return undefined
+    }
+    const ask = () => {
+      const s = next()
+      if (!s) return false
+      asked.add(s)
+      inflight.add(s)
+      req.attempt(s, signal).then(
+        (v) => {
+          inflight.delete(s)
           answers.push({ s, value: BigInt(v as string) })
-          if (answers.length === 1) setTimeout(resolve, Math.max(20, expectedLatency(s, 100)))
-        })
-        .catch((e) =>
+          settle(s)
+        },
+        (e) => {
+          inflight.delete(s)
           failures.push({
             source: s.name,
             reason: e instanceof BaseError ? e.shortMessage : String(e),
-          }),
-        )
-        .finally(() => {
-          if (--pending === 0) resolve()
-        })
+          })
+          if (!done && !ask() && inflight.size === 0) finish()
+        },
+      )
+      return true
+    }
+    const settle = (s: SourceState) => {
+      if (done) return
+      if (inflight.size === 0 || domains() >= DOMAINS) return finish()
+      clearTimeout(timer)
+      // Two domains: the third breaks a tie between them, so it gets a couple of its round
+      // trips. One: wait for a second as long as a silent source takes to be presumed lost.
+      const late = Math.max(...[...inflight].map((p) => expectedLatency(p, 250)))
+      const wait =
+        domains() >= 2
+          ? Math.min(LONE_FLOOR, Math.max(20, 2 * late))
+          : Math.max(LONE_FLOOR, 4 * Math.max(late, expectedLatency(s, 250)))
+      timer = setTimeout(finish, wait)
+    }
+    for (let i = 0; i < DOMAINS; i++) if (!ask()) break
+    if (asked.size === 0) finish()
+    signal.addEventListener('abort', () => finish(), { once: true })
   })
-  controller.abort()
-  if (answers.length === 0) throw new AllSourcesFailedError(method, failures)
-  answers.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
-  const mid = answers[Math.floor((answers.length - 1) / 2)]!
-  return {
-    value: `0x${mid.value.toString(16)}`,
-    sources: answers.map((a) => a.s),
-    attempts: picks.length,
-  }
 }

@@ -1,3 +1,5 @@
+import { RpcResponseError } from './errors.ts'
+
 /**
  * Which rule decides the answer to each JSON-RPC method. The README's policy table is made
  * from `methodPolicies` below; users override single methods with the `policies` option.
@@ -96,13 +98,29 @@ export const methodPolicies: Readonly<Record<string, MethodPolicy>> = {
   eth_newPendingTransactionFilter: { class: 'unsupported' },
 }
 
+/** JSON-RPC codes for a request the node could not take: method not found, invalid request. */
+const CALLERS_CODES = new Set([-32601, -32600])
+
+/**
+ * A node's "method not found" or "invalid request" to a method outside the table: the caller's
+ * own error (a typo, a namespace nodes do not serve), returned with its code and never counted
+ * against the source. For a method in the table, every node serves it: the source is at fault.
+ */
+export function isCallersError(method: string, error: unknown): error is RpcResponseError {
+  return (
+    error instanceof RpcResponseError &&
+    CALLERS_CODES.has(error.code) &&
+    !Object.hasOwn(methodPolicies, method)
+  )
+}
+
 /** The rule for `method`: the user's override, the table, `unsupported` for wallet namespaces, else `single`. */
 export function classify(
   method: string,
   overrides: Readonly<Record<string, PolicyClass | MethodPolicy>> = {},
 ): MethodPolicy {
-  const own = overrides[method]
-  const base = methodPolicies[method]
+  const own = Object.hasOwn(overrides, method) ? overrides[method] : undefined
+  const base = Object.hasOwn(methodPolicies, method) ? methodPolicies[method] : undefined
   if (own !== undefined) return typeof own === 'string' ? { ...base, class: own } : own
   if (base) return base
   if (method.startsWith('wallet_') || method.startsWith('personal_'))

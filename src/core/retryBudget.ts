@@ -5,9 +5,9 @@
  * that are recovering.
  */
 export type RetryBudgetOptions = {
-  /** Extra attempts allowed per request, on average. @default 0.5 */
+  /** Extra attempts allowed per request, on average (0 to 1_000). @default 0.5 */
   ratio?: number
-  /** Extra attempts always allowed per second. @default 10 */
+  /** Extra attempts always allowed per second (an integer >= 0). @default 10 */
   minPerSecond?: number
 }
 

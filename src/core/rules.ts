@@ -1,7 +1,13 @@
 import { verifyBlockHash } from '../verify/block.ts'
+import { UnsupportedTypeError } from '../verify/errors.ts'
+import { sameHex } from '../verify/fields.ts'
 import { computeTransactionHash } from '../verify/transaction.ts'
+import { EMPTY_UNCLES_HASH, type RpcBlockWithBody, verifyBlockBody } from '../verify/trie.ts'
+import { canonical } from './canonical.ts'
+import { BaseError, SourceError, VerificationError } from './errors.ts'
 import type { Head, HeadTracker } from './head.ts'
 import type { MethodPolicy } from './policy.ts'
+import type { SourceState } from './sourceState.ts'
 import { invalidBlockFields, invalidTransactionFields } from './validate.ts'
 
 const toHex = (n: number) => `0x${n.toString(16)}`
@@ -68,6 +74,36 @@ export type AnswerRules = {
   key?: (result: unknown) => string
   /** `null` may only mean "not yet" (a node a block behind): it is asked again, not outvoted. */
   pending?: (result: unknown) => boolean
+  /**
+   * A check too slow for `check` (a block body against its header's roots), run inside the
+   * attempt on answers that pass `check`: throws `VerificationError` for a lie. See `verifyingCall`.
+   */
+  verify?: (result: unknown) => Promise<void>
+}
+
+/**
+ * One attempt of a request whose rules `verify` asynchronously: the source's answer, verified
+ * before the engine sees it. An answer that contradicts itself (a body that does not match its
+ * header) is that source's lie: `onLie` hears it and the attempt fails.
+ */
+export function verifyingCall(
+  rules: AnswerRules,
+  ask: (s: SourceState, signal: AbortSignal) => Promise<unknown>,
+  onLie: (s: SourceState, reason: string) => void,
+): ((s: SourceState, signal: AbortSignal) => Promise<unknown>) | undefined {
+  const verify = rules.verify
+  if (!verify) return undefined
+  return async (s, signal) => {
+    const result = await ask(s, signal)
+    try {
+      await verify(result)
+    } catch (error) {
+      const why = error instanceof BaseError ? error.shortMessage : String(error)
+      if (error instanceof VerificationError) onLie(s, why)
+      throw new SourceError(s.name, 'body', `answer rejected: ${why}`, { cause: error as Error })
+    }
+    return result
+  }
 }
 
 const isNull = (r: unknown) => r === null
@@ -80,7 +116,13 @@ const NOT_YET = new Set([
   'eth_getBlockTransactionCountByNumber',
 ])
 
-type Block = { hash?: string; number?: string; transactions?: unknown[] }
+type Block = {
+  hash?: string
+  number?: string
+  transactions?: unknown[]
+  uncles?: unknown
+  withdrawals?: unknown
+}
 type Tx = { hash?: string; blockHash?: string | null; transactionIndex?: string | null }
 
 /** Local checks for answers that can be proven by hashing; agreement keys for the rest. */
@@ -94,20 +136,8 @@ export function checkAnswer(
   // the agreed chain's may be a reorg the head tracker has not seen yet: it needs agreement.
   switch (method) {
     case 'eth_getBlockByHash':
-      return {
-        check: (r) => (r === null ? undefined : checkBlock(r as Block, expected, undefined)),
-        standsAlone: (r) => r !== null,
-        key: blockKey,
-        pending: isNull,
-      }
     case 'eth_getBlockByNumber':
-      return {
-        check: (r) => (r === null ? undefined : checkBlock(r as Block, undefined, params[0])),
-        standsAlone: (r) =>
-          r !== null && expected !== undefined && (r as Block).hash?.toLowerCase() === expected,
-        key: blockKey,
-        pending: isNull,
-      }
+      return blockRules(method === 'eth_getBlockByHash', params, expected)
     case 'eth_getTransactionByHash':
     case 'eth_getTransactionByBlockHashAndIndex':
     case 'eth_getTransactionByBlockNumberAndIndex': {
@@ -138,7 +168,71 @@ export function checkAnswer(
   }
 }
 
-const blockKey = (r: unknown) => (r === null ? 'null' : String((r as Block).hash).toLowerCase())
+/**
+ * A block's hash covers its header, not its body. An answer stands alone only when its whole
+ * body was checked against the header's roots (full transactions, withdrawals, no uncles; an
+ * empty body also as hashes); else answers must agree on the hash and the body. Looked up by
+ * number, a block must also be the agreed chain's (else it may be a reorg: agreement).
+ */
+function blockRules(
+  byHash: boolean,
+  params: readonly unknown[],
+  expected: string | undefined,
+): AnswerRules {
+  const checked = new WeakMap<object, string | undefined>()
+  const whole = new WeakSet<object>()
+  const check = (r: unknown): string | undefined => {
+    if (r === null) return undefined
+    const block = r as Block
+    if (!checked.has(block))
+      checked.set(
+        block,
+        checkBlock(block, byHash ? expected : undefined, byHash ? undefined : params[0]),
+      )
+    return checked.get(block)
+  }
+  return {
+    check,
+    verify: async (r) => {
+      if (r === null || check(r) !== undefined) return // the engine refuses it
+      if (await verifyBody(r as RpcBlockWithBody)) whole.add(r as object)
+    },
+    standsAlone: (r) =>
+      r !== null &&
+      whole.has(r as object) &&
+      (byHash || (expected !== undefined && (r as Block).hash?.toLowerCase() === expected)),
+    // Two checked bodies under one hash are the same body: only the hash is in question.
+    key: (r) => {
+      if (r === null) return 'null'
+      const { hash, transactions, uncles, withdrawals } = r as Block
+      const id = String(hash).toLowerCase()
+      return whole.has(r as object)
+        ? id
+        : `${id}:${canonical({ transactions, uncles, withdrawals })}`
+    },
+    pending: isNull,
+  }
+}
+
+/**
+ * Checks a block's body against its header (whose hash was checked): true when that covers all
+ * of it; false when part cannot be checked (transaction or uncle hashes, a transaction type this
+ * version cannot rebuild). Throws `VerificationError` when the body contradicts the header.
+ */
+async function verifyBody(block: RpcBlockWithBody): Promise<boolean> {
+  const transactions = block.transactions
+  if (!Array.isArray(transactions)) return false
+  try {
+    await verifyBlockBody(block)
+  } catch (error) {
+    if (error instanceof UnsupportedTypeError) return false
+    throw error
+  }
+  return (
+    transactions.every((tx) => typeof tx !== 'string') &&
+    sameHex(block.sha3Uncles, EMPTY_UNCLES_HASH)
+  )
+}
 
 function checkBlock(
   block: Block,

@@ -1,8 +1,10 @@
 import { raceAbort } from './abort.ts'
+import { screen } from './bounds.ts'
 import type { ResolvedConfig } from './config.ts'
 import type { Emitter } from './emitter.ts'
 import { ChainMismatchError, ProviderRpcError, RpcResponseError, SourceError } from './errors.ts'
 import type { OutlastEvents } from './events.ts'
+import { isCallersError } from './policy.ts'
 import {
   conditionOf,
   createSourceState,
@@ -46,6 +48,9 @@ const REACHABLE: ReadonlySet<SourceCondition> = new Set([
   'lagging',
   'unknown',
 ])
+
+/** Not on the agreed chain's tip: forked, lagging, or ahead where no other domain confirms. */
+const offChain = (s: SourceState, maxLag: number) => s.forked || s.unconfirmed || s.lag > maxLag
 
 const probation = (s: SourceState) => (s.breaker.state === 'half-open' ? 1 : 0)
 
@@ -131,13 +136,19 @@ export function createSourcePool(
     const started = Date.now()
     try {
       const result = await s.source.request({ method, params }, { signal })
-      const bad = invalidResult(method, result)
+      const ms = Date.now() - started
+      // Bounded (depth, width, size) before anything reads it; a large answer is worked on in
+      // slices, so that other sources' answers and timers are not held up.
+      const bad = await screen(result, signal, (r) => invalidResult(method, r))
       if (bad) throw new SourceError(s.name, 'body', `${method} answer ${bad}`)
-      recordSuccess(s, Date.now() - started)
+      recordSuccess(s, ms)
       return result
     } catch (error) {
       let err =
         error instanceof SourceError ? error : new SourceError(s.name, 'network', String(error))
+      // An error's data is read too (compared, shown): bounded like a result, else malformed.
+      const badData = err instanceof RpcResponseError ? await screen(err.data, signal) : undefined
+      if (badData) err = new SourceError(s.name, 'body', `${method} answer's error data ${badData}`)
       // Cancelled by a deadline of ours (a head poll's timeout): the source was too slow.
       if (err.kind === 'aborted' && (signal.reason as Error | undefined)?.name === 'TimeoutError')
         err = new SourceError(s.name, 'timeout', `no answer within the poll's time limit`)
@@ -146,7 +157,7 @@ export function createSourcePool(
       const answered =
         err instanceof RpcResponseError &&
         (err.deterministic || method === 'eth_sendRawTransaction')
-      if (answered) recordSuccess(s, Date.now() - started)
+      if (answered || isCallersError(method, err)) recordSuccess(s, Date.now() - started)
       else recordFailure(s, err)
       throw err
     } finally {
@@ -169,9 +180,7 @@ export function createSourcePool(
       const now = Date.now()
       return (
         states
-          .filter(
-            (s) => eligible(s, now) && !(headDependent && (s.forked || s.lag > config.maxLag)),
-          )
+          .filter((s) => eligible(s, now) && !(headDependent && offChain(s, config.maxLag)))
           // A source on probation (half-open) goes last: requests are not held up by its probe;
           // head polls probe it and close its breaker once it answers again.
           .sort((a, b) => probation(a) - probation(b) || score(a) - score(b))
@@ -186,7 +195,7 @@ export function createSourcePool(
             // Our own 429 backoff is a guess; a `Retry-After` the source announced is kept.
             (s.rateLimitedUntil <= now || s.announcedUntil <= now) &&
             s.lyingUntil <= now &&
-            !(headDependent && (s.forked || s.lag > config.maxLag)),
+            !(headDependent && offChain(s, config.maxLag)),
         )
         .sort((a, b) => score(a) - score(b))
     },

@@ -13,6 +13,8 @@ export type SourceCondition =
   | 'rate-limited'
   | 'lagging'
   | 'forked'
+  /** Its head is far ahead of anything a second domain confirms: a claim no one backs. */
+  | 'unconfirmed'
   | 'wrong-chain'
   | 'lying'
 
@@ -43,6 +45,8 @@ export type SourceState = {
   readonly hashes: Map<number, string>
   lag: number
   forked: boolean
+  /** Its head runs further ahead of the confirmed head than `maxLag`: left out of head-dependent reads. */
+  unconfirmed: boolean
   lastError: string | undefined
   requests: number
   failures: number
@@ -70,6 +74,7 @@ export function createSourceState(source: Source, breaker?: BreakerOptions): Sou
     hashes: new Map(),
     lag: 0,
     forked: false,
+    unconfirmed: false,
     lastError: undefined,
     requests: 0,
     failures: 0,
@@ -145,6 +150,7 @@ export function conditionOf(s: SourceState, maxLag: number, now = Date.now()): S
   if (breaker === 'open') return 'down'
   if (breaker === 'half-open') return 'probing'
   if (s.forked) return 'forked'
+  if (s.unconfirmed) return 'unconfirmed'
   if (s.lag > maxLag) return 'lagging'
   if (s.requests === 0 && s.failures === 0 && s.chain === 'unchecked') return 'unknown'
   return s.errorRate > 0.25 ? 'degraded' : 'healthy'

@@ -24,6 +24,8 @@ export type SourceStatus = {
 export type OutlastStatus = {
   chainId: number
   head: Head | undefined
+  /** False while the head is one domain's claim that no second domain confirmed yet. */
+  headConfirmed: boolean
   quorum: { domains: number; healthyDomains: string[]; met: boolean }
   sources: SourceStatus[]
   /** A fixed-width table of the above, for terminals and logs. */
@@ -36,6 +38,7 @@ export function statusOf(
   config: ResolvedConfig,
   states: readonly SourceState[],
   head: Head | undefined,
+  headConfirmed = head !== undefined,
 ): OutlastStatus {
   const sources = states.map((s): SourceStatus => {
     const round = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 10) / 10)
@@ -65,6 +68,7 @@ export function statusOf(
   const status: OutlastStatus = {
     chainId: config.chainId,
     head,
+    headConfirmed,
     quorum: {
       domains: config.quorum.domains,
       healthyDomains,
@@ -104,7 +108,7 @@ export function formatStatus(status: Omit<OutlastStatus, 'toString'>): string {
   )
   const q = status.quorum
   const headLine = status.head
-    ? `#${status.head.number} ${status.head.hash.slice(0, 10)}…`
+    ? `#${status.head.number} ${status.head.hash.slice(0, 10)}…${status.headConfirmed ? '' : ' (one domain, unconfirmed)'}`
     : 'unknown'
   return [
     `chain ${status.chainId}  head ${headLine}  quorum ${q.healthyDomains.length}/${q.domains} domains${q.met ? '' : ' (degraded)'}`,

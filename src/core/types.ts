@@ -18,6 +18,11 @@ export type SourceConfig = {
   weight: number
   /** Where the source points, with API keys and credentials removed. */
   label: string
+  /**
+   * Removes the source's configured secrets from a text (a node may echo them inside an
+   * answer): the engine passes what it shows of answers through every source's `redact`.
+   */
+  redact?(text: string): string
 }
 
 /**

@@ -9,8 +9,10 @@
  *   import { execute } from 'outlast/execute'
  *   createOutlast({ chainId: 1, sources, prover: [proofs(), execute()] })
  */
+import { Hardfork } from '@ethereumjs/common'
 import { bytesToHex } from '@ethereumjs/util'
 import { RpcResponseError } from '../core/errors.ts'
+import { checkNumber, checkObject, checkOneOf, ms, whole } from '../core/options.ts'
 import type { Prover, ProverCall, ProverContext } from '../core/prover.ts'
 import type { TrustedHeader } from '../core/trust.ts'
 import type { Hex } from '../core/types.ts'
@@ -24,15 +26,15 @@ import { revertError } from './revert.ts'
 import { UnprovableError } from './unprovable.ts'
 
 export type ExecuteOptions = {
-  /** Chain id for CHAINID and the fork schedule. @default the client's `chainId` (else the source's `eth_chainId`) */
+  /** Chain id for CHAINID and the fork schedule (a positive integer). @default the client's `chainId` (else the source's `eth_chainId`) */
   chainId?: number
-  /** Hardfork whose rules calls run under (`'prague'`, `'osaka'`...). @default by timestamp on chains `@ethereumjs/common` knows, else the newest fork the header's fields allow */
+  /** Hardfork whose rules calls run under (`'prague'`, `'osaka'`...: a name `@ethereumjs/common` knows). @default by timestamp on chains `@ethereumjs/common` knows, else the newest fork the header's fields allow */
   hardfork?: string
-  /** EVM time for one answer (all of an estimate's runs) before the call is left to quorum. @default 1_000 */
+  /** EVM time for one answer (all of an estimate's runs) before the call is left to quorum, in whole ms (1 to 2^31 − 1). @default 1_000 */
   maxExecutionMs?: number
-  /** Proof and code requests in flight at once to the source. @default 16 */
+  /** Proof and code requests in flight at once to the source, 1 to 1_024. @default 16 */
   concurrency?: number
-  /** `eth_estimateGas` stops when (hi - lo) / hi is below this; geth's RPC uses 0.015. @default 0 (the least gas, exactly) */
+  /** `eth_estimateGas` stops when (hi - lo) / hi is below this (0 to 1); geth's RPC uses 0.015. @default 0 (the least gas, exactly) */
   estimateErrorRatio?: number
 }
 
@@ -41,8 +43,29 @@ const MAX_HINT = 1_024
 
 const METHODS: ReadonlySet<string> = new Set(['eth_call', 'eth_estimateGas'])
 
+const keys = Object.keys({
+  chainId: true,
+  hardfork: true,
+  maxExecutionMs: true,
+  concurrency: true,
+  estimateErrorRatio: true,
+} satisfies { [K in keyof Required<ExecuteOptions>]: true })
+
+/** The options, checked: a `ConfigError` naming the option, at construction rather than per call. */
+function checkOptions(options: unknown): ExecuteOptions {
+  const where = 'execute()'
+  const o = checkObject(where, '', options, keys) ?? {}
+  checkNumber(where, 'chainId', o.chainId, whole(1))
+  checkOneOf(where, 'hardfork', o.hardfork, Object.values(Hardfork))
+  checkNumber(where, 'maxExecutionMs', o.maxExecutionMs, ms(1))
+  checkNumber(where, 'concurrency', o.concurrency, whole(1, 1_024))
+  checkNumber(where, 'estimateErrorRatio', o.estimateErrorRatio, { min: 0, max: 1 })
+  return { ...o }
+}
+
 /** A prover for `eth_call` and `eth_estimateGas` by local execution over proven state. */
 export function execute(options: ExecuteOptions = {}): Prover {
+  const o = checkOptions(options)
   return {
     methods: METHODS,
     stateMethods: METHODS,
@@ -51,7 +74,7 @@ export function execute(options: ExecuteOptions = {}): Prover {
     async answer(method, params, ctx) {
       if (!METHODS.has(method) || !ctx.header) return undefined
       try {
-        return await answer(method, params, ctx.header, ctx, options)
+        return await answer(method, params, ctx.header, ctx, o)
       } catch (error) {
         if (error instanceof UnprovableError) return undefined
         throw error

@@ -9,6 +9,7 @@
  *   import { proofs } from 'outlast/proofs'
  *   createOutlast({ chainId: 1, sources, prover: proofs() })
  */
+import { checkNumber, checkObject, whole } from '../core/options.ts'
 import type { Prover, ProverContext } from '../core/prover.ts'
 import { UnsupportedTypeError } from '../verify/errors.ts'
 import { type ProvableMethod, provableMethods } from '../verify/proof.ts'
@@ -23,11 +24,17 @@ import { proveBlockReceipts, proveReceipt } from './receipts.ts'
 import { proveState } from './state.ts'
 
 export type ProofsOptions = {
-  /** Longest `eth_getLogs` block range proven, in blocks; longer ranges are left to quorum. @default 1_000 */
+  /** Longest `eth_getLogs` block range proven, in blocks (0 to 100_000; 0 proves `blockHash` filters only); longer ranges are left to quorum. @default 1_000 */
   maxLogRange?: number
-  /** Requests in flight at once to the source while proving a log range (headers, receipts). @default 8 */
+  /** Requests in flight at once to the source while proving a log range (headers, receipts), 1 to 1_024. @default 8 */
   concurrency?: number
 }
+
+const keys: readonly (keyof ProofsOptions)[] = ['maxLogRange', 'concurrency']
+/** A range's headers are all held at once: this many is well over 100 MB. */
+const MAX_LOG_RANGE = 100_000
+/** Requests in flight at once to one source. */
+const MAX_CONCURRENCY = 1_024
 
 type Answer = (
   params: readonly unknown[],
@@ -61,9 +68,12 @@ const ROUND_TRIPS: Readonly<Record<string, number>> = {
  * transaction type it cannot rebuild) it leaves to quorum.
  */
 export function proofs(options: ProofsOptions = {}): Prover {
+  const given = checkObject('proofs()', '', options, keys)
   const o: LogRangeOptions = {
-    maxLogRange: options.maxLogRange ?? 1_000,
-    concurrency: Math.max(1, options.concurrency ?? 8),
+    maxLogRange:
+      checkNumber('proofs()', 'maxLogRange', given?.maxLogRange, whole(0, MAX_LOG_RANGE)) ?? 1_000,
+    concurrency:
+      checkNumber('proofs()', 'concurrency', given?.concurrency, whole(1, MAX_CONCURRENCY)) ?? 8,
   }
   return {
     methods: new Set([...provableMethods, ...Object.keys(answers)]),

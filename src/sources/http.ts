@@ -1,10 +1,11 @@
 import { raceAbort } from '../core/abort.ts'
 import { RpcResponseError, SourceError, type SourceFailureKind } from '../core/errors.ts'
 import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../core/types.ts'
-import { redactUrl, scrub } from '../core/url.ts'
+import { redactUrl } from '../core/url.ts'
 import { type BatchOptions, createBatcher } from './batch.ts'
 import { urlSource } from './options.ts'
 import { readBody } from './readBody.ts'
+import { base64, scrubberFor } from './secrets.ts'
 
 export type HttpSourceOptions = {
   /** Unique name shown in events, errors and `status()`. @default the URL's host */
@@ -17,7 +18,7 @@ export type HttpSourceOptions = {
   weight?: number
   /** Milliseconds one attempt may take before it is abandoned. @default 10_000 */
   timeout?: number
-  /** Extra HTTP headers (e.g. an API key header). Never shown in errors or status. */
+  /** Extra HTTP headers (e.g. an API key header); their values are scrubbed from everything outlast emits. @default {} */
   headers?: Record<string, string>
   /** Largest response body accepted, in bytes. @default 16_777_216 (16 MiB) */
   maxResponseBytes?: number
@@ -53,14 +54,25 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
   if (parsed.username || parsed.password) {
     const user = decodeURIComponent(parsed.username)
     const pass = decodeURIComponent(parsed.password)
-    auth.authorization = `Basic ${btoa(`${user}:${pass}`)}`
+    auth.authorization = `Basic ${base64(`${user}:${pass}`)}`
     parsed.username = ''
     parsed.password = ''
   }
   const target = parsed.href
 
+  // Every string this source emits passes through `scrub`: a node may echo the key it was sent.
+  const scrub = scrubberFor(url, headers)
   const fail = (kindOf: SourceFailureKind, message: string, extra = {}) =>
-    new SourceError(name, kindOf, scrub(message, url), extra)
+    new SourceError(name, kindOf, scrub.text(message), extra)
+
+  /** The node's JSON-RPC error object as an error, its message and data scrubbed. */
+  const rpcError = (error: unknown): SourceError => {
+    const e = error as { code?: unknown; message?: unknown; data?: unknown }
+    if (typeof e?.code !== 'number' || typeof e.message !== 'string')
+      return fail('body', 'malformed JSON-RPC error object')
+    const message = scrub.text(e.message)
+    return new RpcResponseError(name, { code: e.code, message, data: scrub.data(e.data) })
+  }
 
   async function post(payload: Envelope | Envelope[], signal?: AbortSignal): Promise<unknown> {
     const timeoutSignal = AbortSignal.timeout(timeout)
@@ -110,7 +122,8 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
   }
 
   function networkError(error: unknown, signal?: AbortSignal, timeoutSignal?: AbortSignal) {
-    if (signal?.aborted) return fail('aborted', 'attempt cancelled', { cause: error })
+    // No `cause`: the text of a fetch error (a custom fetchFn's too) would escape the scrubber.
+    if (signal?.aborted) return fail('aborted', 'attempt cancelled')
     if (timeoutSignal?.aborted) return fail('timeout', `no answer within ${timeout} ms`)
     const code = findCode(error)
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
@@ -123,18 +136,10 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
     if (typeof answer !== 'object' || answer === null || Array.isArray(answer))
       throw fail('body', 'response is not a JSON-RPC object')
     const a = answer as { id?: unknown; result?: unknown; error?: unknown }
+    // `id: null` with an error: the node could not read the request, and its error says why.
+    if (a.id === null && a.error !== undefined) throw rpcError(a.error)
     if (a.id !== id) throw fail('body', `response id ${JSON.stringify(a.id)} does not match ${id}`)
-    if (a.error !== undefined) {
-      const e = a.error as { code?: unknown; message?: unknown; data?: unknown }
-      if (typeof e?.code !== 'number' || typeof e.message !== 'string')
-        throw fail('body', 'malformed JSON-RPC error object')
-      const err = new RpcResponseError(name, {
-        code: e.code,
-        message: scrub(e.message, url),
-        data: e.data,
-      })
-      throw err
-    }
+    if (a.error !== undefined) throw rpcError(a.error)
     if (!('result' in a)) throw fail('body', 'response has neither result nor error')
     return a.result
   }
@@ -149,24 +154,32 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
   const sendBatch = async (bodies: Envelope[]): Promise<unknown[]> => {
     const answer = await post(bodies)
     if (!Array.isArray(answer)) {
-      // A node may answer a whole batch with one error object.
-      const error = fail('body', 'batch answered with a non-array')
-      return bodies.map(() => error)
+      // A node may refuse a whole batch with one error object: each call gets that error.
+      const error = (answer as { error?: unknown } | null)?.error
+      if (error !== undefined) return bodies.map(() => rpcError(error))
+      return bodies.map(() => fail('body', 'batch answered with a non-array'))
     }
     const byId = new Map<unknown, unknown>()
+    /** Errors for calls the node could not read (`id: null`): it does not say which. */
+    const unread: unknown[] = []
     for (const item of answer) {
-      const id = (item as { id?: unknown })?.id
+      const { id, error } = (item ?? {}) as { id?: unknown; error?: unknown }
+      if (id === null && error !== undefined) unread.push(error)
       // Two answers for one call: neither can be trusted.
-      byId.set(id, byId.has(id) ? fail('body', `batch answers id ${String(id)} twice`) : item)
+      else byId.set(id, byId.has(id) ? fail('body', `batch answers id ${String(id)} twice`) : item)
     }
-    return bodies.map((b) => byId.get(b.id) ?? fail('body', `batch answer lacks id ${b.id}`))
+    const missing = bodies.filter((b) => !byId.has(b.id))
+    if (missing.length === 1 && unread.length === 1) byId.set(missing[0]!.id, rpcError(unread[0]))
+    const e = unread[0] as { code?: unknown; message?: unknown } | undefined
+    const said = e ? `; a call it could not read got JSON-RPC error ${e.code}: ${e.message}` : ''
+    return bodies.map((b) => byId.get(b.id) ?? fail('body', `batch answer lacks id ${b.id}${said}`))
   }
 
   const batchOptions = options.batch === true ? {} : options.batch || undefined
   const batched = batchOptions ? createBatcher(sendBatch, batchOptions) : undefined
 
   return {
-    config: { name, kind, domain, weight, label: redactUrl(url) },
+    config: { name, kind, domain, weight, label: redactUrl(url), redact: scrub.text },
     async request(body: RpcRequest, { signal }: SourceRequestOptions = {}) {
       const env = envelope(body)
       if (!batched) return unwrap(await post(env, signal), env.id)

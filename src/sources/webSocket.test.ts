@@ -509,4 +509,10 @@ describe('webSocket source against a misbehaving server (what no node does)', ()
     for (const text of [...seen, s.config.label, refused.config.label])
       assert.doesNotMatch(text, /TOPSECRETKEY42|pw-SECRET/)
   })
+
+  it('refuses headers the platform WebSocket cannot send', () => {
+    const headers = { 'x-api-key': 'k' }
+    assert.throws(() => webSocket(url, { headers }), /headers need a webSocketImpl/)
+    sources.push(webSocket(url, { headers, webSocketImpl: WS }))
+  })
 })

@@ -1,8 +1,9 @@
 import { RpcResponseError, SourceError, type SourceFailureKind } from '../core/errors.ts'
 import type { RpcRequest, SourceRequestOptions } from '../core/types.ts'
-import { redactUrl, scrub } from '../core/url.ts'
+import { redactUrl } from '../core/url.ts'
 import { decodeFrame } from './frame.ts'
 import { finite, MAX_TIMER, urlSource } from './options.ts'
+import { scrubberFor } from './secrets.ts'
 import type {
   SubscriptionHandlers,
   WebSocketSource,
@@ -75,7 +76,7 @@ export function webSocket(url: string, options: WebSocketSourceOptions = {}): We
     maxResponseBytes,
     check,
   } = urlSource('webSocket', url, ['ws:', 'wss:'], options)
-  const { protocols } = options
+  const { protocols, headers } = options
   const { delay = 250, maxDelay = 10_000 } = options.reconnect ?? {}
   const heartbeat =
     options.heartbeat === false
@@ -84,6 +85,7 @@ export function webSocket(url: string, options: WebSocketSourceOptions = {}): We
   const Impl = (options.webSocketImpl ?? globalThis.WebSocket) as new (
     url: string,
     protocols?: string | string[],
+    init?: { headers: Record<string, string> },
   ) => Socket
   check(
     finite(delay) && finite(maxDelay) && delay >= 0 && maxDelay >= delay && maxDelay <= MAX_TIMER,
@@ -95,9 +97,24 @@ export function webSocket(url: string, options: WebSocketSourceOptions = {}): We
     `heartbeat interval and timeout must be numbers of ms > 0 and <= ${MAX_TIMER}`,
   )
   check(typeof Impl === 'function', 'no WebSocket class: pass options.webSocketImpl')
+  check(
+    !headers || options.webSocketImpl !== undefined,
+    "headers need a webSocketImpl that sends them (ws's class): the platform's WebSocket cannot",
+  )
 
+  // Every string this source emits passes through `scrub`: a node may echo the key it was sent.
+  const scrub = scrubberFor(url, headers)
   const fail = (failure: SourceFailureKind, message: string) =>
-    new SourceError(name, failure, scrub(message, url))
+    new SourceError(name, failure, scrub.text(message))
+
+  /** The node's JSON-RPC error object as an error, its message and data scrubbed. */
+  const rpcError = (error: unknown): SourceError => {
+    const e = error as { code?: unknown; message?: unknown; data?: unknown }
+    if (typeof e?.code !== 'number' || typeof e.message !== 'string')
+      return fail('body', 'malformed JSON-RPC error object')
+    const message = scrub.text(e.message)
+    return new RpcResponseError(name, { code: e.code, message, data: scrub.data(e.data) })
+  }
 
   let socket: Socket | undefined
   let state: WebSocketState = 'closed'
@@ -130,7 +147,7 @@ export function webSocket(url: string, options: WebSocketSourceOptions = {}): We
     answered = false
     let ws: Socket
     try {
-      ws = new Impl(url, protocols)
+      ws = headers ? new Impl(url, protocols, { headers }) : new Impl(url, protocols)
     } catch (error) {
       socket = ws = { readyState: 3 } as Socket
       return lost(ws, 'network', `cannot open a WebSocket: ${(error as Error).message}`)
@@ -318,17 +335,11 @@ export function webSocket(url: string, options: WebSocketSourceOptions = {}): We
         guard(() => sub.onMessage(params.result))
       return
     }
+    const a = item as { result?: unknown; error?: unknown }
+    if (m.id === null && a.error !== undefined) return unread(a.error)
     const call = typeof m.id === 'number' ? pending.get(m.id) : undefined
     if (!call) return // a late answer to a call that timed out or was cancelled
-    const a = item as { result?: unknown; error?: unknown }
-    if (a.error !== undefined) {
-      const e = a.error as { code?: unknown; message?: unknown; data?: unknown }
-      if (typeof e?.code !== 'number' || typeof e.message !== 'string')
-        return call.fail(fail('body', 'malformed JSON-RPC error object'))
-      return call.fail(
-        new RpcResponseError(name, { code: e.code, message: scrub(e.message, url), data: e.data }),
-      )
-    }
+    if (a.error !== undefined) return call.fail(rpcError(a.error))
     if (!('result' in a)) return call.fail(fail('body', 'response has neither result nor error'))
     try {
       call.onResult?.(a.result)
@@ -336,6 +347,18 @@ export function webSocket(url: string, options: WebSocketSourceOptions = {}): We
       return call.fail(error instanceof SourceError ? error : fail('body', String(error)))
     }
     call.succeed(a.result)
+  }
+
+  /**
+   * An error with `id: null`: the node could not read a call and does not say which. With one
+   * call in flight it is that call's answer; with more, each fails quoting the node's error.
+   */
+  function unread(error: unknown) {
+    const sent = [...pending.values()].filter((call) => call.sent)
+    const answer = rpcError(error)
+    if (sent.length === 1) return sent[0]!.fail(answer)
+    const text = answer.shortMessage.slice(name.length + 2)
+    for (const call of sent) call.fail(fail('body', `a call the node could not read got ${text}`))
   }
 
   /** A frame we cannot attribute with certainty: every call sent on this socket fails. */
@@ -390,7 +413,7 @@ export function webSocket(url: string, options: WebSocketSourceOptions = {}): We
   }
 
   return {
-    config: { name, kind, domain, weight, label: redactUrl(url) },
+    config: { name, kind, domain, weight, label: redactUrl(url), redact: scrub.text },
     get state() {
       return state
     },

@@ -95,6 +95,12 @@ export type WebSocketSourceOptions = {
         /** @default 2_500 */
         timeout?: number
       }
+  /**
+   * Extra handshake headers (e.g. an API key header); their values are scrubbed from everything
+   * outlast emits. Needs a `webSocketImpl` that takes `(url, protocols, { headers })`, as `ws`'s
+   * does: a browser's WebSocket cannot send headers. @default none
+   */
+  headers?: Record<string, string>
   /** WebSocket subprotocols for the handshake. @default none */
   protocols?: string | string[]
   /**

@@ -9,7 +9,7 @@ import { verifyMerkleProof } from '@ethereumjs/mpt'
 import * as Bytes from 'ox/Bytes'
 import * as Hash from 'ox/Hash'
 import * as Rlp from 'ox/Rlp'
-import { VerificationError } from '../core/errors.ts'
+import { UnanchoredProofError, VerificationError } from '../core/errors.ts'
 import type { Hex } from '../core/types.ts'
 import { mismatch } from './errors.ts'
 import { address as addressField, bytes, hash32, malformed, quantity, sameHex } from './fields.ts'
@@ -197,7 +197,7 @@ async function proven(
   try {
     return await verifyMerkleProof(Bytes.fromHex(key), proof, { root: Bytes.fromHex(root) })
   } catch (cause) {
-    throw new VerificationError(
+    throw new UnanchoredProofError(
       `Invalid field "${field}": it is not a Merkle proof for this key under the trusted root.`,
       { cause, details: `root ${root}, key ${key}, ${proof.length} nodes` },
     )

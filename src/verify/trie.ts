@@ -1,23 +1,22 @@
 /**
  * Block bodies checked against their header: the transactions and withdrawals tries are rebuilt
- * (key = RLP(index)) with `@ethereumjs/mpt` and their roots compared with `transactionsRoot` and
- * `withdrawalsRoot`.
+ * (key = RLP(index)) and their roots compared with `transactionsRoot` and `withdrawalsRoot`.
  */
-import { createMPT } from '@ethereumjs/mpt'
-import * as Bytes from 'ox/Bytes'
 import * as Rlp from 'ox/Rlp'
 import type { Hex } from '../core/types.ts'
 import type { RpcBlock } from './block.ts'
 import { mismatch, UnsupportedTypeError } from './errors.ts'
 import { address, hash32, malformed, quantity, sameHex } from './fields.ts'
 import { type RpcTransaction, serializeTransaction } from './transaction.ts'
+import { trieRoot } from './trieRoot.ts'
 
 /** Root of the empty trie, keccak256(RLP("")): `storageHash` of an account without storage. */
 export const EMPTY_TRIE_ROOT: Hex =
   '0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421'
 
 /** keccak256(RLP([])): `sha3Uncles` of a block without uncles (every block since the merge). */
-const EMPTY_UNCLES_HASH = '0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347'
+export const EMPTY_UNCLES_HASH =
+  '0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347'
 
 /** An EIP-4895 withdrawal as JSON-RPC returns it in a block. */
 export type RpcWithdrawal = { index: Hex; validatorIndex: Hex; address: Hex; amount: Hex }
@@ -30,9 +29,7 @@ export type RpcBlockWithBody = RpcBlock & {
 
 /** Root of the trie mapping RLP(i) to `values[i]`, as used for transactions, receipts and withdrawals. */
 export async function orderedTrieRoot(values: readonly Uint8Array[]): Promise<Hex> {
-  const trie = await createMPT()
-  for (const [i, value] of values.entries()) await trie.put(indexKey(i), value)
-  return Bytes.toHex(trie.root())
+  return trieRoot(values.map((value, i) => [indexKey(i), value] as const))
 }
 
 /** RLP of the index: the key of the i-th item in an ordered trie. */

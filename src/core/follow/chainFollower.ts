@@ -1,5 +1,3 @@
-import { computeBlockHash } from '../../verify/block.ts'
-
 /** A block header as JSON-RPC gives it (`newHeads`, or a block without its transactions). */
 export type RpcHeader = { number: string; hash: string; parentHash: string } & Record<
   string,
@@ -31,8 +29,13 @@ export type FollowerOptions = {
   /** Milliseconds between polls while no pusher delivered a head recently. */
   pollingInterval: number
   pushers: readonly HeadPusher[]
-  /** May this pusher's heads be used now? (not forked, right chain) */
-  trusted(pusher: HeadPusher): boolean
+  /**
+   * A pushed head is one source's hint: resolves with the header once the domains agree it is
+   * the head (else undefined). Only confirmed heads move the stream.
+   */
+  confirmHead(pusher: HeadPusher, header: unknown): Promise<RpcHeader | undefined>
+  /** Asks every source for its head now (a pusher was lost: the cached head is going stale). */
+  refreshHead?(): Promise<void>
   /** Called for each change, in order; the next change waits for it. */
   onChange(change: ChainChange): Promise<void>
   onError(error: unknown): void
@@ -164,21 +167,23 @@ export function followChain(o: FollowerOptions): ChainFollower {
 
   for (const pusher of o.pushers) {
     const onHead = (result: unknown) => {
-      if (!o.trusted(pusher)) return
-      const h = result as RpcHeader
-      let ok = false
-      try {
-        ok = typeof h?.hash === 'string' && computeBlockHash(h as never) === h.hash.toLowerCase()
-      } catch {}
-      lastPush = Date.now()
-      // A head that does not hash to its hash is ignored as a hint; the poll finds the truth.
-      kick(ok ? toLink(h) : undefined)
+      o.confirmHead(pusher, result).then(
+        (header) => {
+          if (!header || stopped) return
+          // Only a confirmed push stands in for polling: a source pushing heads nobody
+          // confirms (siblings, made-up blocks) must not silence the poll.
+          lastPush = Date.now()
+          kick(toLink(header))
+        },
+        () => {},
+      )
     }
     // A pusher that lost its socket pushes nothing: poll now instead of after 2 silent intervals.
     const off = pusher.onState?.((e) => {
       if (e.state !== 'closed' || stopped) return
       lastPush = 0
-      kick()
+      const refreshed = o.refreshHead?.().catch(() => {}) ?? Promise.resolve()
+      refreshed.then(() => kick())
     })
     if (off) unlisten.push(off)
     subscriptions.push(

@@ -29,7 +29,10 @@ export type SubscriptionsOptions = {
   request(method: string, params: unknown[]): Promise<unknown>
   pollingInterval: number
   pushers(): readonly HeadPusher[]
-  trusted(pusher: HeadPusher): boolean
+  /** A pushed head as a hint: its header once the domains agree it is the head. */
+  confirmHead(pusher: HeadPusher, header: unknown): Promise<RpcHeader | undefined>
+  /** Asks every source for its head now. */
+  refreshHead?(): Promise<void>
   /** EIP-1193 `message` event. */
   notify(subscription: string, result: unknown): void
   onError(error: unknown): void
@@ -94,7 +97,8 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
       blockByHash: (h) => o.request('eth_getBlockByHash', [h, false]) as Promise<RpcHeader | null>,
       pollingInterval: o.pollingInterval,
       pushers: o.pushers(),
-      trusted: o.trusted,
+      confirmHead: o.confirmHead,
+      ...(o.refreshHead ? { refreshHead: o.refreshHead } : {}),
       onChange,
       onError: o.onError,
     })

@@ -1,0 +1,145 @@
+/**
+ * The secrets a URL source was configured with, and the scrubber that removes them, in every
+ * form a node may echo, from everything the source emits: messages, close reasons, error data.
+ */
+import { redactUrl } from '../core/url.ts'
+
+export type Scrubber = {
+  /** `text` with every secret replaced by `…` (and the source's URL by its label). */
+  text(text: string): string
+  /** A copy of JSON data (a tree) with every string, keys included, scrubbed; walked iteratively. */
+  data<T>(data: T): T
+}
+
+/*
+ * What counts as a secret. A provider key is a random string of 16 to 64 characters, but URLs
+ * also carry plain words that node messages use too (`/v3/`, `/rpc`, `mainnet`, `?chain=base`).
+ * So a URL part (path segment, query value, username, fragment) is a secret from 6 characters
+ * on, unless it is a plain word (letters, joined by `-`, `_` or `.`, at most 15 characters):
+ * "v3", "rpc" or "mainnet" never mangle a node's text, and no real key is that short or plain.
+ * What the user set apart as a credential (a password, a header value, a bearer token) is a
+ * secret from 4 characters on whatever it looks like; hiding 1 to 3 characters would only
+ * mangle text.
+ */
+const MIN_URL_PART = 6
+const MIN_CREDENTIAL = 4
+const PLAIN_WORD = /^[a-z]+(?:[-_.][a-z]+)*$/i
+/** Headers that never carry credentials. */
+const PUBLIC_HEADERS = new Set(['content-type', 'accept'])
+
+/** Every secret of `url` and `headers`, and a scrubber for them. */
+export function scrubberFor(url: string, headers: Record<string, string> = {}): Scrubber {
+  const replace = new Map<string, string>()
+  let secrets = 0
+  const add = (value: string, min: number) => {
+    if (value.length < min) return
+    secrets++
+    for (const form of formsOf(value)) if (form.length >= MIN_CREDENTIAL) replace.set(form, '…')
+  }
+  const urlPart = (value: string) => {
+    const plain = decode(value)
+    if (!(plain.length <= 15 && PLAIN_WORD.test(plain))) add(value, MIN_URL_PART)
+  }
+  try {
+    const u = new URL(url)
+    for (const segment of u.pathname.split('/')) urlPart(segment)
+    for (const pair of u.search.slice(1).split('&')) urlPart(pair.slice(pair.indexOf('=') + 1))
+    urlPart(u.hash.slice(1))
+    urlPart(u.username)
+    add(u.password, MIN_CREDENTIAL)
+    if (u.username || u.password) {
+      const pair = `${decode(u.username)}:${decode(u.password)}`
+      add(pair, MIN_CREDENTIAL) // and its base64, the basic-auth header: see formsOf
+    }
+    const label = redactUrl(url)
+    for (const whole of [url, u.href]) replace.set(whole, label)
+    u.username = u.password = ''
+    replace.set(u.href, label)
+  } catch {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (PUBLIC_HEADERS.has(name.toLowerCase()) || typeof value !== 'string') continue
+    add(value.trim(), MIN_CREDENTIAL)
+    const [, scheme, token] = /^(\S+)\s+(\S.*)$/.exec(value.trim()) ?? []
+    if (!scheme || !token) continue
+    add(token, MIN_CREDENTIAL)
+    if (scheme.toLowerCase() !== 'basic') continue
+    const pair = unbase64(token)
+    if (pair === undefined) continue
+    add(pair, MIN_CREDENTIAL)
+    for (const part of pair.split(':')) add(part, MIN_CREDENTIAL)
+  }
+  if (secrets === 0) return { text: (t) => t, data: (d) => d }
+
+  const byLower = new Map([...replace].map(([k, v]) => [k.toLowerCase(), v]))
+  // Longest first, so that a secret inside a longer one never leaves the rest behind.
+  const keys = [...byLower.keys()].sort((a, b) => b.length - a.length)
+  const pattern = new RegExp(keys.map(escapeRegExp).join('|'), 'gi')
+  const text = (t: string) => t.replace(pattern, (m) => byLower.get(m.toLowerCase()) ?? '…')
+  return { text, data: (d) => scrubTree(d, text) }
+}
+
+/** The forms a node may echo a secret in: as given, percent-decoded and -encoded, form-encoded, JSON-escaped, base64. */
+function formsOf(value: string): string[] {
+  const plain = decode(value)
+  const form = new URLSearchParams({ a: plain }).toString().slice(2)
+  const forms = [value, plain, encodeURIComponent(plain), form]
+  // Base64 without padding, so that a match ignores how the echo was padded.
+  for (const f of forms.slice()) forms.push(JSON.stringify(f).slice(1, -1), unpadded(f))
+  return forms
+}
+
+function decode(value: string): string {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
+}
+
+/** Base64 of the UTF-8 bytes (`btoa` alone throws beyond Latin-1). */
+export function base64(text: string): string {
+  let binary = ''
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte)
+  return btoa(binary)
+}
+
+const unpadded = (text: string) => base64(text).replace(/=+$/, '')
+
+function unbase64(token: string): string | undefined {
+  try {
+    const bytes = Uint8Array.from(atob(token), (c) => c.charCodeAt(0))
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/** A scrubbed copy of a JSON tree, built with an explicit stack (any depth, no recursion). */
+function scrubTree<T>(data: T, text: (t: string) => string): T {
+  const copy = (v: unknown): unknown => {
+    if (typeof v === 'string') return text(v)
+    if (typeof v !== 'object' || v === null) return v
+    const to = Array.isArray(v) ? [] : {}
+    stack.push([v, to])
+    return to
+  }
+  const stack: [object, Record<string, unknown>][] = []
+  const root = copy(data)
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [from, to] = next
+    const isArray = Array.isArray(from)
+    for (const [key, value] of Object.entries(from)) {
+      const k = isArray ? key : text(key)
+      // A `__proto__` key from JSON is data: define it, do not set the copy's prototype.
+      Object.defineProperty(to, k, {
+        value: copy(value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
+  }
+  return root as T
+}
