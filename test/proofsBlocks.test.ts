@@ -137,7 +137,9 @@ describe('eth_getLogs over a block range', () => {
         })
         assert.deepEqual(result, await logsOf(filter))
         assert.equal(meta.consistency, 'proven')
-        assert.deepEqual(meta.sources, ['gcp'])
+        // An honest source answered (which one depends on hedging under load).
+        assert.equal(meta.sources.length, 1)
+        assert.ok(['gcp', 'home'].includes(meta.sources[0]!), meta.sources.join())
         assert.deepEqual(
           lies.map((l) => l.source),
           ['aws'],
@@ -363,7 +365,9 @@ describe('transactions', () => {
         assert.deepEqual(result, await truth('eth_getTransactionByHash', [hash]))
         assert.deepEqual(result, busy.transactions[1])
         assert.equal(meta.consistency, 'proven')
-        assert.deepEqual(meta.sources, ['gcp'])
+        // An honest source answered (which one depends on hedging under load).
+        assert.equal(meta.sources.length, 1)
+        assert.ok(['gcp', 'home'].includes(meta.sources[0]!), meta.sources.join())
         assert.deepEqual(
           lies.map((l) => l.source),
           ['aws'],

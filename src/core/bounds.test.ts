@@ -8,7 +8,6 @@ import {
   screen,
   yieldToEventLoop,
 } from './bounds.ts'
-import { canonical } from './canonical.ts'
 
 /** `depth` nested containers (arrays and objects in turn) around a leaf. */
 function nested(depth: number, leaf: unknown = '0xAB'): unknown {
@@ -172,30 +171,4 @@ it('screen: a reason for a bad value; a large good value waits for a turn of the
   while (Date.now() < busyUntil) {}
   assert.equal(await screen(new Array(200_000).fill(1)), undefined)
   assert.ok(ticked, 'a due timer ran before the large answer was handed on')
-})
-
-it('screen: a large answer is worked on in slices; its canonical form is ready, then dropped', async () => {
-  const keys = (n: number, salt: number) =>
-    Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${(i * 7_919) % n}`, `0xA${salt}`]))
-  const value = Array.from({ length: 40 }, (_, i) => keys(maxKeys, i))
-  const copy = JSON.parse(JSON.stringify(value))
-  let longest = 0
-  let last = performance.now()
-  const meter = setInterval(() => {
-    longest = Math.max(longest, performance.now() - last)
-    last = performance.now()
-  }, 1)
-  last = performance.now()
-  assert.equal(await screen(value), undefined)
-  clearInterval(meter)
-  // Slices of 15 ms; the whole takes far longer on any machine.
-  assert.ok(longest < 250, `the event loop waited ${longest.toFixed(0)} ms`)
-  const started = performance.now()
-  const ready = canonical(value)
-  assert.ok(performance.now() - started < 20, 'ready, not worked out again')
-  assert.equal(ready, canonical(copy))
-  // After a turn of the loop the kept text is gone: a changed value is not keyed by its past.
-  await new Promise((r) => setTimeout(r, 5))
-  ;(value[0] as Record<string, unknown>).k0 = '0xFF'
-  assert.notEqual(canonical(value), ready)
 })

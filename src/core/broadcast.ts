@@ -1,4 +1,4 @@
-import { rawTransactionHash } from '../verify/rawTransaction.ts'
+import { keccak256 } from 'ox/Hash'
 import { AllSourcesFailedError, BaseError, RpcResponseError, SourceError } from './errors.ts'
 import type { SourceState } from './sourceState.ts'
 import type { Hex } from './types.ts'
@@ -19,7 +19,7 @@ const KNOWN =
  * it once any source accepted the transaction or said it already has it. A rejection that every
  * answering source gives (nonce too low, insufficient funds) is returned as that error.
  */
-export function broadcast(
+export async function broadcast(
   raw: unknown,
   targets: readonly SourceState[],
   send: (s: SourceState, signal: AbortSignal) => Promise<unknown>,
@@ -27,18 +27,19 @@ export function broadcast(
   report: (o: BroadcastOutcome) => void,
 ): Promise<{ hash: Hex; accepted: string[] }> {
   if (typeof raw !== 'string' || !/^0x([0-9a-fA-F]{2})+$/.test(raw))
-    return Promise.reject(
-      new RpcResponseError('outlast', {
-        code: -32602,
-        message: 'eth_sendRawTransaction needs one hex string: the signed transaction',
-      }),
-    )
+    throw new RpcResponseError('outlast', {
+      code: -32602,
+      message: 'eth_sendRawTransaction needs one hex string: the signed transaction',
+    })
   let hash: Hex
   try {
-    hash = rawTransactionHash(raw as Hex)
+    // Only a blob transaction (type 3) needs decoding: its decoder loads when one is sent.
+    hash = raw.startsWith('0x03')
+      ? (await import('../verify/rawTransaction.ts')).rawTransactionHash(raw as Hex)
+      : keccak256(raw as Hex)
   } catch (error) {
     const message = error instanceof BaseError ? error.shortMessage : String(error)
-    return Promise.reject(new RpcResponseError('outlast', { code: -32602, message }))
+    throw new RpcResponseError('outlast', { code: -32602, message })
   }
   const signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()))
 

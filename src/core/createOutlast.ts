@@ -1,7 +1,6 @@
 import { computeBlockHash } from '../verify/block.ts'
 import { beforeDeadline } from './abort.ts'
 import { checkShape } from './bounds.ts'
-import { broadcast } from './broadcast.ts'
 import { canonical } from './canonical.ts'
 import { type OutlastOptions, type ResolvedConfig, resolveConfig } from './config.ts'
 import { createEmitter } from './emitter.ts'
@@ -18,10 +17,9 @@ import {
 import type { OutlastEvents, ResponseMeta } from './events.ts'
 import { type FanOutContext, fanOut, type Need } from './fanOut.ts'
 import type { RpcHeader as FollowedHeader, HeadPusher } from './follow/chainFollower.ts'
-import { createSubscriptions } from './follow/subscriptions.ts'
+import type { Subscriptions, SubscriptionsOptions } from './follow/subscriptions.ts'
 import { createHeadTracker } from './head.ts'
 import { createLru } from './lru.ts'
-import { medianAnswer } from './median.ts'
 import { classify, isCallersError } from './policy.ts'
 import type { Prover } from './prover.ts'
 import { createRetryBudget } from './retryBudget.ts'
@@ -108,7 +106,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
     fetchHeader: (hash) => headerByHash(hash),
   })
 
-  const subscriptions = createSubscriptions({
+  const subscriptionOptions: SubscriptionsOptions = {
     request: async (method, params) => (await requestWithMeta({ method, params })).result,
     pollingInterval: config.pollingInterval,
     pushers: () =>
@@ -136,7 +134,13 @@ export function createOutlast(options: OutlastOptions): Outlast {
       events.emit('streamError', {
         message: error instanceof BaseError ? error.shortMessage : String(error),
       }),
-  })
+  }
+  // Subscriptions and filters load on first use: a dApp that never subscribes never bundles them.
+  let subscriptions: Promise<Subscriptions> | undefined
+  const streams = () =>
+    (subscriptions ??= import('./follow/subscriptions.ts').then((m) =>
+      m.createSubscriptions(subscriptionOptions),
+    ))
 
   /** Every source's secrets removed from a text the engine shows (a node may echo its key). */
   const redact = (text: string) => states.reduce((t, s) => s.source.config.redact?.(t) ?? t, text)
@@ -206,7 +210,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
         )
       case 'subscription':
         return {
-          result: await subscriptions.handle(method, params),
+          result: await (await streams()).handle(method, params),
           meta: meta({ consistency: 'verified' }),
         }
       case 'static':
@@ -224,6 +228,8 @@ export function createOutlast(options: OutlastOptions): Outlast {
       case 'broadcast': {
         budget.deposit()
         const targets = states.filter((s) => s.chain !== 'mismatch')
+        // Loaded with the first send: a dApp that only reads never carries it.
+        const { broadcast } = await import('./broadcast.ts')
         const { hash, accepted } = await broadcast(
           params[0],
           targets,
@@ -238,6 +244,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
       }
       case 'median': {
         const { candidates, reserve } = candidatesFor(false)
+        const { medianAnswer } = await import('./median.ts')
         const m = await medianAnswer({
           candidates,
           ...(reserve ? { reserve } : {}),
@@ -563,7 +570,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
     status: () => statusOf(config, states, head.peek(), head.confirmed()),
     async close() {
       closed = true
-      await subscriptions.close()
+      await (await subscriptions)?.close()
       await Promise.all(config.sources.map((s) => s.close?.()))
     },
   }

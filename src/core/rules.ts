@@ -1,8 +1,7 @@
 import { verifyBlockHash } from '../verify/block.ts'
-import { UnsupportedTypeError } from '../verify/errors.ts'
 import { sameHex } from '../verify/fields.ts'
 import { computeTransactionHash } from '../verify/transaction.ts'
-import { EMPTY_UNCLES_HASH, type RpcBlockWithBody, verifyBlockBody } from '../verify/trie.ts'
+import type { RpcBlockWithBody } from '../verify/trie.ts'
 import { canonical } from './canonical.ts'
 import { BaseError, SourceError, VerificationError } from './errors.ts'
 import type { Head, HeadTracker } from './head.ts'
@@ -107,6 +106,8 @@ export function verifyingCall(
 }
 
 const isNull = (r: unknown) => r === null
+/** keccak256(RLP([])): `sha3Uncles` of a block without uncles (as in verify/trie.ts). */
+const EMPTY_UNCLES_HASH = '0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347'
 
 /** Lookups whose `null` answer ("not found") may be a node that has not seen the block yet. */
 const NOT_YET = new Set([
@@ -222,6 +223,11 @@ function blockRules(
 async function verifyBody(block: RpcBlockWithBody): Promise<boolean> {
   const transactions = block.transactions
   if (!Array.isArray(transactions)) return false
+  // The trie code loads with the first block body to check: reads without one never carry it.
+  const [{ verifyBlockBody }, { UnsupportedTypeError }] = await Promise.all([
+    import('../verify/trie.ts'),
+    import('../verify/errors.ts'),
+  ])
   try {
     await verifyBlockBody(block)
   } catch (error) {

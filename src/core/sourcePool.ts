@@ -137,9 +137,9 @@ export function createSourcePool(
     try {
       const result = await s.source.request({ method, params }, { signal })
       const ms = Date.now() - started
-      // Bounded (depth, width, size) before anything reads it; a large answer is worked on in
-      // slices, so that other sources' answers and timers are not held up.
-      const bad = await screen(result, signal, (r) => invalidResult(method, r))
+      // Bounded (depth, width, size) before anything reads it; a large answer lets the event
+      // loop turn first, so that other sources' answers and timers are not held up.
+      const bad = (await screen(result)) ?? invalidResult(method, result)
       if (bad) throw new SourceError(s.name, 'body', `${method} answer ${bad}`)
       recordSuccess(s, ms)
       return result
@@ -147,7 +147,7 @@ export function createSourcePool(
       let err =
         error instanceof SourceError ? error : new SourceError(s.name, 'network', String(error))
       // An error's data is read too (compared, shown): bounded like a result, else malformed.
-      const badData = err instanceof RpcResponseError ? await screen(err.data, signal) : undefined
+      const badData = err instanceof RpcResponseError ? await screen(err.data) : undefined
       if (badData) err = new SourceError(s.name, 'body', `${method} answer's error data ${badData}`)
       // Cancelled by a deadline of ours (a head poll's timeout): the source was too slow.
       if (err.kind === 'aborted' && (signal.reason as Error | undefined)?.name === 'TimeoutError')

@@ -32,8 +32,15 @@ describe('http source against a real node behind a fault proxy', () => {
     const s = source({ domain: 'aws-us-east-1', kind: 'self-hosted', weight: 2 })
     assert.equal(await s.request({ method: 'eth_chainId' }), '0x7a69')
     assert.deepEqual(
-      { ...s.config, label: undefined },
-      { name: 'p', kind: 'self-hosted', domain: 'aws-us-east-1', weight: 2, label: undefined },
+      { ...s.config, label: undefined, redact: undefined },
+      {
+        name: 'p',
+        kind: 'self-hosted',
+        domain: 'aws-us-east-1',
+        weight: 2,
+        label: undefined,
+        redact: undefined,
+      },
     )
   })
 

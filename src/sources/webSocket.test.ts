@@ -93,8 +93,15 @@ describe('webSocket source against anvil through the WebSocket fault proxy', () 
     await sleep(50)
     assert.equal(p.stats.connections, 0, 'no connection before the first call')
     assert.deepEqual(
-      { ...s.config, label: undefined },
-      { name: 'ws', kind: 'self-hosted', domain: 'aws-us-east-1', weight: 2, label: undefined },
+      { ...s.config, label: undefined, redact: undefined },
+      {
+        name: 'ws',
+        kind: 'self-hosted',
+        domain: 'aws-us-east-1',
+        weight: 2,
+        label: undefined,
+        redact: undefined,
+      },
     )
     assert.equal(await s.request({ method: 'eth_chainId' }), '0x7a69')
     assert.equal(s.state, 'open')

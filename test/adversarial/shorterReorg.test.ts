@@ -29,9 +29,10 @@ describe('a rollback to a shorter chain', () => {
         const highest = Number(await rpc.request({ method: 'eth_blockNumber' }))
         await lab.anvil.rpc('anvil_rollback', [depth])
         // The new chain: a transfer in a block of its own, so its hashes differ from the old.
-        await lab.anvil.rpc('eth_sendTransaction', [
+        const tx = await lab.anvil.rpc<string>('eth_sendTransaction', [
           { from: devAccounts[2].address, to: devAccounts[3].address, value: '0x1' },
         ])
+        while (!(await lab.anvil.rpc('eth_getTransactionReceipt', [tx]))) await sleep(10)
         const newTop = Number(await lab.anvil.rpc<string>('eth_blockNumber'))
         assert.ok(newTop < top, `the chain is shorter (${newTop} < ${top})`)
         const started = Date.now()
