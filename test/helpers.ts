@@ -12,6 +12,8 @@ export function clientFor(
   lab: Lab,
   options: Partial<OutlastOptions> = {},
   fetchFor: (s: LabSource & { proxy: FaultProxy }) => typeof fetch = (s) => s.proxy.fetch,
+  /** Milliseconds one attempt at a source may take. */
+  sourceTimeout = 2_000,
 ): Outlast {
   return createOutlast({
     chainId: CHAIN_ID,
@@ -22,7 +24,7 @@ export function clientFor(
         domain: s.domain,
         kind: s.kind,
         fetchFn: fetchFor(s),
-        timeout: 2_000,
+        timeout: sourceTimeout,
       }),
     ),
     ...options,

@@ -1,11 +1,11 @@
 import { raceAbort } from '../core/abort.ts'
-import { RpcResponseError, SourceError, type SourceFailureKind } from '../core/errors.ts'
+import { SourceError, type SourceFailureKind } from '../core/errors.ts'
 import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../core/types.ts'
 import { redactUrl } from '../core/url.ts'
 import { type BatchOptions, createBatcher } from './batch.ts'
 import { urlSource } from './options.ts'
 import { readBody } from './readBody.ts'
-import { base64, scrubberFor } from './secrets.ts'
+import { base64, nodeError, scrubberFor } from './secrets.ts'
 
 export type HttpSourceOptions = {
   /** Unique name shown in events, errors and `status()`. @default the URL's host */
@@ -65,14 +65,7 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
   const fail = (kindOf: SourceFailureKind, message: string, extra = {}) =>
     new SourceError(name, kindOf, scrub.text(message), extra)
 
-  /** The node's JSON-RPC error object as an error, its message and data scrubbed. */
-  const rpcError = (error: unknown): SourceError => {
-    const e = error as { code?: unknown; message?: unknown; data?: unknown }
-    if (typeof e?.code !== 'number' || typeof e.message !== 'string')
-      return fail('body', 'malformed JSON-RPC error object')
-    const message = scrub.text(e.message)
-    return new RpcResponseError(name, { code: e.code, message, data: scrub.data(e.data) })
-  }
+  const rpcError = (error: unknown) => nodeError(name, scrub, error)
 
   async function post(payload: Envelope | Envelope[], signal?: AbortSignal): Promise<unknown> {
     const timeoutSignal = AbortSignal.timeout(timeout)

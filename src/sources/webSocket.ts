@@ -1,9 +1,9 @@
-import { RpcResponseError, SourceError, type SourceFailureKind } from '../core/errors.ts'
+import { SourceError, type SourceFailureKind } from '../core/errors.ts'
 import type { RpcRequest, SourceRequestOptions } from '../core/types.ts'
 import { redactUrl } from '../core/url.ts'
 import { decodeFrame } from './frame.ts'
 import { finite, MAX_TIMER, urlSource } from './options.ts'
-import { scrubberFor } from './secrets.ts'
+import { nodeError, scrubberFor } from './secrets.ts'
 import type {
   SubscriptionHandlers,
   WebSocketSource,
@@ -107,14 +107,7 @@ export function webSocket(url: string, options: WebSocketSourceOptions = {}): We
   const fail = (failure: SourceFailureKind, message: string) =>
     new SourceError(name, failure, scrub.text(message))
 
-  /** The node's JSON-RPC error object as an error, its message and data scrubbed. */
-  const rpcError = (error: unknown): SourceError => {
-    const e = error as { code?: unknown; message?: unknown; data?: unknown }
-    if (typeof e?.code !== 'number' || typeof e.message !== 'string')
-      return fail('body', 'malformed JSON-RPC error object')
-    const message = scrub.text(e.message)
-    return new RpcResponseError(name, { code: e.code, message, data: scrub.data(e.data) })
-  }
+  const rpcError = (error: unknown) => nodeError(name, scrub, error)
 
   let socket: Socket | undefined
   let state: WebSocketState = 'closed'

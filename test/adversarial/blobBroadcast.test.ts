@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import * as Rlp from 'ox/Rlp'
-import { createOutlast, type Hex, http, type OutlastEvents } from '../../src/index.ts'
-import { CHAIN_ID, sleep, threeDomains } from '../helpers.ts'
+import type { Hex, OutlastEvents } from '../../src/index.ts'
+import { clientFor, sleep, threeDomains } from '../helpers.ts'
 import { type FaultProxy, type Lab, type LabSource, startLab } from '../lab/index.ts'
 
 /** One signed blob transaction (dev account 0, nonce 0, chain 31337); see fixtures/README.md. */
@@ -43,20 +43,7 @@ function client(
   lab: Lab,
   fetchFor: (s: LabSource & { proxy: FaultProxy }) => typeof fetch = (s) => s.proxy.fetch,
 ) {
-  return createOutlast({
-    chainId: CHAIN_ID,
-    pollingInterval: 500,
-    timeout: 30_000,
-    sources: lab.sources.map((s) =>
-      http(s.proxy.url, {
-        name: s.name,
-        domain: s.domain,
-        kind: s.kind,
-        fetchFn: fetchFor(s),
-        timeout: 20_000,
-      }),
-    ),
-  })
+  return clientFor(lab, { timeout: 30_000 }, fetchFor, 20_000)
 }
 
 async function withLab(run: (lab: Lab) => Promise<void>) {
