@@ -274,7 +274,9 @@ describe('full blocks', () => {
         })
         assert.deepEqual(result, busy)
         assert.equal(meta.consistency, 'proven')
-        assert.deepEqual(meta.sources, ['gcp'])
+        // An honest source answered (which one depends on hedging under load).
+        assert.equal(meta.sources.length, 1)
+        assert.ok(['gcp', 'home'].includes(meta.sources[0]!), meta.sources.join())
       }
       assert.equal(lies[0]?.source, 'aws')
       assert.match(lies[0]!.reason, /transactionsRoot/)
