@@ -1,3 +1,4 @@
+import { keccak256 } from 'ox/Hash'
 import { computeBlockHash } from '../verify/block.ts'
 import { beforeDeadline } from './abort.ts'
 import { checkShape } from './bounds.ts'
@@ -214,10 +215,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
           meta: meta({ consistency: 'verified' }),
         }
       case 'static':
-        return {
-          result: method === 'net_version' ? String(config.chainId) : chainHex,
-          meta: meta({ consistency: 'static' }),
-        }
+        return { result: staticAnswer(method, params), meta: meta({ consistency: 'static' }) }
       case 'head': {
         const n = await beforeDeadline(head.blockNumber(), deadline, () => noHead(method))
         return {
@@ -350,6 +348,16 @@ export function createOutlast(options: OutlastOptions): Outlast {
     })
     if (r.error) throw r.error
     return r.value as Record<string, unknown> | null
+  }
+
+  /** `eth_chainId`, `net_version` from the configuration; `web3_sha3` computed here. */
+  const staticAnswer = (method: string, params: unknown[]) => {
+    if (method === 'net_version') return String(config.chainId)
+    if (method !== 'web3_sha3') return chainHex
+    const data = params[0]
+    if (typeof data !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(data))
+      throw new ProviderRpcError(-32602, 'web3_sha3 needs one hex string of whole bytes.')
+    return keccak256(data as Hex)
   }
 
   const noHead = (method: string) =>

@@ -17,7 +17,7 @@ export type PolicyClass =
   | 'quorum'
   /** `eth_sendRawTransaction`: broadcast to every healthy source. */
   | 'broadcast'
-  /** Answered by the first source that answers (node-local data such as `web3_clientVersion`). */
+  /** Answered by the first source that answers: only node-local data (`web3_clientVersion`), an explicit list. */
   | 'single'
   /** Subscriptions and filters: emulated by outlast over one gap-free chain stream. */
   | 'subscription'
@@ -50,6 +50,7 @@ export const methodPolicies: Readonly<Record<string, MethodPolicy>> = {
   eth_getTransactionByBlockHashAndIndex: { class: 'verified' },
   eth_getBlockByNumber: { class: 'verified', blockParam: 0 },
   eth_getTransactionByBlockNumberAndIndex: { class: 'verified', blockParam: 0 },
+  eth_getRawTransactionByHash: { class: 'verified' },
 
   eth_getBalance: q(1, true),
   eth_getCode: q(1, true),
@@ -67,12 +68,14 @@ export const methodPolicies: Readonly<Record<string, MethodPolicy>> = {
   eth_getUncleCountByBlockHash: q(),
   eth_getUncleCountByBlockNumber: q(0),
   eth_feeHistory: q(1),
+  eth_simulateV1: q(1),
   eth_syncing: { class: 'single' },
 
   eth_sendRawTransaction: { class: 'broadcast' },
 
   web3_clientVersion: { class: 'single' },
-  web3_sha3: { class: 'single' },
+  // keccak256 of the data, computed here: no source is asked.
+  web3_sha3: { class: 'static' },
   net_listening: { class: 'single' },
   net_peerCount: { class: 'single' },
   eth_protocolVersion: { class: 'single' },
@@ -114,7 +117,11 @@ export function isCallersError(method: string, error: unknown): error is RpcResp
   )
 }
 
-/** The rule for `method`: the user's override, the table, `unsupported` for wallet namespaces, else `single`. */
+/**
+ * The rule for `method`: the user's override, the table, `unsupported` for wallet namespaces,
+ * else `quorum`: what outlast does not know gets the strictest read rule (agreement across
+ * domains), never one source's word.
+ */
 export function classify(
   method: string,
   overrides: Readonly<Record<string, PolicyClass | MethodPolicy>> = {},
@@ -125,5 +132,5 @@ export function classify(
   if (base) return base
   if (method.startsWith('wallet_') || method.startsWith('personal_'))
     return { class: 'unsupported' }
-  return { class: 'single' }
+  return { class: 'quorum' }
 }

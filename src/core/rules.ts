@@ -1,3 +1,4 @@
+import { keccak256 } from 'ox/Hash'
 import { verifyBlockHash } from '../verify/block.ts'
 import { sameHex } from '../verify/fields.ts'
 import { computeTransactionHash } from '../verify/transaction.ts'
@@ -7,6 +8,7 @@ import { BaseError, SourceError, VerificationError } from './errors.ts'
 import type { Head, HeadTracker } from './head.ts'
 import type { MethodPolicy } from './policy.ts'
 import type { SourceState } from './sourceState.ts'
+import type { Hex } from './types.ts'
 import { invalidBlockFields, invalidTransactionFields } from './validate.ts'
 
 const toHex = (n: number) => `0x${n.toString(16)}`
@@ -164,6 +166,16 @@ export function checkAnswer(
         pending: isNull,
       }
     }
+    case 'eth_getRawTransactionByHash':
+      // The signed bytes hash to the transaction hash: checked alone.
+      return {
+        check: (r) =>
+          r === null || (expected !== undefined && keccak256(r as Hex) === expected)
+            ? undefined
+            : `raw transaction does not hash to ${expected}`,
+        standsAlone: (r) => r !== null,
+        pending: isNull,
+      }
     default:
       return NOT_YET.has(method) ? { pending: isNull } : {}
   }

@@ -49,6 +49,7 @@ const checks: Record<string, Check> = {
   eth_getTransactionByHash: orNull(transaction),
   eth_getTransactionByBlockHashAndIndex: orNull(transaction),
   eth_getTransactionByBlockNumberAndIndex: orNull(transaction),
+  eth_getRawTransactionByHash: orNull(data),
   eth_getTransactionReceipt: orNull(object),
   eth_getBlockReceipts: orNull(array),
   eth_getLogs: array,
