@@ -1,6 +1,6 @@
 import { keccak256 } from 'ox/Hash'
 import { AllSourcesFailedError, BaseError, RpcResponseError, SourceError } from './errors.ts'
-import type { SourceState } from './sourceState.ts'
+import { expectedLatency, type SourceState } from './sourceState.ts'
 import type { Hex } from './types.ts'
 
 export type BroadcastOutcome = {
@@ -13,11 +13,19 @@ export type BroadcastOutcome = {
 const KNOWN =
   /already known|known transaction|already imported|already exists|alreadyknown|already in (the )?(mem)?pool|tx already/i
 
+/** A second domain's word is waited for this long at least, once one domain accepted. */
+const SECOND_FLOOR = 1_000
+/** How long after a contradicted acceptance the other domains are asked again whether they know it. */
+const KNOWN_RECHECK = 500
+
 /**
  * `eth_sendRawTransaction`: send to every target at once, compute the hash locally (for a blob
- * transaction in network form, the hash of its body: `rawTransactionHash`), and return
- * it once any source accepted the transaction or said it already has it. A rejection that every
- * answering source gives (nonce too low, insufficient funds) is returned as that error.
+ * transaction in network form, the hash of its body: `rawTransactionHash`), and return it once
+ * two failure domains accepted the transaction or already have it. One domain's acceptance is
+ * weak evidence (a source can answer the hash without sending anything): it stands when the
+ * other domains are silent or failing, and when another domain rejects the transaction it
+ * stands only if a second domain turns out to know it (`lookup`); else the rejection is the
+ * answer. A rejection that every answering source gives (nonce too low) is returned as is.
  */
 export async function broadcast(
   raw: unknown,
@@ -25,6 +33,7 @@ export async function broadcast(
   send: (s: SourceState, signal: AbortSignal) => Promise<unknown>,
   deadline: number,
   report: (o: BroadcastOutcome) => void,
+  lookup?: (s: SourceState, hash: Hex, signal: AbortSignal) => Promise<unknown>,
 ): Promise<{ hash: Hex; accepted: string[] }> {
   if (typeof raw !== 'string' || !/^0x([0-9a-fA-F]{2})+$/.test(raw))
     throw new RpcResponseError('outlast', {
@@ -42,29 +51,88 @@ export async function broadcast(
     throw new RpcResponseError('outlast', { code: -32602, message })
   }
   const signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()))
+  const domains = new Set(targets.map((s) => s.domain))
 
   return new Promise((resolve, reject) => {
-    const accepted: string[] = []
-    const rejections: RpcResponseError[] = []
+    const accepted: SourceState[] = []
+    const rejections: { s: SourceState; error: RpcResponseError }[] = []
     const failures: { source: string; reason: string }[] = []
-    let pending = targets.length
+    const silent = new Set(targets)
     let done = false
-    if (pending === 0) return reject(new AllSourcesFailedError('eth_sendRawTransaction', []))
+    let patience: ReturnType<typeof setTimeout> | undefined
+    if (targets.length === 0) return reject(new AllSourcesFailedError('eth_sendRawTransaction', []))
+
+    const acceptedDomains = () => new Set(accepted.map((s) => s.domain))
+    const sent = () => {
+      if (done) return
+      done = true
+      clearTimeout(patience)
+      resolve({ hash, accepted: accepted.map((s) => s.name) })
+    }
+    const refuse = (error: Error) => {
+      if (done) return
+      done = true
+      clearTimeout(patience)
+      reject(error)
+    }
+    /** The rejections from domains that did not accept: one reason, or every source's. */
+    const rejection = (among: typeof rejections) => {
+      const first = among[0]?.error
+      if (first && among.every((r) => sameRejection(r.error, first))) return first
+      return new AllSourcesFailedError('eth_sendRawTransaction', failures)
+    }
+
+    /** Everyone who will answer has (or the rest stayed silent past the patience). */
+    const settle = async () => {
+      if (done) return
+      const mine = acceptedDomains()
+      if (mine.size === 0) {
+        if (silent.size > 0 && !signal.aborted) return // wait for the others, up to the deadline
+        for (const x of silent)
+          failures.push({ source: x.name, reason: 'no answer before the deadline' })
+        silent.clear()
+        return rejections.length > 0
+          ? refuse(rejection(rejections))
+          : refuse(new AllSourcesFailedError('eth_sendRawTransaction', failures))
+      }
+      const against = rejections.filter((r) => !mine.has(r.s.domain))
+      if (against.length === 0) return sent() // the other domains are out: an outage
+      // Contradicted: sent only if a second domain knows the transaction.
+      const others = targets.filter((s) => !mine.has(s.domain))
+      for (const wait of [0, KNOWN_RECHECK]) {
+        if (wait) await new Promise((r) => setTimeout(r, wait))
+        if (done || signal.aborted) break
+        const seen = await Promise.all(
+          others.map((s) =>
+            (lookup?.(s, hash, signal) ?? Promise.resolve(null)).then(
+              (tx) => (tx as { hash?: string } | null)?.hash?.toLowerCase() === hash,
+              () => false,
+            ),
+          ),
+        )
+        const knownBy = others.filter((_, i) => seen[i])
+        if (knownBy.length > 0) {
+          accepted.push(...knownBy)
+          return sent()
+        }
+      }
+      refuse(rejection(against))
+    }
 
     const outcome = (s: SourceState, o: Omit<BroadcastOutcome, 'hash' | 'source'>) => {
       report({ hash, source: s.name, ...o })
-      if (o.outcome === 'accepted' || o.outcome === 'known') {
-        accepted.push(s.name)
-        if (!done) {
-          done = true
-          resolve({ hash, accepted })
-        }
+      silent.delete(s)
+      if (done) return
+      if (o.outcome === 'accepted' || o.outcome === 'known') accepted.push(s)
+      const mine = acceptedDomains()
+      // Two domains know it, or there is no other domain to ask: sent.
+      if (mine.size >= 2 || (mine.size === 1 && domains.size === 1)) return sent()
+      if (silent.size === 0) return void settle()
+      // One domain accepted: the others get a few of their round trips to say otherwise.
+      if (mine.size === 1 && !patience) {
+        const late = Math.max(...[...silent].map((x) => expectedLatency(x, 250)))
+        patience = setTimeout(() => void settle(), Math.max(SECOND_FLOOR, 4 * late))
       }
-      if (--pending > 0 || done) return
-      done = true
-      const first = rejections[0]
-      if (first && rejections.every((r) => sameRejection(r, first))) return reject(first)
-      reject(new AllSourcesFailedError('eth_sendRawTransaction', failures))
     }
 
     for (const s of targets) {
@@ -86,13 +154,14 @@ export async function broadcast(
             error instanceof RpcResponseError &&
             !(error instanceof SourceError && error.kind !== 'rpc')
           ) {
-            rejections.push(error)
+            rejections.push({ s, error })
             return outcome(s, { outcome: 'rejected', reason })
           }
           outcome(s, { outcome: 'failed', reason })
         },
       )
     }
+    signal.addEventListener('abort', () => void settle(), { once: true })
   })
 }
 

@@ -234,6 +234,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
           (s, signal) => attempt(s, method, params, signal),
           deadline,
           (o) => events.emit('broadcast', o.reason ? { ...o, reason: redact(o.reason) } : o),
+          (s, hash, signal) => attempt(s, 'eth_getTransactionByHash', [hash], signal),
         )
         const domains = [
           ...new Set(states.filter((s) => accepted.includes(s.name)).map((s) => s.domain)),

@@ -1,0 +1,135 @@
+/**
+ * A broadcast result is the truth: one source that answers a transaction's hash without sending
+ * it (the fastest, in its own domain) must not beat the honest domains that reject it (nonce too
+ * low, insufficient funds). And an honest acceptance still stands when a second domain knows the
+ * transaction, whatever a liar rejects.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { privateKeyToAccount } from 'viem/accounts'
+import {
+  createOutlast,
+  http,
+  type OutlastEvents,
+  RpcResponseError,
+  type Source,
+} from '../../src/index.ts'
+import { CHAIN_ID, threeDomains } from '../helpers.ts'
+import { devAccounts, type Lab, startLab } from '../lab/index.ts'
+import { hostile } from './hostile.ts'
+
+let lab: Lab
+before(async () => {
+  lab = await startLab({
+    blockTime: 0,
+    sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
+  })
+})
+after(() => lab.stop())
+
+const honest = (names: string[]) =>
+  lab.sources
+    .filter((s) => names.includes(s.name))
+    .map((s) => http(s.proxy.url, { name: s.name, domain: s.domain, fetchFn: s.proxy.fetch }))
+
+const inner = () => http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host' })
+
+/** Answers every broadcast with the transaction's own hash, sending nothing. */
+const fakeAccept = (): Source =>
+  hostile(inner(), async (method, params, answer) => {
+    if (method !== 'eth_sendRawTransaction') return answer()
+    const { keccak256 } = await import('viem')
+    return keccak256(params[0] as `0x${string}`)
+  })
+
+/** Rejects every broadcast ("insufficient funds"), sending nothing, and knows no transaction. */
+const fakeReject = (): Source =>
+  hostile(inner(), async (method, _params, answer) => {
+    if (method === 'eth_sendRawTransaction')
+      throw new RpcResponseError('liar', {
+        code: -32000,
+        message: 'insufficient funds for gas * price + value',
+      })
+    if (method === 'eth_getTransactionByHash') return null
+    return answer()
+  })
+
+const account = privateKeyToAccount(devAccounts[3].privateKey as `0x${string}`)
+const sign = (nonce: number, value = 1n) =>
+  account.signTransaction({
+    chainId: CHAIN_ID,
+    type: 'eip1559',
+    to: devAccounts[2].address,
+    value,
+    nonce,
+    gas: 21_000n,
+    maxFeePerGas: 20_000_000_000n,
+    maxPriorityFeePerGas: 1_000_000_000n,
+  })
+const nonceNow = async () =>
+  Number(await lab.anvil.rpc<string>('eth_getTransactionCount', [account.address, 'latest']))
+
+describe('a source that accepts what every honest domain rejects', () => {
+  for (const [why, make] of [
+    ['nonce too low', async () => sign(Math.max(0, (await nonceNow()) - 1), 2n)],
+    ['insufficient funds', async () => sign(await nonceNow(), 10n ** 30n)],
+  ] as const)
+    it(`${why}: the agreed rejection is returned, not "sent"`, async () => {
+      if (why === 'nonce too low')
+        await lab.anvil.rpc('eth_sendRawTransaction', [await sign(await nonceNow())])
+      for (const others of [['aws', 'gcp', 'home'], ['aws']]) {
+        const rpc = createOutlast({ chainId: CHAIN_ID, sources: [fakeAccept(), ...honest(others)] })
+        try {
+          const error = await rpc
+            .request({ method: 'eth_sendRawTransaction', params: [await make()] })
+            .then(
+              () => undefined,
+              (e: Error) => e,
+            )
+          assert.ok(error instanceof RpcResponseError, `told "sent" (${others.length} honest)`)
+          assert.match(error.message, why === 'nonce too low' ? /nonce/i : /insufficient funds/i)
+        } finally {
+          await rpc.close()
+        }
+      }
+    })
+})
+
+describe('an honest acceptance against a lying rejection', () => {
+  it('stands once a second domain knows the transaction', async () => {
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [fakeReject(), ...honest(['aws', 'gcp'])],
+    })
+    const outcomes: OutlastEvents['broadcast'][] = []
+    rpc.on('broadcast', (o) => outcomes.push(o))
+    try {
+      const raw = await sign(await nonceNow())
+      const hash = await rpc.request({ method: 'eth_sendRawTransaction', params: [raw] })
+      const receipt = await lab.anvil.rpc<{ status: string } | null>('eth_getTransactionReceipt', [
+        hash,
+      ])
+      assert.equal(receipt?.status, '0x1')
+      assert.ok(outcomes.some((o) => o.source === 'liar' && o.outcome === 'rejected'))
+    } finally {
+      await rpc.close()
+    }
+  })
+
+  it('with two domains, a lying rejection stands until a second domain knows it (never a false "sent")', async () => {
+    const rpc = createOutlast({ chainId: CHAIN_ID, sources: [fakeReject(), ...honest(['aws'])] })
+    try {
+      const raw = await sign(await nonceNow())
+      // The honest node took it, but no second domain says so: "sent" needs two domains' word,
+      // so the contradiction is reported (the transaction is in the honest node all the same).
+      await assert.rejects(
+        rpc.request({ method: 'eth_sendRawTransaction', params: [raw] }),
+        /insufficient funds/,
+      )
+      const { keccak256 } = await import('viem')
+      assert.ok(await lab.anvil.rpc('eth_getTransactionByHash', [keccak256(raw)]))
+    } finally {
+      await rpc.close()
+    }
+  })
+})
