@@ -280,7 +280,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
     const { candidates, force, reserve } = candidatesFor(pinned.headDependent)
     const { need, degraded } = needFor(candidates, method)
     const single = policy.class === 'single'
-    const rules = checkAnswer(method, pinned.params, pinned.expectedHash)
+    const rules = checkAnswer(method, pinned.params, pinned.expectedHash, onAgreedChain)
     const call = single
       ? undefined
       : verifyingCall(
@@ -298,6 +298,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
       standsAlone: single ? () => true : rules.standsAlone,
       key: rules.key,
       pending: rules.pending,
+      ...(rules.beatsNotYet ? { beatsNotYet: rules.beatsNotYet } : {}),
       callersError: (e) => isCallersError(method, e),
       ...(call ? { call } : {}),
       degrade: config.onQuorumLoss === 'degrade',
@@ -349,6 +350,25 @@ export function createOutlast(options: OutlastOptions): Outlast {
     })
     if (r.error) throw r.error
     return r.value as Record<string, unknown> | null
+  }
+
+  /**
+   * Is `hash` the agreed chain's block at `n`? The head tracker knows recent heights; below them,
+   * the block at `n` is asked of the domains (agreed, or checked against the agreed chain).
+   */
+  const onAgreedChain = async (n: number, hash: string): Promise<boolean> => {
+    if (!Number.isSafeInteger(n) || n < 0) return false
+    const known = head.confirmed() ? head.hashAt(n) : undefined
+    if (known) return known === hash
+    const { result, meta } = await requestWithMeta({
+      method: 'eth_getBlockByNumber',
+      params: [`0x${n.toString(16)}`, false],
+    })
+    const ok =
+      meta.consistency === 'verified' ||
+      meta.consistency === 'agreed' ||
+      meta.consistency === 'cached'
+    return ok && String((result as { hash?: unknown } | null)?.hash).toLowerCase() === hash
   }
 
   /** `eth_chainId`, `net_version` from the configuration; `web3_sha3` computed here. */

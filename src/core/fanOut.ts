@@ -48,6 +48,11 @@ export type FanOutRequest = {
    * real answer it is not a disagreement: that source is asked again shortly.
    */
   pending?(result: unknown): boolean
+  /**
+   * An answer whose only dissent is "not yet" (`pending`) stands with it, flagged degraded, once
+   * the re-checks are done (a receipt whose block is on the agreed chain).
+   */
+  beatsNotYet?(result: unknown): Promise<boolean>
   /** May settle for one domain when every other domain failed. */
   degrade: boolean
   /** Ask sources even if their breaker is open (every eligible source is cooling off). */
@@ -343,6 +348,8 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
         g.domains = new Set(g.sources.map((x) => x.domain))
         if (g.sources.length === 0) groups.delete(key)
       }
+      // A domain not asked yet settles it now, rather than after the re-check delays.
+      launchNext(false)
     }
 
     const add = (s: SourceState, key: string, value: unknown, error?: RpcResponseError) => {
@@ -381,6 +388,19 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
         if (launchNext(false)) return scheduleHedge()
       }
       if (all.length === 1 && req.degrade) return finish(all[0]!, undefined, true)
+      // One real answer whose only dissent is "not yet": if its inclusion checks, it stands.
+      const real = all.filter((g) => g.error || !req.pending?.(g.value))
+      const lone = real.length === 1 && all.length > 1 && !real[0]!.error ? real[0]! : undefined
+      if (lone && req.beatsNotYet && !inclusionAsked) {
+        inclusionAsked = true
+        const again = () => {
+          if (!done) exhausted()
+        }
+        req
+          .beatsNotYet(lone.value)
+          .then((ok) => (ok && !done ? finish(lone, undefined, true) : again()), again)
+        return
+      }
       // Every source said the request itself is wrong: that is the caller's answer.
       const callers = callersErrors[0]
       if (all.length === 0 && callers && callersErrors.length === failures.length)
@@ -407,6 +427,8 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
      * again in step; a liar answers the same, and the split stands.
      */
     let reasked = false
+    /** The lone real answer's inclusion was checked once (`beatsNotYet`). */
+    let inclusionAsked = false
     const reask = () => {
       reasked = true
       const again = [...groups.values()].flatMap((g) => g.sources)

@@ -75,6 +75,8 @@ export type AnswerRules = {
   key?: (result: unknown) => string
   /** `null` may only mean "not yet" (a node a block behind): it is asked again, not outvoted. */
   pending?: (result: unknown) => boolean
+  /** An answer that stands against "not yet" answers alone (its inclusion is checked). */
+  beatsNotYet?: (result: unknown) => Promise<boolean>
   /**
    * A check too slow for `check` (a block body against its header's roots), run inside the
    * attempt on answers that pass `check`: throws `VerificationError` for a lie. See `verifyingCall`.
@@ -133,6 +135,8 @@ export function checkAnswer(
   method: string,
   params: readonly unknown[],
   expectedHash?: string,
+  /** Is `hash` the agreed chain's block at `number`? */
+  onChain: (number: number, hash: string) => Promise<boolean> = async () => false,
 ): AnswerRules {
   const expected = expectedHash?.toLowerCase()
   // Looked up by hash, a different hash is a lie. Looked up by number, a different hash than
@@ -175,6 +179,24 @@ export function checkAnswer(
             : `raw transaction does not hash to ${expected}`,
         standsAlone: (r) => r !== null,
         pending: isNull,
+      }
+    case 'eth_getTransactionReceipt':
+      return {
+        pending: isNull,
+        // Its block is on the agreed chain and it names the transaction asked for: one source's
+        // "not found" beside it is a node behind, not a veto.
+        beatsNotYet: async (r) => {
+          const receipt = r as {
+            transactionHash?: unknown
+            blockHash?: unknown
+            blockNumber?: unknown
+          }
+          return (
+            typeof receipt?.blockHash === 'string' &&
+            String(receipt.transactionHash).toLowerCase() === String(params[0]).toLowerCase() &&
+            (await onChain(Number(receipt.blockNumber), receipt.blockHash.toLowerCase()))
+          )
+        },
       }
     default:
       return NOT_YET.has(method) ? { pending: isNull } : {}

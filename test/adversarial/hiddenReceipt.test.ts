@@ -1,0 +1,92 @@
+/**
+ * A `null` receipt from one source is no evidence against a receipt whose block is on the agreed
+ * chain: with a third domain, it is asked at once (not after the re-check delays); with two
+ * domains, the hiding source does not veto — the receipt comes back, flagged degraded.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { createOutlast, http, type Source } from '../../src/index.ts'
+import { CHAIN_ID, threeDomains } from '../helpers.ts'
+import { devAccounts, type Lab, startLab } from '../lab/index.ts'
+import { hostile } from './hostile.ts'
+
+let lab: Lab
+const mined: string[] = []
+before(async () => {
+  lab = await startLab({
+    blockTime: 0,
+    sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
+  })
+  for (let i = 0; i < 4; i++)
+    mined.push(
+      await lab.anvil.rpc<string>('eth_sendTransaction', [
+        { from: devAccounts[i]!.address, to: devAccounts[(i + 1) % 4]!.address, value: '0x1' },
+      ]),
+    )
+})
+after(() => lab.stop())
+
+const honest = (names: string[]) =>
+  lab.sources
+    .filter((s) => names.includes(s.name))
+    .map((s) => http(s.proxy.url, { name: s.name, domain: s.domain, fetchFn: s.proxy.fetch }))
+
+/** The fastest source: "not found" for every receipt, honest otherwise. */
+const hider = (): Source =>
+  hostile(
+    http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host' }),
+    (method, _p, answer) =>
+      method === 'eth_getTransactionReceipt' ? Promise.resolve(null) : answer(),
+  )
+
+describe('a source that hides receipts', () => {
+  it('beside two honest domains: a third domain is asked at once, the receipt is agreed', async () => {
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [hider(), ...honest(['aws', 'gcp', 'home'])],
+    })
+    try {
+      await rpc.connect()
+      for (const hash of mined) {
+        const started = Date.now()
+        const { result, meta } = await rpc.requestWithMeta({
+          method: 'eth_getTransactionReceipt',
+          params: [hash],
+        })
+        assert.deepEqual(result, await lab.anvil.rpc('eth_getTransactionReceipt', [hash]))
+        assert.equal(meta.consistency, 'agreed')
+        assert.ok(
+          Date.now() - started < 180,
+          `took ${Date.now() - started} ms (a re-check waits 200)`,
+        )
+      }
+    } finally {
+      await rpc.close()
+    }
+  })
+
+  it('beside one honest domain: no veto, the receipt comes back flagged degraded', async () => {
+    const rpc = createOutlast({ chainId: CHAIN_ID, sources: [hider(), ...honest(['aws'])] })
+    try {
+      await rpc.connect()
+      for (const hash of mined) {
+        const { result, meta } = await rpc.requestWithMeta({
+          method: 'eth_getTransactionReceipt',
+          params: [hash],
+        })
+        assert.deepEqual(result, await lab.anvil.rpc('eth_getTransactionReceipt', [hash]))
+        assert.equal(meta.consistency, 'degraded')
+      }
+      // A receipt that does not exist is still "not found" only when both say so.
+      assert.equal(
+        await rpc.request({
+          method: 'eth_getTransactionReceipt',
+          params: [`0x${'cd'.repeat(32)}`],
+        }),
+        null,
+      )
+    } finally {
+      await rpc.close()
+    }
+  })
+})
