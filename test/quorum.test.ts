@@ -156,7 +156,7 @@ describe('deadline', () => {
     }
   })
 
-  it('a pending block comes from one source; a block off the agreed chain needs quorum', async () => {
+  it('a pending block and a block off the agreed chain both need quorum', async () => {
     await reset()
     const rpc = clientFor(lab)
     try {
@@ -164,7 +164,7 @@ describe('deadline', () => {
         method: 'eth_getBlockByNumber',
         params: ['pending', false],
       })
-      assert.equal(pending.meta.consistency, 'single')
+      assert.equal(pending.meta.consistency, 'agreed')
       const earliest = await rpc.requestWithMeta({
         method: 'eth_getBlockByNumber',
         params: ['earliest', false],

@@ -9,6 +9,7 @@ import {
   BaseError,
   DeadlineError,
   ProviderRpcError,
+  QuorumError,
   QuorumLostError,
   RpcResponseError,
   SourceError,
@@ -19,7 +20,7 @@ import type { OutlastEvents, ResponseMeta } from './events.ts'
 import { type FanOutContext, fanOut, type Need } from './fanOut.ts'
 import type { RpcHeader as FollowedHeader, HeadPusher } from './follow/chainFollower.ts'
 import type { Subscriptions, SubscriptionsOptions } from './follow/subscriptions.ts'
-import { createHeadTracker } from './head.ts'
+import { createHeadTracker, type Head } from './head.ts'
 import { createLru } from './lru.ts'
 import { classify, isCallersError } from './policy.ts'
 import type { Prover } from './prover.ts'
@@ -188,10 +189,11 @@ export function createOutlast(options: OutlastOptions): Outlast {
   ): Promise<{ result: unknown; meta: ResponseMeta }> => {
     const started = Date.now()
     const classified = classify(method, config.policies)
-    // A pending block is each node's own guess: take it from one source.
+    // A pending block is each node's own guess: asked of every domain like any read, so that no
+    // value only one source claims is returned (a pending nonce falls back to the latest one).
     const pending =
       classified.blockParam !== undefined && params[classified.blockParam] === 'pending'
-    const policy = pending ? { class: 'single' as const } : classified
+    const policy = classified
     const meta = (m: Partial<ResponseMeta> & Pick<ResponseMeta, 'consistency'>): ResponseMeta => ({
       method,
       policy: policy.class,
@@ -273,7 +275,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
       if (proven) return { result: proven.result, meta: meta(proven.meta) }
     }
     const pinned = await beforeDeadline(
-      pinBlock(method, params, policy, head, config.pinByHash),
+      pinBlock(method, params, policy, head, config.pinByHash, resolveTag),
       deadline,
       () => noHead(method),
     )
@@ -288,7 +290,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
           (s, signal) => attempt(s, method, pinned.params, signal),
           (s, why) => pool.markLying(s, `${method}: ${why}`),
         )
-    const result = await fanOut(ctx, {
+    const asked = fanOut(ctx, {
       method,
       params: pinned.params,
       candidates,
@@ -307,6 +309,17 @@ export function createOutlast(options: OutlastOptions): Outlast {
       // An answer that can verify alone needs one source first; hedging adds more if it is slow.
       ...(single || (policy.class === 'verified' && pinned.expectedHash) ? { initial: 1 } : {}),
     })
+    // Nodes' pending nonces differ while a transaction spreads: with no agreement, the agreed
+    // (or proven) latest nonce is the answer, the floor no pending nonce can be below.
+    if (pending && method === 'eth_getTransactionCount')
+      try {
+        await asked
+      } catch (error) {
+        if (!(error instanceof QuorumError)) throw error
+        const latest = await requestWithMeta({ method, params: [params[0], 'latest'] })
+        return { result: latest.result, meta: { ...latest.meta, method, ms: Date.now() - started } }
+      }
+    const result = await asked
     const verified = !single && result.sources.length === 1 && rules.standsAlone?.(result.value)
     // A read pinned to a head that no second domain confirmed is no better than that domain.
     const unconfirmed =
@@ -369,6 +382,18 @@ export function createOutlast(options: OutlastOptions): Outlast {
       meta.consistency === 'agreed' ||
       meta.consistency === 'cached'
     return ok && String((result as { hash?: unknown } | null)?.hash).toLowerCase() === hash
+  }
+
+  /** The block `safe` or `finalized` stands for, as the domains agree (or verify) it. */
+  const resolveTag = async (tag: 'safe' | 'finalized'): Promise<Head> => {
+    const { result, meta } = await requestWithMeta({
+      method: 'eth_getBlockByNumber',
+      params: [tag, false],
+    })
+    const block = result as { number?: unknown; hash?: unknown } | null
+    if (!block || typeof block.hash !== 'string' || meta.consistency === 'single')
+      throw new ProviderRpcError(-32000, `No agreed ${tag} block.`)
+    return { number: Number(block.number), hash: block.hash.toLowerCase() }
   }
 
   /** `eth_chainId`, `net_version` from the configuration; `web3_sha3` computed here. */

@@ -34,6 +34,8 @@ export async function pinBlock(
   policy: MethodPolicy,
   head: HeadTracker,
   byHash: boolean,
+  /** The block `safe` or `finalized` stands for, as the domains agree on it. */
+  resolveTag?: (tag: 'safe' | 'finalized') => Promise<Head>,
 ): Promise<Pinned> {
   const out = [...params]
   if (method === 'eth_getLogs') return pinLogs(out, head)
@@ -52,6 +54,13 @@ export async function pinBlock(
   if (typeof tag === 'string' && /^0x[0-9a-fA-F]+$/.test(tag)) {
     const known = head.hashAt(Number.parseInt(tag, 16))
     return { params: out, headDependent: true, ...(known ? { expectedHash: known } : {}) }
+  }
+  // `safe` and `finalized` are resolved like `latest`: to the block the domains agree they mean
+  // (a block by number itself is agreed on as it is).
+  if ((tag === 'safe' || tag === 'finalized') && resolveTag && method !== 'eth_getBlockByNumber') {
+    const h = await resolveTag(tag)
+    out[i] = policy.byHash && byHash ? { blockHash: h.hash } : toHex(h.number)
+    return { params: out, headDependent: false, block: h, expectedHash: h.hash }
   }
   return { params: out, headDependent: tag === 'pending' }
 }
