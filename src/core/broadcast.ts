@@ -138,7 +138,12 @@ export async function broadcast(
     for (const s of targets) {
       send(s, signal).then(
         (answer) => {
-          if (typeof answer === 'string' && answer.toLowerCase() === hash)
+          // A hash, or (a synchronous send) a receipt naming it.
+          const named =
+            typeof answer === 'string'
+              ? answer
+              : (answer as { transactionHash?: unknown } | null)?.transactionHash
+          if (typeof named === 'string' && named.toLowerCase() === hash)
             return outcome(s, { outcome: 'accepted' })
           const reason = `answered hash ${String(answer)}, computed ${hash}`
           failures.push({ source: s.name, reason })

@@ -241,6 +241,12 @@ export function createOutlast(options: OutlastOptions): Outlast {
         const domains = [
           ...new Set(states.filter((s) => accepted.includes(s.name)).map((s) => s.domain)),
         ]
+        // A synchronous send answers with a receipt: the one returned is checked like any
+        // eth_getTransactionReceipt (agreed or proven), never the sender's own.
+        if (method === 'eth_sendRawTransactionSync') {
+          const receipt = await receiptOf(hash, deadline)
+          return { result: receipt.result, meta: { ...receipt.meta, method, policy: 'broadcast' } }
+        }
         return { result: hash, meta: meta({ consistency: 'verified', sources: accepted, domains }) }
       }
       case 'median': {
@@ -382,6 +388,17 @@ export function createOutlast(options: OutlastOptions): Outlast {
       meta.consistency === 'agreed' ||
       meta.consistency === 'cached'
     return ok && String((result as { hash?: unknown } | null)?.hash).toLowerCase() === hash
+  }
+
+  /** The receipt of a transaction just sent, as the domains agree (or prove) it, once it is out. */
+  const receiptOf = async (hash: Hex, deadline: number) => {
+    for (;;) {
+      const r = await requestWithMeta({ method: 'eth_getTransactionReceipt', params: [hash] })
+      if (r.result !== null) return r
+      if (Date.now() + 250 > deadline)
+        throw new DeadlineError(`No agreed receipt for ${hash} before the deadline.`)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
   }
 
   /** The block `safe` or `finalized` stands for, as the domains agree (or verify) it. */

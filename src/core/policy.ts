@@ -72,6 +72,9 @@ export const methodPolicies: Readonly<Record<string, MethodPolicy>> = {
   eth_syncing: { class: 'single' },
 
   eth_sendRawTransaction: { class: 'broadcast' },
+  // Its variants go to every domain too: conditional sends (L2s), synchronous sends (EIP-7966).
+  eth_sendRawTransactionConditional: { class: 'broadcast' },
+  eth_sendRawTransactionSync: { class: 'broadcast' },
 
   web3_clientVersion: { class: 'single' },
   // keccak256 of the data, computed here: no source is asked.

@@ -133,3 +133,29 @@ describe('an honest acceptance against a lying rejection', () => {
     }
   })
 })
+
+describe('broadcasting variants', () => {
+  it('eth_sendRawTransactionSync goes to every domain; the receipt returned is the agreed one', async () => {
+    const liar = hostile(inner(), async (method, _params, answer) => {
+      const real = (await answer().catch(() => undefined)) as Record<string, unknown> | undefined
+      if (method !== 'eth_sendRawTransactionSync' || !real) return answer()
+      return { ...real, status: '0x0', gasUsed: '0x1' } // a failed receipt for a mined transfer
+    })
+    const rpc = createOutlast({ chainId: CHAIN_ID, sources: [liar, ...honest(['aws', 'gcp'])] })
+    try {
+      const raw = await sign(await nonceNow())
+      const { result, meta } = await rpc.requestWithMeta({
+        method: 'eth_sendRawTransactionSync',
+        params: [raw],
+      })
+      const { keccak256 } = await import('viem')
+      assert.deepEqual(result, await lab.anvil.rpc('eth_getTransactionReceipt', [keccak256(raw)]))
+      assert.equal((result as { status: string }).status, '0x1')
+      assert.equal(meta.policy, 'broadcast')
+      assert.ok(['agreed', 'proven'].includes(meta.consistency), meta.consistency)
+      assert.equal(lab.proxy('gcp').stats.byMethod.eth_sendRawTransactionSync ?? 0, 1)
+    } finally {
+      await rpc.close()
+    }
+  })
+})
