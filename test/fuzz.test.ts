@@ -21,7 +21,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import fc from 'fast-check'
-import { BaseError, http, SourceError } from '../src/index.ts'
+import { BaseError, http, RpcResponseError, SourceError } from '../src/index.ts'
 import {
   CALLS,
   EXPECTED,
@@ -238,8 +238,14 @@ describe('fuzz: the engine', () => {
           releaseAll()
           const context = `${m}: ${o.ok ? `answered ${show(o.value)}` : String(o.error)}`
           assert.ok(o.ms <= deadline + MARGIN, `settled after ${Math.round(o.ms)} ms; ${context}`)
-          assert.ok(o.ok, `one honest source, yet no answer; ${context}`)
-          assert.deepEqual(o.value, EXPECTED[m], context)
+          // A well-formed rejection from another domain contradicts one acceptance: "sent" then
+          // needs a second domain that knows the transaction (issue: a broadcast is the truth).
+          const contradicted =
+            m === 'eth_sendRawTransaction' && !o.ok && o.error instanceof RpcResponseError
+          if (!contradicted) {
+            assert.ok(o.ok, `one honest source, yet no answer; ${context}`)
+            assert.deepEqual(o.value, EXPECTED[m], context)
+          }
           noCrashSince(mark)
         },
       ),

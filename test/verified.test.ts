@@ -73,7 +73,8 @@ describe('the fastest source lies about blocks and transactions', () => {
         params: [txHash],
       })
       assert.equal((result as { value: string }).value, '0x1234')
-      assert.equal(meta.consistency, 'verified')
+      // The envelope verifies; its place in the chain is agreed.
+      assert.equal(meta.consistency, 'agreed')
     } finally {
       await rpc.close()
     }

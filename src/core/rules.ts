@@ -172,10 +172,17 @@ export function checkAnswer(
             return `transaction index ${tx.transactionIndex} is not ${params[1]}`
           return undefined
         },
-        standsAlone: (r) =>
-          r !== null &&
-          computeTransactionHash(r as never) !== undefined &&
-          (byHash || (expected !== undefined && inBlock(r as Tx))),
+        // The hash proves the signed envelope, not where it stands: its inclusion (block, index),
+        // "still pending" and `from` need agreement (or `outlast/proofs`). The envelope's other
+        // fields are the hash's: two honest clients that format them apart still agree.
+        key: (r) => {
+          if (r === null) return 'null'
+          const { hash, blockHash, blockNumber, transactionIndex, from } = r as Tx & {
+            blockNumber?: unknown
+            from?: unknown
+          }
+          return canonical({ hash, blockHash, blockNumber, transactionIndex, from })
+        },
         pending: isNull,
       }
     }
