@@ -29,7 +29,7 @@ import { checkAnswer, pinBlock, verifyingCall } from './rules.ts'
 import { createSourcePool } from './sourcePool.ts'
 import { expectedLatency, type SourceState } from './sourceState.ts'
 import { type OutlastStatus, statusOf } from './status.ts'
-import { createTrustStore, type TrustedHeader } from './trust.ts'
+import type { TrustedHeader } from './trust.ts'
 import type { Hex } from './types.ts'
 
 export type { OutlastEvents, ResponseMeta } from './events.ts'
@@ -82,6 +82,17 @@ export function createOutlast(options: OutlastOptions): Outlast {
   /** How long a head poll may take at `s`. */
   const pollTimeout = (s: SourceState) => roundTrips(s, 4, 1_000)
 
+  // Trusted headers anchor proofs: the store loads only when a prover is configured.
+  const trustStore = config.prover
+    ? import('./trust.ts').then((m) =>
+        m.createTrustStore({
+          checkpoints: config.trustedBlockHashes,
+          hook: config.trustedHeader,
+          fetchHeader: (hash) => headerByHash(hash),
+        }),
+      )
+    : undefined
+
   const head = createHeadTracker({
     sources: states,
     quorumDomains: config.quorum.domains,
@@ -98,14 +109,10 @@ export function createOutlast(options: OutlastOptions): Outlast {
       pool.refreshConditions()
       events.emit('head', h)
     },
-    onTrusted: (header) => trust.add(header, 'agreed'),
+    ...(trustStore
+      ? { onTrusted: (header) => void trustStore.then((t) => t.add(header, 'agreed')) }
+      : {}),
     onBadHeader: (s, reason) => pool.markLying(s, reason),
-  })
-
-  const trust = createTrustStore({
-    checkpoints: config.trustedBlockHashes,
-    hook: config.trustedHeader,
-    fetchHeader: (hash) => headerByHash(hash),
   })
 
   const subscriptionOptions: SubscriptionsOptions = {
@@ -445,6 +452,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
    * A source whose data fails the proof is cut off; if only liars answered, the error names them.
    */
   const prove = async (prover: Prover, method: string, params: unknown[], deadline: number) => {
+    const trust = (await trustStore)!
     let header: TrustedHeader | undefined
     if (prover.stateMethods.has(method)) {
       header = await trustedHeaderFor(params[classify(method).blockParam ?? params.length])
@@ -536,6 +544,8 @@ export function createOutlast(options: OutlastOptions): Outlast {
 
   /** The trusted header for a block parameter: the agreed head's (or the newest trusted), a hash, a number. */
   const trustedHeaderFor = async (tag: unknown): Promise<TrustedHeader | undefined> => {
+    const trust = await trustStore
+    if (!trust) return undefined
     if (tag === undefined || tag === 'latest') {
       const h = await head.get().catch(() => undefined)
       return (h && trust.get(h.hash)) ?? trust.newest()
