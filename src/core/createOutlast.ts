@@ -1,7 +1,7 @@
 import { keccak256 } from 'ox/Hash'
 import { computeBlockHash } from '../verify/block.ts'
 import { beforeDeadline } from './abort.ts'
-import { checkShape } from './bounds.ts'
+import { checkShape, measureShape } from './bounds.ts'
 import { canonical } from './canonical.ts'
 import { type OutlastOptions, type ResolvedConfig, resolveConfig } from './config.ts'
 import { createEmitter } from './emitter.ts'
@@ -72,7 +72,10 @@ export function createOutlast(options: OutlastOptions): Outlast {
   const pool = createSourcePool(config, events)
   const { states, attempt } = pool
   const budget = createRetryBudget(config.retryBudget)
-  const cache = createLru<unknown>(config.cacheSize)
+  const cache = createLru<unknown>(config.cacheSize, CACHE_BYTES, (v) => {
+    const shape = measureShape(v)
+    return shape.chars + 16 * shape.nodes
+  })
   const inflightRequests = new Map<string, Promise<{ result: unknown; meta: ResponseMeta }>>()
   let closed = false
 
@@ -625,7 +628,24 @@ export function createOutlast(options: OutlastOptions): Outlast {
       return client
     },
     async connect() {
-      await Promise.allSettled(states.map((s) => pool.checkChain(s)))
+      // Back once a quorum of domains is checked (or every check settled): a source that
+      // trickles its answer must not hold the page up; the rest are checked behind.
+      await new Promise<void>((resolve) => {
+        const ok = new Set<string>()
+        let left = states.length
+        if (left === 0) resolve()
+        for (const s of states)
+          pool.checkChain(s).then(
+            () => {
+              ok.add(s.domain)
+              if (ok.size >= config.quorum.domains) resolve()
+              if (--left === 0) resolve()
+            },
+            () => {
+              if (--left === 0) resolve()
+            },
+          )
+      })
       await head.refresh()
       events.emit('connect', { chainId: chainHex })
     },
@@ -657,6 +677,9 @@ export function createOutlast(options: OutlastOptions): Outlast {
   }
   return client
 }
+
+/** Bytes the cache of immutable answers may hold (estimated: characters and values). */
+const CACHE_BYTES = 8 * 1024 * 1024
 
 /** A caller's own copy of an answer (plain JSON data: objects and arrays are copied). */
 function own<T>(value: T): T {

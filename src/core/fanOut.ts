@@ -199,7 +199,9 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
 
     const rounds = Math.max(1, req.roundTrips ?? 1)
     /** When an attempt at `s` is late enough to hedge: its expected latency, per round trip. */
-    const expected = (s: SourceState) => rounds * expectedLatency(s, ctx.hedge.initial)
+    // A source's own slow answers cannot make its silence look normal: at most the hedge ceiling.
+    const expected = (s: SourceState) =>
+      rounds * Math.min(ctx.hedge.max, expectedLatency(s, ctx.hedge.initial))
     const overdue = (a: Attempt, now: number) => now - a.started > SLOW_FACTOR * expected(a.s)
     const lostAfter = (s: SourceState) => Math.max(LOST_FLOOR, LOST_FACTOR * expected(s))
     /** Silent for 4× its expected latency, and its source has answered nothing since it began. */

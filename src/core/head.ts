@@ -1,4 +1,4 @@
-import { computeBlockHash } from '../verify/block.ts'
+import { checkedHeader, computeBlockHash } from '../verify/block.ts'
 import { checkShape } from './bounds.ts'
 import { AllSourcesFailedError } from './errors.ts'
 import type { SourceState } from './sourceState.ts'
@@ -97,7 +97,7 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
         computed = (error as Error).message
       }
       if (computed !== hash) return o.onBadHeader?.(s, `head ${hash} does not hash to its hash`)
-      headers.set(hash, header)
+      headers.set(hash, checkedHeader(header)) // only what the hash covers is kept
       if (headers.size > 2 * WINDOW) headers.delete(headers.keys().next().value as string)
     }
     s.hashes.set(number, hash)

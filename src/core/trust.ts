@@ -1,4 +1,4 @@
-import { computeBlockHash } from '../verify/block.ts'
+import { checkedHeader, computeBlockHash } from '../verify/block.ts'
 import type { Hex } from './types.ts'
 
 /** The header fields that proofs are checked against. */
@@ -10,7 +10,7 @@ export type TrustedHeader = {
   receiptsRoot: Hex
   transactionsRoot: Hex
   logsBloom: Hex
-  /** The whole header as a source sent it, already checked against its hash (timestamp, base fee, withdrawalsRoot...). */
+  /** The header fields its hash covers (timestamp, base fee, withdrawalsRoot...), checked; nothing else a source sent. */
   raw: Readonly<Record<string, unknown>>
   /** Why it is trusted: agreed by domains, a configured checkpoint, a light client, or an ancestor of a trusted header. */
   via: 'agreed' | 'checkpoint' | 'light-client' | 'ancestor'
@@ -76,7 +76,7 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
       receiptsRoot: String(header.receiptsRoot).toLowerCase() as Hex,
       transactionsRoot: String(header.transactionsRoot).toLowerCase() as Hex,
       logsBloom: String(header.logsBloom).toLowerCase() as Hex,
-      raw: headerOnly(header),
+      raw: checkedHeader(header),
       via,
     }
     byHash.set(hash, h)
@@ -123,10 +123,4 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
   }
 
   return { add, get: (h) => byHash.get(h.toLowerCase()), newest: () => newest, resolve }
-}
-
-/** The header's own fields: a block's transaction hashes (13 kB on mainnet) are not kept. */
-function headerOnly(block: Record<string, unknown>): Readonly<Record<string, unknown>> {
-  const { transactions: _t, withdrawals: _w, uncles: _u, ...header } = block
-  return header
 }

@@ -76,6 +76,16 @@ const FORK_FIELDS: readonly Field[] = [
   ['requestsHash', hash32],
 ]
 
+/**
+ * The fields of a block object that its hash covers, and the hash: what is kept of a header
+ * once checked (a source may pad a correctly hashed header with fields no hash covers).
+ */
+export function checkedHeader(block: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { hash: block.hash }
+  for (const [key] of [...BASE_FIELDS, ...FORK_FIELDS]) if (key in block) out[key] = block[key]
+  return out
+}
+
 /** The header's RLP items in consensus order; throws `VerificationError` naming a bad field. */
 export function blockHeaderFields(block: RpcBlockHeader): Hex[] {
   if (typeof block !== 'object' || block === null)

@@ -1,3 +1,4 @@
+import { checkedHeader } from '../../verify/block.ts'
 import { ProviderRpcError } from '../errors.ts'
 import {
   type ChainChange,
@@ -214,16 +215,9 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
   }
 }
 
+/** The header a subscriber gets: the fields its hash covers, nothing a source added. */
 function headerOf(link: Link): RpcHeader {
-  const {
-    transactions: _t,
-    uncles: _u,
-    withdrawals: _w,
-    size: _s,
-    totalDifficulty: _d,
-    ...header
-  } = link.header
-  return header as RpcHeader
+  return checkedHeader(link.header) as RpcHeader
 }
 
 function randomId(): string {
