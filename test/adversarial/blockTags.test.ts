@@ -17,10 +17,14 @@ before(async () => {
     blockTime: 0,
     sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
   })
-  for (let i = 0; i < 3; i++)
-    await lab.anvil.rpc('eth_sendTransaction', [
+  for (let i = 0; i < 3; i++) {
+    const hash = await lab.anvil.rpc<string>('eth_sendTransaction', [
       { from: devAccounts[1]!.address, to: devAccounts[2]!.address, value: '0x1' },
     ])
+    // Mined before the tests read nonces: pending and latest are then the same.
+    while (!(await lab.anvil.rpc('eth_getTransactionReceipt', [hash])))
+      await new Promise((r) => setTimeout(r, 10))
+  }
 })
 after(() => lab.stop())
 
