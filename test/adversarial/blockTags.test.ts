@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
-import { forgeHeader, hostile } from './hostile.ts'
+import { forgeHeader, hostile, labSources } from './hostile.ts'
 
 let lab: Lab
 before(async () => {
@@ -28,10 +28,7 @@ before(async () => {
 })
 after(() => lab.stop())
 
-const honest = (names: string[]) =>
-  lab.sources
-    .filter((s) => names.includes(s.name))
-    .map((s) => http(s.proxy.url, { name: s.name, domain: s.domain, fetchFn: s.proxy.fetch }))
+const honest = (names: string[]) => labSources(lab, names)
 
 const inner = () => http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host' })
 const who = devAccounts[1]!.address

@@ -16,7 +16,7 @@ import {
 } from '../../src/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
-import { hostile } from './hostile.ts'
+import { hostile, labSources } from './hostile.ts'
 
 let lab: Lab
 before(async () => {
@@ -27,10 +27,7 @@ before(async () => {
 })
 after(() => lab.stop())
 
-const honest = (names: string[]) =>
-  lab.sources
-    .filter((s) => names.includes(s.name))
-    .map((s) => http(s.proxy.url, { name: s.name, domain: s.domain, fetchFn: s.proxy.fetch }))
+const honest = (names: string[]) => labSources(lab, names)
 
 const inner = () => http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host' })
 

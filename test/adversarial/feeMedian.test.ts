@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { CHAIN_ID, resetLab, sleep, threeDomains } from '../helpers.ts'
 import { type Lab, startLab } from '../lab/index.ts'
-import { hostile } from './hostile.ts'
+import { hostile, labSources } from './hostile.ts'
 
 let lab: Lab
 before(async () => {
@@ -21,10 +21,7 @@ after(() => lab.stop())
 const methods = ['eth_gasPrice', 'eth_maxPriorityFeePerGas', 'eth_blobBaseFee'] as const
 const figures = [0n, 1n, 2n ** 64n, 2n ** 256n - 1n]
 
-const honest = (names = ['aws', 'gcp', 'home']) =>
-  lab.sources
-    .filter((s) => names.includes(s.name))
-    .map((s) => http(s.proxy.url, { name: s.name, domain: s.domain, fetchFn: s.proxy.fetch }))
+const honest = (names: string[] = ['aws', 'gcp', 'home']) => labSources(lab, names)
 
 /** The fastest source, in its own domain, answering `figure` to every fee method. */
 const liar = (figure: bigint): Source =>

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
-import { hostile } from './hostile.ts'
+import { hostile, labSources } from './hostile.ts'
 
 let lab: Lab
 const mined: string[] = []
@@ -26,10 +26,7 @@ before(async () => {
 })
 after(() => lab.stop())
 
-const honest = (names: string[]) =>
-  lab.sources
-    .filter((s) => names.includes(s.name))
-    .map((s) => http(s.proxy.url, { name: s.name, domain: s.domain, fetchFn: s.proxy.fetch }))
+const honest = (names: string[]) => labSources(lab, names)
 
 /** The fastest source: "not found" for every receipt, honest otherwise. */
 const hider = (): Source =>

@@ -2,8 +2,9 @@
  * Hostile sources for the adversarial tests: a real source (over a lab proxy to real anvil)
  * whose answers are rewritten on purpose — well-formed, correctly hashed, and wrong.
  */
-import type { Source } from '../../src/index.ts'
+import { http, type Source } from '../../src/index.ts'
 import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
+import type { Lab } from '../lab/index.ts'
 
 export type Rewrite = (
   method: string,
@@ -44,4 +45,11 @@ export function forgeHeader(
   }
   forged.hash = computeBlockHash(forged as unknown as RpcBlockHeader)
   return forged
+}
+
+/** The lab's honest sources named (all of them by default), each over its own proxy. */
+export function labSources(lab: Lab, names?: readonly string[]): Source[] {
+  return lab.sources
+    .filter((s) => !names || names.includes(s.name))
+    .map((s) => http(s.proxy.url, { name: s.name, domain: s.domain, fetchFn: s.proxy.fetch }))
 }

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import { createOutlast, http } from '../../src/index.ts'
 import { CHAIN_ID, sleep, threeDomains } from '../helpers.ts'
 import { type Lab, startLab } from '../lab/index.ts'
-import { hostile } from './hostile.ts'
+import { hostile, labSources } from './hostile.ts'
 
 let lab: Lab
 before(async () => {
@@ -26,14 +26,7 @@ describe('connect() beside a source that trickles', () => {
     )
     const rpc = createOutlast({
       chainId: CHAIN_ID,
-      sources: [
-        slow,
-        ...lab.sources
-          .filter((s) => s.name !== 'slow')
-          .map((s) =>
-            http(s.proxy.url, { name: s.name, domain: s.domain, fetchFn: s.proxy.fetch }),
-          ),
-      ],
+      sources: [slow, ...labSources(lab, ['aws', 'gcp', 'home'])],
     })
     try {
       const started = Date.now()

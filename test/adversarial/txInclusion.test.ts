@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test'
 import { createOutlast, http } from '../../src/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
-import { hostile } from './hostile.ts'
+import { hostile, labSources } from './hostile.ts'
 
 type Tx = Record<string, unknown> & { hash: string; blockHash: string | null }
 
@@ -58,14 +58,7 @@ describe('a source that relabels a real transaction', () => {
       )
       const rpc = createOutlast({
         chainId: CHAIN_ID,
-        sources: [
-          liar,
-          ...lab.sources
-            .filter((s) => s.name !== 'liar')
-            .map((s) =>
-              http(s.proxy.url, { name: s.name, domain: s.domain, fetchFn: s.proxy.fetch }),
-            ),
-        ],
+        sources: [liar, ...labSources(lab, ['aws', 'gcp', 'home'])],
       })
       try {
         for (const [method, params] of lookups()) {

@@ -10,7 +10,7 @@ import { keccak256, toHex } from 'viem'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
-import { hostile } from './hostile.ts'
+import { hostile, labSources } from './hostile.ts'
 
 let lab: Lab
 let txHash: `0x${string}`
@@ -25,10 +25,7 @@ before(async () => {
 })
 after(() => lab.stop())
 
-const honest = (names: string[]) =>
-  lab.sources
-    .filter((s) => names.includes(s.name))
-    .map((s) => http(s.proxy.url, { name: s.name, domain: s.domain, fetchFn: s.proxy.fetch }))
+const honest = (names: string[]) => labSources(lab, names)
 
 /** The fastest source, rewriting every answer to `methods` with `lie`. */
 const liar = (methods: string[], lie: (real: unknown) => unknown): Source =>
