@@ -9,7 +9,7 @@
  * A run with --only or --clients writes no files unless --out DIR says where.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { resolve } from 'node:path'
 import { p99Chart } from './chart.ts'
@@ -236,6 +236,7 @@ const outIndex = argv.indexOf('--out')
 const outDir = outIndex >= 0 ? new URL(`file://${resolve(argv[outIndex + 1]!)}/`) : undefined
 if (outDir || (!only && !onlyClients)) {
   const out = outDir ?? new URL('./', import.meta.url)
+  mkdirSync(out, { recursive: true })
   const md = (rows: string[][]) =>
     markdownTable(
       rows,
