@@ -78,7 +78,11 @@ export async function proveTransaction(params: readonly unknown[], ctx: ProverCo
   return tx
 }
 
-async function fullBlockByHash(hash: string, ctx: ProverContext): Promise<FullBlock | undefined> {
+/** A block with full transactions by hash, proven whole against its hash and roots (`null`: undefined). */
+export async function fullBlockByHash(
+  hash: string,
+  ctx: ProverContext,
+): Promise<FullBlock | undefined> {
   const block = (await ctx.call('eth_getBlockByHash', [hash, true])) as FullBlock | null
   if (block === null) return undefined // "not found" needs agreement
   await verifyFullBlock(block, hash as `0x${string}`)

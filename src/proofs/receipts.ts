@@ -5,6 +5,7 @@ import type { TrustedHeader } from '../core/trust.ts'
 import type { Hex } from '../core/types.ts'
 import { mismatch } from '../verify/errors.ts'
 import { type ReceiptsHeader, type RpcReceipt, verifyReceipts } from '../verify/receipts.ts'
+import { fullBlockByHash } from './blocks.ts'
 import { isHash } from './blockTag.ts'
 
 /** A header record (trusted, or chained to a trusted one) as `verifyReceipts` wants it. */
@@ -23,10 +24,24 @@ export async function provenReceipts(
   ctx: ProverContext,
   header: TrustedHeader | Record<string, unknown>,
 ): Promise<RpcReceipt[] | undefined> {
-  const all = (await ctx.call('eth_getBlockReceipts', [header.hash])) as RpcReceipt[] | null
-  if (all === null) return undefined
-  await verifyReceipts(all, receiptsHeader(header))
-  return all
+  return (await provenBlockReceipts(ctx, header))?.receipts
+}
+
+/**
+ * The receipts trie commits to each receipt's place, not to its transaction: the block's
+ * transaction list, proven against `transactionsRoot`, binds receipt i to transaction i.
+ */
+async function provenBlockReceipts(
+  ctx: ProverContext,
+  header: TrustedHeader | Record<string, unknown>,
+) {
+  const [receipts, block] = await Promise.all([
+    ctx.call('eth_getBlockReceipts', [header.hash]) as Promise<RpcReceipt[] | null>,
+    fullBlockByHash(String(header.hash), ctx),
+  ])
+  if (receipts === null || !block) return undefined
+  await verifyReceipts(receipts, { ...receiptsHeader(header), transactions: block.transactions })
+  return { receipts, block }
 }
 
 /** `eth_getTransactionReceipt`: the receipt must be the same one in its block's proven receipts. */
@@ -35,15 +50,61 @@ export async function proveReceipt(params: readonly unknown[], ctx: ProverContex
   if (receipt === null) return undefined // "not found" cannot be proven: it needs agreement
   const header = await ctx.trusted(receipt.blockHash)
   if (!header) return undefined
-  const all = await provenReceipts(ctx, header)
-  if (!all) return undefined
-  const proven = all.find(
+  const both = await provenBlockReceipts(ctx, header)
+  if (!both) return undefined
+  const proven = both.receipts.find(
     (r) => r.transactionHash?.toLowerCase() === String(params[0]).toLowerCase(),
   )
   if (!proven) mismatch('receipt', `is not among the block's receipts`)
   if (canonical(proven) !== canonical(receipt))
     mismatch('receipt', 'differs from the same receipt in the proven block receipts')
+  checkDerivedFields(proven, header, both.block.transactions)
   return proven
+}
+
+/**
+ * Fields of a receipt that no trie covers, checked against what is proven: `to` against its
+ * proven transaction, `effectiveGasPrice` computed from that transaction and the header's base
+ * fee, `blockTimestamp` against the header. (`from` and `contractAddress` need the sender
+ * recovered from the signature: not checked yet.)
+ */
+function checkDerivedFields(
+  receipt: RpcReceipt & Record<string, unknown>,
+  header: TrustedHeader,
+  transactions: readonly object[],
+) {
+  const tx = transactions[Number(receipt.transactionIndex)] as
+    | (Record<string, unknown> & { to?: unknown })
+    | undefined
+  if (!tx) mismatch('transactionIndex', 'is not a position in its block', receipt.transactionIndex)
+  const to = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : null)
+  if (to(receipt.to) !== to(tx.to)) mismatch('to', 'is not its transaction’s', receipt.to, tx.to)
+  const raw = header.raw as Record<string, unknown>
+  if (
+    receipt.blockTimestamp != null &&
+    BigInt(String(receipt.blockTimestamp)) !== BigInt(String(raw.timestamp))
+  )
+    mismatch('blockTimestamp', 'is not its block’s', receipt.blockTimestamp, raw.timestamp)
+  if (receipt.effectiveGasPrice != null) {
+    const price = effectiveGasPrice(tx, raw.baseFeePerGas)
+    if (price !== undefined && BigInt(String(receipt.effectiveGasPrice)) !== price)
+      mismatch(
+        'effectiveGasPrice',
+        'is not what its transaction paid',
+        receipt.effectiveGasPrice,
+        price,
+      )
+  }
+}
+
+/** What a transaction paid per gas in a block of this base fee (EIP-1559), if it can be told. */
+function effectiveGasPrice(tx: Record<string, unknown>, baseFee: unknown): bigint | undefined {
+  if (tx.maxFeePerGas == null) return tx.gasPrice == null ? undefined : BigInt(String(tx.gasPrice))
+  if (baseFee == null) return undefined
+  const max = BigInt(String(tx.maxFeePerGas))
+  const tip = BigInt(String(tx.maxPriorityFeePerGas ?? '0x0'))
+  const base = BigInt(String(baseFee))
+  return base + tip < max ? base + tip : max
 }
 
 /** `eth_getBlockReceipts` by block hash (or `{ blockHash }`) of a trusted block. */
