@@ -16,6 +16,7 @@ import { p99Chart } from './chart.ts'
 import { type ClientName, clientLabels, clientNames } from './clients.ts'
 import { measure, measurePairs } from './measure.ts'
 import { type OverheadResult, overheadMarkdown } from './overhead.ts'
+import { type PaddingResult, paddingMarkdown } from './padding.ts'
 import { header, ratios, rowsOf, type Summary, summarize, topErrors } from './report.ts'
 import { scenarios } from './scenarios.ts'
 import { markdownTable, table } from './stats.ts'
@@ -225,6 +226,32 @@ if (!flag('no-overhead')) {
   log(overheadMarkdown(overhead))
 }
 
+/** Runs a bench script in a child process with `--expose-gc`; its last stdout line is JSON. */
+const child = <T>(script: string, extra: string[] = []) =>
+  new Promise<T>((resolve, reject) => {
+    const proc = spawn(
+      process.execPath,
+      ['--expose-gc', new URL(script, import.meta.url).pathname, '--json', ...extra],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let out = ''
+    proc.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+    })
+    proc.on('error', reject)
+    proc.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${script} exited with ${code}`))
+      resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as T)
+    })
+  })
+
+let padding: PaddingResult | undefined
+if (!flag('no-overhead')) {
+  log(`\nMemory against padded answers (${elapsed()} in): node --expose-gc bench/padding.ts`)
+  padding = await child<PaddingResult>('./padding.ts')
+  log(paddingMarkdown(padding))
+}
+
 const loopRange = () => {
   const delays = results.flatMap((r) => r.rows.map((s) => s.run.loop.delayP99))
   return delays.length ? `${Math.min(...delays).toFixed(0)}–${Math.max(...delays).toFixed(0)}` : '—'
@@ -302,6 +329,7 @@ if (outDir || (!only && !onlyClients)) {
       ? ['## Most frequent failures and wrong answers', '', ...failureLines, '']
       : []),
     ...(overhead ? ['## Engine overhead', '', overheadMarkdown(overhead), ''] : []),
+    ...(padding ? ['## Memory against padded answers', '', paddingMarkdown(padding), ''] : []),
     '## Notes',
     '',
     `- The machine is shared and small: ${clients.length} client processes and ${clients.length} anvil nodes run on ${cpus().length} cores at once (and other sessions may run tests meanwhile). The client processes saw event-loop delays (p99) of ${loopRange()} ms during the windows, so tails carry noise, and so do ratios between scenarios run a minute apart.`,
