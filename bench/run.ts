@@ -200,32 +200,6 @@ if (consistencyRows.length)
 if (failureLines.length)
   log(`\nMost frequent failures and wrong answers:\n${failureLines.join('\n')}`)
 
-let overhead: OverheadResult | undefined
-if (!flag('no-overhead')) {
-  log(`\nEngine overhead (${elapsed()} in): node --expose-gc bench/overhead.ts`)
-  overhead = await new Promise<OverheadResult>((resolve, reject) => {
-    const extra = argv.includes('--overhead-requests')
-      ? ['--requests', String(arg('overhead-requests', 1_000_000))]
-      : []
-    const child = spawn(
-      process.execPath,
-      ['--expose-gc', new URL('./overhead.ts', import.meta.url).pathname, '--json', ...extra],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    )
-    let out = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-    })
-    child.on('error', reject)
-    child.on('exit', (code) => {
-      const last = out.trim().split('\n').pop() ?? ''
-      if (code !== 0) return reject(new Error(`overhead.ts exited with ${code}`))
-      resolve(JSON.parse(last) as OverheadResult)
-    })
-  })
-  log(overheadMarkdown(overhead))
-}
-
 /** Runs a bench script in a child process with `--expose-gc`; its last stdout line is JSON. */
 const child = <T>(script: string, extra: string[] = []) =>
   new Promise<T>((resolve, reject) => {
@@ -244,6 +218,16 @@ const child = <T>(script: string, extra: string[] = []) =>
       resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as T)
     })
   })
+
+let overhead: OverheadResult | undefined
+if (!flag('no-overhead')) {
+  log(`\nEngine overhead (${elapsed()} in): node --expose-gc bench/overhead.ts`)
+  const extra = argv.includes('--overhead-requests')
+    ? ['--requests', String(arg('overhead-requests', 1_000_000))]
+    : []
+  overhead = await child<OverheadResult>('./overhead.ts', extra)
+  log(overheadMarkdown(overhead))
+}
 
 let padding: PaddingResult | undefined
 if (!flag('no-overhead')) {
