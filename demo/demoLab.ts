@@ -2,8 +2,8 @@
  * The demo's outage lab: one local anvil chain behind five fault proxies that play four
  * cloud RPC providers and one self-hosted node, plus the two tiny contracts the workload calls.
  */
-import { type Anvil, type Lab, type LabSource, startLab } from '../../test/lab/index.ts'
-import { deployAnswer } from '../../test/workload.ts'
+import { type Anvil, type Lab, type LabSource, startLab } from '../test/lab/index.ts'
+import { deployAnswer } from '../test/workload.ts'
 
 export const CHAIN_ID = 31337
 

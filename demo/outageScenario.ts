@@ -5,7 +5,7 @@
  * still absorbing everyone's retries, and one of them throttles.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { FaultMode, Lab } from '../../test/lab/index.ts'
+import type { FaultMode, Lab } from '../test/lab/index.ts'
 
 export type PhaseName = 'before' | 'outage' | 'after'
 

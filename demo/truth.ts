@@ -10,8 +10,8 @@
  * the node's settled state one block off the block it is for is called a `race`, not `wrong`.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Anvil } from '../../test/lab/index.ts'
-import { BLOCK_FIELDS, hex, RECEIPT_FIELDS, sameJson } from '../../test/lab/truthFields.ts'
+import type { Anvil } from '../test/lab/index.ts'
+import { BLOCK_FIELDS, hex, RECEIPT_FIELDS, sameJson } from '../test/lab/truthFields.ts'
 import type { Answer } from './demoClients.ts'
 
 type Block = Record<string, unknown> & { number?: string; hash?: string }

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type LocalAccount, privateKeyToAccount } from 'viem/accounts'
-import { devAccounts, type Lab } from '../../test/lab/index.ts'
+import { devAccounts, type Lab } from '../test/lab/index.ts'
 import { painter } from './ansi.ts'
 import type { DemoSnapshot } from './dashboard.ts'
 import { createDemoOutlast, createDemoViemFallback, type DemoClient } from './demoClients.ts'

@@ -2,8 +2,9 @@
  * What the live view shows, as lines of text: the phase and the clock, each source as outlast
  * sees it next to the fault the lab injects, both clients' counts, and recent events.
  */
-import type { FaultMode } from '../../test/lab/index.ts'
-import type { OutlastStatus, SourceCondition } from '../index.ts'
+
+import type { OutlastStatus, SourceCondition } from '../src/index.ts'
+import type { FaultMode } from '../test/lab/index.ts'
 import { cell, type Paint, type Style } from './ansi.ts'
 import { type EventTone, formatClock, type LoggedEvent } from './eventLog.ts'
 import type { PhaseName, ScenarioStep } from './outageScenario.ts'

@@ -14,9 +14,9 @@ import {
 } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import { anvil } from 'viem/chains'
-import type { Lab } from '../../test/lab/index.ts'
-import { outlast } from '../adapters/viem.ts'
-import { createOutlast, type Head, http, type Outlast } from '../index.ts'
+import { outlast } from '../src/adapters/viem.ts'
+import { createOutlast, type Head, http, type Outlast } from '../src/index.ts'
+import type { Lab } from '../test/lab/index.ts'
 import { CHAIN_ID } from './demoLab.ts'
 
 export type Hex = `0x${string}`

@@ -2,7 +2,7 @@
  * What goes into the demo's event list: the scenario's steps, outlast's own events (source
  * state changes, quorum loss, disagreements) and the problems the tallies count.
  */
-import type { Outlast } from '../index.ts'
+import type { Outlast } from '../src/index.ts'
 import { createEventLog, type EventLog, type EventTone } from './eventLog.ts'
 import type { ScenarioStep } from './outageScenario.ts'
 import type { Problem } from './tally.ts'
