@@ -22,10 +22,10 @@ import type { RpcHeader as FollowedHeader, HeadPusher } from './follow/chainFoll
 import type { Subscriptions, SubscriptionsOptions } from './follow/subscriptions.ts'
 import { createHeadTracker, type Head } from './head.ts'
 import { createLru } from './lru.ts'
-import { classify, isCallersError } from './policy.ts'
+import { classify, isCallersError, type MethodPolicy } from './policy.ts'
 import type { Prover } from './prover.ts'
 import { createRetryBudget } from './retryBudget.ts'
-import { checkAnswer, pinBlock, verifyingCall } from './rules.ts'
+import { checkAnswer, type Pinned, pinBlock, verifyingCall } from './rules.ts'
 import { createSourcePool } from './sourcePool.ts'
 import { expectedLatency, type SourceState } from './sourceState.ts'
 import { type OutlastStatus, statusOf } from './status.ts'
@@ -290,16 +290,34 @@ export function createOutlast(options: OutlastOptions): Outlast {
       const proven = await prove(config.prover, method, params, deadline)
       if (proven) return { result: proven.result, meta: meta(proven.meta) }
     }
-    const pinned = await beforeDeadline(
-      pinBlock(method, params, policy, head, config.pinByHash, resolveTag),
-      deadline,
-      () => noHead(method),
-    )
+    const pin = () =>
+      beforeDeadline(
+        pinBlock(method, params, policy, head, config.pinByHash, resolveTag),
+        deadline,
+        () => noHead(method),
+      )
+    const read: Read = { method, params, policy, pending, started, deadline, meta }
+    const first = await pin()
+    if (!first.unpinned) return agreeOn(read, first)
+    try {
+      return await agreeOn(read, first)
+    } catch (error) {
+      // Cold, the domains answered at different blocks: ask again at the agreed head.
+      if (!(error instanceof QuorumError)) throw error
+      return agreeOn(read, await pin())
+    }
+  }
+
+  /** A read settled by fan-out: agreed by the quorum, or checked alone. */
+  const agreeOn = async (
+    { method, params, policy, pending, started, deadline, meta }: Read,
+    pinned: Pinned,
+  ) => {
     const { candidates, force, reserve } = candidatesFor(pinned.headDependent)
     const { need, degraded } = needFor(candidates, method)
     const single = policy.class === 'single'
     const rules = checkAnswer(method, pinned.params, pinned.expectedHash, onAgreedChain)
-    const call = single
+    const verifying = single
       ? undefined
       : verifyingCall(
           rules,
@@ -318,7 +336,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
       pending: rules.pending,
       ...(rules.beatsNotYet ? { beatsNotYet: rules.beatsNotYet } : {}),
       callersError: (e) => isCallersError(method, e),
-      ...(call ? { call } : {}),
+      ...(verifying ? { call: verifying } : {}),
       degrade: config.onQuorumLoss === 'degrade',
       deadline,
       force,
@@ -676,6 +694,18 @@ export function createOutlast(options: OutlastOptions): Outlast {
     },
   }
   return client
+}
+
+/** A request on its way through the read path. */
+type Read = {
+  method: string
+  params: unknown[]
+  policy: MethodPolicy
+  /** A `pending` block parameter. */
+  pending: boolean
+  started: number
+  deadline: number
+  meta(m: Partial<ResponseMeta> & Pick<ResponseMeta, 'consistency'>): ResponseMeta
 }
 
 /** Bytes the cache of immutable answers may hold (estimated: characters and values). */

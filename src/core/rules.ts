@@ -22,6 +22,11 @@ export type Pinned = {
   block?: Head
   /** The hash an answer must carry (a block looked up by hash, or the agreed head). */
   expectedHash?: string
+  /**
+   * `latest` left as it is: no head was agreed yet (a cold start). Answers that agree are each
+   * domain's state at a recent block; a split is asked again pinned, once the head is known.
+   */
+  unpinned?: boolean
 }
 
 /**
@@ -47,6 +52,12 @@ export async function pinBlock(
 
   const tag = out[i]
   if (tag === undefined || tag === 'latest') {
+    // Cold: a state read need not wait for head discovery; it runs beside it.
+    if (!head.peek() && policy.class === 'quorum') {
+      head.get().catch(() => {})
+      out[i] = 'latest'
+      return { params: out, headDependent: true, unpinned: true }
+    }
     const h = await head.get()
     out[i] = policy.byHash && byHash ? { blockHash: h.hash } : toHex(h.number)
     return { params: out, headDependent: true, block: h, expectedHash: h.hash }

@@ -4,7 +4,7 @@ import type { ResolvedConfig } from './config.ts'
 import type { Emitter } from './emitter.ts'
 import { ChainMismatchError, ProviderRpcError, RpcResponseError, SourceError } from './errors.ts'
 import type { OutlastEvents } from './events.ts'
-import { isCallersError } from './policy.ts'
+import { classify, isCallersError } from './policy.ts'
 import {
   conditionOf,
   createSourceState,
@@ -126,16 +126,28 @@ export function createSourcePool(
     params: unknown[],
     signal: AbortSignal,
   ): Promise<unknown> => {
-    if (s.chain !== 'ok' || Date.now() - s.chainCheckedAt > config.chainCheckInterval)
-      await raceAbort(
-        checkChain(s),
-        signal,
-        () => new SourceError(s.name, 'aborted', 'attempt cancelled'),
-      )
+    const unchecked = s.chain !== 'ok' || Date.now() - s.chainCheckedAt > config.chainCheckInterval
+    const checked = unchecked
+      ? raceAbort(
+          checkChain(s),
+          signal,
+          () => new SourceError(s.name, 'aborted', 'attempt cancelled'),
+        )
+      : undefined
+    // A read goes out beside the chain check (a cold start pays one round trip, not two) and is
+    // used only once the check passed; a broadcast waits for it: a wrong chain never sees it.
+    if (checked && classify(method).class === 'broadcast') await checked
+    let chainError: unknown
+    checked?.catch((error: unknown) => {
+      chainError = error
+    })
     s.requests++
     const started = Date.now()
     try {
-      const result = await s.source.request({ method, params }, { signal })
+      const [result] = await Promise.all([
+        s.source.request({ method, params }, { signal }),
+        checked,
+      ])
       const ms = Date.now() - started
       // Bounded (depth, width, size) before anything reads it; a large answer lets the event
       // loop turn first, so that other sources' answers and timers are not held up.
@@ -144,6 +156,7 @@ export function createSourcePool(
       recordSuccess(s, ms)
       return result
     } catch (error) {
+      if (error === chainError) throw error // counted by the check itself
       let err =
         error instanceof SourceError ? error : new SourceError(s.name, 'network', String(error))
       // An error's data is read too (compared, shown): bounded like a result, else malformed.
