@@ -1,0 +1,89 @@
+/**
+ * Questions the read path asks the domains about the chain itself, each through the whole
+ * request path (agreed or verified): is a block on the agreed chain, which block `safe` or
+ * `finalized` means, a header by hash for the trust store, a sent transaction's receipt.
+ */
+import { computeBlockHash } from '../../verify/block.ts'
+import type { Answer, Engine } from '../engine.ts'
+import { DeadlineError, ProviderRpcError } from '../errors.ts'
+import { fanOut } from '../fanOut.ts'
+import type { Head } from '../head.ts'
+import type { Hex } from '../types.ts'
+
+/**
+ * Is `hash` the agreed chain's block at `n`? The head tracker knows recent heights; below them,
+ * the block at `n` is asked of the domains (agreed, or checked against the agreed chain).
+ */
+export async function onAgreedChain(engine: Engine, n: number, hash: string): Promise<boolean> {
+  if (!Number.isSafeInteger(n) || n < 0) return false
+  const { head } = engine
+  const known = head.confirmed() ? head.hashAt(n) : undefined
+  if (known) return known === hash
+  const { result, meta } = await engine.request('eth_getBlockByNumber', [
+    `0x${n.toString(16)}`,
+    false,
+  ])
+  const ok =
+    meta.consistency === 'verified' ||
+    meta.consistency === 'agreed' ||
+    meta.consistency === 'cached'
+  return ok && String((result as { hash?: unknown } | null)?.hash).toLowerCase() === hash
+}
+
+/** The block `safe` or `finalized` stands for, as the domains agree (or verify) it. */
+export async function resolveTag(engine: Engine, tag: 'safe' | 'finalized'): Promise<Head> {
+  const { result, meta } = await engine.request('eth_getBlockByNumber', [tag, false])
+  const block = result as { number?: unknown; hash?: unknown } | null
+  if (!block || typeof block.hash !== 'string' || meta.consistency === 'single')
+    throw new ProviderRpcError(-32000, `No agreed ${tag} block.`)
+  return { number: Number(block.number), hash: block.hash.toLowerCase() }
+}
+
+/** The receipt of a transaction just sent, as the domains agree (or prove) it, once it is out. */
+export async function receiptOf(engine: Engine, hash: Hex, deadline: number): Promise<Answer> {
+  for (;;) {
+    const r = await engine.request('eth_getTransactionReceipt', [hash])
+    if (r.result !== null) return r
+    if (Date.now() + 250 > deadline)
+      throw new DeadlineError(`No agreed receipt for ${hash} before the deadline.`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
+/**
+ * A header by hash for the trust store: its hash is the whole check (the body is not used), so
+ * one source's answer stands; `null` needs agreement.
+ */
+export async function headerByHash(
+  engine: Engine,
+  hash: string,
+): Promise<Record<string, unknown> | null> {
+  const method = 'eth_getBlockByHash'
+  const { candidates, force, reserve } = engine.candidatesFor(false)
+  const r = await fanOut(engine.fan, {
+    method,
+    params: [hash, false],
+    candidates,
+    force,
+    ...(reserve ? { reserve } : {}),
+    need: engine.needFor(candidates, method).need,
+    check: (h) => (h === null || headerHashes(h, hash) ? undefined : `header is not ${hash}`),
+    standsAlone: (h) => h !== null,
+    key: (h) => (h === null ? 'null' : hash),
+    pending: (h) => h === null,
+    degrade: true,
+    deadline: Date.now() + engine.config.timeout,
+    initial: 1,
+  })
+  if (r.error) throw r.error
+  return r.value as Record<string, unknown> | null
+}
+
+/** Does `header` hash to `hash`? */
+function headerHashes(header: unknown, hash: string): boolean {
+  try {
+    return computeBlockHash(header as never) === hash.toLowerCase()
+  } catch {
+    return false
+  }
+}

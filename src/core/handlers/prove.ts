@@ -1,0 +1,143 @@
+/**
+ * The proof path: one source's data checked against a trusted header (`outlast/proofs`,
+ * `outlast/execute`). It says what happened rather than throwing past the caller: proven, a
+ * revert the prover executed itself, or nothing to prove with (then the read goes to quorum).
+ * A source whose data fails the proof is cut off; if only liars answered, the error names them.
+ */
+import type { Answer, Call, Engine } from '../engine.ts'
+import {
+  RpcResponseError,
+  SourceError,
+  UnanchoredProofError,
+  VerificationError,
+} from '../errors.ts'
+import { fanOut } from '../fanOut.ts'
+import { classify } from '../policy.ts'
+import type { Prover } from '../prover.ts'
+import type { SourceState } from '../sourceState.ts'
+import type { TrustedHeader } from '../trust.ts'
+
+export type ProofOutcome =
+  | { kind: 'proven'; answer: Answer }
+  /** The prover executed the call itself and it reverted: that error is the answer. */
+  | { kind: 'reverted'; error: RpcResponseError }
+  /** Nothing to prove with here (no trusted header, no data, every domain unanchored): quorum. */
+  | { kind: 'quorum' }
+
+/** A failed proof: a lie, unless every domain's proof missed the trusted root the same way. */
+type Failure = { s: SourceState; why: string; unanchored: boolean }
+
+export async function prove(engine: Engine, prover: Prover, c: Call): Promise<ProofOutcome> {
+  const { method, params } = c
+  const trust = (await engine.trust)!
+  let header: TrustedHeader | undefined
+  if (prover.stateMethods.has(method)) {
+    header = await trustedHeaderFor(engine, params[classify(method).blockParam ?? params.length])
+    if (!header) return { kind: 'quorum' }
+  }
+  const failed: Failure[] = []
+  // A source's own error passed through by the prover is not a proven answer (only an error the
+  // prover made itself, such as a revert it executed, is).
+  const fromSources = new WeakSet<object>()
+  const call = async (s: SourceState, signal: AbortSignal) => {
+    try {
+      const answer = await prover.answer(method, params, {
+        header,
+        trusted: trust.resolve,
+        head: () => trustedHeaderFor(engine, 'latest'),
+        chainId: engine.config.chainId,
+        signal,
+        call: (m, p) =>
+          engine.pool.attempt(s, m, p, signal).catch((error: unknown) => {
+            if (error instanceof Error) fromSources.add(error)
+            throw error
+          }),
+      })
+      if (answer === undefined)
+        throw new SourceError(s.name, 'unavailable', 'nothing to prove with')
+      return answer
+    } catch (error) {
+      throw failure(s, error, fromSources, failed)
+    }
+  }
+  const { candidates, force } = engine.candidatesFor(header !== undefined)
+  try {
+    const r = await fanOut(engine.fan, {
+      method,
+      params,
+      // Not the reserve: a request no source can prove goes to quorum, not to cut-off sources.
+      candidates,
+      force,
+      need: { sources: 1, domains: 1 },
+      initial: 1,
+      roundTrips: prover.roundTrips?.(method) ?? 1,
+      call,
+      standsAlone: () => true,
+      degrade: true,
+      deadline: c.deadline,
+    })
+    // Another source's data passed the same proof: those that failed it lied.
+    for (const f of failed) engine.pool.markLying(f.s, `${method}: ${f.why}`)
+    if (r.error) return { kind: 'reverted', error: r.error }
+    const block = header ? { block: { number: header.number, hash: header.hash } } : {}
+    const meta = c.meta({
+      consistency: 'proven',
+      sources: r.sources,
+      domains: r.domains,
+      attempts: r.attempts,
+      ...block,
+    })
+    return { kind: 'proven', answer: { result: r.value, meta } }
+  } catch (error) {
+    const domains = [...new Set(failed.map((f) => f.s.domain))]
+    // Every domain's proof missed the trusted root the same way: a state that cannot be proven
+    // here (anvil's genesis), not a lie. Say so, and answer by quorum. A proof that contradicts
+    // its own claim is a lie however many domains send it.
+    if (domains.length >= 2 && failed.every((f) => f.unanchored && f.why === failed[0]!.why)) {
+      engine.events.emit('unproven', { method, reason: failed[0]!.why, domains })
+      return { kind: 'quorum' }
+    }
+    for (const f of failed) engine.pool.markLying(f.s, `${method}: ${f.why}`)
+    if (failed.length > 0) throw error // only liars answered: say so rather than trust a vote
+    return { kind: 'quorum' }
+  }
+}
+
+/** What one source's failed attempt becomes: its own error, "cannot prove", or a failed proof. */
+function failure(
+  s: SourceState,
+  error: unknown,
+  fromSources: WeakSet<object>,
+  failed: Failure[],
+): unknown {
+  if (error instanceof RpcResponseError && fromSources.has(error))
+    return new SourceError(
+      s.name,
+      'unavailable',
+      `cannot prove: ${error.shortMessage.replace(`${s.name}: `, '')}`,
+    )
+  if (!(error instanceof VerificationError)) return error
+  failed.push({ s, why: error.shortMessage, unanchored: error instanceof UnanchoredProofError })
+  return new SourceError(s.name, 'body', `failed the proof: ${error.shortMessage}`)
+}
+
+/** The trusted header for a block parameter: the agreed head's (or the newest trusted), a hash, a number. */
+export async function trustedHeaderFor(
+  engine: Engine,
+  tag: unknown,
+): Promise<TrustedHeader | undefined> {
+  const trust = await engine.trust
+  if (!trust) return undefined
+  if (tag === undefined || tag === 'latest') {
+    const h = await engine.head.get().catch(() => undefined)
+    return (h && trust.get(h.hash)) ?? trust.newest()
+  }
+  if (tag && typeof tag === 'object' && 'blockHash' in tag)
+    return trust.resolve(String(tag.blockHash))
+  if (typeof tag === 'string' && /^0x[0-9a-fA-F]{64}$/.test(tag)) return trust.resolve(tag)
+  if (typeof tag === 'string' && /^0x[0-9a-fA-F]{1,16}$/.test(tag)) {
+    const hash = engine.head.hashAt(Number.parseInt(tag, 16))
+    return hash ? trust.resolve(hash) : undefined
+  }
+  return undefined
+}

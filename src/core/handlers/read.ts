@@ -1,0 +1,118 @@
+/**
+ * Reads: `quorum`, `verified` and `single` methods. Proven first where a prover can; else
+ * `latest` pinned to the agreed head, then fan-out until an answer stands alone or the quorum
+ * agrees. Steps 3 to 9 of "A quorum read, step by step" in docs/architecture.md.
+ */
+import { beforeDeadline } from '../abort.ts'
+import type { Answer, Call, Engine } from '../engine.ts'
+import { QuorumError } from '../errors.ts'
+import { fanOut } from '../fanOut.ts'
+import { isCallersError } from '../policy.ts'
+import { checkAnswer, type Pinned, pinBlock, verifyingCall } from '../rules.ts'
+import { onAgreedChain, resolveTag } from './agreedChain.ts'
+import { noHead } from './noHead.ts'
+import { prove } from './prove.ts'
+
+export async function read(engine: Engine, c: Call): Promise<Answer> {
+  const { config } = engine
+  engine.budget.deposit()
+  if (config.prover?.methods.has(c.method)) {
+    const proof = await prove(engine, config.prover, c)
+    if (proof.kind === 'proven') return proof.answer
+    if (proof.kind === 'reverted') throw proof.error
+  }
+  const pin = () =>
+    beforeDeadline(
+      pinBlock(c.method, c.params, c.policy, engine.head, config.pinByHash, (tag) =>
+        resolveTag(engine, tag),
+      ),
+      c.deadline,
+      () => noHead(engine, c.method),
+    )
+  const first = await pin()
+  if (!first.unpinned) return pendingNonce(engine, c, first)
+  try {
+    return await agreeOn(engine, c, first)
+  } catch (error) {
+    // Cold, the domains answered at different blocks: ask again at the agreed head.
+    if (!(error instanceof QuorumError)) throw error
+    return agreeOn(engine, c, await pin())
+  }
+}
+
+/**
+ * Nodes' pending nonces differ while a transaction spreads: with no agreement, the agreed (or
+ * proven) latest nonce is the answer, the floor no pending nonce can be below.
+ */
+async function pendingNonce(engine: Engine, c: Call, pinned: Pinned): Promise<Answer> {
+  const pending =
+    c.method === 'eth_getTransactionCount' &&
+    c.policy.blockParam !== undefined &&
+    c.params[c.policy.blockParam] === 'pending'
+  if (!pending) return agreeOn(engine, c, pinned)
+  try {
+    return await agreeOn(engine, c, pinned)
+  } catch (error) {
+    if (!(error instanceof QuorumError)) throw error
+    const latest = await engine.request(c.method, [c.params[0], 'latest'])
+    return {
+      result: latest.result,
+      meta: { ...latest.meta, method: c.method, ms: Date.now() - c.started },
+    }
+  }
+}
+
+/** A read settled by fan-out: agreed by the quorum, or checked alone; then labelled. */
+async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer> {
+  const { config, pool, head, events } = engine
+  const { method } = c
+  const { candidates, force, reserve } = engine.candidatesFor(pinned.headDependent)
+  const { need, degraded } = engine.needFor(candidates, method)
+  const single = c.policy.class === 'single'
+  const rules = checkAnswer(method, pinned.params, pinned.expectedHash, (n, hash) =>
+    onAgreedChain(engine, n, hash),
+  )
+  const verifying = single
+    ? undefined
+    : verifyingCall(
+        rules,
+        (s, signal) => pool.attempt(s, method, pinned.params, signal),
+        (s, why) => pool.markLying(s, `${method}: ${why}`),
+      )
+  const result = await fanOut(engine.fan, {
+    method,
+    params: pinned.params,
+    candidates,
+    ...(reserve ? { reserve } : {}),
+    need: single ? { domains: 1, sources: 1 } : need,
+    check: rules.check,
+    standsAlone: single ? () => true : rules.standsAlone,
+    key: rules.key,
+    pending: rules.pending,
+    ...(rules.beatsNotYet ? { beatsNotYet: rules.beatsNotYet } : {}),
+    callersError: (e) => isCallersError(method, e),
+    ...(verifying ? { call: verifying } : {}),
+    degrade: config.onQuorumLoss === 'degrade',
+    deadline: c.deadline,
+    force,
+    // An answer that can verify alone needs one source first; hedging adds more if it is slow.
+    ...(single || (c.policy.class === 'verified' && pinned.expectedHash) ? { initial: 1 } : {}),
+  })
+  const verified = !single && result.sources.length === 1 && rules.standsAlone?.(result.value)
+  // A read pinned to a head that no second domain confirmed is no better than that domain.
+  const unconfirmed =
+    !head.confirmed() && !!pinned.expectedHash && pinned.expectedHash === head.peek()?.hash
+  const lost = !single && (unconfirmed || (!verified && (degraded || result.degraded)))
+  if (lost) events.emit('quorumLoss', { method, domains: result.domains })
+  if (result.error) throw result.error
+  return {
+    result: result.value,
+    meta: c.meta({
+      consistency: single ? 'single' : lost ? 'degraded' : verified ? 'verified' : 'agreed',
+      sources: result.sources,
+      domains: result.domains,
+      attempts: result.attempts,
+      ...(pinned.block ? { block: pinned.block } : {}),
+    }),
+  }
+}

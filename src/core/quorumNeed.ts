@@ -1,0 +1,42 @@
+/** Which sources a request may ask, and how many domains must agree: pure functions of state. */
+import type { ResolvedConfig } from './config.ts'
+import { QuorumLostError } from './errors.ts'
+import type { Need } from './fanOut.ts'
+import type { SourcePool } from './sourcePool.ts'
+import type { SourceState } from './sourceState.ts'
+
+/**
+ * Eligible sources, or as a last resort those held back by an open breaker or our own 429
+ * backoff (then asked anyway); those are also the reserve when every eligible source fails.
+ */
+export function candidatesFor(pool: SourcePool, headDependent: boolean) {
+  const ranked = pool.ranked(headDependent)
+  const last = pool.lastResort(headDependent)
+  if (ranked.length === 0) return { candidates: last, force: true }
+  return { candidates: ranked, force: false, reserve: last.filter((s) => !ranked.includes(s)) }
+}
+
+/** The quorum for this request, reduced (and flagged) when fewer domains are left. */
+export function needFor(
+  config: Pick<ResolvedConfig, 'quorum' | 'onQuorumLoss'>,
+  candidates: readonly SourceState[],
+  method: string,
+): { need: Need; degraded: boolean } {
+  // A domain whose only sources are on probation (half-open) is not counted on: waiting for
+  // its probe would hold every request up; head polls probe it and bring it back.
+  const firm = candidates.filter((s) => s.breaker.state !== 'half-open')
+  const counted = config.onQuorumLoss === 'degrade' && firm.length > 0 ? firm : candidates
+  const domains = new Set(counted.map((s) => s.domain))
+  const need: Need = { ...config.quorum }
+  if (domains.size >= need.domains) return { need, degraded: false }
+  if (config.onQuorumLoss === 'fail' || domains.size === 0) {
+    if (domains.size === 0) return { need, degraded: false }
+    throw new QuorumLostError(
+      `Quorum lost for ${method}: only ${[...domains].join(', ')} left and onQuorumLoss is 'fail'.`,
+    )
+  }
+  return {
+    need: { domains: domains.size, sources: Math.min(need.sources, counted.length) },
+    degraded: true,
+  }
+}
