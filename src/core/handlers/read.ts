@@ -11,12 +11,13 @@ import { isCallersError } from '../policy.ts'
 import { checkAnswer, type Pinned, pinBlock, verifyingCall } from '../rules.ts'
 import { onAgreedChain, resolveTag } from './agreedChain.ts'
 import { noHead } from './noHead.ts'
-import { prove } from './prove.ts'
 
 export async function read(engine: Engine, c: Call): Promise<Answer> {
   const { config } = engine
   engine.budget.deposit()
   if (config.prover?.methods.has(c.method)) {
+    // Loaded with the prover's first proof: a dApp without `outlast/proofs` never carries it.
+    const { prove } = await import('./prove.ts')
     const proof = await prove(engine, config.prover, c)
     if (proof.kind === 'proven') return proof.answer
     if (proof.kind === 'reverted') throw proof.error
