@@ -8,7 +8,17 @@ import {
   type Link,
   type RpcHeader,
 } from './chainFollower.ts'
-import { byLogIndex, type LogFilter, logsOf, type RpcLog } from './logs.ts'
+import {
+  bloomMayMatch,
+  byLogIndex,
+  type LogFilter,
+  logsOf,
+  type Matcher,
+  matcherOf,
+  matches,
+  type RpcLog,
+  unionOf,
+} from './logs.ts'
 
 /** What a consumer of the chain wants: heads or logs, pushed (subscription) or buffered (filter). */
 type Consumer =
@@ -17,6 +27,8 @@ type Consumer =
   | {
       kind: 'logs'
       filter: LogFilter
+      /** The filter matched here; none for one only a node can read (it asks on its own). */
+      matcher: Matcher | undefined
       /** Delivered logs per block hash, to send again with `removed: true` after a reorg. */
       sent: Map<string, RpcLog[]>
       deliver?(log: RpcLog): void
@@ -69,23 +81,57 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
       const polledAt = c.kind === 'blocks' ? c.polledAt : c.kind === 'logs' ? c.polledAt : undefined
       if (polledAt !== undefined && now - polledAt > filterTimeout) consumers.delete(id)
     }
+    // Heads first: they wait for no log request.
     for (const c of consumers.values()) {
       if (c.kind === 'heads') for (const b of added) c.deliver(headerOf(b))
       if (c.kind === 'blocks') c.buffer.push(...added.map((b) => b.hash))
+    }
+    // One eth_getLogs for every log consumer together: the union of their filters, asked only
+    // for blocks whose logsBloom admits one of them; each then gets the logs its filter matches.
+    const shared = new Set<Consumer>()
+    for (const c of consumers.values()) if (c.kind === 'logs' && c.matcher) shared.add(c)
+    let fetched: Map<string, RpcLog[]> | undefined
+    let failure: { error: unknown } | undefined
+    // A failed request is reported once every consumer is served; as before, those it was for
+    // miss these blocks' logs.
+    const failed = (error: unknown) => {
+      failure ??= { error }
+      return undefined
+    }
+    if (shared.size > 0 && added.length > 0) {
+      const matchers = [...shared].map((c) => (c as { matcher: Matcher }).matcher)
+      fetched = await logsOf(added, unionOf(matchers), getLogs, (b) =>
+        bloomMayMatch(b.header.logsBloom, matchers),
+      ).catch(failed)
+    }
+    for (const c of consumers.values()) {
       if (c.kind !== 'logs') continue
-      const emit = (log: RpcLog) => (c.deliver ? c.deliver(log) : c.buffer!.push(log))
+      const emit = (log: RpcLog) => (c.deliver ? c.deliver(copy(log)) : c.buffer!.push(copy(log)))
       for (const b of removed) {
         for (const log of [...(c.sent.get(b.hash) ?? [])].reverse()) emit({ ...log, removed: true })
         c.sent.delete(b.hash)
       }
-      const logs = await logsOf(added, c.filter, getLogs)
+      // A filter only a node can read asks alone, as does one added while the shared request
+      // ran; its failure is its own.
+      const own = c.matcher ? [c.matcher] : undefined
+      const logs = shared.has(c)
+        ? fetched
+        : await logsOf(
+            added,
+            c.filter,
+            getLogs,
+            own && ((b) => bloomMayMatch(b.header.logsBloom, own)),
+          ).catch(failed)
+      if (!logs) continue
       for (const b of added) {
-        const list = (logs.get(b.hash) ?? []).sort(byLogIndex)
+        const all = logs.get(b.hash) ?? []
+        const list = (c.matcher ? all.filter((l) => matches(l, c.matcher!)) : all).sort(byLogIndex)
         c.sent.set(b.hash, list)
         for (const log of list) emit({ ...log, removed: false })
       }
       while (c.sent.size > HISTORY) c.sent.delete(c.sent.keys().next().value as string)
     }
+    if (failure) throw failure.error
   }
 
   const start = () => {
@@ -150,6 +196,7 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
             return add(id, {
               kind: 'logs',
               filter: { address, topics },
+              matcher: matcherOf({ address, topics }),
               sent: new Map(),
               deliver: (l) => o.notify(id, l),
             })
@@ -176,6 +223,7 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
           return add(`0x${(++nextFilter).toString(16)}`, {
             kind: 'logs',
             filter: { address, topics },
+            matcher: matcherOf({ address, topics }),
             sent: new Map(),
             buffer: [],
             polledAt: Date.now(),
@@ -213,6 +261,11 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
       await stopIfIdle()
     },
   }
+}
+
+/** A log of its own for each subscriber (the shared answer is never handed out). */
+function copy(log: RpcLog): RpcLog {
+  return { ...log, topics: Array.isArray(log.topics) ? [...log.topics] : log.topics }
 }
 
 /** The header a subscriber gets: the fields its hash covers, nothing a source added. */

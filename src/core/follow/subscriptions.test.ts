@@ -1,0 +1,207 @@
+/**
+ * createSubscriptions over an in-memory node: log subscribers share one eth_getLogs per block,
+ * a filter only a node can read asks on its own, a failed request costs only those it was for,
+ * and each subscriber gets objects of its own.
+ */
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { keccak256, toHex } from 'viem'
+import { matcherOf, matches, type RpcLog } from './logs.ts'
+import { createSubscriptions } from './subscriptions.ts'
+
+const A = `0x${'aa'.repeat(20)}`
+const B = `0x${'bb'.repeat(20)}`
+const PING = keccak256(toHex('Ping(uint256)'))
+const PONG = keccak256(toHex('Pong(uint256)'))
+const FULL_BLOOM = `0x${'f'.repeat(512)}`
+const EMPTY_BLOOM = `0x${'0'.repeat(512)}`
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+async function until(what: string, fn: () => boolean) {
+  const end = Date.now() + 5_000
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(5)
+  }
+}
+
+type Header = { number: string; hash: string; parentHash: string; logsBloom: string }
+
+/** A node: a chain of headers with logs, answering the few methods the stream uses. */
+function node() {
+  const chain: { header: Header; logs: RpcLog[] }[] = []
+  const getLogs: Record<string, unknown>[] = []
+  let failNext = 0
+  const mine = (...emitted: [address: string, topic: string][]) => {
+    const n = chain.length
+    const hash = keccak256(toHex(`block ${n}`))
+    const parentHash = chain.at(-1)?.header.hash ?? `0x${'0'.repeat(64)}`
+    const logs = emitted.map(([address, topic], i) => ({
+      address,
+      topics: [topic],
+      data: toHex(n * 10 + i, { size: 32 }),
+      blockNumber: toHex(n),
+      blockHash: hash,
+      transactionHash: keccak256(toHex(`tx ${n} ${i}`)),
+      transactionIndex: toHex(i),
+      logIndex: toHex(i),
+      removed: false,
+    }))
+    const logsBloom = logs.length ? FULL_BLOOM : EMPTY_BLOOM
+    chain.push({ header: { number: toHex(n), hash, parentHash, logsBloom }, logs })
+  }
+  mine()
+  const request = async (method: string, params: unknown[]): Promise<unknown> => {
+    if (method === 'eth_getBlockByNumber') {
+      const n = params[0] === 'latest' ? chain.length - 1 : Number(params[0])
+      return chain[n]?.header ?? null
+    }
+    if (method === 'eth_getBlockByHash')
+      return chain.find((b) => b.header.hash === params[0])?.header ?? null
+    if (method === 'eth_getLogs') {
+      const filter = params[0] as Record<string, unknown>
+      getLogs.push(filter)
+      if (failNext > 0) {
+        failNext--
+        throw new Error('getLogs failed')
+      }
+      const m = matcherOf(filter)
+      if (!m) throw new Error('invalid filter: too many topics')
+      const blocks = filter.blockHash
+        ? chain.filter((b) => b.header.hash === filter.blockHash)
+        : chain.slice(Number(filter.fromBlock), Number(filter.toBlock) + 1)
+      return structuredClone(blocks.flatMap((b) => b.logs).filter((l) => matches(l, m)))
+    }
+    throw new Error(`unexpected ${method}`)
+  }
+  return {
+    chain,
+    getLogs,
+    mine,
+    request,
+    failOnce: () => {
+      failNext = 1
+    },
+  }
+}
+
+function streams(n: ReturnType<typeof node>) {
+  const messages = new Map<string, unknown[]>()
+  const errors: string[] = []
+  const subs = createSubscriptions({
+    request: n.request,
+    pollingInterval: 5,
+    pushers: () => [],
+    confirmHead: async () => undefined,
+    notify: (id, result) => messages.set(id, [...(messages.get(id) ?? []), result]),
+    onError: (e) => errors.push(String(e)),
+  })
+  const subscribe = async (...params: unknown[]) => {
+    const id = (await subs.handle('eth_subscribe', params)) as string
+    messages.set(id, [])
+    return () => messages.get(id) as (RpcLog & { hash?: string })[]
+  }
+  return { subs, subscribe, errors }
+}
+
+const tip = (n: ReturnType<typeof node>) => n.chain.at(-1)!.header.hash
+
+describe('createSubscriptions: log subscribers fan in', () => {
+  test('three filters: one eth_getLogs per block with logs, none for empty blocks', async () => {
+    const n = node()
+    const { subs, subscribe } = streams(n)
+    const heads = await subscribe('newHeads')
+    const a = await subscribe('logs', { address: A })
+    const pings = await subscribe('logs', { topics: [PING] })
+    const bPongs = await subscribe('logs', { address: [B], topics: [[PONG]] })
+    await sleep(30)
+    const blocks: [string, string][][] = [
+      [
+        [A, PING],
+        [B, PONG],
+        [B, PING],
+      ],
+      [],
+      [[A, PONG]],
+    ]
+    for (const emitted of blocks) {
+      n.mine(...emitted)
+      await until('the head', () => heads().some((h) => h.hash === tip(n)))
+      await sleep(20)
+    }
+    await until('the logs', () => a().length === 2)
+    assert.deepEqual(
+      n.getLogs,
+      [{ blockHash: n.chain[1]!.header.hash }, { blockHash: n.chain[3]!.header.hash }],
+      'one request for blocks 1 and 3, none for the empty block 2',
+    )
+    assert.deepEqual(
+      a().map((l) => Number(l.data)),
+      [10, 30],
+    )
+    assert.deepEqual(
+      pings().map((l) => Number(l.data)),
+      [10, 12],
+    )
+    assert.deepEqual(
+      bPongs().map((l) => Number(l.data)),
+      [11],
+    )
+    await subs.close()
+  })
+
+  test('a filter only a node can read asks on its own; its failure costs the others nothing', async () => {
+    const n = node()
+    const { subs, subscribe, errors } = streams(n)
+    const heads = await subscribe('newHeads')
+    const odd = await subscribe('logs', { topics: [PING, null, null, null, null] })
+    const a = await subscribe('logs', { address: A })
+    await sleep(30)
+    n.mine([A, PING])
+    await until('the head', () => heads().some((h) => h.hash === tip(n)))
+    await until('the log', () => a().length === 1)
+    await until('the error', () => errors.length === 1)
+    assert.match(errors[0]!, /too many topics/)
+    assert.equal(odd().length, 0)
+    assert.equal(n.getLogs.length, 2)
+    assert.deepEqual(n.getLogs[0], { address: A, blockHash: tip(n) })
+    assert.equal((n.getLogs[1]!.topics as unknown[]).length, 5, 'its own filter, as given')
+    await subs.close()
+  })
+
+  test('the shared request fails: heads still go out, the error is reported, the next block is served', async () => {
+    const n = node()
+    const { subs, subscribe, errors } = streams(n)
+    const heads = await subscribe('newHeads')
+    const a = await subscribe('logs', { address: A })
+    const b = await subscribe('logs', { address: B })
+    await sleep(30)
+    n.failOnce()
+    n.mine([A, PING], [B, PING])
+    await until('the head', () => heads().some((h) => h.hash === tip(n)))
+    await until('the error', () => errors.length === 1)
+    n.mine([A, PONG], [B, PONG])
+    await until('the next logs', () => a().length === 1 && b().length === 1)
+    assert.equal(n.getLogs.length, 2)
+    assert.deepEqual(
+      [...a(), ...b()].map((l) => Number(l.data)),
+      [20, 21],
+    )
+    await subs.close()
+  })
+
+  test('each subscriber gets a log of its own', async () => {
+    const n = node()
+    const { subs, subscribe } = streams(n)
+    const one = await subscribe('logs', { address: A })
+    const two = await subscribe('logs', { topics: [PING] })
+    await sleep(30)
+    n.mine([A, PING])
+    await until('both', () => one().length === 1 && two().length === 1)
+    one()[0]!.topics[0] = PONG
+    one()[0]!.data = '0x'
+    assert.equal(two()[0]!.topics[0], PING)
+    assert.notEqual(two()[0]!.data, '0x')
+    assert.equal(n.getLogs.length, 1)
+    await subs.close()
+  })
+})
