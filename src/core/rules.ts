@@ -184,15 +184,17 @@ export function checkAnswer(
           return undefined
         },
         // The hash proves the signed envelope, not where it stands: its inclusion (block, index),
-        // "still pending" and `from` need agreement (or `outlast/proofs`). The envelope's other
-        // fields are the hash's: two honest clients that format them apart still agree.
+        // "still pending", `from` and the `gasPrice` a typed transaction paid (its block's base
+        // fee sets it) need agreement (or `outlast/proofs`). The envelope's other fields are the
+        // hash's: two honest clients that format them apart still agree.
         key: (r) => {
           if (r === null) return 'null'
-          const { hash, blockHash, blockNumber, transactionIndex, from } = r as Tx & {
+          const { hash, blockHash, blockNumber, transactionIndex, from, gasPrice } = r as Tx & {
             blockNumber?: unknown
             from?: unknown
+            gasPrice?: unknown
           }
-          return canonical({ hash, blockHash, blockNumber, transactionIndex, from })
+          return canonical({ hash, blockHash, blockNumber, transactionIndex, from, gasPrice })
         },
         pending: isNull,
       }
@@ -231,10 +233,13 @@ export function checkAnswer(
 }
 
 /**
- * A block's hash covers its header, not its body. An answer stands alone only when its whole
- * body was checked against the header's roots (full transactions, withdrawals, no uncles; an
- * empty body also as hashes); else answers must agree on the hash and the body. Looked up by
- * number, a block must also be the agreed chain's (else it may be a reorg: agreement).
+ * A block's hash covers its header, not its body. A body is whole when it was checked against
+ * the header's roots (full transactions, withdrawals, no uncles; an empty body also as hashes),
+ * with each typed transaction's `gasPrice` and `blockTimestamp` against the header. Only an
+ * empty whole body stands alone: transactions' senders (`from`) are no root's, and recovering
+ * each from its signature (~1.5 ms) is too slow here, so answers must agree on them; a body
+ * that is not whole must be agreed whole. Looked up by number, a block must also be the agreed
+ * chain's (else it may be a reorg: agreement).
  */
 function blockRules(
   byHash: boolean,
@@ -262,14 +267,15 @@ function blockRules(
     standsAlone: (r) =>
       r !== null &&
       whole.has(r as object) &&
+      (r as Block).transactions?.length === 0 &&
       (byHash || (expected !== undefined && (r as Block).hash?.toLowerCase() === expected)),
-    // Two checked bodies under one hash are the same body: only the hash is in question.
+    // Two checked bodies under one hash are the same body but for their senders (`from`).
     key: (r) => {
       if (r === null) return 'null'
       const { hash, transactions, uncles, withdrawals } = r as Block
       const id = String(hash).toLowerCase()
       return whole.has(r as object)
-        ? id
+        ? `${id}:${canonical((transactions as { from?: unknown }[]).map((tx) => tx.from))}`
         : `${id}:${canonical({ transactions, uncles, withdrawals })}`
     },
     pending: isNull,
@@ -278,8 +284,9 @@ function blockRules(
 
 /**
  * Checks a block's body against its header (whose hash was checked): true when that covers all
- * of it; false when part cannot be checked (transaction or uncle hashes, a transaction type this
- * version cannot rebuild). Throws `VerificationError` when the body contradicts the header.
+ * of it but the senders; false when part cannot be checked (transaction or uncle hashes, a
+ * transaction type this version cannot rebuild). Throws `VerificationError` when the body
+ * contradicts the header (its roots, or a typed transaction's `gasPrice`).
  */
 async function verifyBody(block: RpcBlockWithBody): Promise<boolean> {
   const transactions = block.transactions

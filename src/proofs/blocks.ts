@@ -1,13 +1,15 @@
 /**
  * Full blocks and transactions proven whole: the header by its hash, each transaction by its
  * envelope hash, the transaction list against `transactionsRoot` and withdrawals against
- * `withdrawalsRoot`. A block asked for by hash needs nothing else (the hash is the anchor); one
- * asked for by number must be trusted; a transaction asked for by hash must be the entry at its
- * `transactionIndex` in a trusted block.
+ * `withdrawalsRoot`; each `from` is the sender its signature recovers, each typed transaction's
+ * `gasPrice` the effective price the header's base fee gives. A block asked for by hash needs
+ * nothing else (the hash is the anchor); one asked for by number must be trusted; a transaction
+ * asked for by hash must be the entry at its `transactionIndex` in a trusted block.
  */
 import { canonical } from '../core/canonical.ts'
 import type { ProverContext } from '../core/prover.ts'
-import { mismatch } from '../verify/errors.ts'
+import type { Hex } from '../core/types.ts'
+import { mismatch, UnsupportedTypeError } from '../verify/errors.ts'
 import { sameHex } from '../verify/fields.ts'
 import { verifyFullBlock } from '../verify/fullBlock.ts'
 import { computeTransactionHash, type RpcTransaction } from '../verify/transaction.ts'
@@ -15,20 +17,20 @@ import type { RpcBlockWithBody } from '../verify/trie.ts'
 import { blockNumberOf, isHash, toQuantity } from './blockTag.ts'
 
 type FullBlock = RpcBlockWithBody & { hash: `0x${string}`; transactions: RpcTransaction[] }
-type Tx = RpcTransaction & { transactionIndex?: unknown }
+type Tx = RpcTransaction & { transactionIndex?: unknown; from?: unknown }
 
 /** `eth_getBlockByHash(hash, true)`. Header-only blocks (`false`) are left to the engine. */
 export async function proveBlockByHash(params: readonly unknown[], ctx: ProverContext) {
   const [hash, full] = params
   if (full !== true || !isHash(hash)) return undefined
-  return fullBlockByHash(hash, ctx)
+  return withSenders(await fullBlockByHash(hash, ctx))
 }
 
 /** `eth_getBlockByNumber(n | 'latest', true)`: `latest` is the agreed head; a number must be trusted. */
 export async function proveBlockByNumber(params: readonly unknown[], ctx: ProverContext) {
   const [tag, full] = params
   if (full !== true) return undefined
-  return trustedFullBlock(tag, ctx)
+  return withSenders(await trustedFullBlock(tag, ctx))
 }
 
 /**
@@ -42,7 +44,11 @@ export async function proveTransactionAt(params: readonly unknown[], ctx: Prover
   const proven = isHash(block)
     ? await fullBlockByHash(block, ctx)
     : await trustedFullBlock(block, ctx)
-  return proven && (proven.transactions[i] ?? null)
+  if (!proven) return undefined
+  const entry = proven.transactions[i]
+  if (!entry) return null
+  await provenSenders([entry], () => 'from')
+  return entry
 }
 
 /**
@@ -75,6 +81,7 @@ export async function proveTransaction(params: readonly unknown[], ctx: ProverCo
       at(tx, field),
       at(entry, field),
     )
+  await provenSenders([tx], () => 'from')
   return tx
 }
 
@@ -86,6 +93,33 @@ export async function fullBlockByHash(
   const block = (await ctx.call('eth_getBlockByHash', [hash, true])) as FullBlock | null
   if (block === null) return undefined // "not found" needs agreement
   await verifyFullBlock(block, hash as `0x${string}`)
+  return block
+}
+
+/**
+ * Recovers each transaction's sender from its signature and checks its `from` against it (a
+ * lie if they differ); returns the senders. The sender code loads with the first recovery. A
+ * signature that recovers no key (no valid chain holds one) cannot be checked: not a lie.
+ */
+export async function provenSenders(
+  transactions: readonly Tx[],
+  field: (i: number) => string,
+): Promise<Hex[]> {
+  const { recoverSenders } = await import('../verify/sender.ts')
+  const senders = await recoverSenders(transactions)
+  return senders.map((sender, i) => {
+    const tx = transactions[i]!
+    if (sender === undefined)
+      throw new UnsupportedTypeError(field(i), `${tx.type ?? '0x0'} signed by no recoverable key`)
+    if (tx.from != null && !sameHex(tx.from, sender))
+      mismatch(field(i), 'is not the sender its signature recovers', tx.from, sender)
+    return sender
+  })
+}
+
+/** A proven block once every transaction's `from` is its recovered sender. */
+async function withSenders(block: FullBlock | undefined) {
+  if (block) await provenSenders(block.transactions, (i) => `transactions[${i}].from`)
   return block
 }
 

@@ -5,7 +5,9 @@ import type { TrustedHeader } from '../core/trust.ts'
 import type { Hex } from '../core/types.ts'
 import { mismatch } from '../verify/errors.ts'
 import { type ReceiptsHeader, type RpcReceipt, verifyReceipts } from '../verify/receipts.ts'
-import { fullBlockByHash } from './blocks.ts'
+import type { RpcTransaction } from '../verify/transaction.ts'
+import { effectiveGasPrice } from '../verify/trie.ts'
+import { fullBlockByHash, provenSenders } from './blocks.ts'
 import { isHash } from './blockTag.ts'
 
 /** A header record (trusted, or chained to a trusted one) as `verifyReceipts` wants it. */
@@ -58,53 +60,80 @@ export async function proveReceipt(params: readonly unknown[], ctx: ProverContex
   if (!proven) mismatch('receipt', `is not among the block's receipts`)
   if (canonical(proven) !== canonical(receipt))
     mismatch('receipt', 'differs from the same receipt in the proven block receipts')
-  checkDerivedFields(proven, header, both.block.transactions)
+  const tx = transactionOf(proven, both.block.transactions, '')
+  const [signer] = await signers([tx], () => 'transaction.from')
+  checkDerivedFields(proven, header, tx, signer!, '')
   return proven
 }
 
 /**
+ * Each proven transaction's sender, recovered (its `from` checked), and the address a creation
+ * (no `to`) deploys to. The sender code is loaded on demand, outside the `outlast/proofs` entry.
+ */
+async function signers(txs: readonly RpcTransaction[], field: (i: number) => string) {
+  const senders = await provenSenders(txs, field)
+  const { createAddress } = await import('../verify/sender.ts') // loaded by provenSenders
+  return senders.map((sender, i) => ({
+    sender,
+    created: txs[i]!.to == null ? createAddress(sender, txs[i]!.nonce) : null,
+  }))
+}
+
+/** The proven transaction a receipt stands for: the block's entry at its `transactionIndex`. */
+function transactionOf(receipt: RpcReceipt, transactions: readonly RpcTransaction[], at: string) {
+  const tx = transactions[Number(receipt.transactionIndex)]
+  if (!tx)
+    mismatch(`${at}transactionIndex`, 'is not a position in its block', receipt.transactionIndex)
+  return tx
+}
+
+/**
  * Fields of a receipt that no trie covers, checked against what is proven: `to` against its
- * proven transaction, `effectiveGasPrice` computed from that transaction and the header's base
- * fee, `blockTimestamp` against the header. (`from` and `contractAddress` need the sender
- * recovered from the signature: not checked yet.)
+ * proven transaction, `from` against the sender its signature recovers, `contractAddress`
+ * against the address that sender's nonce creates (none when the transaction has a `to`),
+ * `effectiveGasPrice` computed from the transaction and the header's base fee, `blockTimestamp`
+ * against the header. `at` prefixes the field names (`receipts[3].`).
  */
 function checkDerivedFields(
   receipt: RpcReceipt & Record<string, unknown>,
   header: TrustedHeader,
-  transactions: readonly object[],
+  tx: RpcTransaction,
+  { sender, created }: { sender: Hex; created: Hex | null },
+  at: string,
 ) {
-  const tx = transactions[Number(receipt.transactionIndex)] as
-    | (Record<string, unknown> & { to?: unknown })
-    | undefined
-  if (!tx) mismatch('transactionIndex', 'is not a position in its block', receipt.transactionIndex)
   const to = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : null)
-  if (to(receipt.to) !== to(tx.to)) mismatch('to', 'is not its transaction’s', receipt.to, tx.to)
+  if (to(receipt.to) !== to(tx.to))
+    mismatch(`${at}to`, 'is not its transaction’s', receipt.to, tx.to)
+  if (receipt.from != null && to(receipt.from) !== sender)
+    mismatch(
+      `${at}from`,
+      'is not the sender its transaction’s signature recovers',
+      receipt.from,
+      sender,
+    )
+  if (receipt.contractAddress !== undefined && to(receipt.contractAddress) !== created)
+    mismatch(
+      `${at}contractAddress`,
+      'is not the address its transaction creates',
+      receipt.contractAddress,
+      created,
+    )
   const raw = header.raw as Record<string, unknown>
   if (
     receipt.blockTimestamp != null &&
     BigInt(String(receipt.blockTimestamp)) !== BigInt(String(raw.timestamp))
   )
-    mismatch('blockTimestamp', 'is not its block’s', receipt.blockTimestamp, raw.timestamp)
+    mismatch(`${at}blockTimestamp`, 'is not its block’s', receipt.blockTimestamp, raw.timestamp)
   if (receipt.effectiveGasPrice != null) {
     const price = effectiveGasPrice(tx, raw.baseFeePerGas)
     if (price !== undefined && BigInt(String(receipt.effectiveGasPrice)) !== price)
       mismatch(
-        'effectiveGasPrice',
+        `${at}effectiveGasPrice`,
         'is not what its transaction paid',
         receipt.effectiveGasPrice,
         price,
       )
   }
-}
-
-/** What a transaction paid per gas in a block of this base fee (EIP-1559), if it can be told. */
-function effectiveGasPrice(tx: Record<string, unknown>, baseFee: unknown): bigint | undefined {
-  if (tx.maxFeePerGas == null) return tx.gasPrice == null ? undefined : BigInt(String(tx.gasPrice))
-  if (baseFee == null) return undefined
-  const max = BigInt(String(tx.maxFeePerGas))
-  const tip = BigInt(String(tx.maxPriorityFeePerGas ?? '0x0'))
-  const base = BigInt(String(baseFee))
-  return base + tip < max ? base + tip : max
 }
 
 /** `eth_getBlockReceipts` by block hash (or `{ blockHash }`) of a trusted block. */
@@ -118,5 +147,14 @@ export async function proveBlockReceipts(params: readonly unknown[], ctx: Prover
   if (!hash) return undefined
   const header = await ctx.trusted(hash)
   if (!header) return undefined
-  return provenReceipts(ctx, header)
+  const both = await provenBlockReceipts(ctx, header)
+  if (!both) return undefined
+  const txs = both.receipts.map((r, i) =>
+    transactionOf(r, both.block.transactions, `receipts[${i}].`),
+  )
+  const all = await signers(txs, (i) => `transactions[${i}].from`)
+  both.receipts.forEach((r, i) => {
+    checkDerivedFields(r, header, txs[i]!, all[i]!, `receipts[${i}].`)
+  })
+  return both.receipts
 }

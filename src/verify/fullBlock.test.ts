@@ -104,6 +104,35 @@ describe('verifyFullBlock on real mainnet blocks', () => {
     await assertNames(() => verifyFullBlock(bare as never), 'transactions')
   })
 
+  test('a typed transaction’s gasPrice is the price the base fee made it (no hash covers it)', async () => {
+    const i = london.transactions.findIndex((tx) => tx.type === '0x2')
+    const tx = london.transactions[i]!
+    assert.notEqual(tx.gasPrice, tx.maxFeePerGas, 'it paid less than its fee cap')
+    const capped = london.transactions.map((t, j) =>
+      j === i ? { ...t, gasPrice: t.maxFeePerGas } : t,
+    )
+    await assertNames(() => verifyFullBlock(withTxs(london, capped)), `transactions[${i}].gasPrice`)
+    // A legacy transaction's gasPrice is signed: another one is another transaction.
+    const legacy = london.transactions.map((t, j) =>
+      j === 0 ? { ...t, gasPrice: '0x1' as Hex } : t,
+    )
+    await assertNames(() => verifyFullBlock(withTxs(london, legacy)), 'transactions[0].hash')
+  })
+
+  test('a transaction’s blockTimestamp, where given, is its header’s', async () => {
+    const stamped = (time: Hex) =>
+      withTxs(
+        london,
+        london.transactions.map((t, j) => (j === 1 ? { ...t, blockTimestamp: time } : t)),
+      )
+    await verifyFullBlock(stamped(london.timestamp))
+    await verifyFullBlock(stamped(Number(london.timestamp) as never)) // as a JSON number
+    await assertNames(
+      () => verifyFullBlock(stamped(`0x${(Number(london.timestamp) + 12).toString(16)}` as Hex)),
+      'transactions[1].blockTimestamp',
+    )
+  })
+
   test('a type it cannot rebuild is unsupported, not a lie', async () => {
     const txs = london.transactions.map((tx, i) => (i === 0 ? { ...tx, type: '0x7e' as Hex } : tx))
     await assert.rejects(() => verifyFullBlock(withTxs(london, txs)), UnsupportedTypeError)

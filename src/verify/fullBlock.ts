@@ -1,9 +1,12 @@
 /**
  * A whole block checked against its own hash: the header is rebuilt and hashed, every full
  * transaction is rebuilt and hashed, and the body is checked against the header's roots
- * (`transactionsRoot`, `withdrawalsRoot`, no uncles where `sha3Uncles` says none). What is
- * left unchecked is what no root commits to and nodes derive: `from` (recovered from the
- * signature), a mined transaction's effective `gasPrice`, `size`, `totalDifficulty`.
+ * (`transactionsRoot`, `withdrawalsRoot`, no uncles where `sha3Uncles` says none). Of what no
+ * root commits to, a mined typed transaction's `gasPrice` is checked to be the effective price
+ * the header's base fee gives, and `blockTimestamp` to be the header's (trie.ts
+ * `verifyBlockBody`). Left unchecked here: `from`, which only recovering the sender from the
+ * signature can check (~1.5 ms a transaction: outlast/proofs does it, verify/sender.ts; the
+ * core has the senders agreed instead), `size` and `totalDifficulty`.
  */
 import type { Hex } from '../core/types.ts'
 import { verifyBlockHash } from './block.ts'
@@ -16,7 +19,8 @@ import { type RpcBlockWithBody, verifyBlockBody } from './trie.ts'
  * Checks a block with full transaction objects (`eth_getBlockBy*(…, true)`): each transaction
  * hashes to its `hash`; the header hashes to `block.hash` (and to `expectedHash` when given) and
  * every transaction names it (`blockHash`, `blockNumber`; else the field named is `hash`); the
- * transactions, in `transactionIndex` order, and the withdrawals match the header's roots.
+ * transactions, in `transactionIndex` order, and the withdrawals match the header's roots; each
+ * transaction's `gasPrice` and `blockTimestamp` are what the header makes them.
  * Throws `VerificationError` naming the bad field, `UnsupportedTypeError` for a transaction type
  * that cannot be rebuilt.
  */

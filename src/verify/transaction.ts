@@ -49,7 +49,8 @@ export type RpcTransaction = {
   blockNumber?: Hex | null | undefined
 }
 
-type Items = (Hex | Items)[]
+/** RLP items as hex strings (ox `Rlp.fromHex` input). */
+export type Items = (Hex | Items)[]
 
 /** The signed envelope (type byte + RLP, or RLP for legacy) that the hash and the trie commit to. */
 export function serializeTransaction(tx: RpcTransaction): Uint8Array | undefined {
@@ -87,13 +88,14 @@ export function rawTransactionHash(raw: Hex): Hex {
 }
 
 /** 0 to 4 for the types we can rebuild, `undefined` for any other type. */
-function transactionType(tx: RpcTransaction): number | undefined {
+export function transactionType(tx: RpcTransaction): number | undefined {
   if (tx.type === undefined || tx.type === null) return 0
   const type = toBigInt(quantity(tx.type, 'type'))
   return type <= 4n ? Number(type) : undefined
 }
 
-function legacyItems(tx: RpcTransaction): Items {
+/** A legacy transaction's signed items: its six fields, then `v`, `r`, `s` (`v` checked). */
+export function legacyItems(tx: RpcTransaction): Items {
   const v = toBigInt(quantity(tx.v, 'v'))
   let parity: bigint
   if (v === 27n || v === 28n) parity = v - 27n
@@ -117,7 +119,8 @@ function legacyItems(tx: RpcTransaction): Items {
   ]
 }
 
-function typedItems(tx: RpcTransaction, type: number): Items {
+/** A typed (1 to 4) transaction's signed items: its fields, then `yParity`, `r`, `s`. */
+export function typedItems(tx: RpcTransaction, type: number): Items {
   const fees =
     type === 1
       ? [quantity(tx.gasPrice, 'gasPrice')]
@@ -177,7 +180,7 @@ function authorizationItems(authorizations: unknown): Items {
 }
 
 /** The signature's y parity from `yParity` or `v` (0/1, or 27/28), which must agree when both are given. */
-function yParity(sig: { yParity?: unknown; v?: unknown }, at: string): Hex {
+export function yParity(sig: { yParity?: unknown; v?: unknown }, at: string): Hex {
   const fromY = sig.yParity == null ? undefined : quantity(sig.yParity, `${at}yParity`)
   if (fromY !== undefined && fromY !== '0x' && fromY !== '0x01')
     malformed(`${at}yParity`, '0 or 1', sig.yParity)
@@ -207,7 +210,7 @@ function object<T>(value: unknown, field: string, expected: string): T {
   return value as T
 }
 
-const toBigInt = (quantity: Hex): bigint => (quantity === '0x' ? 0n : BigInt(quantity))
+export const toBigInt = (quantity: Hex): bigint => (quantity === '0x' ? 0n : BigInt(quantity))
 
 /** For a blob transaction in network form (with blobs), the `0x03 || rlp(tx)` that its hash covers. */
 function blobTransactionBody(envelope: Uint8Array): Uint8Array | undefined {

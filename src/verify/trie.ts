@@ -7,7 +7,12 @@ import type { Hex } from '../core/types.ts'
 import type { RpcBlock } from './block.ts'
 import { mismatch, UnsupportedTypeError } from './errors.ts'
 import { address, hash32, malformed, quantity, sameHex } from './fields.ts'
-import { type RpcTransaction, serializeTransaction } from './transaction.ts'
+import {
+  type RpcTransaction,
+  serializeTransaction,
+  toBigInt,
+  transactionType,
+} from './transaction.ts'
 import { trieRoot } from './trieRoot.ts'
 
 /** Root of the empty trie, keccak256(RLP("")): `storageHash` of an account without storage. */
@@ -75,9 +80,10 @@ export async function computeWithdrawalsRoot(withdrawals: readonly RpcWithdrawal
 /**
  * Checks a block's body against its header (whose hash the caller has checked): full transactions
  * against `transactionsRoot` (and their `transactionIndex` order), withdrawals against
- * `withdrawalsRoot`, and no uncles where `sha3Uncles` says there are none. Transactions given
+ * `withdrawalsRoot`, and no uncles where `sha3Uncles` says there are none; a full transaction's
+ * `gasPrice` and `blockTimestamp` against the header (`checkHeaderFields`). Transactions given
  * only as hashes (or not at all) cannot be checked against the root: that part is skipped.
- * Throws `VerificationError` naming the root that does not match.
+ * Throws `VerificationError` naming the root or field that does not match.
  */
 export async function verifyBlockBody(block: RpcBlockWithBody): Promise<void> {
   if (typeof block !== 'object' || block === null)
@@ -92,6 +98,7 @@ export async function verifyBlockBody(block: RpcBlockWithBody): Promise<void> {
       const index = (tx as { transactionIndex?: unknown }).transactionIndex
       if (index != null && quantity(index, `transactions[${i}].transactionIndex`) !== q(i))
         mismatch(`transactions[${i}].transactionIndex`, `is not ${i}`, index, i)
+      checkHeaderFields(tx, block, `transactions[${i}]`)
     }
     // only hashes: the hashes cannot be checked against the root without the transactions
     if (full.length > 0 || transactions.length === 0) {
@@ -120,6 +127,44 @@ export async function verifyBlockBody(block: RpcBlockWithBody): Promise<void> {
       block.uncles?.length,
       0,
     )
+}
+
+/**
+ * What no root covers in a full transaction but the header (whose hash was checked) fixes: a
+ * mined typed transaction's `gasPrice` is the price its block's base fee made it
+ * (`effectiveGasPrice`), and `blockTimestamp`, where given, is the header's `timestamp`.
+ */
+function checkHeaderFields(tx: RpcTransaction, block: RpcBlockWithBody, at: string) {
+  const paid = tx.gasPrice == null ? undefined : effectiveGasPrice(tx, block.baseFeePerGas)
+  if (paid !== undefined && toBigInt(quantity(tx.gasPrice, `${at}.gasPrice`)) !== paid)
+    mismatch(`${at}.gasPrice`, 'is not the price its block’s base fee made it', tx.gasPrice, paid)
+  const time = (tx as { blockTimestamp?: unknown }).blockTimestamp
+  if (
+    time != null &&
+    seconds(time, `${at}.blockTimestamp`) !== seconds(block.timestamp, 'timestamp')
+  )
+    mismatch(`${at}.blockTimestamp`, 'is not its block’s', time, block.timestamp)
+}
+
+/** A timestamp as nodes give it: a hex quantity, or (some nodes' `blockTimestamp`) a JSON number. */
+const seconds = (value: unknown, field: string): Hex =>
+  quantity(Number.isSafeInteger(value) ? `0x${(value as number).toString(16)}` : value, field)
+
+/**
+ * What a mined transaction paid per gas in a block of base fee `baseFee`: its `gasPrice` for
+ * types 0 and 1, min(baseFee + maxPriorityFeePerGas, maxFeePerGas) for types 2 to 4 (EIP-1559).
+ * `undefined` when that cannot be told: another type, or a typed one without a base fee.
+ */
+export function effectiveGasPrice(tx: RpcTransaction, baseFee: unknown): bigint | undefined {
+  const type = transactionType(tx)
+  if (type === undefined) return undefined
+  if (type < 2) return toBigInt(quantity(tx.gasPrice, 'gasPrice'))
+  if (baseFee == null) return undefined
+  const base = toBigInt(quantity(baseFee, 'baseFeePerGas'))
+  const max = toBigInt(quantity(tx.maxFeePerGas, 'maxFeePerGas'))
+  const tip = toBigInt(quantity(tx.maxPriorityFeePerGas, 'maxPriorityFeePerGas'))
+  if (base + tip > max) return max // Math.min takes no bigints
+  return base + tip
 }
 
 /** A non-negative number as a minimal quantity (as `quantity()` normalises). */
