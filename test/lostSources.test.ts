@@ -289,6 +289,7 @@ describe('losing sources mid-request', () => {
       sources: [offOnce, sourceOf('gcp')],
     })
     try {
+      await rpc.connect() // the head is known: the read is pinned (a cold one is not)
       const { result, meta } = await rpc.requestWithMeta(balance(1))
       assert.equal(meta.consistency, 'agreed')
       assert.equal(
