@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
-import { createServer } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { type Lab, startLab } from '../../test/lab/index.ts'
-import { RpcResponseError, SourceError } from '../core/errors.ts'
+import { ConfigError, RpcResponseError, SourceError } from '../core/errors.ts'
 import { http } from './http.ts'
 
 let lab: Lab
@@ -63,6 +64,7 @@ describe('http source against a real node behind a fault proxy', () => {
       [{ kind: 'garbage', variant: 'empty' }, 'body'],
       [{ kind: 'garbage', variant: 'notJson' }, 'body'],
       [{ kind: 'methods', failing: ['eth_blockNumber'] }, 'rpc', /-32601/],
+      [{ kind: 'trickle', bytes: 1, interval: 100 }, 'timeout', /below the floor/],
     ]
     for (const [mode, kind, pattern] of cases) {
       await p.setMode(mode)
@@ -145,5 +147,237 @@ describe('http source limits and secrets', () => {
       return true
     })
     await p.setMode({ kind: 'ok' })
+  })
+})
+
+/** A JSON-RPC answer to `req` whose result is `size` hex characters. */
+const answerOf = (size: number) => (req: IncomingMessage) =>
+  new Promise<Buffer>((resolve) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const calls = JSON.parse(Buffer.concat(chunks).toString()) as { id: number }[]
+      const one = ({ id }: { id: number }) => ({
+        jsonrpc: '2.0',
+        id,
+        result: `0x${'a'.repeat(size)}`,
+      })
+      resolve(Buffer.from(JSON.stringify(Array.isArray(calls) ? calls.map(one) : one(calls))))
+    })
+  })
+
+type Serve = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void>
+
+type Served = { url: string; cut: number }
+
+/** Runs `fn` against a local server answering every call with `serve`; `cut` counts responses the client hung up on. */
+async function withServer(size: number, serve: Serve, fn: (srv: Served) => Promise<void>) {
+  const state: Served = { url: '', cut: 0 }
+  const srv = createServer((req, res) => {
+    res.on('close', () => {
+      if (!res.writableFinished) state.cut++
+    })
+    answerOf(size)(req)
+      .then((body) => serve(req, res, body))
+      .catch(() => res.destroy())
+  })
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+  state.url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`
+  try {
+    await fn(state)
+  } finally {
+    srv.closeAllConnections()
+    await new Promise<void>((r) => srv.close(() => r()))
+  }
+}
+
+/** Headers at once, then `bytes` bytes every `interval` ms until the client hangs up. */
+const trickle =
+  (bytes: number, interval: number): Serve =>
+  async (_req, res, body) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length })
+    res.flushHeaders()
+    for (let i = 0; i < body.length && !res.destroyed; i += bytes) {
+      if (i > 0) await sleep(interval)
+      if (!res.destroyed) res.write(body.subarray(i, i + bytes))
+    }
+    res.end()
+  }
+
+describe('http source: a body that trickles is cut by the byte-rate floor', () => {
+  it('cuts a trickling body soon after the grace second, as a timeout naming the rate', async () => {
+    // 2 bytes every 100 ms: 20 B/s; the whole 1,050-byte body would take ~50 s.
+    await withServer(1_000, trickle(2, 100), async (srv) => {
+      const s = http(srv.url, { name: 't' })
+      const started = performance.now()
+      await failsWith(
+        s.request({ method: 'eth_call' }),
+        'timeout',
+        /^t: body arrived at \d+ B\/s, below the floor of 16384 B\/s \(\d+ bytes in \d+ ms\)$/,
+      )
+      const ms = performance.now() - started
+      assert.ok(ms >= 950 && ms < 1_500, `cut after ${ms} ms`)
+      // The connection is dropped at once: the server sees its response cut.
+      await sleep(50)
+      assert.equal(srv.cut, 1)
+    })
+  })
+
+  it('a short timeout shortens the grace to half of it; a floor of 0 leaves only the timeout', async () => {
+    await withServer(100, trickle(1, 50), async (srv) => {
+      let started = performance.now()
+      await failsWith(
+        http(srv.url, { timeout: 600 }).request({ method: 'eth_call' }),
+        'timeout',
+        /below the floor/,
+      )
+      let ms = performance.now() - started
+      assert.ok(ms >= 290 && ms < 550, `cut after ${ms} ms`)
+      started = performance.now()
+      await failsWith(
+        http(srv.url, { timeout: 600, minBytesPerSecond: 0 }).request({ method: 'eth_call' }),
+        'timeout',
+        /no answer within 600 ms/,
+      )
+      ms = performance.now() - started
+      assert.ok(ms >= 590, `cut after ${ms} ms`)
+    })
+  })
+
+  it('a body above the floor is not cut, however long it takes within the timeout', async () => {
+    // 64 KiB/s for ~1.6 s: slower than any real node, four times the floor.
+    await withServer(100_000, trickle(4_096, 62), async (srv) => {
+      const result = await http(srv.url).request({ method: 'eth_call' })
+      assert.equal((result as string).length, 100_002)
+    })
+  })
+
+  it('slow headers then a fast body: the clock starts with the body', async () => {
+    await withServer(
+      1_000,
+      async (_req, res, body) => {
+        await sleep(1_500)
+        res.writeHead(200, { 'content-type': 'application/json' }).end(body)
+      },
+      async (srv) => {
+        const result = await http(srv.url).request({ method: 'eth_call' })
+        assert.equal((result as string).length, 1_002)
+      },
+    )
+  })
+
+  it('a large body sent fast is not cut', async () => {
+    const size = 8 * 1024 * 1024
+    await withServer(
+      size,
+      async (_req, res, body) => {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        for (let i = 0; i < body.length; i += 65_536) {
+          if (!res.write(body.subarray(i, i + 65_536)))
+            await new Promise((r) => res.once('drain', r))
+        }
+        res.end()
+      },
+      async (srv) => {
+        const result = await http(srv.url).request({ method: 'eth_call' })
+        assert.equal((result as string).length, size + 2)
+      },
+    )
+  })
+
+  it('a body that stops after the first bytes is cut at the grace too', async () => {
+    await withServer(
+      1_000,
+      async (_req, res, body) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length })
+        res.write(body.subarray(0, 10))
+      },
+      async (srv) => {
+        const started = performance.now()
+        await failsWith(
+          http(srv.url).request({ method: 'eth_call' }),
+          'timeout',
+          /body arrived at \d+ B\/s, below the floor/,
+        )
+        const ms = performance.now() - started
+        assert.ok(ms >= 950 && ms < 1_500, `cut after ${ms} ms`)
+      },
+    )
+  })
+
+  it('the caller cancelling ends the read at once', async () => {
+    await withServer(1_000, trickle(2, 100), async (srv) => {
+      const controller = new AbortController()
+      const pending = http(srv.url).request({ method: 'eth_call' }, { signal: controller.signal })
+      await sleep(300)
+      const abortedAt = performance.now()
+      controller.abort()
+      await failsWith(pending, 'aborted')
+      assert.ok(performance.now() - abortedAt < 100)
+      await sleep(50)
+      assert.equal(srv.cut, 1)
+    })
+  })
+
+  it('a batch that trickles is cut the same way', async () => {
+    await withServer(1_000, trickle(2, 100), async (srv) => {
+      const s = http(srv.url, { batch: true })
+      const calls = [s.request({ method: 'eth_call' }), s.request({ method: 'eth_call' })]
+      for (const call of calls) await failsWith(call, 'timeout', /below the floor/)
+    })
+  })
+
+  it('its timer goes with the read; the caller cancelling ends it even when fetch ignores the signal', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+    await sleep(300) // the earlier tests' servers wind down
+    const baseline = timers()
+    const cancelled: unknown[] = []
+    /** A fetch that answers at once with a body that stops after its first bytes, deaf to signals. */
+    const stalling: typeof fetch = async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start: (c) => c.enqueue(new TextEncoder().encode('{"jsonrpc":"2.0",')),
+          pull: () => new Promise(() => {}),
+          cancel: (reason) => void cancelled.push(reason),
+        }),
+        { headers: { 'content-type': 'application/json' } },
+      )
+    const s = http('http://127.0.0.1:1', { fetchFn: stalling })
+    const controller = new AbortController()
+    const pending = s.request({ method: 'eth_call' }, { signal: controller.signal })
+    pending.catch(() => {}) // asserted below
+    await sleep(200)
+    assert.equal(timers(), baseline + 1) // the rate check
+    const abortedAt = performance.now()
+    controller.abort()
+    await failsWith(pending, 'aborted')
+    assert.ok(performance.now() - abortedAt < 50)
+    assert.equal(cancelled.length, 1)
+    assert.equal(timers(), baseline)
+    await failsWith(s.request({ method: 'eth_call' }), 'timeout', /below the floor/)
+    assert.equal(cancelled.length, 2)
+    assert.equal(timers(), baseline)
+    const whole: typeof fetch = async (_url, init) => {
+      const { id } = JSON.parse(String(init?.body)) as { id: number }
+      return Response.json({ jsonrpc: '2.0', id, result: '0x1' })
+    }
+    assert.equal(
+      await http('http://127.0.0.1:1', { fetchFn: whole }).request({ method: 'x' }),
+      '0x1',
+    )
+    assert.equal(timers(), baseline)
+  })
+
+  it('minBytesPerSecond is checked at construction', () => {
+    for (const bad of [-1, Number.NaN, Infinity, '16384', null, 1n])
+      assert.throws(
+        () => http('http://127.0.0.1:1', { name: 'n', minBytesPerSecond: bad as never }),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          e.message.startsWith('http(n): minBytesPerSecond must be') &&
+          e.message.includes(String(bad)),
+      )
+    http('http://127.0.0.1:1', { minBytesPerSecond: 0 })
+    http('http://127.0.0.1:1', { minBytesPerSecond: 1_000_000.5 })
   })
 })

@@ -3,8 +3,8 @@ import { SourceError, type SourceFailureKind } from '../core/errors.ts'
 import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../core/types.ts'
 import { redactUrl } from '../core/url.ts'
 import { type BatchOptions, createBatcher } from './batch.ts'
-import { urlSource } from './options.ts'
-import { readBody } from './readBody.ts'
+import { finite, urlSource } from './options.ts'
+import { type RateFloor, readBody, SlowBodyError } from './readBody.ts'
 import { base64, nodeError, scrubberFor } from './secrets.ts'
 
 export type HttpSourceOptions = {
@@ -22,6 +22,18 @@ export type HttpSourceOptions = {
   headers?: Record<string, string>
   /** Largest response body accepted, in bytes. @default 16_777_216 (16 MiB) */
   maxResponseBytes?: number
+  /**
+   * The slowest a response body may arrive, in bytes per second: its average since the headers,
+   * judged once the body has taken longer than 1 s (or half the `timeout`, if that is shorter).
+   * A body below it is cut, a `timeout` failure of that attempt ("body arrived at N B/s, below
+   * the floor"): a source that trickles its answers costs a second, not the whole `timeout`.
+   * Real answers arrive in milliseconds, and any body that arrives whole within that first
+   * second is never judged; 16 KiB/s (128 kbit/s) is a third of a slow 3G link, so a large body
+   * on a poor connection still clears it (the `timeout` bounds its total). An average rather
+   * than a per-chunk rate: a brief stall in a fast body is not a trickle. `0` turns it off.
+   * @default 16_384 (16 KiB/s)
+   */
+  minBytesPerSecond?: number
   /** Group calls made in the same tick into one JSON-RPC batch. @default false */
   batch?: boolean | BatchOptions
   /** The fetch implementation. @default globalThis.fetch */
@@ -47,8 +59,17 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
     maxResponseBytes,
     check,
   } = urlSource('http', url, ['http:', 'https:'], options)
-  const { headers = {}, fetchFn = globalThis.fetch } = options
+  const { headers = {}, fetchFn = globalThis.fetch, minBytesPerSecond = 16_384 } = options
   check(typeof fetchFn === 'function', 'fetchFn must be a fetch function')
+  check(
+    finite(minBytesPerSecond) && minBytesPerSecond >= 0,
+    `minBytesPerSecond must be a number of bytes per second >= 0 (0: no floor), got ${String(minBytesPerSecond)}`,
+  )
+  /** The byte-rate floor of every body: after a grace of 1 s, or half the timeout if shorter. */
+  const floor: RateFloor | undefined =
+    minBytesPerSecond > 0
+      ? { bytesPerSecond: minBytesPerSecond, grace: Math.min(1_000, Math.ceil(timeout / 2)) }
+      : undefined
   // fetch refuses URLs with credentials: move basic-auth into a header.
   const auth: Record<string, string> = {}
   if (parsed.username || parsed.password) {
@@ -102,9 +123,11 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
     }
     let text: string
     try {
-      text = await readBody(response, maxResponseBytes, combined)
+      text = await readBody(response, maxResponseBytes, combined, floor)
     } catch (error) {
       if (error instanceof RangeError) throw fail('body', error.message)
+      // A trickle is a slow answer cut short: a timeout, not a malformed body.
+      if (error instanceof SlowBodyError && !signal?.aborted) throw fail('timeout', error.message)
       throw networkError(error, signal, timeoutSignal)
     }
     try {

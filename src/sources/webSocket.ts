@@ -308,6 +308,11 @@ export function webSocket(url: string, options: WebSocketSourceOptions = {}): We
     })
   }
 
+  // No byte-rate floor here (http's `minBytesPerSecond`): a WebSocket delivers a message only
+  // once all of its frames have arrived, so there is no partial body to measure. A message that
+  // trickles in is, to its call, silence: the call's `timeout` ends it. The heartbeat's answer
+  // queues behind it on the same socket, so with the heartbeat on, the socket is also presumed
+  // dead within `heartbeat.interval + heartbeat.timeout` and every call on it fails.
   function receive(data: unknown) {
     answered = true
     const frame = decodeFrame(data, maxResponseBytes)

@@ -75,6 +75,18 @@ export type FaultMode =
       /** Multiplies the latency (a latency of 0 counts as 100 ms here). @default 10 */
       factor?: number
     }
+  /**
+   * Headers at once (after the latency), then the body `bytes` bytes at a time, one slice every
+   * `interval` ms: a source whose answers creep in. The body is the real answer, with its
+   * `content-length`; a client that hangs up ends the trickle.
+   */
+  | {
+      kind: 'trickle'
+      /** Bytes per slice. @default 4 */
+      bytes?: number
+      /** Milliseconds between slices. @default 250 */
+      interval?: number
+    }
   | {
       kind: 'methods'
       /** Methods that fail; every other method is forwarded. */

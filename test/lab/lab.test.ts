@@ -100,6 +100,51 @@ describe('fault proxy', () => {
     assert.ok((await post(proxy.url, call('eth_chainId'))).ms < 95)
   })
 
+  it('trickle: headers at once, then the real body a few bytes per interval', async () => {
+    await proxy.setMode({ kind: 'trickle', bytes: 8, interval: 100 })
+    const started = performance.now()
+    const res = await fetch(proxy.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(call('eth_chainId')),
+    })
+    const headersAt = performance.now() - started
+    assert.equal(res.status, 200)
+    assert.ok(headersAt < 250, `headers after ${headersAt} ms`)
+    const declared = Number(res.headers.get('content-length'))
+    const slices: Uint8Array[] = []
+    const reader = res.body!.getReader()
+    for (let r = await reader.read(); !r.done; r = await reader.read()) slices.push(r.value)
+    const ms = performance.now() - started
+    const text = Buffer.concat(slices).toString('utf8')
+    assert.equal(Buffer.byteLength(text), declared)
+    assert.equal((JSON.parse(text) as Reply).result, '0x7a69')
+    assert.ok(slices.length > 1 && slices.every((s) => s.length <= 8), `${slices.length} slices`)
+    // ceil(declared / 8) slices, one interval apart.
+    const expected = (Math.ceil(declared / 8) - 1) * 100
+    assert.ok(ms >= expected - 10, `body in ${ms} ms, expected >= ${expected}`)
+  })
+
+  it('trickle: a client that hangs up ends it, and the body it got is the real answer', async () => {
+    await proxy.setMode({ kind: 'trickle', bytes: 16, interval: 10 })
+    const { res, text } = await post(proxy.url, call('eth_chainId'))
+    assert.equal(res.status, 200)
+    assert.equal((JSON.parse(text) as Reply).result, '0x7a69')
+    await proxy.setMode({ kind: 'trickle', bytes: 1, interval: 1_000 })
+    const controller = new AbortController()
+    const pending = fetch(proxy.url, {
+      method: 'POST',
+      body: JSON.stringify(call('eth_chainId')),
+      signal: controller.signal,
+    })
+    const reader = (await pending).body!.getReader()
+    assert.equal((await reader.read()).value?.length, 1)
+    controller.abort()
+    await assert.rejects(reader.read(), { name: 'AbortError' })
+    await proxy.setMode({ kind: 'ok' })
+    assert.equal((await rpc(proxy.url, call('eth_chainId'))).result, '0x7a69')
+  })
+
   it('blackhole: accepts and never answers, counts, and drops the socket on mode change', async () => {
     await proxy.setMode({ kind: 'blackhole' })
     proxy.resetStats()

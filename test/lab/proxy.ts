@@ -139,7 +139,24 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
       'content-length': Buffer.byteLength(reply.body),
       ...reply.headers,
     })
+    if (current.kind === 'trickle') return trickle(res, Buffer.from(reply.body), current)
     res.end(reply.body)
+  }
+
+  /** Writes `body` a slice at a time until it is sent, the client hangs up or the proxy stops. */
+  async function trickle(
+    res: ServerResponse,
+    body: Buffer,
+    { bytes = 4, interval = 250 }: { bytes?: number; interval?: number },
+  ) {
+    res.flushHeaders()
+    const step = Math.max(1, Math.floor(bytes))
+    for (let offset = 0; offset < body.length; offset += step) {
+      if (offset > 0) await wait(interval)
+      if (stopped || res.destroyed) return
+      res.write(body.subarray(offset, offset + step))
+    }
+    res.end()
   }
 
   function delayFor(current: FaultMode): number {
