@@ -67,9 +67,15 @@ export function createOutlast(options: OutlastOptions): Outlast {
   const inflightRequests = new Map<string, Promise<{ result: unknown; meta: ResponseMeta }>>()
   let closed = false
 
-  /** `rounds` of `s`'s expected latency, at least `floor` ms and at most the request timeout. */
-  const roundTrips = (s: SourceState, rounds: number, floor: number) =>
-    Math.ceil(Math.min(config.timeout, Math.max(floor, rounds * expectedLatency(s, 250))))
+  /**
+   * `rounds` of `s`'s expected latency, at least `floor` ms and at most the request timeout. The
+   * expected latency is capped at the hedge ceiling: a source's own slow answers never make its
+   * silence look normal (to a probe or a head poll, as to a hedge).
+   */
+  const roundTrips = (s: SourceState, rounds: number, floor: number) => {
+    const expected = Math.min(config.hedge.max, expectedLatency(s, 250))
+    return Math.ceil(Math.min(config.timeout, Math.max(floor, rounds * expected)))
+  }
   /** How long a head poll may take at `s`. */
   const pollTimeout = (s: SourceState) => roundTrips(s, 4, 1_000)
 
