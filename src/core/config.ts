@@ -34,6 +34,10 @@ export type OutlastOptions = {
   pollingInterval?: number
   /** Sources further behind the agreed head than this many blocks (an integer >= 0) get no head-dependent reads. @default 2 */
   maxLag?: number
+  /** Whole ms (1 to 2^31 − 1) a source's head may be old, by its timestamp, while another domain's is fresh and extends the agreed chain; older, the source is `lagging` and set aside. @default 60_000, or five block times on a slower chain */
+  maxHeadAge?: number
+  /** Whole ms (0 to 2^31 − 1) a head's timestamp may be ahead of the local clock; further, the head is refused unless two domains report it. @default 15_000 */
+  maxClockSkew?: number
   /** Pin `latest` by block hash (EIP-1898) where the method allows; else by number. @default true */
   pinByHash?: boolean
   /** Hedge delays in whole ms (up to 2^31 − 1, min <= max): floor, ceiling, and the delay used before a source has latency data. @default { min: 10, max: 2_000, initial: 400 } */
@@ -66,6 +70,8 @@ export type ResolvedConfig = {
   timeout: number
   pollingInterval: number
   maxLag: number
+  maxHeadAge: number | undefined
+  maxClockSkew: number
   pinByHash: boolean
   hedge: { min: number; max: number; initial: number }
   breaker: BreakerOptions
@@ -90,6 +96,8 @@ const known = keysOf<OutlastOptions>({
   timeout: true,
   pollingInterval: true,
   maxLag: true,
+  maxHeadAge: true,
+  maxClockSkew: true,
   pinByHash: true,
   hedge: true,
   breaker: true,
@@ -200,6 +208,8 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
     timeout: num('timeout', options.timeout, ms(1)) ?? 10_000,
     pollingInterval: num('pollingInterval', options.pollingInterval, ms(0)) ?? 4_000,
     maxLag: num('maxLag', options.maxLag, whole(0)) ?? 2,
+    maxHeadAge: num('maxHeadAge', options.maxHeadAge, ms(1)),
+    maxClockSkew: num('maxClockSkew', options.maxClockSkew, ms(0)) ?? 15_000,
     pinByHash: checkBoolean(WHERE, 'pinByHash', options.pinByHash) ?? true,
     hedge,
     breaker: checkBreaker(options.breaker),

@@ -33,7 +33,11 @@ export type ResponseMeta = {
 }
 
 export type OutlastEvents = {
-  /** A source changed condition (healthy, down, rate-limited, lagging, forked, wrong-chain...). */
+  /**
+   * A source changed condition (healthy, down, rate-limited, lagging, forked, wrong-chain...).
+   * Also sent with `from` equal to `to` when a source already `lagging` is then found stale (its
+   * head far behind the local clock while another domain's is fresh): the reason says so.
+   */
   source: {
     source: string
     domain: string

@@ -1,6 +1,8 @@
 import { checkedHeader, computeBlockHash } from '../verify/block.ts'
 import { checkShape } from './bounds.ts'
+import { type Clock, realClock } from './clock.ts'
 import { AllSourcesFailedError } from './errors.ts'
+import { defaultMaxAge, fromTheFuture, judgeHeads, type TimedHead } from './headClock.ts'
 import type { SourceState } from './sourceState.ts'
 
 export type Head = { number: number; hash: string }
@@ -12,6 +14,15 @@ export type HeadTrackerOptions = {
   pollingInterval: number
   /** Blocks a source may run ahead of the confirmed head before it is marked unconfirmed. */
   maxLead: number
+  /**
+   * How old (ms, by its timestamp) a source's head may be while another domain's is fresh and
+   * extends the agreed chain; an older one is stale. @default a minute, or five block times
+   */
+  maxHeadAge?: number
+  /** How far ahead of the clock (ms) a head's timestamp may be. @default 15_000 */
+  maxClockSkew?: number
+  /** The engine's clock: the time heads are judged by, and the patience timer. @default realClock */
+  clock?: Clock
   /** May this source be polled now? (chain ok, breaker, rate limit) */
   eligible(s: SourceState): boolean
   /** Sources to poll anyway when none is eligible (breakers open, our own 429 backoff). */
@@ -67,11 +78,19 @@ type Candidate = Head & { backers: SourceState[]; domains: number }
  * Polls on demand (no timers), stale-while-revalidate. See docs/architecture.md.
  */
 export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
+  const clock = o.clock ?? realClock
+  const now = () => clock.now()
+  const maxSkew = o.maxClockSkew ?? 15_000
   let agreed: Head | undefined
   let agreedConfirmed = false
   let agreedAt = 0
-  /** The newest head confirmed by `trustQuorum` domains: what the chain is known to have reached. */
-  let confirmedHead: (Head & { at: number }) | undefined
+  /**
+   * The newest head confirmed by `trustQuorum` domains: what the chain is known to have reached,
+   * when it was seen (`at`) and made (`time`, its timestamp; ms).
+   */
+  let confirmedHead: (Head & { at: number; time: number }) | undefined
+  /** Blocks known to descend from the confirmed head by parent hash, and their numbers (cleared when it moves). */
+  const linked = new Map<string, number>()
   /** Recent confirmed heads and when they were seen: how fast the chain is known to move. */
   const pace: { number: number; at: number }[] = []
   let highestReturned = -1
@@ -107,7 +126,17 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
     // to a shorter chain): what it said about the heights above is no longer its chain.
     if (s.head && number < s.head.number)
       for (const n of s.hashes.keys()) if (n > number) s.hashes.delete(n)
-    s.head = { number, hash, at: Date.now() }
+    s.head = { number, hash, at: now() }
+  }
+
+  /** The timestamp (ms) of a block whose header was kept. */
+  const timeOf = (hash: string): number | undefined => {
+    const t = headers.get(hash)?.timestamp
+    return typeof t === 'string' ? Number.parseInt(t, 16) * 1_000 : undefined
+  }
+  const future = (hash: string) => {
+    const t = timeOf(hash)
+    return t !== undefined && fromTheFuture(t, { now: now(), maxSkew })
   }
 
   /** The highest (number, hash) that sources in at least `q` domains report, whatever the gaps. */
@@ -125,14 +154,17 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
         c.backers.push(s)
         c.set.add(s.domain)
         c.domains = c.set.size
-        if (c.domains >= q && (!best || number > best.number)) best = c
+        // A head from the future that fewer domains than a confirmation report never counts.
+        if (c.domains < q || (best && number <= best.number)) continue
+        if (c.domains < trustQuorum && future(hash)) continue
+        best = c
       }
     return best
   }
 
   /** When the sources that report `head` last said so: how old the head already is. */
   const seenAt = (head: Head, among: readonly SourceState[]) => {
-    let at = Date.now()
+    let at = now()
     for (const s of among)
       if (s.head && s.hashes.get(head.number) === head.hash) at = Math.min(at, s.head.at)
     return at
@@ -146,7 +178,12 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
    */
   const accepts = (c: Candidate): boolean => {
     if (c.domains < trustQuorum)
-      return !confirmedHead || (c.number > confirmedHead.number && plausible(c.number))
+      return (
+        !confirmedHead ||
+        (c.number > confirmedHead.number &&
+          plausible(c.number) &&
+          linkOf(c.hash).state === 'linked')
+      )
     if (!confirmedHead || c.number >= confirmedHead.number) return true
     return c.backers.every((s) => s.head?.number === c.number && s.head.hash === c.hash)
   }
@@ -154,13 +191,15 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
   /**
    * How high the chain can be now, as far as anyone confirmed: the confirmed head, `maxLead`
    * blocks, and one block per block time since. One domain's claim beyond it is not believed.
+   * While a domain is set aside as stale, the confirmed head may be one it held back: "since"
+   * then counts from the confirmed head's own timestamp, if earlier than when it was seen.
    */
-  const reach = () =>
-    confirmedHead
-      ? confirmedHead.number +
-        o.maxLead +
-        Math.floor(Math.max(0, Date.now() - confirmedHead.at) / blockTime())
-      : Number.POSITIVE_INFINITY
+  const reach = () => {
+    if (!confirmedHead) return Number.POSITIVE_INFINITY
+    const stale = o.sources.some((s) => s.headVerdict?.kind === 'stale')
+    const since = stale ? Math.min(confirmedHead.at, confirmedHead.time) : confirmedHead.at
+    return confirmedHead.number + o.maxLead + Math.floor(Math.max(0, now() - since) / blockTime())
+  }
   /**
    * Milliseconds per block the chain may take at its fastest: half what the confirmed heads
    * showed over the last half second or more, else a second (a block a second, as on a chain
@@ -173,9 +212,144 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
     return Math.max(10, (last.at - first.at) / (last.number - first.number) / 2)
   }
   const plausible = (n: number) => n <= reach()
+  /** `maxHeadAge`, or a minute (five block times on a slower chain, as measured). */
+  const maxAge = () => o.maxHeadAge ?? defaultMaxAge(blockTime() * 2)
+
+  /**
+   * Does `hash` extend the agreed chain, walking parent hashes down to the confirmed head through
+   * the headers kept? `unknown` names the first block whose header is missing.
+   */
+  const linkOf = (
+    hash: string,
+  ): { state: 'linked' | 'broken' } | { state: 'unknown'; missing: string } => {
+    if (!confirmedHead) return { state: 'broken' }
+    const path: [string, number][] = []
+    let h = hash
+    /** The number the block at `h` must have: its child's, less one. */
+    let expected: number | undefined
+    const found = () => {
+      for (const [p, n] of path) linked.set(p, n)
+      while (linked.size > 2 * WINDOW) linked.delete(linked.keys().next().value as string)
+      return { state: 'linked' as const }
+    }
+    for (;;) {
+      if (h === confirmedHead.hash)
+        return expected === undefined || expected === confirmedHead.number
+          ? found()
+          : { state: 'broken' }
+      const known = linked.get(h)
+      if (known !== undefined)
+        return expected === undefined || expected === known ? found() : { state: 'broken' }
+      const header = headers.get(h)
+      if (!header) return { state: 'unknown', missing: h }
+      const number = Number.parseInt(String(header.number), 16)
+      if ((expected !== undefined && number !== expected) || number <= confirmedHead.number)
+        return { state: 'broken' }
+      path.push([h, number])
+      expected = number - 1
+      h = String(header.parentHash).toLowerCase()
+    }
+  }
+
+  /**
+   * Fetches from `s` the headers below its head that are missing (by number, at once: at most
+   * `WINDOW / 2` heights down, not below the confirmed head; then a few by hash, for a branch the
+   * numbers did not give), so that `linkOf` can tell whether its head extends the agreed chain.
+   */
+  const link = async (s: SourceState) => {
+    const top = s.head
+    if (!top || !confirmedHead || top.number <= confirmedHead.number) return
+    const ask = (method: string, param: string) =>
+      o
+        .attempt(s, method, [param, false], AbortSignal.timeout(Math.ceil(o.pollTimeout(s))))
+        .then((header) => {
+          if (header) remember(s, header as RpcHeader, false)
+          return header !== null && header !== undefined
+        })
+        .catch(() => false)
+    const missing: number[] = []
+    const floor = Math.max(confirmedHead.number, top.number - WINDOW / 2)
+    for (let n = top.number - 1; n > floor; n--) if (!s.hashes.has(n)) missing.push(n)
+    await Promise.all(missing.map((n) => ask('eth_getBlockByNumber', `0x${n.toString(16)}`)))
+    for (let i = 0; i < 8; i++) {
+      const l = linkOf(top.hash)
+      if (l.state !== 'unknown' || !(await ask('eth_getBlockByHash', l.missing))) return
+    }
+  }
+
+  /**
+   * Should `s`'s head be linked to the agreed chain before deciding? Only where the answer
+   * matters: it could stand in alone (fewer domains than a confirmation count), or show that
+   * another domain's old head is stale.
+   */
+  const wantsLink = (s: SourceState, among: readonly SourceState[]) => {
+    if (!confirmedHead || !s.head || s.head.number <= confirmedHead.number) return false
+    if (linkOf(s.head.hash).state !== 'unknown') return false
+    const t = now()
+    const old = (x: SourceState) => {
+      const time = x.head ? timeOf(x.head.hash) : undefined
+      return time !== undefined && time < t - maxAge()
+    }
+    return (
+      quorumAmong(among.filter(counts)) < trustQuorum ||
+      o.sources.some((x) => x.domain !== s.domain && old(x))
+    )
+  }
+
+  /**
+   * Judges every source's head by its timestamp (headClock.ts): stale ones are set aside, future
+   * ones refused. True if a verdict changed.
+   */
+  const judge = (): boolean => {
+    const t = now()
+    const heads = o.sources.map((s): TimedHead | undefined => {
+      const time = s.head ? timeOf(s.head.hash) : undefined
+      if (!s.head || time === undefined || !o.eligible(s)) return undefined
+      const { number, hash } = s.head
+      const domains = new Set(
+        o.sources.filter((x) => x.hashes.get(number) === hash).map((x) => x.domain),
+      ).size
+      return {
+        domain: s.domain,
+        number,
+        time,
+        domains,
+        extendsAgreed:
+          confirmedHashes.get(number) === hash ||
+          (!!confirmedHead &&
+            number > confirmedHead.number &&
+            linkOf(hash).state === 'linked' &&
+            plausibleAt(number, t)),
+      }
+    })
+    const verdicts = judgeHeads(heads, {
+      now: t,
+      maxAge: maxAge(),
+      maxSkew,
+      maxLag: o.maxLead,
+      trustQuorum,
+    })
+    let changed = false
+    o.sources.forEach((s, i) => {
+      const v = verdicts[i]
+      if (v?.kind !== s.headVerdict?.kind) changed = true
+      s.headVerdict = v
+    })
+    return changed
+  }
+  /** Could the chain be at `n`, counting the confirmed head's age from its timestamp? */
+  const plausibleAt = (n: number, t: number) =>
+    !confirmedHead ||
+    n <=
+      confirmedHead.number +
+        o.maxLead +
+        Math.floor(Math.max(0, t - Math.min(confirmedHead.at, confirmedHead.time)) / blockTime())
+  /** A source whose head is stale is set aside: it neither backs heads nor counts in the quorum. */
+  const counts = (s: SourceState) => s.headVerdict?.kind !== 'stale'
 
   /** Each source's standing against the head: lag, fork, a head ahead of what can be. */
   const mark = (head: Head) => {
+    judge()
     for (const s of o.sources) {
       s.lag = s.head ? Math.max(0, head.number - s.head.number) : 0
       const mine = s.hashes.get(head.number)
@@ -205,7 +379,12 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
         for (const n of confirmedHashes.keys()) if (n > c.number) confirmedHashes.delete(n)
         askedFor = Math.min(askedFor, c.number)
       }
-      confirmedHead = { ...head, at: seenAt(head, o.sources) }
+      if (confirmedHead?.hash !== c.hash) linked.clear()
+      confirmedHead = {
+        ...head,
+        at: seenAt(head, o.sources),
+        time: timeOf(c.hash) ?? Number.POSITIVE_INFINITY,
+      }
       pace.push({ number: c.number, at: confirmedHead.at })
       if (pace.length > 32) pace.shift()
       confirmedHashes.set(c.number, c.hash)
@@ -229,15 +408,19 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
     domains: trustQuorum,
   })
 
-  /** True when the source answered (a poll already running counts as not answering now). */
-  const poll = (s: SourceState): Promise<boolean> => {
+  /**
+   * True when the source answered (a poll already running counts as not answering now). Its
+   * head is linked to the agreed chain first where that matters (`wantsLink`, among `targets`).
+   */
+  const poll = (s: SourceState, targets: readonly SourceState[]): Promise<boolean> => {
     if (polling.has(s)) return Promise.resolve(false)
     const signal = AbortSignal.timeout(Math.ceil(o.pollTimeout(s)))
     polling.add(s)
     return o
       .attempt(s, 'eth_getBlockByNumber', ['latest', false], signal)
-      .then((header) => {
+      .then(async (header) => {
         remember(s, header as RpcHeader, true)
+        if (wantsLink(s, targets)) await link(s)
         return true
       })
       .catch(() => false)
@@ -272,7 +455,8 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
       let targets: readonly SourceState[] = o.sources.filter(o.eligible)
       const forced = targets.length === 0 && o.lastResort !== undefined
       if (forced) targets = o.lastResort!()
-      const want = quorumAmong(targets)
+      // Sources set aside as stale are not waited for: they no longer count in the quorum.
+      const want = () => quorumAmong(targets.filter(counts))
       const answered: SourceState[] = []
       let settled = false
       await new Promise<void>((resolve) => {
@@ -280,36 +464,53 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
         if (pending === 0) return resolve()
         // Once some source answered, the silent rest get a few of their round trips, not the
         // whole poll timeout: then the head is settled among those that answered (below).
-        let patience: ReturnType<typeof setTimeout> | undefined
+        let patience: unknown
         const done = () => {
-          clearTimeout(patience)
+          clock.clearTimeout(patience)
           resolve()
         }
         for (const s of targets) {
-          poll(s).then((ok) => {
+          poll(s, targets).then((ok) => {
             // A source that failed this poll does not vote with the head it had before.
-            if (s.head && (ok || Date.now() - s.head.at < o.pollingInterval)) answered.push(s)
-            const head = compute(want, answered)
+            if (s.head && (ok || now() - s.head.at < o.pollingInterval)) answered.push(s)
+            judge()
+            const head = compute(want(), answered.filter(counts))
             if (head && settle(head)) {
               settled = true
               done()
             }
             if (--pending === 0) done()
-            else if (ok && !patience && o.patience)
-              patience = setTimeout(done, o.patience(targets.filter((t) => !answered.includes(t))))
+            else if (ok && patience === undefined && o.patience)
+              patience = clock.setTimeout(
+                done,
+                o.patience(targets.filter((t) => !answered.includes(t))),
+              )
           })
         }
       })
-      // Fill gaps when there was no agreement, or when the agreement trails what the sources
-      // report (they polled on either side of a block: no common hash at the newest height).
       const responders = forced ? answered : answered.filter((s) => o.eligible(s))
-      const q = settled ? want : quorumAmong(responders)
-      const heads = [...new Set(responders.map((s) => s.head!.number))].sort((a, b) => b - a)
-      const target = heads[Math.min(q, heads.length) - 1]
-      if (settled && (target === undefined || !agreed || target <= agreed.number)) return
-      if (target !== undefined) await fill(target, responders)
-      const head = compute(q, responders)
-      if (!(head && settle(head)) && agreed) mark(agreed)
+      // Twice at most: the first head ever confirmed here may show at once that a domain whose
+      // old head backed it is stale (a fresh head extends it).
+      for (let round = 0; round < 2; round++) {
+        // Heads whose place matters (one could stand in alone, or show another domain stale)
+        // and whose link to the agreed chain is not known: fetch the blocks between, judge again.
+        const linking = responders.filter((s) => wantsLink(s, responders))
+        if (round > 0 && linking.length === 0) return
+        await Promise.all(linking.map(link))
+        const changed = judge()
+        const among = responders.filter(counts)
+        // Fill gaps when there was no agreement, or when the agreement trails what the sources
+        // report (they polled on either side of a block: no common hash at the newest height).
+        const q = settled && !changed ? want() : quorumAmong(among)
+        const heads = [...new Set(among.map((s) => s.head!.number))].sort((a, b) => b - a)
+        const target = heads[Math.min(q, heads.length) - 1]
+        if (settled && !changed && (target === undefined || !agreed || target <= agreed.number))
+          return
+        if (target !== undefined) await fill(target, among)
+        const head = compute(q, among)
+        if (head && settle(head)) settled = true
+        else if (agreed) mark(agreed)
+      }
     })().finally(() => {
       inflight = undefined
     })
@@ -317,7 +518,7 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
   }
 
   const get = async (): Promise<Head> => {
-    const age = Date.now() - agreedAt
+    const age = now() - agreedAt
     // Slightly stale: answer now and refresh behind (stale-while-revalidate). After an idle
     // spell the cached head is too old to pin `latest` to: wait for a fresh one. A head no
     // second domain confirmed is asked again each time: the others may be back.
@@ -341,9 +542,9 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
     if (s.hashes.get(number) !== hash) return undefined
     if (agreed?.hash !== hash) {
       const fresh = o.sources.filter(
-        (x) => x.head && Date.now() - x.head.at < o.pollingInterval && o.eligible(x),
+        (x) => x.head && now() - x.head.at < o.pollingInterval && o.eligible(x) && counts(x),
       )
-      const c = compute(quorumAmong(o.sources.filter(o.eligible)), fresh)
+      const c = compute(quorumAmong(o.sources.filter((x) => o.eligible(x) && counts(x))), fresh)
       // Ask the others once per new plausible height: a source pushing heads (siblings, made-up
       // heights) cannot make us poll everyone faster than the chain moves.
       if ((!c || c.hash !== hash || !settle(c)) && number > askedFor && plausible(number)) {

@@ -49,8 +49,19 @@ const REACHABLE: ReadonlySet<SourceCondition> = new Set([
   'unknown',
 ])
 
-/** Not on the agreed chain's tip: forked, lagging, or ahead where no other domain confirms. */
-const offChain = (s: SourceState, maxLag: number) => s.forked || s.unconfirmed || s.lag > maxLag
+/**
+ * Not on the agreed chain's tip: forked, lagging, stale or from the future by its head's
+ * timestamp, or ahead where no other domain confirms.
+ */
+const offChain = (s: SourceState, maxLag: number) =>
+  s.forked || s.unconfirmed || s.lag > maxLag || s.headVerdict !== undefined
+
+/** The head verdict's reason, when it is what puts the source in condition `to`. */
+const headReason = (s: SourceState, to: SourceCondition) =>
+  (s.headVerdict?.kind === 'stale' && to === 'lagging') ||
+  (s.headVerdict?.kind === 'future' && to === 'unconfirmed')
+    ? s.headVerdict.reason
+    : undefined
 
 const probation = (s: SourceState) => (s.breaker.state === 'half-open' ? 1 : 0)
 
@@ -61,10 +72,17 @@ export function createSourcePool(
   const chainHex = `0x${config.chainId.toString(16)}` as Hex
   const states = config.sources.map((s) => createSourceState(s, config.breaker))
   let connected = true
+  /** The head verdict each source's last `source` event told of. */
+  const told = new Map<SourceState, string | undefined>()
 
   const updateCondition = (s: SourceState, reason?: string) => {
     const to = conditionOf(s, config.maxLag)
-    if (to === s.condition) return
+    const why = headReason(s, to)
+    const verdict = why === undefined ? undefined : s.headVerdict?.kind
+    const before = told.get(s)
+    told.set(s, verdict)
+    // A lagging source found stale later is told of again (from = to), with the reason.
+    if (to === s.condition && (verdict === undefined || verdict === before)) return
     const from = s.condition
     s.condition = to
     events.emit('source', {
@@ -72,7 +90,7 @@ export function createSourcePool(
       domain: s.domain,
       from,
       to,
-      reason: reason ?? s.lastError,
+      reason: reason ?? why ?? s.lastError,
     })
     const up = states.some((x) => REACHABLE.has(x.condition))
     if (connected && !up) {

@@ -1,5 +1,6 @@
 import { type Breaker, type BreakerOptions, createBreaker } from './breaker.ts'
 import { RpcResponseError, SourceError } from './errors.ts'
+import type { HeadVerdict } from './headClock.ts'
 import { createLatencyStats, type LatencyStats } from './latency.ts'
 import type { Source } from './types.ts'
 
@@ -47,6 +48,11 @@ export type SourceState = {
   forked: boolean
   /** Its head runs further ahead of the confirmed head than `maxLag`: left out of head-dependent reads. */
   unconfirmed: boolean
+  /**
+   * Why the head tracker does not count its head, judged by the head's timestamp: `stale` (it is
+   * `lagging`, left out of head-dependent reads and of head agreement) or `future` (`unconfirmed`).
+   */
+  headVerdict: HeadVerdict | undefined
   lastError: string | undefined
   requests: number
   failures: number
@@ -75,6 +81,7 @@ export function createSourceState(source: Source, breaker?: BreakerOptions): Sou
     lag: 0,
     forked: false,
     unconfirmed: false,
+    headVerdict: undefined,
     lastError: undefined,
     requests: 0,
     failures: 0,
@@ -150,8 +157,8 @@ export function conditionOf(s: SourceState, maxLag: number, now = Date.now()): S
   if (breaker === 'open') return 'down'
   if (breaker === 'half-open') return 'probing'
   if (s.forked) return 'forked'
-  if (s.unconfirmed) return 'unconfirmed'
-  if (s.lag > maxLag) return 'lagging'
+  if (s.unconfirmed || s.headVerdict?.kind === 'future') return 'unconfirmed'
+  if (s.lag > maxLag || s.headVerdict?.kind === 'stale') return 'lagging'
   if (s.requests === 0 && s.failures === 0 && s.chain === 'unchecked') return 'unknown'
   return s.errorRate > 0.25 ? 'degraded' : 'healthy'
 }

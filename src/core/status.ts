@@ -18,6 +18,8 @@ export type SourceStatus = {
   head: number | undefined
   /** Blocks behind the agreed head. */
   lag: number
+  /** Why its head is not counted, judged by the head's timestamp (stale, from the future). */
+  headNote: string | undefined
   lastError: string | undefined
 }
 
@@ -59,6 +61,7 @@ export function statusOf(
       failures: s.failures,
       head: s.head?.number,
       lag: s.lag,
+      headNote: s.headVerdict?.reason,
       lastError: s.lastError,
     }
   })
