@@ -24,6 +24,7 @@ describe('a rollback to a shorter chain', () => {
       await lab.anvil.rpc('anvil_mine', ['0xc'])
       const rpc = clientFor(lab, { pollingInterval: 200 })
       try {
+        await rpc.connect() // the head is known: reads are pinned (a cold one is not)
         const before = await rpc.requestWithMeta(balanceCall(0))
         const top = before.meta.block!.number
         const highest = Number(await rpc.request({ method: 'eth_blockNumber' }))
