@@ -14,6 +14,7 @@ import { cpus, totalmem } from 'node:os'
 import { resolve } from 'node:path'
 import { p99Chart } from './chart.ts'
 import { type ClientName, clientLabels, clientNames } from './clients.ts'
+import { type FirstMomentsResult, firstMomentsMarkdown } from './firstMoments.ts'
 import { measure, measurePairs } from './measure.ts'
 import { type OverheadResult, overheadMarkdown } from './overhead.ts'
 import { type PaddingResult, paddingMarkdown } from './padding.ts'
@@ -236,6 +237,13 @@ if (!flag('no-overhead')) {
   log(paddingMarkdown(padding))
 }
 
+let moments: FirstMomentsResult | undefined
+if (!flag('no-overhead')) {
+  log(`\nFirst moments (${elapsed()} in): node bench/firstMoments.ts`)
+  moments = await child<FirstMomentsResult>('./firstMoments.ts')
+  log(firstMomentsMarkdown(moments))
+}
+
 const loopRange = () => {
   const delays = results.flatMap((r) => r.rows.map((s) => s.run.loop.delayP99))
   return delays.length ? `${Math.min(...delays).toFixed(0)}–${Math.max(...delays).toFixed(0)}` : '—'
@@ -314,6 +322,16 @@ if (outDir || (!only && !onlyClients)) {
       : []),
     ...(overhead ? ['## Engine overhead', '', overheadMarkdown(overhead), ''] : []),
     ...(padding ? ['## Memory against padded answers', '', paddingMarkdown(padding), ''] : []),
+    ...(moments
+      ? [
+          '## First moments: a cold first answer, the two fastest domains lost',
+          '',
+          'Made by `node bench/firstMoments.ts` in the same run, one lab (20/40/60 ms): fresh clients interleaved with viem `fallback` for the cold read; warm outlast loops beside a direct client to the source left, the first and second sources blackholed at once, every request started in the window after counted.',
+          '',
+          firstMomentsMarkdown(moments),
+          '',
+        ]
+      : []),
     '## Notes',
     '',
     `- The machine is shared and small: ${clients.length} client processes and ${clients.length} anvil nodes run on ${cpus().length} cores at once (and other sessions may run tests meanwhile). The client processes saw event-loop delays (p99) of ${loopRange()} ms during the windows, so tails carry noise, and so do ratios between scenarios run a minute apart.`,

@@ -1,16 +1,45 @@
-import { canonical, preview } from './canonical.ts'
+/**
+ * Hedged fan-out: asks the best source of each of the first `need.domains` domains, adds the
+ * next source after an adaptive delay or at once when one fails or answers differ, and returns
+ * as soon as an answer stands alone or is agreed by `need`; the losers are cancelled. Step 7 of
+ * "A quorum read, step by step" in docs/architecture.md.
+ *
+ * This file is the driver: it launches attempts, owns every timer (through `ctx.clock`) and
+ * settles once. What an answer counts as and the groups of answers are tally.ts; when to hedge,
+ * which attempts are lost and what to do when no one is left to ask are fanOutDecisions.ts.
+ */
+import { preview } from './canonical.ts'
+import { type Clock, realClock } from './clock.ts'
 import {
   AllSourcesFailedError,
   DeadlineError,
   ProviderRpcError,
   QuorumError,
-  RpcResponseError,
+  type RpcResponseError,
   SourceError,
 } from './errors.ts'
+import {
+  type Answered,
+  allLost,
+  type Exhausted,
+  type Exhaustion,
+  type Expected,
+  expectationFor,
+  hedgeDelay,
+  type InFlight,
+  lateAttempts,
+  overdue,
+  pickNext,
+  REASK_DELAY,
+  RECHECK_DELAYS,
+  toProbe,
+  whenExhausted,
+} from './fanOutDecisions.ts'
 import type { RetryBudget } from './retryBudget.ts'
-import { expectedLatency, type SourceState } from './sourceState.ts'
+import type { SourceState } from './sourceState.ts'
+import { type Group, judge, type Need, Tally } from './tally.ts'
 
-export type Need = { sources: number; domains: number }
+export type { Need } from './tally.ts'
 
 export type FanOutContext = {
   attempt(s: SourceState, method: string, params: unknown[], signal: AbortSignal): Promise<unknown>
@@ -29,8 +58,9 @@ export type FanOutContext = {
    * up (an answer updates its `lastAnswerAt`). Settles, never rejects.
    */
   probe?(s: SourceState): Promise<void>
+  /** The hedge, re-check, re-ask and deadline timers, and `now()` for deadlines. @default realClock */
+  clock?: Clock
 }
-
 export type FanOutRequest = {
   method: string
   params: unknown[]
@@ -70,6 +100,7 @@ export type FanOutRequest = {
   roundTrips?: number
   /** Sources asked at once at the start. @default max(need.domains, need.sources) */
   initial?: number
+  /** When to give up, on the clock's scale (`Date.now()` unless `ctx.clock` says otherwise). */
   deadline: number
 }
 
@@ -83,437 +114,409 @@ export type FanOutResult = {
   attempts: number
 }
 
-type Group = {
-  value: unknown
-  error?: RpcResponseError
-  sources: SourceState[]
-  domains: Set<string>
-}
-type Attempt = {
-  s: SourceState
+/** A timer firing this much past its time (ms) means the event loop stalled. */
+const STALL = 25
+
+type Attempt = InFlight & {
   controller: AbortController
-  started: number
-  /** Another source was asked because this attempt was late. */
-  hedged: boolean
   /** It took the source's half-open probe slot, which goes back when it settles. */
   probe: boolean
+  /** Listed among the failures as silent. */
+  reported: boolean
 }
 
-/** Attempts cancelled this much later than their source's expected latency count as slow. */
-const SLOW_FACTOR = 2
-/**
- * Attempts silent this much longer than their source's expected latency (and at least
- * `LOST_FLOOR` ms) are presumed lost: with no one left to ask, the quorum is lost.
- */
-const LOST_FACTOR = 4
-const LOST_FLOOR = 1_000
-/** How long after a split with no one left to ask its sources are asked once more, in ms. */
-const REASK_DELAY = 100
-/** Delays before a "not yet" source is asked again: from the real answer beside it, then from its previous retry. */
-const RECHECK_DELAYS = [200, 800]
-
-/**
- * Hedged fan-out: asks the best source of each of the first `need.domains` domains, adds the
- * next source after an adaptive delay or at once when one fails or answers differ, and returns
- * as soon as an answer stands alone or is agreed by `need`; the losers are cancelled.
- */
 export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutResult> {
-  return new Promise((resolve, reject) => {
-    const groups = new Map<string, Group>()
-    const failures: { source: string; reason: string }[] = []
-    const callersErrors: RpcResponseError[] = []
-    const inflight = new Set<Attempt>()
-    const launched = new Set<SourceState>()
-    let candidates = req.candidates
-    let force = !!req.force
-    let attempts = 0
-    let done = false
-    let hedgeTimer: ReturnType<typeof setTimeout> | undefined
-    const rechecks = new Map<SourceState, number>()
-    /** Liveness probes of silent sources: false while one is in flight, true once settled. */
-    const probed = new Map<SourceState, boolean>()
-    const reported = new Set<Attempt>()
-    const recheckTimers = new Set<ReturnType<typeof setTimeout>>()
-    const deadlineTimer = setTimeout(
-      () => finish(undefined, deadlineError()),
-      Math.max(0, req.deadline - Date.now()),
-    )
-
-    const answered = (domain: string) => {
-      for (const g of groups.values()) if (g.domains.has(domain)) return true
-      return false
-    }
-    const covered = (domain: string) => {
-      for (const a of inflight) if (a.s.domain === domain) return true
-      return answered(domain)
-    }
-    const sourcesShort = () => {
-      let most = 0
-      for (const g of groups.values()) most = Math.max(most, g.sources.length)
-      return most < req.need.sources
-    }
-
-    /** The best source of a domain nobody covers yet; else one whose domain still lacks an answer. */
-    const pickNext = (): SourceState | undefined => {
-      let fallback: SourceState | undefined
-      for (const s of candidates) {
-        if (launched.has(s) || !(force || s.breaker.available)) continue
-        if (!covered(s.domain)) return s
-        if (!answered(s.domain) || sourcesShort()) fallback ??= s
-      }
-      return fallback
-    }
-
-    const launch = (s: SourceState) => {
-      const probe = !force && s.breaker.state === 'half-open'
-      if (!force && !s.breaker.tryAcquire()) return false
-      launched.add(s)
-      attempts++
-      const a: Attempt = {
-        s,
-        controller: new AbortController(),
-        started: Date.now(),
-        hedged: false,
-        probe,
-      }
-      inflight.add(a)
-      const pending = req.call
-        ? req.call(s, a.controller.signal)
-        : ctx.attempt(s, req.method, req.params, a.controller.signal)
-      pending.then(
-        (result) => settle(a, result, undefined),
-        (error) => settle(a, undefined, error),
-      )
-      return true
-    }
-
-    /** Launches the next source; a speculative hedge (`extra`) must be paid from the retry budget. */
-    const launchNext = (extra: boolean): boolean => {
-      for (let s = pickNext(); s; s = pickNext()) {
-        if (extra && !ctx.budget.tryWithdraw()) return false
-        if (launch(s)) return true
-        launched.add(s) // lost its probe slot to another request; don't pick it again here
-      }
-      return false
-    }
-
-    const rounds = Math.max(1, req.roundTrips ?? 1)
-    /** When an attempt at `s` is late enough to hedge: its expected latency, per round trip. */
-    // A source's own slow answers cannot make its silence look normal: at most the hedge ceiling.
-    const expected = (s: SourceState) =>
-      rounds * Math.min(ctx.hedge.max, expectedLatency(s, ctx.hedge.initial))
-    const overdue = (a: Attempt, now: number) => now - a.started > SLOW_FACTOR * expected(a.s)
-    const lostAfter = (s: SourceState) => Math.max(LOST_FLOOR, LOST_FACTOR * expected(s))
-    /** Silent for 4× its expected latency, and its source has answered nothing since it began. */
-    const presumedLost = (a: Attempt, now: number) =>
-      a.s.lastAnswerAt <= a.started && now - a.started > lostAfter(a.s)
-    /** Nothing in flight or about to be: the answers so far are all there will be. */
-    const idle = () => inflight.size === 0 && recheckTimers.size === 0
-
-    /**
-     * Arms the hedge timer for when the first attempt in flight is late (past its source's
-     * expected latency). When it fires, the next source is asked: a replacement for an attempt
-     * presumed lost (overdue) is a failover, any other launch is a speculative hedge. Once every
-     * late attempt has its replacement, the timer re-arms for the slowest, backing off.
-     */
-    const scheduleHedge = (backoff = 1) => {
-      clearTimeout(hedgeTimer)
-      if (done || inflight.size === 0) return
-      const now = Date.now()
-      let first = Number.POSITIVE_INFINITY
-      let last = 0
-      let lostAt = Number.POSITIVE_INFINITY
-      for (const a of inflight) {
-        const due = a.started + expected(a.s) - now
-        if (!a.hedged) first = Math.min(first, due)
-        last = Math.max(last, due)
-        // Wake when an attempt becomes overdue (to probe its source) or would be presumed lost.
-        for (const at of [SLOW_FACTOR * expected(a.s), lostAfter(a.s)]) {
-          const until = a.started + at - now
-          if (until > 0) lostAt = Math.min(lostAt, until)
-        }
-      }
-      const hedgeWait = Math.max(
-        1,
-        ctx.hedge.min,
-        first === Number.POSITIVE_INFINITY ? last : first,
-      )
-      const wait = Math.min(ctx.hedge.max, hedgeWait * backoff, lostAt + 1)
-      hedgeTimer = setTimeout(() => onHedgeTimer(backoff), wait)
-    }
-
-    const onHedgeTimer = (backoff: number) => {
-      if (done) return
-      const now = Date.now()
-      const late = [...inflight].filter((a) => now >= a.started + expected(a.s))
-      const lost = late.some((a) => overdue(a, now))
-      const asked = launchNext(!lost)
-      for (const a of late) a.hedged = true // replaced, or no one left to replace it with
-      if (asked) return scheduleHedge()
-      // No one is left to ask. Overdue sources that have said nothing since are probed with a
-      // cheap call, so that a slow answer is told from a dead source by the time it matters.
-      const silent = [...inflight]
-      for (const a of silent)
-        if (ctx.probe && overdue(a, now) && a.s.lastAnswerAt <= a.started && !probed.has(a.s)) {
-          probed.set(a.s, false)
-          ctx.probe(a.s).finally(() => {
-            probed.set(a.s, true)
-            if (!done && inflight.size > 0) onHedgeTimer(backoff)
-          })
-        }
-      // Every attempt in flight silent, probes included: settle with what came (degraded, a
-      // quorum error, or every source's failure) now, not at the deadline.
-      const gone =
-        recheckTimers.size === 0 &&
-        silent.every((a) => presumedLost(a, now) && (!ctx.probe || probed.get(a.s) === true))
-      if (!gone) return scheduleHedge(backoff * 2)
-      for (const a of silent)
-        if (!reported.has(a)) {
-          reported.add(a)
-          failures.push({ source: a.s.name, reason: `no answer after ${now - a.started} ms` })
-        }
-      exhausted()
-    }
-
-    const agreed = (g: Group) =>
-      g.sources.length >= req.need.sources && g.domains.size >= req.need.domains
-
-    const settle = (a: Attempt, result: unknown, error: unknown) => {
-      inflight.delete(a)
-      if (a.probe) a.s.breaker.release() // harmless after success or failure, needed otherwise
-      if (done) return
-      const s = a.s
-      let needMore = false
-      if (error instanceof RpcResponseError && error.deterministic) {
-        add(
-          s,
-          // The same error from every node: its code and data, else its message without the name.
-          `error:${error.code}:${canonical(error.data ?? error.shortMessage.replace(`${s.name}: `, ''))}`,
-          undefined,
-          error,
-        )
-      } else if (error !== undefined) {
-        failures.push({ source: s.name, reason: reasonOf(error) })
-        if (req.callersError?.(error)) callersErrors.push(error as RpcResponseError)
-        needMore = true
-      } else {
-        // The rules read untrusted data: any exception is that source's malformed answer.
-        let bad: string | undefined
-        let alone = false
-        let key = ''
-        try {
-          bad = req.check?.(result, s)
-          alone = !bad && !!req.standsAlone?.(result)
-          if (!bad && !alone) key = (req.key ?? canonical)(result)
-        } catch (e) {
-          bad = `malformed (${e instanceof Error ? e.message : String(e)})`
-        }
-        if (bad) {
-          const lie = new SourceError(s.name, 'body', `${req.method} answer rejected: ${bad}`)
-          ctx.penalize(s, lie)
-          failures.push({ source: s.name, reason: lie.shortMessage })
-          needMore = true
-        } else if (alone) {
-          return finish({ value: result, sources: [s], domains: new Set([s.domain]) })
-        } else {
-          add(s, key, result, undefined)
-        }
-      }
-      if (done) return
-      // A failure or a disagreement: ask the next source now (a failover, not a hedge).
-      if (needMore || groups.size > 1) launchNext(false)
-      if (idle() && !launchNext(false)) return exhausted()
-      scheduleHedge()
-    }
-
-    /** "Not yet" answers beside a real one: the chain moved on; ask those sources again shortly. */
-    const recheckPending = () => {
-      const isPending = req.pending
-      if (!isPending) return
-      const real = [...groups.values()].some((g) => !g.error && !isPending(g.value))
-      if (!real) return
-      for (const [key, g] of groups) {
-        if (g.error || !isPending(g.value)) continue
-        for (const s of [...g.sources]) {
-          const n = rechecks.get(s) ?? 0
-          if (n >= RECHECK_DELAYS.length) continue
-          rechecks.set(s, n + 1)
-          g.sources.splice(g.sources.indexOf(s), 1)
-          const timer = setTimeout(() => {
-            recheckTimers.delete(timer)
-            if (done) return
-            if (launch(s)) return scheduleHedge()
-            if (idle() && !launchNext(false)) exhausted()
-          }, RECHECK_DELAYS[n])
-          recheckTimers.add(timer)
-        }
-        g.domains = new Set(g.sources.map((x) => x.domain))
-        if (g.sources.length === 0) groups.delete(key)
-      }
-      // A domain not asked yet settles it now, rather than after the re-check delays.
-      launchNext(false)
-    }
-
-    const add = (s: SourceState, key: string, value: unknown, error?: RpcResponseError) => {
-      let g = groups.get(key)
-      if (!g) {
-        g = { value, error, sources: [], domains: new Set() }
-        groups.set(key, g)
-      }
-      g.sources.push(s)
-      g.domains.add(s.domain)
-      if (agreed(g)) return finish(g)
-      recheckPending()
-      if (groups.size > 1) ctx.onDisagreement(req.method, listAnswers())
-    }
-
-    // A secret echoed in an answer is scrubbed before the answer is cut short, so that no part
-    // of it survives the cut.
-    const shown = (value: unknown) =>
-      preview(ctx.redact ? ctx.redact(preview(value, 1_024)) : preview(value), 80)
-    const listAnswers = () =>
-      [...groups.values()].flatMap((g) =>
-        g.sources.map((s) => ({
-          source: s.name,
-          domain: s.domain,
-          answer: g.error ? g.error.shortMessage : shown(g.value),
-        })),
-      )
-
-    const exhausted = () => {
-      const all = [...groups.values()]
-      // Every candidate failed without an answer: try those held back before giving up.
-      const reserve = req.reserve?.filter((s) => !launched.has(s)) ?? []
-      if (all.length === 0 && reserve.length > 0) {
-        candidates = reserve
-        force = true
-        if (launchNext(false)) return scheduleHedge()
-      }
-      if (all.length === 1 && req.degrade) return finish(all[0]!, undefined, true)
-      // One real answer whose only dissent is "not yet": if its inclusion checks, it stands.
-      const real = all.filter((g) => g.error || !req.pending?.(g.value))
-      const lone = real.length === 1 && all.length > 1 && !real[0]!.error ? real[0]! : undefined
-      if (lone && req.beatsNotYet && !inclusionAsked) {
-        inclusionAsked = true
-        const again = () => {
-          if (!done) exhausted()
-        }
-        req
-          .beatsNotYet(lone.value)
-          .then((ok) => (ok && !done ? finish(lone, undefined, true) : again()), again)
-        return
-      }
-      // Every source said the request itself is wrong: that is the caller's answer.
-      const callers = callersErrors[0]
-      if (all.length === 0 && callers && callersErrors.length === failures.length)
-        return finish(
-          undefined,
-          new ProviderRpcError(
-            callers.code,
-            callers.shortMessage.replace(`${callers.source}: `, ''),
-            {
-              data: callers.data,
-              metaMessages: failures.map((f) => `- ${f.source}: ${f.reason}`),
-            },
-          ),
-        )
-      if (all.length === 0)
-        return finish(undefined, new AllSourcesFailedError(req.method, failures))
-      if (!reasked && inflight.size === 0 && Date.now() + REASK_DELAY < req.deadline) return reask()
-      finish(undefined, new QuorumError(req.method, req.need.domains, listAnswers(), failures))
-    }
-
-    /**
-     * Split answers and no one left to ask: ask those who answered once more, shortly. A node a
-     * moment behind its peers (a load balancer's backend, a block being imported) answers
-     * again in step; a liar answers the same, and the split stands.
-     */
-    let reasked = false
-    /** The lone real answer's inclusion was checked once (`beatsNotYet`). */
-    let inclusionAsked = false
-    const reask = () => {
-      reasked = true
-      const again = [...groups.values()].flatMap((g) => g.sources)
-      groups.clear()
-      const timer = setTimeout(() => {
-        recheckTimers.delete(timer)
-        if (done) return
-        for (const s of again) launch(s)
-        if (idle()) return exhausted()
-        scheduleHedge()
-      }, REASK_DELAY)
-      recheckTimers.add(timer)
-    }
-
-    const deadlineError = () => {
-      const waiting = [...inflight].map((a) => ({
-        source: a.s.name,
-        reason: `no answer after ${Date.now() - a.started} ms`,
-      }))
-      return new DeadlineError(`No consistent answer to ${req.method} before the deadline.`, {
-        silent: groups.size === 0,
-        metaMessages: [
-          ...listAnswers().map((a) => `- ${a.source} (${a.domain}) answered ${a.answer}`),
-          ...[...failures, ...waiting].map((f) => `- ${f.source}: ${f.reason}`),
-        ],
-      })
-    }
-
-    const finish = (g: Group | undefined, error?: Error, degraded = false) => {
-      if (done) return
-      done = true
-      clearTimeout(hedgeTimer)
-      clearTimeout(deadlineTimer)
-      for (const t of recheckTimers) clearTimeout(t)
-      recheckTimers.clear()
-      const now = Date.now()
-      for (const a of inflight) {
-        const late = overdue(a, now)
-        a.controller.abort()
-        // Late when others answered, or still silent at the deadline: a timeout of that source.
-        if (late)
-          ctx.penalize(
-            a.s,
-            new SourceError(
-              a.s.name,
-              'timeout',
-              g ? 'slow: others answered first' : 'silent until the deadline',
-            ),
-          )
-      }
-      inflight.clear()
-      if (!g) return reject(error)
-      // Sources that contradicted the agreed answer lose standing (a liar opens its breaker).
-      if (!degraded)
-        // "Not found" against an answer is a race at the chain's edge more often than a lie.
-        for (const other of groups.values())
-          if (other !== g && other.value !== null)
-            for (const s of other.sources)
-              ctx.penalize(
-                s,
-                new SourceError(s.name, 'body', `${req.method}: disagreed with the quorum`),
-              )
-      resolve({
-        value: g.value,
-        error: g.error,
-        sources: g.sources.map((s) => s.name),
-        domains: [...g.domains],
-        degraded,
-        attempts,
-      })
-    }
-
-    // Start: the best source of each of the first `need.domains` domains (and `need.sources`).
-    const first = req.initial ?? Math.max(req.need.domains, req.need.sources)
-    let started = 0
-    while (started < first && launchNext(false)) started++
-    if (started === 0) return exhausted()
-    scheduleHedge()
-  })
+  return new Promise((resolve, reject) => new Run(ctx, req, resolve, reject).start())
 }
 
-function reasonOf(error: unknown): string {
-  if (error instanceof SourceError) return error.shortMessage.replace(`${error.source}: `, '')
-  if (error instanceof Error) return error.message
-  return String(error)
+/** One fan-out, from its first attempt until it settles (`finish`), once. */
+class Run {
+  readonly ctx: FanOutContext
+  readonly req: FanOutRequest
+  readonly clock: Clock
+  readonly resolve: (r: FanOutResult) => void
+  readonly reject: (e: unknown) => void
+  readonly tally: Tally
+  readonly expected: Expected
+  readonly failures: { source: string; reason: string }[] = []
+  readonly callersErrors: RpcResponseError[] = []
+  readonly inflight = new Set<Attempt>()
+  readonly launched = new Set<SourceState>()
+  candidates: readonly SourceState[]
+  force: boolean
+  attempts = 0
+  done = false
+  hedgeTimer: unknown
+  /** When the hedge timer was due: firing much later means the event loop stalled. */
+  hedgeDue = 0
+  /** Who answered, and when: a slower source's answer bounds a faster one's silence. */
+  answered: Answered[] = []
+  readonly deadlineTimer: unknown
+  // Made on first use: most requests never need them.
+  /** Re-check and re-ask timers: while one is armed, more answers are coming. */
+  timers: Set<unknown> | undefined
+  /** "Not yet" re-checks made, per source. */
+  rechecks: Map<SourceState, number> | undefined
+  /** Liveness probes of silent sources: false while one is in flight, true once settled. */
+  probed: Map<SourceState, boolean> | undefined
+  /** The split was asked once more (`reask`). */
+  reasked = false
+  /** The lone real answer's inclusion was checked once (`beatsNotYet`). */
+  inclusionAsked = false
+
+  constructor(
+    ctx: FanOutContext,
+    req: FanOutRequest,
+    resolve: (r: FanOutResult) => void,
+    reject: (e: unknown) => void,
+  ) {
+    this.ctx = ctx
+    this.req = req
+    this.resolve = resolve
+    this.reject = reject
+    this.clock = ctx.clock ?? realClock
+    this.tally = new Tally(req.need)
+    const rounds = Math.max(1, req.roundTrips ?? 1)
+    this.expected = expectationFor(ctx.hedge, rounds)
+    this.candidates = req.candidates
+    this.force = !!req.force
+    this.deadlineTimer = this.clock.setTimeout(
+      () => this.finish(undefined, this.deadlineError()),
+      Math.max(0, req.deadline - this.clock.now()),
+    )
+  }
+
+  /** The best source of each of the first `need.domains` domains (and `need.sources`). */
+  start() {
+    const first = this.req.initial ?? Math.max(this.req.need.domains, this.req.need.sources)
+    let started = 0
+    while (started < first && this.launchNext(false)) started++
+    if (started === 0) return this.exhausted()
+    this.scheduleHedge()
+  }
+
+  launch(s: SourceState): boolean {
+    const probe = !this.force && s.breaker.state === 'half-open'
+    if (!this.force && !s.breaker.tryAcquire()) return false
+    this.launched.add(s)
+    this.attempts++
+    const controller = new AbortController()
+    const started = this.clock.now()
+    const a: Attempt = { s, controller, started, hedged: false, probe, reported: false }
+    this.inflight.add(a)
+    const { req } = this
+    const pending = req.call
+      ? req.call(s, controller.signal)
+      : this.ctx.attempt(s, req.method, req.params, controller.signal)
+    pending.then(
+      (result) => this.settle(a, result, undefined),
+      (error) => this.settle(a, undefined, error),
+    )
+    return true
+  }
+
+  /** Launches the next source; a speculative hedge (`extra`) must be paid from the retry budget. */
+  launchNext(extra: boolean): boolean {
+    for (let s = pickNext(this.candidates, this); s; s = pickNext(this.candidates, this)) {
+      if (extra && !this.ctx.budget.tryWithdraw()) return false
+      if (this.launch(s)) return true
+      this.launched.add(s) // lost its probe slot to another request; don't pick it again here
+    }
+    return false
+  }
+
+  /** Nothing in flight or about to be: the answers so far are all there will be. */
+  idle(): boolean {
+    return this.inflight.size === 0 && !this.timers?.size
+  }
+
+  /** Runs `fn` after `ms` unless the fan-out settled first; until then, it is not idle. */
+  later(ms: number, fn: () => void): void {
+    this.timers ??= new Set()
+    const timers = this.timers
+    const timer = this.clock.setTimeout(() => {
+      timers.delete(timer)
+      if (!this.done) fn()
+    }, ms)
+    timers.add(timer)
+  }
+
+  /**
+   * Arms the hedge timer for when the first attempt in flight is late (past its source's
+   * expected latency). When it fires, the next source is asked: a replacement for an attempt
+   * presumed lost (overdue) is a failover, any other launch is a speculative hedge. Once every
+   * late attempt has its replacement, the timer re-arms for the slowest, backing off.
+   */
+  scheduleHedge(backoff = 1) {
+    this.clock.clearTimeout(this.hedgeTimer)
+    if (this.done || this.inflight.size === 0) return
+    const now = this.clock.now()
+    const wait = hedgeDelay(this.inflight, this.expected, now, this.ctx.hedge, backoff)
+    this.hedgeDue = now + wait
+    this.hedgeTimer = this.clock.setTimeout(() => this.onHedgeTimer(backoff), wait)
+  }
+
+  onHedgeTimer(backoff: number) {
+    if (this.done) return
+    const now = this.clock.now()
+    // The loop stalled past the timer (a long task, a busy machine): answers may be waiting to
+    // be read. Decide once they are, not before: a timer set now runs after pending I/O.
+    if (now > this.hedgeDue + STALL) {
+      this.hedgeDue = Number.POSITIVE_INFINITY
+      this.hedgeTimer = this.clock.setTimeout(() => this.onHedgeTimer(backoff), 0)
+      return
+    }
+    const { late, failover } = lateAttempts(this.inflight, this.expected, now)
+    const asked = this.launchNext(!failover)
+    for (const a of late) a.hedged = true // replaced, or no one left to replace it with
+    if (asked) return this.scheduleHedge()
+    // No one is left to ask. Overdue sources that have said nothing since are probed with a
+    // cheap call, so that a slow answer is told from a dead source by the time it matters.
+    const silent = [...this.inflight]
+    const probed = this.probeSilent(silent, now, backoff)
+    // Every attempt in flight silent, probes included: settle with what came (degraded, a
+    // quorum error, or every source's failure) now, not at the deadline.
+    if (!allLost(silent, this.expected, now, probed, !!this.timers?.size, this.answered))
+      return this.scheduleHedge(backoff * 2)
+    for (const a of silent) {
+      // Other requests stop counting on it until it answers something (sourceState `silent`).
+      a.s.silentSince = Math.max(a.s.silentSince, a.started)
+      if (!a.reported) {
+        a.reported = true
+        this.failures.push({ source: a.s.name, reason: `no answer after ${now - a.started} ms` })
+      }
+    }
+    this.exhausted()
+  }
+
+  /**
+   * Probes each overdue source silent since its attempt began, once; when a probe settles, the
+   * hedge step runs again. Returns the probes' state (undefined when sources are not probed).
+   */
+  probeSilent(silent: readonly Attempt[], now: number, backoff: number) {
+    const { probe } = this.ctx
+    if (!probe) return undefined
+    this.probed ??= new Map()
+    const probed = this.probed
+    for (const s of toProbe(silent, this.expected, now, probed)) {
+      probed.set(s, false)
+      probe(s).finally(() => {
+        probed.set(s, true)
+        if (!this.done && this.inflight.size > 0) this.onHedgeTimer(backoff)
+      })
+    }
+    return probed
+  }
+
+  settle(a: Attempt, result: unknown, error: unknown) {
+    this.inflight.delete(a)
+    if (a.probe) a.s.breaker.release() // harmless after success or failure, needed otherwise
+    if (this.done) return
+    const s = a.s
+    const verdict = judge(this.req, s, result, error)
+    let needMore = false
+    if (verdict.kind === 'answer' || verdict.kind === 'nodeError')
+      this.answered.push({ s, at: this.clock.now() })
+    switch (verdict.kind) {
+      case 'alone':
+        return this.finish({ value: result, sources: [s], domains: new Set([s.domain]) })
+      case 'answer':
+        this.add(s, verdict.key, result)
+        break
+      case 'nodeError':
+        this.add(s, verdict.key, undefined, verdict.error)
+        break
+      case 'failed':
+        this.failures.push({ source: s.name, reason: verdict.reason })
+        if (verdict.callers) this.callersErrors.push(error as RpcResponseError)
+        needMore = true
+        break
+      case 'rejected':
+        this.ctx.penalize(s, verdict.lie)
+        this.failures.push({ source: s.name, reason: verdict.lie.shortMessage })
+        needMore = true
+    }
+    if (this.done) return
+    // A failure or a disagreement: ask the next source now (a failover, not a hedge).
+    if (needMore || this.tally.size > 1) this.launchNext(false)
+    if (this.idle() && !this.launchNext(false)) return this.exhausted()
+    this.scheduleHedge()
+  }
+
+  add(s: SourceState, key: string, value: unknown, error?: RpcResponseError) {
+    const g = this.tally.add(s, key, value, error)
+    if (this.tally.agreed(g)) return this.finish(g)
+    this.recheckPending()
+    if (this.tally.size > 1) this.ctx.onDisagreement(this.req.method, this.answers())
+  }
+
+  /** "Not yet" answers beside a real one: the chain moved on; ask those sources again shortly. */
+  recheckPending() {
+    const isPending = this.req.pending
+    if (!isPending || !this.tally.hasReal(isPending)) return
+    this.rechecks ??= new Map()
+    const rechecks = this.rechecks
+    for (const s of this.tally.notYet(isPending)) {
+      const n = rechecks.get(s) ?? 0
+      const delay = RECHECK_DELAYS[n]
+      if (delay === undefined) continue
+      rechecks.set(s, n + 1)
+      this.tally.withdraw(s)
+      this.later(delay, () => {
+        if (this.launch(s)) return this.scheduleHedge()
+        if (this.idle() && !this.launchNext(false)) this.exhausted()
+      })
+    }
+    // A domain not asked yet settles it now, rather than after the re-check delays.
+    this.launchNext(false)
+  }
+
+  // A secret echoed in an answer is scrubbed before the answer is cut short, so that no part
+  // of it survives the cut.
+  show(value: unknown): string {
+    const { redact } = this.ctx
+    return preview(redact ? redact(preview(value, 1_024)) : preview(value), 80)
+  }
+
+  answers(): { source: string; domain: string; answer: string }[] {
+    return this.tally.list((value) => this.show(value))
+  }
+
+  /** No one is left to ask, and nothing is in flight: settle, or try what is left. */
+  exhausted() {
+    const reserve = this.req.reserve?.filter((s) => !this.launched.has(s)) ?? []
+    let next = whenExhausted(this.exhaustion(reserve.length))
+    if (next.do === 'askReserve') {
+      this.candidates = reserve
+      this.force = true
+      if (this.launchNext(false)) return this.scheduleHedge()
+      next = whenExhausted(this.exhaustion(0))
+    }
+    this.act(next)
+  }
+
+  exhaustion(reserve: number): Exhaustion {
+    return {
+      groups: this.tally.all(),
+      reserve,
+      degrade: this.req.degrade,
+      pending: this.req.pending,
+      inclusion: !!this.req.beatsNotYet && !this.inclusionAsked,
+      callersErrors: this.callersErrors,
+      failures: this.failures.length,
+      reasked: this.reasked,
+      inflight: this.inflight.size,
+      now: this.clock.now(),
+      deadline: this.req.deadline,
+    }
+  }
+
+  act(next: Exhausted) {
+    const { method, need } = this.req
+    switch (next.do) {
+      case 'askReserve':
+        return // handled by `exhausted`
+      case 'degrade':
+        return this.finish(next.group, undefined, true)
+      case 'checkInclusion':
+        return this.checkInclusion(next.group)
+      case 'callersError': {
+        const e = next.error
+        const message = e.shortMessage.replace(`${e.source}: `, '')
+        const metaMessages = this.failures.map((f) => `- ${f.source}: ${f.reason}`)
+        return this.finish(
+          undefined,
+          new ProviderRpcError(e.code, message, { data: e.data, metaMessages }),
+        )
+      }
+      case 'allFailed':
+        return this.finish(undefined, new AllSourcesFailedError(method, this.failures))
+      case 'reask':
+        return this.reask()
+      case 'quorumError':
+        return this.finish(
+          undefined,
+          new QuorumError(method, need.domains, this.answers(), this.failures),
+        )
+    }
+  }
+
+  /** One real answer beside "not yet"s: it stands, degraded, if its inclusion checks. */
+  checkInclusion(lone: Group) {
+    this.inclusionAsked = true
+    const again = () => {
+      if (!this.done) this.exhausted()
+    }
+    this.req.beatsNotYet!(lone.value).then(
+      (ok) => (ok && !this.done ? this.finish(lone, undefined, true) : again()),
+      again,
+    )
+  }
+
+  /**
+   * Split answers and no one left to ask: ask those who answered once more, shortly. A node a
+   * moment behind its peers (a load balancer's backend, a block being imported) answers
+   * again in step; a liar answers the same, and the split stands.
+   */
+  reask() {
+    this.reasked = true
+    const again = this.tally.clear()
+    this.later(REASK_DELAY, () => {
+      for (const s of again) this.launch(s)
+      if (this.idle()) return this.exhausted()
+      this.scheduleHedge()
+    })
+  }
+
+  deadlineError(): DeadlineError {
+    const now = this.clock.now()
+    const waiting = [...this.inflight].map((a) => ({
+      source: a.s.name,
+      reason: `no answer after ${now - a.started} ms`,
+    }))
+    return new DeadlineError(`No consistent answer to ${this.req.method} before the deadline.`, {
+      silent: this.tally.size === 0,
+      metaMessages: [
+        ...this.answers().map((a) => `- ${a.source} (${a.domain}) answered ${a.answer}`),
+        ...[...this.failures, ...waiting].map((f) => `- ${f.source}: ${f.reason}`),
+      ],
+    })
+  }
+
+  finish(g: Group | undefined, error?: Error, degraded = false) {
+    if (this.done) return
+    this.done = true
+    const { clock, ctx } = this
+    clock.clearTimeout(this.hedgeTimer)
+    clock.clearTimeout(this.deadlineTimer)
+    if (this.timers) for (const t of this.timers) clock.clearTimeout(t)
+    this.timers?.clear()
+    const now = clock.now()
+    for (const a of this.inflight) {
+      const late = overdue(a, this.expected, now)
+      a.controller.abort()
+      // Late when others answered, or still silent at the deadline: a timeout of that source.
+      if (late) {
+        const why = g ? 'slow: others answered first' : 'silent until the deadline'
+        ctx.penalize(a.s, new SourceError(a.s.name, 'timeout', why))
+      }
+    }
+    this.inflight.clear()
+    if (!g) return this.reject(error)
+    // Sources that contradicted the agreed answer lose standing (a liar opens its breaker).
+    if (!degraded)
+      for (const s of this.tally.contradicting(g))
+        ctx.penalize(
+          s,
+          new SourceError(s.name, 'body', `${this.req.method}: disagreed with the quorum`),
+        )
+    this.resolve({
+      value: g.value,
+      error: g.error,
+      sources: g.sources.map((s) => s.name),
+      domains: [...g.domains],
+      degraded,
+      attempts: this.attempts,
+    })
+  }
 }

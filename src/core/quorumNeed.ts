@@ -3,7 +3,7 @@ import type { ResolvedConfig } from './config.ts'
 import { QuorumLostError } from './errors.ts'
 import type { Need } from './fanOut.ts'
 import type { SourcePool } from './sourcePool.ts'
-import type { SourceState } from './sourceState.ts'
+import { type SourceState, silent } from './sourceState.ts'
 
 /**
  * Eligible sources, or as a last resort those held back by an open breaker or our own 429
@@ -22,9 +22,10 @@ export function needFor(
   candidates: readonly SourceState[],
   method: string,
 ): { need: Need; degraded: boolean } {
-  // A domain whose only sources are on probation (half-open) is not counted on: waiting for
-  // its probe would hold every request up; head polls probe it and bring it back.
-  const firm = candidates.filter((s) => s.breaker.state !== 'half-open')
+  // A domain whose only sources are on probation (half-open) or silent (an attempt presumed
+  // lost, nothing heard since) is not counted on: waiting for it would hold every request up;
+  // head polls keep asking it and bring it back once it answers.
+  const firm = candidates.filter((s) => s.breaker.state !== 'half-open' && !silent(s))
   const counted = config.onQuorumLoss === 'degrade' && firm.length > 0 ? firm : candidates
   const domains = new Set(counted.map((s) => s.domain))
   const need: Need = { ...config.quorum }

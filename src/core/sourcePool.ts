@@ -13,6 +13,7 @@ import {
   type SourceCondition,
   type SourceState,
   score,
+  silent,
 } from './sourceState.ts'
 import type { Hex } from './types.ts'
 import { invalidResult } from './validate.ts'
@@ -63,7 +64,8 @@ const headReason = (s: SourceState, to: SourceCondition) =>
     ? s.headVerdict.reason
     : undefined
 
-const probation = (s: SourceState) => (s.breaker.state === 'half-open' ? 1 : 0)
+/** On probation (half-open) or silent since an attempt was presumed lost: asked last. */
+const probation = (s: SourceState) => (s.breaker.state === 'half-open' || silent(s) ? 1 : 0)
 
 export function createSourcePool(
   config: ResolvedConfig,

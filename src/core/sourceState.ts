@@ -35,6 +35,11 @@ export type SourceState = {
   announcedUntil: number
   /** When the source last answered anything (`Date.now()`): a silent attempt to a source that answers other calls is slow, not lost. */
   lastAnswerAt: number
+  /**
+   * When its latest attempt presumed lost began: until it answers something again
+   * (`lastAnswerAt` later), requests do not count on it (see `silent`).
+   */
+  silentSince: number
   /** Until when the source is cut off for a proven lie. */
   lyingUntil: number
   rateLimitStreak: number
@@ -71,6 +76,7 @@ export function createSourceState(source: Source, breaker?: BreakerOptions): Sou
     rateLimitedAt: 0,
     announcedUntil: 0,
     lastAnswerAt: 0,
+    silentSince: 0,
     lyingUntil: 0,
     rateLimitStreak: 0,
     chain: 'unchecked',
@@ -134,6 +140,9 @@ export function recordFailure(s: SourceState, error: unknown, now = Date.now()):
     s.breaker.trip()
   else s.breaker.failure()
 }
+
+/** An attempt to it was presumed lost and it has answered nothing since. */
+export const silent = (s: SourceState): boolean => s.silentSince > s.lastAnswerAt
 
 /** The latency after which a request to this source is late enough to hedge. */
 export function expectedLatency(s: SourceState, fallback: number): number {

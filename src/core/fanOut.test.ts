@@ -1,0 +1,520 @@
+/**
+ * The fan-out's behaviour on a fake clock: sources that answer (or not) at set times, every
+ * timer of the fan-out (hedge, re-check, re-ask, deadline) driven by the test. No network.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import type { Clock } from './clock.ts'
+import {
+  DeadlineError,
+  ProviderRpcError,
+  QuorumError,
+  RpcResponseError,
+  SourceError,
+} from './errors.ts'
+import { type FanOutContext, type FanOutRequest, type FanOutResult, fanOut } from './fanOut.ts'
+import { createSourceState, type SourceState } from './sourceState.ts'
+import type { Source } from './types.ts'
+
+/** A clock whose time moves only when the test says so; due timers fire in order. */
+function fakeClock(start = 1_000_000) {
+  let t = start
+  let seq = 0
+  const timers = new Map<number, { at: number; fn: () => void }>()
+  const clock: Clock = {
+    now: () => t,
+    setTimeout(fn, ms) {
+      timers.set(++seq, { at: t + Math.max(0, ms), fn })
+      return seq
+    },
+    clearTimeout(handle) {
+      timers.delete(handle as number)
+    },
+  }
+  /** Lets every promise reaction run (the fan-out's answers arrive through promises). */
+  const flush = () => new Promise<void>((resolve) => setImmediate(resolve))
+  const due = (to: number) => {
+    let next: [number, { at: number; fn: () => void }] | undefined
+    for (const entry of timers)
+      if (entry[1].at <= to && (!next || entry[1].at < next[1].at)) next = entry
+    return next
+  }
+  return {
+    clock,
+    start,
+    /** Milliseconds since the start. */
+    elapsed: () => t - start,
+    armed: () => timers.size,
+    /** Moves time to `ms` after the start, firing each timer due on the way at its time. */
+    async to(ms: number) {
+      const end = start + ms
+      await flush()
+      for (let next = due(end); next; next = due(end)) {
+        timers.delete(next[0])
+        t = next[1].at
+        next[1].fn()
+        await flush()
+      }
+      t = Math.max(t, end)
+      await flush()
+    },
+  }
+}
+
+/** One attempt's outcome: an answer or an error `after` ms, or nothing at all. */
+type Reply = { after: number; result?: unknown; error?: unknown } | 'silent'
+
+type Plan = { domain: string; replies: Reply[]; latency?: number }
+
+/**
+ * Sources named as in `plans`, each answering its successive attempts with its replies (the
+ * last one repeated); a context that records what the fan-out did to them.
+ */
+function lab(plans: Record<string, Plan>, hedge = { min: 10, max: 2_000, initial: 400 }) {
+  const time = fakeClock()
+  const states = new Map<string, SourceState>()
+  for (const [name, plan] of Object.entries(plans)) {
+    const source: Source = {
+      config: { name, kind: 'cloud', domain: plan.domain, weight: 1, label: name },
+      request: () => Promise.reject(new Error('not used')),
+    }
+    const s = createSourceState(source)
+    if (plan.latency !== undefined) s.latency.add(plan.latency)
+    states.set(name, s)
+  }
+  const asked: [string, number][] = []
+  const aborted: string[] = []
+  const penalized: [string, string, string][] = []
+  const disagreements: { source: string; answer: string }[][] = []
+  let withdrawn = 0
+  let budget = Number.POSITIVE_INFINITY
+  const count = new Map<string, number>()
+
+  const attempt = (s: SourceState, _m: string, _p: unknown[], signal: AbortSignal) => {
+    const n = count.get(s.name) ?? 0
+    count.set(s.name, n + 1)
+    asked.push([s.name, time.elapsed()])
+    const replies = plans[s.name]!.replies
+    const reply = replies[Math.min(n, replies.length - 1)]!
+    return new Promise<unknown>((resolve, reject) => {
+      signal.addEventListener('abort', () => {
+        aborted.push(s.name)
+        reject(new SourceError(s.name, 'aborted', 'attempt cancelled'))
+      })
+      if (reply === 'silent') return
+      time.clock.setTimeout(() => {
+        if (signal.aborted) return
+        s.lastAnswerAt = time.clock.now() // as the source pool records an answer
+        if (reply.error !== undefined) reject(reply.error)
+        else resolve(reply.result)
+      }, reply.after)
+    })
+  }
+  const ctx: FanOutContext = {
+    attempt,
+    clock: time.clock,
+    hedge,
+    budget: {
+      deposit() {},
+      tryWithdraw: () => {
+        if (budget <= 0) return false
+        budget--
+        withdrawn++
+        return true
+      },
+    },
+    onDisagreement: (_method, answers) => disagreements.push(answers),
+    penalize: (s, e) => penalized.push([s.name, e.kind, e.shortMessage]),
+  }
+  const request = (over: Partial<FanOutRequest> = {}): FanOutRequest => ({
+    method: 'eth_getBalance',
+    params: [],
+    candidates: [...states.values()],
+    need: { sources: 2, domains: 2 },
+    degrade: false,
+    deadline: time.start + 10_000,
+    ...over,
+  })
+  /** Starts a fan-out; its outcome is recorded when it settles (no unhandled rejection). */
+  const run = (over: Partial<FanOutRequest> = {}) => {
+    const outcome: { result?: FanOutResult; error?: unknown; at?: number } = {}
+    const promise = fanOut(ctx, request(over)).then(
+      (result) => {
+        outcome.result = result
+        outcome.at = time.elapsed()
+      },
+      (error: unknown) => {
+        outcome.error = error
+        outcome.at = time.elapsed()
+      },
+    )
+    return { outcome, promise }
+  }
+  return {
+    time,
+    ctx,
+    state: (name: string) => states.get(name)!,
+    run,
+    asked,
+    /** When each attempt at `name` was sent, in ms since the start. */
+    askedAt: (name: string) => asked.filter(([n]) => n === name).map(([, at]) => at),
+    aborted,
+    penalized,
+    disagreements,
+    withdrawn: () => withdrawn,
+    setBudget: (n: number) => {
+      budget = n
+    },
+  }
+}
+
+const answer = (after: number, result: unknown): Reply => ({ after, result })
+const failure = (after: number, source: string, why = 'HTTP 503'): Reply => ({
+  after,
+  error: new SourceError(source, 'http', why),
+})
+
+describe('fanOut on a fake clock', () => {
+  it('an answer that stands alone settles at once; the others are cancelled, not blamed', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [answer(30, 'proven')] },
+      b: { domain: 'B', replies: ['silent'] },
+    })
+    const { outcome } = l.run({ standsAlone: () => true })
+    await l.time.to(30)
+    assert.equal(outcome.at, 30)
+    assert.deepEqual(outcome.result, {
+      value: 'proven',
+      error: undefined,
+      sources: ['a'],
+      domains: ['A'],
+      degraded: false,
+      attempts: 2,
+    })
+    assert.deepEqual(l.aborted, ['b'])
+    assert.deepEqual(l.penalized, [])
+    assert.equal(l.time.armed(), 0, 'every timer cleared')
+  })
+
+  it('a quorum of two: settles when the second domain agrees, not before', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [answer(30, '0x1')] },
+      b: { domain: 'B', replies: [answer(50, '0x1')] },
+      c: { domain: 'C', replies: [answer(10, '0x1')] },
+    })
+    const { outcome } = l.run()
+    await l.time.to(49)
+    assert.equal(outcome.at, undefined)
+    await l.time.to(50)
+    assert.equal(outcome.at, 50)
+    assert.deepEqual(outcome.result?.sources, ['a', 'b'])
+    assert.deepEqual(outcome.result?.domains, ['A', 'B'])
+    assert.equal(outcome.result?.degraded, false)
+    assert.deepEqual(l.askedAt('c'), [], 'the third domain was never needed')
+    assert.equal(l.time.armed(), 0)
+  })
+
+  it('hedges once the attempt passes its expected latency, not before, paid from the budget', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: ['silent'], latency: 100 }, // expected: 1.5 × the EWMA = 150 ms
+      b: { domain: 'B', replies: [answer(20, '0x1')] },
+    })
+    const { outcome } = l.run({ need: { sources: 1, domains: 1 } })
+    await l.time.to(149)
+    assert.deepEqual(l.askedAt('b'), [])
+    await l.time.to(150)
+    assert.deepEqual(l.askedAt('b'), [150])
+    assert.equal(l.withdrawn(), 1, 'a speculative hedge is paid from the retry budget')
+    await l.time.to(170)
+    assert.deepEqual(outcome.result?.sources, ['b'])
+    assert.deepEqual(l.aborted, ['a'])
+    assert.deepEqual(l.penalized, [], 'a at 170 ms is not yet twice its 150 ms: not slow')
+  })
+
+  it('no hedge without budget; a late attempt is still replaced once it is overdue (a failover)', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: ['silent'], latency: 100 },
+      b: { domain: 'B', replies: [answer(20, '0x1')] },
+    })
+    l.setBudget(0)
+    const { outcome } = l.run({ need: { sources: 1, domains: 1 } })
+    await l.time.to(300)
+    assert.deepEqual(l.askedAt('b'), [], 'the hedge at 150 ms had no budget')
+    await l.time.to(301)
+    assert.deepEqual(l.askedAt('b'), [301], 'overdue (past 2 × 150 ms): a failover')
+    await l.time.to(321)
+    assert.deepEqual(outcome.result?.sources, ['b'])
+    assert.deepEqual(l.penalized, [['a', 'timeout', 'a: slow: others answered first']])
+  })
+
+  it('an error fails over to the next source at once, without the budget', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [failure(20, 'a')] },
+      b: { domain: 'B', replies: [answer(5, '0x1')] },
+    })
+    const { outcome } = l.run({ need: { sources: 1, domains: 1 } })
+    await l.time.to(20)
+    assert.deepEqual(l.askedAt('b'), [20])
+    await l.time.to(25)
+    assert.deepEqual(outcome.result?.sources, ['b'])
+    assert.equal(l.withdrawn(), 0)
+  })
+
+  it('a disagreement asks the next source at once; the dissenter is blamed', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [answer(10, '0x1')] },
+      b: { domain: 'B', replies: [answer(20, '0x2')] },
+      c: { domain: 'C', replies: [answer(15, '0x1')] },
+    })
+    const { outcome } = l.run()
+    await l.time.to(20)
+    assert.deepEqual(l.askedAt('c'), [20])
+    assert.deepEqual(l.disagreements, [
+      [
+        { source: 'a', domain: 'A', answer: '0x1' },
+        { source: 'b', domain: 'B', answer: '0x2' },
+      ],
+    ])
+    await l.time.to(35)
+    assert.equal(outcome.result?.value, '0x1')
+    assert.deepEqual(outcome.result?.sources, ['a', 'c'])
+    assert.deepEqual(l.penalized, [['b', 'body', 'b: eth_getBalance: disagreed with the quorum']])
+  })
+
+  it('a "not yet" beside a real answer is asked again 200 ms, then 800 ms later', async () => {
+    const receipt = { status: '0x1' }
+    const l = lab({
+      a: { domain: 'A', replies: [answer(10, receipt)] },
+      b: { domain: 'B', replies: [answer(20, null), answer(10, null), answer(10, receipt)] },
+    })
+    const { outcome } = l.run({ pending: (r) => r === null })
+    await l.time.to(1_100)
+    assert.deepEqual(l.askedAt('b'), [0, 220, 1_030])
+    assert.equal(outcome.at, 1_040)
+    assert.deepEqual(outcome.result?.sources, ['a', 'b'])
+    assert.equal(outcome.result?.degraded, false)
+    assert.deepEqual(l.penalized, [])
+  })
+
+  it('a "not yet" that stays: the real answer stands, degraded, once its inclusion checks', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [answer(10, { status: '0x1' })] },
+      b: { domain: 'B', replies: [answer(20, null)] },
+    })
+    const checked: unknown[] = []
+    const { outcome } = l.run({
+      pending: (r) => r === null,
+      beatsNotYet: async (r) => {
+        checked.push(r)
+        return true
+      },
+    })
+    await l.time.to(5_000)
+    assert.deepEqual(l.askedAt('b'), [0, 220, 1_040])
+    assert.equal(outcome.at, 1_060)
+    assert.deepEqual(checked, [{ status: '0x1' }])
+    assert.deepEqual(outcome.result?.sources, ['a'])
+    assert.equal(outcome.result?.degraded, true)
+    assert.deepEqual(l.penalized, [], '"not found" is not a lie')
+  })
+
+  it('a split with no one left to ask is asked once more, 100 ms later', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [answer(10, '0x1'), answer(10, '0x2')] },
+      b: { domain: 'B', replies: [answer(20, '0x2')] },
+    })
+    const { outcome } = l.run()
+    await l.time.to(200)
+    assert.deepEqual(l.askedAt('a'), [0, 120])
+    assert.deepEqual(l.askedAt('b'), [0, 120])
+    assert.equal(outcome.at, 140)
+    assert.equal(outcome.result?.value, '0x2')
+    assert.equal(outcome.result?.attempts, 4)
+  })
+
+  it('a split that stands after the re-ask is a quorum error', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [answer(10, '0x1')] },
+      b: { domain: 'B', replies: [answer(20, '0x2')] },
+    })
+    const { outcome } = l.run()
+    await l.time.to(200)
+    assert.equal(outcome.at, 140)
+    assert.ok(outcome.error instanceof QuorumError)
+    assert.equal(l.askedAt('a').length, 2, 'asked once more, not twice')
+  })
+
+  it('a silent attempt is presumed lost after max(1 s, 4 × expected): degraded, long before the deadline', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [answer(10, '0x1')] },
+      b: { domain: 'B', replies: ['silent'] }, // expected: the initial 400 ms, lost after 1.6 s
+    })
+    const { outcome } = l.run({ degrade: true })
+    await l.time.to(1_600)
+    assert.equal(outcome.at, undefined)
+    await l.time.to(1_601)
+    assert.equal(outcome.at, 1_601)
+    assert.equal(outcome.result?.degraded, true)
+    assert.deepEqual(outcome.result?.sources, ['a'])
+    assert.deepEqual(l.penalized, [['b', 'timeout', 'b: slow: others answered first']])
+  })
+
+  it('the same without degrading: a quorum error naming the silent source', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [answer(10, '0x1')] },
+      b: { domain: 'B', replies: ['silent'], latency: 100 }, // 150 ms expected: lost after 1 s
+    })
+    const { outcome } = l.run()
+    await l.time.to(1_001)
+    assert.equal(outcome.at, 1_001)
+    assert.ok(outcome.error instanceof QuorumError)
+    assert.match(String((outcome.error as Error).message), /b failed: no answer after 1001 ms/)
+  })
+
+  it('a silent source is probed first: one that answers the probe is slow, not lost, and is waited for', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [answer(10, '0x1')] },
+      b: { domain: 'B', replies: [answer(2_500, '0x1')] },
+    })
+    const probes: [string, number][] = []
+    l.ctx.probe = async (s) => {
+      probes.push([s.name, l.time.elapsed()])
+      s.lastAnswerAt = l.time.clock.now() // it answers something cheap at once
+    }
+    const { outcome } = l.run({ degrade: true })
+    await l.time.to(3_000)
+    assert.deepEqual(probes, [['b', 801]], 'probed once, when overdue (2 × 400 ms)')
+    assert.equal(outcome.at, 2_500)
+    assert.equal(outcome.result?.degraded, false)
+  })
+
+  it('a probe that gets no answer either: given up when presumed lost', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [answer(10, '0x1')] },
+      b: { domain: 'B', replies: ['silent'] },
+    })
+    l.ctx.probe = () => new Promise((resolve) => l.time.clock.setTimeout(resolve, 300))
+    const { outcome } = l.run({ degrade: true })
+    await l.time.to(2_000)
+    assert.equal(outcome.at, 1_601)
+    assert.equal(outcome.result?.degraded, true)
+  })
+
+  it('the deadline: a DeadlineError listing who said what; a source silent that long is blamed', async () => {
+    const l = lab(
+      {
+        a: { domain: 'A', replies: [answer(10, '0x1')] },
+        b: { domain: 'B', replies: ['silent'] },
+      },
+      { min: 10, max: 2_000, initial: 100 },
+    )
+    const { outcome } = l.run({ deadline: l.time.start + 500 })
+    await l.time.to(499)
+    assert.equal(outcome.at, undefined)
+    await l.time.to(500)
+    assert.equal(outcome.at, 500)
+    const error = outcome.error as DeadlineError
+    assert.ok(error instanceof DeadlineError)
+    assert.equal(error.silent, false, 'a answered')
+    assert.match(error.message, /a \(A\) answered 0x1/)
+    assert.match(error.message, /b: no answer after 500 ms/)
+    assert.deepEqual(l.penalized, [['b', 'timeout', 'b: silent until the deadline']])
+    assert.equal(l.time.armed(), 0)
+  })
+
+  it('the reserve is asked, breaker or not, when every candidate failed', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [failure(10, 'a')] },
+      r: { domain: 'R', replies: [answer(10, '0x1')] },
+    })
+    const r = l.state('r')
+    r.breaker.trip(60_000)
+    const { outcome } = l.run({
+      candidates: [l.state('a')],
+      reserve: [r],
+      need: { sources: 1, domains: 1 },
+    })
+    await l.time.to(10)
+    assert.deepEqual(l.askedAt('r'), [10])
+    await l.time.to(20)
+    assert.deepEqual(outcome.result?.sources, ['r'])
+  })
+
+  it('every source fails: AllSourcesFailedError naming each, no reserve left', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [failure(10, 'a', 'HTTP 502')] },
+      b: { domain: 'B', replies: [failure(20, 'b', 'refused')] },
+    })
+    const { outcome } = l.run()
+    await l.time.to(20)
+    const error = outcome.error as Error & { failures: unknown }
+    assert.equal(error.name, 'AllSourcesFailedError')
+    assert.deepEqual(error.failures, [
+      { source: 'a', reason: 'HTTP 502' },
+      { source: 'b', reason: 'refused' },
+    ])
+  })
+
+  it("every source refuses the request itself: the caller's error, with the node's code", async () => {
+    const unknown = (source: string) =>
+      new RpcResponseError(source, { code: -32601, message: 'the method does not exist' })
+    const l = lab({
+      a: { domain: 'A', replies: [{ after: 10, error: unknown('a') }] },
+      b: { domain: 'B', replies: [{ after: 20, error: unknown('b') }] },
+    })
+    const { outcome } = l.run({ callersError: (e) => (e as RpcResponseError).code === -32601 })
+    await l.time.to(20)
+    const error = outcome.error as ProviderRpcError
+    assert.ok(error instanceof ProviderRpcError)
+    assert.equal(error.code, -32601)
+    assert.equal(error.shortMessage, 'JSON-RPC error -32601: the method does not exist')
+    assert.deepEqual(l.penalized, [])
+  })
+
+  it('a revert every node gives is agreed on like an answer', async () => {
+    const revert = (source: string) =>
+      new RpcResponseError(source, { code: 3, message: 'execution reverted', data: '0x08c379a0' })
+    const l = lab({
+      a: { domain: 'A', replies: [{ after: 10, error: revert('a') }] },
+      b: { domain: 'B', replies: [{ after: 20, error: revert('b') }] },
+    })
+    const { outcome } = l.run()
+    await l.time.to(20)
+    assert.ok(outcome.result?.error instanceof RpcResponseError)
+    assert.deepEqual(outcome.result?.sources, ['a', 'b'])
+  })
+
+  it("an answer that fails the local check is that source's lie: blamed, and the next one asked", async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [answer(10, 'garbage')] },
+      b: { domain: 'B', replies: [answer(10, '0x1')] },
+      c: { domain: 'C', replies: [answer(10, '0x1')] },
+    })
+    const { outcome } = l.run({ check: (r) => (r === 'garbage' ? 'not a quantity' : undefined) })
+    await l.time.to(20)
+    assert.deepEqual(l.askedAt('c'), [10])
+    assert.deepEqual(outcome.result?.sources, ['b', 'c'])
+    assert.deepEqual(l.penalized, [
+      ['a', 'body', 'a: eth_getBalance answer rejected: not a quantity'],
+    ])
+  })
+
+  it('losers are cancelled when it settles; only the overdue ones are blamed', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: ['silent'], latency: 100 }, // 150 ms expected, overdue at 300
+      b: { domain: 'B', replies: [answer(200, '0x1')] }, // asked at 150 (a hedge)
+      c: { domain: 'C', replies: ['silent'] }, // asked at 301 (a's failover)
+    })
+    const { outcome } = l.run({ need: { sources: 1, domains: 1 } })
+    await l.time.to(400)
+    assert.deepEqual(l.asked, [
+      ['a', 0],
+      ['b', 150],
+      ['c', 301],
+    ])
+    assert.equal(outcome.at, 350)
+    assert.deepEqual(l.aborted.sort(), ['a', 'c'])
+    assert.deepEqual(l.penalized, [['a', 'timeout', 'a: slow: others answered first']])
+    assert.equal(l.time.armed(), 0)
+  })
+})

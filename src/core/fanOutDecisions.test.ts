@@ -1,0 +1,301 @@
+/** The fan-out's pure decisions (fanOutDecisions.ts) and its answer tally (tally.ts). */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { RpcResponseError, SourceError } from './errors.ts'
+import {
+  allLost,
+  type Exhaustion,
+  hedgeDelay,
+  type InFlight,
+  lateAttempts,
+  pickNext,
+  toProbe,
+  whenExhausted,
+} from './fanOutDecisions.ts'
+import { createSourceState, type SourceState } from './sourceState.ts'
+import { judge, Tally } from './tally.ts'
+
+const state = (name: string, domain: string): SourceState =>
+  createSourceState({
+    config: { name, kind: 'cloud', domain, weight: 1, label: name },
+    request: () => Promise.reject(new Error('not used')),
+  })
+const a = state('a', 'A')
+const b = state('b', 'B')
+const c = state('c', 'C')
+const a2 = state('a2', 'A')
+const hedge = { min: 10, max: 2_000, initial: 400 }
+/** Expected latencies by source, in ms. */
+const expect = (ms: Record<string, number>) => (s: SourceState) => ms[s.name] ?? 400
+const flight = (s: SourceState, started: number, hedged = false): InFlight => ({
+  s,
+  started,
+  hedged,
+})
+
+describe('hedgeDelay', () => {
+  it('fires when the first attempt not yet hedged is late', () => {
+    const e = expect({ a: 150, b: 300 })
+    assert.equal(hedgeDelay([flight(a, 0), flight(b, 0)], e, 0, hedge, 1), 150)
+    assert.equal(hedgeDelay([flight(a, 0, true), flight(b, 0)], e, 100, hedge, 1), 200)
+  })
+
+  it('once all are hedged: the slowest, backing off, never past hedge.max', () => {
+    const e = expect({ a: 150 })
+    // Hedged and late: the floor (hedge.min) times the backoff, until a is overdue (300 ms).
+    assert.equal(hedgeDelay([flight(a, 0, true)], e, 160, hedge, 4), 40)
+    assert.equal(hedgeDelay([flight(a, 0, true)], e, 160, hedge, 16), 141, 'overdue at 300: 301')
+    // Past overdue, the next wake is when it would be presumed lost (1 s floor).
+    assert.equal(hedgeDelay([flight(a, 0, true)], e, 400, hedge, 1_024), 601)
+    assert.equal(hedgeDelay([flight(a, 0, true)], expect({ a: 1_900 }), 0, hedge, 8), 2_000)
+  })
+
+  it('never below 1 ms or hedge.min', () => {
+    assert.equal(hedgeDelay([flight(a, 0)], expect({ a: 0 }), 0, { ...hedge, min: 0 }, 1), 1)
+    assert.equal(hedgeDelay([flight(a, 0)], expect({ a: 5 }), 0, { ...hedge, min: 50 }, 1), 11)
+  })
+})
+
+describe('late, overdue, lost', () => {
+  it('a late attempt is a hedge; an overdue one a failover', () => {
+    const e = expect({ a: 100, b: 300 })
+    const early = lateAttempts([flight(a, 0), flight(b, 0)], e, 99)
+    assert.deepEqual(early, { late: [], failover: false })
+    const late = lateAttempts([flight(a, 0), flight(b, 0)], e, 150)
+    assert.deepEqual(
+      late.late.map((x) => x.s.name),
+      ['a'],
+    )
+    assert.equal(late.failover, false)
+    assert.equal(lateAttempts([flight(a, 0), flight(b, 0)], e, 201).failover, true)
+  })
+
+  it('probes overdue sources silent since their attempt, once each', () => {
+    const s = state('s', 'S')
+    const e = expect({ s: 100 })
+    assert.deepEqual(toProbe([flight(s, 0)], e, 200, new Map()), [], 'not yet overdue')
+    assert.deepEqual(toProbe([flight(s, 0), flight(s, 10)], e, 250, new Map()), [s])
+    assert.deepEqual(toProbe([flight(s, 0)], e, 250, new Map([[s, false]])), [], 'probed')
+    s.lastAnswerAt = 5
+    assert.deepEqual(toProbe([flight(s, 0)], e, 250, new Map()), [], 'it answered something')
+  })
+
+  it('presumed lost after max(1 s, 4 × expected), once probes came back, with nothing coming', () => {
+    const e = expect({ a: 100, b: 400 })
+    const inflight = [flight(a, 0), flight(b, 0)]
+    assert.equal(allLost(inflight, e, 1_600, undefined, false), false, 'b: 4 × 400 ms')
+    assert.equal(allLost(inflight, e, 1_601, undefined, false), true)
+    assert.equal(allLost(inflight, e, 1_601, undefined, true), false, 'a re-check is coming')
+    const probing = new Map([
+      [a, true],
+      [b, false],
+    ])
+    assert.equal(allLost(inflight, e, 1_601, probing, false), false, "b's probe is out")
+    probing.set(b, true)
+    assert.equal(allLost(inflight, e, 1_601, probing, false), true)
+    assert.equal(allLost([flight(a, 0)], e, 1_000, undefined, false), false, 'a: the 1 s floor')
+  })
+})
+
+describe('pickNext', () => {
+  const asked = (over: Partial<Parameters<typeof pickNext>[1]> = {}) => ({
+    launched: new Set<SourceState>(),
+    force: false,
+    inflight: [] as InFlight[],
+    tally: new Tally({ sources: 2, domains: 2 }),
+    ...over,
+  })
+
+  it('the best source of a domain no one covers', () => {
+    assert.equal(pickNext([a, a2, b], asked()), a)
+    assert.equal(
+      pickNext([a, a2, b], asked({ launched: new Set([a]), inflight: [flight(a, 0)] })),
+      b,
+    )
+  })
+
+  it("a second source of a covered domain while the domain's answer is missing or short", () => {
+    const launched = new Set([a, b])
+    assert.equal(
+      pickNext([a, a2, b], asked({ launched, inflight: [flight(a, 0), flight(b, 0)] })),
+      a2,
+    )
+    const tally = new Tally({ sources: 1, domains: 1 })
+    tally.add(a, '0x1', '0x1')
+    assert.equal(pickNext([a, a2], asked({ launched: new Set([a]), tally })), undefined)
+  })
+
+  it('skips open breakers unless forced', () => {
+    const down = state('down', 'D')
+    down.breaker.trip(60_000)
+    assert.equal(pickNext([down], asked()), undefined)
+    assert.equal(pickNext([down], asked({ force: true })), down)
+  })
+})
+
+describe('whenExhausted', () => {
+  const group = (value: unknown, error?: RpcResponseError) => ({
+    value,
+    ...(error ? { error } : {}),
+    sources: [a],
+    domains: new Set(['A']),
+  })
+  const base: Exhaustion = {
+    groups: [],
+    reserve: 0,
+    degrade: false,
+    pending: (v) => v === null,
+    inclusion: false,
+    callersErrors: [],
+    failures: 0,
+    reasked: false,
+    inflight: 0,
+    now: 0,
+    deadline: 10_000,
+  }
+  const unknown = new RpcResponseError('a', { code: -32601, message: 'no such method' })
+
+  it('in order: reserve, degrade, inclusion, caller, all failed, re-ask, quorum error', () => {
+    const real = group('0x1')
+    const notYet = group(null)
+    assert.deepEqual(whenExhausted({ ...base, reserve: 1 }), { do: 'askReserve' })
+    assert.deepEqual(whenExhausted({ ...base, groups: [real], degrade: true }), {
+      do: 'degrade',
+      group: real,
+    })
+    assert.deepEqual(whenExhausted({ ...base, groups: [real, notYet], inclusion: true }), {
+      do: 'checkInclusion',
+      group: real,
+    })
+    assert.deepEqual(whenExhausted({ ...base, callersErrors: [unknown], failures: 1 }), {
+      do: 'callersError',
+      error: unknown,
+    })
+    assert.deepEqual(whenExhausted({ ...base, callersErrors: [unknown], failures: 2 }), {
+      do: 'allFailed',
+    })
+    assert.deepEqual(whenExhausted({ ...base, groups: [real, notYet] }), { do: 'reask' })
+    assert.deepEqual(whenExhausted({ ...base, groups: [real, notYet], reasked: true }), {
+      do: 'quorumError',
+    })
+  })
+
+  it('no re-ask with attempts in flight or the deadline near; a node error is not a lone answer', () => {
+    const split = [group('0x1'), group('0x2')]
+    assert.equal(whenExhausted({ ...base, groups: split, inflight: 1 }).do, 'quorumError')
+    assert.equal(whenExhausted({ ...base, groups: split, now: 9_900 }).do, 'quorumError')
+    const revert = new RpcResponseError('a', { code: 3, message: 'execution reverted' })
+    const errorBesideNotYet = [group(undefined, revert), group(null)]
+    assert.equal(whenExhausted({ ...base, groups: errorBesideNotYet, inclusion: true }).do, 'reask')
+  })
+})
+
+describe('Tally', () => {
+  it('agreement needs the sources and the domains', () => {
+    const t = new Tally({ sources: 2, domains: 2 })
+    assert.equal(t.agreed(t.add(a, 'k', 1)), false)
+    assert.equal(t.agreed(t.add(a2, 'k', 1)), false, 'two sources, one domain')
+    assert.equal(t.agreed(t.add(b, 'k', 1)), true)
+  })
+
+  it('a node error is not a real answer beside "not yet"; a "not yet" can be withdrawn', () => {
+    const t = new Tally({ sources: 2, domains: 2 })
+    const isNull = (v: unknown) => v === null
+    t.add(a, 'error:3', undefined, new RpcResponseError('a', { code: 3, message: 'reverted' }))
+    t.add(b, 'null', null)
+    assert.equal(t.hasReal(isNull), false)
+    t.add(c, '0x1', '0x1')
+    assert.equal(t.hasReal(isNull), true)
+    assert.deepEqual(t.notYet(isNull), [b])
+    t.withdraw(b)
+    assert.equal(t.size, 2)
+    assert.equal(t.answered('B'), false)
+  })
+
+  it('the contradicting sources, "not found" left out, the winner in the tally or not', () => {
+    const t = new Tally({ sources: 2, domains: 2 })
+    const winner = t.add(a, '0x1', '0x1')
+    t.add(b, '0x2', '0x2')
+    t.add(c, 'null', null)
+    assert.deepEqual(t.contradicting(winner), [b])
+    const alone = { value: '0x3', sources: [a2], domains: new Set(['A']) }
+    assert.deepEqual(t.contradicting(alone), [a, b])
+  })
+})
+
+describe('judge', () => {
+  const rules = { method: 'eth_getBalance' }
+
+  it('answers by their key, node errors agreed on, failures with their reason', () => {
+    assert.deepEqual(judge(rules, a, '0xAB', undefined), { kind: 'answer', key: '"0xab"' })
+    assert.deepEqual(judge({ ...rules, standsAlone: () => true }, a, 1, undefined), {
+      kind: 'alone',
+    })
+    const revert = new RpcResponseError('a', {
+      code: 3,
+      message: 'execution reverted',
+      data: '0x1',
+    })
+    assert.deepEqual(judge(rules, a, undefined, revert), {
+      kind: 'nodeError',
+      key: 'error:3:"0x1"',
+      error: revert,
+    })
+    assert.deepEqual(judge(rules, a, undefined, new SourceError('a', 'http', 'HTTP 503')), {
+      kind: 'failed',
+      reason: 'HTTP 503',
+      callers: false,
+    })
+  })
+
+  it('an answer that fails the check, or breaks the rules reading it, is rejected', () => {
+    const check = judge({ ...rules, check: () => 'too deep' }, a, {}, undefined)
+    assert.equal(
+      check.kind === 'rejected' && check.lie.shortMessage,
+      'a: eth_getBalance answer rejected: too deep',
+    )
+    const key = () => {
+      throw new Error('no hash')
+    }
+    const broken = judge({ ...rules, key }, a, {}, undefined)
+    assert.equal(
+      broken.kind === 'rejected' && broken.lie.shortMessage,
+      'a: eth_getBalance answer rejected: malformed (no hash)',
+    )
+  })
+})
+
+describe('outpaced: a slower source answered, a faster one is silent', () => {
+  const measured = (name: string, domain: string, ms: number) => {
+    const s = state(name, domain)
+    s.latency.add(ms)
+    return s
+  }
+  const fast = measured('fast', 'F', 20)
+  const slow = measured('slow', 'S', 60)
+  const e = (s: SourceState) => (s === fast ? 30 : s === slow ? 90 : 400)
+  const inflight = [flight(fast, 0)]
+
+  it('is lost once overdue and past the floor, with no probe waited for', () => {
+    const answered = [{ s: slow, at: 80 }]
+    assert.equal(allLost(inflight, e, 100, new Map(), false, answered), false, 'the 100 ms floor')
+    assert.equal(allLost(inflight, e, 101, new Map(), false, answered), true)
+  })
+
+  it('not when the one that answered is faster, unmeasured, or answered before it began', () => {
+    const guess = state('guess', 'G')
+    assert.equal(allLost(inflight, e, 101, undefined, false, [{ s: guess, at: 80 }]), false)
+    assert.equal(allLost([flight(slow, 0)], e, 181, undefined, false, [{ s: fast, at: 80 }]), false)
+    assert.equal(
+      allLost([flight(fast, 50)], e, 151, undefined, false, [{ s: slow, at: 40 }]),
+      false,
+    )
+  })
+
+  it('not when its source answered anything since the attempt began', () => {
+    const alive = measured('alive', 'A', 20)
+    alive.lastAnswerAt = 60
+    const answered = [{ s: slow, at: 80 }]
+    assert.equal(allLost([flight(alive, 0)], e, 101, undefined, false, answered), false)
+  })
+})

@@ -1,0 +1,282 @@
+/**
+ * The fan-out's decisions as plain functions of what it knows at one moment: which source to ask
+ * next, when the hedge timer fires, which attempts are late, overdue or presumed lost, and what
+ * to do when no one is left to ask. fanOut.ts owns the timers and acts on what these return;
+ * the request path is in docs/architecture.md ("A quorum read, step by step").
+ */
+import type { RpcResponseError } from './errors.ts'
+import { expectedLatency, type SourceState } from './sourceState.ts'
+import type { Group, Tally } from './tally.ts'
+
+/** Attempts cancelled this much later than their source's expected latency count as slow. */
+export const SLOW_FACTOR = 2
+/**
+ * Attempts silent this much longer than their source's expected latency (and at least
+ * `LOST_FLOOR` ms) are presumed lost: with no one left to ask, the quorum is lost.
+ */
+export const LOST_FACTOR = 4
+export const LOST_FLOOR = 1_000
+/**
+ * An attempt overdue (and silent at least this long, in ms) while a source no faster than its
+ * own answered the same request after it began is presumed lost at once: the other domains'
+ * latency bounds its silence (two fastest domains gone need not cost a second per request).
+ */
+export const OUTPACED_FLOOR = 100
+/** How long after a split with no one left to ask its sources are asked once more, in ms. */
+export const REASK_DELAY = 100
+/** Delays before a "not yet" source is asked again: from the real answer beside it, then from its previous retry. */
+export const RECHECK_DELAYS: readonly number[] = [200, 800]
+
+/** What the timing decisions know of an attempt in flight. */
+export type InFlight = {
+  readonly s: SourceState
+  /** When it was sent (`Clock.now()`). */
+  readonly started: number
+  /** Another source was asked because this attempt was late. */
+  hedged: boolean
+}
+
+/** The latency after which an attempt at a source is late, for this request, in ms. */
+export type Expected = (s: SourceState) => number
+
+export type Hedging = { min: number; max: number; initial: number }
+
+/**
+ * A source's expected latency per round trip, times the request's round trips. A source's own
+ * slow answers cannot make its silence look normal: at most the hedge ceiling.
+ */
+export function expectedFor(s: SourceState, hedge: Hedging, roundTrips: number): number {
+  return roundTrips * Math.min(hedge.max, expectedLatency(s, hedge.initial))
+}
+
+const expectations = new WeakMap<Hedging, Map<number, Expected>>()
+
+/**
+ * `expectedFor` as an `Expected`, made once per hedge settings and round trips, not once per
+ * request. A closure made per request and called from these shared functions is remembered by
+ * their call feedback, and V8's minor GC keeps what it references alive: the whole request
+ * (the driver, its answers, its caller's promise) would be promoted for the major GC to
+ * collect, which costs more CPU per request than the fan-out itself.
+ */
+export function expectationFor(hedge: Hedging, roundTrips: number): Expected {
+  let byRounds = expectations.get(hedge)
+  if (!byRounds) {
+    byRounds = new Map()
+    expectations.set(hedge, byRounds)
+  }
+  let expected = byRounds.get(roundTrips)
+  if (!expected) {
+    expected = (s) => expectedFor(s, hedge, roundTrips)
+    byRounds.set(roundTrips, expected)
+  }
+  return expected
+}
+
+/** Past twice its expected latency: a replacement is a failover, and a late cancel a timeout. */
+export function overdue(a: InFlight, expected: Expected, now: number): boolean {
+  return now - a.started > SLOW_FACTOR * expected(a.s)
+}
+
+/** How long an attempt with this expected latency may be silent before it is presumed lost. */
+export function lostAfter(expected: number): number {
+  return Math.max(LOST_FLOOR, LOST_FACTOR * expected)
+}
+
+/** When a source answered this request (`Clock.now()`). */
+export type Answered = { readonly s: SourceState; readonly at: number }
+
+/** Silent past `lostAfter`, and its source has answered nothing since it began. */
+export function presumedLost(a: InFlight, expected: Expected, now: number): boolean {
+  return a.s.lastAnswerAt <= a.started && now - a.started > lostAfter(expected(a.s))
+}
+
+/**
+ * Overdue (and past `OUTPACED_FLOOR`) while a source measured to be no faster answered this
+ * request after the attempt began, and its source has answered nothing since: it is gone, not
+ * slow. No probe is waited for: the slower source's answer is the evidence.
+ */
+export function outpaced(
+  a: InFlight,
+  expected: Expected,
+  now: number,
+  answered: readonly Answered[],
+): boolean {
+  const e = expected(a.s)
+  if (a.s.lastAnswerAt > a.started || now - a.started <= Math.max(OUTPACED_FLOOR, SLOW_FACTOR * e))
+    return false
+  // Known to be no faster: both latencies measured, not the initial guess.
+  const measured = (x: SourceState) => x.latency.count > 0
+  return (
+    measured(a.s) &&
+    answered.some((x) => x.s !== a.s && x.at > a.started && measured(x.s) && expected(x.s) >= e)
+  )
+}
+
+/**
+ * How long until the hedge timer should fire: when the first attempt not yet hedged is late
+ * (past its expected latency), else the slowest one, at least `hedge.min`, times `backoff`,
+ * at most `hedge.max`; and no later than just after an attempt becomes overdue (to probe its
+ * source) or would be presumed lost. `inflight` is not empty.
+ */
+export function hedgeDelay(
+  inflight: Iterable<InFlight>,
+  expected: Expected,
+  now: number,
+  hedge: Hedging,
+  backoff: number,
+): number {
+  let first = Number.POSITIVE_INFINITY
+  let last = 0
+  let lostAt = Number.POSITIVE_INFINITY
+  for (const a of inflight) {
+    const e = expected(a.s)
+    const due = a.started + e - now
+    if (!a.hedged) first = Math.min(first, due)
+    last = Math.max(last, due)
+    const overdueIn = a.started + SLOW_FACTOR * e - now
+    if (overdueIn > 0) lostAt = Math.min(lostAt, overdueIn)
+    const lostIn = a.started + lostAfter(e) - now
+    if (lostIn > 0) lostAt = Math.min(lostAt, lostIn)
+    const outpacedIn = a.started + Math.max(OUTPACED_FLOOR, SLOW_FACTOR * e) - now
+    if (outpacedIn > 0) lostAt = Math.min(lostAt, outpacedIn)
+  }
+  const hedgeWait = Math.max(1, hedge.min, first === Number.POSITIVE_INFINITY ? last : first)
+  return Math.min(hedge.max, hedgeWait * backoff, lostAt + 1)
+}
+
+/**
+ * The attempts past their expected latency when the hedge timer fires; `failover` when one is
+ * overdue (its replacement is a failover, not a speculative hedge paid from the budget).
+ */
+export function lateAttempts(
+  inflight: Iterable<InFlight>,
+  expected: Expected,
+  now: number,
+): { late: InFlight[]; failover: boolean } {
+  const late: InFlight[] = []
+  let failover = false
+  for (const a of inflight) {
+    if (now < a.started + expected(a.s)) continue
+    late.push(a)
+    failover ||= overdue(a, expected, now)
+  }
+  return { late, failover }
+}
+
+/**
+ * Sources to probe with a cheap call, so that a slow answer is told from a dead source by the
+ * time it matters: overdue, silent since their attempt began, not probed yet.
+ */
+export function toProbe(
+  inflight: Iterable<InFlight>,
+  expected: Expected,
+  now: number,
+  probed: ReadonlyMap<SourceState, boolean>,
+): SourceState[] {
+  const out: SourceState[] = []
+  for (const a of inflight)
+    if (
+      overdue(a, expected, now) &&
+      a.s.lastAnswerAt <= a.started &&
+      !probed.has(a.s) &&
+      !out.includes(a.s)
+    )
+      out.push(a.s)
+  return out
+}
+
+/**
+ * Every attempt in flight is outpaced, or presumed lost with its source's probe (`probed`, when
+ * sources are probed) come back silent too; with nothing else coming (`rechecking` false), the
+ * answers so far are all there will be.
+ */
+export function allLost(
+  inflight: Iterable<InFlight>,
+  expected: Expected,
+  now: number,
+  probed: ReadonlyMap<SourceState, boolean> | undefined,
+  rechecking: boolean,
+  answered: readonly Answered[] = [],
+): boolean {
+  if (rechecking) return false
+  for (const a of inflight) {
+    if (outpaced(a, expected, now, answered)) continue
+    if (!presumedLost(a, expected, now) || (probed && probed.get(a.s) !== true)) return false
+  }
+  return true
+}
+
+/** What `pickNext` needs to know of the request so far. */
+export type Asked = {
+  readonly launched: ReadonlySet<SourceState>
+  /** Ask sources even if their breaker is open. */
+  readonly force: boolean
+  readonly inflight: Iterable<InFlight>
+  readonly tally: Tally
+}
+
+/** The best source of a domain nobody covers yet; else one whose domain still lacks an answer. */
+export function pickNext(
+  candidates: readonly SourceState[],
+  asked: Asked,
+): SourceState | undefined {
+  let fallback: SourceState | undefined
+  for (const s of candidates) {
+    if (asked.launched.has(s) || !(asked.force || s.breaker.available)) continue
+    if (!covered(asked, s.domain)) return s
+    if (!asked.tally.answered(s.domain) || asked.tally.sourcesShort()) fallback ??= s
+  }
+  return fallback
+}
+
+function covered(asked: Asked, domain: string): boolean {
+  for (const a of asked.inflight) if (a.s.domain === domain) return true
+  return asked.tally.answered(domain)
+}
+
+/** What the fan-out knows when no one is left to ask and nothing is in flight or coming. */
+export type Exhaustion = {
+  groups: readonly Group[]
+  /** Sources held back (`reserve`) not asked yet. */
+  reserve: number
+  degrade: boolean
+  pending?: ((result: unknown) => boolean) | undefined
+  /** A lone real answer's inclusion may still be checked (`beatsNotYet`, not asked yet). */
+  inclusion: boolean
+  callersErrors: readonly RpcResponseError[]
+  failures: number
+  reasked: boolean
+  inflight: number
+  now: number
+  deadline: number
+}
+
+/** What to do when no one is left to ask, in the order it is tried. */
+export type Exhausted =
+  /** Every candidate failed without an answer: ask those held back before giving up. */
+  | { do: 'askReserve' }
+  /** One answer and every other domain failed: it stands, flagged degraded. */
+  | { do: 'degrade'; group: Group }
+  /** One real answer whose only dissent is "not yet": it stands if its inclusion checks. */
+  | { do: 'checkInclusion'; group: Group }
+  /** Every source said the request itself is wrong: that is the caller's answer. */
+  | { do: 'callersError'; error: RpcResponseError }
+  | { do: 'allFailed' }
+  /** A split: ask those who answered once more, shortly (fanOut.ts `reask`). */
+  | { do: 'reask' }
+  | { do: 'quorumError' }
+
+export function whenExhausted(x: Exhaustion): Exhausted {
+  const all = x.groups
+  if (all.length === 0 && x.reserve > 0) return { do: 'askReserve' }
+  if (all.length === 1 && x.degrade) return { do: 'degrade', group: all[0]! }
+  const real = all.filter((g) => g.error || !x.pending?.(g.value))
+  const lone = real.length === 1 && all.length > 1 && !real[0]!.error ? real[0]! : undefined
+  if (lone && x.inclusion) return { do: 'checkInclusion', group: lone }
+  const callers = x.callersErrors[0]
+  if (all.length === 0 && callers && x.callersErrors.length === x.failures)
+    return { do: 'callersError', error: callers }
+  if (all.length === 0) return { do: 'allFailed' }
+  if (!x.reasked && x.inflight === 0 && x.now + REASK_DELAY < x.deadline) return { do: 'reask' }
+  return { do: 'quorumError' }
+}

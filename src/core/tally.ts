@@ -1,0 +1,186 @@
+/**
+ * The answer tally of one fan-out (fanOut.ts): what each answer counts as, and the groups of
+ * sources that gave the same one. No timers and no I/O: the driver feeds it answers and asks it
+ * whether one is agreed.
+ */
+import { canonical } from './canonical.ts'
+import { RpcResponseError, SourceError } from './errors.ts'
+import type { SourceState } from './sourceState.ts'
+
+/** How many sources, and in how many failure domains, must give one answer. */
+export type Need = { sources: number; domains: number }
+
+/** Sources that gave one answer (or one node error, a revert), and their domains. */
+export type Group = {
+  value: unknown
+  error?: RpcResponseError
+  sources: SourceState[]
+  domains: Set<string>
+}
+
+/** One source's answer as events and errors show it. */
+export type ShownAnswer = { source: string; domain: string; answer: string }
+
+/** The parts of a request that judge an answer (see `FanOutRequest`). */
+export type AnswerRules = {
+  method: string
+  check?(result: unknown, s: SourceState): string | undefined
+  standsAlone?(result: unknown): boolean
+  key?(result: unknown): string
+  callersError?(error: unknown): boolean
+}
+
+/** What one attempt's outcome counts as. */
+export type Verdict =
+  /** An answer, counted under its agreement key. */
+  | { kind: 'answer'; key: string }
+  /** An answer proven locally: it needs no agreement. */
+  | { kind: 'alone' }
+  /** A node error every node gives (a revert): agreed on like an answer. */
+  | { kind: 'nodeError'; key: string; error: RpcResponseError }
+  /** The source failed; `callers` when the error is the caller's (an unknown method). */
+  | { kind: 'failed'; reason: string; callers: boolean }
+  /** The answer failed a local check: that source's lie or garbage. */
+  | { kind: 'rejected'; lie: SourceError }
+
+const ALONE: Verdict = { kind: 'alone' }
+
+/** Judges one attempt's outcome: `error` when it rejected, else `result`. */
+export function judge(
+  rules: AnswerRules,
+  s: SourceState,
+  result: unknown,
+  error: unknown,
+): Verdict {
+  if (error instanceof RpcResponseError && error.deterministic) {
+    // The same error from every node: its code and data, else its message without the name.
+    const detail = error.data ?? error.shortMessage.replace(`${s.name}: `, '')
+    return { kind: 'nodeError', key: `error:${error.code}:${canonical(detail)}`, error }
+  }
+  if (error !== undefined)
+    return { kind: 'failed', reason: reasonOf(error), callers: !!rules.callersError?.(error) }
+  // The rules read untrusted data: any exception is that source's malformed answer.
+  let bad: string | undefined
+  try {
+    bad = rules.check?.(result, s)
+    if (!bad && rules.standsAlone?.(result)) return ALONE
+    if (!bad) return { kind: 'answer', key: (rules.key ?? canonical)(result) }
+  } catch (e) {
+    bad = `malformed (${e instanceof Error ? e.message : String(e)})`
+  }
+  return {
+    kind: 'rejected',
+    lie: new SourceError(s.name, 'body', `${rules.method} answer rejected: ${bad}`),
+  }
+}
+
+/** A failure's reason without the source's name (the list names it). */
+export function reasonOf(error: unknown): string {
+  if (error instanceof SourceError) return error.shortMessage.replace(`${error.source}: `, '')
+  if (error instanceof Error) return error.message
+  return String(error)
+}
+
+/** The groups of one request's answers, by agreement key. */
+export class Tally {
+  private readonly groups = new Map<string, Group>()
+  private readonly need: Need
+
+  constructor(need: Need) {
+    this.need = need
+  }
+
+  /** How many different answers (and node errors) there are. */
+  get size(): number {
+    return this.groups.size
+  }
+
+  /** Counts `s`'s answer under `key`; returns the group it joined. */
+  add(s: SourceState, key: string, value: unknown, error?: RpcResponseError): Group {
+    let g = this.groups.get(key)
+    if (!g) {
+      g = { value, error, sources: [], domains: new Set() }
+      this.groups.set(key, g)
+    }
+    g.sources.push(s)
+    g.domains.add(s.domain)
+    return g
+  }
+
+  /** Enough sources in enough domains gave this answer. */
+  agreed(g: Group): boolean {
+    return g.sources.length >= this.need.sources && g.domains.size >= this.need.domains
+  }
+
+  /** A source of this domain answered (anything). */
+  answered(domain: string): boolean {
+    for (const g of this.groups.values()) if (g.domains.has(domain)) return true
+    return false
+  }
+
+  /** No answer has `need.sources` sources yet. */
+  sourcesShort(): boolean {
+    let most = 0
+    for (const g of this.groups.values()) most = Math.max(most, g.sources.length)
+    return most < this.need.sources
+  }
+
+  all(): Group[] {
+    return [...this.groups.values()]
+  }
+
+  /** Some answer (not a node error) is more than "not yet". */
+  hasReal(isPending: (value: unknown) => boolean): boolean {
+    for (const g of this.groups.values()) if (!g.error && !isPending(g.value)) return true
+    return false
+  }
+
+  /** The sources whose answer may only mean "not yet". */
+  notYet(isPending: (value: unknown) => boolean): SourceState[] {
+    const out: SourceState[] = []
+    for (const g of this.groups.values()) if (!g.error && isPending(g.value)) out.push(...g.sources)
+    return out
+  }
+
+  /** Takes `s`'s answer back (it is asked again); a group left empty goes. */
+  withdraw(s: SourceState): void {
+    for (const [key, g] of this.groups) {
+      const i = g.sources.indexOf(s)
+      if (i < 0) continue
+      g.sources.splice(i, 1)
+      g.domains = new Set(g.sources.map((x) => x.domain))
+      if (g.sources.length === 0) this.groups.delete(key)
+      return
+    }
+  }
+
+  /** Forgets every answer; returns the sources that gave them. */
+  clear(): SourceState[] {
+    const sources = this.all().flatMap((g) => g.sources)
+    this.groups.clear()
+    return sources
+  }
+
+  /** Every answer, one line per source, as `show` renders a value. */
+  list(show: (value: unknown) => string): ShownAnswer[] {
+    return this.all().flatMap((g) =>
+      g.sources.map((s) => ({
+        source: s.name,
+        domain: s.domain,
+        answer: g.error ? g.error.shortMessage : show(g.value),
+      })),
+    )
+  }
+
+  /**
+   * The sources that contradicted `winner` (which may be outside the tally: an answer that
+   * stands alone). "Not found" (`null`) against an answer is a race at the chain's edge more
+   * often than a lie: those are left out.
+   */
+  contradicting(winner: Group): SourceState[] {
+    const out: SourceState[] = []
+    for (const g of this.groups.values())
+      if (g !== winner && g.value !== null) out.push(...g.sources)
+    return out
+  }
+}
