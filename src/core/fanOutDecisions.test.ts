@@ -5,6 +5,7 @@ import { RpcResponseError, SourceError } from './errors.ts'
 import {
   allLost,
   type Exhaustion,
+  expectationFor,
   hedgeDelay,
   type InFlight,
   lateAttempts,
@@ -278,16 +279,16 @@ describe('outpaced: a slower source answered, a faster one is silent', () => {
 
   it('is lost once overdue and past the floor, with no probe waited for', () => {
     const answered = [{ s: slow, at: 80 }]
-    assert.equal(allLost(inflight, e, 100, new Map(), false, answered), false, 'the 100 ms floor')
-    assert.equal(allLost(inflight, e, 101, new Map(), false, answered), true)
+    assert.equal(allLost(inflight, e, 250, new Map(), false, answered), false, 'the 250 ms floor')
+    assert.equal(allLost(inflight, e, 251, new Map(), false, answered), true)
   })
 
   it('not when the one that answered is faster, unmeasured, or answered before it began', () => {
     const guess = state('guess', 'G')
-    assert.equal(allLost(inflight, e, 101, undefined, false, [{ s: guess, at: 80 }]), false)
-    assert.equal(allLost([flight(slow, 0)], e, 181, undefined, false, [{ s: fast, at: 80 }]), false)
+    assert.equal(allLost(inflight, e, 251, undefined, false, [{ s: guess, at: 80 }]), false)
+    assert.equal(allLost([flight(slow, 0)], e, 251, undefined, false, [{ s: fast, at: 80 }]), false)
     assert.equal(
-      allLost([flight(fast, 50)], e, 151, undefined, false, [{ s: slow, at: 40 }]),
+      allLost([flight(fast, 50)], e, 301, undefined, false, [{ s: slow, at: 40 }]),
       false,
     )
   })
@@ -296,6 +297,15 @@ describe('outpaced: a slower source answered, a faster one is silent', () => {
     const alive = measured('alive', 'A', 20)
     alive.lastAnswerAt = 60
     const answered = [{ s: slow, at: 80 }]
-    assert.equal(allLost([flight(alive, 0)], e, 101, undefined, false, answered), false)
+    assert.equal(allLost([flight(alive, 0)], e, 251, undefined, false, answered), false)
+  })
+})
+
+describe('expectationFor', () => {
+  it('one function per hedge settings and round trips, not one per request (see its comment)', () => {
+    const settings = { min: 10, max: 2_000, initial: 400 }
+    assert.equal(expectationFor(settings, 1), expectationFor(settings, 1))
+    assert.notEqual(expectationFor(settings, 1), expectationFor(settings, 3))
+    assert.equal(expectationFor(settings, 3)(state('fresh', 'F')), 1_200, '3 × the initial guess')
   })
 })

@@ -21,7 +21,7 @@ export const LOST_FLOOR = 1_000
  * own answered the same request after it began is presumed lost at once: the other domains'
  * latency bounds its silence (two fastest domains gone need not cost a second per request).
  */
-export const OUTPACED_FLOOR = 100
+export const OUTPACED_FLOOR = 250
 /** How long after a split with no one left to ask its sources are asked once more, in ms. */
 export const REASK_DELAY = 100
 /** Delays before a "not yet" source is asked again: from the real answer beside it, then from its previous retry. */
