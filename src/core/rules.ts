@@ -184,18 +184,11 @@ export function checkAnswer(
           return undefined
         },
         // The hash proves the signed envelope, not where it stands: its inclusion (block, index),
-        // "still pending", `from` and the `gasPrice` a typed transaction paid (its block's base
-        // fee sets it) need agreement (or `outlast/proofs`). The envelope's other fields are the
-        // hash's: two honest clients that format them apart still agree.
-        key: (r) => {
-          if (r === null) return 'null'
-          const { hash, blockHash, blockNumber, transactionIndex, from, gasPrice } = r as Tx & {
-            blockNumber?: unknown
-            from?: unknown
-            gasPrice?: unknown
-          }
-          return canonical({ hash, blockHash, blockNumber, transactionIndex, from, gasPrice })
-        },
+        // "still pending", `from`, the `gasPrice` a typed transaction paid, `blockTimestamp` and
+        // anything else a node adds need agreement (or `outlast/proofs`). The envelope's fields
+        // are the hash's: two honest clients that format them apart still agree. A type this
+        // version cannot rebuild is not checked by its hash: all of it must agree.
+        key: (r) => (r === null ? 'null' : canonical(unhashed(r as Tx))),
         pending: isNull,
       }
     }
@@ -333,6 +326,36 @@ function checkBlock(
     if (why) return `transaction ${(tx as Tx).hash}: ${why}`
   }
   return undefined
+}
+
+/** Fields of a JSON-RPC transaction that its hash covers (types 0 to 4; `gasPrice` only for legacy). */
+const ENVELOPE = new Set([
+  'type',
+  'chainId',
+  'nonce',
+  'gas',
+  'maxFeePerGas',
+  'maxPriorityFeePerGas',
+  'maxFeePerBlobGas',
+  'to',
+  'value',
+  'input',
+  'accessList',
+  'blobVersionedHashes',
+  'authorizationList',
+  'v',
+  'yParity',
+  'r',
+  's',
+])
+
+/** What of a transaction its hash does not cover; all of it when its type cannot be rebuilt. */
+function unhashed(tx: Tx): Record<string, unknown> {
+  const type = (tx as { type?: unknown }).type
+  if (type != null && !/^0x[0-4]$/.test(String(type))) return tx
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(tx)) if (!ENVELOPE.has(k)) out[k] = v
+  return out
 }
 
 function checkTx(tx: Tx, expected: string | undefined): string | undefined {

@@ -1,7 +1,9 @@
 /**
  * A transaction's hash proves its signed envelope, not where it stands. Without a prover, a
  * source that moves a real transaction to another block or index, calls a mined one pending, or
- * names another sender must be outvoted: inclusion and `from` need agreement.
+ * names another sender must be outvoted: inclusion, `from` and every field its hash does not cover
+ * (the gas price a typed transaction paid, its block's timestamp, fields of a source's own, every
+ * field of a type that cannot be rebuilt) need agreement.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -37,6 +39,14 @@ const lies: [string, (t: Tx) => Tx][] = [
   ['another index', (t) => ({ ...t, transactionIndex: '0x3' })],
   ['still pending', (t) => ({ ...t, blockHash: null, blockNumber: null, transactionIndex: null })],
   ['another sender', (t) => ({ ...t, from: devAccounts[3]!.address.toLowerCase() })],
+  [
+    'another gas price',
+    (t) => ({ ...t, gasPrice: `0x${(BigInt(String(t.gasPrice)) + 1n).toString(16)}` }),
+  ],
+  ['another block timestamp', (t) => ({ ...t, blockTimestamp: '0x1' })],
+  ['a field of its own', (t) => ({ ...t, isSystemTx: true })],
+  // A type outlast cannot rebuild is not checked by its hash: every field must agree.
+  ['an unknown type, another value', (t) => ({ ...t, type: '0x64', value: '0xde0b6b3a7640000' })],
 ]
 
 const lookups = () =>
