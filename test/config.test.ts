@@ -34,6 +34,11 @@ describe('bad configuration fails at construction with a clear error', () => {
     rejects(() => webSocket('https://x.example'), /must be ws: or wss:/)
     rejects(() => http('https://x.example', { timeout: 3e9 }), /<= 2147483647/)
     rejects(
+      () => http('https://x.example', { name: 'x', kind: 'p2p' as never }),
+      /http\(x\): kind must be one of 'cloud', 'self-hosted', 'wallet', got "p2p"/,
+    )
+    rejects(() => webSocket('wss://x.example', { kind: 'cluod' as never }), /kind must be one of/)
+    rejects(
       () => webSocket('wss://x.example', { heartbeat: { interval: Infinity } }),
       /heartbeat interval and timeout/,
     )

@@ -1,5 +1,7 @@
 /** What a source is: a kind, a failure domain and a way to answer JSON-RPC. */
-export type SourceKind = 'cloud' | 'self-hosted' | 'wallet' | 'p2p' | 'ipfs'
+/** What a source is: a provider's endpoint, the user's own node, or the user's wallet. */
+export const SOURCE_KINDS = ['cloud', 'self-hosted', 'wallet'] as const
+export type SourceKind = (typeof SOURCE_KINDS)[number]
 
 export type RpcRequest = { method: string; params?: readonly unknown[] | undefined }
 

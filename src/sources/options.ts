@@ -1,5 +1,5 @@
 import { ConfigError } from '../core/errors.ts'
-import type { SourceKind } from '../core/types.ts'
+import { SOURCE_KINDS, type SourceKind } from '../core/types.ts'
 import { redactUrl } from '../core/url.ts'
 
 /** Options every URL source shares (`http`, `webSocket`). */
@@ -58,6 +58,10 @@ export function urlSource(
   }
   check(typeof name === 'string' && name.length > 0, 'name must be a non-empty string')
   check(typeof domain === 'string' && domain.length > 0, 'domain must be a non-empty string')
+  check(
+    SOURCE_KINDS.includes(kind),
+    `kind must be one of ${SOURCE_KINDS.map((k) => `'${k}'`).join(', ')}, got ${JSON.stringify(kind)}`,
+  )
   check(
     finite(timeout) && timeout > 0 && timeout <= MAX_TIMER,
     `timeout must be a number of ms > 0 and <= ${MAX_TIMER}, got ${timeout}`,
