@@ -172,6 +172,6 @@ export async function broadcast(
 
 /** Two nodes reject for the same reason when code and message agree (ignoring the source name). */
 function sameRejection(a: RpcResponseError, b: RpcResponseError): boolean {
-  const strip = (e: RpcResponseError) => e.shortMessage.replace(`${e.source}: `, '').toLowerCase()
+  const strip = (e: RpcResponseError) => e.reason.toLowerCase()
   return a.code === b.code && strip(a) === strip(b)
 }

@@ -61,7 +61,10 @@ export type SourceFailureKind =
 
 export class SourceError extends BaseError {
   override name = 'SourceError'
+  /** The source's name. */
   readonly source: string
+  /** What went wrong, without the source's name (the message is `${source}: ${reason}`). */
+  readonly reason: string
   readonly kind: SourceFailureKind
   readonly status: number | undefined
   /** Milliseconds the source asked us to wait (HTTP 429 `Retry-After`). */
@@ -75,6 +78,7 @@ export class SourceError extends BaseError {
   ) {
     super(`${source}: ${message}`, options)
     this.source = source
+    this.reason = message
     this.kind = kind
     this.status = options.status
     this.retryAfter = options.retryAfter

@@ -111,11 +111,7 @@ function failure(
   failed: Failure[],
 ): unknown {
   if (error instanceof RpcResponseError && fromSources.has(error))
-    return new SourceError(
-      s.name,
-      'unavailable',
-      `cannot prove: ${error.shortMessage.replace(`${s.name}: `, '')}`,
-    )
+    return new SourceError(s.name, 'unavailable', `cannot prove: ${error.reason}`)
   if (!(error instanceof VerificationError)) return error
   failed.push({ s, why: error.shortMessage, unanchored: error instanceof UnanchoredProofError })
   return new SourceError(s.name, 'body', `failed the proof: ${error.shortMessage}`)
