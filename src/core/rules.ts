@@ -1,7 +1,6 @@
 import { keccak256 } from 'ox/Hash'
 import { verifyBlockHash } from '../verify/block.ts'
 import { sameHex } from '../verify/fields.ts'
-import { computeTransactionHash } from '../verify/transaction.ts'
 import type { RpcBlockWithBody } from '../verify/trie.ts'
 import { canonical } from './canonical.ts'
 import { BaseError, SourceError, VerificationError } from './errors.ts'
@@ -189,6 +188,10 @@ export function checkAnswer(
         // are the hash's: two honest clients that format them apart still agree. A type this
         // version cannot rebuild is not checked by its hash: all of it must agree.
         key: (r) => (r === null ? 'null' : canonical(unhashed(r as Tx))),
+        // Rebuilt and hashed inside the attempt (the code loads with the first transaction).
+        verify: async (r) => {
+          if (r !== null) await checkHashes([r as Tx])
+        },
         pending: isNull,
       }
     }
@@ -289,6 +292,7 @@ async function verifyBody(block: RpcBlockWithBody): Promise<boolean> {
     import('../verify/trie.ts'),
     import('../verify/errors.ts'),
   ])
+  await checkHashes(transactions.filter((tx): tx is Tx => typeof tx === 'object' && tx !== null))
   try {
     await verifyBlockBody(block)
   } catch (error) {
@@ -322,10 +326,29 @@ function checkBlock(
       return `block number ${block.number} is not the requested ${requested}`
   for (const tx of block.transactions ?? []) {
     if (typeof tx === 'string') continue
-    const why = checkTx(tx as Tx, undefined)
+    const why = invalidTransactionFields(tx as Record<string, unknown>)
     if (why) return `transaction ${(tx as Tx).hash}: ${why}`
   }
   return undefined
+}
+
+/**
+ * Each transaction rebuilt from its fields and hashed: one that does not hash to its `hash` is
+ * a lie (`VerificationError`). A type this version cannot rebuild is left to agreement.
+ */
+async function checkHashes(txs: readonly Tx[]): Promise<void> {
+  if (txs.length === 0) return
+  const { computeTransactionHash } = await import('../verify/transaction.ts')
+  for (const tx of txs) {
+    let computed: string | undefined
+    try {
+      computed = computeTransactionHash(tx as never)
+    } catch (error) {
+      throw new VerificationError(`transaction ${tx.hash}: ${(error as Error).message}`)
+    }
+    if (computed !== undefined && computed.toLowerCase() !== tx.hash?.toLowerCase())
+      throw new VerificationError(`transaction does not hash to ${tx.hash}`)
+  }
 }
 
 /** Fields of a JSON-RPC transaction that its hash covers (types 0 to 4; `gasPrice` only for legacy). */
@@ -358,17 +381,10 @@ function unhashed(tx: Tx): Record<string, unknown> {
   return out
 }
 
+/** A transaction's shape, and the hash asked for (its hash itself is checked by `checkHashes`). */
 function checkTx(tx: Tx, expected: string | undefined): string | undefined {
   const shape = invalidTransactionFields(tx as Record<string, unknown>)
   if (shape) return shape
-  let computed: string | undefined
-  try {
-    computed = computeTransactionHash(tx as never)
-  } catch (error) {
-    return (error as Error).message
-  }
-  if (computed !== undefined && computed.toLowerCase() !== tx.hash?.toLowerCase())
-    return `transaction does not hash to ${tx.hash}`
   if (expected && tx.hash?.toLowerCase() !== expected)
     return `transaction ${tx.hash} is not ${expected}`
   return undefined
