@@ -5,7 +5,10 @@ export function raceAbort<T>(
   error: () => Error,
 ): Promise<T> {
   if (!signal) return promise
-  if (signal.aborted) return Promise.reject(error())
+  if (signal.aborted) {
+    promise.catch(() => {}) // given up: its own failure must not go unhandled
+    return Promise.reject(error())
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(error())
     signal.addEventListener('abort', onAbort, { once: true })

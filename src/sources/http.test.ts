@@ -381,3 +381,55 @@ describe('http source: a body that trickles is cut by the byte-rate floor', () =
     http('http://127.0.0.1:1', { minBytesPerSecond: 1_000_000.5 })
   })
 })
+
+describe('http source: what a hostile node or an impatient caller cannot break', () => {
+  const nested = `${'['.repeat(200_000)}1${']'.repeat(200_000)}`
+  const answering =
+    (text: (ids: number[]) => string): typeof fetch =>
+    async (_url, init) => {
+      const body = JSON.parse(String(init?.body)) as { id: number } | { id: number }[]
+      const ids = Array.isArray(body) ? body.map((c) => c.id) : [body.id]
+      return new Response(text(ids), { headers: { 'content-type': 'application/json' } })
+    }
+
+  it('an id nested 200,000 deep is a body failure (showing it overflowed the stack)', async () => {
+    const s = http('http://127.0.0.1:8545', {
+      name: 'n',
+      fetchFn: answering(() => `{"jsonrpc":"2.0","id":${nested},"result":"0x1"}`),
+    })
+    await failsWith(
+      s.request({ method: 'eth_chainId' }),
+      'body',
+      /^n: response id \[…\] does not match \d+$/,
+    )
+    const batched = http('http://127.0.0.1:8545', {
+      name: 'b',
+      batch: true,
+      fetchFn: answering(
+        (ids) => `[{"id":${nested},"result":1},${ids.map((id) => `{"id":${id},"result":${id}}`)}]`,
+      ),
+    })
+    const [a, b] = [batched.request({ method: 'x' }), batched.request({ method: 'y' })]
+    assert.equal(Number(await a) + 1, Number(await b))
+  })
+
+  it('a batched call cancelled before its batch goes out leaves no unhandled rejection when the batch fails', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (e: unknown) => void unhandled.push(e)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const failing: typeof fetch = async () => {
+        throw new TypeError('fetch failed')
+      }
+      const s = http('http://127.0.0.1:8545', { fetchFn: failing, batch: true })
+      const cancelled = s.request({ method: 'eth_chainId' }, { signal: AbortSignal.abort() })
+      const waiting = s.request({ method: 'eth_chainId' })
+      await failsWith(cancelled, 'aborted')
+      await failsWith(waiting, 'network', /network error/)
+      await sleep(50)
+      assert.deepEqual(unhandled, [])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+})

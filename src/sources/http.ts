@@ -1,11 +1,13 @@
 import { raceAbort } from '../core/abort.ts'
-import { SourceError, type SourceFailureKind } from '../core/errors.ts'
+import { SourceError } from '../core/errors.ts'
 import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../core/types.ts'
 import { redactUrl } from '../core/url.ts'
 import { type BatchOptions, createBatcher } from './batch.ts'
-import { finite, urlSource } from './options.ts'
-import { type RateFloor, readBody, SlowBodyError } from './readBody.ts'
-import { base64, nodeError, scrubberFor } from './secrets.ts'
+import { type Call, callOf, type Fail, jsonRpc } from './jsonRpc.ts'
+import { networkErrors } from './networkError.ts'
+import { urlSource } from './options.ts'
+import { rateFloor, readBody } from './readBody.ts'
+import { base64, scrubberFor } from './secrets.ts'
 
 export type HttpSourceOptions = {
   /** Unique name shown in events, errors and `status()`. @default the URL's host */
@@ -40,8 +42,6 @@ export type HttpSourceOptions = {
   fetchFn?: typeof fetch
 }
 
-type Envelope = { jsonrpc: '2.0'; id: number; method: string; params: readonly unknown[] }
-
 let nextId = 0
 
 /**
@@ -49,46 +49,30 @@ let nextId = 0
  * `fetch` (undici in Node, the browser's network stack elsewhere).
  */
 export function http(url: string, options: HttpSourceOptions = {}): Source {
-  const {
-    url: parsed,
-    name,
-    kind,
-    domain,
-    weight,
-    timeout,
-    maxResponseBytes,
-    check,
-  } = urlSource('http', url, ['http:', 'https:'], options)
-  const { headers = {}, fetchFn = globalThis.fetch, minBytesPerSecond = 16_384 } = options
+  const source = urlSource('http', url, ['http:', 'https:'], options)
+  const { url: parsed, name, kind, domain, weight, timeout, maxResponseBytes, check } = source
+  const { fetchFn = globalThis.fetch, minBytesPerSecond = 16_384 } = options
   check(typeof fetchFn === 'function', 'fetchFn must be a fetch function')
-  check(
-    finite(minBytesPerSecond) && minBytesPerSecond >= 0,
-    `minBytesPerSecond must be a number of bytes per second >= 0 (0: no floor), got ${String(minBytesPerSecond)}`,
-  )
-  /** The byte-rate floor of every body: after a grace of 1 s, or half the timeout if shorter. */
-  const floor: RateFloor | undefined =
-    minBytesPerSecond > 0
-      ? { bytesPerSecond: minBytesPerSecond, grace: Math.min(1_000, Math.ceil(timeout / 2)) }
-      : undefined
+  const floor = rateFloor(minBytesPerSecond, timeout, check)
   // fetch refuses URLs with credentials: move basic-auth into a header.
   const auth: Record<string, string> = {}
   if (parsed.username || parsed.password) {
     const user = decodeURIComponent(parsed.username)
     const pass = decodeURIComponent(parsed.password)
     auth.authorization = `Basic ${base64(`${user}:${pass}`)}`
-    parsed.username = ''
-    parsed.password = ''
+    parsed.username = parsed.password = ''
   }
   const target = parsed.href
+  const { headers } = options
 
   // Every string this source emits passes through `scrub`: a node may echo the key it was sent.
   const scrub = scrubberFor(url, headers)
-  const fail = (kindOf: SourceFailureKind, message: string, extra = {}) =>
-    new SourceError(name, kindOf, scrub.text(message), extra)
+  const rpc = jsonRpc(name, scrub)
+  const { fail, resultOf } = rpc
+  // No `cause`: the text of a fetch error (a custom fetchFn's too) would escape the scrubber.
+  const networkError = networkErrors(fail, parsed.hostname, timeout)
 
-  const rpcError = (error: unknown) => nodeError(name, scrub, error)
-
-  async function post(payload: Envelope | Envelope[], signal?: AbortSignal): Promise<unknown> {
+  async function post(payload: Call | Call[], signal?: AbortSignal): Promise<unknown> {
     const timeoutSignal = AbortSignal.timeout(timeout)
     const combined = signal ? AbortSignal.any([signal, timeoutSignal]) : timeoutSignal
     let response: Response
@@ -102,33 +86,19 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
     } catch (error) {
       throw networkError(error, signal, timeoutSignal)
     }
-    if (response.status === 429) {
+    const refused = refusal(fail, response)
+    if (refused) {
       await response.body?.cancel()
-      const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
-      throw fail('rate-limited', 'HTTP 429 Too Many Requests', { status: 429, retryAfter })
-    }
-    if (response.status === 402) {
-      await response.body?.cancel()
-      throw fail('unavailable', 'HTTP 402 quota exhausted', { status: 402 })
-    }
-    const type = response.headers.get('content-type') ?? ''
-    if (!response.ok) {
-      await response.body?.cancel()
-      const body = type.includes('html') ? ' (HTML error page)' : ''
-      throw fail('http', `HTTP ${response.status}${body}`, { status: response.status })
-    }
-    if (type.includes('html')) {
-      await response.body?.cancel()
-      throw fail('body', 'HTTP 200 with an HTML page instead of JSON')
+      throw refused
     }
     let text: string
     try {
-      text = await readBody(response, maxResponseBytes, combined, floor)
+      text = await readBody(response, maxResponseBytes, fail, combined, floor)
     } catch (error) {
-      if (error instanceof RangeError) throw fail('body', error.message)
-      // A trickle is a slow answer cut short: a timeout, not a malformed body.
-      if (error instanceof SlowBodyError && !signal?.aborted) throw fail('timeout', error.message)
-      throw networkError(error, signal, timeoutSignal)
+      // Too large: `body`, whatever happened since. A trickle cut short: `timeout`, a slow
+      // answer rather than a malformed one, unless the caller cancelled meanwhile.
+      const ours = error instanceof SourceError && (error.kind === 'body' || !signal?.aborted)
+      throw ours ? error : networkError(error, signal, timeoutSignal)
     }
     try {
       return JSON.parse(text)
@@ -137,82 +107,35 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
     }
   }
 
-  function networkError(error: unknown, signal?: AbortSignal, timeoutSignal?: AbortSignal) {
-    // No `cause`: the text of a fetch error (a custom fetchFn's too) would escape the scrubber.
-    if (signal?.aborted) return fail('aborted', 'attempt cancelled')
-    if (timeoutSignal?.aborted) return fail('timeout', `no answer within ${timeout} ms`)
-    const code = findCode(error)
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-      return fail('dns', `DNS lookup failed for ${parsed.hostname} (${code})`)
-    if (code === 'ECONNREFUSED') return fail('refused', 'connection refused')
-    return fail('network', `network error${code ? ` (${code})` : ''}`)
-  }
-
-  function unwrap(answer: unknown, id: number): unknown {
-    if (typeof answer !== 'object' || answer === null || Array.isArray(answer))
-      throw fail('body', 'response is not a JSON-RPC object')
-    const a = answer as { id?: unknown; result?: unknown; error?: unknown }
-    // `id: null` with an error: the node could not read the request, and its error says why.
-    if (a.id === null && a.error !== undefined) throw rpcError(a.error)
-    if (a.id !== id) throw fail('body', `response id ${JSON.stringify(a.id)} does not match ${id}`)
-    if (a.error !== undefined) throw rpcError(a.error)
-    if (!('result' in a)) throw fail('body', 'response has neither result nor error')
-    return a.result
-  }
-
-  const envelope = (body: RpcRequest): Envelope => ({
-    jsonrpc: '2.0',
-    id: ++nextId,
-    method: body.method,
-    params: body.params ?? [],
-  })
-
-  const sendBatch = async (bodies: Envelope[]): Promise<unknown[]> => {
-    const answer = await post(bodies)
-    if (!Array.isArray(answer)) {
-      // A node may refuse a whole batch with one error object: each call gets that error.
-      const error = (answer as { error?: unknown } | null)?.error
-      if (error !== undefined) return bodies.map(() => rpcError(error))
-      return bodies.map(() => fail('body', 'batch answered with a non-array'))
-    }
-    const byId = new Map<unknown, unknown>()
-    /** Errors for calls the node could not read (`id: null`): it does not say which. */
-    const unread: unknown[] = []
-    for (const item of answer) {
-      const { id, error } = (item ?? {}) as { id?: unknown; error?: unknown }
-      if (id === null && error !== undefined) unread.push(error)
-      // Two answers for one call: neither can be trusted.
-      else byId.set(id, byId.has(id) ? fail('body', `batch answers id ${String(id)} twice`) : item)
-    }
-    const missing = bodies.filter((b) => !byId.has(b.id))
-    if (missing.length === 1 && unread.length === 1) byId.set(missing[0]!.id, rpcError(unread[0]))
-    const e = unread[0] as { code?: unknown; message?: unknown } | undefined
-    const said = e ? `; a call it could not read got JSON-RPC error ${e.code}: ${e.message}` : ''
-    return bodies.map((b) => byId.get(b.id) ?? fail('body', `batch answer lacks id ${b.id}${said}`))
-  }
-
   const batchOptions = options.batch === true ? {} : options.batch || undefined
-  const batched = batchOptions ? createBatcher(sendBatch, batchOptions) : undefined
+  const batched = batchOptions ? createBatcher(post, rpc, batchOptions) : undefined
 
   return {
     config: { name, kind, domain, weight, label: redactUrl(url), redact: scrub.text },
     async request(body: RpcRequest, { signal }: SourceRequestOptions = {}) {
-      const env = envelope(body)
-      if (!batched) return unwrap(await post(env, signal), env.id)
-      const answer = await raceAbort(batched(env), signal, () =>
-        fail('aborted', 'attempt cancelled'),
-      )
+      const call = callOf(++nextId, body)
+      const answer = await (batched
+        ? raceAbort(batched(call), signal, () => fail('aborted', 'attempt cancelled'))
+        : post(call, signal))
+      // A batch hands a call the error that stands for its answer (parsed JSON is never one).
       if (answer instanceof Error) throw answer
-      return unwrap(answer, env.id)
+      return resultOf(answer, call.id)
     },
   }
 }
 
-function findCode(error: unknown): string | undefined {
-  for (let e: unknown = error, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) {
-    const code = (e as { code?: unknown }).code
-    if (typeof code === 'string') return code
+/** Why a response is no JSON-RPC answer, by its status and type (none: it may be one). */
+function refusal(fail: Fail, response: Response): SourceError | undefined {
+  const { status } = response
+  if (status === 429) {
+    const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
+    return fail('rate-limited', 'HTTP 429 Too Many Requests', { status, retryAfter })
   }
+  if (status === 402) return fail('unavailable', 'HTTP 402 quota exhausted', { status })
+  const html = response.headers.get('content-type')?.includes('html')
+  if (!response.ok)
+    return fail('http', `HTTP ${status}${html ? ' (HTML error page)' : ''}`, { status })
+  if (html) return fail('body', 'HTTP 200 with an HTML page instead of JSON')
   return undefined
 }
 

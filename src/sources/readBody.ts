@@ -1,51 +1,54 @@
-/** A body that came in slower than its floor: the attempt was cut. */
-export class SlowBodyError extends Error {
-  override name = 'SlowBodyError'
-  /** Bytes received before the cut. */
-  readonly bytes: number
-  /** Milliseconds since the body began. */
-  readonly ms: number
-  /** The floor, in bytes per second. */
-  readonly floor: number
-
-  constructor(bytes: number, ms: number, floor: number) {
-    const rate = Math.floor((bytes * 1000) / Math.max(1, ms))
-    super(
-      `body arrived at ${rate} B/s, below the floor of ${floor} B/s (${bytes} bytes in ${ms} ms)`,
-    )
-    this.bytes = bytes
-    this.ms = ms
-    this.floor = floor
-  }
-}
+import type { Fail } from './jsonRpc.ts'
+import { finite } from './options.ts'
 
 /**
  * A floor under the rate a body arrives at. Until `grace` ms after the headers any pace is
- * accepted; from then on the bytes received must keep up with `bytesPerSecond` on average since
- * the headers, else the read is cut (`SlowBodyError`). A body whose whole length arrives within
- * the grace is never cut, however small.
+ * accepted; from then on the bytes received must keep up with `bytesPerSecond` (> 0) on average
+ * since the headers, else the read is cut (a `timeout`). A body whose whole length arrives
+ * within the grace is never cut, however small.
  */
 export type RateFloor = { bytesPerSecond: number; grace: number }
 
 /**
- * Reads a response body as text, refusing (RangeError) once it passes `maxBytes`, cut
- * (SlowBodyError) when it falls below `floor`, and ending as soon as `signal` aborts (rejecting
- * with its reason) even if the fetch implementation does not watch the signal.
+ * The floor of `minBytesPerSecond` (checked: a number >= 0), judged after a grace of 1 s, or
+ * half the `timeout` if shorter; none at 0.
+ */
+export function rateFloor(
+  minBytesPerSecond: number,
+  timeout: number,
+  check: (ok: boolean, what: string) => void,
+): RateFloor | undefined {
+  check(
+    finite(minBytesPerSecond) && minBytesPerSecond >= 0,
+    `minBytesPerSecond must be a number of bytes per second >= 0 (0: no floor), got ${String(minBytesPerSecond)}`,
+  )
+  if (minBytesPerSecond === 0) return undefined
+  return { bytesPerSecond: minBytesPerSecond, grace: Math.min(1_000, Math.ceil(timeout / 2)) }
+}
+
+/**
+ * Reads a response body as text, refusing it (`fail('body')`) once it passes `maxBytes`, cut
+ * (`fail('timeout')`, naming the rate) when it falls below `floor`, and ending as soon as
+ * `signal` aborts (rejecting with its reason) even if the fetch implementation does not watch
+ * the signal.
  */
 export async function readBody(
   response: Response,
   maxBytes: number,
+  fail: Fail,
   signal?: AbortSignal,
   floor?: RateFloor,
 ): Promise<string> {
   const declared = Number(response.headers.get('content-length'))
   if (declared > maxBytes) {
     await response.body?.cancel()
-    throw new RangeError(`response of ${declared} bytes exceeds maxResponseBytes (${maxBytes})`)
+    throw fail('body', `response of ${declared} bytes exceeds maxResponseBytes (${maxBytes})`)
   }
   if (!response.body) return ''
   const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
+  // Decoded as it comes: a multi-byte character split between chunks is held until whole.
+  const decoder = new TextDecoder()
+  let text = ''
   let size = 0
   /** Why the read was stopped from outside (a timer or the signal): thrown after `read()` settles. */
   let stopped: { reason: unknown } | undefined
@@ -64,8 +67,13 @@ export async function readBody(
     const elapsed = performance.now() - started
     // The time by which `size` bytes are no longer enough to keep up with the floor.
     const due = Math.max(floor.grace, (size * 1000) / floor.bytesPerSecond)
-    if (elapsed >= due)
-      return stop(new SlowBodyError(size, Math.round(elapsed), floor.bytesPerSecond))
+    if (elapsed >= due) {
+      const ms = Math.round(elapsed)
+      const rate = Math.floor((size * 1000) / Math.max(1, ms))
+      const floorRate = floor.bytesPerSecond
+      const why = `body arrived at ${rate} B/s, below the floor of ${floorRate} B/s (${size} bytes in ${ms} ms)`
+      return stop(fail('timeout', why))
+    }
     timer = setTimeout(check, Math.ceil(due - elapsed))
   }
   try {
@@ -74,7 +82,7 @@ export async function readBody(
       throw signal.reason
     }
     signal?.addEventListener('abort', onAbort, { once: true })
-    if (floor && floor.bytesPerSecond > 0) timer = setTimeout(check, floor.grace)
+    if (floor) timer = setTimeout(check, floor.grace)
     for (;;) {
       let result: ReadableStreamReadResult<Uint8Array>
       try {
@@ -88,19 +96,13 @@ export async function readBody(
       size += value.byteLength
       if (size > maxBytes) {
         await reader.cancel()
-        throw new RangeError(`response exceeds maxResponseBytes (${maxBytes})`)
+        throw fail('body', `response exceeds maxResponseBytes (${maxBytes})`)
       }
-      chunks.push(value)
+      text += decoder.decode(value, { stream: true })
     }
   } finally {
     clearTimeout(timer)
     signal?.removeEventListener('abort', onAbort)
   }
-  const bytes = new Uint8Array(size)
-  let offset = 0
-  for (const c of chunks) {
-    bytes.set(c, offset)
-    offset += c.byteLength
-  }
-  return new TextDecoder().decode(bytes)
+  return text + decoder.decode()
 }

@@ -2,7 +2,6 @@
  * The secrets a URL source was configured with, and the scrubber that removes them, in every
  * form a node may echo, from everything the source emits: messages, close reasons, error data.
  */
-import { RpcResponseError, SourceError } from '../core/errors.ts'
 import { redactUrl } from '../core/url.ts'
 
 export type Scrubber = {
@@ -143,13 +142,4 @@ function scrubTree<T>(data: T, text: (t: string) => string): T {
     }
   }
   return root as T
-}
-
-/** A node's JSON-RPC error object as an error of source `name`, its message and data scrubbed. */
-export function nodeError(name: string, scrub: Scrubber, error: unknown): SourceError {
-  const e = error as { code?: unknown; message?: unknown; data?: unknown }
-  if (typeof e?.code !== 'number' || typeof e.message !== 'string')
-    return new SourceError(name, 'body', 'malformed JSON-RPC error object')
-  const message = scrub.text(e.message)
-  return new RpcResponseError(name, { code: e.code, message, data: scrub.data(e.data) })
 }

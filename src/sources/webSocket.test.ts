@@ -517,6 +517,22 @@ describe('webSocket source against a misbehaving server (what no node does)', ()
       assert.doesNotMatch(text, /TOPSECRETKEY42|pw-SECRET/)
   })
 
+  it('survives a notification whose subscription id is nested 200,000 deep (it threw in the socket handler)', async () => {
+    const nested = `${'['.repeat(200_000)}1${']'.repeat(200_000)}`
+    const hostile = `{"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":${nested},"result":1}}`
+    answer = (call) => {
+      if (call.method !== 'test_after') return undefined
+      for (const client of server.clients) client.send(hostile)
+      return ok(call, 'still here')
+    }
+    for (const webSocketImpl of [undefined, WS]) {
+      const s = webSocket(url, { name: 'mock', heartbeat: false, webSocketImpl })
+      sources.push(s)
+      assert.equal(await s.request({ method: 'test_after' }), 'still here')
+      assert.equal(s.state, 'open')
+    }
+  })
+
   it('refuses headers the platform WebSocket cannot send', () => {
     const headers = { 'x-api-key': 'k' }
     assert.throws(() => webSocket(url, { headers }), /headers need a webSocketImpl/)

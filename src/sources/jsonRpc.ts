@@ -1,0 +1,155 @@
+/**
+ * Reading what a node sends back: JSON-RPC 2.0 responses, single or batched, and what a socket
+ * pushes, with the errors of one source, their messages (and a node error's data) scrubbed.
+ * Pure: no I/O, no state. http.ts (batch.ts for its batches) and the WebSocket's call matching
+ * (wsCalls.ts) read every answer here.
+ *
+ * Two leniencies, both deliberate: `jsonrpc: "2.0"` is not required (an answer is judged by its
+ * id, result and error), and when a response carries both `error` and `result` the error wins (a
+ * node that sets `"result": null` beside its error means the error).
+ */
+import { RpcResponseError, SourceError, type SourceFailureKind } from '../core/errors.ts'
+import type { RpcRequest } from '../core/types.ts'
+import type { Scrubber } from './secrets.ts'
+
+/** A JSON-RPC 2.0 call as sent. */
+export type Call = { jsonrpc: '2.0'; id: number; method: string; params: readonly unknown[] }
+
+export const callOf = (id: number, body: RpcRequest): Call => ({
+  jsonrpc: '2.0',
+  id,
+  method: body.method,
+  params: body.params ?? [],
+})
+
+/** A failure of the source, its message scrubbed. */
+export type Fail = (
+  kind: SourceFailureKind,
+  message: string,
+  extra?: { status?: number; retryAfter?: number | undefined },
+) => SourceError
+
+/** One source's reader of JSON-RPC answers: every error it makes names the source, scrubbed. */
+export type JsonRpc = {
+  fail: Fail
+  /**
+   * A node's JSON-RPC error object as an `RpcResponseError` (message and data scrubbed), or, if
+   * it is not one (`{ code: number, message: string, data? }`), a `body` failure saying why.
+   */
+  nodeError(error: unknown): SourceError
+  /**
+   * The result of call `id` from its response, or the `SourceError` it stands for, thrown: the
+   * node's error, or a `body` failure naming what is wrong (not an object, another call's id,
+   * neither result nor error). `id: null` with an error is the node saying it could not read
+   * the call: that error is the answer.
+   */
+  resultOf(response: unknown, id: number): unknown
+}
+
+type Envelope = { id?: unknown; result?: unknown; error?: unknown }
+
+const isObject = (value: unknown): value is object =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** A node-chosen id, shown in a message: a scalar as JSON (at most 40 characters), else `[…]`, `{…}`. */
+export const showId = (id: unknown): string =>
+  typeof id === 'object' && id !== null
+    ? Array.isArray(id)
+      ? '[…]'
+      : '{…}'
+    : String(JSON.stringify(id)).slice(0, 40)
+
+export function jsonRpc(name: string, scrub: Scrubber): JsonRpc {
+  const fail: Fail = (kind, message, extra) =>
+    new SourceError(name, kind, scrub.text(message), extra)
+
+  const nodeError = (error: unknown): SourceError => {
+    const e = error as { code?: unknown; message?: unknown; data?: unknown }
+    const wrong = !isObject(error)
+      ? 'not an object'
+      : typeof e.code !== 'number'
+        ? 'code must be a number'
+        : typeof e.message !== 'string' && 'message must be a string'
+    if (wrong) return fail('body', `malformed JSON-RPC error object (${wrong})`)
+    const { code, message, data } = e as { code: number; message: string; data?: unknown }
+    return new RpcResponseError(name, {
+      code,
+      message: scrub.text(message),
+      data: scrub.data(data),
+    })
+  }
+
+  const resultOf = (response: unknown, id: number): unknown => {
+    if (!isObject(response)) throw fail('body', 'response is not a JSON-RPC object')
+    const r = response as Envelope
+    if (r.id === null && r.error !== undefined) throw nodeError(r.error)
+    if (r.id !== id) throw fail('body', `response id ${showId(r.id)} does not match ${id}`)
+    if (r.error !== undefined) throw nodeError(r.error)
+    if (!('result' in r)) throw fail('body', 'response has neither result nor error')
+    return r.result
+  }
+
+  return { fail, nodeError, resultOf }
+}
+
+/**
+ * A batch's answer split by call: for each of `calls`, in order, its response (for `resultOf`)
+ * or the `SourceError` that stands for it. A node may refuse a whole batch with one error
+ * object (each call gets it); an id answered twice counts for neither; an `id: null` error is
+ * for a call the node could not read: with one such and one call unanswered it is that call's,
+ * else each unanswered call's failure quotes it.
+ */
+export function splitBatch(
+  { fail, nodeError }: JsonRpc,
+  answer: unknown,
+  calls: readonly { id: number }[],
+): unknown[] {
+  if (!Array.isArray(answer)) {
+    const error = (answer as Envelope | null)?.error
+    return calls.map(() =>
+      error !== undefined ? nodeError(error) : fail('body', 'batch answered with a non-array'),
+    )
+  }
+  const byId = new Map<unknown, unknown>()
+  /** Errors for calls the node could not read (`id: null`): it does not say which. */
+  const unread: unknown[] = []
+  for (const item of answer) {
+    const { id, error } = (item ?? {}) as Envelope
+    if (id === null && error !== undefined) unread.push(error)
+    // Two answers for one call: neither can be trusted.
+    else byId.set(id, byId.has(id) ? fail('body', `batch answers id ${showId(id)} twice`) : item)
+  }
+  const missing = calls.filter((c) => !byId.has(c.id))
+  if (missing.length === 1 && unread.length === 1) byId.set(missing[0]!.id, nodeError(unread[0]))
+  const said = unread.length ? `; a call it could not read got ${nodeError(unread[0]).reason}` : ''
+  return calls.map((c) => byId.get(c.id) ?? fail('body', `batch answer lacks id ${c.id}${said}`))
+}
+
+/** One message a socket delivered (each element of a batch frame is one), by its envelope. */
+export type Incoming =
+  /** Not a JSON object: it cannot be attributed to any call. */
+  | { kind: 'invalid' }
+  /** An `eth_subscription` notification carrying a result. */
+  | { kind: 'notification'; subscription: string; result: unknown }
+  /** An error with `id: null`: the node could not read a call and does not say which. */
+  | { kind: 'unread'; error: unknown }
+  /** An answer to call `id` (for `resultOf`); `id` is whatever the node sent. */
+  | { kind: 'answer'; id: unknown }
+  /** A notification without a result: nothing to deliver. */
+  | { kind: 'ignored' }
+
+export function incoming(message: unknown): Incoming {
+  if (typeof message !== 'object' || message === null) return { kind: 'invalid' }
+  const m = message as Envelope & { method?: unknown; params?: unknown }
+  if (m.method === 'eth_subscription') {
+    const p = m.params
+    if (typeof p !== 'object' || p === null || !('result' in p)) return { kind: 'ignored' }
+    const { subscription, result } = p as { subscription?: unknown; result: unknown }
+    // Subscription ids are strings: an object or array is no one's (and `String()` of one nested
+    // 200,000 deep would overflow the stack, inside the socket's message handler).
+    if (typeof subscription === 'object' && subscription !== null) return { kind: 'ignored' }
+    return { kind: 'notification', subscription: String(subscription), result }
+  }
+  if (m.id === null && m.error !== undefined) return { kind: 'unread', error: m.error }
+  return { kind: 'answer', id: m.id }
+}
