@@ -46,6 +46,9 @@ export type Shape = {
 /** Walks `value` with an explicit stack; stops at the first limit passed. */
 export function measureShape(value: unknown, limits: ShapeLimits = SHAPE_LIMITS): Shape {
   const { maxDepth, maxKeys, maxNodes } = limits
+  // A lone string (most answers: a quantity, a hash, data) has nothing to walk.
+  if (typeof value === 'string' && maxNodes > 0)
+    return { reason: undefined, nodes: 1, chars: value.length }
   const shape: Shape = { reason: undefined, nodes: 0, chars: 0 }
   const stack: [node: object, depth: number][] = []
   const visit = (v: unknown, depth: number): string | undefined => {
@@ -93,9 +96,13 @@ export function checkShape(value: unknown, limits: ShapeLimits = SHAPE_LIMITS): 
  */
 export async function screen(value: unknown): Promise<string | undefined> {
   const shape = measureShape(value)
-  if (!shape.reason && (shape.nodes > LARGE || shape.chars > 10 * LARGE)) await yieldToEventLoop()
+  if (isLarge(shape)) await yieldToEventLoop()
   return shape.reason
 }
+
+/** Within bounds but large (many values, long strings): the event loop gets a turn first. */
+export const isLarge = (shape: Shape): boolean =>
+  !shape.reason && (shape.nodes > LARGE || shape.chars > 10 * LARGE)
 
 /**
  * Lets the event loop turn: due timers first, then pending I/O (Node's `setImmediate`, after the

@@ -12,7 +12,7 @@ import { headerByHash } from './handlers/agreedChain.ts'
 import { handlers } from './handlers/index.ts'
 import { createHeadTracker } from './head.ts'
 import { createLru } from './lru.ts'
-import { classify } from './policy.ts'
+import { classify, type MethodPolicy } from './policy.ts'
 import { candidatesFor, needFor } from './quorumNeed.ts'
 import { createRetryBudget } from './retryBudget.ts'
 import { createSourcePool } from './sourcePool.ts'
@@ -183,10 +183,13 @@ export function createOutlast(options: OutlastOptions): Outlast {
     request: (method, params) => requestWithMeta({ method, params }),
   }
 
-  /** Classifies the request and hands it to its class's handler (src/core/handlers/). */
-  const run = (method: string, params: unknown[]): Promise<Answer> => {
-    const started = Date.now()
-    const policy = classify(method, config.policies)
+  /** Hands a classified request to its class's handler (src/core/handlers/). */
+  const run = (
+    method: string,
+    params: unknown[],
+    policy: MethodPolicy,
+    started: number,
+  ): Promise<Answer> => {
     const call: Call = {
       method,
       params,
@@ -217,39 +220,38 @@ export function createOutlast(options: OutlastOptions): Outlast {
     const shape = checkShape(params)
     if (shape) throw new ProviderRpcError(-32602, `${args.method}: params ${shape}.`)
     const key = `${args.method}:${canonical(params)}`
+    const policy = classify(args.method, config.policies)
     const cached = cache.get(key)
-    if (cached !== undefined)
-      return { result: own(cached), meta: cachedMeta(args.method, config.policies) }
+    if (cached !== undefined) return { result: own(cached), meta: cachedMeta(args.method, policy) }
     // Each eth_subscribe / eth_newFilter creates its own stream: never shared.
-    const shared = classify(args.method, config.policies).class !== 'subscription'
+    const shared = policy.class !== 'subscription'
     let pending = shared ? inflightRequests.get(key) : undefined
     if (!pending) {
       const started = Date.now()
-      pending = run(args.method, params as unknown[])
-        .then(
-          (answer) => {
-            if (isImmutable(args.method, params as unknown[], answer)) cache.set(key, answer.result)
-            events.emit('request', {
-              method: args.method,
-              ok: true,
-              meta: answer.meta,
-              ms: Date.now() - started,
-            })
-            return answer
-          },
-          (error: unknown) => {
-            events.emit('request', {
-              method: args.method,
-              ok: false,
-              error: error instanceof BaseError ? error.shortMessage : String(error),
-              ms: Date.now() - started,
-            })
-            throw error
-          },
-        )
-        .finally(() => {
+      // Settled, it is no longer in flight: taken out first, before anything that could throw.
+      pending = run(args.method, params as unknown[], policy, started).then(
+        (answer) => {
           if (shared) inflightRequests.delete(key)
-        })
+          if (isImmutable(args.method, params as unknown[], answer)) cache.set(key, answer.result)
+          events.emit('request', {
+            method: args.method,
+            ok: true,
+            meta: answer.meta,
+            ms: Date.now() - started,
+          })
+          return answer
+        },
+        (error: unknown) => {
+          if (shared) inflightRequests.delete(key)
+          events.emit('request', {
+            method: args.method,
+            ok: false,
+            error: error instanceof BaseError ? error.shortMessage : String(error),
+            ms: Date.now() - started,
+          })
+          throw error
+        },
+      )
       if (shared) inflightRequests.set(key, pending)
     }
     // Each caller gets its own copy: callers that share a request, or a cached answer, must
@@ -345,10 +347,10 @@ function isImmutable(
   return IMMUTABLE.has(method) && result !== null && KEEPS.has(meta.consistency)
 }
 
-function cachedMeta(method: string, policies: ResolvedConfig['policies']): ResponseMeta {
+function cachedMeta(method: string, policy: MethodPolicy): ResponseMeta {
   return {
     method,
-    policy: classify(method, policies).class,
+    policy: policy.class,
     sources: [],
     domains: [],
     consistency: 'cached',

@@ -422,6 +422,45 @@ describe('fanOut on a fake clock', () => {
     assert.equal(l.time.armed(), 0)
   })
 
+  it('the deadline also while nothing is in flight (a re-check pending, an inclusion check), and before the first hedge', async () => {
+    const receipt = { status: '0x1' }
+    const recheck = lab({
+      a: { domain: 'A', replies: [answer(10, receipt)] },
+      b: { domain: 'B', replies: [answer(20, null)] },
+    })
+    const waiting = recheck.run({ pending: (r) => r === null, deadline: recheck.time.start + 100 })
+    await recheck.time.to(1_000)
+    assert.equal(waiting.outcome.at, 100)
+    assert.ok(waiting.outcome.error instanceof DeadlineError)
+    assert.deepEqual(recheck.askedAt('b'), [0], 'its re-check was not due yet')
+    assert.equal(recheck.time.armed(), 0)
+
+    const inclusion = lab({
+      a: { domain: 'A', replies: [answer(10, receipt)] },
+      b: { domain: 'B', replies: [answer(20, null)] },
+    })
+    const hanging = inclusion.run({
+      pending: (r) => r === null,
+      beatsNotYet: () => new Promise<boolean>(() => {}),
+      deadline: inclusion.time.start + 1_200,
+    })
+    await inclusion.time.to(3_000)
+    assert.deepEqual(inclusion.askedAt('b'), [0, 220, 1_040])
+    assert.equal(hanging.outcome.at, 1_200)
+    assert.ok(hanging.outcome.error instanceof DeadlineError)
+    assert.equal(inclusion.time.armed(), 0)
+
+    const short = lab(
+      { a: { domain: 'A', replies: ['silent'] } },
+      { min: 50, max: 2_000, initial: 400 },
+    )
+    const early = short.run({ need: { sources: 1, domains: 1 }, deadline: short.time.start + 5 })
+    await short.time.to(100)
+    assert.equal(early.outcome.at, 5)
+    assert.ok(early.outcome.error instanceof DeadlineError)
+    assert.equal(short.time.armed(), 0)
+  })
+
   it('the reserve is asked, breaker or not, when every candidate failed', async () => {
     const l = lab({
       a: { domain: 'A', replies: [failure(10, 'a')] },

@@ -146,12 +146,19 @@ class Run {
   force: boolean
   attempts = 0
   done = false
+  /** The armed hedge timer, undefined once it fired or was cleared. */
   hedgeTimer: unknown
   /** When the hedge timer was due: firing much later means the event loop stalled. */
   hedgeDue = 0
+  /** The backoff the armed hedge timer runs with. */
+  hedgeBackoff = 1
   /** Who answered, and when: a slower source's answer bounds a faster one's silence. */
   answered: Answered[] = []
-  readonly deadlineTimer: unknown
+  /**
+   * Armed only while nothing is in flight and the fan-out still waits (re-checks, a re-ask, an
+   * inclusion check): with attempts in flight, the hedge timer fires by the deadline.
+   */
+  deadlineTimer: unknown
   // Made on first use: most requests never need them.
   /** Re-check and re-ask timers: while one is armed, more answers are coming. */
   timers: Set<unknown> | undefined
@@ -180,9 +187,13 @@ class Run {
     this.expected = expectationFor(ctx.hedge, rounds)
     this.candidates = req.candidates
     this.force = !!req.force
-    this.deadlineTimer = this.clock.setTimeout(
+  }
+
+  /** Makes sure the fan-out ends by its deadline while no hedge timer is armed for it. */
+  watchDeadline() {
+    this.deadlineTimer ??= this.clock.setTimeout(
       () => this.finish(undefined, this.deadlineError()),
-      Math.max(0, req.deadline - this.clock.now()),
+      Math.max(0, this.req.deadline - this.clock.now()),
     )
   }
 
@@ -232,6 +243,7 @@ class Run {
 
   /** Runs `fn` after `ms` unless the fan-out settled first; until then, it is not idle. */
   later(ms: number, fn: () => void): void {
+    this.watchDeadline()
     this.timers ??= new Set()
     const timers = this.timers
     const timer = this.clock.setTimeout(() => {
@@ -248,24 +260,43 @@ class Run {
    * late attempt has its replacement, the timer re-arms for the slowest, backing off.
    */
   scheduleHedge(backoff = 1) {
-    this.clock.clearTimeout(this.hedgeTimer)
-    if (this.done || this.inflight.size === 0) return
+    if (this.done || this.inflight.size === 0) return this.clearHedge()
     const now = this.clock.now()
-    const wait = hedgeDelay(this.inflight, this.expected, now, this.ctx.hedge, backoff)
-    this.hedgeDue = now + wait
-    this.hedgeTimer = this.clock.setTimeout(() => this.onHedgeTimer(backoff), wait)
+    const wait = Math.min(
+      hedgeDelay(this.inflight, this.expected, now, this.ctx.hedge, backoff),
+      Math.max(0, this.req.deadline - now), // the deadline timer while attempts are in flight
+    )
+    // Armed for that very moment already (an answer came and the rest are due as before, the
+    // common case of a quorum): the timer stands, rather than being cleared and set again.
+    const armed = this.hedgeTimer !== undefined
+    if (armed && this.hedgeDue === now + wait && this.hedgeBackoff === backoff) return
+    this.armHedge(now + wait, wait, backoff)
+  }
+
+  /** Arms the hedge timer: the only one, any armed before is cleared. */
+  armHedge(due: number, wait: number, backoff: number) {
+    this.clearHedge()
+    this.hedgeDue = due
+    this.hedgeBackoff = backoff
+    this.hedgeTimer = this.clock.setTimeout(() => {
+      this.hedgeTimer = undefined // fired: no longer armed
+      this.onHedgeTimer(backoff)
+    }, wait)
+  }
+
+  clearHedge() {
+    this.clock.clearTimeout(this.hedgeTimer)
+    this.hedgeTimer = undefined
   }
 
   onHedgeTimer(backoff: number) {
     if (this.done) return
     const now = this.clock.now()
+    // With attempts in flight, this timer is also the deadline's (see `deadlineTimer`).
+    if (now >= this.req.deadline) return this.finish(undefined, this.deadlineError())
     // The loop stalled past the timer (a long task, a busy machine): answers may be waiting to
     // be read. Decide once they are, not before: a timer set now runs after pending I/O.
-    if (now > this.hedgeDue + STALL) {
-      this.hedgeDue = Number.POSITIVE_INFINITY
-      this.hedgeTimer = this.clock.setTimeout(() => this.onHedgeTimer(backoff), 0)
-      return
-    }
+    if (now > this.hedgeDue + STALL) return this.armHedge(Number.POSITIVE_INFINITY, 0, backoff)
     const { late, failover } = lateAttempts(this.inflight, this.expected, now)
     const asked = this.launchNext(!failover)
     for (const a of late) a.hedged = true // replaced, or no one left to replace it with
@@ -444,6 +475,7 @@ class Run {
   /** One real answer beside "not yet"s: it stands, degraded, if its inclusion checks. */
   checkInclusion(lone: Group) {
     this.inclusionAsked = true
+    this.watchDeadline()
     const again = () => {
       if (!this.done) this.exhausted()
     }
@@ -487,7 +519,7 @@ class Run {
     if (this.done) return
     this.done = true
     const { clock, ctx } = this
-    clock.clearTimeout(this.hedgeTimer)
+    this.clearHedge()
     clock.clearTimeout(this.deadlineTimer)
     if (this.timers) for (const t of this.timers) clock.clearTimeout(t)
     this.timers?.clear()

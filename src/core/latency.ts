@@ -8,13 +8,31 @@ export type LatencyStats = {
 }
 
 export function createLatencyStats(window = 256, alpha = 0.2): LatencyStats {
+  /** The last `window` samples, in arrival order (a ring). */
   const samples = new Float64Array(window)
+  /**
+   * The same samples, kept sorted as they come and go: the hedge asks for the p95 on every
+   * launch and a sample comes with every answer, so re-sorting the window per answer would be
+   * most of a request's CPU. A sample in (and the oldest out) moves only the samples between
+   * their places, as one step of an insertion sort.
+   */
+  const sorted = new Float64Array(window)
   let count = 0
   let ewma: number | undefined
-  let sorted = new Float64Array(0)
-  let sortedAt = -1
   return {
     add(ms) {
+      const n = Math.min(count, window)
+      // The hole the new sample fills: the oldest sample's place once the window is full.
+      let i = n === window ? sorted.indexOf(samples[count % window]!) : n
+      while (i > 0 && sorted[i - 1]! > ms) {
+        sorted[i] = sorted[i - 1]!
+        i--
+      }
+      while (i + 1 < n && sorted[i + 1]! < ms) {
+        sorted[i] = sorted[i + 1]!
+        i++
+      }
+      sorted[i] = ms
       samples[count % window] = ms
       count++
       ewma = ewma === undefined ? ms : ewma + alpha * (ms - ewma)
@@ -28,11 +46,6 @@ export function createLatencyStats(window = 256, alpha = 0.2): LatencyStats {
     percentile(p) {
       const n = Math.min(count, window)
       if (n === 0) return undefined
-      // Sorted once per new sample, not once per question (the hedge asks on every launch).
-      if (sortedAt !== count) {
-        sorted = samples.slice(0, n).sort()
-        sortedAt = count
-      }
       return sorted[Math.min(n - 1, Math.floor((p / 100) * n))]
     },
   }

@@ -1,5 +1,5 @@
 import { raceAbort } from './abort.ts'
-import { screen } from './bounds.ts'
+import { isLarge, measureShape, screen, yieldToEventLoop } from './bounds.ts'
 import type { ResolvedConfig } from './config.ts'
 import type { Emitter } from './emitter.ts'
 import { ChainMismatchError, ProviderRpcError, RpcResponseError, SourceError } from './errors.ts'
@@ -164,14 +164,16 @@ export function createSourcePool(
     s.requests++
     const started = Date.now()
     try {
-      const [result] = await Promise.all([
-        s.source.request({ method, params }, { signal }),
-        checked,
-      ])
+      // Beside a chain check, the answer is used once both are in (a failed check fails it).
+      const result = checked
+        ? (await Promise.all([s.source.request({ method, params }, { signal }), checked]))[0]
+        : await s.source.request({ method, params }, { signal })
       const ms = Date.now() - started
       // Bounded (depth, width, size) before anything reads it; a large answer lets the event
       // loop turn first, so that other sources' answers and timers are not held up.
-      const bad = (await screen(result)) ?? invalidResult(method, result)
+      const shape = measureShape(result)
+      if (isLarge(shape)) await yieldToEventLoop()
+      const bad = shape.reason ?? invalidResult(method, result)
       if (bad) throw new SourceError(s.name, 'body', `${method} answer ${bad}`)
       recordSuccess(s, ms)
       return result

@@ -6,7 +6,7 @@
 import { beforeDeadline } from '../abort.ts'
 import type { Answer, Call, Engine } from '../engine.ts'
 import { QuorumError } from '../errors.ts'
-import { fanOut } from '../fanOut.ts'
+import { type FanOutRequest, fanOut } from '../fanOut.ts'
 import { isCallersError } from '../policy.ts'
 import { checkAnswer, type Pinned, pinBlock, verifyingCall } from '../rules.ts'
 import { onAgreedChain, resolveTag } from './agreedChain.ts'
@@ -31,7 +31,8 @@ export async function read(engine: Engine, c: Call): Promise<Answer> {
       () => noHead(engine, c.method),
     )
   const first = await pin()
-  if (!first.unpinned) return pendingNonce(engine, c, first)
+  if (!first.unpinned)
+    return isPendingNonce(c) ? pendingNonce(engine, c, first) : agreeOn(engine, c, first)
   try {
     return await agreeOn(engine, c, first)
   } catch (error) {
@@ -41,16 +42,17 @@ export async function read(engine: Engine, c: Call): Promise<Answer> {
   }
 }
 
+/** `eth_getTransactionCount` of `pending`: settled by `pendingNonce`. */
+const isPendingNonce = (c: Call) =>
+  c.method === 'eth_getTransactionCount' &&
+  c.policy.blockParam !== undefined &&
+  c.params[c.policy.blockParam] === 'pending'
+
 /**
  * Nodes' pending nonces differ while a transaction spreads: with no agreement, the agreed (or
  * proven) latest nonce is the answer, the floor no pending nonce can be below.
  */
 async function pendingNonce(engine: Engine, c: Call, pinned: Pinned): Promise<Answer> {
-  const pending =
-    c.method === 'eth_getTransactionCount' &&
-    c.policy.blockParam !== undefined &&
-    c.params[c.policy.blockParam] === 'pending'
-  if (!pending) return agreeOn(engine, c, pinned)
   try {
     return await agreeOn(engine, c, pinned)
   } catch (error) {
@@ -80,25 +82,26 @@ async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer>
         (s, signal) => pool.attempt(s, method, pinned.params, signal),
         (s, why) => pool.markLying(s, `${method}: ${why}`),
       )
-  const result = await fanOut(engine.fan, {
+  const request: FanOutRequest = {
     method,
     params: pinned.params,
     candidates,
-    ...(reserve ? { reserve } : {}),
     need: single ? { domains: 1, sources: 1 } : need,
     check: rules.check,
     standsAlone: single ? () => true : rules.standsAlone,
     key: rules.key,
     pending: rules.pending,
-    ...(rules.beatsNotYet ? { beatsNotYet: rules.beatsNotYet } : {}),
     callersError: (e) => isCallersError(method, e),
-    ...(verifying ? { call: verifying } : {}),
     degrade: config.onQuorumLoss === 'degrade',
     deadline: c.deadline,
     force,
-    // An answer that can verify alone needs one source first; hedging adds more if it is slow.
-    ...(single || (c.policy.class === 'verified' && pinned.expectedHash) ? { initial: 1 } : {}),
-  })
+  }
+  if (reserve) request.reserve = reserve
+  if (rules.beatsNotYet) request.beatsNotYet = rules.beatsNotYet
+  if (verifying) request.call = verifying
+  // An answer that can verify alone needs one source first; hedging adds more if it is slow.
+  if (single || (c.policy.class === 'verified' && pinned.expectedHash)) request.initial = 1
+  const result = await fanOut(engine.fan, request)
   const verified = !single && result.sources.length === 1 && rules.standsAlone?.(result.value)
   // A read pinned to a head that no second domain confirmed is no better than that domain.
   const unconfirmed =
