@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
 import { after, before, describe, it } from 'node:test'
-import { RpcResponseError } from '../src/core/errors.ts'
+import { RpcResponseError } from '../src/shared/errors.ts'
 import { createTrustStore } from '../src/core/trust.ts'
 import { execute } from '../src/execute/index.ts'
 import {

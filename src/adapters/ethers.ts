@@ -10,7 +10,7 @@ import {
   type Subscription,
 } from 'ethers'
 import type { Outlast } from '../core/createOutlast.ts'
-import { ProviderRpcError, RpcResponseError } from '../core/errors.ts'
+import { ProviderRpcError, RpcResponseError } from '../shared/errors.ts'
 
 export type OutlastProviderOptions = {
   /** Milliseconds between ethers' polls for a new block (`on('block')`, events, `tx.wait()`). @default 4000 */

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import {
-  checkShape,
-  measureShape,
-  SHAPE_LIMITS,
-  type ShapeLimits,
-  screen,
-  yieldToEventLoop,
-} from './bounds.ts'
+import { yieldToEventLoop } from '../shared/yield.ts'
+import { checkShape, measureShape, SHAPE_LIMITS, type ShapeLimits, screen } from './bounds.ts'
 
 /** `depth` nested containers (arrays and objects in turn) around a leaf. */
 function nested(depth: number, leaf: unknown = '0xAB'): unknown {

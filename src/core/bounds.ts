@@ -4,6 +4,7 @@
  * hostile body is that source's failure and never the host's stack overflow. Within these
  * bounds the rest of outlast may recurse (`canonical`, `structuredClone`).
  */
+import { yieldToEventLoop } from '../shared/yield.ts'
 
 /** Limits on one value from a source. */
 export type ShapeLimits = {
@@ -103,13 +104,3 @@ export async function screen(value: unknown): Promise<string | undefined> {
 /** Within bounds but large (many values, long strings): the event loop gets a turn first. */
 export const isLarge = (shape: Shape): boolean =>
   !shape.reason && (shape.nodes > LARGE || shape.chars > 10 * LARGE)
-
-/**
- * Lets the event loop turn: due timers first, then pending I/O (Node's `setImmediate`, after the
- * poll phase), before the caller goes on. Browsers have no `setImmediate`; a timer yields there.
- */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) =>
-    setTimeout(() => (typeof setImmediate === 'function' ? setImmediate(resolve) : resolve()), 0),
-  )
-}

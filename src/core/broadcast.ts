@@ -1,7 +1,12 @@
 import { keccak256 } from 'ox/Hash'
-import { AllSourcesFailedError, BaseError, RpcResponseError, SourceError } from './errors.ts'
+import {
+  AllSourcesFailedError,
+  BaseError,
+  RpcResponseError,
+  SourceError,
+} from '../shared/errors.ts'
+import type { Hex } from '../shared/types.ts'
 import { expectedLatency, type SourceState } from './sourceState.ts'
-import type { Hex } from './types.ts'
 
 export type BroadcastOutcome = {
   hash: Hex

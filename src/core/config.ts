@@ -1,5 +1,6 @@
+import { ConfigError } from '../shared/errors.ts'
+import type { Source } from '../shared/types.ts'
 import type { BreakerOptions } from './breaker.ts'
-import { ConfigError } from './errors.ts'
 import {
   checkBoolean,
   checkNumber,
@@ -13,7 +14,6 @@ import type { MethodPolicy, PolicyClass } from './policy.ts'
 import { combineProvers, type Prover } from './prover.ts'
 import type { RetryBudgetOptions } from './retryBudget.ts'
 import type { TrustedHeaderHook } from './trust.ts'
-import type { Source } from './types.ts'
 
 export type OutlastOptions = {
   /** The chain every source must be on (a positive integer); checked on first contact and again later. */

@@ -1,9 +1,9 @@
+import type { ProviderRpcError } from '../shared/errors.ts'
+import type { Hex } from '../shared/types.ts'
 import type { BroadcastOutcome } from './broadcast.ts'
-import type { ProviderRpcError } from './errors.ts'
 import type { Head } from './head.ts'
 import type { PolicyClass } from './policy.ts'
 import type { SourceCondition } from './sourceState.ts'
-import type { Hex } from './types.ts'
 
 /** What outlast says about how an answer was reached. */
 export type ResponseMeta = {

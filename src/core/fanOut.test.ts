@@ -4,17 +4,17 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { Clock } from './clock.ts'
 import {
   DeadlineError,
   ProviderRpcError,
   QuorumError,
   RpcResponseError,
   SourceError,
-} from './errors.ts'
+} from '../shared/errors.ts'
+import type { Source } from '../shared/types.ts'
+import type { Clock } from './clock.ts'
 import { type FanOutContext, type FanOutRequest, type FanOutResult, fanOut } from './fanOut.ts'
 import { createSourceState, type SourceState } from './sourceState.ts'
-import type { Source } from './types.ts'
 
 /** A clock whose time moves only when the test says so; due timers fire in order. */
 function fakeClock(start = 1_000_000) {

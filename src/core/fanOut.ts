@@ -8,8 +8,7 @@
  * settles once. What an answer counts as and the groups of answers are tally.ts; when to hedge,
  * which attempts are lost and what to do when no one is left to ask are fanOutDecisions.ts.
  */
-import { preview } from './canonical.ts'
-import { type Clock, realClock } from './clock.ts'
+
 import {
   AllSourcesFailedError,
   DeadlineError,
@@ -17,7 +16,9 @@ import {
   QuorumError,
   type RpcResponseError,
   SourceError,
-} from './errors.ts'
+} from '../shared/errors.ts'
+import { preview } from './canonical.ts'
+import { type Clock, realClock } from './clock.ts'
 import {
   type Answered,
   allLost,

@@ -1,7 +1,7 @@
 /** The fan-out's pure decisions (fanOutDecisions.ts) and its answer tally (tally.ts). */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { RpcResponseError, SourceError } from './errors.ts'
+import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import {
   allLost,
   type Exhaustion,

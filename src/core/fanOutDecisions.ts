@@ -4,7 +4,7 @@
  * to do when no one is left to ask. fanOut.ts owns the timers and acts on what these return;
  * the request path is in docs/architecture.md ("A quorum read, step by step").
  */
-import type { RpcResponseError } from './errors.ts'
+import type { RpcResponseError } from '../shared/errors.ts'
 import { expectedLatency, type SourceState } from './sourceState.ts'
 import type { Group, Tally } from './tally.ts'
 

@@ -1,7 +1,7 @@
+import { AllSourcesFailedError } from '../shared/errors.ts'
 import { checkedHeader, computeBlockHash } from '../verify/block.ts'
 import { checkShape } from './bounds.ts'
 import { type Clock, realClock } from './clock.ts'
-import { AllSourcesFailedError } from './errors.ts'
 import { defaultMaxAge, fromTheFuture, judgeHeads, type TimedHead } from './headClock.ts'
 import type { SourceState } from './sourceState.ts'
 

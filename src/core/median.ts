@@ -1,4 +1,4 @@
-import { AllSourcesFailedError, BaseError } from './errors.ts'
+import { AllSourcesFailedError, BaseError } from '../shared/errors.ts'
 import { expectedLatency, type SourceState } from './sourceState.ts'
 
 export type MedianResult = {

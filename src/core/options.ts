@@ -4,7 +4,7 @@
  * `createOutlast(): breaker.cooldown must be an integer number of ms between 1 and 2147483647, got NaN.`
  * `undefined` is always accepted (the default applies where the option is read).
  */
-import { ConfigError } from './errors.ts'
+import { ConfigError } from '../shared/errors.ts'
 
 /** The longest delay a timer takes (2^31 − 1 ms); a longer one fires at once. */
 export const MAX_TIMER = 2_147_483_647

@@ -1,4 +1,4 @@
-import { RpcResponseError } from './errors.ts'
+import { RpcResponseError } from '../shared/errors.ts'
 
 /**
  * Which rule decides the answer to each JSON-RPC method. The README's policy table is made

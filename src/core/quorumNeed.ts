@@ -1,6 +1,7 @@
 /** Which sources a request may ask, and how many domains must agree: pure functions of state. */
+
+import { QuorumLostError } from '../shared/errors.ts'
 import type { ResolvedConfig } from './config.ts'
-import { QuorumLostError } from './errors.ts'
 import type { Need } from './fanOut.ts'
 import type { SourcePool } from './sourcePool.ts'
 import { type SourceState, silent } from './sourceState.ts'

@@ -1,13 +1,13 @@
 import { keccak256 } from 'ox/Hash'
+import { BaseError, SourceError, VerificationError } from '../shared/errors.ts'
+import type { Hex } from '../shared/types.ts'
 import { verifyBlockHash } from '../verify/block.ts'
 import { sameHex } from '../verify/fields.ts'
 import type { RpcBlockWithBody } from '../verify/trie.ts'
 import { canonical } from './canonical.ts'
-import { BaseError, SourceError, VerificationError } from './errors.ts'
 import type { Head, HeadTracker } from './head.ts'
 import type { MethodPolicy } from './policy.ts'
 import type { SourceState } from './sourceState.ts'
-import type { Hex } from './types.ts'
 import { invalidBlockFields, invalidTransactionFields } from './validate.ts'
 
 const toHex = (n: number) => `0x${n.toString(16)}`

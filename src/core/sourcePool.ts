@@ -1,8 +1,15 @@
-import { raceAbort } from './abort.ts'
-import { isLarge, measureShape, screen, yieldToEventLoop } from './bounds.ts'
+import { raceAbort } from '../shared/abort.ts'
+import {
+  ChainMismatchError,
+  ProviderRpcError,
+  RpcResponseError,
+  SourceError,
+} from '../shared/errors.ts'
+import type { Hex } from '../shared/types.ts'
+import { yieldToEventLoop } from '../shared/yield.ts'
+import { isLarge, measureShape, screen } from './bounds.ts'
 import type { ResolvedConfig } from './config.ts'
 import type { Emitter } from './emitter.ts'
-import { ChainMismatchError, ProviderRpcError, RpcResponseError, SourceError } from './errors.ts'
 import type { OutlastEvents } from './events.ts'
 import { classify, isCallersError } from './policy.ts'
 import {
@@ -15,7 +22,6 @@ import {
   score,
   silent,
 } from './sourceState.ts'
-import type { Hex } from './types.ts'
 import { invalidResult } from './validate.ts'
 
 export type SourcePool = {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
+import { SourceError } from '../shared/errors.ts'
 import { http } from '../sources/http.ts'
-import { SourceError } from './errors.ts'
 import { createSourceState, recordFailure, recordSuccess } from './sourceState.ts'
 
 const state = () => createSourceState(http('https://a.example', { name: 'a' }))

@@ -1,8 +1,8 @@
+import { RpcResponseError, SourceError } from '../shared/errors.ts'
+import type { Source } from '../shared/types.ts'
 import { type Breaker, type BreakerOptions, createBreaker } from './breaker.ts'
-import { RpcResponseError, SourceError } from './errors.ts'
 import type { HeadVerdict } from './headClock.ts'
 import { createLatencyStats, type LatencyStats } from './latency.ts'
-import type { Source } from './types.ts'
 
 /** What `status()` and `source` events call a source's condition. */
 export type SourceCondition =

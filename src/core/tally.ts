@@ -3,8 +3,9 @@
  * sources that gave the same one. No timers and no I/O: the driver feeds it answers and asks it
  * whether one is agreed.
  */
+
+import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { canonical } from './canonical.ts'
-import { RpcResponseError, SourceError } from './errors.ts'
 import type { SourceState } from './sourceState.ts'
 
 /** How many sources, and in how many failure domains, must give one answer. */

@@ -1,5 +1,5 @@
+import type { Hex } from '../shared/types.ts'
 import { checkedHeader, computeBlockHash } from '../verify/block.ts'
-import type { Hex } from './types.ts'
 
 /** The header fields that proofs are checked against. */
 export type TrustedHeader = {

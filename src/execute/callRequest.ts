@@ -5,7 +5,7 @@
  * makes the call unprovable here, and a malformed object is left for the nodes to refuse.
  */
 import { hexToBytes } from '@ethereumjs/util'
-import type { Hex } from '../core/types.ts'
+import type { Hex } from '../shared/types.ts'
 import type { ReadSet } from './provenReads.ts'
 import { UnprovableError } from './unprovable.ts'
 

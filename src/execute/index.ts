@@ -11,11 +11,11 @@
  */
 import { Hardfork } from '@ethereumjs/common'
 import { bytesToHex } from '@ethereumjs/util'
-import { RpcResponseError } from '../core/errors.ts'
 import { checkNumber, checkObject, checkOneOf, ms, whole } from '../core/options.ts'
 import type { Prover, ProverCall, ProverContext } from '../core/prover.ts'
 import type { TrustedHeader } from '../core/trust.ts'
-import type { Hex } from '../core/types.ts'
+import { RpcResponseError } from '../shared/errors.ts'
+import type { Hex } from '../shared/types.ts'
 import { hardforkOf } from './blockContext.ts'
 import { readCallRequest } from './callRequest.ts'
 import { estimateGas } from './estimate.ts'

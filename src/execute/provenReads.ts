@@ -5,7 +5,7 @@
  * Reads are fetched on demand and kept, so an execution can ask for anything it touches.
  */
 import type { ProverCall } from '../core/prover.ts'
-import type { Hex } from '../core/types.ts'
+import type { Hex } from '../shared/types.ts'
 import { mismatch } from '../verify/errors.ts'
 import {
   EMPTY_CODE_HASH,

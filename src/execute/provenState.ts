@@ -14,7 +14,7 @@ import {
   unpadBytes,
 } from '@ethereumjs/util'
 import * as Hash from 'ox/Hash'
-import type { Hex } from '../core/types.ts'
+import type { Hex } from '../shared/types.ts'
 import type { ProvenReads } from './provenReads.ts'
 
 type Layer = {

@@ -4,7 +4,7 @@
  * ethers decode a proven revert exactly as an unverified one.
  */
 import { bytesToHex, hexToBytes } from '@ethereumjs/util'
-import { RpcResponseError } from '../core/errors.ts'
+import { RpcResponseError } from '../shared/errors.ts'
 
 /** Names the answer's origin where a node's error names the source. */
 export const LOCAL_EXECUTION = 'local execution'

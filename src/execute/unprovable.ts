@@ -1,4 +1,4 @@
-import { BaseError } from '../core/errors.ts'
+import { BaseError } from '../shared/errors.ts'
 
 /**
  * This call cannot be executed over proven state here (an untrusted ancestor for BLOCKHASH, a

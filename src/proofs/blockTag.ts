@@ -1,5 +1,5 @@
 /** Block parameters as the proofs read them. */
-import type { Hex } from '../core/types.ts'
+import type { Hex } from '../shared/types.ts'
 
 /** A 32-byte hash (a block or transaction hash). */
 export const isHash = (v: unknown): v is Hex =>

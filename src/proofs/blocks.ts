@@ -8,7 +8,7 @@
  */
 import { canonical } from '../core/canonical.ts'
 import type { ProverContext } from '../core/prover.ts'
-import type { Hex } from '../core/types.ts'
+import type { Hex } from '../shared/types.ts'
 import { mismatch, UnsupportedTypeError } from '../verify/errors.ts'
 import { sameHex } from '../verify/fields.ts'
 import { verifyFullBlock } from '../verify/fullBlock.ts'

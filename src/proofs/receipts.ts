@@ -2,7 +2,7 @@
 import { canonical } from '../core/canonical.ts'
 import type { ProverContext } from '../core/prover.ts'
 import type { TrustedHeader } from '../core/trust.ts'
-import type { Hex } from '../core/types.ts'
+import type { Hex } from '../shared/types.ts'
 import { mismatch } from '../verify/errors.ts'
 import { type ReceiptsHeader, type RpcReceipt, verifyReceipts } from '../verify/receipts.ts'
 import type { RpcTransaction } from '../verify/transaction.ts'

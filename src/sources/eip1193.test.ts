@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, it } from 'node:test'
 import { createPublicClient, http as viemHttp } from 'viem'
 import { type Anvil, startAnvil } from '../../test/lab/index.ts'
-import { ConfigError, RpcResponseError, SourceError } from '../core/errors.ts'
+import { ConfigError, RpcResponseError, SourceError } from '../shared/errors.ts'
 import { eip1193 } from './eip1193.ts'
 
 let anvil: Anvil

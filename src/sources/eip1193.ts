@@ -1,5 +1,5 @@
-import { ConfigError, RpcResponseError, SourceError } from '../core/errors.ts'
-import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../core/types.ts'
+import { ConfigError, RpcResponseError, SourceError } from '../shared/errors.ts'
+import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../shared/types.ts'
 import { finite, MAX_TIMER } from './options.ts'
 
 /** The part of an EIP-1193 provider that a source needs. */

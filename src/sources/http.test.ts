@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Lab, startLab } from '../../test/lab/index.ts'
-import { ConfigError, RpcResponseError, SourceError } from '../core/errors.ts'
+import { ConfigError, RpcResponseError, SourceError } from '../shared/errors.ts'
 import { http } from './http.ts'
 
 let lab: Lab

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { RpcResponseError, SourceError } from '../core/errors.ts'
+import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { incoming, jsonRpc, showId, splitBatch } from './jsonRpc.ts'
 import { scrubberFor } from './secrets.ts'
 

@@ -8,8 +8,8 @@
  * id, result and error), and when a response carries both `error` and `result` the error wins (a
  * node that sets `"result": null` beside its error means the error).
  */
-import { RpcResponseError, SourceError, type SourceFailureKind } from '../core/errors.ts'
-import type { RpcRequest } from '../core/types.ts'
+import { RpcResponseError, SourceError, type SourceFailureKind } from '../shared/errors.ts'
+import type { RpcRequest } from '../shared/types.ts'
 import type { Scrubber } from './secrets.ts'
 
 /** A JSON-RPC 2.0 call as sent. */

@@ -17,7 +17,7 @@
  * `dns` and `refused` are the outage itself: they trip the source's breaker at once. The table
  * is tested row by row in networkError.test.ts.
  */
-import type { SourceError } from '../core/errors.ts'
+import type { SourceError } from '../shared/errors.ts'
 import type { Fail } from './jsonRpc.ts'
 
 /** The first string `code` on the error or down its `cause` chain (undici puts it on `cause`). */

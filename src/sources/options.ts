@@ -1,6 +1,6 @@
-import { ConfigError } from '../core/errors.ts'
-import { SOURCE_KINDS, type SourceKind } from '../core/types.ts'
-import { redactUrl } from '../core/url.ts'
+import { ConfigError } from '../shared/errors.ts'
+import { SOURCE_KINDS, type SourceKind } from '../shared/types.ts'
+import { redactUrl } from '../shared/url.ts'
 
 /** Options every URL source shares (`http`, `webSocket`). */
 export type UrlSourceOptions = {

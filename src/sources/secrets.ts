@@ -2,7 +2,7 @@
  * The secrets a URL source was configured with, and the scrubber that removes them, in every
  * form a node may echo, from everything the source emits: messages, close reasons, error data.
  */
-import { redactUrl } from '../core/url.ts'
+import { redactUrl } from '../shared/url.ts'
 
 export type Scrubber = {
   /** `text` with every secret replaced by `…` (and the source's URL by its label). */

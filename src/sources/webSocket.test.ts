@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import WS, { WebSocketServer } from 'ws'
 import { type Anvil, startAnvil, startWsProxy, type WsProxy } from '../../test/lab/index.ts'
-import { RpcResponseError, SourceError } from '../core/errors.ts'
+import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import {
   type ResubscribeEvent,
   type WebSocketSource,

@@ -3,8 +3,8 @@
  * (wsConnection.ts: connect, reconnect, heartbeat, close) and the calls on it (wsCalls.ts: ids,
  * answers, timeouts, subscriptions).
  */
-import type { RpcRequest, SourceRequestOptions } from '../core/types.ts'
-import { redactUrl } from '../core/url.ts'
+import type { RpcRequest, SourceRequestOptions } from '../shared/types.ts'
+import { redactUrl } from '../shared/url.ts'
 import { jsonRpc } from './jsonRpc.ts'
 import { finite, MAX_TIMER, urlSource } from './options.ts'
 import { scrubberFor } from './secrets.ts'

@@ -1,6 +1,6 @@
 /** The public types of the `webSocket()` source: its options, state events and subscriptions. */
-import type { SourceError } from '../core/errors.ts'
-import type { Source, SourceKind } from '../core/types.ts'
+import type { SourceError } from '../shared/errors.ts'
+import type { Source, SourceKind } from '../shared/types.ts'
 
 export type WebSocketState = 'connecting' | 'open' | 'closed'
 

@@ -1,7 +1,7 @@
 /** The call matching of a WebSocket source alone, on a fake connection: no socket, no network. */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { RpcResponseError, SourceError } from '../core/errors.ts'
+import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { jsonRpc } from './jsonRpc.ts'
 import { scrubberFor } from './secrets.ts'
 import type { ResubscribeEvent } from './webSocketTypes.ts'

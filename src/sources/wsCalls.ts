@@ -4,8 +4,8 @@
  * The socket itself is wsConnection.ts's; these are its `ConnectionEvents`. Every message is read
  * by jsonRpc.ts.
  */
-import { SourceError } from '../core/errors.ts'
-import type { RpcRequest } from '../core/types.ts'
+import { SourceError } from '../shared/errors.ts'
+import type { RpcRequest } from '../shared/types.ts'
 import { decodeFrame } from './frame.ts'
 import { callOf, incoming, type JsonRpc } from './jsonRpc.ts'
 import type { SubscriptionHandlers, WebSocketSubscription } from './webSocketTypes.ts'

@@ -4,7 +4,7 @@
  * travels on it is wsCalls.ts's business: the connection tells it when a socket opens, what
  * arrives, when a socket is lost and when the source closes (`ConnectionEvents`).
  */
-import type { SourceError } from '../core/errors.ts'
+import type { SourceError } from '../shared/errors.ts'
 import type { Fail } from './jsonRpc.ts'
 import { closeError, networkErrors } from './networkError.ts'
 import type { WebSocketState, WebSocketStateEvent } from './webSocketTypes.ts'

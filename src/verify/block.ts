@@ -4,8 +4,8 @@
  */
 import * as Hash from 'ox/Hash'
 import * as Rlp from 'ox/Rlp'
-import { VerificationError } from '../core/errors.ts'
-import type { Hex } from '../core/types.ts'
+import { VerificationError } from '../shared/errors.ts'
+import type { Hex } from '../shared/types.ts'
 import { address, bytes, hash32, malformed, quantity, sameHex } from './fields.ts'
 import type { RpcTransaction } from './transaction.ts'
 

@@ -3,7 +3,7 @@
  * contradicted by what was computed (a lie or a broken node); an `UnsupportedTypeError` means
  * the answer could not be checked at all and says nothing about the source.
  */
-import { BaseError, VerificationError } from '../core/errors.ts'
+import { BaseError, VerificationError } from '../shared/errors.ts'
 
 /** Throws a `VerificationError` naming the field whose claimed value the computation contradicts. */
 export function mismatch(

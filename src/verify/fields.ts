@@ -2,8 +2,8 @@
  * JSON-RPC fields turned into RLP items. Each helper checks its input and throws a
  * `VerificationError` that names the field, so a bad answer says what was wrong with it.
  */
-import { VerificationError } from '../core/errors.ts'
-import type { Hex } from '../core/types.ts'
+import { VerificationError } from '../shared/errors.ts'
+import type { Hex } from '../shared/types.ts'
 
 const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/
 const DATA = /^0x(?:[0-9a-fA-F]{2})*$/

@@ -8,7 +8,7 @@
  * signature can check (~1.5 ms a transaction: outlast/proofs does it, verify/sender.ts; the
  * core has the senders agreed instead), `size` and `totalDifficulty`.
  */
-import type { Hex } from '../core/types.ts'
+import type { Hex } from '../shared/types.ts'
 import { verifyBlockHash } from './block.ts'
 import { mismatch, UnsupportedTypeError } from './errors.ts'
 import { malformed, sameHex } from './fields.ts'

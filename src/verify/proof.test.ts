@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
 import type { Hex } from 'viem'
 import { type Anvil, devAccounts, startAnvil } from '../../test/lab/anvil.ts'
-import { VerificationError } from '../core/errors.ts'
+import { VerificationError } from '../shared/errors.ts'
 import {
   EMPTY_CODE_HASH,
   type ProvableMethod,

@@ -5,7 +5,7 @@ import * as Hash from 'ox/Hash'
 import * as Rlp from 'ox/Rlp'
 import { parseGwei } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import type { Hex } from '../core/types.ts'
+import type { Hex } from '../shared/types.ts'
 import { InvalidRawTransactionError, rawTransactionHash } from './rawTransaction.ts'
 
 /** A signed blob transaction in every form; see test/adversarial/fixtures/README.md. */

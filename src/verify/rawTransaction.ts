@@ -6,8 +6,8 @@
 
 import * as Hash from 'ox/Hash'
 import * as Rlp from 'ox/Rlp'
-import { BaseError } from '../core/errors.ts'
-import type { Hex } from '../core/types.ts'
+import { BaseError } from '../shared/errors.ts'
+import type { Hex } from '../shared/types.ts'
 
 type Item = Hex | readonly Item[]
 

@@ -8,7 +8,7 @@ import { createWalletClient, type Hex, http, parseGwei } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { type Anvil, devAccounts, startAnvil } from '../../test/lab/anvil.ts'
-import { VerificationError } from '../core/errors.ts'
+import { VerificationError } from '../shared/errors.ts'
 import { type RpcBlock, verifyBlockHash } from './block.ts'
 import { UnsupportedTypeError } from './errors.ts'
 import {

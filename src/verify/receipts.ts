@@ -8,7 +8,7 @@
 import * as Bytes from 'ox/Bytes'
 import * as Hash from 'ox/Hash'
 import * as Rlp from 'ox/Rlp'
-import type { Hex } from '../core/types.ts'
+import type { Hex } from '../shared/types.ts'
 import type { RpcBlockHeader } from './block.ts'
 import { mismatch, UnsupportedTypeError } from './errors.ts'
 import { address, bytes, hash32, malformed, quantity, sameHex } from './fields.ts'

@@ -12,9 +12,9 @@ import { ecrecover } from '@ethereumjs/util'
 import * as Bytes from 'ox/Bytes'
 import * as Hash from 'ox/Hash'
 import * as Rlp from 'ox/Rlp'
-import { yieldToEventLoop } from '../core/bounds.ts'
-import { createLru } from '../core/lru.ts'
-import type { Hex } from '../core/types.ts'
+import { createLru } from '../shared/lru.ts'
+import type { Hex } from '../shared/types.ts'
+import { yieldToEventLoop } from '../shared/yield.ts'
 import { quantity } from './fields.ts'
 import {
   computeTransactionHash,

@@ -6,7 +6,7 @@ import { createWalletClient, type Hex, http, parseGwei, type WalletClient } from
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { type Anvil, devAccounts, startAnvil } from '../../test/lab/anvil.ts'
-import { VerificationError } from '../core/errors.ts'
+import { VerificationError } from '../shared/errors.ts'
 import {
   computeTransactionHash,
   type RpcAuthorization,

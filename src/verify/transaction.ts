@@ -5,7 +5,7 @@
 import * as Bytes from 'ox/Bytes'
 import * as Hash from 'ox/Hash'
 import * as Rlp from 'ox/Rlp'
-import type { Hex } from '../core/types.ts'
+import type { Hex } from '../shared/types.ts'
 import { address, bytes, hash32, malformed, quantity, sameHex } from './fields.ts'
 
 /** An EIP-2930 access list entry. */

@@ -3,7 +3,7 @@
  * (key = RLP(index)) and their roots compared with `transactionsRoot` and `withdrawalsRoot`.
  */
 import * as Rlp from 'ox/Rlp'
-import type { Hex } from '../core/types.ts'
+import type { Hex } from '../shared/types.ts'
 import type { RpcBlock } from './block.ts'
 import { mismatch, UnsupportedTypeError } from './errors.ts'
 import { address, hash32, malformed, quantity, sameHex } from './fields.ts'

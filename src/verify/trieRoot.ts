@@ -5,7 +5,7 @@
  */
 import * as Hash from 'ox/Hash'
 import * as Rlp from 'ox/Rlp'
-import type { Hex } from '../core/types.ts'
+import type { Hex } from '../shared/types.ts'
 
 type Node = Uint8Array | Node[]
 type Entry = { path: number[]; value: Uint8Array }

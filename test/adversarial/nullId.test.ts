@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import fc from 'fast-check'
 import WS, { WebSocketServer } from 'ws'
-import { RpcResponseError, SourceError } from '../../src/core/errors.ts'
+import { RpcResponseError, SourceError } from '../../src/shared/errors.ts'
 import { createOutlast, http, webSocket } from '../../src/index.ts'
 import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
 

@@ -1,5 +1,5 @@
+import { ProviderRpcError } from '../../shared/errors.ts'
 import { checkedHeader } from '../../verify/block.ts'
-import { ProviderRpcError } from '../errors.ts'
 import {
   type ChainChange,
   type ChainFollower,

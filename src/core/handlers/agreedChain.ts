@@ -3,12 +3,13 @@
  * request path (agreed or verified): is a block on the agreed chain, which block `safe` or
  * `finalized` means, a header by hash for the trust store, a sent transaction's receipt.
  */
+
+import { DeadlineError, ProviderRpcError } from '../../shared/errors.ts'
+import type { Hex } from '../../shared/types.ts'
 import { computeBlockHash } from '../../verify/block.ts'
 import type { Answer, Engine } from '../engine.ts'
-import { DeadlineError, ProviderRpcError } from '../errors.ts'
 import { fanOut } from '../fanOut.ts'
 import type { Head } from '../head.ts'
-import type { Hex } from '../types.ts'
 
 /**
  * Is `hash` the agreed chain's block at `n`? The head tracker knows recent heights; below them,

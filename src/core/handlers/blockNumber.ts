@@ -1,5 +1,5 @@
 /** `eth_blockNumber`: the head tracker's agreed head, never backwards. */
-import { beforeDeadline } from '../abort.ts'
+import { beforeDeadline } from '../../shared/abort.ts'
 import type { Handler } from '../engine.ts'
 import { noHead } from './noHead.ts'
 

@@ -1,8 +1,8 @@
 /** Answers that need no source: from the configuration, computed here, or refused. */
 import { keccak256 } from 'ox/Hash'
+import { ProviderRpcError } from '../../shared/errors.ts'
+import type { Hex } from '../../shared/types.ts'
 import type { Handler } from '../engine.ts'
-import { ProviderRpcError } from '../errors.ts'
-import type { Hex } from '../types.ts'
 
 /** `eth_chainId`, `net_version` from the configuration; `web3_sha3` computed here. */
 export const staticAnswer: Handler = async ({ config }, { method, params, meta }) => {

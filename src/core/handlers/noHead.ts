@@ -1,5 +1,5 @@
+import { DeadlineError } from '../../shared/errors.ts'
 import type { Engine } from '../engine.ts'
-import { DeadlineError } from '../errors.ts'
 
 /** No head agreed before the deadline: each source's last error says why. */
 export const noHead = ({ pool }: Engine, method: string) =>

@@ -4,13 +4,14 @@
  * revert the prover executed itself, or nothing to prove with (then the read goes to quorum).
  * A source whose data fails the proof is cut off; if only liars answered, the error names them.
  */
-import type { Answer, Call, Engine } from '../engine.ts'
+
 import {
   RpcResponseError,
   SourceError,
   UnanchoredProofError,
   VerificationError,
-} from '../errors.ts'
+} from '../../shared/errors.ts'
+import type { Answer, Call, Engine } from '../engine.ts'
 import { fanOut } from '../fanOut.ts'
 import { classify } from '../policy.ts'
 import type { Prover } from '../prover.ts'

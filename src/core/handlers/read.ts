@@ -3,9 +3,9 @@
  * `latest` pinned to the agreed head, then fan-out until an answer stands alone or the quorum
  * agrees. Steps 3 to 9 of "A quorum read, step by step" in docs/architecture.md.
  */
-import { beforeDeadline } from '../abort.ts'
+import { beforeDeadline } from '../../shared/abort.ts'
+import { QuorumError } from '../../shared/errors.ts'
 import type { Answer, Call, Engine } from '../engine.ts'
-import { QuorumError } from '../errors.ts'
 import { type FanOutRequest, fanOut } from '../fanOut.ts'
 import { isCallersError } from '../policy.ts'
 import { checkAnswer, type Pinned, pinBlock, verifyingCall } from '../rules.ts'

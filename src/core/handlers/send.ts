@@ -3,8 +3,9 @@
  * send: a dApp that only reads never carries it). A synchronous send answers with the receipt
  * the domains agree on (or prove), never the sender's own.
  */
+
+import type { Hex } from '../../shared/types.ts'
 import type { Handler } from '../engine.ts'
-import type { Hex } from '../types.ts'
 import { receiptOf } from './agreedChain.ts'
 
 export const send: Handler = async (engine, { method, params, deadline, meta }) => {
