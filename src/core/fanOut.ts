@@ -29,6 +29,7 @@ import {
   hedgeDelay,
   type InFlight,
   lateAttempts,
+  lost,
   overdue,
   pickNext,
   REASK_DELAY,
@@ -37,7 +38,7 @@ import {
   whenExhausted,
 } from './fanOutDecisions.ts'
 import type { RetryBudget } from './retryBudget.ts'
-import type { SourceState } from './sourceState.ts'
+import { markSilent, type SourceState } from './sourceState.ts'
 import { type Group, judge, type Need, Tally } from './tally.ts'
 
 export type { Need } from './tally.ts'
@@ -120,6 +121,8 @@ const STALL = 25
 
 type Attempt = InFlight & {
   controller: AbortController
+  /** Registered in its source's `waiters` while in flight. */
+  wake: () => void
   /** It took the source's half-open probe slot, which goes back when it settles. */
   probe: boolean
   /** Listed among the failures as silent. */
@@ -214,8 +217,12 @@ class Run {
     this.attempts++
     const controller = new AbortController()
     const started = this.clock.now()
-    const a: Attempt = { s, controller, started, hedged: false, probe, reported: false }
+    const wake = () => {
+      if (!this.done) this.armHedge(Number.POSITIVE_INFINITY, 0, 1)
+    }
+    const a: Attempt = { s, controller, started, hedged: false, probe, reported: false, wake }
     this.inflight.add(a)
+    s.waiters.add(wake)
     const { req } = this
     const pending = req.call
       ? req.call(s, controller.signal)
@@ -308,11 +315,13 @@ class Run {
     const probed = this.probeSilent(silent, now, backoff)
     // Every attempt in flight silent, probes included: settle with what came (degraded, a
     // quorum error, or every source's failure) now, not at the deadline.
+    // Each attempt found lost: other requests stop counting on its source until it answers
+    // something, and those waiting on it now are woken (sourceState `markSilent`).
+    for (const a of silent)
+      if (lost(a, this.expected, now, probed, this.answered)) markSilent(a.s, a.started)
     if (!allLost(silent, this.expected, now, probed, !!this.timers?.size, this.answered))
       return this.scheduleHedge(backoff * 2)
     for (const a of silent) {
-      // Other requests stop counting on it until it answers something (sourceState `silent`).
-      a.s.silentSince = Math.max(a.s.silentSince, a.started)
       if (!a.reported) {
         a.reported = true
         this.failures.push({ source: a.s.name, reason: `no answer after ${now - a.started} ms` })
@@ -342,6 +351,7 @@ class Run {
 
   settle(a: Attempt, result: unknown, error: unknown) {
     this.inflight.delete(a)
+    a.s.waiters.delete(a.wake)
     if (a.probe) a.s.breaker.release() // harmless after success or failure, needed otherwise
     if (this.done) return
     const s = a.s
@@ -528,6 +538,7 @@ class Run {
     for (const a of this.inflight) {
       const late = overdue(a, this.expected, now)
       a.controller.abort()
+      a.s.waiters.delete(a.wake)
       // Late when others answered, or still silent at the deadline: a timeout of that source.
       if (late) {
         const why = g ? 'slow: others answered first' : 'silent until the deadline'

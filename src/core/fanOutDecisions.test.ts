@@ -279,8 +279,10 @@ describe('outpaced: a slower source answered, a faster one is silent', () => {
 
   it('is lost once overdue and past the floor, with no probe waited for', () => {
     const answered = [{ s: slow, at: 80 }]
-    assert.equal(allLost(inflight, e, 250, new Map(), false, answered), false, 'the 250 ms floor')
-    assert.equal(allLost(inflight, e, 251, new Map(), false, answered), true)
+    const probing = new Map([[fast, false]])
+    assert.equal(allLost(inflight, e, 200, probing, false, answered), false, 'the 200 ms floor')
+    assert.equal(allLost(inflight, e, 201, probing, false, answered), true, 'its probe unanswered')
+    assert.equal(allLost(inflight, e, 201, new Map(), false, answered), false, 'not probed yet')
   })
 
   it('not when the one that answered is faster, unmeasured, or answered before it began', () => {

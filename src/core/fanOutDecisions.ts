@@ -5,7 +5,7 @@
  * the request path is in docs/architecture.md ("A quorum read, step by step").
  */
 import type { RpcResponseError } from '../shared/errors.ts'
-import { expectedLatency, type SourceState } from './sourceState.ts'
+import { expectedLatency, type SourceState, silent } from './sourceState.ts'
 import type { Group, Tally } from './tally.ts'
 
 /** Attempts cancelled this much later than their source's expected latency count as slow. */
@@ -21,7 +21,7 @@ export const LOST_FLOOR = 1_000
  * own answered the same request after it began is presumed lost at once: the other domains'
  * latency bounds its silence (two fastest domains gone need not cost a second per request).
  */
-export const OUTPACED_FLOOR = 250
+export const OUTPACED_FLOOR = 200
 /** How long after a split with no one left to ask its sources are asked once more, in ms. */
 export const REASK_DELAY = 100
 /** Delays before a "not yet" source is asked again: from the real answer beside it, then from its previous retry. */
@@ -92,18 +92,21 @@ export function presumedLost(a: InFlight, expected: Expected, now: number): bool
 
 /**
  * Overdue (and past `OUTPACED_FLOOR`) while a source measured to be no faster answered this
- * request after the attempt began, and its source has answered nothing since: it is gone, not
- * slow. No probe is waited for: the slower source's answer is the evidence.
+ * request after the attempt began, and its source has answered nothing since, not even the
+ * probe sent to it (when sources are probed): it is gone, not slow. The probe need not have
+ * timed out: the slower source's answer is the evidence.
  */
 export function outpaced(
   a: InFlight,
   expected: Expected,
   now: number,
   answered: readonly Answered[],
+  probed?: ReadonlyMap<SourceState, boolean>,
 ): boolean {
   const e = expected(a.s)
   if (a.s.lastAnswerAt > a.started || now - a.started <= Math.max(OUTPACED_FLOOR, SLOW_FACTOR * e))
     return false
+  if (probed && !probed.has(a.s)) return false
   // Known to be no faster: both latencies measured, not the initial guess.
   const measured = (x: SourceState) => x.latency.count > 0
   return (
@@ -199,11 +202,24 @@ export function allLost(
   answered: readonly Answered[] = [],
 ): boolean {
   if (rechecking) return false
-  for (const a of inflight) {
-    if (outpaced(a, expected, now, answered)) continue
-    if (!presumedLost(a, expected, now) || (probed && probed.get(a.s) !== true)) return false
-  }
+  for (const a of inflight) if (!lost(a, expected, now, probed, answered)) return false
   return true
+}
+
+/**
+ * This attempt is lost: outpaced, presumed lost with its probe come back silent, or its source
+ * found silent by another request since this attempt began (`silent` in sourceState.ts).
+ */
+export function lost(
+  a: InFlight,
+  expected: Expected,
+  now: number,
+  probed: ReadonlyMap<SourceState, boolean> | undefined,
+  answered: readonly Answered[] = [],
+): boolean {
+  if (silent(a.s) && a.s.lastAnswerAt <= a.started) return true
+  if (outpaced(a, expected, now, answered, probed)) return true
+  return presumedLost(a, expected, now) && (!probed || probed.get(a.s) === true)
 }
 
 /** What `pickNext` needs to know of the request so far. */

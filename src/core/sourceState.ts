@@ -40,6 +40,8 @@ export type SourceState = {
    * (`lastAnswerAt` later), requests do not count on it (see `silent`).
    */
   silentSince: number
+  /** Requests waiting on an attempt to it: woken when another request finds it silent. */
+  readonly waiters: Set<() => void>
   /** Until when the source is cut off for a proven lie. */
   lyingUntil: number
   rateLimitStreak: number
@@ -77,6 +79,7 @@ export function createSourceState(source: Source, breaker?: BreakerOptions): Sou
     announcedUntil: 0,
     lastAnswerAt: 0,
     silentSince: 0,
+    waiters: new Set(),
     lyingUntil: 0,
     rateLimitStreak: 0,
     chain: 'unchecked',
@@ -143,6 +146,16 @@ export function recordFailure(s: SourceState, error: unknown, now = Date.now()):
 
 /** An attempt to it was presumed lost and it has answered nothing since. */
 export const silent = (s: SourceState): boolean => s.silentSince > s.lastAnswerAt
+
+/**
+ * Marks the source silent since `since` (an attempt presumed lost began then) and wakes the
+ * other requests waiting on it, so that none of them waits out its own timers for it.
+ */
+export function markSilent(s: SourceState, since: number): void {
+  const fresh = !silent(s)
+  s.silentSince = Math.max(s.silentSince, since)
+  if (fresh && silent(s)) for (const wake of [...s.waiters]) wake()
+}
 
 /** The latency after which a request to this source is late enough to hedge. */
 export function expectedLatency(s: SourceState, fallback: number): number {
