@@ -1,5 +1,5 @@
-import { keccak256 } from 'ox/Hash'
 import { BaseError, SourceError, VerificationError } from '../shared/errors.ts'
+import { keccak256 } from '../shared/keccak.ts'
 import type { Hex } from '../shared/types.ts'
 import { verifyBlockHash } from '../verify/block.ts'
 import { sameHex } from '../verify/fields.ts'
@@ -51,9 +51,9 @@ export async function pinBlock(
 
   const tag = out[i]
   if (tag === undefined || tag === 'latest') {
-    // Cold: a state read need not wait for head discovery; it runs beside it.
+    // Cold: a state read need not wait for head discovery (the caller starts it once the read
+    // has its answer, so that the two do not compete for the same sources).
     if (!head.peek() && policy.class === 'quorum') {
-      head.get().catch(() => {})
       out[i] = 'latest'
       return { params: out, headDependent: true, unpinned: true }
     }

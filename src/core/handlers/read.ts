@@ -39,6 +39,8 @@ export async function read(engine: Engine, c: Call): Promise<Answer> {
     // Cold, the domains answered at different blocks: ask again at the agreed head.
     if (!(error instanceof QuorumError)) throw error
     return agreeOn(engine, c, await pin())
+  } finally {
+    engine.head.get().catch(() => {}) // head discovery, for the reads that follow
   }
 }
 
