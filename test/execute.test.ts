@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
 import { after, before, describe, it } from 'node:test'
-import { RpcResponseError } from '../src/shared/errors.ts'
 import { createTrustStore } from '../src/core/trust.ts'
 import { execute } from '../src/execute/index.ts'
 import {
@@ -18,6 +17,7 @@ import {
   VerificationError,
 } from '../src/index.ts'
 import { proofs } from '../src/proofs/index.ts'
+import { RpcResponseError } from '../src/shared/errors.ts'
 import { CHAIN_ID, clientFor, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
 

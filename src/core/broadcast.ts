@@ -1,10 +1,5 @@
-import { keccak256 } from 'ox/Hash'
-import {
-  AllSourcesFailedError,
-  BaseError,
-  RpcResponseError,
-  SourceError,
-} from '../shared/errors.ts'
+import { AllSourcesFailedError, BaseError, RpcResponseError } from '../shared/errors.ts'
+import { keccak256 } from '../shared/keccak.ts'
 import type { Hex } from '../shared/types.ts'
 import { expectedLatency, type SourceState } from './sourceState.ts'
 
@@ -17,6 +12,9 @@ export type BroadcastOutcome = {
 
 const KNOWN =
   /already known|known transaction|already imported|already exists|alreadyknown|already in (the )?(mem)?pool|tx already/i
+
+/** JSON-RPC "Internal error": the node failed, it did not judge the transaction. */
+const INTERNAL_ERROR = -32603
 
 /** A second domain's word is waited for this long at least, once one domain accepted. */
 const SECOND_FLOOR = 1_000
@@ -160,9 +158,12 @@ export async function broadcast(
             return outcome(s, { outcome: 'known', reason: message })
           const reason = message.replace(`${s.name}: `, '')
           failures.push({ source: s.name, reason })
+          // A node's verdict on the transaction (nonce too low) is a rejection; its own failure
+          // (-32603, "internal error") says nothing about the transaction.
           if (
             error instanceof RpcResponseError &&
-            !(error instanceof SourceError && error.kind !== 'rpc')
+            error.kind === 'rpc' &&
+            error.code !== INTERNAL_ERROR
           ) {
             rejections.push({ s, error })
             return outcome(s, { outcome: 'rejected', reason })

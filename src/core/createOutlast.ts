@@ -8,9 +8,7 @@ import { createEmitter } from './emitter.ts'
 import type { Answer, Call, Engine } from './engine.ts'
 import type { OutlastEvents, ResponseMeta } from './events.ts'
 import type { FanOutContext } from './fanOut.ts'
-import type { RpcHeader as FollowedHeader, HeadPusher } from './follow/chainFollower.ts'
-import type { Subscriptions, SubscriptionsOptions } from './follow/subscriptions.ts'
-import { headerByHash } from './handlers/agreedChain.ts'
+import type { Subscriptions } from './follow/subscriptions.ts'
 import { handlers } from './handlers/index.ts'
 import { createHeadTracker } from './head.ts'
 import { classify, type MethodPolicy } from './policy.ts'
@@ -81,12 +79,13 @@ export function createOutlast(options: OutlastOptions): Outlast {
 
   // Trusted headers anchor proofs: the store loads only when a prover is configured.
   const trustStore = config.prover
-    ? import('./trust.ts').then((m) =>
-        m.createTrustStore({
-          checkpoints: config.trustedBlockHashes,
-          hook: config.trustedHeader,
-          fetchHeader: (hash) => headerByHash(engine, hash),
-        }),
+    ? Promise.all([import('./trust.ts'), import('./handlers/agreedChain.ts')]).then(
+        ([{ createTrustStore }, { headerByHash }]) =>
+          createTrustStore({
+            checkpoints: config.trustedBlockHashes,
+            hook: config.trustedHeader,
+            fetchHeader: (hash) => headerByHash(engine, hash),
+          }),
       )
     : undefined
 
@@ -114,41 +113,10 @@ export function createOutlast(options: OutlastOptions): Outlast {
     onBadHeader: (s, reason) => pool.markLying(s, reason),
   })
 
-  const subscriptionOptions: SubscriptionsOptions = {
-    request: async (method, params) => (await requestWithMeta({ method, params })).result,
-    pollingInterval: config.pollingInterval,
-    pushers: () =>
-      states.flatMap((s) =>
-        s.source.subscribe
-          ? [
-              {
-                name: s.name,
-                subscribe: s.source.subscribe.bind(s.source),
-                onState: (s.source as Partial<HeadPusher>).onState?.bind(s.source),
-              },
-            ]
-          : [],
-      ),
-    // A pushed head is a hint, like a polled one: it reaches subscribers once agreed.
-    confirmHead: (pusher, header) => {
-      const s = states.find((x) => x.name === pusher.name)
-      if (s?.chain !== 'ok' || s.forked) return Promise.resolve(undefined)
-      return head.confirm(s, header) as Promise<FollowedHeader | undefined>
-    },
-    refreshHead: () => head.refresh(),
-    notify: (subscription, result) =>
-      events.emit('message', { type: 'eth_subscription', data: { subscription, result } }),
-    onError: (error) =>
-      events.emit('streamError', {
-        message: error instanceof BaseError ? error.shortMessage : String(error),
-      }),
-  }
   // Subscriptions and filters load on first use: a dApp that never subscribes never bundles them.
   let subscriptions: Promise<Subscriptions> | undefined
   const streams = () =>
-    (subscriptions ??= import('./follow/subscriptions.ts').then((m) =>
-      m.createSubscriptions(subscriptionOptions),
-    ))
+    (subscriptions ??= import('./follow/streams.ts').then((m) => m.engineStreams(engine)))
 
   /** Every source's secrets removed from a text the engine shows (a node may echo its key). */
   const redact = (text: string) => states.reduce((t, s) => s.source.config.redact?.(t) ?? t, text)

@@ -8,6 +8,7 @@ import { canonical } from './canonical.ts'
 import type { Head, HeadTracker } from './head.ts'
 import type { MethodPolicy } from './policy.ts'
 import type { SourceState } from './sourceState.ts'
+import type { Tx } from './txRules.ts'
 import { invalidBlockFields, invalidTransactionFields } from './validate.ts'
 
 const toHex = (n: number) => `0x${n.toString(16)}`
@@ -147,16 +148,15 @@ type Block = {
   uncles?: unknown
   withdrawals?: unknown
 }
-type Tx = { hash?: string; blockHash?: string | null; transactionIndex?: string | null }
 
 /** Local checks for answers that can be proven by hashing; agreement keys for the rest. */
-export function checkAnswer(
+export async function checkAnswer(
   method: string,
   params: readonly unknown[],
   expectedHash?: string,
   /** Is `hash` the agreed chain's block at `number`? */
   onChain: (number: number, hash: string) => Promise<boolean> = async () => false,
-): AnswerRules {
+): Promise<AnswerRules> {
   const expected = expectedHash?.toLowerCase()
   // Looked up by hash, a different hash is a lie. Looked up by number, a different hash than
   // the agreed chain's may be a reorg the head tracker has not seen yet: it needs agreement.
@@ -166,35 +166,9 @@ export function checkAnswer(
       return blockRules(method === 'eth_getBlockByHash', params, expected)
     case 'eth_getTransactionByHash':
     case 'eth_getTransactionByBlockHashAndIndex':
-    case 'eth_getTransactionByBlockNumberAndIndex': {
-      const byHash = method === 'eth_getTransactionByHash'
-      const byBlockHash = method === 'eth_getTransactionByBlockHashAndIndex'
-      const inBlock = (tx: Tx) => tx.blockHash?.toLowerCase() === expected
-      return {
-        check: (r) => {
-          if (r === null) return undefined
-          const tx = r as Tx
-          const why = checkTx(tx, byHash ? expected : undefined)
-          if (why) return why
-          if (byBlockHash && !inBlock(tx))
-            return `transaction is in block ${tx.blockHash}, not ${expected}`
-          if (!byHash && tx.transactionIndex?.toLowerCase() !== String(params[1]).toLowerCase())
-            return `transaction index ${tx.transactionIndex} is not ${params[1]}`
-          return undefined
-        },
-        // The hash proves the signed envelope, not where it stands: its inclusion (block, index),
-        // "still pending", `from`, the `gasPrice` a typed transaction paid, `blockTimestamp` and
-        // anything else a node adds need agreement (or `outlast/proofs`). The envelope's fields
-        // are the hash's: two honest clients that format them apart still agree. A type this
-        // version cannot rebuild is not checked by its hash: all of it must agree.
-        key: (r) => (r === null ? 'null' : canonical(unhashed(r as Tx))),
-        // Rebuilt and hashed inside the attempt (the code loads with the first transaction).
-        verify: async (r) => {
-          if (r !== null) await checkHashes([r as Tx])
-        },
-        pending: isNull,
-      }
-    }
+    case 'eth_getTransactionByBlockNumberAndIndex':
+      // Loaded with the first transaction lookup, with the code that rebuilds its hash.
+      return (await import('./txRules.ts')).transactionRules(method, params, expected)
     case 'eth_getRawTransactionByHash':
       // The signed bytes hash to the transaction hash: checked alone.
       return {
@@ -288,11 +262,12 @@ async function verifyBody(block: RpcBlockWithBody): Promise<boolean> {
   const transactions = block.transactions
   if (!Array.isArray(transactions)) return false
   // The trie code loads with the first block body to check: reads without one never carry it.
-  const [{ verifyBlockBody }, { UnsupportedTypeError }] = await Promise.all([
+  const [{ verifyBlockBody }, { UnsupportedTypeError }, { checkHashes }] = await Promise.all([
     import('../verify/trie.ts'),
     import('../verify/errors.ts'),
+    import('./txRules.ts'),
   ])
-  await checkHashes(transactions.filter((tx): tx is Tx => typeof tx === 'object' && tx !== null))
+  checkHashes(transactions.filter((tx): tx is Tx => typeof tx === 'object' && tx !== null))
   try {
     await verifyBlockBody(block)
   } catch (error) {
@@ -329,63 +304,5 @@ function checkBlock(
     const why = invalidTransactionFields(tx as Record<string, unknown>)
     if (why) return `transaction ${(tx as Tx).hash}: ${why}`
   }
-  return undefined
-}
-
-/**
- * Each transaction rebuilt from its fields and hashed: one that does not hash to its `hash` is
- * a lie (`VerificationError`). A type this version cannot rebuild is left to agreement.
- */
-async function checkHashes(txs: readonly Tx[]): Promise<void> {
-  if (txs.length === 0) return
-  const { computeTransactionHash } = await import('../verify/transaction.ts')
-  for (const tx of txs) {
-    let computed: string | undefined
-    try {
-      computed = computeTransactionHash(tx as never)
-    } catch (error) {
-      throw new VerificationError(`transaction ${tx.hash}: ${(error as Error).message}`)
-    }
-    if (computed !== undefined && computed.toLowerCase() !== tx.hash?.toLowerCase())
-      throw new VerificationError(`transaction does not hash to ${tx.hash}`)
-  }
-}
-
-/** Fields of a JSON-RPC transaction that its hash covers (types 0 to 4; `gasPrice` only for legacy). */
-const ENVELOPE = new Set([
-  'type',
-  'chainId',
-  'nonce',
-  'gas',
-  'maxFeePerGas',
-  'maxPriorityFeePerGas',
-  'maxFeePerBlobGas',
-  'to',
-  'value',
-  'input',
-  'accessList',
-  'blobVersionedHashes',
-  'authorizationList',
-  'v',
-  'yParity',
-  'r',
-  's',
-])
-
-/** What of a transaction its hash does not cover; all of it when its type cannot be rebuilt. */
-function unhashed(tx: Tx): Record<string, unknown> {
-  const type = (tx as { type?: unknown }).type
-  if (type != null && !/^0x[0-4]$/.test(String(type))) return tx
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(tx)) if (!ENVELOPE.has(k)) out[k] = v
-  return out
-}
-
-/** A transaction's shape, and the hash asked for (its hash itself is checked by `checkHashes`). */
-function checkTx(tx: Tx, expected: string | undefined): string | undefined {
-  const shape = invalidTransactionFields(tx as Record<string, unknown>)
-  if (shape) return shape
-  if (expected && tx.hash?.toLowerCase() !== expected)
-    return `transaction ${tx.hash} is not ${expected}`
   return undefined
 }

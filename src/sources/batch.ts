@@ -1,8 +1,9 @@
 /**
  * Groups JSON-RPC calls made within one tick (or `wait` ms) into one batch, as viem's
  * `createBatchScheduler` does, and hands each caller its own answer back by id (`splitBatch`).
+ * Batching is opt-in: http.ts loads this module with the first batched call.
  */
-import { type Call, type JsonRpc, splitBatch } from './jsonRpc.ts'
+import { type Call, type Envelope, type JsonRpc, showId } from './jsonRpc.ts'
 
 export type BatchOptions = {
   /** Largest number of calls in one batch. @default 100 */
@@ -49,4 +50,37 @@ export function createBatcher(
       if (wait > 0) setTimeout(flush, wait)
       else queueMicrotask(flush)
     })
+}
+
+/**
+ * A batch's answer split by call: for each of `calls`, in order, its response (for `resultOf`)
+ * or the `SourceError` that stands for it. A node may refuse a whole batch with one error
+ * object (each call gets it); an id answered twice counts for neither; an `id: null` error is
+ * for a call the node could not read: with one such and one call unanswered it is that call's,
+ * else each unanswered call's failure quotes it.
+ */
+export function splitBatch(
+  { fail, nodeError }: JsonRpc,
+  answer: unknown,
+  calls: readonly { id: number }[],
+): unknown[] {
+  if (!Array.isArray(answer)) {
+    const error = (answer as Envelope | null)?.error
+    return calls.map(() =>
+      error !== undefined ? nodeError(error) : fail('body', 'batch answered with a non-array'),
+    )
+  }
+  const byId = new Map<unknown, unknown>()
+  /** Errors for calls the node could not read (`id: null`): it does not say which. */
+  const unread: unknown[] = []
+  for (const item of answer) {
+    const { id, error } = (item ?? {}) as Envelope
+    if (id === null && error !== undefined) unread.push(error)
+    // Two answers for one call: neither can be trusted.
+    else byId.set(id, byId.has(id) ? fail('body', `batch answers id ${showId(id)} twice`) : item)
+  }
+  const missing = calls.filter((c) => !byId.has(c.id))
+  if (missing.length === 1 && unread.length === 1) byId.set(missing[0]!.id, nodeError(unread[0]))
+  const said = unread.length ? `; a call it could not read got ${nodeError(unread[0]).reason}` : ''
+  return calls.map((c) => byId.get(c.id) ?? fail('body', `batch answer lacks id ${c.id}${said}`))
 }

@@ -2,7 +2,7 @@ import { raceAbort } from '../shared/abort.ts'
 import { SourceError } from '../shared/errors.ts'
 import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../shared/types.ts'
 import { redactUrl } from '../shared/url.ts'
-import { type BatchOptions, createBatcher } from './batch.ts'
+import type { BatchOptions } from './batch.ts'
 import { type Call, callOf, type Fail, jsonRpc } from './jsonRpc.ts'
 import { networkErrors } from './networkError.ts'
 import { urlSource } from './options.ts'
@@ -108,13 +108,19 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
   }
 
   const batchOptions = options.batch === true ? {} : options.batch || undefined
-  const batched = batchOptions ? createBatcher(post, rpc, batchOptions) : undefined
+  // Batching is opt-in: its code loads with the first batched call (calls made in that tick
+  // still go out together).
+  let batcher: Promise<(call: Call) => Promise<unknown>> | undefined
+  const batched = async (call: Call) => {
+    batcher ??= import('./batch.ts').then((m) => m.createBatcher(post, rpc, batchOptions))
+    return (await batcher)(call)
+  }
 
   return {
     config: { name, kind, domain, weight, label: redactUrl(url), redact: scrub.text },
     async request(body: RpcRequest, { signal }: SourceRequestOptions = {}) {
       const call = callOf(++nextId, body)
-      const answer = await (batched
+      const answer = await (batchOptions
         ? raceAbort(batched(call), signal, () => fail('aborted', 'attempt cancelled'))
         : post(call, signal))
       // A batch hands a call the error that stands for its answer (parsed JSON is never one).

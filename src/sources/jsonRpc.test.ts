@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
-import { incoming, jsonRpc, showId, splitBatch } from './jsonRpc.ts'
+import { splitBatch } from './batch.ts'
+import { incoming, jsonRpc, showId } from './jsonRpc.ts'
 import { scrubberFor } from './secrets.ts'
 
 const KEY = 'TOPSECRETKEY42'

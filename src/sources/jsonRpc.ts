@@ -1,7 +1,7 @@
 /**
  * Reading what a node sends back: JSON-RPC 2.0 responses, single or batched, and what a socket
  * pushes, with the errors of one source, their messages (and a node error's data) scrubbed.
- * Pure: no I/O, no state. http.ts (batch.ts for its batches) and the WebSocket's call matching
+ * Pure: no I/O, no state. http.ts (batch.ts splits its batches) and the WebSocket's call matching
  * (wsCalls.ts) read every answer here.
  *
  * Two leniencies, both deliberate: `jsonrpc: "2.0"` is not required (an answer is judged by its
@@ -46,7 +46,8 @@ export type JsonRpc = {
   resultOf(response: unknown, id: number): unknown
 }
 
-type Envelope = { id?: unknown; result?: unknown; error?: unknown }
+/** A JSON-RPC response as it may come: judged by its id, result and error. */
+export type Envelope = { id?: unknown; result?: unknown; error?: unknown }
 
 const isObject = (value: unknown): value is object =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -90,39 +91,6 @@ export function jsonRpc(name: string, scrub: Scrubber): JsonRpc {
   }
 
   return { fail, nodeError, resultOf }
-}
-
-/**
- * A batch's answer split by call: for each of `calls`, in order, its response (for `resultOf`)
- * or the `SourceError` that stands for it. A node may refuse a whole batch with one error
- * object (each call gets it); an id answered twice counts for neither; an `id: null` error is
- * for a call the node could not read: with one such and one call unanswered it is that call's,
- * else each unanswered call's failure quotes it.
- */
-export function splitBatch(
-  { fail, nodeError }: JsonRpc,
-  answer: unknown,
-  calls: readonly { id: number }[],
-): unknown[] {
-  if (!Array.isArray(answer)) {
-    const error = (answer as Envelope | null)?.error
-    return calls.map(() =>
-      error !== undefined ? nodeError(error) : fail('body', 'batch answered with a non-array'),
-    )
-  }
-  const byId = new Map<unknown, unknown>()
-  /** Errors for calls the node could not read (`id: null`): it does not say which. */
-  const unread: unknown[] = []
-  for (const item of answer) {
-    const { id, error } = (item ?? {}) as Envelope
-    if (id === null && error !== undefined) unread.push(error)
-    // Two answers for one call: neither can be trusted.
-    else byId.set(id, byId.has(id) ? fail('body', `batch answers id ${showId(id)} twice`) : item)
-  }
-  const missing = calls.filter((c) => !byId.has(c.id))
-  if (missing.length === 1 && unread.length === 1) byId.set(missing[0]!.id, nodeError(unread[0]))
-  const said = unread.length ? `; a call it could not read got ${nodeError(unread[0]).reason}` : ''
-  return calls.map((c) => byId.get(c.id) ?? fail('body', `batch answer lacks id ${c.id}${said}`))
 }
 
 /** One message a socket delivered (each element of a batch frame is one), by its envelope. */

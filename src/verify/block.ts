@@ -2,9 +2,9 @@
  * Block hashes checked locally: the header is rebuilt from the JSON-RPC block object, RLP-encoded
  * and hashed, for every fork from Frontier to Prague.
  */
-import * as Hash from 'ox/Hash'
-import * as Rlp from 'ox/Rlp'
+import { encode as rlp } from '@ethereumjs/rlp'
 import { VerificationError } from '../shared/errors.ts'
+import { keccak256 } from '../shared/keccak.ts'
 import type { Hex } from '../shared/types.ts'
 import { address, bytes, hash32, malformed, quantity, sameHex } from './fields.ts'
 import type { RpcTransaction } from './transaction.ts'
@@ -106,7 +106,7 @@ export function blockHeaderFields(block: RpcBlockHeader): Hex[] {
 
 /** keccak256 of the RLP-encoded header rebuilt from a JSON-RPC block object. */
 export function computeBlockHash(block: RpcBlockHeader): Hex {
-  return Hash.keccak256(Rlp.fromHex(blockHeaderFields(block), { as: 'Bytes' }), { as: 'Hex' })
+  return keccak256(rlp(blockHeaderFields(block)))
 }
 
 /** True iff the header hashes to `block.hash` (and `expectedHash`) and every full transaction names this block. */

@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import fc from 'fast-check'
 import WS, { WebSocketServer } from 'ws'
-import { RpcResponseError, SourceError } from '../../src/shared/errors.ts'
 import { createOutlast, http, webSocket } from '../../src/index.ts'
+import { RpcResponseError, SourceError } from '../../src/shared/errors.ts'
 import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
 
 const CHAIN_ID = 31337

@@ -1,9 +1,9 @@
-/** Fee figures (`eth_gasPrice`…): the median of several domains (median.ts, loaded on first use). */
+/** Fee figures (`eth_gasPrice`…): the median of several domains (loaded on first use, with median.ts). */
 import type { Handler } from '../engine.ts'
+import { medianAnswer } from '../median.ts'
 
 export const fees: Handler = async (engine, { method, params, deadline, meta }) => {
   const { candidates, reserve } = engine.candidatesFor(false)
-  const { medianAnswer } = await import('../median.ts')
   const m = await medianAnswer({
     candidates,
     ...(reserve ? { reserve } : {}),

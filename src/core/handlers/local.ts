@@ -1,6 +1,6 @@
 /** Answers that need no source: from the configuration, computed here, or refused. */
-import { keccak256 } from 'ox/Hash'
 import { ProviderRpcError } from '../../shared/errors.ts'
+import { keccak256 } from '../../shared/keccak.ts'
 import type { Hex } from '../../shared/types.ts'
 import type { Handler } from '../engine.ts'
 

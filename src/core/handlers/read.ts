@@ -9,7 +9,6 @@ import type { Answer, Call, Engine } from '../engine.ts'
 import { type FanOutRequest, fanOut } from '../fanOut.ts'
 import { isCallersError } from '../policy.ts'
 import { checkAnswer, type Pinned, pinBlock, verifyingCall } from '../rules.ts'
-import { onAgreedChain, resolveTag } from './agreedChain.ts'
 import { noHead } from './noHead.ts'
 
 export async function read(engine: Engine, c: Call): Promise<Answer> {
@@ -24,8 +23,8 @@ export async function read(engine: Engine, c: Call): Promise<Answer> {
   }
   const pin = () =>
     beforeDeadline(
-      pinBlock(c.method, c.params, c.policy, engine.head, config.pinByHash, (tag) =>
-        resolveTag(engine, tag),
+      pinBlock(c.method, c.params, c.policy, engine.head, config.pinByHash, async (tag) =>
+        (await agreedChain()).resolveTag(engine, tag),
       ),
       c.deadline,
       () => noHead(engine, c.method),
@@ -43,6 +42,12 @@ export async function read(engine: Engine, c: Call): Promise<Answer> {
     engine.head.get().catch(() => {}) // head discovery, for the reads that follow
   }
 }
+
+/**
+ * Questions about the chain itself that only some reads ask (`safe` and `finalized`, a receipt
+ * beside a "not yet"): their code loads with the first one.
+ */
+const agreedChain = () => import('./agreedChain.ts')
 
 /** `eth_getTransactionCount` of `pending`: settled by `pendingNonce`. */
 const isPendingNonce = (c: Call) =>
@@ -74,8 +79,8 @@ async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer>
   const { candidates, force, reserve } = engine.candidatesFor(pinned.headDependent)
   const { need, degraded } = engine.needFor(candidates, method)
   const single = c.policy.class === 'single'
-  const rules = checkAnswer(method, pinned.params, pinned.expectedHash, (n, hash) =>
-    onAgreedChain(engine, n, hash),
+  const rules = await checkAnswer(method, pinned.params, pinned.expectedHash, async (n, hash) =>
+    (await agreedChain()).onAgreedChain(engine, n, hash),
   )
   const verifying = single
     ? undefined

@@ -1,10 +1,11 @@
 /**
- * `eth_sendRawTransaction` and its variants: to every domain (broadcast.ts, loaded with the first
- * send: a dApp that only reads never carries it). A synchronous send answers with the receipt
- * the domains agree on (or prove), never the sender's own.
+ * `eth_sendRawTransaction` and its variants: to every domain (broadcast.ts; both load with the
+ * first send: a dApp that only reads never carries them). A synchronous send answers with the
+ * receipt the domains agree on (or prove), never the sender's own.
  */
 
 import type { Hex } from '../../shared/types.ts'
+import { broadcast } from '../broadcast.ts'
 import type { Handler } from '../engine.ts'
 import { receiptOf } from './agreedChain.ts'
 
@@ -12,7 +13,6 @@ export const send: Handler = async (engine, { method, params, deadline, meta }) 
   const { pool, events, redact } = engine
   engine.budget.deposit()
   const targets = pool.states.filter((s) => s.chain !== 'mismatch')
-  const { broadcast } = await import('../broadcast.ts')
   const { hash, accepted } = await broadcast(
     params[0],
     targets,

@@ -1,0 +1,43 @@
+/**
+ * Subscriptions and filters wired to the engine: its requests, its sources' pushed heads (hints,
+ * like polled ones: a head reaches subscribers once agreed) and its events. Loaded with the first
+ * subscription or filter (`Engine.streams`): a dApp that never subscribes never carries it.
+ */
+import { BaseError } from '../../shared/errors.ts'
+import type { Engine } from '../engine.ts'
+import type { RpcHeader as FollowedHeader, HeadPusher } from './chainFollower.ts'
+import { createSubscriptions, type Subscriptions } from './subscriptions.ts'
+
+export function engineStreams(engine: Engine): Subscriptions {
+  const { pool, head, events } = engine
+  const { states } = pool
+  return createSubscriptions({
+    request: async (method, params) => (await engine.request(method, params)).result,
+    pollingInterval: engine.config.pollingInterval,
+    pushers: () =>
+      states.flatMap((s) =>
+        s.source.subscribe
+          ? [
+              {
+                name: s.name,
+                subscribe: s.source.subscribe.bind(s.source),
+                onState: (s.source as Partial<HeadPusher>).onState?.bind(s.source),
+              },
+            ]
+          : [],
+      ),
+    // A pushed head is a hint, like a polled one: it reaches subscribers once agreed.
+    confirmHead: (pusher, header) => {
+      const s = states.find((x) => x.name === pusher.name)
+      if (s?.chain !== 'ok' || s.forked) return Promise.resolve(undefined)
+      return head.confirm(s, header) as Promise<FollowedHeader | undefined>
+    },
+    refreshHead: () => head.refresh(),
+    notify: (subscription, result) =>
+      events.emit('message', { type: 'eth_subscription', data: { subscription, result } }),
+    onError: (error) =>
+      events.emit('streamError', {
+        message: error instanceof BaseError ? error.shortMessage : String(error),
+      }),
+  })
+}

@@ -1,0 +1,106 @@
+/**
+ * The rules for transaction lookups (by hash, by block and index) and the check of transaction
+ * hashes (theirs, and a full block's): loaded with the first lookup or block body, together with
+ * the code that rebuilds a transaction's hash. A dApp that never asks for either carries neither.
+ */
+import { VerificationError } from '../shared/errors.ts'
+import { computeTransactionHash } from '../verify/transaction.ts'
+import { canonical } from './canonical.ts'
+import type { AnswerRules } from './rules.ts'
+import { invalidTransactionFields } from './validate.ts'
+
+export type Tx = { hash?: string; blockHash?: string | null; transactionIndex?: string | null }
+
+/**
+ * `eth_getTransactionByHash` and the lookups by block and index: the transaction's shape, the
+ * hash or place asked for, its hash rebuilt; what its hash does not cover needs agreement.
+ */
+export function transactionRules(
+  method: string,
+  params: readonly unknown[],
+  expected: string | undefined,
+): AnswerRules {
+  const byHash = method === 'eth_getTransactionByHash'
+  const byBlockHash = method === 'eth_getTransactionByBlockHashAndIndex'
+  const inBlock = (tx: Tx) => tx.blockHash?.toLowerCase() === expected
+  return {
+    check: (r) => {
+      if (r === null) return undefined
+      const tx = r as Tx
+      const why = checkTx(tx, byHash ? expected : undefined)
+      if (why) return why
+      if (byBlockHash && !inBlock(tx))
+        return `transaction is in block ${tx.blockHash}, not ${expected}`
+      if (!byHash && tx.transactionIndex?.toLowerCase() !== String(params[1]).toLowerCase())
+        return `transaction index ${tx.transactionIndex} is not ${params[1]}`
+      return undefined
+    },
+    // The hash proves the signed envelope, not where it stands: its inclusion (block, index),
+    // "still pending", `from`, the `gasPrice` a typed transaction paid, `blockTimestamp` and
+    // anything else a node adds need agreement (or `outlast/proofs`). The envelope's fields
+    // are the hash's: two honest clients that format them apart still agree. A type this
+    // version cannot rebuild is not checked by its hash: all of it must agree.
+    key: (r) => (r === null ? 'null' : canonical(unhashed(r as Tx))),
+    // Rebuilt and hashed inside the attempt.
+    verify: async (r) => {
+      if (r !== null) checkHashes([r as Tx])
+    },
+    pending: (r) => r === null,
+  }
+}
+
+/**
+ * Each transaction rebuilt from its fields and hashed: one that does not hash to its `hash` is
+ * a lie (`VerificationError`). A type this version cannot rebuild is left to agreement.
+ */
+export function checkHashes(txs: readonly Tx[]): void {
+  for (const tx of txs) {
+    let computed: string | undefined
+    try {
+      computed = computeTransactionHash(tx as never)
+    } catch (error) {
+      throw new VerificationError(`transaction ${tx.hash}: ${(error as Error).message}`)
+    }
+    if (computed !== undefined && computed.toLowerCase() !== tx.hash?.toLowerCase())
+      throw new VerificationError(`transaction does not hash to ${tx.hash}`)
+  }
+}
+
+/** Fields of a JSON-RPC transaction that its hash covers (types 0 to 4; `gasPrice` only for legacy). */
+const ENVELOPE = new Set([
+  'type',
+  'chainId',
+  'nonce',
+  'gas',
+  'maxFeePerGas',
+  'maxPriorityFeePerGas',
+  'maxFeePerBlobGas',
+  'to',
+  'value',
+  'input',
+  'accessList',
+  'blobVersionedHashes',
+  'authorizationList',
+  'v',
+  'yParity',
+  'r',
+  's',
+])
+
+/** What of a transaction its hash does not cover; all of it when its type cannot be rebuilt. */
+function unhashed(tx: Tx): Record<string, unknown> {
+  const type = (tx as { type?: unknown }).type
+  if (type != null && !/^0x[0-4]$/.test(String(type))) return tx
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(tx)) if (!ENVELOPE.has(k)) out[k] = v
+  return out
+}
+
+/** A transaction's shape, and the hash asked for (its hash itself is checked by `checkHashes`). */
+function checkTx(tx: Tx, expected: string | undefined): string | undefined {
+  const shape = invalidTransactionFields(tx as Record<string, unknown>)
+  if (shape) return shape
+  if (expected && tx.hash?.toLowerCase() !== expected)
+    return `transaction ${tx.hash} is not ${expected}`
+  return undefined
+}
