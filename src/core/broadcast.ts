@@ -1,4 +1,9 @@
-import { AllSourcesFailedError, BaseError, RpcResponseError } from '../shared/errors.ts'
+import {
+  AllSourcesFailedError,
+  BaseError,
+  RpcResponseError,
+  SourceError,
+} from '../shared/errors.ts'
 import { keccak256 } from '../shared/keccak.ts'
 import type { Hex } from '../shared/types.ts'
 import { expectedLatency, type SourceState } from './sourceState.ts'
@@ -156,7 +161,7 @@ export async function broadcast(
           const message = error instanceof BaseError ? error.shortMessage : String(error)
           if (error instanceof RpcResponseError && KNOWN.test(message))
             return outcome(s, { outcome: 'known', reason: message })
-          const reason = message.replace(`${s.name}: `, '')
+          const reason = error instanceof SourceError ? error.reason : message
           failures.push({ source: s.name, reason })
           // A node's verdict on the transaction (nonce too low) is a rejection; its own failure
           // (-32603, "internal error") says nothing about the transaction.

@@ -464,7 +464,7 @@ class Run {
         return this.checkInclusion(next.group)
       case 'callersError': {
         const e = next.error
-        const message = e.shortMessage.replace(`${e.source}: `, '')
+        const message = e.reason
         const metaMessages = this.failures.map((f) => `- ${f.source}: ${f.reason}`)
         return this.finish(
           undefined,

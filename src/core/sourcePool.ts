@@ -125,7 +125,7 @@ export function createSourcePool(
         if (actual !== config.chainId) {
           s.chain = 'mismatch'
           const error = new ChainMismatchError(s.name, config.chainId, actual)
-          s.lastError = error.shortMessage.replace(`${s.name}: `, '')
+          s.lastError = error.reason
           updateCondition(s, error.shortMessage)
           throw error
         }

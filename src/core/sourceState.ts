@@ -121,8 +121,7 @@ export function recordFailure(s: SourceState, error: unknown, now = Date.now()):
   if (error instanceof SourceError && error.kind === 'aborted') return
   s.failures++
   s.errorRate += ERROR_ALPHA * (1 - s.errorRate)
-  s.lastError =
-    error instanceof SourceError ? error.shortMessage.replace(`${s.name}: `, '') : String(error)
+  s.lastError = error instanceof SourceError ? error.reason : String(error)
   if (error instanceof SourceError && error.kind === 'rate-limited') {
     // A 429 to a call sent while the source was already held back (a broadcast, a call in
     // flight when the first 429 came) says nothing new: it must not lengthen the backoff.

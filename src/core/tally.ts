@@ -55,7 +55,7 @@ export function judge(
 ): Verdict {
   if (error instanceof RpcResponseError && error.deterministic) {
     // The same error from every node: its code and data, else its message without the name.
-    const detail = error.data ?? error.shortMessage.replace(`${s.name}: `, '')
+    const detail = error.data ?? error.reason
     return { kind: 'nodeError', key: `error:${error.code}:${canonical(detail)}`, error }
   }
   if (error !== undefined)
@@ -77,7 +77,7 @@ export function judge(
 
 /** A failure's reason without the source's name (the list names it). */
 export function reasonOf(error: unknown): string {
-  if (error instanceof SourceError) return error.shortMessage.replace(`${error.source}: `, '')
+  if (error instanceof SourceError) return error.reason
   if (error instanceof Error) return error.message
   return String(error)
 }

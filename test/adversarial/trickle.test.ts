@@ -14,14 +14,7 @@ import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 /** Each read must come back well inside the sources' 10 s attempt timeout. */
 const FAST = 2_000
 
-const anvilCall = async (lab: Lab, method: string, params: unknown[]) => {
-  const res = await fetch(lab.anvil.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  })
-  return ((await res.json()) as { result: unknown }).result
-}
+const anvilCall = (lab: Lab, method: string, params: unknown[]) => lab.anvil.rpc(method, params)
 
 /** Sources over the lab's proxies with the factory's defaults (10 s timeout, 16 KiB/s floor). */
 const client = (lab: Lab, extra: Partial<Parameters<typeof createOutlast>[0]> = {}): Outlast =>
