@@ -222,6 +222,41 @@ describe('fault proxy', () => {
     assert.match(text, /quota exhausted/)
   })
 
+  it('CORS: for requests with an Origin only; preflights answered, faults keep the headers', async () => {
+    const origin = { origin: 'http://127.0.0.1:1', 'content-type': 'application/json' }
+    const plain = await post(proxy.url, call('eth_chainId'))
+    assert.equal(plain.res.headers.get('access-control-allow-origin'), null)
+    proxy.resetStats()
+    const preflight = await fetch(proxy.url, {
+      method: 'OPTIONS',
+      headers: {
+        origin: origin.origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-api-key',
+      },
+    })
+    assert.equal(preflight.status, 204)
+    assert.equal(preflight.headers.get('access-control-allow-origin'), '*')
+    assert.equal(preflight.headers.get('access-control-allow-methods'), 'POST')
+    assert.equal(preflight.headers.get('access-control-allow-headers'), 'content-type,x-api-key')
+    assert.equal(proxy.stats.requests, 0, 'a preflight is not counted')
+    const cors = await post(proxy.url, call('eth_chainId'), { headers: origin })
+    assert.equal(JSON.parse(cors.text).result, '0x7a69')
+    assert.equal(cors.res.headers.get('access-control-allow-origin'), '*')
+    await proxy.setMode({ kind: 'rateLimit', retryAfter: 2 })
+    const limited = await post(proxy.url, call('eth_chainId'), { headers: origin })
+    assert.equal(limited.res.status, 429)
+    assert.equal(limited.res.headers.get('access-control-allow-origin'), '*')
+    assert.equal(limited.res.headers.get('access-control-expose-headers'), 'retry-after')
+    await proxy.setMode({ kind: 'blackhole' })
+    const held = fetch(proxy.url, {
+      method: 'OPTIONS',
+      headers: { origin: origin.origin, 'access-control-request-method': 'POST' },
+      signal: AbortSignal.timeout(300),
+    })
+    assert.equal(await failure(held), 'TimeoutError')
+  })
+
   it('rpcError: HTTP 200 with an error object per call, same ids', async () => {
     await proxy.setMode({ kind: 'rpcError', code: -32000, message: 'header not found' })
     const single = call('eth_blockNumber')

@@ -35,7 +35,7 @@ export type ProxyOptions = {
 }
 
 export type ProxyStats = {
-  /** HTTP requests received, whatever the mode. */
+  /** HTTP requests received, whatever the mode (a browser's CORS preflights not counted). */
   requests: number
   /** JSON-RPC calls inside them (each batch element counts). */
   calls: number
@@ -121,15 +121,18 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const body = Buffer.concat(chunks)
-    const calls = parseCalls(body)
-    count(calls)
+    const cors = corsHeaders(req)
+    const preflight = cors !== undefined && req.method === 'OPTIONS'
+    const calls = preflight ? undefined : parseCalls(body)
+    if (!preflight) count(calls)
     const current = mode
     if (current.kind === 'blackhole') {
       held.add(req.socket)
       return
     }
-    const reply =
-      req.method === 'POST'
+    const reply: Reply = preflight
+      ? { status: 204, type: 'text/plain', body: '' }
+      : req.method === 'POST'
         ? await respond(current, body, calls)
         : { status: 405, type: 'text/plain', body: 'method not allowed\n' }
     await wait(delayFor(current))
@@ -138,6 +141,7 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
       'content-type': reply.type,
       'content-length': Buffer.byteLength(reply.body),
       ...reply.headers,
+      ...cors,
     })
     if (current.kind === 'trickle') return trickle(res, Buffer.from(reply.body), current)
     res.end(reply.body)
@@ -315,6 +319,28 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
       await close()
       agent.destroy()
     },
+  }
+}
+
+/**
+ * CORS for a browser page on another origin (another 127.0.0.1 port), as public RPC endpoints
+ * answer it: any origin, no credentials. Only for requests that carry an `Origin` (Node's fetch
+ * sends none, so Node clients see the proxy unchanged). A preflight (`OPTIONS`) is answered by
+ * the proxy itself, as an endpoint's edge would: after the latency, in every mode but the
+ * connection faults (`blackhole` holds it, `refused` refuses it), and never counted in `stats`;
+ * Chromium caches it for `max-age` seconds. Every other answer, faults included (a 503 page, a
+ * 429), carries the headers too, so the page sees the status rather than a CORS failure;
+ * `Retry-After` is exposed to its script.
+ */
+function corsHeaders(req: IncomingMessage): Record<string, string> | undefined {
+  if (req.headers.origin === undefined) return undefined
+  if (req.method !== 'OPTIONS')
+    return { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'retry-after' }
+  return {
+    'access-control-allow-origin': '*',
+    'access-control-allow-methods': 'POST',
+    'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '',
+    'access-control-max-age': '600',
   }
 }
 
