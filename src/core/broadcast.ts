@@ -43,142 +43,162 @@ export async function broadcast(
   report: (o: BroadcastOutcome) => void,
   lookup?: (s: SourceState, hash: Hex, signal: AbortSignal) => Promise<unknown>,
 ): Promise<{ hash: Hex; accepted: string[] }> {
+  const hash = await hashOf(raw)
+  const signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()))
+  const domains = new Set(targets.map((s) => s.domain))
+
+  return new Promise((resolve, reject) => {
+    const accepted: SourceState[] = []
+    const rejections: Rejection[] = []
+    const failures: Failure[] = []
+    const silent = new Set(targets)
+    let done = false
+    let patience: ReturnType<typeof setTimeout> | undefined
+    if (targets.length === 0) return reject(new AllSourcesFailedError('eth_sendRawTransaction', []))
+
+    /** Sent, or refused with `error`: once. */
+    const finish = (error?: Error) => {
+      if (done) return
+      done = true
+      clearTimeout(patience)
+      if (error) reject(error)
+      else resolve({ hash, accepted: accepted.map((s) => s.name) })
+    }
+
+    /** Everyone who will answer has (or the rest stayed silent past the patience). */
+    const settle = async () => {
+      if (done) return
+      const mine = domainsOf(accepted)
+      if (mine.size === 0) {
+        if (silent.size > 0 && !signal.aborted) return // wait for the others, up to the deadline
+        for (const x of silent)
+          failures.push({ source: x.name, reason: 'no answer before the deadline' })
+        silent.clear()
+        return finish(rejectionOf(rejections, failures))
+      }
+      const against = rejections.filter((r) => !mine.has(r.s.domain))
+      if (against.length === 0) return finish() // the other domains are out: an outage
+      // Contradicted: sent only if a second domain knows the transaction.
+      const others = targets.filter((s) => !mine.has(s.domain))
+      const knownBy = await knownTo(others, hash, signal, () => done, lookup)
+      if (knownBy.length === 0) return finish(rejectionOf(against, failures))
+      accepted.push(...knownBy)
+      finish()
+    }
+
+    /** A source's answer or error, counted among the failures and rejections it is. */
+    const heard = (s: SourceState, o: Verdict, error?: unknown) => {
+      if (o.outcome === 'failed' || o.outcome === 'rejected')
+        failures.push({ source: s.name, reason: o.reason as string })
+      if (o.outcome === 'rejected') rejections.push({ s, error: error as RpcResponseError })
+      report({ hash, source: s.name, ...o })
+      silent.delete(s)
+      if (done) return
+      if (o.outcome === 'accepted' || o.outcome === 'known') accepted.push(s)
+      const mine = domainsOf(accepted)
+      // Two domains know it, or there is no other domain to ask: sent.
+      if (mine.size >= 2 || (mine.size === 1 && domains.size === 1)) return finish()
+      if (silent.size === 0) return void settle()
+      // One domain accepted: the others get a few of their round trips to say otherwise.
+      if (mine.size === 1 && !patience) patience = setTimeout(() => void settle(), waitFor(silent))
+    }
+
+    for (const s of targets)
+      send(s, signal).then(
+        (answer) => heard(s, answerVerdict(answer, hash)),
+        (error: unknown) => heard(s, errorVerdict(error), error),
+      )
+    signal.addEventListener('abort', () => void settle(), { once: true })
+  })
+}
+
+type Verdict = Omit<BroadcastOutcome, 'hash' | 'source'>
+type Rejection = { s: SourceState; error: RpcResponseError }
+type Failure = { source: string; reason: string }
+
+const domainsOf = (sources: readonly SourceState[]) => new Set(sources.map((s) => s.domain))
+
+/** The transaction's hash, computed here; a blob transaction's from its body. */
+async function hashOf(raw: unknown): Promise<Hex> {
   if (typeof raw !== 'string' || !/^0x([0-9a-fA-F]{2})+$/.test(raw))
     throw new RpcResponseError('outlast', {
       code: -32602,
       message: 'eth_sendRawTransaction needs one hex string: the signed transaction',
     })
-  let hash: Hex
   try {
     // Only a blob transaction (type 3) needs decoding: its decoder loads when one is sent.
-    hash = raw.startsWith('0x03')
+    return raw.startsWith('0x03')
       ? (await import('../verify/rawTransaction.ts')).rawTransactionHash(raw as Hex)
       : keccak256(raw as Hex)
   } catch (error) {
     const message = error instanceof BaseError ? error.shortMessage : String(error)
     throw new RpcResponseError('outlast', { code: -32602, message })
   }
-  const signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()))
-  const domains = new Set(targets.map((s) => s.domain))
+}
 
-  return new Promise((resolve, reject) => {
-    const accepted: SourceState[] = []
-    const rejections: { s: SourceState; error: RpcResponseError }[] = []
-    const failures: { source: string; reason: string }[] = []
-    const silent = new Set(targets)
-    let done = false
-    let patience: ReturnType<typeof setTimeout> | undefined
-    if (targets.length === 0) return reject(new AllSourcesFailedError('eth_sendRawTransaction', []))
+/** What a source's answer says: accepted if it names the hash (or a receipt does). */
+function answerVerdict(answer: unknown, hash: Hex): Verdict {
+  // A hash, or (a synchronous send) a receipt naming it.
+  const named =
+    typeof answer === 'string'
+      ? answer
+      : (answer as { transactionHash?: unknown } | null)?.transactionHash
+  if (typeof named === 'string' && named.toLowerCase() === hash) return { outcome: 'accepted' }
+  return { outcome: 'failed', reason: `answered hash ${String(answer)}, computed ${hash}` }
+}
 
-    const acceptedDomains = () => new Set(accepted.map((s) => s.domain))
-    const sent = () => {
-      if (done) return
-      done = true
-      clearTimeout(patience)
-      resolve({ hash, accepted: accepted.map((s) => s.name) })
-    }
-    const refuse = (error: Error) => {
-      if (done) return
-      done = true
-      clearTimeout(patience)
-      reject(error)
-    }
-    /** The rejections from domains that did not accept: one reason, or every source's. */
-    const rejection = (among: typeof rejections) => {
-      const first = among[0]?.error
-      if (first && among.every((r) => sameRejection(r.error, first))) return first
-      return new AllSourcesFailedError('eth_sendRawTransaction', failures)
-    }
+/** What a source's error says: it knows the transaction, rejects it, or failed itself. */
+function errorVerdict(error: unknown): Verdict {
+  const message = error instanceof BaseError ? error.shortMessage : String(error)
+  if (error instanceof RpcResponseError && KNOWN.test(message))
+    return { outcome: 'known', reason: message }
+  const reason = error instanceof SourceError ? error.reason : message
+  // A node's verdict on the transaction (nonce too low) is a rejection; its own failure
+  // (-32603, "internal error") says nothing about the transaction.
+  if (error instanceof RpcResponseError && error.kind === 'rpc' && error.code !== INTERNAL_ERROR)
+    return { outcome: 'rejected', reason }
+  return { outcome: 'failed', reason }
+}
 
-    /** Everyone who will answer has (or the rest stayed silent past the patience). */
-    const settle = async () => {
-      if (done) return
-      const mine = acceptedDomains()
-      if (mine.size === 0) {
-        if (silent.size > 0 && !signal.aborted) return // wait for the others, up to the deadline
-        for (const x of silent)
-          failures.push({ source: x.name, reason: 'no answer before the deadline' })
-        silent.clear()
-        return rejections.length > 0
-          ? refuse(rejection(rejections))
-          : refuse(new AllSourcesFailedError('eth_sendRawTransaction', failures))
-      }
-      const against = rejections.filter((r) => !mine.has(r.s.domain))
-      if (against.length === 0) return sent() // the other domains are out: an outage
-      // Contradicted: sent only if a second domain knows the transaction.
-      const others = targets.filter((s) => !mine.has(s.domain))
-      for (const wait of [0, KNOWN_RECHECK]) {
-        if (wait) await new Promise((r) => setTimeout(r, wait))
-        if (done || signal.aborted) break
-        const seen = await Promise.all(
-          others.map((s) =>
-            (lookup?.(s, hash, signal) ?? Promise.resolve(null)).then(
-              (tx) => (tx as { hash?: string } | null)?.hash?.toLowerCase() === hash,
-              () => false,
-            ),
-          ),
-        )
-        const knownBy = others.filter((_, i) => seen[i])
-        if (knownBy.length > 0) {
-          accepted.push(...knownBy)
-          return sent()
-        }
-      }
-      refuse(rejection(against))
-    }
+/** The rejections from domains that did not accept: one reason, or every source's. */
+function rejectionOf(among: readonly Rejection[], failures: Failure[]): Error {
+  const first = among[0]?.error
+  if (first && among.every((r) => sameRejection(r.error, first))) return first
+  return new AllSourcesFailedError('eth_sendRawTransaction', failures)
+}
 
-    const outcome = (s: SourceState, o: Omit<BroadcastOutcome, 'hash' | 'source'>) => {
-      report({ hash, source: s.name, ...o })
-      silent.delete(s)
-      if (done) return
-      if (o.outcome === 'accepted' || o.outcome === 'known') accepted.push(s)
-      const mine = acceptedDomains()
-      // Two domains know it, or there is no other domain to ask: sent.
-      if (mine.size >= 2 || (mine.size === 1 && domains.size === 1)) return sent()
-      if (silent.size === 0) return void settle()
-      // One domain accepted: the others get a few of their round trips to say otherwise.
-      if (mine.size === 1 && !patience) {
-        const late = Math.max(...[...silent].map((x) => expectedLatency(x, 250)))
-        patience = setTimeout(() => void settle(), Math.max(SECOND_FLOOR, 4 * late))
-      }
-    }
+/** How long the silent sources get, once one domain accepted, to say otherwise. */
+function waitFor(silent: ReadonlySet<SourceState>): number {
+  const late = Math.max(...[...silent].map((x) => expectedLatency(x, 250)))
+  return Math.max(SECOND_FLOOR, 4 * late)
+}
 
-    for (const s of targets) {
-      send(s, signal).then(
-        (answer) => {
-          // A hash, or (a synchronous send) a receipt naming it.
-          const named =
-            typeof answer === 'string'
-              ? answer
-              : (answer as { transactionHash?: unknown } | null)?.transactionHash
-          if (typeof named === 'string' && named.toLowerCase() === hash)
-            return outcome(s, { outcome: 'accepted' })
-          const reason = `answered hash ${String(answer)}, computed ${hash}`
-          failures.push({ source: s.name, reason })
-          outcome(s, { outcome: 'failed', reason })
-        },
-        (error: unknown) => {
-          const message = error instanceof BaseError ? error.shortMessage : String(error)
-          if (error instanceof RpcResponseError && KNOWN.test(message))
-            return outcome(s, { outcome: 'known', reason: message })
-          const reason = error instanceof SourceError ? error.reason : message
-          failures.push({ source: s.name, reason })
-          // A node's verdict on the transaction (nonce too low) is a rejection; its own failure
-          // (-32603, "internal error") says nothing about the transaction.
-          if (
-            error instanceof RpcResponseError &&
-            error.kind === 'rpc' &&
-            error.code !== INTERNAL_ERROR
-          ) {
-            rejections.push({ s, error })
-            return outcome(s, { outcome: 'rejected', reason })
-          }
-          outcome(s, { outcome: 'failed', reason })
-        },
-      )
-    }
-    signal.addEventListener('abort', () => void settle(), { once: true })
-  })
+/**
+ * Those of `others` that know the transaction: asked at once, then again `KNOWN_RECHECK` ms
+ * later; none once `over()` or past the deadline.
+ */
+async function knownTo(
+  others: readonly SourceState[],
+  hash: Hex,
+  signal: AbortSignal,
+  over: () => boolean,
+  lookup?: (s: SourceState, hash: Hex, signal: AbortSignal) => Promise<unknown>,
+): Promise<SourceState[]> {
+  for (const wait of [0, KNOWN_RECHECK]) {
+    if (wait) await new Promise((r) => setTimeout(r, wait))
+    if (over() || signal.aborted) break
+    const seen = await Promise.all(
+      others.map((s) =>
+        (lookup?.(s, hash, signal) ?? Promise.resolve(null)).then(
+          (tx) => (tx as { hash?: string } | null)?.hash?.toLowerCase() === hash,
+          () => false,
+        ),
+      ),
+    )
+    const knownBy = others.filter((_, i) => seen[i])
+    if (knownBy.length > 0) return knownBy
+  }
+  return []
 }
 
 /** Two nodes reject for the same reason when code and message agree (ignoring the source name). */

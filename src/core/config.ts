@@ -18,8 +18,12 @@ import type { TrustedHeaderHook } from './trust.ts'
 export type OutlastOptions = {
   /** The chain every source must be on (a positive integer); checked on first contact and again later. */
   chainId: number
-  /** Where answers come from: `http(...)`, `eip1193(...)`, later p2p and IPFS sources. */
-  sources: readonly Source[]
+  /**
+   * Where answers come from: `http(...)`, `webSocket(...)`, `eip1193(...)`, and the groups of
+   * sources some factories return (`p2p(...)` from `outlast/p2p`: one source per relay), listed
+   * as they are.
+   */
+  sources: readonly (Source | readonly Source[])[]
   /**
    * How many sources in how many distinct failure domains must agree on a state read (integers:
    * 1 <= domains <= sources; at most the configured domains and sources).
@@ -153,9 +157,12 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
   if (chainId === undefined)
     throw new ConfigError(`${WHERE}: chainId is required, e.g. 1 for Ethereum mainnet.`)
 
-  const { sources } = options
-  if (!Array.isArray(sources) || sources.length === 0)
+  if (!Array.isArray(options.sources) || options.sources.length === 0)
     throw new ConfigError(`${WHERE}: sources must be a non-empty array, e.g. [http(url)].`)
+  // A group (`p2p()`'s relays) counts as its sources.
+  const sources: readonly Source[] = options.sources.flat()
+  if (sources.length === 0)
+    throw new ConfigError(`${WHERE}: sources holds only empty groups; give it at least one source.`)
   const names = new Set<string>()
   const seen = new Set<Source>()
   sources.forEach((s, i) => {
@@ -171,8 +178,13 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
     seen.add(s)
     names.add(s.config.name)
   })
-  const domains = new Set(sources.map((s) => s.config.domain))
+  // Untrusted sources never count toward a quorum: their domains cannot make one.
+  const domains = new Set(sources.filter((s) => !s.config.untrusted).map((s) => s.config.domain))
 
+  if (domains.size === 0)
+    throw new ConfigError(
+      `${WHERE}: every source is untrusted; at least one trusted source is needed (heads, and reads no proof covers, need one).`,
+    )
   const quorum = obj('quorum', options.quorum, quorumKeys)
   const qDomains = num('quorum.domains', quorum?.domains, whole(1)) ?? Math.min(2, domains.size)
   const qSources = num('quorum.sources', quorum?.sources, whole(1)) ?? qDomains

@@ -34,8 +34,12 @@ export type Engine = {
   /**
    * Eligible sources, or as a last resort those held back by an open breaker or our own 429
    * backoff (then asked anyway); those are also the reserve when every eligible source fails.
+   * Untrusted sources only with `checkedAlone` (every answer is checked alone).
    */
-  candidatesFor(headDependent: boolean): {
+  candidatesFor(
+    headDependent: boolean,
+    checkedAlone: boolean,
+  ): {
     candidates: SourceState[]
     force: boolean
     reserve?: SourceState[]

@@ -128,7 +128,8 @@ class Tracker {
   readonly polling = new Set<SourceState>()
 
   constructor(o: HeadTrackerOptions) {
-    this.o = o
+    // Untrusted sources neither report nor back heads: one operator can run any number of them.
+    this.o = { ...o, sources: o.sources.filter((s) => !s.untrusted) }
     this.clock = o.clock ?? realClock
     this.maxSkew = o.maxClockSkew ?? 15_000
     this.trustQuorum = Math.min(2, o.quorumDomains)

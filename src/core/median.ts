@@ -38,7 +38,7 @@ export function medianAnswer(req: MedianRequest): Promise<MedianResult> {
     controller.signal,
     AbortSignal.timeout(Math.max(0, req.deadline - Date.now())),
   ])
-  const answers: { s: SourceState; value: bigint }[] = []
+  const answers: Figure[] = []
   const failures: { source: string; reason: string }[] = []
   const asked = new Set<SourceState>()
   const inflight = new Set<SourceState>()
@@ -48,35 +48,21 @@ export function medianAnswer(req: MedianRequest): Promise<MedianResult> {
   return new Promise<MedianResult>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined
     let done = false
-    const domains = () => new Set(answers.map((a) => a.s.domain)).size
     const finish = () => {
       if (done) return
       done = true
       clearTimeout(timer)
       controller.abort()
       if (answers.length === 0) return reject(new AllSourcesFailedError(req.method, failures))
-      answers.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
-      const mid = answers[Math.floor((answers.length - 1) / 2)]!
-      resolve({
-        value: `0x${mid.value.toString(16)}`,
-        sources: answers.map((a) => a.s),
-        attempts: asked.size,
-        degraded: domains() < (req.quorum ?? 2),
-      })
+      resolve(medianOf(answers, asked.size, req.quorum ?? 2))
     }
     /** The best source of a domain nobody answered or was asked for yet; then the reserve. */
     const next = (): SourceState | undefined => {
-      const covered = new Set([...asked].map((s) => s.domain))
-      const fresh = pool.find((s) => !asked.has(s) && !covered.has(s.domain))
-      const answeredDomains = new Set(answers.map((a) => a.s.domain))
-      const again = pool.find((s) => !asked.has(s) && !answeredDomains.has(s.domain))
-      if (fresh ?? again) return fresh ?? again
-      if (!reserveUsed && req.reserve?.length) {
-        reserveUsed = true
-        pool = req.reserve
-        return next()
-      }
-      return undefined
+      const s = unasked(pool, asked, answers)
+      if (s || reserveUsed || !req.reserve?.length) return s
+      reserveUsed = true
+      pool = req.reserve
+      return next()
     }
     const ask = () => {
       const s = next()
@@ -91,10 +77,7 @@ export function medianAnswer(req: MedianRequest): Promise<MedianResult> {
         },
         (e) => {
           inflight.delete(s)
-          failures.push({
-            source: s.name,
-            reason: e instanceof BaseError ? e.shortMessage : String(e),
-          })
+          failures.push({ source: s.name, reason: reasonOf(e) })
           if (!done && !ask() && inflight.size === 0) finish()
         },
       )
@@ -102,19 +85,54 @@ export function medianAnswer(req: MedianRequest): Promise<MedianResult> {
     }
     const settle = (s: SourceState) => {
       if (done) return
-      if (inflight.size === 0 || domains() >= DOMAINS) return finish()
+      if (inflight.size === 0 || domainsOf(answers) >= DOMAINS) return finish()
       clearTimeout(timer)
-      // Two domains: the third breaks a tie between them, so it gets a couple of its round
-      // trips. One: wait for a second as long as a silent source takes to be presumed lost.
-      const late = Math.max(...[...inflight].map((p) => expectedLatency(p, 250)))
-      const wait =
-        domains() >= 2
-          ? Math.min(LONE_FLOOR, Math.max(20, 2 * late))
-          : Math.max(LONE_FLOOR, 4 * Math.max(late, expectedLatency(s, 250)))
-      timer = setTimeout(finish, wait)
+      timer = setTimeout(finish, patience(domainsOf(answers), inflight, s))
     }
     for (let i = 0; i < DOMAINS; i++) if (!ask()) break
     if (asked.size === 0) finish()
     signal.addEventListener('abort', () => finish(), { once: true })
   })
+}
+
+/** One source's figure. */
+type Figure = { s: SourceState; value: bigint }
+
+const domainsOf = (answers: readonly Figure[]) => new Set(answers.map((a) => a.s.domain)).size
+
+const reasonOf = (e: unknown) => (e instanceof BaseError ? e.shortMessage : String(e))
+
+/** The median of the figures (the lower of two), sorting them in place. */
+function medianOf(answers: Figure[], attempts: number, quorum: number): MedianResult {
+  answers.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+  const mid = answers[Math.floor((answers.length - 1) / 2)]!
+  return {
+    value: `0x${mid.value.toString(16)}`,
+    sources: answers.map((a) => a.s),
+    attempts,
+    degraded: domainsOf(answers) < quorum,
+  }
+}
+
+/** The best source in `pool` of a domain not asked yet, else of one nobody answered for. */
+function unasked(
+  pool: readonly SourceState[],
+  asked: ReadonlySet<SourceState>,
+  answers: readonly Figure[],
+): SourceState | undefined {
+  const covered = new Set([...asked].map((s) => s.domain))
+  const fresh = pool.find((s) => !asked.has(s) && !covered.has(s.domain))
+  const answeredDomains = new Set(answers.map((a) => a.s.domain))
+  const again = pool.find((s) => !asked.has(s) && !answeredDomains.has(s.domain))
+  return fresh ?? again
+}
+
+/** How long to wait for the sources still asked once `s` answered and `domains` domains have. */
+function patience(domains: number, inflight: ReadonlySet<SourceState>, s: SourceState): number {
+  // Two domains: the third breaks a tie between them, so it gets a couple of its round
+  // trips. One: wait for a second as long as a silent source takes to be presumed lost.
+  const late = Math.max(...[...inflight].map((p) => expectedLatency(p, 250)))
+  return domains >= 2
+    ? Math.min(LONE_FLOOR, Math.max(20, 2 * late))
+    : Math.max(LONE_FLOOR, 4 * Math.max(late, expectedLatency(s, 250)))
 }

@@ -9,10 +9,12 @@ import { type SourceState, silent } from './sourceState.ts'
 /**
  * Eligible sources, or as a last resort those held back by an open breaker or our own 429
  * backoff (then asked anyway); those are also the reserve when every eligible source fails.
+ * Untrusted sources only where every answer is checked alone (`checkedAlone`: proofs, blocks by
+ * hash); even there an answer of theirs that does not stand alone counts for nothing (tally.ts).
  */
-export function candidatesFor(pool: SourcePool, headDependent: boolean) {
-  const ranked = pool.ranked(headDependent)
-  const last = pool.lastResort(headDependent)
+export function candidatesFor(pool: SourcePool, headDependent: boolean, checkedAlone = false) {
+  const ranked = pool.ranked(headDependent, checkedAlone)
+  const last = pool.lastResort(headDependent, checkedAlone)
   if (ranked.length === 0) return { candidates: last, force: true }
   return { candidates: ranked, force: false, reserve: last.filter((s) => !ranked.includes(s)) }
 }
@@ -26,8 +28,10 @@ export function needFor(
   // A domain whose only sources are on probation (half-open) or silent (an attempt presumed
   // lost, nothing heard since) is not counted on: waiting for it would hold every request up;
   // head polls keep asking it and bring it back once it answers.
-  const firm = candidates.filter((s) => s.breaker.state !== 'half-open' && !silent(s))
-  const counted = config.onQuorumLoss === 'degrade' && firm.length > 0 ? firm : candidates
+  // Untrusted sources never count toward a quorum: their domains are left out.
+  const trusted = candidates.filter((s) => !s.untrusted)
+  const firm = trusted.filter((s) => s.breaker.state !== 'half-open' && !silent(s))
+  const counted = config.onQuorumLoss === 'degrade' && firm.length > 0 ? firm : trusted
   const domains = new Set(counted.map((s) => s.domain))
   const need: Need = { ...config.quorum }
   if (domains.size >= need.domains) return { need, degraded: false }

@@ -32,13 +32,16 @@ export type SourcePool = {
   checkChain(s: SourceState): Promise<void>
   /** May the source take a request now? (right chain, not rate-limited, breaker allows) */
   eligible(s: SourceState): boolean
-  /** Eligible sources, best first; for head-dependent reads without lagging or forked ones. */
-  ranked(headDependent: boolean): SourceState[]
+  /**
+   * Eligible sources, best first; for head-dependent reads without lagging or forked ones;
+   * untrusted ones only for answers checked alone (`checkedAlone`).
+   */
+  ranked(headDependent: boolean, checkedAlone?: boolean): SourceState[]
   /**
    * When no source is eligible: those only held back by an open breaker or by our own guess of a
    * 429 backoff, best first, so that a request is tried rather than refused while they cool off.
    */
-  lastResort(headDependent: boolean): SourceState[]
+  lastResort(headDependent: boolean, checkedAlone?: boolean): SourceState[]
   /** Counts a failure the engine found (a lie, a slow loser) against a source. */
   penalize(s: SourceState, error: SourceError): void
   /** Cuts a source off for `cooloff` ms: it sent data that failed a proof or a hash check. */
@@ -77,13 +80,86 @@ export function createSourcePool(
   config: ResolvedConfig,
   events: Emitter<OutlastEvents>,
 ): SourcePool {
-  const chainHex = `0x${config.chainId.toString(16)}` as Hex
   const states = config.sources.map((s) => createSourceState(s, config.breaker))
+  const updateCondition = conditionsTold(config, events, states)
+  const checkChain = chainChecker(config, updateCondition)
+  const attempt = attempter(config, checkChain, updateCondition)
+
+  const eligible = (s: SourceState, now = Date.now()) =>
+    s.chain !== 'mismatch' &&
+    s.rateLimitedUntil <= now &&
+    s.lyingUntil <= now &&
+    s.breaker.available
+
+  return {
+    states,
+    attempt,
+    checkChain,
+    eligible: (s) => eligible(s),
+    ranked(headDependent, checkedAlone = false) {
+      const now = Date.now()
+      return (
+        states
+          .filter(
+            (s) =>
+              (checkedAlone || !s.untrusted) &&
+              eligible(s, now) &&
+              !(headDependent && offChain(s, config.maxLag)),
+          )
+          // A source on probation (half-open) goes last: requests are not held up by its probe;
+          // head polls probe it and close its breaker once it answers again.
+          .sort((a, b) => probation(a) - probation(b) || score(a) - score(b))
+      )
+    },
+    lastResort(headDependent, checkedAlone = false) {
+      const now = Date.now()
+      return states
+        .filter(
+          (s) =>
+            (checkedAlone || !s.untrusted) &&
+            s.chain !== 'mismatch' &&
+            // Our own 429 backoff is a guess; a `Retry-After` the source announced is kept.
+            (s.rateLimitedUntil <= now || s.announcedUntil <= now) &&
+            s.lyingUntil <= now &&
+            !(headDependent && offChain(s, config.maxLag)),
+        )
+        .sort((a, b) => score(a) - score(b))
+    },
+    penalize(s, error) {
+      recordFailure(s, error)
+      updateCondition(s)
+    },
+    markLying(s, reason) {
+      s.failures++
+      s.lyingUntil = Date.now() + config.lieCooloff
+      s.lastError = `lied: ${reason}`
+      s.breaker.trip(config.lieCooloff)
+      events.emit('lie', { source: s.name, domain: s.domain, reason })
+      updateCondition(s)
+    },
+    refreshConditions() {
+      for (const s of states) updateCondition(s)
+    },
+  }
+}
+
+/** Re-evaluates a source's condition; `reason` is told with a change (else its own). */
+type UpdateCondition = (s: SourceState, reason?: string) => void
+
+/**
+ * `updateCondition(s, reason?)` over `states`: re-evaluates a source's condition and tells of a
+ * change (`source`), and of the pool going down or up again (`disconnect`, `connect`).
+ */
+function conditionsTold(
+  config: ResolvedConfig,
+  events: Emitter<OutlastEvents>,
+  states: readonly SourceState[],
+): UpdateCondition {
+  const chainHex = `0x${config.chainId.toString(16)}` as Hex
   let connected = true
   /** The head verdict each source's last `source` event told of. */
   const told = new Map<SourceState, string | undefined>()
-
-  const updateCondition = (s: SourceState, reason?: string) => {
+  return (s, reason) => {
     const to = conditionOf(s, config.maxLag)
     const why = headReason(s, to)
     const verdict = why === undefined ? undefined : s.headVerdict?.kind
@@ -109,8 +185,14 @@ export function createSourcePool(
       events.emit('connect', { chainId: chainHex })
     }
   }
+}
 
-  const checkChain = (s: SourceState): Promise<void> => {
+/** `checkChain(s)`: the chain id checked now (in the background if it was right before). */
+function chainChecker(
+  config: ResolvedConfig,
+  updateCondition: UpdateCondition,
+): SourcePool['checkChain'] {
+  return (s) => {
     const stale = Date.now() - s.chainCheckedAt > config.chainCheckInterval
     if (s.chain === 'ok' && !stale) return Promise.resolve()
     s.chainCheck ??= (async () => {
@@ -145,13 +227,15 @@ export function createSourcePool(
     }
     return s.chainCheck
   }
+}
 
-  const attempt = async (
-    s: SourceState,
-    method: string,
-    params: unknown[],
-    signal: AbortSignal,
-  ): Promise<unknown> => {
+/** `attempt(s, method, params, signal)`: one attempt at one source (see `SourcePool.attempt`). */
+function attempter(
+  config: ResolvedConfig,
+  checkChain: SourcePool['checkChain'],
+  updateCondition: UpdateCondition,
+): SourcePool['attempt'] {
+  return async (s, method, params, signal) => {
     const unchecked = s.chain !== 'ok' || Date.now() - s.chainCheckedAt > config.chainCheckInterval
     const checked = unchecked
       ? raceAbort(
@@ -204,56 +288,5 @@ export function createSourcePool(
     } finally {
       updateCondition(s)
     }
-  }
-
-  const eligible = (s: SourceState, now = Date.now()) =>
-    s.chain !== 'mismatch' &&
-    s.rateLimitedUntil <= now &&
-    s.lyingUntil <= now &&
-    s.breaker.available
-
-  return {
-    states,
-    attempt,
-    checkChain,
-    eligible: (s) => eligible(s),
-    ranked(headDependent) {
-      const now = Date.now()
-      return (
-        states
-          .filter((s) => eligible(s, now) && !(headDependent && offChain(s, config.maxLag)))
-          // A source on probation (half-open) goes last: requests are not held up by its probe;
-          // head polls probe it and close its breaker once it answers again.
-          .sort((a, b) => probation(a) - probation(b) || score(a) - score(b))
-      )
-    },
-    lastResort(headDependent) {
-      const now = Date.now()
-      return states
-        .filter(
-          (s) =>
-            s.chain !== 'mismatch' &&
-            // Our own 429 backoff is a guess; a `Retry-After` the source announced is kept.
-            (s.rateLimitedUntil <= now || s.announcedUntil <= now) &&
-            s.lyingUntil <= now &&
-            !(headDependent && offChain(s, config.maxLag)),
-        )
-        .sort((a, b) => score(a) - score(b))
-    },
-    penalize(s, error) {
-      recordFailure(s, error)
-      updateCondition(s)
-    },
-    markLying(s, reason) {
-      s.failures++
-      s.lyingUntil = Date.now() + config.lieCooloff
-      s.lastError = `lied: ${reason}`
-      s.breaker.trip(config.lieCooloff)
-      events.emit('lie', { source: s.name, domain: s.domain, reason })
-      updateCondition(s)
-    },
-    refreshConditions() {
-      for (const s of states) updateCondition(s)
-    },
   }
 }

@@ -24,6 +24,8 @@ export type SourceState = {
   readonly source: Source
   readonly name: string
   readonly domain: string
+  /** Answers count only when checked alone (see `SourceConfig.untrusted`). */
+  readonly untrusted: boolean
   readonly latency: LatencyStats
   readonly breaker: Breaker
   /** EWMA of failures (1) and successes (0). */
@@ -35,6 +37,8 @@ export type SourceState = {
   announcedUntil: number
   /** When the source last answered anything (`Date.now()`): a silent attempt to a source that answers other calls is slow, not lost. */
   lastAnswerAt: number
+  /** When an attempt to it last failed to get any answer (`Date.now()`): after its last answer, it is `degraded`. */
+  lastFailedAt: number
   /**
    * When its latest attempt presumed lost began: until it answers something again
    * (`lastAnswerAt` later), requests do not count on it (see `silent`).
@@ -71,6 +75,7 @@ export function createSourceState(source: Source, breaker?: BreakerOptions): Sou
     source,
     name: source.config.name,
     domain: source.config.domain,
+    untrusted: source.config.untrusted === true,
     latency: createLatencyStats(),
     breaker: createBreaker(breaker),
     errorRate: 0,
@@ -78,6 +83,7 @@ export function createSourceState(source: Source, breaker?: BreakerOptions): Sou
     rateLimitedAt: 0,
     announcedUntil: 0,
     lastAnswerAt: 0,
+    lastFailedAt: 0,
     silentSince: 0,
     waiters: new Set(),
     lyingUntil: 0,
@@ -120,6 +126,8 @@ export function recordFailure(s: SourceState, error: unknown, now = Date.now()):
   if (error instanceof RpcResponseError && error.deterministic) return
   if (error instanceof SourceError && error.kind === 'aborted') return
   s.failures++
+  // A node's own error object is an answer: it is reachable (the error rate tells the rest).
+  if (!(error instanceof RpcResponseError)) s.lastFailedAt = now
   s.errorRate += ERROR_ALPHA * (1 - s.errorRate)
   s.lastError = error instanceof SourceError ? error.reason : String(error)
   if (error instanceof SourceError && error.kind === 'rate-limited') {
@@ -181,5 +189,8 @@ export function conditionOf(s: SourceState, maxLag: number, now = Date.now()): S
   if (s.unconfirmed || s.headVerdict?.kind === 'future') return 'unconfirmed'
   if (s.lag > maxLag || s.headVerdict?.kind === 'stale') return 'lagging'
   if (s.requests === 0 && s.failures === 0 && s.chain === 'unchecked') return 'unknown'
-  return s.errorRate > 0.25 ? 'degraded' : 'healthy'
+  // Its last attempt failed, or was presumed lost (silent), and nothing since answered: not
+  // healthy, however rarely it is asked.
+  const lastFailed = s.lastFailedAt > s.lastAnswerAt || silent(s)
+  return s.errorRate > 0.25 || lastFailed ? 'degraded' : 'healthy'
 }

@@ -6,6 +6,8 @@ export type SourceStatus = {
   name: string
   kind: string
   domain: string
+  /** Its answers count only when checked here, never toward a quorum (`SourceConfig.untrusted`). */
+  untrusted: boolean
   /** Host only: API keys and credentials are never shown. */
   url: string
   condition: SourceCondition
@@ -48,6 +50,7 @@ export function statusOf(
       name: s.name,
       kind: s.source.config.kind,
       domain: s.domain,
+      untrusted: s.untrusted,
       url: s.source.config.label,
       condition: conditionOf(s, config.maxLag),
       breaker: s.breaker.state,
@@ -66,7 +69,7 @@ export function statusOf(
     }
   })
   const healthyDomains = [
-    ...new Set(sources.filter((s) => UP.has(s.condition)).map((s) => s.domain)),
+    ...new Set(sources.filter((s) => UP.has(s.condition) && !s.untrusted).map((s) => s.domain)),
   ]
   const status: OutlastStatus = {
     chainId: config.chainId,

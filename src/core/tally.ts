@@ -53,6 +53,24 @@ export function judge(
   result: unknown,
   error: unknown,
 ): Verdict {
+  if (s.untrusted) {
+    const v = judgeTrusted(rules, s, result, error)
+    // An untrusted source's word counts only when checked: no agreement key, no node error.
+    if (v.kind !== 'answer' && v.kind !== 'nodeError') return v
+    return { kind: 'failed', reason: UNCHECKED, callers: false }
+  }
+  return judgeTrusted(rules, s, result, error)
+}
+
+/** Why an untrusted source's answer counted for nothing. */
+export const UNCHECKED = 'untrusted source: its answer counts only when checked here'
+
+function judgeTrusted(
+  rules: AnswerRules,
+  s: SourceState,
+  result: unknown,
+  error: unknown,
+): Verdict {
   if (error instanceof RpcResponseError && error.deterministic) {
     // The same error from every node: its code and data, else its message without the name.
     const detail = error.data ?? error.reason

@@ -1,7 +1,14 @@
 /** What a source is: a kind, a failure domain and a way to answer JSON-RPC. */
-/** What a source is: a provider's endpoint, the user's own node, or the user's wallet. */
-export const SOURCE_KINDS = ['cloud', 'self-hosted', 'wallet'] as const
+/**
+ * What a source is: a provider's endpoint, the user's own node, the user's wallet, or a libp2p
+ * peer (`outlast/p2p`).
+ */
+export const SOURCE_KINDS = ['cloud', 'self-hosted', 'wallet', 'p2p'] as const
 export type SourceKind = (typeof SOURCE_KINDS)[number]
+
+/** The kinds a URL source (`http`, `webSocket`) may claim: a libp2p peer is `p2p()`'s. */
+export const URL_KINDS = ['cloud', 'self-hosted', 'wallet'] as const satisfies readonly SourceKind[]
+export type UrlSourceKind = (typeof URL_KINDS)[number]
 
 export type RpcRequest = { method: string; params?: readonly unknown[] | undefined }
 
@@ -20,6 +27,13 @@ export type SourceConfig = {
   weight: number
   /** Where the source points, with API keys and credentials removed. */
   label: string
+  /**
+   * Its answers count only when checked here (a Merkle proof against a trusted header, a hash):
+   * never toward a quorum, a head, a fee figure or a broadcast's verdict. Peers found by
+   * discovery are untrusted: one operator can run any number of them (docs/architecture.md,
+   * "Trust rules").
+   */
+  untrusted?: boolean
   /**
    * Removes the source's configured secrets from a text (a node may echo them inside an
    * answer): the engine passes what it shows of answers through every source's `redact`.

@@ -39,6 +39,7 @@ describe('http source against a real node behind a fault proxy', () => {
         kind: 'self-hosted',
         domain: 'aws-us-east-1',
         weight: 2,
+        untrusted: false,
         label: undefined,
         redact: undefined,
       },

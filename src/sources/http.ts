@@ -1,6 +1,6 @@
 import { raceAbort } from '../shared/abort.ts'
 import { SourceError } from '../shared/errors.ts'
-import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../shared/types.ts'
+import type { RpcRequest, Source, SourceRequestOptions, UrlSourceKind } from '../shared/types.ts'
 import { redactUrl } from '../shared/url.ts'
 import type { BatchOptions } from './batch.ts'
 import { type Call, callOf, type Fail, jsonRpc } from './jsonRpc.ts'
@@ -13,11 +13,17 @@ export type HttpSourceOptions = {
   /** Unique name shown in events, errors and `status()`. @default the URL's host */
   name?: string
   /** @default 'cloud' */
-  kind?: SourceKind
+  kind?: UrlSourceKind
   /** Failure domain (provider + region, or `home`). Sources in one domain fail together. @default the URL's host */
   domain?: string
   /** Ranking weight: higher is preferred at equal latency. @default 1 */
   weight?: number
+  /**
+   * Its answers count only when checked here (proofs against a trusted header, blocks by hash),
+   * never toward a quorum, a head or a broadcast's verdict: a public endpoint you do not trust.
+   * @default false
+   */
+  untrusted?: boolean
   /** Milliseconds one attempt may take before it is abandoned. @default 10_000 */
   timeout?: number
   /** Extra HTTP headers (e.g. an API key header); their values are scrubbed from everything outlast emits. @default {} */
@@ -50,18 +56,12 @@ let nextId = 0
  */
 export function http(url: string, options: HttpSourceOptions = {}): Source {
   const source = urlSource('http', url, ['http:', 'https:'], options)
-  const { url: parsed, name, kind, domain, weight, timeout, maxResponseBytes, check } = source
+  const { url: parsed, name, kind, domain, weight, untrusted } = source
+  const { timeout, maxResponseBytes, check } = source
   const { fetchFn = globalThis.fetch, minBytesPerSecond = 16_384 } = options
   check(typeof fetchFn === 'function', 'fetchFn must be a fetch function')
   const floor = rateFloor(minBytesPerSecond, timeout, check)
-  // fetch refuses URLs with credentials: move basic-auth into a header.
-  const auth: Record<string, string> = {}
-  if (parsed.username || parsed.password) {
-    const user = decodeURIComponent(parsed.username)
-    const pass = decodeURIComponent(parsed.password)
-    auth.authorization = `Basic ${base64(`${user}:${pass}`)}`
-    parsed.username = parsed.password = ''
-  }
+  const auth = basicAuth(parsed)
   const target = parsed.href
   const { headers } = options
 
@@ -117,7 +117,7 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
   }
 
   return {
-    config: { name, kind, domain, weight, label: redactUrl(url), redact: scrub.text },
+    config: { name, kind, domain, weight, untrusted, label: redactUrl(url), redact: scrub.text },
     async request(body: RpcRequest, { signal }: SourceRequestOptions = {}) {
       const call = callOf(++nextId, body)
       const answer = await (batchOptions
@@ -128,6 +128,18 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
       return resultOf(answer, call.id)
     },
   }
+}
+
+/** fetch refuses URLs with credentials: their basic-auth moves into a header (off the URL). */
+function basicAuth(url: URL): Record<string, string> {
+  const auth: Record<string, string> = {}
+  if (url.username || url.password) {
+    const user = decodeURIComponent(url.username)
+    const pass = decodeURIComponent(url.password)
+    auth.authorization = `Basic ${base64(`${user}:${pass}`)}`
+    url.username = url.password = ''
+  }
+  return auth
 }
 
 /** Why a response is no JSON-RPC answer, by its status and type (none: it may be one). */

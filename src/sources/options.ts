@@ -1,23 +1,25 @@
 import { ConfigError } from '../shared/errors.ts'
-import { SOURCE_KINDS, type SourceKind } from '../shared/types.ts'
+import { URL_KINDS, type UrlSourceKind } from '../shared/types.ts'
 import { redactUrl } from '../shared/url.ts'
 
 /** Options every URL source shares (`http`, `webSocket`). */
 export type UrlSourceOptions = {
   name?: string
-  kind?: SourceKind
+  kind?: UrlSourceKind
   domain?: string
   weight?: number
   timeout?: number
   maxResponseBytes?: number
+  untrusted?: boolean
 }
 
 export type UrlSourceSettings = {
   url: URL
   name: string
-  kind: SourceKind
+  kind: UrlSourceKind
   domain: string
   weight: number
+  untrusted: boolean
   /** Whole milliseconds (timers and `AbortSignal.timeout` need an integer). */
   timeout: number
   maxResponseBytes: number
@@ -52,6 +54,7 @@ export function urlSource(
     weight = 1,
     timeout = 10_000,
     maxResponseBytes = 16 * 1024 * 1024,
+    untrusted = false,
   } = options
   const check = (ok: boolean, what: string) => {
     if (!ok) throw new ConfigError(`${factory}(${name}): ${what}`)
@@ -59,14 +62,15 @@ export function urlSource(
   check(typeof name === 'string' && name.length > 0, 'name must be a non-empty string')
   check(typeof domain === 'string' && domain.length > 0, 'domain must be a non-empty string')
   check(
-    SOURCE_KINDS.includes(kind),
-    `kind must be one of ${SOURCE_KINDS.map((k) => `'${k}'`).join(', ')}, got ${JSON.stringify(kind)}`,
+    URL_KINDS.includes(kind),
+    `kind must be one of ${URL_KINDS.map((k) => `'${k}'`).join(', ')}, got ${JSON.stringify(kind)}`,
   )
   check(
     finite(timeout) && timeout > 0 && timeout <= MAX_TIMER,
     `timeout must be a number of ms > 0 and <= ${MAX_TIMER}, got ${timeout}`,
   )
   check(finite(weight) && weight > 0, `weight must be > 0, got ${weight}`)
+  check(typeof untrusted === 'boolean', `untrusted must be true or false, got ${untrusted}`)
   check(
     finite(maxResponseBytes) && maxResponseBytes > 0,
     `maxResponseBytes must be > 0, got ${maxResponseBytes}`,
@@ -77,6 +81,7 @@ export function urlSource(
     kind,
     domain,
     weight,
+    untrusted,
     timeout: Math.ceil(timeout),
     maxResponseBytes,
     check,

@@ -99,6 +99,7 @@ describe('webSocket source against anvil through the WebSocket fault proxy', () 
         kind: 'self-hosted',
         domain: 'aws-us-east-1',
         weight: 2,
+        untrusted: false,
         label: undefined,
         redact: undefined,
       },

@@ -1,6 +1,6 @@
 /** The public types of the `webSocket()` source: its options, state events and subscriptions. */
 import type { SourceError } from '../shared/errors.ts'
-import type { Source, SourceKind } from '../shared/types.ts'
+import type { Source, UrlSourceKind } from '../shared/types.ts'
 
 export type WebSocketState = 'connecting' | 'open' | 'closed'
 
@@ -70,11 +70,13 @@ export type WebSocketSourceOptions = {
   /** Unique name shown in events, errors and `status()`. @default the URL's host */
   name?: string
   /** @default 'cloud' */
-  kind?: SourceKind
+  kind?: UrlSourceKind
   /** Failure domain (provider + region, or `home`). Sources in one domain fail together. @default the URL's host */
   domain?: string
   /** Ranking weight: higher is preferred at equal latency. @default 1 */
   weight?: number
+  /** Its answers count only when checked here, never toward a quorum or a head (see `http`). @default false */
+  untrusted?: boolean
   /** Milliseconds one call, or one connection attempt, may take. @default 10_000 */
   timeout?: number
   /** Largest frame parsed, in bytes; a larger answer fails its call with `body`. @default 16_777_216 (16 MiB) */

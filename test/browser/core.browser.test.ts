@@ -69,8 +69,9 @@ describeInBrowser('outlast core in headless Chromium', () => {
     const after = await anvilBlock()
     assert.equal(reads.chainId.result, await anvil('eth_chainId'))
     const n = Number(reads.blockNumber.result)
-    // The agreed head may trail the node by the block mined since the last poll (500 ms).
-    assert.ok(n >= before - 1 && n <= after, `block ${n} outside anvil's ${before - 1}..${after}`)
+    // The agreed head may trail the node by the blocks mined since the last poll (500 ms; more
+    // on a loaded machine, while failed sources are given up on), never run ahead of it.
+    assert.ok(n >= before - 3 && n <= after, `block ${n} outside anvil's ${before - 3}..${after}`)
     assert.equal(reads.balance.result, await anvil('eth_getBalance', [account, 'latest']))
     assert.ok(
       expected.consistency.includes(reads.balance.consistency),

@@ -63,101 +63,21 @@ const toLink = (h: RpcHeader): Link => ({
  * and reporting reorgs as removed + added blocks, as a node's subscription does.
  */
 export function followChain(o: FollowerOptions): ChainFollower {
-  const maxGap = o.maxGap ?? 2_048
-  const history = o.history ?? 128
-  let chain: Link[] = []
-  const known = new Set<string>()
-  let running: Promise<void> | undefined
-  let again = false
-  let pendingHint: Link | undefined
   let stopped = false
   let lastPush = 0
   let timer: ReturnType<typeof setTimeout> | undefined
   const subscriptions: Promise<{ unsubscribe(): Promise<void> } | undefined>[] = []
   const unlisten: (() => void)[] = []
-
-  const kick = (hint?: Link) => {
-    if (stopped) return
-    if (hint && (!pendingHint || hint.number > pendingHint.number)) pendingHint = hint
-    if (running) {
-      again = true
-      return
-    }
-    running = (async () => {
-      do {
-        again = false
-        const h = pendingHint
-        pendingHint = undefined
-        try {
-          await advance(h)
-        } catch (error) {
-          if (!stopped) o.onError(error)
-        }
-      } while (again && !stopped)
-    })().finally(() => {
-      running = undefined
-    })
-  }
-
-  const remember = (links: Link[]) => {
-    chain = chain.concat(links)
-    for (const l of links) known.add(l.hash)
-    while (chain.length > history) known.delete(chain.shift()!.hash)
-  }
-
+  const isStopped = () => stopped
+  const chain = keptChain(o, o.history ?? 128, o.maxGap ?? 2_048, isStopped)
+  /** Links the head (the hint, else the agreed head) to the chain, and reports the change. */
   const advance = async (hint?: Link) => {
     const head = hint ?? (await o.blockByNumber('latest').then((h) => (h ? toLink(h) : undefined)))
-    if (!head || stopped || known.has(head.hash)) return
-    const tip = chain.at(-1)
-    if (!tip) return remember([head]) // the stream starts after the current head, as a node's does
-    if (head.number - tip.number > maxGap) {
-      o.onError(
-        new Error(
-          `gap of ${head.number - tip.number} blocks is longer than maxGap; restarting at ${head.number}`,
-        ),
-      )
-      chain = []
-      known.clear()
-      return remember([head])
-    }
-    const branch = [head]
-    while (!known.has(branch[0]!.parentHash)) {
-      const first = branch[0]!
-      if (first.number <= chain[0]!.number) {
-        o.onError(
-          new Error(`reorg deeper than the ${history} blocks kept; restarting at ${head.number}`),
-        )
-        chain = []
-        known.clear()
-        return remember([head])
-      }
-      let linked = 0
-      if (first.number - 1 > tip.number) {
-        const lo = Math.max(tip.number + 1, first.number - PARALLEL)
-        const numbers = Array.from({ length: first.number - lo }, (_, i) => lo + i)
-        const headers = await Promise.all(numbers.map((n) => o.blockByNumber(n)))
-        for (let i = headers.length - 1; i >= 0; i--) {
-          const h = headers[i]
-          if (!h || h.hash.toLowerCase() !== branch[0]!.parentHash) break
-          branch.unshift(toLink(h))
-          linked++
-        }
-      }
-      if (linked === 0) {
-        const parent = await o.blockByHash(first.parentHash)
-        if (!parent)
-          throw new Error(`parent ${first.parentHash} of block ${first.number} not found`)
-        branch.unshift(toLink(parent))
-      }
-      if (stopped) return
-    }
-    const at = chain.findIndex((l) => l.hash === branch[0]!.parentHash)
-    const removed = chain.slice(at + 1).reverse()
-    for (const l of removed) known.delete(l.hash)
-    chain = chain.slice(0, at + 1)
-    remember(branch)
-    await o.onChange({ removed, added: branch })
+    if (!head || stopped) return
+    const change = await chain.link(head)
+    if (change) await o.onChange(change)
   }
+  const kick = serially(advance, isStopped, o.onError)
 
   const poll = () => {
     if (stopped) return
@@ -165,39 +85,33 @@ export function followChain(o: FollowerOptions): ChainFollower {
     timer = setTimeout(poll, o.pollingInterval)
   }
 
+  // A pusher that lost its socket pushes nothing: poll now instead of after 2 silent intervals.
+  const onClosed = () => {
+    if (stopped) return
+    lastPush = 0
+    const refreshed = o.refreshHead?.().catch(() => {}) ?? Promise.resolve()
+    refreshed.then(() => void kick())
+  }
+  const onHead = (header: RpcHeader) => {
+    if (stopped) return
+    // Only a confirmed push stands in for polling: a source pushing heads nobody
+    // confirms (siblings, made-up blocks) must not silence the poll.
+    lastPush = Date.now()
+    kick(toLink(header))
+  }
   for (const pusher of o.pushers) {
-    const onHead = (result: unknown) => {
-      o.confirmHead(pusher, result).then(
-        (header) => {
-          if (!header || stopped) return
-          // Only a confirmed push stands in for polling: a source pushing heads nobody
-          // confirms (siblings, made-up blocks) must not silence the poll.
-          lastPush = Date.now()
-          kick(toLink(header))
-        },
-        () => {},
-      )
-    }
-    // A pusher that lost its socket pushes nothing: poll now instead of after 2 silent intervals.
     const off = pusher.onState?.((e) => {
-      if (e.state !== 'closed' || stopped) return
-      lastPush = 0
-      const refreshed = o.refreshHead?.().catch(() => {}) ?? Promise.resolve()
-      refreshed.then(() => kick())
+      if (e.state === 'closed') onClosed()
     })
     if (off) unlisten.push(off)
-    subscriptions.push(
-      pusher
-        .subscribe(['newHeads'], onHead, { onError: () => {}, onResubscribe: () => kick() })
-        .catch(() => undefined),
-    )
+    subscriptions.push(listen(pusher, o.confirmHead, onHead, () => void kick()))
   }
   kick()
   timer = setTimeout(poll, o.pollingInterval)
 
   return {
     get tip() {
-      return chain.at(-1)
+      return chain.tip()
     },
     async stop() {
       stopped = true
@@ -205,7 +119,148 @@ export function followChain(o: FollowerOptions): ChainFollower {
       for (const off of unlisten) off()
       const subs = await Promise.all(subscriptions)
       await Promise.all(subs.map((s) => s?.unsubscribe().catch(() => {})))
-      await running
+      await kick() // once stopped, only the step in progress
     },
   }
+}
+
+/** Subscribes to a pusher's `newHeads`: each pushed head it confirms goes to `onHead`. */
+function listen(
+  pusher: HeadPusher,
+  confirmHead: FollowerOptions['confirmHead'],
+  onHead: (header: RpcHeader) => void,
+  onResubscribe: () => void,
+): Promise<{ unsubscribe(): Promise<void> } | undefined> {
+  const pushed = (result: unknown) => {
+    confirmHead(pusher, result).then(
+      (header) => {
+        if (header) onHead(header)
+      },
+      () => {},
+    )
+  }
+  return pusher
+    .subscribe(['newHeads'], pushed, { onError: () => {}, onResubscribe })
+    .catch(() => undefined)
+}
+
+/**
+ * Runs `step` one call at a time: a kick while it runs makes it run once more afterwards, with
+ * the highest hint given meanwhile; its errors go to `onError` unless stopped. A kick returns
+ * the run in progress, if any.
+ */
+function serially(
+  step: (hint?: Link) => Promise<void>,
+  stopped: () => boolean,
+  onError: (error: unknown) => void,
+): (hint?: Link) => Promise<void> | undefined {
+  let running: Promise<void> | undefined
+  let again = false
+  let pendingHint: Link | undefined
+  const loop = async () => {
+    do {
+      again = false
+      const h = pendingHint
+      pendingHint = undefined
+      try {
+        await step(h)
+      } catch (error) {
+        if (!stopped()) onError(error)
+      }
+    } while (again && !stopped())
+  }
+  return (hint) => {
+    if (stopped()) return running
+    if (hint && (!pendingHint || hint.number > pendingHint.number)) pendingHint = hint
+    if (running) again = true
+    else
+      running = loop().finally(() => {
+        running = undefined
+      })
+    return running
+  }
+}
+
+/**
+ * The chain delivered (its last `keep` blocks), and `link(head)`: the change a new head makes
+ * to it, once linked by parent hash (a gap longer than `maxGap`, or a fork deeper than the
+ * blocks kept, restarts it at the head).
+ */
+function keptChain(o: FollowerOptions, keep: number, maxGap: number, stopped: () => boolean) {
+  let chain: Link[] = []
+  const known = new Set<string>()
+  const remember = (links: Link[]): undefined => {
+    chain = chain.concat(links)
+    for (const l of links) known.add(l.hash)
+    while (chain.length > keep) known.delete(chain.shift()!.hash)
+    return undefined
+  }
+  const restart = (head: Link, why: string) => {
+    o.onError(new Error(`${why}; restarting at ${head.number}`))
+    chain = []
+    known.clear()
+    return remember([head])
+  }
+  return {
+    tip: () => chain.at(-1),
+    async link(head: Link): Promise<ChainChange | undefined> {
+      if (known.has(head.hash)) return
+      const tip = chain.at(-1)
+      if (!tip) return remember([head]) // the stream starts after the current head, as a node's does
+      const gap = head.number - tip.number
+      if (gap > maxGap) return restart(head, `gap of ${gap} blocks is longer than maxGap`)
+      const branch = await branchTo(o, known, head, tip, chain[0]!.number, stopped)
+      if (branch === DEEP) return restart(head, `reorg deeper than the ${keep} blocks kept`)
+      if (!branch) return
+      const at = chain.findIndex((l) => l.hash === branch[0]!.parentHash)
+      const removed = chain.slice(at + 1).reverse()
+      for (const l of removed) known.delete(l.hash)
+      chain = chain.slice(0, at + 1)
+      remember(branch)
+      return { removed, added: branch }
+    },
+  }
+}
+
+/** A fork deeper than the blocks kept. */
+const DEEP = 'deep'
+
+/**
+ * The blocks from the kept chain (the hashes `known`) up to `head`, found down its parent
+ * hashes: missed blocks by number (in parallel), else by hash. `DEEP` when the walk reaches
+ * `floor` (the oldest block kept) without joining; undefined once stopped.
+ */
+async function branchTo(
+  o: FollowerOptions,
+  known: ReadonlySet<string>,
+  head: Link,
+  tip: Link,
+  floor: number,
+  stopped: () => boolean,
+): Promise<Link[] | typeof DEEP | undefined> {
+  const branch = [head]
+  while (!known.has(branch[0]!.parentHash)) {
+    const first = branch[0]!
+    if (first.number <= floor) return DEEP
+    let linked = 0
+    if (first.number - 1 > tip.number) {
+      // Up to `PARALLEL` missed blocks by number, at once: those that link go in front.
+      const lo = Math.max(tip.number + 1, first.number - PARALLEL)
+      const numbers = Array.from({ length: first.number - lo }, (_, i) => lo + i)
+      const headers = await Promise.all(numbers.map((n) => o.blockByNumber(n)))
+      for (let i = headers.length - 1; i >= 0; i--) {
+        const h = headers[i]
+        if (!h || h.hash.toLowerCase() !== branch[0]!.parentHash) break
+        branch.unshift(toLink(h))
+        linked++
+      }
+    }
+    if (linked === 0) {
+      const parent = await o.blockByHash(first.parentHash)
+      if (!parent) throw new Error(`parent ${first.parentHash} of block ${first.number} not found`)
+      branch.unshift(toLink(parent))
+    }
+    if (stopped()) return undefined
+  }
+  return branch
 }

@@ -16,7 +16,8 @@ export function engineStreams(engine: Engine): Subscriptions {
     pollingInterval: engine.config.pollingInterval,
     pushers: () =>
       states.flatMap((s) =>
-        s.source.subscribe
+        // An untrusted source's pushed heads are not even hints: anyone can run many.
+        s.source.subscribe && !s.untrusted
           ? [
               {
                 name: s.name,

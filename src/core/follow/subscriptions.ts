@@ -3,6 +3,7 @@ import { checkedHeader } from '../../verify/block.ts'
 import {
   type ChainChange,
   type ChainFollower,
+  type FollowerOptions,
   followChain,
   type HeadPusher,
   type Link,
@@ -21,21 +22,23 @@ import {
 } from './logs.ts'
 
 /** What a consumer of the chain wants: heads or logs, pushed (subscription) or buffered (filter). */
-type Consumer =
-  | { kind: 'heads'; deliver(header: RpcHeader): void }
-  | { kind: 'blocks'; buffer: string[]; polledAt: number }
-  | {
-      kind: 'logs'
-      filter: LogFilter
-      /** The filter matched here; none for one only a node can read (it asks on its own). */
-      matcher: Matcher | undefined
-      /** Delivered logs per block hash, to send again with `removed: true` after a reorg. */
-      sent: Map<string, RpcLog[]>
-      deliver?(log: RpcLog): void
-      buffer?: RpcLog[]
-      polledAt?: number
-      criteria?: object
-    }
+type Consumer = HeadsConsumer | BlockFilter | LogConsumer
+type HeadsConsumer = { kind: 'heads'; deliver(header: RpcHeader): void }
+type BlockFilter = { kind: 'blocks'; buffer: string[]; polledAt: number }
+type LogConsumer = {
+  kind: 'logs'
+  filter: LogFilter
+  /** The filter matched here; none for one only a node can read (it asks on its own). */
+  matcher: Matcher | undefined
+  /** Delivered logs per block hash, to send again with `removed: true` after a reorg. */
+  sent: Map<string, RpcLog[]>
+  deliver?(log: RpcLog): void
+  buffer?: RpcLog[]
+  polledAt?: number
+  criteria?: object
+}
+
+type GetLogs = (filter: object) => Promise<RpcLog[]>
 
 export type SubscriptionsOptions = {
   /** A request through the engine (verified, agreed). */
@@ -73,83 +76,8 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
   let follower: ChainFollower | undefined
   let nextFilter = 0
 
-  const getLogs = (filter: object) => o.request('eth_getLogs', [filter]) as Promise<RpcLog[]>
-
-  const onChange = async ({ removed, added }: ChainChange) => {
-    const now = Date.now()
-    for (const [id, c] of consumers) {
-      const polledAt = c.kind === 'blocks' ? c.polledAt : c.kind === 'logs' ? c.polledAt : undefined
-      if (polledAt !== undefined && now - polledAt > filterTimeout) consumers.delete(id)
-    }
-    // Heads first: they wait for no log request.
-    for (const c of consumers.values()) {
-      if (c.kind === 'heads') for (const b of added) c.deliver(headerOf(b))
-      if (c.kind === 'blocks') c.buffer.push(...added.map((b) => b.hash))
-    }
-    // One eth_getLogs for every log consumer together: the union of their filters, asked only
-    // for blocks whose logsBloom admits one of them; each then gets the logs its filter matches.
-    const shared = new Set<Consumer>()
-    for (const c of consumers.values()) if (c.kind === 'logs' && c.matcher) shared.add(c)
-    let fetched: Map<string, RpcLog[]> | undefined
-    let failure: { error: unknown } | undefined
-    // A failed request is reported once every consumer is served; as before, those it was for
-    // miss these blocks' logs.
-    const failed = (error: unknown) => {
-      failure ??= { error }
-      return undefined
-    }
-    if (shared.size > 0 && added.length > 0) {
-      const matchers = [...shared].map((c) => (c as { matcher: Matcher }).matcher)
-      fetched = await logsOf(added, unionOf(matchers), getLogs, (b) =>
-        bloomMayMatch(b.header.logsBloom, matchers),
-      ).catch(failed)
-    }
-    for (const c of consumers.values()) {
-      if (c.kind !== 'logs') continue
-      const emit = (log: RpcLog) => (c.deliver ? c.deliver(copy(log)) : c.buffer!.push(copy(log)))
-      for (const b of removed) {
-        for (const log of [...(c.sent.get(b.hash) ?? [])].reverse()) emit({ ...log, removed: true })
-        c.sent.delete(b.hash)
-      }
-      // A filter only a node can read asks alone, as does one added while the shared request
-      // ran; its failure is its own.
-      const own = c.matcher ? [c.matcher] : undefined
-      const logs = shared.has(c)
-        ? fetched
-        : await logsOf(
-            added,
-            c.filter,
-            getLogs,
-            own && ((b) => bloomMayMatch(b.header.logsBloom, own)),
-          ).catch(failed)
-      if (!logs) continue
-      for (const b of added) {
-        const all = logs.get(b.hash) ?? []
-        const list = (c.matcher ? all.filter((l) => matches(l, c.matcher!)) : all).sort(byLogIndex)
-        c.sent.set(b.hash, list)
-        for (const log of list) emit({ ...log, removed: false })
-      }
-      while (c.sent.size > HISTORY) c.sent.delete(c.sent.keys().next().value as string)
-    }
-    if (failure) throw failure.error
-  }
-
-  const start = () => {
-    follower ??= followChain({
-      blockByNumber: (n) =>
-        o.request('eth_getBlockByNumber', [
-          n === 'latest' ? 'latest' : `0x${n.toString(16)}`,
-          false,
-        ]) as Promise<RpcHeader | null>,
-      blockByHash: (h) => o.request('eth_getBlockByHash', [h, false]) as Promise<RpcHeader | null>,
-      pollingInterval: o.pollingInterval,
-      pushers: o.pushers(),
-      confirmHead: o.confirmHead,
-      ...(o.refreshHead ? { refreshHead: o.refreshHead } : {}),
-      onChange,
-      onError: o.onError,
-    })
-  }
+  const getLogs: GetLogs = (filter) => o.request('eth_getLogs', [filter]) as Promise<RpcLog[]>
+  const onChange = (change: ChainChange) => deliver(consumers, change, getLogs, filterTimeout)
 
   const stopIfIdle = async () => {
     if (consumers.size > 0 || !follower) return
@@ -157,28 +85,12 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
     follower = undefined
     await f.stop()
   }
-
   const add = (id: string, consumer: Consumer) => {
     consumers.set(id, consumer)
-    start()
+    follower ??= followChain(followerOptions(o, onChange))
     return id
   }
-
-  const filterOf = (
-    value: unknown,
-  ): LogFilter & { fromBlock?: unknown; toBlock?: unknown; blockHash?: unknown } => {
-    if (value === undefined) return {}
-    if (!value || typeof value !== 'object' || Array.isArray(value))
-      throw new ProviderRpcError(-32602, 'A logs filter must be an object { address?, topics? }.')
-    return value as LogFilter
-  }
-
-  const filter = (id: unknown) => {
-    const c = typeof id === 'string' ? consumers.get(id) : undefined
-    if (!c || c.kind === 'heads' || (c.kind === 'logs' && !c.buffer))
-      throw new ProviderRpcError(-32000, `filter not found: ${String(id)}`)
-    return c
-  }
+  const filterId = () => `0x${(++nextFilter).toString(16)}`
 
   return {
     get active() {
@@ -187,24 +99,8 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
     async handle(method, params) {
       switch (method) {
         case 'eth_subscribe': {
-          const [kind, raw] = params
           const id = randomId()
-          if (kind === 'newHeads')
-            return add(id, { kind: 'heads', deliver: (h) => o.notify(id, h) })
-          if (kind === 'logs') {
-            const { address, topics } = filterOf(raw)
-            return add(id, {
-              kind: 'logs',
-              filter: { address, topics },
-              matcher: matcherOf({ address, topics }),
-              sent: new Map(),
-              deliver: (l) => o.notify(id, l),
-            })
-          }
-          throw new ProviderRpcError(
-            -32602,
-            `eth_subscribe: unsupported subscription ${JSON.stringify(kind)} (newHeads and logs are served).`,
-          )
+          return add(id, subscriptionOf(id, params, o.notify))
         }
         case 'eth_unsubscribe': {
           const removed = consumers.delete(String(params[0]))
@@ -212,43 +108,17 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
           return removed
         }
         case 'eth_newBlockFilter':
-          return add(`0x${(++nextFilter).toString(16)}`, {
-            kind: 'blocks',
-            buffer: [],
-            polledAt: Date.now(),
-          })
+          return add(filterId(), { kind: 'blocks', buffer: [], polledAt: Date.now() })
         case 'eth_newFilter': {
-          const criteria = filterOf(params[0])
-          const { address, topics } = criteria
-          return add(`0x${(++nextFilter).toString(16)}`, {
-            kind: 'logs',
-            filter: { address, topics },
-            matcher: matcherOf({ address, topics }),
-            sent: new Map(),
-            buffer: [],
-            polledAt: Date.now(),
-            criteria,
-          })
+          const consumer = logFilterOf(params[0])
+          return add(filterId(), consumer)
         }
-        case 'eth_getFilterChanges': {
-          const c = filter(params[0])
-          c.polledAt = Date.now()
-          const out = c.buffer!.splice(0)
-          return out
-        }
-        case 'eth_getFilterLogs': {
-          const c = filter(params[0])
-          if (c.kind !== 'logs')
-            throw new ProviderRpcError(-32000, `filter ${String(params[0])} is a block filter`)
-          return getLogs(c.criteria ?? {})
-        }
+        case 'eth_getFilterChanges':
+          return changesOf(filterIn(consumers, params[0]))
+        case 'eth_getFilterLogs':
+          return getLogs(logFilterIn(consumers, params[0]).criteria ?? {})
         case 'eth_uninstallFilter': {
-          const c = typeof params[0] === 'string' ? consumers.get(params[0]) : undefined
-          const removed =
-            !!c &&
-            c.kind !== 'heads' &&
-            (c.kind !== 'logs' || !!c.buffer) &&
-            consumers.delete(params[0] as string)
+          const removed = uninstall(consumers, params[0])
           await stopIfIdle()
           return removed
         }
@@ -261,6 +131,178 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
       await stopIfIdle()
     },
   }
+}
+
+/** The chain follower's options: the engine's requests, pushers and head, and `onChange`. */
+function followerOptions(
+  o: SubscriptionsOptions,
+  onChange: (change: ChainChange) => Promise<void>,
+): FollowerOptions {
+  return {
+    blockByNumber: (n) =>
+      o.request('eth_getBlockByNumber', [
+        n === 'latest' ? 'latest' : `0x${n.toString(16)}`,
+        false,
+      ]) as Promise<RpcHeader | null>,
+    blockByHash: (h) => o.request('eth_getBlockByHash', [h, false]) as Promise<RpcHeader | null>,
+    pollingInterval: o.pollingInterval,
+    pushers: o.pushers(),
+    confirmHead: o.confirmHead,
+    ...(o.refreshHead ? { refreshHead: o.refreshHead } : {}),
+    onChange,
+    onError: o.onError,
+  }
+}
+
+/** An `eth_subscribe` consumer: `['newHeads']` or `['logs', filter]`, pushed to `id`. */
+function subscriptionOf(
+  id: string,
+  [kind, raw]: readonly unknown[],
+  notify: SubscriptionsOptions['notify'],
+): Consumer {
+  if (kind === 'newHeads') return { kind: 'heads', deliver: (h) => notify(id, h) }
+  if (kind === 'logs') {
+    const { address, topics } = filterOf(raw)
+    return {
+      kind: 'logs',
+      filter: { address, topics },
+      matcher: matcherOf({ address, topics }),
+      sent: new Map(),
+      deliver: (l) => notify(id, l),
+    }
+  }
+  throw new ProviderRpcError(
+    -32602,
+    `eth_subscribe: unsupported subscription ${JSON.stringify(kind)} (newHeads and logs are served).`,
+  )
+}
+
+/** An `eth_newFilter` consumer: its logs buffered until polled. */
+function logFilterOf(raw: unknown): LogConsumer {
+  const criteria = filterOf(raw)
+  const { address, topics } = criteria
+  return {
+    kind: 'logs',
+    filter: { address, topics },
+    matcher: matcherOf({ address, topics }),
+    sent: new Map(),
+    buffer: [],
+    polledAt: Date.now(),
+    criteria,
+  }
+}
+
+function filterOf(
+  value: unknown,
+): LogFilter & { fromBlock?: unknown; toBlock?: unknown; blockHash?: unknown } {
+  if (value === undefined) return {}
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new ProviderRpcError(-32602, 'A logs filter must be an object { address?, topics? }.')
+  return value as LogFilter
+}
+
+/** A filter (not a subscription): polled, its changes buffered. */
+const isFilter = (c: Consumer | undefined): c is BlockFilter | LogConsumer =>
+  !!c && c.kind !== 'heads' && (c.kind !== 'logs' || !!c.buffer)
+
+function filterIn(consumers: Map<string, Consumer>, id: unknown): BlockFilter | LogConsumer {
+  const c = typeof id === 'string' ? consumers.get(id) : undefined
+  if (!isFilter(c)) throw new ProviderRpcError(-32000, `filter not found: ${String(id)}`)
+  return c
+}
+
+function logFilterIn(consumers: Map<string, Consumer>, id: unknown): LogConsumer {
+  const c = filterIn(consumers, id)
+  if (c.kind !== 'logs')
+    throw new ProviderRpcError(-32000, `filter ${String(id)} is a block filter`)
+  return c
+}
+
+/** `eth_getFilterChanges`: what the filter buffered since it was last polled. */
+function changesOf(c: BlockFilter | LogConsumer): unknown[] {
+  c.polledAt = Date.now()
+  return c.buffer!.splice(0)
+}
+
+/** `eth_uninstallFilter`: removes a filter (never a subscription). */
+function uninstall(consumers: Map<string, Consumer>, id: unknown): boolean {
+  const c = typeof id === 'string' ? consumers.get(id) : undefined
+  return isFilter(c) && consumers.delete(id as string)
+}
+
+/** Gives every consumer its part of a chain change; filters not polled in time are dropped. */
+async function deliver(
+  consumers: Map<string, Consumer>,
+  { removed, added }: ChainChange,
+  getLogs: GetLogs,
+  filterTimeout: number,
+): Promise<void> {
+  const now = Date.now()
+  for (const [id, c] of consumers) {
+    const polledAt = c.kind === 'blocks' ? c.polledAt : c.kind === 'logs' ? c.polledAt : undefined
+    if (polledAt !== undefined && now - polledAt > filterTimeout) consumers.delete(id)
+  }
+  // Heads first: they wait for no log request.
+  for (const c of consumers.values()) {
+    if (c.kind === 'heads') for (const b of added) c.deliver(headerOf(b))
+    if (c.kind === 'blocks') c.buffer.push(...added.map((b) => b.hash))
+  }
+  // One eth_getLogs for every log consumer together: the union of their filters, asked only
+  // for blocks whose logsBloom admits one of them; each then gets the logs its filter matches.
+  const shared = new Set<Consumer>()
+  for (const c of consumers.values()) if (c.kind === 'logs' && c.matcher) shared.add(c)
+  let fetched: Map<string, RpcLog[]> | undefined
+  let failure: { error: unknown } | undefined
+  // A failed request is reported once every consumer is served; as before, those it was for
+  // miss these blocks' logs.
+  const failed = (error: unknown) => {
+    failure ??= { error }
+    return undefined
+  }
+  if (shared.size > 0 && added.length > 0) {
+    const matchers = [...shared].map((c) => (c as { matcher: Matcher }).matcher)
+    fetched = await logsOf(added, unionOf(matchers), getLogs, (b) =>
+      bloomMayMatch(b.header.logsBloom, matchers),
+    ).catch(failed)
+  }
+  for (const c of consumers.values()) {
+    if (c.kind !== 'logs') continue
+    for (const b of removed) {
+      for (const log of [...(c.sent.get(b.hash) ?? [])].reverse())
+        emit(c, { ...log, removed: true })
+      c.sent.delete(b.hash)
+    }
+    // A filter only a node can read asks alone, as does one added while the shared request
+    // ran; its failure is its own.
+    const own = c.matcher ? [c.matcher] : undefined
+    const logs = shared.has(c)
+      ? fetched
+      : await logsOf(
+          added,
+          c.filter,
+          getLogs,
+          own && ((b) => bloomMayMatch(b.header.logsBloom, own)),
+        ).catch(failed)
+    if (logs) sendLogs(c, added, logs)
+  }
+  if (failure) throw failure.error
+}
+
+/** Each added block's logs that `c` matches, in order; kept to be sent again after a reorg. */
+function sendLogs(c: LogConsumer, added: readonly Link[], logs: Map<string, RpcLog[]>) {
+  for (const b of added) {
+    const all = logs.get(b.hash) ?? []
+    const list = (c.matcher ? all.filter((l) => matches(l, c.matcher!)) : all).sort(byLogIndex)
+    c.sent.set(b.hash, list)
+    for (const log of list) emit(c, { ...log, removed: false })
+  }
+  while (c.sent.size > HISTORY) c.sent.delete(c.sent.keys().next().value as string)
+}
+
+/** Pushes a log to a subscription or buffers it for a filter. */
+function emit(c: LogConsumer, log: RpcLog) {
+  if (c.deliver) c.deliver(copy(log))
+  else c.buffer!.push(copy(log))
 }
 
 /** A log of its own for each subscriber (the shared answer is never handed out). */

@@ -61,7 +61,8 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
       throw failure(s, error, fromSources, failed)
     }
   }
-  const { candidates, force } = engine.candidatesFor(header !== undefined)
+  // Every answer here is checked against the trusted header: untrusted sources may serve it.
+  const { candidates, force } = engine.candidatesFor(header !== undefined, true)
   try {
     const r = await fanOut(engine.fan, {
       method,
@@ -90,16 +91,22 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
     })
     return { kind: 'proven', answer: { result: r.value, meta } }
   } catch (error) {
-    const domains = [...new Set(failed.map((f) => f.s.domain))]
+    // Only trusted sources' failures speak for a domain; an untrusted one's failed proof is its
+    // own lie and decides nothing else.
+    const trusted = failed.filter((f) => !f.s.untrusted)
+    const domains = [...new Set(trusted.map((f) => f.s.domain))]
     // Every domain's proof missed the trusted root the same way: a state that cannot be proven
     // here (anvil's genesis), not a lie. Say so, and answer by quorum. A proof that contradicts
     // its own claim is a lie however many domains send it.
-    if (domains.length >= 2 && failed.every((f) => f.unanchored && f.why === failed[0]!.why)) {
-      engine.events.emit('unproven', { method, reason: failed[0]!.why, domains })
+    const same = (f: Failure) => f.unanchored && f.why === trusted[0]!.why
+    const unprovable = domains.length >= 2 && trusted.every(same)
+    for (const f of failed)
+      if (!(unprovable && !f.s.untrusted)) engine.pool.markLying(f.s, `${method}: ${f.why}`)
+    if (unprovable) {
+      engine.events.emit('unproven', { method, reason: trusted[0]!.why, domains })
       return { kind: 'quorum' }
     }
-    for (const f of failed) engine.pool.markLying(f.s, `${method}: ${f.why}`)
-    if (failed.length > 0) throw error // only liars answered: say so rather than trust a vote
+    if (trusted.length > 0) throw error // only liars answered: say so rather than trust a vote
     return { kind: 'quorum' }
   }
 }

@@ -76,7 +76,9 @@ async function pendingNonce(engine: Engine, c: Call, pinned: Pinned): Promise<An
 async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer> {
   const { config, pool, head, events } = engine
   const { method } = c
-  const { candidates, force, reserve } = engine.candidatesFor(pinned.headDependent)
+  // Untrusted sources only where an answer can be checked alone (a block by its hash).
+  const checkedAlone = c.policy.class === 'verified'
+  const { candidates, force, reserve } = engine.candidatesFor(pinned.headDependent, checkedAlone)
   const { need, degraded } = engine.needFor(candidates, method)
   const single = c.policy.class === 'single'
   const rules = await checkAnswer(method, pinned.params, pinned.expectedHash, async (n, hash) =>

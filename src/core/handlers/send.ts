@@ -12,7 +12,9 @@ import { receiptOf } from './agreedChain.ts'
 export const send: Handler = async (engine, { method, params, deadline, meta }) => {
   const { pool, events, redact } = engine
   engine.budget.deposit()
-  const targets = pool.states.filter((s) => s.chain !== 'mismatch')
+  // Not untrusted sources: their "accepted" would count for nothing, and a p2p source publishes
+  // the transaction to its peers' gossip anyway.
+  const targets = pool.states.filter((s) => s.chain !== 'mismatch' && !s.untrusted)
   const { hash, accepted } = await broadcast(
     params[0],
     targets,

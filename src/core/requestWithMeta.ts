@@ -1,0 +1,147 @@
+/**
+ * `requestWithMeta`, the way in of every request (a caller's, or a handler's own question): the
+ * arguments checked and bounded, the cache of immutable answers and identical requests in flight
+ * consulted, the request handed to its class's handler, and a `request` event once settled.
+ */
+import { BaseError, ProviderRpcError } from '../shared/errors.ts'
+import { createLru } from '../shared/lru.ts'
+import { checkShape, measureShape } from './bounds.ts'
+import { canonical } from './canonical.ts'
+import type { RequestArguments } from './createOutlast.ts'
+import type { Answer, Call, Engine } from './engine.ts'
+import type { ResponseMeta } from './events.ts'
+import { handlers } from './handlers/index.ts'
+import { classify, type MethodPolicy } from './policy.ts'
+
+/** `requestWithMeta` over `engine`: refused once `closed()`. */
+export function createRequestWithMeta(
+  engine: Engine,
+  closed: () => boolean,
+): (args: RequestArguments) => Promise<Answer> {
+  const { config, events } = engine
+  const cache = createLru<unknown>(config.cacheSize, CACHE_BYTES, (v) => {
+    const shape = measureShape(v)
+    return shape.chars + 16 * shape.nodes
+  })
+  const inflightRequests = new Map<string, Promise<Answer>>()
+
+  return async (args) => {
+    if (closed()) throw new ProviderRpcError(4900, 'This outlast client is closed.')
+    const params = paramsOf(args)
+    const key = `${args.method}:${canonical(params)}`
+    const policy = classify(args.method, config.policies)
+    const cached = cache.get(key)
+    if (cached !== undefined) return { result: own(cached), meta: cachedMeta(args.method, policy) }
+    // Each eth_subscribe / eth_newFilter creates its own stream: never shared.
+    const shared = policy.class !== 'subscription'
+    let pending = shared ? inflightRequests.get(key) : undefined
+    if (!pending) {
+      const started = Date.now()
+      // Settled, it is no longer in flight: taken out first, before anything that could throw.
+      pending = run(engine, args.method, params, policy, started).then(
+        (answer) => {
+          if (shared) inflightRequests.delete(key)
+          if (isImmutable(args.method, params, answer)) cache.set(key, answer.result)
+          events.emit('request', {
+            method: args.method,
+            ok: true,
+            meta: answer.meta,
+            ms: Date.now() - started,
+          })
+          return answer
+        },
+        (error: unknown) => {
+          if (shared) inflightRequests.delete(key)
+          events.emit('request', {
+            method: args.method,
+            ok: false,
+            error: error instanceof BaseError ? error.shortMessage : String(error),
+            ms: Date.now() - started,
+          })
+          throw error
+        },
+      )
+      if (shared) inflightRequests.set(key, pending)
+    }
+    // Each caller gets its own copy: callers that share a request, or a cached answer, must
+    // not see each other's changes.
+    const answer = await pending
+    return { result: own(answer.result), meta: { ...answer.meta } }
+  }
+}
+
+/** The request's params, checked: an array, bounded like a source's answers. */
+function paramsOf(args: RequestArguments): unknown[] {
+  if (!args || typeof args.method !== 'string')
+    throw new ProviderRpcError(-32600, 'request() needs { method: string, params?: unknown[] }.')
+  const params = args.params === undefined ? [] : args.params
+  if (!Array.isArray(params))
+    throw new ProviderRpcError(-32602, `${args.method}: params must be an array.`)
+  // The caller's params are bounded like a source's answers: too deep or wide is the caller's error.
+  const shape = checkShape(params)
+  if (shape) throw new ProviderRpcError(-32602, `${args.method}: params ${shape}.`)
+  return params
+}
+
+/** Hands a classified request to its class's handler (src/core/handlers/). */
+function run(
+  engine: Engine,
+  method: string,
+  params: unknown[],
+  policy: MethodPolicy,
+  started: number,
+): Promise<Answer> {
+  const call: Call = {
+    method,
+    params,
+    policy,
+    started,
+    deadline: started + engine.config.timeout,
+    meta: (m) => ({
+      method,
+      policy: policy.class,
+      sources: [],
+      domains: [],
+      attempts: 0,
+      ms: Date.now() - started,
+      ...m,
+    }),
+  }
+  return handlers[policy.class](engine, call)
+}
+
+/** Bytes the cache of immutable answers may hold (estimated: characters and values). */
+const CACHE_BYTES = 8 * 1024 * 1024
+
+/** A caller's own copy of an answer (plain JSON data: objects and arrays are copied). */
+function own<T>(value: T): T {
+  return value !== null && typeof value === 'object' ? structuredClone(value) : value
+}
+
+const IMMUTABLE = new Set(['eth_getBlockByHash', 'eth_getTransactionByBlockHashAndIndex'])
+/** Checked answers: a degraded or single-source one must not outlive its request. */
+const KEEPS: ReadonlySet<ResponseMeta['consistency']> = new Set(['verified', 'agreed', 'proven'])
+/**
+ * Worth caching: immutable, found, checked (verified, agreed or proven), and small (a full
+ * mainnet block is megabytes of objects).
+ */
+function isImmutable(
+  method: string,
+  params: readonly unknown[],
+  { result, meta }: { result: unknown; meta: ResponseMeta },
+): boolean {
+  if (method === 'eth_getBlockByHash' && params[1] === true) return false
+  return IMMUTABLE.has(method) && result !== null && KEEPS.has(meta.consistency)
+}
+
+function cachedMeta(method: string, policy: MethodPolicy): ResponseMeta {
+  return {
+    method,
+    policy: policy.class,
+    sources: [],
+    domains: [],
+    consistency: 'cached',
+    attempts: 0,
+    ms: 0,
+  }
+}
