@@ -17,6 +17,7 @@ import { type ClientName, clientLabels, clientNames } from './clients.ts'
 import { type FirstMomentsResult, firstMomentsMarkdown } from './firstMoments.ts'
 import { measure, measurePairs } from './measure.ts'
 import { type OverheadResult, overheadMarkdown } from './overhead.ts'
+import { type P2pResult, p2pMarkdown } from './p2p.ts'
 import { type PaddingResult, paddingMarkdown } from './padding.ts'
 import { header, ratios, rowsOf, type Summary, summarize, topErrors } from './report.ts'
 import { scenarios } from './scenarios.ts'
@@ -244,6 +245,13 @@ if (!flag('no-overhead')) {
   log(firstMomentsMarkdown(moments))
 }
 
+let peers: P2pResult | undefined
+if (!flag('no-overhead')) {
+  log(`\noutlast/p2p (${elapsed()} in): node bench/p2p.ts`)
+  peers = await child<P2pResult>('./p2p.ts')
+  log(p2pMarkdown(peers))
+}
+
 const loopRange = () => {
   const delays = results.flatMap((r) => r.rows.map((s) => s.run.loop.delayP99))
   return delays.length ? `${Math.min(...delays).toFixed(0)}–${Math.max(...delays).toFixed(0)}` : '—'
@@ -329,6 +337,16 @@ if (outDir || (!only && !onlyClients)) {
           'Made by `node bench/firstMoments.ts` in the same run, one lab (20/40/60 ms): fresh clients interleaved with viem `fallback` for the cold read; warm outlast loops beside a direct client to the source left, the first and second sources blackholed at once, every request started in the window after counted.',
           '',
           firstMomentsMarkdown(moments),
+          '',
+        ]
+      : []),
+    ...(peers
+      ? [
+          '## outlast/p2p: the blackout, a flooded relay',
+          '',
+          'Made by `node bench/p2p.ts` in the same run: `outlast relay` processes in front of one anvil. Blackout: the HTTP sources down (DNS, 503), two pinned relays left, the wallet workload through `p2p()` with `proofs()` interleaved request by request with the same workload and prover over HTTP to the same node. Flood: one peer reads through a relay alone, then while another peer floods it (streams past the limit, oversized and malformed frames, batches past the rate, refused methods, junk gossip).',
+          '',
+          p2pMarkdown(peers),
           '',
         ]
       : []),

@@ -1,0 +1,75 @@
+/**
+ * What each entry weighs in a browser dApp's bundle, dependencies and optional peers included
+ * (size-limit leaves peers out): built by vite for the browser as a dApp would, minified, each
+ * chunk gzipped. `first` is the entry chunk and what it imports statically; `all` adds the
+ * chunks it loads on first use.
+ *
+ *   node bench/bundles.ts
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { build, type Rollup } from 'vite'
+
+const ROOT = new URL('..', import.meta.url).pathname
+
+const ENTRIES: [name: string, code: string][] = [
+  ['core: createOutlast + http', "export { createOutlast, http } from 'outlast'"],
+  [
+    'outlast/p2p: p2p (libp2p, WebSockets, WebRTC-Direct, gossipsub)',
+    "export { p2p } from 'outlast/p2p'",
+  ],
+  [
+    'core + p2p, as a dApp imports both',
+    "export { createOutlast, http } from 'outlast'\nexport { p2p } from 'outlast/p2p'",
+  ],
+]
+
+async function measure(code: string) {
+  const dir = await mkdtemp(join(tmpdir(), 'outlast-bundle-'))
+  try {
+    const entry = join(dir, 'entry.js')
+    await writeFile(entry, code)
+    const out = (await build({
+      configFile: false,
+      logLevel: 'silent',
+      root: ROOT,
+      resolve: {
+        alias: { 'outlast/p2p': `${ROOT}dist/p2p/index.js`, outlast: `${ROOT}dist/index.js` },
+      },
+      // An app build (a library build leaves whitespace in ES output), keeping the entry's exports.
+      build: {
+        write: false,
+        minify: true,
+        modulePreload: false,
+        rollupOptions: { input: entry, preserveEntrySignatures: 'exports-only' },
+      },
+    })) as Rollup.RollupOutput[]
+    const chunks = [out]
+      .flat()
+      .flatMap((o) => o.output)
+      .filter((c): c is Rollup.OutputChunk => c.type === 'chunk')
+    const gz = (c: Rollup.OutputChunk) => gzipSync(c.code).length
+    const byName = new Map(chunks.map((c) => [c.fileName, c]))
+    const first = new Set<string>()
+    const visit = (name: string) => {
+      if (first.has(name)) return
+      first.add(name)
+      for (const i of byName.get(name)?.imports ?? []) visit(i)
+    }
+    for (const c of chunks) if (c.isEntry) visit(c.fileName)
+    const sum = (names: Iterable<string>) => [...names].reduce((t, n) => t + gz(byName.get(n)!), 0)
+    return { first: sum(first), all: sum(byName.keys()) }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const kB = (n: number) => `${(n / 1000).toFixed(1)} kB`
+console.log('| entry | first load (min+gzip) | with what loads on first use |')
+console.log('|---|---:|---:|')
+for (const [name, code] of ENTRIES) {
+  const { first, all } = await measure(code)
+  console.log(`| ${name} | ${kB(first)} | ${kB(all)} |`)
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+/**
+ * The `outlast` command. `outlast relay` shares an Ethereum node with outlast peers over libp2p
+ * (see `createRelay`). Secrets in the node's URL are never printed.
+ */
+import { createServer } from 'node:http'
+import { parseArgs } from 'node:util'
+import { BaseError } from '../shared/errors.ts'
+
+const USAGE = `Usage: outlast relay --rpc <node URL> [options]
+
+Shares your Ethereum node with outlast dApps, wallets and bots over libp2p
+(TCP, WebSockets and WebRTC-Direct, which browsers dial without a domain or certificate).
+
+  --rpc <url>            your node's HTTP JSON-RPC URL (required)
+  --listen <multiaddr>   an address to listen on (repeatable)
+                         default: /ip4/0.0.0.0/tcp/4001, /ip4/0.0.0.0/tcp/4002/ws,
+                         /ip4/0.0.0.0/udp/4003/webrtc-direct
+  --key <path>           where the relay's key is kept (created on first start), so its
+                         peer id stays the same across restarts (default: ./outlast-relay.key)
+  --peer <multiaddr>     another relay to gossip with (repeatable)
+  --rate <n>             calls per second each peer may make (default 100)
+  --status-port <port>   serve GET /status (JSON) on 127.0.0.1:<port>
+  --json                 print the ready line and a status line every 10 s as JSON
+  --no-gossip            do not gossip heads and transactions
+`
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv
+  if (command !== 'relay') {
+    process.stderr.write(
+      command && command !== '--help' ? `Unknown command ${command}.\n\n${USAGE}` : USAGE,
+    )
+    process.exitCode = command && command !== '--help' ? 2 : 0
+    return
+  }
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      rpc: { type: 'string' },
+      listen: { type: 'string', multiple: true },
+      key: { type: 'string', default: 'outlast-relay.key' },
+      peer: { type: 'string', multiple: true },
+      rate: { type: 'string' },
+      'status-port': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'no-gossip': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  })
+  if (values.help) return void process.stdout.write(USAGE)
+  if (!values.rpc)
+    throw new UsageError('--rpc is required: the URL of your node, e.g. http://127.0.0.1:8545')
+  const rate = values.rate === undefined ? undefined : Number(values.rate)
+  const statusPort = values['status-port'] === undefined ? undefined : Number(values['status-port'])
+  if (
+    statusPort !== undefined &&
+    !(Number.isInteger(statusPort) && statusPort >= 0 && statusPort < 65_536)
+  )
+    throw new UsageError(`--status-port must be a port number, got ${values['status-port']}`)
+
+  // Loaded here: `outlast --help` needs no libp2p.
+  const { createRelay } = await import('../p2p/relay/index.ts')
+  const relay = await createRelay({
+    rpc: values.rpc,
+    keyFile: values.key,
+    ...(values.listen ? { listen: values.listen } : {}),
+    ...(values.peer ? { peers: values.peer } : {}),
+    ...(rate !== undefined ? { rate } : {}),
+    gossip: !values['no-gossip'],
+  })
+  const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
+  let statusServer: ReturnType<typeof createServer> | undefined
+  if (statusPort !== undefined) {
+    statusServer = createServer((req, res) => {
+      const ok = req.method === 'GET' && req.url === '/status'
+      res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' })
+      res.end(ok ? JSON.stringify(relay.status()) : '{"error":"GET /status"}')
+    })
+    await new Promise<void>((resolve) => statusServer!.listen(statusPort, '127.0.0.1', resolve))
+  }
+  const port = (statusServer?.address() as { port?: number } | null)?.port
+  if (values.json) print({ event: 'ready', ...relay.status(), statusPort: port })
+  else {
+    process.stdout.write(`outlast relay ${relay.peerId} on chain ${relay.chainId}\n`)
+    for (const a of relay.addresses) process.stdout.write(`  ${a}\n`)
+    if (port !== undefined) process.stdout.write(`  status: http://127.0.0.1:${port}/status\n`)
+  }
+  const ticker = values.json
+    ? setInterval(() => print({ event: 'status', ...relay.status() }), 10_000)
+    : undefined
+  const stop = async () => {
+    clearInterval(ticker)
+    statusServer?.close()
+    await relay.stop()
+    process.exit(0)
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).catch((error) => {
+  const message =
+    error instanceof BaseError
+      ? error.shortMessage
+      : error instanceof Error
+        ? error.message
+        : String(error)
+  process.stderr.write(`outlast: ${message}\n${error instanceof UsageError ? `\n${USAGE}` : ''}`)
+  process.exitCode = 1
+})

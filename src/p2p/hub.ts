@@ -1,0 +1,156 @@
+/**
+ * What the sources of one `p2p()` share: the libp2p node (started on first use, stopped when the
+ * last source closes), one exchange per peer (streams.ts), the chain's gossip topics, and the
+ * peers found by discovery. The sources (p2p.ts) decide nothing here; the engine does.
+ */
+import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { checkHead } from './gossip.ts'
+import { type PeerLibp2p, type PeerNodeOptions, startPeerNode } from './peerNode.ts'
+import { headsTopic, RPC_PROTOCOL, STREAM_LIMITS, txsTopic } from './protocol.ts'
+import { type Exchange, streamExchange } from './streams.ts'
+
+/** A peer as dialed: its address and the peer id the address ends with. */
+export type PeerAddress = { address: Multiaddr; id: PeerId }
+
+export type HubSettings = PeerNodeOptions & {
+  /** A node to share (with `outlast/ipfs`, an app's own); not stopped on close. */
+  libp2p?: PeerLibp2p | undefined
+  maxResponseBytes: number
+  chainId?: number | undefined
+  gossip: boolean
+  /** The addresses the user gave (pinned relays, discovery lists): always dialable. */
+  told: readonly string[]
+}
+
+export type Hub = ReturnType<typeof createHub>
+
+/** Parses `/…/p2p/<peer id>`; throws a plain `Error` saying what is wrong. */
+export function peerAddress(text: string): PeerAddress {
+  const address = multiaddr(text)
+  const id = address.getComponents().findLast((c) => c.name === 'p2p')?.value
+  if (!id) throw new Error(`${text} names no peer: it must end with /p2p/<peer id>`)
+  return { address, id: peerIdFromString(id) }
+}
+
+export function createHub(settings: HubSettings) {
+  let node: Promise<PeerLibp2p> | undefined
+  let users = 0
+  let chainId = settings.chainId
+  const exchanges = new Map<string, Exchange & { close(): void }>()
+  const headListeners = new Map<string, Set<(header: Record<string, unknown>) => void>>()
+  /** Peers that said (identify) they serve the RPC protocol: discovery's harvest. */
+  const serving = new Set<string>()
+
+  const start = async (): Promise<PeerLibp2p> => {
+    const n = settings.libp2p ?? (await startPeerNode(settings, settings.told))
+    n.addEventListener('peer:identify', (e) => {
+      if (e.detail.protocols.includes(RPC_PROTOCOL)) serving.add(e.detail.peerId.toString())
+    })
+    return n
+  }
+
+  const ready = () => {
+    node ??= start()
+    return node
+  }
+
+  const exchangeWith = (peer: { id: PeerId; address?: Multiaddr | undefined }): Exchange => {
+    const key = peer.id.toString()
+    let ex = exchanges.get(key)
+    if (!ex) {
+      const dial = async (signal: AbortSignal): Promise<Stream> => {
+        const n = await ready()
+        const open = n.getConnections(peer.id).length > 0
+        return n.dialProtocol(open || !peer.address ? peer.id : peer.address, RPC_PROTOCOL, {
+          signal,
+          ...STREAM_LIMITS,
+        })
+      }
+      ex = streamExchange(dial, settings.maxResponseBytes)
+      exchanges.set(key, ex)
+    }
+    return ex
+  }
+
+  /** Delivers gossiped heads, once checked, to the listeners of the peer that signed them. */
+  const onGossip = (e: CustomEvent<Message>) => {
+    const msg = e.detail
+    if (chainId === undefined || msg.topic !== headsTopic(chainId) || msg.type !== 'signed') return
+    const listeners = headListeners.get(msg.from.toString())
+    if (!listeners?.size) return
+    const head = checkHead(msg.data)
+    if (head.ok) for (const l of listeners) l(head.value)
+  }
+  let listening = false
+  const listenForHeads = async () => {
+    if (!settings.gossip || listening || chainId === undefined) return
+    listening = true
+    const n = await ready()
+    const topic = headsTopic(chainId)
+    n.services.pubsub.topicValidators.set(topic, (_peer, msg) =>
+      checkHead(msg.data).ok ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
+    )
+    n.services.pubsub.addEventListener('message', onGossip)
+    n.services.pubsub.subscribe(topic)
+  }
+
+  return {
+    ready,
+    exchangeWith,
+    open() {
+      users++
+    },
+    /** The chain the topics are for: from options, else from the first `eth_chainId` answer. */
+    learnChain(id: number) {
+      if (chainId !== undefined) return
+      chainId = id
+      if (headListeners.size > 0) void listenForHeads()
+    },
+    /** Publishes a signed raw transaction; resolves with how many peers it went to (0 if none). */
+    async publishTransaction(raw: Uint8Array, txChainId: number): Promise<number> {
+      if (!settings.gossip) return 0
+      const n = await ready()
+      const topic = txsTopic(txChainId)
+      // Peers tell their topics just after connecting: a send right after the first dial waits
+      // for them (up to a second) rather than publishing to no one.
+      const until = Date.now() + 1_000
+      while (n.services.pubsub.getSubscribers(topic).length === 0 && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 50))
+      try {
+        const r = await n.services.pubsub.publish(topic, raw)
+        return r.recipients.length
+      } catch {
+        return 0
+      }
+    },
+    /** Gossiped heads signed by `peer` (hash-checked here), until the returned function is called. */
+    onHeads(peer: PeerId, listener: (header: Record<string, unknown>) => void): () => void {
+      const key = peer.toString()
+      const set = headListeners.get(key) ?? new Set()
+      set.add(listener)
+      headListeners.set(key, set)
+      void listenForHeads()
+      return () => set.delete(listener)
+    },
+    /** Dials peers to discover (untrusted): those that serve the RPC protocol join `discovered`. */
+    async dialAll(addresses: readonly Multiaddr[]) {
+      const n = await ready()
+      await Promise.allSettled(addresses.map((a) => n.dial(a)))
+    },
+    /** Peers found by discovery, not in `exclude` (the pinned ones). */
+    discovered(exclude: ReadonlySet<string>): PeerId[] {
+      return [...serving].filter((id) => !exclude.has(id)).map((id) => peerIdFromString(id))
+    },
+    async close() {
+      if (--users > 0) return
+      for (const ex of exchanges.values()) ex.close()
+      exchanges.clear()
+      const n = node
+      node = undefined
+      if (n && !settings.libp2p) await (await n.catch(() => undefined))?.stop()
+    },
+  }
+}

@@ -1,0 +1,316 @@
+/**
+ * `outlast relay`: shares an operator's Ethereum node with outlast peers over libp2p (TCP,
+ * WebSockets, WebRTC-Direct: browsers dial it by IP and certificate hash, with no domain and no
+ * certificate authority). It serves `/outlast/rpc/1.0.0` (guards.ts decides what), gossips the
+ * node's new heads, and checks, submits and passes on the transactions peers gossip. A peer's
+ * misbehaviour (oversized or malformed frames, floods) costs that peer its stream or its turn,
+ * never the relay.
+ */
+import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { lpStream, RateLimiter } from '@libp2p/utils'
+import { webRTCDirect } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { multiaddr } from '@multiformats/multiaddr'
+import { ConfigError } from '../../shared/errors.ts'
+import { redactUrl } from '../../shared/url.ts'
+import { type PeerLibp2p, startPeerNode } from '../peerNode.ts'
+import { decodeFrame, MAX_CALL_BYTES, RPC_PROTOCOL, STREAM_LIMITS } from '../protocol.ts'
+import { callsOf, idOf, type RpcErrorObject, refusal } from './guards.ts'
+import { type NodeClient, nodeClient } from './nodeClient.ts'
+import { relayGossip } from './relayGossip.ts'
+import { loadOrCreateKey } from './relayKey.ts'
+
+export type RelayOptions = {
+  /** The operator's node: its HTTP JSON-RPC URL (a key in it is never shown). */
+  rpc: string
+  /** Addresses to listen on. @default TCP 4001, WebSockets 4002 and WebRTC-Direct (UDP 4003) on 0.0.0.0 */
+  listen?: string[]
+  /** The relay's identity. @default the key in `keyFile`, else a new one */
+  privateKey?: PrivateKey
+  /** Where the key is kept (created on first start): a stable peer id dApps can pin. */
+  keyFile?: string
+  /** Other relays to connect to, so gossip spreads between them. @default [] */
+  peers?: string[]
+  /** Largest call frame read, in bytes; a larger one closes its stream. @default 1_048_576 */
+  maxFrameBytes?: number
+  /** Most calls in one batch frame. @default 100 */
+  maxBatch?: number
+  /** Calls each peer may make per second; more are refused with -32005 until the second is over. @default 100 */
+  rate?: number
+  /** Streams one peer may hold open at once; more are refused. @default 32 */
+  maxStreamsPerPeer?: number
+  /** A stream idle this long (ms) is closed. @default 60_000 */
+  idleTimeout?: number
+  /** How often (ms) the node's head is read and, when new, gossiped. @default 1_000 */
+  headInterval?: number
+  /** Milliseconds a call to the node may take. @default 10_000 */
+  timeout?: number
+  /** Gossip heads and transactions. @default true */
+  gossip?: boolean
+}
+
+export type RelayStatus = {
+  peerId: string
+  addresses: string[]
+  chainId: number
+  node: string
+  peers: number
+  served: number
+  refused: Record<string, number>
+  gossip: Record<string, number>
+}
+
+export type Relay = {
+  readonly peerId: string
+  /** Where peers dial it, each ending in /p2p/<peer id>. */
+  readonly addresses: string[]
+  readonly chainId: number
+  readonly libp2p: PeerLibp2p
+  status(): RelayStatus
+  stop(): Promise<void>
+}
+
+const encoder = new TextEncoder()
+
+const DEFAULT_LISTEN = [
+  '/ip4/0.0.0.0/tcp/4001',
+  '/ip4/0.0.0.0/tcp/4002/ws',
+  '/ip4/0.0.0.0/udp/4003/webrtc-direct',
+]
+
+export async function createRelay(options: RelayOptions): Promise<Relay> {
+  const o = settingsOf(options)
+  const call = nodeClient(o.rpc, o.timeout, 64 * 1024 * 1024)
+  const chainId = await nodeChainId(call, o.rpc)
+  const privateKey =
+    options.privateKey ?? (o.keyFile ? await loadOrCreateKey(o.keyFile) : undefined)
+  const node = await startPeerNode({
+    listen: o.listen,
+    transports: [tcp(), webSockets(), webRTCDirect({ rtcConfiguration: { iceServers: [] } })],
+    ...(privateKey ? { privateKey } : {}),
+  })
+  const counts = {
+    served: 0,
+    refused: {} as Record<string, number>,
+    gossip: {} as Record<string, number>,
+  }
+  const refuse = (why: string) => bump(counts.refused, why)
+  const told = (what: string) => bump(counts.gossip, what)
+
+  const serve = server(o, call, counts, refuse)
+  await node.handle(RPC_PROTOCOL, serve, STREAM_LIMITS)
+  const stopGossip = o.gossip ? relayGossip(node, call, chainId, o.headInterval, told) : () => {}
+  await Promise.allSettled(o.peers.map((p) => node.dial(multiaddr(p))))
+
+  return {
+    peerId: node.peerId.toString(),
+    get addresses() {
+      return node.getMultiaddrs().map(String)
+    },
+    chainId,
+    libp2p: node,
+    status: () => ({
+      peerId: node.peerId.toString(),
+      addresses: node.getMultiaddrs().map(String),
+      chainId,
+      node: redactUrl(o.rpc),
+      peers: node.getPeers().length,
+      served: counts.served,
+      refused: { ...counts.refused },
+      gossip: { ...counts.gossip },
+    }),
+    async stop() {
+      stopGossip()
+      await node.stop()
+      call.close()
+    },
+  }
+}
+
+/** lpStream's errors for a frame whose length prefix is over the limit or not a length. */
+const FRAME_ERRORS = new Set([
+  'InvalidDataLengthError',
+  'InvalidDataLengthLengthError',
+  'InvalidMessageLengthError',
+])
+
+function bump(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1
+}
+
+async function nodeChainId(call: NodeClient, rpc: string): Promise<number> {
+  try {
+    const answer = (await call.json({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'eth_chainId',
+      params: [],
+    })) as {
+      result?: unknown
+    }
+    const id = Number(answer?.result)
+    if (Number.isSafeInteger(id) && id > 0) return id
+  } catch {}
+  throw new ConfigError(
+    `relay: the node at ${redactUrl(rpc)} did not answer eth_chainId; is --rpc right and the node up?`,
+  )
+}
+
+type Settings = ReturnType<typeof settingsOf>
+type Counts = { served: number }
+
+/** The stream handler: frames in, the node's answers (or refusals) out, one at a time. */
+function server(o: Settings, call: NodeClient, counts: Counts, refuse: (why: string) => void) {
+  const limiter = new RateLimiter({ points: o.rate, duration: 1 })
+  const open = new Map<string, number>()
+
+  /** The frame's answer as JSON text: a lone call's is the node's own text, passed through. */
+  const answer = async (peer: string, message: unknown): Promise<string> => {
+    const frame = callsOf(message, o.maxBatch)
+    if ('code' in frame) {
+      refuse('batch')
+      return JSON.stringify({ jsonrpc: '2.0', id: null, error: frame })
+    }
+    let limited = false
+    try {
+      limiter.consume(peer, frame.calls.length)
+    } catch {
+      limited = true
+    }
+    const replies = new Map<unknown, unknown>()
+    const forward: unknown[] = []
+    for (const c of frame.calls) {
+      const no: RpcErrorObject | undefined = limited
+        ? { code: -32005, message: `rate limited: at most ${o.rate} calls per second per peer` }
+        : refusal(c)
+      if (no) {
+        refuse(limited ? 'rate' : 'method')
+        replies.set(c, { jsonrpc: '2.0', id: idOf(c), error: no })
+      } else forward.push(c)
+    }
+    counts.served += forward.length
+    const unanswered = (c: unknown) => ({
+      jsonrpc: '2.0',
+      id: idOf(c),
+      error: { code: -32603, message: "the relay's node did not answer" },
+    })
+    if (!frame.batch) {
+      const [c] = frame.calls
+      if (replies.has(c)) return JSON.stringify(replies.get(c))
+      return call.text(c).catch(() => JSON.stringify(unanswered(c)))
+    }
+    if (forward.length > 0) {
+      const got = await call.json(forward).catch(() => undefined)
+      const byId = new Map(
+        (Array.isArray(got) ? got : []).map((r) => [(r as { id?: unknown } | null)?.id, r]),
+      )
+      for (const c of forward) replies.set(c, byId.get(idOf(c)) ?? unanswered(c))
+    }
+    return JSON.stringify(frame.calls.map((c) => replies.get(c)))
+  }
+
+  return async (stream: Stream, connection: Connection) => {
+    const peer = connection.remotePeer.toString()
+    const streams = (open.get(peer) ?? 0) + 1
+    open.set(peer, streams)
+    const lp = lpStream(stream, { maxDataLength: o.maxFrameBytes })
+    try {
+      if (streams > o.maxStreamsPerPeer) {
+        refuse('streams')
+        const error = {
+          code: -32005,
+          message: `at most ${o.maxStreamsPerPeer} open streams per peer`,
+        }
+        await lp.write(encoder.encode(JSON.stringify({ jsonrpc: '2.0', id: null, error })))
+        await stream.close()
+        return
+      }
+      while (true) {
+        const bytes = await lp.read({ signal: AbortSignal.timeout(o.idleTimeout) })
+        let message: unknown
+        try {
+          message = decodeFrame(bytes.subarray())
+        } catch {
+          refuse('malformed')
+          stream.abort(new Error('malformed frame'))
+          return
+        }
+        await lp.write(encoder.encode(await answer(peer, message)))
+      }
+    } catch (error) {
+      const name = error instanceof Error ? error.name : ''
+      if (FRAME_ERRORS.has(name)) refuse('frame')
+      // The peer closed its end (the usual end of a stream), went idle, or broke the framing.
+      stream.abort(error instanceof Error ? error : new Error(String(error)))
+    } finally {
+      const left = (open.get(peer) ?? 1) - 1
+      if (left > 0) open.set(peer, left)
+      else open.delete(peer)
+    }
+  }
+}
+
+function settingsOf(options: RelayOptions) {
+  const check = (ok: boolean, what: string) => {
+    if (!ok) throw new ConfigError(`relay: ${what}`)
+  }
+  check(typeof options === 'object' && options !== null, 'needs an options object with rpc')
+  const {
+    rpc,
+    listen = DEFAULT_LISTEN,
+    keyFile,
+    peers = [],
+    maxFrameBytes = MAX_CALL_BYTES,
+    maxBatch = 100,
+    rate = 100,
+    maxStreamsPerPeer = 32,
+    idleTimeout = 60_000,
+    headInterval = 1_000,
+    timeout = 10_000,
+    gossip = true,
+  } = options
+  let url: URL | undefined
+  try {
+    url = new URL(rpc)
+  } catch {}
+  check(
+    url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:'),
+    `rpc must be the node's http(s) URL, got ${JSON.stringify(url ? redactUrl(rpc) : String(rpc))}`,
+  )
+  const whole = (n: unknown, min: number) => Number.isSafeInteger(n) && (n as number) >= min
+  check(whole(maxFrameBytes, 64), `maxFrameBytes must be an integer >= 64, got ${maxFrameBytes}`)
+  check(whole(maxBatch, 1), `maxBatch must be an integer >= 1, got ${maxBatch}`)
+  check(whole(rate, 1), `rate must be an integer >= 1 (calls per second), got ${rate}`)
+  check(
+    whole(maxStreamsPerPeer, 1),
+    `maxStreamsPerPeer must be an integer >= 1, got ${maxStreamsPerPeer}`,
+  )
+  for (const [k, v] of Object.entries({ idleTimeout, headInterval, timeout }))
+    check(whole(v, 1), `${k} must be a whole number of ms >= 1, got ${v}`)
+  check(
+    Array.isArray(listen) && listen.length > 0,
+    'listen must be a non-empty array of multiaddrs',
+  )
+  for (const a of [...listen, ...peers]) {
+    try {
+      multiaddr(a)
+    } catch {
+      throw new ConfigError(`relay: ${JSON.stringify(a)} is not a multiaddr`)
+    }
+  }
+  return {
+    rpc,
+    listen,
+    keyFile,
+    peers,
+    maxFrameBytes,
+    maxBatch,
+    rate,
+    maxStreamsPerPeer,
+    idleTimeout,
+    headInterval,
+    timeout,
+    gossip,
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * A relay's gossip on the chain's topics. The node's new heads are published; a gossiped head is
+ * passed on only if this relay's node has that block (junk dies at the first relay), a gossiped
+ * transaction only if it decodes for this chain and the node did not refuse it; each is
+ * submitted to the node once. Rejected messages cost their sender gossipsub's peer score.
+ */
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { createLru } from '../../shared/lru.ts'
+import { checkHead, checkTransaction, encodeHead } from '../gossip.ts'
+import type { PeerLibp2p } from '../peerNode.ts'
+import { headsTopic, txsTopic } from '../protocol.ts'
+import type { NodeClient } from './nodeClient.ts'
+
+const { Accept, Ignore, Reject } = TopicValidatorResult
+
+type NodeAnswer = { result?: unknown; error?: { code?: number; message?: string } }
+
+/** Starts gossip; returns the function that stops the head poll. */
+export function relayGossip(
+  node: PeerLibp2p,
+  call: NodeClient,
+  chainId: number,
+  interval: number,
+  told: (what: string) => void,
+): () => void {
+  const pubsub = node.services.pubsub
+  const heads = headsTopic(chainId)
+  const txs = txsTopic(chainId)
+  const submitted = createLru<true>(4_096)
+  const knownHeads = createLru<true>(256)
+  const ask = async (method: string, params: unknown[]) =>
+    ((await call.json({ jsonrpc: '2.0', id: 1, method, params }).catch(() => undefined)) ??
+      {}) as NodeAnswer
+  const verdict = (what: string, result: TopicValidatorResult) => {
+    told(what)
+    return result
+  }
+
+  pubsub.topicValidators.set(heads, async (_peer, msg) => {
+    const head = checkHead(msg.data)
+    if (!head.ok) return verdict('headsRejected', Reject)
+    // Each relay's word for a head is its own message: the node is asked once per head.
+    if (!knownHeads.get(head.value.hash)) {
+      const known = await ask('eth_getBlockByHash', [head.value.hash, false])
+      if (!known.result) return verdict('headsIgnored', Ignore)
+      knownHeads.set(head.value.hash, true)
+    }
+    return verdict('headsAccepted', Accept)
+  })
+  pubsub.topicValidators.set(txs, async (_peer, msg) => {
+    const tx = checkTransaction(msg.data, chainId)
+    if (!tx.ok) return verdict('txsRejected', Reject)
+    if (submitted.get(tx.value.hash)) return verdict('txsIgnored', Ignore)
+    submitted.set(tx.value.hash, true)
+    const sent = await ask('eth_sendRawTransaction', [tx.value.raw])
+    const known = /already known|known transaction/i.test(sent.error?.message ?? '')
+    // The node's refusal stops it here; a node that is down does not stop it spreading.
+    if (sent.error && !known) return verdict('txsRefusedByNode', Ignore)
+    if (sent.result) told('txsSubmitted')
+    return verdict('txsAccepted', Accept)
+  })
+  pubsub.subscribe(heads)
+  pubsub.subscribe(txs)
+
+  let last: string | undefined
+  let stopped = false
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const poll = async () => {
+    const header = (await ask('eth_getBlockByNumber', ['latest', false])).result as
+      | Record<string, unknown>
+      | undefined
+    if (!stopped && header && typeof header.hash === 'string' && header.hash !== last) {
+      last = header.hash
+      await pubsub.publish(heads, encodeHead(header)).then(
+        () => told('headsPublished'),
+        () => {},
+      )
+    }
+    if (!stopped) timer = setTimeout(poll, interval)
+  }
+  timer = setTimeout(poll, 0)
+  return () => {
+    stopped = true
+    clearTimeout(timer)
+  }
+}
