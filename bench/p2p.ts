@@ -12,11 +12,11 @@
  */
 import { tcp } from '@libp2p/tcp'
 import { p2p } from '../src/p2p/index.ts'
-import { CHAIN_ID } from '../test/helpers.ts'
+import { CHAIN_ID, signedTransfer } from '../test/helpers.ts'
 import { startFlood } from '../test/lab/flood.ts'
 import { devAccounts, startLab } from '../test/lab/index.ts'
 import { startRelayProcess } from '../test/lab/relays.ts'
-import { comparable, signedTransfer, startBlackout, walletCall } from '../test/p2p/blackout.ts'
+import { comparable, startBlackout, walletCall } from '../test/p2p/blackout.ts'
 import { percentile } from './stats.ts'
 
 type Latency = { p50: number; p99: number }
@@ -82,7 +82,7 @@ async function blackout(requests: number): Promise<P2pResult['blackout']> {
     const sentAt = performance.now()
     const hash = await p2pClient.request({
       method: 'eth_sendRawTransaction',
-      params: [await signedTransfer(b.lab)],
+      params: [await signedTransfer(b.lab.anvil)],
     })
     let transferMs: number | undefined
     for (let i = 0; i < 200 && transferMs === undefined; i++) {

@@ -1,6 +1,8 @@
 /** Shared set-up for the core tests: a lab and outlast clients over its sources. */
+
+import { privateKeyToAccount } from 'viem/accounts'
 import { createOutlast, http, type Outlast, type OutlastOptions } from '../src/index.ts'
-import { devAccounts, type FaultProxy, type Lab, type LabSource } from './lab/index.ts'
+import { type Anvil, devAccounts, type FaultProxy, type Lab, type LabSource } from './lab/index.ts'
 
 export const CHAIN_ID = 31337
 
@@ -52,3 +54,18 @@ export const balanceCall = (i: number) => ({
 })
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** A signed 1-wei transfer from dev account 3 to dev account 2, at the node's pending nonce. */
+export async function signedTransfer(anvil: Anvil): Promise<`0x${string}`> {
+  const account = privateKeyToAccount(devAccounts[3]!.privateKey)
+  return account.signTransaction({
+    chainId: CHAIN_ID,
+    type: 'eip1559',
+    to: devAccounts[2]!.address,
+    value: 1n,
+    nonce: Number(await anvil.rpc('eth_getTransactionCount', [account.address, 'pending'])),
+    gas: 21_000n,
+    maxFeePerGas: 20_000_000_000n,
+    maxPriorityFeePerGas: 1_000_000_000n,
+  })
+}

@@ -7,10 +7,9 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { privateKeyToAccount } from 'viem/accounts'
 import { ConfigError, createOutlast, http, type Source } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
-import { CHAIN_ID, resetLab } from '../helpers.ts'
+import { CHAIN_ID, resetLab, signedTransfer } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { forgeHeader, hostile } from './hostile.ts'
 
@@ -284,17 +283,7 @@ describe('untrusted sources count only when checked', () => {
     )
     const rpc = createOutlast({ chainId: CHAIN_ID, sources: [source('aws'), source('gcp'), spy] })
     try {
-      const account = privateKeyToAccount(devAccounts[3]!.privateKey)
-      const raw = await account.signTransaction({
-        chainId: CHAIN_ID,
-        type: 'eip1559',
-        to: devAccounts[2]!.address,
-        value: 1n,
-        nonce: Number(await lab.anvil.rpc('eth_getTransactionCount', [account.address, 'pending'])),
-        gas: 21_000n,
-        maxFeePerGas: 20_000_000_000n,
-        maxPriorityFeePerGas: 1_000_000_000n,
-      })
+      const raw = await signedTransfer(lab.anvil)
       const { meta } = await rpc.requestWithMeta({
         method: 'eth_sendRawTransaction',
         params: [raw],

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { type Blackout, comparable, signedTransfer, startBlackout, walletCall } from './blackout.ts'
+import { signedTransfer } from '../helpers.ts'
+import { type Blackout, comparable, startBlackout, walletCall } from './blackout.ts'
 
 let b: Blackout
 before(async () => {
@@ -47,7 +48,7 @@ describe('blackout: every HTTP source gone, two relays left', () => {
       assert.deepEqual(healthy, ['home-1', 'home-2'])
 
       const before = (await b.relays.third.status()).gossip.txsSubmitted ?? 0
-      const raw = await signedTransfer(b.lab)
+      const raw = await signedTransfer(b.lab.anvil)
       const hash = (await rpc.request({
         method: 'eth_sendRawTransaction',
         params: [raw],

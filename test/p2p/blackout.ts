@@ -5,7 +5,6 @@
  * gossip. Shared by test/p2p/blackout.test.ts and bench/p2pBlackout.ts.
  */
 import { tcp } from '@libp2p/tcp'
-import { privateKeyToAccount } from 'viem/accounts'
 import { createOutlast, http, type Outlast } from '../../src/index.ts'
 import { p2p } from '../../src/p2p/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
@@ -149,18 +148,3 @@ export const comparable = (answer: unknown): unknown =>
   typeof answer === 'object' && answer !== null && 'hash' in answer
     ? (answer as { hash: unknown }).hash
     : answer
-
-/** A transfer from dev account 3, signed here: nonce from the node. */
-export async function signedTransfer(lab: Lab): Promise<`0x${string}`> {
-  const account = privateKeyToAccount(devAccounts[3]!.privateKey)
-  return account.signTransaction({
-    chainId: CHAIN_ID,
-    type: 'eip1559',
-    to: devAccounts[2]!.address,
-    value: 1n,
-    nonce: Number(await lab.anvil.rpc('eth_getTransactionCount', [account.address, 'pending'])),
-    gas: 21_000n,
-    maxFeePerGas: 20_000_000_000n,
-    maxPriorityFeePerGas: 1_000_000_000n,
-  })
-}

@@ -12,7 +12,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { createOutlast } from '../../src/index.ts'
 import { headsTopic, p2p, startPeerNode, txsTopic } from '../../src/p2p/index.ts'
 import { forgeHeader } from '../adversarial/hostile.ts'
-import { CHAIN_ID } from '../helpers.ts'
+import { CHAIN_ID, signedTransfer } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { type RelayProcess, startRelayProcess } from '../lab/relays.ts'
 
@@ -89,17 +89,7 @@ describe('gossip', () => {
       await lab
         .proxy(n)
         .setMode({ kind: 'methods', failing: ['eth_sendRawTransaction'], with: 'http5xx' })
-    const account = privateKeyToAccount(devAccounts[3]!.privateKey)
-    const raw = await account.signTransaction({
-      chainId: CHAIN_ID,
-      type: 'eip1559',
-      to: devAccounts[2]!.address,
-      value: 1n,
-      nonce: Number(await lab.anvil.rpc('eth_getTransactionCount', [account.address, 'pending'])),
-      gas: 21_000n,
-      maxFeePerGas: 20_000_000_000n,
-      maxPriorityFeePerGas: 1_000_000_000n,
-    })
+    const raw = await signedTransfer(lab.anvil)
     const before = (await g3.status()).gossip.txsSubmitted ?? 0
     const rpc = createOutlast({ chainId: CHAIN_ID, sources: [sources()] })
     try {
