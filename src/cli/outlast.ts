@@ -1,14 +1,23 @@
 #!/usr/bin/env node
 /**
- * The `outlast` command. `outlast relay` shares an Ethereum node with outlast peers over libp2p
- * (see `createRelay`). Secrets in the node's URL are never printed.
+ * The `outlast` command. `outlast proxy` serves an outlast client as a local JSON-RPC endpoint
+ * (see `startProxy`); `outlast relay` shares an Ethereum node with outlast peers over libp2p (see
+ * `createRelay`). Secrets (keys in URLs, environment values) are never printed.
  */
+import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { parseArgs } from 'node:util'
 import { BaseError } from '../shared/errors.ts'
 
-const USAGE = `Usage: outlast relay --rpc <node URL> [options]
+const USAGE = `Usage: outlast proxy --config <outlast.config.json> [--port 8545] [--host 127.0.0.1]
+       outlast relay --rpc <node URL> [options]
 
+outlast proxy: a JSON-RPC endpoint on your machine (HTTP and WebSocket, eth_subscribe) for
+MetaMask's custom network, cast, Hardhat and bots, answering with outlast's consistency across
+the sources in the config file. Each $\{NAME} in the file is read from the environment.
+GET /status (JSON), GET /metrics (Prometheus), GET / (a live status page).
+
+outlast relay:
 Shares your Ethereum node with outlast dApps, wallets and bots over libp2p
 (TCP, WebSockets and WebRTC-Direct, which browsers dial without a domain or certificate).
 
@@ -27,6 +36,7 @@ Shares your Ethereum node with outlast dApps, wallets and bots over libp2p
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv
+  if (command === 'proxy') return proxy(rest)
   if (command !== 'relay') {
     process.stderr.write(
       command && command !== '--help' ? `Unknown command ${command}.\n\n${USAGE}` : USAGE,
@@ -94,6 +104,45 @@ async function main(argv: string[]): Promise<void> {
     clearInterval(ticker)
     statusServer?.close()
     await relay.stop()
+    process.exit(0)
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}
+
+async function proxy(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', default: 'outlast.config.json' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  })
+  if (values.help) return void process.stdout.write(USAGE)
+  const port = values.port === undefined ? undefined : Number(values.port)
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65_536))
+    throw new UsageError(`--port must be a port number, got ${values.port}`)
+  let text: string
+  try {
+    text = await readFile(values.config, 'utf8')
+  } catch {
+    throw new UsageError(`cannot read the config file ${values.config}`)
+  }
+  const { startProxy } = await import('../proxy/index.ts')
+  const p = await startProxy({ config: text, server: { port, host: values.host } })
+  process.stdout.write(
+    `outlast proxy on chain ${p.rpc.chainId}: ${p.url} (WebSocket ${p.url.replace('http', 'ws')})\n`,
+  )
+  process.stdout.write(`  status: ${p.url}/  ·  ${p.url}/status  ·  ${p.url}/metrics\n`)
+  let stopping = false
+  const stop = async () => {
+    if (stopping) return
+    stopping = true
+    process.stdout.write('outlast proxy: finishing requests in flight…\n')
+    await p.close()
     process.exit(0)
   }
   process.once('SIGINT', stop)

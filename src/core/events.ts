@@ -58,6 +58,12 @@ export type OutlastEvents = {
   quorumLoss: { method: string; domains: string[] }
   /** One request's outcome. */
   request: { method: string; ok: boolean; meta?: ResponseMeta; error?: string; ms: number }
+  /**
+   * One attempt at one source: answered (`ok`, a node's own error counted as an answer), or
+   * failed, with the failure's kind (`timeout`, `network`, `dns`, `refused`, `http`,
+   * `rate-limited`, `body`, `rpc`, `chain`, `unavailable`, `aborted` for a hedge's loser).
+   */
+  attempt: { source: string; domain: string; method: string; ms: number; ok: boolean; kind?: string | undefined }
   /** One source's outcome for a broadcast transaction. */
   broadcast: BroadcastOutcome
   /** The agreed head moved. */

@@ -83,7 +83,7 @@ export function createSourcePool(
   const states = config.sources.map((s) => createSourceState(s, config.breaker))
   const updateCondition = conditionsTold(config, events, states)
   const checkChain = chainChecker(config, updateCondition)
-  const attempt = attempter(config, checkChain, updateCondition)
+  const attempt = attempter(config, checkChain, updateCondition, events)
 
   const eligible = (s: SourceState, now = Date.now()) =>
     s.chain !== 'mismatch' &&
@@ -234,7 +234,12 @@ function attempter(
   config: ResolvedConfig,
   checkChain: SourcePool['checkChain'],
   updateCondition: UpdateCondition,
+  events: Emitter<OutlastEvents>,
 ): SourcePool['attempt'] {
+  const told = (s: SourceState, method: string, ms: number, kind?: string) => {
+    if (events.listenerCount('attempt') === 0) return
+    events.emit('attempt', { source: s.name, domain: s.domain, method, ms, ok: !kind, kind })
+  }
   return async (s, method, params, signal) => {
     const unchecked = s.chain !== 'ok' || Date.now() - s.chainCheckedAt > config.chainCheckInterval
     const checked = unchecked
@@ -266,6 +271,7 @@ function attempter(
       const bad = shape.reason ?? invalidResult(method, result)
       if (bad) throw new SourceError(s.name, 'body', `${method} answer ${bad}`)
       recordSuccess(s, ms)
+      told(s, method, ms)
       return result
     } catch (error) {
       if (error === chainError) throw error // counted by the check itself
@@ -282,8 +288,14 @@ function attempter(
       const answered =
         err instanceof RpcResponseError &&
         (err.deterministic || method === 'eth_sendRawTransaction')
-      if (answered || isCallersError(method, err)) recordSuccess(s, Date.now() - started)
-      else recordFailure(s, err)
+      const ms = Date.now() - started
+      if (answered || isCallersError(method, err)) {
+        recordSuccess(s, ms)
+        told(s, method, ms)
+      } else {
+        recordFailure(s, err)
+        told(s, method, ms, err.kind)
+      }
       throw err
     } finally {
       updateCondition(s)
