@@ -5,15 +5,15 @@
  *   blocks by hash and number) through `p2p()` with `proofs()` while every HTTP source is down,
  *   interleaved request by request with the same workload over HTTP to the same node (same
  *   prover, two healthy HTTP sources), then a transfer that only gossip can deliver.
- * - Flood: one peer's reads through a relay, alone, then while another peer floods that relay
- *   (test/lab/flood.ts), p99 against p99.
+ * - Flood: one peer's reads through a relay, alone, then while another peer (a process of its
+ *   own, test/lab/flood.ts) floods that relay, p99 against p99.
  *
  * Usage: node bench/p2p.ts [--requests 200] [--json]   (`npm run bench` runs it in a child process)
  */
+import { spawn } from 'node:child_process'
 import { tcp } from '@libp2p/tcp'
 import { p2p } from '../src/p2p/index.ts'
 import { CHAIN_ID, signedTransfer } from '../test/helpers.ts'
-import { startFlood } from '../test/lab/flood.ts'
 import { devAccounts, startLab } from '../test/lab/index.ts'
 import { startRelayProcess } from '../test/lab/relays.ts'
 import { comparable, startBlackout, walletCall } from '../test/p2p/blackout.ts'
@@ -35,6 +35,7 @@ export type P2pResult = {
   flood: { requests: number; alone: Latency; flooded: Latency; failed: number; ratioP99: number }
 }
 
+const FLOOD = new URL('../test/lab/flood.ts', import.meta.url).pathname
 const argv = process.argv.slice(2)
 const arg = (name: string, fallbackValue: number) => {
   const i = argv.indexOf(`--${name}`)
@@ -133,10 +134,15 @@ async function flood(requests: number): Promise<P2pResult['flood']> {
   try {
     await run() // warm
     const alone = latency(await run())
-    const f = await startFlood(relay.tcp, CHAIN_ID)
+    // The flooder is a process of its own: its loops must not slow the measuring peer.
+    const flooder = spawn(process.execPath, [FLOOD, relay.tcp, String(CHAIN_ID)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    await new Promise((r) => flooder.stdout.once('data', r))
     await new Promise((r) => setTimeout(r, 300))
     const flooded = latency(await run())
-    await f.stop()
+    flooder.kill('SIGTERM')
+    await new Promise((r) => flooder.once('exit', r))
     return { requests, alone, flooded, failed, ratioP99: flooded.p99 / alone.p99 }
   } finally {
     await source!.close?.()

@@ -19,6 +19,7 @@ import { measure, measurePairs } from './measure.ts'
 import { type OverheadResult, overheadMarkdown } from './overhead.ts'
 import { type P2pResult, p2pMarkdown } from './p2p.ts'
 import { type PaddingResult, paddingMarkdown } from './padding.ts'
+import { type ProxyResult, proxyMarkdown } from './proxy.ts'
 import { header, ratios, rowsOf, type Summary, summarize, topErrors } from './report.ts'
 import { scenarios } from './scenarios.ts'
 import { markdownTable, table } from './stats.ts'
@@ -252,6 +253,13 @@ if (!flag('no-overhead')) {
   log(p2pMarkdown(peers))
 }
 
+let proxied: ProxyResult | undefined
+if (!flag('no-overhead')) {
+  log(`\noutlast proxy (${elapsed()} in): node bench/proxy.ts`)
+  proxied = await child<ProxyResult>('./proxy.ts')
+  log(proxyMarkdown(proxied))
+}
+
 const loopRange = () => {
   const delays = results.flatMap((r) => r.rows.map((s) => s.run.loop.delayP99))
   return delays.length ? `${Math.min(...delays).toFixed(0)}–${Math.max(...delays).toFixed(0)}` : '—'
@@ -347,6 +355,16 @@ if (outDir || (!only && !onlyClients)) {
           'Made by `node bench/p2p.ts` in the same run: `outlast relay` processes in front of one anvil. Blackout: the HTTP sources down (DNS, 503), two pinned relays left, the wallet workload through `p2p()` with `proofs()` interleaved request by request with the same workload and prover over HTTP to the same node. Flood: one peer reads through a relay alone, then while another peer floods it (streams past the limit, oversized and malformed frames, batches past the rate, refused methods, junk gossip).',
           '',
           p2pMarkdown(peers),
+          '',
+        ]
+      : []),
+    ...(proxied
+      ? [
+          '## outlast proxy: what it adds per request',
+          '',
+          'Made by `node bench/proxy.ts` in the same run: one lab, the library in the bench process and the same configuration behind `outlast proxy`, read alternately.',
+          '',
+          proxyMarkdown(proxied),
           '',
         ]
       : []),

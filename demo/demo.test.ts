@@ -1,8 +1,8 @@
 /** `npm run demo` end to end: a short plain run exits 0 and reports no wrong answer from outlast. */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { it } from 'vitest'
 
 const demo = fileURLToPath(new URL('./demo.ts', import.meta.url))
 

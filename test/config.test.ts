@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { describe, it } from 'vitest'
 import { ConfigError, createOutlast, http, webSocket } from '../src/index.ts'
 
 const a = http('https://a.example/v3/SECRETKEY123', { name: 'a', domain: 'aws' })

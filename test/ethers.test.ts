@@ -1,6 +1,5 @@
 /** outlast/ethers: an ethers v6 Provider over an outlast client, against a real lab. */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
 import {
   AbiCoder,
   type BaseContract,
@@ -13,6 +12,7 @@ import {
   toBeHex,
   Wallet,
 } from 'ethers'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { OutlastProvider } from '../src/adapters/ethers.ts'
 import {
   AllSourcesFailedError,
@@ -102,7 +102,7 @@ describe('OutlastProvider over three domains', () => {
   /** Every method ethers sent through the client. */
   const methods = new Set<string>()
 
-  before(async () => {
+  beforeAll(async () => {
     lab = await startLab({ sources: threeDomains })
     rpc = clientFor(lab)
     rpc.on('request', (e) => methods.add(e.method))
@@ -120,7 +120,7 @@ describe('OutlastProvider over three domains', () => {
     reverter = (await r.waitForDeployment()) as unknown as Reverter
   })
 
-  after(async () => {
+  afterAll(async () => {
     provider?.destroy()
     await rpc?.close()
     await lab?.stop()
@@ -314,7 +314,7 @@ describe('OutlastProvider through an outage', () => {
   let rpc: Outlast
   let provider: OutlastProvider
 
-  before(async () => {
+  beforeAll(async () => {
     lab = await startLab({
       sources: [...threeDomains, { name: 'cloud-c', domain: 'azure-westeurope', latency: 20 }],
     })
@@ -324,7 +324,7 @@ describe('OutlastProvider through an outage', () => {
     await lab.proxy('cloud-b').setMode({ kind: 'lie' })
   })
 
-  after(async () => {
+  afterAll(async () => {
     provider?.destroy()
     await rpc?.close()
     await lab?.stop()

@@ -1,7 +1,7 @@
 /** The examples run: each `run-lab.ts` exits 0 on the local lab. */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { it } from 'node:test'
+import { it } from 'vitest'
 
 it('examples/relay: a dApp reads proven and sends through relays alone while the clouds fail', () => {
   const run = spawnSync(

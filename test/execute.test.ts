@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createTrustStore } from '../src/core/trust.ts'
 import { execute } from '../src/execute/index.ts'
 import {
@@ -83,7 +83,7 @@ async function deploy(init: Hex): Promise<Hex> {
   }
 }
 
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ sources: threeDomains })
   at.reader = await deploy(
     initCode(READER, [
@@ -100,7 +100,7 @@ before(async () => {
   at.reverter = await deploy(initCode(REVERTER))
   for (let i = 0; i < 4; i++) await lab.anvil.rpc('evm_mine')
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 /** What a lying source does to an answer (the lab proxies lie about balances, not slots). */
 type Lie = (method: string, result: unknown) => unknown

@@ -3,7 +3,7 @@
  * with the right answer while honest synced sources are reachable, and nothing stalls.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import type { Outlast } from '../src/index.ts'
 import { clientFor, threeDomains } from './helpers.ts'
 import {
@@ -49,7 +49,7 @@ let forked: Anvil
 let contract: `0x${string}`
 const victim = devAccounts[1].address
 
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ sources: threeDomains })
   contract = await deployAnswer(lab.anvil)
   for (let i = 0; i < 3; i++) await lab.anvil.rpc('evm_mine')
@@ -63,7 +63,7 @@ before(async () => {
   await new Promise((r) => setTimeout(r, 2_500)) // let the lagging node fall behind
 })
 
-after(async () => {
+afterAll(async () => {
   await lagging?.stop()
   await forked?.stop()
   await lab?.stop()

@@ -19,8 +19,8 @@
  * `OUTLAST_FUZZ_SCALE=10` runs ten times as many cases.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
 import fc from 'fast-check'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import {
   AllSourcesFailedError,
   BaseError,
@@ -77,13 +77,13 @@ const crashes = crashRecorder()
 const servers: FuzzServer[] = []
 let honestServer: FuzzServer
 
-before(async () => {
+beforeAll(async () => {
   crashes.install()
   for (let i = 0; i < 3; i++) servers.push(await startFuzzServer(honest))
   honestServer = await startFuzzServer(honest)
 })
 
-after(async () => {
+afterAll(async () => {
   crashes.uninstall()
   await Promise.all([...servers, honestServer].map((s) => s.close()))
 })
@@ -279,8 +279,8 @@ describe('fuzz: the engine', () => {
 
 // ---------------------------------------------------------------------------------------------
 // Bugs found by the properties above, each reduced to a minimal input: regression tests now.
-// Each starts its own servers: node:test ends a test at its first unhandled rejection, and what
-// is left of it must not touch another test's servers.
+// Each starts its own servers: a test that crashes (an unhandled rejection) can leave a request
+// running after it ends, and what is left of it must not touch another test's servers.
 // ---------------------------------------------------------------------------------------------
 
 /** Runs `fn` against fresh servers answering with `handlers`, then closes them. */
@@ -388,7 +388,7 @@ describe('fuzz: bugs found, fixed, kept as regressions', () => {
     )
   })
 
-  // Last: its unhandled rejection ends the test early in node:test, while its request runs on.
+  // Last: should it crash again, what it leaves running cannot reach a later test.
   it('a transaction whose hash is not a string is refused, without a crash or a wait for the deadline', {}, async () => {
     const mark = crashes.seen.length
     const o = await askOne(

@@ -1,6 +1,6 @@
 /** The head tracker, chain id checks, lagging and forked sources. */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, type OutlastEvents } from '../src/index.ts'
 import { CHAIN_ID, clientFor, threeDomains } from './helpers.ts'
 import {
@@ -15,12 +15,12 @@ import {
 
 let lab: Lab
 let other: Anvil
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ sources: threeDomains })
   other = await startAnvil({ chainId: 1 })
   for (let i = 0; i < 3; i++) await lab.anvil.rpc('evm_mine')
 })
-after(async () => {
+afterAll(async () => {
   await other.stop()
   await lab.stop()
 })

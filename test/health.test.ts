@@ -1,14 +1,14 @@
 /** Health: 429 and Retry-After, breakers opening and closing, the retry budget, partial failures. */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { balanceCall, clientFor, resetLab, sleep, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
 
 let lab: Lab
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ sources: threeDomains })
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const reset = () => resetLab(lab)
 const balance = balanceCall

@@ -6,8 +6,8 @@
  * wrapped to record the `eth_getLogs` it is asked.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
 import { keccak256, toHex } from 'viem'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast } from '../src/index.ts'
 import { hostile, labSources } from './adversarial/hostile.ts'
 import { CHAIN_ID, sleep } from './helpers.ts'
@@ -36,7 +36,7 @@ let lab: Lab
 const contracts: Record<'A' | 'B' | 'C' | 'D', string> = { A: '', B: '', C: '', D: '' }
 const topicOf = { A: PING, B: PONG, C: PING, D: QUUX }
 
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
     sources: [
@@ -49,7 +49,7 @@ before(async () => {
     contracts[name] = (await deployAnswer(lab.anvil, init(topicOf[name]))).toLowerCase()
   await lab.anvil.rpc('evm_setAutomine', [false])
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 let value = 0
 /** One block holding one emission per name given, in order; returns the values logged. */

@@ -3,19 +3,19 @@
  * found", and a rate-limited source that is the last one left. Each must still be answered.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
 import { createPublicClient, http as viemHttp } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, type Outlast, type Source } from '../src/index.ts'
 import { proofs } from '../src/proofs/index.ts'
 import { balanceCall, CHAIN_ID, clientFor, resetLab, sleep, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
 
 let lab: Lab
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ sources: threeDomains })
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const reset = () => resetLab(lab)
 const balance = balanceCall

@@ -3,7 +3,7 @@
  * and cut off, and proven reads go on when an outage leaves a single source.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { type OutlastEvents, VerificationError } from '../src/index.ts'
 import { proofs } from '../src/proofs/index.ts'
 import { clientFor, threeDomains } from './helpers.ts'
@@ -17,7 +17,7 @@ let txHash: string
 /** Init code that stores 7 at slot 0 and 9 at slot 5 and deploys one STOP byte as code. */
 const STORE_INIT = '0x6007600055600960055560016000f3'
 
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ sources: threeDomains })
   contract = await deployAnswer(lab.anvil)
   const ping = await deployAnswer(lab.anvil, PING_INIT)
@@ -26,7 +26,7 @@ before(async () => {
   ])
   for (let i = 0; i < 3; i++) await lab.anvil.rpc('evm_mine')
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const reset = async () => {
   for (const p of lab.proxies) await p.setMode({ kind: 'ok' })

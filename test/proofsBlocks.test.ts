@@ -4,7 +4,7 @@
  * honest answer comes back proven, even when one source is all that is left.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import type { OutlastEvents } from '../src/index.ts'
 import { proofs } from '../src/proofs/index.ts'
 import { clientFor, resetLab, threeDomains } from './helpers.ts'
@@ -42,7 +42,7 @@ async function mineBlock(txs: Record<string, unknown>[]): Promise<Block> {
 const pingTx = (to: string, n: number) => ({ from: alice.address, to, data: word(n) })
 const transfer = { from: bob.address, to: alice.address, value: '0x1' }
 
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ sources: threeDomains, blockTime: 0 })
   ping = await deployAnswer(lab.anvil, PING_INIT)
   first = Number(await lab.anvil.rpc<string>('eth_blockNumber'))
@@ -56,7 +56,7 @@ before(async () => {
   await lab.anvil.rpc('evm_mine')
   head = Number(await lab.anvil.rpc<string>('eth_blockNumber'))
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const reset = () => resetLab(lab)
 const lying = (name: string, methods: LieMethod[]) =>

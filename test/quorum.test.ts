@@ -1,15 +1,15 @@
 /** Quorum across failure domains: lies in a minority are never returned; quorum loss is flagged. */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { QuorumLostError } from '../src/index.ts'
 import { clientFor, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
 
 let lab: Lab
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ sources: threeDomains })
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const reset = async () => {
   for (const p of lab.proxies) await p.setMode({ kind: 'ok' })

@@ -1,7 +1,7 @@
 /** The README stays true: its first commands, and its policy table against the code's (and the prover's). */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { it } from 'node:test'
+import { it } from 'vitest'
 import { execute } from '../src/execute/index.ts'
 import { methodPolicies } from '../src/index.ts'
 import { proofs } from '../src/proofs/index.ts'

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { it } from 'vitest'
 import type { SoakSummary } from '../soak/report.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))

@@ -3,9 +3,9 @@
  * after an outage, reorgs marked `removed`, filters emulated by outlast.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
 import { keccak256, toHex } from 'viem'
-import { createOutlast, http, type Outlast, webSocket } from '../src/index.ts'
+import { afterAll, beforeAll, describe, it } from 'vitest'
+import { createOutlast, http, webSocket } from '../src/index.ts'
 import { CHAIN_ID } from './helpers.ts'
 import {
   type Anvil,
@@ -17,7 +17,7 @@ import {
 } from './lab/index.ts'
 
 /** `Ping(uint256)`: the runtime logs its calldata under this topic. */
-export const PING = keccak256(toHex('Ping(uint256)'))
+const PING = keccak256(toHex('Ping(uint256)'))
 const RUNTIME = `0x3660006000377f${PING.slice(2)}366000a100`
 const INIT = `0x602c600c600039602c6000f3${RUNTIME.slice(2)}`
 
@@ -69,7 +69,7 @@ function assertChain(headers: Header[]) {
   }
 }
 
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
     sources: [
@@ -84,7 +84,7 @@ before(async () => {
     await startWsProxy(`ws://127.0.0.1:${lab.anvil.port}`, { name: 'gcp-ws' }),
   ]
 })
-after(async () => {
+afterAll(async () => {
   for (const p of ws) await p.stop()
   await lab.stop()
 })
@@ -359,5 +359,3 @@ describe('WebSocket sources', () => {
     }
   })
 })
-
-export type { Outlast }

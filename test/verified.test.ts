@@ -1,6 +1,6 @@
 /** Reads by hash: the first answer that verifies locally wins; a null needs agreement. */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { AllSourcesFailedError } from '../src/index.ts'
 import { clientFor, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
@@ -9,7 +9,7 @@ let lab: Lab
 let txHash: string
 let blockHash: string
 
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ sources: threeDomains })
   txHash = await lab.anvil.rpc<string>('eth_sendTransaction', [
     { from: devAccounts[0].address, to: devAccounts[1].address, value: '0x1234' },
@@ -18,7 +18,7 @@ before(async () => {
   const receipt = await lab.anvil.rpc<{ blockHash: string }>('eth_getTransactionReceipt', [txHash])
   blockHash = receipt.blockHash
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const reset = async () => {
   for (const p of lab.proxies) await p.setMode({ kind: 'ok' })

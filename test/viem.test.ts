@@ -1,8 +1,8 @@
 /** outlast/viem: a Transport for viem clients and wagmi's `transports`. */
 import assert from 'node:assert/strict'
-import { after, before, it } from 'node:test'
 import { createConfig, getBalance, getBlockNumber } from '@wagmi/core'
 import { createPublicClient, defineChain } from 'viem'
+import { afterAll, beforeAll, it } from 'vitest'
 import { outlast } from '../src/adapters/viem.ts'
 import { clientFor, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
@@ -15,11 +15,11 @@ const lab31337 = defineChain({
 })
 
 let lab: Lab
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ sources: threeDomains })
   for (let i = 0; i < 3; i++) await lab.anvil.rpc('evm_mine')
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 it('viem public client: reads, errors carry EIP-1193 codes, the client is reachable', async () => {
   const rpc = clientFor(lab)

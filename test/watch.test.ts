@@ -7,9 +7,9 @@
  * and every log exactly once, in order.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
 import { Contract, type ContractEventPayload } from 'ethers'
 import { createPublicClient, defineChain, keccak256, parseAbi, toHex } from 'viem'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { OutlastProvider } from '../src/adapters/ethers.ts'
 import { outlast } from '../src/adapters/viem.ts'
 import { createOutlast, http, type Outlast, webSocket } from '../src/index.ts'
@@ -220,7 +220,7 @@ async function assertQuiet(setup: Setup) {
   assert.equal(setup.calls(), 0, 'nothing polls or stays subscribed after unwatching')
 }
 
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
     sources: [
@@ -242,14 +242,14 @@ before(async () => {
     await startWsProxy(anvilWs, { name: 'gcp-ws' }),
   ]
 })
-after(async () => {
+afterAll(async () => {
   for (const p of ws) await p.stop()
   await lab.stop()
 })
 
 for (const setup of [withWebSockets, httpOnly]) {
   describe(setup.name, () => {
-    it('viem poll: false (outlast subscriptions): every block and every event exactly once through the outage', async (t) => {
+    it('viem poll: false (outlast subscriptions): every block and every event exactly once through the outage', async () => {
       const rpc = setup.client()
       const client = createPublicClient({
         chain: lab31337,
@@ -334,9 +334,7 @@ for (const setup of [withWebSockets, httpOnly]) {
       } finally {
         await rpc.close()
       }
-      await t.test('watchBlocks calls onBlock in block order', () =>
-        assert.deepEqual(blocks, sorted),
-      )
+      assert.deepEqual(blocks, sorted, 'watchBlocks calls onBlock in block order')
     })
 
     it("viem poll: true: viem's polling over outlast requests and emulated filters", async () => {
@@ -435,7 +433,7 @@ for (const setup of [withWebSockets, httpOnly]) {
       }
     })
 
-    it("ethers: provider.on('block') and contract.on('Ping') through the outage", async (t) => {
+    it("ethers: provider.on('block') and contract.on('Ping') through the outage", async () => {
       const rpc = setup.client()
       const provider = new OutlastProvider(rpc, { pollingInterval: 100 })
       const contract = new Contract(emitter, ['event Ping(uint256 value)'], provider)
@@ -467,11 +465,10 @@ for (const setup of [withWebSockets, httpOnly]) {
         provider.destroy()
         await rpc.close()
       }
-      await t.test("contract.on('Ping') hears each log once", () =>
-        assert.deepEqual(
-          got.map((p) => p.value),
-          pings,
-        ),
+      assert.deepEqual(
+        got.map((p) => p.value),
+        pings,
+        "contract.on('Ping') hears each log once",
       )
     })
   })

@@ -1,18 +1,18 @@
 /** Writes: broadcast to every healthy source, hash computed locally, agreed rejections returned. */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
 import { createWalletClient, parseEther, publicActions } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { outlast } from '../src/adapters/viem.ts'
 import type { OutlastEvents } from '../src/index.ts'
 import { clientFor, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
 
 let lab: Lab
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ sources: threeDomains })
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const chain = {
   id: 31337,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { it } from 'node:test'
+import { it } from 'vitest'
 import { yieldToEventLoop } from '../shared/yield.ts'
 import { checkShape, measureShape, SHAPE_LIMITS, type ShapeLimits, screen } from './bounds.ts'
 

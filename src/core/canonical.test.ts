@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { it } from 'node:test'
+import { it } from 'vitest'
 import { SHAPE_LIMITS } from './bounds.ts'
 import { canonical, preview } from './canonical.ts'
 

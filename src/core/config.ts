@@ -32,6 +32,13 @@ export type OutlastOptions = {
   quorum?: { domains?: number; sources?: number }
   /** When only one failure domain is left: answer from it and flag it, or fail. @default 'degrade' */
   onQuorumLoss?: 'degrade' | 'fail'
+  /**
+   * When sources name `eth_sendRawTransaction` in their `methods.include` (a private mempool
+   * such as Flashbots Protect), transactions go to them only. `'strict'`: never anywhere else,
+   * even when every private route fails; `'fallback'`: to the other sources once every private
+   * route failed. @default 'strict'
+   */
+  privateTransactions?: 'strict' | 'fallback'
   /** Overall deadline for one request, in whole ms (1 to 2^31 − 1). @default 10_000 */
   timeout?: number
   /** How old the agreed head may get before it is polled again, in whole ms (0 to 2^31 − 1). @default 4_000 */
@@ -71,6 +78,7 @@ export type ResolvedConfig = {
   sources: readonly Source[]
   quorum: { domains: number; sources: number }
   onQuorumLoss: 'degrade' | 'fail'
+  privateTransactions: 'strict' | 'fallback'
   timeout: number
   pollingInterval: number
   maxLag: number
@@ -97,6 +105,7 @@ const known = keysOf<OutlastOptions>({
   sources: true,
   quorum: true,
   onQuorumLoss: true,
+  privateTransactions: true,
   timeout: true,
   pollingInterval: true,
   maxLag: true,
@@ -217,6 +226,11 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
     onQuorumLoss:
       checkOneOf(WHERE, 'onQuorumLoss', options.onQuorumLoss, ['degrade', 'fail'] as const) ??
       'degrade',
+    privateTransactions:
+      checkOneOf(WHERE, 'privateTransactions', options.privateTransactions, [
+        'strict',
+        'fallback',
+      ] as const) ?? 'strict',
     timeout: num('timeout', options.timeout, ms(1)) ?? 10_000,
     pollingInterval: num('pollingInterval', options.pollingInterval, ms(0)) ?? 4_000,
     maxLag: num('maxLag', options.maxLag, whole(0)) ?? 2,

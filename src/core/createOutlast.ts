@@ -1,3 +1,4 @@
+import { serves } from '../shared/route.ts'
 import type { Hex } from '../shared/types.ts'
 import { type OutlastOptions, type ResolvedConfig, resolveConfig } from './config.ts'
 import { createEmitter, type Emitter } from './emitter.ts'
@@ -89,8 +90,8 @@ export function createOutlast(options: OutlastOptions): Outlast {
     trust,
     streams,
     redact,
-    candidatesFor: (headDependent, checkedAlone) =>
-      candidatesFor(pool, headDependent, checkedAlone),
+    candidatesFor: (headDependent, checkedAlone, method) =>
+      candidatesFor(pool, headDependent, checkedAlone, method),
     needFor: (candidates, method) => needFor(config, candidates, method),
     request: (method, params) => requestWithMeta({ method, params }),
   }
@@ -145,8 +146,10 @@ function headTrackerOf(
     maxLead: config.maxLag,
     ...(config.maxHeadAge === undefined ? {} : { maxHeadAge: config.maxHeadAge }),
     maxClockSkew: config.maxClockSkew,
-    eligible: pool.eligible,
-    lastResort: () => pool.lastResort(false),
+    // Heads are polled from sources that are asked for blocks.
+    eligible: (s) => pool.eligible(s) && serves(s.source.config.methods, 'eth_getBlockByNumber'),
+    lastResort: () =>
+      pool.lastResort(false).filter((s) => serves(s.source.config.methods, 'eth_getBlockByNumber')),
     attempt: pool.attempt,
     pollTimeout,
     // A few round trips of the slowest silent source: a blackholed one costs no more.

@@ -39,6 +39,8 @@ export type Engine = {
   candidatesFor(
     headDependent: boolean,
     checkedAlone: boolean,
+    /** Leaves out sources whose route does not include it. */
+    method?: string,
   ): {
     candidates: SourceState[]
     force: boolean

@@ -63,7 +63,14 @@ export type OutlastEvents = {
    * failed, with the failure's kind (`timeout`, `network`, `dns`, `refused`, `http`,
    * `rate-limited`, `body`, `rpc`, `chain`, `unavailable`, `aborted` for a hedge's loser).
    */
-  attempt: { source: string; domain: string; method: string; ms: number; ok: boolean; kind?: string | undefined }
+  attempt: {
+    source: string
+    domain: string
+    method: string
+    ms: number
+    ok: boolean
+    kind?: string | undefined
+  }
   /** One source's outcome for a broadcast transaction. */
   broadcast: BroadcastOutcome
   /** The agreed head moved. */

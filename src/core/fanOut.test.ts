@@ -3,7 +3,7 @@
  * timer of the fan-out (hedge, re-check, re-ask, deadline) driven by the test. No network.
  */
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { describe, it } from 'vitest'
 import {
   DeadlineError,
   ProviderRpcError,

@@ -1,6 +1,6 @@
 /** The fan-out's pure decisions (fanOutDecisions.ts) and its answer tally (tally.ts). */
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { describe, it } from 'vitest'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import {
   allLost,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { it } from 'node:test'
+import { it } from 'vitest'
 import { defaultMaxAge, type HeadClockRule, judgeHeads, type TimedHead } from './headClock.ts'
 
 const NOW = 1_700_000_000_000

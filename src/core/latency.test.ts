@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { test } from 'node:test'
+import { test } from 'vitest'
 import { createLatencyStats } from './latency.ts'
 
 /** The percentile as a fresh sort of the last `window` samples gives it. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { it } from 'node:test'
+import { it } from 'vitest'
 import { combineProvers, type Prover, type ProverContext } from './prover.ts'
 
 const prover = (name: string, methods: string[], state: string[], rounds?: number): Prover => ({

@@ -1,6 +1,7 @@
 /** Which sources a request may ask, and how many domains must agree: pure functions of state. */
 
 import { QuorumLostError } from '../shared/errors.ts'
+import { serves } from '../shared/route.ts'
 import type { ResolvedConfig } from './config.ts'
 import type { Need } from './fanOut.ts'
 import type { SourcePool } from './sourcePool.ts'
@@ -12,9 +13,16 @@ import { type SourceState, silent } from './sourceState.ts'
  * Untrusted sources only where every answer is checked alone (`checkedAlone`: proofs, blocks by
  * hash); even there an answer of theirs that does not stand alone counts for nothing (tally.ts).
  */
-export function candidatesFor(pool: SourcePool, headDependent: boolean, checkedAlone = false) {
-  const ranked = pool.ranked(headDependent, checkedAlone)
-  const last = pool.lastResort(headDependent, checkedAlone)
+export function candidatesFor(
+  pool: SourcePool,
+  headDependent: boolean,
+  checkedAlone = false,
+  method?: string,
+) {
+  // Sources whose route leaves the method out are not asked (`SourceConfig.methods`).
+  const routed = (s: SourceState) => method === undefined || serves(s.source.config.methods, method)
+  const ranked = pool.ranked(headDependent, checkedAlone).filter(routed)
+  const last = pool.lastResort(headDependent, checkedAlone).filter(routed)
   if (ranked.length === 0) return { candidates: last, force: true }
   return { candidates: ranked, force: false, reserve: last.filter((s) => !ranked.includes(s)) }
 }

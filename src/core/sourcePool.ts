@@ -5,6 +5,7 @@ import {
   RpcResponseError,
   SourceError,
 } from '../shared/errors.ts'
+import { serves } from '../shared/route.ts'
 import type { Hex } from '../shared/types.ts'
 import { yieldToEventLoop } from '../shared/yield.ts'
 import { isLarge, measureShape, screen } from './bounds.ts'
@@ -241,6 +242,9 @@ function attempter(
     events.emit('attempt', { source: s.name, domain: s.domain, method, ms, ok: !kind, kind })
   }
   return async (s, method, params, signal) => {
+    // Outside the source's route: not its failure, and it never sees the call.
+    if (!serves(s.source.config.methods, method))
+      throw new SourceError(s.name, 'unavailable', `${method} is not routed to this source`)
     const unchecked = s.chain !== 'ok' || Date.now() - s.chainCheckedAt > config.chainCheckInterval
     const checked = unchecked
       ? raceAbort(

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { it } from 'node:test'
+import { it } from 'vitest'
 import { SourceError } from '../shared/errors.ts'
 import { http } from '../sources/http.ts'
 import { createSourceState, recordFailure, recordSuccess } from './sourceState.ts'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { it } from 'node:test'
 import { type Account, createAddressFromString, hexToBytes } from '@ethereumjs/util'
+import { it } from 'vitest'
 import type { Hex } from '../shared/types.ts'
 import { EMPTY_CODE_HASH } from '../verify/proof.ts'
 import { EMPTY_TRIE_ROOT } from '../verify/trie.ts'

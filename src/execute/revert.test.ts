@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { it } from 'node:test'
 import { hexToBytes } from '@ethereumjs/util'
+import { it } from 'vitest'
 import { revertError } from './revert.ts'
 
 const word = (n: number) => n.toString(16).padStart(64, '0')

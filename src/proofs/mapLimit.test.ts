@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { test } from 'node:test'
+import { test } from 'vitest'
 import { mapLimit } from './mapLimit.ts'
 
 const tick = () => new Promise((r) => setTimeout(r, 1))

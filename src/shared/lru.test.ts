@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { it } from 'node:test'
+import { it } from 'vitest'
 import { createLru } from './lru.ts'
 
 it('keeps at most `capacity` entries, least recently used out first', () => {

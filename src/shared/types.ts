@@ -10,6 +10,9 @@ export type SourceKind = (typeof SOURCE_KINDS)[number]
 export const URL_KINDS = ['cloud', 'self-hosted', 'wallet'] as const satisfies readonly SourceKind[]
 export type UrlSourceKind = (typeof URL_KINDS)[number]
 
+/** A source's methods: the only ones it is asked, or the ones it is never asked. */
+export type MethodRoute = { include?: readonly string[]; exclude?: readonly string[] }
+
 export type RpcRequest = { method: string; params?: readonly unknown[] | undefined }
 
 export type SourceRequestOptions = {
@@ -34,6 +37,12 @@ export type SourceConfig = {
    * "Trust rules").
    */
   untrusted?: boolean
+  /**
+   * Which methods it is asked (`include`), or not asked (`exclude`): exact names, or a prefix
+   * ending in `*` (`debug_*`). A source that includes `eth_sendRawTransaction` by name is a
+   * private route for transactions (see `OutlastOptions.privateTransactions`). @default every method
+   */
+  methods?: MethodRoute | undefined
   /**
    * Removes the source's configured secrets from a text (a node may echo them inside an
    * answer): the engine passes what it shows of answers through every source's `redact`.

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict'
-import { after, before, it } from 'node:test'
 import { createPublicClient, http as viemHttp } from 'viem'
+import { afterAll, beforeAll, it } from 'vitest'
 import { type Anvil, startAnvil } from '../../test/lab/index.ts'
 import { ConfigError, RpcResponseError, SourceError } from '../shared/errors.ts'
 import { eip1193 } from './eip1193.ts'
 
 let anvil: Anvil
-before(async () => {
+beforeAll(async () => {
   anvil = await startAnvil({ blockTime: 0 })
 })
-after(() => anvil.stop())
+afterAll(() => anvil.stop())
 
 it('wraps any EIP-1193 provider (here viem over a real node) as a source', async () => {
   const provider = createPublicClient({ transport: viemHttp(anvil.url, { retryCount: 0 }) })

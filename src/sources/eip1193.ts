@@ -1,5 +1,12 @@
 import { ConfigError, RpcResponseError, SourceError } from '../shared/errors.ts'
-import type { RpcRequest, Source, SourceKind, SourceRequestOptions } from '../shared/types.ts'
+import { badRoute } from '../shared/route.ts'
+import type {
+  MethodRoute,
+  RpcRequest,
+  Source,
+  SourceKind,
+  SourceRequestOptions,
+} from '../shared/types.ts'
 import { finite, MAX_TIMER } from './options.ts'
 
 /** The part of an EIP-1193 provider that a source needs. */
@@ -12,6 +19,8 @@ export type Eip1193SourceOptions = {
   name?: string
   /** @default 'wallet' */
   kind?: SourceKind
+  /** Which methods it is asked: `{ include }` or `{ exclude }` (see `http`). @default every method */
+  methods?: MethodRoute
   /** Failure domain; a wallet's RPC usually sits with one cloud provider. @default 'wallet' */
   domain?: string
   /** Ranking weight. @default 1 */
@@ -24,7 +33,9 @@ export type Eip1193SourceOptions = {
 export function eip1193(provider: Eip1193Like, options: Eip1193SourceOptions = {}): Source {
   if (typeof provider?.request !== 'function')
     throw new ConfigError('eip1193(): provider must have a request({ method, params }) function.')
-  const { name = 'wallet', kind = 'wallet', domain = 'wallet', weight = 1 } = options
+  const { name = 'wallet', kind = 'wallet', domain = 'wallet', weight = 1, methods } = options
+  const route = badRoute(methods)
+  if (route) throw new ConfigError(`eip1193(${name}): ${route}`)
   const { timeout: ms = 10_000 } = options
   if (!(finite(ms) && ms > 0 && ms <= MAX_TIMER))
     throw new ConfigError(
@@ -35,7 +46,7 @@ export function eip1193(provider: Eip1193Like, options: Eip1193SourceOptions = {
   const timeout = Math.ceil(ms)
 
   return {
-    config: { name, kind, domain, weight, label: 'eip1193' },
+    config: { name, kind, domain, weight, label: 'eip1193', ...(methods ? { methods } : {}) },
     request(body: RpcRequest, { signal }: SourceRequestOptions = {}) {
       const timeoutSignal = AbortSignal.timeout(timeout)
       const abort = signal ? AbortSignal.any([signal, timeoutSignal]) : timeoutSignal

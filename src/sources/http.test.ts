@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { type Lab, startLab } from '../../test/lab/index.ts'
 import { ConfigError, RpcResponseError, SourceError } from '../shared/errors.ts'
 import { http } from './http.ts'
 
 let lab: Lab
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ blockTime: 0, sources: [{ name: 'p', domain: 'd' }] })
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const source = (extra = {}) => {
   const p = lab.proxy('p')

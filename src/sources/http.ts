@@ -1,6 +1,12 @@
 import { raceAbort } from '../shared/abort.ts'
 import { SourceError } from '../shared/errors.ts'
-import type { RpcRequest, Source, SourceRequestOptions, UrlSourceKind } from '../shared/types.ts'
+import type {
+  MethodRoute,
+  RpcRequest,
+  Source,
+  SourceRequestOptions,
+  UrlSourceKind,
+} from '../shared/types.ts'
 import { redactUrl } from '../shared/url.ts'
 import type { BatchOptions } from './batch.ts'
 import { type Call, callOf, type Fail, jsonRpc } from './jsonRpc.ts'
@@ -24,6 +30,12 @@ export type HttpSourceOptions = {
    * @default false
    */
   untrusted?: boolean
+  /**
+   * Which methods it is asked: `{ include: [...] }` or `{ exclude: [...] }` (names, or prefixes
+   * ending in `*`). `{ include: ['eth_sendRawTransaction', …] }` makes it a private route for
+   * transactions (Flashbots Protect): see `privateTransactions`. @default every method
+   */
+  methods?: MethodRoute
   /** Milliseconds one attempt may take before it is abandoned. @default 10_000 */
   timeout?: number
   /** Extra HTTP headers (e.g. an API key header); their values are scrubbed from everything outlast emits. @default {} */
@@ -56,7 +68,7 @@ let nextId = 0
  */
 export function http(url: string, options: HttpSourceOptions = {}): Source {
   const source = urlSource('http', url, ['http:', 'https:'], options)
-  const { url: parsed, name, kind, domain, weight, untrusted } = source
+  const { url: parsed, name, kind, domain, weight, untrusted, methods } = source
   const { timeout, maxResponseBytes, check } = source
   const { fetchFn = globalThis.fetch, minBytesPerSecond = 16_384 } = options
   check(typeof fetchFn === 'function', 'fetchFn must be a fetch function')
@@ -117,7 +129,16 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
   }
 
   return {
-    config: { name, kind, domain, weight, untrusted, label: redactUrl(url), redact: scrub.text },
+    config: {
+      name,
+      kind,
+      domain,
+      weight,
+      untrusted,
+      ...(methods ? { methods } : {}),
+      label: redactUrl(url),
+      redact: scrub.text,
+    },
     async request(body: RpcRequest, { signal }: SourceRequestOptions = {}) {
       const call = callOf(++nextId, body)
       const answer = await (batchOptions

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { describe, it } from 'vitest'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { splitBatch } from './batch.ts'
 import { incoming, jsonRpc, showId } from './jsonRpc.ts'

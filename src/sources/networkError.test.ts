@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
-import { describe, it } from 'node:test'
+import { describe, it } from 'vitest'
 import { jsonRpc } from './jsonRpc.ts'
 import { closeError, errorCode, networkErrors } from './networkError.ts'
 import { scrubberFor } from './secrets.ts'

@@ -1,5 +1,6 @@
 import { ConfigError } from '../shared/errors.ts'
-import { URL_KINDS, type UrlSourceKind } from '../shared/types.ts'
+import { badRoute } from '../shared/route.ts'
+import { type MethodRoute, URL_KINDS, type UrlSourceKind } from '../shared/types.ts'
 import { redactUrl } from '../shared/url.ts'
 
 /** Options every URL source shares (`http`, `webSocket`). */
@@ -11,6 +12,7 @@ export type UrlSourceOptions = {
   timeout?: number
   maxResponseBytes?: number
   untrusted?: boolean
+  methods?: MethodRoute
 }
 
 export type UrlSourceSettings = {
@@ -20,6 +22,7 @@ export type UrlSourceSettings = {
   domain: string
   weight: number
   untrusted: boolean
+  methods: MethodRoute | undefined
   /** Whole milliseconds (timers and `AbortSignal.timeout` need an integer). */
   timeout: number
   maxResponseBytes: number
@@ -55,6 +58,7 @@ export function urlSource(
     timeout = 10_000,
     maxResponseBytes = 16 * 1024 * 1024,
     untrusted = false,
+    methods,
   } = options
   const check = (ok: boolean, what: string) => {
     if (!ok) throw new ConfigError(`${factory}(${name}): ${what}`)
@@ -71,6 +75,8 @@ export function urlSource(
   )
   check(finite(weight) && weight > 0, `weight must be > 0, got ${weight}`)
   check(typeof untrusted === 'boolean', `untrusted must be true or false, got ${untrusted}`)
+  const route = badRoute(methods)
+  check(route === undefined, route ?? '')
   check(
     finite(maxResponseBytes) && maxResponseBytes > 0,
     `maxResponseBytes must be > 0, got ${maxResponseBytes}`,
@@ -82,6 +88,7 @@ export function urlSource(
     domain,
     weight,
     untrusted,
+    methods,
     timeout: Math.ceil(timeout),
     maxResponseBytes,
     check,

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import type { AddressInfo } from 'node:net'
-import { after, afterEach, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest'
 import WS, { WebSocketServer } from 'ws'
 import { type Anvil, startAnvil, startWsProxy, type WsProxy } from '../../test/lab/index.ts'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
@@ -21,10 +21,10 @@ let anvil: Anvil
 let proxy: WsProxy
 const sources: WebSocketSource[] = []
 
-before(async () => {
+beforeAll(async () => {
   anvil = await startAnvil({ blockTime: 1 })
 })
-after(() => anvil.stop())
+afterAll(() => anvil.stop())
 afterEach(async () => {
   for (const s of sources.splice(0)) s.close()
   await proxy?.stop()
@@ -173,7 +173,7 @@ describe('webSocket source against anvil through the WebSocket fault proxy', () 
     const resumed = await until('a head after the drop', 3500, () => seen[before])
     const toResubscribe = resub.t - dropped
     const toNotification = resumed.t - dropped
-    t.diagnostic(
+    await t.annotate(
       `drop → resubscribed ${toResubscribe.toFixed(0)} ms, → first new notification ${toNotification.toFixed(0)} ms (block time 1 s)`,
     )
     assert.ok(toResubscribe < 1000, `resubscribed ${toResubscribe.toFixed(0)} ms after the drop`)
@@ -221,7 +221,7 @@ describe('webSocket source against anvil through the WebSocket fault proxy', () 
       events.find((e) => e.state === 'closed'),
     )
     const detected = dead.t - cut
-    t.diagnostic(`half-open socket detected after ${detected.toFixed(0)} ms (bound 750 ms)`)
+    await t.annotate(`half-open socket detected after ${detected.toFixed(0)} ms (bound 750 ms)`)
     assert.ok(detected <= heartbeat.interval + heartbeat.timeout + 100, `${detected.toFixed(0)} ms`)
     assert.match(dead.error?.message ?? '', /heartbeat unanswered for 250 ms/)
     await pendingCall
@@ -408,7 +408,7 @@ describe('webSocket source against a misbehaving server (what no node does)', ()
     connection: number,
   ) => unknown
   let connections = 0
-  before(async () => {
+  beforeAll(async () => {
     server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
     await new Promise<void>((resolve) => server.once('listening', () => resolve()))
     url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/v3/TOPSECRETKEY42`
@@ -423,7 +423,7 @@ describe('webSocket source against a misbehaving server (what no node does)', ()
       })
     })
   })
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
   const ok = (call: { id: number }, result: unknown) => ({ jsonrpc: '2.0', id: call.id, result })
 
   it('fails calls with `body` for malformed and oversized frames', async () => {

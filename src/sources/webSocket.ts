@@ -29,8 +29,9 @@ export type {
  * after each reconnect. Calls made while it waits to reconnect fail at once.
  */
 export function webSocket(url: string, options: WebSocketSourceOptions = {}): WebSocketSource {
-  const { name, kind, domain, weight, untrusted, timeout, maxResponseBytes, connection } =
-    settingsOf(url, options)
+  const settings = settingsOf(url, options)
+  const { name, kind, domain, weight, untrusted, methods, timeout, maxResponseBytes } = settings
+  const { connection } = settings
   // Every string this source emits passes through `scrub`: a node may echo the key it was sent.
   const scrub = scrubberFor(url, options.headers)
   const rpc = jsonRpc(name, scrub)
@@ -47,7 +48,16 @@ export function webSocket(url: string, options: WebSocketSourceOptions = {}): We
   const calls = new Calls(rpc, conn, { timeout, maxResponseBytes })
 
   return {
-    config: { name, kind, domain, weight, untrusted, label: redactUrl(url), redact: scrub.text },
+    config: {
+      name,
+      kind,
+      domain,
+      weight,
+      untrusted,
+      ...(methods ? { methods } : {}),
+      label: redactUrl(url),
+      redact: scrub.text,
+    },
     get state() {
       return conn.state
     },

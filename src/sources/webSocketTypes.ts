@@ -1,6 +1,6 @@
 /** The public types of the `webSocket()` source: its options, state events and subscriptions. */
 import type { SourceError } from '../shared/errors.ts'
-import type { Source, UrlSourceKind } from '../shared/types.ts'
+import type { MethodRoute, Source, UrlSourceKind } from '../shared/types.ts'
 
 export type WebSocketState = 'connecting' | 'open' | 'closed'
 
@@ -77,6 +77,8 @@ export type WebSocketSourceOptions = {
   weight?: number
   /** Its answers count only when checked here, never toward a quorum or a head (see `http`). @default false */
   untrusted?: boolean
+  /** Which methods it is asked: `{ include }` or `{ exclude }` (see `http`). @default every method */
+  methods?: MethodRoute
   /** Milliseconds one call, or one connection attempt, may take. @default 10_000 */
   timeout?: number
   /** Largest frame parsed, in bytes; a larger answer fails its call with `body`. @default 16_777_216 (16 MiB) */

@@ -1,6 +1,6 @@
 /** The call matching of a WebSocket source alone, on a fake connection: no socket, no network. */
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { describe, it } from 'vitest'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { jsonRpc } from './jsonRpc.ts'
 import { scrubberFor } from './secrets.ts'

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
-import { after, before, describe, test } from 'node:test'
 import { createWalletClient, type Hex, http, parseGwei } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
+import { afterAll, beforeAll, describe, test } from 'vitest'
 import { type Anvil, devAccounts, startAnvil } from '../../test/lab/anvil.ts'
 import { VerificationError } from '../shared/errors.ts'
 import {
@@ -215,7 +215,7 @@ describe('malformed blocks name the field', () => {
 describe('against a real anvil node (Prague)', () => {
   let anvil: Anvil
 
-  before(async () => {
+  beforeAll(async () => {
     anvil = await startAnvil({ blockTime: 0 })
     const account = privateKeyToAccount(devAccounts[0].privateKey)
     const wallet = createWalletClient({ account, chain: foundry, transport: http(anvil.url) })
@@ -227,7 +227,7 @@ describe('against a real anvil node (Prague)', () => {
       })
     await anvil.rpc('anvil_mine', ['0x2'])
   })
-  after(() => anvil?.stop())
+  afterAll(() => anvil?.stop())
 
   test('every block, by number and by hash, with and without full transactions', async () => {
     const latest = Number(await anvil.rpc<Hex>('eth_blockNumber'))

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { describe, test } from 'node:test'
+import { describe, test } from 'vitest'
 import { VerificationError } from '../shared/errors.ts'
 import type { Hex } from '../shared/types.ts'
 import { UnsupportedTypeError } from './errors.ts'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { after, before, describe, test } from 'node:test'
 import type { Hex } from 'viem'
+import { afterAll, beforeAll, describe, test } from 'vitest'
 import { type Anvil, devAccounts, startAnvil } from '../../test/lab/anvil.ts'
 import { VerificationError } from '../shared/errors.ts'
 import {
@@ -275,7 +275,7 @@ describe('against a real anvil node', () => {
     return proof
   }
 
-  before(async () => {
+  beforeAll(async () => {
     anvil = await startAnvil({ blockTime: 0 })
     const from = devAccounts[0].address
     await anvil.rpc('eth_sendTransaction', [{ from, data: init, gas: '0x100000' }])
@@ -285,7 +285,7 @@ describe('against a real anvil node', () => {
     block = await anvil.rpc('eth_getBlockByNumber', ['latest', false])
     assert.equal(await anvil.rpc('eth_getCode', [contract, 'latest']), runtime)
   })
-  after(() => anvil?.stop())
+  afterAll(() => anvil?.stop())
 
   test('an existing EOA (balance, nonce, empty code)', async () => {
     await sameAsNode(eoa)

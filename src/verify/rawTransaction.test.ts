@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { describe, it } from 'node:test'
 import * as Hash from 'ox/Hash'
 import * as Rlp from 'ox/Rlp'
 import { parseGwei } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { describe, it } from 'vitest'
 import type { Hex } from '../shared/types.ts'
 import { InvalidRawTransactionError, rawTransactionHash } from './rawTransaction.ts'
 

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { after, before, describe, test } from 'node:test'
 import { verifyMerkleProof } from '@ethereumjs/mpt'
 import * as Bytes from 'ox/Bytes'
 import * as Rlp from 'ox/Rlp'
 import { createWalletClient, type Hex, http, parseGwei } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
+import { afterAll, beforeAll, describe, test } from 'vitest'
 import { type Anvil, devAccounts, startAnvil } from '../../test/lab/anvil.ts'
 import { VerificationError } from '../shared/errors.ts'
 import { type RpcBlock, verifyBlockHash } from './block.ts'
@@ -185,7 +185,7 @@ describe('against a real anvil node (Prague): one block with every receipt type'
   const topicA = `0x${'aa'.padStart(64, '0')}` as Hex
   const topicB = `0x${'bb'.padStart(64, '0')}` as Hex
 
-  before(async () => {
+  beforeAll(async () => {
     anvil = await startAnvil({ noMining: true })
     const account = privateKeyToAccount(devAccounts[0].privateKey)
     // (dev account 3 signs here; account 2 works too since its key was fixed)
@@ -307,7 +307,7 @@ describe('against a real anvil node (Prague): one block with every receipt type'
     receipts = await anvil.rpc('eth_getBlockReceipts', [block.hash])
     for (const n of ['0x0', '0x1', '0x2']) range.push(await anvil.rpc('eth_getBlockReceipts', [n]))
   })
-  after(() => anvil?.stop())
+  afterAll(() => anvil?.stop())
 
   test('the block has receipts of types 0 to 4, a failure and a transaction with several logs', () => {
     assert.equal(receipts.length, 7)

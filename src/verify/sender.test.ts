@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { describe, test } from 'node:test'
 import * as Rlp from 'ox/Rlp'
+import { describe, test } from 'vitest'
 import { VerificationError } from '../shared/errors.ts'
 import type { Hex } from '../shared/types.ts'
 import { createAddress, recoverSender, recoverSenders, signingPayload } from './sender.ts'

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { after, before, describe, test } from 'node:test'
 import * as Rlp from 'ox/Rlp'
 import { createWalletClient, type Hex, http, parseGwei, type WalletClient } from 'viem'
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
+import { afterAll, beforeAll, describe, test } from 'vitest'
 import { type Anvil, devAccounts, startAnvil } from '../../test/lab/anvil.ts'
 import { VerificationError } from '../shared/errors.ts'
 import {
@@ -317,12 +317,12 @@ describe('against a real anvil node (Prague)', () => {
   const to = devAccounts[2].address
   const sent: { label: string; raw: Hex; hash: Hex }[] = []
 
-  before(async () => {
+  beforeAll(async () => {
     anvil = await startAnvil({ blockTime: 0 })
     account = privateKeyToAccount(devAccounts[0].privateKey)
     wallet = createWalletClient({ account, chain: foundry, transport: http(anvil.url) })
   })
-  after(() => anvil?.stop())
+  afterAll(() => anvil?.stop())
 
   /** Sends a signed raw transaction (anvil mines it) and checks the locally computed hash. */
   async function send(label: string, raw: Hex) {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
-import { describe, test } from 'node:test'
 import { createMPT } from '@ethereumjs/mpt'
 import fc from 'fast-check'
 import * as Bytes from 'ox/Bytes'
+import { describe, test } from 'vitest'
 import { indexKey } from './trie.ts'
 import { trieRoot } from './trieRoot.ts'
 

@@ -7,7 +7,7 @@
  * only for an empty one; and no tampered copy is ever cached.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import type { Outlast } from '../../src/index.ts'
 import { clientFor } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
@@ -35,7 +35,7 @@ async function mineBlock(txs: Obj[]): Promise<string> {
   return (await lab.anvil.rpc<Block>('eth_getBlockByNumber', ['latest', false])).hash
 }
 
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
     sources: [
@@ -55,7 +55,7 @@ before(async () => {
   busy = await lab.anvil.rpc<Block>('eth_getBlockByHash', [hash, false])
   assert.equal(busy.transactions.length, 4)
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 /** What the hostile source does to a block's body (the header and hash are kept). */
 const tampers: Record<string, (block: Block) => Block> = {

@@ -5,14 +5,14 @@
  * `finalized` are resolved by agreement, like `latest`.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { forgeHeader, hostile, labSources } from './hostile.ts'
 
 let lab: Lab
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
     sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
@@ -26,7 +26,7 @@ before(async () => {
       await new Promise((r) => setTimeout(r, 10))
   }
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const honest = (names: string[]) => labSources(lab, names)
 

@@ -5,8 +5,8 @@
  * transaction, whatever a liar rejects.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
 import { privateKeyToAccount } from 'viem/accounts'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import {
   createOutlast,
   http,
@@ -19,13 +19,13 @@ import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 
 let lab: Lab
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
     sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
   })
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const honest = (names: string[]) => labSources(lab, names)
 

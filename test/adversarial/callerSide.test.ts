@@ -4,18 +4,18 @@
  * an unsubscribe after close(), a caller mutating its answer.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
 import { createPublicClient } from 'viem'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { outlast } from '../../src/adapters/viem.ts'
 import { ProviderRpcError } from '../../src/index.ts'
 import { clientFor, resetLab, sleep, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 
 let lab: Lab
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ sources: threeDomains })
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 /** Unhandled rejections and uncaught exceptions while `fn` runs (they would kill a host). */
 async function crashes(fn: () => Promise<void>): Promise<unknown[]> {

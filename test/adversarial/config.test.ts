@@ -7,8 +7,8 @@
  * no node is needed.
  */
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
 import fc from 'fast-check'
+import { describe, it } from 'vitest'
 import { createBreaker } from '../../src/core/breaker.ts'
 import { execute } from '../../src/execute/index.ts'
 import { ConfigError, createOutlast, http } from '../../src/index.ts'

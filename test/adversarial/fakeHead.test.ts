@@ -4,17 +4,17 @@
  * out for a while or not — must never move, freeze or lock the agreed head.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, type Outlast, type Source } from '../../src/index.ts'
 import { balanceCall, CHAIN_ID, resetLab, sleep, threeDomains } from '../helpers.ts'
 import { type Lab, startLab } from '../lab/index.ts'
 import { forgeHeader, hostile } from './hostile.ts'
 
 let lab: Lab
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ sources: [...threeDomains, { name: 'liar', domain: 'liar-host' }] })
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const honest = () =>
   lab.sources

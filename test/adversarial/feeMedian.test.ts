@@ -4,19 +4,19 @@
  * reachable, and during a breaker cool-down the figures come from the reserve.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { CHAIN_ID, resetLab, sleep, threeDomains } from '../helpers.ts'
 import { type Lab, startLab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 
 let lab: Lab
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({
     sources: [...threeDomains, { name: 'fast-liar', domain: 'liar-host', latency: 0 }],
   })
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const methods = ['eth_gasPrice', 'eth_maxPriorityFeePerGas', 'eth_blobBaseFee'] as const
 const figures = [0n, 1n, 2n ** 64n, 2n ** 256n - 1n]

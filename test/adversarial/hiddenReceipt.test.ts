@@ -4,7 +4,7 @@
  * domains, the hiding source does not veto — the receipt comes back, flagged degraded.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
@@ -12,7 +12,7 @@ import { hostile, labSources } from './hostile.ts'
 
 let lab: Lab
 const mined: string[] = []
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
     sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
@@ -24,7 +24,7 @@ before(async () => {
       ]),
     )
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const honest = (names: string[]) => labSources(lab, names)
 

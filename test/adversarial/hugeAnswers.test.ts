@@ -6,7 +6,7 @@
  * names the reason, and the event loop is never blocked longer than `MAX_STALL` per answer.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { SHAPE_LIMITS } from '../../src/core/bounds.ts'
 import { clientFor } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
@@ -100,7 +100,7 @@ const onRejection = (reason: unknown) => rejections.push(reason)
 let worstStall = 0
 let worstCase = ''
 
-before(async () => {
+beforeAll(async () => {
   process.on('unhandledRejection', onRejection)
   process.on('uncaughtException', onRejection)
   lab = await startLab({
@@ -113,7 +113,7 @@ before(async () => {
   })
   await lab.anvil.rpc('evm_mine')
 })
-after(async () => {
+afterAll(async () => {
   await lab.stop()
   process.off('unhandledRejection', onRejection)
   process.off('uncaughtException', onRejection)

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { after, before, describe, it } from 'node:test'
 import fc from 'fast-check'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import WS, { WebSocketServer } from 'ws'
 import { createOutlast, http, webSocket } from '../../src/index.ts'
 import { RpcResponseError, SourceError } from '../../src/shared/errors.ts'
@@ -59,7 +59,7 @@ let httpUrl: string
 let wsUrl: string
 let stop: () => Promise<void>
 
-before(async () => {
+beforeAll(async () => {
   anvil = await startAnvil({ blockTime: 1 })
   const server = createServer(async (req, res) => {
     try {
@@ -98,7 +98,7 @@ before(async () => {
     await new Promise((r) => server.close(r))
   }
 })
-after(async () => {
+afterAll(async () => {
   await stop()
   await anvil.stop()
 })

@@ -4,8 +4,8 @@
  * blocks of the real chain, every log once, none `removed`, and the stream never restarts.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
 import { toHex } from 'viem'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { CHAIN_ID, sleep, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
@@ -14,11 +14,11 @@ import { forgeHeader } from './hostile.ts'
 
 let lab: Lab
 let emitter: `0x${string}`
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ blockTime: 1, sources: threeDomains })
   emitter = await deployAnswer(lab.anvil, PING_INIT)
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 type Header = Record<string, unknown> & { number: string; hash: string; parentHash: string }
 

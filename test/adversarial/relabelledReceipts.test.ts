@@ -7,7 +7,7 @@
  * `effectiveGasPrice`) are checked against the proven transaction and header.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, type OutlastEvents } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
@@ -25,7 +25,7 @@ let lab: Lab
 let good: string
 let reverted: string
 let blockHash: string
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
     sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
@@ -47,7 +47,7 @@ before(async () => {
   ])
   blockHash = r.blockHash
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 /** `r` relabelled as the receipt of `hash` (its logs too). */
 const relabel = (r: Receipt, hash: string): Receipt => ({

@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { after, before, describe, it } from 'node:test'
 import fc from 'fast-check'
 import { privateKeyToAccount } from 'viem/accounts'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import WS, { WebSocketServer } from 'ws'
 import { createOutlast, http, type Outlast, webSocket } from '../../src/index.ts'
 import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
@@ -197,7 +197,7 @@ function assertClean(out: string[], s: Secrets) {
 
 let hostile: Hostile
 let rawTx: string
-before(async () => {
+beforeAll(async () => {
   anvil = await startAnvil({ blockTime: 1 })
   hostile = await startHostile()
   rawTx = await privateKeyToAccount(devAccounts[3].privateKey as `0x${string}`).signTransaction({
@@ -211,7 +211,7 @@ before(async () => {
     maxPriorityFeePerGas: 1n,
   })
 })
-after(async () => {
+afterAll(async () => {
   await hostile.stop()
   await anvil.stop()
 })

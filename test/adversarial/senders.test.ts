@@ -8,7 +8,7 @@
  * those cases guard the agreement keys.)
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
@@ -31,7 +31,7 @@ const index: Record<string, string> = {}
 /** A real account that sent none of the transactions: the `from` the liar puts in. */
 const impostor = devAccounts[0].address.toLowerCase()
 
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
     sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
@@ -65,7 +65,7 @@ before(async () => {
   const tx = await lab.anvil.rpc<Obj>('eth_getTransactionByHash', [transfer])
   assert.notEqual(tx.gasPrice, tx.maxFeePerGas, 'the transfer paid less than its fee cap')
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const isReceipt = (o: Obj) => 'cumulativeGasUsed' in o
 const isTransaction = (o: Obj) => 'nonce' in o && 'input' in o

@@ -4,15 +4,15 @@
  * the old height — while `eth_blockNumber` still never goes back.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { balanceCall, clientFor, sleep, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 
 let lab: Lab
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ blockTime: 0, sources: threeDomains })
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const hashAt = async (n: number) =>
   (await lab.anvil.rpc<{ hash: string }>('eth_getBlockByNumber', [`0x${n.toString(16)}`, false]))

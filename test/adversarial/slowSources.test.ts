@@ -3,17 +3,17 @@
  * after 5 s) must not hold `connect()` up once a quorum of domains is checked.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http } from '../../src/index.ts'
 import { CHAIN_ID, sleep, threeDomains } from '../helpers.ts'
 import { type Lab, startLab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 
 let lab: Lab
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ sources: [...threeDomains, { name: 'slow', domain: 'slow-host' }] })
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 describe('connect() beside a source that trickles', () => {
   it('returns once a quorum of domains is checked', async () => {

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import {
   createOutlast,
   http,
@@ -34,7 +34,7 @@ const seconds = () => Math.floor(Date.now() / 1_000)
 const HISTORY = [3_600, 600, 120, 10]
 
 let anvil: Anvil
-before(async () => {
+beforeAll(async () => {
   // Genesis an hour and more ago, a few blocks at the ages above, then a block a second.
   anvil = await startAnvil({ noMining: true, args: ['--timestamp', String(seconds() - 4_000)] })
   for (const age of HISTORY) {
@@ -45,7 +45,7 @@ before(async () => {
   await anvil.rpc('evm_mine')
   await anvil.rpc('evm_setIntervalMining', [1])
 })
-after(() => anvil?.stop())
+afterAll(() => anvil?.stop())
 
 const blockAt = (n: number | 'latest') =>
   anvil.rpc<Header>('eth_getBlockByNumber', [typeof n === 'number' ? hex(n) : n, false])

@@ -6,7 +6,7 @@
  * become the measure of how long the source's silence is waited out (the hedge ceiling).
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, type Outlast } from '../../src/index.ts'
 import { CHAIN_ID, sleep } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
@@ -35,7 +35,7 @@ const client = (lab: Lab, extra: Partial<Parameters<typeof createOutlast>[0]> = 
 
 describe('a source that trickles every answer (three domains)', () => {
   let lab: Lab
-  before(async () => {
+  beforeAll(async () => {
     lab = await startLab({
       sources: [
         { name: 'aws', domain: 'aws-us-east-1', latency: 20 },
@@ -48,7 +48,7 @@ describe('a source that trickles every answer (three domains)', () => {
     // 4 bytes every 250 ms: 16 B/s. eth_chainId's answer takes ~2.5 s, a block ~40 s.
     await lab.proxy('trickler').setMode({ kind: 'trickle', bytes: 4, interval: 250 })
   })
-  after(() => lab.stop())
+  afterAll(() => lab.stop())
 
   it('reads stay fast and correct; the trickler is cut and counted failing at its rate', async () => {
     const rpc = client(lab)
@@ -91,7 +91,7 @@ describe('a source that trickles every answer (three domains)', () => {
 
 describe('a trickler is all that is left beside one domain', () => {
   let lab: Lab
-  before(async () => {
+  beforeAll(async () => {
     lab = await startLab({
       sources: [
         { name: 'aws', domain: 'aws-us-east-1', latency: 20 },
@@ -103,7 +103,7 @@ describe('a trickler is all that is left beside one domain', () => {
     await lab.proxy('gcp').setMode({ kind: 'refused' })
     await lab.proxy('trickler').setMode({ kind: 'trickle', bytes: 4, interval: 250 })
   })
-  after(() => lab.stop())
+  afterAll(() => lab.stop())
 
   it('reads are answered by the one domain left, flagged, without waiting for the trickle', async () => {
     const rpc = client(lab)
@@ -133,7 +133,7 @@ describe('a trickler is all that is left beside one domain', () => {
 
 describe('a source that answered once slowly, then went silent', () => {
   let lab: Lab
-  before(async () => {
+  beforeAll(async () => {
     lab = await startLab({
       sources: [
         { name: 'aws', domain: 'aws-us-east-1', latency: 20 },
@@ -142,7 +142,7 @@ describe('a source that answered once slowly, then went silent', () => {
       ],
     })
   })
-  after(() => lab.stop())
+  afterAll(() => lab.stop())
 
   // A source's slow answers make neither a hedge, nor a probe, nor a head poll wait longer than
   // the hedge ceiling allows (fanOut.ts, createOutlast.ts `roundTrips`).

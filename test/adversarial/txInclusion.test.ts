@@ -6,7 +6,7 @@
  * field of a type that cannot be rebuilt) need agreement.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http } from '../../src/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
@@ -17,7 +17,7 @@ type Tx = Record<string, unknown> & { hash: string; blockHash: string | null }
 let lab: Lab
 let tx: Tx
 let otherBlock: string
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
     sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
@@ -31,7 +31,7 @@ before(async () => {
     await new Promise((r) => setTimeout(r, 10))
   tx = await lab.anvil.rpc<Tx>('eth_getTransactionByHash', [hash])
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const lies: [string, (t: Tx) => Tx][] = [
   ['another block', (t) => ({ ...t, blockHash: otherBlock, blockNumber: '0x1' })],

@@ -5,8 +5,8 @@
  * asked for; `web3_sha3` is computed locally.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
 import { keccak256, toHex } from 'viem'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
@@ -14,7 +14,7 @@ import { hostile, labSources } from './hostile.ts'
 
 let lab: Lab
 let txHash: `0x${string}`
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
     sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
@@ -23,7 +23,7 @@ before(async () => {
     { from: devAccounts[1].address, to: devAccounts[2].address, value: '0x7' },
   ])
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const honest = (names: string[]) => labSources(lab, names)
 

@@ -4,7 +4,7 @@
  * the read says so (`unproven`) and falls back to quorum. One source failing alone still lies.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, type OutlastEvents } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
@@ -12,10 +12,10 @@ import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { hostile } from './hostile.ts'
 
 let lab: Lab
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ blockTime: 0, sources: threeDomains })
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const sources = () =>
   lab.sources.map((s) =>

@@ -6,7 +6,7 @@
  * block moves nothing; an honest one still serves proofs when the trusted sources cannot.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { ConfigError, createOutlast, http, type Source } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
 import { CHAIN_ID, resetLab, signedTransfer } from '../helpers.ts'
@@ -16,7 +16,7 @@ import { forgeHeader, hostile } from './hostile.ts'
 let lab: Lab
 /** A transaction mined in the setup. */
 let mined: string
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
     sources: [
@@ -30,7 +30,7 @@ before(async () => {
     { from: devAccounts[1]!.address, to: devAccounts[2]!.address, value: '0x9' },
   ])
 })
-after(() => lab.stop())
+afterAll(() => lab.stop())
 
 const alice = devAccounts[1]!.address
 const WRONG = '0xde0b6b3a7640000000'

@@ -6,7 +6,7 @@
  * fail, and its `status()` must name the failed ones.
  */
 import assert from 'node:assert/strict'
-import { after, before, it } from 'node:test'
+import { afterAll, beforeAll, it, type TestContext } from 'vitest'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
 import { type Lab, startLab } from '../lab/index.ts'
 import type { Answer, PageApi, Reads } from './core.page.ts'
@@ -23,7 +23,7 @@ describeInBrowser('outlast core in headless Chromium', () => {
   // A fresh account; its balance is set through anvil, so the page cannot know it beforehand.
   const account = `0x${[...crypto.getRandomValues(new Uint8Array(20))].map((b) => b.toString(16).padStart(2, '0')).join('')}`
 
-  before(async () => {
+  beforeAll(async () => {
     const labStart = performance.now()
     const [labResult, browserResult] = await Promise.allSettled([
       startLab({ sources: threeDomains }).then((ready) => {
@@ -41,7 +41,7 @@ describeInBrowser('outlast core in headless Chromium', () => {
     await browser!.call('start', CHAIN_ID, sources)
   })
 
-  after(async () => {
+  afterAll(async () => {
     await browser?.call('close').catch(() => {})
     await browser?.close()
     await lab?.stop()
@@ -96,17 +96,17 @@ describeInBrowser('outlast core in headless Chromium', () => {
     }
   }
 
-  const report = (t: { diagnostic(message: string): void }, status: Status) => {
-    for (const line of String(status.text).split('\n')) t.diagnostic(line)
-    for (const s of status.sources) if (s.lastError) t.diagnostic(`${s.name}: ${s.lastError}`)
+  const report = async (t: TestContext, status: Status) => {
+    for (const line of String(status.text).split('\n')) await t.annotate(line)
+    for (const s of status.sources) if (s.lastError) await t.annotate(`${s.name}: ${s.lastError}`)
   }
 
   it('reads eth_chainId, eth_blockNumber and a balance by quorum, as anvil reports them', async (t) => {
-    t.diagnostic(`browser: ${await browser!.call('userAgent')}`)
+    await t.annotate(`browser: ${await browser!.call('userAgent')}`)
     await setBalance(123_456_789_000_000_000n)
     const reads = await readAndCheck({ consistency: ['agreed'], from: ['aws', 'gcp', 'home'] })
     assert.ok(reads.balance.domains.length >= 2, 'agreed by two domains')
-    t.diagnostic(`healthy reads: ${reads.ms} ms (balance ${reads.balance.ms} ms)`)
+    await t.annotate(`healthy reads: ${reads.ms} ms (balance ${reads.balance.ms} ms)`)
     const status = await browser!.call<Status>('status')
     assert.equal(status.quorum.met, true)
     for (const s of status.sources) assert.equal(s.condition, 'healthy', String(status.text))
@@ -118,10 +118,10 @@ describeInBrowser('outlast core in headless Chromium', () => {
     await setBalance(987_654_321n)
     for (let i = 0; i < 3; i++) {
       const reads = await readAndCheck({ consistency: ['agreed'], from: ['gcp', 'home'] })
-      t.diagnostic(`read ${i + 1} with aws failing: ${reads.ms} ms`)
+      await t.annotate(`read ${i + 1} with aws failing: ${reads.ms} ms`)
     }
     const status = await statusShowing(['aws'])
-    report(t, status)
+    await report(t, status)
     const aws = status.sources.find((s) => s.name === 'aws')!
     assert.ok(aws.failures > 0 && aws.errorRate > 0, String(status.text))
     assert.match(String(aws.lastError), /503/)
@@ -140,10 +140,10 @@ describeInBrowser('outlast core in headless Chromium', () => {
       await setBalance(fault === 'refused' ? 42n : 0n)
       for (let i = 0; i < 3; i++) {
         const reads = await readAndCheck({ consistency: ['degraded'], from: ['home'] })
-        t.diagnostic(`read ${i + 1} with aws 503 and gcp ${fault}: ${reads.ms} ms`)
+        await t.annotate(`read ${i + 1} with aws 503 and gcp ${fault}: ${reads.ms} ms`)
       }
       const status = await statusShowing(['aws', 'gcp'])
-      report(t, status)
+      await report(t, status)
       for (const name of ['aws', 'gcp']) {
         const s = status.sources.find((x) => x.name === name)!
         assert.ok(s.failures > 0 && s.lastError, `${name}: ${status.text}`)

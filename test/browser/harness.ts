@@ -8,8 +8,8 @@
  *
  *   describeInBrowser('my page', () => {
  *     let browser: BrowserPage
- *     before(async () => { browser = await openBrowserPage({ entry: new URL('./my.page.ts', import.meta.url) }) })
- *     after(() => browser?.close())
+ *     beforeAll(async () => { browser = await openBrowserPage({ entry: new URL('./my.page.ts', import.meta.url) }) })
+ *     afterAll(() => browser?.close())
  *     it('works', async () => assert.equal(await browser.call('sum', 1, 2), 3))
  *   })
  *
@@ -23,9 +23,9 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { type Browser, chromium, type Page } from 'playwright-core'
+import { describe, it } from 'vitest'
 
 /** What a page entry puts on `window` under the harness's `global` name (`outlastTest`). */
 export type BrowserApi = Record<string, (...args: never[]) => unknown>
@@ -72,7 +72,7 @@ export function describeInBrowser(name: string, fn: () => void): void {
   // One skipped test (counted in the summary, unlike a skipped suite) and a banner.
   process.stderr.write(`\n!!! SKIPPED browser suite "${name}": ${found.message}\n\n`)
   describe(name, () => {
-    it('needs Chromium', { skip: found.message }, () => {})
+    it('needs Chromium', (t) => t.skip(found.message))
   })
 }
 

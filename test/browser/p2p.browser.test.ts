@@ -12,7 +12,7 @@
  * 127.0.0.1 (the last test pins that down).
  */
 import assert from 'node:assert/strict'
-import { after, before, it } from 'node:test'
+import { afterAll, beforeAll, it, type TestContext } from 'vitest'
 import { CHAIN_ID } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { type RelayProcess, startRelayProcess } from '../lab/relays.ts'
@@ -33,7 +33,7 @@ describeInBrowser('p2p() relays in headless Chromium', () => {
   // A fresh account; its balance is set through anvil, so the page cannot know it beforehand.
   const account = `0x${[...crypto.getRandomValues(new Uint8Array(20))].map((b) => b.toString(16).padStart(2, '0')).join('')}`
 
-  before(async () => {
+  beforeAll(async () => {
     const labAndRelays = async () => {
       lab = await startLab({
         blockTime: 0,
@@ -60,7 +60,7 @@ describeInBrowser('p2p() relays in headless Chromium', () => {
     setupMs = Math.round(performance.now() - started)
   })
 
-  after(async () => {
+  afterAll(async () => {
     await browser?.call('close').catch(() => {})
     await browser?.close()
     await Promise.all(relays.map((r) => r.stop()))
@@ -114,7 +114,7 @@ describeInBrowser('p2p() relays in headless Chromium', () => {
   }
 
   /** Starts a client over `transport`, reads (cold, then warm) and checks every answer. */
-  async function readsOver(transport: Transport, t: { diagnostic(message: string): void }) {
+  async function readsOver(transport: Transport, t: TestContext) {
     await fund(BigInt(Math.floor(Math.random() * 1e9)) * 10n ** 9n)
     const begin = performance.now()
     const { nodeMs } = await start(transport)
@@ -131,11 +131,11 @@ describeInBrowser('p2p() relays in headless Chromium', () => {
     for (let i = 0; i < 10; i++) warm.push((await readAndCheck(['relay-a', 'relay-b'])).balance.ms)
     const line = `${transport}: node start ${nodeMs} ms, dial + first proven read ${first.ms} ms in the page (${coldMs} ms from the test, start included), warm proven read median ${median(warm)} ms (max ${Math.max(...warm)} ms)`
     timings.push(line)
-    t.diagnostic(line)
+    await t.annotate(line)
   }
 
   it('over WebRTC-Direct: a proven balance and eth_blockNumber, as anvil says', async (t) => {
-    t.diagnostic(`browser: ${await browser!.call('userAgent')}`)
+    await t.annotate(`browser: ${await browser!.call('userAgent')}`)
     await readsOver('webrtc-direct', t)
   })
 
@@ -163,7 +163,7 @@ describeInBrowser('p2p() relays in headless Chromium', () => {
     const after = await readAndCheck([survivor])
     const line = `${victim} killed (SIGKILL): next proven read ${after.ms} ms, through ${after.balance.sources}`
     timings.push(line)
-    t.diagnostic(line)
+    await t.annotate(line)
     for (let i = 0; i < 3; i++) await readAndCheck([survivor])
     // A new block that one domain alone cannot confirm: proven answers are still proven (against
     // the newest header two domains agreed on) and right for the block they name.
@@ -183,10 +183,10 @@ describeInBrowser('p2p() relays in headless Chromium', () => {
       await anvil('eth_getBalance', [account, `0x${balance.block.number.toString(16)}`]),
     )
     const head = Number(await anvil('eth_blockNumber'))
-    t.diagnostic(
+    await t.annotate(
       `after a new block (#${head}) with one relay left: balance proven at #${balance.block.number}, eth_blockNumber ${Number(later.blockNumber.result)} (${later.blockNumber.consistency})`,
     )
     const status = await browser!.call<Status>('status')
-    for (const l of String(status.text).split('\n')) t.diagnostic(l)
+    for (const l of String(status.text).split('\n')) await t.annotate(l)
   })
 })

@@ -42,9 +42,15 @@ export type Anvil = {
 }
 
 const running = new Set<ChildProcess>()
-process.once('exit', () => {
+
+/**
+ * Kills every node still running: what a failed test left. On process exit, and after each test
+ * file under vitest (`test/lab/afterFile.ts`), whose workers end with SIGTERM and skip 'exit'.
+ */
+export function killRunningAnvils(): void {
   for (const child of running) child.kill('SIGKILL')
-})
+}
+process.once('exit', killRunningAnvils)
 
 export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const args = [

@@ -23,8 +23,10 @@ export async function startFlood(target: string, chainId: number): Promise<Flood
     sent[k] = (sent[k] ?? 0) + 1
   }
   let stopped = false
+  // A refused attempt (the relay banned this peer) waits a little before the next one: a
+  // flooder that cannot get through must not starve its own process.
   const loop = async (body: () => Promise<void>) => {
-    while (!stopped) await body().catch(() => {})
+    while (!stopped) await body().catch(() => new Promise((r) => setTimeout(r, 20)))
   }
   const open = () => node.dialProtocol(address, RPC_PROTOCOL, { maxOutboundStreams: 1024 })
   const held: Awaited<ReturnType<typeof open>>[] = []
@@ -41,7 +43,7 @@ export async function startFlood(target: string, chainId: number): Promise<Flood
         held.push(await open())
         count('streams')
       }
-    })(),
+    })().catch(() => {}),
     // Oversized frames, each on a new stream.
     loop(async () => {
       const s = await open()
@@ -88,4 +90,14 @@ export async function startFlood(target: string, chainId: number): Promise<Flood
       return sent
     },
   }
+}
+
+/** `node test/lab/flood.ts <relay multiaddr> <chain id>`: floods until SIGTERM, then prints what it sent. */
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const flood = await startFlood(process.argv[2]!, Number(process.argv[3]))
+  process.stdout.write('flooding\n')
+  process.once('SIGTERM', async () => {
+    process.stdout.write(`${JSON.stringify(await flood.stop())}\n`)
+    process.exit(0)
+  })
 }

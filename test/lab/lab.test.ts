@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { after, afterEach, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest'
 import {
   type Anvil,
   devAccounts,
@@ -60,11 +60,11 @@ async function failure(promise: Promise<unknown>): Promise<string> {
 describe('fault proxy', () => {
   let lab: Lab
   let proxy: FaultProxy
-  before(async () => {
+  beforeAll(async () => {
     lab = await startLab({ sources: [{ name: 'cloud-a', domain: 'aws-us-east-1' }] })
     proxy = lab.proxy('cloud-a')
   })
-  after(() => lab.stop())
+  afterAll(() => lab.stop())
   afterEach(async () => {
     await proxy.setMode({ kind: 'ok' })
     proxy.setLatency(0)
@@ -364,11 +364,11 @@ describe('head-fault nodes', () => {
         false,
       ])
     )?.hash
-  before(async () => {
+  beforeAll(async () => {
     lab = await startLab({ sources: [{ name: 'home', domain: 'home', kind: 'self-hosted' }] })
     await lab.anvil.rpc('anvil_mine', ['0x5'])
   })
-  after(async () => {
+  afterAll(async () => {
     await Promise.all(nodes.map((node) => node.stop())) // forks read from main: stop them first
     await lab.stop()
   })

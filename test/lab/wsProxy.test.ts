@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
-import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { type Anvil, startAnvil, startWsProxy, type WsProxy } from './index.ts'
 
 type Message = { id?: unknown; method?: string; result?: unknown; params?: { result?: unknown } }
@@ -80,11 +80,11 @@ const dial = (url = proxy.url) => {
   return c
 }
 
-before(async () => {
+beforeAll(async () => {
   anvil = await startAnvil({ blockTime: 1 })
   proxy = await startWsProxy(`ws://127.0.0.1:${anvil.port}`, { name: 'ws-a' })
 })
-after(async () => {
+afterAll(async () => {
   for (const c of open) c.ws.close()
   await proxy.stop()
   await anvil.stop()

@@ -5,15 +5,15 @@
  * by gossip.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { signedTransfer } from '../helpers.ts'
 import { type Blackout, comparable, startBlackout, walletCall } from './blackout.ts'
 
 let b: Blackout
-before(async () => {
+beforeAll(async () => {
   b = await startBlackout()
 })
-after(() => b?.stop())
+afterAll(() => b?.stop())
 
 describe('blackout: every HTTP source gone, two relays left', () => {
   it('answers all of a 200-request wallet workload, none wrong, and mines a transfer by gossip', async () => {

@@ -1,12 +1,12 @@
 /**
  * One peer floods a relay (test/lab/flood.ts: streams past its limit, oversized and malformed
  * frames, calls past its rate, refused methods, junk gossip); another peer's reads through the
- * same relay are all answered, and right, meanwhile. (The latency ratio is measured by
- * `npm run bench`, not asserted here.)
+ * same relay are all answered, and right, meanwhile, and the flooder is banned. (The latency
+ * ratio is measured by `npm run bench`, not asserted here.)
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
 import { tcp } from '@libp2p/tcp'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { p2p } from '../../src/p2p/index.ts'
 import { CHAIN_ID } from '../helpers.ts'
 import { startFlood } from '../lab/flood.ts'
@@ -15,11 +15,11 @@ import { type RelayProcess, startRelayProcess } from '../lab/relays.ts'
 
 let lab: Lab
 let relay: RelayProcess
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({ blockTime: 0, sources: [{ name: 'node', domain: 'home' }] })
   relay = await startRelayProcess({ rpc: lab.proxy('node').url, rate: 1_000 })
 })
-after(async () => {
+afterAll(async () => {
   await relay?.stop()
   await lab?.stop()
 })
@@ -27,6 +27,9 @@ after(async () => {
 describe('a relay under a flood from one peer', () => {
   it("keeps serving another peer's reads, all of them right", async () => {
     const [source] = p2p({ peers: [relay.tcp], transports: [tcp()], gossip: false })
+    // Connected before the flood, as a dApp already using the relay is (on loopback every peer
+    // shares one address, so the flooder's reconnects use up the per-host connection allowance).
+    await source!.request({ method: 'eth_chainId' })
     const flood = await startFlood(relay.tcp, CHAIN_ID)
     try {
       await new Promise((r) => setTimeout(r, 300)) // the flood under way
@@ -40,17 +43,14 @@ describe('a relay under a flood from one peer', () => {
     } finally {
       const sent = await flood.stop()
       await source!.close?.()
-      const { refused, gossip } = await relay.status()
+      const { refused, banned } = await relay.status()
+      assert.ok(sent.oversized! > 0 && sent.malformed! > 0, JSON.stringify(sent))
+      // Its violations banned it within its first strikes: it was cut off, not merely slowed.
       assert.ok(
-        sent.calls! > 100 && sent.oversized! > 0 && sent.malformed! > 0,
-        JSON.stringify(sent),
+        (refused.frame ?? 0) + (refused.malformed ?? 0) + (refused.gossip ?? 0) > 0,
+        JSON.stringify(refused),
       )
-      for (const why of ['streams', 'frame', 'malformed', 'rate', 'method'])
-        assert.ok((refused[why] ?? 0) > 0, `refused for ${why}: ${JSON.stringify(refused)}`)
-      assert.ok(
-        (gossip.headsRejected ?? 0) > 0 && (gossip.txsRejected ?? 0) > 0,
-        JSON.stringify(gossip),
-      )
+      assert.ok((refused.banned ?? 0) >= 1 && banned >= 1, JSON.stringify(refused))
     }
   })
 })

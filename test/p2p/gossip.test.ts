@@ -5,10 +5,10 @@
  * forged (correctly hashed) headers and transactions die at the first relay.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { privateKeyToAccount } from 'viem/accounts'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast } from '../../src/index.ts'
 import { headsTopic, p2p, startPeerNode, txsTopic } from '../../src/p2p/index.ts'
 import { forgeHeader } from '../adversarial/hostile.ts'
@@ -20,7 +20,7 @@ let lab: Lab
 let g1: RelayProcess
 let g2: RelayProcess
 let g3: RelayProcess
-before(async () => {
+beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
     sources: [
@@ -37,7 +37,7 @@ before(async () => {
     ),
   )) as [RelayProcess, RelayProcess]
 })
-after(async () => {
+afterAll(async () => {
   await Promise.all([g1, g2, g3].map((r) => r?.stop()))
   await lab?.stop()
 })

@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
 import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
+import { afterAll, beforeAll, describe, it } from 'vitest'
 import { type PeerLibp2p, p2p, RPC_PROTOCOL, startPeerNode } from '../../src/p2p/index.ts'
 import { SERVED } from '../../src/p2p/relay/index.ts'
 import { SourceError } from '../../src/shared/errors.ts'
@@ -21,12 +21,13 @@ import { type RelayProcess, startRelayProcess } from '../lab/relays.ts'
 let anvil: Anvil
 let relay: RelayProcess
 let client: PeerLibp2p
-before(async () => {
+beforeAll(async () => {
   anvil = await startAnvil({ blockTime: 0 })
   relay = await startRelayProcess({ rpc: anvil.url, rate: 400 })
   client = await startPeerNode({ transports: [tcp()] })
 })
-after(async () => {
+afterAll(async () => {
+  await Promise.all(hostiles.map((h) => h.stop()))
   await client?.stop()
   await relay?.stop()
   await anvil?.stop()
@@ -35,9 +36,17 @@ after(async () => {
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
+/** Peers that break the rules, each with its own identity (strikes add up per peer). */
+const hostiles: PeerLibp2p[] = []
+async function hostilePeer(): Promise<PeerLibp2p> {
+  const peer = await startPeerNode({ transports: [tcp()] })
+  hostiles.push(peer)
+  return peer
+}
+
 /** A raw stream to the relay: frames in, frames out, as a hostile peer would use it. */
-async function rawStream(maxAnswer = 16 * 1024 * 1024) {
-  const stream = await client.dialProtocol(multiaddr(relay.tcp), RPC_PROTOCOL)
+async function rawStream(from: PeerLibp2p = client, maxAnswer = 16 * 1024 * 1024) {
+  const stream = await from.dialProtocol(multiaddr(relay.tcp), RPC_PROTOCOL)
   const lp = lpStream(stream, { maxDataLength: maxAnswer })
   return {
     stream,
@@ -113,8 +122,9 @@ describe('outlast relay', () => {
 
   it('closes a stream that sends an oversized frame, and keeps serving', async () => {
     // Just over the limit (1 MiB + 1), and far over it (a longer length prefix).
+    const hostile = await hostilePeer()
     for (const size of [1024 * 1024 + 1, 8 * 1024 * 1024]) {
-      const s = await rawStream()
+      const s = await rawStream(hostile)
       await s.sendBytes(new Uint8Array(size).fill(0x20))
       await assert.rejects(s.read())
     }
@@ -125,10 +135,11 @@ describe('outlast relay', () => {
   })
 
   it('closes a stream that sends a malformed frame, and keeps serving', async () => {
-    const s = await rawStream()
+    const hostile = await hostilePeer()
+    const s = await rawStream(hostile)
     await s.sendBytes(encoder.encode('{"jsonrpc": "2.0", "method": '))
     await assert.rejects(s.read())
-    const t = await rawStream()
+    const t = await rawStream(hostile)
     await t.sendBytes(new Uint8Array([0xff, 0xfe, 0x00]))
     await assert.rejects(t.read())
     const next = await rawStream()
@@ -176,14 +187,37 @@ describe('outlast relay', () => {
   })
 
   it('refuses streams past its per-peer limit, and serves the streams within it', async () => {
-    const held = await Promise.all(Array.from({ length: 32 }, () => rawStream()))
-    const extra = await rawStream()
+    const hostile = await hostilePeer()
+    const held = await Promise.all(Array.from({ length: 32 }, () => rawStream(hostile)))
+    const extra = await rawStream(hostile)
     const refusal = await extra.read()
     assert.equal(refusal.error.code, -32005)
     assert.match(refusal.error.message, /at most 32 open streams per peer/)
     await held[0]!.send(call('eth_chainId'))
     assert.equal((await held[0]!.read()).result, '0x7a69')
     await Promise.all(held.map((h) => h.stream.close()))
+  })
+
+  it('bans a peer after five violations: its streams and connections are refused, others served', async () => {
+    const hostile = await hostilePeer()
+    const before = (await relay.status()).refused.banned ?? 0
+    for (let i = 0; i < 5; i++) {
+      const s = await rawStream(hostile).catch(() => undefined)
+      if (!s) break
+      await s.sendBytes(encoder.encode('{"not json'))
+      await assert.rejects(s.read())
+    }
+    const status = await relay.status()
+    assert.equal(status.refused.banned, before + 1)
+    assert.ok(status.banned >= 1)
+    await assert.rejects(async () => {
+      const s = await rawStream(hostile)
+      await s.send(call('eth_chainId'))
+      await s.read()
+    }, 'the banned peer gets nothing')
+    const ok = await rawStream()
+    await ok.send(call('eth_chainId'))
+    assert.equal((await ok.read()).result, '0x7a69', 'another peer is served')
   })
 
   it('keeps its peer id across restarts (the key on disk)', async () => {

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { keccak256, toHex } from 'viem'
+import { describe, test } from 'vitest'
 import { checkedHeader, computeBlockHash, type RpcBlockHeader } from '../../verify/block.ts'
 import type { Link } from './chainFollower.ts'
 import {

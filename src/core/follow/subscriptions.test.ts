@@ -4,8 +4,8 @@
  * and each subscriber gets objects of its own.
  */
 import assert from 'node:assert/strict'
-import { describe, test } from 'node:test'
 import { keccak256, toHex } from 'viem'
+import { describe, test } from 'vitest'
 import { matcherOf, matches, type RpcLog } from './logs.ts'
 import { createSubscriptions } from './subscriptions.ts'
 

@@ -60,7 +60,7 @@ export async function headerByHash(
   hash: string,
 ): Promise<Record<string, unknown> | null> {
   const method = 'eth_getBlockByHash'
-  const { candidates, force, reserve } = engine.candidatesFor(false, false)
+  const { candidates, force, reserve } = engine.candidatesFor(false, false, method)
   const r = await fanOut(engine.fan, {
     method,
     params: [hash, false],

@@ -3,7 +3,7 @@ import type { Handler } from '../engine.ts'
 import { medianAnswer } from '../median.ts'
 
 export const fees: Handler = async (engine, { method, params, deadline, meta }) => {
-  const { candidates, reserve } = engine.candidatesFor(false, false)
+  const { candidates, reserve } = engine.candidatesFor(false, false, method)
   const m = await medianAnswer({
     candidates,
     ...(reserve ? { reserve } : {}),

@@ -78,7 +78,11 @@ async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer>
   const { method } = c
   // Untrusted sources only where an answer can be checked alone (a block by its hash).
   const checkedAlone = c.policy.class === 'verified'
-  const { candidates, force, reserve } = engine.candidatesFor(pinned.headDependent, checkedAlone)
+  const { candidates, force, reserve } = engine.candidatesFor(
+    pinned.headDependent,
+    checkedAlone,
+    method,
+  )
   const { need, degraded } = engine.needFor(candidates, method)
   const single = c.policy.class === 'single'
   const rules = await checkAnswer(method, pinned.params, pinned.expectedHash, async (n, hash) =>

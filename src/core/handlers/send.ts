@@ -4,25 +4,49 @@
  * receipt the domains agree on (or prove), never the sender's own.
  */
 
+import { serves } from '../../shared/route.ts'
 import type { Hex } from '../../shared/types.ts'
 import { broadcast } from '../broadcast.ts'
 import type { Handler } from '../engine.ts'
+import type { SourceState } from '../sourceState.ts'
 import { receiptOf } from './agreedChain.ts'
 
 export const send: Handler = async (engine, { method, params, deadline, meta }) => {
-  const { pool, events, redact } = engine
+  const { pool, events, redact, config } = engine
   engine.budget.deposit()
   // Not untrusted sources: their "accepted" would count for nothing, and a p2p source publishes
-  // the transaction to its peers' gossip anyway.
-  const targets = pool.states.filter((s) => s.chain !== 'mismatch' && !s.untrusted)
-  const { hash, accepted } = await broadcast(
-    params[0],
-    targets,
-    (s, signal) => pool.attempt(s, method, params, signal),
-    deadline,
-    (o) => events.emit('broadcast', o.reason ? { ...o, reason: redact(o.reason) } : o),
-    (s, hash, signal) => pool.attempt(s, 'eth_getTransactionByHash', [hash], signal),
+  // the transaction to its peers' gossip anyway. Not sources whose route leaves it out.
+  const routed = pool.states.filter(
+    (s) => s.chain !== 'mismatch' && !s.untrusted && serves(s.source.config.methods, method),
   )
+  // Sources that name transactions in their route are private routes: the only ones used.
+  const named = (s: SourceState) => {
+    const include = s.source.config.methods?.include ?? []
+    return include.includes(method) || include.includes('eth_sendRawTransaction')
+  }
+  const privateRoutes = routed.filter(named)
+  const send = (targets: SourceState[]) =>
+    broadcast(
+      params[0],
+      targets,
+      (s, signal) => pool.attempt(s, method, params, signal),
+      deadline,
+      (o) => events.emit('broadcast', o.reason ? { ...o, reason: redact(o.reason) } : o),
+      (s, hash, signal) => pool.attempt(s, 'eth_getTransactionByHash', [hash], signal),
+    )
+  let targets = privateRoutes.length > 0 ? privateRoutes : routed
+  let sent: Awaited<ReturnType<typeof broadcast>>
+  try {
+    sent = await send(targets)
+  } catch (error) {
+    // Every private route failed: the public sources only if the app said so.
+    const rest = routed.filter((s) => !named(s))
+    if (privateRoutes.length === 0 || config.privateTransactions !== 'fallback' || !rest.length)
+      throw error
+    targets = rest
+    sent = await send(rest)
+  }
+  const { hash, accepted } = sent
   if (method === 'eth_sendRawTransactionSync') {
     const receipt = await receiptOf(engine, hash as Hex, deadline)
     return { result: receipt.result, meta: { ...receipt.meta, method, policy: 'broadcast' } }

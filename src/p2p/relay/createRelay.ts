@@ -7,6 +7,7 @@
  * never the relay.
  */
 import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { lpStream, RateLimiter } from '@libp2p/utils'
 import { webRTCDirect } from '@libp2p/webrtc'
@@ -18,6 +19,7 @@ import { type PeerLibp2p, startPeerNode } from '../peerNode.ts'
 import { decodeFrame, MAX_CALL_BYTES, RPC_PROTOCOL, STREAM_LIMITS } from '../protocol.ts'
 import { callsOf, idOf, type RpcErrorObject, refusal } from './guards.ts'
 import { type NodeClient, nodeClient } from './nodeClient.ts'
+import { createPenalties, type Penalties, type Violation, WEIGHT } from './penalties.ts'
 import { relayGossip } from './relayGossip.ts'
 import { loadOrCreateKey } from './relayKey.ts'
 
@@ -56,6 +58,8 @@ export type RelayStatus = {
   chainId: number
   node: string
   peers: number
+  /** Peers banned now (their violations: see penalties.ts). */
+  banned: number
   served: number
   refused: Record<string, number>
   gossip: Record<string, number>
@@ -85,7 +89,13 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   const chainId = await nodeChainId(call, o.rpc)
   const privateKey =
     options.privateKey ?? (o.keyFile ? await loadOrCreateKey(o.keyFile) : undefined)
+  const penalties = createPenalties()
   const node = await startPeerNode({
+    // A banned peer's new connections are refused once it says who it is.
+    connectionGater: {
+      denyDialMultiaddr: () => false,
+      denyInboundEncryptedConnection: (peer) => penalties.banned(peer.toString()),
+    },
     listen: o.listen,
     transports: [tcp(), webSockets(), webRTCDirect({ rtcConfiguration: { iceServers: [] } })],
     ...(privateKey ? { privateKey } : {}),
@@ -95,12 +105,20 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     refused: {} as Record<string, number>,
     gossip: {} as Record<string, number>,
   }
-  const refuse = (why: string) => bump(counts.refused, why)
+  /** Counts a refusal; a violation is a strike, and enough strikes ban the peer. */
+  const refuse = (why: string, peer: string) => {
+    bump(counts.refused, why)
+    if (!(why in WEIGHT) || !penalties.strike(peer, why as Violation)) return
+    bump(counts.refused, 'banned')
+    void node.hangUp(peerIdFromString(peer)).catch(() => {})
+  }
   const told = (what: string) => bump(counts.gossip, what)
 
-  const serve = server(o, call, counts, refuse)
+  const serve = server(o, call, counts, refuse, penalties)
   await node.handle(RPC_PROTOCOL, serve, STREAM_LIMITS)
-  const stopGossip = o.gossip ? relayGossip(node, call, chainId, o.headInterval, told) : () => {}
+  const stopGossip = o.gossip
+    ? relayGossip(node, call, chainId, o.headInterval, told, (peer) => refuse('gossip', peer))
+    : () => {}
   await Promise.allSettled(o.peers.map((p) => node.dial(multiaddr(p))))
 
   return {
@@ -116,6 +134,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       chainId,
       node: redactUrl(o.rpc),
       peers: node.getPeers().length,
+      banned: penalties.count(),
       served: counts.served,
       refused: { ...counts.refused },
       gossip: { ...counts.gossip },
@@ -161,7 +180,13 @@ type Settings = ReturnType<typeof settingsOf>
 type Counts = { served: number }
 
 /** The stream handler: frames in, the node's answers (or refusals) out, one at a time. */
-function server(o: Settings, call: NodeClient, counts: Counts, refuse: (why: string) => void) {
+function server(
+  o: Settings,
+  call: NodeClient,
+  counts: Counts,
+  refuse: (why: string, peer: string) => void,
+  penalties: Penalties,
+) {
   const limiter = new RateLimiter({ points: o.rate, duration: 1 })
   const open = new Map<string, number>()
 
@@ -169,7 +194,7 @@ function server(o: Settings, call: NodeClient, counts: Counts, refuse: (why: str
   const answer = async (peer: string, message: unknown): Promise<string> => {
     const frame = callsOf(message, o.maxBatch)
     if ('code' in frame) {
-      refuse('batch')
+      refuse('batch', peer)
       return JSON.stringify({ jsonrpc: '2.0', id: null, error: frame })
     }
     let limited = false
@@ -185,7 +210,7 @@ function server(o: Settings, call: NodeClient, counts: Counts, refuse: (why: str
         ? { code: -32005, message: `rate limited: at most ${o.rate} calls per second per peer` }
         : refusal(c)
       if (no) {
-        refuse(limited ? 'rate' : 'method')
+        refuse(limited ? 'rate' : 'method', peer)
         replies.set(c, { jsonrpc: '2.0', id: idOf(c), error: no })
       } else forward.push(c)
     }
@@ -212,12 +237,13 @@ function server(o: Settings, call: NodeClient, counts: Counts, refuse: (why: str
 
   return async (stream: Stream, connection: Connection) => {
     const peer = connection.remotePeer.toString()
+    if (penalties.banned(peer)) return stream.abort(new Error('banned'))
     const streams = (open.get(peer) ?? 0) + 1
     open.set(peer, streams)
     const lp = lpStream(stream, { maxDataLength: o.maxFrameBytes })
     try {
       if (streams > o.maxStreamsPerPeer) {
-        refuse('streams')
+        refuse('streams', peer)
         const error = {
           code: -32005,
           message: `at most ${o.maxStreamsPerPeer} open streams per peer`,
@@ -232,7 +258,7 @@ function server(o: Settings, call: NodeClient, counts: Counts, refuse: (why: str
         try {
           message = decodeFrame(bytes.subarray())
         } catch {
-          refuse('malformed')
+          refuse('malformed', peer)
           stream.abort(new Error('malformed frame'))
           return
         }
@@ -240,7 +266,7 @@ function server(o: Settings, call: NodeClient, counts: Counts, refuse: (why: str
       }
     } catch (error) {
       const name = error instanceof Error ? error.name : ''
-      if (FRAME_ERRORS.has(name)) refuse('frame')
+      if (FRAME_ERRORS.has(name)) refuse('frame', peer)
       // The peer closed its end (the usual end of a stream), went idle, or broke the framing.
       stream.abort(error instanceof Error ? error : new Error(String(error)))
     } finally {

@@ -22,6 +22,8 @@ export function relayGossip(
   chainId: number,
   interval: number,
   told: (what: string) => void,
+  /** A peer passed on junk (a message rejected here): a strike against it. */
+  junk: (peer: string) => void,
 ): () => void {
   const pubsub = node.services.pubsub
   const heads = headsTopic(chainId)
@@ -35,10 +37,14 @@ export function relayGossip(
     told(what)
     return result
   }
+  const rejected = (peer: string, what: string) => {
+    junk(peer)
+    return verdict(what, Reject)
+  }
 
-  pubsub.topicValidators.set(heads, async (_peer, msg) => {
+  pubsub.topicValidators.set(heads, async (peer, msg) => {
     const head = checkHead(msg.data)
-    if (!head.ok) return verdict('headsRejected', Reject)
+    if (!head.ok) return rejected(peer.toString(), 'headsRejected')
     // Each relay's word for a head is its own message: the node is asked once per head.
     if (!knownHeads.get(head.value.hash)) {
       const known = await ask('eth_getBlockByHash', [head.value.hash, false])
@@ -47,9 +53,9 @@ export function relayGossip(
     }
     return verdict('headsAccepted', Accept)
   })
-  pubsub.topicValidators.set(txs, async (_peer, msg) => {
+  pubsub.topicValidators.set(txs, async (peer, msg) => {
     const tx = checkTransaction(msg.data, chainId)
-    if (!tx.ok) return verdict('txsRejected', Reject)
+    if (!tx.ok) return rejected(peer.toString(), 'txsRejected')
     if (submitted.get(tx.value.hash)) return verdict('txsIgnored', Ignore)
     submitted.set(tx.value.hash, true)
     const sent = await ask('eth_sendRawTransaction', [tx.value.raw])

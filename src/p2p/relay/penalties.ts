@@ -1,0 +1,60 @@
+/**
+ * A relay's penalty box: each protocol violation of a peer (an oversized or malformed frame, a
+ * stream past its limit, a gossiped message that is junk, a burst far past its rate) is a strike;
+ * enough strikes within a window ban the peer for a while: its connections are closed and new
+ * ones refused. Honest peers never strike: what they send is well-formed, and honest relays
+ * pass on only gossip they checked the same way. The clock is injected.
+ */
+
+export type PenaltyOptions = {
+  /** Strikes within `window` that ban a peer. @default 5 */
+  strikes?: number
+  /** ms over which strikes add up. @default 60_000 */
+  window?: number
+  /** ms a ban lasts. @default 300_000 */
+  ban?: number
+  now?: () => number
+}
+
+/** What one violation weighs, in tenths of a strike: a frame past the rate is one (bursts happen). */
+export const WEIGHT = { frame: 10, malformed: 10, streams: 10, gossip: 10, rate: 1 } as const
+export type Violation = keyof typeof WEIGHT
+
+export type Penalties = {
+  /** Counts a violation; true when it bans the peer (the caller closes its connections). */
+  strike(peer: string, why: Violation): boolean
+  banned(peer: string): boolean
+  /** Peers banned now. */
+  count(): number
+}
+
+export function createPenalties(o: PenaltyOptions = {}): Penalties {
+  const { strikes = 5, window = 60_000, ban = 300_000, now = Date.now } = o
+  const tally = new Map<string, { score: number; since: number }>()
+  const bans = new Map<string, number>()
+  const banned = (peer: string) => {
+    const until = bans.get(peer)
+    if (until === undefined) return false
+    if (until > now()) return true
+    bans.delete(peer)
+    return false
+  }
+  return {
+    banned,
+    count: () => [...bans.keys()].filter(banned).length,
+    strike(peer, why) {
+      if (banned(peer)) return false
+      const t = now()
+      const entry = tally.get(peer)
+      const fresh = !entry || t - entry.since > window
+      const score = (fresh ? 0 : entry.score) + WEIGHT[why]
+      tally.set(peer, { score, since: fresh ? t : entry.since })
+      if (score < strikes * 10) return false
+      tally.delete(peer)
+      bans.set(peer, t + ban)
+      // Bounded: old entries go once there are many.
+      if (tally.size > 10_000) for (const [k, v] of tally) if (t - v.since > window) tally.delete(k)
+      return true
+    },
+  }
+}

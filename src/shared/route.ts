@@ -1,0 +1,34 @@
+/**
+ * Per-source method routing: which methods a source is asked. Pure; the engine consults it when
+ * it picks candidates, polls heads and broadcasts, and an attempt outside a source's route fails
+ * at once without touching its health.
+ */
+import type { MethodRoute } from './types.ts'
+
+const matches = (patterns: readonly string[], method: string) =>
+  patterns.some((p) => (p.endsWith('*') ? method.startsWith(p.slice(0, -1)) : p === method))
+
+/** Whether a source with `route` is asked `method`. */
+export function serves(route: MethodRoute | undefined, method: string): boolean {
+  if (!route) return true
+  if (route.include && !matches(route.include, method)) return false
+  return !(route.exclude && matches(route.exclude, method))
+}
+
+/** A source that names `eth_sendRawTransaction` in `include`: a private route for transactions. */
+export const privateRoute = (route: MethodRoute | undefined): boolean =>
+  route?.include?.includes('eth_sendRawTransaction') === true
+
+/** Checks a route from options; returns why it is wrong, or undefined. */
+export function badRoute(route: unknown): string | undefined {
+  if (route === undefined) return undefined
+  if (typeof route !== 'object' || route === null || Array.isArray(route))
+    return 'methods must be { include: [...] } or { exclude: [...] }'
+  for (const [key, list] of Object.entries(route)) {
+    if (key !== 'include' && key !== 'exclude')
+      return `methods has an unknown field "${key}" (include, exclude)`
+    if (!Array.isArray(list) || !list.every((m) => typeof m === 'string' && m.length > 0))
+      return `methods.${key} must be an array of method names (or prefixes ending in *)`
+  }
+  return undefined
+}
