@@ -110,6 +110,13 @@ $('send').addEventListener('click', () => void send().catch((e) => state.errors.
 await refresh()
 setInterval(refresh, 1_000)
 
+// For tests and the console: what the page shows, and its actions.
 Object.assign(window, {
-  dapp: { state, refresh, send, status: () => JSON.parse(JSON.stringify(rpc.status())) },
+  dapp: {
+    state: () => ({ ...state, errors: [...state.errors] }),
+    refresh,
+    send,
+    status: () => JSON.parse(JSON.stringify(rpc.status())),
+    panel: () => $('sources').outerHTML,
+  },
 })

@@ -98,6 +98,12 @@ export const offlineArgs = [
 export type BrowserPageOptions = {
   /** The page's TypeScript entry (a file URL or path); bundled with everything it imports. */
   entry: string | URL
+  /** The page's markup (what its `<body>` holds, stylesheets as `<link>`s left out). @default empty */
+  body?: string
+  /** CSS put in the page's `<head>`. */
+  styles?: string
+  /** The query the page is opened with (`?config=…`). @default none */
+  search?: string
   /** Console errors matching one of these are expected (e.g. failed loads in fault tests). */
   allowConsole?: RegExp[]
   /** The global the entry sets when ready. @default 'outlastTest' */
@@ -170,7 +176,7 @@ export async function openBrowserPage(options: BrowserPageOptions): Promise<Brow
     })()
     const bundling = (async () => {
       const start = performance.now()
-      const files = await bundle(entry, dir)
+      const files = await bundle(entry, dir, options.body ?? '', options.styles ?? '')
       return { files, ms: since(start) }
     })()
     const [launchResult, bundleResult] = await Promise.allSettled([launching, bundling])
@@ -182,7 +188,7 @@ export async function openBrowserPage(options: BrowserPageOptions): Promise<Brow
     const { files } = bundleResult.value
 
     server = await serve(files)
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${options.search ?? ''}`
 
     const loadStart = performance.now()
     const context = await browser!.newContext({ serviceWorkers: 'block' })
@@ -285,7 +291,12 @@ type Served = { type: string; body: Buffer }
  * any chunk it loads on first use, plus the page that loads it. Unminified, so that stacks
  * name the library's functions.
  */
-async function bundle(entry: string, dir: string): Promise<Map<string, Served>> {
+async function bundle(
+  entry: string,
+  dir: string,
+  body: string,
+  styles: string,
+): Promise<Map<string, Served>> {
   const { build } = await import('vite')
   const result = await build({
     configFile: false,
@@ -319,7 +330,7 @@ async function bundle(entry: string, dir: string): Promise<Map<string, Served>> 
   }
   const main = [...files.keys()].find((name) => /^\/page\.m?js$/.test(name))
   if (!main) throw new Error(`vite produced no page.js (got ${[...files.keys()].join(', ')})`)
-  const html = `<!doctype html><html><head><meta charset="utf-8"><title>outlast browser test</title><link rel="icon" href="data:,"><script type="module" src="${main}"></script></head><body></body></html>`
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>outlast browser test</title><link rel="icon" href="data:,"><style>${styles}</style><script type="module" src="${main}"></script></head><body>${body}</body></html>`
   files.set('/', { type: 'text/html; charset=utf-8', body: Buffer.from(html) })
   return files
 }
