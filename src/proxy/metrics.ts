@@ -4,6 +4,7 @@
  * `status()` when scraped. Source names and methods are label values, escaped; no URL appears.
  */
 import type { Outlast } from '../core/createOutlast.ts'
+import type { OutlastEvents } from '../core/events.ts'
 import { methodPolicies } from '../core/policy.ts'
 
 /** A method as a label value: a method outlast does not know is `other` (callers pick names). */
@@ -25,14 +26,7 @@ export function metricsOf(rpc: Outlast): Metrics {
   const requestLatency = new Map<string, Histogram>()
   const lies = new Map<string, number>()
 
-  const onAttempt = (e: {
-    source: string
-    domain: string
-    method: string
-    ms: number
-    ok: boolean
-    kind?: string | undefined
-  }) => {
+  const onAttempt = (e: OutlastEvents['attempt']) => {
     add(
       attempts,
       labels({ source: e.source, domain: e.domain, outcome: e.ok ? 'ok' : (e.kind ?? 'error') }),

@@ -7,11 +7,10 @@ import type {
   SourceRequestOptions,
   UrlSourceKind,
 } from '../shared/types.ts'
-import { redactUrl } from '../shared/url.ts'
 import type { BatchOptions } from './batch.ts'
 import { type Call, callOf, type Fail, jsonRpc } from './jsonRpc.ts'
 import { networkErrors } from './networkError.ts'
-import { urlSource } from './options.ts'
+import { urlSource, urlSourceConfig } from './options.ts'
 import { rateFloor, readBody } from './readBody.ts'
 import { base64, scrubberFor } from './secrets.ts'
 
@@ -68,7 +67,7 @@ let nextId = 0
  */
 export function http(url: string, options: HttpSourceOptions = {}): Source {
   const source = urlSource('http', url, ['http:', 'https:'], options)
-  const { url: parsed, name, kind, domain, weight, untrusted, methods } = source
+  const { url: parsed, name } = source
   const { timeout, maxResponseBytes, check } = source
   const { fetchFn = globalThis.fetch, minBytesPerSecond = 16_384 } = options
   check(typeof fetchFn === 'function', 'fetchFn must be a fetch function')
@@ -129,16 +128,7 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
   }
 
   return {
-    config: {
-      name,
-      kind,
-      domain,
-      weight,
-      untrusted,
-      ...(methods ? { methods } : {}),
-      label: redactUrl(url),
-      redact: scrub.text,
-    },
+    config: urlSourceConfig(source, url, scrub.text),
     async request(body: RpcRequest, { signal }: SourceRequestOptions = {}) {
       const call = callOf(++nextId, body)
       const answer = await (batchOptions

@@ -1,6 +1,11 @@
 import { ConfigError } from '../shared/errors.ts'
 import { badRoute } from '../shared/route.ts'
-import { type MethodRoute, URL_KINDS, type UrlSourceKind } from '../shared/types.ts'
+import {
+  type MethodRoute,
+  type SourceConfig,
+  URL_KINDS,
+  type UrlSourceKind,
+} from '../shared/types.ts'
 import { redactUrl } from '../shared/url.ts'
 
 /** Options every URL source shares (`http`, `webSocket`). */
@@ -99,3 +104,22 @@ export const finite = (n: unknown): n is number => typeof n === 'number' && Numb
 
 /** The longest delay a timer takes (2^31 − 1 ms); a longer one fires at once. */
 export const MAX_TIMER = 2_147_483_647
+
+/** A URL source's `config`: what it is, and its URL without secrets (`redact` scrubs answers). */
+export function urlSourceConfig(
+  s: Pick<UrlSourceSettings, 'name' | 'kind' | 'domain' | 'weight' | 'untrusted' | 'methods'>,
+  url: string,
+  redact: (text: string) => string,
+): SourceConfig {
+  const { name, kind, domain, weight, untrusted, methods } = s
+  return {
+    name,
+    kind,
+    domain,
+    weight,
+    untrusted,
+    ...(methods ? { methods } : {}),
+    label: redactUrl(url),
+    redact,
+  }
+}

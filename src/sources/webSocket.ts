@@ -4,9 +4,8 @@
  * answers, timeouts, subscriptions).
  */
 import type { RpcRequest, SourceRequestOptions } from '../shared/types.ts'
-import { redactUrl } from '../shared/url.ts'
 import { jsonRpc } from './jsonRpc.ts'
-import { finite, MAX_TIMER, urlSource } from './options.ts'
+import { finite, MAX_TIMER, urlSource, urlSourceConfig } from './options.ts'
 import { scrubberFor } from './secrets.ts'
 import type { WebSocketSource, WebSocketSourceOptions } from './webSocketTypes.ts'
 import { Calls } from './wsCalls.ts'
@@ -30,7 +29,7 @@ export type {
  */
 export function webSocket(url: string, options: WebSocketSourceOptions = {}): WebSocketSource {
   const settings = settingsOf(url, options)
-  const { name, kind, domain, weight, untrusted, methods, timeout, maxResponseBytes } = settings
+  const { name, timeout, maxResponseBytes } = settings
   const { connection } = settings
   // Every string this source emits passes through `scrub`: a node may echo the key it was sent.
   const scrub = scrubberFor(url, options.headers)
@@ -48,16 +47,7 @@ export function webSocket(url: string, options: WebSocketSourceOptions = {}): We
   const calls = new Calls(rpc, conn, { timeout, maxResponseBytes })
 
   return {
-    config: {
-      name,
-      kind,
-      domain,
-      weight,
-      untrusted,
-      ...(methods ? { methods } : {}),
-      label: redactUrl(url),
-      redact: scrub.text,
-    },
+    config: urlSourceConfig(settings, url, scrub.text),
     get state() {
       return conn.state
     },
