@@ -198,7 +198,7 @@ describe('outlast relay', () => {
     await Promise.all(held.map((h) => h.stream.close()))
   })
 
-  it('bans a peer after five violations: its streams and connections are refused, others served', async () => {
+  it('bans a peer after three violations: its streams and connections are refused, others served', async () => {
     const hostile = await hostilePeer()
     const before = (await relay.status()).refused.banned ?? 0
     for (let i = 0; i < 5; i++) {

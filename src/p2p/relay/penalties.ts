@@ -1,13 +1,13 @@
 /**
  * A relay's penalty box: each protocol violation of a peer (an oversized or malformed frame, a
  * stream past its limit, a gossiped message that is junk, a burst far past its rate) is a strike;
- * enough strikes within a window ban the peer for a while: its connections are closed and new
+ * three strikes within a window ban the peer for a while: its connections are closed and new
  * ones refused. Honest peers never strike: what they send is well-formed, and honest relays
  * pass on only gossip they checked the same way. The clock is injected.
  */
 
 export type PenaltyOptions = {
-  /** Strikes within `window` that ban a peer. @default 5 */
+  /** Strikes within `window` that ban a peer. @default 3 */
   strikes?: number
   /** ms over which strikes add up. @default 60_000 */
   window?: number
@@ -29,7 +29,7 @@ export type Penalties = {
 }
 
 export function createPenalties(o: PenaltyOptions = {}): Penalties {
-  const { strikes = 5, window = 60_000, ban = 300_000, now = Date.now } = o
+  const { strikes = 3, window = 60_000, ban = 300_000, now = Date.now } = o
   const tally = new Map<string, { score: number; since: number }>()
   const bans = new Map<string, number>()
   const banned = (peer: string) => {
