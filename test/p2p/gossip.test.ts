@@ -110,7 +110,9 @@ describe('gossip', () => {
   })
 
   it("a hostile peer's junk and forged headers and transactions die at the first relay", async () => {
+    // Two hostile peers (three rejected messages ban a peer: each stays within what it needs).
     const hostile = await startPeerNode({ transports: [tcp()] })
+    const txHostile = await startPeerNode({ transports: [tcp()] })
     const rpc = createOutlast({ chainId: CHAIN_ID, sources: [sources()], pollingInterval: 30_000 })
     const delivered: string[] = []
     rpc.on('message', (m) => {
@@ -122,8 +124,13 @@ describe('gossip', () => {
       const pubsub = hostile.services.pubsub
       pubsub.subscribe(headsTopic(CHAIN_ID))
       pubsub.subscribe(txsTopic(CHAIN_ID))
+      const txPubsub = txHostile.services.pubsub
+      txPubsub.subscribe(txsTopic(CHAIN_ID))
       await hostile.dial(multiaddr(g1.tcp))
+      await txHostile.dial(multiaddr(g1.tcp))
       await until('the mesh', () => pubsub.getSubscribers(headsTopic(CHAIN_ID)).length > 0)
+      await until('the mesh', () => txPubsub.getSubscribers(txsTopic(CHAIN_ID)).length > 0)
+      const bans = (await g1.status()).refused.banned ?? 0
       const before = (await g1.status()).gossip
       const real = await lab.anvil.rpc<Record<string, unknown>>('eth_getBlockByNumber', [
         'latest',
@@ -151,7 +158,7 @@ describe('gossip', () => {
         maxPriorityFeePerGas: 1n,
       })
       for (const data of [Buffer.from(otherChain.slice(2), 'hex'), new Uint8Array([2, 1, 2, 3])])
-        await pubsub.publish(txsTopic(CHAIN_ID), data).catch(() => {})
+        await txPubsub.publish(txsTopic(CHAIN_ID), data).catch(() => {})
       await until('the relay to judge them', async () => {
         const g = (await g1.status()).gossip
         const judged = (k: string) => (g[k] ?? 0) - (before[k] ?? 0)
@@ -162,9 +169,15 @@ describe('gossip', () => {
       await new Promise((r) => setTimeout(r, 500))
       assert.ok(!delivered.includes(forged.hash as string), 'the forged head reached no subscriber')
       assert.equal((await g3.status()).gossip.headsIgnored ?? 0, 0, 'nothing was passed on to g3')
+      assert.equal(
+        (await g1.status()).refused.banned,
+        bans + 1,
+        'three junk heads banned their sender',
+      )
     } finally {
       await rpc.close()
       await hostile.stop()
+      await txHostile.stop()
     }
   })
 })
