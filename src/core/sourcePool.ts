@@ -12,7 +12,9 @@ import { isLarge, measureShape, screen } from './bounds.ts'
 import type { ResolvedConfig } from './config.ts'
 import type { Emitter } from './emitter.ts'
 import type { OutlastEvents } from './events.ts'
+import { logsWithin } from './logQuery.ts'
 import { classify, isCallersError } from './policy.ts'
+import { blockOfRead, isPruned, notePruned, prunedAt } from './pruned.ts'
 import {
   conditionOf,
   createSourceState,
@@ -245,6 +247,11 @@ function attempter(
     // Outside the source's route: not its failure, and it never sees the call.
     if (!serves(s.source.config.methods, method))
       throw new SourceError(s.name, 'unavailable', `${method} is not routed to this source`)
+    const policy = classify(method)
+    // State it told us it pruned: not asked again for a block that old.
+    const block = blockOfRead(params, policy.blockParam)
+    if (prunedAt(s, block))
+      throw new SourceError(s.name, 'unserved', `state at block ${block} is pruned on this node`)
     const unchecked = s.chain !== 'ok' || Date.now() - s.chainCheckedAt > config.chainCheckInterval
     const checked = unchecked
       ? raceAbort(
@@ -255,18 +262,22 @@ function attempter(
       : undefined
     // A read goes out beside the chain check (a cold start pays one round trip, not two) and is
     // used only once the check passed; a broadcast waits for it: a wrong chain never sees it.
-    if (checked && classify(method).class === 'broadcast') await checked
+    if (checked && policy.class === 'broadcast') await checked
     let chainError: unknown
     checked?.catch((error: unknown) => {
       chainError = error
     })
     s.requests++
     const started = Date.now()
+    const ask = (p: unknown[]) => s.source.request({ method, params: p }, { signal })
     try {
+      // A log query is split to fit the source's range limits, its parts joined in order.
+      const sent =
+        method === 'eth_getLogs'
+          ? logsWithin(s, params[0], (filter) => ask([filter, ...params.slice(1)]))
+          : ask(params)
       // Beside a chain check, the answer is used once both are in (a failed check fails it).
-      const result = checked
-        ? (await Promise.all([s.source.request({ method, params }, { signal }), checked]))[0]
-        : await s.source.request({ method, params }, { signal })
+      const result = checked ? (await Promise.all([sent, checked]))[0] : await sent
       const ms = Date.now() - started
       // Bounded (depth, width, size) before anything reads it; a large answer lets the event
       // loop turn first, so that other sources' answers and timers are not held up.
@@ -279,19 +290,14 @@ function attempter(
       return result
     } catch (error) {
       if (error === chainError) throw error // counted by the check itself
-      let err =
-        error instanceof SourceError ? error : new SourceError(s.name, 'network', String(error))
-      // An error's data is read too (compared, shown): bounded like a result, else malformed.
-      const badData = err instanceof RpcResponseError ? await screen(err.data) : undefined
-      if (badData) err = new SourceError(s.name, 'body', `${method} answer's error data ${badData}`)
-      // Cancelled by a deadline of ours (a head poll's timeout): the source was too slow.
-      if (err.kind === 'aborted' && (signal.reason as Error | undefined)?.name === 'TimeoutError')
-        err = new SourceError(s.name, 'timeout', `no answer within the poll's time limit`)
+      const err = await failureOf(s, error, method, signal)
+      if (err.kind === 'unserved') notePruned(s, block)
       // A revert is an answer, and a prompt one; so is a node's verdict on a transaction
       // ("already known", "nonce too low"): the node is working.
       const answered =
-        err instanceof RpcResponseError &&
-        (err.deterministic || method === 'eth_sendRawTransaction')
+        err.kind === 'unserved' ||
+        (err instanceof RpcResponseError &&
+          (err.deterministic || method === 'eth_sendRawTransaction'))
       const ms = Date.now() - started
       if (answered || isCallersError(method, err)) {
         recordSuccess(s, ms)
@@ -305,4 +311,25 @@ function attempter(
       updateCondition(s)
     }
   }
+}
+
+/** What went wrong in an attempt at `s`, as the engine counts it. */
+async function failureOf(
+  s: SourceState,
+  error: unknown,
+  method: string,
+  signal: AbortSignal,
+): Promise<SourceError> {
+  const err =
+    error instanceof SourceError ? error : new SourceError(s.name, 'network', String(error))
+  // An error's data is read too (compared, shown): bounded like a result, else malformed.
+  const badData = err instanceof RpcResponseError ? await screen(err.data) : undefined
+  if (badData) return new SourceError(s.name, 'body', `${method} answer's error data ${badData}`)
+  // Cancelled by a deadline of ours (a head poll's timeout): the source was too slow.
+  if (err.kind === 'aborted' && (signal.reason as Error | undefined)?.name === 'TimeoutError')
+    return new SourceError(s.name, 'timeout', `no answer within the poll's time limit`)
+  // Old state this node no longer keeps: for the sources that have it, and no fault of its.
+  if (isPruned(err))
+    return new SourceError(s.name, 'unserved', `${err.reason} (state not kept here)`)
+  return err
 }

@@ -68,6 +68,10 @@ export type SourceState = {
   requests: number
   failures: number
   condition: SourceCondition
+  /** Its `eth_getLogs` range limit in blocks, learned from its refusals (logRanges.ts). */
+  logSpan: number | undefined
+  /** The newest block whose state it has pruned, learned from its refusals (pruned.ts); -1: none seen. */
+  prunedTo: number
 }
 
 export function createSourceState(source: Source, breaker?: BreakerOptions): SourceState {
@@ -98,6 +102,8 @@ export function createSourceState(source: Source, breaker?: BreakerOptions): Sou
     unconfirmed: false,
     headVerdict: undefined,
     lastError: undefined,
+    logSpan: undefined,
+    prunedTo: -1,
     requests: 0,
     failures: 0,
     condition: 'unknown',

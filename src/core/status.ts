@@ -22,6 +22,8 @@ export type SourceStatus = {
   lag: number
   /** Why its head is not counted, judged by the head's timestamp (stale, from the future). */
   headNote: string | undefined
+  /** What it was found not to serve: its `eth_getLogs` range limit, the newest block whose state it pruned. */
+  limits: { logRange: number | undefined; prunedTo: number | undefined }
   lastError: string | undefined
 }
 
@@ -65,6 +67,7 @@ export function statusOf(
       head: s.head?.number,
       lag: s.lag,
       headNote: s.headVerdict?.reason,
+      limits: { logRange: s.logSpan, prunedTo: s.prunedTo < 0 ? undefined : s.prunedTo },
       lastError: s.lastError,
     }
   })

@@ -57,6 +57,11 @@ export type SourceFailureKind =
   | 'rpc'
   | 'chain'
   | 'unavailable'
+  /**
+   * It answered, but cannot serve this request: state it pruned, a log range beyond its limits.
+   * Not its fault (its health is untouched); the request goes to the sources that can.
+   */
+  | 'unserved'
   | 'aborted'
 
 export class SourceError extends BaseError {

@@ -99,6 +99,18 @@ export type FaultMode =
       /** Methods whose results are altered. @default all three LieMethods */
       methods?: LieMethod[]
     }
+  /**
+   * A provider's `eth_getLogs` limits, refused in that provider's words (`logLimitError`): a
+   * range wider than `maxRange` blocks, or an answer of more than `maxResults` logs. Every
+   * other call is forwarded.
+   */
+  | {
+      kind: 'logLimit'
+      maxRange?: number
+      maxResults?: number
+      /** Whose wording. @default 'alchemy' */
+      style?: LogLimitStyle
+    }
 
 export type FaultKind = FaultMode['kind']
 
@@ -170,6 +182,46 @@ export function rateLimited(calls: RpcCall | RpcCall[] | undefined, retryAfter?:
 
 export function quotaExhausted(): Reply {
   return { status: 402, type: 'text/plain', body: 'quota exhausted: upgrade your plan\n' }
+}
+
+/** Providers whose `eth_getLogs` refusals the lab speaks. */
+export type LogLimitStyle = 'alchemy' | 'quicknode' | 'publicnode' | 'plain'
+
+/**
+ * A refusal of `eth_getLogs` over `from`..`to`, as the provider words it (their messages as
+ * users report them): a range over `maxRange`, or (`results`) more than that many logs.
+ */
+export function logLimitError(
+  call: RpcCall,
+  style: LogLimitStyle,
+  from: number,
+  limit: { maxRange: number } | { results: number },
+): RpcReply {
+  if ('results' in limit)
+    return errorReply(
+      call,
+      -32005,
+      `query returned more than ${limit.results} results. Try with this block range [${hex(from)}, ${hex(from + Math.max(1, Math.floor(limit.results / 100)) - 1)}].`,
+    )
+  const n = limit.maxRange
+  switch (style) {
+    case 'alchemy':
+      return errorReply(
+        call,
+        -32600,
+        `Under the Free tier plan, you can make eth_getLogs requests with up to a ${n} block range. Based on your parameters, this block range should work: [${hex(from)}, ${hex(from + n - 1)}]. Upgrade to PAYG for expanded block range.`,
+      )
+    case 'quicknode':
+      return errorReply(
+        call,
+        -32614,
+        `eth_getLogs is limited to a ${n.toLocaleString('en-US')} range`,
+      )
+    case 'publicnode':
+      return errorReply(call, -32701, `exceed maximum block range: ${n}`)
+    case 'plain':
+      return errorReply(call, -32000, 'block range is too large')
+  }
 }
 
 /** A broken HTTP 200. `upstream` is the real answer, used by the variants that mangle it. */

@@ -13,6 +13,7 @@ import {
   json,
   lieMethods,
   lieWith,
+  logLimitError,
   parseCalls,
   quotaExhausted,
   type Reply,
@@ -191,6 +192,8 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
         return failMethods(new Set(current.failing), current.with ?? 'rpcError', body, calls)
       case 'lie':
         return lieAbout(new Set<string>(current.methods ?? lieMethods), body, calls)
+      case 'logLimit':
+        return limitLogs(current, body, calls)
       default:
         return forward(body)
     }
@@ -221,6 +224,39 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
         .map((call) => (fails(call) ? unsupported(call) : replies.get(JSON.stringify(call.id))))
         .filter((reply) => reply !== undefined),
     )
+  }
+
+  /** Each call on its own: an `eth_getLogs` past the limits refused, everything else forwarded. */
+  async function limitLogs(
+    {
+      maxRange = Number.POSITIVE_INFINITY,
+      maxResults = Number.POSITIVE_INFINITY,
+      style = 'alchemy',
+    }: Extract<FaultMode, { kind: 'logLimit' }>,
+    body: Buffer,
+    calls: RpcCall | RpcCall[] | undefined,
+  ): Promise<Reply> {
+    if (!list(calls).some((call) => call.method === 'eth_getLogs')) return forward(body)
+    const one = async (call: RpcCall): Promise<RpcReply> => {
+      const filter = (Array.isArray(call.params) ? call.params[0] : undefined) as
+        | { fromBlock?: string; toBlock?: string }
+        | undefined
+      const from = Number.parseInt(filter?.fromBlock ?? '', 16)
+      const to = Number.parseInt(filter?.toBlock ?? '', 16)
+      if (call.method === 'eth_getLogs' && to - from + 1 > maxRange)
+        return logLimitError(call, style, from, { maxRange })
+      const answer = await forward(Buffer.from(JSON.stringify(call)))
+      const reply = parseCalls(Buffer.from(answer.body)) as RpcReply
+      if (
+        call.method === 'eth_getLogs' &&
+        Array.isArray(reply?.result) &&
+        reply.result.length > maxResults
+      )
+        return logLimitError(call, style, from, { results: maxResults })
+      return reply
+    }
+    const replies = await Promise.all(list(calls).map(one))
+    return json(Array.isArray(calls) ? replies : replies[0])
   }
 
   async function lieAbout(

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest'
+import { RpcResponseError, SourceError } from '../shared/errors.ts'
+import type { Source } from '../shared/types.ts'
+import { blockOfRead, isPruned, notePruned, prunedAt } from './pruned.ts'
+import { createSourceState } from './sourceState.ts'
+
+const refusal = (code: number, message: string) => new RpcResponseError('node', { code, message })
+
+describe('pruned state', () => {
+  it("knows nodes' words for state they no longer keep", () => {
+    for (const [code, message] of [
+      [-32000, 'missing trie node 1f0d…a3 (path ) state 0x1f0d… is not available, not found'],
+      [-32000, 'header not found'],
+      [-32000, 'historical state 7c45… is not available'],
+      [-32000, 'state at block #1000 is pruned'],
+      [-32000, 'distance to target block exceeds maximum proof window'],
+      [-32000, 'World state unavailable for block 0x10'],
+      [-32602, 'BlockOutOfRangeError: block height is 32 but requested was 2'],
+    ] as const)
+      expect(isPruned(refusal(code, message)), message).toBe(true)
+  })
+
+  it('is not a revert, another node error or a network failure', () => {
+    expect(isPruned(refusal(3, 'execution reverted'))).toBe(false)
+    expect(isPruned(refusal(-32000, 'nonce too low'))).toBe(false)
+    expect(isPruned(new SourceError('node', 'network', 'missing trie node'))).toBe(false)
+  })
+
+  it('learns a pruned block only well below the source’s own head (a lagging node is not pruned)', () => {
+    const s = createSourceState({
+      config: { name: 'n', domain: 'd', weight: 1 },
+    } as unknown as Source)
+    notePruned(s, 5) // its head is unknown
+    expect(prunedAt(s, 5)).toBe(false)
+    s.head = { number: 100, hash: '0x', at: 0 }
+    notePruned(s, 95) // could be a block it has not reached
+    expect(prunedAt(s, 95)).toBe(false)
+    notePruned(s, 40)
+    expect([prunedAt(s, 40), prunedAt(s, 12), prunedAt(s, 41), prunedAt(s, undefined)]).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ])
+  })
+
+  it("reads a read's numbered block", () => {
+    expect(blockOfRead(['0xabc', '0x10'], 1)).toBe(16)
+    expect(blockOfRead(['0xabc', 'latest'], 1)).toBeUndefined()
+    expect(blockOfRead(['0xabc', { blockHash: '0x1' }], 1)).toBeUndefined()
+    expect(blockOfRead([{}], undefined)).toBeUndefined()
+  })
+})

@@ -1,0 +1,48 @@
+/**
+ * Old state that one node no longer has. A full node keeps recent state only (geth: 128 blocks;
+ * anvil with `--prune-history`: a few); an archive node keeps all. A read at an old block that a
+ * full node refuses is not that node's fault and not an answer to agree on: it goes to the
+ * sources that have the state, and the full node is not asked for that old a block again.
+ */
+import { RpcResponseError } from '../shared/errors.ts'
+import type { SourceState } from './sourceState.ts'
+
+/**
+ * What nodes say when the state or block a read asks for is gone from their store: geth
+ * ("missing trie node", "header not found", "historical state … is not available"), Erigon
+ * ("state histories … not fully indexed", "old data not available due to pruning"), Reth
+ * ("state at block #N is pruned", "distance to target block exceeds maximum proof window"), Besu
+ * ("world state unavailable"), Nethermind ("state … is not available"), anvil
+ * ("BlockOutOfRangeError").
+ */
+const PRUNED =
+  /missing trie node|header not found|historical state|state (?:at block #?\d+ )?(?:is )?(?:not available|unavailable|pruned)|(?:world )?state (?:is )?unavailable|state histories|not available due to pruning|pruned|distance to target block exceeds|BlockOutOfRangeError/i
+
+/** A node's refusal because it no longer holds the state (or block) asked for. */
+export function isPruned(error: unknown): error is RpcResponseError {
+  return error instanceof RpcResponseError && PRUNED.test(error.reason)
+}
+
+/**
+ * Blocks below a source's own head a refused read must be, to count as pruned rather than not
+ * yet reached: a node lagging a few blocks says "header not found" too.
+ */
+const BEHIND = 16
+
+/** The numbered block a state read asks for (`blockParam` of the method's policy), if any. */
+export function blockOfRead(params: readonly unknown[], blockParam: number | undefined) {
+  const tag = blockParam === undefined ? undefined : params[blockParam]
+  return typeof tag === 'string' && /^0x[0-9a-f]{1,13}$/i.test(tag)
+    ? Number.parseInt(tag, 16)
+    : undefined
+}
+
+/** Learns from a pruned refusal of a read at `block`: older blocks are not asked of `s` again. */
+export function notePruned(s: SourceState, block: number | undefined): void {
+  if (block !== undefined && s.head && block + BEHIND <= s.head.number)
+    s.prunedTo = Math.max(s.prunedTo, block)
+}
+
+/** `s` is known to have pruned the state at `block`. */
+export const prunedAt = (s: SourceState, block: number | undefined): boolean =>
+  block !== undefined && block <= s.prunedTo
