@@ -32,7 +32,7 @@ function fakeClock(start = 1_000_000) {
     },
   }
   /** Lets every promise reaction run (the fan-out's answers arrive through promises). */
-  const flush = () => new Promise<void>((resolve) => setImmediate(resolve))
+  const flush = () => new Promise<void>((resolve) => setTimeout(resolve, 0))
   const due = (to: number) => {
     let next: [number, { at: number; fn: () => void }] | undefined
     for (const entry of timers)

@@ -12,7 +12,6 @@ import { isLarge, measureShape, screen } from './bounds.ts'
 import type { ResolvedConfig } from './config.ts'
 import type { Emitter } from './emitter.ts'
 import type { OutlastEvents } from './events.ts'
-import { logsWithin } from './logQuery.ts'
 import { classify, isCallersError } from './policy.ts'
 import { blockOfRead, isPruned, notePruned, prunedAt } from './pruned.ts'
 import {
@@ -271,10 +270,13 @@ function attempter(
     const started = Date.now()
     const ask = (p: unknown[]) => s.source.request({ method, params: p }, { signal })
     try {
-      // A log query is split to fit the source's range limits, its parts joined in order.
+      // A log query is split to fit the source's range limits, its parts joined in order (the
+      // splitting loads with the first log query: a dApp that reads no logs never carries it).
       const sent =
         method === 'eth_getLogs'
-          ? logsWithin(s, params[0], (filter) => ask([filter, ...params.slice(1)]))
+          ? import('./logQuery.ts').then(({ logsWithin }) =>
+              logsWithin(s, params[0], (filter) => ask([filter, ...params.slice(1)])),
+            )
           : ask(params)
       // Beside a chain check, the answer is used once both are in (a failed check fails it).
       const result = checked ? (await Promise.all([sent, checked]))[0] : await sent

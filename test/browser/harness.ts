@@ -17,7 +17,6 @@
  * the page and fails with the page's own error, and with any uncaught page error or unexpected
  * console error since the last call.
  */
-import { accessSync, constants } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -26,27 +25,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { describe, it } from 'vitest'
+import { findChromium, offlineArgs } from './chromium.ts'
+
+export { findChromium, offlineArgs }
 
 /** What a page entry puts on `window` under the harness's `global` name (`outlastTest`). */
 export type BrowserApi = Record<string, (...args: never[]) => unknown>
-
-const INSTALL = 'apt-get update && apt-get install -y chromium'
-
-/** Debian's chromium (or `CHROMIUM_PATH`), or why there is none. */
-export function findChromium(): { path: string } | { path: undefined; message: string } {
-  const fromEnv = process.env.CHROMIUM_PATH
-  const path = fromEnv || '/usr/bin/chromium'
-  try {
-    accessSync(path, constants.X_OK)
-    return { path }
-  } catch {
-    const where = fromEnv ? `CHROMIUM_PATH=${fromEnv} is not an executable` : `no ${path}`
-    return {
-      path: undefined,
-      message: `headless Chromium not found (${where}): install Debian's chromium as root with \`${INSTALL}\`, or set CHROMIUM_PATH to a Chromium binary (never \`playwright install\`)`,
-    }
-  }
-}
 
 const inCi = () => ['true', '1'].includes(String(process.env.CI).toLowerCase())
 
@@ -75,25 +59,6 @@ export function describeInBrowser(name: string, fn: () => void): void {
     it('needs Chromium', (t) => t.skip(found.message))
   })
 }
-
-/**
- * Arguments that keep Chromium off the network, beside those playwright-core always adds
- * (`--disable-background-networking`, `--disable-component-update`, `--disable-extensions`,
- * `--disable-default-apps`, `--disable-sync`, `--metrics-recording-only`, `--no-first-run`,
- * `--no-sandbox`…): no proxy, no pings, reporting or crash uploads, no safe-browsing or
- * phishing models, and no host name resolves but `localhost` (the tests use 127.0.0.1
- * literals), so anything that slips through fails before it leaves the machine.
- */
-export const offlineArgs = [
-  '--no-proxy-server',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1',
-  '--disable-domain-reliability',
-  '--disable-client-side-phishing-detection',
-  '--safebrowsing-disable-auto-update',
-  '--no-pings',
-  '--disable-crash-reporter',
-  '--disable-gpu',
-]
 
 export type BrowserPageOptions = {
   /** The page's TypeScript entry (a file URL or path); bundled with everything it imports. */
