@@ -22,14 +22,20 @@ Shares your Ethereum node with outlast dApps, wallets and bots over libp2p
 (TCP, WebSockets and WebRTC-Direct, which browsers dial without a domain or certificate).
 
   --rpc <url>            your node's HTTP JSON-RPC URL (required)
+  --ws <url>             your node's WebSocket URL: new heads are gossiped as the node
+                         sends them (eth_subscribe newHeads), polled only while it is down
   --listen <multiaddr>   an address to listen on (repeatable)
                          default: /ip4/0.0.0.0/tcp/4001, /ip4/0.0.0.0/tcp/4002/ws,
                          /ip4/0.0.0.0/udp/4003/webrtc-direct
   --key <path>           where the relay's key is kept (created on first start), so its
-                         peer id stays the same across restarts (default: ./outlast-relay.key)
+                         peer id stays the same across restarts (default: ./outlast-relay.key);
+                         the WebRTC-Direct certificate is kept beside it (<path>.webrtc.pem),
+                         so that address's certhash stays too, until renewed at a start
+                         within a day of its expiry (14 days): then publish the new address
   --peer <multiaddr>     another relay to gossip with (repeatable)
   --rate <n>             calls per second each peer may make (default 100)
-  --status-port <port>   serve GET /status (JSON) on 127.0.0.1:<port>
+  --status-port <port>   serve GET /status (JSON) on 127.0.0.1:<port>, and the node's
+                         headers as raw blocks: GET /ipfs/<eth-block CID>?format=raw
   --json                 print the ready line and a status line every 10 s as JSON
   --no-gossip            do not gossip heads and transactions
 `
@@ -55,6 +61,7 @@ async function main(argv: string[]): Promise<void> {
       'status-port': { type: 'string' },
       json: { type: 'boolean', default: false },
       'no-gossip': { type: 'boolean', default: false },
+      ws: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -79,11 +86,13 @@ async function main(argv: string[]): Promise<void> {
     ...(values.peer ? { peers: values.peer } : {}),
     ...(rate !== undefined ? { rate } : {}),
     gossip: !values['no-gossip'],
+    ...(values.ws ? { ws: values.ws } : {}),
   })
   const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
   let statusServer: ReturnType<typeof createServer> | undefined
   if (statusPort !== undefined) {
     statusServer = createServer((req, res) => {
+      if (relay.serveHeaderBlocks(req, res)) return
       const ok = req.method === 'GET' && req.url === '/status'
       res.writeHead(ok ? 200 : 404, { 'content-type': 'application/json' })
       res.end(ok ? JSON.stringify(relay.status()) : '{"error":"GET /status"}')
@@ -95,6 +104,11 @@ async function main(argv: string[]): Promise<void> {
   else {
     process.stdout.write(`outlast relay ${relay.peerId} on chain ${relay.chainId}\n`)
     for (const a of relay.addresses) process.stdout.write(`  ${a}\n`)
+    const cert = relay.status().certificate
+    if (cert?.made === 'renewed')
+      process.stdout.write(
+        `  the WebRTC-Direct certificate was renewed (until ${cert.expires}): its certhash changed, publish the new address\n`,
+      )
     if (port !== undefined) process.stdout.write(`  status: http://127.0.0.1:${port}/status\n`)
   }
   const ticker = values.json

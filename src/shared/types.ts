@@ -1,9 +1,9 @@
 /** What a source is: a kind, a failure domain and a way to answer JSON-RPC. */
 /**
- * What a source is: a provider's endpoint, the user's own node, the user's wallet, or a libp2p
- * peer (`outlast/p2p`).
+ * What a source is: a provider's endpoint, the user's own node, the user's wallet, a libp2p
+ * peer (`outlast/p2p`), or headers by hash from IPFS (`outlast/ipfs`'s `ipfsHeaders()`).
  */
-export const SOURCE_KINDS = ['cloud', 'self-hosted', 'wallet', 'p2p'] as const
+export const SOURCE_KINDS = ['cloud', 'self-hosted', 'wallet', 'p2p', 'ipfs'] as const
 export type SourceKind = (typeof SOURCE_KINDS)[number]
 
 /** The kinds a URL source (`http`, `webSocket`) may claim: a libp2p peer is `p2p()`'s. */

@@ -20,6 +20,8 @@ export type RelayProcess = {
   ws: string
   webrtc: string
   status(): Promise<RelayStatus>
+  /** Its status port's base URL, where it also serves headers as raw blocks (`/ipfs/<cid>`). */
+  http: string
   /** SIGKILL: gone mid-stream. */
   kill(): void
   /** SIGSTOP: a blackhole (connections open, nothing answers) until `resume`. */
@@ -82,6 +84,7 @@ export async function startRelayProcess(o: RelayProcessOptions): Promise<RelayPr
     ws: pick('/ws/'),
     webrtc: pick('/webrtc-direct/'),
     status: async () => (await fetch(statusUrl)).json() as Promise<RelayStatus>,
+    http: `http://127.0.0.1:${ready.statusPort}`,
     kill() {
       gone = true
       child.kill('SIGKILL')

@@ -6,6 +6,7 @@
  * misbehaviour (oversized or malformed frames, floods) costs that peer its stream or its turn,
  * never the relay.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
@@ -18,8 +19,16 @@ import { redactUrl } from '../../shared/url.ts'
 import { type PeerLibp2p, startPeerNode } from '../peerNode.ts'
 import { decodeFrame, MAX_CALL_BYTES, RPC_PROTOCOL, STREAM_LIMITS } from '../protocol.ts'
 import { callsOf, idOf, type RpcErrorObject, refusal } from './guards.ts'
+import { headerBlocks, nodeBlockByHash } from './headerBlocks.ts'
 import { type NodeClient, nodeClient } from './nodeClient.ts'
+import type { HeadsFrom } from './nodeHeads.ts'
 import { createPenalties, type Penalties, type Violation, WEIGHT } from './penalties.ts'
+import {
+  certificateDue,
+  certificateFileFor,
+  loadOrCreateCertificate,
+  type RelayCertificate,
+} from './relayCertificate.ts'
 import { relayGossip } from './relayGossip.ts'
 import { loadOrCreateKey } from './relayKey.ts'
 
@@ -30,7 +39,11 @@ export type RelayOptions = {
   listen?: string[]
   /** The relay's identity. @default the key in `keyFile`, else a new one */
   privateKey?: PrivateKey
-  /** Where the key is kept (created on first start): a stable peer id dApps can pin. */
+  /**
+   * Where the key is kept (created on first start): a stable peer id dApps can pin. The
+   * WebRTC-Direct certificate is kept beside it (`<keyFile>.webrtc.pem`), so the `/certhash/…`
+   * of that address stays the same too, until the certificate is renewed (14 days).
+   */
   keyFile?: string
   /** Other relays to connect to, so gossip spreads between them. @default [] */
   peers?: string[]
@@ -44,8 +57,10 @@ export type RelayOptions = {
   maxStreamsPerPeer?: number
   /** A stream idle this long (ms) is closed. @default 60_000 */
   idleTimeout?: number
-  /** How often (ms) the node's head is read and, when new, gossiped. @default 1_000 */
+  /** How often (ms) the node's head is read and, when new, gossiped (with `ws`: while its socket is down). @default 1_000 */
   headInterval?: number
+  /** The node's WebSocket URL (`ws://`, `wss://`): new heads from its `newHeads`, polling only while it is down. */
+  ws?: string
   /** Milliseconds a call to the node may take. @default 10_000 */
   timeout?: number
   /** Gossip heads and transactions. @default true */
@@ -63,6 +78,10 @@ export type RelayStatus = {
   served: number
   refused: Record<string, number>
   gossip: Record<string, number>
+  /** Where the node's new heads come from now; `off` without gossip. */
+  heads: { from: HeadsFrom | 'off'; ws?: string; drops: number }
+  /** The WebRTC-Direct certificate kept with `keyFile`: due means a restart renews it (a new certhash). */
+  certificate?: { certhash: string; expires: string; made: RelayCertificate['made']; due: boolean }
 }
 
 export type Relay = {
@@ -72,6 +91,11 @@ export type Relay = {
   readonly chainId: number
   readonly libp2p: PeerLibp2p
   status(): RelayStatus
+  /**
+   * Serves the node's headers as raw blocks, `GET /ipfs/{eth-block CID}?format=raw`, on an HTTP
+   * server of yours (the CLI's status port: headerBlocks.ts); false for requests it does not take.
+   */
+  serveHeaderBlocks(req: IncomingMessage, res: ServerResponse): boolean
   stop(): Promise<void>
 }
 
@@ -89,6 +113,9 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   const chainId = await nodeChainId(call, o.rpc)
   const privateKey =
     options.privateKey ?? (o.keyFile ? await loadOrCreateKey(o.keyFile) : undefined)
+  const cert = o.keyFile ? await loadOrCreateCertificate(certificateFileFor(o.keyFile)) : undefined
+  // The `ws` package is an optional peer dependency: asked for only with `ws`.
+  const WebSocket = o.ws && o.gossip ? await loadWs() : undefined
   const penalties = createPenalties()
   const node = await startPeerNode({
     // A banned peer's new connections are refused once it says who it is.
@@ -97,7 +124,14 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       denyInboundEncryptedConnection: (peer) => penalties.banned(peer.toString()),
     },
     listen: o.listen,
-    transports: [tcp(), webSockets(), webRTCDirect({ rtcConfiguration: { iceServers: [] } })],
+    transports: [
+      tcp(),
+      webSockets(),
+      webRTCDirect({
+        rtcConfiguration: { iceServers: [] },
+        ...(cert ? { certificate: cert.certificate } : {}),
+      }),
+    ],
     ...(privateKey ? { privateKey } : {}),
   })
   const counts = {
@@ -116,9 +150,16 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
 
   const serve = server(o, call, counts, refuse, penalties)
   await node.handle(RPC_PROTOCOL, serve, STREAM_LIMITS)
-  const stopGossip = o.gossip
-    ? relayGossip(node, call, chainId, o.headInterval, told, (peer) => refuse('gossip', peer))
-    : () => {}
+  const heads = o.gossip
+    ? relayGossip(
+        node,
+        call,
+        chainId,
+        { interval: o.headInterval, ...(o.ws ? { ws: o.ws, WebSocket } : {}) },
+        told,
+        (peer) => refuse('gossip', peer),
+      )
+    : undefined
   await Promise.allSettled(o.peers.map((p) => node.dial(multiaddr(p))))
 
   return {
@@ -128,6 +169,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     },
     chainId,
     libp2p: node,
+    serveHeaderBlocks: headerBlocks(nodeBlockByHash(call)),
     status: () => ({
       peerId: node.peerId.toString(),
       addresses: node.getMultiaddrs().map(String),
@@ -138,9 +180,24 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       served: counts.served,
       refused: { ...counts.refused },
       gossip: { ...counts.gossip },
+      heads: {
+        from: heads?.from() ?? 'off',
+        ...(o.ws ? { ws: redactUrl(o.ws) } : {}),
+        drops: heads?.drops ?? 0,
+      },
+      ...(cert
+        ? {
+            certificate: {
+              certhash: cert.certificate.certhash,
+              expires: cert.notAfter.toISOString(),
+              made: cert.made,
+              due: certificateDue(cert.notAfter, Date.now()),
+            },
+          }
+        : {}),
     }),
     async stop() {
-      stopGossip()
+      heads?.stop()
       await node.stop()
       call.close()
     },
@@ -156,6 +213,14 @@ const FRAME_ERRORS = new Set([
 
 function bump(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1
+}
+
+async function loadWs() {
+  try {
+    return (await import('ws')).default
+  } catch {
+    throw new ConfigError("relay: ws (the node's WebSocket) needs the ws package: npm install ws")
+  }
 }
 
 async function nodeChainId(call: NodeClient, rpc: string): Promise<number> {
@@ -286,6 +351,7 @@ function settingsOf(options: RelayOptions) {
     rpc,
     listen = DEFAULT_LISTEN,
     keyFile,
+    ws,
     peers = [],
     maxFrameBytes = MAX_CALL_BYTES,
     maxBatch = 100,
@@ -304,6 +370,16 @@ function settingsOf(options: RelayOptions) {
     url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:'),
     `rpc must be the node's http(s) URL, got ${JSON.stringify(url ? redactUrl(rpc) : String(rpc))}`,
   )
+  if (ws !== undefined) {
+    let wsUrl: URL | undefined
+    try {
+      wsUrl = new URL(ws)
+    } catch {}
+    check(
+      wsUrl !== undefined && (wsUrl.protocol === 'ws:' || wsUrl.protocol === 'wss:'),
+      `ws must be the node's ws(s) URL, got ${JSON.stringify(wsUrl ? redactUrl(ws) : String(ws))}`,
+    )
+  }
   const whole = (n: unknown, min: number) => Number.isSafeInteger(n) && (n as number) >= min
   check(whole(maxFrameBytes, 64), `maxFrameBytes must be an integer >= 64, got ${maxFrameBytes}`)
   check(whole(maxBatch, 1), `maxBatch must be an integer >= 1, got ${maxBatch}`)
@@ -329,6 +405,7 @@ function settingsOf(options: RelayOptions) {
     rpc,
     listen,
     keyFile,
+    ws,
     peers,
     maxFrameBytes,
     maxBatch,

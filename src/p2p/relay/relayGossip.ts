@@ -2,29 +2,42 @@
  * A relay's gossip on the chain's topics. The node's new heads are published; a gossiped head is
  * passed on only if this relay's node has that block (junk dies at the first relay), a gossiped
  * transaction only if it decodes for this chain and the node did not refuse it; each is
- * submitted to the node once. Rejected messages cost their sender gossipsub's peer score.
+ * submitted to the node once. Rejected messages cost their sender gossipsub's peer score. The
+ * node's heads come from nodeHeads.ts (its WebSocket's `newHeads`, else polling).
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type WebSocket from 'ws'
 import { createLru } from '../../shared/lru.ts'
 import { checkHead, checkTransaction, encodeHead } from '../gossip.ts'
 import type { PeerLibp2p } from '../peerNode.ts'
 import { headsTopic, txsTopic } from '../protocol.ts'
 import type { NodeClient } from './nodeClient.ts'
+import { type Header, type NodeHeads, watchHeads } from './nodeHeads.ts'
 
 const { Accept, Ignore, Reject } = TopicValidatorResult
 
 type NodeAnswer = { result?: unknown; error?: { code?: number; message?: string } }
 
-/** Starts gossip; returns the function that stops the head poll. */
+/** How the relay learns its node's heads (nodeHeads.ts). */
+export type HeadsSettings = {
+  /** Milliseconds between polls while no subscription is live. */
+  interval: number
+  /** The node's WebSocket URL, for `newHeads`. */
+  ws?: string
+  /** The `ws` package's WebSocket class, when `ws` is set. */
+  WebSocket?: typeof WebSocket
+}
+
+/** Starts gossip; the watch on the node's heads is returned (where they come from, `stop`). */
 export function relayGossip(
   node: PeerLibp2p,
   call: NodeClient,
   chainId: number,
-  interval: number,
+  settings: HeadsSettings,
   told: (what: string) => void,
   /** A peer passed on junk (a message rejected here): a strike against it. */
   junk: (peer: string) => void,
-): () => void {
+): NodeHeads {
   const pubsub = node.services.pubsub
   const heads = headsTopic(chainId)
   const txs = txsTopic(chainId)
@@ -68,25 +81,37 @@ export function relayGossip(
   pubsub.subscribe(heads)
   pubsub.subscribe(txs)
 
-  let last: string | undefined
-  let stopped = false
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const poll = async () => {
-    const header = (await ask('eth_getBlockByNumber', ['latest', false])).result as
-      | Record<string, unknown>
-      | undefined
-    if (!stopped && header && typeof header.hash === 'string' && header.hash !== last) {
-      last = header.hash
-      await pubsub.publish(heads, encodeHead(header)).then(
-        () => told('headsPublished'),
-        () => {},
-      )
+  const published = createLru<true>(64)
+  /** Publishes a head of the node's; one the socket sent that does not hash is read again. */
+  const publish = async (header: Header) => {
+    const hash = header.hash
+    if (typeof hash !== 'string' || published.get(hash)) return
+    let data = headBytes(header)
+    if (!data) {
+      const again = (await ask('eth_getBlockByHash', [hash, false])).result as Header | undefined
+      data = again && again.hash === hash ? headBytes(again) : undefined
     }
-    if (!stopped) timer = setTimeout(poll, interval)
+    if (!data || published.get(hash)) return
+    published.set(hash, true)
+    await pubsub.publish(heads, data).then(
+      () => told('headsPublished'),
+      () => {},
+    )
   }
-  timer = setTimeout(poll, 0)
-  return () => {
-    stopped = true
-    clearTimeout(timer)
+  return watchHeads({
+    latest: async () => (await ask('eth_getBlockByNumber', ['latest', false])).result as Header,
+    onHead: publish,
+    interval: settings.interval,
+    ...(settings.ws ? { ws: settings.ws, WebSocket: settings.WebSocket } : {}),
+  })
+}
+
+/** The gossip form of a header, if its fields hash to its hash (what every receiver checks). */
+function headBytes(header: Header): Uint8Array | undefined {
+  try {
+    const data = encodeHead(header)
+    return checkHead(data).ok ? data : undefined
+  } catch {
+    return undefined
   }
 }

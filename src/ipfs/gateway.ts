@@ -1,0 +1,122 @@
+/**
+ * A trustless gateway as a route: `GET {base}/ipfs/{cid}?format=raw` with
+ * `Accept: application/vnd.ipld.raw`, one block per request. Untrusted: the block is hashed
+ * by the caller (blockRace.ts) before anyone sees it. A 404 means the gateway does not have the
+ * block (no fault); 5xx, network errors and timeouts are failures; 429 is a rate limit.
+ */
+import type { CID } from 'multiformats/cid'
+import { ConfigError, SourceError } from '../shared/errors.ts'
+import { redactUrl } from '../shared/url.ts'
+import { networkErrors } from '../sources/networkError.ts'
+import { readResponse, TooManyBytes } from './readBytes.ts'
+import type { IpfsRoute, RouteAnswer } from './types.ts'
+
+export type GatewayOptions = {
+  /** Shown in status, events and errors. @default the URL's scheme, host and port */
+  name?: string
+  /** The fetch to use. @default globalThis.fetch */
+  fetch?: typeof fetch
+}
+
+const RAW = 'application/vnd.ipld.raw'
+/** Same-host redirects followed per block (a gateway moving `/ipfs/x` to `/ipfs/x/`). */
+const MAX_REDIRECTS = 2
+
+/** A trustless gateway at `url` (its path and query are kept: some gateways take a key there). */
+export function gateway(url: string, options: GatewayOptions = {}): IpfsRoute {
+  let base: URL
+  try {
+    base = new URL(url)
+  } catch {
+    throw new ConfigError(`gateway(): ${redactUrl(url)} is not a URL.`)
+  }
+  if (base.protocol !== 'https:' && base.protocol !== 'http:')
+    throw new ConfigError(`gateway(): ${redactUrl(url)} must be an http(s) URL.`)
+  const name = options.name ?? `gateway ${redactUrl(url)}`
+  const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+  const fail = (kind: SourceError['kind'], message: string, extra = {}) =>
+    new SourceError(name, kind, message, extra)
+  const classify = networkErrors(fail, base.host, 0)
+
+  const blockUrl = (cid: CID) => {
+    const u = new URL(base)
+    u.pathname = `${base.pathname.replace(/\/+$/, '')}/ipfs/${cid.toString()}`
+    u.searchParams.set('format', 'raw')
+    return u
+  }
+
+  return {
+    name,
+    kind: 'gateway',
+    async get(cid, { signal, maxBlockBytes }): Promise<RouteAnswer> {
+      let target = blockUrl(cid)
+      for (let hop = 0; ; hop++) {
+        let response: Response
+        try {
+          response = await doFetch(target, {
+            headers: { accept: RAW },
+            redirect: 'manual',
+            signal,
+          })
+        } catch (error) {
+          throw classify(error, signal)
+        }
+        const { status } = response
+        if (status >= 300 && status < 400) {
+          await response.body?.cancel().catch(() => {})
+          const location = response.headers.get('location')
+          const next = location ? safeUrl(location, target) : undefined
+          if (!next || next.origin !== base.origin)
+            throw fail('http', `HTTP ${status}: redirect to another host refused`, { status })
+          if (hop >= MAX_REDIRECTS) throw fail('http', 'too many redirects', { status })
+          target = next
+          continue
+        }
+        if (status === 0 || response.type === 'opaqueredirect')
+          throw fail('http', 'redirect refused')
+        if (status === 404 || status === 410) {
+          await response.body?.cancel().catch(() => {})
+          return { missing: `HTTP ${status}` }
+        }
+        if (status === 429) {
+          await response.body?.cancel().catch(() => {})
+          const retryAfter = parseRetryAfter(response.headers.get('retry-after'), Date.now())
+          throw fail('rate-limited', 'HTTP 429 (rate-limited)', { status, retryAfter })
+        }
+        if (status < 200 || status >= 300) {
+          await response.body?.cancel().catch(() => {})
+          throw fail('http', `HTTP ${status}`, { status })
+        }
+        const type = response.headers.get('content-type') ?? ''
+        if (!type.toLowerCase().includes(RAW)) {
+          await response.body?.cancel().catch(() => {})
+          throw fail('body', `answered ${JSON.stringify(type.slice(0, 60))}, not ${RAW}`)
+        }
+        try {
+          return { bytes: await readResponse(response, maxBlockBytes) }
+        } catch (error) {
+          if (error instanceof TooManyBytes)
+            throw fail('body', `block larger than maxBlockBytes (${maxBlockBytes})`)
+          throw classify(error, signal)
+        }
+      }
+    },
+  }
+}
+
+function safeUrl(location: string, from: URL): URL | undefined {
+  try {
+    return new URL(location, from)
+  } catch {
+    return undefined
+  }
+}
+
+/** `Retry-After` in ms: seconds, or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (!value) return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000)
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
+}

@@ -1,0 +1,269 @@
+/**
+ * IPNS names resolved through trustless gateways, never on a gateway's word: each route's record
+ * (`GET /ipns/{name}?format=ipns-record`) is verified with the `ipns` package (signed by the key
+ * the name is, not expired), and the highest sequence among the valid ones wins. A route that
+ * sends a record that fails its signature is marked lying; an expired record is refused, not a
+ * lie (a cache may hold an old one). The highest sequence seen is remembered: a route replaying an
+ * older valid record cannot take a name back.
+ */
+import type { MultihashDigest } from 'multiformats/hashes/interface'
+import { BaseError, ConfigError } from '../shared/errors.ts'
+import { redactUrl } from '../shared/url.ts'
+import { ContentError, ContentNotFoundError, type RouteReason } from './errors.ts'
+import { readBounded } from './ethBlock.ts'
+
+/** The IPNS record media type of the trustless gateway spec. */
+export const IPNS_RECORD_TYPE = 'application/vnd.ipfs.ipns-record'
+/** The spec's limit on a record's size. */
+const MAX_RECORD_BYTES = 10_240
+
+export type IpnsOptions = {
+  /** Trustless gateway base URLs asked for records (`/ipns/{name}?format=ipns-record` is added). */
+  gateways: readonly string[]
+  /** Milliseconds one gateway may take for one record. @default 10_000 */
+  timeout?: number
+  /**
+   * Once one valid record is in, how much longer (ms) the other gateways are waited for (one may
+   * hold a newer sequence). @default 500
+   */
+  grace?: number
+  /** Hears each route caught sending a record that fails verification. @default none */
+  onLie?: (lie: { route: string; name: string; reason: string }) => void
+  /** The fetch gateways use. @default globalThis.fetch */
+  fetch?: typeof fetch
+}
+
+/** A verified record: what the name points to, and from which route. */
+export type IpnsRecordInfo = {
+  name: string
+  /** The record's value, e.g. `/ipfs/bafy…`. */
+  value: string
+  sequence: bigint
+  /** RFC 3339 end of validity. */
+  validity: string
+  /** Seconds the record may be cached, from its TTL. */
+  ttl: number | undefined
+  route: string
+}
+
+export type IpnsRouteStatus = {
+  name: string
+  records: number
+  lies: number
+  failures: number
+  lastError: string | undefined
+}
+
+export type IpnsResolver = {
+  /** The valid record with the highest sequence any route holds (never lower than one seen before). */
+  record(name: string, options?: { signal?: AbortSignal }): Promise<IpnsRecordInfo>
+  /** `/ipns/name/a/b` (or `ipns://name/a/b`) → `/ipfs/CID/…/a/b`, following up to 4 IPNS hops. */
+  resolve(path: string, options?: { signal?: AbortSignal }): Promise<string>
+  status(): { routes: IpnsRouteStatus[] }
+}
+
+type Route = IpnsRouteStatus & { url: string }
+
+/** A resolver over trustless gateways. The `ipns` package loads with the first record. */
+export function ipnsResolver(options: IpnsOptions): IpnsResolver {
+  const o = settingsOf(options)
+  const routes: Route[] = o.gateways.map((url) => ({
+    url,
+    name: redactUrl(url),
+    records: 0,
+    lies: 0,
+    failures: 0,
+    lastError: undefined,
+  }))
+  const highest = new Map<string, IpnsRecordInfo>()
+
+  const record = async (nameIn: string, { signal }: { signal?: AbortSignal } = {}) => {
+    const name = nameIn.trim()
+    const [ipns, validator, key] = await Promise.all([
+      import('ipns'),
+      import('ipns/validator'),
+      routingKeyOf(name),
+    ])
+    const reasons: RouteReason[] = []
+    const valid: IpnsRecordInfo[] = []
+    const stop = new AbortController()
+    const all = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal
+    // Every route is asked at once (records are tiny); once one valid record is in, the others
+    // get `grace` ms more to show a higher sequence.
+    let graceTimer: ReturnType<typeof setTimeout> | undefined
+    let startGrace = () => {}
+    const graceOver = new Promise<void>((resolve) => {
+      all.addEventListener('abort', () => resolve(), { once: true })
+      startGrace = () => {
+        graceTimer ??= setTimeout(resolve, o.grace)
+      }
+    })
+    const asks = routes.map(async (r) => {
+      try {
+        const info = await fromRoute(r, name, key, { ...ipns, ...validator }, all)
+        if (!info) return void reasons.push({ route: r.name, reason: 'does not have it' })
+        valid.push(info)
+        startGrace()
+      } catch (error) {
+        reasons.push({ route: r.name, reason: messageOf(error) })
+      }
+    })
+    await Promise.race([Promise.all(asks), graceOver])
+    clearTimeout(graceTimer)
+    stop.abort()
+    if (signal?.aborted) throw new ContentError(name, `Resolving /ipns/${name} was cancelled.`)
+    const known = highest.get(name)
+    const best = [...valid, ...(known ? [known] : [])].sort(newerFirst)[0]
+    if (!best) throw new ContentNotFoundError(name, reasons, 'a valid IPNS record for')
+    highest.set(name, best)
+    return best
+  }
+
+  /** One route's verified record; undefined when it has none (404). */
+  const fromRoute = async (
+    r: Route,
+    name: string,
+    key: Uint8Array,
+    ipns: typeof import('ipns') & typeof import('ipns/validator'),
+    signal: AbortSignal,
+  ): Promise<IpnsRecordInfo | undefined> => {
+    let bytes: Uint8Array | undefined
+    const timeout = AbortSignal.timeout(o.timeout)
+    try {
+      const response = await o.fetch(
+        `${r.url.replace(/\/+$/, '')}/ipns/${encodeURIComponent(name)}?format=ipns-record`,
+        { headers: { accept: IPNS_RECORD_TYPE }, signal: AbortSignal.any([signal, timeout]) },
+      )
+      if (response.status === 404 || response.status === 410) {
+        await response.body?.cancel()
+        return undefined
+      }
+      if (!response.ok) {
+        await response.body?.cancel()
+        throw new Error(`HTTP ${response.status}`)
+      }
+      bytes = await readBounded(response, MAX_RECORD_BYTES)
+    } catch (error) {
+      if (signal.aborted) throw new Error('not needed any more')
+      const why = timeout.aborted ? `no answer within ${o.timeout} ms` : messageOf(error)
+      r.failures++
+      r.lastError = why
+      throw new Error(why)
+    }
+    try {
+      await ipns.ipnsValidator(key, bytes)
+    } catch (error) {
+      const why = messageOf(error)
+      if ((error as Error)?.name === 'RecordExpiredError') {
+        r.lastError = `expired record: ${why}`
+        throw new Error(`sent an expired record (${why})`)
+      }
+      r.lies++
+      r.lastError = `lied: ${why}`
+      o.onLie?.({ route: r.name, name, reason: why })
+      throw new Error(`sent a record that failed verification: ${why}`)
+    }
+    const rec = ipns.unmarshalIPNSRecord(bytes)
+    r.records++
+    return {
+      name,
+      value: rec.value,
+      sequence: rec.sequence,
+      validity: rec.validity,
+      ttl: rec.ttl === undefined ? undefined : Number(rec.ttl / 1_000_000_000n),
+      route: r.name,
+    }
+  }
+
+  const resolve = async (path: string, opts: { signal?: AbortSignal } = {}) => {
+    let current = normalize(path)
+    for (let hop = 0; hop < 4; hop++) {
+      if (current.startsWith('/ipfs/')) return current
+      const [, , name = '', ...rest] = current.split('/')
+      const { value } = await record(name, opts)
+      if (!value.startsWith('/ipfs/') && !value.startsWith('/ipns/'))
+        throw new ContentError(
+          name,
+          `The IPNS record of ${name} points to ${JSON.stringify(value)}, not an /ipfs/ or /ipns/ path.`,
+        )
+      current = [value.replace(/\/+$/, ''), ...rest].join('/')
+    }
+    throw new ContentError(path, `${path}: more than 4 IPNS hops; refusing to follow further.`)
+  }
+
+  return {
+    record,
+    resolve,
+    status: () => ({ routes: routes.map(({ url: _, ...r }) => ({ ...r })) }),
+  }
+}
+
+/** `/ipns/name/…`, `ipns://name/…` or a bare name as `/ipns/name/…`; `/ipfs/…` as it is. */
+function normalize(path: string): string {
+  const p = path.trim()
+  if (/^ipns:\/\//i.test(p)) return `/ipns/${p.slice(7)}`
+  if (/^ipfs:\/\//i.test(p)) return `/ipfs/${p.slice(7)}`
+  if (p.startsWith('/ipns/') || p.startsWith('/ipfs/')) return p
+  return `/ipns/${p}`
+}
+
+/** The record's routing key: `/ipns/` + the multihash of the key the name is. */
+async function routingKeyOf(name: string): Promise<Uint8Array> {
+  const [{ peerIdFromString }, { multihashToIPNSRoutingKey }] = await Promise.all([
+    import('@libp2p/peer-id'),
+    import('ipns'),
+  ])
+  let digest: MultihashDigest
+  try {
+    digest = peerIdFromString(name).toMultihash()
+  } catch {
+    throw new ContentError(
+      name,
+      `Not an IPNS key name: ${JSON.stringify(name)} (a k51…/bafz… CID or a 12D3Koo…/Qm… peer id; DNSLink names are not resolved here).`,
+    )
+  }
+  return multihashToIPNSRoutingKey(digest as MultihashDigest<0x00 | 0x12>)
+}
+
+/** Higher sequence first; at equal sequence, the later validity (the `ipns` selector's rule). */
+function newerFirst(a: IpnsRecordInfo, b: IpnsRecordInfo): number {
+  if (a.sequence !== b.sequence) return a.sequence > b.sequence ? -1 : 1
+  const time = (v: string) => Date.parse(v) || 0
+  return time(b.validity) - time(a.validity)
+}
+
+const messageOf = (error: unknown) =>
+  error instanceof BaseError
+    ? error.shortMessage
+    : error instanceof Error
+      ? error.message
+      : String(error)
+
+function settingsOf(options: IpnsOptions) {
+  const check = (ok: boolean, what: string) => {
+    if (!ok) throw new ConfigError(`ipnsResolver(): ${what}`)
+  }
+  check(typeof options === 'object' && options !== null, 'needs an options object with gateways')
+  const { gateways, timeout = 10_000, grace = 500, fetch: fetchFn = globalThis.fetch } = options
+  check(
+    Array.isArray(gateways) && gateways.length > 0,
+    'gateways must be a non-empty array of gateway URLs',
+  )
+  gateways.forEach((g, i) => {
+    let url: URL | undefined
+    try {
+      url = new URL(g)
+    } catch {}
+    check(
+      url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:'),
+      `gateways[${i}] must be an http(s) URL, got ${JSON.stringify(url ? redactUrl(g) : String(g))}`,
+    )
+  })
+  check(
+    Number.isFinite(timeout) && timeout > 0,
+    `timeout must be a number of ms > 0, got ${timeout}`,
+  )
+  check(Number.isFinite(grace) && grace >= 0, `grace must be a number of ms >= 0, got ${grace}`)
+  check(typeof fetchFn === 'function', 'fetch must be a fetch function')
+  return { gateways, timeout, grace, fetch: fetchFn, onLie: options.onLie }
+}

@@ -1,0 +1,58 @@
+/**
+ * A block's bytes, read with a cap: a route that sends more than a block may hold is cut off
+ * at the cap, not buffered whole.
+ */
+
+/** Thrown when a body passes the cap; the route's fault. */
+export class TooManyBytes extends Error {
+  override name = 'TooManyBytes'
+}
+
+/** Joins chunks from a response body, a Helia blockstore or an array, refusing past `max`. */
+export async function collect(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  max: number,
+  onTooMany?: () => void,
+): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of chunks) {
+    size += chunk.byteLength
+    if (size > max) {
+      onTooMany?.()
+      throw new TooManyBytes(`more than ${max} bytes`)
+    }
+    parts.push(chunk)
+  }
+  if (parts.length === 1) return parts[0]!
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.byteLength
+  }
+  return out
+}
+
+/** A response body as bytes, at most `max` (checked against Content-Length first). */
+export async function readResponse(response: Response, max: number): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length'))
+  if (declared > max) {
+    await response.body?.cancel().catch(() => {})
+    throw new TooManyBytes(`${declared} bytes declared, more than ${max}`)
+  }
+  if (!response.body) return new Uint8Array(0)
+  const reader = response.body.getReader()
+  const chunks = {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) return
+        yield value
+      }
+    },
+  }
+  return collect(chunks, max, () => {
+    reader.cancel().catch(() => {})
+  })
+}
