@@ -5,6 +5,9 @@
  * chunks it loads on first use.
  *
  *   node bench/bundles.ts
+ *
+ * `outlast/ipfs`'s first load is the gateway path (Helia and libp2p load only when `startHelia()`
+ * runs): its "first use" column with `startHelia` is the weight with Helia.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -13,6 +16,8 @@ import { gzipSync } from 'node:zlib'
 import { build, type Rollup } from 'vite'
 
 const ROOT = new URL('..', import.meta.url).pathname
+/** The build measured (`npm run build`'s). `OUTLAST_DIST` measures another, e.g. one in node_modules/.cache. */
+const DIST = process.env.OUTLAST_DIST ?? `${ROOT}dist/`
 
 const ENTRIES: [name: string, code: string][] = [
   ['core: createOutlast + http', "export { createOutlast, http } from 'outlast'"],
@@ -23,6 +28,18 @@ const ENTRIES: [name: string, code: string][] = [
   [
     'core + p2p, as a dApp imports both',
     "export { createOutlast, http } from 'outlast'\nexport { p2p } from 'outlast/p2p'",
+  ],
+  [
+    'outlast/ipfs: createIpfs + gateway (gateways only)',
+    "export { createIpfs, gateway } from 'outlast/ipfs'",
+  ],
+  [
+    'outlast/ipfs: + tokenMetadata, fetchTokenList (wallet helpers)',
+    "export { createIpfs, gateway, tokenMetadata, fetchTokenList } from 'outlast/ipfs'",
+  ],
+  [
+    'outlast/ipfs with Helia: + startHelia (Helia light, bitswap, libp2p, WebSockets, WebRTC-Direct)',
+    "export { createIpfs, gateway, startHelia } from 'outlast/ipfs'",
   ],
 ]
 
@@ -36,7 +53,11 @@ async function measure(code: string) {
       logLevel: 'silent',
       root: ROOT,
       resolve: {
-        alias: { 'outlast/p2p': `${ROOT}dist/p2p/index.js`, outlast: `${ROOT}dist/index.js` },
+        alias: {
+          'outlast/p2p': `${DIST}p2p/index.js`,
+          'outlast/ipfs': `${DIST}ipfs/index.js`,
+          outlast: `${DIST}index.js`,
+        },
       },
       // An app build (a library build leaves whitespace in ES output), keeping the entry's exports.
       build: {

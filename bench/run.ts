@@ -15,6 +15,7 @@ import { resolve } from 'node:path'
 import { p99Chart } from './chart.ts'
 import { type ClientName, clientLabels, clientNames } from './clients.ts'
 import { type FirstMomentsResult, firstMomentsMarkdown } from './firstMoments.ts'
+import { type IpfsResult, ipfsMarkdown } from './ipfs.ts'
 import { measure, measurePairs } from './measure.ts'
 import { type OverheadResult, overheadMarkdown } from './overhead.ts'
 import { type P2pResult, p2pMarkdown } from './p2p.ts'
@@ -253,6 +254,13 @@ if (!flag('no-overhead')) {
   log(p2pMarkdown(peers))
 }
 
+let content: IpfsResult | undefined
+if (!flag('no-overhead')) {
+  log(`\noutlast/ipfs (${elapsed()} in): node bench/ipfs.ts`)
+  content = await child<IpfsResult>('./ipfs.ts')
+  log(ipfsMarkdown(content))
+}
+
 let proxied: ProxyResult | undefined
 if (!flag('no-overhead')) {
   log(`\noutlast proxy (${elapsed()} in): node bench/proxy.ts`)
@@ -355,6 +363,16 @@ if (outDir || (!only && !onlyClients)) {
           'Made by `node bench/p2p.ts` in the same run: `outlast relay` processes in front of one anvil. Blackout: the HTTP sources down (DNS, 503), two pinned relays left, the wallet workload through `p2p()` with `proofs()` interleaved request by request with the same workload and prover over HTTP to the same node. Flood: one peer reads through a relay alone, then while another peer floods it (streams past the limit, oversized and malformed frames, batches past the rate, refused methods, junk gossip).',
           '',
           p2pMarkdown(peers),
+          '',
+        ]
+      : []),
+    ...(content
+      ? [
+          '## outlast/ipfs: NFT metadata through outlast, and from one gateway',
+          '',
+          'Made by `node bench/ipfs.ts` in the same run: three trustless gateways and a Kubo RPC API on loopback (test/lab/ipfsLab.ts), `createIpfs()` over all four (every block hashed against its CID) beside what wallets do, a plain `fetch` from one gateway, healthy and with the first gateway blackholed, the four series interleaved request by request.',
+          '',
+          ipfsMarkdown(content),
           '',
         ]
       : []),

@@ -13,6 +13,10 @@
  * load only when `startHelia()` is called (dynamic imports): a dApp using gateways alone never
  * loads them.
  *
+ * Wallet helpers: `tokenMetadata(rpc, { contract, tokenId, standard })` reads `tokenURI`/`uri`
+ * through outlast and fetches the metadata verified; `fetchTokenList(cid)` reads a token list
+ * (tokenlists.org) verified and checked.
+ *
  * For other modules: `createIpfs().block(cid)` is one verified block (keccak-256 included,
  * for Ethereum headers by CID); `parseAddress` reads every accepted address form.
  */
@@ -65,6 +69,24 @@ export {
   type WatchOptions,
   watchSources,
 } from './sourcesFrom.ts'
+export {
+  checkTokenList,
+  type FetchTokenListOptions,
+  fetchTokenList,
+  type TokenInfo,
+  type TokenList,
+  TokenListError,
+} from './tokenList.ts'
+export {
+  type ChainReader,
+  type TokenMetadata,
+  TokenMetadataError,
+  type TokenMetadataOptions,
+  type TokenRef,
+  type TokenStandard,
+  tokenMetadata,
+} from './tokenMetadata.ts'
+export { type DocumentOrigin, erc1155Id } from './tokenUri.ts'
 export type {
   AttemptOutcome,
   FetchOptions,

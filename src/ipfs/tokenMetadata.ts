@@ -21,6 +21,7 @@ import {
   locate,
   readDocument,
   substituteId,
+  timedOutInside,
   withDeadline,
 } from './tokenUri.ts'
 
@@ -114,6 +115,7 @@ export const SELECTORS: Record<TokenStandard, `0x${string}`> = {
   erc1155: '0x0e89341c',
 }
 const FUNCTION: Record<TokenStandard, string> = { erc721: 'tokenURI', erc1155: 'uri' }
+const LABEL: Record<TokenStandard, string> = { erc721: 'ERC-721', erc1155: 'ERC-1155' }
 const MAX_UINT256 = (1n << 256n) - 1n
 
 export async function tokenMetadata<T = Record<string, unknown>>(
@@ -164,13 +166,16 @@ export async function tokenMetadata<T = Record<string, unknown>>(
         maxBytes,
       })
     } catch (error) {
-      if (deadline.timedOut()) throw fail(`no metadata within ${timeout} ms`, error)
+      if (deadline.timedOut() || timedOutInside(error))
+        throw fail(`no metadata within ${timeout} ms`, error)
       if (options.signal?.aborted) throw fail('aborted', error)
       throw fail(`its metadata could not be read: ${reasonOf(error)}`, error)
     }
     const { json, origin } = document
     if (json === null || typeof json !== 'object' || Array.isArray(json))
-      throw fail(`its metadata is not a JSON object (${json === null ? 'null' : typeof json})`)
+      throw fail(
+        `its metadata is not a JSON object (${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json})`,
+      )
     const metadata = json as Record<string, unknown>
     const rawImage = metadata.image ?? metadata.image_url
     const image = imageAddress(
@@ -212,13 +217,13 @@ async function readUri(
     })
   } catch (error) {
     if (isRevert(error))
-      throw fail(`${call} reverted (no such token, or not an ${standard.toUpperCase()})`, error)
+      throw fail(`${call} reverted (no such token, or not an ${LABEL[standard]})`, error)
     throw fail(`${call} could not be read: ${reasonOf(error)}`, error)
   }
   if (typeof result !== 'string' || !/^0x([0-9a-f]{2})*$/i.test(result))
     throw fail(`${call} returned no hex data`)
   if (result === '0x')
-    throw fail(`${call} returned nothing (no contract there, or not an ${standard.toUpperCase()})`)
+    throw fail(`${call} returned nothing (no contract there, or not an ${LABEL[standard]})`)
   try {
     const [uri] = AbiParameters.decode([{ type: 'string' }], result as `0x${string}`)
     return uri

@@ -93,10 +93,12 @@ export function readDataUri(uri: string, maxBytes: number): string {
   if (!JSON_TYPES.has(type))
     throw new UnreadableUriError(`a data: URI of ${JSON.stringify(type)}, not application/json`)
   const body = uri.slice(comma + 1)
-  // Base64 inflates by 4/3: a body this long decodes to more than `maxBytes` (or close to it).
-  if (body.length > Math.ceil((maxBytes * 4) / 3) + 4)
-    throw new UnreadableUriError(`a data: URI longer than maxBytes (${maxBytes})`)
-  if (params.includes('base64')) {
+  const base64 = params.includes('base64')
+  // Refused before decoding when even the densest encoding could not fit: base64 inflates by
+  // 4/3, percent-encoding by at most 3.
+  if (body.length > (base64 ? Math.ceil((maxBytes * 4) / 3) + 4 : maxBytes * 3))
+    throw new UnreadableUriError(`a data: URI of more than maxBytes (${maxBytes})`)
+  if (base64) {
     let binary: string
     try {
       binary = atob(body.replace(/\s+/g, ''))
@@ -131,7 +133,7 @@ export function readDataUri(uri: string, maxBytes: number): string {
 export function imageAddress(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined
   const input = value.trim()
-  if (input === '' || input.length > 65_536 * 8) return undefined
+  if (input === '') return undefined
   if (/^data:image\//i.test(input)) return input
   if (/^(ipfs:|ipfs\/|\/ipfs\/)/i.test(input) || /^https?:\/\//i.test(input)) {
     if (isIpfsAddress(input)) return canonical(input)
@@ -232,6 +234,13 @@ function shown(s: string): string {
   const plain = s.replace(/[?#].*$/, '')
   return JSON.stringify(plain.length > 80 ? `${plain.slice(0, 80)}…` : plain)
 }
+
+/**
+ * The IPFS fetch ran out of the time left to the caller's deadline (it is given what is left, so
+ * its error, which lists what each route did, is the deadline's).
+ */
+export const timedOutInside = (error: unknown): boolean =>
+  (error as { name?: unknown })?.name === 'ContentTimeoutError'
 
 /** The call's deadline and the caller's signal as one signal, and which of them ended it. */
 export function withDeadline(timeout: number, caller?: AbortSignal) {

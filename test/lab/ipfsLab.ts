@@ -4,7 +4,8 @@
  * small trustless gateways whose behaviour can be switched while a test runs (honest,
  * tampering, slow, 404, 5xx, blackhole, rate-limited, redirecting), by an emulation of Kubo's
  * RPC API (`POST /api/v0/block/get?arg=CID`, what kubo-rpc-client's `block.get` calls; no Kubo
- * binary can be installed here), and by a Helia node over TCP on 127.0.0.1 (bitswap).
+ * binary can be installed here), and by a Helia node over TCP on 127.0.0.1 (bitswap). Gateways
+ * send CORS headers, so pages in the browser tests can use them.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -12,6 +13,9 @@ import { importer } from 'ipfs-unixfs-importer'
 import { fixedSize } from 'ipfs-unixfs-importer/chunker'
 import { base16 } from 'multiformats/bases/base16'
 import { CID } from 'multiformats/cid'
+import * as AbiParameters from 'ox/AbiParameters'
+import * as Hash from 'ox/Hash'
+import * as Hex from 'ox/Hex'
 
 /** Blocks by multihash (as IPFS blockstores key them: a CID's version and codec do not matter). */
 export type BlockMap = Map<string, { cid: CID; bytes: Uint8Array }>
@@ -28,7 +32,8 @@ export function blockMap(): BlockMap & { put(cid: CID, bytes: Uint8Array): Promi
 }
 
 export type LabContent = {
-  blocks: BlockMap
+  /** Every block built (more can be imported into it: gateways read it as they serve). */
+  blocks: ReturnType<typeof blockMap>
   /** NFT metadata (a single raw block). */
   metadata: { cid: CID; json: Record<string, unknown>; bytes: Uint8Array }
   /** A binary of ~320 KiB, 64 KiB chunks: a dag-pb root and 5 raw leaves. */
@@ -165,6 +170,15 @@ export async function startGateway(options: GatewayOptions): Promise<LabGateway>
   }
   const server = createServer((req, res) => serve(req, res))
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
+    // CORS, as public gateways send it: a page on another origin (another 127.0.0.1 port in the
+    // browser tests) reads the blocks and every error status instead of a CORS failure.
+    res.setHeader('access-control-allow-origin', '*')
+    res.setHeader('access-control-expose-headers', 'retry-after, location')
+    if (req.method === 'OPTIONS') {
+      res.setHeader('access-control-allow-methods', 'GET, HEAD')
+      res.setHeader('access-control-allow-headers', 'accept')
+      return end(res, 204, '')
+    }
     stats.requests++
     const u = new URL(req.url ?? '/', 'http://x')
     if (!u.pathname.startsWith(`${base}/ipfs/`)) return end(res, 401, 'wrong base')
@@ -318,3 +332,37 @@ export async function startHeliaPeer(blocks: BlockMap): Promise<LabHeliaPeer> {
   if (!address) throw new Error('the Helia peer is not listening')
   return { multiaddr: address.toString(), stop: node.stop }
 }
+
+/**
+ * Runtime bytecode (for `anvil_setCode`) answering fixed calls with fixed bytes: the calldata's
+ * keccak is compared with each entry's; a match returns that entry's bytes (copied from the
+ * code), anything else reverts with no data. A token contract in a few bytes: no compiler.
+ */
+export function answeringCode(entries: [calldata: Hex.Hex, returns: Hex.Hex][]): Hex.Hex {
+  const u16 = (n: number) => n.toString(16).padStart(4, '0')
+  const prelude = '36600060003736600020' // copy calldata to memory, keccak it: [hash]
+  const checkSize = 39 // DUP1 PUSH32 key EQ PUSH2 dest JUMPI
+  const revert = '60006000fd'
+  const blockSize = 16 // JUMPDEST, CODECOPY the answer to memory, RETURN it
+  const codeStart = 10 + entries.length * checkSize + revert.length / 2
+  const dataStart = codeStart + entries.length * blockSize
+  let checks = ''
+  let blocks = ''
+  let data = ''
+  let offset = dataStart
+  entries.forEach(([calldata, returns], i) => {
+    const len = Hex.size(returns)
+    checks += `807f${Hash.keccak256(calldata).slice(2)}1461${u16(codeStart + i * blockSize)}57`
+    blocks += `5b61${u16(len)}61${u16(offset)}60003961${u16(len)}6000f3`
+    data += returns.slice(2)
+    offset += len
+  })
+  return `0x${prelude}${checks}${revert}${blocks}${data}`
+}
+
+/** The calldata of `tokenURI(id)` (ERC-721) or `uri(id)` (ERC-1155). */
+export const tokenUriCall = (standard: 'erc721' | 'erc1155', id: bigint): Hex.Hex =>
+  `${standard === 'erc721' ? '0xc87b56dd' : '0x0e89341c'}${AbiParameters.encode([{ type: 'uint256' }], [id]).slice(2)}`
+
+/** A string, ABI-encoded as a function returns it. */
+export const abiString = (s: string): Hex.Hex => AbiParameters.encode([{ type: 'string' }], [s])
