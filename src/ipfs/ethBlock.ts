@@ -9,8 +9,14 @@ import { decode as rlpDecode, encode as rlpEncode } from '@ethereumjs/rlp'
 import { VerificationError } from '../shared/errors.ts'
 import { keccak256 } from '../shared/keccak.ts'
 import type { Hex } from '../shared/types.ts'
-import { blockHeaderFields, computeBlockHash, type RpcBlockHeader } from '../verify/block.ts'
+import {
+  blockHeaderFields,
+  computeBlockHash,
+  HEADER_FIELDS,
+  type RpcBlockHeader,
+} from '../verify/block.ts'
 import { ContentError } from './errors.ts'
+import { readResponse } from './readBytes.ts'
 
 /** The multicodec of an RLP-encoded Ethereum header. */
 export const ETH_BLOCK_CODEC = 0x90
@@ -62,41 +68,6 @@ export function encodeHeader(header: RpcBlockHeader): Uint8Array {
   return rlpEncode(blockHeaderFields(header))
 }
 
-/** Header fields in RLP order (through Prague); a header has 15 of them, plus one per fork since London. */
-const NAMES = [
-  'parentHash',
-  'sha3Uncles',
-  'miner',
-  'stateRoot',
-  'transactionsRoot',
-  'receiptsRoot',
-  'logsBloom',
-  'difficulty',
-  'number',
-  'gasLimit',
-  'gasUsed',
-  'timestamp',
-  'extraData',
-  'mixHash',
-  'nonce',
-  'baseFeePerGas',
-  'withdrawalsRoot',
-  'blobGasUsed',
-  'excessBlobGas',
-  'parentBeaconBlockRoot',
-  'requestsHash',
-] as const satisfies readonly (keyof RpcBlockHeader)[]
-const QUANTITIES = new Set<string>([
-  'difficulty',
-  'number',
-  'gasLimit',
-  'gasUsed',
-  'timestamp',
-  'baseFeePerGas',
-  'blobGasUsed',
-  'excessBlobGas',
-])
-
 /**
  * The JSON-RPC header fields (`eth_getBlockByHash`'s, without a body) of a raw header block,
  * after checking that keccak-256 of `rlp` is `expectedHash`. Throws a `VerificationError` for
@@ -115,14 +86,14 @@ export function decodeHeader(rlp: Uint8Array, expectedHash: string): EthHeader {
   }
   if (!Array.isArray(items) || items.some((i) => !(i instanceof Uint8Array)))
     throw new VerificationError(`Header ${hash} is not a list of byte strings.`)
-  if (items.length < 15 || items.length > NAMES.length)
+  if (items.length < 15 || items.length > HEADER_FIELDS.length)
     throw new VerificationError(
-      `Header ${hash} has ${items.length} fields; this version reads 15 to ${NAMES.length} (Frontier to Prague).`,
+      `Header ${hash} has ${items.length} fields; this version reads 15 to ${HEADER_FIELDS.length} (Frontier to Prague).`,
     )
   const header: Record<string, Hex> = {}
   ;(items as Uint8Array[]).forEach((item, i) => {
-    const name = NAMES[i]!
-    header[name] = QUANTITIES.has(name) ? quantityOf(item) : hexOf(item)
+    const { name, quantity } = HEADER_FIELDS[i]!
+    header[name] = quantity ? quantityOf(item) : hexOf(item)
   })
   header.hash = hash
   let again: Hex | undefined
@@ -173,37 +144,7 @@ export async function fetchRawBlock(
     await response.body?.cancel()
     throw new Error(`HTTP ${response.status}`)
   }
-  return readBounded(response, maxBytes)
-}
-
-/** A body read up to `maxBytes`; more is cut off with an error (a hostile gateway's endless body). */
-export async function readBounded(response: Response, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length'))
-  if (declared > maxBytes) {
-    await response.body?.cancel()
-    throw new Error(`body of ${declared} bytes, over the ${maxBytes}-byte limit`)
-  }
-  if (!response.body) return new Uint8Array(await response.arrayBuffer())
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.length
-    if (size > maxBytes) {
-      await reader.cancel()
-      throw new Error(`body over the ${maxBytes}-byte limit`)
-    }
-    chunks.push(value)
-  }
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.length
-  }
-  return out
+  return readResponse(response, maxBytes)
 }
 
 function hexOf(bytes: Uint8Array): Hex {

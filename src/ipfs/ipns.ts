@@ -10,7 +10,7 @@ import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { BaseError, ConfigError } from '../shared/errors.ts'
 import { redactUrl } from '../shared/url.ts'
 import { ContentError, ContentNotFoundError, type RouteReason } from './errors.ts'
-import { readBounded } from './ethBlock.ts'
+import { readResponse } from './readBytes.ts'
 
 /** The IPNS record media type of the trustless gateway spec. */
 export const IPNS_RECORD_TYPE = 'application/vnd.ipfs.ipns-record'
@@ -142,7 +142,7 @@ export function ipnsResolver(options: IpnsOptions): IpnsResolver {
         await response.body?.cancel()
         throw new Error(`HTTP ${response.status}`)
       }
-      bytes = await readBounded(response, MAX_RECORD_BYTES)
+      bytes = await readResponse(response, MAX_RECORD_BYTES)
     } catch (error) {
       if (signal.aborted) throw new Error('not needed any more')
       const why = timeout.aborted ? `no answer within ${o.timeout} ms` : messageOf(error)

@@ -76,6 +76,12 @@ const FORK_FIELDS: readonly Field[] = [
   ['requestsHash', hash32],
 ]
 
+/** The header's fields in RLP order (Frontier to Prague), each a quantity or bytes: for decoders. */
+export const HEADER_FIELDS: readonly { name: keyof RpcBlockHeader; quantity: boolean }[] = [
+  ...BASE_FIELDS,
+  ...FORK_FIELDS,
+].map(([name, encode]) => ({ name, quantity: encode === quantity }))
+
 /**
  * The fields of a block object that its hash covers, and the hash: what is kept of a header
  * once checked (a source may pad a correctly hashed header with fields no hash covers).
