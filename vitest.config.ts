@@ -28,7 +28,7 @@ import { findChromium, offlineArgs } from './test/browser/chromium.ts'
  * so vitest's typecheck mode stays off and they are not in `include`.
  */
 
-const core = '{core,sources,shared,proofs,verify,execute}'
+const core = '{core,sources,shared,proofs,verify,execute,light}'
 
 /**
  * The core's test files that cannot run in a browser, and why (each still runs in `node`). A new

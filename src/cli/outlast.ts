@@ -36,6 +36,11 @@ Shares your Ethereum node with outlast dApps, wallets and bots over libp2p
   --rate <n>             calls per second each peer may make (default 100)
   --status-port <port>   serve GET /status (JSON) on 127.0.0.1:<port>, and the node's
                          headers as raw blocks: GET /ipfs/<eth-block CID>?format=raw
+  --ipfs                 serve IPFS blocks over bitswap (loads Helia): the node's headers
+                         by eth-block CID, and pinned content
+  --pin <file.car>       serve the blocks of a CAR file over bitswap (repeatable; implies
+                         --ipfs): NFT metadata, token lists, your dApp's source list; every
+                         block is checked against its CID at start, a bad one stops it
   --json                 print the ready line and a status line every 10 s as JSON
   --no-gossip            do not gossip heads and transactions
 `
@@ -62,6 +67,8 @@ async function main(argv: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
       'no-gossip': { type: 'boolean', default: false },
       ws: { type: 'string' },
+      ipfs: { type: 'boolean', default: false },
+      pin: { type: 'string', multiple: true },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -87,6 +94,7 @@ async function main(argv: string[]): Promise<void> {
     ...(rate !== undefined ? { rate } : {}),
     gossip: !values['no-gossip'],
     ...(values.ws ? { ws: values.ws } : {}),
+    ...(values.ipfs || values.pin ? { ipfs: true, pin: values.pin ?? [] } : {}),
   })
   const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
   let statusServer: ReturnType<typeof createServer> | undefined
@@ -108,6 +116,11 @@ async function main(argv: string[]): Promise<void> {
     if (cert?.made === 'renewed')
       process.stdout.write(
         `  the WebRTC-Direct certificate was renewed (until ${cert.expires}): its certhash changed, publish the new address\n`,
+      )
+    const ipfs = relay.status().ipfs
+    if (ipfs)
+      process.stdout.write(
+        `  bitswap: the node's headers, and ${ipfs.blocks} pinned blocks${ipfs.roots.length ? ` (roots ${ipfs.roots.join(', ')})` : ''}\n`,
       )
     if (port !== undefined) process.stdout.write(`  status: http://127.0.0.1:${port}/status\n`)
   }

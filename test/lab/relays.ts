@@ -39,13 +39,20 @@ export type RelayProcessOptions = {
   gossip?: boolean
   /** Reuse a key file (a stable peer id across restarts). @default a fresh one in a temp dir */
   keyFile?: string
+  /** CAR files to serve over bitswap (`--pin`, which turns IPFS on). @default none */
+  pin?: string[]
+  /** Serve the node's headers over bitswap (`--ipfs`) without pins. @default false */
+  ipfs?: boolean
   /** Extra arguments for the command. */
   args?: string[]
+  /** Arguments for node itself, before the command (`--import …`). @default none */
+  nodeArgs?: string[]
 }
 
 export async function startRelayProcess(o: RelayProcessOptions): Promise<RelayProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'outlast-relay-'))
   const args = [
+    ...(o.nodeArgs ?? []),
     CLI,
     'relay',
     '--rpc',
@@ -64,6 +71,8 @@ export async function startRelayProcess(o: RelayProcessOptions): Promise<RelayPr
     ...(o.peers ?? []).flatMap((p) => ['--peer', p]),
     ...(o.rate ? ['--rate', String(o.rate)] : []),
     ...(o.gossip === false ? ['--no-gossip'] : []),
+    ...(o.pin ?? []).flatMap((file) => ['--pin', file]),
+    ...(o.ipfs ? ['--ipfs'] : []),
     ...(o.args ?? []),
   ]
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })

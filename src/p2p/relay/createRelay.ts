@@ -4,7 +4,8 @@
  * certificate authority). It serves `/outlast/rpc/1.0.0` (guards.ts decides what), gossips the
  * node's new heads, and checks, submits and passes on the transactions peers gossip. A peer's
  * misbehaviour (oversized or malformed frames, floods) costs that peer its stream or its turn,
- * never the relay.
+ * never the relay. With `ipfs` (or `pin`) it also serves IPFS blocks over bitswap: its node's
+ * headers and the CAR files its operator pins (relayBlocks.ts, loaded only then).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
@@ -23,6 +24,7 @@ import { headerBlocks, nodeBlockByHash } from './headerBlocks.ts'
 import { type NodeClient, nodeClient } from './nodeClient.ts'
 import type { HeadsFrom } from './nodeHeads.ts'
 import { createPenalties, type Penalties, type Violation, WEIGHT } from './penalties.ts'
+import type { RelayIpfs, RelayIpfsStatus } from './relayBlocks.ts'
 import {
   certificateDue,
   certificateFileFor,
@@ -65,6 +67,17 @@ export type RelayOptions = {
   timeout?: number
   /** Gossip heads and transactions. @default true */
   gossip?: boolean
+  /**
+   * Serve IPFS blocks over bitswap (Helia, loaded only then: ~0.6 s and ~30 MB): the node's
+   * headers by eth-block CID, and the `pin`ned CARs. @default true with `pin`, else false
+   */
+  ipfs?: boolean
+  /**
+   * CAR files whose blocks are served over bitswap (NFT metadata, token lists, a dApp's
+   * source list). Every block is hashed against its CID at start; one bad block refuses the
+   * start, naming the file and the CID. @default []
+   */
+  pin?: string[]
 }
 
 export type RelayStatus = {
@@ -82,6 +95,8 @@ export type RelayStatus = {
   heads: { from: HeadsFrom | 'off'; ws?: string; drops: number }
   /** The WebRTC-Direct certificate kept with `keyFile`: due means a restart renews it (a new certhash). */
   certificate?: { certhash: string; expires: string; made: RelayCertificate['made']; due: boolean }
+  /** With `ipfs`: pinned roots and blocks, and blocks served over bitswap. */
+  ipfs?: RelayIpfsStatus
 }
 
 export type Relay = {
@@ -109,6 +124,9 @@ const DEFAULT_LISTEN = [
 
 export async function createRelay(options: RelayOptions): Promise<Relay> {
   const o = settingsOf(options)
+  // Pins are read and checked before anything connects or listens: a bad file stops the start.
+  const ipfsParts = o.ipfs ? await import('./relayBlocks.ts') : undefined
+  const pins = ipfsParts ? await ipfsParts.loadPins(o.pin) : undefined
   const call = nodeClient(o.rpc, o.timeout, 64 * 1024 * 1024)
   const chainId = await nodeChainId(call, o.rpc)
   const privateKey =
@@ -160,6 +178,15 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
         (peer) => refuse('gossip', peer),
       )
     : undefined
+  let ipfs: RelayIpfs | undefined
+  try {
+    if (ipfsParts && pins) ipfs = await ipfsParts.startRelayIpfs(node, pins, nodeBlockByHash(call))
+  } catch (error) {
+    heads?.stop()
+    await node.stop()
+    call.close()
+    throw error
+  }
   await Promise.allSettled(o.peers.map((p) => node.dial(multiaddr(p))))
 
   return {
@@ -195,9 +222,11 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
             },
           }
         : {}),
+      ...(ipfs ? { ipfs: ipfs.status() } : {}),
     }),
     async stop() {
       heads?.stop()
+      await ipfs?.stop()
       await node.stop()
       call.close()
     },
@@ -361,6 +390,7 @@ function settingsOf(options: RelayOptions) {
     headInterval = 1_000,
     timeout = 10_000,
     gossip = true,
+    pin = [],
   } = options
   let url: URL | undefined
   try {
@@ -394,6 +424,13 @@ function settingsOf(options: RelayOptions) {
     Array.isArray(listen) && listen.length > 0,
     'listen must be a non-empty array of multiaddrs',
   )
+  check(
+    Array.isArray(pin) && pin.every((f) => typeof f === 'string' && f.length > 0),
+    'pin must be an array of CAR file paths',
+  )
+  const ipfs = options.ipfs ?? pin.length > 0
+  check(typeof ipfs === 'boolean', `ipfs must be true or false, got ${JSON.stringify(ipfs)}`)
+  check(ipfs || pin.length === 0, 'pin needs ipfs (pinned blocks are served over bitswap)')
   for (const a of [...listen, ...peers]) {
     try {
       multiaddr(a)
@@ -415,5 +452,7 @@ function settingsOf(options: RelayOptions) {
     headInterval,
     timeout,
     gossip,
+    ipfs,
+    pin,
   }
 }

@@ -4,7 +4,7 @@
  * the raw block (its RLP, which hashes to the CID). The header is read from the node with
  * `eth_getBlockByHash`, re-encoded and checked against the hash before it is sent: the relay never
  * passes on bytes that do not match the CID, whatever its node says. Served on the status port
- * (`outlast relay --status-port`); not over bitswap.
+ * (`outlast relay --status-port`); over bitswap too with `--ipfs` (relayBlocks.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { blockCid, encodeHeader, hashOfCid, RAW_BLOCK_TYPE } from '../../ipfs/ethBlock.ts'
@@ -54,21 +54,9 @@ export async function headerBlockAnswer(
   } catch (error) {
     return text(400, `${(error as Error).message} This relay serves Ethereum headers only.`)
   }
-  let block: unknown
-  try {
-    block = await blockByHash(hash)
-  } catch {
-    return text(502, "the relay's node did not answer")
-  }
-  if (block === null || typeof block !== 'object') return text(404, `block ${hash} not found`)
-  let bytes: Uint8Array
-  try {
-    bytes = encodeHeader(block as RpcBlockHeader)
-  } catch {
-    return text(502, `the node's block ${hash} is malformed`)
-  }
-  // The node's word is not passed on unchecked: the bytes must be the CID's.
-  if (keccak256(bytes) !== hash) return text(502, `the node's block does not hash to ${hash}`)
+  const header = await headerBytes(hash, blockByHash)
+  if ('status' in header) return text(header.status, header.reason)
+  const { bytes } = header
   return {
     status: 200,
     headers: {
@@ -80,6 +68,35 @@ export async function headerBlockAnswer(
     },
     body: bytes,
   }
+}
+
+/** A header's raw block from the node, checked by hash; or why not, as an HTTP status. */
+export type HeaderBytes = { bytes: Uint8Array } | { status: 404 | 502; reason: string }
+
+/**
+ * The node's header of block `hash` as its raw eth-block bytes (RLP), re-encoded from
+ * `eth_getBlockByHash` and checked against `hash`. Shared by the HTTP gateway here and the
+ * relay's bitswap blockstore (relayBlocks.ts). Pure but for `blockByHash`.
+ */
+export async function headerBytes(hash: string, blockByHash: BlockByHash): Promise<HeaderBytes> {
+  let block: unknown
+  try {
+    block = await blockByHash(hash)
+  } catch {
+    return { status: 502, reason: "the relay's node did not answer" }
+  }
+  if (block === null || typeof block !== 'object')
+    return { status: 404, reason: `block ${hash} not found` }
+  let bytes: Uint8Array
+  try {
+    bytes = encodeHeader(block as RpcBlockHeader)
+  } catch {
+    return { status: 502, reason: `the node's block ${hash} is malformed` }
+  }
+  // The node's word is not passed on unchecked: the bytes must be the CID's.
+  if (keccak256(bytes) !== hash)
+    return { status: 502, reason: `the node's block does not hash to ${hash}` }
+  return { bytes }
 }
 
 /**
