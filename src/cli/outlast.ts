@@ -24,6 +24,10 @@ Shares your Ethereum node with outlast dApps, wallets and bots over libp2p
   --rpc <url>            your node's HTTP JSON-RPC URL (required)
   --ws <url>             your node's WebSocket URL: new heads are gossiped as the node
                          sends them (eth_subscribe newHeads), polled only while it is down
+  --beacon <url>         your beacon node's REST URL: serve light-client data to
+                         browsers and bots (/outlast/lc/1.0.0: bootstrap, updates,
+                         finality, optimistic, in SSZ) and gossip its new updates,
+                         each verified by the relays that pass it on
   --listen <multiaddr>   an address to listen on (repeatable)
                          default: /ip4/0.0.0.0/tcp/4001, /ip4/0.0.0.0/tcp/4002/ws,
                          /ip4/0.0.0.0/udp/4003/webrtc-direct
@@ -67,6 +71,7 @@ async function main(argv: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
       'no-gossip': { type: 'boolean', default: false },
       ws: { type: 'string' },
+      beacon: { type: 'string' },
       ipfs: { type: 'boolean', default: false },
       pin: { type: 'string', multiple: true },
       help: { type: 'boolean', default: false },
@@ -94,6 +99,7 @@ async function main(argv: string[]): Promise<void> {
     ...(rate !== undefined ? { rate } : {}),
     gossip: !values['no-gossip'],
     ...(values.ws ? { ws: values.ws } : {}),
+    ...(values.beacon ? { beacon: values.beacon } : {}),
     ...(values.ipfs || values.pin ? { ipfs: true, pin: values.pin ?? [] } : {}),
   })
   const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
@@ -121,6 +127,11 @@ async function main(argv: string[]): Promise<void> {
     if (ipfs)
       process.stdout.write(
         `  bitswap: the node's headers, and ${ipfs.blocks} pinned blocks${ipfs.roots.length ? ` (roots ${ipfs.roots.join(', ')})` : ''}\n`,
+      )
+    const light = relay.status().light
+    if (light)
+      process.stdout.write(
+        `  light-client data from ${light.beacon} (gossip topics /outlast/lc/1/${light.chain}/…)\n`,
       )
     if (port !== undefined) process.stdout.write(`  status: http://127.0.0.1:${port}/status\n`)
   }

@@ -159,7 +159,9 @@ function headTrackerOf(
       pool.refreshConditions()
       events.emit('head', h)
     },
-    ...(trustStore
+    // Heads the domains agree on anchor proofs, unless a light client does: then only what it
+    // verified is trusted (agreeing liars cannot make a head real).
+    ...(trustStore && !config.trustedHeader
       ? { onTrusted: (header) => void trustStore.then((t) => t.add(header, 'agreed')) }
       : {}),
     onBadHeader: (s, reason) => pool.markLying(s, reason),

@@ -17,13 +17,18 @@ export type TrustedHeader = {
 }
 
 /**
- * Where trusted headers come from besides agreement: a light client (`@a16z/helios`,
- * `@lodestar/prover`) that follows the beacon chain's sync committee and hands outlast the
- * execution headers it verified. Return undefined for headers it does not know.
+ * Where trusted headers come from besides agreement: a light client that follows the beacon
+ * chain's sync committee. For `{ hash }` it returns the execution header it verified, or `true`
+ * to vouch for the hash alone (what `light()` from `outlast/light` knows: verified block hashes
+ * and numbers, not whole headers): the header is then fetched by hash through the engine,
+ * checked against that hash, and trusted. For `{ number }` it returns the verified block hash
+ * at that height (or the header), for `{ latest: true }` that of the newest block it verified:
+ * with a hook, state reads at `latest` are proven there, not at the head the sources agree on.
+ * Undefined for blocks it does not know.
  */
 export type TrustedHeaderHook = (
-  block: { hash: Hex } | { number: bigint },
-) => Promise<Record<string, unknown> | undefined>
+  block: { hash: Hex } | { number: bigint } | { latest: true },
+) => Promise<Record<string, unknown> | Hex | true | undefined>
 
 export type TrustStoreOptions = {
   /** Block hashes the user trusts (checkpoints). */
@@ -43,6 +48,8 @@ export type TrustStore = {
   newest(): TrustedHeader | undefined
   /** The header of `hash` if it can be trusted: known, a checkpoint, from the hook, or an ancestor of a trusted one. */
   resolve(hash: string): Promise<TrustedHeader | undefined>
+  /** The hook's newest verified block, trusted (fetched by hash and checked); undefined without one. */
+  latest(): Promise<TrustedHeader | undefined>
 }
 
 const KEEP = 1_024
@@ -89,12 +96,23 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
     const hash = hashIn.toLowerCase()
     const known = byHash.get(hash)
     if (known) return known
+    let header: Record<string, unknown> | null | undefined
     if (o.hook) {
-      const header = await o.hook({ hash: hash as Hex }).catch(() => undefined)
-      const h = header && add(header, 'light-client')
-      if (h) return h
+      const answer = await o.hook({ hash: hash as Hex }).catch(() => undefined)
+      if (answer === true) {
+        // Vouched for by hash: the header must come from a source and hash to exactly that hash.
+        header = await o.fetchHeader(hash).catch(() => null)
+        const h =
+          header && String(header.hash).toLowerCase() === hash
+            ? add(header, 'light-client')
+            : undefined
+        if (h) return h
+      } else if (answer && typeof answer === 'object') {
+        const h = add(answer, 'light-client')
+        if (h) return h
+      }
     }
-    const header = await o.fetchHeader(hash).catch(() => null)
+    if (header === undefined) header = await o.fetchHeader(hash).catch(() => null)
     if (!header) return undefined
     if (checkpoints.has(hash)) return add(header, 'checkpoint')
     // Walk down from the nearest trusted header above it, by parent hash.
@@ -122,5 +140,12 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
     return h?.hash === hash.toLowerCase() ? h : undefined
   }
 
-  return { add, get: (h) => byHash.get(h.toLowerCase()), newest: () => newest, resolve }
+  const latest = async (): Promise<TrustedHeader | undefined> => {
+    const answer = await o.hook?.({ latest: true }).catch(() => undefined)
+    if (typeof answer === 'string') return resolve(answer)
+    if (answer && typeof answer === 'object') return add(answer, 'light-client')
+    return undefined
+  }
+
+  return { add, get: (h) => byHash.get(h.toLowerCase()), newest: () => newest, resolve, latest }
 }

@@ -1,9 +1,12 @@
 /**
- * `outlast/light`: the verifying core of a beacon-chain sync-committee light client (the Altair
- * sync protocol with the Capella, Deneb and Electra changes), pure and synchronous, for browsers
- * and Node. It has no network code: sources hand it bootstraps and updates (Beacon API JSON or
- * SSZ, decoded here), and it hands back verified heads, whose execution block hash and number
- * (Capella on) the trust store can rely on.
+ * `outlast/light`: a beacon-chain sync-committee light client for browsers and Node.
+ *
+ * `light({ checkpoint, sources })` syncs over untrusted sources (`beaconApi(url)`, relays via
+ * `relayLightSource` from `outlast/p2p`) and gives `createOutlast` its `trustedHeader` hook.
+ * Under it, the verifying core (the Altair sync protocol with the Capella, Deneb and Electra
+ * changes) is pure and synchronous, with no network code: sources hand it bootstraps and updates
+ * (Beacon API JSON or SSZ, decoded here), and it hands back verified heads, whose execution block
+ * hash and number (Capella on) the trust store can rely on.
  *
  * ```ts
  * import { bootstrapFromJson, createLightClientCore, mainnet, updatesFromJson } from 'outlast/light'
@@ -16,9 +19,13 @@
  * (or broken) source could have sent it, so a source can be marked and the next one asked.
  */
 
+export type { BeaconApiOptions } from './beaconApi.ts'
+export { beaconApi } from './beaconApi.ts'
 export type { BlsVerifier } from './bls.ts'
 export { bitSet, countBits, ETH_DST, nobleVerifier } from './bls.ts'
 export { fromHex, toHex } from './bytes.ts'
+export type { CheckpointStorage, CheckpointVia, RootClaim } from './checkpoint.ts'
+export { agreedRoot, checkpointAge, WEAK_SUBJECTIVITY_SECONDS } from './checkpoint.ts'
 export {
   decodeBeaconBlockHeader,
   decodeBootstrap,
@@ -90,6 +97,17 @@ export {
   updatesFromJson,
   updateToJson,
 } from './json.ts'
+export type {
+  LightBlock,
+  LightClient,
+  LightEvents,
+  LightOptions,
+  LightStatus,
+  LightSyncState,
+  LightWarning,
+} from './light.ts'
+export { light } from './light.ts'
+export type { LieEvent, LightSourceCondition, LightSourceStatus } from './lightPool.ts'
 export { isValidMerkleBranch, isValidNormalizedMerkleBranch, merkleize } from './merkle.ts'
 export {
   beaconBlockHeaderRoot,
@@ -99,6 +117,8 @@ export {
   syncAggregateRoot,
   syncCommitteeRoot,
 } from './roots.ts'
+export type { LightClientSource, LightSourceCallOptions } from './sources.ts'
+export { MAX_REQUEST_LIGHT_CLIENT_UPDATES } from './sources.ts'
 export type { LightClientStore, StoreOptions } from './store.ts'
 export { initializeLightClientStore } from './store.ts'
 export type { StoreChange } from './sync.ts'

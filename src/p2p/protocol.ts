@@ -25,6 +25,29 @@ export const MAX_HEAD_BYTES = 4 * 1024
 /** The largest gossiped transaction, in bytes (a blob transaction travels without its blobs' sidecar no further than a node does). */
 export const MAX_TX_BYTES = 128 * 1024
 
+/**
+ * Light-client data a relay serves from its operator's beacon node (`outlast relay --beacon`):
+ * bootstraps, period updates by range, the latest finality and optimistic updates. Frames are
+ * binary (lightWire.ts); answers are SSZ with the fork digest, as the Beacon API's.
+ */
+export const LC_PROTOCOL = '/outlast/lc/1.0.0'
+
+/** The largest light-client request frame a relay reads (the largest request is 33 bytes). */
+export const MAX_LC_REQUEST_BYTES = 64
+
+/** The largest gossiped light-client update, in bytes (an Electra finality update is ~1.7 kB). */
+export const MAX_LC_GOSSIP_BYTES = 16 * 1024
+
+export const LC_PREFIX = '/outlast/lc/1/'
+
+/**
+ * Gossip topic of a beacon chain's light-client finality or optimistic updates (digest and SSZ,
+ * verified by each relay before it passes one on). The chain is named by the first 4 bytes of its
+ * genesis validators root: light-client data is the beacon chain's, whatever execution chain id.
+ */
+export const lightTopic = (genesisValidatorsRoot: Uint8Array, kind: 'finality' | 'optimistic') =>
+  `${LC_PREFIX}${[...genesisValidatorsRoot.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join('')}/${kind}`
+
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 

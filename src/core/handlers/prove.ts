@@ -133,6 +133,9 @@ export async function trustedHeaderFor(
   const trust = await engine.trust
   if (!trust) return undefined
   if (tag === undefined || tag === 'latest') {
+    // A light client's newest verified block, when there is one: what sources agree on is
+    // not proof that a block is real (docs/architecture.md, trust rules).
+    if (engine.config.trustedHeader) return trust.latest()
     const h = await engine.head.get().catch(() => undefined)
     return (h && trust.get(h.hash)) ?? trust.newest()
   }

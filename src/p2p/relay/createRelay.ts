@@ -5,7 +5,9 @@
  * node's new heads, and checks, submits and passes on the transactions peers gossip. A peer's
  * misbehaviour (oversized or malformed frames, floods) costs that peer its stream or its turn,
  * never the relay. With `ipfs` (or `pin`) it also serves IPFS blocks over bitswap: its node's
- * headers and the CAR files its operator pins (relayBlocks.ts, loaded only then).
+ * headers and the CAR files its operator pins (relayBlocks.ts, loaded only then). With `beacon`
+ * it serves light-client data from the operator's beacon node and gossips its updates
+ * (lightServe.ts, loaded only then).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Connection, PrivateKey, Stream } from '@libp2p/interface'
@@ -21,6 +23,7 @@ import { type PeerLibp2p, startPeerNode } from '../peerNode.ts'
 import { decodeFrame, MAX_CALL_BYTES, RPC_PROTOCOL, STREAM_LIMITS } from '../protocol.ts'
 import { callsOf, idOf, type RpcErrorObject, refusal } from './guards.ts'
 import { headerBlocks, nodeBlockByHash } from './headerBlocks.ts'
+import type { RelayLight, RelayLightStatus } from './lightServe.ts'
 import { type NodeClient, nodeClient } from './nodeClient.ts'
 import type { HeadsFrom } from './nodeHeads.ts'
 import { createPenalties, type Penalties, type Violation, WEIGHT } from './penalties.ts'
@@ -78,6 +81,17 @@ export type RelayOptions = {
    * start, naming the file and the CID. @default []
    */
   pin?: string[]
+  /**
+   * The operator's beacon node (Beacon REST): serve `/outlast/lc/1.0.0` (light-client bootstraps,
+   * updates, finality and optimistic updates, in SSZ) and gossip its new updates on the beacon
+   * chain's topics (lightServe.ts). A key in the URL is never shown.
+   */
+  beacon?: string
+  /**
+   * How often (ms) the beacon node's light-client updates are read (also at each event of its
+   * SSE stream), and when new, gossiped. @default 4_000
+   */
+  lightInterval?: number
 }
 
 export type RelayStatus = {
@@ -97,6 +111,8 @@ export type RelayStatus = {
   certificate?: { certhash: string; expires: string; made: RelayCertificate['made']; due: boolean }
   /** With `ipfs`: pinned roots and blocks, and blocks served over bitswap. */
   ipfs?: RelayIpfsStatus
+  /** With `beacon`: light-client data served, and the relay's own store (gossip is checked against it). */
+  light?: RelayLightStatus
 }
 
 export type Relay = {
@@ -179,9 +195,27 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       )
     : undefined
   let ipfs: RelayIpfs | undefined
+  let light: RelayLight | undefined
   try {
+    if (o.beacon) {
+      const { beacon, lightInterval: interval, timeout, gossip } = o
+      const guards = {
+        rate: o.rate,
+        maxStreamsPerPeer: o.maxStreamsPerPeer,
+        idleTimeout: o.idleTimeout,
+      }
+      const { startRelayLight } = await import('./lightServe.ts')
+      light = await startRelayLight(
+        node,
+        { beacon, interval, timeout, gossip, ...guards },
+        refuse,
+        penalties,
+        told,
+      )
+    }
     if (ipfsParts && pins) ipfs = await ipfsParts.startRelayIpfs(node, pins, nodeBlockByHash(call))
   } catch (error) {
+    light?.stop()
     heads?.stop()
     await node.stop()
     call.close()
@@ -223,8 +257,10 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
           }
         : {}),
       ...(ipfs ? { ipfs: ipfs.status() } : {}),
+      ...(light ? { light: light.status() } : {}),
     }),
     async stop() {
+      light?.stop()
       heads?.stop()
       await ipfs?.stop()
       await node.stop()
@@ -391,6 +427,8 @@ function settingsOf(options: RelayOptions) {
     timeout = 10_000,
     gossip = true,
     pin = [],
+    beacon,
+    lightInterval = 4_000,
   } = options
   let url: URL | undefined
   try {
@@ -418,7 +456,18 @@ function settingsOf(options: RelayOptions) {
     whole(maxStreamsPerPeer, 1),
     `maxStreamsPerPeer must be an integer >= 1, got ${maxStreamsPerPeer}`,
   )
-  for (const [k, v] of Object.entries({ idleTimeout, headInterval, timeout }))
+  if (beacon !== undefined) {
+    let beaconUrl: URL | undefined
+    try {
+      beaconUrl = new URL(beacon)
+    } catch {}
+    check(
+      beaconUrl !== undefined &&
+        (beaconUrl.protocol === 'http:' || beaconUrl.protocol === 'https:'),
+      `beacon must be the beacon node's http(s) URL, got ${JSON.stringify(beaconUrl ? redactUrl(beacon) : String(beacon))}`,
+    )
+  }
+  for (const [k, v] of Object.entries({ idleTimeout, headInterval, timeout, lightInterval }))
     check(whole(v, 1), `${k} must be a whole number of ms >= 1, got ${v}`)
   check(
     Array.isArray(listen) && listen.length > 0,
@@ -454,5 +503,7 @@ function settingsOf(options: RelayOptions) {
     gossip,
     ipfs,
     pin,
+    beacon,
+    lightInterval,
   }
 }

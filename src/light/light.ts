@@ -1,0 +1,472 @@
+/**
+ * `light()`: a beacon-chain light client over untrusted sources. It bootstraps from a checkpoint,
+ * catches up period by period, follows finality and optimistic updates (pushed where a source
+ * streams them, else polled once a slot), and hands the trust store the execution block hashes
+ * the sync committee signed: `createOutlast({ trustedHeader: lc.trustedHeader, prover: proofs() })`.
+ * Every object is verified by the core (core.ts); a source that sends a lie is cut off and the
+ * next one asked. With no honest source it stops moving: an error, never a wrong head.
+ */
+import type { Clock } from '../core/clock.ts'
+import { realClock } from '../core/clock.ts'
+import { createEmitter } from '../core/emitter.ts'
+import type { TrustedHeaderHook } from '../core/trust.ts'
+import { AllSourcesFailedError, ConfigError } from '../shared/errors.ts'
+import type { Hex } from '../shared/types.ts'
+import type { BlsVerifier } from './bls.ts'
+import {
+  agreedRoot,
+  type CheckpointStorage,
+  type CheckpointVia,
+  checkpointAge,
+  collectRootClaims,
+  WEAK_SUBJECTIVITY_SECONDS,
+} from './checkpoint.ts'
+import { createLightClientCore, type LightClientCore, type VerifiedHead } from './core.ts'
+import { LightClientError } from './errors.ts'
+import { type ChainConfig, mainnet, periodAtSlot, slotAtTime } from './forks.ts'
+import {
+  createLightPool,
+  type LieEvent,
+  type LightSourceStatus,
+  type Member,
+  type Outcome,
+} from './lightPool.ts'
+import { type LightClientSource, MAX_REQUEST_LIGHT_CLIENT_UPDATES } from './sources.ts'
+import type { StoreChange } from './sync.ts'
+import type { LightClientUpdate } from './types.ts'
+
+export type LightOptions = {
+  /** The trusted beacon block root to start from (a finalized epoch-boundary block). @default the stored root, else one two failure domains agree on */
+  checkpoint?: Hex
+  /** Where light-client data comes from: `beaconApi(url)`, outlast relays. At least one. */
+  sources: readonly LightClientSource[]
+  /** @default mainnet */
+  config?: ChainConfig
+  /** Time (the slot is read from it). @default the real clock */
+  clock?: Clock
+  /** Refuse a checkpoint older than `maxCheckpointAge` instead of warning. @default false */
+  strict?: boolean
+  /** Keeps the last finalized root between runs; a stored root is tried before `checkpoint`. @default none */
+  storage?: CheckpointStorage
+  /** Seconds a checkpoint may be old before a `warning` (weak subjectivity). @default 1_209_600 (14 days) */
+  maxCheckpointAge?: number
+  /** Ms a source that lied gets no traffic. @default 60_000 */
+  lieCooloff?: number
+  /** Which verified heads the `trustedHeader` hook vouches for: the optimistic ones (signed by the committee, not yet final) too, or only finalized ones. @default 'optimistic' */
+  vouch?: 'optimistic' | 'finalized'
+  /** Checks sync committee signatures. @default nobleVerifier() (pure JS) */
+  verifier?: BlsVerifier
+}
+
+/** A verified execution block: its hash and number, and the beacon block that carries it. */
+export type LightBlock = { hash: Hex; number: number; slot: number; beaconRoot: Hex }
+
+export type LightSyncState = 'idle' | 'bootstrapping' | 'catching-up' | 'following' | 'stopped'
+
+export type LightStatus = {
+  sources: LightSourceStatus[]
+  sync: {
+    state: LightSyncState
+    /** The sync committee period of the finalized head. */
+    period: number | undefined
+    finalizedSlot: number | undefined
+    optimisticSlot: number | undefined
+    /** The clock's slot. */
+    currentSlot: number
+    checkpoint: Hex | undefined
+    checkpointVia: CheckpointVia | undefined
+    /** Seconds between the checkpoint's slot and the clock's when it was taken. */
+    checkpointAge: number | undefined
+  }
+}
+
+export type LightWarning = { kind: 'old-checkpoint' | 'storage' | 'behind'; message: string }
+
+export type LightEvents = {
+  /** The optimistic head moved. */
+  head: LightBlock
+  /** The finalized head moved. */
+  finalized: LightBlock
+  /** A source sent an object refused as a lie; it is cut off for `lieCooloff`. */
+  lie: LieEvent
+  warning: LightWarning
+  /** A sync round failed (every source failed or lied); it is tried again next slot. */
+  error: Error
+}
+
+export type LightClient = {
+  /** The hook for `createOutlast({ trustedHeader })`: vouches for the execution block hashes it verified. */
+  trustedHeader: TrustedHeaderHook
+  /** The optimistic head's execution block, undefined before the first sync (or before Capella). */
+  head(): LightBlock | undefined
+  finalized(): LightBlock | undefined
+  status(): LightStatus
+  on<K extends keyof LightEvents>(event: K, fn: (payload: LightEvents[K]) => void): void
+  off<K extends keyof LightEvents>(event: K, fn: (payload: LightEvents[K]) => void): void
+  /**
+   * Bootstraps and catches up to the clock's period, then follows. Rejects when no source gave a
+   * bootstrap that verifies (or `strict` refused the checkpoint's age): nothing to follow. Rejects
+   * too when it could not catch up, but keeps trying each slot.
+   */
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+const KEEP = 1_024
+
+export function light(options: LightOptions): LightClient {
+  const {
+    sources,
+    config = mainnet,
+    clock = realClock,
+    strict = false,
+    storage,
+    maxCheckpointAge = WEAK_SUBJECTIVITY_SECONDS,
+    lieCooloff = 60_000,
+    vouch = 'optimistic',
+    verifier,
+  } = options
+  const check = (ok: boolean, what: string) => {
+    if (!ok) throw new ConfigError(`light: ${what}`)
+  }
+  check(
+    Array.isArray(sources) && sources.length > 0,
+    'sources must list at least one light-client source',
+  )
+  check(new Set(sources.map((s) => s.name)).size === sources.length, 'source names must be unique')
+  check(
+    config.genesisTime !== undefined,
+    `config ${config.name} has no genesisTime: the clock cannot be read as a slot`,
+  )
+  check(
+    options.checkpoint === undefined || /^0x[0-9a-fA-F]{64}$/.test(options.checkpoint),
+    `checkpoint must be a 32-byte 0x-hex beacon block root, got ${JSON.stringify(options.checkpoint)}`,
+  )
+  check(
+    vouch === 'optimistic' || vouch === 'finalized',
+    `vouch must be 'optimistic' or 'finalized', got ${JSON.stringify(vouch)}`,
+  )
+  check(
+    Number.isFinite(maxCheckpointAge) && maxCheckpointAge > 0,
+    `maxCheckpointAge must be seconds > 0, got ${maxCheckpointAge}`,
+  )
+
+  const events = createEmitter<LightEvents>()
+  const pool = createLightPool(sources, { clock, lieCooloff, onLie: (e) => events.emit('lie', e) })
+  const controller = new AbortController()
+  let core: LightClientCore | undefined
+  let state: LightSyncState = 'idle'
+  let checkpoint: { root: Hex; via: CheckpointVia; age: number } | undefined
+  let started: Promise<void> | undefined
+  let timer: unknown
+  let lastPushSlot = -1
+  const streams: (() => void)[] = []
+  let shown: { finalized: number; optimistic: number } = { finalized: -1, optimistic: -1 }
+  /** Execution block hash → number, and number → hash, of every head it verified (bounded). */
+  const vouched = new Map<string, number>()
+  const byNumber = new Map<number, Hex>()
+
+  const currentSlot = () => slotAtTime(config, clock.now()) as number
+
+  const blockOf = (h: VerifiedHead): LightBlock | undefined =>
+    h.execution && {
+      hash: h.execution.blockHash,
+      number: h.execution.blockNumber,
+      slot: h.slot,
+      beaconRoot: h.beaconRoot,
+    }
+
+  const remember = (b: LightBlock | undefined) => {
+    if (!b || vouched.has(b.hash)) return
+    vouched.set(b.hash, b.number)
+    byNumber.set(b.number, b.hash)
+    if (vouched.size > KEEP) {
+      const [hash, number] = vouched.entries().next().value as [string, number]
+      vouched.delete(hash)
+      if (byNumber.get(number) === hash) byNumber.delete(number)
+    }
+  }
+
+  /** Tells of moved heads, remembers them for the hook, stores the finalized root. */
+  const afterChange = () => {
+    if (!core) return
+    const f = core.finalized
+    const o = core.optimistic
+    if (f.slot > shown.finalized) {
+      shown = { ...shown, finalized: f.slot }
+      const b = blockOf(f)
+      remember(b)
+      if (b) events.emit('finalized', b)
+      if (storage) {
+        Promise.resolve()
+          .then(() => storage.set(f.beaconRoot))
+          .catch((error: unknown) =>
+            events.emit('warning', {
+              kind: 'storage',
+              message: `storing the finalized root failed: ${(error as Error)?.message}`,
+            }),
+          )
+      }
+    }
+    if (o.slot > shown.optimistic) {
+      shown = { ...shown, optimistic: o.slot }
+      const b = blockOf(o)
+      if (vouch === 'optimistic') remember(b)
+      if (b) events.emit('head', b)
+    }
+  }
+
+  /** The newest block the hook vouches for (`latest` state reads are proven there). */
+  const newestVouched = (): Hex | undefined => {
+    let newest: [string, number] | undefined
+    for (const entry of vouched) if (!newest || entry[1] > newest[1]) newest = entry
+    return newest?.[0] as Hex | undefined
+  }
+
+  const changed = (c: StoreChange) => c.finalized || c.optimistic || c.committee
+
+  /** The first candidate checkpoint whose bootstrap verifies. */
+  const bootstrap = async () => {
+    const candidates: { root: Hex; via: CheckpointVia }[] = []
+    const stored = storage ? await storage.get().catch(() => undefined) : undefined
+    if (stored !== undefined) {
+      if (/^0x[0-9a-fA-F]{64}$/.test(stored))
+        candidates.push({ root: stored.toLowerCase() as Hex, via: 'storage' })
+      else
+        events.emit('warning', {
+          kind: 'storage',
+          message: `ignored a stored checkpoint that is not a block root: ${JSON.stringify(stored).slice(0, 80)}`,
+        })
+    }
+    if (options.checkpoint)
+      candidates.push({ root: options.checkpoint.toLowerCase() as Hex, via: 'config' })
+    const failures: { source: string; reason: string }[] = []
+    if (candidates.length === 0) {
+      const { claims, failures: missing } = await collectRootClaims(sources, controller.signal)
+      const agreed = agreedRoot(claims)
+      if (!agreed) {
+        const said = claims.map((c) => ({
+          source: c.source,
+          reason: `claims ${c.root} at slot ${c.slot} (${c.from}, domain ${c.domain})`,
+        }))
+        throw new AllSourcesFailedError(
+          'light_client checkpoint (no root agreed by two failure domains)',
+          [...said, ...missing],
+        )
+      }
+      candidates.push({ root: agreed.root, via: 'agreed' })
+    }
+    for (const c of candidates) {
+      const { value, outcomes } = await pool.ask(
+        (s, signal) => s.bootstrap(c.root, { signal }),
+        (b) =>
+          createLightClientCore({
+            config,
+            checkpoint: c.root,
+            bootstrap: b,
+            ...(verifier ? { verifier } : {}),
+          }),
+        controller.signal,
+      )
+      if (value) return { core: value, ...c }
+      failures.push(...reasons(outcomes, `bootstrap ${c.root} (${c.via})`))
+    }
+    throw new AllSourcesFailedError('light_client bootstrap', failures)
+  }
+
+  /** Applies a period's updates in order; a lie is thrown once the valid ones before it are kept. */
+  const applyUpdates = (updates: readonly LightClientUpdate[], now: number): true | undefined => {
+    const lc = core as LightClientCore
+    let progressed = false
+    for (const u of updates) {
+      try {
+        if (changed(lc.processUpdate(u, now))) progressed = true
+      } catch (error) {
+        if (error instanceof LightClientError && error.lie) {
+          afterChange()
+          throw error
+        }
+        // Stale or for a period it cannot use yet: an honest source's old news.
+      }
+    }
+    afterChange()
+    return progressed || undefined
+  }
+
+  /** The committee of the clock's period is known. */
+  const caughtUp = (lc: LightClientCore, now: number) => {
+    const target = periodAtSlot(config, now)
+    return lc.period >= target || (lc.period === target - 1 && lc.nextCommitteeKnown)
+  }
+
+  /** Updates by range, ≤ 128 periods a call, until the store holds the clock's period's committee. */
+  const catchUp = async (): Promise<Outcome[]> => {
+    const lc = core as LightClientCore
+    const outcomes: Outcome[] = []
+    for (;;) {
+      if (controller.signal.aborted) return []
+      const now = currentSlot()
+      const target = periodAtSlot(config, now)
+      const startPeriod = lc.nextCommitteeKnown ? lc.period + 1 : lc.period
+      if (startPeriod > target) return []
+      const count = Math.min(MAX_REQUEST_LIGHT_CLIENT_UPDATES, target - startPeriod + 1)
+      const before = `${lc.period}/${lc.nextCommitteeKnown}/${lc.finalized.slot}`
+      const round = await pool.ask(
+        (s, signal) =>
+          s.updates(startPeriod, count, { signal }).then((u) => (u.length > 0 ? u : undefined)),
+        (updates) => applyUpdates(updates, now),
+        controller.signal,
+      )
+      outcomes.push(...round.outcomes)
+      if (`${lc.period}/${lc.nextCommitteeKnown}/${lc.finalized.slot}` === before) {
+        return caughtUp(lc, now) ? [] : outcomes
+      }
+    }
+  }
+
+  /** One round of the newest finality and optimistic updates, then the forced update the spec asks for when stuck. */
+  const follow = async (now: number) => {
+    const lc = core as LightClientCore
+    await pool.ask(
+      (s, signal) => s.finalityUpdate({ signal }),
+      (u) => (changed(lc.processFinalityUpdate(u, now)) ? true : undefined),
+      controller.signal,
+    )
+    afterChange()
+    await pool.ask(
+      (s, signal) => s.optimisticUpdate({ signal }),
+      (u) => (changed(lc.processOptimisticUpdate(u, now)) ? true : undefined),
+      controller.signal,
+    )
+    lc.forceUpdate(now)
+    afterChange()
+  }
+
+  /** Pushed updates, verified like polled ones; a lie cuts its source off. */
+  const listen = () => {
+    for (const m of pool.members) {
+      if (!m.source.events) continue
+      const take = (apply: (lc: LightClientCore, now: number) => StoreChange) => {
+        if (!core || controller.signal.aborted || m.lyingUntil > clock.now()) return
+        const now = currentSlot()
+        try {
+          if (changed(apply(core, now))) lastPushSlot = now
+        } catch (error) {
+          if (error instanceof LightClientError && error.lie) pool.lied(m as Member, error)
+        }
+        afterChange()
+      }
+      streams.push(
+        m.source.events(
+          (u) => take((lc, now) => lc.processFinalityUpdate(u, now)),
+          (u) => take((lc, now) => lc.processOptimisticUpdate(u, now)),
+        ),
+      )
+    }
+  }
+
+  const tick = async () => {
+    const lc = core as LightClientCore
+    const now = currentSlot()
+    if (!caughtUp(lc, now)) {
+      const outcomes = await catchUp()
+      if (outcomes.length > 0 && !caughtUp(lc, currentSlot())) {
+        events.emit(
+          'error',
+          new AllSourcesFailedError('light_client updates', reasons(outcomes, 'updates')),
+        )
+      }
+    }
+    // A source streamed this slot's news already: only the forced update is due.
+    if (lastPushSlot === now) lc.forceUpdate(now)
+    else await follow(now)
+    afterChange()
+  }
+
+  /** The next poll: a third into the next slot (the block and its sync aggregate are out by then). */
+  const schedule = () => {
+    if (controller.signal.aborted) return
+    const slotMs = config.secondsPerSlot * 1000
+    const sinceGenesis = clock.now() - (config.genesisTime as number) * 1000
+    const wait = (((slotMs / 3 - sinceGenesis) % slotMs) + slotMs) % slotMs || slotMs
+    timer = clock.setTimeout(() => {
+      tick()
+        .catch((error: unknown) => events.emit('error', error as Error))
+        .finally(schedule)
+    }, wait)
+  }
+
+  const run = async () => {
+    state = 'bootstrapping'
+    const b = await bootstrap()
+    const now = currentSlot()
+    const age = checkpointAge(config, b.core.finalized.slot, now)
+    if (age > maxCheckpointAge) {
+      const days = (age / 86_400).toFixed(1)
+      const message = `checkpoint ${b.root} (${b.via}, slot ${b.core.finalized.slot}) is ${days} days old, past the weak subjectivity period of ${(maxCheckpointAge / 86_400).toFixed(1)} days: take a newer one from a source you trust`
+      if (strict) {
+        state = 'idle'
+        throw new ConfigError(`light: ${message} (strict).`)
+      }
+      events.emit('warning', { kind: 'old-checkpoint', message })
+    }
+    core = b.core
+    checkpoint = { root: b.root, via: b.via, age }
+    afterChange()
+    state = 'catching-up'
+    const outcomes = await catchUp()
+    if (controller.signal.aborted) return
+    state = 'following'
+    listen()
+    await follow(currentSlot()).catch((error: unknown) => events.emit('error', error as Error))
+    schedule()
+    if (outcomes.length > 0 && !caughtUp(b.core, currentSlot())) {
+      throw new AllSourcesFailedError(
+        'light_client updates (catching up)',
+        reasons(outcomes, 'updates'),
+      )
+    }
+  }
+
+  return {
+    trustedHeader: async (block) => {
+      if ('hash' in block) return vouched.has(String(block.hash).toLowerCase()) ? true : undefined
+      if ('latest' in block) return newestVouched()
+      return byNumber.get(Number(block.number))
+    },
+    head: () => (core ? blockOf(core.optimistic) : undefined),
+    finalized: () => (core ? blockOf(core.finalized) : undefined),
+    status: () => ({
+      sources: pool.status(),
+      sync: {
+        state,
+        period: core?.period,
+        finalizedSlot: core?.finalized.slot,
+        optimisticSlot: core?.optimistic.slot,
+        currentSlot: currentSlot(),
+        checkpoint: checkpoint?.root,
+        checkpointVia: checkpoint?.via,
+        checkpointAge: checkpoint?.age,
+      },
+    }),
+    on: (event, fn) => events.on(event, fn),
+    off: (event, fn) => events.removeListener(event, fn),
+    start() {
+      if (controller.signal.aborted)
+        return Promise.reject(new ConfigError('light: start() after stop().'))
+      started ??= run()
+      return started
+    },
+    async stop() {
+      controller.abort()
+      clock.clearTimeout(timer)
+      for (const stop of streams.splice(0)) stop()
+      state = 'stopped'
+      await Promise.all(sources.map((s) => s.close?.()))
+    },
+  }
+}
+
+function reasons(outcomes: readonly Outcome[], what: string): { source: string; reason: string }[] {
+  return outcomes.map((o) => ({ source: o.source, reason: `${what}: ${o.outcome}: ${o.reason}` }))
+}

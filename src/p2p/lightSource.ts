@@ -1,0 +1,251 @@
+/**
+ * `relayLightSource()`: light-client data from a pinned `outlast relay --beacon` over libp2p
+ * (`/outlast/lc/1.0.0`), as a source for `light()` (outlast/light). Browsers cannot dial beacon
+ * nodes; they can dial relays. The relay is untrusted: what it sends is decoded here and
+ * verified by `light()`, so a relay that lies is found out and the next source answers. New
+ * finality and optimistic updates arrive by gossip on the beacon chain's topics (each relay
+ * verified them before passing them on; `light()` verifies them again).
+ *
+ * ```ts
+ * const lc = light({ checkpoint, sources: [relayLightSource({ peer: '/ip4/…/tcp/4002/ws/p2p/12D3…' })] })
+ * ```
+ */
+import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import {
+  type ChainConfig,
+  decodeUpdatesResponse,
+  type LightClientFinalityUpdate,
+  type LightClientOptimisticUpdate,
+  mainnet,
+} from '../light/index.ts'
+import type { LightClientSource, LightSourceCallOptions } from '../light/sources.ts'
+import { raceAbort } from '../shared/abort.ts'
+import { ConfigError, SourceError, type SourceFailureKind } from '../shared/errors.ts'
+import { createHub, peerAddress } from './hub.ts'
+import { decodeLightObject } from './lightObjects.ts'
+import {
+  encodeLightRequest,
+  LIGHT_LIMITED,
+  LIGHT_NONE,
+  LIGHT_OK,
+  LIGHT_UNAVAILABLE,
+  type LightRequest,
+  MAX_LIGHT_UPDATES,
+} from './lightWire.ts'
+import type { PeerLibp2p, PeerNodeOptions } from './peerNode.ts'
+import { LC_PROTOCOL, lightTopic, STREAM_LIMITS } from './protocol.ts'
+import { streamExchange } from './streams.ts'
+
+export type RelayLightSourceOptions = PeerNodeOptions & {
+  /** The relay's multiaddr, ending in `/p2p/<peer id>` (`outlast relay --beacon` prints it). */
+  peer: string
+  /** The beacon chain: fork digests, container shapes, gossip topics. @default mainnet */
+  config?: ChainConfig
+  /** @default `relay-lc-<last 8 characters of the peer id>` */
+  name?: string
+  /** @default `p2p-<last 8 characters of the peer id>` (as `p2p()` names the same relay) */
+  domain?: string
+  /** Share an existing libp2p node (with gossipsub as `services.pubsub`); it is not stopped on close. */
+  libp2p?: PeerLibp2p
+  /** Milliseconds one request may take. @default 10_000 */
+  timeout?: number
+  /** Largest answer accepted, in bytes (128 updates with their committees are ~3.3 MB). @default 8_388_608 */
+  maxResponseBytes?: number
+  /** Take new finality and optimistic updates from gossip (`events`); without, `light()` polls. @default true */
+  gossip?: boolean
+}
+
+/** Gossip subscriptions per node, counted: sources sharing a node unsubscribe only with the last. */
+const subscribed = new WeakMap<PeerLibp2p, Map<string, number>>()
+
+export function relayLightSource(options: RelayLightSourceOptions): LightClientSource {
+  const o = settingsOf(options)
+  const { address, id } = o.peer
+  const short = id.toString().slice(-8)
+  const name = options.name ?? `relay-lc-${short}`
+  const fail = (kind: SourceFailureKind, message: string, retryAfter?: number) =>
+    new SourceError(name, kind, message, { retryAfter })
+  const hub = createHub({
+    ...options,
+    maxResponseBytes: o.maxResponseBytes,
+    gossip: false,
+    told: [options.peer],
+  })
+  hub.open()
+  const exchange = streamExchange(async (signal) => {
+    const n = await hub.ready()
+    const open = n.getConnections(id).length > 0
+    return n.dialProtocol(open ? id : address, LC_PROTOCOL, { signal, ...STREAM_LIMITS })
+  }, o.maxResponseBytes)
+
+  /** One request's answer: SSZ, or undefined when the relay has nothing for it. */
+  const ask = async (request: LightRequest, call: LightSourceCallOptions = {}) => {
+    const timeout = AbortSignal.timeout(o.timeout)
+    const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout
+    let frame: Uint8Array
+    try {
+      frame = await raceAbort(exchange(encodeLightRequest(request), signal), signal, () =>
+        fail('aborted', 'request cancelled'),
+      )
+    } catch (error) {
+      if (call.signal?.aborted) throw fail('aborted', 'request cancelled')
+      if (timeout.aborted) throw fail('timeout', `no answer within ${o.timeout} ms`)
+      const why = error instanceof Error ? error.name : ''
+      if (why === 'UnsupportedProtocolError')
+        throw fail('unavailable', `the relay does not serve ${LC_PROTOCOL} (no --beacon)`)
+      if (why === 'InvalidDataLengthError') throw fail('body', 'answer over the size limit')
+      throw fail('network', 'p2p: the connection to the relay failed')
+    }
+    const body = frame.subarray(1)
+    const reason = () => new TextDecoder().decode(body.subarray(0, 200))
+    if (frame[0] === LIGHT_OK) return body
+    if (frame[0] === LIGHT_NONE) return undefined
+    if (frame[0] === LIGHT_LIMITED) throw fail('rate-limited', reason(), 1_000)
+    if (frame[0] === LIGHT_UNAVAILABLE) throw fail('unavailable', reason())
+    throw fail('body', `unknown answer status ${frame[0]}`)
+  }
+
+  const source: LightClientSource = {
+    name,
+    domain: options.domain ?? `p2p-${short}`,
+    async bootstrap(root, call) {
+      if (!/^0x[0-9a-fA-F]{64}$/.test(root))
+        throw new ConfigError(`${name}: bootstrap needs a 32-byte 0x-hex block root, got ${root}`)
+      const bytes = await ask({ kind: 'bootstrap', root: hexBytes(root) }, call)
+      return bytes && decodeLightObject('bootstrap', bytes, o.config)
+    },
+    async updates(start, count, call) {
+      if (
+        !Number.isSafeInteger(start) ||
+        start < 0 ||
+        !Number.isInteger(count) ||
+        count < 1 ||
+        count > MAX_LIGHT_UPDATES
+      )
+        throw new ConfigError(
+          `${name}: updates(${start}, ${count}): a period >= 0 and 1…${MAX_LIGHT_UPDATES} updates`,
+        )
+      const bytes = await ask({ kind: 'updates', start, count }, call)
+      return bytes ? decodeUpdatesResponse(bytes, o.config, count) : []
+    },
+    async finalityUpdate(call) {
+      const bytes = await ask({ kind: 'finality' }, call)
+      return bytes && decodeLightObject('finality', bytes, o.config)
+    },
+    async optimisticUpdate(call) {
+      const bytes = await ask({ kind: 'optimistic' }, call)
+      return bytes && decodeLightObject('optimistic', bytes, o.config)
+    },
+    async close() {
+      exchange.close()
+      await hub.close()
+    },
+  }
+  if (o.gossip)
+    source.events = (onFinality, onOptimistic) => gossipOf(hub, o, onFinality, onOptimistic)
+  return source
+}
+
+/**
+ * The chain's finality and optimistic updates from gossip, decoded (junk is rejected: it costs
+ * the relay that passed it on its gossipsub score), until the returned function is called.
+ */
+function gossipOf(
+  hub: ReturnType<typeof createHub>,
+  o: ReturnType<typeof settingsOf>,
+  onFinality: (update: LightClientFinalityUpdate) => void,
+  onOptimistic: (update: LightClientOptimisticUpdate) => void,
+): () => void {
+  const topics = {
+    finality: lightTopic(o.config.genesisValidatorsRoot, 'finality'),
+    optimistic: lightTopic(o.config.genesisValidatorsRoot, 'optimistic'),
+  }
+  const kindOf = (topic: string) =>
+    topic === topics.finality ? 'finality' : topic === topics.optimistic ? 'optimistic' : undefined
+  let stopped = false
+  let node: PeerLibp2p | undefined
+  const onMessage = (e: CustomEvent<Message>) => {
+    const kind = kindOf(e.detail.topic)
+    try {
+      if (kind === 'finality') onFinality(decodeLightObject(kind, e.detail.data, o.config))
+      if (kind === 'optimistic') onOptimistic(decodeLightObject(kind, e.detail.data, o.config))
+    } catch {}
+  }
+  void hub.ready().then(async (n) => {
+    if (stopped) return
+    node = n
+    const counts = subscribed.get(n) ?? new Map<string, number>()
+    subscribed.set(n, counts)
+    for (const topic of Object.values(topics)) {
+      const kind = kindOf(topic)!
+      n.services.pubsub.topicValidators.set(topic, (_peer, msg) => {
+        try {
+          decodeLightObject(kind, msg.data, o.config)
+          return TopicValidatorResult.Accept
+        } catch {
+          return TopicValidatorResult.Reject
+        }
+      })
+      counts.set(topic, (counts.get(topic) ?? 0) + 1)
+      n.services.pubsub.subscribe(topic)
+    }
+    n.services.pubsub.addEventListener('message', onMessage)
+    // Gossip flows over a connection: dial the relay now, not at the first request.
+    if (n.getConnections(o.peer.id).length === 0) await n.dial(o.peer.address).catch(() => {})
+  })
+  return () => {
+    stopped = true
+    if (!node) return
+    node.services.pubsub.removeEventListener('message', onMessage)
+    const counts = subscribed.get(node)
+    for (const topic of Object.values(topics)) {
+      const left = (counts?.get(topic) ?? 1) - 1
+      counts?.set(topic, left)
+      if (left > 0) continue
+      counts?.delete(topic)
+      node.services.pubsub.unsubscribe(topic)
+      node.services.pubsub.topicValidators.delete(topic)
+    }
+  }
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array((hex.length - 2) / 2)
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 + 2 * i, 4 + 2 * i), 16)
+  return out
+}
+
+function settingsOf(options: RelayLightSourceOptions) {
+  const check = (ok: boolean, what: string) => {
+    if (!ok) throw new ConfigError(`relayLightSource(): ${what}`)
+  }
+  check(typeof options === 'object' && options !== null, 'needs an options object with peer')
+  const {
+    config = mainnet,
+    timeout = 10_000,
+    maxResponseBytes = 8 * 1024 * 1024,
+    gossip = true,
+  } = options
+  check(typeof options.peer === 'string', 'peer must be the relay multiaddr (…/p2p/<peer id>)')
+  let peer: ReturnType<typeof peerAddress>
+  try {
+    peer = peerAddress(options.peer)
+  } catch (error) {
+    throw new ConfigError(
+      `relayLightSource(): peer: ${error instanceof Error ? error.message : error}`,
+    )
+  }
+  check(
+    Number.isFinite(timeout) && timeout > 0,
+    `timeout must be a number of ms > 0, got ${timeout}`,
+  )
+  check(
+    Number.isFinite(maxResponseBytes) && maxResponseBytes > 0,
+    `maxResponseBytes must be > 0, got ${maxResponseBytes}`,
+  )
+  check(
+    config?.genesisValidatorsRoot instanceof Uint8Array,
+    'config must be a ChainConfig (outlast/light)',
+  )
+  return { peer, config, timeout, maxResponseBytes, gossip: gossip !== false }
+}
