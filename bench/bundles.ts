@@ -41,6 +41,14 @@ const ENTRIES: [name: string, code: string][] = [
     'outlast/ipfs with Helia: + startHelia (Helia light, bitswap, libp2p, WebSockets, WebRTC-Direct)',
     "export { createIpfs, gateway, startHelia } from 'outlast/ipfs'",
   ],
+  [
+    'outlast/light: createLightClientCore (the verifying core, @noble/curves)',
+    "export { createLightClientCore } from 'outlast/light'",
+  ],
+  [
+    'outlast/light: light + beaconApi (the whole client over Beacon REST, @noble/curves)',
+    "export { light, beaconApi } from 'outlast/light'",
+  ],
 ]
 
 async function measure(code: string) {
@@ -56,6 +64,7 @@ async function measure(code: string) {
         alias: {
           'outlast/p2p': `${DIST}p2p/index.js`,
           'outlast/ipfs': `${DIST}ipfs/index.js`,
+          'outlast/light': `${DIST}light/index.js`,
           outlast: `${DIST}index.js`,
         },
       },

@@ -16,6 +16,7 @@ import { p99Chart } from './chart.ts'
 import { type ClientName, clientLabels, clientNames } from './clients.ts'
 import { type FirstMomentsResult, firstMomentsMarkdown } from './firstMoments.ts'
 import { type IpfsResult, ipfsMarkdown } from './ipfs.ts'
+import { type LightResult, lightMarkdown } from './light.ts'
 import { measure, measurePairs } from './measure.ts'
 import { type OverheadResult, overheadMarkdown } from './overhead.ts'
 import { type P2pResult, p2pMarkdown } from './p2p.ts'
@@ -261,6 +262,13 @@ if (!flag('no-overhead')) {
   log(ipfsMarkdown(content))
 }
 
+let lightFigures: LightResult | undefined
+if (!flag('no-overhead')) {
+  log(`\noutlast/light (${elapsed()} in): node bench/light.ts`)
+  lightFigures = await child<LightResult>('./light.ts')
+  log(lightMarkdown(lightFigures))
+}
+
 let proxied: ProxyResult | undefined
 if (!flag('no-overhead')) {
   log(`\noutlast proxy (${elapsed()} in): node bench/proxy.ts`)
@@ -373,6 +381,16 @@ if (outDir || (!only && !onlyClients)) {
           'Made by `node bench/ipfs.ts` in the same run: three trustless gateways and a Kubo RPC API on loopback (test/lab/ipfsLab.ts), `createIpfs()` over all four (every block hashed against its CID) beside what wallets do, a plain `fetch` from one gateway, healthy and with the first gateway blackholed, the four series interleaved request by request.',
           '',
           ipfsMarkdown(content),
+          '',
+        ]
+      : []),
+    ...(lightFigures
+      ? [
+          '## outlast/light: verifying the beacon chain, in Node and in Chromium',
+          '',
+          "Made by `node bench/light.ts` in the same run (`npm run bench:light` alone): the mainnet recordings of test/fixtures/light-client verified by the light client core, each figure against its budget from the light-client issue; the cold path is test/browser/light.browser.test.ts's (an `outlast relay --beacon` process on loopback, a fresh headless Chromium each run).",
+          '',
+          lightMarkdown(lightFigures),
           '',
         ]
       : []),

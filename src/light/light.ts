@@ -54,7 +54,7 @@ export type LightOptions = {
   lieCooloff?: number
   /** Which verified heads the `trustedHeader` hook vouches for: the optimistic ones (signed by the committee, not yet final) too, or only finalized ones. @default 'optimistic' */
   vouch?: 'optimistic' | 'finalized'
-  /** Checks sync committee signatures. @default nobleVerifier() (pure JS) */
+  /** Checks sync committee signatures; in Node, `await fastestVerifier()` uses `@chainsafe/blst` when installed. @default nobleVerifier() (pure JS) */
   verifier?: BlsVerifier
 }
 
@@ -145,6 +145,10 @@ export function light(options: LightOptions): LightClient {
   check(
     vouch === 'optimistic' || vouch === 'finalized',
     `vouch must be 'optimistic' or 'finalized', got ${JSON.stringify(vouch)}`,
+  )
+  check(
+    verifier === undefined || typeof verifier?.verifySyncAggregate === 'function',
+    'verifier must be a BlsVerifier: nobleVerifier(), or await fastestVerifier() / blstVerifier()',
   )
   check(
     Number.isFinite(maxCheckpointAge) && maxCheckpointAge > 0,

@@ -39,7 +39,7 @@ export type SyncResult = {
   finalized: { slot: number; blockNumber: number | undefined; blockHash: string | undefined }
 }
 
-const api = {
+export const api = {
   async sync(o: SyncOptions): Promise<SyncResult> {
     const start = performance.now()
     const since = () => Math.round(performance.now() - start)
