@@ -32,27 +32,15 @@ export const ETH_DST = 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_'
 
 const sigs = bls12_381.longSignatures
 const G1 = bls12_381.G1.Point
+
+import { bitSet, countBits } from './bytes.ts'
+
+export { bitSet, countBits }
+
 type G1Point = ReturnType<typeof G1.fromBytes>
 
 /** Decoded keys of one committee, filled in as they are needed. */
 type CommitteeKeys = { aggregate: G1Point | undefined; keys: (G1Point | undefined)[] }
-
-/** True when bit `i` of an SSZ bitvector is set. */
-export function bitSet(bits: Uint8Array, i: number): boolean {
-  return (((bits[i >> 3] as number) >> (i & 7)) & 1) === 1
-}
-
-/** The number of set bits (participants). */
-export function countBits(bits: Uint8Array): number {
-  let n = 0
-  for (let b of bits) {
-    while (b) {
-      n += b & 1
-      b >>= 1
-    }
-  }
-  return n
-}
 
 function decodeKey(bytes: Uint8Array, what: string): G1Point {
   try {

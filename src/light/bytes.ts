@@ -47,3 +47,20 @@ export function concat(...parts: readonly Uint8Array[]): Uint8Array {
   }
   return out
 }
+
+/** True when bit `i` of an SSZ bitvector is set. */
+export function bitSet(bits: Uint8Array, i: number): boolean {
+  return (((bits[i >> 3] as number) >> (i & 7)) & 1) === 1
+}
+
+/** The number of set bits (participants). */
+export function countBits(bits: Uint8Array): number {
+  let n = 0
+  for (let b of bits) {
+    while (b) {
+      n += b & 1
+      b >>= 1
+    }
+  }
+  return n
+}

@@ -85,7 +85,7 @@ export type LightClientCore = {
   forceUpdate(currentSlot: number): StoreChange
 }
 
-export type LightClientCoreOptions = StoreOptions & {
+export type CoreOptions = StoreOptions & {
   /** The trusted beacon block root (hex or bytes) that the bootstrap must hash to. */
   checkpoint: Hex | Uint8Array
   bootstrap: LightClientBootstrap
@@ -96,7 +96,7 @@ export type LightClientCoreOptions = StoreOptions & {
  * `LightClientError` (`checkpoint-mismatch`, `committee-branch`, `invalid-header`) when the
  * bootstrap does not match.
  */
-export function createLightClientCore(options: LightClientCoreOptions): LightClientCore {
+export function createCore(options: CoreOptions): LightClientCore {
   const checkpoint =
     typeof options.checkpoint === 'string' ? hexRoot(options.checkpoint) : options.checkpoint
   const store = initializeLightClientStore(checkpoint, options.bootstrap, options)

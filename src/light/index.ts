@@ -43,12 +43,13 @@ export {
   isEmptyHeader,
 } from './codec.ts'
 export type {
+  CoreOptions,
   LightClientCore,
-  LightClientCoreOptions,
   VerifiedExecution,
   VerifiedHead,
 } from './core.ts'
-export { createLightClientCore, verifiedHead } from './core.ts'
+export { createCore, verifiedHead } from './core.ts'
+export { createLightClientCore, type LightClientCoreOptions } from './createLightClientCore.ts'
 export type { LightClientReason } from './errors.ts'
 export { isLie, LIGHT_CLIENT_REASONS, LightClientError } from './errors.ts'
 export type {

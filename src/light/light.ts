@@ -21,7 +21,7 @@ import {
   collectRootClaims,
   WEAK_SUBJECTIVITY_SECONDS,
 } from './checkpoint.ts'
-import { createLightClientCore, type LightClientCore, type VerifiedHead } from './core.ts'
+import { createCore, type LightClientCore, type VerifiedHead } from './core.ts'
 import { LightClientError } from './errors.ts'
 import { type ChainConfig, mainnet, periodAtSlot, slotAtTime } from './forks.ts'
 import {
@@ -260,16 +260,19 @@ export function light(options: LightOptions): LightClient {
       }
       candidates.push({ root: agreed.root, via: 'agreed' })
     }
+    // The BLS code loads with the first bootstrap, not with the page (the curve is most of
+    // outlast/light's weight); the bootstrap itself is fetched meanwhile.
+    let bls = verifier
+    const blsLoaded = bls
+      ? Promise.resolve()
+      : import('./bls.ts').then(({ nobleVerifier }) => {
+          bls = nobleVerifier()
+        })
     for (const c of candidates) {
       const { value, outcomes } = await pool.ask(
-        (s, signal) => s.bootstrap(c.root, { signal }),
+        async (s, signal) => (await Promise.all([s.bootstrap(c.root, { signal }), blsLoaded]))[0],
         (b) =>
-          createLightClientCore({
-            config,
-            checkpoint: c.root,
-            bootstrap: b,
-            ...(verifier ? { verifier } : {}),
-          }),
+          createCore({ config, checkpoint: c.root, bootstrap: b, verifier: bls as BlsVerifier }),
         controller.signal,
       )
       if (value) return { core: value, ...c }

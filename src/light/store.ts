@@ -3,7 +3,6 @@
  * `initialize_light_client_store`: a bootstrap checked against a trusted beacon block root.
  */
 import type { BlsVerifier } from './bls.ts'
-import { nobleVerifier } from './bls.ts'
 import { bytesEqual, toHex } from './bytes.ts'
 import { check } from './errors.ts'
 import { type ChainConfig, currentSyncCommitteeGindexAtSlot } from './forks.ts'
@@ -37,8 +36,8 @@ export type LightClientStore = {
 
 export type StoreOptions = {
   config: ChainConfig
-  /** @default nobleVerifier() (pure JS) */
-  verifier?: BlsVerifier
+  /** Checks the sync committee's signatures (`nobleVerifier()`, `blstVerifier()`). */
+  verifier: BlsVerifier
 }
 
 /**
@@ -76,7 +75,7 @@ export function initializeLightClientStore(
   )
   return {
     config,
-    verifier: options.verifier ?? nobleVerifier(),
+    verifier: options.verifier,
     finalizedHeader: header,
     currentSyncCommittee: bootstrap.currentSyncCommittee,
     nextSyncCommittee: undefined,

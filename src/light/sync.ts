@@ -5,8 +5,7 @@
  * Every refusal is a `LightClientError` whose `reason` names the check; validation runs before
  * anything in the store changes. The current slot is the caller's (an injected clock).
  */
-import { countBits } from './bls.ts'
-import { bytesEqual, isZero } from './bytes.ts'
+import { bytesEqual, countBits, isZero } from './bytes.ts'
 import { check, LightClientError } from './errors.ts'
 import {
   computeSigningRoot,

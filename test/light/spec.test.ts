@@ -16,6 +16,7 @@ import {
   type LightClientHeader,
   lcExecutionRoot,
   MINIMAL_PRESET,
+  nobleVerifier,
   processLightClientStoreForceUpdate,
   processLightClientUpdate,
   toHex,
@@ -55,7 +56,7 @@ for (const fork of ['deneb', 'electra']) {
         const store = initializeLightClientStore(
           fromHex(metaValue(`${dir}meta.yaml`, 'trusted_block_root'), 'trusted_block_root', 32),
           bootstrap,
-          { config },
+          { config, verifier: nobleVerifier() },
         )
         const expect = (header: LightClientHeader, want: HeaderCheck, what: string) => {
           assert.deepEqual(
