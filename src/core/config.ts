@@ -95,6 +95,8 @@ export type ResolvedConfig = {
   trustedBlockHashes: readonly string[]
   trustedHeader: TrustedHeaderHook | undefined
   lieCooloff: number
+  /** Every source is untrusted: heads and `latest` come from the light client (`trustedHeader`). */
+  lightOnly: boolean
 }
 
 /** An options type's keys, listed once so that a key added to the type must be added here. */
@@ -190,14 +192,22 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
   // Untrusted sources never count toward a quorum: their domains cannot make one.
   const domains = new Set(sources.filter((s) => !s.config.untrusted).map((s) => s.config.domain))
 
-  if (domains.size === 0)
+  // Only untrusted sources: a light client and a prover stand in for agreement (reads are proven
+  // at the light client's blocks); without both, nothing could be trusted.
+  const lightOnly = domains.size === 0
+  if (lightOnly && !(options.trustedHeader && options.prover))
     throw new ConfigError(
-      `${WHERE}: every source is untrusted; at least one trusted source is needed (heads, and reads no proof covers, need one).`,
+      `${WHERE}: every source is untrusted; at least one trusted source is needed (heads, and reads no proof covers, need one), unless a light client (trustedHeader) and a prover are configured.`,
     )
   const quorum = obj('quorum', options.quorum, quorumKeys)
-  const qDomains = num('quorum.domains', quorum?.domains, whole(1)) ?? Math.min(2, domains.size)
+  const qDomains =
+    num('quorum.domains', quorum?.domains, whole(1)) ?? Math.max(1, Math.min(2, domains.size))
   const qSources = num('quorum.sources', quorum?.sources, whole(1)) ?? qDomains
-  if (qDomains > domains.size)
+  if (lightOnly && quorum !== undefined)
+    throw new ConfigError(
+      `${WHERE}: quorum is set but every source is untrusted: no quorum can be formed (reads are proven through the light client).`,
+    )
+  if (!lightOnly && qDomains > domains.size)
     throw new ConfigError(
       `${WHERE}: quorum.domains is ${qDomains} but the sources span only ${domains.size} failure domain(s): ${[...domains].join(', ')}.`,
     )
@@ -223,6 +233,7 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
     chainId,
     sources,
     quorum: { domains: qDomains, sources: qSources },
+    lightOnly,
     onQuorumLoss:
       checkOneOf(WHERE, 'onQuorumLoss', options.onQuorumLoss, ['degrade', 'fail'] as const) ??
       'degrade',

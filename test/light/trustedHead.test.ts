@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
+import { createOutlast, http } from '../../src/index.ts'
 import { beaconApi, type LightClient, light } from '../../src/light/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
-import { clientFor, threeDomains } from '../helpers.ts'
+import { CHAIN_ID, clientFor, threeDomains } from '../helpers.ts'
 import { type BeaconServer, startBeaconApi } from '../lab/beaconApi.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { clockAtSlot } from './captures.ts'
@@ -186,6 +187,49 @@ describe('light() + proofs(): state reads proven against the block the light cli
       }
     } finally {
       await rpc.close()
+    }
+  })
+
+  it("only untrusted RPC sources: latest reads proven at the light client's block, its block number the head, the rest refused", async () => {
+    await reset()
+    const untrusted = () =>
+      lab.sources.map((src) =>
+        http(src.proxy.url, {
+          name: src.name,
+          domain: src.domain,
+          fetchFn: src.proxy.fetch,
+          untrusted: true,
+        }),
+      )
+    assert.throws(
+      () => createOutlast({ chainId: CHAIN_ID, sources: untrusted(), prover: proofs() }),
+      /every source is untrusted.*unless a light client/,
+    )
+    await lab.proxy('aws').setMode({ kind: 'lie', methods: ['eth_getBalance', 'eth_getProof'] })
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: untrusted(),
+      prover: proofs(),
+      trustedHeader: lc.trustedHeader,
+    })
+    try {
+      const number = await rpc.requestWithMeta({ method: 'eth_blockNumber' })
+      assert.equal(number.result, `0x${finalized.number.toString(16)}`)
+      assert.equal(number.meta.consistency, 'verified')
+      for (const who of accounts) {
+        const { result, meta } = await rpc.requestWithMeta({
+          method: 'eth_getBalance',
+          params: [who, 'latest'],
+        })
+        assert.equal(result, await truth(who!))
+        assert.equal(meta.consistency, 'proven')
+        assert.equal(meta.block?.hash, finalized.hash)
+      }
+      // What no proof covers has no trusted source to agree on it: refused, never one source's word.
+      await assert.rejects(rpc.request({ method: 'eth_gasPrice' }))
+    } finally {
+      await rpc.close()
+      await reset()
     }
   })
 })

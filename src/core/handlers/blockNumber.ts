@@ -1,10 +1,26 @@
-/** `eth_blockNumber`: the head tracker's agreed head, never backwards. */
+/**
+ * `eth_blockNumber`: the head tracker's agreed head, never backwards; with only untrusted sources,
+ * the light client's newest verified block.
+ */
 import { beforeDeadline } from '../../shared/abort.ts'
 import type { Handler } from '../engine.ts'
 import { noHead } from './noHead.ts'
 
 export const blockNumber: Handler = async (engine, { method, deadline, meta }) => {
   const { head } = engine
+  // No trusted source to poll: the light client's newest verified block is the head.
+  if (engine.config.lightOnly) {
+    const t = await beforeDeadline(
+      engine.trust!.then((trust) => trust.latest()),
+      deadline,
+      () => noHead(engine, method),
+    )
+    if (!t) throw noHead(engine, method)
+    return {
+      result: `0x${t.number.toString(16)}`,
+      meta: meta({ consistency: 'verified', block: { number: t.number, hash: t.hash } }),
+    }
+  }
   const n = await beforeDeadline(head.blockNumber(), deadline, () => noHead(engine, method))
   return {
     result: `0x${n.toString(16)}`,
