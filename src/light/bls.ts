@@ -7,6 +7,7 @@
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js'
 import { LightClientError } from './errors.ts'
+import { signerKeys } from './signers.ts'
 import type { SyncCommittee } from './types.ts'
 
 /** Verifies one sync committee signature; true when it is valid for the participants. */
@@ -33,9 +34,7 @@ export const ETH_DST = 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_'
 const sigs = bls12_381.longSignatures
 const G1 = bls12_381.G1.Point
 
-import { bitSet, countBits } from './bytes.ts'
-
-export { bitSet, countBits }
+export { bitSet, countBits } from './bytes.ts'
 
 type G1Point = ReturnType<typeof G1.fromBytes>
 
@@ -79,22 +78,16 @@ export function nobleVerifier(): BlsVerifier {
   return {
     name: 'noble',
     verifySyncAggregate(committee, bits, signingRoot, signature) {
-      const size = committee.pubkeys.length
-      if (bits.length * 8 !== size) return false
+      const plan = signerKeys(bits, committee.pubkeys.length)
+      if (!plan) return false
       const entry = keysOf(committee)
-      const participants = countBits(bits)
-      if (participants === 0) return false
-      let key: G1Point
-      if (participants * 2 > size) {
-        entry.aggregate ??= decodeKey(committee.aggregatePubkey, 'aggregate key')
-        key = entry.aggregate
-        for (let i = 0; i < size; i++)
-          if (!bitSet(bits, i)) key = key.subtract(keyAt(committee, entry, i))
-      } else {
-        key = G1.ZERO
-        for (let i = 0; i < size; i++)
-          if (bitSet(bits, i)) key = key.add(keyAt(committee, entry, i))
-      }
+      let key: G1Point = plan.fromAggregate
+        ? (entry.aggregate ??= decodeKey(committee.aggregatePubkey, 'aggregate key'))
+        : G1.ZERO
+      for (const i of plan.indices)
+        key = plan.fromAggregate
+          ? key.subtract(keyAt(committee, entry, i))
+          : key.add(keyAt(committee, entry, i))
       if (key.is0()) return false
       let sig: ReturnType<typeof sigs.Signature.fromBytes>
       try {

@@ -11,8 +11,9 @@
  * Keys are decoded (infinity and subgroup checked) only when needed and kept per committee.
  */
 import { ConfigError } from '../shared/errors.ts'
-import { type BlsVerifier, bitSet, countBits, nobleVerifier } from './bls.ts'
+import { type BlsVerifier, nobleVerifier } from './bls.ts'
 import { LightClientError } from './errors.ts'
+import { signerKeys } from './signers.ts'
 import type { SyncCommittee } from './types.ts'
 
 type Blst = typeof import('@chainsafe/blst')
@@ -125,20 +126,15 @@ function verifierOn(blst: Blst): BlsVerifier {
   return {
     name: 'blst',
     verifySyncAggregate(committee, bits, signingRoot, signature) {
-      const size = committee.pubkeys.length
-      if (bits.length * 8 !== size) return false
+      const plan = signerKeys(bits, committee.pubkeys.length)
+      if (!plan) return false
       const entry = keysOf(committee)
-      const participants = countBits(bits)
-      if (participants === 0) return false
-      const parts: PublicKey[] = []
-      if (participants * 2 > size) {
-        entry.aggregate ??= decode(committee.aggregatePubkey, 'aggregate key')
-        parts.push(entry.aggregate)
-        for (let i = 0; i < size; i++)
-          if (!bitSet(bits, i)) parts.push(negatedAt(committee, entry, i))
-      } else {
-        for (let i = 0; i < size; i++) if (bitSet(bits, i)) parts.push(keyAt(committee, entry, i))
-      }
+      const parts: PublicKey[] = plan.fromAggregate
+        ? [
+            (entry.aggregate ??= decode(committee.aggregatePubkey, 'aggregate key')),
+            ...plan.indices.map((i) => negatedAt(committee, entry, i)),
+          ]
+        : plan.indices.map((i) => keyAt(committee, entry, i))
       const key = parts.length === 1 ? (parts[0] as PublicKey) : blst.aggregatePublicKeys(parts)
       // The participants' keys cancelled out: no one to have signed.
       if ((key.toBytes(true)[0] as number) & INFINITY) return false

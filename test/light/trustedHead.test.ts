@@ -20,6 +20,9 @@ let beacon: BeaconServer
 let lc: LightClient
 let finalized: { hash: `0x${string}`; number: number }
 
+/** Per-attempt time limit: these tests verify BLS beside other test files on a 2-core machine. */
+const PATIENT = 6_000
+
 const accounts = devAccounts.slice(0, 5).map((a) => a.address)
 const truth = (who: string) =>
   lab.anvil.rpc<string>('eth_getBalance', [who, { blockHash: finalized.hash }])
@@ -78,7 +81,12 @@ describe('light() + proofs(): state reads proven against the block the light cli
     }
     await lab.proxy('aws').setMode(lie)
     await lab.proxy('gcp').setMode(lie)
-    const rpc = clientFor(lab, { prover: proofs(), trustedHeader: lc.trustedHeader })
+    const rpc = clientFor(
+      lab,
+      { prover: proofs(), trustedHeader: lc.trustedHeader },
+      undefined,
+      PATIENT,
+    )
     let wrong = 0
     try {
       for (let i = 0; i < 10; i++) {
@@ -101,7 +109,12 @@ describe('light() + proofs(): state reads proven against the block the light cli
   it('every RPC lies: errors, 0 wrong answers', async () => {
     for (const p of lab.proxies)
       await p.setMode({ kind: 'lie', methods: ['eth_getBalance', 'eth_getProof'] })
-    const rpc = clientFor(lab, { prover: proofs(), trustedHeader: lc.trustedHeader })
+    const rpc = clientFor(
+      lab,
+      { prover: proofs(), trustedHeader: lc.trustedHeader },
+      undefined,
+      PATIENT,
+    )
     let wrong = 0
     let errors = 0
     try {
@@ -130,8 +143,13 @@ describe('light() + proofs(): state reads proven against the block the light cli
     const only = { ...lab, sources: [home as (typeof lab.sources)[number]] }
     const who = accounts[1] as string
     const params = [who, { blockHash: finalized.hash }]
-    const without = clientFor(only, { prover: proofs() })
-    const withLight = clientFor(only, { prover: proofs(), trustedHeader: lc.trustedHeader })
+    const without = clientFor(only, { prover: proofs() }, undefined, PATIENT)
+    const withLight = clientFor(
+      only,
+      { prover: proofs(), trustedHeader: lc.trustedHeader },
+      undefined,
+      PATIENT,
+    )
     try {
       const a = await without.requestWithMeta({ method: 'eth_getBalance', params })
       assert.notEqual(a.meta.consistency, 'proven', 'nothing trusted to prove against')
@@ -165,7 +183,12 @@ describe('light() + proofs(): state reads proven against the block the light cli
     assert.ok(await lab.anvil.rpc('eth_getTransactionReceipt', [sent]), 'the transfer is mined')
     const atHead = await lab.anvil.rpc<string>('eth_getBalance', [accounts[1], 'latest'])
     assert.notEqual(atHead, await truth(accounts[1]!))
-    const rpc = clientFor(lab, { prover: proofs(), trustedHeader: lc.trustedHeader })
+    const rpc = clientFor(
+      lab,
+      { prover: proofs(), trustedHeader: lc.trustedHeader },
+      undefined,
+      PATIENT,
+    )
     try {
       const { result, meta } = await rpc.requestWithMeta({
         method: 'eth_getBalance',
@@ -175,7 +198,7 @@ describe('light() + proofs(): state reads proven against the block the light cli
       assert.equal(meta.block?.hash, finalized.hash)
       assert.equal(result, await truth(accounts[1]!))
       // Without the light client, the same read is proven at the agreed head.
-      const plain = clientFor(lab, { prover: proofs() })
+      const plain = clientFor(lab, { prover: proofs() }, undefined, PATIENT)
       try {
         const r = await plain.requestWithMeta({
           method: 'eth_getBalance',
