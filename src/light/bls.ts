@@ -81,9 +81,9 @@ export function nobleVerifier(): BlsVerifier {
       const plan = signerKeys(bits, committee.pubkeys.length)
       if (!plan) return false
       const entry = keysOf(committee)
-      let key: G1Point = plan.fromAggregate
-        ? (entry.aggregate ??= decodeKey(committee.aggregatePubkey, 'aggregate key'))
-        : G1.ZERO
+      if (plan.fromAggregate)
+        entry.aggregate ??= decodeKey(committee.aggregatePubkey, 'aggregate key')
+      let key: G1Point = (plan.fromAggregate && entry.aggregate) || G1.ZERO
       for (const i of plan.indices)
         key = plan.fromAggregate
           ? key.subtract(keyAt(committee, entry, i))

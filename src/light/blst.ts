@@ -129,12 +129,11 @@ function verifierOn(blst: Blst): BlsVerifier {
       const plan = signerKeys(bits, committee.pubkeys.length)
       if (!plan) return false
       const entry = keysOf(committee)
-      const parts: PublicKey[] = plan.fromAggregate
-        ? [
-            (entry.aggregate ??= decode(committee.aggregatePubkey, 'aggregate key')),
-            ...plan.indices.map((i) => negatedAt(committee, entry, i)),
-          ]
-        : plan.indices.map((i) => keyAt(committee, entry, i))
+      if (plan.fromAggregate) entry.aggregate ??= decode(committee.aggregatePubkey, 'aggregate key')
+      const parts: PublicKey[] =
+        plan.fromAggregate && entry.aggregate
+          ? [entry.aggregate, ...plan.indices.map((i) => negatedAt(committee, entry, i))]
+          : plan.indices.map((i) => keyAt(committee, entry, i))
       const key = parts.length === 1 ? (parts[0] as PublicKey) : blst.aggregatePublicKeys(parts)
       // The participants' keys cancelled out: no one to have signed.
       if ((key.toBytes(true)[0] as number) & INFINITY) return false
