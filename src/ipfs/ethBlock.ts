@@ -8,6 +8,7 @@
 import { decode as rlpDecode, encode as rlpEncode } from '@ethereumjs/rlp'
 import { VerificationError } from '../shared/errors.ts'
 import { keccak256 } from '../shared/keccak.ts'
+import { readResponse } from '../shared/readBytes.ts'
 import type { Hex } from '../shared/types.ts'
 import {
   blockHeaderFields,
@@ -16,7 +17,6 @@ import {
   type RpcBlockHeader,
 } from '../verify/block.ts'
 import { ContentError } from './errors.ts'
-import { readResponse } from './readBytes.ts'
 
 /** The multicodec of an RLP-encoded Ethereum header. */
 export const ETH_BLOCK_CODEC = 0x90

@@ -6,9 +6,9 @@
  */
 import type { CID } from 'multiformats/cid'
 import { ConfigError, SourceError } from '../shared/errors.ts'
+import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
 import { redactUrl } from '../shared/url.ts'
 import { networkErrors } from '../sources/networkError.ts'
-import { readResponse, TooManyBytes } from './readBytes.ts'
 import type { IpfsRoute, RouteAnswer } from './types.ts'
 
 export type GatewayOptions = {

@@ -30,6 +30,7 @@ import { ConfigError, RpcResponseError, SourceError, VerificationError } from '.
 import type { RpcRequest, Source, SourceRequestOptions } from '../shared/types.ts'
 import { redactUrl } from '../shared/url.ts'
 import { blockCid, decodeHeader, type EthHeader, encodeHeader, fetchRawBlock } from './ethBlock.ts'
+import { checkGatewayUrls } from './gatewayUrls.ts'
 
 /** Any getter of a raw block by CID (`createIpfs().block`, a Helia blockstore wrapped). */
 export type BlockGetter = (cid: string, options: { signal: AbortSignal }) => Promise<Uint8Array>
@@ -300,16 +301,7 @@ function settingsOf(options: IpfsHeadersOptions) {
     `chainId must be a positive integer, got ${chainId}`,
   )
   check(Array.isArray(gateways), 'gateways must be an array of gateway base URLs')
-  gateways.forEach((g, i) => {
-    let url: URL | undefined
-    try {
-      url = new URL(g)
-    } catch {}
-    check(
-      url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:'),
-      `gateways[${i}] must be an http(s) URL, got ${JSON.stringify(url ? redactUrl(g) : String(g))}`,
-    )
-  })
+  checkGatewayUrls(gateways, check)
   const getter =
     typeof block === 'function'
       ? block

@@ -5,7 +5,7 @@
  * A Helia node hashes what bitswap brings; the block is hashed again by the caller all the same.
  */
 import { SourceError } from '../shared/errors.ts'
-import { collect, TooManyBytes } from './readBytes.ts'
+import { collect, TooManyBytes } from '../shared/readBytes.ts'
 import type { HeliaLike, IpfsRoute, RouteAnswer } from './types.ts'
 
 export type HeliaRouteOptions = {

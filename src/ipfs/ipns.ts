@@ -6,11 +6,13 @@
  * lie (a cache may hold an old one). The highest sequence seen is remembered: a route replaying an
  * older valid record cannot take a name back.
  */
+
 import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { BaseError, ConfigError } from '../shared/errors.ts'
+import { readResponse } from '../shared/readBytes.ts'
 import { redactUrl } from '../shared/url.ts'
 import { ContentError, ContentNotFoundError, type RouteReason } from './errors.ts'
-import { readResponse } from './readBytes.ts'
+import { checkGatewayUrls } from './gatewayUrls.ts'
 
 /** The IPNS record media type of the trustless gateway spec. */
 export const IPNS_RECORD_TYPE = 'application/vnd.ipfs.ipns-record'
@@ -249,16 +251,7 @@ function settingsOf(options: IpnsOptions) {
     Array.isArray(gateways) && gateways.length > 0,
     'gateways must be a non-empty array of gateway URLs',
   )
-  gateways.forEach((g, i) => {
-    let url: URL | undefined
-    try {
-      url = new URL(g)
-    } catch {}
-    check(
-      url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:'),
-      `gateways[${i}] must be an http(s) URL, got ${JSON.stringify(url ? redactUrl(g) : String(g))}`,
-    )
-  })
+  checkGatewayUrls(gateways, check)
   check(
     Number.isFinite(timeout) && timeout > 0,
     `timeout must be a number of ms > 0, got ${timeout}`,

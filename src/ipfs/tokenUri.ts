@@ -5,9 +5,10 @@
  * HTTP URL (refused unless the caller allows it: nothing binds what a server sends to what the
  * publisher meant). Pure, except `readDocument`, which fetches.
  */
+
+import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
 import { redactUrl } from '../shared/url.ts'
 import { parseAddress } from './address.ts'
-import { readResponse, TooManyBytes } from './readBytes.ts'
 import type { FetchOptions } from './types.ts'
 
 /** How a document was had, and so what its bytes are bound to. */

@@ -4,11 +4,13 @@
  * source: it decodes, `light()` verifies. Its URL's path, query and userinfo (where API keys
  * live) never appear in its name, errors or events.
  */
+
 import { ConfigError, SourceError, type SourceFailureKind } from '../shared/errors.ts'
+import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
 import type { Hex } from '../shared/types.ts'
 import { redactUrl } from '../shared/url.ts'
 import { networkErrors } from '../sources/networkError.ts'
-import { fromHex, toHex } from './bytes.ts'
+import { toHex } from './bytes.ts'
 import {
   decodeBootstrap,
   decodeFinalityUpdate,
@@ -18,6 +20,7 @@ import {
 import { malformed } from './errors.ts'
 import { type ChainConfig, type ForkName, forkNamed, mainnet } from './forks.ts'
 import {
+  beaconHeaderFromJson,
   bootstrapFromJson,
   finalityUpdateFromJson,
   optimisticUpdateFromJson,
@@ -30,7 +33,6 @@ import {
   MAX_REQUEST_LIGHT_CLIENT_UPDATES,
 } from './sources.ts'
 import { sseParser } from './sse.ts'
-import type { BeaconBlockHeader } from './types.ts'
 
 export type BeaconApiOptions = {
   /** Unique name shown in events, errors and `status()`. @default the URL's host */
@@ -140,14 +142,10 @@ export function beaconApi(url: string, options: BeaconApiOptions = {}): LightCli
     }
     let body: Uint8Array
     try {
-      body = await readCapped(response, maxResponseBytes, signal, (n) =>
-        fail(
-          'body',
-          `${what}: response of ${n} bytes exceeds maxResponseBytes (${maxResponseBytes})`,
-        ),
-      )
+      body = await readResponse(response, maxResponseBytes, signal)
     } catch (error) {
-      if (error instanceof SourceError) throw error
+      if (error instanceof TooManyBytes)
+        throw fail('body', `${what}: response exceeds maxResponseBytes (${maxResponseBytes})`)
       throw classify(error, o.signal, timer)
     }
     const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase()
@@ -266,24 +264,7 @@ function finalizedClaim(value: unknown): { root: Hex; slot: number } {
   const message = data?.header?.message
   if (!message || typeof data?.root !== 'string')
     throw malformed('headers/finalized', 'expected { data: { root, header: { message } } }')
-  const path = 'headers/finalized.data.header.message'
-  const uint = (v: unknown, field: string) => {
-    if (
-      typeof v !== 'string' ||
-      !/^(0|[1-9][0-9]{0,15})$/.test(v) ||
-      !Number.isSafeInteger(Number(v))
-    ) {
-      throw malformed(`${path}.${field}`, 'expected a decimal integer string below 2^53')
-    }
-    return Number(v)
-  }
-  const header: BeaconBlockHeader = {
-    slot: uint(message.slot, 'slot'),
-    proposerIndex: uint(message.proposer_index, 'proposer_index'),
-    parentRoot: fromHex(message.parent_root, `${path}.parent_root`, 32),
-    stateRoot: fromHex(message.state_root, `${path}.state_root`, 32),
-    bodyRoot: fromHex(message.body_root, `${path}.body_root`, 32),
-  }
+  const header = beaconHeaderFromJson(message, 'headers/finalized.data.header.message')
   const root = toHex(beaconBlockHeaderRoot(header))
   if (root !== data.root.toLowerCase())
     throw malformed(
@@ -291,48 +272,6 @@ function finalizedClaim(value: unknown): { root: Hex; slot: number } {
       `root ${data.root} is not the hash of its header (${root})`,
     )
   return { root, slot: header.slot }
-}
-
-/** The whole body as bytes, refused (a `body` failure) past `max` bytes, declared or received. */
-async function readCapped(
-  response: Response,
-  max: number,
-  signal: AbortSignal,
-  fail: (n: number | string) => SourceError,
-): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length'))
-  if (declared > max) {
-    await response.body?.cancel().catch(() => {})
-    throw fail(declared)
-  }
-  if (!response.body) return new Uint8Array(0)
-  const reader = response.body.getReader()
-  const onAbort = () => reader.cancel(signal.reason).catch(() => {})
-  signal.addEventListener('abort', onAbort, { once: true })
-  const chunks: Uint8Array[] = []
-  let size = 0
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (signal.aborted) throw signal.reason
-      if (done) break
-      size += value.length
-      if (size > max) {
-        await reader.cancel().catch(() => {})
-        throw fail(`more than ${max}`)
-      }
-      chunks.push(value)
-    }
-  } finally {
-    signal.removeEventListener('abort', onAbort)
-  }
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.length
-  }
-  return out
 }
 
 type FollowOptions = {

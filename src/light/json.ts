@@ -59,7 +59,8 @@ function branch(value: unknown, path: string, depth: number): Uint8Array[] {
   return value.map((node, i) => fromHex(node, `${path}[${i}]`, 32))
 }
 
-function beaconHeader(value: unknown, path: string): BeaconBlockHeader {
+/** A beacon block header in the Beacon API's JSON (decimal strings, 0x roots). */
+export function beaconHeaderFromJson(value: unknown, path: string): BeaconBlockHeader {
   const o = object(value, path)
   return {
     slot: safeUint(o.slot, `${path}.slot`),
@@ -104,7 +105,7 @@ function executionHeader(
 
 function header(value: unknown, path: string, shape: LightClientShape): LightClientHeader {
   const o = object(value, path)
-  const beacon = beaconHeader(o.beacon, `${path}.beacon`)
+  const beacon = beaconHeaderFromJson(o.beacon, `${path}.beacon`)
   if (shape.header === 'altair') return { beacon, execution: undefined, executionBranch: [] }
   return {
     beacon,

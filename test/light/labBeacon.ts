@@ -30,33 +30,14 @@ import {
   syncCommitteeRoot,
   toHex,
 } from '../../src/light/index.ts'
-import { hashPair } from '../../src/light/merkle.ts'
 import type { BeaconCapture } from '../lab/beaconApi.ts'
+import { branchOf, filler, rootFrom } from './synthetic.ts'
 
 const sigs = bls12_381.longSignatures
 const G1 = bls12_381.G1.Point
 const Fp = bls12_381.fields.Fp
 const ORDER = G1.Fn.ORDER
 const HALF_P = (Fp.ORDER - 1n) / 2n
-
-function filler(seed: number, length = 32): Uint8Array {
-  const out = new Uint8Array(length)
-  for (let i = 0; i < length; i++) out[i] = (seed * 29 + i * 13 + 3) & 0xff
-  return out
-}
-
-function rootFrom(leaf: Uint8Array, branch: readonly Uint8Array[], gindex: number): Uint8Array {
-  let value = leaf
-  let index = gindex
-  for (const sibling of branch) {
-    value = index % 2 === 1 ? hashPair(sibling, value) : hashPair(value, sibling)
-    index = Math.floor(index / 2)
-  }
-  return value
-}
-
-const branchOf = (seed: number, depth: number) =>
-  Array.from({ length: depth }, (_, i) => filler(seed * 16 + i))
 
 /** The execution payload header of an anvil block (as `eth_getBlockByNumber` returns it). */
 export function executionOf(block: Record<string, unknown>): ExecutionPayloadHeader {

@@ -15,7 +15,7 @@ import {
   mainnet,
   toHex,
 } from '../../src/light/index.ts'
-import { AllSourcesFailedError, ConfigError } from '../../src/shared/errors.ts'
+import { AllSourcesFailedError, ConfigError, SourceError } from '../../src/shared/errors.ts'
 import {
   type BeaconCapture,
   type BeaconServer,
@@ -138,6 +138,17 @@ describe('light(): the mainnet captures through a local Beacon API', () => {
     await t.annotate(
       `deneb: bootstrap + 46-period catch-up over HTTP (SSZ, pure JS BLS): ${ms.toFixed(0)} ms`,
     )
+  })
+
+  it("a body past maxResponseBytes is that source's failure, cut off, never decoded", async () => {
+    const s = await serve(deneb(), { name: 'deneb' })
+    const source = beaconApi(s.url, { name: 'capped', events: false, maxResponseBytes: 4_096 })
+    await assert.rejects(source.updates(1347, 46), (error: unknown) => {
+      assert.ok(error instanceof SourceError, String(error))
+      assert.equal(error.kind, 'body')
+      assert.match(error.message, /exceeds maxResponseBytes \(4096\)/)
+      return true
+    })
   })
 
   it('Deneb: the figures (bootstrap, one period update, 46-period catch-up), annotated', async (t) => {

@@ -27,14 +27,18 @@ const G1 = bls12_381.G1.Point
 const ORDER = G1.Fn.ORDER
 
 /** Deterministic filler bytes (tests must not depend on chance). */
-function filler(seed: number, length = 32): Uint8Array {
+export function filler(seed: number, length = 32): Uint8Array {
   const out = new Uint8Array(length)
   for (let i = 0; i < length; i++) out[i] = (seed * 31 + i * 7 + 1) & 0xff
   return out
 }
 
 /** The root that `leaf` at `gindex` with `branch` proves into (the inverse of a branch check). */
-function rootFrom(leaf: Uint8Array, branch: readonly Uint8Array[], gindex: number): Uint8Array {
+export function rootFrom(
+  leaf: Uint8Array,
+  branch: readonly Uint8Array[],
+  gindex: number,
+): Uint8Array {
   let value = leaf
   let index = gindex
   for (const sibling of branch) {
@@ -44,7 +48,8 @@ function rootFrom(leaf: Uint8Array, branch: readonly Uint8Array[], gindex: numbe
   return value
 }
 
-function branchOf(seed: number, depth: number): Uint8Array[] {
+/** A branch of `depth` filler siblings. */
+export function branchOf(seed: number, depth: number): Uint8Array[] {
   return Array.from({ length: depth }, (_, i) => filler(seed * 16 + i))
 }
 

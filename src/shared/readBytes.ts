@@ -1,6 +1,6 @@
 /**
- * A block's bytes, read with a cap: a route that sends more than a block may hold is cut off
- * at the cap, not buffered whole.
+ * A body's bytes, read with a cap: a source that sends more than it may (an IPFS block, a
+ * light-client answer) is cut off at the cap, not buffered whole.
  */
 
 /** Thrown when a body passes the cap; the route's fault. */
@@ -34,8 +34,15 @@ export async function collect(
   return out
 }
 
-/** A response body as bytes, at most `max` (checked against Content-Length first). */
-export async function readResponse(response: Response, max: number): Promise<Uint8Array> {
+/**
+ * A response body as bytes, at most `max` (checked against Content-Length first). With `signal`,
+ * the read ends when it aborts, whatever the fetch implementation does with its own signal.
+ */
+export async function readResponse(
+  response: Response,
+  max: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length'))
   if (declared > max) {
     await response.body?.cancel().catch(() => {})
@@ -43,16 +50,23 @@ export async function readResponse(response: Response, max: number): Promise<Uin
   }
   if (!response.body) return new Uint8Array(0)
   const reader = response.body.getReader()
+  const onAbort = () => reader.cancel(signal?.reason).catch(() => {})
+  signal?.addEventListener('abort', onAbort, { once: true })
   const chunks = {
     async *[Symbol.asyncIterator]() {
       for (;;) {
         const { done, value } = await reader.read()
+        if (signal?.aborted) throw signal.reason
         if (done) return
         yield value
       }
     },
   }
-  return collect(chunks, max, () => {
-    reader.cancel().catch(() => {})
-  })
+  try {
+    return await collect(chunks, max, () => {
+      reader.cancel().catch(() => {})
+    })
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+  }
 }

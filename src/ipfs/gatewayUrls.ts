@@ -1,0 +1,21 @@
+import { redactUrl } from '../shared/url.ts'
+
+/**
+ * Checks a list of gateway base URLs (http or https), calling `check(false, why)` for the first
+ * that is not one; the why shows the URL without its secrets.
+ */
+export function checkGatewayUrls(
+  gateways: readonly unknown[],
+  check: (ok: boolean, what: string) => void,
+): void {
+  gateways.forEach((g, i) => {
+    let url: URL | undefined
+    try {
+      url = new URL(String(g))
+    } catch {}
+    check(
+      url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:'),
+      `gateways[${i}] must be an http(s) URL, got ${JSON.stringify(url ? redactUrl(String(g)) : String(g))}`,
+    )
+  })
+}
