@@ -110,14 +110,23 @@ export function createHub(settings: HubSettings) {
       if (headListeners.size > 0) void listenForHeads()
     },
     /** Publishes a signed raw transaction; resolves with how many peers it went to (0 if none). */
-    async publishTransaction(raw: Uint8Array, txChainId: number): Promise<number> {
+    async publishTransaction(
+      raw: Uint8Array,
+      txChainId: number,
+      signal?: AbortSignal,
+    ): Promise<number> {
       if (!settings.gossip) return 0
       const n = await ready()
       const topic = txsTopic(txChainId)
       // Peers tell their topics just after connecting: a send right after the first dial waits
-      // for them (up to a second) rather than publishing to no one.
-      const until = Date.now() + 1_000
-      while (n.services.pubsub.getSubscribers(topic).length === 0 && Date.now() < until)
+      // for them (up to 5 s, or until the call is cancelled) rather than publishing to no one.
+      // Only a send its relays could not deliver waits on this.
+      const until = Date.now() + 5_000
+      while (
+        n.services.pubsub.getSubscribers(topic).length === 0 &&
+        Date.now() < until &&
+        !signal?.aborted
+      )
         await new Promise((r) => setTimeout(r, 50))
       try {
         const r = await n.services.pubsub.publish(topic, raw)

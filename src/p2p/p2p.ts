@@ -106,7 +106,9 @@ async function send(
   const checked = bytes ? decodeTransaction(bytes) : undefined
   // Published to the topic of the transaction's own chain: a relay on another chain ignores it.
   const published =
-    bytes && checked?.ok ? hub.publishTransaction(bytes, checked.value.chainId) : Promise.resolve(0)
+    bytes && checked?.ok
+      ? hub.publishTransaction(bytes, checked.value.chainId, signal)
+      : Promise.resolve(0)
   try {
     return resultOf(rpc, await ask(peer, call, signal), call.id)
   } catch (error) {
