@@ -139,8 +139,11 @@ class Tracker {
     return this.clock.now()
   }
 
-  /** Records a header a source sent; `latest` marks it as the source's current head. */
-  remember(s: SourceState, header: RpcHeader, latest: boolean) {
+  /**
+   * Records a header a source sent (its hash checked); `latest` marks it as the source's
+   * current head. Returns the block, or undefined when the header is not one.
+   */
+  remember(s: SourceState, header: RpcHeader, latest: boolean): Head | undefined {
     if (typeof header?.number !== 'string' || typeof header.hash !== 'string') return
     const number = Number.parseInt(header.number, 16)
     const hash = header.hash.toLowerCase()
@@ -152,20 +155,39 @@ class Tracker {
       } catch (error) {
         computed = (error as Error).message
       }
-      if (computed !== hash)
-        return this.o.onBadHeader?.(s, `head ${hash} does not hash to its hash`)
+      if (computed !== hash) {
+        this.o.onBadHeader?.(s, `head ${hash} does not hash to its hash`)
+        return
+      }
       this.headers.set(hash, checkedHeader(header)) // only what the hash covers is kept
       if (this.headers.size > 2 * WINDOW)
         this.headers.delete(this.headers.keys().next().value as string)
     }
     s.hashes.set(number, hash)
     if (s.hashes.size > WINDOW) s.hashes.delete(s.hashes.keys().next().value as number)
-    if (!latest) return
+    if (!latest) return { number, hash }
     // A source's `latest` is its head now, even when lower than before (a rollback, a reorg
     // to a shorter chain): what it said about the heights above is no longer its chain.
     if (s.head && number < s.head.number)
       for (const n of s.hashes.keys()) if (n > number) s.hashes.delete(n)
     s.head = { number, hash, at: this.now() }
+    return { number, hash }
+  }
+
+  /**
+   * Makes a header `s` sent as its `latest` its head, once its place is known where that matters
+   * (`wantsLink`, among `targets`): the blocks between fetched first. Until then the source keeps
+   * its previous head, so a fresh head not yet linked does not, meanwhile, stop showing that
+   * another domain's old head is stale (and bring that old head back).
+   */
+  async adopt(s: SourceState, header: RpcHeader, targets: readonly SourceState[]): Promise<void> {
+    const before = s.head
+    const top = this.remember(s, header, false)
+    if (!top || !this.wantsLink(s, top, targets)) return void this.remember(s, header, true)
+    await this.link(s, top)
+    // A head as high that it sent meanwhile (pushed while this one was linked) stays its head.
+    if (s.head !== before && s.head && s.head.number >= top.number) return
+    this.remember(s, header, true)
   }
 
   /** The timestamp (ms) of a block whose header was kept. */
@@ -243,8 +265,7 @@ class Tracker {
    * `WINDOW / 2` heights down, not below the confirmed head; then a few by hash, for a branch the
    * numbers did not give), so that `linkOf` can tell whether its head extends the agreed chain.
    */
-  async link(s: SourceState): Promise<void> {
-    const top = s.head
+  async link(s: SourceState, top: Head | undefined = s.head): Promise<void> {
     const confirmedHead = this.confirmedHead
     if (!top || !confirmedHead || top.number <= confirmedHead.number) return
     const ask = (method: string, param: string) =>
@@ -266,14 +287,14 @@ class Tracker {
   }
 
   /**
-   * Should `s`'s head be linked to the agreed chain before deciding? Only where the answer
-   * matters: it could stand in alone (fewer domains than a confirmation count), or show that
-   * another domain's old head is stale.
+   * Should `s`'s head (or `top`, a head it just sent) be linked to the agreed chain before
+   * deciding? Only where the answer matters: it could stand in alone (fewer domains than a
+   * confirmation count), or show that another domain's old head is stale.
    */
-  wantsLink(s: SourceState, among: readonly SourceState[]): boolean {
+  wantsLink(s: SourceState, top: Head | undefined, among: readonly SourceState[]): boolean {
     const confirmedHead = this.confirmedHead
-    if (!confirmedHead || !s.head || s.head.number <= confirmedHead.number) return false
-    if (this.linkOf(s.head.hash).state !== 'unknown') return false
+    if (!confirmedHead || !top || top.number <= confirmedHead.number) return false
+    if (this.linkOf(top.hash).state !== 'unknown') return false
     const t = this.now()
     const old = (x: SourceState) => {
       const time = x.head ? this.timeOf(x.head.hash) : undefined
@@ -399,8 +420,7 @@ class Tracker {
     return this.o
       .attempt(s, 'eth_getBlockByNumber', ['latest', false], signal)
       .then(async (header) => {
-        this.remember(s, header as RpcHeader, true)
-        if (this.wantsLink(s, targets)) await this.link(s)
+        await this.adopt(s, header as RpcHeader, targets)
         return true
       })
       .catch(() => false)
@@ -506,7 +526,7 @@ class Tracker {
     for (let round = 0; round < 2; round++) {
       // Heads whose place matters (one could stand in alone, or show another domain stale)
       // and whose link to the agreed chain is not known: fetch the blocks between, judge again.
-      const linking = responders.filter((s) => this.wantsLink(s, responders))
+      const linking = responders.filter((s) => this.wantsLink(s, s.head, responders))
       if (round > 0 && linking.length === 0) return
       await Promise.all(linking.map((s) => this.link(s)))
       const changed = this.judge()
@@ -549,7 +569,7 @@ class Tracker {
     const hash = typeof h?.hash === 'string' ? h.hash.toLowerCase() : undefined
     // Pushed, it did not pass through an attempt: bounded here like any answer.
     if (!hash || checkShape(h)) return undefined
-    this.remember(s, h, true)
+    await this.adopt(s, h, o.sources.filter(o.eligible))
     const number = Number.parseInt(String(h.number), 16)
     if (s.hashes.get(number) !== hash) return undefined
     if (this.agreed?.hash !== hash) {

@@ -249,6 +249,31 @@ for (const [age, maxHeadAge] of AGES) {
   })
 }
 
+describe('two stale domains and a fresh one whose blocks in between come slowly', () => {
+  // The fresh domain's head jumps several blocks after a pause: while its new head is being
+  // linked to the agreed chain (the blocks between fetched, slowly), the stale domains answer
+  // their polls. Their old head must not come back meanwhile.
+  it('the fresh head is not set aside while it is linked: the payment stays shown', async () => {
+    const paid = await pay()
+    const old = await blockAged(120)
+    const slowBetween = hostile(honest('aws'), async (method, params, answer) => {
+      if (method === 'eth_getBlockByNumber' && params[0] !== 'latest') await sleep(400)
+      return answer()
+    })
+    const { rpc } = client([slowBetween, frozen('gcp', old), frozen('home', old)])
+    try {
+      await rpc.connect()
+      await readsShowPayment(rpc, paid, 'degraded', 600)
+      for (let i = 0; i < 3; i++) {
+        await sleep(2_500) // the chain moves on: the fresh head is several blocks up
+        await readsShowPayment(rpc, paid, 'degraded', 600)
+      }
+    } finally {
+      await rpc.close()
+    }
+  })
+})
+
 describe('every head old (an idle chain)', () => {
   it('flags no one: the old head is agreed', async () => {
     const old = await blockAged(60)
