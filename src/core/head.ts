@@ -80,6 +80,8 @@ export type HeadTracker = {
 }
 
 const WINDOW = 128
+/** How often (ms) one source may make us walk far down its chain (`linkDeep`). */
+const DEEP_WALK_EVERY = 30_000
 
 export type RpcHeader = { number?: unknown; hash?: unknown } & Record<string, unknown>
 
@@ -126,6 +128,8 @@ class Tracker {
   readonly confirmedHashes = new Map<number, string>()
   readonly headers = new Map<string, RpcHeader>()
   readonly polling = new Set<SourceState>()
+  /** Each source's last deep link walk (`linkDeep`): the confirmed head it went to, when. */
+  readonly deepWalked = new WeakMap<SourceState, { from: string; at: number }>()
 
   constructor(o: HeadTrackerOptions) {
     // Untrusted sources neither report nor back heads: one operator can run any number of them.
@@ -276,6 +280,7 @@ class Tracker {
           return header !== null && header !== undefined
         })
         .catch(() => false)
+    if (top.number - confirmedHead.number > WINDOW / 2 + 8) return this.linkDeep(s, top)
     const missing: number[] = []
     const floor = Math.max(confirmedHead.number, top.number - WINDOW / 2)
     for (let n = top.number - 1; n > floor; n--) if (!s.hashes.has(n)) missing.push(n)
@@ -284,6 +289,39 @@ class Tracker {
       const l = this.linkOf(top.hash)
       if (l.state !== 'unknown' || !(await ask('eth_getBlockByHash', l.missing))) return
     }
+  }
+
+  /**
+   * Links `top` to a confirmed head further down than the kept headers reach (headWalk.ts
+   * `walkDown`): once per source, confirmed head and 30 s, so a liar's made-up chains cannot
+   * make us walk again and again.
+   */
+  async linkDeep(s: SourceState, top: Head): Promise<void> {
+    const confirmedHead = this.confirmedHead
+    const parentHash = this.headers.get(top.hash)?.parentHash
+    if (!confirmedHead || typeof parentHash !== 'string') return
+    const last = this.deepWalked.get(s)
+    if (last?.from === confirmedHead.hash && this.now() - last.at < DEEP_WALK_EVERY) return
+    this.deepWalked.set(s, { from: confirmedHead.hash, at: this.now() })
+    const fetch = (n: number) =>
+      this.o.attempt(
+        s,
+        'eth_getBlockByNumber',
+        [`0x${n.toString(16)}`, false],
+        AbortSignal.timeout(Math.ceil(this.o.pollTimeout(s))),
+      ) as Promise<RpcHeader | null>
+    const hashOf = (header: RpcHeader) => {
+      try {
+        const hash = computeBlockHash(header as never)
+        return hash === String(header.hash).toLowerCase() ? hash : undefined
+      } catch {
+        return undefined
+      }
+    }
+    const { walkDown } = await import('./headWalk.ts')
+    const state = await walkDown({ ...top, parentHash }, confirmedHead, fetch, hashOf)
+    if (state === 'linked' && this.confirmedHead?.hash === confirmedHead.hash)
+      this.linked.set(top.hash, top.number)
   }
 
   /**

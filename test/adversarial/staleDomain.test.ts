@@ -274,6 +274,41 @@ describe('two stale domains and a fresh one whose blocks in between come slowly'
   })
 })
 
+describe('two domains stuck an hour ago, 300 blocks down (deeper than the kept headers)', () => {
+  // On its own chain: an hour of 12-second blocks, then a block a second.
+  let main: Anvil
+  let deep: Anvil
+  beforeAll(async () => {
+    main = anvil
+    deep = await startAnvil({ noMining: true, args: ['--timestamp', String(seconds() - 4_000)] })
+    await deep.rpc('evm_setNextBlockTimestamp', [hex(seconds() - 3_610)])
+    await deep.rpc('evm_mine')
+    await deep.rpc('anvil_mine', [hex(300), hex(11)])
+    await deep.rpc('evm_setNextBlockTimestamp', [hex(seconds())])
+    await deep.rpc('evm_mine')
+    await deep.rpc('evm_setIntervalMining', [1])
+    anvil = deep
+  })
+  afterAll(async () => {
+    anvil = main
+    await deep?.stop()
+  })
+
+  it('the fresh domain is linked to their head all the same: it answers, degraded', async () => {
+    const paid = await pay()
+    const old = await blockAt(1)
+    assert.ok(paid.block - 1 > 300, `the payment is ${paid.block - 1} blocks above`)
+    const { rpc, events } = client([honest('aws'), frozen('gcp', old), frozen('home', old)])
+    try {
+      await rpc.connect()
+      await readsShowPayment(rpc, paid, 'degraded')
+      for (const name of ['gcp', 'home']) assertFlaggedStale(rpc, events, name, old)
+    } finally {
+      await rpc.close()
+    }
+  })
+})
+
 describe('every head old (an idle chain)', () => {
   it('flags no one: the old head is agreed', async () => {
     const old = await blockAged(60)
