@@ -118,15 +118,13 @@ export function createHub(settings: HubSettings) {
       if (!settings.gossip) return 0
       const n = await ready()
       const topic = txsTopic(txChainId)
-      // Peers tell their topics just after connecting: a send right after the first dial waits
-      // for them (up to 5 s, or until the call is cancelled) rather than publishing to no one.
-      // Only a send its relays could not deliver waits on this.
+      // Peers tell their topics just after connecting, and gossipsub opens its own stream to
+      // each a moment later: a send right after the first dial waits for a subscriber it can
+      // send to (up to 5 s, or until the call is cancelled) rather than publishing to no one (a
+      // message published once is not published again: its id is its content's hash). Only a
+      // send its relays could not deliver waits on this.
       const until = Date.now() + 5_000
-      while (
-        n.services.pubsub.getSubscribers(topic).length === 0 &&
-        Date.now() < until &&
-        !signal?.aborted
-      )
+      while (!reachable(n, topic) && Date.now() < until && !signal?.aborted)
         await new Promise((r) => setTimeout(r, 50))
       try {
         const r = await n.services.pubsub.publish(topic, raw)
@@ -162,4 +160,17 @@ export function createHub(settings: HubSettings) {
       if (n && !settings.libp2p) await (await n.catch(() => undefined))?.stop()
     },
   }
+}
+
+/** Is a subscriber of `topic` one our gossipsub stream is open to (a publish would reach it)? */
+function reachable(n: PeerLibp2p, topic: string): boolean {
+  return n.services.pubsub
+    .getSubscribers(topic)
+    .some((peer) =>
+      n
+        .getConnections(peer)
+        .some((c) =>
+          c.streams.some((s) => s.direction === 'outbound' && s.protocol.startsWith('/meshsub/')),
+        ),
+    )
 }
