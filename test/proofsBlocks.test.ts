@@ -232,7 +232,9 @@ describe('eth_getLogs over a block range', () => {
       assert.deepEqual(result, await truth('eth_getLogs', [filter]))
       assert.equal((result as Log[]).length, 3)
       assert.equal(meta.consistency, 'proven')
-      assert.deepEqual(meta.sources, ['gcp'])
+      // From one honest source: whichever answered first under load (gcp is the faster).
+      assert.equal(meta.sources.length, 1)
+      assert.ok(['gcp', 'home'].includes(meta.sources[0]!), `proven from ${meta.sources}`)
     } finally {
       await rpc.close()
       await reset()

@@ -162,15 +162,27 @@ export function createHub(settings: HubSettings) {
   }
 }
 
-/** Is a subscriber of `topic` one our gossipsub stream is open to (a publish would reach it)? */
+/**
+ * Is a subscriber of `topic` one gossipsub can send to now (a publish would reach it)? Its own
+ * outbound stream must be registered: the stream shows on the connection a moment before
+ * gossipsub keeps it, and a publish in between reaches no one. `streamsOutbound` is public on
+ * gossipsub's class, not on the interface its factory returns; were it gone, the connection's
+ * open outbound meshsub stream is the sign.
+ */
 function reachable(n: PeerLibp2p, topic: string): boolean {
+  const registered = (n.services.pubsub as unknown as { streamsOutbound?: Map<string, unknown> })
+    .streamsOutbound
   return n.services.pubsub
     .getSubscribers(topic)
     .some((peer) =>
-      n
-        .getConnections(peer)
-        .some((c) =>
-          c.streams.some((s) => s.direction === 'outbound' && s.protocol.startsWith('/meshsub/')),
-        ),
+      registered instanceof Map
+        ? registered.has(peer.toString())
+        : n
+            .getConnections(peer)
+            .some((c) =>
+              c.streams.some(
+                (s) => s.direction === 'outbound' && s.protocol.startsWith('/meshsub/'),
+              ),
+            ),
     )
 }
