@@ -51,6 +51,17 @@ describe('hedgeDelay', () => {
     assert.equal(hedgeDelay([flight(a, 0, true)], expect({ a: 1_900 }), 0, hedge, 8), 2_000)
   })
 
+  it('an attempt exactly at a bound (not yet past it) brings the timer back 1 ms later', () => {
+    // Two attempts 1 ms apart (two fastest domains gone): woken for the first one's 200 ms
+    // (outpaced), the second is at its 200 ms exactly. The next wake is 1 ms on, not the
+    // backed-off hedge (160 ms here): a lost second domain cost 364 ms instead of 202.
+    const e = expect({ a: 40, b: 70 })
+    assert.equal(hedgeDelay([flight(a, 0, true), flight(b, 1, true)], e, 201, hedge, 16), 1)
+    // Exactly overdue, exactly presumed lost: the same.
+    assert.equal(hedgeDelay([flight(a, 0, true)], e, 80, hedge, 64), 1)
+    assert.equal(hedgeDelay([flight(a, 0, true)], e, 1_000, hedge, 1_024), 1)
+  })
+
   it('never below 1 ms or hedge.min', () => {
     assert.equal(hedgeDelay([flight(a, 0)], expect({ a: 0 }), 0, { ...hedge, min: 0 }, 1), 1)
     assert.equal(hedgeDelay([flight(a, 0)], expect({ a: 5 }), 0, { ...hedge, min: 50 }, 1), 11)

@@ -136,12 +136,14 @@ export function hedgeDelay(
     const due = a.started + e - now
     if (!a.hedged) first = Math.min(first, due)
     last = Math.max(last, due)
+    // Each is strictly past its bound: at 0 the attempt is not yet overdue, lost or outpaced,
+    // and the timer must still come back for it (1 ms later), not wait for the next backoff.
     const overdueIn = a.started + SLOW_FACTOR * e - now
-    if (overdueIn > 0) lostAt = Math.min(lostAt, overdueIn)
+    if (overdueIn >= 0) lostAt = Math.min(lostAt, overdueIn)
     const lostIn = a.started + lostAfter(e) - now
-    if (lostIn > 0) lostAt = Math.min(lostAt, lostIn)
+    if (lostIn >= 0) lostAt = Math.min(lostAt, lostIn)
     const outpacedIn = a.started + Math.max(OUTPACED_FLOOR, SLOW_FACTOR * e) - now
-    if (outpacedIn > 0) lostAt = Math.min(lostAt, outpacedIn)
+    if (outpacedIn >= 0) lostAt = Math.min(lostAt, outpacedIn)
   }
   const hedgeWait = Math.max(1, hedge.min, first === Number.POSITIVE_INFINITY ? last : first)
   return Math.min(hedge.max, hedgeWait * backoff, lostAt + 1)
