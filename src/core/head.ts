@@ -268,6 +268,8 @@ class Tracker {
    * Fetches from `s` the headers below its head that are missing (by number, at once: at most
    * `WINDOW / 2` heights down, not below the confirmed head; then a few by hash, for a branch the
    * numbers did not give), so that `linkOf` can tell whether its head extends the agreed chain.
+   * Further above the confirmed head, down to the highest block already linked, else the deep
+   * walk (`linkDeep`).
    */
   async link(s: SourceState, top: Head | undefined = s.head): Promise<void> {
     const confirmedHead = this.confirmedHead
@@ -280,14 +282,23 @@ class Tracker {
           return header !== null && header !== undefined
         })
         .catch(() => false)
-    if (top.number - confirmedHead.number > WINDOW / 2 + 8) return this.linkDeep(s, top)
+    let floor = Math.max(confirmedHead.number, top.number - WINDOW / 2)
+    const deep = top.number - confirmedHead.number > WINDOW / 2 + 8
+    if (deep) {
+      // Far above the confirmed head: the blocks down to the highest one already linked (a
+      // head this source had before, walked down once), or the deep walk.
+      const below = Math.max(-1, ...[...this.linked.values()].filter((n) => n < top.number))
+      if (below < floor) return this.linkDeep(s, top)
+      floor = below
+    }
     const missing: number[] = []
-    const floor = Math.max(confirmedHead.number, top.number - WINDOW / 2)
     for (let n = top.number - 1; n > floor; n--) if (!s.hashes.has(n)) missing.push(n)
     await Promise.all(missing.map((n) => ask('eth_getBlockByNumber', `0x${n.toString(16)}`)))
     for (let i = 0; i < 8; i++) {
       const l = this.linkOf(top.hash)
-      if (l.state !== 'unknown' || !(await ask('eth_getBlockByHash', l.missing))) return
+      if (l.state !== 'unknown') return
+      if (deep) return this.linkDeep(s, top)
+      if (!(await ask('eth_getBlockByHash', l.missing))) return
     }
   }
 
