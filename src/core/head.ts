@@ -128,6 +128,8 @@ class Tracker {
   readonly confirmedHashes = new Map<number, string>()
   readonly headers = new Map<string, RpcHeader>()
   readonly polling = new Set<SourceState>()
+  /** Each source's last head that extended the agreed chain, and the confirmed head it did. */
+  readonly lastExtending = new WeakMap<SourceState, { head: TimedHead; from: string }>()
   /** Each source's last deep link walk (`linkDeep`): the confirmed head it went to, when. */
   readonly deepWalked = new WeakMap<SourceState, { from: string; at: number }>()
 
@@ -355,16 +357,23 @@ class Tracker {
     )
   }
 
-  /** `s`'s head as headClock.ts judges it, if its header was kept and `s` may be polled. */
+  /**
+   * `s`'s head as headClock.ts judges it, if its header was kept and `s` may be polled. Else, or
+   * while its newest head is not linked yet, the last head it had that extended the agreed chain
+   * (this confirmed head's): the chain is known to have moved that far, so a domain older than
+   * that stays stale while that head is fresh, even with `s` out or failing.
+   */
   timedHead(s: SourceState, t: number): TimedHead | undefined {
+    const last = this.lastExtending.get(s)
+    const known = last?.from === this.confirmedHead?.hash ? last?.head : undefined
     const time = s.head ? this.timeOf(s.head.hash) : undefined
-    if (!s.head || time === undefined || !this.o.eligible(s)) return undefined
+    if (!s.head || time === undefined || !this.o.eligible(s)) return known
     const { number, hash } = s.head
     const confirmedHead = this.confirmedHead
     const domains = new Set(
       this.o.sources.filter((x) => x.hashes.get(number) === hash).map((x) => x.domain),
     ).size
-    return {
+    const head: TimedHead = {
       domain: s.domain,
       number,
       time,
@@ -376,6 +385,10 @@ class Tracker {
           this.linkOf(hash).state === 'linked' &&
           this.plausibleAt(number, t)),
     }
+    if (!confirmedHead) return head
+    if (head.extendsAgreed) this.lastExtending.set(s, { head, from: confirmedHead.hash })
+    else if (known && known.number < number && this.linkOf(hash).state === 'unknown') return known
+    return head
   }
 
   /**

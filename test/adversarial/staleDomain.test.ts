@@ -274,6 +274,66 @@ describe('two stale domains and a fresh one whose blocks in between come slowly'
   })
 })
 
+describe('two stale domains and a fresh one that stops serving the blocks in between', () => {
+  // Linked once, the fresh domain then finds no block but its latest: its new heads cannot be
+  // linked. The head it had that did extend the agreed chain still shows the others are stale.
+  it('the stale head does not come back while the fresh one cannot be linked', async () => {
+    const paid = await pay()
+    const old = await blockAged(120)
+    let refuse = false
+    const gaps = hostile(honest('aws'), async (method, params, answer) => {
+      const between =
+        method === 'eth_getBlockByHash' ||
+        (method === 'eth_getBlockByNumber' && params[0] !== 'latest')
+      if (refuse && between) return null // "not found": no failure, its breaker stays closed
+      return answer()
+    })
+    const { rpc } = client([gaps, frozen('gcp', old), frozen('home', old)])
+    try {
+      await rpc.connect()
+      await readsShowPayment(rpc, paid, 'degraded', 600)
+      refuse = true
+      for (let i = 0; i < 2; i++) {
+        await sleep(2_500) // the fresh head jumps: the blocks between are refused
+        await readsShowPayment(rpc, paid, 'degraded', 600)
+      }
+    } finally {
+      await rpc.close()
+    }
+  })
+})
+
+describe('two stale domains and a fresh one that goes out', () => {
+  // The chain is known to have moved past the stale domains: for as long as the fresh domain's
+  // last head is fresh (a minute by default), their old head is not an answer (an error says
+  // so, or the fresh domain's last head, degraded).
+  it('no read shows the stale state while the last fresh head is fresh', async () => {
+    const paid = await pay()
+    const old = await blockAged(120)
+    let down = false
+    const { rpc } = client([
+      outWhile(honest('aws'), () => down),
+      frozen('gcp', old),
+      frozen('home', old),
+    ])
+    try {
+      await rpc.connect()
+      await readsShowPayment(rpc, paid, 'degraded', 600)
+      down = true
+      const end = Date.now() + 2_000
+      while (Date.now() < end) {
+        const read = await rpc
+          .request({ method: 'eth_getBalance', params: [paid.who, 'latest'] })
+          .catch(() => undefined)
+        if (read !== undefined) assert.equal(BigInt(read as string), BigInt(paid.value))
+        await sleep(100)
+      }
+    } finally {
+      await rpc.close()
+    }
+  })
+})
+
 describe('two domains stuck an hour ago, 300 blocks down (deeper than the kept headers)', () => {
   // On its own chain: an hour of 12-second blocks, then a block a second.
   let main: Anvil
