@@ -196,6 +196,12 @@ class Tracker {
     this.remember(s, header, true)
   }
 
+  /** Is this kept block older than `maxHeadAge` by its timestamp? */
+  old(hash: string): boolean {
+    const time = this.timeOf(hash)
+    return time !== undefined && time < this.now() - this.maxAge()
+  }
+
   /** The timestamp (ms) of a block whose header was kept. */
   timeOf(hash: string): number | undefined {
     const t = this.headers.get(hash)?.timestamp
@@ -346,14 +352,9 @@ class Tracker {
     const confirmedHead = this.confirmedHead
     if (!confirmedHead || !top || top.number <= confirmedHead.number) return false
     if (this.linkOf(top.hash).state !== 'unknown') return false
-    const t = this.now()
-    const old = (x: SourceState) => {
-      const time = x.head ? this.timeOf(x.head.hash) : undefined
-      return time !== undefined && time < t - this.maxAge()
-    }
     return (
       this.quorumAmong(among.filter(counts)) < this.trustQuorum ||
-      this.o.sources.some((x) => x.domain !== s.domain && old(x))
+      this.o.sources.some((x) => x.domain !== s.domain && x.head && this.old(x.head.hash))
     )
   }
 
@@ -562,7 +563,10 @@ class Tracker {
           if (s.head && (ok || this.now() - s.head.at < this.o.pollingInterval)) answered.push(s)
           this.judge()
           const head = this.compute(want(), answered.filter(counts))
-          if (head && this.settle(head)) {
+          // A head older than maxHeadAge is an idle chain or stale domains: only the sources
+          // still to answer can tell which, so it waits for them (up to the patience).
+          const waitForOthers = pending > 1 && head !== undefined && this.old(head.hash)
+          if (head && !waitForOthers && this.settle(head)) {
             run.settled = true
             done()
           }

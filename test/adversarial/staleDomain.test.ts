@@ -170,6 +170,21 @@ async function readsShowPayment(
     assert.ok(numbers[i]! >= numbers[i - 1]!, `eth_blockNumber went back: ${numbers.join(',')}`)
 }
 
+/**
+ * `rounds` times: a pause of 2.5 s (the chain moves a few blocks on, so the fresh head jumps),
+ * then reads for 0.6 s that must show the payment, `degraded`.
+ */
+async function showsPaymentAsHeadsJump(
+  rpc: Outlast,
+  paid: { who: string; value: string; block: number },
+  rounds: number,
+) {
+  for (let i = 0; i < rounds; i++) {
+    await sleep(2_500)
+    await readsShowPayment(rpc, paid, 'degraded', 600)
+  }
+}
+
 /** The stale source is `lagging`, says how old its head is, and an event said so. */
 function assertFlaggedStale(
   rpc: Outlast,
@@ -249,59 +264,74 @@ for (const [age, maxHeadAge] of AGES) {
   })
 }
 
-describe('two stale domains and a fresh one whose blocks in between come slowly', () => {
-  // The fresh domain's head jumps several blocks after a pause: while its new head is being
-  // linked to the agreed chain (the blocks between fetched, slowly), the stale domains answer
-  // their polls. Their old head must not come back meanwhile.
-  it('the fresh head is not set aside while it is linked: the payment stays shown', async () => {
-    const paid = await pay()
-    const old = await blockAged(120)
-    const slowBetween = hostile(honest('aws'), async (method, params, answer) => {
-      if (method === 'eth_getBlockByNumber' && params[0] !== 'latest') await sleep(400)
-      return answer()
-    })
-    const { rpc } = client([slowBetween, frozen('gcp', old), frozen('home', old)])
-    try {
-      await rpc.connect()
-      await readsShowPayment(rpc, paid, 'degraded', 600)
-      for (let i = 0; i < 3; i++) {
-        await sleep(2_500) // the chain moves on: the fresh head is several blocks up
-        await readsShowPayment(rpc, paid, 'degraded', 600)
+/**
+ * Fresh sources whose heads come last or are hard to link to the agreed chain once `cut()` is
+ * called: its polls answered after the stale ones' (the old head they agree on must wait for
+ * it, even at the first refresh), the blocks in between slow, or none at all ("not found": no
+ * failure, its breaker stays closed). While a new head is being linked, or cannot be, the head
+ * it had that did extend the agreed chain still shows that the other domains are stale.
+ */
+const hardToLink: { what: string; rounds: number; make(): { source: Source; cut(): void } }[] = [
+  {
+    what: 'whose head comes after theirs',
+    rounds: 1,
+    make: () => ({
+      source: hostile(honest('aws'), async (method, params, answer) => {
+        if (method === 'eth_getBlockByNumber' && params[0] === 'latest') await sleep(150)
+        return answer()
+      }),
+      cut: () => {},
+    }),
+  },
+  {
+    what: 'whose blocks in between come slowly',
+    rounds: 3,
+    make: () => ({
+      source: hostile(honest('aws'), async (method, params, answer) => {
+        if (method === 'eth_getBlockByNumber' && params[0] !== 'latest') await sleep(400)
+        return answer()
+      }),
+      cut: () => {},
+    }),
+  },
+  {
+    what: 'that stops serving the blocks in between',
+    rounds: 2,
+    make: () => {
+      let refuse = false
+      const source = hostile(honest('aws'), async (method, params, answer) => {
+        const between =
+          method === 'eth_getBlockByHash' ||
+          (method === 'eth_getBlockByNumber' && params[0] !== 'latest')
+        return refuse && between ? null : answer()
+      })
+      return {
+        source,
+        cut: () => {
+          refuse = true
+        },
       }
-    } finally {
-      await rpc.close()
-    }
-  })
-})
+    },
+  },
+]
 
-describe('two stale domains and a fresh one that stops serving the blocks in between', () => {
-  // Linked once, the fresh domain then finds no block but its latest: its new heads cannot be
-  // linked. The head it had that did extend the agreed chain still shows the others are stale.
-  it('the stale head does not come back while the fresh one cannot be linked', async () => {
-    const paid = await pay()
-    const old = await blockAged(120)
-    let refuse = false
-    const gaps = hostile(honest('aws'), async (method, params, answer) => {
-      const between =
-        method === 'eth_getBlockByHash' ||
-        (method === 'eth_getBlockByNumber' && params[0] !== 'latest')
-      if (refuse && between) return null // "not found": no failure, its breaker stays closed
-      return answer()
-    })
-    const { rpc } = client([gaps, frozen('gcp', old), frozen('home', old)])
-    try {
-      await rpc.connect()
-      await readsShowPayment(rpc, paid, 'degraded', 600)
-      refuse = true
-      for (let i = 0; i < 2; i++) {
-        await sleep(2_500) // the fresh head jumps: the blocks between are refused
+for (const c of hardToLink)
+  describe(`two stale domains and a fresh one ${c.what}`, () => {
+    it('the stale head does not come back while the fresh head jumps', async () => {
+      const paid = await pay()
+      const old = await blockAged(120)
+      const { source, cut } = c.make()
+      const { rpc } = client([source, frozen('gcp', old), frozen('home', old)])
+      try {
+        await rpc.connect()
         await readsShowPayment(rpc, paid, 'degraded', 600)
+        cut()
+        await showsPaymentAsHeadsJump(rpc, paid, c.rounds)
+      } finally {
+        await rpc.close()
       }
-    } finally {
-      await rpc.close()
-    }
+    })
   })
-})
 
 describe('two stale domains and a fresh one that goes out', () => {
   // The chain is known to have moved past the stale domains: for as long as the fresh domain's
@@ -365,10 +395,7 @@ describe('two domains stuck an hour ago, 300 blocks down (deeper than the kept h
       for (const name of ['gcp', 'home']) assertFlaggedStale(rpc, events, name, old)
       // Polled less often than the chain moves, its head jumps a few blocks: it links down to
       // its own previous head (walked once), not through another deep walk.
-      for (let i = 0; i < 2; i++) {
-        await sleep(2_500)
-        await readsShowPayment(rpc, paid, 'degraded', 600)
-      }
+      await showsPaymentAsHeadsJump(rpc, paid, 2)
     } finally {
       await rpc.close()
     }
