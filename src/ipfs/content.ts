@@ -7,6 +7,7 @@
 import { exporter, type ReadableStorage } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
 import { BaseError } from '../shared/errors.ts'
+import { collect, TooManyBytes } from '../shared/readBytes.ts'
 import type { ContentAddress } from './address.ts'
 import { getBlock, type RaceContext, type Stopped } from './blockRace.ts'
 import { ContentError, ContentNotFoundError, ContentTooLargeError } from './errors.ts'
@@ -51,14 +52,9 @@ export async function fetchContent(
     }
     if (entry.size > BigInt(call.maxBytes))
       throw new ContentTooLargeError(root, call.maxBytes, entry.size)
-    const parts: Uint8Array[] = []
-    let size = 0
-    for await (const chunk of entry.content({ signal: call.signal })) {
-      size += chunk.byteLength
-      if (size > call.maxBytes) throw new ContentTooLargeError(root, call.maxBytes)
-      parts.push(chunk)
-    }
-    return join(parts, size)
+    return await collect(entry.content({ signal: call.signal }), call.maxBytes).catch((error) => {
+      throw error instanceof TooManyBytes ? new ContentTooLargeError(root, call.maxBytes) : error
+    })
   } catch (error) {
     if (error instanceof ContentError) throw error
     if (call.signal.aborted) throw stopped(root, [])
@@ -75,15 +71,4 @@ function explain(error: unknown, root: string, where: string): Error {
     return new ContentError(root, `${where} cannot be read: ${(error as Error).message}.`)
   if (error instanceof BaseError) return error
   return new ContentError(root, `${where} is not valid content.`, { cause: error })
-}
-
-function join(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.byteLength
-  }
-  return out
 }

@@ -36,18 +36,6 @@ export function isZero(bytes: Uint8Array): boolean {
   return true
 }
 
-export function concat(...parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
-
 /** True when bit `i` of an SSZ bitvector is set. */
 export function bitSet(bits: Uint8Array, i: number): boolean {
   return (((bits[i >> 3] as number) >> (i & 7)) & 1) === 1

@@ -4,6 +4,7 @@
  * blob gas fields; Electra deepens the state branches). Decoding copies what it keeps, so a
  * decoded object never aliases the caller's buffer.
  */
+import { concatBytes } from '@noble/hashes/utils'
 import { isZero } from './bytes.ts'
 import { malformed } from './errors.ts'
 import {
@@ -578,13 +579,5 @@ export function encodeUpdatesResponse(
     chunk.set(body, 12)
     chunks.push(chunk)
   }
-  let n = 0
-  for (const c of chunks) n += c.length
-  const out = new Uint8Array(n)
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.length
-  }
-  return out
+  return concatBytes(...chunks)
 }

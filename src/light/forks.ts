@@ -7,7 +7,8 @@
  * `Infinity` (the specs' FAR_FUTURE_EPOCH).
  */
 import { sha256 } from '@noble/hashes/sha2'
-import { concat, fromHex } from './bytes.ts'
+import { concatBytes } from '@noble/hashes/utils'
+import { fromHex } from './bytes.ts'
 import { LightClientError } from './errors.ts'
 import { hashPair } from './merkle.ts'
 
@@ -286,7 +287,10 @@ export function computeDomain(
   forkVersion: Uint8Array,
   genesisValidatorsRoot: Uint8Array,
 ): Uint8Array {
-  return concat(domainType, computeForkDataRoot(forkVersion, genesisValidatorsRoot).subarray(0, 28))
+  return concatBytes(
+    domainType,
+    computeForkDataRoot(forkVersion, genesisValidatorsRoot).subarray(0, 28),
+  )
 }
 
 /** compute_signing_root: hash_tree_root(SigningData(object_root, domain)). */

@@ -6,6 +6,7 @@
  * relay has nothing for the request, its beacon node failed, or the peer is over its rate, a
  * short UTF-8 reason.
  */
+import { concatBytes } from '@noble/hashes/utils'
 
 export type LightRequest =
   | { kind: 'bootstrap'; root: Uint8Array }
@@ -29,7 +30,7 @@ const KINDS = ['bootstrap', 'updates', 'finality', 'optimistic'] as const
 
 export function encodeLightRequest(r: LightRequest): Uint8Array {
   const kind = KINDS.indexOf(r.kind) + 1
-  if (r.kind === 'bootstrap') return concat(new Uint8Array([kind]), r.root)
+  if (r.kind === 'bootstrap') return concatBytes(new Uint8Array([kind]), r.root)
   if (r.kind !== 'updates') return new Uint8Array([kind])
   const out = new Uint8Array(10)
   out[0] = kind
@@ -57,11 +58,4 @@ const encoder = new TextEncoder()
 
 /** An answer frame: `LIGHT_OK` with SSZ, or another status with a reason. */
 export const lightAnswer = (status: number, body: Uint8Array | string): Uint8Array =>
-  concat(new Uint8Array([status]), typeof body === 'string' ? encoder.encode(body) : body)
-
-export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a)
-  out.set(b, a.length)
-  return out
-}
+  concatBytes(new Uint8Array([status]), typeof body === 'string' ? encoder.encode(body) : body)

@@ -15,6 +15,7 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { keccak_256 } from '@noble/hashes/sha3'
+import { concatBytes } from '@noble/hashes/utils'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { HEADS_PREFIX } from './protocol.ts'
 
@@ -47,15 +48,8 @@ export type PeerNodeOptions = {
  */
 export const messageId = (message: Message): Uint8Array =>
   message.type === 'signed' && message.topic.startsWith(HEADS_PREFIX)
-    ? keccak_256(concat(message.from.toMultihash().bytes, message.data))
+    ? keccak_256(concatBytes(message.from.toMultihash().bytes, message.data))
     : keccak_256(message.data)
-
-const concat = (a: Uint8Array, b: Uint8Array) => {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a)
-  out.set(b, a.length)
-  return out
-}
 
 /**
  * The default gater: addresses outlast was told to dial are always dialable (a relay pinned at

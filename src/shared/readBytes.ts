@@ -2,6 +2,7 @@
  * A body's bytes, read with a cap: a source that sends more than it may (an IPFS block, a
  * light-client answer) is cut off at the cap, not buffered whole.
  */
+import { concatBytes } from '@noble/hashes/utils'
 
 /** Thrown when a body passes the cap; the route's fault. */
 export class TooManyBytes extends Error {
@@ -24,14 +25,7 @@ export async function collect(
     }
     parts.push(chunk)
   }
-  if (parts.length === 1) return parts[0]!
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.byteLength
-  }
-  return out
+  return parts.length === 1 ? parts[0]! : concatBytes(...parts)
 }
 
 /**

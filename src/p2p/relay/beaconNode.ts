@@ -7,6 +7,7 @@
 
 import { sseParser } from '../../light/sse.ts'
 import { SourceError, type SourceFailureKind } from '../../shared/errors.ts'
+import { readResponse, TooManyBytes } from '../../shared/readBytes.ts'
 import type { Hex } from '../../shared/types.ts'
 
 /** An SSZ object as the node sent it, with the fork its `Eth-Consensus-Version` header names. */
@@ -141,30 +142,12 @@ async function readCapped(
   max: number,
   fail: (kind: SourceFailureKind, message: string) => SourceError,
 ): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length') ?? Number.NaN)
-  if (declared > max) {
-    await res.body?.cancel().catch(() => {})
-    throw fail('body', `the beacon node's answer is larger than ${max} bytes`)
-  }
-  const chunks: Uint8Array[] = []
-  let size = 0
   try {
-    for await (const chunk of res.body ?? []) {
-      size += chunk.length
-      if (size > max) throw fail('body', `the beacon node's answer is larger than ${max} bytes`)
-      chunks.push(chunk)
-    }
+    return await readResponse(res, max)
   } catch (error) {
     await res.body?.cancel().catch(() => {})
-    throw error instanceof SourceError
-      ? error
+    throw error instanceof TooManyBytes
+      ? fail('body', `the beacon node's answer is larger than ${max} bytes`)
       : fail('network', 'the beacon node broke off its answer')
   }
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.length
-  }
-  return out
 }
