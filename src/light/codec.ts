@@ -1,7 +1,8 @@
 /**
  * SSZ decoding and encoding of the light-client containers, per fork shape (Altair headers are
  * the beacon header alone; Capella adds the execution payload header and its branch; Deneb the
- * blob gas fields; Electra deepens the state branches). Decoding copies what it keeps, so a
+ * blob gas fields; Electra deepens the state branches; Gloas keeps the execution block hash alone,
+ * with deeper branches). Decoding copies what it keeps, so a
  * decoded object never aliases the caller's buffer.
  */
 import { concatBytes } from '@noble/hashes/utils'
@@ -192,13 +193,19 @@ export function emptyExecutionPayloadHeader(shape: 'capella' | 'deneb'): Executi
 }
 
 function headerFields(shape: LightClientShape): readonly (readonly [string, FieldSize])[] {
+  const branch = ['execution_branch', shape.executionBranchDepth * 32] as const
+  if (shape.header === 'altair') return [['beacon', 112]]
+  if (shape.header === 'gloas') return [['beacon', 112], ['execution_block_hash', 32], branch]
+  return [['beacon', 112], ['execution', 'var'], branch]
+}
+
+/** A header's size inside the containers that hold it: fixed before Capella and from Gloas on. */
+export function headerSize(shape: LightClientShape): FieldSize {
   return shape.header === 'altair'
-    ? [['beacon', 112]]
-    : [
-        ['beacon', 112],
-        ['execution', 'var'],
-        ['execution_branch', shape.executionBranchDepth * 32],
-      ]
+    ? 112
+    : shape.header === 'gloas'
+      ? 144 + shape.executionBranchDepth * 32
+      : 'var'
 }
 
 export function decodeLightClientHeader(
@@ -209,14 +216,22 @@ export function decodeLightClientHeader(
   const f = splitContainer(bytes, path, headerFields(shape))
   const beacon = decodeBeaconBlockHeader(f[0] as Uint8Array, `${path}.beacon`)
   if (shape.header === 'altair') return { beacon, execution: undefined, executionBranch: [] }
+  const executionBranch = readBranch(
+    f[2] as Uint8Array,
+    `${path}.execution_branch`,
+    shape.executionBranchDepth,
+  )
+  if (shape.header === 'gloas')
+    return {
+      beacon,
+      execution: undefined,
+      executionBlockHash: copy(f[1] as Uint8Array),
+      executionBranch,
+    }
   return {
     beacon,
     execution: decodeExecutionPayloadHeader(f[1] as Uint8Array, `${path}.execution`, shape.header),
-    executionBranch: readBranch(
-      f[2] as Uint8Array,
-      `${path}.execution_branch`,
-      shape.executionBranchDepth,
-    ),
+    executionBranch,
   }
 }
 
@@ -226,14 +241,22 @@ export function encodeLightClientHeader(
 ): Uint8Array {
   const beacon = h ? encodeBeaconBlockHeader(h.beacon) : new Uint8Array(112)
   if (shape.header === 'altair') return beacon
-  const form = shape.header
-  const execution = h?.execution ?? emptyExecutionPayloadHeader(form)
-  const branch =
-    h && h.executionBranch.length > 0 ? h.executionBranch : zeroBranch(shape.executionBranchDepth)
+  const branch = joinBranch(
+    h && h.executionBranch.length > 0 ? h.executionBranch : zeroBranch(shape.executionBranchDepth),
+    shape.executionBranchDepth,
+    'execution_branch',
+  )
+  if (shape.header === 'gloas') {
+    if (h?.execution) throw new RangeError('a Gloas light-client header has no execution header')
+    return concatBytes(beacon, h?.executionBlockHash ?? new Uint8Array(32), branch)
+  }
+  if (h?.executionBlockHash)
+    throw new RangeError(`a ${shape.fork} light-client header has an execution header, not a hash`)
+  const execution = h?.execution ?? emptyExecutionPayloadHeader(shape.header)
   return joinContainer([
     [beacon, false],
-    [encodeExecutionPayloadHeader(execution, form), true],
-    [joinBranch(branch, shape.executionBranchDepth, 'execution_branch'), false],
+    [encodeExecutionPayloadHeader(execution, shape.header), true],
+    [branch, false],
   ])
 }
 
@@ -250,6 +273,7 @@ export function isEmptyHeader(h: LightClientHeader): boolean {
     return false
   }
   if (!h.executionBranch.every(isZero)) return false
+  if (h.executionBlockHash && !isZero(h.executionBlockHash)) return false
   return !h.execution || isEmptyExecution(h.execution)
 }
 
@@ -345,7 +369,7 @@ export function decodeBootstrap(
   const shape = lightClientShape(fork)
   const path = `LightClientBootstrap(${fork})`
   const f = splitContainer(bytes, path, [
-    ['header', shape.header === 'altair' ? 112 : 'var'],
+    ['header', headerSize(shape)],
     ['current_sync_committee', committeeSize(config.syncCommitteeSize)],
     ['current_sync_committee_branch', shape.committeeBranchDepth * 32],
   ])
@@ -368,7 +392,7 @@ export function decodeBootstrap(
 export function encodeBootstrap(b: LightClientBootstrap, config: ChainConfig): Uint8Array {
   const shape = lightClientShape(b.fork)
   return joinContainer([
-    [encodeLightClientHeader(b.header, shape), shape.header !== 'altair'],
+    [encodeLightClientHeader(b.header, shape), headerSize(shape) === 'var'],
     [encodeSyncCommittee(b.currentSyncCommittee, config.syncCommitteeSize), false],
     [
       joinBranch(
@@ -408,7 +432,7 @@ export function decodeUpdate(
 ): LightClientUpdate {
   const shape = lightClientShape(fork)
   const path = `LightClientUpdate(${fork})`
-  const header: FieldSize = shape.header === 'altair' ? 112 : 'var'
+  const header = headerSize(shape)
   const n = config.syncCommitteeSize
   const f = splitContainer(bytes, path, [
     ['attested_header', header],
@@ -441,7 +465,7 @@ export function decodeUpdate(
 
 export function encodeUpdate(u: LightClientUpdate, config: ChainConfig): Uint8Array {
   const shape = lightClientShape(u.fork)
-  const variable = shape.header !== 'altair'
+  const variable = headerSize(shape) === 'var'
   return joinContainer([
     [encodeLightClientHeader(u.attestedHeader, shape), variable],
     [encodeSyncCommittee(u.nextSyncCommittee, config.syncCommitteeSize), false],
@@ -467,7 +491,7 @@ export function decodeFinalityUpdate(
 ): LightClientFinalityUpdate {
   const shape = lightClientShape(fork)
   const path = `LightClientFinalityUpdate(${fork})`
-  const header: FieldSize = shape.header === 'altair' ? 112 : 'var'
+  const header = headerSize(shape)
   const n = config.syncCommitteeSize
   const f = splitContainer(bytes, path, [
     ['attested_header', header],
@@ -492,7 +516,7 @@ export function decodeFinalityUpdate(
 
 export function encodeFinalityUpdate(u: LightClientFinalityUpdate): Uint8Array {
   const shape = lightClientShape(u.fork)
-  const variable = shape.header !== 'altair'
+  const variable = headerSize(shape) === 'var'
   return joinContainer([
     [encodeLightClientHeader(u.attestedHeader, shape), variable],
     [encodeLightClientHeader(u.finalizedHeader, shape), variable],
@@ -511,7 +535,7 @@ export function decodeOptimisticUpdate(
   const path = `LightClientOptimisticUpdate(${fork})`
   const n = config.syncCommitteeSize
   const f = splitContainer(bytes, path, [
-    ['attested_header', shape.header === 'altair' ? 112 : 'var'],
+    ['attested_header', headerSize(shape)],
     ['sync_aggregate', n / 8 + 96],
     ['signature_slot', 8],
   ])
@@ -526,7 +550,7 @@ export function decodeOptimisticUpdate(
 export function encodeOptimisticUpdate(u: LightClientOptimisticUpdate): Uint8Array {
   const shape = lightClientShape(u.fork)
   return joinContainer([
-    [encodeLightClientHeader(u.attestedHeader, shape), shape.header !== 'altair'],
+    [encodeLightClientHeader(u.attestedHeader, shape), headerSize(shape) === 'var'],
     [encodeSyncAggregate(u.syncAggregate), false],
     [u64Bytes(u.signatureSlot, 'signature_slot'), false],
   ])

@@ -4,7 +4,7 @@
  */
 import { ConfigError } from '../shared/errors.ts'
 import type { Hex } from '../shared/types.ts'
-import { fromHex, toHex } from './bytes.ts'
+import { fromHex, isZero, toHex } from './bytes.ts'
 import { type ChainConfig, periodAtSlot } from './forks.ts'
 import { beaconBlockHeaderRoot } from './roots.ts'
 import { initializeLightClientStore, type LightClientStore, type StoreOptions } from './store.ts'
@@ -30,37 +30,60 @@ export type VerifiedHead = {
   slot: number
   /** hash_tree_root of the beacon block header. */
   beaconRoot: Hex
-  /** The execution block the beacon block carries (Capella on); undefined before Capella. */
+  /**
+   * The execution block the header proves (Capella on); undefined before Capella. From Gloas on
+   * it is the block the beacon block's bid builds on, and only its hash is proven.
+   */
   execution: VerifiedExecution | undefined
 }
 
-/** The execution payload header fields proven by the light-client header's execution branch. */
+/**
+ * The execution payload header fields proven by the light-client header's execution branch.
+ * From Gloas on the header keeps only the block hash: the other fields are undefined there
+ * (fetch the header by hash from any source; its hash checks it).
+ */
 export type VerifiedExecution = {
   blockHash: Hex
-  blockNumber: number
-  parentHash: Hex
-  stateRoot: Hex
-  receiptsRoot: Hex
-  timestamp: number
+  blockNumber: number | undefined
+  parentHash: Hex | undefined
+  stateRoot: Hex | undefined
+  receiptsRoot: Hex | undefined
+  timestamp: number | undefined
 }
 
-/** The verified values of a light-client header (its execution header is proven by is_valid_light_client_header). */
+/** The verified values of a light-client header (its execution data is proven by is_valid_light_client_header). */
 export function verifiedHead(header: LightClientHeader): VerifiedHead {
-  const e = header.execution
   return {
     slot: header.beacon.slot,
     beaconRoot: toHex(beaconBlockHeaderRoot(header.beacon)),
-    execution: e
-      ? {
-          blockHash: toHex(e.blockHash),
-          blockNumber: Number(e.blockNumber),
-          parentHash: toHex(e.parentHash),
-          stateRoot: toHex(e.stateRoot),
-          receiptsRoot: toHex(e.receiptsRoot),
-          timestamp: Number(e.timestamp),
-        }
-      : undefined,
+    execution: verifiedExecution(header),
   }
+}
+
+function verifiedExecution(header: LightClientHeader): VerifiedExecution | undefined {
+  const hash = header.executionBlockHash
+  if (hash)
+    return isZero(hash)
+      ? undefined
+      : {
+          blockHash: toHex(hash),
+          blockNumber: undefined,
+          parentHash: undefined,
+          stateRoot: undefined,
+          receiptsRoot: undefined,
+          timestamp: undefined,
+        }
+  const e = header.execution
+  return e
+    ? {
+        blockHash: toHex(e.blockHash),
+        blockNumber: Number(e.blockNumber),
+        parentHash: toHex(e.parentHash),
+        stateRoot: toHex(e.stateRoot),
+        receiptsRoot: toHex(e.receiptsRoot),
+        timestamp: Number(e.timestamp),
+      }
+    : undefined
 }
 
 export type LightClientCore = {

@@ -23,6 +23,23 @@ function fieldGindex(parent: number, fields: number, index: number): number {
   return parent * width + index
 }
 
+/**
+ * get_generalized_index of field `index` of an EIP-7495 progressive container under `parent`:
+ * the fields' root is the left child of the active-fields mix-in, and merkleize_progressive puts
+ * the fields in subtrees of 1, 4, 16, 64… leaves, each the left child of its level, the rest right.
+ */
+function progressiveGindex(parent: number, index: number): number {
+  let node = parent * 2
+  let first = 0
+  let leaves = 1
+  while (index >= first + leaves) {
+    node = node * 2 + 1
+    first += leaves
+    leaves *= 4
+  }
+  return fieldGindex(node * 2, leaves, index - first)
+}
+
 describe('light-client generalized indices, from the containers', () => {
   it('Altair–Deneb BeaconState (24–28 fields → 32 leaves), Electra/Fulu (37–38 fields → 64 leaves)', () => {
     // finalized_checkpoint is field 20, current/next_sync_committee fields 22/23, in every fork.
@@ -52,6 +69,27 @@ describe('light-client generalized indices, from the containers', () => {
       assert.equal(fieldGindex(1, fields, 9), GINDEX.executionPayload)
   })
 
+  it('Gloas (EIP-7688 progressive containers): the state, and the bid in the block body', () => {
+    // BeaconState: finalized_checkpoint field 20, current/next_sync_committee fields 22/23.
+    assert.equal(fieldGindex(progressiveGindex(1, 20), 2, 1), GINDEX.finalizedRootGloas)
+    assert.equal(progressiveGindex(1, 22), GINDEX.currentSyncCommitteeGloas)
+    assert.equal(progressiveGindex(1, 23), GINDEX.nextSyncCommitteeGloas)
+    // BeaconBlockBody: signed_execution_payload_bid is field 10; SignedExecutionPayloadBid's
+    // message field 0 (of 2); ExecutionPayloadBid's parent_block_hash its field 0.
+    const bid = fieldGindex(progressiveGindex(1, 10), 2, 0)
+    assert.equal(progressiveGindex(bid, 0), GINDEX.executionBlockHashGloas)
+    // Before Gloas the block hash is field 12 of the execution payload header (15 fields in
+    // Capella, 17 from Deneb), under the body's execution_payload.
+    assert.equal(fieldGindex(GINDEX.executionPayload, 15, 12), GINDEX.executionBlockHash)
+    assert.equal(fieldGindex(GINDEX.executionPayload, 17, 12), GINDEX.executionBlockHashDeneb)
+    const gloas = lightClientShape('gloas')
+    assert.deepEqual(
+      [gloas.header, gloas.committeeBranchDepth, gloas.finalityBranchDepth],
+      ['gloas', 11, 9],
+    )
+    assert.equal(gloas.executionBranchDepth, 11)
+  })
+
   it('depths and subtree indices as the branches are typed', () => {
     assert.deepEqual([gindexDepth(105), subtreeIndex(105)], [6, 41])
     assert.deepEqual([gindexDepth(54), gindexDepth(55), gindexDepth(25)], [5, 5, 4])
@@ -69,13 +107,19 @@ describe('light-client generalized indices, from the containers', () => {
         [6, 7, 4],
       ],
     )
-    assert.throws(() => lightClientShape('gloas'), /gloas/)
+    assert.throws(() => lightClientShape('phase0'), /Altair/)
   })
 
   it('the gindex follows the attested slot’s fork', () => {
     const electraSlot = 364032 * 32
     assert.equal(finalizedRootGindexAtSlot(mainnet, electraSlot - 1), 105)
     assert.equal(finalizedRootGindexAtSlot(mainnet, electraSlot), 169)
+    const withGloas = {
+      ...mainnet,
+      forks: mainnet.forks.map((f) => (f.name === 'gloas' ? { ...f, epoch: 500_000 } : f)),
+    }
+    assert.equal(finalizedRootGindexAtSlot(withGloas, 500_000 * 32 - 1), 169)
+    assert.equal(finalizedRootGindexAtSlot(withGloas, 500_000 * 32), 735)
   })
 })
 

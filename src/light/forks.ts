@@ -10,7 +10,7 @@ import { sha256 } from '@noble/hashes/sha2'
 import { concatBytes } from '@noble/hashes/utils'
 import { fromHex } from './bytes.ts'
 import { LightClientError } from './errors.ts'
-import { hashPair } from './merkle.ts'
+import { gindexDepth, hashPair } from './merkle.ts'
 
 /** The forks in order. Light-client data exists from Altair on. */
 export const FORKS = [
@@ -124,7 +124,7 @@ function versionBytes(v: string | Uint8Array, name: string): Uint8Array {
   return bytes
 }
 
-/** Ethereum mainnet (configs/mainnet.yaml of ethereum/consensus-specs). Gloas is not scheduled. */
+/** Ethereum mainnet (configs/mainnet.yaml of ethereum/consensus-specs). Gloas is not scheduled yet. */
 export const mainnet: ChainConfig = chainConfig({
   name: 'mainnet',
   preset: MAINNET_PRESET,
@@ -309,8 +309,9 @@ export function syncCommitteeDomain(config: ChainConfig, signatureSlot: number):
 }
 
 /**
- * Generalized indices of the light-client proofs (consensus-specs altair, capella and electra
- * light-client/sync-protocol.md). Checked against the containers' field counts in forks.test.ts.
+ * Generalized indices of the light-client proofs (consensus-specs altair, capella, electra and
+ * gloas light-client/sync-protocol.md). Checked against the containers' layouts in forks.test.ts
+ * (Gloas's state and block body are EIP-7688 progressive containers, hence the deeper indices).
  */
 export const GINDEX = {
   finalizedRoot: 105,
@@ -319,57 +320,91 @@ export const GINDEX = {
   finalizedRootElectra: 169,
   currentSyncCommitteeElectra: 86,
   nextSyncCommitteeElectra: 87,
+  finalizedRootGloas: 735,
+  currentSyncCommitteeGloas: 2945,
+  nextSyncCommitteeGloas: 2946,
   executionPayload: 25,
+  /** The execution block hash in a Capella block body (through the payload header). */
+  executionBlockHash: 412,
+  executionBlockHashDeneb: 812,
+  /** The bid's `parent_block_hash` in a Gloas block body: the execution block it builds on. */
+  executionBlockHashGloas: 2856,
 } as const
+
+/** The index of the fork of `slot`'s era: Gloas's, Electra's, or the one before. */
+function bySlot(config: ChainConfig, slot: number, gloas: number, electra: number, base: number) {
+  const fork = forkAtSlot(config, slot).name
+  return forkAtLeast(fork, 'gloas') ? gloas : forkAtLeast(fork, 'electra') ? electra : base
+}
 
 /** finalized_root_gindex_at_slot */
 export function finalizedRootGindexAtSlot(config: ChainConfig, slot: number): number {
-  return forkAtLeast(forkAtSlot(config, slot).name, 'electra')
-    ? GINDEX.finalizedRootElectra
-    : GINDEX.finalizedRoot
+  return bySlot(
+    config,
+    slot,
+    GINDEX.finalizedRootGloas,
+    GINDEX.finalizedRootElectra,
+    GINDEX.finalizedRoot,
+  )
 }
 
 /** current_sync_committee_gindex_at_slot */
 export function currentSyncCommitteeGindexAtSlot(config: ChainConfig, slot: number): number {
-  return forkAtLeast(forkAtSlot(config, slot).name, 'electra')
-    ? GINDEX.currentSyncCommitteeElectra
-    : GINDEX.currentSyncCommittee
+  return bySlot(
+    config,
+    slot,
+    GINDEX.currentSyncCommitteeGloas,
+    GINDEX.currentSyncCommitteeElectra,
+    GINDEX.currentSyncCommittee,
+  )
 }
 
 /** next_sync_committee_gindex_at_slot */
 export function nextSyncCommitteeGindexAtSlot(config: ChainConfig, slot: number): number {
-  return forkAtLeast(forkAtSlot(config, slot).name, 'electra')
-    ? GINDEX.nextSyncCommitteeElectra
-    : GINDEX.nextSyncCommittee
+  return bySlot(
+    config,
+    slot,
+    GINDEX.nextSyncCommitteeGloas,
+    GINDEX.nextSyncCommitteeElectra,
+    GINDEX.nextSyncCommittee,
+  )
 }
 
 /** The shapes of a fork's light-client containers (what SSZ decoding needs). */
 export type LightClientShape = {
   fork: ForkName
-  /** `altair`: the header is the beacon header alone; `capella`/`deneb`: with the execution payload header. */
-  header: 'altair' | 'capella' | 'deneb'
+  /**
+   * `altair`: the header is the beacon header alone; `capella`/`deneb`: with the execution
+   * payload header and its branch; `gloas`: with the execution block hash and its branch.
+   */
+  header: 'altair' | 'capella' | 'deneb' | 'gloas'
   committeeBranchDepth: number
   finalityBranchDepth: number
   executionBranchDepth: number
 }
 
-/** The light-client container shapes of `fork`; Gloas (and phase0) are refused. */
+/** The light-client container shapes of `fork`; phase0 has none. */
 export function lightClientShape(fork: ForkName): LightClientShape {
-  const electra = forkAtLeast(fork, 'electra')
-  const header = forkAtLeast(fork, 'deneb')
-    ? 'deneb'
-    : forkAtLeast(fork, 'capella')
-      ? 'capella'
-      : 'altair'
-  if (fork === 'phase0' || forkAtLeast(fork, 'gloas')) {
-    throw new LightClientError(
-      'unsupported-fork',
-      `No light-client containers for fork ${fork} in this version.`,
-    )
+  if (fork === 'phase0') {
+    throw new LightClientError('unsupported-fork', 'No light-client containers before Altair.')
   }
+  if (forkAtLeast(fork, 'gloas')) {
+    return {
+      fork,
+      header: 'gloas',
+      committeeBranchDepth: gindexDepth(GINDEX.currentSyncCommitteeGloas),
+      finalityBranchDepth: gindexDepth(GINDEX.finalizedRootGloas),
+      executionBranchDepth: gindexDepth(GINDEX.executionBlockHashGloas),
+    }
+  }
+  const electra = forkAtLeast(fork, 'electra')
   return {
     fork,
-    header,
+    header: forkAtLeast(fork, 'deneb')
+      ? 'deneb'
+      : forkAtLeast(fork, 'capella')
+        ? 'capella'
+        : 'altair',
     committeeBranchDepth: electra ? 6 : 5,
     finalityBranchDepth: electra ? 7 : 6,
     executionBranchDepth: 4,

@@ -107,14 +107,22 @@ function header(value: unknown, path: string, shape: LightClientShape): LightCli
   const o = object(value, path)
   const beacon = beaconHeaderFromJson(o.beacon, `${path}.beacon`)
   if (shape.header === 'altair') return { beacon, execution: undefined, executionBranch: [] }
+  const executionBranch = branch(
+    o.execution_branch,
+    `${path}.execution_branch`,
+    shape.executionBranchDepth,
+  )
+  if (shape.header === 'gloas')
+    return {
+      beacon,
+      execution: undefined,
+      executionBlockHash: fromHex(o.execution_block_hash, `${path}.execution_block_hash`, 32),
+      executionBranch,
+    }
   return {
     beacon,
     execution: executionHeader(o.execution, `${path}.execution`, shape.header),
-    executionBranch: branch(
-      o.execution_branch,
-      `${path}.execution_branch`,
-      shape.executionBranchDepth,
-    ),
+    executionBranch,
   }
 }
 
@@ -282,6 +290,14 @@ function headerJson(h: LightClientHeader | undefined, shape: LightClientShape): 
     body_root: b ? toHex(b.bodyRoot) : z32,
   }
   if (shape.header === 'altair') return { beacon }
+  const branchOut =
+    h && h.executionBranch.length > 0
+      ? h.executionBranch.map(toHex)
+      : Array.from({ length: shape.executionBranchDepth }, () => z32)
+  if (shape.header === 'gloas') {
+    const hash = h?.executionBlockHash
+    return { beacon, execution_block_hash: hash ? toHex(hash) : z32, execution_branch: branchOut }
+  }
   const e = h?.execution
   const execution: Json = {
     parent_hash: e ? toHex(e.parentHash) : z32,
@@ -304,10 +320,6 @@ function headerJson(h: LightClientHeader | undefined, shape: LightClientShape): 
     execution.blob_gas_used = String(e?.blobGasUsed ?? 0n)
     execution.excess_blob_gas = String(e?.excessBlobGas ?? 0n)
   }
-  const branchOut =
-    h && h.executionBranch.length > 0
-      ? h.executionBranch.map(toHex)
-      : Array.from({ length: shape.executionBranchDepth }, () => z32)
   return { beacon, execution, execution_branch: branchOut }
 }
 

@@ -58,8 +58,11 @@ export type LightOptions = {
   verifier?: BlsVerifier
 }
 
-/** A verified execution block: its hash and number, and the beacon block that carries it. */
-export type LightBlock = { hash: Hex; number: number; slot: number; beaconRoot: Hex }
+/**
+ * A verified execution block: its hash and number, and the beacon block that carries it. From
+ * Gloas on the light-client header keeps only the hash: `number` is undefined there.
+ */
+export type LightBlock = { hash: Hex; number: number | undefined; slot: number; beaconRoot: Hex }
 
 export type LightSyncState = 'idle' | 'bootstrapping' | 'catching-up' | 'following' | 'stopped'
 
@@ -166,8 +169,8 @@ export function light(options: LightOptions): LightClient {
   let lastPushSlot = -1
   const streams: (() => void)[] = []
   let shown: { finalized: number; optimistic: number } = { finalized: -1, optimistic: -1 }
-  /** Execution block hash → number, and number → hash, of every head it verified (bounded). */
-  const vouched = new Map<string, number>()
+  /** Execution block hash → the block, and number → hash, of every head it verified (bounded). */
+  const vouched = new Map<string, LightBlock>()
   const byNumber = new Map<number, Hex>()
 
   const currentSlot = () => slotAtTime(config, clock.now()) as number
@@ -182,12 +185,12 @@ export function light(options: LightOptions): LightClient {
 
   const remember = (b: LightBlock | undefined) => {
     if (!b || vouched.has(b.hash)) return
-    vouched.set(b.hash, b.number)
-    byNumber.set(b.number, b.hash)
+    vouched.set(b.hash, b)
+    if (b.number !== undefined) byNumber.set(b.number, b.hash)
     if (vouched.size > KEEP) {
-      const [hash, number] = vouched.entries().next().value as [string, number]
+      const [hash, { number }] = vouched.entries().next().value as [string, LightBlock]
       vouched.delete(hash)
-      if (byNumber.get(number) === hash) byNumber.delete(number)
+      if (number !== undefined && byNumber.get(number) === hash) byNumber.delete(number)
     }
   }
 
@@ -222,9 +225,9 @@ export function light(options: LightOptions): LightClient {
 
   /** The newest block the hook vouches for (`latest` state reads are proven there). */
   const newestVouched = (): Hex | undefined => {
-    let newest: [string, number] | undefined
-    for (const entry of vouched) if (!newest || entry[1] > newest[1]) newest = entry
-    return newest?.[0] as Hex | undefined
+    let newest: LightBlock | undefined
+    for (const b of vouched.values()) if (!newest || b.slot > newest.slot) newest = b
+    return newest?.hash
   }
 
   const changed = (c: StoreChange) => c.finalized || c.optimistic || c.committee

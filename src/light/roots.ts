@@ -34,6 +34,14 @@ export function executionPayloadHeaderRoot(
   e: ExecutionPayloadHeader,
   form: 'capella' | 'deneb',
 ): Uint8Array {
+  return merkleize(executionPayloadHeaderFieldRoots(e, form))
+}
+
+/** The roots of an ExecutionPayloadHeader's fields, in order (the leaves of its root). */
+export function executionPayloadHeaderFieldRoots(
+  e: ExecutionPayloadHeader,
+  form: 'capella' | 'deneb',
+): Uint8Array[] {
   const chunks = [
     e.parentHash,
     padded(e.feeRecipient),
@@ -52,15 +60,16 @@ export function executionPayloadHeaderRoot(
     e.withdrawalsRoot,
   ]
   if (form === 'deneb') chunks.push(u64Chunk(e.blobGasUsed ?? 0n), u64Chunk(e.excessBlobGas ?? 0n))
-  return merkleize(chunks)
+  return chunks
 }
 
 /**
  * get_lc_execution_root: the execution header's root as the fork of the header's own slot types
  * it (a Capella-era header inside a Deneb container hashes without the blob fields); zero before
- * Capella.
+ * Capella. A Gloas-shaped header's is its execution block hash.
  */
 export function lcExecutionRoot(config: ChainConfig, header: LightClientHeader): Uint8Array {
+  if (header.executionBlockHash) return header.executionBlockHash
   const fork = forkAtSlot(config, header.beacon.slot).name
   if (!header.execution || !forkAtLeast(fork, 'capella')) return new Uint8Array(32)
   return executionPayloadHeaderRoot(
@@ -76,14 +85,14 @@ export function lightClientHeaderRoot(
 ): Uint8Array {
   const beacon = beaconBlockHeaderRoot(header.beacon)
   if (shape.header === 'altair') return beacon
-  const execution = executionPayloadHeaderRoot(
-    header.execution ?? emptyExecutionPayloadHeader(shape.header),
-    shape.header,
-  )
-  const branch =
-    header.executionBranch.length > 0
-      ? merkleize(header.executionBranch, shape.executionBranchDepth)
-      : merkleize([], shape.executionBranchDepth)
+  const execution =
+    shape.header === 'gloas'
+      ? (header.executionBlockHash ?? new Uint8Array(32))
+      : executionPayloadHeaderRoot(
+          header.execution ?? emptyExecutionPayloadHeader(shape.header),
+          shape.header,
+        )
+  const branch = merkleize(header.executionBranch, shape.executionBranchDepth)
   return merkleize([beacon, execution, branch], 4)
 }
 

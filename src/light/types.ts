@@ -1,5 +1,5 @@
 /**
- * The light-client containers (consensus-specs altair…electra light-client/sync-protocol.md),
+ * The light-client containers (consensus-specs altair…gloas light-client/sync-protocol.md),
  * decoded. Byte fields are `Uint8Array`s; slots and indices are numbers (checked safe when
  * decoded); the execution header's integers are bigints, as they are hashed back.
  */
@@ -35,12 +35,17 @@ export type ExecutionPayloadHeader = {
   excessBlobGas: bigint | undefined
 }
 
-/** LightClientHeader: the beacon header, and from Capella on its execution payload header and branch. */
+/**
+ * LightClientHeader: the beacon header; from Capella on its execution payload header and branch;
+ * from Gloas on (EIP-7732) the execution block hash and its branch instead.
+ */
 export type LightClientHeader = {
   beacon: BeaconBlockHeader
-  /** Undefined in an Altair-shaped header. */
+  /** Undefined in an Altair- or Gloas-shaped header. */
   execution: ExecutionPayloadHeader | undefined
-  /** Four 32-byte nodes from Capella on, empty in an Altair-shaped header. */
+  /** Set in a Gloas-shaped header only: the execution block hash its branch proves. */
+  executionBlockHash?: Uint8Array
+  /** Four 32-byte nodes in a Capella-to-Fulu header, eleven in a Gloas one, none in an Altair one. */
   executionBranch: readonly Uint8Array[]
 }
 

@@ -107,8 +107,13 @@ describe('SSZ', () => {
       () => decodeUpdatesResponse(denebUpdates, mainnet, 10),
       malformed(/more than 10 updates/),
     )
+    // Gloas's bootstrap is fixed-size: a 496-byte header, the committee, an 11-node branch.
     assert.throws(
       () => decodeBootstrap(denebBootstrap, 'gloas', mainnet),
+      malformed(/LightClientBootstrap\(gloas\): expected 25472 bytes, got 25631/),
+    )
+    assert.throws(
+      () => decodeBootstrap(denebBootstrap, 'phase0', mainnet),
       (e: unknown) => e instanceof LightClientError && e.reason === 'unsupported-fork',
     )
   })

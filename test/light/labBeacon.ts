@@ -17,7 +17,6 @@ import {
   computeSigningRoot,
   ETH_DST,
   type ExecutionPayloadHeader,
-  executionPayloadHeaderRoot,
   fromHex,
   GINDEX,
   type LightClientBootstrap,
@@ -30,8 +29,9 @@ import {
   syncCommitteeRoot,
   toHex,
 } from '../../src/light/index.ts'
+import { gindexDepth } from '../../src/light/merkle.ts'
 import type { BeaconCapture } from '../lab/beaconApi.ts'
-import { branchOf, filler, rootFrom } from './synthetic.ts'
+import { branchOf, denebLightHeader, filler, gloasLightHeader, rootFrom } from './synthetic.ts'
 
 const sigs = bls12_381.longSignatures
 const G1 = bls12_381.G1.Point
@@ -109,10 +109,16 @@ const signs = (i: number) => i % 100 !== 99
 export type LabBeaconOptions = {
   /** 512 keys (mainnet) or 32 (minimal: 64-slot periods, as the spec tests use). @default 'mainnet' */
   preset?: 'mainnet' | 'minimal'
+  /**
+   * Deneb's containers, or Gloas's (EIP-7732: the light-client header keeps the execution block
+   * hash alone; EIP-7688: deeper state branches), every fork from genesis. @default 'deneb'
+   */
+  fork?: 'deneb' | 'gloas'
 }
 
-/** A Deneb lab chain: `finalize(block)` signs a finality update that finalizes that execution block. */
+/** A lab chain: `finalize(block)` signs a finality update that finalizes that execution block. */
 export function labBeacon(options: LabBeaconOptions = {}) {
+  const gloas = options.fork === 'gloas'
   const config: ChainConfig = chainConfig({
     name: 'lab',
     preset: options.preset === 'minimal' ? MINIMAL_PRESET : MAINNET_PRESET,
@@ -125,8 +131,18 @@ export function labBeacon(options: LabBeaconOptions = {}) {
       bellatrix: { epoch: 0, version: '0x02000077' },
       capella: { epoch: 0, version: '0x03000077' },
       deneb: { epoch: 0, version: '0x04000077' },
+      ...(gloas && {
+        electra: { epoch: 0, version: '0x05000077' },
+        fulu: { epoch: 0, version: '0x06000077' },
+        gloas: { epoch: 0, version: '0x07000077' },
+      }),
     },
+    blobSchedule: gloas ? [{ epoch: 0, maxBlobsPerBlock: 9 }] : [],
   })
+  const fork = gloas ? 'gloas' : 'deneb'
+  const gindex = gloas
+    ? { committee: GINDEX.currentSyncCommitteeGloas, finalized: GINDEX.finalizedRootGloas }
+    : { committee: GINDEX.currentSyncCommittee, finalized: GINDEX.finalizedRoot }
   const { secrets, committee } = labCommittee(config.syncCommitteeSize)
   const bits = new Uint8Array(config.syncCommitteeSize / 8)
   let signersSecret = 0n
@@ -140,19 +156,10 @@ export function labBeacon(options: LabBeaconOptions = {}) {
     slot: number,
     stateRoot: Uint8Array,
     execution: ExecutionPayloadHeader,
-  ): LightClientHeader => {
-    const executionBranch = branchOf(slot + 9, 4)
-    const bodyRoot = rootFrom(
-      executionPayloadHeaderRoot(execution, 'deneb'),
-      executionBranch,
-      GINDEX.executionPayload,
-    )
-    return {
-      beacon: { slot, proposerIndex: slot % 7, parentRoot: filler(slot + 10), stateRoot, bodyRoot },
-      execution,
-      executionBranch,
-    }
-  }
+  ): LightClientHeader =>
+    gloas
+      ? gloasLightHeader(slot, stateRoot, execution.blockHash)
+      : denebLightHeader(slot, stateRoot, execution)
   const fakeExecution = (slot: number): ExecutionPayloadHeader => ({
     ...executionOf({
       parentHash: toHex(filler(slot + 1)),
@@ -173,14 +180,14 @@ export function labBeacon(options: LabBeaconOptions = {}) {
   })
 
   const bootstrapSlot = 8
-  const currentSyncCommitteeBranch = branchOf(1, 5)
+  const currentSyncCommitteeBranch = branchOf(1, gindexDepth(gindex.committee))
   const bootstrapHeader = header(
     bootstrapSlot,
-    rootFrom(syncCommitteeRoot(committee), currentSyncCommitteeBranch, GINDEX.currentSyncCommittee),
+    rootFrom(syncCommitteeRoot(committee), currentSyncCommitteeBranch, gindex.committee),
     fakeExecution(bootstrapSlot),
   )
   const bootstrap: LightClientBootstrap = {
-    fork: 'deneb',
+    fork,
     header: bootstrapHeader,
     currentSyncCommittee: committee,
     currentSyncCommitteeBranch,
@@ -192,10 +199,10 @@ export function labBeacon(options: LabBeaconOptions = {}) {
     finalizedSlot: number,
   ): LightClientFinalityUpdate => {
     const finalizedHeader = header(finalizedSlot, filler(finalizedSlot + 50), execution)
-    const finalityBranch = branchOf(finalizedSlot + 4, 6)
+    const finalityBranch = branchOf(finalizedSlot + 4, gindexDepth(gindex.finalized))
     const attestedHeader = header(
       finalizedSlot + 4,
-      rootFrom(beaconBlockHeaderRoot(finalizedHeader.beacon), finalityBranch, GINDEX.finalizedRoot),
+      rootFrom(beaconBlockHeaderRoot(finalizedHeader.beacon), finalityBranch, gindex.finalized),
       fakeExecution(finalizedSlot + 4),
     )
     const signatureSlot = finalizedSlot + 5
@@ -205,7 +212,7 @@ export function labBeacon(options: LabBeaconOptions = {}) {
     )
     const signature = sigs.Signature.toBytes(sigs.hash(root, ETH_DST).multiply(signersSecret))
     return {
-      fork: 'deneb',
+      fork,
       attestedHeader,
       finalizedHeader,
       finalityBranch,
