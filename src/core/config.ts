@@ -159,15 +159,8 @@ const MAX_CACHE = 2 ** 24
 const MAX_PARAM = 255
 
 /** Checks every option and fills defaults; throws a `ConfigError` naming what is wrong. */
-export function resolveConfig(options: OutlastOptions): ResolvedConfig {
-  if (!options || typeof options !== 'object' || Array.isArray(options))
-    throw new ConfigError(`${WHERE} needs an options object with chainId and sources.`)
-  obj('', options, known)
-
-  const chainId = num('chainId', options.chainId, whole(1))
-  if (chainId === undefined)
-    throw new ConfigError(`${WHERE}: chainId is required, e.g. 1 for Ethereum mainnet.`)
-
+/** The sources (groups flattened), each once under its own name, and the domains they span. */
+function checkSources(options: OutlastOptions) {
   if (!Array.isArray(options.sources) || options.sources.length === 0)
     throw new ConfigError(`${WHERE}: sources must be a non-empty array, e.g. [http(url)].`)
   // A group (`p2p()`'s relays) counts as its sources.
@@ -191,7 +184,6 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
   })
   // Untrusted sources never count toward a quorum: their domains cannot make one.
   const domains = new Set(sources.filter((s) => !s.config.untrusted).map((s) => s.config.domain))
-
   // Only untrusted sources: a light client and a prover stand in for agreement (reads are proven
   // at the light client's blocks); without both, nothing could be trusted.
   const lightOnly = domains.size === 0
@@ -199,6 +191,16 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
     throw new ConfigError(
       `${WHERE}: every source is untrusted; at least one trusted source is needed (heads, and reads no proof covers, need one), unless a light client (trustedHeader) and a prover are configured.`,
     )
+  return { sources, domains, lightOnly }
+}
+
+/** `quorum`, defaulted (two domains where there are two) and checked against the sources. */
+function checkQuorum(
+  options: OutlastOptions,
+  sourceCount: number,
+  domains: ReadonlySet<string>,
+  lightOnly: boolean,
+) {
   const quorum = obj('quorum', options.quorum, quorumKeys)
   const qDomains =
     num('quorum.domains', quorum?.domains, whole(1)) ?? Math.max(1, Math.min(2, domains.size))
@@ -215,10 +217,24 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
     throw new ConfigError(
       `${WHERE}: quorum.sources must be an integer >= quorum.domains (${qDomains}), got ${qSources}.`,
     )
-  if (qSources > sources.length)
+  if (qSources > sourceCount)
     throw new ConfigError(
-      `${WHERE}: quorum.sources is ${qSources} but only ${sources.length} source(s) are configured.`,
+      `${WHERE}: quorum.sources is ${qSources} but only ${sourceCount} source(s) are configured.`,
     )
+  return { domains: qDomains, sources: qSources }
+}
+
+export function resolveConfig(options: OutlastOptions): ResolvedConfig {
+  if (!options || typeof options !== 'object' || Array.isArray(options))
+    throw new ConfigError(`${WHERE} needs an options object with chainId and sources.`)
+  obj('', options, known)
+
+  const chainId = num('chainId', options.chainId, whole(1))
+  if (chainId === undefined)
+    throw new ConfigError(`${WHERE}: chainId is required, e.g. 1 for Ethereum mainnet.`)
+
+  const { sources, domains, lightOnly } = checkSources(options)
+  const quorum = checkQuorum(options, sources.length, domains, lightOnly)
 
   const hedgeOptions = obj('hedge', options.hedge, hedgeKeys)
   const hedge = {
@@ -232,7 +248,7 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
   return {
     chainId,
     sources,
-    quorum: { domains: qDomains, sources: qSources },
+    quorum,
     lightOnly,
     onQuorumLoss:
       checkOneOf(WHERE, 'onQuorumLoss', options.onQuorumLoss, ['degrade', 'fail'] as const) ??

@@ -59,6 +59,49 @@ const KEEP = 1_024
  * when it matches a checkpoint, when a light client vouches for it, or when a trusted header
  * descends from it by parent hashes. Every header is checked against its own hash first.
  */
+/** The header's own block hash if it hashes to the hash it claims (lowercase), else undefined. */
+function hashOf(header: Record<string, unknown>): string | undefined {
+  try {
+    const hash = computeBlockHash(header as never)
+    return hash === String(header.hash).toLowerCase() ? hash : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** A header checked by its hash, as the trust store keeps it. */
+function trustedFrom(
+  header: Record<string, unknown>,
+  hash: Hex,
+  via: TrustedHeader['via'],
+): TrustedHeader {
+  const hex = (key: string) => String(header[key]).toLowerCase() as Hex
+  return {
+    number: Number.parseInt(String(header.number), 16),
+    hash,
+    parentHash: hex('parentHash'),
+    stateRoot: hex('stateRoot'),
+    receiptsRoot: hex('receiptsRoot'),
+    transactionsRoot: hex('transactionsRoot'),
+    logsBloom: hex('logsBloom'),
+    raw: checkedHeader(header),
+    via,
+  }
+}
+
+/** The lowest trusted header above `number`, at most `maxDepth` blocks above it. */
+function nearestAbove(
+  trusted: Iterable<TrustedHeader>,
+  number: number,
+  maxDepth: number,
+): TrustedHeader | undefined {
+  let anchor: TrustedHeader | undefined
+  for (const t of trusted)
+    if (t.number > number && t.number - number <= maxDepth && (!anchor || t.number < anchor.number))
+      anchor = t
+  return anchor
+}
+
 export function createTrustStore(o: TrustStoreOptions): TrustStore {
   const byHash = new Map<string, TrustedHeader>()
   const checkpoints = new Set(o.checkpoints.map((h) => h.toLowerCase()))
@@ -66,65 +109,43 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
   let newest: TrustedHeader | undefined
 
   const add = (header: Record<string, unknown>, via: TrustedHeader['via']) => {
-    let hash: string
-    try {
-      hash = computeBlockHash(header as never)
-    } catch {
-      return undefined
-    }
-    if (hash !== String(header.hash).toLowerCase()) return undefined
+    const hash = hashOf(header)
+    if (hash === undefined) return undefined
     const known = byHash.get(hash)
     if (known) return known
-    const h: TrustedHeader = {
-      number: Number.parseInt(String(header.number), 16),
-      hash: hash as Hex,
-      parentHash: String(header.parentHash).toLowerCase() as Hex,
-      stateRoot: String(header.stateRoot).toLowerCase() as Hex,
-      receiptsRoot: String(header.receiptsRoot).toLowerCase() as Hex,
-      transactionsRoot: String(header.transactionsRoot).toLowerCase() as Hex,
-      logsBloom: String(header.logsBloom).toLowerCase() as Hex,
-      raw: checkedHeader(header),
-      via,
-    }
+    const h = trustedFrom(header, hash as Hex, via)
     byHash.set(hash, h)
     if (byHash.size > KEEP) byHash.delete(byHash.keys().next().value as string)
     if (!newest || h.number > newest.number) newest = h
     return h
   }
 
+  /** What the hook says of `hash`: a header it vouches for, trusted, or the one fetched to check. */
+  const fromHook = async (hash: string) => {
+    const answer = await o.hook?.({ hash: hash as Hex }).catch(() => undefined)
+    if (answer === true) {
+      // Vouched for by hash: the header must come from a source and hash to exactly that hash.
+      const fetched = await o.fetchHeader(hash).catch(() => null)
+      const match = fetched && String(fetched.hash).toLowerCase() === hash
+      return { trusted: match ? add(fetched, 'light-client') : undefined, fetched }
+    }
+    if (answer && typeof answer === 'object') return { trusted: add(answer, 'light-client') }
+    return {}
+  }
+
   const resolve = async (hashIn: string): Promise<TrustedHeader | undefined> => {
     const hash = hashIn.toLowerCase()
     const known = byHash.get(hash)
     if (known) return known
-    let header: Record<string, unknown> | null | undefined
-    if (o.hook) {
-      const answer = await o.hook({ hash: hash as Hex }).catch(() => undefined)
-      if (answer === true) {
-        // Vouched for by hash: the header must come from a source and hash to exactly that hash.
-        header = await o.fetchHeader(hash).catch(() => null)
-        const h =
-          header && String(header.hash).toLowerCase() === hash
-            ? add(header, 'light-client')
-            : undefined
-        if (h) return h
-      } else if (answer && typeof answer === 'object') {
-        const h = add(answer, 'light-client')
-        if (h) return h
-      }
-    }
-    if (header === undefined) header = await o.fetchHeader(hash).catch(() => null)
+    const hooked = await fromHook(hash)
+    if (hooked.trusted) return hooked.trusted
+    const header =
+      'fetched' in hooked ? hooked.fetched : await o.fetchHeader(hash).catch(() => null)
     if (!header) return undefined
     if (checkpoints.has(hash)) return add(header, 'checkpoint')
     // Walk down from the nearest trusted header above it, by parent hash.
     const number = Number.parseInt(String(header.number), 16)
-    let anchor: TrustedHeader | undefined
-    for (const t of byHash.values())
-      if (
-        t.number > number &&
-        t.number - number <= maxDepth &&
-        (!anchor || t.number < anchor.number)
-      )
-        anchor = t
+    const anchor = nearestAbove(byHash.values(), number, maxDepth)
     for (let at = anchor; at && at.number > number; ) {
       const parent = byHash.get(at.parentHash) ?? (await fetchAndTrust(at.parentHash))
       if (!parent) return undefined
