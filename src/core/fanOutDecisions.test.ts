@@ -76,6 +76,9 @@ describe('hedgeDelay', () => {
     assert.equal(hedgeDelay(both, e, 202, hedge, 16, 201), 1)
     // Once the timer acted past every bound (at 203): the backed-off hedge again.
     assert.equal(hedgeDelay(both, e, 203, hedge, 16, 203), 160)
+    // A wall clock set back to 150 after a decision at 201: the bounds ahead of it count again
+    // (a's outpaced bound at 200: a wake at 201), none is skipped.
+    assert.equal(hedgeDelay(both, e, 150, hedge, 16, 201), 51)
     // An answer at 350 reschedules: a's overdue bound (80) was acted on at 201, not again.
     assert.equal(hedgeDelay([flight(a, 0, true)], e, 350, hedge, 1_024, 201), 651)
   })

@@ -136,8 +136,10 @@ export function hedgeDelay(
   // A bound is acted on by a decision strictly after it (an attempt exactly at its bound is not
   // yet overdue, lost or outpaced). One no decision has passed since is still to act on, even
   // when the clock has moved past it meanwhile (the time to decide, or an answer between).
+  // (A wall clock set back puts the last decision in the future: bounds from now on still count.)
+  const acted = Math.min(decidedAt, now)
   const bound = (at: number) => {
-    if (at >= decidedAt) lostAt = Math.min(lostAt, at - now)
+    if (at >= acted) lostAt = Math.min(lostAt, at - now)
   }
   for (const a of inflight) {
     const e = expected(a.s)

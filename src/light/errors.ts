@@ -13,6 +13,11 @@ export const LIGHT_CLIENT_REASONS = [
   'checkpoint-mismatch',
   /** A header's execution payload does not prove into its body root (or is set before Capella). */
   'invalid-header',
+  /**
+   * An object in another fork's containers than its slot's: the network sends each in its own
+   * fork's (a Fulu update re-wrapped in Gloas's would hide its block numbers).
+   */
+  'wrong-fork',
   /** The current or next sync committee does not prove into the attested state root. */
   'committee-branch',
   /** The finalized header does not prove into the attested state root. */

@@ -411,6 +411,31 @@ export function lightClientShape(fork: ForkName): LightClientShape {
   }
 }
 
+/**
+ * The containers an object at `slot` comes in are those of its slot's fork: `fork` (what the
+ * source said) must have the same shapes. Forks that share containers (Altair and Bellatrix,
+ * Electra and Fulu) may be named either way. Throws `LightClientError('wrong-fork')`.
+ */
+export function checkContainerFork(
+  config: ChainConfig,
+  fork: ForkName,
+  slot: number,
+  what: string,
+): void {
+  const at = forkAtSlot(config, slot).name
+  const a = lightClientShape(fork)
+  const b = lightClientShape(at)
+  if (
+    a.header !== b.header ||
+    a.committeeBranchDepth !== b.committeeBranchDepth ||
+    a.finalityBranchDepth !== b.finalityBranchDepth
+  )
+    throw new LightClientError(
+      'wrong-fork',
+      `${what} at slot ${slot} (${at}) came in ${fork}'s containers.`,
+    )
+}
+
 /** The fork named `name` (a Beacon API `version`), or a `malformed` error. */
 export function forkNamed(name: unknown, path: string): ForkName {
   const found = FORKS.find((f) => f === name)

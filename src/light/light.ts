@@ -60,7 +60,8 @@ export type LightOptions = {
 
 /**
  * A verified execution block: its hash and number, and the beacon block that carries it. From
- * Gloas on the light-client header keeps only the hash: `number` is undefined there.
+ * Gloas on (ePBS) it is the block the beacon block's bid builds on (its payload came with an
+ * earlier slot), and the light-client header keeps only its hash: `number` is undefined there.
  */
 export type LightBlock = { hash: Hex; number: number | undefined; slot: number; beaconRoot: Hex }
 

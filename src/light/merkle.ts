@@ -76,6 +76,22 @@ export function subtreeIndex(gindex: number): number {
   return gindex % 2 ** gindexDepth(gindex)
 }
 
+/** consensus-specs `compute_merkle_branch_root`: the root `leaf` at `index` proves into with `branch`. */
+export function merkleBranchRoot(
+  leaf: Uint8Array,
+  branch: readonly Uint8Array[],
+  depth: number,
+  index: number,
+): Uint8Array {
+  let value = leaf
+  for (let i = 0; i < depth; i++) {
+    const sibling = branch[i] as Uint8Array
+    value =
+      Math.floor(index / 2 ** i) % 2 === 1 ? hashPair(sibling, value) : hashPair(value, sibling)
+  }
+  return value
+}
+
 /** consensus-specs `is_valid_merkle_branch`: `leaf` at `index` of depth `depth` proves into `root`. */
 export function isValidMerkleBranch(
   leaf: Uint8Array,
@@ -84,14 +100,7 @@ export function isValidMerkleBranch(
   index: number,
   root: Uint8Array,
 ): boolean {
-  if (branch.length !== depth) return false
-  let value = leaf
-  for (let i = 0; i < depth; i++) {
-    const sibling = branch[i] as Uint8Array
-    value =
-      Math.floor(index / 2 ** i) % 2 === 1 ? hashPair(sibling, value) : hashPair(value, sibling)
-  }
-  return bytesEqual(value, root)
+  return branch.length === depth && bytesEqual(merkleBranchRoot(leaf, branch, depth, index), root)
 }
 
 /**

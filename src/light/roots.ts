@@ -5,7 +5,7 @@
 import { emptyExecutionPayloadHeader } from './codec.ts'
 import type { ChainConfig } from './forks.ts'
 import { forkAtLeast, forkAtSlot, type LightClientShape } from './forks.ts'
-import { chunksOf, hashPair, merkleize, mixInLength } from './merkle.ts'
+import { chunksOf, hashPair, merkleBranchRoot, merkleize, mixInLength } from './merkle.ts'
 import { u64Chunk, u256Bytes } from './ssz.ts'
 import type {
   BeaconBlockHeader,
@@ -66,16 +66,27 @@ export function executionPayloadHeaderFieldRoots(
 /**
  * get_lc_execution_root: the execution header's root as the fork of the header's own slot types
  * it (a Capella-era header inside a Deneb container hashes without the blob fields); zero before
- * Capella. A Gloas-shaped header's is its execution block hash.
+ * Capella. In a Gloas-shaped header: its execution block hash at a Gloas slot; at an earlier
+ * one, the payload header's root rebuilt from the hash and its branch's inner nodes (gloas
+ * light-client/sync-protocol.md), the default header's at genesis.
  */
 export function lcExecutionRoot(config: ChainConfig, header: LightClientHeader): Uint8Array {
-  if (header.executionBlockHash) return header.executionBlockHash
-  const fork = forkAtSlot(config, header.beacon.slot).name
-  if (!header.execution || !forkAtLeast(fork, 'capella')) return new Uint8Array(32)
-  return executionPayloadHeaderRoot(
-    header.execution,
-    forkAtLeast(fork, 'deneb') ? 'deneb' : 'capella',
-  )
+  const { slot } = header.beacon
+  const fork = forkAtSlot(config, slot).name
+  if (!forkAtLeast(fork, 'capella')) return new Uint8Array(32)
+  const form = forkAtLeast(fork, 'deneb') ? 'deneb' : 'capella'
+  const hash = header.executionBlockHash
+  if (!hash)
+    return header.execution
+      ? executionPayloadHeaderRoot(header.execution, form)
+      : new Uint8Array(32)
+  if (forkAtLeast(fork, 'gloas')) return hash
+  if (slot === 0) return executionPayloadHeaderRoot(emptyExecutionPayloadHeader(form), form)
+  // The block hash is field 12 of the payload header: 15 fields (16 leaves) in Capella's, 17
+  // (32 leaves) from Deneb on; the payload header's own branch into the body is the last 4.
+  const depth = form === 'deneb' ? 5 : 4
+  const inner = header.executionBranch.slice(0, header.executionBranch.length - 4)
+  return merkleBranchRoot(hash, inner.slice(inner.length - depth), depth, 12)
 }
 
 /** hash_tree_root(LightClientHeader) in the container shape `shape`. */

@@ -5,7 +5,7 @@
 import type { BlsVerifier } from './bls.ts'
 import { bytesEqual, toHex } from './bytes.ts'
 import { check } from './errors.ts'
-import { type ChainConfig, currentSyncCommitteeGindexAtSlot } from './forks.ts'
+import { type ChainConfig, checkContainerFork, currentSyncCommitteeGindexAtSlot } from './forks.ts'
 import { isValidLightClientHeader } from './header.ts'
 import { isValidNormalizedMerkleBranch } from './merkle.ts'
 import { beaconBlockHeaderRoot, syncCommitteeRoot } from './roots.ts'
@@ -52,6 +52,7 @@ export function initializeLightClientStore(
 ): LightClientStore {
   const { config } = options
   const { header } = bootstrap
+  checkContainerFork(config, bootstrap.fork, header.beacon.slot, 'Bootstrap')
   check(
     isValidLightClientHeader(config, header),
     'invalid-header',

@@ -8,6 +8,7 @@
 import { bytesEqual, countBits, isZero } from './bytes.ts'
 import { check, LightClientError } from './errors.ts'
 import {
+  checkContainerFork,
   computeSigningRoot,
   finalizedRootGindexAtSlot,
   lightClientShape,
@@ -114,6 +115,7 @@ export function validateLightClientUpdate(
   currentSlot: number,
 ): void {
   const { config } = store
+  checkContainerFork(config, update.fork, update.attestedHeader.beacon.slot, 'Update')
   const period = (slot: number) => periodAtSlot(config, slot)
   const bits = update.syncAggregate.syncCommitteeBits
   const participants = countBits(bits)

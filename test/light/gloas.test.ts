@@ -15,18 +15,28 @@ import {
   beaconBlockHeaderRoot,
   bootstrapFromJson,
   bootstrapToJson,
+  chainConfig,
   createLightClientCore,
   decodeBootstrap,
   decodeUpdate,
   encodeBootstrap,
   encodeUpdate,
+  executionPayloadHeaderRoot,
+  finalityUpdateFromJson,
+  finalityUpdateToJson,
   GINDEX,
+  isValidLightClientHeader,
   type LightClient,
   type LightClientCore,
   LightClientError,
+  type LightClientHeader,
   type LightClientReason,
   type LightClientUpdate,
+  lcExecutionRoot,
   light,
+  MINIMAL_PRESET,
+  optimisticUpdateFromJson,
+  optimisticUpdateToJson,
   syncCommitteeRoot,
   toHex,
   updateFromJson,
@@ -39,11 +49,15 @@ import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { clockAtSlot } from './captures.ts'
 import { executionOf, LAB_GENESIS, LAB_SECONDS_PER_SLOT, labBeacon } from './labBeacon.ts'
 import {
+  branchOf,
   denebLightHeader,
   filler,
+  fillerExecution,
   gloasLightHeader,
+  rootFrom,
   sparseTree,
   syntheticGloasChain,
+  upgradeHeaderToGloas,
 } from './synthetic.ts'
 
 /** Gloas from epoch 16: slot 128, the start of period 2 (minimal preset: 64-slot periods). */
@@ -118,12 +132,110 @@ describe('Gloas light-client data, across the fork', () => {
     assert.equal(lc.finalized.slot, 104)
   })
 
-  it('a Fulu-era update upgraded into Gloas’s containers (normalized branches) verifies', () => {
+  it('a Fulu-era object in Gloas’s containers (upgraded, normalized branches) is refused: the wire carries each in its own fork’s', () => {
+    // It would verify (the hash proves at Deneb's index), but a source re-wrapping Fulu data
+    // in Gloas's containers hides its block numbers: the spec sends data in its slot's fork.
     const { chain, lc } = followed()
     const upgraded = chain.update(40, 24, 32, 'gloas')
     assert.equal(upgraded.finalityBranch.length, 9)
-    assert.ok(apply(lc, upgraded, 41).finalized)
-    assert.equal(lc.finalized.execution?.blockHash, toHex(filler(30)))
+    refuses(lc, 'wrong-fork', () => lc.processUpdate(upgraded, 41))
+    const gloasBootstrap = { ...chain.bootstrapAt(8), fork: 'gloas' as const }
+    assert.throws(
+      () =>
+        createLightClientCore({
+          config: chain.config,
+          checkpoint: toHex(beaconBlockHeaderRoot(gloasBootstrap.header.beacon)),
+          bootstrap: gloasBootstrap,
+        }),
+      (e: unknown) => e instanceof LightClientError && e.reason === 'wrong-fork',
+    )
+    // And the other way: Gloas data said to be Fulu's.
+    apply(lc, chain.update(40, 24), 41)
+    apply(lc, chain.update(100, 72), 101)
+    const gloas = chain.update(150, 136)
+    refuses(lc, 'wrong-fork', () => lc.processUpdate({ ...gloas, fork: 'fulu' }, 151))
+    // Forks that share containers may be named either way (Electra's are Fulu's).
+    assert.ok(lc.processUpdate({ ...chain.update(136, 120), fork: 'gloas' }, 137).finalized)
+  })
+
+  it('headers of every fork inside Gloas’s container: proven at that fork’s index, or empty before Capella', () => {
+    // altair 0, capella from epoch 2 (slot 16), deneb 3 (24), gloas 6 (48); minimal preset.
+    const config = chainConfig({
+      name: 'every-fork',
+      preset: MINIMAL_PRESET,
+      genesisValidatorsRoot: filler(97),
+      forks: {
+        phase0: { epoch: 0, version: '0x00000008' },
+        altair: { epoch: 0, version: '0x01000008' },
+        bellatrix: { epoch: 1, version: '0x02000008' },
+        capella: { epoch: 2, version: '0x03000008' },
+        deneb: { epoch: 3, version: '0x04000008' },
+        electra: { epoch: 4, version: '0x05000008' },
+        fulu: { epoch: 5, version: '0x06000008' },
+        gloas: { epoch: 6, version: '0x07000008' },
+      },
+      blobSchedule: [{ epoch: 4, maxBlobsPerBlock: 9 }],
+    })
+    const zero = () => new Uint8Array(32)
+    const valid = (h: LightClientHeader) => isValidLightClientHeader(config, h)
+    // Capella (15-field payload header: three leading zero nodes) and Deneb (two).
+    for (const [slot, form, zeros] of [
+      [20, 'capella', 3],
+      [28, 'deneb', 2],
+    ] as const) {
+      const execution = { ...fillerExecution(slot) }
+      if (form === 'capella')
+        Object.assign(execution, { blobGasUsed: undefined, excessBlobGas: undefined })
+      const branch = branchOf(slot, 4)
+      const payloadRoot = executionPayloadHeaderRoot(execution, form)
+      const h = upgradeHeaderToGloas(
+        {
+          beacon: {
+            slot,
+            proposerIndex: 1,
+            parentRoot: filler(1),
+            stateRoot: filler(2),
+            bodyRoot: rootFrom(payloadRoot, branch, GINDEX.executionPayload),
+          },
+          execution,
+          executionBranch: branch,
+        },
+        form,
+      )
+      assert.ok(h.executionBranch.slice(0, zeros).every((n) => n.every((b) => b === 0)))
+      assert.ok(valid(h), `${form}-era header in Gloas's container`)
+      assert.deepEqual(lcExecutionRoot(config, h), payloadRoot, 'get_lc_execution_root rebuilds it')
+      const shifted = {
+        ...h,
+        executionBranch: h.executionBranch.map((n, i) => (i === zeros - 1 ? filler(9) : n)),
+      }
+      assert.equal(valid(shifted), false, 'a non-zero node where the normalized branch has zeros')
+      assert.equal(valid({ ...h, executionBlockHash: filler(7) }), false, 'another hash')
+    }
+    // Altair/Bellatrix: no execution at all.
+    const empty = {
+      beacon: {
+        slot: 9,
+        proposerIndex: 0,
+        parentRoot: zero(),
+        stateRoot: zero(),
+        bodyRoot: filler(3),
+      },
+      execution: undefined,
+      executionBlockHash: zero(),
+      executionBranch: Array.from({ length: 11 }, zero),
+    }
+    assert.ok(valid(empty))
+    assert.deepEqual(lcExecutionRoot(config, empty), zero())
+    assert.equal(valid({ ...empty, executionBlockHash: filler(7) }), false, 'a hash before Capella')
+    assert.equal(
+      valid({ ...empty, executionBranch: [filler(1), ...empty.executionBranch.slice(1)] }),
+      false,
+    )
+    // Gloas: the hash itself.
+    const g = gloasLightHeader(50, filler(4))
+    assert.ok(valid(g))
+    assert.deepEqual(lcExecutionRoot(config, g), g.executionBlockHash)
   })
 
   it('bootstraps from a Gloas block, in SSZ and JSON', () => {
@@ -144,10 +256,27 @@ describe('Gloas light-client data, across the fork', () => {
       bootstrap: fromJson,
     })
     assert.equal(lc.finalized.execution?.blockHash, toHex(filler(142)))
-    // JSON round trip of a Gloas update, then applied.
+    // JSON round trips of a Gloas update, finality and optimistic update, then applied.
     const u = chain.update(150, 140)
     const again = updateFromJson(updateToJson(u, chain.config), chain.config)
     assert.ok(lc.processUpdate(again, 151).finalized)
+    const { nextSyncCommittee, nextSyncCommitteeBranch, ...finality } = chain.update(160, 150)
+    const f = finalityUpdateFromJson(finalityUpdateToJson(finality), chain.config)
+    assert.deepEqual(f, finality)
+    assert.ok(lc.processFinalityUpdate(f, 161).finalized)
+    const { finalizedHeader, finalityBranch, ...optimistic } = finality
+    const later = { ...optimistic, attestedHeader: chain.update(170, 160).attestedHeader }
+    const o = optimisticUpdateFromJson(
+      optimisticUpdateToJson({
+        ...later,
+        syncAggregate: chain.sign(later.attestedHeader, 171, 32),
+        signatureSlot: 171,
+      }),
+      chain.config,
+    )
+    assert.equal(o.fork, 'gloas')
+    assert.ok(lc.processOptimisticUpdate(o, 171).optimistic)
+    assert.equal(lc.optimistic.slot, 170)
   })
 })
 

@@ -145,11 +145,17 @@ export function gloasLightHeader(
  * header: the block hash, its branch through the payload header then the body, normalized to
  * Gloas's depth with leading zero nodes.
  */
-export function upgradeHeaderToGloas(h: LightClientHeader): LightClientHeader {
+export function upgradeHeaderToGloas(
+  h: LightClientHeader,
+  form: 'capella' | 'deneb' = 'deneb',
+): LightClientHeader {
   const e = h.execution as ExecutionPayloadHeader
-  const fields = executionPayloadHeaderFieldRoots(e, 'deneb')
-  const leaves = Array.from({ length: 32 }, (_, i) => fields[i] ?? new Uint8Array(32))
-  const inPayload = sparseTree(new Map(leaves.map((leaf, i) => [32 + i, leaf])), 0).branch(32 + 12)
+  const fields = executionPayloadHeaderFieldRoots(e, form)
+  const width = form === 'deneb' ? 32 : 16
+  const leaves = Array.from({ length: width }, (_, i) => fields[i] ?? new Uint8Array(32))
+  const inPayload = sparseTree(new Map(leaves.map((leaf, i) => [width + i, leaf])), 0).branch(
+    width + 12,
+  )
   const branch = [...inPayload, ...h.executionBranch]
   const depth = gindexDepth(GINDEX.executionBlockHashGloas)
   return {
