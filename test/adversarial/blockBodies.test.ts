@@ -164,7 +164,12 @@ describe('the fastest source alters a block body; the header still hashes right'
               assert.equal(meta.consistency, 'agreed', name)
               assert.ok(meta.domains.length >= 2, name)
               const again = await rpc.requestWithMeta(request)
-              assert.deepEqual(again.result, truth, `${name}: asked again`)
+              // The label and sources in the message: a failure says how the answer was settled.
+              assert.deepEqual(
+                again.result,
+                truth,
+                `${name}: asked again (${again.meta.consistency} from ${again.meta.sources.join(', ')})`,
+              )
             }
             assert.ok(counter.altered > 0, 'the hostile source was asked')
           },
