@@ -4,8 +4,15 @@
  */
 import { emptyExecutionPayloadHeader } from './codec.ts'
 import type { ChainConfig } from './forks.ts'
-import { forkAtLeast, forkAtSlot, type LightClientShape } from './forks.ts'
-import { chunksOf, hashPair, merkleBranchRoot, merkleize, mixInLength } from './merkle.ts'
+import { forkAtLeast, forkAtSlot, GINDEX, type LightClientShape } from './forks.ts'
+import {
+  chunksOf,
+  gindexDepth,
+  hashPair,
+  merkleBranchRoot,
+  merkleize,
+  mixInLength,
+} from './merkle.ts'
 import { u64Chunk, u256Bytes } from './ssz.ts'
 import type {
   BeaconBlockHeader,
@@ -82,11 +89,13 @@ export function lcExecutionRoot(config: ChainConfig, header: LightClientHeader):
       : new Uint8Array(32)
   if (forkAtLeast(fork, 'gloas')) return hash
   if (slot === 0) return executionPayloadHeaderRoot(emptyExecutionPayloadHeader(form), form)
-  // The block hash is field 12 of the payload header: 15 fields (16 leaves) in Capella's, 17
-  // (32 leaves) from Deneb on; the payload header's own branch into the body is the last 4.
-  const depth = form === 'deneb' ? 5 : 4
-  const inner = header.executionBranch.slice(0, header.executionBranch.length - 4)
-  return merkleBranchRoot(hash, inner.slice(inner.length - depth), depth, 12)
+  // The branch is the block hash's in the payload header, then the payload header's in the
+  // body (the last nodes): the block hash's index below the payload header is what is left.
+  const inBody = GINDEX[form === 'deneb' ? 'executionBlockHashDeneb' : 'executionBlockHash']
+  const outer = gindexDepth(GINDEX.executionPayload)
+  const depth = gindexDepth(inBody) - outer
+  const inner = header.executionBranch.slice(0, header.executionBranch.length - outer)
+  return merkleBranchRoot(hash, inner.slice(inner.length - depth), depth, inBody % 2 ** depth)
 }
 
 /** hash_tree_root(LightClientHeader) in the container shape `shape`. */

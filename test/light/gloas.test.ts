@@ -54,6 +54,7 @@ import {
   filler,
   fillerExecution,
   gloasLightHeader,
+  normalizeBranch,
   rootFrom,
   sparseTree,
   syntheticGloasChain,
@@ -348,18 +349,14 @@ describe('Gloas tampering: 0 accepted', () => {
       ]),
       7,
     )
-    const zeros = (branch: Uint8Array[], depth: number) => [
-      ...Array.from({ length: depth - branch.length }, () => new Uint8Array(32)),
-      ...branch,
-    ]
     const attestedHeader = gloasLightHeader(150, state.root)
     return {
       fork: 'gloas',
       attestedHeader,
       nextSyncCommittee: chain.committee,
-      nextSyncCommitteeBranch: zeros(state.branch(at.committee), 11),
+      nextSyncCommitteeBranch: normalizeBranch(state.branch(at.committee), 11),
       finalizedHeader,
-      finalityBranch: zeros(state.branch(at.finalized), 9),
+      finalityBranch: normalizeBranch(state.branch(at.finalized), 9),
       syncAggregate: chain.sign(attestedHeader, 151, 32),
       signatureSlot: 151,
     }

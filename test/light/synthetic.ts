@@ -140,6 +140,11 @@ export function gloasLightHeader(
   }
 }
 
+/** consensus-specs `normalize_merkle_branch`: `branch` with leading zero nodes up to `depth`. */
+export function normalizeBranch(branch: readonly Uint8Array[], depth: number): Uint8Array[] {
+  return [...Array.from({ length: depth - branch.length }, () => new Uint8Array(32)), ...branch]
+}
+
 /**
  * consensus-specs gloas light-client/fork.md `upgrade_lc_header_to_gloas` of a Deneb-to-Fulu
  * header: the block hash, its branch through the payload header then the body, normalized to
@@ -162,10 +167,7 @@ export function upgradeHeaderToGloas(
     beacon: h.beacon,
     execution: undefined,
     executionBlockHash: e.blockHash,
-    executionBranch: [
-      ...Array.from({ length: depth - branch.length }, () => new Uint8Array(32)),
-      ...branch,
-    ],
+    executionBranch: normalizeBranch(branch, depth),
   }
 }
 
@@ -304,10 +306,6 @@ export function syntheticGloasChain(gloasEpoch: number) {
           next: GINDEX.nextSyncCommitteeElectra,
         }
   /** A branch typed for `container`'s fork: a Fulu-era proof in Gloas's has leading zero nodes. */
-  const normalize = (branch: Uint8Array[], depth: number) => [
-    ...Array.from({ length: depth - branch.length }, () => new Uint8Array(32)),
-    ...branch,
-  ]
   const shape = (container: 'fulu' | 'gloas') =>
     container === 'gloas' ? { committee: 11, finality: 9 } : { committee: 6, finality: 7 }
 
@@ -352,9 +350,9 @@ export function syntheticGloasChain(gloasEpoch: number) {
       fork: container,
       attestedHeader,
       nextSyncCommittee: committee,
-      nextSyncCommitteeBranch: normalize(state.branch(g.next), depth.committee),
+      nextSyncCommitteeBranch: normalizeBranch(state.branch(g.next), depth.committee),
       finalizedHeader,
-      finalityBranch: normalize(state.branch(g.finalized), depth.finality),
+      finalityBranch: normalizeBranch(state.branch(g.finalized), depth.finality),
       syncAggregate: sign(attestedHeader, attestedSlot + 1, signers),
       signatureSlot: attestedSlot + 1,
     }
