@@ -106,6 +106,56 @@ describe('two of three sources lying with well-formed answers', () => {
   })
 })
 
+describe('an honest node whose state moved under it', () => {
+  // anvil reads its head block's state live, and mining the next block changes it: now and then
+  // it sends a proof for another block than the one asked for. Here the first proof home sends
+  // is its parent block's; the liars' proofs fail every time.
+  it('is asked once more, not called a liar; the liars are', async () => {
+    await reset()
+    const lie = { kind: 'lie' as const, methods: ['eth_getProof' as const] }
+    await lab.proxy('aws').setMode(lie)
+    await lab.proxy('gcp').setMode(lie)
+    let moved = 0
+    const parentFirst =
+      (inner: typeof fetch): typeof fetch =>
+      async (input, init) => {
+        const body = JSON.parse(String(init?.body))
+        if (body.method === 'eth_getProof' && moved === 0) {
+          const asked = body.params[2].blockHash
+          const block = await lab.anvil.rpc<{ parentHash: string }>('eth_getBlockByHash', [
+            asked,
+            false,
+          ])
+          body.params[2] = { blockHash: block.parentHash }
+          moved++
+        }
+        return inner(input, { ...init, body: JSON.stringify(body) })
+      }
+    const rpc = clientFor(lab, { prover: proofs() }, (s) =>
+      s.name === 'home' ? parentFirst(s.proxy.fetch) : s.proxy.fetch,
+    )
+    const lies: string[] = []
+    rpc.on('lie', (e) => lies.push(e.source))
+    try {
+      const who = devAccounts[2].address
+      const { result, meta } = await rpc.requestWithMeta({
+        method: 'eth_getBalance',
+        params: [who, 'latest'],
+      })
+      assert.equal(moved, 1, "home's first proof was its parent block's")
+      assert.equal(meta.consistency, 'proven')
+      assert.deepEqual(meta.sources, ['home'])
+      assert.equal(result, await truth('eth_getBalance', [who, { blockHash: meta.block!.hash }]))
+      assert.deepEqual(new Set(lies), new Set(['aws', 'gcp']))
+      const home = rpc.status().sources.find((s) => s.name === 'home')
+      assert.notEqual(home?.condition, 'lying')
+    } finally {
+      await rpc.close()
+      await reset()
+    }
+  })
+})
+
 describe('an outage that leaves a single source', () => {
   it('proven reads keep working without quorum, and say they are proven', async () => {
     await reset()

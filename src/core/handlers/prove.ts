@@ -41,8 +41,8 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
   // prover made itself, such as a revert it executed, is).
   const fromSources = new WeakSet<object>()
   const call = async (s: SourceState, signal: AbortSignal) => {
-    try {
-      const answer = await prover.answer(method, params, {
+    const ask = () =>
+      prover.answer(method, params, {
         header,
         trusted: trust.resolve,
         head: () => trustedHeaderFor(engine, 'latest'),
@@ -53,6 +53,14 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
             if (error instanceof Error) fromSources.add(error)
             throw error
           }),
+      })
+    try {
+      // An honest node can read a state that moved under it: anvil answers for its head block
+      // from its live state, which mining the next block changes. A failed proof is asked once
+      // more before it counts as a lie; the second answer is checked like the first.
+      const answer = await ask().catch((error: unknown) => {
+        if (error instanceof VerificationError && !signal.aborted) return ask()
+        throw error
       })
       if (answer === undefined)
         throw new SourceError(s.name, 'unavailable', 'nothing to prove with')
