@@ -344,6 +344,32 @@ describe('fanOut on a fake clock', () => {
     assert.equal(l.askedAt('a').length, 2, 'asked once more, not twice')
   })
 
+  it('a split asked again whose other side falls silent is a quorum error, never one side degraded', async () => {
+    const l = lab({
+      // a is measured slower than b: its answer outpaces b's silence after 200 ms.
+      a: { domain: 'A', latency: 50, replies: [answer(10, '0x1')] },
+      b: { domain: 'B', latency: 20, replies: [answer(20, '0x2'), 'silent'] },
+    })
+    const { outcome } = l.run({ degrade: true })
+    await l.time.to(1_000)
+    assert.deepEqual(l.askedAt('b'), [0, 120])
+    assert.equal(outcome.at, 321, 'b given up as outpaced, as before')
+    assert.ok(outcome.error instanceof QuorumError, String(outcome.error ?? outcome.result?.value))
+    assert.match(outcome.error.message, /b failed: no answer after 201 ms/)
+  })
+
+  it('one answer and the other domain silent from the start: degraded, as before', async () => {
+    const l = lab({
+      a: { domain: 'A', latency: 50, replies: [answer(10, '0x1')] },
+      b: { domain: 'B', latency: 20, replies: ['silent'] },
+    })
+    const { outcome } = l.run({ degrade: true })
+    await l.time.to(1_000)
+    assert.equal(outcome.at, 201)
+    assert.equal(outcome.result?.degraded, true)
+    assert.deepEqual(outcome.result?.sources, ['a'])
+  })
+
   it('a silent attempt is presumed lost after max(1 s, 4 × expected): degraded, long before the deadline', async () => {
     const l = lab({
       a: { domain: 'A', replies: [answer(10, '0x1')] },

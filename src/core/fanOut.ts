@@ -156,6 +156,8 @@ class Run {
   hedgeDue = 0
   /** The backoff the armed hedge timer runs with. */
   hedgeBackoff = 1
+  /** When the hedge timer last acted (`Clock.now()`): the bounds up to then are acted on. */
+  decidedAt = Number.NEGATIVE_INFINITY
   /** Who answered, and when: a slower source's answer bounds a faster one's silence. */
   answered: Answered[] = []
   /**
@@ -271,7 +273,7 @@ class Run {
     if (this.done || this.inflight.size === 0) return this.clearHedge()
     const now = this.clock.now()
     const wait = Math.min(
-      hedgeDelay(this.inflight, this.expected, now, this.ctx.hedge, backoff),
+      hedgeDelay(this.inflight, this.expected, now, this.ctx.hedge, backoff, this.decidedAt),
       Math.max(0, this.req.deadline - now), // the deadline timer while attempts are in flight
     )
     // Armed for that very moment already (an answer came and the rest are due as before, the
@@ -305,6 +307,7 @@ class Run {
     // The loop stalled past the timer (a long task, a busy machine): answers may be waiting to
     // be read. Decide once they are, not before: a timer set now runs after pending I/O.
     if (now > this.hedgeDue + STALL) return this.armHedge(Number.POSITIVE_INFINITY, 0, backoff)
+    this.decidedAt = now
     const { late, failover } = lateAttempts(this.inflight, this.expected, now)
     const asked = this.launchNext(!failover)
     for (const a of late) a.hedged = true // replaced, or no one left to replace it with
@@ -438,10 +441,12 @@ class Run {
   }
 
   exhaustion(reserve: number): Exhaustion {
+    const groups = this.tally.all()
     return {
-      groups: this.tally.all(),
+      groups,
       reserve,
       degrade: this.req.degrade,
+      contested: groups.length === 1 && this.tally.contested(groups[0]!),
       pending: this.req.pending,
       inclusion: !!this.req.beatsNotYet && !this.inclusionAsked,
       callersErrors: this.callersErrors,

@@ -37,18 +37,22 @@ const flight = (s: SourceState, started: number, hedged = false): InFlight => ({
 describe('hedgeDelay', () => {
   it('fires when the first attempt not yet hedged is late', () => {
     const e = expect({ a: 150, b: 300 })
-    assert.equal(hedgeDelay([flight(a, 0), flight(b, 0)], e, 0, hedge, 1), 150)
-    assert.equal(hedgeDelay([flight(a, 0, true), flight(b, 0)], e, 100, hedge, 1), 200)
+    assert.equal(hedgeDelay([flight(a, 0), flight(b, 0)], e, 0, hedge, 1, 0), 150)
+    assert.equal(hedgeDelay([flight(a, 0, true), flight(b, 0)], e, 100, hedge, 1, 100), 200)
   })
 
   it('once all are hedged: the slowest, backing off, never past hedge.max', () => {
     const e = expect({ a: 150 })
     // Hedged and late: the floor (hedge.min) times the backoff, until a is overdue (300 ms).
-    assert.equal(hedgeDelay([flight(a, 0, true)], e, 160, hedge, 4), 40)
-    assert.equal(hedgeDelay([flight(a, 0, true)], e, 160, hedge, 16), 141, 'overdue at 300: 301')
+    assert.equal(hedgeDelay([flight(a, 0, true)], e, 160, hedge, 4, 160), 40)
+    assert.equal(
+      hedgeDelay([flight(a, 0, true)], e, 160, hedge, 16, 160),
+      141,
+      'overdue at 300: 301',
+    )
     // Past overdue, the next wake is when it would be presumed lost (1 s floor).
-    assert.equal(hedgeDelay([flight(a, 0, true)], e, 400, hedge, 1_024), 601)
-    assert.equal(hedgeDelay([flight(a, 0, true)], expect({ a: 1_900 }), 0, hedge, 8), 2_000)
+    assert.equal(hedgeDelay([flight(a, 0, true)], e, 400, hedge, 1_024, 400), 601)
+    assert.equal(hedgeDelay([flight(a, 0, true)], expect({ a: 1_900 }), 0, hedge, 8, 0), 2_000)
   })
 
   it('an attempt exactly at a bound (not yet past it) brings the timer back 1 ms later', () => {
@@ -56,15 +60,29 @@ describe('hedgeDelay', () => {
     // (outpaced), the second is at its 200 ms exactly. The next wake is 1 ms on, not the
     // backed-off hedge (160 ms here): a lost second domain cost 364 ms instead of 202.
     const e = expect({ a: 40, b: 70 })
-    assert.equal(hedgeDelay([flight(a, 0, true), flight(b, 1, true)], e, 201, hedge, 16), 1)
+    assert.equal(hedgeDelay([flight(a, 0, true), flight(b, 1, true)], e, 201, hedge, 16, 201), 1)
     // Exactly overdue, exactly presumed lost: the same.
-    assert.equal(hedgeDelay([flight(a, 0, true)], e, 80, hedge, 64), 1)
-    assert.equal(hedgeDelay([flight(a, 0, true)], e, 1_000, hedge, 1_024), 1)
+    assert.equal(hedgeDelay([flight(a, 0, true)], e, 80, hedge, 64, 80), 1)
+    assert.equal(hedgeDelay([flight(a, 0, true)], e, 1_000, hedge, 1_024, 1_000), 1)
+  })
+
+  it('a bound passed after the last decision is acted on at once, one acted on is not again', () => {
+    // The timer decided at 201: a (started 0) outpaced at 200, lost; b (started 1) exactly at its
+    // 200 ms, not yet. Marking a lost took a millisecond: the schedule is made at 202, past b's
+    // bound. It comes back at once, not after the backed-off hedge (the p99 of two fastest
+    // domains lost was 366 ms, not 202, in about one run in four).
+    const e = expect({ a: 40, b: 70 })
+    const both = [flight(a, 0, true), flight(b, 1, true)]
+    assert.equal(hedgeDelay(both, e, 202, hedge, 16, 201), 1)
+    // Once the timer acted past every bound (at 203): the backed-off hedge again.
+    assert.equal(hedgeDelay(both, e, 203, hedge, 16, 203), 160)
+    // An answer at 350 reschedules: a's overdue bound (80) was acted on at 201, not again.
+    assert.equal(hedgeDelay([flight(a, 0, true)], e, 350, hedge, 1_024, 201), 651)
   })
 
   it('never below 1 ms or hedge.min', () => {
-    assert.equal(hedgeDelay([flight(a, 0)], expect({ a: 0 }), 0, { ...hedge, min: 0 }, 1), 1)
-    assert.equal(hedgeDelay([flight(a, 0)], expect({ a: 5 }), 0, { ...hedge, min: 50 }, 1), 11)
+    assert.equal(hedgeDelay([flight(a, 0)], expect({ a: 0 }), 0, { ...hedge, min: 0 }, 1, 0), 1)
+    assert.equal(hedgeDelay([flight(a, 0)], expect({ a: 5 }), 0, { ...hedge, min: 50 }, 1, 0), 11)
   })
 })
 
@@ -161,6 +179,7 @@ describe('whenExhausted', () => {
     callersErrors: [],
     failures: 0,
     reasked: false,
+    contested: false,
     inflight: 0,
     now: 0,
     deadline: 10_000,
@@ -175,6 +194,8 @@ describe('whenExhausted', () => {
       do: 'degrade',
       group: real,
     })
+    const contested = { ...base, groups: [real], degrade: true, contested: true, reasked: true }
+    assert.deepEqual(whenExhausted(contested), { do: 'quorumError' })
     assert.deepEqual(whenExhausted({ ...base, groups: [real, notYet], inclusion: true }), {
       do: 'checkInclusion',
       group: real,
@@ -203,6 +224,19 @@ describe('whenExhausted', () => {
 })
 
 describe('Tally', () => {
+  it('remembers who answered what before a clear: one side of a split is contested', () => {
+    const t = new Tally({ sources: 2, domains: 2 })
+    t.add(a, 'x', '0x1')
+    t.add(b, 'y', '0x2')
+    assert.deepEqual(t.clear(), [a, b])
+    const x = t.add(a, 'x', '0x1')
+    assert.equal(t.contested(x), true, 'B said otherwise and has not answered again')
+    t.add(b, 'x', '0x1')
+    assert.equal(t.contested(x), false, 'B came round')
+    const fresh = new Tally({ sources: 2, domains: 2 })
+    assert.equal(fresh.contested(fresh.add(a, 'x', '0x1')), false)
+  })
+
   it('agreement needs the sources and the domains', () => {
     const t = new Tally({ sources: 2, domains: 2 })
     assert.equal(t.agreed(t.add(a, 'k', 1)), false)

@@ -118,8 +118,9 @@ export function outpaced(
 /**
  * How long until the hedge timer should fire: when the first attempt not yet hedged is late
  * (past its expected latency), else the slowest one, at least `hedge.min`, times `backoff`,
- * at most `hedge.max`; and no later than just after an attempt becomes overdue (to probe its
- * source) or would be presumed lost. `inflight` is not empty.
+ * at most `hedge.max`; and just after an attempt becomes overdue (to probe its source) or would
+ * be presumed lost, at once if that moment came after the last decision (`decidedAt`, the time
+ * the timer last acted on) without one. `inflight` is not empty.
  */
 export function hedgeDelay(
   inflight: Iterable<InFlight>,
@@ -127,26 +128,28 @@ export function hedgeDelay(
   now: number,
   hedge: Hedging,
   backoff: number,
+  decidedAt: number,
 ): number {
   let first = Number.POSITIVE_INFINITY
   let last = 0
   let lostAt = Number.POSITIVE_INFINITY
+  // A bound is acted on by a decision strictly after it (an attempt exactly at its bound is not
+  // yet overdue, lost or outpaced). One no decision has passed since is still to act on, even
+  // when the clock has moved past it meanwhile (the time to decide, or an answer between).
+  const bound = (at: number) => {
+    if (at >= decidedAt) lostAt = Math.min(lostAt, at - now)
+  }
   for (const a of inflight) {
     const e = expected(a.s)
     const due = a.started + e - now
     if (!a.hedged) first = Math.min(first, due)
     last = Math.max(last, due)
-    // Each is strictly past its bound: at 0 the attempt is not yet overdue, lost or outpaced,
-    // and the timer must still come back for it (1 ms later), not wait for the next backoff.
-    const overdueIn = a.started + SLOW_FACTOR * e - now
-    if (overdueIn >= 0) lostAt = Math.min(lostAt, overdueIn)
-    const lostIn = a.started + lostAfter(e) - now
-    if (lostIn >= 0) lostAt = Math.min(lostAt, lostIn)
-    const outpacedIn = a.started + Math.max(OUTPACED_FLOOR, SLOW_FACTOR * e) - now
-    if (outpacedIn >= 0) lostAt = Math.min(lostAt, outpacedIn)
+    bound(a.started + SLOW_FACTOR * e)
+    bound(a.started + lostAfter(e))
+    bound(a.started + Math.max(OUTPACED_FLOOR, SLOW_FACTOR * e))
   }
   const hedgeWait = Math.max(1, hedge.min, first === Number.POSITIVE_INFINITY ? last : first)
-  return Math.min(hedge.max, hedgeWait * backoff, lostAt + 1)
+  return Math.min(hedge.max, hedgeWait * backoff, Math.max(0, lostAt) + 1)
 }
 
 /**
@@ -258,6 +261,11 @@ export type Exhaustion = {
   /** Sources held back (`reserve`) not asked yet. */
   reserve: number
   degrade: boolean
+  /**
+   * The one group left is one side of a split asked again, whose other side is silent now
+   * (`Tally.contested`): that domain has not failed, it disagreed. No degrading to it.
+   */
+  contested: boolean
   pending?: ((result: unknown) => boolean) | undefined
   /** A lone real answer's inclusion may still be checked (`beatsNotYet`, not asked yet). */
   inclusion: boolean
@@ -287,7 +295,7 @@ export type Exhausted =
 export function whenExhausted(x: Exhaustion): Exhausted {
   const all = x.groups
   if (all.length === 0 && x.reserve > 0) return { do: 'askReserve' }
-  if (all.length === 1 && x.degrade) return { do: 'degrade', group: all[0]! }
+  if (all.length === 1 && x.degrade && !x.contested) return { do: 'degrade', group: all[0]! }
   const real = all.filter((g) => g.error || !x.pending?.(g.value))
   const lone = real.length === 1 && all.length > 1 && !real[0]!.error ? real[0]! : undefined
   if (lone && x.inclusion) return { do: 'checkInclusion', group: lone }

@@ -104,6 +104,8 @@ export function reasonOf(error: unknown): string {
 export class Tally {
   private readonly groups = new Map<string, Group>()
   private readonly need: Need
+  /** The answers `clear` forgot, by key: the domains that gave each. */
+  private readonly cleared = new Map<string, Set<string>>()
 
   constructor(need: Need) {
     this.need = need
@@ -176,8 +178,25 @@ export class Tally {
   /** Forgets every answer; returns the sources that gave them. */
   clear(): SourceState[] {
     const sources = this.all().flatMap((g) => g.sources)
+    for (const [key, g] of this.groups) {
+      const domains = this.cleared.get(key) ?? new Set()
+      for (const d of g.domains) domains.add(d)
+      this.cleared.set(key, domains)
+    }
     this.groups.clear()
     return sources
+  }
+
+  /**
+   * Another domain gave a different answer earlier in this request, before a `clear`: `g` is one
+   * side of a split whose other side has not answered again, not the last domain standing.
+   */
+  contested(g: Group): boolean {
+    for (const [key, domains] of this.cleared) {
+      if (this.groups.get(key) === g) continue
+      for (const d of domains) if (!g.domains.has(d)) return true
+    }
+    return false
   }
 
   /** Every answer, one line per source, as `show` renders a value. */

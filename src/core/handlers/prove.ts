@@ -2,7 +2,8 @@
  * The proof path: one source's data checked against a trusted header (`outlast/proofs`,
  * `outlast/execute`). It says what happened rather than throwing past the caller: proven, a
  * revert the prover executed itself, or nothing to prove with (then the read goes to quorum).
- * A source whose data fails the proof is cut off; if only liars answered, the error names them.
+ * A source whose data fails the proof is cut off (asked once more first when no proof passed);
+ * if only liars answered, the error names them.
  */
 
 import {
@@ -41,8 +42,8 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
   // prover made itself, such as a revert it executed, is).
   const fromSources = new WeakSet<object>()
   const call = async (s: SourceState, signal: AbortSignal) => {
-    const ask = () =>
-      prover.answer(method, params, {
+    try {
+      const answer = await prover.answer(method, params, {
         header,
         trusted: trust.resolve,
         head: () => trustedHeaderFor(engine, 'latest'),
@@ -54,14 +55,6 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
             throw error
           }),
       })
-    try {
-      // An honest node can read a state that moved under it: anvil answers for its head block
-      // from its live state, which mining the next block changes. A failed proof is asked once
-      // more before it counts as a lie; the second answer is checked like the first.
-      const answer = await ask().catch((error: unknown) => {
-        if (error instanceof VerificationError && !signal.aborted) return ask()
-        throw error
-      })
       if (answer === undefined)
         throw new SourceError(s.name, 'unavailable', 'nothing to prove with')
       return answer
@@ -71,13 +64,13 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
   }
   // Every answer here is checked against the trusted header: untrusted sources may serve it.
   const { candidates, force } = engine.candidatesFor(header !== undefined, true)
-  try {
-    const r = await fanOut(engine.fan, {
+  const round = (from: readonly SourceState[], forced: boolean) =>
+    fanOut(engine.fan, {
       method,
       params,
       // Not the reserve: a request no source can prove goes to quorum, not to cut-off sources.
-      candidates,
-      force,
+      candidates: from,
+      force: forced,
       need: { sources: 1, domains: 1 },
       initial: 1,
       roundTrips: prover.roundTrips?.(method) ?? 1,
@@ -85,6 +78,18 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
       standsAlone: () => true,
       degrade: true,
       deadline: c.deadline,
+    })
+  try {
+    const r = await round(candidates, force).catch((error: unknown) => {
+      // No proof passed. An honest node can send state that moved under it (anvil reads its
+      // head block's state live while mining the next): those whose proof failed are asked
+      // once more before any is called a liar. Their second answers are checked like the first.
+      const again = failed.splice(0).map((f) => f.s)
+      if (again.length === 0) throw error
+      // If none passes, the first round's error stands: it names every source.
+      return round(again, true).catch(() => {
+        throw error
+      })
     })
     // Another source's data passed the same proof: those that failed it lied.
     for (const f of failed) engine.pool.markLying(f.s, `${method}: ${f.why}`)
@@ -99,24 +104,35 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
     })
     return { kind: 'proven', answer: { result: r.value, meta } }
   } catch (error) {
-    // Only trusted sources' failures speak for a domain; an untrusted one's failed proof is its
-    // own lie and decides nothing else.
-    const trusted = failed.filter((f) => !f.s.untrusted)
-    const domains = [...new Set(trusted.map((f) => f.s.domain))]
-    // Every domain's proof missed the trusted root the same way: a state that cannot be proven
-    // here (anvil's genesis), not a lie. Say so, and answer by quorum. A proof that contradicts
-    // its own claim is a lie however many domains send it.
-    const same = (f: Failure) => f.unanchored && f.why === trusted[0]!.why
-    const unprovable = domains.length >= 2 && trusted.every(same)
-    for (const f of failed)
-      if (!(unprovable && !f.s.untrusted)) engine.pool.markLying(f.s, `${method}: ${f.why}`)
-    if (unprovable) {
-      engine.events.emit('unproven', { method, reason: trusted[0]!.why, domains })
-      return { kind: 'quorum' }
-    }
-    if (trusted.length > 0) throw error // only liars answered: say so rather than trust a vote
+    return blame(engine, method, failed, error)
+  }
+}
+
+/**
+ * No proof passed, twice. Only trusted sources' failures speak for a domain; an untrusted one's
+ * failed proof is its own lie and decides nothing else.
+ */
+function blame(
+  engine: Engine,
+  method: string,
+  failed: readonly Failure[],
+  error: unknown,
+): ProofOutcome {
+  const trusted = failed.filter((f) => !f.s.untrusted)
+  const domains = [...new Set(trusted.map((f) => f.s.domain))]
+  // Every domain's proof missed the trusted root the same way: a state that cannot be proven
+  // here (anvil's genesis), not a lie. Say so, and answer by quorum. A proof that contradicts
+  // its own claim is a lie however many domains send it.
+  const same = (f: Failure) => f.unanchored && f.why === trusted[0]!.why
+  const unprovable = domains.length >= 2 && trusted.every(same)
+  for (const f of failed)
+    if (!(unprovable && !f.s.untrusted)) engine.pool.markLying(f.s, `${method}: ${f.why}`)
+  if (unprovable) {
+    engine.events.emit('unproven', { method, reason: trusted[0]!.why, domains })
     return { kind: 'quorum' }
   }
+  if (trusted.length > 0) throw error // only liars answered: say so rather than trust a vote
+  return { kind: 'quorum' }
 }
 
 /** What one source's failed attempt becomes: its own error, "cannot prove", or a failed proof. */
