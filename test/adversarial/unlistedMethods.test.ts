@@ -84,6 +84,47 @@ describe('a method outlast does not list', () => {
   })
 })
 
+describe('a split asked again', () => {
+  it('whose honest side falls silent is an error, never the liar degraded', async () => {
+    // aws answers the first eth_getAccount, then goes silent on it: the re-ask of the split
+    // gets only the liar's answer, and aws's attempt times out.
+    let asked = 0
+    const aws = lab.proxy('aws')
+    const silentAfterOne: typeof fetch = (input, init) => {
+      const body = JSON.parse(String(init?.body)) as { method?: string }
+      if (body.method !== 'eth_getAccount' || ++asked === 1) return aws.fetch(input, init)
+      return new Promise((_resolve, reject) =>
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+      )
+    }
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [
+        liar(['eth_getAccount'], (real) => ({ ...(real as object), balance: '0x1' })),
+        http(aws.url, {
+          name: 'aws',
+          domain: 'aws-us-east-1',
+          fetchFn: silentAfterOne,
+          timeout: 500,
+        }),
+      ],
+    })
+    try {
+      await assert.rejects(
+        rpc.request({ method: 'eth_getAccount', params: [devAccounts[1].address, 'latest'] }),
+        (e: Error) => {
+          assert.match(e.message, /agreed by 2 failure domains/)
+          assert.match(e.message, /liar \(liar-host\) answered/)
+          return true
+        },
+      )
+      assert.equal(asked, 2, 'the split was asked again')
+    } finally {
+      await rpc.close()
+    }
+  })
+})
+
 describe('raw transaction lookups', () => {
   for (const [name, lie] of [
     ['another transaction', async () => lab.anvil.rpc('eth_getRawTransactionByHash', [txHash])],
