@@ -318,6 +318,31 @@ describe('fanOut on a fake clock', () => {
     assert.deepEqual(l.penalized, [], '"not found" is not a lie')
   })
 
+  for (const included of [true, false])
+    it(`a "not yet" whose re-check goes silent: the real answer ${included ? 'stands, degraded, once its inclusion checks' : 'whose inclusion fails is an error'}`, async () => {
+      const l = lab({
+        a: { domain: 'A', replies: [answer(10, { status: '0x1' })] },
+        b: { domain: 'B', replies: [answer(20, null), 'silent'] },
+      })
+      const checked: unknown[] = []
+      const { outcome } = l.run({
+        degrade: true,
+        pending: (r) => r === null,
+        beatsNotYet: async (r) => {
+          checked.push(r)
+          return included
+        },
+      })
+      await l.time.to(5_000)
+      assert.equal(l.askedAt('b').length, 2, 're-checked once, silent since')
+      assert.deepEqual(checked, [{ status: '0x1' }])
+      if (included) {
+        assert.equal(outcome.result?.degraded, true)
+        assert.deepEqual(outcome.result?.sources, ['a'])
+      } else
+        assert.ok(outcome.error instanceof QuorumError, String(outcome.error ?? outcome.result))
+    })
+
   it('a split with no one left to ask is asked once more, 100 ms later', async () => {
     const l = lab({
       a: { domain: 'A', replies: [answer(10, '0x1'), answer(10, '0x2')] },
@@ -356,6 +381,23 @@ describe('fanOut on a fake clock', () => {
     assert.equal(outcome.at, 321, 'b given up as outpaced, as before')
     assert.ok(outcome.error instanceof QuorumError, String(outcome.error ?? outcome.result?.value))
     assert.match(outcome.error.message, /b failed: no answer after 201 ms/)
+  })
+
+  it('a "not yet" cleared by the re-ask contradicts nothing: the real answer still degrades', async () => {
+    const l = lab({
+      a: { domain: 'A', latency: 50, replies: [answer(10, '0x1')] },
+      // "not yet" at first and on both re-checks, then silent on the re-ask of the split.
+      b: {
+        domain: 'B',
+        latency: 20,
+        replies: [answer(20, null), answer(20, null), answer(20, null), 'silent'],
+      },
+    })
+    const { outcome } = l.run({ degrade: true, pending: (r) => r === null })
+    await l.time.to(5_000)
+    assert.equal(l.askedAt('b').length, 4)
+    assert.equal(outcome.result?.degraded, true, String(outcome.error))
+    assert.deepEqual(outcome.result?.sources, ['a'])
   })
 
   it('one answer and the other domain silent from the start: degraded, as before', async () => {

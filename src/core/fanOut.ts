@@ -156,7 +156,11 @@ class Run {
   hedgeDue = 0
   /** The backoff the armed hedge timer runs with. */
   hedgeBackoff = 1
-  /** When the hedge timer last acted (`Clock.now()`): the bounds up to then are acted on. */
+  /**
+   * When the hedge timer last acted (`Clock.now()`): the bounds up to then count as acted on.
+   * When that action was a launch, bounds passed at that moment wait for the next hedge (at
+   * most `hedge.max`): acting on them again at once would launch every 1 ms.
+   */
   decidedAt = Number.NEGATIVE_INFINITY
   /** Who answered, and when: a slower source's answer bounds a faster one's silence. */
   answered: Answered[] = []
@@ -446,7 +450,11 @@ class Run {
       groups,
       reserve,
       degrade: this.req.degrade,
-      contested: groups.length === 1 && this.tally.contested(groups[0]!),
+      contested: groups.length === 1 && this.tally.contested(groups[0]!, this.req.pending),
+      doubted:
+        groups.length === 1 &&
+        !!this.req.beatsNotYet &&
+        this.tally.doubted(groups[0]!, this.req.pending ?? (() => false)),
       pending: this.req.pending,
       inclusion: !!this.req.beatsNotYet && !this.inclusionAsked,
       callersErrors: this.callersErrors,

@@ -180,6 +180,7 @@ describe('whenExhausted', () => {
     failures: 0,
     reasked: false,
     contested: false,
+    doubted: false,
     inflight: 0,
     now: 0,
     deadline: 10_000,
@@ -196,6 +197,12 @@ describe('whenExhausted', () => {
     })
     const contested = { ...base, groups: [real], degrade: true, contested: true, reasked: true }
     assert.deepEqual(whenExhausted(contested), { do: 'quorumError' })
+    const doubted = { ...base, groups: [real], degrade: true, doubted: true }
+    assert.deepEqual(whenExhausted({ ...doubted, inclusion: true }), {
+      do: 'checkInclusion',
+      group: real,
+    })
+    assert.deepEqual(whenExhausted({ ...doubted, reasked: true }), { do: 'quorumError' })
     assert.deepEqual(whenExhausted({ ...base, groups: [real, notYet], inclusion: true }), {
       do: 'checkInclusion',
       group: real,
@@ -235,6 +242,17 @@ describe('Tally', () => {
     assert.equal(t.contested(x), false, 'B came round')
     const fresh = new Tally({ sources: 2, domains: 2 })
     assert.equal(fresh.contested(fresh.add(a, 'x', '0x1')), false)
+    const notYet = new Tally({ sources: 2, domains: 2 })
+    notYet.add(a, 'x', '0x1')
+    notYet.add(b, 'null', null)
+    notYet.clear()
+    const real = notYet.add(a, 'x', '0x1')
+    assert.equal(
+      notYet.contested(real, (v) => v === null),
+      false,
+      '"not yet" contradicts nothing',
+    )
+    assert.equal(notYet.contested(real), true)
   })
 
   it('agreement needs the sources and the domains', () => {

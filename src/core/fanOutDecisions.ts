@@ -266,6 +266,11 @@ export type Exhaustion = {
    * (`Tally.contested`): that domain has not failed, it disagreed. No degrading to it.
    */
   contested: boolean
+  /**
+   * The one group left has a "not yet" against it from a domain silent since, and its inclusion
+   * can be checked (`beatsNotYet`): it stands, degraded, only once that check passes.
+   */
+  doubted: boolean
   pending?: ((result: unknown) => boolean) | undefined
   /** A lone real answer's inclusion may still be checked (`beatsNotYet`, not asked yet). */
   inclusion: boolean
@@ -295,7 +300,10 @@ export type Exhausted =
 export function whenExhausted(x: Exhaustion): Exhausted {
   const all = x.groups
   if (all.length === 0 && x.reserve > 0) return { do: 'askReserve' }
-  if (all.length === 1 && x.degrade && !x.contested) return { do: 'degrade', group: all[0]! }
+  if (all.length === 1 && x.degrade && !x.contested) {
+    if (!x.doubted) return { do: 'degrade', group: all[0]! }
+    if (x.inclusion) return { do: 'checkInclusion', group: all[0]! }
+  }
   const real = all.filter((g) => g.error || !x.pending?.(g.value))
   const lone = real.length === 1 && all.length > 1 && !real[0]!.error ? real[0]! : undefined
   if (lone && x.inclusion) return { do: 'checkInclusion', group: lone }

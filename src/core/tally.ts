@@ -104,8 +104,10 @@ export function reasonOf(error: unknown): string {
 export class Tally {
   private readonly groups = new Map<string, Group>()
   private readonly need: Need
-  /** The answers `clear` forgot, by key: the domains that gave each. */
-  private readonly cleared = new Map<string, Set<string>>()
+  /** Domains whose "not yet" was taken back to ask them again (`withdraw`). */
+  private readonly withdrawn = new Set<string>()
+  /** The answers `clear` forgot, by key: each value and the domains that gave it. */
+  private readonly cleared = new Map<string, { value: unknown; domains: Set<string> }>()
 
   constructor(need: Need) {
     this.need = need
@@ -170,6 +172,7 @@ export class Tally {
       if (i < 0) continue
       g.sources.splice(i, 1)
       g.domains = new Set(g.sources.map((x) => x.domain))
+      this.withdrawn.add(s.domain)
       if (g.sources.length === 0) this.groups.delete(key)
       return
     }
@@ -179,9 +182,9 @@ export class Tally {
   clear(): SourceState[] {
     const sources = this.all().flatMap((g) => g.sources)
     for (const [key, g] of this.groups) {
-      const domains = this.cleared.get(key) ?? new Set()
-      for (const d of g.domains) domains.add(d)
-      this.cleared.set(key, domains)
+      const before = this.cleared.get(key) ?? { value: g.value, domains: new Set<string>() }
+      for (const d of g.domains) before.domains.add(d)
+      this.cleared.set(key, before)
     }
     this.groups.clear()
     return sources
@@ -189,13 +192,25 @@ export class Tally {
 
   /**
    * Another domain gave a different answer earlier in this request, before a `clear`: `g` is one
-   * side of a split whose other side has not answered again, not the last domain standing.
+   * side of a split whose other side has not answered again, not the last domain standing. A
+   * "not yet" (`isPending`) contradicts nothing (as in `contradicting`).
    */
-  contested(g: Group): boolean {
-    for (const [key, domains] of this.cleared) {
-      if (this.groups.get(key) === g) continue
+  contested(g: Group, isPending?: (value: unknown) => boolean): boolean {
+    for (const [key, { value, domains }] of this.cleared) {
+      if (this.groups.get(key) === g || isPending?.(value)) continue
       for (const d of domains) if (!g.domains.has(d)) return true
     }
+    return false
+  }
+
+  /**
+   * Another domain said "not yet" to this request and has not answered since (its re-check or
+   * re-ask still silent): `g` stands against that, not alone.
+   */
+  doubted(g: Group, isPending: (value: unknown) => boolean): boolean {
+    for (const d of this.withdrawn) if (!g.domains.has(d)) return true
+    for (const { value, domains } of this.cleared.values())
+      if (isPending(value)) for (const d of domains) if (!g.domains.has(d)) return true
     return false
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import type { Hex } from 'viem'
 import { afterAll, beforeAll, describe, test } from 'vitest'
-import { type Anvil, devAccounts, startAnvil } from '../../test/lab/anvil.ts'
+import { type Anvil, devAccounts, mined, startAnvil } from '../../test/lab/anvil.ts'
 import { VerificationError } from '../shared/errors.ts'
 import {
   EMPTY_CODE_HASH,
@@ -278,8 +278,12 @@ describe('against a real anvil node', () => {
   beforeAll(async () => {
     anvil = await startAnvil({ blockTime: 0 })
     const from = devAccounts[0].address
-    await anvil.rpc('eth_sendTransaction', [{ from, data: init, gas: '0x100000' }])
-    await anvil.rpc('eth_sendTransaction', [{ from, to: eoa, value: '0x1234567' }])
+    // Block 1 deploys the contract, block 2 pays the EOA (the tampering test needs both).
+    for (const tx of [
+      { from, data: init, gas: '0x100000' },
+      { from, to: eoa, value: '0x1234567' },
+    ])
+      await mined(anvil, await anvil.rpc<string>('eth_sendTransaction', [tx]))
     const receipts = await anvil.rpc<{ contractAddress: Hex }[]>('eth_getBlockReceipts', ['0x1'])
     contract = receipts[0]?.contractAddress as Hex
     block = await anvil.rpc('eth_getBlockByNumber', ['latest', false])

@@ -52,6 +52,20 @@ export function killRunningAnvils(): void {
 }
 process.once('exit', killRunningAnvils)
 
+/**
+ * The receipt of `hash` once it is mined. anvil's automine answers `eth_sendTransaction` before
+ * it mines the block: a read of `latest` just after may not see the transaction yet.
+ */
+export async function mined<T = { blockNumber: string }>(anvil: Anvil, hash: string): Promise<T> {
+  const until = Date.now() + 10_000
+  for (;;) {
+    const receipt = await anvil.rpc<T | null>('eth_getTransactionReceipt', [hash])
+    if (receipt) return receipt
+    if (Date.now() > until) throw new Error(`${hash} was not mined in 10 s`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
 export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const args = [
     '--port',

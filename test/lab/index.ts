@@ -1,5 +1,5 @@
 export type { Anvil, AnvilOptions } from './anvil.ts'
-export { anvilBinary, devAccounts, startAnvil } from './anvil.ts'
+export { anvilBinary, devAccounts, mined, startAnvil } from './anvil.ts'
 export type { FaultKind, FaultMode, GarbageVariant, LieMethod } from './faults.ts'
 export type { Lab, LabOptions, LabSource } from './lab.ts'
 export { startLab, withLab } from './lab.ts'

@@ -2,11 +2,12 @@
  * The proof path: one source's data checked against a trusted header (`outlast/proofs`,
  * `outlast/execute`). It says what happened rather than throwing past the caller: proven, a
  * revert the prover executed itself, or nothing to prove with (then the read goes to quorum).
- * A source whose data fails the proof is cut off (asked once more first when no proof passed);
- * if only liars answered, the error names them.
+ * A source whose data fails the proof is cut off (one whose proof missed the trusted root is asked
+ * once more first, when no proof passed); if only liars answered, the error names them.
  */
 
 import {
+  DeadlineError,
   RpcResponseError,
   SourceError,
   UnanchoredProofError,
@@ -27,7 +28,7 @@ export type ProofOutcome =
   | { kind: 'quorum' }
 
 /** A failed proof: a lie, unless every domain's proof missed the trusted root the same way. */
-type Failure = { s: SourceState; why: string; unanchored: boolean }
+type Failure = { s: SourceState; why: string; unanchored: boolean; round: 1 | 2 }
 
 export async function prove(engine: Engine, prover: Prover, c: Call): Promise<ProofOutcome> {
   const { method, params } = c
@@ -41,7 +42,7 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
   // A source's own error passed through by the prover is not a proven answer (only an error the
   // prover made itself, such as a revert it executed, is).
   const fromSources = new WeakSet<object>()
-  const call = async (s: SourceState, signal: AbortSignal) => {
+  const callIn = (round: 1 | 2) => async (s: SourceState, signal: AbortSignal) => {
     try {
       const answer = await prover.answer(method, params, {
         header,
@@ -59,40 +60,45 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
         throw new SourceError(s.name, 'unavailable', 'nothing to prove with')
       return answer
     } catch (error) {
-      throw failure(s, error, fromSources, failed)
+      throw failure(s, error, fromSources, failed, round)
     }
   }
-  // Every answer here is checked against the trusted header: untrusted sources may serve it.
-  const { candidates, force } = engine.candidatesFor(header !== undefined, true)
-  const round = (from: readonly SourceState[], forced: boolean) =>
+  const ask = (round: 1 | 2, from: readonly SourceState[], force: boolean) =>
     fanOut(engine.fan, {
       method,
       params,
       // Not the reserve: a request no source can prove goes to quorum, not to cut-off sources.
       candidates: from,
-      force: forced,
+      force,
       need: { sources: 1, domains: 1 },
-      initial: 1,
+      // The second round asks every source at once: each gets its verdict.
+      initial: round === 1 ? 1 : from.length,
       roundTrips: prover.roundTrips?.(method) ?? 1,
-      call,
+      call: callIn(round),
       standsAlone: () => true,
       degrade: true,
       deadline: c.deadline,
     })
+  // Every answer here is checked against the trusted header: untrusted sources may serve it.
+  const { candidates, force } = engine.candidatesFor(header !== undefined, true)
+  let again = new Set<SourceState>()
   try {
-    const r = await round(candidates, force).catch((error: unknown) => {
-      // No proof passed. An honest node can send state that moved under it (anvil reads its
-      // head block's state live while mining the next): those whose proof failed are asked
-      // once more before any is called a liar. Their second answers are checked like the first.
-      const again = failed.splice(0).map((f) => f.s)
-      if (again.length === 0) throw error
+    const r = await ask(1, candidates, force).catch((error: unknown) => {
+      // No proof passed. An honest node can send a proof of state that moved under it (anvil
+      // reads its head block's state live while mining the next): those whose proof missed the
+      // trusted root are asked once more before any is called a liar, checked like the first.
+      again = new Set(failed.filter((f) => f.unanchored).map((f) => f.s))
+      if (again.size === 0 || error instanceof DeadlineError || Date.now() >= c.deadline)
+        throw error
       // If none passes, the first round's error stands: it names every source.
-      return round(again, true).catch(() => {
+      return ask(2, [...again], true).catch(() => {
         throw error
       })
     })
-    // Another source's data passed the same proof: those that failed it lied.
-    for (const f of failed) engine.pool.markLying(f.s, `${method}: ${f.why}`)
+    // Another source's data passed the same proof: those that failed it lied; one asked again
+    // is judged by its second answer (one cancelled when the proof passed elsewhere, not at all).
+    for (const f of failed)
+      if (f.round === 2 || !again.has(f.s)) engine.pool.markLying(f.s, `${method}: ${f.why}`)
     if (r.error) return { kind: 'reverted', error: r.error }
     const block = header ? { block: { number: header.number, hash: header.hash } } : {}
     const meta = c.meta({
@@ -104,13 +110,20 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
     })
     return { kind: 'proven', answer: { result: r.value, meta } }
   } catch (error) {
-    return blame(engine, method, failed, error)
+    return blame(engine, method, lastOfEach(failed), error)
   }
 }
 
+/** Each source's latest failed proof: its second, when it was asked again and failed again. */
+function lastOfEach(failed: readonly Failure[]): Failure[] {
+  const last = new Map<SourceState, Failure>()
+  for (const f of failed) if ((last.get(f.s)?.round ?? 0) <= f.round) last.set(f.s, f)
+  return [...last.values()]
+}
+
 /**
- * No proof passed, twice. Only trusted sources' failures speak for a domain; an untrusted one's
- * failed proof is its own lie and decides nothing else.
+ * No proof passed. Only trusted sources' failures speak for a domain; an untrusted one's failed
+ * proof is its own lie and decides nothing else.
  */
 function blame(
   engine: Engine,
@@ -141,11 +154,13 @@ function failure(
   error: unknown,
   fromSources: WeakSet<object>,
   failed: Failure[],
+  round: 1 | 2,
 ): unknown {
   if (error instanceof RpcResponseError && fromSources.has(error))
     return new SourceError(s.name, 'unavailable', `cannot prove: ${error.reason}`)
   if (!(error instanceof VerificationError)) return error
-  failed.push({ s, why: error.shortMessage, unanchored: error instanceof UnanchoredProofError })
+  const unanchored = error instanceof UnanchoredProofError
+  failed.push({ s, why: error.shortMessage, unanchored, round })
   return new SourceError(s.name, 'body', `failed the proof: ${error.shortMessage}`)
 }
 
