@@ -1,7 +1,9 @@
 /**
  * A `null` receipt from one source is no evidence against a receipt whose block is on the agreed
  * chain: with a third domain, it is asked at once (not after the re-check delays); with two
- * domains, the hiding source does not veto — the receipt comes back, flagged degraded.
+ * domains, the hiding source does not veto — the receipt comes back, flagged degraded. The other
+ * way round, a made-up receipt beside an honest "not found" whose re-check falls silent stands
+ * only if its block is on the agreed chain.
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
@@ -9,6 +11,8 @@ import { createOutlast, http, type Source } from '../../src/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
+
+type Answer = { meta: unknown }
 
 let lab: Lab
 const mined: string[] = []
@@ -82,6 +86,61 @@ describe('a source that hides receipts', () => {
         }),
         null,
       )
+    } finally {
+      await rpc.close()
+    }
+  })
+})
+
+describe('a source that makes up a receipt', () => {
+  it('beside a "not yet" whose re-check falls silent: refused once its block is not on the agreed chain', async () => {
+    const asked = `0x${'ab'.repeat(32)}`
+    // The fastest source: a real receipt relabelled as the made-up transaction's, in a block
+    // the chain does not have.
+    const forger = hostile(
+      http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host' }),
+      async (method, params, answer) => {
+        if (method !== 'eth_getTransactionReceipt' || params[0] !== asked) return answer()
+        const real = await lab.anvil.rpc<Record<string, unknown>>('eth_getTransactionReceipt', [
+          mined[0],
+        ])
+        return { ...real, transactionHash: asked, blockHash: `0x${'ee'.repeat(32)}` }
+      },
+    )
+    // aws says "not found" (the truth), then is silent on every receipt after.
+    const aws = lab.proxy('aws')
+    let receipts = 0
+    const silentAfterOne: typeof fetch = (input, init) => {
+      const body = JSON.parse(String(init?.body)) as { method?: string }
+      if (body.method !== 'eth_getTransactionReceipt' || ++receipts === 1)
+        return aws.fetch(input, init)
+      return new Promise((_resolve, reject) =>
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+      )
+    }
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      timeout: 5_000,
+      sources: [
+        forger,
+        http(aws.url, {
+          name: 'aws',
+          domain: 'aws-us-east-1',
+          fetchFn: silentAfterOne,
+          timeout: 500,
+        }),
+      ],
+    })
+    try {
+      await rpc.connect()
+      const outcome = await rpc
+        .requestWithMeta({ method: 'eth_getTransactionReceipt', params: [asked] })
+        .then(
+          (r) => r,
+          (error: unknown) => error,
+        )
+      assert.ok(outcome instanceof Error, `answered, ${JSON.stringify((outcome as Answer).meta)}`)
+      assert.ok(receipts >= 2, 'aws was asked again and fell silent')
     } finally {
       await rpc.close()
     }
