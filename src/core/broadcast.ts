@@ -11,7 +11,8 @@ import { expectedLatency, type SourceState } from './sourceState.ts'
 export type BroadcastOutcome = {
   hash: Hex
   source: string
-  outcome: 'accepted' | 'known' | 'rejected' | 'failed'
+  /** `passed-on`: the source could not answer but passed it on (gossip); nothing judged it. */
+  outcome: 'accepted' | 'known' | 'rejected' | 'failed' | 'passed-on'
   reason?: string
 }
 
@@ -33,7 +34,9 @@ const KNOWN_RECHECK = 500
  * weak evidence (a source can answer the hash without sending anything): it stands when the
  * other domains are silent or failing, and when another domain rejects the transaction it
  * stands only if a second domain turns out to know it (`lookup`); else the rejection is the
- * answer. A rejection that every answering source gives (nonce too low) is returned as is.
+ * answer. A rejection that every answering source gives (nonce too low) is returned as is. When
+ * no domain accepted or rejected it and a source passed it on (p2p gossip), the hash is the
+ * answer: sent, not yet judged (`accepted` empty).
  */
 export async function broadcast(
   raw: unknown,
@@ -42,13 +45,14 @@ export async function broadcast(
   deadline: number,
   report: (o: BroadcastOutcome) => void,
   lookup?: (s: SourceState, hash: Hex, signal: AbortSignal) => Promise<unknown>,
-): Promise<{ hash: Hex; accepted: string[] }> {
+): Promise<{ hash: Hex; accepted: string[]; passedOn: string[] }> {
   const hash = await hashOf(raw)
   const signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()))
   const domains = new Set(targets.map((s) => s.domain))
 
   return new Promise((resolve, reject) => {
     const accepted: SourceState[] = []
+    const passedOn: SourceState[] = []
     const rejections: Rejection[] = []
     const failures: Failure[] = []
     const silent = new Set(targets)
@@ -62,7 +66,12 @@ export async function broadcast(
       done = true
       clearTimeout(patience)
       if (error) reject(error)
-      else resolve({ hash, accepted: accepted.map((s) => s.name) })
+      else
+        resolve({
+          hash,
+          accepted: accepted.map((s) => s.name),
+          passedOn: passedOn.map((s) => s.name),
+        })
     }
 
     /** Everyone who will answer has (or the rest stayed silent past the patience). */
@@ -74,6 +83,8 @@ export async function broadcast(
         for (const x of silent)
           failures.push({ source: x.name, reason: 'no answer before the deadline' })
         silent.clear()
+        // Out there unjudged (gossip took it) and no one said no: its hash, not an error.
+        if (rejections.length === 0 && passedOn.length > 0) return finish()
         return finish(rejectionOf(rejections, failures))
       }
       const against = rejections.filter((r) => !mine.has(r.s.domain))
@@ -88,8 +99,9 @@ export async function broadcast(
 
     /** A source's answer or error, counted among the failures and rejections it is. */
     const heard = (s: SourceState, o: Verdict, error?: unknown) => {
-      if (o.outcome === 'failed' || o.outcome === 'rejected')
+      if (o.outcome === 'failed' || o.outcome === 'rejected' || o.outcome === 'passed-on')
         failures.push({ source: s.name, reason: o.reason as string })
+      if (o.outcome === 'passed-on') passedOn.push(s)
       if (o.outcome === 'rejected') rejections.push({ s, error: error as RpcResponseError })
       report({ hash, source: s.name, ...o })
       silent.delete(s)
@@ -153,6 +165,8 @@ function errorVerdict(error: unknown): Verdict {
   if (error instanceof RpcResponseError && KNOWN.test(message))
     return { outcome: 'known', reason: message }
   const reason = error instanceof SourceError ? error.reason : message
+  if (error instanceof SourceError && error.kind === 'passed-on')
+    return { outcome: 'passed-on', reason }
   // A node's verdict on the transaction (nonce too low) is a rejection; its own failure
   // (-32603, "internal error") says nothing about the transaction.
   if (error instanceof RpcResponseError && error.kind === 'rpc' && error.code !== INTERNAL_ERROR)

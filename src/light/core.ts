@@ -94,6 +94,8 @@ export type LightClientCore = {
   readonly finalized: VerifiedHead
   /** The optimistic head (signed by more than the safety threshold, not necessarily final). */
   readonly optimistic: VerifiedHead
+  /** The newest head at least 2/3 of its sync committee signed (the store's `signedHeader`). */
+  readonly signed: VerifiedHead
   /** The sync committee period of the finalized head. */
   readonly period: number
   /** Whether the next period's committee is known (else an update of this period is needed first). */
@@ -125,6 +127,7 @@ export function createCore(options: CoreOptions): LightClientCore {
   const store = initializeLightClientStore(checkpoint, options.bootstrap, options)
   let finalized: { header: LightClientHeader; head: VerifiedHead } | undefined
   let optimistic: { header: LightClientHeader; head: VerifiedHead } | undefined
+  let signed: { header: LightClientHeader; head: VerifiedHead } | undefined
   return {
     store,
     config: options.config,
@@ -139,6 +142,12 @@ export function createCore(options: CoreOptions): LightClientCore {
         optimistic = { header: store.optimisticHeader, head: verifiedHead(store.optimisticHeader) }
       }
       return optimistic.head
+    },
+    get signed() {
+      if (signed?.header !== store.signedHeader) {
+        signed = { header: store.signedHeader, head: verifiedHead(store.signedHeader) }
+      }
+      return signed.head
     },
     get period() {
       return periodAtSlot(store.config, store.finalizedHeader.beacon.slot)

@@ -32,8 +32,8 @@ import {
   type Outcome,
 } from './lightPool.ts'
 import { type LightClientSource, MAX_REQUEST_LIGHT_CLIENT_UPDATES } from './sources.ts'
-import type { StoreChange } from './sync.ts'
-import type { LightClientUpdate } from './types.ts'
+import { hasSupermajority, type StoreChange } from './sync.ts'
+import type { LightClientOptimisticUpdate, LightClientUpdate } from './types.ts'
 
 export type LightOptions = {
   /** The trusted beacon block root to start from (a finalized epoch-boundary block). @default the stored root, else one two failure domains agree on */
@@ -46,13 +46,13 @@ export type LightOptions = {
   clock?: Clock
   /** Refuse a checkpoint older than `maxCheckpointAge` instead of warning. @default false */
   strict?: boolean
-  /** Keeps the last finalized root between runs; a stored root is tried before `checkpoint`. @default none */
+  /** Keeps the last finalized root between runs; a stored root is tried before `checkpoint` (after it, when past `maxCheckpointAge`). @default none */
   storage?: CheckpointStorage
   /** Seconds a checkpoint may be old before a `warning` (weak subjectivity). @default 1_209_600 (14 days) */
   maxCheckpointAge?: number
   /** Ms a source that lied gets no traffic. @default 60_000 */
   lieCooloff?: number
-  /** Which verified heads the `trustedHeader` hook vouches for: the optimistic ones (signed by the committee, not yet final) too, or only finalized ones. @default 'optimistic' */
+  /** Which verified heads the `trustedHeader` hook vouches for: those 2/3 of the sync committee signed (not yet final) too, or only finalized ones. @default 'optimistic' */
   vouch?: 'optimistic' | 'finalized'
   /** Checks sync committee signatures; in Node, `await fastestVerifier()` uses `@chainsafe/blst` when installed. @default nobleVerifier() (pure JS) */
   verifier?: BlsVerifier
@@ -167,9 +167,10 @@ export function light(options: LightOptions): LightClient {
   let checkpoint: { root: Hex; via: CheckpointVia; age: number } | undefined
   let started: Promise<void> | undefined
   let timer: unknown
-  let lastPushSlot = -1
+  /** The slot in which a stream last moved the finalized (and the optimistic) head. */
+  const pushed = { finalized: -1, optimistic: -1 }
   const streams: (() => void)[] = []
-  let shown: { finalized: number; optimistic: number } = { finalized: -1, optimistic: -1 }
+  let shown = { finalized: -1, optimistic: -1, signed: -1 }
   /** Execution block hash → the block, and number → hash, of every head it verified (bounded). */
   const vouched = new Map<string, LightBlock>()
   const byNumber = new Map<number, Hex>()
@@ -219,8 +220,14 @@ export function light(options: LightOptions): LightClient {
     if (o.slot > shown.optimistic) {
       shown = { ...shown, optimistic: o.slot }
       const b = blockOf(o)
-      if (vouch === 'optimistic') remember(b)
       if (b) events.emit('head', b)
+    }
+    // Vouched: a head 2/3 of its committee signed, not the optimistic one (right after a
+    // bootstrap one signature moves that: the spec's safety threshold starts at 0).
+    const s = core.signed
+    if (vouch === 'optimistic' && s.slot > shown.signed) {
+      shown = { ...shown, signed: s.slot }
+      remember(blockOf(s))
     }
   }
 
@@ -232,6 +239,8 @@ export function light(options: LightOptions): LightClient {
   }
 
   const changed = (c: StoreChange) => c.finalized || c.optimistic || c.committee
+  /** What catching up and finality polls are for: an answer that only moved the optimistic head is no answer. */
+  const settled = (c: StoreChange) => c.finalized || c.committee
 
   /** The first candidate checkpoint whose bootstrap verifies. */
   const bootstrap = async () => {
@@ -272,6 +281,9 @@ export function light(options: LightOptions): LightClient {
       : import('./bls.ts').then(({ nobleVerifier }) => {
           bls = nobleVerifier()
         })
+    // One past the weak subjectivity period is kept back while a later candidate may be fresh
+    // (a root stored weeks ago must not shadow the checkpoint the app was given).
+    let stale: { core: LightClientCore; root: Hex; via: CheckpointVia } | undefined
     for (const c of candidates) {
       const { value, outcomes } = await pool.ask(
         async (s, signal) => (await Promise.all([s.bootstrap(c.root, { signal }), blsLoaded]))[0],
@@ -279,9 +291,15 @@ export function light(options: LightOptions): LightClient {
           createCore({ config, checkpoint: c.root, bootstrap: b, verifier: bls as BlsVerifier }),
         controller.signal,
       )
-      if (value) return { core: value, ...c }
-      failures.push(...reasons(outcomes, `bootstrap ${c.root} (${c.via})`))
+      if (!value) {
+        failures.push(...reasons(outcomes, `bootstrap ${c.root} (${c.via})`))
+        continue
+      }
+      if (checkpointAge(config, value.finalized.slot, currentSlot()) <= maxCheckpointAge)
+        return { core: value, ...c }
+      stale ??= { core: value, ...c }
     }
+    if (stale) return stale
     throw new AllSourcesFailedError('light_client bootstrap', failures)
   }
 
@@ -291,7 +309,7 @@ export function light(options: LightOptions): LightClient {
     let progressed = false
     for (const u of updates) {
       try {
-        if (changed(lc.processUpdate(u, now))) progressed = true
+        if (settled(lc.processUpdate(u, now))) progressed = true
       } catch (error) {
         if (error instanceof LightClientError && error.lie) {
           afterChange()
@@ -335,33 +353,60 @@ export function light(options: LightOptions): LightClient {
     }
   }
 
-  /** One round of the newest finality and optimistic updates, then the forced update the spec asks for when stuck. */
+  /**
+   * One round of the newest finality and optimistic updates (each skipped when a stream moved
+   * that head this slot), then the forced update the spec asks for when stuck. A finality
+   * answer counts only if it moved the finalized head: one that merely moved the optimistic
+   * head (a "finality update" without finality) does not stop the next source being asked.
+   */
   const follow = async (now: number) => {
     const lc = core as LightClientCore
-    await pool.ask(
-      (s, signal) => s.finalityUpdate({ signal }),
-      (u) => (changed(lc.processFinalityUpdate(u, now)) ? true : undefined),
-      controller.signal,
-    )
+    if (pushed.finalized !== now)
+      await pool.ask(
+        (s, signal) => s.finalityUpdate({ signal }),
+        (u) => (settled(lc.processFinalityUpdate(u, now)) ? true : undefined),
+        controller.signal,
+      )
     afterChange()
-    await pool.ask(
-      (s, signal) => s.optimisticUpdate({ signal }),
-      (u) => (changed(lc.processOptimisticUpdate(u, now)) ? true : undefined),
-      controller.signal,
-    )
-    lc.forceUpdate(now)
+    if (pushed.optimistic !== now)
+      await pool.ask(
+        (s, signal) => s.optimisticUpdate({ signal }),
+        (u) => (changed(lc.processOptimisticUpdate(u, now)) ? true : undefined),
+        controller.signal,
+      )
+    forceWhenStuck(lc, now)
     afterChange()
+  }
+
+  /**
+   * The spec's forced update, narrowed: only once caught up (a store behind the clock for want
+   * of updates is not a chain that stopped finalizing), and only with an update 2/3 of the
+   * committee signed (else one signer's vote would become the finalized head, vouched and
+   * stored as the next checkpoint). Without it the store waits: an error, not a wrong head.
+   */
+  const forceWhenStuck = (lc: LightClientCore, now: number) => {
+    const best = lc.store.bestValidUpdate
+    if (best && hasSupermajority(best.syncAggregate.syncCommitteeBits) && caughtUp(lc, now))
+      lc.forceUpdate(now)
   }
 
   /** Pushed updates, verified like polled ones; a lie cuts its source off. */
   const listen = () => {
     for (const m of pool.members) {
       if (!m.source.events) continue
-      const take = (apply: (lc: LightClientCore, now: number) => StoreChange) => {
+      const take = (
+        u: LightClientOptimisticUpdate,
+        finalized: number | undefined,
+        apply: (lc: LightClientCore, now: number) => StoreChange,
+      ) => {
         if (!core || controller.signal.aborted || m.lyingUntil > clock.now()) return
+        // Old news is not verified again: a stream repeating one update costs no signature checks.
+        if (!newsFor(core, u, finalized)) return
         const now = currentSlot()
         try {
-          if (changed(apply(core, now))) lastPushSlot = now
+          const change = apply(core, now)
+          if (change.finalized) pushed.finalized = now
+          if (change.optimistic) pushed.optimistic = now
         } catch (error) {
           if (error instanceof LightClientError && error.lie) pool.lied(m as Member, error)
         }
@@ -369,8 +414,11 @@ export function light(options: LightOptions): LightClient {
       }
       streams.push(
         m.source.events(
-          (u) => take((lc, now) => lc.processFinalityUpdate(u, now)),
-          (u) => take((lc, now) => lc.processOptimisticUpdate(u, now)),
+          (u) =>
+            take(u, u.finalizedHeader?.beacon.slot ?? 0, (lc, now) =>
+              lc.processFinalityUpdate(u, now),
+            ),
+          (u) => take(u, undefined, (lc, now) => lc.processOptimisticUpdate(u, now)),
         ),
       )
     }
@@ -388,10 +436,7 @@ export function light(options: LightOptions): LightClient {
         )
       }
     }
-    // A source streamed this slot's news already: only the forced update is due.
-    if (lastPushSlot === now) lc.forceUpdate(now)
-    else await follow(now)
-    afterChange()
+    await follow(now)
   }
 
   /** The next poll: a third into the next slot (the block and its sync aggregate are out by then). */
@@ -480,4 +525,20 @@ export function light(options: LightOptions): LightClient {
 
 function reasons(outcomes: readonly Outcome[], what: string): { source: string; reason: string }[] {
   return outcomes.map((o) => ({ source: o.source, reason: `${what}: ${o.outcome}: ${o.reason}` }))
+}
+
+/**
+ * Whether a pushed update could change the store: a header newer than the newest one 2/3 signed,
+ * or (a finality update) a newer finalized header. Anything else is verified once already or
+ * moves nothing worth a signature check.
+ */
+function newsFor(
+  lc: LightClientCore,
+  u: LightClientOptimisticUpdate,
+  finalized: number | undefined,
+): boolean {
+  return (
+    u.attestedHeader.beacon.slot > lc.signed.slot ||
+    (finalized !== undefined && finalized > lc.finalized.slot)
+  )
 }

@@ -197,10 +197,18 @@ export function createLightPool(sources: readonly LightClientSource[], o: PoolOp
           (error: unknown) => {
             if (done || controller.signal.aborted) return
             if (error instanceof LightClientError) {
-              // What it sent does not even decode: a lie (or a broken source), cut off the same.
               m.lastOk = true
-              lied(m, error)
-              return settle(m, 'lied', error.shortMessage)
+              // What it sent does not even decode: a lie (or a broken source), cut off the same.
+              if (error.lie) {
+                lied(m, error)
+                return settle(m, 'lied', error.shortMessage)
+              }
+              // Well formed, of a fork this version cannot read (a node ahead of our schedule):
+              // no lie, but no use to us either: a failure, backed off like one.
+              m.failures++
+              m.lastError = error.shortMessage
+              m.breaker.failure()
+              return settle(m, 'failed', error.shortMessage)
             }
             m.failures++
             m.lastOk = false

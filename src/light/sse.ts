@@ -46,12 +46,13 @@ export function sseParser(maxEventBytes = 1_048_576): SseParser {
         const text = buffer.slice(0, at)
         buffer = buffer.slice(end)
         size += text.length
+        if (size > maxEventBytes) throw tooLarge(maxEventBytes)
         line(text, out)
       }
-      if (size + buffer.length > maxEventBytes) {
-        throw new RangeError(`an event of more than ${maxEventBytes} bytes`)
-      }
+      if (size + buffer.length > maxEventBytes) throw tooLarge(maxEventBytes)
       return out
     },
   }
 }
+
+const tooLarge = (max: number) => new RangeError(`an event of more than ${max} bytes`)

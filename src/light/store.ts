@@ -30,6 +30,13 @@ export type LightClientStore = {
   bestValidUpdate: LightClientUpdate | undefined
   /** The newest header signed by more than the safety threshold (not necessarily final). */
   optimisticHeader: LightClientHeader
+  /**
+   * Not in the spec: the newest attested header signed by at least 2/3 of its committee (the
+   * bootstrap's header at first). The optimistic header may rest on far fewer signatures (right
+   * after a bootstrap the safety threshold is 0: one signer moves it); `light()` vouches for
+   * this one instead.
+   */
+  signedHeader: LightClientHeader
   previousMaxActiveParticipants: number
   currentMaxActiveParticipants: number
 }
@@ -82,6 +89,7 @@ export function initializeLightClientStore(
     nextSyncCommittee: undefined,
     bestValidUpdate: undefined,
     optimisticHeader: header,
+    signedHeader: header,
     previousMaxActiveParticipants: 0,
     currentMaxActiveParticipants: 0,
   }

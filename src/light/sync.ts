@@ -290,6 +290,11 @@ function changes(store: LightClientStore, before: ReturnType<typeof snapshot>): 
   }
 }
 
+/** At least 2/3 of the committee signed (the spec's bar for finality). */
+export function hasSupermajority(bits: Uint8Array): boolean {
+  return countBits(bits) * 3 >= bits.length * 8 * 2
+}
+
 /**
  * process_light_client_store_force_update: after UPDATE_TIMEOUT slots without finality, the
  * best valid update is applied (its attested header taken as finalized when it finalizes
@@ -335,6 +340,9 @@ export function processLightClientUpdate(
   ) {
     store.optimisticHeader = update.attestedHeader
   }
+  const supermajority = hasSupermajority(bits)
+  if (supermajority && update.attestedHeader.beacon.slot > store.signedHeader.beacon.slot)
+    store.signedHeader = update.attestedHeader
   const period = (slot: number) => periodAtSlot(store.config, slot)
   const finalizesNextCommittee =
     !isNextSyncCommitteeKnown(store) &&
@@ -342,7 +350,7 @@ export function processLightClientUpdate(
     isFinalityUpdate(update) &&
     period(finalizedSlot(update)) === period(update.attestedHeader.beacon.slot)
   if (
-    participants * 3 >= bits.length * 8 * 2 &&
+    supermajority &&
     (finalizedSlot(update) > store.finalizedHeader.beacon.slot || finalizesNextCommittee)
   ) {
     applyLightClientUpdate(store, update)

@@ -38,7 +38,8 @@ export function peerAddress(text: string): PeerAddress {
 export function createHub(settings: HubSettings) {
   let node: Promise<PeerLibp2p> | undefined
   let users = 0
-  let chainId = settings.chainId
+  /** Each pinned relay's chain, from its own `eth_chainId` answer (unless options name one). */
+  const chains = new Map<string, number>()
   const exchanges = new Map<string, Exchange & { close(): void }>()
   const headListeners = new Map<string, Set<(header: Record<string, unknown>) => void>>()
   /** Peers that said (identify) they serve the RPC protocol: discovery's harvest. */
@@ -47,8 +48,12 @@ export function createHub(settings: HubSettings) {
   const start = async (): Promise<PeerLibp2p> => {
     const n = settings.libp2p ?? (await startPeerNode(settings, settings.told))
     n.addEventListener('peer:identify', (e) => {
-      if (e.detail.protocols.includes(RPC_PROTOCOL)) serving.add(e.detail.peerId.toString())
+      const id = e.detail.peerId.toString()
+      if (e.detail.protocols.includes(RPC_PROTOCOL)) serving.add(id)
+      else serving.delete(id)
     })
+    // A discovered peer that went away leaves the rotation (peer ids cost nothing to make).
+    n.addEventListener('peer:disconnect', (e) => void serving.delete(e.detail.toString()))
     return n
   }
 
@@ -75,26 +80,40 @@ export function createHub(settings: HubSettings) {
     return ex
   }
 
+  /** The heads topic a relay's heads count on: its own chain's (one relay cannot pick another's). */
+  const topicOf = (peer: string) => {
+    const id = settings.chainId ?? chains.get(peer)
+    return id === undefined ? undefined : headsTopic(id)
+  }
+
   /** Delivers gossiped heads, once checked, to the listeners of the peer that signed them. */
   const onGossip = (e: CustomEvent<Message>) => {
     const msg = e.detail
-    if (chainId === undefined || msg.topic !== headsTopic(chainId) || msg.type !== 'signed') return
-    const listeners = headListeners.get(msg.from.toString())
+    if (msg.type !== 'signed') return
+    const from = msg.from.toString()
+    if (msg.topic !== topicOf(from)) return
+    const listeners = headListeners.get(from)
     if (!listeners?.size) return
     const head = checkHead(msg.data)
     if (head.ok) for (const l of listeners) l(head.value)
   }
-  let listening = false
+  /** Heads topics subscribed to: one per chain the relays named (at most one per relay). */
+  const subscribed = new Set<string>()
   const listenForHeads = async () => {
-    if (!settings.gossip || listening || chainId === undefined) return
-    listening = true
+    if (!settings.gossip || headListeners.size === 0) return
+    const ids = settings.chainId !== undefined ? [settings.chainId] : [...chains.values()]
+    const fresh = [...new Set(ids.map(headsTopic))].filter((t) => !subscribed.has(t))
+    if (fresh.length === 0) return
+    const first = subscribed.size === 0
+    for (const t of fresh) subscribed.add(t)
     const n = await ready()
-    const topic = headsTopic(chainId)
-    n.services.pubsub.topicValidators.set(topic, (_peer, msg) =>
-      checkHead(msg.data).ok ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
-    )
-    n.services.pubsub.addEventListener('message', onGossip)
-    n.services.pubsub.subscribe(topic)
+    if (first) n.services.pubsub.addEventListener('message', onGossip)
+    for (const topic of fresh) {
+      n.services.pubsub.topicValidators.set(topic, (_peer, msg) =>
+        checkHead(msg.data).ok ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
+      )
+      n.services.pubsub.subscribe(topic)
+    }
   }
 
   return {
@@ -103,11 +122,12 @@ export function createHub(settings: HubSettings) {
     open() {
       users++
     },
-    /** The chain the topics are for: from options, else from the first `eth_chainId` answer. */
-    learnChain(id: number) {
-      if (chainId !== undefined) return
-      chainId = id
-      if (headListeners.size > 0) void listenForHeads()
+    /** A relay's chain (from options, else its own `eth_chainId` answer): its heads' topic. */
+    learnChain(peer: PeerId, id: number) {
+      const key = peer.toString()
+      if (settings.chainId !== undefined || chains.get(key) === id) return
+      chains.set(key, id)
+      void listenForHeads()
     },
     /** Publishes a signed raw transaction; resolves with how many peers it went to (0 if none). */
     async publishTransaction(
@@ -146,6 +166,10 @@ export function createHub(settings: HubSettings) {
     async dialAll(addresses: readonly Multiaddr[]) {
       const n = await ready()
       await Promise.allSettled(addresses.map((a) => n.dial(a)))
+    },
+    /** Drops a discovered peer whose connection failed (it joins again when identified again). */
+    forget(peer: PeerId) {
+      serving.delete(peer.toString())
     },
     /** Peers found by discovery, not in `exclude` (the pinned ones). */
     discovered(exclude: ReadonlySet<string>): PeerId[] {

@@ -9,7 +9,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { raceAbort } from '../shared/abort.ts'
 import { ConfigError, RpcResponseError, SourceError } from '../shared/errors.ts'
-import type { Hex, RpcRequest, Source, SourceRequestOptions } from '../shared/types.ts'
+import type { RpcRequest, Source, SourceRequestOptions } from '../shared/types.ts'
 import { callOf, type Fail, jsonRpc } from '../sources/jsonRpc.ts'
 import { errorCode } from '../sources/networkError.ts'
 import { finite, MAX_TIMER } from '../sources/options.ts'
@@ -43,6 +43,10 @@ export type P2pOptions = PeerNodeOptions & {
 }
 
 const NO_SECRETS = { text: (t: string) => t, data: <T>(d: T) => d }
+/** Failures that say a discovered peer is gone, not that it answered badly. */
+const CONNECTION_FAILURES: ReadonlySet<string> = new Set(['network', 'refused', 'unavailable'])
+/** JSON-RPC "Internal error": the relay's node failed; it did not judge the transaction. */
+const INTERNAL_ERROR = -32603
 let nextId = 0
 
 /** The relays in `options.peers` as sources (and, with `discover`, the untrusted discovered peers). */
@@ -75,7 +79,7 @@ function relaySource(hub: Hub, p: PinnedPeer, timeout: number): Source {
       if (body.method === 'eth_sendRawTransaction') return send(hub, ask, peer, call, rpc, signal)
       const result = resultOf(rpc, await ask(peer, call, signal), call.id)
       if (body.method === 'eth_chainId' && typeof result === 'string')
-        hub.learnChain(Number(result))
+        hub.learnChain(peer.id, Number(result))
       return result
     },
     async subscribe(params, onMessage) {
@@ -90,8 +94,11 @@ function relaySource(hub: Hub, p: PinnedPeer, timeout: number): Source {
 
 /**
  * A raw transaction goes to the relay and to gossip at once. The relay's node's verdict is the
- * answer; when the relay cannot give one (down, its node unreachable) but gossip took the
- * transaction to a peer, the answer is its hash, computed here: passed on, not yet judged.
+ * answer: its hash, or any JSON-RPC error but -32603 (the node's own failure), as the engine's
+ * broadcast reads errors. When the relay cannot give one (down, its node unreachable) but gossip
+ * took the transaction to a peer, the failure says so (`passed-on`): the transaction is out, but
+ * this relay's domain did not accept it (whoever took it by gossip may be anyone, a hostile peer
+ * too), so it never counts as that domain's word against another domain's rejection.
  */
 async function send(
   hub: Hub,
@@ -112,9 +119,13 @@ async function send(
   try {
     return resultOf(rpc, await ask(peer, call, signal), call.id)
   } catch (error) {
-    const verdict = error instanceof RpcResponseError && error.deterministic
-    if (verdict || !checked?.ok || (await published) === 0) throw error
-    return checked.value.hash as Hex
+    const verdict =
+      error instanceof RpcResponseError && error.kind === 'rpc' && error.code !== INTERNAL_ERROR
+    if (verdict || !checked?.ok) throw error
+    const peers = await published
+    if (peers === 0) throw error
+    const why = error instanceof SourceError ? error.reason : 'no answer'
+    throw rpc.fail('passed-on', `${why}; passed on by gossip to ${peers} peer(s), unjudged`)
   }
 }
 
@@ -144,9 +155,19 @@ function asker(hub: Hub, fail: Fail, timeout: number): Ask {
     const timeoutSignal = AbortSignal.timeout(timeout)
     const combined = signal ? AbortSignal.any([signal, timeoutSignal]) : timeoutSignal
     let frame: Uint8Array
+    let answer: { value: unknown } | undefined
+    // Decoded as it arrives, so that a stream whose frame answers another call is not kept.
+    const answers = (bytes: Uint8Array) => {
+      try {
+        answer = { value: decodeFrame(bytes) }
+      } catch {
+        return false
+      }
+      return (answer.value as { id?: unknown } | null)?.id === call.id
+    }
     try {
       const exchange = hub.exchangeWith(peer)
-      frame = await raceAbort(exchange(encodeFrame(call), combined), combined, () =>
+      frame = await raceAbort(exchange(encodeFrame(call), combined, answers), combined, () =>
         fail('aborted', 'attempt cancelled'),
       )
     } catch (error) {
@@ -154,11 +175,8 @@ function asker(hub: Hub, fail: Fail, timeout: number): Ask {
       if (timeoutSignal.aborted) throw fail('timeout', `no answer within ${timeout} ms`)
       throw streamFailure(fail, error)
     }
-    try {
-      return decodeFrame(frame)
-    } catch {
-      throw fail('body', `malformed JSON frame (${frame.length} bytes)`)
-    }
+    if (!answer) throw fail('body', `malformed JSON frame (${frame.length} bytes)`)
+    return answer.value
   }
 }
 
@@ -199,11 +217,22 @@ function discoveredSource(
     async request(body: RpcRequest, { signal }: SourceRequestOptions = {}) {
       if (discover !== true) dialed ??= hub.dialAll(discover.map((p) => p.address))
       await dialed
-      const found = hub.discovered(pinned)
-      if (found.length === 0) throw rpc.fail('unavailable', 'no peer found by discovery yet')
-      const peer = found[turn++ % found.length]!
-      const call = callOf(++nextId, body)
-      return resultOf(rpc, await ask({ id: peer }, call, signal), call.id)
+      // A peer whose connection fails is dropped and the next one asked (a few per request: a
+      // flock of dead peer ids, which cost nothing to make, cannot hold a request up for long).
+      for (let tries = 0; ; tries++) {
+        const found = hub.discovered(pinned)
+        if (found.length === 0) throw rpc.fail('unavailable', 'no peer found by discovery yet')
+        const peer = found[turn++ % found.length]!
+        const call = callOf(++nextId, body)
+        try {
+          return resultOf(rpc, await ask({ id: peer }, call, signal), call.id)
+        } catch (error) {
+          const gone = error instanceof SourceError && CONNECTION_FAILURES.has(error.kind)
+          if (!gone || signal?.aborted) throw error
+          hub.forget(peer)
+          if (tries >= 2) throw error
+        }
+      }
     },
     close: () => hub.close(),
   }

@@ -62,6 +62,11 @@ export type SourceFailureKind =
    * Not its fault (its health is untouched); the request goes to the sources that can.
    */
   | 'unserved'
+  /**
+   * It could not answer, but passed the request on unjudged: a raw transaction its relay could
+   * not take, published to gossip (p2p). Never a domain's acceptance.
+   */
+  | 'passed-on'
   | 'aborted'
 
 export class SourceError extends BaseError {

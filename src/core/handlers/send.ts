@@ -46,7 +46,7 @@ export const send: Handler = async (engine, { method, params, deadline, meta }) 
     targets = rest
     sent = await send(rest)
   }
-  const { hash, accepted } = sent
+  const { hash, accepted, passedOn } = sent
   if (method === 'eth_sendRawTransactionSync') {
     const receipt = await receiptOf(engine, hash as Hex, deadline)
     return { result: receipt.result, meta: { ...receipt.meta, method, policy: 'broadcast' } }
@@ -54,5 +54,8 @@ export const send: Handler = async (engine, { method, params, deadline, meta }) 
   const domains = [
     ...new Set(targets.filter((s) => accepted.includes(s.name)).map((s) => s.domain)),
   ]
+  // Only passed on (gossip): no domain has judged it yet.
+  if (accepted.length === 0)
+    return { result: hash, meta: meta({ consistency: 'degraded', sources: passedOn, domains }) }
   return { result: hash, meta: meta({ consistency: 'verified', sources: accepted, domains }) }
 }

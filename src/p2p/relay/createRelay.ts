@@ -17,7 +17,7 @@ import { lpStream, RateLimiter } from '@libp2p/utils'
 import { webRTCDirect } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { multiaddr } from '@multiformats/multiaddr'
-import { ConfigError } from '../../shared/errors.ts'
+import { ConfigError, SourceError } from '../../shared/errors.ts'
 import { redactUrl } from '../../shared/url.ts'
 import { type PeerLibp2p, startPeerNode } from '../peerNode.ts'
 import { decodeFrame, MAX_CALL_BYTES, RPC_PROTOCOL, STREAM_LIMITS } from '../protocol.ts'
@@ -26,6 +26,7 @@ import { headerBlocks, nodeBlockByHash } from './headerBlocks.ts'
 import type { RelayLight, RelayLightStatus } from './lightServe.ts'
 import { type NodeClient, nodeClient } from './nodeClient.ts'
 import type { HeadsFrom } from './nodeHeads.ts'
+import { nodeSecrets, type ScrubText } from './nodeSecrets.ts'
 import { createPenalties, type Penalties, type Violation, WEIGHT } from './penalties.ts'
 import type { RelayIpfs, RelayIpfsStatus } from './relayBlocks.ts'
 import {
@@ -34,8 +35,9 @@ import {
   loadOrCreateCertificate,
   type RelayCertificate,
 } from './relayCertificate.ts'
-import { relayGossip } from './relayGossip.ts'
+import { GOSSIP_NODE_CALLS, relayGossip } from './relayGossip.ts'
 import { loadOrCreateKey } from './relayKey.ts'
+import { writeToPeer } from './writeToPeer.ts'
 
 export type RelayOptions = {
   /** The operator's node: its HTTP JSON-RPC URL (a key in it is never shown). */
@@ -60,7 +62,7 @@ export type RelayOptions = {
   rate?: number
   /** Streams one peer may hold open at once; more are refused. @default 32 */
   maxStreamsPerPeer?: number
-  /** A stream idle this long (ms) is closed. @default 60_000 */
+  /** A stream idle this long (ms) is closed, and so is one whose peer reads nothing of an answer for this long. @default 60_000 */
   idleTimeout?: number
   /** How often (ms) the node's head is read and, when new, gossiped (with `ws`: while its socket is down). @default 1_000 */
   headInterval?: number
@@ -68,6 +70,11 @@ export type RelayOptions = {
   ws?: string
   /** Milliseconds a call to the node may take. @default 10_000 */
   timeout?: number
+  /**
+   * Largest node answer passed on, in bytes; a larger one is answered with an error (clients
+   * read at most 16 MiB by default: `p2p()`'s `maxResponseBytes`). @default 16_777_216
+   */
+  maxAnswerBytes?: number
   /** Gossip heads and transactions. @default true */
   gossip?: boolean
   /**
@@ -132,6 +139,12 @@ export type Relay = {
 
 const encoder = new TextEncoder()
 
+/** Largest node answer gossip checks read (a head without its transactions, a transaction hash). */
+const GOSSIP_ANSWER_BYTES = 1024 * 1024
+
+/** What `p2p()` clients read at most by default (its `maxResponseBytes`): more is of no use to them. */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024
+
 const DEFAULT_LISTEN = [
   '/ip4/0.0.0.0/tcp/4001',
   '/ip4/0.0.0.0/tcp/4002/ws',
@@ -143,8 +156,11 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   // Pins are read and checked before anything connects or listens: a bad file stops the start.
   const ipfsParts = o.ipfs ? await import('./relayBlocks.ts') : undefined
   const pins = ipfsParts ? await ipfsParts.loadPins(o.pin) : undefined
-  const call = nodeClient(o.rpc, o.timeout, 64 * 1024 * 1024)
-  const chainId = await nodeChainId(call, o.rpc)
+  const call = nodeClient(o.rpc, o.timeout, o.maxAnswerBytes)
+  const chainId = await nodeChainId(call, o.rpc).catch((error) => {
+    call.close()
+    throw error
+  })
   const privateKey =
     options.privateKey ?? (o.keyFile ? await loadOrCreateKey(o.keyFile) : undefined)
   const cert = o.keyFile ? await loadOrCreateCertificate(certificateFileFor(o.keyFile)) : undefined
@@ -182,12 +198,17 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   }
   const told = (what: string) => bump(counts.gossip, what)
 
-  const serve = server(o, call, counts, refuse, penalties)
+  const serve = server(o, call, nodeSecrets([o.rpc, o.ws]), counts, refuse, penalties)
   await node.handle(RPC_PROTOCOL, serve, STREAM_LIMITS)
-  const heads = o.gossip
+  // Gossip checks peers' messages with the node on its own connections, a few at a time
+  // (relayGossip.ts): a peer's gossip flood never queues peers' calls behind it.
+  const checking = o.gossip
+    ? nodeClient(o.rpc, o.timeout, GOSSIP_ANSWER_BYTES, GOSSIP_NODE_CALLS)
+    : undefined
+  const heads = checking
     ? relayGossip(
         node,
-        call,
+        { own: call, checking },
         chainId,
         { interval: o.headInterval, ...(o.ws ? { ws: o.ws, WebSocket } : {}) },
         told,
@@ -219,6 +240,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     heads?.stop()
     await node.stop()
     call.close()
+    checking?.close()
     throw error
   }
   await Promise.allSettled(o.peers.map((p) => node.dial(multiaddr(p))))
@@ -265,6 +287,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       await ipfs?.stop()
       await node.stop()
       call.close()
+      checking?.close()
     },
   }
 }
@@ -313,26 +336,40 @@ type Counts = { served: number }
 function server(
   o: Settings,
   call: NodeClient,
+  scrub: ScrubText,
   counts: Counts,
   refuse: (why: string, peer: string) => void,
   penalties: Penalties,
 ) {
   const limiter = new RateLimiter({ points: o.rate, duration: 1 })
   const open = new Map<string, number>()
+  /** Counts `calls` against the peer's rate; true when they are past it. */
+  const overRate = (peer: string, calls: number) => {
+    try {
+      limiter.consume(peer, calls)
+      return false
+    } catch {
+      return true
+    }
+  }
 
-  /** The frame's answer as JSON text: a lone call's is the node's own text, passed through. */
+  /**
+   * The frame's answer as JSON text: a lone call's is the node's own text, passed through. Every
+   * text from the node is scrubbed of its URLs' secrets (nodeSecrets.ts): a node may echo them.
+   */
   const answer = async (peer: string, message: unknown): Promise<string> => {
     const frame = callsOf(message, o.maxBatch)
     if ('code' in frame) {
+      // Refused whole, yet read and parsed whole: it costs its sender a part of a strike, and
+      // its calls count against the rate, so that endless oversized batches end in a ban.
       refuse('batch', peer)
+      if (overRate(peer, Array.isArray(message) ? Math.max(message.length, 1) : 1))
+        refuse('rate', peer)
       return JSON.stringify({ jsonrpc: '2.0', id: null, error: frame })
     }
-    let limited = false
-    try {
-      limiter.consume(peer, frame.calls.length)
-    } catch {
-      limited = true
-    }
+    // A frame past the rate counts once, however many calls it holds: a burst is not a ban.
+    const limited = overRate(peer, frame.calls.length)
+    if (limited) refuse('rate', peer)
     const replies = new Map<unknown, unknown>()
     const forward: unknown[] = []
     for (const c of frame.calls) {
@@ -340,29 +377,27 @@ function server(
         ? { code: -32005, message: `rate limited: at most ${o.rate} calls per second per peer` }
         : refusal(c)
       if (no) {
-        refuse(limited ? 'rate' : 'method', peer)
+        if (!limited) refuse('method', peer)
         replies.set(c, { jsonrpc: '2.0', id: idOf(c), error: no })
       } else forward.push(c)
     }
     counts.served += forward.length
-    const unanswered = (c: unknown) => ({
-      jsonrpc: '2.0',
-      id: idOf(c),
-      error: { code: -32603, message: "the relay's node did not answer" },
-    })
     if (!frame.batch) {
       const [c] = frame.calls
       if (replies.has(c)) return JSON.stringify(replies.get(c))
-      return call.text(c).catch(() => JSON.stringify(unanswered(c)))
+      return call.text(c).then(scrub, (error) => JSON.stringify(unanswered(c, error)))
     }
-    if (forward.length > 0) {
-      const got = await call.json(forward).catch(() => undefined)
-      const byId = new Map(
-        (Array.isArray(got) ? got : []).map((r) => [(r as { id?: unknown } | null)?.id, r]),
-      )
-      for (const c of forward) replies.set(c, byId.get(idOf(c)) ?? unanswered(c))
+    if (forward.length === 0) return JSON.stringify(frame.calls.map((c) => replies.get(c)))
+    let got: unknown
+    try {
+      got = await call.json(forward)
+    } catch (error) {
+      got = error
     }
-    return JSON.stringify(frame.calls.map((c) => replies.get(c)))
+    // Matched by the id the node echoes, compared as JSON text: a peer's id may be any JSON value.
+    const byId = new Map((Array.isArray(got) ? got : []).map((r) => [idKey(r), r]))
+    for (const c of forward) replies.set(c, byId.get(idKey(c)) ?? unanswered(c, got))
+    return scrub(JSON.stringify(frame.calls.map((c) => replies.get(c))))
   }
 
   return async (stream: Stream, connection: Connection) => {
@@ -371,6 +406,8 @@ function server(
     const streams = (open.get(peer) ?? 0) + 1
     open.set(peer, streams)
     const lp = lpStream(stream, { maxDataLength: o.maxFrameBytes })
+    // A peer that stops reading an answer holds the stream as one that stops sending does.
+    const write = (text: string) => writeToPeer(lp, stream, encoder.encode(text), o.idleTimeout)
     try {
       if (streams > o.maxStreamsPerPeer) {
         refuse('streams', peer)
@@ -378,7 +415,7 @@ function server(
           code: -32005,
           message: `at most ${o.maxStreamsPerPeer} open streams per peer`,
         }
-        await lp.write(encoder.encode(JSON.stringify({ jsonrpc: '2.0', id: null, error })))
+        await write(JSON.stringify({ jsonrpc: '2.0', id: null, error }))
         await stream.close()
         return
       }
@@ -392,12 +429,13 @@ function server(
           stream.abort(new Error('malformed frame'))
           return
         }
-        await lp.write(encoder.encode(await answer(peer, message)))
+        await write(await answer(peer, message))
       }
     } catch (error) {
       const name = error instanceof Error ? error.name : ''
       if (FRAME_ERRORS.has(name)) refuse('frame', peer)
-      // The peer closed its end (the usual end of a stream), went idle, or broke the framing.
+      // The peer closed its end (the usual end of a stream), went idle, stopped reading, or broke
+      // the framing.
       stream.abort(error instanceof Error ? error : new Error(String(error)))
     } finally {
       const left = (open.get(peer) ?? 1) - 1
@@ -406,6 +444,20 @@ function server(
     }
   }
 }
+
+/** The reply to a call the node gave no answer to, saying why (the node client's reasons name no URL). */
+function unanswered(c: unknown, error: unknown) {
+  const why = error instanceof SourceError ? `: ${error.reason}` : ''
+  return {
+    jsonrpc: '2.0',
+    id: idOf(c),
+    error: { code: -32603, message: `the relay's node did not answer${why}` },
+  }
+}
+
+/** A call's or an answer's id as a map key: the same for an id and its echo, whatever JSON it is. */
+const idKey = (message: unknown): string =>
+  JSON.stringify((message as { id?: unknown } | null)?.id ?? null)
 
 function settingsOf(options: RelayOptions) {
   const check = (ok: boolean, what: string) => {
@@ -425,6 +477,7 @@ function settingsOf(options: RelayOptions) {
     idleTimeout = 60_000,
     headInterval = 1_000,
     timeout = 10_000,
+    maxAnswerBytes = MAX_ANSWER_BYTES,
     gossip = true,
     pin = [],
     beacon,
@@ -451,6 +504,10 @@ function settingsOf(options: RelayOptions) {
   const whole = (n: unknown, min: number) => Number.isSafeInteger(n) && (n as number) >= min
   check(whole(maxFrameBytes, 64), `maxFrameBytes must be an integer >= 64, got ${maxFrameBytes}`)
   check(whole(maxBatch, 1), `maxBatch must be an integer >= 1, got ${maxBatch}`)
+  check(
+    whole(maxAnswerBytes, 1024),
+    `maxAnswerBytes must be an integer >= 1024, got ${maxAnswerBytes}`,
+  )
   check(whole(rate, 1), `rate must be an integer >= 1 (calls per second), got ${rate}`)
   check(
     whole(maxStreamsPerPeer, 1),
@@ -500,6 +557,7 @@ function settingsOf(options: RelayOptions) {
     idleTimeout,
     headInterval,
     timeout,
+    maxAnswerBytes,
     gossip,
     ipfs,
     pin,

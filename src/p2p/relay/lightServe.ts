@@ -4,7 +4,8 @@
  * finality and optimistic updates (lightGossip.ts). The relay decodes everything before it
  * serves it, so it passes on no junk, and verifies nothing else it serves: clients verify every
  * object themselves. The guards are the RPC protocol's: frame size, streams per peer, rate, idle
- * streams; a request that is not one closes its stream (a strike), never the relay.
+ * streams and peers that stop reading (writeToPeer.ts); a request that is not one closes its
+ * stream (a strike), never the relay.
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { lpStream, RateLimiter } from '@libp2p/utils'
@@ -33,6 +34,7 @@ import { type BeaconNode, beaconNode } from './beaconNode.ts'
 import { lightGossip } from './lightGossip.ts'
 import { relayLightStore } from './lightStore.ts'
 import type { Penalties } from './penalties.ts'
+import { writeToPeer } from './writeToPeer.ts'
 
 export type RelayLightSettings = {
   /** The beacon node's URL (a key in it is never shown). */
@@ -123,10 +125,12 @@ export async function startRelayLight(
     const streams = (open.get(peer) ?? 0) + 1
     open.set(peer, streams)
     const lp = lpStream(stream, { maxDataLength: MAX_LC_REQUEST_BYTES })
+    // A peer that stops reading an answer holds the stream as one that stops sending does.
+    const write = (bytes: Uint8Array) => writeToPeer(lp, stream, bytes, o.idleTimeout)
     try {
       if (streams > o.maxStreamsPerPeer) {
         refuse('streams', peer)
-        await lp.write(
+        await write(
           lightAnswer(LIGHT_LIMITED, `at most ${o.maxStreamsPerPeer} open streams per peer`),
         )
         await stream.close()
@@ -145,7 +149,7 @@ export async function startRelayLight(
           limiter.consume(peer, request.kind === 'updates' ? Math.ceil(request.count / 8) : 1)
         } catch {
           refuse('rate', peer)
-          await lp.write(
+          await write(
             lightAnswer(
               LIGHT_LIMITED,
               `rate limited: at most ${o.rate} requests per second per peer`,
@@ -154,11 +158,12 @@ export async function startRelayLight(
           continue
         }
         served++
-        await lp.write(await answerOf(request))
+        await write(await answerOf(request))
       }
     } catch (error) {
       if (FRAME_ERRORS.has(error instanceof Error ? error.name : '')) refuse('frame', peer)
-      // The peer closed its end (the usual end of a stream), went idle, or broke the framing.
+      // The peer closed its end (the usual end of a stream), went idle, stopped reading, or broke
+      // the framing.
       stream.abort(error instanceof Error ? error : new Error(String(error)))
     } finally {
       const left = (open.get(peer) ?? 1) - 1

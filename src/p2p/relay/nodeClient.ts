@@ -17,10 +17,19 @@ export type NodeClient = {
   close(): void
 }
 
-export function nodeClient(url: string, timeout: number, maxBytes: number): NodeClient {
+/**
+ * A client with its own connections to the node: at most `sockets` at once (more calls wait for
+ * one), so that what one client has in flight never delays another's calls.
+ */
+export function nodeClient(
+  url: string,
+  timeout: number,
+  maxBytes: number,
+  sockets = 64,
+): NodeClient {
   const target = new URL(url)
   const secure = target.protocol === 'https:'
-  const agent = new (secure ? HttpsAgent : HttpAgent)({ keepAlive: true, maxSockets: 64 })
+  const agent = new (secure ? HttpsAgent : HttpAgent)({ keepAlive: true, maxSockets: sockets })
   const send = secure ? httpsRequest : httpRequest
   const fail = (kind: SourceFailureKind, message: string) => new SourceError('node', kind, message)
 

@@ -34,4 +34,10 @@ describe('penalty box', () => {
     for (let i = 0; i < 49; i++) assert.equal(p.strike('a', 'rate'), false)
     assert.equal(p.strike('a', 'rate'), true, 'fifty refused frames within the window ban')
   })
+
+  it('weighs a batch past the limit at half a strike: six within the window ban', () => {
+    const p = createPenalties({ now: () => 0 })
+    for (let i = 0; i < 5; i++) assert.equal(p.strike('a', 'batch'), false)
+    assert.equal(p.strike('a', 'batch'), true)
+  })
 })

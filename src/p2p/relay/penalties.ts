@@ -1,9 +1,10 @@
 /**
  * A relay's penalty box: each protocol violation of a peer (an oversized or malformed frame, a
- * stream past its limit, a gossiped message that is junk, a burst far past its rate) is a strike;
- * three strikes within a window ban the peer for a while: its connections are closed and new
- * ones refused. Honest peers never strike: what they send is well-formed, and honest relays
- * pass on only gossip they checked the same way. The clock is injected.
+ * stream past its limit, a gossiped message that is junk, a batch past the limit or empty, a
+ * burst far past its rate) is a strike or a part of one; three strikes within a window ban the
+ * peer for a while: its connections are closed and new ones refused. Honest peers never strike:
+ * what they send is well-formed, and honest relays pass on only gossip they checked the same
+ * way. The clock is injected.
  */
 
 export type PenaltyOptions = {
@@ -16,8 +17,20 @@ export type PenaltyOptions = {
   now?: () => number
 }
 
-/** What one violation weighs, in tenths of a strike: a frame past the rate is one (bursts happen). */
-export const WEIGHT = { frame: 10, malformed: 10, streams: 10, gossip: 10, rate: 1 } as const
+/**
+ * What one violation weighs, in tenths of a strike. A frame past the rate is one, however many
+ * calls it holds (bursts happen: thirty such frames within the window ban). A batch past the
+ * limit (or empty) is half a strike: a client with the wrong batch size learns from the error,
+ * but one that goes on sending them (each parsed whole before it is refused) is banned at six.
+ */
+export const WEIGHT = {
+  frame: 10,
+  malformed: 10,
+  streams: 10,
+  gossip: 10,
+  batch: 5,
+  rate: 1,
+} as const
 export type Violation = keyof typeof WEIGHT
 
 export type Penalties = {

@@ -1,9 +1,19 @@
 /**
  * A relay's gossip on the chain's topics. The node's new heads are published; a gossiped head is
  * passed on only if this relay's node has that block (junk dies at the first relay), a gossiped
- * transaction only if it decodes for this chain and the node did not refuse it; each is
- * submitted to the node once. Rejected messages cost their sender gossipsub's peer score. The
- * node's heads come from nodeHeads.ts (its WebSocket's `newHeads`, else polling).
+ * transaction only if it decodes for this chain, a key signed it (txSignature.ts) and the node
+ * did not refuse it; each is submitted to the node once. Rejected messages cost their sender
+ * gossipsub's peer score and a strike. The node's heads come from nodeHeads.ts (its WebSocket's
+ * `newHeads`, else polling).
+ *
+ * Peers' messages are checked with the node on connections of their own (the `checking` client),
+ * at most GOSSIP_NODE_CALLS at a time. Publishing costs a peer next to nothing, and a remote
+ * node may take half a second to answer: without a bound, one peer's flood of signed
+ * transactions from an empty account (each refused by the node, which costs it nothing) would
+ * hold every connection to the node, and peers' calls would queue behind it. A message that
+ * arrives while all are busy is Ignored without asking the node (counted as `…Dropped`): not
+ * passed on by this relay, no strike against its sender, and not remembered, so that it is
+ * checked if it comes again.
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type WebSocket from 'ws'
@@ -11,12 +21,17 @@ import { createLru } from '../../shared/lru.ts'
 import { checkHead, checkTransaction, encodeHead } from '../gossip.ts'
 import type { PeerLibp2p } from '../peerNode.ts'
 import { headsTopic, txsTopic } from '../protocol.ts'
+import { inFlight } from './inFlight.ts'
 import type { NodeClient } from './nodeClient.ts'
 import { type Header, type NodeHeads, watchHeads } from './nodeHeads.ts'
+import { checkSignature } from './txSignature.ts'
 
 const { Accept, Ignore, Reject } = TopicValidatorResult
 
 type NodeAnswer = { result?: unknown; error?: { code?: number; message?: string } }
+
+/** Node calls that checking peers' gossip may have in flight (and the checking client's sockets). */
+export const GOSSIP_NODE_CALLS = 8
 
 /** How the relay learns its node's heads (nodeHeads.ts). */
 export type HeadsSettings = {
@@ -31,7 +46,8 @@ export type HeadsSettings = {
 /** Starts gossip; the watch on the node's heads is returned (where they come from, `stop`). */
 export function relayGossip(
   node: PeerLibp2p,
-  call: NodeClient,
+  /** The relay's own head watch asks `own`; checks of peers' messages ask `checking`. */
+  nodes: { own: NodeClient; checking: NodeClient },
   chainId: number,
   settings: HeadsSettings,
   told: (what: string) => void,
@@ -43,9 +59,14 @@ export function relayGossip(
   const txs = txsTopic(chainId)
   const submitted = createLru<true>(4_096)
   const knownHeads = createLru<true>(256)
-  const ask = async (method: string, params: unknown[]) =>
-    ((await call.json({ jsonrpc: '2.0', id: 1, method, params }).catch(() => undefined)) ??
+  const asker = (client: NodeClient) => async (method: string, params: unknown[]) =>
+    ((await client.json({ jsonrpc: '2.0', id: 1, method, params }).catch(() => undefined)) ??
       {}) as NodeAnswer
+  const ask = asker(nodes.own)
+  const askChecking = asker(nodes.checking)
+  const slots = inFlight(GOSSIP_NODE_CALLS)
+  /** The node's answer, or undefined when all slots are busy (the node is not asked). */
+  const check = (method: string, params: unknown[]) => slots.run(() => askChecking(method, params))
   const verdict = (what: string, result: TopicValidatorResult) => {
     told(what)
     return result
@@ -60,7 +81,9 @@ export function relayGossip(
     if (!head.ok) return rejected(peer.toString(), 'headsRejected')
     // Each relay's word for a head is its own message: the node is asked once per head.
     if (!knownHeads.get(head.value.hash)) {
-      const known = await ask('eth_getBlockByHash', [head.value.hash, false])
+      const asked = check('eth_getBlockByHash', [head.value.hash, false])
+      if (!asked) return verdict('headsDropped', Ignore)
+      const known = await asked
       if (!known.result) return verdict('headsIgnored', Ignore)
       knownHeads.set(head.value.hash, true)
     }
@@ -70,8 +93,15 @@ export function relayGossip(
     const tx = checkTransaction(msg.data, chainId)
     if (!tx.ok) return rejected(peer.toString(), 'txsRejected')
     if (submitted.get(tx.value.hash)) return verdict('txsIgnored', Ignore)
+    // Dropped before its signature is checked too (~1-3 ms of CPU each): a flood then costs the
+    // relay a decode per message, and a signature check only per message it submits.
+    if (slots.full()) return verdict('txsDropped', Ignore)
+    // Signed by a key, before the node hears of it (what was submitted was checked already).
+    if (!checkSignature(tx.value.raw).ok) return rejected(peer.toString(), 'txsRejected')
+    const asked = check('eth_sendRawTransaction', [tx.value.raw])
+    if (!asked) return verdict('txsDropped', Ignore)
     submitted.set(tx.value.hash, true)
-    const sent = await ask('eth_sendRawTransaction', [tx.value.raw])
+    const sent = await asked
     const known = /already known|known transaction/i.test(sent.error?.message ?? '')
     // The node's refusal stops it here; a node that is down does not stop it spreading.
     if (sent.error && !known) return verdict('txsRefusedByNode', Ignore)

@@ -1,0 +1,23 @@
+/**
+ * The secrets in the relay's node URLs (`rpc`, and `ws` if set), kept out of what peers get. A
+ * peer receives the node's own answer text, and a provider may echo its URL, key included, in an
+ * error ("execution not allowed on endpoint https://…/v3/KEY"): every text for a peer passes
+ * through the sources' scrubber (sources/secrets.ts), as a text, since the scrubber knows each
+ * form a key takes inside JSON. A URL with nothing secret in it costs nothing: no scan, no parse.
+ */
+import { scrubberFor } from '../../sources/secrets.ts'
+
+/** `text` with every secret of `urls` replaced (a whole URL by its redacted form). */
+export type ScrubText = (text: string) => string
+
+export function nodeSecrets(urls: readonly (string | undefined)[]): ScrubText {
+  const scrubbers = urls
+    .filter((url): url is string => url !== undefined)
+    .map((url) => ({ url, scrubber: scrubberFor(url) }))
+    // The scrubber of a URL with secrets replaces that URL by its label; one without any
+    // returns every text as it is.
+    .filter(({ url, scrubber }) => scrubber.text(url) !== url)
+    .map(({ scrubber }) => scrubber.text)
+  if (scrubbers.length === 0) return (text) => text
+  return (text) => scrubbers.reduce((t, scrub) => scrub(t), text)
+}

@@ -1,0 +1,89 @@
+/**
+ * Whether a gossiped transaction is signed: its sender recovered from its signature, before the
+ * relay asks its node anything about it. gossip.ts's `checkTransaction` only decodes (it runs in
+ * browsers too, which need no secp256k1 for it); a relay, which submits what it checks to its
+ * node, also refuses what no key signed: EIP-155's unsigned form (v = chain id, r = s = empty), a
+ * typed transaction without its signature, r or s out of range, a high s (EIP-2: nodes refuse
+ * it), a signature that recovers no key, and one made without a key (below). Relay-only: pure,
+ * Node and browser alike, but only the relay imports it.
+ */
+import * as Secp256k1 from 'ox/Secp256k1'
+import * as Eip1559 from 'ox/TxEnvelopeEip1559'
+import * as Eip2930 from 'ox/TxEnvelopeEip2930'
+import * as Eip4844 from 'ox/TxEnvelopeEip4844'
+import * as Eip7702 from 'ox/TxEnvelopeEip7702'
+import * as Legacy from 'ox/TxEnvelopeLegacy'
+import type { Hex } from '../../shared/types.ts'
+import type { Checked } from '../gossip.ts'
+
+type Signature = { r?: bigint | undefined; s?: bigint | undefined; yParity?: number | undefined }
+
+/** A transaction's signature, and the hash its sender signed (asked for only once it is needed). */
+type Signed = { signature: Signature; payload: () => Hex }
+
+/** Each type's reader (gossip.ts decoded it already: these do not fail on what reaches them). */
+const readers: Record<number, (raw: Hex) => Signed> = {
+  1: (raw) => {
+    const tx = Eip2930.deserialize(raw as Eip2930.Serialized)
+    return { signature: tx, payload: () => Eip2930.getSignPayload(tx) }
+  },
+  2: (raw) => {
+    const tx = Eip1559.deserialize(raw as Eip1559.Serialized)
+    return { signature: tx, payload: () => Eip1559.getSignPayload(tx) }
+  },
+  3: (raw) => {
+    const tx = Eip4844.deserialize(raw as Eip4844.Serialized)
+    return { signature: tx, payload: () => Eip4844.getSignPayload(tx) }
+  },
+  4: (raw) => {
+    const tx = Eip7702.deserialize(raw as Eip7702.Serialized)
+    return { signature: tx, payload: () => Eip7702.getSignPayload(tx) }
+  },
+}
+
+const legacy = (raw: Hex): Signed => {
+  const tx = Legacy.deserialize(raw)
+  return { signature: tx, payload: () => Legacy.getSignPayload(tx) }
+}
+
+/** The order of secp256k1's group: r and s are below it, and s at most half of it (EIP-2). */
+const N = Secp256k1.noble.CURVE.n
+
+/**
+ * The least r and s a signing key makes, but for a chance of 2^-128. r is the x of a random
+ * point (the signer's nonce times G), s a random number below N/2: neither is ever that small.
+ * Yet any (r, s) whose r is on the curve "recovers" some address, so that a signature picked
+ * without a key (r = s = 1) recovers one no one holds the key of. Such a transaction is junk.
+ */
+const LEAST = 1n << 128n
+
+/** The sender of a raw transaction that decoded (gossip.ts), or why no key signed it. */
+export function checkSignature(raw: Hex): Checked<{ from: Hex }> {
+  let signed: Signed
+  try {
+    const type = Number.parseInt(raw.slice(2, 4), 16)
+    // A legacy transaction is an RLP list (first byte >= 0xc0); a typed one starts with its type.
+    const read = type >= 0xc0 ? legacy : readers[type]
+    if (!read) return { ok: false, why: `unknown transaction type ${type}` }
+    signed = read(raw)
+  } catch {
+    return { ok: false, why: 'does not decode' }
+  }
+  const { r, s, yParity } = signed.signature
+  if (r === undefined || s === undefined || yParity === undefined || (!r && !s))
+    return { ok: false, why: 'unsigned' }
+  if (yParity !== 0 && yParity !== 1) return { ok: false, why: `y parity ${yParity}` }
+  if (r < 1n || r >= N || s < 1n || s >= N) return { ok: false, why: 'r or s out of range' }
+  if (s > N / 2n) return { ok: false, why: 'high s (EIP-2)' }
+  if (r < LEAST || s < LEAST) return { ok: false, why: 'a signature no key made' }
+  try {
+    return {
+      ok: true,
+      value: {
+        from: Secp256k1.recoverAddress({ payload: signed.payload(), signature: { r, s, yParity } }),
+      },
+    }
+  } catch {
+    return { ok: false, why: 'its signature recovers no key' }
+  }
+}
