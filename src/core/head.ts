@@ -468,8 +468,29 @@ class Tracker {
     this.pace.push({ number: c.number, at: this.confirmedHead.at })
     if (this.pace.length > 32) this.pace.shift()
     this.confirmedHashes.set(c.number, c.hash)
+    this.descendFrom(c)
     if (this.confirmedHashes.size > WINDOW)
       this.confirmedHashes.delete(this.confirmedHashes.keys().next().value as number)
+  }
+
+  /**
+   * The heights below a confirmed head hold the blocks it descends from: after a reorg the kept
+   * hashes there are another chain's (proofs of blocks and receipts check against them). Walked
+   * down by parent hash while they differ, as far as the headers are known here; where a
+   * header is missing, the heights further down are forgotten rather than kept unchecked.
+   */
+  private descendFrom(c: Candidate): void {
+    let at = this.headers.get(c.hash)
+    for (let n = c.number - 1; this.confirmedHashes.has(n); n--) {
+      const parent = typeof at?.parentHash === 'string' ? at.parentHash.toLowerCase() : undefined
+      if (parent === undefined) {
+        for (const k of this.confirmedHashes.keys()) if (k <= n) this.confirmedHashes.delete(k)
+        return
+      }
+      if (this.confirmedHashes.get(n) === parent) return
+      this.confirmedHashes.set(n, parent)
+      at = this.headers.get(parent)
+    }
   }
 
   /**

@@ -28,10 +28,11 @@ export function hardforkOf(header: Readonly<Record<string, unknown>>, chainId: n
       timestamp: BigInt(String(header.timestamp)),
     })
   }
-  if (header.requestsHash !== undefined) return 'osaka'
-  if (header.parentBeaconBlockRoot !== undefined) return 'cancun'
-  if (header.withdrawalsRoot !== undefined) return 'shanghai'
-  if (header.baseFeePerGas !== undefined)
+  // `!= null`: a field a source sent as null is absent (the header's hash counts it so).
+  if (header.requestsHash != null) return 'osaka'
+  if (header.parentBeaconBlockRoot != null) return 'cancun'
+  if (header.withdrawalsRoot != null) return 'shanghai'
+  if (header.baseFeePerGas != null)
     return BigInt(String(header.difficulty ?? 0)) === 0n ? 'paris' : 'london'
   throw new UnprovableError('the block predates EIP-1559 (London): not executed locally')
 }

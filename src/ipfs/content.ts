@@ -2,7 +2,10 @@
  * Content under a CID and path: walked with ipfs-unixfs-exporter (UnixFS files and
  * directories, HAMT-sharded too, raw, dag-cbor, dag-json, json) over a blockstore whose every
  * `get` is a verified block race (blockRace.ts), so each block of a file is hashed before it is
- * read. Bounded by `maxBytes`, checked against the declared size first and counted as it comes.
+ * read. Bounded by `maxBytes`, checked against the declared size first and counted as it comes,
+ * and in the work a DAG can make: a few blocks in flight at once (a node with thousands of links
+ * would ask for them all together), and each block fetched once per call (a small file whose DAG
+ * links one node ten thousand times would be fetched ten thousand times).
  */
 import { exporter, type ReadableStorage } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
@@ -13,6 +16,11 @@ import { getBlock, type RaceContext, type Stopped } from './blockRace.ts'
 import { ContentError, ContentNotFoundError, ContentTooLargeError } from './errors.ts'
 
 export type ContentCall = { signal: AbortSignal; stopped: Stopped; maxBytes: number }
+
+/** Blocks of one call asked for at once. */
+const BLOCKS_IN_FLIGHT = 16
+/** Bytes of fetched blocks one call keeps for its DAG's repeated links, at least. */
+const KEEP_BYTES = 4 * 1024 * 1024
 
 export async function fetchContent(
   ctx: RaceContext,
@@ -25,11 +33,31 @@ export async function fetchContent(
     cid === root && !address.path.length ? root : `${where} (block ${cid})`
   // Every error names the content asked for: the root CID, the path, and the block it stuck on.
   const stopped: Stopped = (cid, reasons) => call.stopped(root, reasons, subject(cid))
+  // Blocks this call fetched (verified), kept while they fit in `maxBytes` (at least 4 MiB: the
+  // DAG's inner nodes count too): a DAG that links one block many times costs one fetch of it.
+  const fetched = new Map<string, Promise<Uint8Array>>()
+  const keep = Math.max(call.maxBytes, KEEP_BYTES)
+  let kept = 0
+  const fetchOnce = (cid: CID) => {
+    const key = cid.toString()
+    const known = fetched.get(key)
+    if (known) return known
+    const block = getBlock(ctx, cid, call.signal, stopped)
+    fetched.set(key, block)
+    block.then(
+      (bytes) => {
+        kept += bytes.byteLength
+        if (kept > keep) fetched.delete(key)
+      },
+      () => fetched.delete(key),
+    )
+    return block
+  }
   const store: ReadableStorage = {
     get: (cid: CID) =>
       (async function* () {
         try {
-          yield await getBlock(ctx, cid, call.signal, stopped)
+          yield await fetchOnce(cid)
         } catch (error) {
           if (error instanceof ContentNotFoundError && error.cid === cid.toString())
             throw new ContentNotFoundError(root, error.reasons, subject(error.cid))
@@ -52,7 +80,8 @@ export async function fetchContent(
     }
     if (entry.size > BigInt(call.maxBytes))
       throw new ContentTooLargeError(root, call.maxBytes, entry.size)
-    return await collect(entry.content({ signal: call.signal }), call.maxBytes).catch((error) => {
+    const content = entry.content({ signal: call.signal, blockReadConcurrency: BLOCKS_IN_FLIGHT })
+    return await collect(content, call.maxBytes).catch((error) => {
       throw error instanceof TooManyBytes ? new ContentTooLargeError(root, call.maxBytes) : error
     })
   } catch (error) {

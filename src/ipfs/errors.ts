@@ -60,9 +60,12 @@ export class UnsupportedHashError extends VerificationError {
   override name = 'UnsupportedHashError'
   readonly hashCode: number
 
-  constructor(cid: string, code: number) {
+  /** `truncated`: the digest's length, when the function is known but the digest is cut short. */
+  constructor(cid: string, code: number, truncated?: number) {
     super(
-      `Cannot verify ${cid}: hash function 0x${code.toString(16)} is not supported (sha2-256, sha2-512, keccak-256, identity are).`,
+      truncated === undefined
+        ? `Cannot verify ${cid}: hash function 0x${code.toString(16)} is not supported (sha2-256, sha2-512, keccak-256, identity are).`
+        : `Cannot verify ${cid}: its digest is truncated to ${truncated} bytes (only whole digests are checked).`,
     )
     this.hashCode = code
   }

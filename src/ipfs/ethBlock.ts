@@ -17,6 +17,7 @@ import {
   type RpcBlockHeader,
 } from '../verify/block.ts'
 import { ContentError } from './errors.ts'
+import { fetchSameOrigin } from './sameOrigin.ts'
 
 /** The multicodec of an RLP-encoded Ethereum header. */
 export const ETH_BLOCK_CODEC = 0x90
@@ -131,8 +132,8 @@ export async function fetchRawBlock(
   options: { fetch?: typeof fetch; signal?: AbortSignal; maxBytes?: number } = {},
 ): Promise<Uint8Array | undefined> {
   const { fetch: fetchFn = globalThis.fetch, signal, maxBytes = 65_536 } = options
-  const url = `${gateway.replace(/\/+$/, '')}/ipfs/${cid}?format=raw`
-  const response = await fetchFn(url, {
+  const url = new URL(`${gateway.replace(/\/+$/, '')}/ipfs/${cid}?format=raw`)
+  const response = await fetchSameOrigin(fetchFn, url, {
     headers: { accept: RAW_BLOCK_TYPE },
     ...(signal ? { signal } : {}),
   })

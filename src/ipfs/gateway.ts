@@ -9,6 +9,7 @@ import { ConfigError, SourceError } from '../shared/errors.ts'
 import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
 import { redactUrl } from '../shared/url.ts'
 import { networkErrors } from '../sources/networkError.ts'
+import { fetchSameOrigin, RedirectRefusedError } from './sameOrigin.ts'
 import type { IpfsRoute, RouteAnswer } from './types.ts'
 
 export type GatewayOptions = {
@@ -19,8 +20,6 @@ export type GatewayOptions = {
 }
 
 const RAW = 'application/vnd.ipld.raw'
-/** Same-host redirects followed per block (a gateway moving `/ipfs/x` to `/ipfs/x/`). */
-const MAX_REDIRECTS = 2
 
 /** A trustless gateway at `url` (its path and query are kept: some gateways take a key there). */
 export function gateway(url: string, options: GatewayOptions = {}): IpfsRoute {
@@ -49,66 +48,44 @@ export function gateway(url: string, options: GatewayOptions = {}): IpfsRoute {
     name,
     kind: 'gateway',
     async get(cid, { signal, maxBlockBytes }): Promise<RouteAnswer> {
-      let target = blockUrl(cid)
-      for (let hop = 0; ; hop++) {
-        let response: Response
-        try {
-          response = await doFetch(target, {
-            headers: { accept: RAW },
-            redirect: 'manual',
-            signal,
-          })
-        } catch (error) {
-          throw classify(error, signal)
-        }
-        const { status } = response
-        if (status >= 300 && status < 400) {
-          await response.body?.cancel().catch(() => {})
-          const location = response.headers.get('location')
-          const next = location ? safeUrl(location, target) : undefined
-          if (!next || next.origin !== base.origin)
-            throw fail('http', `HTTP ${status}: redirect to another host refused`, { status })
-          if (hop >= MAX_REDIRECTS) throw fail('http', 'too many redirects', { status })
-          target = next
-          continue
-        }
-        if (status === 0 || response.type === 'opaqueredirect')
-          throw fail('http', 'redirect refused')
-        if (status === 404 || status === 410) {
-          await response.body?.cancel().catch(() => {})
-          return { missing: `HTTP ${status}` }
-        }
-        if (status === 429) {
-          await response.body?.cancel().catch(() => {})
-          const retryAfter = parseRetryAfter(response.headers.get('retry-after'), Date.now())
-          throw fail('rate-limited', 'HTTP 429 (rate-limited)', { status, retryAfter })
-        }
-        if (status < 200 || status >= 300) {
-          await response.body?.cancel().catch(() => {})
-          throw fail('http', `HTTP ${status}`, { status })
-        }
-        const type = response.headers.get('content-type') ?? ''
-        if (!type.toLowerCase().includes(RAW)) {
-          await response.body?.cancel().catch(() => {})
-          throw fail('body', `answered ${JSON.stringify(type.slice(0, 60))}, not ${RAW}`)
-        }
-        try {
-          return { bytes: await readResponse(response, maxBlockBytes) }
-        } catch (error) {
-          if (error instanceof TooManyBytes)
-            throw fail('body', `block larger than maxBlockBytes (${maxBlockBytes})`)
-          throw classify(error, signal)
-        }
+      let response: Response
+      try {
+        response = await fetchSameOrigin(doFetch, blockUrl(cid), {
+          headers: { accept: RAW },
+          signal,
+        })
+      } catch (error) {
+        if (error instanceof RedirectRefusedError)
+          throw fail('http', error.message, error.status ? { status: error.status } : {})
+        throw classify(error, signal)
+      }
+      const { status } = response
+      if (status === 404 || status === 410) {
+        await response.body?.cancel().catch(() => {})
+        return { missing: `HTTP ${status}` }
+      }
+      if (status === 429) {
+        await response.body?.cancel().catch(() => {})
+        const retryAfter = parseRetryAfter(response.headers.get('retry-after'), Date.now())
+        throw fail('rate-limited', 'HTTP 429 (rate-limited)', { status, retryAfter })
+      }
+      if (status < 200 || status >= 300) {
+        await response.body?.cancel().catch(() => {})
+        throw fail('http', `HTTP ${status}`, { status })
+      }
+      const type = response.headers.get('content-type') ?? ''
+      if (!type.toLowerCase().includes(RAW)) {
+        await response.body?.cancel().catch(() => {})
+        throw fail('body', `answered ${JSON.stringify(type.slice(0, 60))}, not ${RAW}`)
+      }
+      try {
+        return { bytes: await readResponse(response, maxBlockBytes) }
+      } catch (error) {
+        if (error instanceof TooManyBytes)
+          throw fail('body', `block larger than maxBlockBytes (${maxBlockBytes})`)
+        throw classify(error, signal)
       }
     },
-  }
-}
-
-function safeUrl(location: string, from: URL): URL | undefined {
-  try {
-    return new URL(location, from)
-  } catch {
-    return undefined
   }
 }
 

@@ -13,6 +13,7 @@ import { readResponse } from '../shared/readBytes.ts'
 import { redactUrl } from '../shared/url.ts'
 import { ContentError, ContentNotFoundError, type RouteReason } from './errors.ts'
 import { checkGatewayUrls } from './gatewayUrls.ts'
+import { fetchSameOrigin } from './sameOrigin.ts'
 
 /** The IPNS record media type of the trustless gateway spec. */
 export const IPNS_RECORD_TYPE = 'application/vnd.ipfs.ipns-record'
@@ -114,9 +115,19 @@ export function ipnsResolver(options: IpnsOptions): IpnsResolver {
     clearTimeout(graceTimer)
     stop.abort()
     if (signal?.aborted) throw new ContentError(name, `Resolving /ipns/${name} was cancelled.`)
+    // The highest record seen is a floor, and an answer only while it is valid: once expired,
+    // it is no longer served, and no route's older record takes its place.
     const known = highest.get(name)
-    const best = [...valid, ...(known ? [known] : [])].sort(newerFirst)[0]
-    if (!best) throw new ContentNotFoundError(name, reasons, 'a valid IPNS record for')
+    const live = known && Date.parse(known.validity) > Date.now() ? known : undefined
+    const best = [...valid, ...(live ? [live] : [])].sort(newerFirst)[0]
+    if (!best || (known && best.sequence < known.sequence)) {
+      if (known && !live)
+        reasons.push({
+          route: 'outlast',
+          reason: `the record seen before (sequence ${known.sequence}) has expired, and no route has one as new`,
+        })
+      throw new ContentNotFoundError(name, reasons, 'a valid IPNS record for')
+    }
     highest.set(name, best)
     return best
   }
@@ -132,8 +143,9 @@ export function ipnsResolver(options: IpnsOptions): IpnsResolver {
     let bytes: Uint8Array | undefined
     const timeout = AbortSignal.timeout(o.timeout)
     try {
-      const response = await o.fetch(
-        `${r.url.replace(/\/+$/, '')}/ipns/${encodeURIComponent(name)}?format=ipns-record`,
+      const response = await fetchSameOrigin(
+        o.fetch,
+        new URL(`${r.url.replace(/\/+$/, '')}/ipns/${encodeURIComponent(name)}?format=ipns-record`),
         { headers: { accept: IPNS_RECORD_TYPE }, signal: AbortSignal.any([signal, timeout]) },
       )
       if (response.status === 404 || response.status === 410) {

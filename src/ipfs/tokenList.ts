@@ -221,6 +221,8 @@ export function checkTokenList(
   const logoURI = text('logoURI', json.logoURI, 2_048, false)
   const keywords = strings('keywords', json.keywords, 20)
   const tokens: TokenInfo[] = []
+  /** chain:address → where it was first named: one token named twice (other decimals) is ambiguous. */
+  const named = new Map<string, string>()
   if (!Array.isArray(json.tokens))
     problems.push(`tokens must be an array, got ${short(json.tokens)}`)
   else if (json.tokens.length > maxTokens)
@@ -249,6 +251,13 @@ export function checkTokenList(
       const logo = text(`${at}.logoURI`, t.logoURI, 2_048, false)
       const tags = strings(`${at}.tags`, t.tags, 10)
       if (problems.length > before) return
+      const key = `${token.chainId}:${token.address.toLowerCase()}`
+      const first = named.get(key)
+      if (first) {
+        problems.push(`${at} names chain ${token.chainId}'s ${token.address} again (as ${first})`)
+        return
+      }
+      named.set(key, at)
       if (logo !== undefined) token.logoURI = logo
       if (tags !== undefined) token.tags = tags
       tokens.push(token)

@@ -20,10 +20,25 @@ const hashers: ReadonlyMap<number, MultihashHasher> = new Map<number, MultihashH
 /** The identity multihash's code: the block is the digest itself, nothing to fetch. */
 export const IDENTITY = identity.code
 
-/** Throws `UnsupportedHashError` unless blocks of `cid` can be verified here. */
+/** Each verifiable function's digest length: a truncated digest is refused, not half-checked. */
+const fullLength: ReadonlyMap<number, number> = new Map([
+  [sha256.code, 32],
+  [sha512.code, 64],
+  [keccak256.code, 32],
+])
+
+/**
+ * Throws `UnsupportedHashError` unless blocks of `cid` can be verified here. A truncated digest
+ * (a sha2-256 CID of 20 bytes) is refused before any route is asked: matched by its prefix it
+ * would be as weak as its length (one byte: anything passes), and matched whole no honest route
+ * could ever pass, so each would be called a liar for sending the right bytes.
+ */
 export function assertVerifiable(cid: CID): void {
-  if (cid.multihash.code !== IDENTITY && !hashers.has(cid.multihash.code))
-    throw new UnsupportedHashError(cid.toString(), cid.multihash.code)
+  const { code, size } = cid.multihash
+  if (code === IDENTITY) return
+  const length = fullLength.get(code)
+  if (length === undefined) throw new UnsupportedHashError(cid.toString(), code)
+  if (size !== length) throw new UnsupportedHashError(cid.toString(), code, size)
 }
 
 /** True if `bytes` hash to `cid`'s multihash (same function, same length, same digest). */

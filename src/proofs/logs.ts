@@ -14,6 +14,7 @@ import {
   type RpcReceipt,
   verifyLogsAgainstReceipts,
 } from '../verify/receipts.ts'
+import { checkBlockTimestamp } from '../verify/trie.ts'
 import { blockNumberOf, isHash } from './blockTag.ts'
 import { fetchHeader, type Header, headersBelow } from './headers.ts'
 import { mapLimit } from './mapLimit.ts'
@@ -63,6 +64,14 @@ export async function proveLogs(
       return undefined
     throw error
   }
+  // No hash covers a log's `blockTimestamp` (nodes add it): its block's header fixes it.
+  const times = new Map(headers.map((h) => [h.hash.toLowerCase(), h.timestamp]))
+  for (const [i, log] of (logs as RpcLog[]).entries())
+    checkBlockTimestamp(
+      log,
+      times.get(String(log.blockHash).toLowerCase()),
+      `logs[${i}].blockTimestamp`,
+    )
   return logs
 }
 

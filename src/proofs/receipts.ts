@@ -6,7 +6,7 @@ import type { Hex } from '../shared/types.ts'
 import { mismatch } from '../verify/errors.ts'
 import { type ReceiptsHeader, type RpcReceipt, verifyReceipts } from '../verify/receipts.ts'
 import type { RpcTransaction } from '../verify/transaction.ts'
-import { effectiveGasPrice } from '../verify/trie.ts'
+import { checkBlockTimestamp, effectiveGasPrice } from '../verify/trie.ts'
 import { fullBlockByHash, provenSenders } from './blocks.ts'
 import { isHash } from './blockTag.ts'
 
@@ -119,11 +119,10 @@ function checkDerivedFields(
       created,
     )
   const raw = header.raw as Record<string, unknown>
-  if (
-    receipt.blockTimestamp != null &&
-    BigInt(String(receipt.blockTimestamp)) !== BigInt(String(raw.timestamp))
-  )
-    mismatch(`${at}blockTimestamp`, 'is not its block’s', receipt.blockTimestamp, raw.timestamp)
+  checkBlockTimestamp(receipt, raw.timestamp, `${at}blockTimestamp`)
+  const logs = Array.isArray(receipt.logs) ? receipt.logs : []
+  for (const [i, log] of logs.entries())
+    checkBlockTimestamp(log, raw.timestamp, `${at}logs[${i}].blockTimestamp`)
   if (receipt.effectiveGasPrice != null) {
     const price = effectiveGasPrice(tx, raw.baseFeePerGas)
     if (price !== undefined && BigInt(String(receipt.effectiveGasPrice)) !== price)

@@ -84,11 +84,14 @@ export const HEADER_FIELDS: readonly { name: keyof RpcBlockHeader; quantity: boo
 
 /**
  * The fields of a block object that its hash covers, and the hash: what is kept of a header
- * once checked (a source may pad a correctly hashed header with fields no hash covers).
+ * once checked (a source may pad a correctly hashed header with fields no hash covers). A fork
+ * field that is `null` is absent, as the hash counts it: kept as `null`, a padded
+ * `requestsHash: null` would read as a later fork's header (execute's `hardforkOf`).
  */
 export function checkedHeader(block: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { hash: block.hash }
-  for (const [key] of [...BASE_FIELDS, ...FORK_FIELDS]) if (key in block) out[key] = block[key]
+  for (const [key] of BASE_FIELDS) if (key in block) out[key] = block[key]
+  for (const [key] of FORK_FIELDS) if (block[key] != null) out[key] = block[key]
   return out
 }
 

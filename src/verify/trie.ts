@@ -138,12 +138,18 @@ function checkHeaderFields(tx: RpcTransaction, block: RpcBlockWithBody, at: stri
   const paid = tx.gasPrice == null ? undefined : effectiveGasPrice(tx, block.baseFeePerGas)
   if (paid !== undefined && toBigInt(quantity(tx.gasPrice, `${at}.gasPrice`)) !== paid)
     mismatch(`${at}.gasPrice`, 'is not the price its block’s base fee made it', tx.gasPrice, paid)
-  const time = (tx as { blockTimestamp?: unknown }).blockTimestamp
-  if (
-    time != null &&
-    seconds(time, `${at}.blockTimestamp`) !== seconds(block.timestamp, 'timestamp')
-  )
-    mismatch(`${at}.blockTimestamp`, 'is not its block’s', time, block.timestamp)
+  checkBlockTimestamp(tx, block.timestamp, `${at}.blockTimestamp`)
+}
+
+/**
+ * An object's `blockTimestamp` (a transaction's, a receipt's, a log's: nodes add it, no hash
+ * covers it), where given, must be its block header's `timestamp`; throws a `MismatchError`
+ * naming `field`.
+ */
+export function checkBlockTimestamp(item: unknown, timestamp: unknown, field: string): void {
+  const time = (item as { blockTimestamp?: unknown } | null)?.blockTimestamp
+  if (time != null && seconds(time, field) !== seconds(timestamp, 'timestamp'))
+    mismatch(field, 'is not its block’s', time, timestamp)
 }
 
 /** A timestamp as nodes give it: a hex quantity, or (some nodes' `blockTimestamp`) a JSON number. */

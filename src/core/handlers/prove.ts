@@ -18,7 +18,7 @@ import { fanOut } from '../fanOut.ts'
 import { classify } from '../policy.ts'
 import type { Prover } from '../prover.ts'
 import type { SourceState } from '../sourceState.ts'
-import type { TrustedHeader } from '../trust.ts'
+import type { TrustedHeader, TrustStore } from '../trust.ts'
 
 export type ProofOutcome =
   | { kind: 'proven'; answer: Answer }
@@ -46,7 +46,7 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
     try {
       const answer = await prover.answer(method, params, {
         header,
-        trusted: trust.resolve,
+        trusted: onAgreedChain(engine, trust),
         head: () => trustedHeaderFor(engine, 'latest'),
         chainId: engine.config.chainId,
         signal,
@@ -110,7 +110,8 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
     })
     return { kind: 'proven', answer: { result: r.value, meta } }
   } catch (error) {
-    return blame(engine, method, lastOfEach(failed), error)
+    // Only a root that quorum alone vouched for may fall back to quorum (below).
+    return blame(engine, method, lastOfEach(failed), error, header?.via === 'agreed')
   }
 }
 
@@ -130,19 +131,24 @@ function blame(
   method: string,
   failed: readonly Failure[],
   error: unknown,
+  quorumRoot: boolean,
 ): ProofOutcome {
   const trusted = failed.filter((f) => !f.s.untrusted)
   const domains = [...new Set(trusted.map((f) => f.s.domain))]
   // Every domain's proof missed the trusted root the same way: a state that cannot be proven
-  // here (anvil's genesis), not a lie. Say so, and answer by quorum. A proof that contradicts
-  // its own claim is a lie however many domains send it.
+  // here (anvil's genesis), not a lie. Say so, and answer by quorum, when the root itself rests
+  // on the domains' agreement; a root a light client or a checkpoint vouched for is the truth
+  // whatever every domain says, so the read fails instead (liars in every domain, each proving
+  // another block, must not get their agreed value back). A proof that contradicts its own
+  // claim is a lie however many domains send it.
   const same = (f: Failure) => f.unanchored && f.why === trusted[0]!.why
   const unprovable = domains.length >= 2 && trusted.every(same)
   for (const f of failed)
     if (!(unprovable && !f.s.untrusted)) engine.pool.markLying(f.s, `${method}: ${f.why}`)
   if (unprovable) {
     engine.events.emit('unproven', { method, reason: trusted[0]!.why, domains })
-    return { kind: 'quorum' }
+    if (quorumRoot) return { kind: 'quorum' }
+    throw error
   }
   if (trusted.length > 0) throw error // only liars answered: say so rather than trust a vote
   return { kind: 'quorum' }
@@ -162,6 +168,22 @@ function failure(
   const unanchored = error instanceof UnanchoredProofError
   failed.push({ s, why: error.shortMessage, unanchored, round })
   return new SourceError(s.name, 'body', `failed the proof: ${error.shortMessage}`)
+}
+
+/**
+ * `trust.resolve`, less headers the agreed chain has since left: a header trusted because the
+ * domains once agreed on it (or as an ancestor of one) is no proof of a block, a transaction's
+ * inclusion or a receipt once the agreed chain holds another block at its height (a reorg; a
+ * source may still serve the dropped block, correctly hashed). Checked over the heights the head
+ * tracker keeps; a checkpoint or a light client's header stands on its own.
+ */
+function onAgreedChain(engine: Engine, trust: TrustStore) {
+  return async (hash: string): Promise<TrustedHeader | undefined> => {
+    const h = await trust.resolve(hash)
+    if (!h || h.via === 'checkpoint' || h.via === 'light-client') return h
+    const agreed = engine.head.hashAt(h.number)
+    return agreed === undefined || agreed.toLowerCase() === h.hash ? h : undefined
+  }
 }
 
 /** The trusted header for a block parameter: the agreed head's (or the newest trusted), a hash, a number. */

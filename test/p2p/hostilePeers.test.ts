@@ -1,6 +1,7 @@
 /**
- * Audit of `outlast relay` against one hostile peer: each test is a guard the relay promises
- * (see createRelay.ts, guards.ts, relayGossip.ts, nodeClient.ts) and an attack that gets past it.
+ * `outlast relay` against one hostile peer, found by an audit (each test failed before its fix):
+ * each test is a guard the relay promises (see createRelay.ts, guards.ts, relayGossip.ts,
+ * nodeClient.ts) and an attack that tried to get past it.
  * The relay runs in-process in front of a scripted node (a small HTTP server that answers as a
  * node or a provider would, counts what it is asked, and can be slow), so every case is fast
  * and deterministic.
@@ -174,7 +175,7 @@ async function gossiper(relay: Relay) {
 
 const toBytes = (hex: string) => Buffer.from(hex.slice(2), 'hex')
 
-describe('relay audit: one hostile peer', () => {
+describe('outlast relay, one hostile peer', () => {
   it("never passes its node's URL key to a peer, even when the node echoes it in an error", async () => {
     const relay = await relayWith({ gossip: false })
     const s = await rawStream(relay, await peer())

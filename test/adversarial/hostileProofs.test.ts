@@ -1,0 +1,350 @@
+/**
+ * Hostile sources against `outlast/proofs` and `outlast/execute`: well-formed, correctly hashed
+ * answers that are wrong. Each test states what a proven answer must be; "proven" must mean
+ * checked.
+ */
+import assert from 'node:assert/strict'
+import { afterAll, beforeAll, describe, it } from 'vitest'
+import type { ProverContext } from '../../src/core/prover.ts'
+import { createTrustStore } from '../../src/core/trust.ts'
+import { execute } from '../../src/execute/index.ts'
+import { createOutlast, http, type Source } from '../../src/index.ts'
+import { proofs } from '../../src/proofs/index.ts'
+import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
+import { EMPTY_CODE_HASH } from '../../src/verify/proof.ts'
+import { EMPTY_TRIE_ROOT, EMPTY_UNCLES_HASH } from '../../src/verify/trie.ts'
+import { CHAIN_ID, sleep, threeDomains } from '../helpers.ts'
+import { devAccounts, type Lab, startLab } from '../lab/index.ts'
+import { deployAnswer, PING_INIT } from '../workload.ts'
+import { hostile, labSources } from './hostile.ts'
+
+type Hex = `0x${string}`
+const HONEST = threeDomains.map((s) => s.name)
+/** A refusal, kept as the outcome: an error is never a wrong answer. */
+const asError = (error: unknown): Error =>
+  error instanceof Error ? error : new Error(String(error))
+type Block = Record<string, unknown> & { hash: Hex; number: Hex; timestamp: Hex }
+type Log = Record<string, unknown> & { blockHash: Hex; blockTimestamp?: unknown }
+
+describe('execute: the block context is the one the header’s hash fixes', () => {
+  /** A Cancun header (no requestsHash) over an empty state, on a chain @ethereumjs/common does not know. */
+  const fields = {
+    parentHash: `0x${'11'.repeat(32)}`,
+    sha3Uncles: EMPTY_UNCLES_HASH,
+    miner: `0x${'c0'.repeat(20)}`,
+    stateRoot: EMPTY_TRIE_ROOT,
+    transactionsRoot: EMPTY_TRIE_ROOT,
+    receiptsRoot: EMPTY_TRIE_ROOT,
+    logsBloom: `0x${'00'.repeat(256)}`,
+    difficulty: '0x0',
+    number: '0x100',
+    gasLimit: '0x1c9c380',
+    gasUsed: '0x0',
+    timestamp: '0x67000000',
+    extraData: '0x',
+    mixHash: `0x${'22'.repeat(32)}`,
+    nonce: '0x0000000000000000',
+    baseFeePerGas: '0x7',
+    withdrawalsRoot: EMPTY_TRIE_ROOT,
+    blobGasUsed: '0x0',
+    excessBlobGas: '0x4000000',
+    parentBeaconBlockRoot: `0x${'33'.repeat(32)}`,
+  }
+  const hash = computeBlockHash(fields as unknown as RpcBlockHeader)
+  /** Init code returning BLOBBASEFEE as one word: its value depends on the fork's update fraction. */
+  const BLOB_BASE_FEE = '0x4a5f5260205ff3'
+
+  /** A source over the empty state: every account proven absent. */
+  const ctxFor = (header: Record<string, unknown>): ProverContext => {
+    const store = createTrustStore({
+      checkpoints: [],
+      hook: undefined,
+      fetchHeader: async () => null,
+    })
+    const trusted = store.add(header, 'agreed')
+    assert.ok(trusted, 'the header hashes to its hash')
+    return {
+      header: trusted,
+      trusted: store.resolve,
+      chainId: 7_777,
+      call: async (method, params) => {
+        if (method === 'eth_getProof')
+          return {
+            address: params[0],
+            accountProof: [],
+            balance: '0x0',
+            nonce: '0x0',
+            codeHash: EMPTY_CODE_HASH,
+            storageHash: EMPTY_TRIE_ROOT,
+            storageProof: [],
+          }
+        if (method === 'eth_getCode') return '0x'
+        if (method === 'eth_createAccessList') return { accessList: [], gasUsed: '0x0' }
+        throw new Error(`unexpected ${method}`)
+      },
+    }
+  }
+
+  it('a null requestsHash padded into a Cancun header (its hash unchanged) does not make the call run under Osaka', async () => {
+    const params = [{ data: BLOB_BASE_FEE }, { blockHash: hash }]
+    const honest = await execute().answer('eth_call', params, ctxFor({ ...fields, hash }))
+    const padded = await execute().answer(
+      'eth_call',
+      params,
+      ctxFor({ ...fields, requestsHash: null, hash }),
+    )
+    assert.equal(padded, honest, 'BLOBBASEFEE under the fork the hashed header fields give')
+  })
+})
+
+describe('on the lab', () => {
+  let lab: Lab
+  let ping: Hex
+  let pingTx: Hex
+  let pingBlock: Block
+
+  beforeAll(async () => {
+    lab = await startLab({
+      blockTime: 0,
+      sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
+    })
+    ping = await deployAnswer(lab.anvil, PING_INIT)
+    pingTx = await lab.anvil.rpc<Hex>('eth_sendTransaction', [
+      { from: devAccounts[0].address, to: ping, data: `0x${'07'.padStart(64, '0')}` },
+    ])
+    for (;;) {
+      const r = await lab.anvil.rpc<{ blockHash: Hex } | null>('eth_getTransactionReceipt', [
+        pingTx,
+      ])
+      if (r) {
+        pingBlock = await lab.anvil.rpc<Block>('eth_getBlockByHash', [r.blockHash, false])
+        break
+      }
+      await sleep(10)
+    }
+    await lab.anvil.rpc('anvil_mine', ['0x3'])
+  })
+  afterAll(() => lab?.stop())
+
+  /** Every lab source (one per domain), each with its answers passed through `rewrite`. */
+  const allLying = (rewrite: Parameters<typeof hostile>[1]) =>
+    labSources(lab, HONEST).map((s) => hostile(s, rewrite))
+
+  const WRONG_TIME = '0x1'
+  /** Each log's `blockTimestamp` (a field nodes add: geth, reth, anvil) set to a wrong one. */
+  const retime = (log: Log): Log => ({ ...log, blockTimestamp: WRONG_TIME })
+  const retimeAnswers: Parameters<typeof hostile>[1] = async (method, _params, answer) => {
+    const result = await answer()
+    if (method === 'eth_getLogs') return (result as Log[]).map(retime)
+    if (method === 'eth_getBlockReceipts')
+      return (result as { logs: Log[] }[]).map((r) => ({ ...r, logs: r.logs.map(retime) }))
+    if (method === 'eth_getTransactionReceipt' && result)
+      return { ...(result as object), logs: (result as { logs: Log[] }).logs.map(retime) }
+    return result
+  }
+
+  it('a proven eth_getLogs answer carries each log’s block timestamp, not one a source made up', async () => {
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: allLying(retimeAnswers),
+      prover: proofs(),
+    })
+    try {
+      await rpc.connect()
+      const answer = await rpc
+        .requestWithMeta({
+          method: 'eth_getLogs',
+          params: [{ blockHash: pingBlock.hash, address: ping }],
+        })
+        .catch(asError)
+      if (answer instanceof Error) return // refused: no wrong answer
+      const logs = answer.result as Log[]
+      assert.ok(logs.length > 0)
+      assert.equal(answer.meta.consistency, 'proven')
+      for (const log of logs)
+        assert.equal(
+          BigInt(String(log.blockTimestamp)),
+          BigInt(pingBlock.timestamp),
+          'a proven log’s blockTimestamp is its block’s',
+        )
+    } finally {
+      await rpc.close()
+    }
+  })
+
+  it('a proven receipt’s logs carry their block’s timestamp, not one a source made up', async () => {
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: allLying(retimeAnswers),
+      prover: proofs(),
+    })
+    try {
+      await rpc.connect()
+      const answer = await rpc
+        .requestWithMeta({ method: 'eth_getTransactionReceipt', params: [pingTx] })
+        .catch(asError)
+      if (answer instanceof Error) return // refused: no wrong answer
+      assert.equal(answer.meta.consistency, 'proven')
+      const logs = (answer.result as { logs: Log[] }).logs
+      assert.ok(logs.length > 0)
+      for (const log of logs)
+        assert.equal(
+          BigInt(String(log.blockTimestamp)),
+          BigInt(pingBlock.timestamp),
+          'a proven receipt log’s blockTimestamp is its block’s',
+        )
+    } finally {
+      await rpc.close()
+    }
+  })
+
+  it('with a light client, liars in every domain proving another block’s state get an error, never their agreed value', async () => {
+    const who: Hex = `0x${'be'.repeat(20)}`
+    const older = await lab.anvil.rpc<Block>('eth_getBlockByNumber', ['latest', false])
+    await lab.anvil.rpc('eth_sendTransaction', [
+      { from: devAccounts[1].address, to: who, value: '0x1234' },
+    ])
+    await lab.anvil.rpc('anvil_mine', ['0x1'])
+    const pinned = await lab.anvil.rpc<Block>('eth_getBlockByNumber', ['latest', false])
+    const truth = await lab.anvil.rpc<string>('eth_getBalance', [who, { blockHash: pinned.hash }])
+    const LIE = '0xdead'
+    // Each source proves the state of the older block (a real proof under another root) and
+    // says the balance is LIE: the same proof failure in every domain.
+    const liars: Source[] = labSources(lab, HONEST).map((inner) => ({
+      config: inner.config,
+      request: async (body, options) => {
+        if (body.method === 'eth_getProof') {
+          const [address, keys] = body.params as unknown[]
+          return inner.request(
+            { ...body, params: [address, keys, { blockHash: older.hash }] },
+            options,
+          )
+        }
+        if (body.method === 'eth_getBalance') return LIE
+        return inner.request(body, options)
+      },
+    }))
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: liars,
+      prover: proofs(),
+      // A light client that verified the pinned block.
+      trustedHeader: async (block) =>
+        'latest' in block
+          ? pinned.hash
+          : 'hash' in block && block.hash.toLowerCase() === pinned.hash.toLowerCase()
+            ? true
+            : undefined,
+    })
+    try {
+      const answer = await rpc
+        .requestWithMeta({ method: 'eth_getBalance', params: [who, { blockHash: pinned.hash }] })
+        .catch(asError)
+      if (answer instanceof Error) return // an error, never a wrong value
+      assert.equal(
+        answer.result,
+        truth,
+        `answered ${String(answer.result)} (${answer.meta.consistency}), the truth is ${truth}`,
+      )
+    } finally {
+      await rpc.close()
+    }
+  })
+
+  // Last: it rolls the chain back.
+  it('after a reorg, proven blocks and receipts are the agreed chain’s, not a dropped block a source still serves', async () => {
+    const from = devAccounts[2].address
+    const first = await lab.anvil.rpc<Hex>('eth_sendTransaction', [
+      { from, to: `0x${'c0'.repeat(20)}`, value: '0x1' },
+    ])
+    while (!(await lab.anvil.rpc('eth_getTransactionReceipt', [first]))) await sleep(10)
+    const dropped = await lab.anvil.rpc<Block>('eth_getBlockByNumber', ['latest', true])
+    const droppedReceipt = await lab.anvil.rpc('eth_getTransactionReceipt', [first])
+    const droppedReceipts = await lab.anvil.rpc('eth_getBlockReceipts', [dropped.hash])
+    const n = dropped.number
+    // One source remembers the block the chain dropped (once agreed, so trusted) and serves it:
+    // at its height, by its hash, its receipts, the receipt of its transaction.
+    const stale = (): Source =>
+      hostile(
+        http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host' }),
+        async (method, params, answer) => {
+          if (method === 'eth_getBlockByNumber' && params[0] === n && params[1] === true)
+            return dropped
+          if (method === 'eth_getBlockByHash' && params[0] === dropped.hash && params[1] === true)
+            return dropped
+          if (method === 'eth_getBlockReceipts' && params[0] === dropped.hash)
+            return droppedReceipts
+          if (method === 'eth_getTransactionReceipt' && params[0] === first) return droppedReceipt
+          return answer()
+        },
+      )
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      pollingInterval: 100,
+      sources: [stale(), ...labSources(lab, HONEST)],
+      prover: proofs(),
+    })
+    const trustedNow = async (hash: Hex) =>
+      (
+        await rpc
+          .requestWithMeta({ method: 'eth_getBalance', params: [from, 'latest'] })
+          .catch(() => undefined)
+      )?.meta.block?.hash === hash
+    try {
+      await rpc.connect()
+      // The dropped block is agreed (and so trusted) while it is the head.
+      for (let i = 0; i < 100; i++) {
+        const r = await rpc.requestWithMeta({
+          method: 'eth_getBalance',
+          params: [from, 'latest'],
+        })
+        if (r.meta.block?.hash === dropped.hash) break
+        await sleep(20)
+      }
+      assert.ok(await trustedNow(dropped.hash), 'the block was agreed while it was the head')
+      // The chain drops it: another block at that height, then one more on top.
+      await lab.anvil.rpc('anvil_rollback', [1])
+      await lab.anvil.rpc('anvil_dropAllTransactions', []).catch(() => undefined)
+      await lab.anvil.rpc('eth_sendTransaction', [
+        { from: devAccounts[3].address, to: `0x${'d0'.repeat(20)}`, value: '0x2' },
+      ])
+      await lab.anvil.rpc('anvil_mine', ['0x1'])
+      const canonical = await lab.anvil.rpc<Block>('eth_getBlockByNumber', [n, false])
+      assert.notEqual(canonical.hash, dropped.hash, 'the block at that height changed')
+      const top = await lab.anvil.rpc<Block>('eth_getBlockByNumber', ['latest', false])
+      for (let i = 0; i < 150; i++) {
+        const r = await rpc
+          .requestWithMeta({ method: 'eth_getBalance', params: [from, 'latest'] })
+          .catch(() => undefined) // pinned to the dropped head until the head moves
+        if (r?.meta.block?.hash === top.hash) break
+        await sleep(20)
+      }
+      assert.ok(await trustedNow(top.hash), 'the new chain is agreed')
+      const block = await rpc
+        .requestWithMeta({ method: 'eth_getBlockByNumber', params: [n, true] })
+        .catch(asError)
+      const wrong: string[] = []
+      if (!(block instanceof Error) && (block.result as Block).hash !== canonical.hash)
+        wrong.push(
+          `eth_getBlockByNumber(${Number(n)}): the dropped block (${block.meta.consistency})`,
+        )
+      const now = await lab.anvil.rpc<{ blockHash: Hex } | null>('eth_getTransactionReceipt', [
+        first,
+      ])
+      const receipt = await rpc
+        .requestWithMeta({ method: 'eth_getTransactionReceipt', params: [first] })
+        .catch(asError)
+      if (
+        !(receipt instanceof Error) &&
+        ((receipt.result as { blockHash: Hex } | null)?.blockHash ?? null) !==
+          (now?.blockHash ?? null)
+      )
+        wrong.push(
+          `eth_getTransactionReceipt: a receipt in the dropped block (${receipt.meta.consistency}), the chain has ${now?.blockHash ?? 'none'}`,
+        )
+      assert.deepEqual(wrong, [])
+    } finally {
+      await rpc.close()
+    }
+  })
+})
