@@ -78,6 +78,7 @@ export function ipnsResolver(options: IpnsOptions): IpnsResolver {
     failures: 0,
     lastError: undefined,
   }))
+  /** By the name's routing key: one name in two spellings (k51…, 12D3Koo…) has one floor. */
   const highest = new Map<string, IpnsRecordInfo>()
 
   const record = async (nameIn: string, { signal }: { signal?: AbortSignal } = {}) => {
@@ -117,7 +118,8 @@ export function ipnsResolver(options: IpnsOptions): IpnsResolver {
     if (signal?.aborted) throw new ContentError(name, `Resolving /ipns/${name} was cancelled.`)
     // The highest record seen is a floor, and an answer only while it is valid: once expired,
     // it is no longer served, and no route's older record takes its place.
-    const known = highest.get(name)
+    const floorKey = Array.from(key, (b) => b.toString(16).padStart(2, '0')).join('')
+    const known = highest.get(floorKey)
     const live = known && Date.parse(known.validity) > Date.now() ? known : undefined
     const best = [...valid, ...(live ? [live] : [])].sort(newerFirst)[0]
     if (!best || (known && best.sequence < known.sequence)) {
@@ -128,7 +130,7 @@ export function ipnsResolver(options: IpnsOptions): IpnsResolver {
         })
       throw new ContentNotFoundError(name, reasons, 'a valid IPNS record for')
     }
-    highest.set(name, best)
+    highest.set(floorKey, best)
     return best
   }
 

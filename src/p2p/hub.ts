@@ -44,13 +44,17 @@ export function createHub(settings: HubSettings) {
   const headListeners = new Map<string, Set<(header: Record<string, unknown>) => void>>()
   /** Peers that said (identify) they serve the RPC protocol: discovery's harvest. */
   const serving = new Set<string>()
+  /** Calls waiting for the first such peer (a dial resolves before identify has run). */
+  const waiting = new Set<() => void>()
 
   const start = async (): Promise<PeerLibp2p> => {
     const n = settings.libp2p ?? (await startPeerNode(settings, settings.told))
     n.addEventListener('peer:identify', (e) => {
       const id = e.detail.peerId.toString()
-      if (e.detail.protocols.includes(RPC_PROTOCOL)) serving.add(id)
-      else serving.delete(id)
+      if (e.detail.protocols.includes(RPC_PROTOCOL)) {
+        serving.add(id)
+        for (const wake of waiting) wake()
+      } else serving.delete(id)
     })
     // A discovered peer that went away leaves the rotation (peer ids cost nothing to make).
     n.addEventListener('peer:disconnect', (e) => void serving.delete(e.detail.toString()))
@@ -170,6 +174,20 @@ export function createHub(settings: HubSettings) {
     /** Drops a discovered peer whose connection failed (it joins again when identified again). */
     forget(peer: PeerId) {
       serving.delete(peer.toString())
+    },
+    /** Resolves once a peer serving the protocol is identified, or after `ms`, or on abort. */
+    untilIdentified(ms: number, signal?: AbortSignal): Promise<void> {
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer)
+          waiting.delete(done)
+          signal?.removeEventListener('abort', done)
+          resolve()
+        }
+        const timer = setTimeout(done, ms)
+        waiting.add(done)
+        signal?.addEventListener('abort', done, { once: true })
+      })
     },
     /** Peers found by discovery, not in `exclude` (the pinned ones). */
     discovered(exclude: ReadonlySet<string>): PeerId[] {

@@ -43,6 +43,8 @@ export type P2pOptions = PeerNodeOptions & {
 }
 
 const NO_SECRETS = { text: (t: string) => t, data: <T>(d: T) => d }
+/** Ms a discovered source's call waits for the first peer to be identified. */
+const IDENTIFY_WAIT = 2_000
 /** Failures that say a discovered peer is gone, not that it answered badly. */
 const CONNECTION_FAILURES: ReadonlySet<string> = new Set(['network', 'refused', 'unavailable'])
 /** JSON-RPC "Internal error": the relay's node failed; it did not judge the transaction. */
@@ -219,6 +221,9 @@ function discoveredSource(
       await dialed
       // A peer whose connection fails is dropped and the next one asked (a few per request: a
       // flock of dead peer ids, which cost nothing to make, cannot hold a request up for long).
+      // A dial resolves before identify has said what the peer serves: wait a moment for it.
+      if (hub.discovered(pinned).length === 0)
+        await hub.untilIdentified(Math.min(timeout, IDENTIFY_WAIT), signal)
       for (let tries = 0; ; tries++) {
         const found = hub.discovered(pinned)
         if (found.length === 0) throw rpc.fail('unavailable', 'no peer found by discovery yet')

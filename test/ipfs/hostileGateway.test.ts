@@ -224,6 +224,33 @@ describe('IPNS', () => {
   })
 })
 
+describe('IPNS names in two spellings', () => {
+  it('a name spelled as a peer id keeps the floor its base36 spelling set: an older record is refused', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const peer = peerIdFromPrivateKey(key)
+    const [base36Name, peerIdName] = [peer.toCID().toString(base36), peer.toString()]
+    const gw = await startIpnsGateway()
+    try {
+      const expires = new Date(Date.now() + 600_000).toISOString()
+      const value = '/ipfs/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
+      const record = async (seq: bigint) =>
+        marshalIPNSRecord(await createIPNSRecordWithExpiration(key, value, seq, expires))
+      gw.records.set(base36Name, await record(9n))
+      const ipns = ipnsResolver({ gateways: [gw.url] })
+      assert.equal((await ipns.record(base36Name)).sequence, 9n)
+      // A replay of an older record, asked for under the other spelling of the same name.
+      gw.records.set(peerIdName, await record(3n))
+      const again = await ipns.record(peerIdName).catch((e: Error) => e)
+      assert.ok(
+        again instanceof Error || again.sequence === 9n,
+        `the floor of sequence 9 holds under the other spelling, got ${again instanceof Error ? again.message : again.sequence}`,
+      )
+    } finally {
+      await gw.stop()
+    }
+  })
+})
+
 describe('token lists', () => {
   it('a token list naming one token (chain and address) twice, with other decimals, is refused', () => {
     const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48'

@@ -339,6 +339,20 @@ describe('p2p client, one hostile relay or peer', () => {
       await closeAll([source!])
     }
   })
+  it('the first call to peers found by discovery waits for them to be identified', async () => {
+    const peer = await hostileRelay(passThrough)
+    const [found] = p2p({ peers: [], discover: [peer.address], transports: [tcp()], gossip: false })
+    try {
+      // No warm-up: the dial resolves before identify has said the peer serves the protocol.
+      assert.equal(
+        await found!.request({ method: 'eth_chainId', params: [] }),
+        `0x${CHAIN_ID.toString(16)}`,
+      )
+    } finally {
+      await closeAll([found!])
+    }
+  })
+
   it('a discovered peer that went away leaves the rotation of discovered peers', async () => {
     const steady = await hostileRelay(passThrough)
     const fleeting = await hostileRelay(passThrough)
