@@ -12,7 +12,9 @@ function normalize(value: unknown): unknown {
   if (typeof value === 'string') return value.startsWith('0x') ? value.toLowerCase() : value
   if (Array.isArray(value)) return value.map(normalize)
   if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {}
+    // No prototype: a member named `__proto__` is a member like any other (on a plain object
+    // it would set the prototype and drop out of the comparison).
+    const out: Record<string, unknown> = Object.create(null)
     for (const key of Object.keys(value).sort())
       out[key] = normalize((value as Record<string, unknown>)[key])
     return out

@@ -19,6 +19,7 @@ import {
 import { defaultMaxAge, fromTheFuture, judgeHeads, type TimedHead } from './headClock.ts'
 import { type Link, linkOf } from './headLink.ts'
 import type { SourceState } from './sourceState.ts'
+import { invalidResult } from './validate.ts'
 
 export type Head = { number: number; hash: string }
 
@@ -654,8 +655,9 @@ class Tracker {
     const o = this.o
     const h = header as RpcHeader
     const hash = typeof h?.hash === 'string' ? h.hash.toLowerCase() : undefined
-    // Pushed, it did not pass through an attempt: bounded here like any answer.
-    if (!hash || checkShape(h)) return undefined
+    // Pushed, it did not pass through an attempt: bounded and format-checked here like any
+    // answer (a quantity padded with zeros hashes the same, and must not reach subscribers).
+    if (!hash || checkShape(h) || invalidResult('eth_getBlockByNumber', h)) return undefined
     await this.adopt(s, h, o.sources.filter(o.eligible))
     const number = Number.parseInt(String(h.number), 16)
     if (s.hashes.get(number) !== hash) return undefined

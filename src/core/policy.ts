@@ -93,6 +93,9 @@ export const methodPolicies: Readonly<Record<string, MethodPolicy>> = {
   eth_signTypedData_v4: { class: 'unsupported' },
   personal_sign: { class: 'unsupported' },
   eth_coinbase: { class: 'unsupported' },
+  // Send as an account the node holds, without the caller's signature (anvil; geth's re-sign).
+  eth_sendUnsignedTransaction: { class: 'unsupported' },
+  eth_resend: { class: 'unsupported' },
   // Emulated by outlast itself, so that losing the node that held a filter loses nothing.
   eth_subscribe: { class: 'subscription' },
   eth_unsubscribe: { class: 'subscription' },
@@ -133,7 +136,8 @@ export function classify(
   const base = Object.hasOwn(methodPolicies, method) ? methodPolicies[method] : undefined
   if (own !== undefined) return typeof own === 'string' ? { ...base, class: own } : own
   if (base) return base
-  if (method.startsWith('wallet_') || method.startsWith('personal_'))
-    return { class: 'unsupported' }
+  // Namespaces that sign, spend or run the node (an unlisted method is otherwise asked of every
+  // domain): never a read to fan out.
+  if (/^(wallet|personal|admin|miner|engine)_/.test(method)) return { class: 'unsupported' }
   return { class: 'quorum' }
 }

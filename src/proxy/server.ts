@@ -7,8 +7,10 @@
  * requests in flight.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { isIP } from 'node:net'
 import type { Outlast } from '../core/createOutlast.ts'
 import { BaseError } from '../shared/errors.ts'
+import { type CallSlots, callSlots } from './callSlots.ts'
 import type { ProxyServerOptions } from './config.ts'
 import { type Metrics, metricsOf } from './metrics.ts'
 import { statusPage } from './statusPage.ts'
@@ -69,7 +71,7 @@ export async function startProxyServer(
   o: Required<ProxyServerOptions>,
 ): Promise<ProxyServer> {
   const metrics = metricsOf(rpc)
-  let inFlight = 0
+  const slots = callSlots(o.maxConcurrent)
   const settled = new Set<Promise<unknown>>()
   const track = <T>(p: Promise<T>) => {
     settled.add(p)
@@ -90,6 +92,7 @@ export async function startProxyServer(
   })
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (!hostAllowed(req.headers.host, o.host)) return refuseHost(res)
     const cors = corsFor(req, o.cors)
     if (cors === 'refused') return refuseOrigin(res)
     if (req.method === 'OPTIONS')
@@ -97,12 +100,13 @@ export async function startProxyServer(
     if (req.method === 'GET') return serveGet(req, res, rpc, metrics, cors)
     if (req.method !== 'POST')
       return send(res, 405, { error: 'POST JSON-RPC, or GET /status, /metrics, /' }, cors)
-    if (inFlight >= o.maxConcurrent) {
+    if (slots.full()) {
       req.resume()
       return send(res, 503, busy(), { ...cors, 'retry-after': '1' })
     }
-    inFlight++
-    try {
+    {
+      // No slot is held while the body comes in: a client that never finishes it holds none
+      // (and the server's request timeout ends it).
       const body = await readBody(req, o.maxBodyBytes)
       if (body === undefined) return send(res, 413, tooLarge(o.maxBodyBytes), cors)
       let message: unknown
@@ -121,26 +125,25 @@ export async function startProxyServer(
         )
       }
       if (Array.isArray(message)) {
-        if (message.length === 0)
+        const wrong = batchProblem(message.length)
+        if (wrong)
           return send(
             res,
             200,
-            {
-              jsonrpc: '2.0',
-              id: null,
-              error: { code: -32600, message: 'invalid request: empty batch' },
-            },
+            { jsonrpc: '2.0', id: null, error: { code: -32600, message: wrong } },
             cors,
           )
-        return send(res, 200, await Promise.all(message.map((c) => answer(rpc, c as Call))), cors)
+        const answers = message.map((c) => slots.run(() => answer(rpc, c as Call)))
+        return send(res, 200, await Promise.all(answers), cors)
       }
-      return send(res, 200, await answer(rpc, message as Call), cors)
-    } finally {
-      inFlight--
+      if (slots.full()) return send(res, 503, busy(), { ...cors, 'retry-after': '1' })
+      return send(res, 200, await slots.run(() => answer(rpc, message as Call)), cors)
     }
   }
+  // A body that has not come in whole within this long ends its request (Node's default: 5 min).
+  server.requestTimeout = BODY_TIMEOUT
 
-  const sockets = await webSockets(server, rpc, o.cors)
+  const sockets = await webSockets(server, rpc, o.cors, o.host, slots)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(o.port, o.host, () => resolve())
@@ -200,6 +203,45 @@ function corsFor(
     'access-control-allow-headers': req.headers['access-control-request-headers'] ?? 'content-type',
     vary: 'origin',
   }
+}
+
+/** Calls one batch (or WebSocket frame) may hold. */
+const MAX_BATCH = 100
+/** Ms a request may take to come in whole (headers and body). */
+const BODY_TIMEOUT = 10_000
+
+/** Why a batch of `n` calls is refused, or undefined. */
+const batchProblem = (n: number) =>
+  n === 0
+    ? 'invalid request: empty batch'
+    : n > MAX_BATCH
+      ? `invalid request: a batch of ${n} calls, more than ${MAX_BATCH}`
+      : undefined
+
+/**
+ * DNS rebinding: a web page whose own name is made to resolve to 127.0.0.1 reaches the proxy
+ * with that name as `Host`, and a plain GET (`/status`) carries no `Origin` to refuse. Only a
+ * `Host` that names this machine directly is served: an IP address, `localhost`, or the host the
+ * proxy listens on (`--host`).
+ */
+function hostAllowed(header: string | undefined, listen: string): boolean {
+  if (header === undefined) return true // HTTP/1.0 tools; every browser sends Host
+  const name = (
+    header.startsWith('[') ? header.slice(1, header.indexOf(']')) : header.split(':')[0]!
+  ).toLowerCase()
+  return name === 'localhost' || name === listen.toLowerCase() || isIP(name) !== 0
+}
+
+function refuseHost(res: ServerResponse) {
+  send(res, 421, {
+    jsonrpc: '2.0',
+    id: null,
+    error: {
+      code: -32600,
+      message:
+        'this proxy answers requests for its own address (an IP, localhost or its --host) only',
+    },
+  })
 }
 
 function refuseOrigin(res: ServerResponse) {
@@ -270,6 +312,8 @@ async function webSockets(
   server: ReturnType<typeof createServer>,
   rpc: Outlast,
   allowed: readonly string[],
+  host: string,
+  slots: CallSlots,
 ) {
   let ws: typeof import('ws') | undefined
   try {
@@ -283,9 +327,9 @@ async function webSockets(
   }
   const wss = new ws.WebSocketServer({ noServer: true, maxPayload: 1_048_576 })
   server.on('upgrade', (req, socket, head) => {
-    if (corsFor(req, allowed) === 'refused')
+    if (!hostAllowed(req.headers.host, host) || corsFor(req, allowed) === 'refused')
       return void socket.end('HTTP/1.1 403 Forbidden\r\n\r\n')
-    wss.handleUpgrade(req, socket, head, (client) => serveSocket(client, rpc))
+    wss.handleUpgrade(req, socket, head, (client) => serveSocket(client, rpc, slots))
   })
   return {
     close() {
@@ -295,7 +339,7 @@ async function webSockets(
   }
 }
 
-function serveSocket(client: import('ws').WebSocket, rpc: Outlast) {
+function serveSocket(client: import('ws').WebSocket, rpc: Outlast, slots: CallSlots) {
   const subscriptions = new Map<string, () => Promise<unknown>>()
   const reply = (body: unknown) => {
     if (client.readyState === client.OPEN) client.send(JSON.stringify(body))
@@ -324,7 +368,7 @@ function serveSocket(client: import('ws').WebSocket, rpc: Outlast) {
       await stop?.()
       return { jsonrpc: '2.0', id, result: stop !== undefined }
     }
-    return answer(rpc, call)
+    return slots.run(() => answer(rpc, call))
   }
   client.on('message', async (data) => {
     let message: unknown
@@ -337,6 +381,8 @@ function serveSocket(client: import('ws').WebSocket, rpc: Outlast) {
         error: { code: -32700, message: 'parse error: the frame is not JSON' },
       })
     }
+    const wrong = Array.isArray(message) ? batchProblem(message.length) : undefined
+    if (wrong) return reply({ jsonrpc: '2.0', id: null, error: { code: -32600, message: wrong } })
     reply(
       Array.isArray(message)
         ? await Promise.all(message.map((c) => one(c as Call)))

@@ -3,7 +3,7 @@
  * `createBatchScheduler` does, and hands each caller its own answer back by id (`splitBatch`).
  * Batching is opt-in: http.ts loads this module with the first batched call.
  */
-import { type Call, type Envelope, type JsonRpc, showId } from './jsonRpc.ts'
+import type { Call, Envelope, JsonRpc } from './jsonRpc.ts'
 
 export type BatchOptions = {
   /** Largest number of calls in one batch. @default 100 */
@@ -60,7 +60,7 @@ export function createBatcher(
  * else each unanswered call's failure quotes it.
  */
 export function splitBatch(
-  { fail, nodeError }: JsonRpc,
+  { fail, nodeError, showId }: JsonRpc,
   answer: unknown,
   calls: readonly { id: number }[],
 ): unknown[] {

@@ -88,11 +88,14 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
     const combined = signal ? AbortSignal.any([signal, timeoutSignal]) : timeoutSignal
     let response: Response
     try {
+      // Not followed: the call (and its key headers: fetch drops only `Authorization` on a
+      // redirect to another origin) would go to a host the app never chose (refusal below).
       response = await fetchFn(target, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...auth, ...headers },
         body: JSON.stringify(payload),
         signal: combined,
+        redirect: 'manual',
       })
     } catch (error) {
       throw networkError(error, signal, timeoutSignal)
@@ -161,6 +164,8 @@ function refusal(fail: Fail, response: Response): SourceError | undefined {
     return fail('rate-limited', 'HTTP 429 Too Many Requests', { status, retryAfter })
   }
   if (status === 402) return fail('unavailable', 'HTTP 402 quota exhausted', { status })
+  if ((status >= 300 && status < 400) || response.type === 'opaqueredirect')
+    return fail('http', `HTTP ${status || 'redirect'}: redirects are not followed`, { status })
   const html = response.headers.get('content-type')?.includes('html')
   if (!response.ok)
     return fail('http', `HTTP ${status}${html ? ' (HTML error page)' : ''}`, { status })
@@ -168,11 +173,13 @@ function refusal(fail: Fail, response: Response): SourceError | undefined {
   return undefined
 }
 
-/** `Retry-After` as milliseconds: delta-seconds or an HTTP date. */
+/** The longest `Retry-After` heeded: a source cannot sideline itself for a day by saying so. */
+const MAX_RETRY_AFTER = 600_000
+
+/** `Retry-After` as milliseconds (0 to 10 minutes): delta-seconds or an HTTP date. */
 export function parseRetryAfter(value: string | null): number | undefined {
   if (!value) return undefined
   const seconds = Number(value)
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+  const date = Number.isFinite(seconds) ? Date.now() + seconds * 1000 : Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.min(MAX_RETRY_AFTER, Math.max(0, date - Date.now()))
 }

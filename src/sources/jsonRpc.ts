@@ -32,6 +32,8 @@ export type Fail = (
 /** One source's reader of JSON-RPC answers: every error it makes names the source, scrubbed. */
 export type JsonRpc = {
   fail: Fail
+  /** `showId`, scrubbed of this source's secrets before it is cut short. */
+  showId(id: unknown): string
   /**
    * A node's JSON-RPC error object as an `RpcResponseError` (message and data scrubbed), or, if
    * it is not one (`{ code: number, message: string, data? }`), a `body` failure saying why.
@@ -52,13 +54,16 @@ export type Envelope = { id?: unknown; result?: unknown; error?: unknown }
 const isObject = (value: unknown): value is object =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
-/** A node-chosen id, shown in a message: a scalar as JSON (at most 40 characters), else `[…]`, `{…}`. */
-export const showId = (id: unknown): string =>
+/**
+ * A node-chosen id, shown in a message: a scalar as JSON (at most 40 characters), else `[…]`,
+ * `{…}`. Scrubbed (`clean`) before it is cut: a key cut in half no longer looks like the key.
+ */
+export const showId = (id: unknown, clean: (text: string) => string = (t) => t): string =>
   typeof id === 'object' && id !== null
     ? Array.isArray(id)
       ? '[…]'
       : '{…}'
-    : String(JSON.stringify(id)).slice(0, 40)
+    : clean(String(JSON.stringify(id))).slice(0, 40)
 
 export function jsonRpc(name: string, scrub: Scrubber): JsonRpc {
   const fail: Fail = (kind, message, extra) =>
@@ -84,13 +89,14 @@ export function jsonRpc(name: string, scrub: Scrubber): JsonRpc {
     if (!isObject(response)) throw fail('body', 'response is not a JSON-RPC object')
     const r = response as Envelope
     if (r.id === null && r.error !== undefined) throw nodeError(r.error)
-    if (r.id !== id) throw fail('body', `response id ${showId(r.id)} does not match ${id}`)
+    if (r.id !== id)
+      throw fail('body', `response id ${showId(r.id, scrub.text)} does not match ${id}`)
     if (r.error !== undefined) throw nodeError(r.error)
     if (!('result' in r)) throw fail('body', 'response has neither result nor error')
     return r.result
   }
 
-  return { fail, nodeError, resultOf }
+  return { fail, nodeError, resultOf, showId: (id) => showId(id, scrub.text) }
 }
 
 /** One message a socket delivered (each element of a batch frame is one), by its envelope. */

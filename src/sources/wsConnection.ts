@@ -62,6 +62,13 @@ export type ConnectionEvents = {
 }
 
 const OPEN = 1
+/**
+ * A lost socket that had answered resets the reconnect backoff, unless sockets keep being lost:
+ * from the third loss within this many ms on, a loss counts as a failure (a server that answers
+ * once and drops, again and again, is reconnected to ever more slowly, not four times a second
+ * for ever).
+ */
+const FLAPPING_MS = 10_000
 const noop = () => {}
 
 /** One source's socket, from its first use until `close()`. */
@@ -81,6 +88,8 @@ export class Connection {
   #lastLoss: SourceError | undefined
   /** When the last open socket was lost (`Date.now()`). */
   #lostAt: number | undefined
+  /** When sockets were lost lately (within `FLAPPING_MS`). */
+  #losses: number[] = []
   #retryTimer: ReturnType<typeof setTimeout> | undefined
   /** When the scheduled reconnect is due (`Date.now()`). */
   #retryAt = 0
@@ -224,7 +233,11 @@ export class Connection {
     clearInterval(this.#beatTimer)
     this.#beatTimer = undefined
     if (this.#state === 'open') this.#lostAt = now
-    this.#failures = this.#answered ? 0 : this.#failures + 1
+    // Only sockets that opened count (failed attempts back off anyway).
+    const recent = this.#losses.filter((t) => now - t < FLAPPING_MS)
+    this.#losses = this.#state === 'open' ? [...recent, now] : recent
+    const flapping = this.#losses.length >= 3
+    this.#failures = this.#answered && !flapping ? 0 : this.#failures + 1
     this.#lastLoss = error
     this.#events.lost(ws, error, now)
     const { delay, maxDelay } = this.#settings

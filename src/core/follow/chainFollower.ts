@@ -65,6 +65,10 @@ const toLink = (h: RpcHeader): Link => ({
 export function followChain(o: FollowerOptions): ChainFollower {
   let stopped = false
   let lastPush = 0
+  /** The last pushed head that stood in for polling: the same one again is no news. */
+  let lastPushed: string | undefined
+  /** When a lost socket last made us refresh the head: a socket dropping again and again cannot make us poll everyone faster than `pollingInterval`. */
+  let lastLossRefresh = Number.NEGATIVE_INFINITY
   let timer: ReturnType<typeof setTimeout> | undefined
   const subscriptions: Promise<{ unsubscribe(): Promise<void> } | undefined>[] = []
   const unlisten: (() => void)[] = []
@@ -89,15 +93,21 @@ export function followChain(o: FollowerOptions): ChainFollower {
   const onClosed = () => {
     if (stopped) return
     lastPush = 0
+    if (Date.now() - lastLossRefresh < o.pollingInterval) return // the poll takes over
+    lastLossRefresh = Date.now()
     const refreshed = o.refreshHead?.().catch(() => {}) ?? Promise.resolve()
     refreshed.then(() => void kick())
   }
   const onHead = (header: RpcHeader) => {
     if (stopped) return
-    // Only a confirmed push stands in for polling: a source pushing heads nobody
-    // confirms (siblings, made-up blocks) must not silence the poll.
+    // Only a confirmed, new push stands in for polling: a source pushing heads nobody
+    // confirms (siblings, made-up blocks), or the same real head again and again, must not
+    // silence the poll.
+    const link = toLink(header)
+    if (link.hash === lastPushed) return
+    lastPushed = link.hash
     lastPush = Date.now()
-    kick(toLink(header))
+    kick(link)
   }
   for (const pusher of o.pushers) {
     const off = pusher.onState?.((e) => {
