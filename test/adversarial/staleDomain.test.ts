@@ -416,8 +416,13 @@ describe('every head old (an idle chain)', () => {
       assert.equal(read.result, await anvil.rpc('eth_getBalance', [who, old.number]))
       assert.equal(rpc.status().head?.hash, old.hash)
       assert.equal(rpc.status().headConfirmed, true)
+      // Flagged by no rule about heads (a slow attempt under load may leave one `degraded`: its
+      // 1 s attempt timeout, not its head).
       for (const s of rpc.status().sources) {
-        assert.ok(['healthy', 'unknown'].includes(s.condition), `${s.name} is ${s.condition}`)
+        assert.ok(
+          ['healthy', 'unknown', 'degraded'].includes(s.condition),
+          `${s.name} is ${s.condition}`,
+        )
         assert.equal(s.headNote, undefined)
       }
     } finally {
