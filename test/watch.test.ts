@@ -516,7 +516,7 @@ describe('identical watchers at once', () => {
 })
 
 describe('one WebSocket source and one HTTP source', () => {
-  it('the socket dropped without a close frame: the HTTP source feeds the stream within 2 s', async () => {
+  it('the socket dropped without a close frame: the HTTP source feeds the stream within 3 s', async () => {
     const rpc = createOutlast({
       chainId: CHAIN_ID,
       pollingInterval: 1_000,
@@ -543,7 +543,10 @@ describe('one WebSocket source and one HTTP source', () => {
       const lost = Date.now()
       await until('a block after the drop', () => numbers.length > before, 5_000).catch(() => {})
       const resumed = (numbers[before]?.at ?? Number.POSITIVE_INFINITY) - lost
-      assert.ok(resumed < 2_000, `stream fed again ${resumed} ms after the socket dropped`)
+      // The drop is seen within the heartbeat (750 ms); the next block comes within the block
+      // time (1 s) and is polled within pollingInterval (1 s): a socket that keeps failing to
+      // reconnect does not make outlast poll faster than that (hostileSocket.test.ts).
+      assert.ok(resumed < 3_000, `stream fed again ${resumed} ms after the socket dropped`)
       assertConsecutive(
         numbers.map((x) => x.n),
         'watchBlockNumber',

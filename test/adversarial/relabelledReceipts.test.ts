@@ -28,7 +28,12 @@ let blockHash: string
 beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
-    sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
+    // The liar answers first by a wide margin, so that it is the one whose proof is checked
+    // (and named) even when the machine is loaded: 20–60 ms alone flipped the order under CI.
+    sources: [
+      ...threeDomains.map((d) => ({ ...d, latency: d.latency + 150 })),
+      { name: 'liar', domain: 'liar-host', latency: 0 },
+    ],
   })
   // A contract whose every call reverts: PUSH1 0 PUSH1 0 REVERT.
   const reverter = await deployAnswer(lab.anvil, '0x6005600c60003960056000f360006000fd')
