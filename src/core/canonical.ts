@@ -12,11 +12,14 @@ function normalize(value: unknown): unknown {
   if (typeof value === 'string') return value.startsWith('0x') ? value.toLowerCase() : value
   if (Array.isArray(value)) return value.map(normalize)
   if (value && typeof value === 'object') {
-    // No prototype: a member named `__proto__` is a member like any other (on a plain object
-    // it would set the prototype and drop out of the comparison).
-    const out: Record<string, unknown> = Object.create(null)
-    for (const key of Object.keys(value).sort())
-      out[key] = normalize((value as Record<string, unknown>)[key])
+    const out: Record<string, unknown> = {}
+    for (const key of Object.keys(value).sort()) {
+      const v = normalize((value as Record<string, unknown>)[key])
+      // A member named `__proto__` is a member like any other: assigned, it would set the
+      // prototype and drop out of the comparison.
+      if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true })
+      else out[key] = v
+    }
     return out
   }
   return value
