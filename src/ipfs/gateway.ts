@@ -7,6 +7,7 @@
 import type { CID } from 'multiformats/cid'
 import { ConfigError, SourceError } from '../shared/errors.ts'
 import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
+import { parseRetryAfter } from '../shared/retryAfter.ts'
 import { redactUrl } from '../shared/url.ts'
 import { networkErrors } from '../sources/networkError.ts'
 import { fetchSameOrigin, RedirectRefusedError } from './sameOrigin.ts'
@@ -66,7 +67,7 @@ export function gateway(url: string, options: GatewayOptions = {}): IpfsRoute {
       }
       if (status === 429) {
         await response.body?.cancel().catch(() => {})
-        const retryAfter = parseRetryAfter(response.headers.get('retry-after'), Date.now())
+        const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
         throw fail('rate-limited', 'HTTP 429 (rate-limited)', { status, retryAfter })
       }
       if (status < 200 || status >= 300) {
@@ -87,13 +88,4 @@ export function gateway(url: string, options: GatewayOptions = {}): IpfsRoute {
       }
     },
   }
-}
-
-/** `Retry-After` in ms: seconds, or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (!value) return undefined
-  const seconds = Number(value)
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000)
-  const at = Date.parse(value)
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }

@@ -1,5 +1,6 @@
 import { raceAbort } from '../shared/abort.ts'
 import { SourceError } from '../shared/errors.ts'
+import { parseRetryAfter } from '../shared/retryAfter.ts'
 import type {
   MethodRoute,
   RpcRequest,
@@ -171,15 +172,4 @@ function refusal(fail: Fail, response: Response): SourceError | undefined {
     return fail('http', `HTTP ${status}${html ? ' (HTML error page)' : ''}`, { status })
   if (html) return fail('body', 'HTTP 200 with an HTML page instead of JSON')
   return undefined
-}
-
-/** The longest `Retry-After` heeded: a source cannot sideline itself for a day by saying so. */
-const MAX_RETRY_AFTER = 600_000
-
-/** `Retry-After` as milliseconds (0 to 10 minutes): delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | null): number | undefined {
-  if (!value) return undefined
-  const seconds = Number(value)
-  const date = Number.isFinite(seconds) ? Date.now() + seconds * 1000 : Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.min(MAX_RETRY_AFTER, Math.max(0, date - Date.now()))
 }
