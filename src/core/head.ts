@@ -477,20 +477,19 @@ class Tracker {
   /**
    * The heights below a confirmed head hold the blocks it descends from: after a reorg the kept
    * hashes there are another chain's (proofs of blocks and receipts check against them). Walked
-   * down by parent hash while they differ, as far as the headers are known here; where a
-   * header is missing, the heights further down are forgotten rather than kept unchecked.
+   * down by parent hash while they differ (in steady progress the first parent matches: nothing
+   * to do); where, mid-reorg, a header is missing here, the heights further down are forgotten
+   * rather than kept unchecked. A head whose own header is not kept changes nothing.
    */
   private descendFrom(c: Candidate): void {
     let at = this.headers.get(c.hash)
-    for (let n = c.number - 1; this.confirmedHashes.has(n); n--) {
-      const parent = typeof at?.parentHash === 'string' ? at.parentHash.toLowerCase() : undefined
-      if (parent === undefined) {
-        for (const k of this.confirmedHashes.keys()) if (k <= n) this.confirmedHashes.delete(k)
-        return
-      }
-      if (this.confirmedHashes.get(n) === parent) return
+    for (let n = c.number - 1; at && this.confirmedHashes.has(n); n--) {
+      const parent = typeof at.parentHash === 'string' ? at.parentHash.toLowerCase() : undefined
+      if (parent === undefined || this.confirmedHashes.get(n) === parent) return
       this.confirmedHashes.set(n, parent)
       at = this.headers.get(parent)
+      if (!at)
+        for (const k of this.confirmedHashes.keys()) if (k < n) this.confirmedHashes.delete(k)
     }
   }
 

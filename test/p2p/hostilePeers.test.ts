@@ -364,6 +364,14 @@ describe('outlast relay, one hostile peer', () => {
     )
   })
 
+  it('refuses a maxAnswerBytes that is not a whole number of bytes >= 1024, naming it', async () => {
+    for (const bad of [10, 1.5e6 + 0.5, Number.NaN])
+      await assert.rejects(
+        createRelay({ rpc: 'http://127.0.0.1:1', maxAnswerBytes: bad }),
+        /maxAnswerBytes must be an integer >= 1024/,
+      )
+  })
+
   it('passes on no node answer larger than clients read: it says why instead', async () => {
     const relay = await relayWith({ gossip: false, maxAnswerBytes: 64 * 1024 })
     scripted.logsBytes = 128 * 1024
