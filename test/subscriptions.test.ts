@@ -292,7 +292,10 @@ describe('WebSocket sources', () => {
       await ping(602)
       await until('more heads', () => heads.length >= before + 4)
       assertChain(heads)
-      assert.ok(resumed < 2_000, `stream fed again after ${resumed} ms`)
+      // Heartbeat (750 ms) + the next block (1 s) + a head refresh within pollingInterval (1 s):
+      // a socket failing to reconnect no longer refreshes the head at every attempt
+      // (hostileSocket.test.ts), so the bound is that of watch.test.ts's drop.
+      assert.ok(resumed < 3_000, `stream fed again after ${resumed} ms`)
       console.log(`# lost socket → stream fed again: ${resumed} ms`)
     } finally {
       await ws[0]!.setMode({ kind: 'ok' })
