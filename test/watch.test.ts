@@ -57,10 +57,11 @@ let ws: WsProxy[] = []
 let nextPing = 1
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-async function until(what: string, fn: () => boolean, ms = 15_000) {
+async function until(what: string, fn: () => boolean, ms = 15_000, state?: () => string) {
   const end = Date.now() + ms
   while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}${state ? `\n${state()}` : ''}`)
     await sleep(20)
   }
 }
@@ -186,15 +187,22 @@ const withWebSockets: Setup = {
  */
 async function outage(
   setup: Setup,
+  rpc: Outlast,
   caughtUp: (tip: bigint, pings: bigint[]) => boolean,
   delivered?: () => number,
 ): Promise<{ pings: bigint[]; from: bigint; to: bigint }> {
+  // On a timeout, what the client saw: its head, each source's breaker, head and last error.
+  const state = () => {
+    const status = rpc.status()
+    const notes = status.sources.map((s) => `${s.name}: ${s.headNote ?? ''} ${s.lastError ?? ''}`)
+    return [`${status}`, ...notes].join('\n')
+  }
   await sleep(400) // watchers subscribed and polling
   const from = (await tip()) + 1n
   const pings: bigint[] = []
   for (let i = 0; i < 2; i++) pings.push(await ping())
   const healthyTip = await tip()
-  await until('delivery before the outage', () => caughtUp(healthyTip, pings))
+  await until('delivery before the outage', () => caughtUp(healthyTip, pings), 15_000, state)
   await setup.down()
   try {
     for (let i = 0; i < 5; i++) pings.push(await ping()) // 10 blocks with every source down
@@ -206,7 +214,12 @@ async function outage(
   }
   for (let i = 0; i < 2; i++) pings.push(await ping())
   const to = await tip()
-  await until(`delivery up to block ${to} after the outage`, () => caughtUp(to, pings))
+  await until(
+    `delivery up to block ${to} after the outage`,
+    () => caughtUp(to, pings),
+    15_000,
+    state,
+  )
   await sleep(400) // late duplicates would show up here
   return { pings, from, to }
 }
@@ -293,6 +306,7 @@ for (const setup of [withWebSockets, httpOnly]) {
       try {
         const { pings, from, to } = await outage(
           setup,
+          rpc,
           (tip, sent) =>
             blocks.some((b) => b.number === tip) &&
             numbers.at(-1) === tip &&
@@ -397,6 +411,7 @@ for (const setup of [withWebSockets, httpOnly]) {
       try {
         const { pings, from, to } = await outage(
           setup,
+          rpc,
           (tip, sent) =>
             missedBlocks.at(-1)?.number === tip &&
             skippingBlocks.at(-1)?.number === tip &&
@@ -446,7 +461,7 @@ for (const setup of [withWebSockets, httpOnly]) {
       await contract.on('Ping', onPing)
       let pings: bigint[] = []
       try {
-        const run = await outage(setup, (tip, sent) => {
+        const run = await outage(setup, rpc, (tip, sent) => {
           const seen = new Set(got.map((p) => p.value))
           return blocks.at(-1) === Number(tip) && sent.every((v) => seen.has(v))
         })
