@@ -89,13 +89,14 @@ export function nobleVerifier(): BlsVerifier {
           ? key.subtract(keyAt(committee, entry, i))
           : key.add(keyAt(committee, entry, i))
       if (key.is0()) return false
-      let sig: ReturnType<typeof sigs.Signature.fromBytes>
+      // A signature that does not decode, or decodes to the point at infinity (which noble
+      // cannot pair), is not valid: false, never a throw.
       try {
-        sig = sigs.Signature.fromBytes(signature)
+        const sig = sigs.Signature.fromBytes(signature)
+        return !sig.is0() && sigs.verify(sig, sigs.hash(signingRoot, ETH_DST), key)
       } catch {
         return false
       }
-      return sigs.verify(sig, sigs.hash(signingRoot, ETH_DST), key)
     },
   }
 }

@@ -95,6 +95,20 @@ describe('tampered light-client data is refused (Capella recording)', () => {
     refuses(lc, 'bad-signature', () => lc.processUpdate(u, NOW))
   })
 
+  it('a signature that is the point at infinity, or whose infinity flag is flipped', () => {
+    // 0xc0 then zeros is the canonical encoding of the identity in G2: well-formed, never valid.
+    const infinity = new Uint8Array(96)
+    infinity[0] = 0xc0
+    const flagged = victim.syncAggregate.syncCommitteeSignature.slice()
+    flagged[0] = (flagged[0] as number) ^ 0x40
+    for (const signature of [infinity, flagged]) {
+      const u = structuredClone(victim)
+      u.syncAggregate.syncCommitteeSignature = signature
+      const lc = atPeriod866()
+      refuses(lc, 'bad-signature', () => lc.processUpdate(u, NOW))
+    }
+  })
+
   it('a flipped participation bit (a signer dropped, a non-signer added)', () => {
     const bits = victim.syncAggregate.syncCommitteeBits
     // A set bit cleared (byte 0), and a clear one set where the recording has one.
