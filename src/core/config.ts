@@ -71,6 +71,12 @@ export type OutlastOptions = {
   trustedHeader?: TrustedHeaderHook
   /** Whole ms (0 to 2^31 − 1) a source that failed a proof gets no traffic. @default 60_000 */
   lieCooloff?: number
+  /**
+   * Once a first answer is out, load the code outlast otherwise loads on first use (sends, fee
+   * medians, receipts, subscriptions…), so that it is there if the page's own host fails later.
+   * @default true in browsers and workers, false in Node (its modules are local files)
+   */
+  preload?: boolean
 }
 
 export type ResolvedConfig = {
@@ -95,9 +101,15 @@ export type ResolvedConfig = {
   trustedBlockHashes: readonly string[]
   trustedHeader: TrustedHeaderHook | undefined
   lieCooloff: number
+  preload: boolean
   /** Every source is untrusted: heads and `latest` come from the light client (`trustedHeader`). */
   lightOnly: boolean
 }
+
+/** Code runs in a browser (or a worker): its modules come over the network from the page's host. */
+export const loadsOverNetwork = (): boolean =>
+  (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node ===
+  undefined
 
 /** An options type's keys, listed once so that a key added to the type must be added here. */
 const keysOf = <T>(keys: { [K in keyof Required<T>]: true }): readonly string[] => Object.keys(keys)
@@ -124,6 +136,7 @@ const known = keysOf<OutlastOptions>({
   trustedBlockHashes: true,
   trustedHeader: true,
   lieCooloff: true,
+  preload: true,
 })
 const quorumKeys = keysOf<NonNullable<OutlastOptions['quorum']>>({ domains: true, sources: true })
 const hedgeKeys = keysOf<NonNullable<OutlastOptions['hedge']>>({
@@ -274,6 +287,7 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
     trustedBlockHashes: checkHashes(options.trustedBlockHashes ?? []),
     trustedHeader: checkHook(options.trustedHeader),
     lieCooloff: num('lieCooloff', options.lieCooloff, ms(0)) ?? 60_000,
+    preload: checkBoolean(WHERE, 'preload', options.preload) ?? loadsOverNetwork(),
   }
 }
 

@@ -1,11 +1,13 @@
 import { serves } from '../shared/route.ts'
 import type { Hex } from '../shared/types.ts'
+import { realClock } from './clock.ts'
 import { type OutlastOptions, type ResolvedConfig, resolveConfig } from './config.ts'
 import { createEmitter, type Emitter } from './emitter.ts'
 import type { Engine } from './engine.ts'
 import type { OutlastEvents, ResponseMeta } from './events.ts'
 import type { Subscriptions } from './follow/subscriptions.ts'
 import { createHeadTracker, type HeadTracker } from './head.ts'
+import type { Prover } from './prover.ts'
 import { candidatesFor, needFor } from './quorumNeed.ts'
 import { createRequestWithMeta } from './requestWithMeta.ts'
 import { createRetryBudget } from './retryBudget.ts'
@@ -96,6 +98,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
     request: (method, params) => requestWithMeta({ method, params }),
   }
   const requestWithMeta = createRequestWithMeta(engine, () => closed)
+  if (config.preload) preloadAfterFirstAnswer(events, config.prover)
 
   const close = async () => {
     closed = true
@@ -113,6 +116,19 @@ export function createOutlast(options: OutlastOptions): Outlast {
 function roundTrips(config: ResolvedConfig, s: SourceState, rounds: number, floor: number) {
   const expected = Math.min(config.hedge.max, expectedLatency(s, 250))
   return Math.ceil(Math.min(config.timeout, Math.max(floor, rounds * expected)))
+}
+
+/**
+ * Once a first request is answered, and the caller has it, the code that loads on first use
+ * loads (src/core/preload.ts): it must not be left to fetch from a host that failed since.
+ */
+function preloadAfterFirstAnswer(events: Emitter<OutlastEvents>, prover: Prover | undefined) {
+  const first = (e: OutlastEvents['request']) => {
+    if (!e.ok) return
+    events.removeListener('request', first)
+    realClock.setTimeout(() => void import('./preload.ts').then((m) => m.preload(prover)), 0)
+  }
+  events.on('request', first)
 }
 
 /** The store of trusted headers (agreed heads, checkpoints, the hook) that anchors proofs. */

@@ -35,6 +35,8 @@ export type Prover = {
    * does not hedge to a second source while the first is still proving. @default 1
    */
   roundTrips?(method: string): number
+  /** Loads what the prover loads on first use, ahead (the client's `preload`). */
+  preload?(): Promise<unknown>
 }
 
 /** Several provers as one: each method goes to the first prover that lists it. */
@@ -46,6 +48,7 @@ export function combineProvers(provers: readonly Prover[]): Prover {
     methods: new Set(owner.keys()),
     stateMethods,
     roundTrips: (method) => owner.get(method)?.roundTrips?.(method) ?? 1,
+    preload: () => Promise.allSettled(provers.map(async (p) => p.preload?.())),
     answer: (method, params, ctx) =>
       owner.get(method)?.answer(method, params, ctx) ?? Promise.resolve(undefined),
   }

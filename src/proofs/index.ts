@@ -79,6 +79,8 @@ export function proofs(options: ProofsOptions = {}): Prover {
     methods: new Set([...provableMethods, ...Object.keys(answers)]),
     stateMethods: provableMethods,
     roundTrips: (method) => ROUND_TRIPS[method] ?? 1,
+    // Senders are recovered with code loaded on first use (blocks, receipts).
+    preload: () => import('../verify/sender.ts'),
     async answer(method, params, ctx) {
       try {
         if (provableMethods.has(method))

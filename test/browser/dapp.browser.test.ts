@@ -1,8 +1,10 @@
 /**
  * examples/dapp in headless Chromium against the outage lab: the page shows an account's
  * balance, nonce, token balance and the latest block; mid-session the cloud sources fail (one
- * blackholed, one answering 503); the page keeps showing the right values, a transfer signed in
- * the page is mined, and its sources panel shows which sources were lost.
+ * blackholed, one answering 503) and so does the page's own host (503 to every request, chunks
+ * included); the page keeps showing the right values, a transfer signed in the page is mined
+ * (with code outlast loads on first use, fetched ahead: `preload`), and its sources panel shows
+ * which sources were lost.
  * `SCREENSHOT=path` saves the panel's picture (the README's is made so).
  */
 import assert from 'node:assert/strict'
@@ -102,8 +104,13 @@ describeInBrowser('examples/dapp in Chromium, through a cloud outage', () => {
     return s
   }
 
-  it('shows the right values, loses the clouds mid-session, still does, and a transfer is mined', async () => {
+  it('shows the right values, loses the clouds and its own host mid-session, still does, and a transfer is mined', async () => {
     const before = await shownRight()
+    // The page's own host sat on the failed cloud too: no chunk it has not fetched yet loads.
+    const chunks = browser!.fetched.filter((path) => path !== '/' && !/^\/page\./.test(path))
+    assert.ok(chunks.length > 0, 'outlast fetched the code it loads on first use ahead')
+    browser!.allowConsole.push(/status of 503/)
+    browser!.setHostDown(true)
     await lab.proxy('aws').setMode({ kind: 'blackhole' })
     await lab.proxy('gcp').setMode({ kind: 'http5xx', status: 503 })
     for (let i = 0; i < 3; i++) {

@@ -86,6 +86,13 @@ export type BrowserPage = {
   timings: { launch: number; bundle: number; load: number }
   /** Size of the bundle served (entry and lazily loaded chunks), in bytes. */
   bundleBytes: number
+  /** Paths the page fetched from its host so far (`/page.js`, chunks), in order. */
+  fetched: string[]
+  /**
+   * Takes the page's own host down (`true`: every request answered 503, as an edge whose origin
+   * is gone) or brings it back: a dApp whose host sat on the failed cloud.
+   */
+  setHostDown(down: boolean): void
   /** Console errors expected from now on; push to it as a test starts a fault. */
   allowConsole: RegExp[]
   /** Every console message of type `error`, expected or not, and every uncaught page error. */
@@ -152,7 +159,8 @@ export async function openBrowserPage(options: BrowserPageOptions): Promise<Brow
       throw new Error(`vite could not bundle ${entry}: ${message(bundleResult.reason)}`)
     const { files } = bundleResult.value
 
-    server = await serve(files)
+    const host = { down: false, fetched: [] as string[] }
+    server = await serve(files, host)
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${options.search ?? ''}`
 
     const loadStart = performance.now()
@@ -235,6 +243,10 @@ export async function openBrowserPage(options: BrowserPageOptions): Promise<Brow
       url,
       timings: { launch: launchResult.value.ms, bundle: bundleResult.value.ms, load },
       bundleBytes: [...files.values()].reduce((n, f) => n + f.body.length, 0),
+      fetched: host.fetched,
+      setHostDown: (down) => {
+        host.down = down
+      },
       allowConsole: allow,
       consoleErrors,
       pageErrors,
@@ -300,10 +312,19 @@ async function bundle(
   return files
 }
 
-/** Serves `files` on 127.0.0.1 at a random port. */
-async function serve(files: Map<string, Served>): Promise<Server> {
+/** Serves `files` on 127.0.0.1 at a random port; 503 to everything while `host.down`. */
+async function serve(
+  files: Map<string, Served>,
+  host: { down: boolean; fetched: string[] },
+): Promise<Server> {
   const server = createServer((req, res) => {
-    const file = files.get(new URL(req.url ?? '/', 'http://127.0.0.1').pathname)
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname
+    if (host.down) {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('origin unreachable\n')
+      return
+    }
+    host.fetched.push(path)
+    const file = files.get(path)
     if (!file || req.method !== 'GET') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
       return
