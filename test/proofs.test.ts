@@ -284,3 +284,28 @@ describe('proofs of every kind against anvil', () => {
     assert.equal(new VerificationError('x').name, 'VerificationError')
   })
 })
+
+describe('round trips', () => {
+  it('a proven eth_getCode asks for the proof and the code together (one round trip)', async () => {
+    const asked: string[] = []
+    const pending: (() => void)[] = []
+    const ctx = {
+      header: { hash: `0x${'11'.repeat(32)}`, stateRoot: `0x${'22'.repeat(32)}` },
+      trusted: async () => undefined,
+      call: (method: string) => {
+        asked.push(method)
+        return new Promise((_, reject) => pending.push(() => reject(new Error('source gone'))))
+      },
+    } as never
+    const answering = proofs().answer('eth_getCode', [contract, 'latest'], ctx)
+    for (let i = 0; i < 5; i++) await Promise.resolve()
+    assert.deepEqual(
+      asked.toSorted(),
+      ['eth_getCode', 'eth_getProof'],
+      'both asked before either answered',
+    )
+    for (const fail of pending) fail()
+    await assert.rejects(answering, /source gone/)
+    assert.equal(proofs().roundTrips?.('eth_getCode'), 1)
+  })
+})

@@ -55,7 +55,6 @@ const answers: Readonly<Record<string, Answer>> = {
 
 /** Sequential requests to the source one answer takes (one round trip when not listed). */
 const ROUND_TRIPS: Readonly<Record<string, number>> = {
-  eth_getCode: 2, // the proof, then the code
   eth_getTransactionReceipt: 2, // the receipt, then its block and its receipts (at once)
   eth_getTransactionByHash: 2, // the transaction, then its block
   eth_getLogs: 3, // headers, receipts of bloom hits, the logs
