@@ -51,6 +51,14 @@ export type Outcome = {
 
 export type LieEvent = { source: string; reason: string; message: string }
 
+/** The outcomes of a round that found nothing, as an error's reasons (`what` names the request). */
+export function reasons(
+  outcomes: readonly Outcome[],
+  what: string,
+): { source: string; reason: string }[] {
+  return outcomes.map((o) => ({ source: o.source, reason: `${what}: ${o.outcome}: ${o.reason}` }))
+}
+
 export type PoolOptions = {
   clock: Clock
   /** Ms a lying source gets no traffic. */
