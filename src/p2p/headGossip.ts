@@ -1,0 +1,73 @@
+/**
+ * Heads gossiped by relays, per relay: each relay's heads count only on its own chain's topic
+ * (from the options, else its own `eth_chainId` answer: one relay cannot pick another's), are
+ * hash-checked (gossip.ts) and go to that relay's listeners only. Topics are subscribed to once
+ * someone listens, one per chain the relays named.
+ */
+import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import { checkHead } from './gossip.ts'
+import type { PeerLibp2p } from './peerNode.ts'
+import { headsTopic } from './protocol.ts'
+
+type Settings = { gossip: boolean; chainId?: number | undefined }
+
+export function createHeadGossip(settings: Settings, ready: () => Promise<PeerLibp2p>) {
+  /** Each pinned relay's chain, from its own `eth_chainId` answer (unless options name one). */
+  const chains = new Map<string, number>()
+  const listeners = new Map<string, Set<(header: Record<string, unknown>) => void>>()
+  const subscribed = new Set<string>()
+
+  const topicOf = (peer: string) => {
+    const id = settings.chainId ?? chains.get(peer)
+    return id === undefined ? undefined : headsTopic(id)
+  }
+
+  /** Delivers gossiped heads, once checked, to the listeners of the peer that signed them. */
+  const onGossip = (e: CustomEvent<Message>) => {
+    const msg = e.detail
+    if (msg.type !== 'signed') return
+    const from = msg.from.toString()
+    if (msg.topic !== topicOf(from)) return
+    const theirs = listeners.get(from)
+    if (!theirs?.size) return
+    const head = checkHead(msg.data)
+    if (head.ok) for (const l of theirs) l(head.value)
+  }
+
+  const listen = async () => {
+    if (!settings.gossip || listeners.size === 0) return
+    const ids = settings.chainId !== undefined ? [settings.chainId] : [...chains.values()]
+    const fresh = [...new Set(ids.map(headsTopic))].filter((t) => !subscribed.has(t))
+    if (fresh.length === 0) return
+    const first = subscribed.size === 0
+    for (const t of fresh) subscribed.add(t)
+    const n = await ready()
+    if (first) n.services.pubsub.addEventListener('message', onGossip)
+    for (const topic of fresh) {
+      n.services.pubsub.topicValidators.set(topic, (_peer, msg) =>
+        checkHead(msg.data).ok ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
+      )
+      n.services.pubsub.subscribe(topic)
+    }
+  }
+
+  return {
+    /** A relay's chain (from options, else its own `eth_chainId` answer): its heads' topic. */
+    learnChain(peer: PeerId, id: number) {
+      const key = peer.toString()
+      if (settings.chainId !== undefined || chains.get(key) === id) return
+      chains.set(key, id)
+      void listen()
+    },
+    /** Gossiped heads signed by `peer` (hash-checked), until the returned function is called. */
+    onHeads(peer: PeerId, listener: (header: Record<string, unknown>) => void): () => void {
+      const key = peer.toString()
+      const set = listeners.get(key) ?? new Set()
+      set.add(listener)
+      listeners.set(key, set)
+      void listen()
+      return () => set.delete(listener)
+    },
+  }
+}
