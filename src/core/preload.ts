@@ -12,8 +12,8 @@
 import type { Prover } from './prover.ts'
 
 /**
- * Every module the core imports on first use. A test (preload.test.ts) reads the code's
- * `import()`s and fails when one is missing here.
+ * Every module the core imports on first use. test/preload.test.ts reads the code's `import()`s
+ * and fails when one is missing here.
  */
 const onFirstUse: readonly (() => Promise<unknown>)[] = [
   () => import('./handlers/fees.ts'),
