@@ -1,6 +1,6 @@
 /**
  * `outlast relay` against one hostile peer, found by an audit (each test failed before its fix):
- * each test is a guard the relay promises (see createRelay.ts, guards.ts, relayGossip.ts,
+ * each test is a guard the relay promises (see rpcServer.ts, guards.ts, relayGossip.ts,
  * nodeClient.ts) and an attack that tried to get past it.
  * The relay runs in-process in front of a scripted node (a small HTTP server that answers as a
  * node or a provider would, counts what it is asked, and can be slow), so every case is fast
