@@ -1,4 +1,5 @@
 import { ConfigError } from '../shared/errors.ts'
+import { loadsOverNetwork } from '../shared/runtime.ts'
 import type { Source } from '../shared/types.ts'
 import type { BreakerOptions } from './breaker.ts'
 import {
@@ -105,11 +106,6 @@ export type ResolvedConfig = {
   /** Every source is untrusted: heads and `latest` come from the light client (`trustedHeader`). */
   lightOnly: boolean
 }
-
-/** Code runs in a browser (or a worker): its modules come over the network from the page's host. */
-export const loadsOverNetwork = (): boolean =>
-  (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node ===
-  undefined
 
 /** An options type's keys, listed once so that a key added to the type must be added here. */
 const keysOf = <T>(keys: { [K in keyof Required<T>]: true }): readonly string[] => Object.keys(keys)

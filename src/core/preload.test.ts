@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'vitest'
 import { ConfigError } from '../shared/errors.ts'
+import { loadsOverNetwork } from '../shared/runtime.ts'
 import { eip1193 } from '../sources/eip1193.ts'
-import { loadsOverNetwork } from './config.ts'
 import { createOutlast } from './createOutlast.ts'
 import type { Prover } from './prover.ts'
 

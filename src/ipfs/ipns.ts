@@ -10,6 +10,7 @@
 import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { BaseError, ConfigError } from '../shared/errors.ts'
 import { readResponse } from '../shared/readBytes.ts'
+import { loadsOverNetwork } from '../shared/runtime.ts'
 import { redactUrl } from '../shared/url.ts'
 import { ContentError, ContentNotFoundError, type RouteReason } from './errors.ts'
 import { checkGatewayUrls } from './gatewayUrls.ts'
@@ -34,6 +35,12 @@ export type IpnsOptions = {
   onLie?: (lie: { route: string; name: string; reason: string }) => void
   /** The fetch gateways use. @default globalThis.fetch */
   fetch?: typeof fetch
+  /**
+   * Load the record verifier (the `ipns` package) now rather than with the first record. A page's
+   * host can fail with the cloud it sits on; a name first resolved after that would then fail on
+   * code that no longer loads. @default true in browsers and workers, false in Node
+   */
+  preload?: boolean
 }
 
 /** A verified record: what the name points to, and from which route. */
@@ -67,9 +74,14 @@ export type IpnsResolver = {
 
 type Route = IpnsRouteStatus & { url: string }
 
-/** A resolver over trustless gateways. The `ipns` package loads with the first record. */
+/**
+ * A resolver over trustless gateways. The `ipns` package loads with the first record, or at once
+ * with `preload` (in browsers by default).
+ */
 export function ipnsResolver(options: IpnsOptions): IpnsResolver {
   const o = settingsOf(options)
+  // Never rejects: what does not load now loads again with the first record, as without it.
+  if (o.preload) void loadVerifier().catch(() => {})
   const routes: Route[] = o.gateways.map((url) => ({
     url,
     name: redactUrl(url),
@@ -83,11 +95,7 @@ export function ipnsResolver(options: IpnsOptions): IpnsResolver {
 
   const record = async (nameIn: string, { signal }: { signal?: AbortSignal } = {}) => {
     const name = nameIn.trim()
-    const [ipns, validator, key] = await Promise.all([
-      import('ipns'),
-      import('ipns/validator'),
-      routingKeyOf(name),
-    ])
+    const [[ipns, validator], key] = await Promise.all([loadVerifier(), routingKeyOf(name)])
     const reasons: RouteReason[] = []
     const valid: IpnsRecordInfo[] = []
     const stop = new AbortController()
@@ -223,12 +231,13 @@ function normalize(path: string): string {
   return `/ipns/${p}`
 }
 
+/** Every module resolving loads on first use: the record codec and validator, the name parser. */
+const loadVerifier = () =>
+  Promise.all([import('ipns'), import('ipns/validator'), import('@libp2p/peer-id')])
+
 /** The record's routing key: `/ipns/` + the multihash of the key the name is. */
 async function routingKeyOf(name: string): Promise<Uint8Array> {
-  const [{ peerIdFromString }, { multihashToIPNSRoutingKey }] = await Promise.all([
-    import('@libp2p/peer-id'),
-    import('ipns'),
-  ])
+  const [{ multihashToIPNSRoutingKey }, , { peerIdFromString }] = await loadVerifier()
   let digest: MultihashDigest
   try {
     digest = peerIdFromString(name).toMultihash()
@@ -260,7 +269,13 @@ function settingsOf(options: IpnsOptions) {
     if (!ok) throw new ConfigError(`ipnsResolver(): ${what}`)
   }
   check(typeof options === 'object' && options !== null, 'needs an options object with gateways')
-  const { gateways, timeout = 10_000, grace = 500, fetch: fetchFn = globalThis.fetch } = options
+  const {
+    gateways,
+    timeout = 10_000,
+    grace = 500,
+    fetch: fetchFn = globalThis.fetch,
+    preload = loadsOverNetwork(),
+  } = options
   check(
     Array.isArray(gateways) && gateways.length > 0,
     'gateways must be a non-empty array of gateway URLs',
@@ -272,5 +287,9 @@ function settingsOf(options: IpnsOptions) {
   )
   check(Number.isFinite(grace) && grace >= 0, `grace must be a number of ms >= 0, got ${grace}`)
   check(typeof fetchFn === 'function', 'fetch must be a fetch function')
-  return { gateways, timeout, grace, fetch: fetchFn, onLie: options.onLie }
+  check(
+    typeof preload === 'boolean',
+    `preload must be true or false, got ${JSON.stringify(preload)}`,
+  )
+  return { gateways, timeout, grace, fetch: fetchFn, onLie: options.onLie, preload }
 }

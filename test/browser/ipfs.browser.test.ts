@@ -5,6 +5,10 @@
  * metadata stored under the CID, every block hashed in the page, and flag the tamperer.
  */
 import assert from 'node:assert/strict'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { createIPNSRecord, marshalIPNSRecord } from 'ipns'
+import { base36 } from 'multiformats/bases/base36'
 import { afterAll, beforeAll, it } from 'vitest'
 import { CHAIN_ID } from '../helpers.ts'
 import { type Lab, startLab } from '../lab/index.ts'
@@ -17,6 +21,7 @@ import {
   startGateway,
   tokenUriCall,
 } from '../lab/ipfsLab.ts'
+import { startGateway as startIpnsGateway } from '../lab/ipnsLab.ts'
 import { type BrowserPage, describeInBrowser, openBrowserPage } from './harness.ts'
 import type { PageApi, Shown, ShowOptions } from './ipfs.page.ts'
 
@@ -102,4 +107,42 @@ describeInBrowser('outlast/ipfs in headless Chromium', () => {
       `${await browser!.call('userAgent')}: tokenURI through outlast and the metadata verified in ${shown.ms} ms`,
     )
   })
+
+  it("resolves an IPNS name first asked after the page's host failed: its verifier loaded ahead", async () => {
+    const b = browser!
+    const gateway = await startIpnsGateway()
+    try {
+      const key = await generateKeyPair('Ed25519')
+      const name = peerIdFromPrivateKey(key).toCID().toString(base36)
+      const target = `/ipfs/${content.dir.cid}`
+      gateway.records.set(name, marshalIPNSRecord(await createIPNSRecord(key, target, 1n, 60_000)))
+      const before = b.fetched.length
+      const resolver = await b.call<number>('makeResolver', [gateway.url])
+      // The verifier's chunks come from the page's host as the resolver is made, before any name.
+      await settled(() => b.fetched.length)
+      assert.ok(b.fetched.length > before, 'the resolver fetched its verifier ahead')
+      assert.equal(gateway.hits.records, 0)
+      b.setHostDown(true)
+      const got = await b.call('resolveName', resolver, `/ipns/${name}/42.json`)
+      assert.deepEqual(got, { path: `${target}/42.json` })
+      assert.equal(gateway.hits.records, 1)
+      b.check()
+    } finally {
+      b.setHostDown(false)
+      await gateway.stop()
+    }
+  })
 })
+
+/** Until `value()` has not changed for 300 ms (at most 5 s). */
+async function settled(value: () => number) {
+  let last = value()
+  let since = Date.now()
+  for (const end = Date.now() + 5_000; Date.now() < end && Date.now() - since < 300; ) {
+    await new Promise((r) => setTimeout(r, 25))
+    if (value() !== last) {
+      last = value()
+      since = Date.now()
+    }
+  }
+}

@@ -6,7 +6,13 @@
  * returned is plain data.
  */
 import { createOutlast, http } from '../../src/index.ts'
-import { createIpfs, type IpfsEvents, tokenMetadata } from '../../src/ipfs/index.ts'
+import {
+  createIpfs,
+  type IpfsEvents,
+  type IpnsResolver,
+  ipnsResolver,
+  tokenMetadata,
+} from '../../src/ipfs/index.ts'
 
 export type ShowOptions = {
   chainId: number
@@ -27,7 +33,22 @@ export type Shown = {
   ms: number
 }
 
+const resolvers: IpnsResolver[] = []
+
 const api = {
+  /** Makes an IPNS resolver over `gateways` (`preload` as given, else its default); its index. */
+  makeResolver(gateways: string[], preload?: boolean): number {
+    resolvers.push(ipnsResolver({ gateways, ...(preload === undefined ? {} : { preload }) }))
+    return resolvers.length - 1
+  },
+  /** Resolves `path` with resolver `i`: the `/ipfs/…` path, or the error's message. */
+  async resolveName(i: number, path: string): Promise<{ path?: string; error?: string }> {
+    try {
+      return { path: await resolvers[i]!.resolve(path) }
+    } catch (error) {
+      return { error: String(error) }
+    }
+  },
   /** Reads the token's metadata and shows it in `#token`. */
   async show(o: ShowOptions): Promise<Shown> {
     const started = performance.now()

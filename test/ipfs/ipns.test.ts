@@ -128,5 +128,9 @@ describe('IPNS records', () => {
     await assert.rejects(ipns.resolve('/ipns/example.com'), /DNSLink names are not resolved/)
     assert.throws(() => ipnsResolver({ gateways: [] }), /gateways must be a non-empty array/)
     assert.throws(() => ipnsResolver({ gateways: ['ftp://x'] }), /must be an http\(s\) URL/)
+    assert.throws(
+      () => ipnsResolver({ gateways: [a.url], preload: 'yes' as never }),
+      /ipnsResolver\(\): preload must be true or false, got "yes"/,
+    )
   })
 })

@@ -1,7 +1,8 @@
 /**
  * A small trustless gateway on loopback for the header and IPNS tests: raw blocks
  * (`GET /ipfs/{cid}?format=raw`) and IPNS records (`GET /ipns/{name}?format=ipns-record`) served
- * from maps the test fills, honest or faulty on demand (tampered bytes, 404, HTTP 500, slow).
+ * from maps the test fills, honest or faulty on demand (tampered bytes, 404, HTTP 500, slow), to
+ * any origin (CORS).
  */
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -36,6 +37,8 @@ export async function startGateway(): Promise<LoopbackGateway> {
   let mode: GatewayMode = { kind: 'ok' }
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://gateway')
+    // Any page may read it (a trustless gateway's records are public): the browser tests do.
+    res.setHeader('access-control-allow-origin', '*')
     const [, ns, key] = url.pathname.split('/')
     const format = url.searchParams.get('format')
     const accept = req.headers.accept ?? ''
