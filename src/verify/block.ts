@@ -76,11 +76,15 @@ const FORK_FIELDS: readonly Field[] = [
   ['requestsHash', hash32],
 ]
 
-/** The header's fields in RLP order (Frontier to Prague), each a quantity or bytes: for decoders. */
-export const HEADER_FIELDS: readonly { name: keyof RpcBlockHeader; quantity: boolean }[] = [
-  ...BASE_FIELDS,
-  ...FORK_FIELDS,
-].map(([name, encode]) => ({ name, quantity: encode === quantity }))
+/**
+ * The header's fields in RLP order (Frontier to Prague), each a quantity or bytes: for decoders
+ * (outlast/ipfs). Pure: a bundle whose code never reads it (the core's) does not build it.
+ */
+export const HEADER_FIELDS: readonly { name: keyof RpcBlockHeader; quantity: boolean }[] =
+  /* @__PURE__ */ [...BASE_FIELDS, ...FORK_FIELDS].map(([name, encode]) => ({
+    name,
+    quantity: encode === quantity,
+  }))
 
 /**
  * The fields of a block object that its hash covers, and the hash: what is kept of a header
