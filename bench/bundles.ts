@@ -9,8 +9,7 @@
  * `outlast/ipfs`'s first load is the gateway path (Helia and libp2p load only when `startHelia()`
  * runs): its "first use" column with `startHelia` is the weight with Helia.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { build, type Rollup } from 'vite'
@@ -18,9 +17,18 @@ import { build, type Rollup } from 'vite'
 const ROOT = new URL('..', import.meta.url).pathname
 /** The build measured (`npm run build`'s). `OUTLAST_DIST` measures another, e.g. one in node_modules/.cache. */
 const DIST = process.env.OUTLAST_DIST ?? `${ROOT}dist/`
+const CACHE = `${ROOT}node_modules/.cache/outlast-bundles`
 
 const ENTRIES: [name: string, code: string][] = [
   ['core: createOutlast + http', "export { createOutlast, http } from 'outlast'"],
+  [
+    'viem alone: createPublicClient + http + fallback (a dApp before outlast)',
+    "export { createPublicClient, http, fallback } from 'viem'",
+  ],
+  [
+    'a viem dApp on outlast: createPublicClient + outlast/viem + createOutlast + http',
+    "export { createPublicClient } from 'viem'\nexport { outlast } from 'outlast/viem'\nexport { createOutlast, http } from 'outlast'",
+  ],
   [
     'outlast/p2p: p2p (libp2p, WebSockets, WebRTC-Direct, gossipsub)',
     "export { p2p } from 'outlast/p2p'",
@@ -52,7 +60,9 @@ const ENTRIES: [name: string, code: string][] = [
 ]
 
 async function measure(code: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'outlast-bundle-'))
+  // Inside the project, so that an entry's bare imports (viem) resolve from its node_modules.
+  await mkdir(CACHE, { recursive: true })
+  const dir = await mkdtemp(join(CACHE, 'bundle-'))
   try {
     const entry = join(dir, 'entry.js')
     await writeFile(entry, code)
@@ -65,6 +75,7 @@ async function measure(code: string) {
           'outlast/p2p': `${DIST}p2p/index.js`,
           'outlast/ipfs': `${DIST}ipfs/index.js`,
           'outlast/light': `${DIST}light/index.js`,
+          'outlast/viem': `${DIST}adapters/viem.js`,
           outlast: `${DIST}index.js`,
         },
       },
