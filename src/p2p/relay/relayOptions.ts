@@ -108,24 +108,22 @@ export function relaySettings(options: RelayOptions) {
     beacon,
     lightInterval = 4_000,
   } = options
-  let url: URL | undefined
-  try {
-    url = new URL(rpc)
-  } catch {}
-  check(
-    url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:'),
-    `rpc must be the node's http(s) URL, got ${JSON.stringify(url ? redactUrl(rpc) : String(rpc))}`,
-  )
-  if (ws !== undefined) {
-    let wsUrl: URL | undefined
+  /** `value` is a URL of one of `protocols`; the message shows it without its secrets. */
+  const checkUrl = (key: string, value: unknown, protocols: string[], what: string) => {
+    let url: URL | undefined
     try {
-      wsUrl = new URL(ws)
+      url = new URL(value as string)
     } catch {}
+    const shown = url ? redactUrl(value as string) : String(value)
     check(
-      wsUrl !== undefined && (wsUrl.protocol === 'ws:' || wsUrl.protocol === 'wss:'),
-      `ws must be the node's ws(s) URL, got ${JSON.stringify(wsUrl ? redactUrl(ws) : String(ws))}`,
+      url !== undefined && protocols.includes(url.protocol),
+      `${key} must be ${what}, got ${JSON.stringify(shown)}`,
     )
   }
+  checkUrl('rpc', rpc, ['http:', 'https:'], "the node's http(s) URL")
+  if (ws !== undefined) checkUrl('ws', ws, ['ws:', 'wss:'], "the node's ws(s) URL")
+  if (beacon !== undefined)
+    checkUrl('beacon', beacon, ['http:', 'https:'], "the beacon node's http(s) URL")
   const whole = (n: unknown, min: number) => Number.isSafeInteger(n) && (n as number) >= min
   check(whole(maxFrameBytes, 64), `maxFrameBytes must be an integer >= 64, got ${maxFrameBytes}`)
   check(whole(maxBatch, 1), `maxBatch must be an integer >= 1, got ${maxBatch}`)
@@ -138,17 +136,6 @@ export function relaySettings(options: RelayOptions) {
     whole(maxStreamsPerPeer, 1),
     `maxStreamsPerPeer must be an integer >= 1, got ${maxStreamsPerPeer}`,
   )
-  if (beacon !== undefined) {
-    let beaconUrl: URL | undefined
-    try {
-      beaconUrl = new URL(beacon)
-    } catch {}
-    check(
-      beaconUrl !== undefined &&
-        (beaconUrl.protocol === 'http:' || beaconUrl.protocol === 'https:'),
-      `beacon must be the beacon node's http(s) URL, got ${JSON.stringify(beaconUrl ? redactUrl(beacon) : String(beacon))}`,
-    )
-  }
   for (const [k, v] of Object.entries({ idleTimeout, headInterval, timeout, lightInterval }))
     check(whole(v, 1), `${k} must be a whole number of ms >= 1, got ${v}`)
   check(
