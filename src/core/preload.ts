@@ -32,8 +32,10 @@ const onFirstUse: readonly (() => Promise<unknown>)[] = [
 ]
 
 /**
- * Loads every part, and the prover's own, now. Never rejects: a part that does not load now is
- * loaded again on its first use, as without a preload.
+ * Loads every part, and the prover's own, now. Never rejects. A part that fails to load now is
+ * tried again on first use, but a browser keeps a failed module load for the page's life (the
+ * HTML module map does), so it fails then too: the preload runs right after the page's host
+ * served the page and outlast, when it is likeliest to answer.
  */
 export async function preload(prover: Prover | undefined): Promise<void> {
   const loads = [...onFirstUse, () => prover?.preload?.()]

@@ -15,7 +15,8 @@ export function checkGatewayUrls(
     } catch {}
     check(
       url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:'),
-      `gateways[${i}] must be an http(s) URL, got ${JSON.stringify(url ? redactUrl(String(g)) : String(g))}`,
+      // A string that is no URL may still hold a key (a scheme left out): shown as "<invalid url>".
+      `gateways[${i}] must be an http(s) URL, got ${JSON.stringify(typeof g === 'string' ? redactUrl(g) : String(g))}`,
     )
   })
 }

@@ -80,7 +80,8 @@ type Route = IpnsRouteStatus & { url: string }
  */
 export function ipnsResolver(options: IpnsOptions): IpnsResolver {
   const o = settingsOf(options)
-  // Never rejects: what does not load now loads again with the first record, as without it.
+  // Never rejects. What fails to load now fails with the first record too in a browser (it keeps
+  // a failed module load): made with the page, the resolver loads while its host answers.
   if (o.preload) void loadVerifier().catch(() => {})
   const routes: Route[] = o.gateways.map((url) => ({
     url,

@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { tcp } from '@libp2p/tcp'
@@ -13,8 +15,8 @@ import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { type PeerLibp2p, p2p, RPC_PROTOCOL, startPeerNode } from '../../src/p2p/index.ts'
-import { SERVED } from '../../src/p2p/relay/index.ts'
-import { SourceError } from '../../src/shared/errors.ts'
+import { createRelay, SERVED } from '../../src/p2p/relay/index.ts'
+import { ConfigError, SourceError } from '../../src/shared/errors.ts'
 import { type Anvil, startAnvil } from '../lab/index.ts'
 import { type RelayProcess, startRelayProcess } from '../lab/relays.ts'
 
@@ -273,5 +275,40 @@ describe('outlast relay', () => {
     const unknown = await run(['proxyy'])
     assert.equal(unknown.code, 2)
     assert.match(unknown.err, /Unknown command proxyy/)
+  })
+
+  it('a start that fails part-way stops what it had started: no connection to the node is left', async () => {
+    // A node that answers eth_chainId, and counts the connections open to it.
+    const open = new Set<Socket>()
+    const node = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => res.end('{"jsonrpc":"2.0","id":1,"result":"0x7a69"}'))
+    })
+    node.on('connection', (socket) => {
+      open.add(socket)
+      socket.on('close', () => open.delete(socket))
+    })
+    await new Promise<void>((resolve) => node.listen(0, '127.0.0.1', resolve))
+    const dir = await mkdtemp(join(tmpdir(), 'outlast-relay-'))
+    try {
+      const keyFile = join(dir, 'relay.key')
+      await writeFile(keyFile, 'not a key')
+      await assert.rejects(
+        createRelay({
+          rpc: `http://127.0.0.1:${(node.address() as AddressInfo).port}`,
+          keyFile,
+          listen: ['/ip4/127.0.0.1/tcp/0'],
+        }),
+        (e: unknown) => e instanceof ConfigError && /is not a libp2p private key/.test(e.message),
+      )
+      // The key is read after the node was asked its chain: that kept-alive connection is closed.
+      for (const end = Date.now() + 2_000; open.size > 0 && Date.now() < end; )
+        await new Promise((r) => setTimeout(r, 20))
+      assert.equal(open.size, 0, 'the connection to the node is closed')
+    } finally {
+      node.closeAllConnections()
+      await new Promise((r) => node.close(r))
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -84,75 +84,96 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   // Pins are read and checked before anything connects or listens: a bad file stops the start.
   const ipfsParts = o.ipfs ? await import('./relayBlocks.ts') : undefined
   const pins = ipfsParts ? await ipfsParts.loadPins(o.pin) : undefined
-  const call = nodeClient(o.rpc, o.timeout, o.maxAnswerBytes)
-  const chainId = await nodeChainId(call, o.rpc).catch((error) => {
-    call.close()
-    throw error
-  })
-  const privateKey =
-    options.privateKey ?? (o.keyFile ? await loadOrCreateKey(o.keyFile) : undefined)
-  const cert = o.keyFile ? await loadOrCreateCertificate(certificateFileFor(o.keyFile)) : undefined
-  // The `ws` package is an optional peer dependency: asked for only with `ws`.
-  const WebSocket = o.ws && o.gossip ? await loadWs() : undefined
-  const penalties = createPenalties()
-  const node = await startNode(o, penalties, privateKey, cert)
-  const counts: Counts = { served: 0, refused: {}, gossip: {} }
-  /** Counts a refusal; a violation is a strike, and enough strikes ban the peer. */
-  const refuse = (why: string, peer: string) => {
-    bump(counts.refused, why)
-    if (!(why in WEIGHT) || !penalties.strike(peer, why as Violation)) return
-    bump(counts.refused, 'banned')
-    void node.hangUp(peerIdFromString(peer)).catch(() => {})
-  }
-  const told = (what: string) => bump(counts.gossip, what)
-
-  const serve = rpcServer(o, call, nodeSecrets([o.rpc, o.ws]), counts, refuse, penalties)
-  await node.handle(RPC_PROTOCOL, serve, STREAM_LIMITS)
-  // Gossip checks peers' messages with the node on its own connections, a few at a time
-  // (relayGossip.ts): a peer's gossip flood never queues peers' calls behind it.
-  const checking = o.gossip
-    ? nodeClient(o.rpc, o.timeout, GOSSIP_ANSWER_BYTES, GOSSIP_NODE_CALLS)
-    : undefined
-  const heads = checking
-    ? relayGossip(
-        node,
-        { own: call, checking },
-        chainId,
-        { interval: o.headInterval, ...(o.ws ? { ws: o.ws, WebSocket } : {}) },
-        told,
-        (peer) => refuse('gossip', peer),
-      )
-    : undefined
-  let ipfs: RelayIpfs | undefined
-  let light: RelayLight | undefined
-  const stop = async () => {
-    light?.stop()
-    heads?.stop()
-    await ipfs?.stop()
-    await node.stop()
-    call.close()
-    checking?.close()
-  }
+  // What has started, each with its stop: a start that fails stops them all, last first.
+  const started = stopList()
+  const stop = started.stop
   try {
-    if (o.beacon) light = await startLight(o.beacon, o, node, refuse, penalties, told)
-    if (ipfsParts && pins) ipfs = await ipfsParts.startRelayIpfs(node, pins, nodeBlockByHash(call))
+    const call = nodeClient(o.rpc, o.timeout, o.maxAnswerBytes)
+    started.add(() => call.close())
+    const chainId = await nodeChainId(call, o.rpc)
+    const privateKey =
+      options.privateKey ?? (o.keyFile ? await loadOrCreateKey(o.keyFile) : undefined)
+    const cert = o.keyFile
+      ? await loadOrCreateCertificate(certificateFileFor(o.keyFile))
+      : undefined
+    // The `ws` package is an optional peer dependency: asked for only with `ws`.
+    const WebSocket = o.ws && o.gossip ? await loadWs() : undefined
+    const penalties = createPenalties()
+    const node = await startNode(o, penalties, privateKey, cert)
+    started.add(() => node.stop())
+    const counts: Counts = { served: 0, refused: {}, gossip: {} }
+    /** Counts a refusal; a violation is a strike, and enough strikes ban the peer. */
+    const refuse = (why: string, peer: string) => {
+      bump(counts.refused, why)
+      if (!(why in WEIGHT) || !penalties.strike(peer, why as Violation)) return
+      bump(counts.refused, 'banned')
+      void node.hangUp(peerIdFromString(peer)).catch(() => {})
+    }
+    const told = (what: string) => bump(counts.gossip, what)
+
+    const serve = rpcServer(o, call, nodeSecrets([o.rpc, o.ws]), counts, refuse, penalties)
+    await node.handle(RPC_PROTOCOL, serve, STREAM_LIMITS)
+    // Gossip checks peers' messages with the node on its own connections, a few at a time
+    // (relayGossip.ts): a peer's gossip flood never queues peers' calls behind it.
+    const checking = o.gossip
+      ? nodeClient(o.rpc, o.timeout, GOSSIP_ANSWER_BYTES, GOSSIP_NODE_CALLS)
+      : undefined
+    if (checking) started.add(() => checking.close())
+    const heads = checking
+      ? relayGossip(
+          node,
+          { own: call, checking },
+          chainId,
+          { interval: o.headInterval, ...(o.ws ? { ws: o.ws, WebSocket } : {}) },
+          told,
+          (peer) => refuse('gossip', peer),
+        )
+      : undefined
+    if (heads) started.add(() => heads.stop())
+    const light = o.beacon
+      ? await startLight(o.beacon, o, node, refuse, penalties, told)
+      : undefined
+    if (light) started.add(() => light.stop())
+    const ipfs =
+      ipfsParts && pins
+        ? await ipfsParts.startRelayIpfs(node, pins, nodeBlockByHash(call))
+        : undefined
+    if (ipfs) started.add(() => ipfs.stop())
+    await Promise.allSettled(o.peers.map((p) => node.dial(multiaddr(p))))
+
+    const parts: Parts = { o, node, chainId, counts, penalties, cert, heads, ipfs, light }
+    return {
+      peerId: node.peerId.toString(),
+      get addresses() {
+        return node.getMultiaddrs().map(String)
+      },
+      chainId,
+      libp2p: node,
+      serveHeaderBlocks: headerBlocks(nodeBlockByHash(call)),
+      status: () => statusOf(parts),
+      stop,
+    }
   } catch (error) {
-    await stop()
+    await stop().catch(() => {})
     throw error
   }
-  await Promise.allSettled(o.peers.map((p) => node.dial(multiaddr(p))))
+}
 
-  const parts: Parts = { o, node, chainId, counts, penalties, cert, heads, ipfs, light }
+/** Stops added as parts start; `stop()` runs them all, last first, and throws the first failure. */
+function stopList() {
+  const stops: (() => unknown)[] = []
   return {
-    peerId: node.peerId.toString(),
-    get addresses() {
-      return node.getMultiaddrs().map(String)
+    add: (stop: () => unknown) => void stops.push(stop),
+    async stop() {
+      let first: unknown
+      for (const stop of stops.splice(0).reverse())
+        await Promise.resolve()
+          .then(stop)
+          .catch((error) => {
+            first ??= error
+          })
+      if (first !== undefined) throw first
     },
-    chainId,
-    libp2p: node,
-    serveHeaderBlocks: headerBlocks(nodeBlockByHash(call)),
-    status: () => statusOf(parts),
-    stop,
   }
 }
 

@@ -26,7 +26,8 @@ describe('relay options', () => {
   it('names each bad option', () => {
     refused(undefined, /relay: needs an options object with rpc/)
     refused({ rpc: 'ftp://x' }, /rpc must be the node's http\(s\) URL, got "ftp:\/\/x"/)
-    refused({ rpc: 'not a url' }, /rpc must be the node's http\(s\) URL, got "not a url"/)
+    refused({ rpc: 'not a url' }, /rpc must be the node's http\(s\) URL, got "<invalid url>"/)
+    refused({ rpc: 42 }, /rpc must be the node's http\(s\) URL, got "42"/)
     refused({ rpc, ws: 'http://x' }, /ws must be the node's ws\(s\) URL/)
     refused({ rpc, beacon: 'ws://x' }, /beacon must be the beacon node's http\(s\) URL/)
     refused({ rpc, maxFrameBytes: 10 }, /maxFrameBytes must be an integer >= 64, got 10/)
@@ -48,6 +49,8 @@ describe('relay options', () => {
       ['rpc', 'ftp://user:pass@node.example/v3/SECRET1'],
       ['ws', 'https://node.example/ws/SECRET1?key=SECRET2'],
       ['beacon', 'ws://node.example/SECRET1'],
+      ['rpc', 'mainnet.node.example/v3/SECRET1'],
+      ['ws', 'node.example:8546/SECRET1'],
     ])
       assert.throws(
         () => relaySettings({ rpc, [key as string]: url }),

@@ -114,7 +114,8 @@ export function relaySettings(options: RelayOptions) {
     try {
       url = new URL(value as string)
     } catch {}
-    const shown = url ? redactUrl(value as string) : String(value)
+    // A string that is no URL may still hold a key (a scheme left out): shown as "<invalid url>".
+    const shown = typeof value === 'string' ? redactUrl(value) : String(value)
     check(
       url !== undefined && protocols.includes(url.protocol),
       `${key} must be ${what}, got ${JSON.stringify(shown)}`,
@@ -122,8 +123,6 @@ export function relaySettings(options: RelayOptions) {
   }
   checkUrl('rpc', rpc, ['http:', 'https:'], "the node's http(s) URL")
   if (ws !== undefined) checkUrl('ws', ws, ['ws:', 'wss:'], "the node's ws(s) URL")
-  if (beacon !== undefined)
-    checkUrl('beacon', beacon, ['http:', 'https:'], "the beacon node's http(s) URL")
   const whole = (n: unknown, min: number) => Number.isSafeInteger(n) && (n as number) >= min
   check(whole(maxFrameBytes, 64), `maxFrameBytes must be an integer >= 64, got ${maxFrameBytes}`)
   check(whole(maxBatch, 1), `maxBatch must be an integer >= 1, got ${maxBatch}`)
@@ -136,6 +135,8 @@ export function relaySettings(options: RelayOptions) {
     whole(maxStreamsPerPeer, 1),
     `maxStreamsPerPeer must be an integer >= 1, got ${maxStreamsPerPeer}`,
   )
+  if (beacon !== undefined)
+    checkUrl('beacon', beacon, ['http:', 'https:'], "the beacon node's http(s) URL")
   for (const [k, v] of Object.entries({ idleTimeout, headInterval, timeout, lightInterval }))
     check(whole(v, 1), `${k} must be a whole number of ms >= 1, got ${v}`)
   check(
