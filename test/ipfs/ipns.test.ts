@@ -128,6 +128,11 @@ describe('IPNS records', () => {
     await assert.rejects(ipns.resolve('/ipns/example.com'), /DNSLink names are not resolved/)
     assert.throws(() => ipnsResolver({ gateways: [] }), /gateways must be a non-empty array/)
     assert.throws(() => ipnsResolver({ gateways: ['ftp://x'] }), /must be an http\(s\) URL/)
+    // A gateway written without its scheme may still hold a key: never shown.
+    assert.throws(
+      () => ipnsResolver({ gateways: ['gateway.example/ipfs?key=SECRET'] }),
+      (e: Error) => e.message.includes('got "<invalid url>"') && !e.message.includes('SECRET'),
+    )
     assert.throws(
       () => ipnsResolver({ gateways: [a.url], preload: 'yes' as never }),
       /ipnsResolver\(\): preload must be true or false, got "yes"/,
