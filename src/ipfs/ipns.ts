@@ -1,25 +1,21 @@
 /**
  * IPNS names resolved through trustless gateways, never on a gateway's word: each route's record
- * (`GET /ipns/{name}?format=ipns-record`) is verified with the `ipns` package (signed by the key
- * the name is, not expired), and the highest sequence among the valid ones wins. A route that
- * sends a record that fails its signature is marked lying; an expired record is refused, not a
- * lie (a cache may hold an old one). The highest sequence seen is remembered: a route replaying an
- * older valid record cannot take a name back.
+ * (`GET /ipns/{name}?format=ipns-record`: ipnsRoute.ts) is verified with the `ipns` package
+ * (signed by the key the name is, not expired), and the highest sequence among the valid ones
+ * wins. A route that sends a record that fails its signature is marked lying; an expired record
+ * is refused, not a lie (a cache may hold an old one). The highest sequence seen is remembered:
+ * a route replaying an older valid record cannot take a name back.
  */
 
 import type { MultihashDigest } from 'multiformats/hashes/interface'
-import { BaseError, ConfigError } from '../shared/errors.ts'
-import { readResponse } from '../shared/readBytes.ts'
+import { ConfigError } from '../shared/errors.ts'
 import { loadsOverNetwork } from '../shared/runtime.ts'
 import { redactUrl } from '../shared/url.ts'
 import { ContentError, ContentNotFoundError, type RouteReason } from './errors.ts'
 import { checkGatewayUrls } from './gatewayUrls.ts'
-import { fetchSameOrigin } from './sameOrigin.ts'
+import { fromRoute, messageOf, type Route } from './ipnsRoute.ts'
 
-/** The IPNS record media type of the trustless gateway spec. */
-export const IPNS_RECORD_TYPE = 'application/vnd.ipfs.ipns-record'
-/** The spec's limit on a record's size. */
-const MAX_RECORD_BYTES = 10_240
+export { IPNS_RECORD_TYPE } from './ipnsRoute.ts'
 
 export type IpnsOptions = {
   /** Trustless gateway base URLs asked for records (`/ipns/{name}?format=ipns-record` is added). */
@@ -72,8 +68,6 @@ export type IpnsResolver = {
   status(): { routes: IpnsRouteStatus[] }
 }
 
-type Route = IpnsRouteStatus & { url: string }
-
 /**
  * A resolver over trustless gateways. The `ipns` package loads with the first record, or at once
  * with `preload` (in browsers by default).
@@ -113,7 +107,7 @@ export function ipnsResolver(options: IpnsOptions): IpnsResolver {
     })
     const asks = routes.map(async (r) => {
       try {
-        const info = await fromRoute(r, name, key, { ...ipns, ...validator }, all)
+        const info = await fromRoute(r, name, key, { ...ipns, ...validator }, all, o)
         if (!info) return void reasons.push({ route: r.name, reason: 'does not have it' })
         valid.push(info)
         startGrace()
@@ -141,63 +135,6 @@ export function ipnsResolver(options: IpnsOptions): IpnsResolver {
     }
     highest.set(floorKey, best)
     return best
-  }
-
-  /** One route's verified record; undefined when it has none (404). */
-  const fromRoute = async (
-    r: Route,
-    name: string,
-    key: Uint8Array,
-    ipns: typeof import('ipns') & typeof import('ipns/validator'),
-    signal: AbortSignal,
-  ): Promise<IpnsRecordInfo | undefined> => {
-    let bytes: Uint8Array | undefined
-    const timeout = AbortSignal.timeout(o.timeout)
-    try {
-      const response = await fetchSameOrigin(
-        o.fetch,
-        new URL(`${r.url.replace(/\/+$/, '')}/ipns/${encodeURIComponent(name)}?format=ipns-record`),
-        { headers: { accept: IPNS_RECORD_TYPE }, signal: AbortSignal.any([signal, timeout]) },
-      )
-      if (response.status === 404 || response.status === 410) {
-        await response.body?.cancel()
-        return undefined
-      }
-      if (!response.ok) {
-        await response.body?.cancel()
-        throw new Error(`HTTP ${response.status}`)
-      }
-      bytes = await readResponse(response, MAX_RECORD_BYTES)
-    } catch (error) {
-      if (signal.aborted) throw new Error('not needed any more')
-      const why = timeout.aborted ? `no answer within ${o.timeout} ms` : messageOf(error)
-      r.failures++
-      r.lastError = why
-      throw new Error(why)
-    }
-    try {
-      await ipns.ipnsValidator(key, bytes)
-    } catch (error) {
-      const why = messageOf(error)
-      if ((error as Error)?.name === 'RecordExpiredError') {
-        r.lastError = `expired record: ${why}`
-        throw new Error(`sent an expired record (${why})`)
-      }
-      r.lies++
-      r.lastError = `lied: ${why}`
-      o.onLie?.({ route: r.name, name, reason: why })
-      throw new Error(`sent a record that failed verification: ${why}`)
-    }
-    const rec = ipns.unmarshalIPNSRecord(bytes)
-    r.records++
-    return {
-      name,
-      value: rec.value,
-      sequence: rec.sequence,
-      validity: rec.validity,
-      ttl: rec.ttl === undefined ? undefined : Number(rec.ttl / 1_000_000_000n),
-      route: r.name,
-    }
   }
 
   const resolve = async (path: string, opts: { signal?: AbortSignal } = {}) => {
@@ -257,13 +194,6 @@ function newerFirst(a: IpnsRecordInfo, b: IpnsRecordInfo): number {
   const time = (v: string) => Date.parse(v) || 0
   return time(b.validity) - time(a.validity)
 }
-
-const messageOf = (error: unknown) =>
-  error instanceof BaseError
-    ? error.shortMessage
-    : error instanceof Error
-      ? error.message
-      : String(error)
 
 function settingsOf(options: IpnsOptions) {
   const check = (ok: boolean, what: string) => {
