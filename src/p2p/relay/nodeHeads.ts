@@ -40,6 +40,42 @@ export function reconnectDelay(failures: number): number {
   return Math.min(500 * 2 ** Math.max(0, failures), 30_000)
 }
 
+/** What the node said on the socket (pure), as far as the relay cares. */
+export type SocketMessage =
+  | { kind: 'subscribed'; id: string }
+  | { kind: 'refused' }
+  | { kind: 'head'; header: Header }
+
+/**
+ * A message on the socket read: the answer to our `eth_subscribe` (id 1: its subscription id, or
+ * a refusal), a new head of that subscription, or undefined (malformed, or not ours).
+ */
+export function readSocketMessage(
+  text: string,
+  subscription: string | undefined,
+): SocketMessage | undefined {
+  let message: {
+    id?: unknown
+    result?: unknown
+    params?: { subscription?: unknown; result?: unknown }
+  }
+  try {
+    message = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (message?.id === 1)
+    return typeof message.result === 'string'
+      ? { kind: 'subscribed', id: message.result }
+      : { kind: 'refused' }
+  const params = message?.params
+  if (!subscription || params?.subscription !== subscription) return undefined
+  const header = params.result
+  return typeof header === 'object' && header !== null && !Array.isArray(header)
+    ? { kind: 'head', header: header as Header }
+    : undefined
+}
+
 export function watchHeads(o: NodeHeadsOptions): NodeHeads {
   let stopped = false
   let subscribed = false
@@ -100,35 +136,19 @@ export function watchHeads(o: NodeHeadsOptions): NodeHeads {
     })
     ws.on('message', (data) => {
       alive = true
-      let message: {
-        id?: unknown
-        result?: unknown
-        params?: { subscription?: unknown; result?: unknown }
-      }
-      try {
-        message = JSON.parse(String(data))
-      } catch {
-        return
-      }
-      if (message?.id === 1) {
-        if (typeof message.result !== 'string') return ws.close(1000, 'eth_subscribe refused')
-        subscriptionId = message.result
-        subscribed = true
-        failures = 0
-        stopPolling()
-        // A head that came between the last poll and the subscription is not missed.
-        void o
-          .latest()
-          .then(deliver)
-          .catch(() => {})
-        return
-      }
-      const params = message?.params
-      if (subscriptionId && params?.subscription === subscriptionId) {
-        const header = params.result
-        if (typeof header === 'object' && header !== null && !Array.isArray(header))
-          void deliver(header as Header).catch(() => {})
-      }
+      const said = readSocketMessage(String(data), subscriptionId)
+      if (said?.kind === 'refused') return ws.close(1000, 'eth_subscribe refused')
+      if (said?.kind === 'head') return void deliver(said.header).catch(() => {})
+      if (said?.kind !== 'subscribed') return
+      subscriptionId = said.id
+      subscribed = true
+      failures = 0
+      stopPolling()
+      // A head that came between the last poll and the subscription is not missed.
+      void o
+        .latest()
+        .then(deliver)
+        .catch(() => {})
     })
     ws.on('error', () => {})
     ws.on('close', () => {
