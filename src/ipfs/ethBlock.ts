@@ -8,7 +8,6 @@
 import { decode as rlpDecode, encode as rlpEncode } from '@ethereumjs/rlp'
 import { VerificationError } from '../shared/errors.ts'
 import { keccak256 } from '../shared/keccak.ts'
-import { readResponse } from '../shared/readBytes.ts'
 import type { Hex } from '../shared/types.ts'
 import {
   blockHeaderFields,
@@ -17,6 +16,7 @@ import {
   type RpcBlockHeader,
 } from '../verify/block.ts'
 import { ContentError } from './errors.ts'
+import { gatewayBytes } from './gatewayBytes.ts'
 import { fetchSameOrigin } from './sameOrigin.ts'
 
 /** The multicodec of an RLP-encoded Ethereum header. */
@@ -137,15 +137,7 @@ export async function fetchRawBlock(
     headers: { accept: RAW_BLOCK_TYPE },
     ...(signal ? { signal } : {}),
   })
-  if (response.status === 404 || response.status === 410) {
-    await response.body?.cancel()
-    return undefined
-  }
-  if (!response.ok) {
-    await response.body?.cancel()
-    throw new Error(`HTTP ${response.status}`)
-  }
-  return readResponse(response, maxBytes)
+  return gatewayBytes(response, maxBytes)
 }
 
 function hexOf(bytes: Uint8Array): Hex {

@@ -4,7 +4,7 @@
  * A record that fails its signature is a lie (counted, reported); an expired one is not.
  */
 import { BaseError } from '../shared/errors.ts'
-import { readResponse } from '../shared/readBytes.ts'
+import { gatewayBytes } from './gatewayBytes.ts'
 import type { IpnsOptions, IpnsRecordInfo, IpnsRouteStatus } from './ipns.ts'
 import { fetchSameOrigin } from './sameOrigin.ts'
 
@@ -35,15 +35,8 @@ export async function fromRoute(
       new URL(`${r.url.replace(/\/+$/, '')}/ipns/${encodeURIComponent(name)}?format=ipns-record`),
       { headers: { accept: IPNS_RECORD_TYPE }, signal: AbortSignal.any([signal, timeout]) },
     )
-    if (response.status === 404 || response.status === 410) {
-      await response.body?.cancel()
-      return undefined
-    }
-    if (!response.ok) {
-      await response.body?.cancel()
-      throw new Error(`HTTP ${response.status}`)
-    }
-    bytes = await readResponse(response, MAX_RECORD_BYTES)
+    bytes = await gatewayBytes(response, MAX_RECORD_BYTES)
+    if (!bytes) return undefined
   } catch (error) {
     if (signal.aborted) throw new Error('not needed any more')
     const why = timeout.aborted ? `no answer within ${o.timeout} ms` : messageOf(error)
