@@ -90,7 +90,8 @@ export function ipnsResolver(options: IpnsOptions): IpnsResolver {
 
   const record = async (nameIn: string, { signal }: { signal?: AbortSignal } = {}) => {
     const name = nameIn.trim()
-    const [[ipns, validator], key] = await Promise.all([loadVerifier(), routingKeyOf(name)])
+    const [ipns, validator, peerId] = await loadVerifier()
+    const key = routingKeyOf(name, ipns, peerId)
     const reasons: RouteReason[] = []
     const valid: IpnsRecordInfo[] = []
     const stop = new AbortController()
@@ -174,8 +175,11 @@ const loadVerifier = () =>
   Promise.all([import('ipns'), import('ipns/validator'), import('@libp2p/peer-id')])
 
 /** The record's routing key: `/ipns/` + the multihash of the key the name is. */
-async function routingKeyOf(name: string): Promise<Uint8Array> {
-  const [{ multihashToIPNSRoutingKey }, , { peerIdFromString }] = await loadVerifier()
+function routingKeyOf(
+  name: string,
+  { multihashToIPNSRoutingKey }: typeof import('ipns'),
+  { peerIdFromString }: typeof import('@libp2p/peer-id'),
+): Uint8Array {
   let digest: MultihashDigest
   try {
     digest = peerIdFromString(name).toMultihash()
