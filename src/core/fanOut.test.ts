@@ -318,6 +318,45 @@ describe('fanOut on a fake clock', () => {
     assert.deepEqual(l.penalized, [], '"not found" is not a lie')
   })
 
+  it('a real answer beside a "not yet" proven false: its source lied, the "not yet" stands, degraded', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [answer(10, { status: '0x1' })] },
+      b: { domain: 'B', replies: [answer(20, null)] },
+    })
+    const { outcome } = l.run({
+      degrade: true,
+      pending: (r) => r === null,
+      beatsNotYet: async () => ({ refuted: 'its block holds another transaction' }),
+    })
+    await l.time.to(5_000)
+    assert.deepEqual(l.askedAt('b'), [0, 220, 1_040])
+    assert.equal(outcome.result?.value, null)
+    assert.deepEqual(outcome.result?.sources, ['b'])
+    assert.equal(outcome.result?.degraded, true)
+    assert.deepEqual(l.penalized, [
+      ['a', 'body', 'a: eth_getBalance answer rejected: its block holds another transaction'],
+    ])
+  })
+
+  it('a slow inclusion check: no timer ends the fan-out before its verdict', async () => {
+    const l = lab({
+      a: { domain: 'A', replies: [answer(10, { status: '0x1' }), answer(10, { status: '0x1' })] },
+      b: { domain: 'B', replies: [answer(20, null)] },
+    })
+    const { outcome } = l.run({
+      degrade: true,
+      pending: (r) => r === null,
+      beatsNotYet: () =>
+        new Promise((resolve) =>
+          l.time.clock.setTimeout(() => resolve({ refuted: 'not in its block' }), 3_000),
+        ),
+    })
+    await l.time.to(10_000)
+    assert.deepEqual(l.askedAt('a'), [0], 'the liar is not asked again while it is checked')
+    assert.equal(outcome.result?.value, null)
+    assert.equal(outcome.result?.degraded, true)
+  })
+
   for (const included of [true, false])
     it(`a "not yet" whose re-check goes silent: the real answer ${included ? 'stands, degraded, once its inclusion checks' : 'whose inclusion fails is an error'}`, async () => {
       const l = lab({

@@ -82,9 +82,11 @@ export type FanOutRequest = {
   pending?(result: unknown): boolean
   /**
    * An answer whose only dissent is "not yet" (`pending`) stands with it, flagged degraded, once
-   * the re-checks are done (a receipt whose block is on the agreed chain).
+   * the re-checks are done (a receipt whose block is on the agreed chain and holds it): `true`.
+   * `{ refuted }` when the check proved it false (its sources lied: the "not yet" stands);
+   * `false` when it could not be checked.
    */
-  beatsNotYet?(result: unknown): Promise<boolean>
+  beatsNotYet?(result: unknown): Promise<Inclusion>
   /** May settle for one domain when every other domain failed. */
   degrade: boolean
   /** Ask sources even if their breaker is open (every eligible source is cooling off). */
@@ -105,6 +107,9 @@ export type FanOutRequest = {
   /** When to give up, on the clock's scale (`Date.now()` unless `ctx.clock` says otherwise). */
   deadline: number
 }
+
+/** A lone answer's inclusion (`beatsNotYet`): checked, not checkable, or proven false. */
+export type Inclusion = boolean | { refuted: string }
 
 export type FanOutResult = {
   /** The answer, or the node error every agreeing source gave (a revert). */
@@ -180,6 +185,8 @@ class Run {
   reasked = false
   /** The lone real answer's inclusion was checked once (`beatsNotYet`). */
   inclusionAsked = false
+  /** That check is running: what comes next waits for its verdict. */
+  checking = false
 
   constructor(
     ctx: FanOutContext,
@@ -433,6 +440,7 @@ class Run {
 
   /** No one is left to ask, and nothing is in flight: settle, or try what is left. */
   exhausted() {
+    if (this.checking) return
     const reserve = this.req.reserve?.filter((s) => !this.launched.has(s)) ?? []
     let next = whenExhausted(this.exhaustion(reserve.length))
     if (next.do === 'askReserve') {
@@ -496,17 +504,36 @@ class Run {
     }
   }
 
-  /** One real answer beside "not yet"s: it stands, degraded, if its inclusion checks. */
+  /**
+   * One real answer beside "not yet"s: it stands, degraded, if its inclusion checks. Proven
+   * false, it is its sources' lie and leaves the tally: the "not yet"s are what is left.
+   */
   checkInclusion(lone: Group) {
     this.inclusionAsked = true
+    this.checking = true
     this.watchDeadline()
+    // A re-check may have come due while the check ran: it goes on, and ends the fan-out.
     const again = () => {
-      if (!this.done) this.exhausted()
+      this.checking = false
+      if (!this.done && this.idle()) this.exhausted()
     }
-    this.req.beatsNotYet!(lone.value).then(
-      (ok) => (ok && !this.done ? this.finish(lone, undefined, true) : again()),
-      again,
-    )
+    this.req.beatsNotYet!(lone.value).then((ok) => {
+      this.checking = false
+      if (this.done) return
+      if (ok === true) return this.finish(lone, undefined, true)
+      if (ok) this.refute(lone, ok.refuted)
+      again()
+    }, again)
+  }
+
+  /** `g` was proven false: each of its sources lied, and it no longer counts. */
+  refute(g: Group, why: string) {
+    this.tally.drop(g)
+    for (const s of g.sources) {
+      const lie = new SourceError(s.name, 'body', `${this.req.method} answer rejected: ${why}`)
+      this.ctx.penalize(s, lie)
+      this.failures.push({ source: s.name, reason: lie.shortMessage })
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import { verifyBlockHash } from '../verify/block.ts'
 import { sameHex } from '../verify/fields.ts'
 import type { RpcBlockWithBody } from '../verify/trie.ts'
 import { canonical } from './canonical.ts'
+import type { Inclusion } from './fanOut.ts'
 import type { Head, HeadTracker } from './head.ts'
 import type { MethodPolicy } from './policy.ts'
 import type { SourceState } from './sourceState.ts'
@@ -96,7 +97,7 @@ export type AnswerRules = {
   /** `null` may only mean "not yet" (a node a block behind): it is asked again, not outvoted. */
   pending?: (result: unknown) => boolean
   /** An answer that stands against "not yet" answers alone (its inclusion is checked). */
-  beatsNotYet?: (result: unknown) => Promise<boolean>
+  beatsNotYet?: (result: unknown) => Promise<Inclusion>
   /**
    * A check too slow for `check` (a block body against its header's roots), run inside the
    * attempt on answers that pass `check`: throws `VerificationError` for a lie. See `verifyingCall`.
@@ -154,8 +155,8 @@ export async function checkAnswer(
   method: string,
   params: readonly unknown[],
   expectedHash?: string,
-  /** Is `hash` the agreed chain's block at `number`? */
-  onChain: (number: number, hash: string) => Promise<boolean> = async () => false,
+  /** Does a receipt stand against "not found"s? (handlers/agreedChain.ts `receiptStands`) */
+  receiptStands: (receipt: unknown, hash: string) => Promise<Inclusion> = async () => false,
 ): Promise<AnswerRules> {
   const expected = expectedHash?.toLowerCase()
   // Looked up by hash, a different hash is a lie. Looked up by number, a different hash than
@@ -182,20 +183,8 @@ export async function checkAnswer(
     case 'eth_getTransactionReceipt':
       return {
         pending: isNull,
-        // Its block is on the agreed chain and it names the transaction asked for: one source's
-        // "not found" beside it is a node behind, not a veto.
-        beatsNotYet: async (r) => {
-          const receipt = r as {
-            transactionHash?: unknown
-            blockHash?: unknown
-            blockNumber?: unknown
-          }
-          return (
-            typeof receipt?.blockHash === 'string' &&
-            String(receipt.transactionHash).toLowerCase() === String(params[0]).toLowerCase() &&
-            (await onChain(Number(receipt.blockNumber), receipt.blockHash.toLowerCase()))
-          )
-        },
+        // One source's receipt beside another's "not found": handlers/agreedChain.ts judges it.
+        beatsNotYet: (r) => receiptStands(r, String(params[0]).toLowerCase()),
       }
     default:
       return NOT_YET.has(method) ? { pending: isNull } : {}
@@ -217,7 +206,8 @@ function blockRules(
   expected: string | undefined,
 ): AnswerRules {
   const checked = new WeakMap<object, string | undefined>()
-  const whole = new WeakSet<object>()
+  /** Whole bodies, each with what of a transaction no check covers (txRules.ts, loaded by then). */
+  const whole = new WeakMap<object, Unhashed>()
   const check = (r: unknown): string | undefined => {
     if (r === null) return undefined
     const block = r as Block
@@ -232,52 +222,57 @@ function blockRules(
     check,
     verify: async (r) => {
       if (r === null || check(r) !== undefined) return // the engine refuses it
-      if (await verifyBody(r as RpcBlockWithBody)) whole.add(r as object)
+      const unhashed = await verifyBody(r as RpcBlockWithBody)
+      if (unhashed) whole.set(r as object, unhashed)
     },
     standsAlone: (r) =>
       r !== null &&
       whole.has(r as object) &&
       (r as Block).transactions?.length === 0 &&
       (byHash || (expected !== undefined && (r as Block).hash?.toLowerCase() === expected)),
-    // Two checked bodies under one hash are the same body but for their senders (`from`).
+    // Two checked bodies under one hash are the same body but for what no check covers: each
+    // transaction's sender (`from`), place, and whatever else a node adds (txRules.ts `unhashed`).
     key: (r) => {
       if (r === null) return 'null'
       const { hash, transactions, uncles, withdrawals } = r as Block
       const id = String(hash).toLowerCase()
-      return whole.has(r as object)
-        ? `${id}:${canonical((transactions as { from?: unknown }[]).map((tx) => tx.from))}`
+      const unhashed = whole.get(r as object)
+      return unhashed
+        ? `${id}:${canonical((transactions as Tx[]).map((tx) => unhashed(tx, true)))}`
         : `${id}:${canonical({ transactions, uncles, withdrawals })}`
     },
     pending: isNull,
   }
 }
 
+type Unhashed = (tx: Tx, inCheckedBody: boolean) => Record<string, unknown>
+
 /**
- * Checks a block's body against its header (whose hash was checked): true when that covers all
- * of it but the senders; false when part cannot be checked (transaction or uncle hashes, a
- * transaction type this version cannot rebuild). Throws `VerificationError` when the body
- * contradicts the header (its roots, or a typed transaction's `gasPrice`).
+ * Checks a block's body against its header (whose hash was checked): when that covers all of it
+ * but what each transaction's hash leaves out, what tells that apart (txRules.ts `unhashed`);
+ * undefined when part cannot be checked (transaction or uncle hashes, a transaction type this
+ * version cannot rebuild). Throws `VerificationError` when the body contradicts the header (its
+ * roots, or a typed transaction's `gasPrice`).
  */
-async function verifyBody(block: RpcBlockWithBody): Promise<boolean> {
+async function verifyBody(block: RpcBlockWithBody): Promise<Unhashed | undefined> {
   const transactions = block.transactions
-  if (!Array.isArray(transactions)) return false
+  if (!Array.isArray(transactions)) return undefined
   // The trie code loads with the first block body to check: reads without one never carry it.
-  const [{ verifyBlockBody }, { UnsupportedTypeError }, { checkHashes }] = await Promise.all([
-    import('../verify/trie.ts'),
-    import('../verify/errors.ts'),
-    import('./txRules.ts'),
-  ])
+  const [{ verifyBlockBody }, { UnsupportedTypeError }, { checkHashes, unhashed }] =
+    await Promise.all([
+      import('../verify/trie.ts'),
+      import('../verify/errors.ts'),
+      import('./txRules.ts'),
+    ])
   checkHashes(transactions.filter((tx): tx is Tx => typeof tx === 'object' && tx !== null))
   try {
     await verifyBlockBody(block)
   } catch (error) {
-    if (error instanceof UnsupportedTypeError) return false
+    if (error instanceof UnsupportedTypeError) return undefined
     throw error
   }
-  return (
-    transactions.every((tx) => typeof tx !== 'string') &&
-    sameHex(block.sha3Uncles, EMPTY_UNCLES_HASH)
-  )
+  const full = transactions.every((tx) => typeof tx !== 'string')
+  return full && sameHex(block.sha3Uncles, EMPTY_UNCLES_HASH) ? unhashed : undefined
 }
 
 function checkBlock(

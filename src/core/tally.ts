@@ -178,6 +178,15 @@ export class Tally {
     }
   }
 
+  /** Forgets an answer proven false, also as it was before a `clear`: it contests nothing. */
+  drop(g: Group): void {
+    for (const [key, x] of this.groups)
+      if (x === g) {
+        this.groups.delete(key)
+        this.cleared.delete(key)
+      }
+  }
+
   /** Forgets every answer; returns the sources that gave them. */
   clear(): SourceState[] {
     const sources = this.all().flatMap((g) => g.sources)

@@ -4,7 +4,7 @@
  * the code that rebuilds a transaction's hash. A dApp that never asks for either carries neither.
  */
 import { VerificationError } from '../shared/errors.ts'
-import { computeTransactionHash } from '../verify/transaction.ts'
+import { computeTransactionHash, HASHED, hashedFields } from '../verify/transaction.ts'
 import { canonical } from './canonical.ts'
 import type { AnswerRules } from './rules.ts'
 import { invalidTransactionFields } from './validate.ts'
@@ -66,33 +66,33 @@ export function checkHashes(txs: readonly Tx[]): void {
   }
 }
 
-/** Fields of a JSON-RPC transaction that its hash covers (types 0 to 4; `gasPrice` only for legacy). */
-const ENVELOPE = new Set([
-  'type',
-  'chainId',
-  'nonce',
-  'gas',
-  'maxFeePerGas',
-  'maxPriorityFeePerGas',
-  'maxFeePerBlobGas',
-  'to',
-  'value',
-  'input',
-  'accessList',
-  'blobVersionedHashes',
-  'authorizationList',
-  'v',
-  'yParity',
-  'r',
-  's',
+/** Fields some type's hash covers: on another type, empty, they say nothing. */
+const ENVELOPE: ReadonlySet<string> = new Set(HASHED.flatMap((fields) => [...fields]))
+/** Checked too in a block body checked against its header (verify/trie.ts `verifyBlockBody`). */
+const IN_CHECKED_BODY: ReadonlySet<string> = new Set([
+  'hash',
+  'transactionIndex',
+  'blockTimestamp',
+  'gasPrice',
 ])
 
-/** What of a transaction its hash does not cover; all of it when its type cannot be rebuilt. */
-function unhashed(tx: Tx): Record<string, unknown> {
-  const type = (tx as { type?: unknown }).type
-  if (type != null && !/^0x[0-4]$/.test(String(type))) return tx
+/**
+ * What of a transaction no check covers, so answers must agree on it: all of it when its type
+ * cannot be rebuilt; else every field its type's hash leaves out, whatever its name (`from`, the
+ * place in a block, `data` or `gasLimit` beside `input` and `gas`, a field of another type such
+ * as an `authorizationList` on a type-2 transaction), but for another type's empty fields. In
+ * a checked block body (`inCheckedBody`), also not the fields that check covers.
+ */
+export function unhashed(tx: Tx, inCheckedBody = false): Record<string, unknown> {
+  const hashed = hashedFields(tx as { type?: unknown; v?: unknown })
+  if (!hashed) return tx
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(tx)) if (!ENVELOPE.has(k)) out[k] = v
+  for (const [k, v] of Object.entries(tx)) {
+    if (hashed.has(k)) continue
+    if (inCheckedBody && IN_CHECKED_BODY.has(k)) continue
+    if (ENVELOPE.has(k) && (v == null || (Array.isArray(v) && v.length === 0))) continue
+    out[k] = v
+  }
   return out
 }
 

@@ -12,7 +12,7 @@ import type { Hex } from '../shared/types.ts'
 import { mismatch, UnsupportedTypeError } from '../verify/errors.ts'
 import { sameHex } from '../verify/fields.ts'
 import { verifyFullBlock } from '../verify/fullBlock.ts'
-import { computeTransactionHash, type RpcTransaction } from '../verify/transaction.ts'
+import { computeTransactionHash, hashedFields, type RpcTransaction } from '../verify/transaction.ts'
 import type { RpcBlockWithBody } from '../verify/trie.ts'
 import { blockNumberOf, isHash, toQuantity } from './blockTag.ts'
 
@@ -48,7 +48,7 @@ export async function proveTransactionAt(params: readonly unknown[], ctx: Prover
   const entry = proven.transactions[i]
   if (!entry) return null
   await provenSenders([entry], () => 'from')
-  return entry
+  return provenOnly(entry)
 }
 
 /**
@@ -82,7 +82,7 @@ export async function proveTransaction(params: readonly unknown[], ctx: ProverCo
       at(entry, field),
     )
   await provenSenders([tx], () => 'from')
-  return tx
+  return provenOnly(tx)
 }
 
 /** A block with full transactions by hash, proven whole against its hash and roots (`null`: undefined). */
@@ -119,8 +119,33 @@ export async function provenSenders(
 
 /** A proven block once every transaction's `from` is its recovered sender. */
 async function withSenders(block: FullBlock | undefined) {
-  if (block) await provenSenders(block.transactions, (i) => `transactions[${i}].from`)
-  return block
+  if (!block) return block
+  await provenSenders(block.transactions, (i) => `transactions[${i}].from`)
+  return { ...block, transactions: block.transactions.map(provenOnly) }
+}
+
+/** Checked in a block proven whole, beside what each transaction's hash covers. */
+const PROVEN_IN_BLOCK: ReadonlySet<string> = new Set([
+  'hash',
+  'from',
+  'blockHash',
+  'blockNumber',
+  'transactionIndex',
+  'gasPrice',
+  'blockTimestamp',
+])
+
+/**
+ * A transaction of a block proven whole, with only what the proof checked: the fields its hash
+ * covers (verify/transaction.ts `hashedFields`), its sender, place, price and time. Whatever
+ * else a source added (`data` beside `input`, `gasLimit` beside `gas`, another type's fields)
+ * nothing checked, so it is not returned as proven.
+ */
+function provenOnly<T extends Tx>(tx: T): T {
+  const hashed = hashedFields(tx)
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(tx)) if (hashed?.has(k) || PROVEN_IN_BLOCK.has(k)) out[k] = v
+  return out as T
 }
 
 async function trustedFullBlock(tag: unknown, ctx: ProverContext) {

@@ -87,6 +87,34 @@ export function rawTransactionHash(raw: Hex): Hex {
   return Hash.keccak256(blobTransactionBody(envelope) ?? envelope, { as: 'Hex' })
 }
 
+const SIGNED = ['type', 'nonce', 'gas', 'to', 'value', 'input', 'v', 'yParity', 'r', 's']
+const FEE_MARKET = [...SIGNED, 'chainId', 'maxFeePerGas', 'maxPriorityFeePerGas', 'accessList']
+/** The fields of a JSON-RPC transaction that its hash covers, by type (0 to 4). */
+export const HASHED: readonly ReadonlySet<string>[] = [
+  new Set([...SIGNED, 'gasPrice']),
+  new Set([...SIGNED, 'chainId', 'gasPrice', 'accessList']),
+  new Set(FEE_MARKET),
+  new Set([...FEE_MARKET, 'maxFeePerBlobGas', 'blobVersionedHashes']),
+  new Set([...FEE_MARKET, 'authorizationList']),
+]
+const EIP155_LEGACY: ReadonlySet<string> = new Set([...HASHED[0]!, 'chainId'])
+
+/**
+ * The fields of `tx` that its hash covers, or undefined for a type this version cannot rebuild.
+ * A legacy transaction's `chainId` is covered where its `v` encodes one (EIP-155: `legacyItems`
+ * checks that they match).
+ */
+export function hashedFields(tx: { type?: unknown; v?: unknown }): ReadonlySet<string> | undefined {
+  const { type, v } = tx
+  if (type != null && !/^0x[0-4]$/.test(String(type))) return undefined
+  if (type != null && type !== '0x0') return HASHED[Number(type)]
+  try {
+    return typeof v === 'string' && BigInt(v) >= 35n ? EIP155_LEGACY : HASHED[0]
+  } catch {
+    return HASHED[0]
+  }
+}
+
 /** 0 to 4 for the types we can rebuild, `undefined` for any other type. */
 export function transactionType(tx: RpcTransaction): number | undefined {
   if (tx.type === undefined || tx.type === null) return 0

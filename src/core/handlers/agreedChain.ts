@@ -7,9 +7,12 @@
 import { DeadlineError, ProviderRpcError } from '../../shared/errors.ts'
 import type { Hex } from '../../shared/types.ts'
 import { computeBlockHash } from '../../verify/block.ts'
+import type { RpcBlockWithBody } from '../../verify/trie.ts'
 import type { Answer, Engine } from '../engine.ts'
-import { fanOut } from '../fanOut.ts'
+import { fanOut, type Inclusion } from '../fanOut.ts'
 import type { Head } from '../head.ts'
+import { verifyingCall } from '../rules.ts'
+import type { Tx } from '../txRules.ts'
 
 /**
  * Is `hash` the agreed chain's block at `n`? The head tracker knows recent heights; below them,
@@ -29,6 +32,30 @@ export async function onAgreedChain(engine: Engine, n: number, hash: string): Pr
     meta.consistency === 'agreed' ||
     meta.consistency === 'cached'
   return ok && String((result as { hash?: unknown } | null)?.hash).toLowerCase() === hash
+}
+
+/**
+ * Does one source's receipt of transaction `hash` stand against other domains' "not found"? It
+ * names that transaction, its block is on the agreed chain, and that block's checked body holds
+ * the transaction at the receipt's index: then the "not found" is a node behind, not a veto.
+ * A body that holds another transaction there refutes it: a made-up receipt in a real block.
+ */
+export async function receiptStands(
+  engine: Engine,
+  receipt: unknown,
+  hash: string,
+): Promise<Inclusion> {
+  const r = receipt as { transactionHash?: unknown; blockHash?: unknown; blockNumber?: unknown }
+  if (typeof r?.blockHash !== 'string' || String(r.transactionHash).toLowerCase() !== hash)
+    return false
+  const block = r.blockHash.toLowerCase()
+  if (!(await onAgreedChain(engine, Number(r.blockNumber), block))) return false
+  return includes(
+    engine,
+    block,
+    Number((receipt as { transactionIndex?: unknown }).transactionIndex),
+    hash,
+  )
 }
 
 /** The block `safe` or `finalized` stands for, as the domains agree (or verify) it. */
@@ -79,6 +106,74 @@ export async function headerByHash(
   })
   if (r.error) throw r.error
   return r.value as Record<string, unknown> | null
+}
+
+/**
+ * Is transaction `hash` the one at `index` of block `blockHash`, by that block's body? Asked as
+ * the block with its transactions; an answer counts once its header hashes to `blockHash`, each
+ * transaction to its own hash and all of them to the header's `transactionsRoot`: then one
+ * answer stands, from any source (untrusted ones too), and a body that contradicts its header
+ * is its source's lie. The transaction at `index` is another (or there is none): refuted. A body
+ * this version cannot check (a transaction type it cannot rebuild), or none: false.
+ */
+async function includes(
+  engine: Engine,
+  blockHash: string,
+  index: number,
+  hash: string,
+): Promise<Inclusion> {
+  if (!Number.isSafeInteger(index) || index < 0)
+    return { refuted: `transaction index ${index} is not an index` }
+  const [{ verifyBlockBody }, { UnsupportedTypeError }, { checkHashes }] = await Promise.all([
+    import('../../verify/trie.ts'),
+    import('../../verify/errors.ts'),
+    import('../txRules.ts'),
+  ])
+  const method = 'eth_getBlockByHash'
+  const params = [blockHash, true]
+  const whole = new WeakSet<object>()
+  const verify = async (block: unknown) => {
+    if (block === null) return
+    const b = block as RpcBlockWithBody
+    if (!Array.isArray(b.transactions)) return
+    checkHashes(b.transactions.filter((tx): tx is Tx => typeof tx === 'object' && tx !== null))
+    try {
+      await verifyBlockBody(b)
+      whole.add(b)
+    } catch (error) {
+      if (!(error instanceof UnsupportedTypeError)) throw error
+    }
+  }
+  const { candidates, force, reserve } = engine.candidatesFor(false, true, method)
+  const r = await fanOut(engine.fan, {
+    method,
+    params,
+    candidates,
+    force,
+    ...(reserve ? { reserve } : {}),
+    need: engine.needFor(candidates, method).need,
+    check: (b) =>
+      b === null || headerHashes(b, blockHash) ? undefined : `header is not ${blockHash}`,
+    call: verifyingCall(
+      { verify },
+      (s, signal) => engine.pool.attempt(s, method, params, signal),
+      (s, why) => engine.pool.markLying(s, `${method}: ${why}`),
+    ),
+    standsAlone: (b) => b !== null && whole.has(b as object),
+    key: (b) => (b === null ? 'null' : blockHash),
+    pending: (b) => b === null,
+    degrade: true,
+    deadline: Date.now() + engine.config.timeout,
+    initial: 1,
+  })
+  if (r.error || !whole.has(r.value as object)) return false
+  const tx = (r.value as RpcBlockWithBody).transactions?.[index]
+  const at = typeof tx === 'object' && tx !== null ? String(tx.hash).toLowerCase() : undefined
+  return (
+    at === hash || {
+      refuted: `block ${blockHash} has ${at ?? 'no transaction'} at index ${index}, not ${hash}`,
+    }
+  )
 }
 
 /** Does `header` hash to `hash`? */

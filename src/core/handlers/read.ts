@@ -85,8 +85,8 @@ async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer>
   )
   const { need, degraded } = engine.needFor(candidates, method)
   const single = c.policy.class === 'single'
-  const rules = await checkAnswer(method, pinned.params, pinned.expectedHash, async (n, hash) =>
-    (await agreedChain()).onAgreedChain(engine, n, hash),
+  const rules = await checkAnswer(method, pinned.params, pinned.expectedHash, async (r, hash) =>
+    (await agreedChain()).receiptStands(engine, r, hash),
   )
   const verifying = single
     ? undefined
