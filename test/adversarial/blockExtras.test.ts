@@ -26,14 +26,26 @@ let busy: Obj
 beforeAll(async () => {
   lab = await startLab({
     blockTime: 0,
-    sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
+    // The honest domains 200 ms slower than usual: the liar answers first even on a loaded
+    // machine, so each case shows the hole every time (an `it.fails` that passed by chance
+    // would fail the suite).
+    sources: [
+      ...threeDomains.map((d) => ({ ...d, latency: d.latency + 200 })),
+      { name: 'liar', domain: 'liar-host', latency: 0 },
+    ],
   })
   await lab.anvil.rpc('evm_mine')
   empty = await lab.anvil.rpc<Obj>('eth_getBlockByNumber', ['latest', false])
-  await lab.anvil.rpc('eth_sendTransaction', [
+  const sent = await lab.anvil.rpc<string>('eth_sendTransaction', [
     { from: devAccounts[1].address, to: devAccounts[2].address, value: '0x9' },
   ])
-  busy = await lab.anvil.rpc<Obj>('eth_getBlockByNumber', ['latest', false])
+  // The block that holds it, by its receipt (not `latest`, which a loaded machine may have moved).
+  let receipt: Obj | null = null
+  for (let i = 0; i < 100 && !receipt; i++) {
+    receipt = await lab.anvil.rpc<Obj | null>('eth_getTransactionReceipt', [sent])
+    if (!receipt) await new Promise((r) => setTimeout(r, 50))
+  }
+  busy = await lab.anvil.rpc<Obj>('eth_getBlockByHash', [receipt?.blockHash, false])
   assert.equal((empty.transactions as unknown[]).length, 0)
   assert.equal((busy.transactions as unknown[]).length, 1)
   assert.ok(empty.size, 'anvil reports size')
