@@ -6,7 +6,8 @@
  * the header's base fee gives, and `blockTimestamp` to be the header's (trie.ts
  * `verifyBlockBody`). Left unchecked here: `from`, which only recovering the sender from the
  * signature can check (~1.5 ms a transaction: outlast/proofs does it, verify/sender.ts; the
- * core has the senders agreed instead), `size` and `totalDifficulty`.
+ * core has the senders agreed instead), and `totalDifficulty`. `size` is checked with the body
+ * (trie.ts `blockSizes`).
  */
 import type { Hex } from '../shared/types.ts'
 import { verifyBlockHash } from './block.ts'

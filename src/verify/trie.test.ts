@@ -8,6 +8,7 @@ import { computeBlockHash, verifyBlockHash } from './block.ts'
 import { UnsupportedTypeError } from './errors.ts'
 import type { RpcTransaction } from './transaction.ts'
 import {
+  blockSizes,
   computeTransactionsRoot,
   computeWithdrawalsRoot,
   EMPTY_TRIE_ROOT,
@@ -146,5 +147,34 @@ describe('tampered block bodies are caught and named', () => {
 
   test('uncles in a block whose header says it has none', async () => {
     await assertNames(() => verifyBlockBody({ ...london, uncles: [london.hash] }), 'uncles')
+  })
+})
+
+describe('size: the length of the block’s encoding, where the body is whole', () => {
+  test('real mainnet blocks (Homestead, London): the size their node gave', () => {
+    for (const block of mainnet)
+      assert.deepEqual(blockSizes(block, block.transactions as RpcTransaction[]), [
+        Number((block as { size?: unknown }).size),
+      ])
+  })
+
+  test('from Shanghai on: with the withdrawals list (geth) or without it (anvil)', () => {
+    const address = `0x${'11'.repeat(20)}` as Hex
+    const withdrawals = [{ index: '0x1', validatorIndex: '0x2', address, amount: '0x3' }] as const
+    const txs = london.transactions as RpcTransaction[]
+    const sizes = (w: readonly RpcWithdrawal[]) =>
+      blockSizes({ ...london, withdrawalsRoot: EMPTY_TRIE_ROOT, withdrawals: w } as Block, txs)
+    // RLP([1, 2, 20 bytes, 3]) is 25 bytes; its list adds 1: 26 bytes more. An empty list: 1.
+    const [geth, anvil] = sizes(withdrawals)
+    assert.equal(geth! - anvil!, 26)
+    const [gethEmpty, anvilEmpty] = sizes([])
+    assert.equal(gethEmpty! - anvilEmpty!, 1)
+    assert.equal(anvilEmpty, anvil)
+  })
+
+  test('a size that is not the block’s is a lie, named', async () => {
+    await assertNames(() => verifyBlockBody({ ...london, size: '0x1' } as Block), 'size')
+    await verifyBlockBody(london) // as given
+    await verifyBlockBody({ ...london, size: undefined } as Block) // none given: nothing to check
   })
 })

@@ -4,7 +4,7 @@
  */
 import * as Rlp from 'ox/Rlp'
 import type { Hex } from '../shared/types.ts'
-import type { RpcBlock } from './block.ts'
+import { blockHeaderFields, type RpcBlock } from './block.ts'
 import { mismatch, UnsupportedTypeError } from './errors.ts'
 import { address, hash32, malformed, quantity, sameHex } from './fields.ts'
 import {
@@ -45,8 +45,13 @@ export const indexKey = (i: number): Uint8Array =>
 export async function computeTransactionsRoot(
   transactions: readonly RpcTransaction[],
 ): Promise<Hex> {
+  return orderedTrieRoot(transactionEnvelopes(transactions))
+}
+
+/** Each full transaction's signed envelope; throws `UnsupportedTypeError` for unknown types. */
+function transactionEnvelopes(transactions: readonly RpcTransaction[]): Uint8Array[] {
   if (!Array.isArray(transactions)) malformed('transactions', 'an array', transactions)
-  const envelopes = transactions.map((tx: unknown, i) => {
+  return transactions.map((tx: unknown, i) => {
     if (typeof tx !== 'object' || tx === null)
       malformed(`transactions[${i}]`, 'a full transaction object', tx)
     const envelope = serializeTransaction(tx as RpcTransaction)
@@ -54,13 +59,17 @@ export async function computeTransactionsRoot(
       throw new UnsupportedTypeError(`transactions[${i}]`, String((tx as RpcTransaction).type))
     return envelope
   })
-  return orderedTrieRoot(envelopes)
 }
 
 /** `withdrawalsRoot` rebuilt from withdrawals: each item is RLP([index, validatorIndex, address, amount]). */
 export async function computeWithdrawalsRoot(withdrawals: readonly RpcWithdrawal[]): Promise<Hex> {
+  return orderedTrieRoot(withdrawalItems(withdrawals))
+}
+
+/** Each withdrawal's RLP([index, validatorIndex, address, amount]). */
+function withdrawalItems(withdrawals: readonly RpcWithdrawal[]): Uint8Array[] {
   if (!Array.isArray(withdrawals)) malformed('withdrawals', 'an array', withdrawals)
-  const items = withdrawals.map((w: unknown, i) => {
+  return withdrawals.map((w: unknown, i) => {
     const at = `withdrawals[${i}]`
     if (typeof w !== 'object' || w === null) malformed(at, 'a withdrawal object', w)
     const { index, validatorIndex, address: to, amount } = w as RpcWithdrawal
@@ -74,8 +83,32 @@ export async function computeWithdrawalsRoot(withdrawals: readonly RpcWithdrawal
       { as: 'Bytes' },
     )
   })
-  return orderedTrieRoot(items)
 }
+
+/**
+ * A block's `size`, the length of its RLP encoding: [header, transactions, uncles], and the
+ * withdrawals from Shanghai on (geth counts them; anvil leaves them out: both lengths are given,
+ * the encoding's first). A legacy transaction goes in as its list, a typed one as a byte string
+ * of its envelope. Only for a body given whole without uncles.
+ */
+export function blockSizes(
+  block: RpcBlockWithBody,
+  transactions: readonly RpcTransaction[],
+): number[] {
+  const header = Rlp.fromHex(blockHeaderFields(block), { as: 'Bytes' }).length
+  let txs = 0
+  for (const envelope of transactionEnvelopes(transactions))
+    txs += envelope[0]! >= 0xc0 ? envelope.length : prefix(envelope.length) + envelope.length
+  const body = header + wrapped(txs) + wrapped(0)
+  if (block.withdrawalsRoot == null) return [wrapped(body)]
+  const withdrawals = withdrawalItems(block.withdrawals ?? []).reduce((n, w) => n + w.length, 0)
+  return [wrapped(body + wrapped(withdrawals)), wrapped(body)]
+}
+
+/** The length of an RLP string or list prefix for `n` bytes of payload (strings past one byte). */
+const prefix = (n: number) => (n < 56 ? 1 : 1 + Math.ceil(n.toString(16).length / 2))
+/** An RLP list of `n` bytes of payload, prefix included. */
+const wrapped = (n: number) => prefix(n) + n
 
 /**
  * Checks a block's body against its header (whose hash the caller has checked): full transactions
@@ -127,6 +160,15 @@ export async function verifyBlockBody(block: RpcBlockWithBody): Promise<void> {
       block.uncles?.length,
       0,
     )
+  // `size`, which no hash covers, is the length of the block's encoding: checked where the body
+  // is whole (all transactions given in full, or none; no uncles). Given as hashes, it cannot be.
+  const given = (block as { size?: unknown }).size
+  const full = transactions?.every((tx) => typeof tx !== 'string') ?? false
+  if (given != null && full && sameHex(block.sha3Uncles, EMPTY_UNCLES_HASH)) {
+    const sizes = blockSizes(block, transactions as RpcTransaction[])
+    if (!sizes.some((size) => toBigInt(quantity(given, 'size')) === BigInt(size)))
+      mismatch('size', 'is not the length of the block’s encoding', given, sizes[0])
+  }
 }
 
 /**
