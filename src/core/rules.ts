@@ -254,7 +254,7 @@ type Unhashed = (tx: Tx, inCheckedBody: boolean) => Record<string, unknown>
  * version cannot rebuild). Throws `VerificationError` when the body contradicts the header (its
  * roots, or a typed transaction's `gasPrice`).
  */
-async function verifyBody(block: RpcBlockWithBody): Promise<Unhashed | undefined> {
+export async function verifyBody(block: RpcBlockWithBody): Promise<Unhashed | undefined> {
   const transactions = block.transactions
   if (!Array.isArray(transactions)) return undefined
   // The trie code loads with the first block body to check: reads without one never carry it.

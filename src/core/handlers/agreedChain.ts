@@ -11,8 +11,7 @@ import type { RpcBlockWithBody } from '../../verify/trie.ts'
 import type { Answer, Engine } from '../engine.ts'
 import { fanOut, type Inclusion } from '../fanOut.ts'
 import type { Head } from '../head.ts'
-import { verifyingCall } from '../rules.ts'
-import type { Tx } from '../txRules.ts'
+import { verifyBody, verifyingCall } from '../rules.ts'
 
 /**
  * Is `hash` the agreed chain's block at `n`? The head tracker knows recent heights; below them,
@@ -45,17 +44,15 @@ export async function receiptStands(
   receipt: unknown,
   hash: string,
 ): Promise<Inclusion> {
-  const r = receipt as { transactionHash?: unknown; blockHash?: unknown; blockNumber?: unknown }
+  const r = receipt as Record<
+    'transactionHash' | 'blockHash' | 'blockNumber' | 'transactionIndex',
+    unknown
+  >
   if (typeof r?.blockHash !== 'string' || String(r.transactionHash).toLowerCase() !== hash)
     return false
   const block = r.blockHash.toLowerCase()
   if (!(await onAgreedChain(engine, Number(r.blockNumber), block))) return false
-  return includes(
-    engine,
-    block,
-    Number((receipt as { transactionIndex?: unknown }).transactionIndex),
-    hash,
-  )
+  return includes(engine, block, Number(r.transactionIndex), hash)
 }
 
 /** The block `safe` or `finalized` stands for, as the domains agree (or verify) it. */
@@ -113,8 +110,9 @@ export async function headerByHash(
  * the block with its transactions; an answer counts once its header hashes to `blockHash`, each
  * transaction to its own hash and all of them to the header's `transactionsRoot`: then one
  * answer stands, from any source (untrusted ones too), and a body that contradicts its header
- * is its source's lie. The transaction at `index` is another (or there is none): refuted. A body
- * this version cannot check (a transaction type it cannot rebuild), or none: false.
+ * is its source's lie (rules.ts `verifyBody`). The transaction at `index` is another (or there
+ * is none): refuted. A body this version cannot check (a transaction type it cannot rebuild,
+ * uncles), or none: false.
  */
 async function includes(
   engine: Engine,
@@ -124,25 +122,11 @@ async function includes(
 ): Promise<Inclusion> {
   if (!Number.isSafeInteger(index) || index < 0)
     return { refuted: `transaction index ${index} is not an index` }
-  const [{ verifyBlockBody }, { UnsupportedTypeError }, { checkHashes }] = await Promise.all([
-    import('../../verify/trie.ts'),
-    import('../../verify/errors.ts'),
-    import('../txRules.ts'),
-  ])
   const method = 'eth_getBlockByHash'
   const params = [blockHash, true]
   const whole = new WeakSet<object>()
   const verify = async (block: unknown) => {
-    if (block === null) return
-    const b = block as RpcBlockWithBody
-    if (!Array.isArray(b.transactions)) return
-    checkHashes(b.transactions.filter((tx): tx is Tx => typeof tx === 'object' && tx !== null))
-    try {
-      await verifyBlockBody(b)
-      whole.add(b)
-    } catch (error) {
-      if (!(error instanceof UnsupportedTypeError)) throw error
-    }
+    if (block !== null && (await verifyBody(block as RpcBlockWithBody))) whole.add(block as object)
   }
   const { candidates, force, reserve } = engine.candidatesFor(false, true, method)
   const r = await fanOut(engine.fan, {
