@@ -139,17 +139,20 @@ describe('deadline', () => {
   it('every source blackholed: the request ends at the deadline with code 4900, naming the sources', async () => {
     for (const p of lab.proxies) await p.setMode({ kind: 'blackhole' })
     const rpc = clientFor(lab, { timeout: 800 })
-    const started = Date.now()
     try {
       await assert.rejects(
         rpc.request({ method: 'eth_getBalance', params: [devAccounts[0].address, 'latest'] }),
         (e: Error & { code?: number }) => {
           assert.equal(e.code, 4900)
-          for (const name of ['aws', 'gcp', 'home']) assert.match(e.message, new RegExp(name))
+          // Ended by the deadline, not by the sources' own 2 s attempt timeouts (told by the
+          // error, not timed: a busy machine makes a time bound flaky): each source is named
+          // as still waiting when it passed.
+          assert.equal(e.name, 'DeadlineError', e.message)
+          for (const name of ['aws', 'gcp', 'home'])
+            assert.match(e.message, new RegExp(`- ${name}: no answer after \\d+ ms`))
           return true
         },
       )
-      assert.ok(Date.now() - started < 1_500, `took ${Date.now() - started} ms`)
     } finally {
       await rpc.close()
       await reset()

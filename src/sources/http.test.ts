@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterAll, beforeAll, describe, it } from 'vitest'
+import { afterAll, beforeAll, describe, it, vi } from 'vitest'
 import { type Lab, startLab } from '../../test/lab/index.ts'
 import { ConfigError, RpcResponseError, SourceError } from '../shared/errors.ts'
 import { http } from './http.ts'
@@ -161,6 +161,48 @@ const settledWithinATurn = (promise: Promise<unknown>) =>
     new Promise((resolve) => setImmediate(resolve, 'pending')),
   ])
 
+/**
+ * Starts a read (`start`, given the fetch to use) with its rate check on fake timers
+ * (`setTimeout` and `performance`; the sockets, the server's pace and the attempt's timeout stay
+ * real) and checks that the check cuts the body exactly `grace` ms after the headers: still
+ * reading 1 ms before, failed at `grace`. A busy machine cannot make it late, as a time bound
+ * would. Returns the read (failed), for its reason to be checked.
+ */
+async function cutAtTheGrace(grace: number, start: (fetchFn: typeof fetch) => Promise<unknown>) {
+  let headers = false
+  const noting: typeof fetch = async (...args) => {
+    const response = await fetch(...args)
+    headers = true
+    return response
+  }
+  const real = async (what: string, ok: () => boolean) => {
+    for (let i = 0; !ok(); i++) {
+      assert.ok(i < 500, `waited 5 s (real) for ${what}`)
+      await sleep(10)
+    }
+  }
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+  try {
+    let settled = false
+    const pending = start(noting)
+    pending.then(
+      () => (settled = true),
+      () => (settled = true),
+    )
+    // The rate check is armed as the body's read begins, right after the headers.
+    await real('the headers', () => headers)
+    await sleep(20)
+    vi.advanceTimersByTime(grace - 1)
+    await sleep(20)
+    assert.equal(settled, false, `still reading ${grace - 1} ms after the headers`)
+    vi.advanceTimersByTime(1)
+    await real('the cut', () => settled)
+    return { read: pending }
+  } finally {
+    vi.useRealTimers()
+  }
+}
+
 /** A JSON-RPC answer to `req` whose result is `size` hex characters. */
 const answerOf = (size: number) => (req: IncomingMessage) =>
   new Promise<Buffer>((resolve) => {
@@ -219,15 +261,15 @@ describe('http source: a body that trickles is cut by the byte-rate floor', () =
   it('cuts a trickling body soon after the grace second, as a timeout naming the rate', async () => {
     // 2 bytes every 100 ms: 20 B/s; the whole 1,050-byte body would take ~50 s.
     await withServer(1_000, trickle(2, 100), async (srv) => {
-      const s = http(srv.url, { name: 't' })
-      const started = performance.now()
-      await failsWith(
-        s.request({ method: 'eth_call' }),
-        'timeout',
-        /^t: body arrived at \d+ B\/s, below the floor of 16384 B\/s \(\d+ bytes in \d+ ms\)$/,
+      // Cut at the grace second exactly, on fake timers (not timed: a busy machine delays timers).
+      const { read } = await cutAtTheGrace(1_000, (fetchFn) =>
+        http(srv.url, { name: 't', fetchFn }).request({ method: 'eth_call' }),
       )
-      const ms = performance.now() - started
-      assert.ok(ms >= 950 && ms < 1_500, `cut after ${ms} ms`)
+      await failsWith(
+        read,
+        'timeout',
+        /^t: body arrived at \d+ B\/s, below the floor of 16384 B\/s \(\d+ bytes in 1000 ms\)$/,
+      )
       // The connection is dropped at once: the server sees its response cut.
       await sleep(50)
       assert.equal(srv.cut, 1)
@@ -236,21 +278,19 @@ describe('http source: a body that trickles is cut by the byte-rate floor', () =
 
   it('a short timeout shortens the grace to half of it; a floor of 0 leaves only the timeout', async () => {
     await withServer(100, trickle(1, 50), async (srv) => {
-      let started = performance.now()
-      await failsWith(
-        http(srv.url, { timeout: 600 }).request({ method: 'eth_call' }),
-        'timeout',
-        /below the floor/,
+      // A timeout of 1.8 s: the grace is 900 ms, cut exactly then on fake timers (the attempt's
+      // own timeout stays real, far off).
+      const { read } = await cutAtTheGrace(900, (fetchFn) =>
+        http(srv.url, { timeout: 1_800, fetchFn }).request({ method: 'eth_call' }),
       )
-      let ms = performance.now() - started
-      assert.ok(ms >= 290 && ms < 550, `cut after ${ms} ms`)
-      started = performance.now()
+      await failsWith(read, 'timeout', /below the floor .*\(\d+ bytes in 900 ms\)$/)
+      const started = performance.now()
       await failsWith(
         http(srv.url, { timeout: 600, minBytesPerSecond: 0 }).request({ method: 'eth_call' }),
         'timeout',
         /no answer within 600 ms/,
       )
-      ms = performance.now() - started
+      const ms = performance.now() - started
       assert.ok(ms >= 590, `cut after ${ms} ms`)
     })
   })
@@ -304,14 +344,10 @@ describe('http source: a body that trickles is cut by the byte-rate floor', () =
         res.write(body.subarray(0, 10))
       },
       async (srv) => {
-        const started = performance.now()
-        await failsWith(
-          http(srv.url).request({ method: 'eth_call' }),
-          'timeout',
-          /body arrived at \d+ B\/s, below the floor/,
+        const { read } = await cutAtTheGrace(1_000, (fetchFn) =>
+          http(srv.url, { fetchFn }).request({ method: 'eth_call' }),
         )
-        const ms = performance.now() - started
-        assert.ok(ms >= 950 && ms < 1_500, `cut after ${ms} ms`)
+        await failsWith(read, 'timeout', /body arrived at \d+ B\/s, below the floor .* 1000 ms\)$/)
       },
     )
   })
