@@ -312,6 +312,24 @@ describe('judge', () => {
     })
   })
 
+  it('a live node that does not know the block dissents, in one voice whatever its words', () => {
+    for (const message of [
+      'unknown block',
+      'header for hash not found',
+      'block not found',
+      'Block 0xab12 could not be found',
+    ]) {
+      const error = new RpcResponseError('a', { code: -32000, message })
+      assert.deepEqual(judge(rules, a, undefined, error), {
+        kind: 'nodeError',
+        key: 'error:unknown-block',
+        error,
+      })
+    }
+    const other = new RpcResponseError('a', { code: -32000, message: 'nonce too low' })
+    assert.equal(judge(rules, a, undefined, other).kind, 'failed')
+  })
+
   it('an answer that fails the check, or breaks the rules reading it, is rejected', () => {
     const check = judge({ ...rules, check: () => 'too deep' }, a, {}, undefined)
     assert.equal(

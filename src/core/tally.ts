@@ -62,6 +62,10 @@ export function judge(
   return judgeTrusted(rules, s, result, error)
 }
 
+/** What nodes say of a block they do not have (geth, Nethermind, Erigon, Besu, anvil). */
+const UNKNOWN_BLOCK =
+  /unknown block|header for hash not found|block (?:\S+ )?(?:was )?not found|block \S+ could not be found/i
+
 /** Why an untrusted source's answer counted for nothing. */
 export const UNCHECKED = 'untrusted source: its answer counts only when checked here'
 
@@ -76,6 +80,11 @@ function judgeTrusted(
     const detail = error.data ?? error.reason
     return { kind: 'nodeError', key: `error:${error.code}:${canonical(detail)}`, error }
   }
+  // A live node that does not know the block asked for has answered, not failed: its "unknown
+  // block" dissents from an answer about that block (one source's made-up block stands against
+  // domains that are up and say no such block; a node a block behind is asked again).
+  if (error instanceof RpcResponseError && UNKNOWN_BLOCK.test(error.reason))
+    return { kind: 'nodeError', key: 'error:unknown-block', error }
   if (error !== undefined)
     return { kind: 'failed', reason: reasonOf(error), callers: !!rules.callersError?.(error) }
   // The rules read untrusted data: any exception is that source's malformed answer.

@@ -1,15 +1,11 @@
 /**
- * KNOWN HOLE, not fixed yet (`it.fails`: it fails the suite once fixed, to be made a plain
- * test). Three domains up and fresh, one of them hostile. Asked about a block only the liar
- * "has" (a correctly hashed header it made up), the two honest domains answer with a JSON-RPC
- * error ("unknown block"). That error is counted as their *failure* (tally.ts: only reverts and
- * invalid params are node answers), so the liar's lone answer is "one answer and every other
- * domain failed" (fanOutDecisions.ts `whenExhausted` → `degrade`) and comes back as the result,
- * although no domain is out and two domains contradicted it. `degraded` is documented as "only
- * one domain left"; here three domains are up. The fix to make: a JSON-RPC error from a live
- * node that says the block is unknown counts as that domain's dissent (or as "not yet": asked
- * again shortly), not as its absence; care is needed for pruned state (core/pruned.ts), where
- * a full node's error must still send the read to an archive node.
+ * Three domains up and fresh, one of them hostile. Asked about a block only the liar "has" (a
+ * correctly hashed header it made up), the two honest domains answer with a JSON-RPC error
+ * ("unknown block"). That error used to count as their *failure* (only reverts and invalid
+ * params were node answers), so the liar's lone answer was "one answer and every other domain
+ * failed" (fanOutDecisions.ts `whenExhausted` → `degrade`) and came back, although no domain
+ * was out and two contradicted it. Now a live node's "unknown block", in any client's words,
+ * is its dissent (tally.ts `judgeTrusted`): two domains agree there is no such block.
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
@@ -29,7 +25,7 @@ const TRANSFER = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523
 const WALLET = `0x${'00'.repeat(12)}${'77'.repeat(20)}`
 
 describe('a block only the liar knows, two honest domains up that say "unknown block"', () => {
-  it.fails("eth_getLogs by its hash is not answered with the liar's logs", async () => {
+  it("eth_getLogs by its hash is not answered with the liar's logs", async () => {
     const real = await anvil.rpc<Record<string, unknown>>('eth_getBlockByNumber', ['latest', false])
     const forged = forgeHeader(real, Number(real.number)) as { hash: string; number: string }
     const inner = http(anvil.url, { name: 'liar', domain: 'liar-host', timeout: 1_000 })
