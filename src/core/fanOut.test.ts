@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'vitest'
+import { fakeClock } from '../../test/fakeClock.ts'
 import {
   DeadlineError,
   ProviderRpcError,
@@ -12,54 +13,8 @@ import {
   SourceError,
 } from '../shared/errors.ts'
 import type { Source } from '../shared/types.ts'
-import type { Clock } from './clock.ts'
 import { type FanOutContext, type FanOutRequest, type FanOutResult, fanOut } from './fanOut.ts'
 import { createSourceState, type SourceState } from './sourceState.ts'
-
-/** A clock whose time moves only when the test says so; due timers fire in order. */
-function fakeClock(start = 1_000_000) {
-  let t = start
-  let seq = 0
-  const timers = new Map<number, { at: number; fn: () => void }>()
-  const clock: Clock = {
-    now: () => t,
-    setTimeout(fn, ms) {
-      timers.set(++seq, { at: t + Math.max(0, ms), fn })
-      return seq
-    },
-    clearTimeout(handle) {
-      timers.delete(handle as number)
-    },
-  }
-  /** Lets every promise reaction run (the fan-out's answers arrive through promises). */
-  const flush = () => new Promise<void>((resolve) => setTimeout(resolve, 0))
-  const due = (to: number) => {
-    let next: [number, { at: number; fn: () => void }] | undefined
-    for (const entry of timers)
-      if (entry[1].at <= to && (!next || entry[1].at < next[1].at)) next = entry
-    return next
-  }
-  return {
-    clock,
-    start,
-    /** Milliseconds since the start. */
-    elapsed: () => t - start,
-    armed: () => timers.size,
-    /** Moves time to `ms` after the start, firing each timer due on the way at its time. */
-    async to(ms: number) {
-      const end = start + ms
-      await flush()
-      for (let next = due(end); next; next = due(end)) {
-        timers.delete(next[0])
-        t = next[1].at
-        next[1].fn()
-        await flush()
-      }
-      t = Math.max(t, end)
-      await flush()
-    },
-  }
-}
 
 /** One attempt's outcome: an answer or an error `after` ms, or nothing at all. */
 type Reply = { after: number; result?: unknown; error?: unknown } | 'silent'

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict'
 import { create as kuboClient } from 'kubo-rpc-client'
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest'
-import type { Clock } from '../../src/core/clock.ts'
 import {
   ContentAbortedError,
   ContentError,
@@ -19,6 +18,7 @@ import {
   type IpfsEvents,
 } from '../../src/ipfs/index.ts'
 import { ConfigError } from '../../src/shared/errors.ts'
+import { fakeClock } from '../fakeClock.ts'
 import {
   buildContent,
   type LabContent,
@@ -66,38 +66,6 @@ function recorder(ipfs: Ipfs) {
   for (const k of Object.keys(seen) as (keyof IpfsEvents)[])
     ipfs.on(k, (e) => (seen[k] as unknown[]).push(e))
   return seen
-}
-
-/** A clock whose time moves only when the test says so; the timers due fire in order. */
-function handClock() {
-  let t = 1_000_000
-  let seq = 0
-  const timers = new Map<number, { at: number; fn: () => void }>()
-  const clock: Clock = {
-    now: () => t,
-    setTimeout(fn, ms) {
-      timers.set(++seq, { at: t + Math.max(0, ms), fn })
-      return seq
-    },
-    clearTimeout: (handle) => void timers.delete(handle as number),
-  }
-  const start = t
-  return {
-    clock,
-    /** Moves time to `ms` after the start, firing each timer due on the way at its time. */
-    to(ms: number) {
-      for (;;) {
-        let next: [number, { at: number; fn: () => void }] | undefined
-        for (const entry of timers)
-          if (entry[1].at <= start + ms && (!next || entry[1].at < next[1].at)) next = entry
-        if (!next) break
-        timers.delete(next[0])
-        t = next[1].at
-        next[1].fn()
-      }
-      t = start + ms
-    },
-  }
 }
 
 const g = (i: number) => gateways[i]!
@@ -331,7 +299,7 @@ describe('limits', () => {
     for (const gw of gateways.slice(0, 2)) gw.behaviour = 'blackhole'
     // On a hand-moved clock (the gateways stay real): the deadline is exact, neither before nor
     // after, where a time bound would flake on a busy machine.
-    const time = handClock()
+    const time = fakeClock()
     const ipfs = client({ gateways: [g(0).url, g(1).url], timeout: 300, clock: time.clock })
     const seen = recorder(ipfs)
     const asked = [g(0).stats.requests, g(1).stats.requests]
@@ -343,14 +311,14 @@ describe('limits', () => {
     )
     const turn = () => new Promise((resolve) => setTimeout(resolve, 50))
     await turn()
-    time.to(299) // the hedge (200 ms at first) asks the second gateway on the way
+    await time.to(299) // the hedge (200 ms at first) asks the second gateway on the way
     await turn()
     assert.equal(settled, false, 'still waiting 1 ms before the deadline')
     for (let i = 0; g(0).stats.requests === asked[0] || g(1).stats.requests === asked[1]; i++) {
       assert.ok(i < 100, 'both gateways asked')
       await turn()
     }
-    time.to(300)
+    await time.to(300)
     for (let i = 0; !settled; i++) {
       assert.ok(i < 100, 'ended at the deadline')
       await turn()
