@@ -4,7 +4,12 @@
  * the code that rebuilds a transaction's hash. A dApp that never asks for either carries neither.
  */
 import { VerificationError } from '../shared/errors.ts'
-import { computeTransactionHash, HASHED, hashedFields } from '../verify/transaction.ts'
+import {
+  CHECKED_IN_BLOCK,
+  computeTransactionHash,
+  HASHED,
+  hashedFields,
+} from '../verify/transaction.ts'
 import { canonical } from './canonical.ts'
 import type { AnswerRules } from './rules.ts'
 import { invalidTransactionFields } from './validate.ts'
@@ -68,13 +73,6 @@ export function checkHashes(txs: readonly Tx[]): void {
 
 /** Fields some type's hash covers: on another type, empty, they say nothing. */
 const ENVELOPE: ReadonlySet<string> = new Set(HASHED.flatMap((fields) => [...fields]))
-/** Checked too in a block body checked against its header (verify/trie.ts `verifyBlockBody`). */
-const IN_CHECKED_BODY: ReadonlySet<string> = new Set([
-  'hash',
-  'transactionIndex',
-  'blockTimestamp',
-  'gasPrice',
-])
 
 /**
  * What of a transaction no check covers, so answers must agree on it: all of it when its type
@@ -89,7 +87,7 @@ export function unhashed(tx: Tx, inCheckedBody = false): Record<string, unknown>
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(tx)) {
     if (hashed.has(k)) continue
-    if (inCheckedBody && IN_CHECKED_BODY.has(k)) continue
+    if (inCheckedBody && CHECKED_IN_BLOCK.has(k)) continue
     if (ENVELOPE.has(k) && (v == null || (Array.isArray(v) && v.length === 0))) continue
     out[k] = v
   }

@@ -12,7 +12,12 @@ import type { Hex } from '../shared/types.ts'
 import { mismatch, UnsupportedTypeError } from '../verify/errors.ts'
 import { sameHex } from '../verify/fields.ts'
 import { verifyFullBlock } from '../verify/fullBlock.ts'
-import { computeTransactionHash, hashedFields, type RpcTransaction } from '../verify/transaction.ts'
+import {
+  CHECKED_IN_BLOCK,
+  computeTransactionHash,
+  hashedFields,
+  type RpcTransaction,
+} from '../verify/transaction.ts'
 import type { RpcBlockWithBody } from '../verify/trie.ts'
 import { blockNumberOf, isHash, toQuantity } from './blockTag.ts'
 
@@ -124,27 +129,18 @@ async function withSenders(block: FullBlock | undefined) {
   return { ...block, transactions: block.transactions.map(provenOnly) }
 }
 
-/** Checked in a block proven whole, beside what each transaction's hash covers. */
-const PROVEN_IN_BLOCK: ReadonlySet<string> = new Set([
-  'hash',
-  'from',
-  'blockHash',
-  'blockNumber',
-  'transactionIndex',
-  'gasPrice',
-  'blockTimestamp',
-])
-
 /**
  * A transaction of a block proven whole, with only what the proof checked: the fields its hash
- * covers (verify/transaction.ts `hashedFields`), its sender, place, price and time. Whatever
+ * covers (verify/transaction.ts `hashedFields`), what the block's checks cover
+ * (`CHECKED_IN_BLOCK`: its place, price and time) and its recovered sender. Whatever
  * else a source added (`data` beside `input`, `gasLimit` beside `gas`, another type's fields)
  * nothing checked, so it is not returned as proven.
  */
 function provenOnly<T extends Tx>(tx: T): T {
   const hashed = hashedFields(tx)
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(tx)) if (hashed?.has(k) || PROVEN_IN_BLOCK.has(k)) out[k] = v
+  for (const [k, v] of Object.entries(tx))
+    if (hashed?.has(k) || CHECKED_IN_BLOCK.has(k) || k === 'from') out[k] = v
   return out as T
 }
 

@@ -115,6 +115,20 @@ export function hashedFields(tx: { type?: unknown; v?: unknown }): ReadonlySet<s
   }
 }
 
+/**
+ * The fields of a full transaction in a block that the block's checks cover beside its hash:
+ * its own hash (rebuilt), the block it names (block.ts `verifyBlockHash`), its index, price
+ * and time (trie.ts `verifyBlockBody`). Its sender (`from`) is not among them.
+ */
+export const CHECKED_IN_BLOCK: ReadonlySet<string> = new Set([
+  'hash',
+  'blockHash',
+  'blockNumber',
+  'transactionIndex',
+  'gasPrice',
+  'blockTimestamp',
+])
+
 /** 0 to 4 for the types we can rebuild, `undefined` for any other type. */
 export function transactionType(tx: RpcTransaction): number | undefined {
   if (tx.type === undefined || tx.type === null) return 0
