@@ -187,14 +187,16 @@ describe('a WebSocket source that drops every connection moments after it opens'
     const storm = webSocket(`ws://127.0.0.1:${port}`, { name: 'storm', domain: 'storm-host' })
     try {
       // Side by side in this run, so that a loaded machine moves both alike: without the storm,
-      // then with it. Each drop used to make outlast poll at once (56 polls in this file, 19
-      // alone, against 3 to 12 with the fix); now the storm adds next to nothing.
+      // then with it. Each drop used to make outlast refresh the head at once: 56 polls in a
+      // busy run of this file. Now at most one refresh per pollingInterval: 3 to 13 polls here
+      // (a refresh asks aws a few times: the head, a link, the stream's read). The bound sits
+      // between; the count is noisy, so it is no tighter.
       const calm = await pollsOver3s([])
       const before = connections
       const polls = await pollsOver3s([storm])
       const reconnects = connections - before
       assert.ok(
-        polls <= 2 * calm + 4,
+        polls <= calm + 20,
         `aws asked eth_getBlockByNumber ${polls} times in 3 s beside the storm source (it reconnected ${reconnects} times), ${calm} without it, at pollingInterval 1 s`,
       )
     } finally {
