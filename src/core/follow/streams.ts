@@ -6,11 +6,17 @@
 import { BaseError } from '../../shared/errors.ts'
 import type { Engine } from '../engine.ts'
 import type { RpcHeader as FollowedHeader, HeadPusher } from './chainFollower.ts'
+import { heldBack } from './heldBack.ts'
 import { createSubscriptions, type Subscriptions } from './subscriptions.ts'
 
 export function engineStreams(engine: Engine): Subscriptions {
-  const { pool, head, events } = engine
+  const { pool, head, events, config } = engine
   const { states } = pool
+  // Those the head tracker hears: untrusted sources neither report nor back heads.
+  const trusted = states.filter((s) => !s.untrusted)
+  // Up: it may be asked and answered a head poll within the last two polling intervals.
+  const up = (s: (typeof states)[number]) =>
+    pool.eligible(s) && !!s.head && Date.now() - s.head.at < 2 * config.pollingInterval
   return createSubscriptions({
     request: async (method, params) => (await engine.request(method, params)).result,
     pollingInterval: engine.config.pollingInterval,
@@ -34,6 +40,14 @@ export function engineStreams(engine: Engine): Subscriptions {
       return head.confirm(s, header) as Promise<FollowedHeader | undefined>
     },
     refreshHead: () => head.refresh(),
+    heldBack: (header) =>
+      heldBack(
+        Number.parseInt(header.number, 16),
+        header.hash.toLowerCase(),
+        trusted,
+        Math.min(2, config.quorum.domains),
+        up,
+      ),
     notify: (subscription, result) =>
       events.emit('message', { type: 'eth_subscription', data: { subscription, result } }),
     onError: (error) =>

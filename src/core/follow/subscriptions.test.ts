@@ -84,10 +84,14 @@ function node() {
   }
 }
 
-function streams(n: ReturnType<typeof node>) {
+function streams(
+  n: ReturnType<typeof node>,
+  heldBack?: (header: { number: string; hash: string }) => string | undefined,
+) {
   const messages = new Map<string, unknown[]>()
   const errors: string[] = []
   const subs = createSubscriptions({
+    ...(heldBack ? { heldBack } : {}),
     request: n.request,
     pollingInterval: 5,
     pushers: () => [],
@@ -202,6 +206,38 @@ describe('createSubscriptions: log subscribers fan in', () => {
     assert.equal(two()[0]!.topics[0], PING)
     assert.notEqual(two()[0]!.data, '0x')
     assert.equal(n.getLogs.length, 1)
+    await subs.close()
+  })
+})
+
+describe('createSubscriptions: a head held back (one domain backs it, others up do not)', () => {
+  test('is not delivered while held, is said once, and goes out with what follows once released', async () => {
+    const n = node()
+    const held = new Set<string>()
+    const { subs, subscribe, errors } = streams(n, (h) =>
+      held.has(h.hash) ? `block #${Number(h.number)} is held` : undefined,
+    )
+    const heads = await subscribe('newHeads')
+    const a = await subscribe('logs', { address: A })
+    await sleep(30)
+    n.mine([A, PING])
+    held.add(tip(n))
+    n.mine([A, PONG])
+    held.add(tip(n))
+    await until('the error', () => errors.length === 1)
+    await sleep(50) // some ten polls of the held head
+    assert.deepEqual(heads(), [], 'no held head went out')
+    assert.deepEqual(a(), [], 'no log of a held block went out')
+    assert.deepEqual(n.getLogs, [], 'no logs asked for held blocks')
+    assert.deepEqual(errors, ['Error: newHeads, logs and filters: block #2 is held'])
+    held.clear()
+    await until('both heads', () => heads().length === 2)
+    await until('both logs', () => a().length === 2)
+    assert.deepEqual(
+      heads().map((h) => Number((h as unknown as { number: string }).number)),
+      [1, 2],
+      'in order, no gap',
+    )
     await subs.close()
   })
 })

@@ -49,6 +49,11 @@ export type SubscriptionsOptions = {
   confirmHead(pusher: HeadPusher, header: unknown): Promise<RpcHeader | undefined>
   /** Asks every source for its head now. */
   refreshHead?(): Promise<void>
+  /**
+   * Why the stream must not move to this polled head yet (one domain backs it while others, up,
+   * do not: head.ts `heldBack`), else undefined. Streams carry no label, so they wait.
+   */
+  heldBack?(header: RpcHeader): string | undefined
   /** EIP-1193 `message` event. */
   notify(subscription: string, result: unknown): void
   onError(error: unknown): void
@@ -138,12 +143,20 @@ function followerOptions(
   o: SubscriptionsOptions,
   onChange: (change: ChainChange) => Promise<void>,
 ): FollowerOptions {
+  /** The head last held back: it is said once (`onError`), not at every poll. */
+  let held: string | undefined
   return {
-    blockByNumber: (n) =>
-      o.request('eth_getBlockByNumber', [
+    blockByNumber: async (n) => {
+      const header = (await o.request('eth_getBlockByNumber', [
         n === 'latest' ? 'latest' : `0x${n.toString(16)}`,
         false,
-      ]) as Promise<RpcHeader | null>,
+      ])) as RpcHeader | null
+      const why = n === 'latest' && header ? o.heldBack?.(header) : undefined
+      if (!why) return header
+      if (header!.hash !== held) o.onError(new Error(`newHeads, logs and filters: ${why}`))
+      held = header!.hash
+      return null
+    },
     blockByHash: (h) => o.request('eth_getBlockByHash', [h, false]) as Promise<RpcHeader | null>,
     pollingInterval: o.pollingInterval,
     pushers: o.pushers(),
