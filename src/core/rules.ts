@@ -148,6 +148,7 @@ type Block = {
   transactions?: unknown[]
   uncles?: unknown
   withdrawals?: unknown
+  size?: unknown
 }
 
 /** Local checks for answers that can be proven by hashing; agreement keys for the rest. */
@@ -232,14 +233,15 @@ function blockRules(
       (byHash || (expected !== undefined && (r as Block).hash?.toLowerCase() === expected)),
     // Two checked bodies under one hash are the same body but for what no check covers: each
     // transaction's sender (`from`), place, and whatever else a node adds (txRules.ts `unhashed`).
+    // A body not checked is agreed whole, with its `size`, which only a whole body can measure.
     key: (r) => {
       if (r === null) return 'null'
-      const { hash, transactions, uncles, withdrawals } = r as Block
+      const { hash, transactions, uncles, withdrawals, size } = r as Block
       const id = String(hash).toLowerCase()
       const unhashed = whole.get(r as object)
       return unhashed
         ? `${id}:${canonical((transactions as Tx[]).map((tx) => unhashed(tx, true)))}`
-        : `${id}:${canonical({ transactions, uncles, withdrawals })}`
+        : `${id}:${canonical({ transactions, uncles, withdrawals, size })}`
     },
     pending: isNull,
   }

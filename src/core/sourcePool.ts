@@ -24,7 +24,7 @@ import {
   score,
   silent,
 } from './sourceState.ts'
-import { invalidResult } from './validate.ts'
+import { invalidResult, withoutUnchecked } from './validate.ts'
 
 export type SourcePool = {
   readonly states: readonly SourceState[]
@@ -289,7 +289,7 @@ function attempter(
       if (bad) throw new SourceError(s.name, 'body', `${method} answer ${bad}`)
       recordSuccess(s, ms)
       told(s, method, ms)
-      return result
+      return withoutUnchecked(method, result)
     } catch (error) {
       if (error === chainError) throw error // counted by the check itself
       const err = await failureOf(s, error, method, signal)

@@ -114,6 +114,18 @@ export function invalidBlockFields(block: Record<string, unknown>): string | und
   return undefined
 }
 
+/**
+ * A block without `totalDifficulty`: no hash or root covers it, the execution API dropped it at
+ * the merge (geth 1.14 no longer sends it, other clients do), so it can be neither checked nor
+ * agreed across clients. Any other answer as it is. A copy: the source's object is left as it is.
+ */
+export function withoutUnchecked(method: string, result: unknown): unknown {
+  if (!method.startsWith('eth_getBlockBy') || !result || typeof result !== 'object') return result
+  if (!('totalDifficulty' in result)) return result
+  const { totalDifficulty: _, ...rest } = result as Record<string, unknown>
+  return rest
+}
+
 /** Why `result` is not a valid answer to `method`, or undefined if it is (or we can't tell). */
 export function invalidResult(method: string, result: unknown): string | undefined {
   if (result === undefined) return 'missing result'
