@@ -190,7 +190,9 @@ describe('a WebSocket source that drops every connection moments after it opens'
       // then with it. Each drop used to make outlast refresh the head at once: 56 polls in a
       // busy run of this file. Now at most one refresh per pollingInterval: 3 to 13 polls here
       // (a refresh asks aws a few times: the head, a link, the stream's read). The bound sits
-      // between; the count is noisy, so it is no tighter.
+      // between; the count is noisy, so it is no tighter. The rule itself (one refresh per
+      // pollingInterval, however many drops) is tested exactly on fake timers in
+      // src/core/follow/chainFollower.test.ts.
       const calm = await pollsOver3s([])
       const before = connections
       const polls = await pollsOver3s([storm])
