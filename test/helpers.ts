@@ -54,13 +54,16 @@ export const balanceCall = (i: number) => ({
 })
 
 /**
- * A node's answer as outlast returns it: a block without `totalDifficulty`, which no hash covers
- * and outlast never returns (src/core/validate.ts `withoutUnchecked`); anything else as it is.
+ * A node's block as outlast returns it (src/core/validate.ts `withoutUnchecked`): without
+ * `totalDifficulty`, which no hash covers, and without `size` where the body cannot be measured
+ * (its transactions as hashes, or uncles). Anything else as it is.
  */
-export function withoutTotalDifficulty<T>(answer: T): T {
-  if (!answer || typeof answer !== 'object' || !('totalDifficulty' in answer)) return answer
-  const { totalDifficulty: _, ...rest } = answer as Record<string, unknown>
-  return rest as T
+export function asReturned<T>(answer: T): T {
+  if (!answer || typeof answer !== 'object' || !('parentHash' in answer)) return answer
+  const { totalDifficulty: _, size, ...rest } = answer as Record<string, unknown>
+  const { transactions, uncles } = rest as { transactions?: unknown[]; uncles?: unknown[] }
+  const measured = !transactions?.some((tx) => typeof tx === 'string') && !uncles?.length
+  return (measured && size !== undefined ? { ...rest, size } : rest) as T
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

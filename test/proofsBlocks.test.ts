@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import type { OutlastEvents } from '../src/index.ts'
 import { proofs } from '../src/proofs/index.ts'
-import { clientFor, resetLab, threeDomains, withoutTotalDifficulty } from './helpers.ts'
+import { asReturned, clientFor, resetLab, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, type LieMethod, startLab } from './lab/index.ts'
 import { deployAnswer, PING, PING_INIT } from './workload.ts'
 
@@ -37,9 +37,7 @@ async function mineBlock(txs: Record<string, unknown>[]): Promise<Block> {
   const receipt = await lab.anvil.rpc<{ blockHash: string }>('eth_getTransactionReceipt', [
     hashes[0],
   ])
-  return withoutTotalDifficulty(
-    await lab.anvil.rpc<Block>('eth_getBlockByHash', [receipt.blockHash, true]),
-  )
+  return asReturned(await lab.anvil.rpc<Block>('eth_getBlockByHash', [receipt.blockHash, true]))
 }
 const pingTx = (to: string, n: number) => ({ from: alice.address, to, data: word(n) })
 const transfer = { from: bob.address, to: alice.address, value: '0x1' }

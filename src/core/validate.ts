@@ -2,6 +2,8 @@
  * Shape checks for results, so that a garbled answer from a source is a failure of that source
  * and never reaches the caller as a valid answer.
  */
+import { checkedHeader } from '../verify/block.ts'
+
 // A lowercase `0x`, hex digits in either case; quantities canonical (no leading zero) and at most 256 bits.
 const QUANTITY = /^0x(0|[1-9a-fA-F][0-9a-fA-F]{0,63})$/
 const DATA = /^0x([0-9a-fA-F]{2})*$/
@@ -9,6 +11,8 @@ const HASH = /^0x[0-9a-fA-F]{64}$/
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
 type Check = (value: unknown) => string | undefined
+
+const isString = (v: unknown) => typeof v === 'string'
 
 const quantity: Check = (v) =>
   typeof v === 'string' && QUANTITY.test(v) ? undefined : 'not a hex quantity'
@@ -115,15 +119,25 @@ export function invalidBlockFields(block: Record<string, unknown>): string | und
 }
 
 /**
- * A block without `totalDifficulty`: no hash or root covers it, the execution API dropped it at
- * the merge (geth 1.14 no longer sends it, other clients do), so it can be neither checked nor
- * agreed across clients. Any other answer as it is. A copy: the source's object is left as it is.
+ * A block (or an uncle) with only the fields a check covers: those its header hash covers
+ * (verify/block.ts `checkedHeader`), its body (checked against the header's roots, or agreed
+ * whole: rules.ts `blockRules`), and its `size` where the body can be measured (every
+ * transaction in full, or none; no uncles: verify/trie.ts `blockSizes`). Whatever else a source
+ * adds is dropped: `totalDifficulty` (no hash covers it, the execution API dropped it at the
+ * merge, clients disagree on it), aliases that clients read first (ethers reads `prevRandao`
+ * before `mixHash`), fields of one client or chain. A copy; any other answer as it is.
  */
 export function withoutUnchecked(method: string, result: unknown): unknown {
-  if (!method.startsWith('eth_getBlockBy') || !result || typeof result !== 'object') return result
-  if (!('totalDifficulty' in result)) return result
-  const { totalDifficulty: _, ...rest } = result as Record<string, unknown>
-  return rest
+  if (!/^eth_get(Block|Uncle)By/.test(method) || object(result) !== undefined) return result
+  const block = result as Record<string, unknown>
+  const out = checkedHeader(block)
+  for (const k of ['transactions', 'uncles', 'withdrawals']) if (k in block) out[k] = block[k]
+  // Hashes (of transactions or uncles) hide what the encoding holds.
+  const measured =
+    method.startsWith('eth_getBlockBy') &&
+    [block.transactions, block.uncles].every((l) => !Array.isArray(l) || !l.some(isString))
+  if (measured && 'size' in block) out.size = block.size
+  return out
 }
 
 /** Why `result` is not a valid answer to `method`, or undefined if it is (or we can't tell). */

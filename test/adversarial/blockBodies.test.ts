@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import type { Outlast } from '../../src/index.ts'
-import { clientFor, withoutTotalDifficulty } from '../helpers.ts'
+import { asReturned, clientFor } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 
 type Obj = Record<string, unknown>
@@ -148,7 +148,7 @@ describe('the fastest source alters a block body; the header still hashes right'
   for (const [what, tamper] of Object.entries(tampers))
     for (const full of [true, false])
       it(`${what} (${full ? 'full transactions' : 'hashes'})`, async () => {
-        const truth = withoutTotalDifficulty(
+        const truth = asReturned(
           await lab.anvil.rpc<Block>('eth_getBlockByHash', [busy.hash, full]),
         )
         if (canonicalBody(tamper(truth)) === canonicalBody(truth)) return // nothing to alter here
@@ -189,7 +189,7 @@ describe('what stands alone', () => {
       (b) => b,
       async (rpc) => {
         for (const full of [false, true]) {
-          const truth = withoutTotalDifficulty(
+          const truth = asReturned(
             await lab.anvil.rpc<Block>('eth_getBlockByHash', [empty.hash, full]),
           )
           const { result, meta } = await rpc.requestWithMeta({
@@ -236,9 +236,7 @@ describe('what stands alone', () => {
       const first = await rpc.requestWithMeta(request)
       assert.equal(first.meta.consistency, 'degraded')
       failing = false
-      const truth = withoutTotalDifficulty(
-        await lab.anvil.rpc<Block>('eth_getBlockByHash', [busy.hash, false]),
-      )
+      const truth = asReturned(await lab.anvil.rpc<Block>('eth_getBlockByHash', [busy.hash, false]))
       const again = await rpc.requestWithMeta(request)
       assert.deepEqual(again.result, truth)
       assert.equal(again.meta.consistency, 'agreed')

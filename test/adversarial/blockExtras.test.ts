@@ -4,18 +4,21 @@
  * - `size` is the length of the block's encoding: where the body is given whole (every
  *   transaction in full, or none; no uncles) it is computed and checked (verify/trie.ts
  *   `blockSizes`), so a liar's `size` on an empty block (which stands alone, `verified`) or on a
- *   proven full block is its lie. Where the transactions come as hashes it cannot be measured:
- *   it is in the agreement key (rules.ts `blockRules`), so one domain's `size` is outvoted.
- * - `totalDifficulty` no check covers, and clients disagree on it (geth 1.14 no longer sends it):
- *   it is never returned (validate.ts `withoutUnchecked`).
+ *   proven full block is its lie. Where the transactions come as hashes it cannot be measured,
+ *   and honest clients count it apart: no `size` is returned.
+ * - `totalDifficulty` no check covers, and clients disagree on it (geth 1.14 no longer sends it);
+ *   nor any field a source adds: `prevRandao`, which ethers reads before `mixHash`, `author`.
+ *   A block keeps only the fields its hash covers, its body, and a `size` that was measured
+ *   (validate.ts `withoutUnchecked`, in every attempt: the core, proofs, untrusted peers).
  * DESIGN: "`verified` means every field the caller gets was checked against something trusted;
  * what was not checked is agreed or flagged."
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
+import { OutlastProvider } from '../../src/adapters/ethers.ts'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
-import { CHAIN_ID, resetLab, threeDomains } from '../helpers.ts'
+import { asReturned, CHAIN_ID, resetLab, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 
@@ -54,8 +57,15 @@ beforeAll(async () => {
 })
 afterAll(() => lab.stop())
 
-/** The fields the liar changes in every block it serves: 1 byte long, a made-up difficulty. */
-const LIES: Obj = { size: '0x1', totalDifficulty: '0xffffffffffff' }
+/** Fields no check covers, added with the block's own `size`: what can ride along. */
+const EXTRAS: Obj = {
+  totalDifficulty: '0xffffffffffff',
+  // ethers v6 reads `prevRandao` before `mixHash` (providers/format.js `_formatBlock`).
+  prevRandao: `0x${'66'.repeat(32)}`,
+  author: `0x${'ba'.repeat(20)}`,
+}
+/** What the liar changes in every block it serves: the extras and a `size` 1 byte long. */
+const LIES: Obj = { ...EXTRAS, size: '0x1' }
 
 const liar = (untrusted = false, lies: Obj = LIES): Source =>
   hostile(
@@ -80,33 +90,37 @@ async function ask(
     sources,
     ...(options.prover ? { prover: options.prover } : {}),
   })
+  const provider = new OutlastProvider(rpc, { cacheTimeout: -1 })
   try {
     await rpc.connect()
     for (const name of options.down ?? []) await lab.proxy(name).setMode({ kind: 'refused' })
     const first = await rpc.requestWithMeta(request)
     const second = await rpc.requestWithMeta(request)
-    return { first, second }
+    const [tag, full] = request.params as [string, boolean]
+    const ethers = await provider.getBlock(tag, full)
+    return { first, second, ethersPrevRandao: ethers?.prevRandao }
   } finally {
+    provider.destroy()
     await rpc.close()
     await resetLab(lab)
   }
 }
 
+/** The node's own answer, as outlast returns it (test/helpers.ts `asReturned`). */
+const truthOf = async (params: unknown[]) =>
+  asReturned(await lab.anvil.rpc<Obj>('eth_getBlockByHash', params))
+
+const labelled = (r: { meta: { consistency: string; sources: string[] } }) =>
+  `returned ${r.meta.consistency} by ${r.meta.sources.join(', ')}`
+
 describe('block fields no hash or root covers', () => {
   it('an empty block by hash: a liar’s size is refused; the honest block comes back, then from the cache', async () => {
-    const { totalDifficulty: _, ...truth } = await lab.anvil.rpc<Obj>('eth_getBlockByHash', [
-      empty.hash,
-      false,
-    ])
+    const truth = await truthOf([empty.hash, false])
     const { first, second } = await ask([liar(), ...labSources(lab, ['aws', 'gcp', 'home'])], {
       method: 'eth_getBlockByHash',
       params: [empty.hash, false],
     })
-    assert.deepEqual(
-      first.result,
-      truth,
-      `returned ${first.meta.consistency} by ${first.meta.sources.join(', ')}`,
-    )
+    assert.deepEqual(first.result, truth, labelled(first))
     assert.deepEqual(second.result, truth, `then ${second.meta.consistency}`)
   })
 
@@ -120,57 +134,53 @@ describe('block fields no hash or root covers', () => {
     assert.match(outcome.message, /eth_getBlockByHash/)
   })
 
-  it('an empty block by hash: a liar’s totalDifficulty alone (its size right) is never returned, nor anyone’s', async () => {
-    const { totalDifficulty, ...truth } = await lab.anvil.rpc<Obj>('eth_getBlockByHash', [
-      empty.hash,
-      false,
-    ])
-    assert.ok(totalDifficulty, 'anvil sends totalDifficulty')
-    const { first } = await ask(
-      [
-        liar(false, { totalDifficulty: '0xffffffffffff' }),
-        ...labSources(lab, ['aws', 'gcp', 'home']),
-      ],
-      { method: 'eth_getBlockByHash', params: [empty.hash, false] },
-    )
-    assert.deepEqual(
-      first.result,
-      truth,
-      `returned ${first.meta.consistency} by ${first.meta.sources.join(', ')}`,
-    )
-  })
-
-  it('a block with a transaction, its transactions as hashes: the liar’s size is outvoted, also in the cache', async () => {
-    const { totalDifficulty: _, ...truth } = await lab.anvil.rpc<Obj>('eth_getBlockByHash', [
-      busy.hash,
-      false,
-    ])
-    const { first, second } = await ask([liar(), ...labSources(lab, ['aws', 'gcp', 'home'])], {
-      method: 'eth_getBlockByHash',
-      params: [busy.hash, false],
+  for (const untrusted of [false, true])
+    it(`an empty block by hash, its size right: ${untrusted ? 'an untrusted peer’s' : 'a liar’s'} totalDifficulty, prevRandao and author are not returned; ethers shows the block’s mixHash`, async () => {
+      const truth = await truthOf([empty.hash, false])
+      const { first, second, ethersPrevRandao } = await ask(
+        [liar(untrusted, EXTRAS), ...labSources(lab, ['aws', 'gcp'])],
+        { method: 'eth_getBlockByHash', params: [empty.hash, false] },
+        // An untrusted peer's block stands alone only when the trusted sources are out.
+        { down: untrusted ? ['aws', 'gcp'] : [] },
+      )
+      assert.deepEqual(first.result, truth, labelled(first))
+      assert.equal(first.meta.consistency, 'verified')
+      assert.deepEqual(second.result, truth, `then ${second.meta.consistency}`)
+      assert.equal(ethersPrevRandao, empty.mixHash)
     })
-    assert.deepEqual(
-      first.result,
-      truth,
-      `returned ${first.meta.consistency} by ${first.meta.sources.join(', ')}`,
+
+  it('a block with a transaction, its transactions as hashes: no size (it cannot be measured), nothing the liar added, also in the cache', async () => {
+    const truth = await truthOf([busy.hash, false])
+    assert.equal(truth.size, undefined)
+    const { first, second, ethersPrevRandao } = await ask(
+      [liar(), ...labSources(lab, ['aws', 'gcp', 'home'])],
+      { method: 'eth_getBlockByHash', params: [busy.hash, false] },
     )
+    assert.deepEqual(first.result, truth, labelled(first))
     assert.deepEqual(second.result, truth, `then ${second.meta.consistency}`)
+    assert.equal(ethersPrevRandao, busy.mixHash)
   })
 
-  it('with proofs(), a full block by hash: the liar’s size is refused; the honest block is proven', async () => {
-    const { totalDifficulty: _, ...truth } = await lab.anvil.rpc<Obj>('eth_getBlockByHash', [
-      busy.hash,
-      true,
-    ])
+  it('with proofs(), a full block by hash: the liar’s size is refused; the honest block is proven, without the liar’s extras', async () => {
+    const truth = await truthOf([busy.hash, true])
+    assert.ok(truth.size, 'a full block’s size is measured')
     const { first } = await ask(
       [liar(), ...labSources(lab, ['aws', 'gcp', 'home'])],
       { method: 'eth_getBlockByHash', params: [busy.hash, true] },
       { prover: proofs() },
     )
-    assert.deepEqual(
-      first.result,
-      truth,
-      `returned ${first.meta.consistency} by ${first.meta.sources.join(', ')}`,
+    assert.deepEqual(first.result, truth, labelled(first))
+    assert.equal(first.meta.consistency, 'proven')
+  })
+
+  it('with proofs(), a full block by hash, its size right: proven without the liar’s extras', async () => {
+    const truth = await truthOf([busy.hash, true])
+    const { first, ethersPrevRandao } = await ask(
+      [liar(false, EXTRAS), ...labSources(lab, ['aws', 'gcp', 'home'])],
+      { method: 'eth_getBlockByHash', params: [busy.hash, true] },
+      { prover: proofs() },
     )
+    assert.deepEqual(first.result, truth, labelled(first))
+    assert.equal(ethersPrevRandao, busy.mixHash)
   })
 })

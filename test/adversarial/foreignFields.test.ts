@@ -12,7 +12,7 @@ import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
-import { CHAIN_ID, threeDomains, withoutTotalDifficulty } from '../helpers.ts'
+import { asReturned, CHAIN_ID, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 
@@ -125,7 +125,7 @@ for (const withProofs of [false, true])
     for (const name of NAMES)
       it(name, async () => {
         const request = requests().find((r) => r.name === name)!
-        const truth = withoutTotalDifficulty(await lab.anvil.rpc(request.method, request.params))
+        const truth = asReturned(await lab.anvil.rpc(request.method, request.params))
         let altered = 0
         const liar = hostile(
           http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host' }),

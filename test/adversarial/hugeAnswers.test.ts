@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { SHAPE_LIMITS } from '../../src/core/bounds.ts'
-import { clientFor, withoutTotalDifficulty } from '../helpers.ts'
+import { asReturned, clientFor } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 
 const HOSTILE = 'aws'
@@ -184,7 +184,7 @@ async function attack(call: (typeof calls)[number], shape: Shape, payload: Paylo
     }
   })
   try {
-    const truth = withoutTotalDifficulty(await lab.anvil.rpc(call.method, call.params))
+    const truth = asReturned(await lab.anvil.rpc(call.method, call.params))
     // Bytes encoded once per payload, before measuring: the stall measured is the client's.
     payload.bytes ??= new TextEncoder().encode(payload.text) as Uint8Array<ArrayBuffer>
     // The same body as the hostile source sends, parsed plainly, for the baseline.

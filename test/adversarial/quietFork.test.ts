@@ -8,8 +8,10 @@
  * Streams carry no label: `newHeads`, log subscriptions and block filters must not move to a head
  * that one domain backs while other domains, up, stand elsewhere (follow/heldBack.ts). They wait,
  * and a `streamError` event says why. Without that rule they delivered 7 forged heads and 3
- * made-up Transfer logs in this test. In an outage (the other domains out, not up) they still
- * flow from the last domain standing (test/watch.test.ts).
+ * made-up Transfer logs in this test. "Up" is the domain's latest attempt answered, not "answered
+ * lately": a liar answering slowly stretched every refresh until the honest domains looked out.
+ * In an outage (the other domains out, not up) streams still flow from the last domain standing
+ * (test/watch.test.ts).
  */
 import assert from 'node:assert/strict'
 import { keccak256, toHex } from 'viem'
@@ -58,7 +60,7 @@ afterAll(() => anvil?.stop())
  * correctly hashed empty blocks with fresh timestamps (one more each second), served by number
  * and by hash as well.
  */
-function forger() {
+function forger(delay = 0) {
   const inner = http(anvil.url, { name: 'liar', domain: 'liar-host', timeout: 1_000 })
   const byHash = new Map<string, Header>()
   const byNumber = new Map<string, Header>()
@@ -87,6 +89,7 @@ function forger() {
   }
   const source: Source = hostile(inner, async (method, params, answer) => {
     if (!on) return answer()
+    if (delay) await sleep(delay)
     if (method === 'eth_blockNumber') return (await extend()).number
     if (method === 'eth_getBlockByHash') {
       const f = byHash.get(String(params[0]).toLowerCase())
@@ -134,79 +137,94 @@ function forger() {
   }
 }
 
-describe('a quiet chain, two honest domains that agree, one liar forging fresh heads', () => {
-  it('newHeads, logs and block-filter subscribers never get a block (or log) only the liar backs', async () => {
-    const liar = forger()
-    const rpc = createOutlast({
-      chainId: CHAIN_ID,
-      pollingInterval: 300,
-      sources: [
-        http(anvil.url, { name: 'aws', domain: 'aws', timeout: 1_000 }),
-        http(anvil.url, { name: 'gcp', domain: 'gcp', timeout: 1_000 }),
-        liar.source,
-      ],
-    })
-    const streamErrors: string[] = []
-    rpc.on('streamError', (e) => streamErrors.push(e.message))
-    const heads: Header[] = []
-    const logs: { blockHash: string; address: string; topics: string[] }[] = []
-    try {
-      await rpc.connect()
-      const real = await anvil.rpc<Header>('eth_getBlockByNumber', ['latest', false])
-      await rpc.subscribe(['newHeads'], (h) => heads.push(h as Header))
-      await rpc.subscribe(['logs', { address: TOKEN, topics: [TRANSFER, null, WALLET] }], (l) =>
-        logs.push(l as (typeof logs)[number]),
-      )
-      const filter = (await rpc.request({ method: 'eth_newBlockFilter' })) as string
-      await sleep(1_000)
-      liar.start()
-      await sleep(5_000)
-      const status = rpc.status()
-      const changes = (await rpc.request({
-        method: 'eth_getFilterChanges',
-        params: [filter],
-      })) as string[]
-      // The chain did not move: the honest domains (both up, both at the real head) agree.
-      assert.equal(
-        (await anvil.rpc<Header>('eth_getBlockByNumber', ['latest', false])).hash,
-        real.hash,
-      )
-      assert.ok(liar.forged.size > 0, 'the liar forged heads')
-      console.log(
-        `# head ${status.head?.number} confirmed=${status.headConfirmed}; sources:`,
-        status.sources.map((s) => `${s.name}:${s.condition}`).join(' '),
-      )
-      // Asked directly, the same forged block's logs come back labelled `degraded` (the two
-      // honest domains' "unknown block" counts as their failure): the stream drops that label.
-      const some = [...liar.forged.values()].at(-2)!
-      const direct = await rpc
-        .requestWithMeta({ method: 'eth_getLogs', params: [{ blockHash: some.hash }] })
-        .then(
-          (r) => r.meta.consistency,
-          (e: Error) => e.message,
+/**
+ * [label, the liar's delay (ms) on each answer once it forges]. Answering slowly (inside its
+ * timeout) stretches every head refresh, which waits on it: a rule that took "answered a poll
+ * lately" for "up" then aged the honest domains out (7 forged heads and 6 logs went through).
+ */
+const LIARS: [string, number][] = [
+  ['answering at once', 0],
+  ['answering each call 700 ms late, stretching every head refresh', 700],
+]
+
+describe.each(LIARS)(
+  'a quiet chain, two honest domains that agree, one liar forging fresh heads, %s',
+  (_, delay) => {
+    it('newHeads, logs and block-filter subscribers never get a block (or log) only the liar backs', async () => {
+      const liar = forger(delay)
+      const rpc = createOutlast({
+        chainId: CHAIN_ID,
+        pollingInterval: 300,
+        sources: [
+          http(anvil.url, { name: 'aws', domain: 'aws', timeout: 1_000 }),
+          http(anvil.url, { name: 'gcp', domain: 'gcp', timeout: 1_000 }),
+          liar.source,
+        ],
+      })
+      const streamErrors: string[] = []
+      rpc.on('streamError', (e) => streamErrors.push(e.message))
+      const heads: Header[] = []
+      const logs: { blockHash: string; address: string; topics: string[] }[] = []
+      try {
+        await rpc.connect()
+        const real = await anvil.rpc<Header>('eth_getBlockByNumber', ['latest', false])
+        await rpc.subscribe(['newHeads'], (h) => heads.push(h as Header))
+        await rpc.subscribe(['logs', { address: TOKEN, topics: [TRANSFER, null, WALLET] }], (l) =>
+          logs.push(l as (typeof logs)[number]),
         )
-      console.log(`# direct eth_getLogs of forged block: ${direct}`)
-      const forgedHeads = heads.filter((h) => liar.forged.has(h.hash.toLowerCase()))
-      const forgedInFilter = changes.filter((h) => liar.forged.has(h.toLowerCase()))
-      const forgedLogs = logs.filter((l) => liar.forged.has(l.blockHash.toLowerCase()))
-      console.log(
-        `# newHeads: ${heads.length} (${forgedHeads.length} forged); filter: ${changes.length} (${forgedInFilter.length} forged); logs: ${logs.length} (${forgedLogs.length} in forged blocks)`,
-      )
-      assert.deepEqual(
-        forgedHeads.map((h) => Number(h.number)),
-        [],
-        `newHeads delivered ${forgedHeads.length} forged block(s) only the liar backs`,
-      )
-      assert.deepEqual(forgedInFilter, [], 'the block filter holds forged block hashes')
-      assert.equal(forgedLogs.length, 0, 'a logs subscriber got made-up Transfer logs')
-      assert.ok(
-        streamErrors.some((m) =>
-          /block #\d+ is backed by fewer than 2 domains while aws, gcp, up, stand at #\d+/.test(m),
-        ),
-        `no streamError says the stream is held: ${JSON.stringify(streamErrors)}`,
-      )
-    } finally {
-      await rpc.close()
-    }
-  })
-})
+        const filter = (await rpc.request({ method: 'eth_newBlockFilter' })) as string
+        await sleep(1_000)
+        liar.start()
+        await sleep(5_000)
+        const status = rpc.status()
+        const changes = (await rpc.request({
+          method: 'eth_getFilterChanges',
+          params: [filter],
+        })) as string[]
+        // The chain did not move: the honest domains (both up, both at the real head) agree.
+        assert.equal(
+          (await anvil.rpc<Header>('eth_getBlockByNumber', ['latest', false])).hash,
+          real.hash,
+        )
+        assert.ok(liar.forged.size > 0, 'the liar forged heads')
+        console.log(
+          `# head ${status.head?.number} confirmed=${status.headConfirmed}; sources:`,
+          status.sources.map((s) => `${s.name}:${s.condition}`).join(' '),
+        )
+        // Asked directly, the same forged block's logs come back labelled `degraded` (the two
+        // honest domains' "unknown block" counts as their failure): the stream drops that label.
+        const some = [...liar.forged.values()].at(-2)!
+        const direct = await rpc
+          .requestWithMeta({ method: 'eth_getLogs', params: [{ blockHash: some.hash }] })
+          .then(
+            (r) => r.meta.consistency,
+            (e: Error) => e.message,
+          )
+        console.log(`# direct eth_getLogs of forged block: ${direct}`)
+        const forgedHeads = heads.filter((h) => liar.forged.has(h.hash.toLowerCase()))
+        const forgedInFilter = changes.filter((h) => liar.forged.has(h.toLowerCase()))
+        const forgedLogs = logs.filter((l) => liar.forged.has(l.blockHash.toLowerCase()))
+        console.log(
+          `# newHeads: ${heads.length} (${forgedHeads.length} forged); filter: ${changes.length} (${forgedInFilter.length} forged); logs: ${logs.length} (${forgedLogs.length} in forged blocks)`,
+        )
+        assert.deepEqual(
+          forgedHeads.map((h) => Number(h.number)),
+          [],
+          `newHeads delivered ${forgedHeads.length} forged block(s) only the liar backs`,
+        )
+        assert.deepEqual(forgedInFilter, [], 'the block filter holds forged block hashes')
+        assert.equal(forgedLogs.length, 0, 'a logs subscriber got made-up Transfer logs')
+        assert.ok(
+          streamErrors.some((m) =>
+            /block #\d+ is backed by fewer than 2 domains while aws, gcp, up, stand at #\d+/.test(
+              m,
+            ),
+          ),
+          `no streamError says the stream is held: ${JSON.stringify(streamErrors)}`,
+        )
+      } finally {
+        await rpc.close()
+      }
+    })
+  },
+)

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
-import { CHAIN_ID, threeDomains, withoutTotalDifficulty } from '../helpers.ts'
+import { asReturned, CHAIN_ID, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { ANSWER_INIT } from '../workload.ts'
 import { hostile, labSources } from './hostile.ts'
@@ -180,7 +180,7 @@ for (const withProofs of [true, false])
         it(`${what}: ${name}`, async () => {
           const lie = lies[what as keyof typeof lies]
           const request = requests().find((q) => q.name === name)!
-          const truth = withoutTotalDifficulty(await lab.anvil.rpc(request.method, request.params))
+          const truth = asReturned(await lab.anvil.rpc(request.method, request.params))
           assert.notDeepEqual(rewrite(truth, lie), truth, `a ${what} to rewrite`)
           const { outcome, counter } = await ask(request, lie, withProofs)
           assert.ok(counter.altered > 0, 'the liar was asked and lied')

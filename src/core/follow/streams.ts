@@ -5,6 +5,7 @@
  */
 import { BaseError } from '../../shared/errors.ts'
 import type { Engine } from '../engine.ts'
+import { type SourceState, silent } from '../sourceState.ts'
 import type { RpcHeader as FollowedHeader, HeadPusher } from './chainFollower.ts'
 import { heldBack } from './heldBack.ts'
 import { createSubscriptions, type Subscriptions } from './subscriptions.ts'
@@ -14,9 +15,10 @@ export function engineStreams(engine: Engine): Subscriptions {
   const { states } = pool
   // Those the head tracker hears: untrusted sources neither report nor back heads.
   const trusted = states.filter((s) => !s.untrusted)
-  // Up: it may be asked and answered a head poll within the last two polling intervals.
-  const up = (s: (typeof states)[number]) =>
-    pool.eligible(s) && !!s.head && Date.now() - s.head.at < 2 * config.pollingInterval
+  // Up: it may be asked, has a head, and its latest attempt was answered (not failed, not
+  // presumed lost). Not "answered lately": a slow source could then age the others out.
+  const up = (s: SourceState) =>
+    pool.eligible(s) && !!s.head && s.lastFailedAt <= s.lastAnswerAt && !silent(s)
   return createSubscriptions({
     request: async (method, params) => (await engine.request(method, params)).result,
     pollingInterval: engine.config.pollingInterval,
