@@ -132,6 +132,18 @@ export function withoutUnchecked(method: string, result: unknown): unknown {
   const block = result as Record<string, unknown>
   const out = checkedHeader(block)
   for (const k of ['transactions', 'uncles', 'withdrawals']) if (k in block) out[k] = block[k]
+  // A withdrawal's root covers these four fields, and no more.
+  if (Array.isArray(block.withdrawals))
+    out.withdrawals = block.withdrawals.map((w) =>
+      object(w)
+        ? w
+        : {
+            index: w.index,
+            validatorIndex: w.validatorIndex,
+            address: w.address,
+            amount: w.amount,
+          },
+    )
   // Hashes (of transactions or uncles) hide what the encoding holds.
   const measured =
     method.startsWith('eth_getBlockBy') &&

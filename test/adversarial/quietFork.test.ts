@@ -173,6 +173,10 @@ describe.each(LIARS)(
           logs.push(l as (typeof logs)[number]),
         )
         const filter = (await rpc.request({ method: 'eth_newBlockFilter' })) as string
+        const logFilter = (await rpc.request({
+          method: 'eth_newFilter',
+          params: [{ address: TOKEN, topics: [TRANSFER, null, WALLET] }],
+        })) as string
         await sleep(1_000)
         liar.start()
         await sleep(5_000)
@@ -213,6 +217,24 @@ describe.each(LIARS)(
           `newHeads delivered ${forgedHeads.length} forged block(s) only the liar backs`,
         )
         assert.deepEqual(forgedInFilter, [], 'the block filter holds forged block hashes')
+        // A log filter's logs asked for at once (`toBlock` latest: the liar's head) are an
+        // eth_getLogs read, labelled as one: never `verified` (they were, once).
+        const filterLogs = await rpc
+          .requestWithMeta({ method: 'eth_getFilterLogs', params: [logFilter] })
+          .catch((e: Error) => e)
+        if (!(filterLogs instanceof Error)) {
+          const madeUp = (filterLogs.result as { blockHash: string }[]).filter((l) =>
+            liar.forged.has(l.blockHash.toLowerCase()),
+          )
+          console.log(
+            `# eth_getFilterLogs: ${filterLogs.meta.consistency}, ${madeUp.length} made-up logs`,
+          )
+          assert.ok(
+            madeUp.length === 0 || filterLogs.meta.consistency === 'degraded',
+            `eth_getFilterLogs gave ${madeUp.length} made-up logs labelled ${filterLogs.meta.consistency}`,
+          )
+          assert.notEqual(filterLogs.meta.consistency, 'verified')
+        }
         assert.equal(forgedLogs.length, 0, 'a logs subscriber got made-up Transfer logs')
         assert.ok(
           streamErrors.some((m) =>

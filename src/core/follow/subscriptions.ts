@@ -64,6 +64,8 @@ export type SubscriptionsOptions = {
 export type Subscriptions = {
   /** `eth_subscribe`, `eth_unsubscribe` and the filter methods, emulated over the engine. */
   handle(method: string, params: readonly unknown[]): Promise<unknown>
+  /** A log filter's criteria (`eth_getFilterLogs` is an `eth_getLogs` read of them). */
+  criteria(id: unknown): object
   readonly active: number
   close(): Promise<void>
 }
@@ -121,7 +123,7 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
         case 'eth_getFilterChanges':
           return changesOf(filterIn(consumers, params[0]))
         case 'eth_getFilterLogs':
-          return getLogs(logFilterIn(consumers, params[0]).criteria ?? {})
+          return getLogs(criteriaOf(consumers, params[0]))
         case 'eth_uninstallFilter': {
           const removed = uninstall(consumers, params[0])
           await stopIfIdle()
@@ -131,6 +133,7 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
           throw new ProviderRpcError(4200, `${method} is not a subscription method`)
       }
     },
+    criteria: (id) => criteriaOf(consumers, id),
     async close() {
       consumers.clear()
       await stopIfIdle()
@@ -223,6 +226,9 @@ function filterIn(consumers: Map<string, Consumer>, id: unknown): BlockFilter | 
   if (!isFilter(c)) throw new ProviderRpcError(-32000, `filter not found: ${String(id)}`)
   return c
 }
+
+const criteriaOf = (consumers: Map<string, Consumer>, id: unknown): object =>
+  logFilterIn(consumers, id).criteria ?? {}
 
 function logFilterIn(consumers: Map<string, Consumer>, id: unknown): LogConsumer {
   const c = filterIn(consumers, id)
