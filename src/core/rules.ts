@@ -233,7 +233,8 @@ function blockRules(
       (byHash || (expected !== undefined && (r as Block).hash?.toLowerCase() === expected)),
     // Two checked bodies under one hash are the same body but for what no check covers: each
     // transaction's sender (`from`), place, and whatever else a node adds (txRules.ts `unhashed`).
-    // A body not checked is agreed whole, with its `size`, which only a whole body can measure.
+    // A body not checked is agreed whole, with its `size` where one is kept unmeasured (full
+    // transactions of a type this version cannot rebuild: validate.ts `withoutUnchecked`).
     key: (r) => {
       if (r === null) return 'null'
       const { hash, transactions, uncles, withdrawals, size } = r as Block

@@ -51,7 +51,7 @@ export type SubscriptionsOptions = {
   refreshHead?(): Promise<void>
   /**
    * Why the stream must not move to this polled head yet (one domain backs it while others, up,
-   * do not: head.ts `heldBack`), else undefined. Streams carry no label, so they wait.
+   * do not: heldBack.ts), else undefined. Streams carry no label, so they wait.
    */
   heldBack?(header: RpcHeader): string | undefined
   /** EIP-1193 `message` event. */
