@@ -50,15 +50,11 @@ export async function broadcast(
   const signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()))
   const domains = new Set(targets.map((s) => s.domain))
 
+  if (targets.length === 0) throw new AllSourcesFailedError('eth_sendRawTransaction', [])
   return new Promise((resolve, reject) => {
-    const accepted: SourceState[] = []
-    const passedOn: SourceState[] = []
-    const rejections: Rejection[] = []
-    const failures: Failure[] = []
-    const silent = new Set(targets)
+    const { accepted, passedOn, rejections, failures, silent } = heardFrom(targets)
     let done = false
     let patience: ReturnType<typeof setTimeout> | undefined
-    if (targets.length === 0) return reject(new AllSourcesFailedError('eth_sendRawTransaction', []))
 
     /** Sent, or refused with `error`: once. */
     const finish = (error?: Error) => {
@@ -99,12 +95,8 @@ export async function broadcast(
 
     /** A source's answer or error, counted among the failures and rejections it is. */
     const heard = (s: SourceState, o: Verdict, error?: unknown) => {
-      if (o.outcome === 'failed' || o.outcome === 'rejected' || o.outcome === 'passed-on')
-        failures.push({ source: s.name, reason: o.reason as string })
-      if (o.outcome === 'passed-on') passedOn.push(s)
-      if (o.outcome === 'rejected') rejections.push({ s, error: error as RpcResponseError })
+      note({ passedOn, rejections, failures, silent }, s, o, error)
       report({ hash, source: s.name, ...o })
-      silent.delete(s)
       if (done) return
       if (o.outcome === 'accepted' || o.outcome === 'known') accepted.push(s)
       const mine = domainsOf(accepted)
@@ -129,6 +121,32 @@ type Rejection = { s: SourceState; error: RpcResponseError }
 type Failure = { source: string; reason: string }
 
 const domainsOf = (sources: readonly SourceState[]) => new Set(sources.map((s) => s.domain))
+
+/** What the broadcast has heard so far, and from whom not yet (`silent`). */
+type Heard = {
+  accepted: SourceState[]
+  passedOn: SourceState[]
+  rejections: Rejection[]
+  failures: Failure[]
+  silent: Set<SourceState>
+}
+
+const heardFrom = (targets: readonly SourceState[]): Heard => ({
+  accepted: [],
+  passedOn: [],
+  rejections: [],
+  failures: [],
+  silent: new Set(targets),
+})
+
+/** Counts a source's verdict among the failures, rejections and passed-on it is; it spoke. */
+function note(h: Omit<Heard, 'accepted'>, s: SourceState, o: Verdict, error?: unknown): void {
+  if (o.outcome === 'failed' || o.outcome === 'rejected' || o.outcome === 'passed-on')
+    h.failures.push({ source: s.name, reason: o.reason as string })
+  if (o.outcome === 'passed-on') h.passedOn.push(s)
+  if (o.outcome === 'rejected') h.rejections.push({ s, error: error as RpcResponseError })
+  h.silent.delete(s)
+}
 
 /** The transaction's hash, computed here; a blob transaction's from its body. */
 async function hashOf(raw: unknown): Promise<Hex> {

@@ -268,16 +268,8 @@ function attempter(
     })
     s.requests++
     const started = Date.now()
-    const ask = (p: unknown[]) => s.source.request({ method, params: p }, { signal })
     try {
-      // A log query is split to fit the source's range limits, its parts joined in order (the
-      // splitting loads with the first log query: a dApp that reads no logs never carries it).
-      const sent =
-        method === 'eth_getLogs'
-          ? import('./logQuery.ts').then(({ logsWithin }) =>
-              logsWithin(s, params[0], (filter) => ask([filter, ...params.slice(1)])),
-            )
-          : ask(params)
+      const sent = send(s, method, params, signal)
       // Beside a chain check, the answer is used once both are in (a failed check fails it).
       const result = checked ? (await Promise.all([sent, checked]))[0] : await sent
       const ms = Date.now() - started
@@ -313,6 +305,19 @@ function attempter(
       updateCondition(s)
     }
   }
+}
+
+/**
+ * The call itself. A log query is split to fit the source's range limits, its parts joined in
+ * order (the splitting loads with the first log query: a dApp that reads no logs never carries it).
+ */
+function send(s: SourceState, method: string, params: unknown[], signal: AbortSignal) {
+  const ask = (p: unknown[]) => s.source.request({ method, params: p }, { signal })
+  return method === 'eth_getLogs'
+    ? import('./logQuery.ts').then(({ logsWithin }) =>
+        logsWithin(s, params[0], (filter) => ask([filter, ...params.slice(1)])),
+      )
+    : ask(params)
 }
 
 /** What went wrong in an attempt at `s`, as the engine counts it. */

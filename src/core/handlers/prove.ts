@@ -39,30 +39,6 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
     if (!header) return { kind: 'quorum' }
   }
   const failed: Failure[] = []
-  // A source's own error passed through by the prover is not a proven answer (only an error the
-  // prover made itself, such as a revert it executed, is).
-  const fromSources = new WeakSet<object>()
-  const callIn = (round: 1 | 2) => async (s: SourceState, signal: AbortSignal) => {
-    try {
-      const answer = await prover.answer(method, params, {
-        header,
-        trusted: onAgreedChain(engine, trust),
-        head: () => trustedHeaderFor(engine, 'latest'),
-        chainId: engine.config.chainId,
-        signal,
-        call: (m, p) =>
-          engine.pool.attempt(s, m, p, signal).catch((error: unknown) => {
-            if (error instanceof Error) fromSources.add(error)
-            throw error
-          }),
-      })
-      if (answer === undefined)
-        throw new SourceError(s.name, 'unavailable', 'nothing to prove with')
-      return answer
-    } catch (error) {
-      throw failure(s, error, fromSources, failed, round)
-    }
-  }
   const ask = (round: 1 | 2, from: readonly SourceState[], force: boolean) =>
     fanOut(engine.fan, {
       method,
@@ -74,7 +50,7 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
       // The second round asks every source at once: each gets its verdict.
       initial: round === 1 ? 1 : from.length,
       roundTrips: prover.roundTrips?.(method) ?? 1,
-      call: callIn(round),
+      call: proofAttempt(engine, prover, c, header, trust, failed, round),
       standsAlone: () => true,
       degrade: true,
       deadline: c.deadline,
@@ -112,6 +88,45 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
   } catch (error) {
     // Only a root that quorum alone vouched for may fall back to quorum (below).
     return blame(engine, method, lastOfEach(failed), error, header?.via === 'agreed')
+  }
+}
+
+/**
+ * One source's attempt in `round`: the prover's answer from that source's data, or what its
+ * failure is (`failure`, a failed proof recorded in `failed`).
+ */
+function proofAttempt(
+  engine: Engine,
+  prover: Prover,
+  { method, params }: Call,
+  header: TrustedHeader | undefined,
+  trust: TrustStore,
+  failed: Failure[],
+  round: 1 | 2,
+) {
+  // A source's own error passed through by the prover is not a proven answer (only an error the
+  // prover made itself, such as a revert it executed, is).
+  const fromSources = new WeakSet<object>()
+  return async (s: SourceState, signal: AbortSignal) => {
+    try {
+      const answer = await prover.answer(method, params, {
+        header,
+        trusted: onAgreedChain(engine, trust),
+        head: () => trustedHeaderFor(engine, 'latest'),
+        chainId: engine.config.chainId,
+        signal,
+        call: (m, p) =>
+          engine.pool.attempt(s, m, p, signal).catch((error: unknown) => {
+            if (error instanceof Error) fromSources.add(error)
+            throw error
+          }),
+      })
+      if (answer === undefined)
+        throw new SourceError(s.name, 'unavailable', 'nothing to prove with')
+      return answer
+    } catch (error) {
+      throw failure(s, error, fromSources, failed, round)
+    }
   }
 }
 
