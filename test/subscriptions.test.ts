@@ -230,6 +230,42 @@ describe('newHeads and logs over HTTP sources only', () => {
     }
   })
 
+  it('a filter’s changes say how they were checked: agreed and verified, degraded while one domain is left', async () => {
+    const rpc = httpClient()
+    /** Polls `id` until it has something; returns the changes and their label. */
+    const changes = async (id: string) => {
+      const end = Date.now() + 10_000
+      for (;;) {
+        const r = await rpc.requestWithMeta({ method: 'eth_getFilterChanges', params: [id] })
+        if ((r.result as unknown[]).length > 0 || Date.now() > end)
+          return { n: (r.result as unknown[]).length, label: r.meta.consistency }
+        await sleep(50)
+      }
+    }
+    try {
+      const logs = (await rpc.request({
+        method: 'eth_newFilter',
+        params: [{ address: emitter }],
+      })) as string
+      const blocks = (await rpc.request({ method: 'eth_newBlockFilter' })) as string
+      const made = await rpc.requestWithMeta({ method: 'eth_newBlockFilter' })
+      assert.equal(made.meta.consistency, 'static', 'a filter id is this client’s bookkeeping')
+      await sleep(300)
+      await ping(310)
+      assert.deepEqual(await changes(logs), { n: 1, label: 'agreed' })
+      assert.equal((await changes(blocks)).label, 'verified')
+      await lab.proxy('aws').setMode({ kind: 'refused' })
+      await lab.proxy('gcp').setMode({ kind: 'refused' })
+      await sleep(300)
+      await ping(311)
+      assert.deepEqual(await changes(logs), { n: 1, label: 'degraded' })
+      assert.equal((await changes(blocks)).label, 'degraded')
+    } finally {
+      await setAll({ kind: 'ok' })
+      await rpc.close()
+    }
+  })
+
   it('many subscribers share one stream; nothing runs after the last unsubscribes', async () => {
     const rpc = httpClient()
     try {

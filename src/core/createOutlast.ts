@@ -5,7 +5,7 @@ import { type OutlastOptions, type ResolvedConfig, resolveConfig } from './confi
 import { createEmitter, type Emitter } from './emitter.ts'
 import type { Engine } from './engine.ts'
 import type { OutlastEvents, ResponseMeta } from './events.ts'
-import type { Subscriptions } from './follow/subscriptions.ts'
+import type { EngineStreams } from './follow/streams.ts'
 import { createHeadTracker, type HeadTracker } from './head.ts'
 import type { Prover } from './prover.ts'
 import { candidatesFor, needFor } from './quorumNeed.ts'
@@ -61,7 +61,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
   const trust = config.prover ? loadTrustStore(config, () => engine) : undefined
 
   // Subscriptions and filters load on first use: a dApp that never subscribes never bundles them.
-  let subscriptions: Promise<Subscriptions> | undefined
+  let subscriptions: Promise<EngineStreams> | undefined
   const streams = () =>
     (subscriptions ??= import('./follow/streams.ts').then((m) => m.engineStreams(engine)))
 

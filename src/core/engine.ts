@@ -7,7 +7,7 @@ import type { ResolvedConfig } from './config.ts'
 import type { Emitter } from './emitter.ts'
 import type { OutlastEvents, ResponseMeta } from './events.ts'
 import type { FanOutContext, Need } from './fanOut.ts'
-import type { Subscriptions } from './follow/subscriptions.ts'
+import type { EngineStreams } from './follow/streams.ts'
 import type { HeadTracker } from './head.ts'
 import type { MethodPolicy } from './policy.ts'
 import type { RetryBudget } from './retryBudget.ts'
@@ -28,7 +28,7 @@ export type Engine = {
   /** Trusted headers for proofs; only with a prover configured. */
   trust: Promise<TrustStore> | undefined
   /** Subscriptions and filters, loaded on first use. */
-  streams(): Promise<Subscriptions>
+  streams(): Promise<EngineStreams>
   /** Every source's secrets removed from a text the engine shows. */
   redact(text: string): string
   /**

@@ -4,13 +4,18 @@
  * subscription or filter (`Engine.streams`): a dApp that never subscribes never carries it.
  */
 import { BaseError } from '../../shared/errors.ts'
-import type { Engine } from '../engine.ts'
+import type { Answer, Call, Engine } from '../engine.ts'
 import { type SourceState, silent } from '../sourceState.ts'
 import type { RpcHeader as FollowedHeader, HeadPusher } from './chainFollower.ts'
 import { heldBack } from './heldBack.ts'
 import { createSubscriptions, type Subscriptions } from './subscriptions.ts'
 
-export function engineStreams(engine: Engine): Subscriptions {
+/** The streams, and the answer to a subscription method with its label (`answer`). */
+export type EngineStreams = Subscriptions & {
+  answer(method: string, params: unknown[], meta: Call['meta']): Promise<Answer>
+}
+
+export function engineStreams(engine: Engine): EngineStreams {
   const { pool, head, events, config } = engine
   const { states } = pool
   // Those the head tracker hears: untrusted sources neither report nor back heads.
@@ -19,7 +24,7 @@ export function engineStreams(engine: Engine): Subscriptions {
   // presumed lost). Not "answered lately": a slow source could then age the others out.
   const up = (s: SourceState) =>
     pool.eligible(s) && !!s.head && s.lastFailedAt <= s.lastAnswerAt && !silent(s)
-  return createSubscriptions({
+  const subs = createSubscriptions({
     request: async (method, params) => (await engine.request(method, params)).result,
     pollingInterval: engine.config.pollingInterval,
     pushers: () =>
@@ -42,6 +47,7 @@ export function engineStreams(engine: Engine): Subscriptions {
       return head.confirm(s, header) as Promise<FollowedHeader | undefined>
     },
     refreshHead: () => head.refresh(),
+    confirmed: () => head.confirmed(),
     heldBack: (header) =>
       heldBack(
         Number.parseInt(header.number, 16),
@@ -57,4 +63,23 @@ export function engineStreams(engine: Engine): Subscriptions {
         message: error instanceof BaseError ? error.shortMessage : String(error),
       }),
   })
+  /**
+   * Labels say what was checked: a filter's changes are hash-checked heads linked by parent
+   * hash (`verified`) or logs the domains agreed on (`agreed`), `degraded` when any came while
+   * one domain alone backed the head; a log filter's logs asked for at once are an `eth_getLogs`
+   * read, answered and labelled as one; ids and flags are this client's bookkeeping (`static`).
+   */
+  const answer: EngineStreams['answer'] = async (method, params, meta) => {
+    if (method === 'eth_getFilterLogs')
+      return engine.request('eth_getLogs', [subs.criteria(params[0])])
+    if (method === 'eth_getFilterChanges') {
+      const { result, alone, logs } = subs.changes(params[0])
+      return {
+        result,
+        meta: meta({ consistency: alone ? 'degraded' : logs ? 'agreed' : 'verified' }),
+      }
+    }
+    return { result: await subs.handle(method, params), meta: meta({ consistency: 'static' }) }
+  }
+  return Object.assign(subs, { answer })
 }

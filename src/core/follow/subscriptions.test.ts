@@ -87,11 +87,13 @@ function node() {
 function streams(
   n: ReturnType<typeof node>,
   heldBack?: (header: { number: string; hash: string }) => string | undefined,
+  confirmed?: () => boolean,
 ) {
   const messages = new Map<string, unknown[]>()
   const errors: string[] = []
   const subs = createSubscriptions({
     ...(heldBack ? { heldBack } : {}),
+    ...(confirmed ? { confirmed } : {}),
     request: n.request,
     pollingInterval: 5,
     pushers: () => [],
@@ -238,6 +240,37 @@ describe('createSubscriptions: a head held back (one domain backs it, others up 
       [1, 2],
       'in order, no gap',
     )
+    await subs.close()
+  })
+})
+
+describe('createSubscriptions: what a filter buffered while one domain alone backed the head', () => {
+  test('is said (`alone`) when polled, once; what came while two domains backed it is not', async () => {
+    const n = node()
+    let confirmed = true
+    const { subs } = streams(n, undefined, () => confirmed)
+    const blocks = (await subs.handle('eth_newBlockFilter', [])) as string
+    const logs = (await subs.handle('eth_newFilter', [{ address: A }])) as string
+    await sleep(30)
+    n.mine([A, PING])
+    await until('the block', () => subs.changes(blocks).result.length > 0)
+    await until('the log', () => subs.changes(logs).result.length > 0)
+    confirmed = false
+    n.mine([A, PONG])
+    await sleep(30)
+    const alone = [subs.changes(blocks), subs.changes(logs)]
+    assert.deepEqual(
+      alone.map((c) => [c.result.length, c.alone, c.logs]),
+      [
+        [1, true, false],
+        [1, true, true],
+      ],
+    )
+    assert.equal(subs.changes(blocks).alone, false, 'said once')
+    confirmed = true
+    n.mine()
+    await sleep(30)
+    assert.deepEqual([subs.changes(blocks).alone, subs.changes(logs).alone], [false, false])
     await subs.close()
   })
 })

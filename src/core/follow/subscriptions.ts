@@ -24,7 +24,13 @@ import {
 /** What a consumer of the chain wants: heads or logs, pushed (subscription) or buffered (filter). */
 type Consumer = HeadsConsumer | BlockFilter | LogConsumer
 type HeadsConsumer = { kind: 'heads'; deliver(header: RpcHeader): void }
-type BlockFilter = { kind: 'blocks'; buffer: string[]; polledAt: number }
+type BlockFilter = {
+  kind: 'blocks'
+  buffer: string[]
+  polledAt: number
+  /** Something buffered since the last poll came while one domain alone backed the head. */
+  alone?: boolean
+}
 type LogConsumer = {
   kind: 'logs'
   filter: LogFilter
@@ -36,6 +42,7 @@ type LogConsumer = {
   buffer?: RpcLog[]
   polledAt?: number
   criteria?: object
+  alone?: boolean
 }
 
 type GetLogs = (filter: object) => Promise<RpcLog[]>
@@ -54,6 +61,11 @@ export type SubscriptionsOptions = {
    * do not: heldBack.ts), else undefined. Streams carry no label, so they wait.
    */
   heldBack?(header: RpcHeader): string | undefined
+  /**
+   * Do two domains back the head now? When not (an outage: one domain left), what filters
+   * buffer is labelled `degraded` when polled. @default always
+   */
+  confirmed?(): boolean
   /** EIP-1193 `message` event. */
   notify(subscription: string, result: unknown): void
   onError(error: unknown): void
@@ -66,6 +78,11 @@ export type Subscriptions = {
   handle(method: string, params: readonly unknown[]): Promise<unknown>
   /** A log filter's criteria (`eth_getFilterLogs` is an `eth_getLogs` read of them). */
   criteria(id: unknown): object
+  /**
+   * `eth_getFilterChanges`, and whether any of it came while one domain alone backed the head
+   * (`alone`); `logs` for a log filter.
+   */
+  changes(id: unknown): { result: unknown[]; alone: boolean; logs: boolean }
   readonly active: number
   close(): Promise<void>
 }
@@ -84,7 +101,8 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
   let nextFilter = 0
 
   const getLogs: GetLogs = (filter) => o.request('eth_getLogs', [filter]) as Promise<RpcLog[]>
-  const onChange = (change: ChainChange) => deliver(consumers, change, getLogs, filterTimeout)
+  const onChange = (change: ChainChange) =>
+    deliver(consumers, change, getLogs, filterTimeout, o.confirmed?.() === false)
 
   const stopIfIdle = async () => {
     if (consumers.size > 0 || !follower) return
@@ -134,6 +152,12 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
       }
     },
     criteria: (id) => criteriaOf(consumers, id),
+    changes(id) {
+      const c = filterIn(consumers, id)
+      const alone = !!c.alone
+      c.alone = false
+      return { result: changesOf(c), alone, logs: c.kind === 'logs' }
+    },
     async close() {
       consumers.clear()
       await stopIfIdle()
@@ -255,6 +279,8 @@ async function deliver(
   { removed, added }: ChainChange,
   getLogs: GetLogs,
   filterTimeout: number,
+  /** One domain alone backs the head: what filters buffer now is labelled `degraded`. */
+  alone: boolean,
 ): Promise<void> {
   const now = Date.now()
   for (const [id, c] of consumers) {
@@ -264,7 +290,10 @@ async function deliver(
   // Heads first: they wait for no log request.
   for (const c of consumers.values()) {
     if (c.kind === 'heads') for (const b of added) c.deliver(headerOf(b))
-    if (c.kind === 'blocks') c.buffer.push(...added.map((b) => b.hash))
+    if (c.kind === 'blocks') {
+      c.buffer.push(...added.map((b) => b.hash))
+      c.alone ||= alone && added.length > 0
+    }
   }
   // One eth_getLogs for every log consumer together: the union of their filters, asked only
   // for blocks whose logsBloom admits one of them; each then gets the logs its filter matches.
@@ -303,6 +332,7 @@ async function deliver(
           own && ((b) => bloomMayMatch(b.header.logsBloom, own)),
         ).catch(failed)
     if (logs) sendLogs(c, added, logs)
+    if (c.buffer) c.alone ||= alone && (added.length > 0 || removed.length > 0)
   }
   if (failure) throw failure.error
 }

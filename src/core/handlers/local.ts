@@ -29,17 +29,6 @@ export const unsupported: Handler = async (_, { method }) => {
   )
 }
 
-/**
- * Subscriptions and filters, over one gap-free chain stream (loaded on first use). A log filter's
- * logs asked for at once are an `eth_getLogs` read: its answer and its label (`latest` pinned to
- * the head; `degraded` when one domain backs it), not the stream's.
- */
-export const subscription: Handler = async (engine, { method, params, meta }) => {
-  const streams = await engine.streams()
-  if (method === 'eth_getFilterLogs')
-    return engine.request('eth_getLogs', [streams.criteria(params[0])])
-  return {
-    result: await streams.handle(method, params),
-    meta: meta({ consistency: 'verified' }),
-  }
-}
+/** Subscriptions and filters, over one gap-free chain stream (loaded on first use: streams.ts). */
+export const subscription: Handler = async (engine, { method, params, meta }) =>
+  (await engine.streams()).answer(method, params, meta)
