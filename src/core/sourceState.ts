@@ -160,6 +160,10 @@ export function recordFailure(s: SourceState, error: unknown, now = Date.now()):
 /** An attempt to it was presumed lost and it has answered nothing since. */
 export const silent = (s: SourceState): boolean => s.silentSince > s.lastAnswerAt
 
+/** Its latest attempt failed, or was presumed lost (`silent`), and nothing answered since. */
+export const lastAttemptFailed = (s: SourceState): boolean =>
+  s.lastFailedAt > s.lastAnswerAt || silent(s)
+
 /**
  * Marks the source silent since `since` (an attempt presumed lost began then) and wakes the
  * other requests waiting on it, so that none of them waits out its own timers for it.
@@ -197,6 +201,5 @@ export function conditionOf(s: SourceState, maxLag: number, now = Date.now()): S
   if (s.requests === 0 && s.failures === 0 && s.chain === 'unchecked') return 'unknown'
   // Its last attempt failed, or was presumed lost (silent), and nothing since answered: not
   // healthy, however rarely it is asked.
-  const lastFailed = s.lastFailedAt > s.lastAnswerAt || silent(s)
-  return s.errorRate > 0.25 || lastFailed ? 'degraded' : 'healthy'
+  return s.errorRate > 0.25 || lastAttemptFailed(s) ? 'degraded' : 'healthy'
 }

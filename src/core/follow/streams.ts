@@ -5,7 +5,7 @@
  */
 import { BaseError } from '../../shared/errors.ts'
 import type { Answer, Call, Engine } from '../engine.ts'
-import { type SourceState, silent } from '../sourceState.ts'
+import { lastAttemptFailed, type SourceState } from '../sourceState.ts'
 import type { RpcHeader as FollowedHeader, HeadPusher } from './chainFollower.ts'
 import { heldBack } from './heldBack.ts'
 import { createSubscriptions, type Subscriptions } from './subscriptions.ts'
@@ -22,8 +22,7 @@ export function engineStreams(engine: Engine): EngineStreams {
   const trusted = states.filter((s) => !s.untrusted)
   // Up: it may be asked, has a head, and its latest attempt was answered (not failed, not
   // presumed lost). Not "answered lately": a slow source could then age the others out.
-  const up = (s: SourceState) =>
-    pool.eligible(s) && !!s.head && s.lastFailedAt <= s.lastAnswerAt && !silent(s)
+  const up = (s: SourceState) => pool.eligible(s) && !!s.head && !lastAttemptFailed(s)
   const subs = createSubscriptions({
     request: async (method, params) => (await engine.request(method, params)).result,
     pollingInterval: engine.config.pollingInterval,
