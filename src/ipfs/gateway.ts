@@ -10,6 +10,7 @@ import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
 import { parseRetryAfter } from '../shared/retryAfter.ts'
 import { redactUrl } from '../shared/url.ts'
 import { networkErrors } from '../sources/networkError.ts'
+import { credentialsRefused } from './gatewayUrls.ts'
 import { fetchSameOrigin, RedirectRefusedError } from './sameOrigin.ts'
 import type { IpfsRoute, RouteAnswer } from './types.ts'
 
@@ -32,6 +33,8 @@ export function gateway(url: string, options: GatewayOptions = {}): IpfsRoute {
   }
   if (base.protocol !== 'https:' && base.protocol !== 'http:')
     throw new ConfigError(`gateway(): ${redactUrl(url)} must be an http(s) URL.`)
+  if (base.username || base.password)
+    throw new ConfigError(`gateway(): ${credentialsRefused(redactUrl(url))}.`)
   const name = options.name ?? `gateway ${redactUrl(url)}`
   const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
   const fail = (kind: SourceError['kind'], message: string, extra = {}) =>

@@ -4,6 +4,11 @@
  */
 import { readResponse } from '../shared/readBytes.ts'
 
+/** A gateway's answer other than 2xx, 404 and 410. */
+export class GatewayStatusError extends Error {
+  override name = 'GatewayStatusError'
+}
+
 export async function gatewayBytes(
   response: Response,
   maxBytes: number,
@@ -14,7 +19,7 @@ export async function gatewayBytes(
   }
   if (!response.ok) {
     await response.body?.cancel()
-    throw new Error(`HTTP ${response.status}`)
+    throw new GatewayStatusError(`HTTP ${response.status}`)
   }
   return readResponse(response, maxBytes)
 }

@@ -1,8 +1,8 @@
 import { redactUrl } from '../shared/url.ts'
 
 /**
- * Checks a list of gateway base URLs (http or https), calling `check(false, why)` for the first
- * that is not one; the why shows the URL without its secrets.
+ * Checks a list of gateway base URLs (http or https, with no `user:password@`), calling
+ * `check(false, why)` for the first that is not one; the why shows the URL without its secrets.
  */
 export function checkGatewayUrls(
   gateways: readonly unknown[],
@@ -18,5 +18,13 @@ export function checkGatewayUrls(
       // A string that is no URL may still hold a key (a scheme left out): shown as "<invalid url>".
       `gateways[${i}] must be an http(s) URL, got ${JSON.stringify(typeof g === 'string' ? redactUrl(g) : String(g))}`,
     )
+    check(!url?.username && !url?.password, credentialsRefused(`gateways[${i}]`))
   })
 }
+
+/**
+ * Why a URL with `user:password@` is refused: fetch refuses it too (in Node and in browsers),
+ * with an error that quotes the whole URL, credentials and all.
+ */
+export const credentialsRefused = (what: string) =>
+  `${what} carries user:password@, which fetch refuses; pass a fetch that sends an Authorization header instead`

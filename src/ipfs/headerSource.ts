@@ -31,6 +31,7 @@ import type { RpcRequest, Source, SourceRequestOptions } from '../shared/types.t
 import { redactUrl } from '../shared/url.ts'
 import { blockCid, decodeHeader, type EthHeader, encodeHeader, fetchRawBlock } from './ethBlock.ts'
 import { checkGatewayUrls } from './gatewayUrls.ts'
+import { routeFailure } from './routeFailure.ts'
 
 /** Any getter of a raw block by CID (`createIpfs().block`, a Helia blockstore wrapped). */
 export type BlockGetter = (cid: string, options: { signal: AbortSignal }) => Promise<Uint8Array>
@@ -87,6 +88,8 @@ const EMPTY_TRIE_ROOT = '0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622
 const HASH = /^0x[0-9a-fA-F]{64}$/
 
 type Route = HeaderRouteStatus & {
+  /** Named in a DNS failure. */
+  host: string
   get(cid: string, signal: AbortSignal): Promise<Uint8Array | undefined>
 }
 
@@ -95,11 +98,11 @@ export function ipfsHeaders(options: IpfsHeadersOptions): IpfsHeaderSource {
   const name = o.name
   const routes: Route[] = [
     ...o.gateways.map((url) =>
-      route(redactUrl(url), (cid, signal) =>
+      route(redactUrl(url), new URL(url).host, (cid, signal) =>
         fetchRawBlock(url, cid, { fetch: o.fetchFn, signal, maxBytes: o.maxBytes }),
       ),
     ),
-    ...(o.block ? [route('blocks', (cid, signal) => o.block!(cid, { signal }))] : []),
+    ...(o.block ? [route('blocks', 'blocks', (cid, signal) => o.block!(cid, { signal }))] : []),
   ]
 
   /** A verified header from the first route that has one, hedging to the next after `hedgeDelay`. */
@@ -161,7 +164,7 @@ export function ipfsHeaders(options: IpfsHeadersOptions): IpfsHeaderSource {
       bytes = await r.get(cid, AbortSignal.any([signal, timeout]))
     } catch (error) {
       if (signal.aborted) throw new Error('cancelled')
-      const why = timeout.aborted ? `no answer within ${o.timeout} ms` : messageOf(error)
+      const why = timeout.aborted ? `no answer within ${o.timeout} ms` : routeFailure(error, r.host)
       r.failures++
       r.lastError = why
       throw new Error(why)
@@ -219,7 +222,7 @@ export function ipfsHeaders(options: IpfsHeadersOptions): IpfsHeaderSource {
       })
     },
     status: () => ({
-      routes: routes.map(({ get: _, ...r }) => ({
+      routes: routes.map(({ get: _, host: __, ...r }) => ({
         ...r,
         lyingUntil: (r.lyingUntil ?? 0) > o.clock.now() ? r.lyingUntil : undefined,
       })),
@@ -255,10 +258,12 @@ const byteLength = (n: number) => Math.ceil(n.toString(16).length / 2)
 
 function route(
   name: string,
+  host: string,
   get: (cid: string, signal: AbortSignal) => Promise<Uint8Array | undefined>,
 ): Route {
   return {
     name,
+    host,
     get,
     served: 0,
     missing: 0,
@@ -270,13 +275,6 @@ function route(
 }
 
 const aborted = (name: string) => new SourceError(name, 'aborted', 'attempt cancelled')
-const messageOf = (error: unknown) =>
-  error instanceof SourceError
-    ? error.reason
-    : error instanceof Error
-      ? error.message
-      : String(error)
-
 function settingsOf(options: IpfsHeadersOptions) {
   const check = (ok: boolean, what: string) => {
     if (!ok) throw new ConfigError(`ipfsHeaders(): ${what}`)

@@ -6,6 +6,7 @@
 import { BaseError } from '../shared/errors.ts'
 import { gatewayBytes } from './gatewayBytes.ts'
 import type { IpnsOptions, IpnsRecordInfo, IpnsRouteStatus } from './ipns.ts'
+import { routeFailure } from './routeFailure.ts'
 import { fetchSameOrigin } from './sameOrigin.ts'
 
 /** The IPNS record media type of the trustless gateway spec. */
@@ -39,7 +40,9 @@ export async function fromRoute(
     if (!bytes) return undefined
   } catch (error) {
     if (signal.aborted) throw new Error('not needed any more')
-    const why = timeout.aborted ? `no answer within ${o.timeout} ms` : messageOf(error)
+    const why = timeout.aborted
+      ? `no answer within ${o.timeout} ms`
+      : routeFailure(error, new URL(r.url).host)
     r.failures++
     r.lastError = why
     throw new Error(why)

@@ -38,8 +38,13 @@ export type SourcesFromOptions = {
   gateways?: readonly string[]
   /** An IPNS resolver to use (shares what it has seen: a replayed older record cannot win). @default one over `gateways` */
   ipns?: IpnsResolver
-  /** Values for the `${VAR}` placeholders of URL templates (API keys). @default {} */
-  vars?: Readonly<Record<string, string | undefined>>
+  /**
+   * Values for the `${VAR}` placeholders of URL templates (API keys), each with the hosts it may
+   * be sent to: `{ KEY: { value: '…', hosts: ['mainnet.infura.io', '*.g.alchemy.com'] } }`
+   * (`*.` is any subdomain). The list's publisher picks the URLs; a key goes only to a host
+   * named here, over https or wss (http and ws only to a loopback host). @default {}
+   */
+  vars?: Readonly<Record<string, Var | undefined>>
   /** The chain the caller expects; a list for another chain is refused. @default any */
   chainId?: number
   /** A URL entry whose placeholders have no value: refuse the list, or leave the entry out (listed in `skipped`). @default 'error' */
@@ -48,6 +53,9 @@ export type SourcesFromOptions = {
   maxBytes?: number
   signal?: AbortSignal
 }
+
+/** A placeholder's value and the hosts it may go to (`*.example.com`: any subdomain). */
+export type Var = { value: string; hosts: readonly string[] }
 
 /** A relay as `p2p({ peers })` takes it. */
 export type RelayEntry = { address: string; name?: string; domain?: string; weight?: number }
@@ -107,6 +115,7 @@ export function parseSourceList(
   const fail = (what: string): never => {
     throw new ConfigError(`source list: ${what}`)
   }
+  checkVars(options.vars)
   if (!isObject(doc)) fail('not a JSON object')
   const d = doc as Record<string, unknown>
   if (d.version !== 1)
@@ -164,9 +173,7 @@ export function parseSourceList(
     if (e.untrusted !== undefined && typeof e.untrusted !== 'boolean')
       fail(`${at}.untrusted must be true or false`)
     const template = urlTemplate(e.url, `${at}.url`, fail)
-    const missing = [...template.matchAll(VAR)]
-      .map((m) => m[1]!)
-      .filter((v) => typeof options.vars?.[v] !== 'string' || options.vars[v] === '')
+    const missing = [...template.matchAll(VAR)].map((m) => m[1]!).filter((v) => !options.vars?.[v])
     if (missing.length > 0) {
       if (options.missingVars === 'skip') {
         skipped.push({ index: i, missing })
@@ -176,7 +183,8 @@ export function parseSourceList(
         `${at}.url needs ${missing.map((v) => `\${${v}}`).join(', ')}: pass ${missing.length > 1 ? 'them' : 'it'} in vars (or missingVars: 'skip')`,
       )
     }
-    const url = template.replace(VAR, (_, v: string) => encodeURIComponent(options.vars![v]!))
+    const url = template.replace(VAR, (_, v: string) => encodeURIComponent(options.vars![v]!.value))
+    keysStayHome(url, template, options.vars!, `${at}.url`, fail)
     const o = {
       ...common,
       ...(kind !== undefined ? { kind: kind as UrlSourceKind } : {}),
@@ -320,6 +328,66 @@ function urlTemplate(v: unknown, at: string, fail: (what: string) => never): str
   for (const [, value] of url.searchParams) if (looksLikeKey(value)) refuse('query')
   if (url.hash) fail(`${at} must not have a #fragment`)
   return v
+}
+
+/**
+ * The caller's vars: each a non-empty value and the hosts it may go to. Checked whole, before
+ * the list is read, so a mistake shows even where the list uses no placeholder.
+ */
+function checkVars(vars: SourcesFromOptions['vars']): void {
+  if (vars === undefined) return
+  const fail = (what: string): never => {
+    throw new ConfigError(`sourcesFrom(): ${what}`)
+  }
+  if (!isObject(vars)) fail('vars must be an object of { value, hosts } entries')
+  for (const [name, v] of Object.entries(vars!)) {
+    if (v === undefined) continue
+    if (
+      !isObject(v) ||
+      typeof v.value !== 'string' ||
+      v.value === '' ||
+      !Array.isArray(v.hosts) ||
+      v.hosts.length === 0 ||
+      !v.hosts.every((h) => typeof h === 'string' && HOST.test(h))
+    )
+      fail(
+        `vars.${name} must be { value, hosts }: the key, and the hosts it may be sent to (e.g. hosts: ['mainnet.infura.io'] or ['*.g.alchemy.com']); the list's publisher picks the URLs`,
+      )
+  }
+}
+
+/** A host name, or `*.` and one: no scheme, port or path. */
+const HOST = /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/
+
+/**
+ * Refuses a filled-in URL that would send a var to a host the caller did not name for it, or
+ * in the clear (http or ws, but to a loopback host): the publisher chose the URL, not the caller.
+ */
+function keysStayHome(
+  url: string,
+  template: string,
+  vars: NonNullable<SourcesFromOptions['vars']>,
+  at: string,
+  fail: (what: string) => never,
+): void {
+  const { hostname, protocol } = new URL(url)
+  const host = hostname.toLowerCase()
+  // A host made from a placeholder holds its value: named by the template's words instead.
+  const shown = (template.split('/')[2] ?? '').includes('${') ? 'the host it makes' : host
+  const loopback = host === 'localhost' || host === '[::1]' || /^127(\.\d+){3}$/.test(host)
+  for (const [, name] of template.matchAll(VAR)) {
+    const { hosts } = vars[name!]!
+    const allowed = hosts.some((h) => {
+      const p = h.toLowerCase()
+      return p.startsWith('*.') ? host.endsWith(p.slice(1)) : host === p
+    })
+    if (!allowed)
+      fail(
+        `${at} would send \${${name}} to ${shown}, a host vars.${name}.hosts does not name (${hosts.join(', ')})`,
+      )
+    if (!loopback && (protocol === 'http:' || protocol === 'ws:'))
+      fail(`${at} would send \${${name}} to ${shown} unencrypted (${protocol}); use https or wss`)
+  }
 }
 
 /** Provider keys: 20+ letters, digits, `-` or `_` with both letters and digits, or 32+ hex digits. */

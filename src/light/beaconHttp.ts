@@ -1,7 +1,8 @@
 /**
  * `beaconApi()`'s transport: its options checked, a bounded GET (a 404 is "none", other statuses
- * and network failures `SourceError`s that name no URL secret) and the SSE stream, reconnected
- * with a doubling delay. beaconApi.ts maps the light-client endpoints onto it.
+ * and network failures `SourceError`s that name no URL secret; redirects are refused, never
+ * followed with the key headers) and the SSE stream, reconnected with a doubling delay.
+ * beaconApi.ts maps the light-client endpoints onto it.
  */
 import { ConfigError, SourceError, type SourceFailureKind } from '../shared/errors.ts'
 import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
@@ -33,6 +34,11 @@ export function beaconSettings(url: string, options: BeaconApiOptions): BeaconSe
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new ConfigError(`beaconApi(${redactUrl(url)}): expected an http(s) URL.`)
   }
+  // fetch refuses such a URL, and its error quotes it whole, password included.
+  if (parsed.username || parsed.password)
+    throw new ConfigError(
+      `beaconApi(${redactUrl(url)}): the URL carries user:password@; pass headers: { authorization: 'Basic …' } instead.`,
+    )
   const {
     name = parsed.host,
     domain = parsed.host,
@@ -105,12 +111,24 @@ export function beaconHttp(s: BeaconSettings) {
     const signal = o.signal ? AbortSignal.any([o.signal, timer]) : timer
     let response: Response
     try {
+      // Redirects are not followed: the key headers would go to a host the app never chose.
       response = await s.fetchFn(new URL(path, s.base), {
         headers: { ...s.headers, accept: want },
         signal,
+        redirect: 'manual',
       })
     } catch (error) {
       throw classify(error, o.signal, timer)
+    }
+    if ((response.status >= 300 && response.status < 400) || response.type === 'opaqueredirect') {
+      await response.body?.cancel().catch(() => {})
+      throw fail(
+        'http',
+        `${what}: HTTP ${response.status || 'redirect'}: redirects are not followed`,
+        {
+          status: response.status,
+        },
+      )
     }
     if (response.status === 404) {
       await response.body?.cancel().catch(() => {})
@@ -168,6 +186,7 @@ export function followEvents(s: BeaconSettings, onEvent: (event: string, data: s
       const response = await s.fetchFn(url, {
         headers: { ...s.headers, accept: 'text/event-stream' },
         signal: controller.signal,
+        redirect: 'manual', // not followed, as above (a redirect is not ok: tried again later)
       })
       if (!response.ok || !response.body) {
         await response.body?.cancel().catch(() => {})

@@ -12,6 +12,7 @@ import type { TrustedHeaderHook } from '../core/trust.ts'
 import { AllSourcesFailedError, ConfigError } from '../shared/errors.ts'
 import type { Hex } from '../shared/types.ts'
 import type { BlsVerifier } from './bls.ts'
+import { countBits } from './bytes.ts'
 import { type CheckpointStorage, type CheckpointVia, checkpointAge } from './checkpoint.ts'
 import type { LightClientCore } from './core.ts'
 import { LightClientError } from './errors.ts'
@@ -27,7 +28,7 @@ import {
 } from './lightPool.ts'
 import { catchUp, caughtUp, follow, type Round } from './lightRounds.ts'
 import type { LightClientSource } from './sources.ts'
-import type { StoreChange } from './sync.ts'
+import { getSafetyThreshold, hasSupermajority, type StoreChange } from './sync.ts'
 import type { LightClientOptimisticUpdate } from './types.ts'
 import { blockOf, createVouched, type LightBlock } from './vouched.ts'
 
@@ -186,7 +187,7 @@ export function light(options: LightOptions): LightClient {
         apply: (lc: LightClientCore, now: number) => StoreChange,
       ) => {
         if (!core || controller.signal.aborted || m.lyingUntil > clock.now()) return
-        // Old news is not verified again: a stream repeating one update costs no signature checks.
+        // An update that could move nothing is never verified (`newsFor`): repeats cost no checks.
         if (!newsFor(core, u, finalized)) return
         const now = currentSlot()
         try {
@@ -308,17 +309,24 @@ export function light(options: LightOptions): LightClient {
 }
 
 /**
- * Whether a pushed update could change the store: a header newer than the newest one 2/3 signed,
- * or (a finality update) a newer finalized header. Anything else is verified once already or
- * moves nothing worth a signature check.
+ * Whether a pushed update could change the store: move the optimistic header (newer, and signed
+ * by more than the safety threshold), the 2/3-signed header (newer, 2/3 signed) or, a finality
+ * update, the finalized header (newer, 2/3 signed). Counting its signers is cheap; a signature
+ * check is not: an update that could move nothing is never verified, so a stream repeating one
+ * (say a real minority vote, relayed over and over, or with its signers varied) costs nothing.
  */
 function newsFor(
   lc: LightClientCore,
   u: LightClientOptimisticUpdate,
   finalized: number | undefined,
 ): boolean {
+  const bits = u.syncAggregate.syncCommitteeBits
+  const slot = u.attestedHeader.beacon.slot
+  const twoThirds = hasSupermajority(bits)
   return (
-    u.attestedHeader.beacon.slot > lc.signed.slot ||
-    (finalized !== undefined && finalized > lc.finalized.slot)
+    (slot > lc.store.optimisticHeader.beacon.slot &&
+      countBits(bits) > getSafetyThreshold(lc.store)) ||
+    (twoThirds && slot > lc.signed.slot) ||
+    (twoThirds && finalized !== undefined && finalized > lc.finalized.slot)
   )
 }

@@ -26,6 +26,10 @@ import { type LoopbackGateway, startGateway } from '../lab/ipnsLab.ts'
 
 const RELAY = '/ip4/127.0.0.1/tcp/4002/ws/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
 const SECRET = 'sk_live_9f8e7d6c5b4a39281706f5e4'
+/** The caller's key and the hosts it was issued for. */
+const KEY = { value: SECRET, hosts: ['mainnet.example', 'x.example'] }
+/** A key for the loopback node the lab runs. */
+const LOCAL_KEY = { value: 'k', hosts: ['127.0.0.1'] }
 /** A placeholder as documents write it. */
 const $ = (name: string) => `\${${name}}`
 
@@ -46,7 +50,7 @@ describe('the source-list document', () => {
   }
 
   it('builds http and webSocket sources with keys filled in, and relays for p2p()', () => {
-    const list = parseSourceList(good, { vars: { KEY: SECRET }, chainId: 1 })
+    const list = parseSourceList(good, { vars: { KEY }, chainId: 1 })
     assert.equal(list.chainId, 1)
     assert.deepEqual(
       list.sources.map((s) => [s.config.name, s.config.kind, s.config.domain]),
@@ -61,7 +65,7 @@ describe('the source-list document', () => {
 
   const refused = (doc: unknown, pattern: RegExp, options = {}) =>
     assert.throws(
-      () => parseSourceList(doc, { vars: { KEY: SECRET }, ...options }),
+      () => parseSourceList(doc, { vars: { KEY }, ...options }),
       (e: Error) => {
         assert.ok(e instanceof ConfigError, String(e))
         assert.match(e.message, pattern)
@@ -116,7 +120,7 @@ describe('the source-list document', () => {
       withSource({
         url: `https://${$('KEY')}:${$('KEY')}@x.example/v2/${$('KEY')}?apikey=${$('KEY')}`,
       }),
-      { vars: { KEY: SECRET } },
+      { vars: { KEY } },
     )
     assert.equal(ok.sources.length, 1)
   })
@@ -125,6 +129,58 @@ describe('the source-list document', () => {
     const list = parseSourceList(good, { missingVars: 'skip' })
     assert.deepEqual(list.skipped, [{ index: 0, missing: ['KEY'] }])
     assert.equal(list.sources.length, 1)
+  })
+
+  // The publisher (whoever holds the IPNS name's key) chooses the URLs, the caller the keys: a
+  // key goes only to a host the caller named for it, never to one the list picked.
+  it("never sends a key to a host the caller did not name for it (the publisher's own, say)", () => {
+    refused(
+      withSource({ url: `https://collector.attacker.example/k/${$('KEY')}`, domain: 'evil' }),
+      /sources\[0\]\.url would send \$\{KEY\} to collector\.attacker\.example, a host vars\.KEY\.hosts does not name/,
+    )
+    // Look-alikes: a suffix that is not a subdomain, the named host as a subdomain of another.
+    refused(withSource({ url: `https://evilmainnet.example/${$('KEY')}` }), /would send/)
+    refused(withSource({ url: `https://mainnet.example.evil.example/${$('KEY')}` }), /would send/)
+    // A placeholder in the host is judged by the host it makes.
+    refused(withSource({ url: `https://${$('KEY')}.evil.example/` }), /would send/)
+    // In the clear, a key can be read on the way, whoever the host.
+    refused(withSource({ url: `http://mainnet.example/v3/${$('KEY')}` }), /unencrypted \(http:\)/)
+    refused(withSource({ url: `ws://x.example/${$('KEY')}` }), /unencrypted \(ws:\)/)
+  })
+
+  it('sends a key to the hosts named for it: exact, any subdomain with *., loopback in the clear', () => {
+    const list = (url: string, hosts: string[]) =>
+      parseSourceList(withSource({ url }), { vars: { KEY: { value: SECRET, hosts } } }).sources
+    assert.equal(list(`https://MAINNET.example/v3/${$('KEY')}`, ['mainnet.example']).length, 1)
+    assert.equal(
+      list(`wss://eth-mainnet.g.alchemy.example/${$('KEY')}`, ['*.g.alchemy.example']).length,
+      1,
+    )
+    assert.equal(list(`https://${$('KEY')}.quicknode.example/`, ['*.quicknode.example']).length, 1)
+    assert.equal(list(`http://127.0.0.1:8545/${$('KEY')}`, ['127.0.0.1']).length, 1)
+    assert.throws(
+      () => list(`https://g.alchemy.example/${$('KEY')}`, ['*.g.alchemy.example']),
+      /would send/,
+    )
+  })
+
+  it('refuses vars that do not say where their key may go, naming the var, never its value', () => {
+    for (const vars of [
+      { KEY: SECRET },
+      { KEY: { value: SECRET } },
+      { KEY: { value: SECRET, hosts: [] } },
+      { KEY: { value: SECRET, hosts: ['https://mainnet.example'] } },
+      { KEY: { value: '', hosts: ['mainnet.example'] } },
+    ])
+      assert.throws(
+        () => parseSourceList(good, { vars: vars as never }),
+        (e: Error) => {
+          assert.ok(e instanceof ConfigError, String(e))
+          assert.match(e.message, /^sourcesFrom\(\): vars\.KEY must be \{ value, hosts \}/)
+          assert.ok(!e.message.includes(SECRET))
+          return true
+        },
+      )
   })
 })
 
@@ -162,13 +218,13 @@ describe('a source list under IPNS', () => {
     const ipfs = createIpfs({ gateways: [gateway.url] })
     const doc = { version: 1, chainId: 31337, sources: [{ url: `${anvil.url}/?key=${$('KEY')}` }] }
     const cid = await put(doc)
-    const byCid = await sourcesFrom(cid.toString(), { ipfs, vars: { KEY: 'k' } })
+    const byCid = await sourcesFrom(cid.toString(), { ipfs, vars: { KEY: LOCAL_KEY } })
     assert.equal(byCid.path, `/ipfs/${cid}`)
     await publish(cid, 1n)
     const byName = await sourcesFrom(`/ipns/${name}`, {
       ipfs,
       gateways: [gateway.url],
-      vars: { KEY: 'k' },
+      vars: { KEY: LOCAL_KEY },
     })
     assert.equal(byName.sequence, 1n)
     assert.equal(byName.path, `/ipfs/${cid}`)
@@ -201,7 +257,7 @@ describe('a source list under IPNS', () => {
     const watch = await watchSources(`/ipns/${name}`, {
       ipfs,
       gateways: [gateway.url],
-      vars: { KEY: 'k' },
+      vars: { KEY: LOCAL_KEY },
       chainId: 31337,
       interval: 150,
       onUpdate: (list) => {

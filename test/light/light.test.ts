@@ -4,6 +4,8 @@
  * silent sources; checkpoints from config, storage and two agreeing domains; weak subjectivity.
  */
 import assert from 'node:assert/strict'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterEach, describe, it } from 'vitest'
 import {
   beaconApi,
@@ -35,6 +37,18 @@ import {
 const FINALIZED_17923026 = '0xbc8499537876e5406c7a65e25f99063f1cd85a17014a3aa5ade38271b1fbf64f'
 
 const servers: BeaconServer[] = []
+const plain: { close(): void }[] = []
+afterEach(() => {
+  for (const p of plain.splice(0)) p.close()
+})
+
+/** A loopback server whose every answer `handler` writes. */
+async function plainServer(handler: (req: IncomingMessage, res: ServerResponse) => void) {
+  const server = createServer(handler)
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  plain.push({ close: () => (server.closeAllConnections(), server.close()) })
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
 const clients: LightClient[] = []
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.stop()))
@@ -321,6 +335,38 @@ describe('light(): lying, missing and silent sources', () => {
     const text = `${error.message} ${JSON.stringify(lc.status())}`
     assert.ok(!text.includes('SECRET'), text)
     assert.match(text, /HTTP 503/)
+  })
+
+  it('a redirect is refused, never followed with the key headers (polls and the event stream)', async () => {
+    const seen: string[] = []
+    const other = await plainServer((req, res) => {
+      seen.push(`${req.url} ${req.headers['x-api-key']}`)
+      res.writeHead(404).end()
+    })
+    const beacon = await plainServer((req, res) =>
+      res.writeHead(307, { location: `${other}${req.url}` }).end(),
+    )
+    const src = beaconApi(beacon, { headers: { 'x-api-key': 'SECRET' }, reconnectDelay: 50 })
+    const error = await src.finalityUpdate().catch((e: Error) => e)
+    assert.ok(error instanceof SourceError)
+    assert.match(error.message, /HTTP 307: redirects are not followed/)
+    const stop = src.events?.(
+      () => {},
+      () => {},
+    )
+    await new Promise((r) => setTimeout(r, 300))
+    stop?.()
+    assert.deepEqual(seen, [], 'the host a redirect named was asked, with the key header')
+  })
+
+  it('a URL with user:password@ is refused at construction, the password not shown', () => {
+    assert.throws(
+      () => beaconApi('https://user:SECRET@beacon.example/'),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /user:password@/.test(e.message) &&
+        !e.message.includes('SECRET'),
+    )
   })
 })
 
