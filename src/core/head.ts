@@ -70,6 +70,8 @@ export type HeadTracker = {
   confirmed(): boolean
   /** The agreed chain's hash at `n`, if known (the confirmed chain's, or the unconfirmed head's). */
   hashAt(n: number): string | undefined
+  /** The newest head domains enough to confirm it agreed on (the agreed head, or below it). */
+  confirmedHead(): Readonly<Head> | undefined
   /** `eth_blockNumber`: never lower than a confirmed height returned before. */
   blockNumber(): Promise<number>
   refresh(): Promise<void>
@@ -102,6 +104,7 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
     hashAt: (n) =>
       t.confirmedHashes.get(n) ??
       (t.agreed?.number === n && !t.agreedConfirmed ? t.agreed.hash : undefined),
+    confirmedHead: () => t.confirmedHead,
     refresh: () => t.refresh(),
     confirm: (s, header) => t.confirm(s, header),
     blockNumber: () => t.blockNumber(),
@@ -477,19 +480,24 @@ class Tracker {
   /**
    * The heights below a confirmed head hold the blocks it descends from: after a reorg the kept
    * hashes there are another chain's (proofs of blocks and receipts check against them). Walked
-   * down by parent hash while they differ (in steady progress the first parent matches: nothing
-   * to do); where, mid-reorg, a header is missing here, the heights further down are forgotten
-   * rather than kept unchecked. A head whose own header is not kept changes nothing.
+   * down by parent hash, across heights not kept too (the head jumped: a missed poll, an idle
+   * tab, a chain faster than the polling), until a kept hash matches (in steady progress the
+   * first parent does: nothing to do). Where a header on the way is not kept, the heights below
+   * are forgotten rather than kept unchecked: asked of the domains again when needed.
    */
   private descendFrom(c: Candidate): void {
+    const lowest = Math.min(...this.confirmedHashes.keys())
     let at = this.headers.get(c.hash)
-    for (let n = c.number - 1; at && this.confirmedHashes.has(n); n--) {
-      const parent = typeof at.parentHash === 'string' ? at.parentHash.toLowerCase() : undefined
-      if (parent === undefined || this.confirmedHashes.get(n) === parent) return
-      this.confirmedHashes.set(n, parent)
+    for (let n = c.number - 1; n >= lowest; n--) {
+      const parent = typeof at?.parentHash === 'string' ? at.parentHash.toLowerCase() : undefined
+      if (parent === undefined) {
+        for (const k of this.confirmedHashes.keys()) if (k <= n) this.confirmedHashes.delete(k)
+        return
+      }
+      const kept = this.confirmedHashes.get(n)
+      if (kept === parent) return
+      if (kept !== undefined) this.confirmedHashes.set(n, parent)
       at = this.headers.get(parent)
-      if (!at)
-        for (const k of this.confirmedHashes.keys()) if (k < n) this.confirmedHashes.delete(k)
     }
   }
 
@@ -657,8 +665,11 @@ class Tracker {
     // Pushed, it did not pass through an attempt: bounded and format-checked here like any
     // answer (a quantity padded with zeros hashes the same, and must not reach subscribers).
     if (!hash || checkShape(h) || invalidResult('eth_getBlockByNumber', h)) return undefined
-    await this.adopt(s, h, o.sources.filter(o.eligible))
     const number = Number.parseInt(String(h.number), 16)
+    // Below the source's own head it is no rollback: a gossiped head may be an old one replayed
+    // (signed, correctly hashed). Polls learn a source's rollbacks.
+    if (s.head && number < s.head.number) return undefined
+    await this.adopt(s, h, o.sources.filter(o.eligible))
     if (s.hashes.get(number) !== hash) return undefined
     if (this.agreed?.hash !== hash) {
       const fresh = o.sources.filter(

@@ -50,6 +50,12 @@ export type TrustStore = {
   resolve(hash: string): Promise<TrustedHeader | undefined>
   /** The hook's newest verified block, trusted (fetched by hash and checked); undefined without one. */
   latest(): Promise<TrustedHeader | undefined>
+  /**
+   * Does `h` lie below `top` on its chain (walked down by parent hash, headers fetched and
+   * checked where missing)? Undefined when it is further down than `maxDepth` or a header on the
+   * way cannot be had.
+   */
+  descends(top: TrustedHeader, h: TrustedHeader): Promise<boolean | undefined>
 }
 
 const KEEP = 1_024
@@ -168,5 +174,21 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
     return undefined
   }
 
-  return { add, get: (h) => byHash.get(h.toLowerCase()), newest: () => newest, resolve, latest }
+  const descends = async (top: TrustedHeader, h: TrustedHeader) => {
+    if (h.number > top.number) return false
+    if (top.number - h.number > maxDepth) return undefined
+    let at: TrustedHeader | undefined = top
+    while (at && at.number > h.number)
+      at = byHash.get(at.parentHash) ?? (await fetchAndTrust(at.parentHash))
+    return at && at.hash === h.hash
+  }
+
+  return {
+    add,
+    get: (h) => byHash.get(h.toLowerCase()),
+    newest: () => newest,
+    resolve,
+    latest,
+    descends,
+  }
 }

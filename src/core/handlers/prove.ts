@@ -188,17 +188,29 @@ function failure(
 /**
  * `trust.resolve`, less headers the agreed chain has since left: a header trusted because the
  * domains once agreed on it (or as an ancestor of one) is no proof of a block, a transaction's
- * inclusion or a receipt once the agreed chain holds another block at its height (a reorg; a
- * source may still serve the dropped block, correctly hashed). Checked over the heights the head
- * tracker keeps; a checkpoint or a light client's header stands on its own.
+ * inclusion or a receipt once the agreed chain holds another block at its height (a reorg), or
+ * none (a rollback below it); a source may still serve the dropped block, correctly hashed.
+ * Checked against the heights the head tracker keeps, else by walking down from the confirmed
+ * head by parent hash. A checkpoint or a light client's header stands on its own.
  */
 function onAgreedChain(engine: Engine, trust: TrustStore) {
   return async (hash: string): Promise<TrustedHeader | undefined> => {
     const h = await trust.resolve(hash)
     if (!h || h.via === 'checkpoint' || h.via === 'light-client') return h
-    const agreed = engine.head.hashAt(h.number)
-    return agreed === undefined || agreed.toLowerCase() === h.hash ? h : undefined
+    return (await onChain(engine, trust, h)) ? h : undefined
   }
+}
+
+/** Is `h` on the agreed chain, as far as can be told? */
+async function onChain(engine: Engine, trust: TrustStore, h: TrustedHeader): Promise<boolean> {
+  const known = engine.head.hashAt(h.number)
+  if (known !== undefined) return known.toLowerCase() === h.hash
+  // Not kept (the head jumped past it; older than the kept heights; a rollback dropped it): it
+  // must lie below the confirmed head. Further down than the trust store walks, it is settled.
+  const confirmed = engine.head.confirmedHead()
+  if (!confirmed) return true // nothing agreed yet: an ancestor of a checkpoint or light client's header
+  const top = await trust.resolve(confirmed.hash)
+  return top !== undefined && ((await trust.descends(top, h)) ?? true)
 }
 
 /** The trusted header for a block parameter: the agreed head's (or the newest trusted), a hash, a number. */
@@ -213,10 +225,18 @@ export async function trustedHeaderFor(
     // not proof that a block is real (docs/architecture.md, trust rules).
     if (engine.config.trustedHeader) return trust.latest()
     const h = await engine.head.get().catch(() => undefined)
-    return (h && trust.get(h.hash)) ?? trust.newest()
+    const head = h && trust.get(h.hash)
+    if (head) return head
+    // No trusted header for the head (one domain backs it, or none answers): the newest trusted
+    // one, if the agreed chain still holds it (not a block a rollback dropped).
+    const newest = trust.newest()
+    return newest && onAgreedChain(engine, trust)(newest.hash)
   }
   if (tag && typeof tag === 'object' && 'blockHash' in tag)
-    return trust.resolve(String(tag.blockHash))
+    // EIP-1898: with `requireCanonical`, a block the agreed chain no longer holds is an error.
+    return 'requireCanonical' in tag && tag.requireCanonical === true
+      ? onAgreedChain(engine, trust)(String(tag.blockHash))
+      : trust.resolve(String(tag.blockHash))
   if (typeof tag === 'string' && /^0x[0-9a-fA-F]{64}$/.test(tag)) return trust.resolve(tag)
   if (typeof tag === 'string' && /^0x[0-9a-fA-F]{1,16}$/.test(tag)) {
     const hash = engine.head.hashAt(Number.parseInt(tag, 16))
