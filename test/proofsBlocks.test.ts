@@ -151,6 +151,39 @@ describe('eth_getLogs over a block range', () => {
       }
     })
 
+  it('a proven log carries only what was checked: not a field every source adds', async () => {
+    await reset()
+    // Every source adds a field to each log (a chain's or client's extra, or made up): no proof
+    // covers it, so it is not returned as proven.
+    const rpc = clientFor(
+      lab,
+      { prover: proofs() },
+      (s) =>
+        (async (input, init) => {
+          const response = await s.proxy.fetch(input, init)
+          if (!String(init?.body ?? '').includes('"eth_getLogs"')) return response
+          const add = (m: { result?: unknown }) =>
+            Array.isArray(m?.result)
+              ? { ...m, result: m.result.map((l) => ({ ...l, l1Fee: '0x5' })) }
+              : m
+          const body = await response.json()
+          return Response.json(Array.isArray(body) ? body.map(add) : add(body))
+        }) as typeof fetch,
+    )
+    try {
+      await rpc.connect()
+      const filter = { fromBlock: hex(first), toBlock: 'latest', address: ping }
+      const { result, meta } = await rpc.requestWithMeta({
+        method: 'eth_getLogs',
+        params: [filter],
+      })
+      assert.equal(meta.consistency, 'proven')
+      assert.deepEqual(result, await logsOf(filter))
+    } finally {
+      await rpc.close()
+    }
+  })
+
   it('a source that cannot serve receipts is skipped, not called a liar', async () => {
     await reset()
     const { rpc, lies } = await proven()

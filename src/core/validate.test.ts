@@ -46,6 +46,8 @@ describe('withoutUnchecked', () => {
       }),
       header,
     )
+    // A receipt stays whole here (agreed whole); a proven one keeps only what its proof checked
+    // (proofs/receipts.ts `provenOnly`).
     const receipt = { status: '0x1', extra: 1 }
     assert.equal(withoutUnchecked('eth_getTransactionReceipt', receipt), receipt)
     assert.equal(withoutUnchecked('eth_getBlockByHash', null), null)

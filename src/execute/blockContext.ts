@@ -7,6 +7,7 @@ import { Common, createCustomCommon, Holesky, Hoodi, Mainnet, Sepolia } from '@e
 import type { EVMMockBlockchainInterface, EVMRunCallOpts } from '@ethereumjs/evm'
 import { Address, hexToBytes } from '@ethereumjs/util'
 import type { TrustedHeader } from '../core/trust.ts'
+import { BLOB_FRACTION, blobFee } from '../verify/blobFee.ts'
 import { UnprovableError } from './unprovable.ts'
 
 type Block = NonNullable<EVMRunCallOpts['block']>
@@ -45,15 +46,6 @@ export function commonFor(chainId: number, hardfork: string): Common {
     : createCustomCommon({ chainId }, Mainnet, { hardfork })
 }
 
-/** Blob base fee update fractions (EIP-4844, EIP-7691, then the BPO forks). */
-const BLOB_FRACTION: Record<string, bigint> = {
-  cancun: 3338477n,
-  prague: 5007716n,
-  osaka: 5007716n,
-  bpo1: 8346193n,
-  bpo2: 11684671n,
-}
-
 /** The header as `@ethereumjs/evm` wants it. */
 export function evmBlock(header: TrustedHeader, hardfork: string): Block {
   const raw = header.raw
@@ -73,7 +65,7 @@ export function evmBlock(header: TrustedHeader, hardfork: string): Block {
         if (excessBlobGas === undefined) return undefined
         if (fraction === undefined)
           throw new UnprovableError(`no blob base fee schedule for ${hardfork}`)
-        return fakeExponential(1n, excessBlobGas, fraction)
+        return blobFee(excessBlobGas, fraction)
       },
     },
   }
@@ -110,17 +102,4 @@ export function ancestorHashes(
     shallowCopy: () => chain,
   }
   return chain
-}
-
-/** EIP-4844's approximation of factor * e ** (numerator / denominator). */
-function fakeExponential(factor: bigint, numerator: bigint, denominator: bigint): bigint {
-  let i = 1n
-  let output = 0n
-  let accumulator = factor * denominator
-  while (accumulator > 0n) {
-    output += accumulator
-    accumulator = (accumulator * numerator) / (denominator * i)
-    i++
-  }
-  return output / denominator
 }

@@ -18,7 +18,7 @@ import { checkBlockTimestamp } from '../verify/trie.ts'
 import { blockNumberOf, isHash } from './blockTag.ts'
 import { fetchHeader, type Header, headersBelow } from './headers.ts'
 import { mapLimit } from './mapLimit.ts'
-import { provenReceipts } from './receipts.ts'
+import { provenLog, provenReceipts } from './receipts.ts'
 import { movedUnderProof } from './reorg.ts'
 
 export type LogRangeOptions = {
@@ -72,7 +72,8 @@ export async function proveLogs(
       times.get(String(log.blockHash).toLowerCase()),
       `logs[${i}].blockTimestamp`,
     )
-  return logs
+  // Whatever else a source adds to a log, nothing checked: not returned as proven.
+  return (logs as RpcLog[]).map(provenLog)
 }
 
 async function blockHeader(filter: Filter, ctx: ProverContext) {

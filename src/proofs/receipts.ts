@@ -3,9 +3,17 @@ import { canonical } from '../core/canonical.ts'
 import type { ProverContext } from '../core/prover.ts'
 import type { TrustedHeader } from '../core/trust.ts'
 import type { Hex } from '../shared/types.ts'
+import { blobBaseFee, blobGasUsed } from '../verify/blobFee.ts'
 import { mismatch } from '../verify/errors.ts'
-import { type ReceiptsHeader, type RpcReceipt, verifyReceipts } from '../verify/receipts.ts'
-import type { RpcTransaction } from '../verify/transaction.ts'
+import { quantity } from '../verify/fields.ts'
+import {
+  outcomeField,
+  type ReceiptsHeader,
+  type RpcLog,
+  type RpcReceipt,
+  verifyReceipts,
+} from '../verify/receipts.ts'
+import { type RpcTransaction, toBigInt } from '../verify/transaction.ts'
 import { checkBlockTimestamp, effectiveGasPrice } from '../verify/trie.ts'
 import { fullBlockByHash, provenSenders } from './blocks.ts'
 import { isHash } from './blockTag.ts'
@@ -62,8 +70,7 @@ export async function proveReceipt(params: readonly unknown[], ctx: ProverContex
     mismatch('receipt', 'differs from the same receipt in the proven block receipts')
   const tx = transactionOf(proven, both.block.transactions, '')
   const [signer] = await signers([tx], () => 'transaction.from')
-  checkDerivedFields(proven, header, tx, signer!, '')
-  return proven
+  return checkedReceipt(proven, { header, tx, signer: signer!, chainId: ctx.chainId }, '')
 }
 
 /**
@@ -87,18 +94,31 @@ function transactionOf(receipt: RpcReceipt, transactions: readonly RpcTransactio
   return tx
 }
 
+/** What a receipt's fields outside its trie are checked against. */
+type Proven = {
+  header: TrustedHeader
+  /** Its transaction, proven against the header's `transactionsRoot`. */
+  tx: RpcTransaction
+  /** Its recovered sender, and the address a creation deploys to. */
+  signer: { sender: Hex; created: Hex | null }
+  chainId: number | undefined
+}
+
+/** A receipt in proven block receipts, its other fields checked, with only what was checked. */
+function checkedReceipt(receipt: RpcReceipt, proven: Proven, at: string) {
+  checkDerivedFields(receipt, proven, at)
+  return provenOnly(receipt, checkedFees(receipt, proven, at))
+}
+
 /**
  * Fields of a receipt that no trie covers, checked against what is proven: `to` against its
  * proven transaction, `from` against the sender its signature recovers, `contractAddress`
  * against the address that sender's nonce creates (none when the transaction has a `to`),
- * `effectiveGasPrice` computed from the transaction and the header's base fee, `blockTimestamp`
- * against the header. `at` prefixes the field names (`receipts[3].`).
+ * `blockTimestamp` against the header. `at` prefixes the field names (`receipts[3].`).
  */
 function checkDerivedFields(
   receipt: RpcReceipt & Record<string, unknown>,
-  header: TrustedHeader,
-  tx: RpcTransaction,
-  { sender, created }: { sender: Hex; created: Hex | null },
+  { header, tx, signer: { sender, created } }: Proven,
   at: string,
 ) {
   const to = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : null)
@@ -123,16 +143,80 @@ function checkDerivedFields(
   const logs = Array.isArray(receipt.logs) ? receipt.logs : []
   for (const [i, log] of logs.entries())
     checkBlockTimestamp(log, raw.timestamp, `${at}logs[${i}].blockTimestamp`)
-  if (receipt.effectiveGasPrice != null) {
-    const price = effectiveGasPrice(tx, raw.baseFeePerGas)
-    if (price !== undefined && BigInt(String(receipt.effectiveGasPrice)) !== price)
-      mismatch(
-        `${at}effectiveGasPrice`,
-        'is not what its transaction paid',
-        receipt.effectiveGasPrice,
-        price,
-      )
+}
+
+/**
+ * A receipt's fee fields as its proven transaction and header give them: `effectiveGasPrice`
+ * (with the base fee), `blobGasUsed` (its blobs), `blobGasPrice` (the header's blob base fee).
+ * One the source sent that differs is a lie; one that cannot be derived is dropped; none is
+ * added, as nodes differ: anvil sends `blobGasPrice` on every receipt once blobs exist, geth and
+ * reth on blob transactions only.
+ */
+function checkedFees(receipt: RpcReceipt, { header, tx, chainId }: Proven, at: string) {
+  const derived = {
+    effectiveGasPrice: effectiveGasPrice(tx, header.raw.baseFeePerGas),
+    blobGasUsed: blobGasUsed(tx),
+    blobGasPrice: blobBaseFee(header.raw, chainId),
   }
+  const fees: Record<string, Hex> = {}
+  for (const [field, value] of Object.entries(derived)) {
+    const claimed = (receipt as Record<string, unknown>)[field]
+    if (claimed == null || value === undefined) continue
+    if (toBigInt(quantity(claimed, `${at}${field}`)) !== value)
+      mismatch(`${at}${field}`, 'is not what its transaction and block give', claimed, value)
+    fees[field] = `0x${value.toString(16)}`
+  }
+  return fees
+}
+
+/** Receipt fields checked by the trie, by `verifyReceipts` (place, gas) or `checkDerivedFields`. */
+const CHECKED = [
+  'type',
+  'cumulativeGasUsed',
+  'gasUsed',
+  'logsBloom',
+  'transactionHash',
+  'transactionIndex',
+  'blockHash',
+  'blockNumber',
+  'from',
+  'to',
+  'contractAddress',
+  'blockTimestamp',
+] as const
+/** A log's fields: its trie's (address, topics, data) and its place, checked against the block. */
+const CHECKED_LOG = [
+  'address',
+  'topics',
+  'data',
+  'blockHash',
+  'blockNumber',
+  'transactionHash',
+  'transactionIndex',
+  'logIndex',
+  'blockTimestamp',
+] as const
+
+const pick = (o: object, keys: readonly string[]) =>
+  Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, (o as Record<string, unknown>)[k]]))
+
+/**
+ * A proven receipt with only what a check covers: `CHECKED`, its outcome (the `root` its trie
+ * holds before Byzantium, else `status`), its logs' `CHECKED_LOG` (and `removed`, false) and its
+ * fees as derived. Whatever else a source adds (fields of one client or chain, invented ones)
+ * nothing checked, so it is not returned as proven. A `status` beside a `root` is dropped, not
+ * blamed: geth sends `root` alone, but Nethermind's receipt object always carries a `status`.
+ */
+/** A proven log with only what a check covers (`CHECKED_LOG`, and `removed` when false). */
+export const provenLog = (log: RpcLog) => ({
+  ...pick(log, CHECKED_LOG),
+  ...(log.removed === false && { removed: false }),
+})
+
+function provenOnly(receipt: RpcReceipt, fees: Record<string, Hex>): Record<string, unknown> {
+  const outcome = outcomeField(receipt)
+  const logs = receipt.logs.map(provenLog)
+  return { ...pick(receipt, CHECKED), [outcome]: receipt[outcome], logs, ...fees }
 }
 
 /** `eth_getBlockReceipts` by block hash (or `{ blockHash }`) of a trusted block. */
@@ -152,8 +236,11 @@ export async function proveBlockReceipts(params: readonly unknown[], ctx: Prover
     transactionOf(r, both.block.transactions, `receipts[${i}].`),
   )
   const all = await signers(txs, (i) => `transactions[${i}].from`)
-  both.receipts.forEach((r, i) => {
-    checkDerivedFields(r, header, txs[i]!, all[i]!, `receipts[${i}].`)
-  })
-  return both.receipts
+  return both.receipts.map((r, i) =>
+    checkedReceipt(
+      r,
+      { header, tx: txs[i]!, signer: all[i]!, chainId: ctx.chainId },
+      `receipts[${i}].`,
+    ),
+  )
 }

@@ -61,6 +61,13 @@ export type ReceiptsHeader = Pick<RpcBlockHeader, 'receiptsRoot'> &
 
 type Items = (Hex | Items)[]
 
+/**
+ * The outcome field a receipt's encoding commits to: a non-empty `root` (before Byzantium), else
+ * `status`. The other is covered by nothing: a `status` beside a `root` is no outcome of the trie.
+ */
+export const outcomeField = (receipt: Pick<RpcReceipt, 'root'>): 'root' | 'status' =>
+  receipt.root != null && receipt.root !== '0x' ? 'root' : 'status'
+
 /** The consensus encoding of a receipt: type byte || RLP([status or root, cumulativeGasUsed, logsBloom, logs]). */
 export function encodeReceipt(receipt: RpcReceipt, at = 'receipt'): Uint8Array {
   if (typeof receipt !== 'object' || receipt === null)
@@ -69,7 +76,7 @@ export function encodeReceipt(receipt: RpcReceipt, at = 'receipt'): Uint8Array {
   if (type.length > 4 || (type !== '0x' && Number(type) > 4))
     throw new UnsupportedTypeError(`${at}.type`, String(receipt.type))
   let outcome: Hex
-  if (receipt.root != null && receipt.root !== '0x') outcome = hash32(receipt.root, `${at}.root`)
+  if (outcomeField(receipt) === 'root') outcome = hash32(receipt.root, `${at}.root`)
   else {
     outcome = quantity(receipt.status, `${at}.status`)
     if (outcome !== '0x' && outcome !== '0x01')

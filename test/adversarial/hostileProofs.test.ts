@@ -12,9 +12,10 @@ import { createOutlast, http, type Source } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
 import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
 import { EMPTY_CODE_HASH } from '../../src/verify/proof.ts'
+import { computeReceiptsRoot, type RpcReceipt } from '../../src/verify/receipts.ts'
 import { EMPTY_TRIE_ROOT, EMPTY_UNCLES_HASH } from '../../src/verify/trie.ts'
 import { CHAIN_ID, sleep, threeDomains } from '../helpers.ts'
-import { devAccounts, type Lab, startLab } from '../lab/index.ts'
+import { devAccounts, type Lab, mined, startLab } from '../lab/index.ts'
 import { deployAnswer, PING_INIT } from '../workload.ts'
 import { hostile, labSources } from './hostile.ts'
 
@@ -25,6 +26,7 @@ const asError = (error: unknown): Error =>
   error instanceof Error ? error : new Error(String(error))
 type Block = Record<string, unknown> & { hash: Hex; number: Hex; timestamp: Hex }
 type Log = Record<string, unknown> & { blockHash: Hex; blockTimestamp?: unknown }
+type Receipt = Record<string, unknown> & { blockHash: Hex; transactionHash: Hex; logs: Log[] }
 
 describe('execute: the block context is the one the header’s hash fixes', () => {
   /** A Cancun header (no requestsHash) over an empty state, on a chain @ethereumjs/common does not know. */
@@ -248,6 +250,111 @@ describe('on the lab', () => {
       )
     } finally {
       await rpc.close()
+    }
+  })
+
+  /** A transfer, mined: its hash, its receipt and its block (full). */
+  const transfer = async (from: Hex, to: Hex) => {
+    const hash = await lab.anvil.rpc<Hex>('eth_sendTransaction', [{ from, to, value: '0x1' }])
+    const receipt = await mined<Receipt>(lab.anvil, hash)
+    const block = await lab.anvil.rpc<Block>('eth_getBlockByHash', [receipt.blockHash, true])
+    return { hash, receipt, block }
+  }
+
+  for (const [what, added] of [
+    // A type-2 receipt has no blob gas; told it paid for blobs, a wallet shows a blob fee.
+    ['blob gas on a type-2 receipt', { blobGasUsed: '0x20000', blobGasPrice: '0x3b9aca00' }],
+    ['a field no client sends', { l1Fee: '0x5' }],
+  ] as const)
+    it(`a proven receipt carries only checked fields: not ${what} a source made up`, async () => {
+      const { hash, receipt: truth } = await transfer(
+        devAccounts[1].address,
+        `0x${'a1'.repeat(20)}`,
+      )
+      const add: Parameters<typeof hostile>[1] = async (method, _params, answer) => {
+        const result = await answer()
+        if (method === 'eth_getTransactionReceipt' && result) return { ...result, ...added }
+        if (method === 'eth_getBlockReceipts' && Array.isArray(result))
+          return result.map((r) => ({ ...r, ...added }))
+        return result
+      }
+      const rpc = createOutlast({ chainId: CHAIN_ID, sources: allLying(add), prover: proofs() })
+      try {
+        await rpc.connect()
+        const wrong: string[] = []
+        for (const [method, params] of [
+          ['eth_getTransactionReceipt', [hash]],
+          ['eth_getBlockReceipts', [truth.blockHash]],
+        ] as const) {
+          const answer = await rpc.requestWithMeta({ method, params: [...params] }).catch(asError)
+          if (answer instanceof Error) continue // refused: no wrong answer
+          const result = answer.result as Receipt | Receipt[]
+          const r = Array.isArray(result) ? result.find((x) => x.transactionHash === hash) : result
+          for (const field of Object.keys(added))
+            if (r?.[field] !== truth[field])
+              wrong.push(`${method} (${answer.meta.consistency}): ${field} = ${String(r?.[field])}`)
+        }
+        assert.deepEqual(wrong, [], 'fields no proof checked are returned as proven')
+      } finally {
+        await rpc.close()
+      }
+    })
+
+  it('a pre-Byzantium receipt (state `root`) gets no `status` a source adds beside it', async () => {
+    // A block whose receipts have the pre-Byzantium form, `root` instead of `status`: its
+    // receiptsRoot commits to `root` alone. The source adds `status: 0x0` (failed) beside it.
+    const { hash, block } = await transfer(devAccounts[1].address, `0x${'a2'.repeat(20)}`)
+    const honest = await lab.anvil.rpc<Receipt[]>('eth_getBlockReceipts', [block.hash])
+    const root = `0x${'5a'.repeat(32)}`
+    const preByzantium = honest.map(({ status: _, ...r }) => ({ ...r, root }))
+    const { transactions, hash: _h, ...fields } = block
+    const header = {
+      ...fields,
+      receiptsRoot: await computeReceiptsRoot(preByzantium as unknown as RpcReceipt[]),
+    }
+    const blockHash = computeBlockHash(header as unknown as RpcBlockHeader)
+    const rehash = <T extends object>(o: T) => ({ ...o, blockHash })
+    const chainBlock = {
+      ...header,
+      hash: blockHash,
+      transactions: (transactions as object[]).map(rehash),
+    }
+    const lied = preByzantium.map((r) => ({
+      ...rehash(r),
+      logs: r.logs.map(rehash),
+      status: '0x0',
+    }))
+    const store = createTrustStore({
+      checkpoints: [],
+      hook: undefined,
+      fetchHeader: async () => null,
+    })
+    assert.ok(store.add(chainBlock, 'agreed'), 'the header hashes to its hash')
+    const ctx: ProverContext = {
+      header: undefined,
+      trusted: store.resolve,
+      chainId: CHAIN_ID,
+      call: async (method, params) => {
+        if (method === 'eth_getTransactionReceipt')
+          return lied.find((r) => r.transactionHash === params[0]) ?? null
+        if (method === 'eth_getBlockReceipts') return lied
+        if (method === 'eth_getBlockByHash') return chainBlock
+        throw new Error(`unexpected ${method}`)
+      },
+    }
+    // Proven, as honest nodes that send a `status` beside the `root` must be; that status dropped.
+    for (const [method, params] of [
+      ['eth_getTransactionReceipt', [hash]],
+      ['eth_getBlockReceipts', [blockHash]],
+    ] as const) {
+      const answer = await proofs().answer(method, params, ctx)
+      const r = (Array.isArray(answer) ? answer[0] : answer) as Receipt
+      assert.equal(r.root, root, method)
+      assert.equal(
+        r.status,
+        undefined,
+        `${method}: status ${String(r.status)}, which nothing proves`,
+      )
     }
   })
 
