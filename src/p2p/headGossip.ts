@@ -1,8 +1,8 @@
 /**
  * Heads gossiped by relays, per relay: each relay's heads count only on its own chain's topic
  * (from the options, else its own `eth_chainId` answer: one relay cannot pick another's), are
- * hash-checked (gossip.ts) and go to that relay's listeners only. Topics are subscribed to once
- * someone listens, one per chain the relays named.
+ * hash-checked (gossip.ts) and go to that relay's listeners only, each above the last (`fresh`).
+ * Topics are subscribed to once someone listens, one per chain the relays named.
  */
 import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
@@ -17,10 +17,27 @@ export function createHeadGossip(settings: Settings, ready: () => Promise<PeerLi
   const chains = new Map<string, number>()
   const listeners = new Map<string, Set<(header: Record<string, unknown>) => void>>()
   const subscribed = new Set<string>()
+  /** Per relay listened to (pinned relays only, as `listeners`): its newest message and head. */
+  const newest = new Map<string, { seqno: bigint; number: number }>()
 
   const topicOf = (peer: string) => {
     const id = settings.chainId ?? chains.get(peer)
     return id === undefined ? undefined : headsTopic(id)
+  }
+
+  /**
+   * Is this the relay's newest word? Anyone on the topic can keep a relay's signed messages and
+   * publish them again once gossipsub forgets their ids (2 minutes). A message's sequence
+   * number, signed with it, rises with each message the relay publishes: one at or below the
+   * highest seen is a replay. A head not above the last delivered is dropped too (a relay's
+   * rollbacks are learned by polling).
+   */
+  const fresh = (from: string, seqno: bigint, number: number) => {
+    const last = newest.get(from)
+    if (last && seqno <= last.seqno) return false
+    const higher = !last || number > last.number
+    newest.set(from, { seqno, number: higher ? number : last.number })
+    return higher
   }
 
   /** Delivers gossiped heads, once checked, to the listeners of the peer that signed them. */
@@ -32,7 +49,8 @@ export function createHeadGossip(settings: Settings, ready: () => Promise<PeerLi
     const theirs = listeners.get(from)
     if (!theirs?.size) return
     const head = checkHead(msg.data)
-    if (head.ok) for (const l of theirs) l(head.value)
+    if (!head.ok || !fresh(from, msg.sequenceNumber, Number(head.value.number))) return
+    for (const l of theirs) l(head.value)
   }
 
   const listen = async () => {

@@ -4,13 +4,18 @@
  * nodes; they can dial relays. The relay is untrusted: what it sends is decoded here and
  * verified by `light()`, so a relay that lies is found out and the next source answers. New
  * finality and optimistic updates arrive by gossip on the beacon chain's topics (each relay
- * verified them before passing them on; `light()` verifies them again).
+ * verified them before passing them on; `light()` verifies them again): only those the relay
+ * itself sent count as its word.
  *
  * ```ts
  * const lc = light({ checkpoint, sources: [relayLightSource({ peer: '/ip4/…/tcp/4002/ws/p2p/12D3…' })] })
  * ```
  */
-import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import {
+  type GossipsubMessage,
+  type TopicValidatorFn,
+  TopicValidatorResult,
+} from '@libp2p/gossipsub'
 import {
   type ChainConfig,
   decodeUpdatesResponse,
@@ -55,8 +60,20 @@ export type RelayLightSourceOptions = PeerNodeOptions & {
   gossip?: boolean
 }
 
-/** Gossip subscriptions per node, counted: sources sharing a node unsubscribe only with the last. */
-const subscribed = new WeakMap<PeerLibp2p, Map<string, number>>()
+/**
+ * Per node, counted (sources sharing a node let go only with the last): the gossip topics
+ * subscribed, and the relays whose light-client gossip is heard (no one else's).
+ */
+const shared = new WeakMap<PeerLibp2p, NodeGossip>()
+type NodeGossip = { topics: Map<string, number>; relays: Map<string, number> }
+
+/** Counts `key` up or down; what is left of it. */
+function count(counts: Map<string, number>, key: string, by: 1 | -1): number {
+  const left = (counts.get(key) ?? 0) + by
+  if (left > 0) counts.set(key, left)
+  else counts.delete(key)
+  return left
+}
 
 export function relayLightSource(options: RelayLightSourceOptions): LightClientSource {
   const o = settingsOf(options)
@@ -147,8 +164,10 @@ export function relayLightSource(options: RelayLightSourceOptions): LightClientS
 }
 
 /**
- * The chain's finality and optimistic updates from gossip, decoded (junk is rejected: it costs
- * the relay that passed it on its gossipsub score), until the returned function is called.
+ * The chain's finality and optimistic updates this source's relay sends by gossip (its own, and
+ * others' it verified), decoded (junk is rejected: it costs the relay its gossipsub score), until
+ * the returned function is called. What another peer sends is not this relay's word: a lie in it
+ * would cut the relay off.
  */
 function gossipOf(
   hub: ReturnType<typeof createHub>,
@@ -164,47 +183,64 @@ function gossipOf(
     topic === topics.finality ? 'finality' : topic === topics.optimistic ? 'optimistic' : undefined
   let stopped = false
   let node: PeerLibp2p | undefined
-  const onMessage = (e: CustomEvent<Message>) => {
-    const kind = kindOf(e.detail.topic)
+  const onMessage = (e: CustomEvent<GossipsubMessage>) => {
+    // Strangers' messages are ignored (`validator`); another source's relay's are not ours.
+    if (!e.detail.propagationSource.equals(o.peer.id)) return
+    const { topic, data } = e.detail.msg
+    const kind = kindOf(topic)
     try {
-      if (kind === 'finality') onFinality(decodeLightObject(kind, e.detail.data, o.config))
-      if (kind === 'optimistic') onOptimistic(decodeLightObject(kind, e.detail.data, o.config))
+      if (kind === 'finality') onFinality(decodeLightObject(kind, data, o.config))
+      if (kind === 'optimistic') onOptimistic(decodeLightObject(kind, data, o.config))
     } catch {}
   }
+  const relay = o.peer.id.toString()
   void hub.ready().then(async (n) => {
     if (stopped) return
     node = n
-    const counts = subscribed.get(n) ?? new Map<string, number>()
-    subscribed.set(n, counts)
+    const counts: NodeGossip = shared.get(n) ?? { topics: new Map(), relays: new Map() }
+    shared.set(n, counts)
+    count(counts.relays, relay, 1)
     for (const topic of Object.values(topics)) {
-      const kind = kindOf(topic)!
-      n.services.pubsub.topicValidators.set(topic, (_peer, msg) => {
-        try {
-          decodeLightObject(kind, msg.data, o.config)
-          return TopicValidatorResult.Accept
-        } catch {
-          return TopicValidatorResult.Reject
-        }
-      })
-      counts.set(topic, (counts.get(topic) ?? 0) + 1)
+      const check = validator(kindOf(topic)!, counts.relays, o.config)
+      n.services.pubsub.topicValidators.set(topic, check)
+      count(counts.topics, topic, 1)
       n.services.pubsub.subscribe(topic)
     }
-    n.services.pubsub.addEventListener('message', onMessage)
+    n.services.pubsub.addEventListener('gossipsub:message', onMessage)
     // Gossip flows over a connection: dial the relay now, not at the first request.
     if (n.getConnections(o.peer.id).length === 0) await n.dial(o.peer.address).catch(() => {})
   })
   return () => {
     stopped = true
-    if (!node) return
-    node.services.pubsub.removeEventListener('message', onMessage)
-    const counts = subscribed.get(node)
+    const counts = node && shared.get(node)
+    if (!node || !counts) return
+    node.services.pubsub.removeEventListener('gossipsub:message', onMessage)
+    count(counts.relays, relay, -1)
     for (const topic of Object.values(topics)) {
-      const left = (counts?.get(topic) ?? 1) - 1
-      counts?.set(topic, left)
-      if (left > 0) continue
-      counts?.delete(topic)
+      if (count(counts.topics, topic, -1) > 0) continue
       node.services.pubsub.unsubscribe(topic)
       node.services.pubsub.topicValidators.delete(topic)
+    }
+  }
+}
+
+/**
+ * A light-client topic's gossip, judged: from a relay whose gossip is heard, it must decode;
+ * another peer's is ignored, so not passed on either (an honest relay would count a forgery
+ * this node passed on as junk against it, and ban it at the third).
+ */
+function validator(
+  kind: 'finality' | 'optimistic',
+  relays: ReadonlyMap<string, number>,
+  config: ChainConfig,
+): TopicValidatorFn {
+  return (peer, msg) => {
+    if (!relays.has(peer.toString())) return TopicValidatorResult.Ignore
+    try {
+      decodeLightObject(kind, msg.data, config)
+      return TopicValidatorResult.Accept
+    } catch {
+      return TopicValidatorResult.Reject
     }
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Gossip between real `outlast relay` processes and dApps' nodes: relays' heads feed
- * subscriptions (as hints the other relays confirm), a transaction sent while the relays' own
- * nodes refuse it reaches a node through gossip via a third relay, and a hostile peer's junk and
- * forged (correctly hashed) headers and transactions die at the first relay.
+ * subscriptions (as hints the other relays confirm), a relay's old signed head replayed later is
+ * not its word again, a transaction sent while the relays' own nodes refuse it reaches a node
+ * through gossip via a third relay, and a hostile peer's junk, forged (correctly hashed) and old
+ * headers and transactions die at the first relay.
  */
 import assert from 'node:assert/strict'
 import { tcp } from '@libp2p/tcp'
@@ -10,11 +11,14 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast } from '../../src/index.ts'
-import { headsTopic, p2p, startPeerNode, txsTopic } from '../../src/p2p/index.ts'
+import { encodeHead } from '../../src/p2p/gossip.ts'
+import { headsTopic, type PeerLibp2p, p2p, startPeerNode, txsTopic } from '../../src/p2p/index.ts'
+import { STALE_HEAD_DEPTH } from '../../src/p2p/relay/relayGossip.ts'
 import { forgeHeader } from '../adversarial/hostile.ts'
 import { CHAIN_ID, signedTransfer } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { type RelayProcess, startRelayProcess } from '../lab/relays.ts'
+import { headOf, keepSigned, replay } from './replay.ts'
 
 let lab: Lab
 let g1: RelayProcess
@@ -59,6 +63,11 @@ const until = async (what: string, ok: () => Promise<boolean> | boolean, ms = 10
   }
 }
 
+const topic = headsTopic(CHAIN_ID)
+/** Is `relay` on the heads topic, as `node` sees it (the mesh can form)? */
+const meshed = (node: PeerLibp2p, relay: RelayProcess) =>
+  node.services.pubsub.getSubscribers(topic).some((p) => p.toString() === relay.peerId)
+
 describe('gossip', () => {
   it("relays' gossiped heads reach subscriptions, without waiting for a poll", async () => {
     // A poll every 30 s: a head that arrives within seconds came by gossip.
@@ -81,6 +90,75 @@ describe('gossip', () => {
       }
     } finally {
       await rpc.close()
+    }
+  })
+
+  it("a relay's old signed head, replayed later through an honest relay, is not its pushed head again", async () => {
+    // A stranger listens to g1's heads (anyone may) and keeps g1's signed messages.
+    const stranger = await startPeerNode({ transports: [tcp()] })
+    const kept = keepSigned(stranger, topic, g1.peerId)
+    stranger.services.pubsub.subscribe(topic)
+    await stranger.dial(multiaddr(g1.tcp))
+    await until('g1 in the mesh', () => meshed(stranger, g1))
+    await lab.anvil.rpc('evm_mine')
+    await until("one of g1's heads kept", () => kept.length > 0)
+    const old = headOf(kept[0]!)
+    // A relay that never saw that message (gossipsub forgets ids after 2 minutes: then any relay
+    // would pass it on), and a wait past gossipsub's advertising of it (3 s), before a dApp
+    // follows g1's heads and gets a new one.
+    const [c] = await Promise.all([
+      startRelayProcess({ rpc: lab.proxy('g3').url, rate: 10_000 }),
+      new Promise((r) => setTimeout(r, 4_000)),
+    ])
+    const [s1, sc] = p2p({ peers: [g1.tcp, c.tcp], transports: [tcp()] })
+    const pushed: string[] = []
+    try {
+      await s1!.request({ method: 'eth_chainId', params: [] })
+      await sc!.request({ method: 'eth_chainId', params: [] })
+      await s1!.subscribe!(['newHeads'], (h) => pushed.push((h as { hash: string }).hash))
+      await new Promise((r) => setTimeout(r, 1_000)) // the mesh forms
+      await lab.anvil.rpc('evm_mine')
+      await until("g1's new head", () => pushed.length > 0)
+
+      // The stranger sends g1's old message to c, whose node has the block: c passes it on.
+      await stranger.dial(multiaddr(c.tcp))
+      await until('c in the mesh', () => meshed(stranger, c))
+      const accepted = async () => (await c.status()).gossip.headsAccepted ?? 0
+      const before = await accepted()
+      replay(stranger, c.peerId, kept.slice(0, 1))
+      await until('c passed it on', async () => (await accepted()) > before)
+      await new Promise((r) => setTimeout(r, 500))
+      assert.ok(!pushed.includes(old.hash), `g1's head ${Number(old.number)} was pushed again`)
+    } finally {
+      await s1!.close!()
+      await sc!.close!()
+      await stranger.stop()
+      await c.stop()
+    }
+  })
+
+  it("a relay passes on no head far below its node's head (a replay, or news to no one)", async () => {
+    const peer = await startPeerNode({ transports: [tcp()] })
+    const fromG1 = keepSigned(peer, topic, g1.peerId)
+    peer.services.pubsub.subscribe(topic)
+    try {
+      await peer.dial(multiaddr(g1.tcp))
+      await until('g1 in the mesh', () => meshed(peer, g1))
+      for (let i = 0; i <= STALE_HEAD_DEPTH; i++) await lab.anvil.rpc('evm_mine')
+      const top = Number(await lab.anvil.rpc<string>('eth_blockNumber'))
+      await until("g1 at its node's head", () =>
+        fromG1.some((m) => Number(headOf(m).number) === top),
+      )
+      const stale = async () => (await g1.status()).gossip.headsStale ?? 0
+      const before = await stale()
+      const old = await lab.anvil.rpc<Record<string, unknown>>('eth_getBlockByNumber', [
+        `0x${(top - STALE_HEAD_DEPTH - 1).toString(16)}`,
+        false,
+      ])
+      await peer.services.pubsub.publish(topic, encodeHead(old))
+      await until('g1 to judge it', async () => (await stale()) > before)
+    } finally {
+      await peer.stop()
     }
   })
 

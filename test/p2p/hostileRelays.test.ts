@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import type { Stream } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http } from '../../src/index.ts'
@@ -26,6 +27,7 @@ import type { Source } from '../../src/shared/types.ts'
 import { CHAIN_ID } from '../helpers.ts'
 import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
 import { type RelayProcess, startRelayProcess } from '../lab/relays.ts'
+import { headOf, keepSigned, replay } from './replay.ts'
 
 let anvil: Anvil
 let relay: RelayProcess
@@ -111,6 +113,11 @@ async function unfundedTransfer(): Promise<`0x${string}`> {
 
 const closeAll = async (sources: Source[]) => {
   for (const s of sources) await s.close?.()
+}
+
+async function waitFor(what: string, ok: () => boolean, ms = 10_000) {
+  for (const end = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 50)))
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`)
 }
 
 describe('p2p client, one hostile relay or peer', () => {
@@ -313,6 +320,53 @@ describe('p2p client, one hostile relay or peer', () => {
       await closeAll([liar!, truthful!])
     }
   })
+  it("a hostile relay's replay of an honest relay's old signed heads is not that relay's pushed heads", async () => {
+    // The hostile relay listens to the honest relay's heads like any peer and keeps them.
+    const topic = headsTopic(CHAIN_ID)
+    const c = await hostileRelay(passThrough)
+    const kept = keepSigned(c.node, topic, relay.peerId)
+    c.node.services.pubsub.subscribe(topic)
+    await c.node.dial(multiaddr(relay.tcp))
+    await waitFor('the mesh', () => c.node.services.pubsub.getSubscribers(topic).length > 0)
+    for (let i = 0; i < 3; i++) {
+      await anvil.rpc('evm_mine')
+      await waitFor('the head kept', () => kept.length > i)
+    }
+    // Past gossipsub's advertising of them (3 s), a dApp pins both relays and follows the
+    // honest one's heads; a new one arrives.
+    await new Promise((r) => setTimeout(r, 4_000))
+    const dApp = await peerNode(false)
+    const received = keepSigned(dApp, topic, relay.peerId)
+    const [honest, hostile] = p2p({
+      peers: [relay.tcp, c.address],
+      transports: [tcp()],
+      libp2p: dApp,
+    })
+    const pushed: number[] = []
+    try {
+      await honest!.request({ method: 'eth_chainId', params: [] })
+      await hostile!.request({ method: 'eth_chainId', params: [] })
+      await honest!.subscribe!(['newHeads'], (h) =>
+        pushed.push(Number((h as { number: string }).number)),
+      )
+      await new Promise((r) => setTimeout(r, 1_000)) // the mesh forms
+      await anvil.rpc('evm_mine')
+      await waitFor('the new head pushed', () => pushed.length > 0)
+
+      // The hostile relay sends the dApp the honest relay's old messages, signatures intact.
+      replay(c.node, dApp.peerId.toString(), kept)
+      const old = new Set(kept.map((m) => headOf(m).hash))
+      await waitFor('the dApp got them', () => {
+        const got = received.filter((m) => old.has(headOf(m).hash))
+        return got.length >= kept.length
+      })
+      await new Promise((r) => setTimeout(r, 300))
+      assert.deepEqual(pushed, pushed.slice(0, 1), `pushed after ${pushed[0]}: ${pushed.slice(1)}`)
+    } finally {
+      await closeAll([honest!, hostile!])
+    }
+  })
+
   it('a stream that sent one answer too many is not kept: the relay is heard again once honest', async () => {
     let calls = 0
     const relayTwice = await hostileRelay(async (call, write) => {

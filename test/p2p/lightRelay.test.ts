@@ -4,8 +4,9 @@
  * bootstraps, syncs 45 periods and takes finality by request, then the 46th period's finality
  * by gossip, and its verifying core reaches block 22186786. A relay whose beacon node flips one
  * byte of each update is caught by the client's core as a liar. A second relay passes on gossip
- * only once its own store verified it: junk and a forged update stop there. Junk frames and
- * floods cost the sender its stream, then its connection, never the relay.
+ * only once its own store verified it: junk and a forged update stop there. Another peer of the
+ * client's node cannot pass a forgery off as the relay's. Junk frames and floods cost the sender
+ * its stream, then its connection, never the relay.
  */
 import assert from 'node:assert/strict'
 import { tcp } from '@libp2p/tcp'
@@ -37,6 +38,7 @@ import { type BeaconReplay, CAPTURES, startBeaconReplay } from '../lab/beaconRep
 import { type Lab, startLab } from '../lab/index.ts'
 import { type RelayProcess, startRelayProcess } from '../lab/relays.ts'
 import { fixtureBytes } from '../light/fixtures.ts'
+import { keepSigned } from './replay.ts'
 
 const DENEB = CAPTURES.deneb
 /** The finalized slot of the capture's last (46th) update: block 22186786. */
@@ -71,10 +73,37 @@ function sourceFor(relay: RelayProcess, o: { libp2p?: PeerLibp2p } = {}) {
   return source
 }
 
-async function node() {
-  const n = await startPeerNode({ transports: [tcp()] })
+async function node(listen: string[] = []) {
+  const n = await startPeerNode({ transports: [tcp()], listen })
   nodes.push(n)
   return n
+}
+
+/** The capture's 46 period updates. */
+const captured = () =>
+  decodeUpdatesResponse(fixtureBytes('colibri-deneb/updates_period_1347_count_46.ssz'), mainnet)
+
+/** The recording's clock: a few slots after the last update was signed. */
+function recordingClock() {
+  const at = (mainnet.genesisTime! + (captured().at(-1)!.signatureSlot + 4) * 12) * 1000
+  return { now: () => at, setTimeout, clearTimeout: (h: unknown) => clearTimeout(h as never) }
+}
+
+/** A finality update as a relay gossips it: fork digest and SSZ. */
+function digested(u: LightClientFinalityUpdate) {
+  const digest = computeForkDigest(mainnet, epochAtSlot(mainnet, u.attestedHeader.beacon.slot))
+  return new Uint8Array([...digest, ...encodeFinalityUpdate(u)])
+}
+
+/** A forgery: one byte of its finalized header's body root (the branch no longer proves it). */
+function forged(u: LightClientFinalityUpdate): LightClientFinalityUpdate {
+  const bodyRoot = u.finalizedHeader!.beacon.bodyRoot.slice()
+  bodyRoot[0]! ^= 1
+  const finalizedHeader = {
+    ...u.finalizedHeader!,
+    beacon: { ...u.finalizedHeader!.beacon, bodyRoot },
+  }
+  return { ...u, finalizedHeader }
 }
 
 beforeAll(async () => {
@@ -143,17 +172,7 @@ describe('outlast relay --beacon', () => {
   })
 
   it('light() with the relay as its only source follows it to block 22186786', async () => {
-    // The recording's clock: a few slots after the last update was signed.
-    const [last] = decodeUpdatesResponse(
-      fixtureBytes('colibri-deneb/updates_period_1347_count_46.ssz'),
-      mainnet,
-    ).slice(-1)
-    const at = (mainnet.genesisTime! + (last!.signatureSlot + 4) * 12) * 1000
-    const clock = {
-      now: () => at,
-      setTimeout,
-      clearTimeout: (h: unknown) => clearTimeout(h as never),
-    }
+    const clock = recordingClock()
     const lc = light({ checkpoint: DENEB.checkpoint, sources: [sourceFor(relay)], clock })
     try {
       await lc.start()
@@ -277,34 +296,16 @@ describe('gossip through a relay', () => {
     )
     await new Promise((r) => setTimeout(r, 300))
 
-    // The genuine 46th-period finality update, as a relay would publish it (digest and SSZ),
-    // and a forgery: one byte of its finalized header's body root (the branch no longer proves it).
-    const [, last] = decodeUpdatesResponse(
-      fixtureBytes('colibri-deneb/updates_period_1347_count_46.ssz'),
-      mainnet,
-    ).slice(-2)
-    const finality: LightClientFinalityUpdate = { ...last!, fork: last!.fork }
-    const digested = (u: LightClientFinalityUpdate) => {
-      const digest = computeForkDigest(mainnet, epochAtSlot(mainnet, u.attestedHeader.beacon.slot))
-      return new Uint8Array([...digest, ...encodeFinalityUpdate(u)])
-    }
+    // The genuine 46th-period finality update, as a relay would publish it, and a forgery.
+    const finality = captured().at(-1)!
     const genuine = digested(finality)
-    const bodyRoot = finality.finalizedHeader!.beacon.bodyRoot.slice()
-    bodyRoot[0]! ^= 1
-    const forged = digested({
-      ...finality,
-      finalizedHeader: {
-        ...finality.finalizedHeader!,
-        beacon: { ...finality.finalizedHeader!.beacon, bodyRoot },
-      },
-    })
 
     const pubsub = publisher.services.pubsub
     // A fork digest no fork has (a fork this relay may not know yet: ignored, no strike), junk
     // after a real digest (rejected), the forgery (rejected), and the genuine update.
     await pubsub.publish(topic, new Uint8Array([1, 2, 3, 4, 5]))
     await pubsub.publish(topic, new Uint8Array([...genuine.subarray(0, 4), 1, 2, 3]))
-    await pubsub.publish(topic, forged)
+    await pubsub.publish(topic, digested(forged(finality)))
     await pubsub.publish(topic, genuine)
     await until('the genuine update through B', () => got.length >= 1)
     await new Promise((r) => setTimeout(r, 500))
@@ -317,5 +318,41 @@ describe('gossip through a relay', () => {
     assert.equal(gossip.lcfinalityAccepted, 1, JSON.stringify(gossip))
     assert.equal(refused.gossip, 2, JSON.stringify(refused))
     await t.annotate(`relay B gossip: ${JSON.stringify(gossip)}`)
+  })
+
+  it('a forgery another peer of a shared node gossips neither cuts the relay off as a liar nor gets the node struck', async () => {
+    const replay = await startBeaconReplay({ capture: 'deneb', revealed: 45 })
+    replays.push(replay)
+    const b = await relayFor(replay)
+    // The dApp's one libp2p node, shared by its sources, is connected to another peer too (a
+    // peer found by discovery, a relay pinned by p2p()), which never says a word on B's streams.
+    const client = await node()
+    const hostile = await node(['/ip4/127.0.0.1/tcp/0'])
+    const topic = lightTopic(mainnet.genesisValidatorsRoot, 'finality')
+    hostile.services.pubsub.subscribe(topic)
+    const heard = keepSigned(client, topic, hostile.peerId.toString())
+    const source = sourceFor(b, { libp2p: client })
+    const lc = light({ checkpoint: DENEB.checkpoint, sources: [source], clock: recordingClock() })
+    const lies: string[] = []
+    lc.on('lie', (e) => lies.push(`${e.source}: ${e.reason}`))
+    try {
+      await lc.start()
+      await client.dial(hostile.getMultiaddrs()[0]!)
+      await until(
+        'the client in the mesh',
+        () => hostile.services.pubsub.getSubscribers(topic).length > 0,
+      )
+      await new Promise((r) => setTimeout(r, 500))
+      // A forgery of the 46th period's update (news to a client at 45), gossiped by that peer.
+      await hostile.services.pubsub.publish(topic, digested(forged(captured().at(-1)!)))
+      await until("the client's node got it", () => heard.length > 0)
+      await new Promise((r) => setTimeout(r, 500))
+      assert.deepEqual(lies, [], "B's source was blamed for another peer's gossip")
+      // Nor did the client's node pass it on to B (a strike against the client, a ban at the third).
+      const { refused } = await b.status()
+      assert.equal(refused.gossip ?? 0, 0, JSON.stringify(refused))
+    } finally {
+      await lc.stop()
+    }
   })
 })

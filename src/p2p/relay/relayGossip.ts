@@ -1,6 +1,7 @@
 /**
  * A relay's gossip on the chain's topics. The node's new heads are published; a gossiped head is
- * passed on only if this relay's node has that block (junk dies at the first relay), a gossiped
+ * passed on only if this relay's node has that block (junk dies at the first relay) and it is not
+ * far below the node's head (an old head is news to no one: a replay), a gossiped
  * transaction only if it decodes for this chain, a key signed it (txSignature.ts) and the node
  * did not refuse it; each is submitted to the node once. Rejected messages cost their sender
  * gossipsub's peer score and a strike. The node's heads come from nodeHeads.ts (its WebSocket's
@@ -33,6 +34,9 @@ type NodeAnswer = { result?: unknown; error?: { code?: number; message?: string 
 /** Node calls that checking peers' gossip may have in flight (and the checking client's sockets). */
 export const GOSSIP_NODE_CALLS = 8
 
+/** Blocks below its node's head that a gossiped head may be and still be passed on. */
+export const STALE_HEAD_DEPTH = 8
+
 /** How the relay learns its node's heads (nodeHeads.ts). */
 export type HeadsSettings = {
   /** Milliseconds between polls while no subscription is live. */
@@ -59,6 +63,8 @@ export function relayGossip(
   const txs = txsTopic(chainId)
   const submitted = createLru<true>(4_096)
   const knownHeads = createLru<true>(256)
+  /** The number of the node's latest head (0 until it is known). */
+  let top = 0
   const asker = (client: NodeClient) => async (method: string, params: unknown[]) =>
     ((await client.json({ jsonrpc: '2.0', id: 1, method, params }).catch(() => undefined)) ??
       {}) as NodeAnswer
@@ -79,6 +85,8 @@ export function relayGossip(
   pubsub.topicValidators.set(heads, async (peer, msg) => {
     const head = checkHead(msg.data)
     if (!head.ok) return rejected(peer.toString(), 'headsRejected')
+    // Far below the node's head: not passed on (a replay, or late), no strike (it may be honest).
+    if (Number(head.value.number) + STALE_HEAD_DEPTH < top) return verdict('headsStale', Ignore)
     // Each relay's word for a head is its own message: the node is asked once per head.
     if (!knownHeads.get(head.value.hash)) {
       const asked = check('eth_getBlockByHash', [head.value.hash, false])
@@ -115,6 +123,8 @@ export function relayGossip(
   /** Publishes a head of the node's; one the socket sent that does not hash is read again. */
   const publish = async (header: Header) => {
     const hash = header.hash
+    const number = Number(header.number)
+    if (Number.isSafeInteger(number)) top = number
     if (typeof hash !== 'string' || published.get(hash)) return
     let data = headBytes(header)
     if (!data) {
