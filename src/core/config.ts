@@ -142,7 +142,12 @@ const hedgeKeys = keysOf<NonNullable<OutlastOptions['hedge']>>({
 })
 const breakerKeys = keysOf<BreakerOptions>({ threshold: true, cooldown: true, maxCooldown: true })
 const budgetKeys = keysOf<RetryBudgetOptions>({ ratio: true, minPerSecond: true })
-const policyKeys = keysOf<MethodPolicy>({ class: true, blockParam: true, byHash: true })
+const policyKeys = keysOf<MethodPolicy>({
+  class: true,
+  blockParam: true,
+  byHash: true,
+  hashParam: true,
+})
 
 const classes: readonly PolicyClass[] = [
   'static',
@@ -167,7 +172,6 @@ const MAX_CACHE = 2 ** 24
 /** A block parameter's index: JSON-RPC methods take a few parameters. */
 const MAX_PARAM = 255
 
-/** Checks every option and fills defaults; throws a `ConfigError` naming what is wrong. */
 /** The sources (groups flattened), each once under its own name, and the domains they span. */
 function checkSources(options: OutlastOptions) {
   if (!Array.isArray(options.sources) || options.sources.length === 0)
@@ -233,6 +237,7 @@ function checkQuorum(
   return { domains: qDomains, sources: qSources }
 }
 
+/** Checks every option and fills defaults; throws a `ConfigError` naming what is wrong. */
 export function resolveConfig(options: OutlastOptions): ResolvedConfig {
   if (!options || typeof options !== 'object' || Array.isArray(options))
     throw new ConfigError(`${WHERE} needs an options object with chainId and sources.`)
@@ -323,7 +328,8 @@ function checkPolicies(value: unknown): Record<string, PolicyClass | MethodPolic
     const cls = checkOneOf(WHERE, `${path}.class`, o?.class ?? null, classes) as PolicyClass
     const blockParam = num(`${path}.blockParam`, o?.blockParam, whole(0, MAX_PARAM))
     const byHash = checkBoolean(WHERE, `${path}.byHash`, o?.byHash)
-    out[method] = defined({ class: cls, blockParam, byHash })
+    const hashParam = num(`${path}.hashParam`, o?.hashParam, whole(0, MAX_PARAM))
+    out[method] = defined({ class: cls, blockParam, byHash, hashParam })
   }
   return out
 }

@@ -26,10 +26,12 @@ export type PolicyClass =
 
 export type MethodPolicy = {
   class: PolicyClass
-  /** Index of the block parameter, for pinning `latest` (quorum class). */
+  /** Index of the block parameter: spelled one way (params.ts), `latest` pinned (rules.ts). */
   blockParam?: number
   /** The node accepts an EIP-1898 `{ blockHash }` object in that parameter. */
   byHash?: boolean
+  /** Index of the hash looked up (a block's or a transaction's): `0x` and 64 hex digits. */
+  hashParam?: number
 }
 
 const q = (blockParam?: number, byHash = false): MethodPolicy =>
@@ -45,12 +47,12 @@ export const methodPolicies: Readonly<Record<string, MethodPolicy>> = {
   eth_maxPriorityFeePerGas: { class: 'median' },
   eth_blobBaseFee: { class: 'median' },
 
-  eth_getBlockByHash: { class: 'verified' },
-  eth_getTransactionByHash: { class: 'verified' },
-  eth_getTransactionByBlockHashAndIndex: { class: 'verified' },
+  eth_getBlockByHash: { class: 'verified', hashParam: 0 },
+  eth_getTransactionByHash: { class: 'verified', hashParam: 0 },
+  eth_getTransactionByBlockHashAndIndex: { class: 'verified', hashParam: 0 },
   eth_getBlockByNumber: { class: 'verified', blockParam: 0 },
   eth_getTransactionByBlockNumberAndIndex: { class: 'verified', blockParam: 0 },
-  eth_getRawTransactionByHash: { class: 'verified' },
+  eth_getRawTransactionByHash: { class: 'verified', hashParam: 0 },
 
   eth_getBalance: q(1, true),
   eth_getCode: q(1, true),
@@ -61,11 +63,11 @@ export const methodPolicies: Readonly<Record<string, MethodPolicy>> = {
   eth_estimateGas: q(1),
   eth_createAccessList: q(1),
   eth_getLogs: q(),
-  eth_getTransactionReceipt: q(),
+  eth_getTransactionReceipt: { class: 'quorum', hashParam: 0 },
   eth_getBlockReceipts: q(0),
-  eth_getBlockTransactionCountByHash: q(),
+  eth_getBlockTransactionCountByHash: { class: 'quorum', hashParam: 0 },
   eth_getBlockTransactionCountByNumber: q(0),
-  eth_getUncleCountByBlockHash: q(),
+  eth_getUncleCountByBlockHash: { class: 'quorum', hashParam: 0 },
   eth_getUncleCountByBlockNumber: q(0),
   eth_feeHistory: q(1),
   eth_simulateV1: q(1),
@@ -126,7 +128,7 @@ export function isCallersError(method: string, error: unknown): error is RpcResp
 /**
  * The rule for `method`: the user's override, the table, `unsupported` for wallet namespaces,
  * else `quorum`: what outlast does not know gets the strictest read rule (agreement across
- * domains), never one source's word.
+ * domains, lagging and forked sources left out: rules.ts), never one source's word.
  */
 export function classify(
   method: string,

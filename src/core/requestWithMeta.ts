@@ -1,7 +1,8 @@
 /**
  * `requestWithMeta`, the way in of every request (a caller's, or a handler's own question): the
- * arguments checked and bounded, the cache of immutable answers and identical requests in flight
- * consulted, the request handed to its class's handler, and a `request` event once settled.
+ * arguments checked and bounded, hashes and blocks spelled one way (params.ts), the cache of
+ * immutable answers and identical requests in flight consulted, the request handed to its
+ * class's handler, and a `request` event once settled.
  */
 import { BaseError, ProviderRpcError } from '../shared/errors.ts'
 import { createLru } from '../shared/lru.ts'
@@ -11,6 +12,7 @@ import type { RequestArguments } from './createOutlast.ts'
 import type { Answer, Call, Engine } from './engine.ts'
 import type { ResponseMeta } from './events.ts'
 import { handlers } from './handlers/index.ts'
+import { checkedParams } from './params.ts'
 import { classify, type MethodPolicy } from './policy.ts'
 
 /** `requestWithMeta` over `engine`: refused once `closed()`. */
@@ -27,9 +29,11 @@ export function createRequestWithMeta(
 
   return async (args) => {
     if (closed()) throw new ProviderRpcError(4900, 'This outlast client is closed.')
-    const params = paramsOf(args)
-    const key = `${args.method}:${canonical(params)}`
+    const given = paramsOf(args)
     const policy = classify(args.method, config.policies)
+    // Hashes and blocks spelled one way (params.ts): one key, and the spelling sources see.
+    const params = checkedParams(args.method, given, policy)
+    const key = `${args.method}:${canonical(params)}`
     const cached = cache.get(key)
     if (cached !== undefined) return { result: own(cached), meta: cachedMeta(args.method, policy) }
     // Each eth_subscribe / eth_newFilter creates its own stream: never shared.

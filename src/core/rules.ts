@@ -7,13 +7,13 @@ import type { RpcBlockWithBody } from '../verify/trie.ts'
 import { canonical } from './canonical.ts'
 import type { Inclusion } from './fanOut.ts'
 import type { Head, HeadTracker } from './head.ts'
+import { isHash } from './params.ts'
 import type { MethodPolicy } from './policy.ts'
 import type { SourceState } from './sourceState.ts'
 import type { Tx } from './txRules.ts'
 import { invalidBlockFields, invalidTransactionFields } from './validate.ts'
 
 const toHex = (n: number) => `0x${n.toString(16)}`
-const isHash = (v: unknown): v is string => typeof v === 'string' && /^0x[0-9a-fA-F]{64}$/.test(v)
 
 export type Pinned = {
   params: unknown[]
@@ -32,7 +32,10 @@ export type Pinned = {
 
 /**
  * Pins `latest` (or an omitted block) to the agreed head so that sources a block apart answer
- * about the same block: by hash (EIP-1898) where the method allows, else by number.
+ * about the same block: by hash (EIP-1898) where the method allows, else by number. `params` are
+ * spelled one way (params.ts). Only a lookup by hash, or a read at a block named by its hash, is
+ * the same to every node that has it; any other read (an unlisted method's too) is about the
+ * chain as it is now: lagging, forked and unconfirmed sources must not answer it.
  */
 export async function pinBlock(
   method: string,
@@ -45,13 +48,18 @@ export async function pinBlock(
 ): Promise<Pinned> {
   const out = [...params]
   if (method === 'eth_getLogs') return pinLogs(out, head)
-  if (policy.class === 'verified' && policy.blockParam === undefined)
-    return { params: out, headDependent: false, expectedHash: isHash(out[0]) ? out[0] : undefined }
-  const i = policy.blockParam
-  if (i === undefined || (policy.class !== 'quorum' && policy.class !== 'verified'))
+  // Node-local answers (`single`): no block to be at.
+  if (policy.class !== 'quorum' && policy.class !== 'verified')
     return { params: out, headDependent: false }
+  const i = policy.blockParam
+  if (i === undefined) {
+    const hash = policy.hashParam === undefined ? undefined : out[policy.hashParam]
+    const expected = policy.class === 'verified' && isHash(hash) ? { expectedHash: hash } : {}
+    return { params: out, headDependent: policy.hashParam === undefined, ...expected }
+  }
 
   const tag = out[i]
+  const toBlock = (h: Head) => (policy.byHash && byHash ? { blockHash: h.hash } : toHex(h.number))
   if (tag === undefined || tag === 'latest') {
     // Cold: a state read need not wait for head discovery (the caller starts it once the read
     // has its answer, so that the two do not compete for the same sources).
@@ -60,10 +68,10 @@ export async function pinBlock(
       return { params: out, headDependent: true, unpinned: true }
     }
     const h = await head.get()
-    out[i] = policy.byHash && byHash ? { blockHash: h.hash } : toHex(h.number)
+    out[i] = toBlock(h)
     return { params: out, headDependent: true, block: h, expectedHash: h.hash }
   }
-  if (typeof tag === 'string' && /^0x[0-9a-fA-F]+$/.test(tag)) {
+  if (typeof tag === 'string' && /^0x[0-9a-f]{1,16}$/.test(tag)) {
     const known = head.hashAt(Number.parseInt(tag, 16))
     return { params: out, headDependent: true, ...(known ? { expectedHash: known } : {}) }
   }
@@ -71,11 +79,15 @@ export async function pinBlock(
   // (a block by number itself is agreed on as it is).
   if ((tag === 'safe' || tag === 'finalized') && resolveTag && method !== 'eth_getBlockByNumber') {
     const h = await resolveTag(tag)
-    out[i] = policy.byHash && byHash ? { blockHash: h.hash } : toHex(h.number)
-    return { params: out, headDependent: false, block: h, expectedHash: h.hash }
+    out[i] = toBlock(h)
+    return { params: out, headDependent: !byBlockHash(out[i]), block: h, expectedHash: h.hash }
   }
-  return { params: out, headDependent: tag === 'pending' }
+  return { params: out, headDependent: !byBlockHash(tag) }
 }
+
+/** A block parameter that names its block by hash (params.ts spells it). */
+const byBlockHash = (block: unknown) =>
+  isHash(block) || (typeof block === 'object' && block !== null && 'blockHash' in block)
 
 async function pinLogs(params: unknown[], head: HeadTracker): Promise<Pinned> {
   const filter = params[0]
@@ -226,11 +238,13 @@ function blockRules(
       const unhashed = await verifyBody(r as RpcBlockWithBody)
       if (unhashed) whole.set(r as object, unhashed)
     },
+    // Only the block asked for (by hash) or agreed (by number), never one no hash was expected of.
     standsAlone: (r) =>
       r !== null &&
       whole.has(r as object) &&
       (r as Block).transactions?.length === 0 &&
-      (byHash || (expected !== undefined && (r as Block).hash?.toLowerCase() === expected)),
+      expected !== undefined &&
+      (r as Block).hash?.toLowerCase() === expected,
     // Two checked bodies under one hash are the same body but for what no check covers: each
     // transaction's sender (`from`), place, and whatever else a node adds (txRules.ts `unhashed`).
     // A body not checked is agreed whole, with its `size` where one is kept unmeasured (full

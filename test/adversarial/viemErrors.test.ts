@@ -5,7 +5,7 @@
  * reason a liar wrote. Through `outlast/viem` it is `OutlastRequestError`, code -32002.
  */
 import assert from 'node:assert/strict'
-import { createPublicClient, type Hex, parseAbi } from 'viem'
+import { createPublicClient, parseAbi } from 'viem'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { OutlastRequestError, outlast } from '../../src/adapters/viem.ts'

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'vitest'
+import type { Head, HeadTracker } from './head.ts'
+import { checkedParams } from './params.ts'
+import { classify } from './policy.ts'
+import { pinBlock } from './rules.ts'
+
+const HEAD = { number: 0x20, hash: `0x${'cd'.repeat(32)}` } as Head
+const head = {
+  peek: () => HEAD,
+  get: async () => HEAD,
+  hashAt: (n: number) => (n === HEAD.number ? HEAD.hash : undefined),
+} as unknown as HeadTracker
+const SAFE = { number: 0x10, hash: `0x${'ef'.repeat(32)}` } as Head
+const WHO = '0x00000000000000000000000000000000000b0b01'
+const HASH = `0x${'ab'.repeat(32)}`
+
+/** The request as requestWithMeta hands it on: params spelled one way, then pinned. */
+const pin = (method: string, params: unknown[], byHash = true) => {
+  const policy = classify(method)
+  return pinBlock(
+    method,
+    checkedParams(method, params, policy),
+    policy,
+    head,
+    byHash,
+    async () => SAFE,
+  )
+}
+
+describe('pinBlock', () => {
+  it('pins `latest` however it is spelled: the agreed head, lagging sources left out', async () => {
+    for (const tag of [undefined, null, 'latest', 'LATEST', { blockNumber: 'latest' }]) {
+      const pinned = await pin('eth_getBalance', tag === undefined ? [WHO] : [WHO, tag])
+      assert.deepEqual(pinned.params, [WHO, { blockHash: HEAD.hash }], JSON.stringify(tag))
+      assert.equal(pinned.headDependent, true)
+      assert.equal(pinned.expectedHash, HEAD.hash)
+    }
+    const byNumber = await pin('eth_getBalance', [WHO, null], false)
+    assert.deepEqual(byNumber.params, [WHO, '0x20'])
+  })
+
+  it('leaves out lagging sources for every read not at a block named by its hash', async () => {
+    for (const [method, params] of [
+      ['eth_getBalance', [WHO, '0x1']],
+      ['eth_getBalance', [WHO, 'earliest']],
+      ['eth_getBalance', [WHO, 'PENDING']],
+      ['eth_getBlockByNumber', ['finalized', false]],
+      ['eth_getBlockByNumber', ['0x01', false]],
+      ['eth_getLogs', [{ fromBlock: '0x1', toBlock: '0x2' }]],
+      // Not in the table: the strictest rule, whatever its params.
+      ['eth_getAccount', [WHO, 'latest']],
+      ['anvil_nodeInfo', []],
+      ['debug_traceTransaction', [HASH]],
+    ] as const) {
+      const pinned = await pin(method, [...params])
+      assert.equal(pinned.headDependent, true, `${method} ${JSON.stringify(params)}`)
+    }
+    // `safe` by number is a height: a node on a fork has another block there.
+    const safe = await pin('eth_getBalance', [WHO, 'safe'], false)
+    assert.deepEqual([safe.params[1], safe.headDependent], ['0x10', true])
+  })
+
+  it('lets lagging sources answer lookups by hash and reads at a block hash', async () => {
+    for (const [method, params] of [
+      ['eth_getBalance', [WHO, { blockHash: HASH }]],
+      ['eth_getBalance', [WHO, HASH]],
+      ['eth_getBalance', [WHO, 'safe']],
+      ['eth_getBlockByHash', [HASH, false]],
+      ['eth_getTransactionReceipt', [HASH]],
+      ['eth_getLogs', [{ blockHash: HASH }]],
+    ] as const) {
+      const pinned = await pin(method, [...params])
+      assert.equal(pinned.headDependent, false, `${method} ${JSON.stringify(params)}`)
+    }
+  })
+
+  it('expects the hash a block or transaction is looked up by, in lower case', async () => {
+    const upper = `0x${'AB'.repeat(32)}`
+    assert.equal((await pin('eth_getBlockByHash', [upper, false])).expectedHash, HASH)
+    assert.equal((await pin('eth_getRawTransactionByHash', [upper])).expectedHash, HASH)
+    assert.equal((await pin('eth_getTransactionReceipt', [upper])).expectedHash, undefined)
+  })
+
+  it('leaves node-local answers to any source', async () => {
+    assert.equal((await pin('web3_clientVersion', [])).headDependent, false)
+    assert.equal((await pin('eth_syncing', [])).headDependent, false)
+  })
+})
