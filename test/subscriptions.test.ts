@@ -266,6 +266,43 @@ describe('newHeads and logs over HTTP sources only', () => {
     }
   })
 
+  it('a log filter’s changes are degraded when one domain alone answered their eth_getLogs', async () => {
+    // Both domains back every head, but one is never asked for logs: the other's word stands
+    // alone behind them (before, the filter said agreed).
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      pollingInterval: 100,
+      sources: lab.sources.slice(0, 2).map((s, i) =>
+        http(s.proxy.url, {
+          name: s.name,
+          domain: s.domain,
+          fetchFn: s.proxy.fetch,
+          timeout: 1_000,
+          ...(i === 1 ? { methods: { exclude: ['eth_getLogs'] } } : {}),
+        }),
+      ),
+    })
+    try {
+      const id = (await rpc.request({
+        method: 'eth_newFilter',
+        params: [{ address: emitter }],
+      })) as string
+      await sleep(300)
+      await ping(320)
+      const end = Date.now() + 10_000
+      let r = await rpc.requestWithMeta({ method: 'eth_getFilterChanges', params: [id] })
+      while ((r.result as unknown[]).length === 0 && Date.now() < end) {
+        await sleep(50)
+        r = await rpc.requestWithMeta({ method: 'eth_getFilterChanges', params: [id] })
+      }
+      assert.equal((r.result as unknown[]).length, 1)
+      assert.equal(r.meta.consistency, 'degraded')
+      assert.equal(rpc.status().headConfirmed, true, 'both domains back the head')
+    } finally {
+      await rpc.close()
+    }
+  })
+
   it('many subscribers share one stream; nothing runs after the last unsubscribes', async () => {
     const rpc = httpClient()
     try {

@@ -8,7 +8,11 @@ import type { Answer, Call, Engine } from '../engine.ts'
 import { lastAttemptFailed, type SourceState } from '../sourceState.ts'
 import type { RpcHeader as FollowedHeader, HeadPusher } from './chainFollower.ts'
 import { heldBack } from './heldBack.ts'
+import type { RpcLog } from './logs.ts'
 import { createSubscriptions, type Subscriptions } from './subscriptions.ts'
+
+/** Labels of an `eth_getLogs` answer that more than one domain's word stands behind. */
+const CHECKED = new Set(['agreed', 'verified', 'proven', 'cached'])
 
 /** The streams, and the answer to a subscription method with its label (`answer`). */
 export type EngineStreams = Subscriptions & {
@@ -25,6 +29,10 @@ export function engineStreams(engine: Engine): EngineStreams {
   const up = (s: SourceState) => pool.eligible(s) && !!s.head && !lastAttemptFailed(s)
   const subs = createSubscriptions({
     request: async (method, params) => (await engine.request(method, params)).result,
+    getLogs: async (filter) => {
+      const { result, meta } = await engine.request('eth_getLogs', [filter])
+      return { logs: result as RpcLog[], degraded: !CHECKED.has(meta.consistency) }
+    },
     pollingInterval: engine.config.pollingInterval,
     pushers: () =>
       states.flatMap((s) =>

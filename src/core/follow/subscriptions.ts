@@ -50,6 +50,11 @@ type GetLogs = (filter: object) => Promise<RpcLog[]>
 export type SubscriptionsOptions = {
   /** A request through the engine (verified, agreed). */
   request(method: string, params: unknown[]): Promise<unknown>
+  /**
+   * `eth_getLogs` through the engine, and whether its answer is less than agreed (one domain's):
+   * what filters buffer from it is then labelled `degraded`. @default `request`, never degraded
+   */
+  getLogs?(filter: object): Promise<{ logs: RpcLog[]; degraded: boolean }>
   pollingInterval: number
   pushers(): readonly HeadPusher[]
   /** A pushed head as a hint: its header once the domains agree it is the head. */
@@ -100,9 +105,17 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
   let follower: ChainFollower | undefined
   let nextFilter = 0
 
-  const getLogs: GetLogs = (filter) => o.request('eth_getLogs', [filter]) as Promise<RpcLog[]>
-  const onChange = (change: ChainChange) =>
-    deliver(consumers, change, getLogs, filterTimeout, o.confirmed?.() === false)
+  const onChange = (change: ChainChange) => {
+    // One domain alone backs the head, or answered the logs: what filters buffer is `degraded`.
+    let alone = o.confirmed?.() === false
+    const getLogs: GetLogs = async (filter) => {
+      if (!o.getLogs) return (await o.request('eth_getLogs', [filter])) as RpcLog[]
+      const answer = await o.getLogs(filter)
+      alone ||= answer.degraded
+      return answer.logs
+    }
+    return deliver(consumers, change, getLogs, filterTimeout, () => alone)
+  }
 
   const stopIfIdle = async () => {
     if (consumers.size > 0 || !follower) return
@@ -141,7 +154,7 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
         case 'eth_getFilterChanges':
           return changesOf(filterIn(consumers, params[0]))
         case 'eth_getFilterLogs':
-          return getLogs(criteriaOf(consumers, params[0]))
+          return o.request('eth_getLogs', [criteriaOf(consumers, params[0])])
         case 'eth_uninstallFilter': {
           const removed = uninstall(consumers, params[0])
           await stopIfIdle()
@@ -279,8 +292,8 @@ async function deliver(
   { removed, added }: ChainChange,
   getLogs: GetLogs,
   filterTimeout: number,
-  /** One domain alone backs the head: what filters buffer now is labelled `degraded`. */
-  alone: boolean,
+  /** One domain alone backs the head (or answered the logs, once asked): labelled `degraded`. */
+  alone: () => boolean,
 ): Promise<void> {
   const now = Date.now()
   for (const [id, c] of consumers) {
@@ -292,7 +305,7 @@ async function deliver(
     if (c.kind === 'heads') for (const b of added) c.deliver(headerOf(b))
     if (c.kind === 'blocks') {
       c.buffer.push(...added.map((b) => b.hash))
-      c.alone ||= alone && added.length > 0
+      c.alone ||= alone() && added.length > 0
     }
   }
   // One eth_getLogs for every log consumer together: the union of their filters, asked only
@@ -332,7 +345,7 @@ async function deliver(
           own && ((b) => bloomMayMatch(b.header.logsBloom, own)),
         ).catch(failed)
     if (logs) sendLogs(c, added, logs)
-    if (c.buffer) c.alone ||= alone && (added.length > 0 || removed.length > 0)
+    if (c.buffer) c.alone ||= alone() && (added.length > 0 || removed.length > 0)
   }
   if (failure) throw failure.error
 }
