@@ -57,6 +57,27 @@ describe('a block the agreed chain dropped, served by a liar that kept it', () =
   const liar = (rewrite: Parameters<typeof hostile>[1]): Source =>
     hostile(http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host' }), rewrite)
 
+  /** The liar and the three honest domains, with proofs. */
+  const proven = (source: Source) =>
+    createOutlast({
+      chainId: CHAIN_ID,
+      pollingInterval: 100,
+      sources: [source, ...labSources(lab, HONEST)],
+      prover: proofs(),
+    })
+
+  /** Waits until reads at `latest` are pinned to `hash` (3 s at most). */
+  const headIs = async (rpc: ReturnType<typeof proven>, hash: string, what: string) => {
+    const head = async () =>
+      (
+        await rpc
+          .requestWithMeta({ method: 'eth_getBalance', params: [acct(0), 'latest'] })
+          .catch(() => undefined)
+      )?.meta.block?.hash
+    for (let i = 0; i < 150 && (await head()) !== hash; i++) await sleep(20)
+    assert.equal(await head(), hash, what)
+  }
+
   // Rolls the chain back (a same-height reorg): after the tests that need a clean chain.
   it('EIP-1898 requireCanonical: state of a block the agreed chain dropped is no proven answer', async () => {
     const who: Hex = `0x${'b7'.repeat(20)}`
@@ -71,22 +92,13 @@ describe('a block the agreed chain dropped, served by a liar that kept it', () =
       }
       return answer()
     })
-    const rpc = createOutlast({
-      chainId: CHAIN_ID,
-      pollingInterval: 100,
-      sources: [source, ...labSources(lab, HONEST)],
-      prover: proofs(),
-    })
+    const rpc = proven(source)
     try {
       await rpc.connect()
       const { block: dropped } = await transfer(acct(7), who, '0x777')
       const at = { blockHash: dropped.hash }
       // Agreed (and so trusted) while it is the head; the liar keeps its proof of `who`.
-      for (let i = 0; i < 100; i++) {
-        const r = await rpc.requestWithMeta({ method: 'eth_getBalance', params: [who, 'latest'] })
-        if (r.meta.block?.hash === dropped.hash) break
-        await sleep(20)
-      }
+      await headIs(rpc, dropped.hash, 'the block was agreed while it was the head')
       const before = await rpc.requestWithMeta({ method: 'eth_getBalance', params: [who, at] })
       assert.equal(before.meta.consistency, 'proven')
       assert.equal(BigInt(before.result as string), 0x777n)
@@ -147,22 +159,10 @@ describe('a block the agreed chain dropped, served by a liar that kept it', () =
       if (method === 'eth_getTransactionByHash' && params[0] === first.hash) return droppedTx
       return answer()
     })
-    const rpc = createOutlast({
-      chainId: CHAIN_ID,
-      pollingInterval: 100,
-      sources: [source, ...labSources(lab, HONEST)],
-      prover: proofs(),
-    })
-    const headHash = async () =>
-      (
-        await rpc
-          .requestWithMeta({ method: 'eth_getBalance', params: [acct(0), 'latest'] })
-          .catch(() => undefined)
-      )?.meta.block?.hash
+    const rpc = proven(source)
     try {
       await rpc.connect()
-      for (let i = 0; i < 100 && (await headHash()) !== dropped.hash; i++) await sleep(20)
-      assert.equal(await headHash(), dropped.hash, 'the block was agreed while it was the head')
+      await headIs(rpc, dropped.hash, 'the block was agreed while it was the head')
       // An ordinary one-block reorg: another block at that height; then the chain goes on.
       await lab.anvil.rpc('anvil_rollback', [1])
       await lab.anvil.rpc('anvil_dropAllTransactions', []).catch(() => undefined)
@@ -173,8 +173,7 @@ describe('a block the agreed chain dropped, served by a liar that kept it', () =
       // tab, a chain with fast blocks): the sibling at that height is never a confirmed head.
       await lab.anvil.rpc('anvil_mine', ['0x5'])
       const top = await lab.anvil.rpc<Block>('eth_getBlockByNumber', ['latest', false])
-      for (let i = 0; i < 150 && (await headHash()) !== top.hash; i++) await sleep(20)
-      assert.equal(await headHash(), top.hash, 'the new chain is agreed')
+      await headIs(rpc, top.hash, 'the new chain is agreed')
       assert.equal(await lab.anvil.rpc('eth_getTransactionReceipt', [first.hash]), null)
 
       const truth = await lab.anvil.rpc<Hex>('eth_getBalance', [who, dropped.number])
@@ -217,29 +216,16 @@ describe('a block the agreed chain dropped, served by a liar that kept it', () =
       if (method === 'eth_getTransactionByHash' && params[0] === first.hash) return droppedTx
       return answer()
     })
-    const rpc = createOutlast({
-      chainId: CHAIN_ID,
-      pollingInterval: 100,
-      sources: [source, ...labSources(lab, HONEST)],
-      prover: proofs(),
-    })
-    const headHash = async () =>
-      (
-        await rpc
-          .requestWithMeta({ method: 'eth_getBalance', params: [acct(0), 'latest'] })
-          .catch(() => undefined)
-      )?.meta.block?.hash
+    const rpc = proven(source)
     try {
       await rpc.connect()
-      for (let i = 0; i < 100 && (await headHash()) !== dropped.hash; i++) await sleep(20)
-      assert.equal(await headHash(), dropped.hash, 'the block was agreed while it was the head')
+      await headIs(rpc, dropped.hash, 'the block was agreed while it was the head')
       // The chain rolls back one block and stays there a while (no block yet at that height).
       await lab.anvil.rpc('anvil_rollback', [1])
       await lab.anvil.rpc('anvil_dropAllTransactions', []).catch(() => undefined)
       const parent = await lab.anvil.rpc<Block>('eth_getBlockByNumber', ['latest', false])
       assert.equal(BigInt(parent.number), BigInt(n) - 1n)
-      for (let i = 0; i < 150 && (await headHash()) !== parent.hash; i++) await sleep(20)
-      assert.equal(await headHash(), parent.hash, 'the agreed head moved back')
+      await headIs(rpc, parent.hash, 'the agreed head moved back')
       assert.equal(await lab.anvil.rpc('eth_getTransactionReceipt', [first.hash]), null)
 
       const wrong: string[] = []
