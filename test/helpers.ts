@@ -66,6 +66,18 @@ export function asReturned<T>(answer: T): T {
   return (measured && size !== undefined ? { ...rest, size } : rest) as T
 }
 
+/**
+ * A node's receipt (or a block's receipts) as `outlast/proofs` returns it on the lab's chain
+ * (src/proofs/receipts.ts `provenOnly`): without `blobGasPrice`, which cannot be derived on a
+ * chain whose blob forks are not known (anvil sends it on every receipt once blobs exist).
+ */
+export function asProven<T>(receipt: T): T {
+  if (Array.isArray(receipt)) return receipt.map(asProven) as T
+  if (!receipt || typeof receipt !== 'object') return receipt
+  const { blobGasPrice: _, ...rest } = receipt as Record<string, unknown>
+  return rest as T
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** A signed 1-wei transfer from dev account 3 to dev account 2, at the node's pending nonce. */

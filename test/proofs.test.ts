@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { type OutlastEvents, VerificationError } from '../src/index.ts'
 import { proofs } from '../src/proofs/index.ts'
-import { clientFor, threeDomains } from './helpers.ts'
+import { asProven, clientFor, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
 import { deployAnswer, PING_INIT } from './workload.ts'
 
@@ -234,7 +234,9 @@ describe('proofs of every kind against anvil', () => {
     const rpc = clientFor(lab, { prover: proofs() })
     try {
       await rpc.connect()
-      const honest = await lab.anvil.rpc<{ status: string }>('eth_getTransactionReceipt', [txHash])
+      const honest = asProven(
+        await lab.anvil.rpc<{ status: string }>('eth_getTransactionReceipt', [txHash]),
+      )
       const { result, meta } = await rpc.requestWithMeta({
         method: 'eth_getTransactionReceipt',
         params: [txHash],

@@ -75,6 +75,18 @@ describe('pinBlock', () => {
     }
   })
 
+  it('leaves out lagging and forked sources at a block hash with requireCanonical (EIP-1898)', async () => {
+    // It asks about the chain as it is now: two domains still on the fork that held the block
+    // would agree on state of a dropped block, while up-to-date nodes say it is not canonical.
+    for (const method of ['eth_getBalance', 'eth_getCode', 'eth_call'] as const) {
+      const at = { blockHash: HASH, requireCanonical: true }
+      const pinned = await pin(method, method === 'eth_call' ? [{ to: WHO }, at] : [WHO, at])
+      assert.equal(pinned.headDependent, true, method)
+    }
+    const pinned = await pin('eth_getBalance', [WHO, { blockHash: HASH, requireCanonical: false }])
+    assert.equal(pinned.headDependent, false, 'requireCanonical: false')
+  })
+
   it('expects the hash a block or transaction is looked up by, in lower case', async () => {
     const upper = `0x${'AB'.repeat(32)}`
     assert.equal((await pin('eth_getBlockByHash', [upper, false])).expectedHash, HASH)

@@ -85,9 +85,17 @@ export async function pinBlock(
   return { params: out, headDependent: !byBlockHash(tag) }
 }
 
-/** A block parameter that names its block by hash (params.ts spells it). */
+/**
+ * A block parameter that names its block by hash (params.ts spells it): the same to every node
+ * that has the block, but for EIP-1898's `requireCanonical`, which asks about the chain as it is
+ * now (a node on a fork would say its own).
+ */
 const byBlockHash = (block: unknown) =>
-  isHash(block) || (typeof block === 'object' && block !== null && 'blockHash' in block)
+  isHash(block) ||
+  (typeof block === 'object' &&
+    block !== null &&
+    'blockHash' in block &&
+    !(block as { requireCanonical?: unknown }).requireCanonical)
 
 async function pinLogs(params: unknown[], head: HeadTracker): Promise<Pinned> {
   const filter = params[0]

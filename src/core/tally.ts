@@ -134,6 +134,9 @@ export class Tally {
       g = { value, error, sources: [], domains: new Set() }
       this.groups.set(key, g)
     }
+    // Node errors agree on their code and data, not their words: where these differ, the
+    // fastest source's words (a liar's "reason") are not returned as what the nodes said.
+    if (error && g.error && error.reason !== g.error.reason) g.error = wordless(g.error)
     g.sources.push(s)
     g.domains.add(s.domain)
     return g
@@ -254,4 +257,10 @@ export class Tally {
       if (g !== winner && g.value !== null) out.push(...g.sources)
     return out
   }
+}
+
+/** `e`'s code and data, in fixed words: what nodes that worded it differently agree on. */
+function wordless(e: RpcResponseError): RpcResponseError {
+  const message = e.code === 3 ? 'execution reverted' : 'an error the nodes word differently'
+  return new RpcResponseError(e.source, { code: e.code, message, data: e.data })
 }

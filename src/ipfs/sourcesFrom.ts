@@ -173,7 +173,9 @@ export function parseSourceList(
     if (e.untrusted !== undefined && typeof e.untrusted !== 'boolean')
       fail(`${at}.untrusted must be true or false`)
     const template = urlTemplate(e.url, `${at}.url`, fail)
-    const missing = [...template.matchAll(VAR)].map((m) => m[1]!).filter((v) => !options.vars?.[v])
+    const missing = [...template.matchAll(VAR)]
+      .map((m) => m[1]!)
+      .filter((v) => !varOf(options.vars, v))
     if (missing.length > 0) {
       if (options.missingVars === 'skip') {
         skipped.push({ index: i, missing })
@@ -183,7 +185,9 @@ export function parseSourceList(
         `${at}.url needs ${missing.map((v) => `\${${v}}`).join(', ')}: pass ${missing.length > 1 ? 'them' : 'it'} in vars (or missingVars: 'skip')`,
       )
     }
-    const url = template.replace(VAR, (_, v: string) => encodeURIComponent(options.vars![v]!.value))
+    const url = template.replace(VAR, (_, v: string) =>
+      encodeURIComponent(varOf(options.vars, v)!.value),
+    )
     keysStayHome(url, template, options.vars!, `${at}.url`, fail)
     const o = {
       ...common,
@@ -315,6 +319,9 @@ function urlTemplate(v: unknown, at: string, fail: (what: string) => never): str
   }
   if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol))
     fail(`${at} must be http(s) or ws(s), got ${url.protocol}`)
+  // A key in the host would go out in every DNS lookup, and be the source's name: refused.
+  if (url.hostname.includes('outlastvar'))
+    fail(`${at} has a placeholder in its host; a key goes in the path, the query or user:password@`)
   const refuse = (where: string) =>
     fail(
       `${at} holds what looks like a key in its ${where}: publish a template with a placeholder instead, e.g. https://host/v3/\${KEY}`,
@@ -356,6 +363,10 @@ function checkVars(vars: SourcesFromOptions['vars']): void {
   }
 }
 
+/** The caller's var `name`, its own (a placeholder `${constructor}` is no var). */
+const varOf = (vars: SourcesFromOptions['vars'], name: string) =>
+  vars && Object.hasOwn(vars, name) ? vars[name] : undefined
+
 /** A host name, or `*.` and one: no scheme, port or path. */
 const HOST = /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/
 
@@ -370,23 +381,27 @@ function keysStayHome(
   at: string,
   fail: (what: string) => never,
 ): void {
-  const { hostname, protocol } = new URL(url)
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return fail(`${at} is not a URL once its placeholders are filled in`)
+  }
+  const { hostname, protocol } = parsed
   const host = hostname.toLowerCase()
-  // A host made from a placeholder holds its value: named by the template's words instead.
-  const shown = (template.split('/')[2] ?? '').includes('${') ? 'the host it makes' : host
   const loopback = host === 'localhost' || host === '[::1]' || /^127(\.\d+){3}$/.test(host)
   for (const [, name] of template.matchAll(VAR)) {
-    const { hosts } = vars[name!]!
+    const { hosts } = varOf(vars, name!)!
     const allowed = hosts.some((h) => {
       const p = h.toLowerCase()
       return p.startsWith('*.') ? host.endsWith(p.slice(1)) : host === p
     })
     if (!allowed)
       fail(
-        `${at} would send \${${name}} to ${shown}, a host vars.${name}.hosts does not name (${hosts.join(', ')})`,
+        `${at} would send \${${name}} to ${host}, a host vars.${name}.hosts does not name (${hosts.join(', ')})`,
       )
     if (!loopback && (protocol === 'http:' || protocol === 'ws:'))
-      fail(`${at} would send \${${name}} to ${shown} unencrypted (${protocol}); use https or wss`)
+      fail(`${at} would send \${${name}} to ${host} unencrypted (${protocol}); use https or wss`)
   }
 }
 

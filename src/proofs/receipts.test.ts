@@ -101,8 +101,11 @@ async function chain(excess: bigint, blobGasPrice: bigint, cancun = false) {
   return { block, honest }
 }
 
-/** A prover context over one source that serves `block` and `receipt` as its receipts. */
-function ctxFor(block: Obj & { hash: string }, receipt: Obj): ProverContext {
+/**
+ * A prover context over one source that serves `block` and `receipt` as its receipts, on
+ * `chainId` (mainnet: its blob forks are known; the block's timestamp is in Cancun's time).
+ */
+function ctxFor(block: Obj & { hash: string }, receipt: Obj, chainId: number): ProverContext {
   const store = createTrustStore({
     checkpoints: [],
     hook: undefined,
@@ -112,7 +115,7 @@ function ctxFor(block: Obj & { hash: string }, receipt: Obj): ProverContext {
   return {
     header: undefined,
     trusted: store.resolve,
-    chainId: 31337,
+    chainId,
     call: async (method) => {
       if (method === 'eth_getTransactionReceipt') return receipt
       if (method === 'eth_getBlockReceipts') return [receipt]
@@ -123,8 +126,8 @@ function ctxFor(block: Obj & { hash: string }, receipt: Obj): ProverContext {
 }
 
 /** The receipt proven both ways: by transaction hash, and among its block's receipts. */
-async function proven(block: Obj & { hash: string }, receipt: Obj) {
-  const ctx = ctxFor(block, receipt)
+async function proven(block: Obj & { hash: string }, receipt: Obj, chainId = 1) {
+  const ctx = ctxFor(block, receipt, chainId)
   const one = await proofs().answer('eth_getTransactionReceipt', [TX.hash], ctx)
   const all = (await proofs().answer('eth_getBlockReceipts', [block.hash], ctx)) as Obj[]
   assert.deepEqual(all, [one], 'the same receipt both ways')
@@ -145,10 +148,25 @@ describe('a proven blob receipt', () => {
     await assert.rejects(proven(block, { ...honest, blobGasPrice: prague }), VerificationError)
   })
 
-  test('a blob base fee that cannot be told (a later fork on a chain of unknown schedule) is dropped', async () => {
-    const { block, honest } = await chain(EXCESS, 0x5n)
-    const { blobGasPrice: _, ...derived } = honest
-    assert.deepEqual(await proven(block, honest), derived)
+  test('on a chain whose blob forks are not known, the blob base fee is dropped, not derived', async () => {
+    // Neither its fork nor its minimum fee can be told (Gnosis charges at least 1 gwei).
+    for (const [excess, fee] of [
+      [EXCESS, 0x5n],
+      [0n, 1n],
+    ] as const) {
+      const { block, honest } = await chain(excess, fee)
+      const { blobGasPrice: _, ...derived } = honest
+      assert.deepEqual(await proven(block, honest, 31337), derived)
+    }
+  })
+
+  test('a field a source blanks (null, which the checks skip) is dropped, not proven null', async () => {
+    const { block, honest } = await chain(0n, 1n)
+    const blanked = { ...honest, from: null, gasUsed: null, blockTimestamp: null }
+    const got = await proven(block, blanked)
+    for (const field of ['from', 'gasUsed', 'blockTimestamp'])
+      assert.ok(got[field] !== null, `${field}: null returned as proven`)
+    assert.equal(got.contractAddress, null, 'a null that was checked stays')
   })
 
   test('blob gas that is not its blobs’ is a lie; a field no check covers is dropped', async () => {

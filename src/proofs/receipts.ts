@@ -197,8 +197,19 @@ const CHECKED_LOG = [
   'blockTimestamp',
 ] as const
 
+/** Where a receipt's `null` was checked as such: `to` (a creation), `contractAddress` (none). */
+const NULL_CHECKED = new Set(['to', 'contractAddress'])
+
+/**
+ * `o`'s `keys` that it has. A `null` only where `NULL_CHECKED`: elsewhere the checks skip a
+ * `null` (a field a node may leave out), so a source could blank a field and have it proven.
+ */
 const pick = (o: object, keys: readonly string[]) =>
-  Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, (o as Record<string, unknown>)[k]]))
+  Object.fromEntries(
+    keys
+      .map((k) => [k, (o as Record<string, unknown>)[k]] as const)
+      .filter(([k, v]) => v !== undefined && (v !== null || NULL_CHECKED.has(k))),
+  )
 
 /**
  * A proven receipt with only what a check covers: `CHECKED`, its outcome (the `root` its trie

@@ -40,14 +40,14 @@ describe('blobBaseFee', () => {
       }
   })
 
-  test('elsewhere, Cancun’s by its header; after it, only where no excess blob gas makes it 1', () => {
-    const cancun = blobFee(EXCESS, BLOB_FRACTION.cancun!)
-    assert.equal(blobBaseFee(at(1, EXCESS, true), 31337), cancun)
-    assert.equal(blobBaseFee(at(1, EXCESS, true), undefined), cancun)
-    assert.equal(blobBaseFee(at(1), 31337), undefined, 'Prague, Osaka or a BPO fork')
-    assert.equal(blobBaseFee(at(1, 0n), 31337), 1n)
+  test('elsewhere nothing is derived: the fork cannot be told, nor the chain’s minimum fee', () => {
+    // Gnosis (100) charges at least 1 gwei per blob gas: with no excess blob gas, not 1 wei.
+    for (const chainId of [100, 31337, undefined]) {
+      assert.equal(blobBaseFee(at(1, EXCESS, true), chainId), undefined, 'Cancun')
+      assert.equal(blobBaseFee(at(1, 0n), chainId), undefined, 'no excess blob gas')
+    }
     const { excessBlobGas: _, ...noBlobs } = at(1)
-    assert.equal(blobBaseFee(noBlobs, 31337), undefined, 'before blobs')
+    assert.equal(blobBaseFee(noBlobs, 1), undefined, 'before blobs')
   })
 
   test('rises with the excess blob gas, from 1 wei', () => {

@@ -71,13 +71,13 @@ export const blobFee = (excessBlobGas: bigint, fraction: bigint): bigint =>
   fakeExponential(1n, excessBlobGas, fraction)
 
 /**
- * The update fraction of a header's block: by timestamp on the chains in `SCHEDULES`; elsewhere
- * only a Cancun header tells its fork (no `requestsHash`): no field tells Prague, Osaka and the
- * BPO forks apart. Undefined where it cannot be told.
+ * The update fraction of a header's block, by timestamp on the chains in `SCHEDULES`. Undefined
+ * elsewhere: no header field tells Prague, Osaka and the BPO forks apart, and a chain may set
+ * its own minimum blob base fee (Gnosis: 1 gwei), so nothing is derived there.
  */
 function fractionOf(header: Readonly<Record<string, unknown>>, chainId: number | undefined) {
   const schedule = chainId === undefined ? undefined : SCHEDULES[chainId]
-  if (!schedule) return header.requestsHash == null ? BLOB_FRACTION.cancun : undefined
+  if (!schedule) return undefined
   const time = toBigInt(quantity(header.timestamp, 'timestamp'))
   const fork = schedule.find(([start]) => time >= BigInt(start))?.[1]
   return fork === undefined ? undefined : BLOB_FRACTION[fork]
@@ -85,18 +85,16 @@ function fractionOf(header: Readonly<Record<string, unknown>>, chainId: number |
 
 /**
  * The blob base fee of a block, from its header's checked fields; undefined before blobs (no
- * `excessBlobGas`) or where the fork's update fraction cannot be told (with no excess blob gas
- * it is 1 under any fraction).
+ * `excessBlobGas`) or on a chain whose blob forks are not in `SCHEDULES`.
  */
 export function blobBaseFee(
   header: Readonly<Record<string, unknown>>,
   chainId: number | undefined,
 ): bigint | undefined {
   if (header.excessBlobGas == null) return undefined
-  const excess = toBigInt(quantity(header.excessBlobGas, 'excessBlobGas'))
-  if (excess === 0n) return 1n
   const fraction = fractionOf(header, chainId)
-  return fraction === undefined ? undefined : blobFee(excess, fraction)
+  if (fraction === undefined) return undefined
+  return blobFee(toBigInt(quantity(header.excessBlobGas, 'excessBlobGas')), fraction)
 }
 
 /** The blob gas a mined transaction used: GAS_PER_BLOB per versioned hash of a type-3 one, else 0. */

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, type OutlastEvents } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
-import { CHAIN_ID, threeDomains } from '../helpers.ts'
+import { asProven, CHAIN_ID, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { deployAnswer } from '../workload.ts'
 import { hostile, labSources } from './hostile.ts'
@@ -110,7 +110,7 @@ describe('receipts relabelled by a hostile source, with proofs()', () => {
           method: 'eth_getTransactionReceipt',
           params: [good],
         })
-        assert.deepEqual(result, await lab.anvil.rpc('eth_getTransactionReceipt', [good]))
+        assert.deepEqual(result, asProven(await lab.anvil.rpc('eth_getTransactionReceipt', [good])))
         assert.equal((result as Receipt).status, '0x1')
         assert.equal(meta.consistency, 'proven')
         assert.ok(!meta.sources.includes('liar'))
@@ -118,7 +118,10 @@ describe('receipts relabelled by a hostile source, with proofs()', () => {
           method: 'eth_getBlockReceipts',
           params: [blockHash],
         })
-        assert.deepEqual(block.result, await lab.anvil.rpc('eth_getBlockReceipts', [blockHash]))
+        assert.deepEqual(
+          block.result,
+          asProven(await lab.anvil.rpc('eth_getBlockReceipts', [blockHash])),
+        )
         assert.ok(
           lies.some((l) => l.source === 'liar'),
           'the liar is named',

@@ -129,6 +129,12 @@ describe('the source-list document', () => {
     const list = parseSourceList(good, { missingVars: 'skip' })
     assert.deepEqual(list.skipped, [{ index: 0, missing: ['KEY'] }])
     assert.equal(list.sources.length, 1)
+    // A placeholder named like an object's own members is a var like any other: missing here.
+    const built = parseSourceList(withSource({ url: `https://x.example/${$('constructor')}` }), {
+      vars: { KEY },
+      missingVars: 'skip',
+    })
+    assert.deepEqual(built.skipped, [{ index: 0, missing: ['constructor'] }])
   })
 
   // The publisher (whoever holds the IPNS name's key) chooses the URLs, the caller the keys: a
@@ -141,8 +147,9 @@ describe('the source-list document', () => {
     // Look-alikes: a suffix that is not a subdomain, the named host as a subdomain of another.
     refused(withSource({ url: `https://evilmainnet.example/${$('KEY')}` }), /would send/)
     refused(withSource({ url: `https://mainnet.example.evil.example/${$('KEY')}` }), /would send/)
-    // A placeholder in the host is judged by the host it makes.
-    refused(withSource({ url: `https://${$('KEY')}.evil.example/` }), /would send/)
+    // A key in the host goes out in every DNS lookup, whatever the host: no placeholder there.
+    refused(withSource({ url: `https://${$('KEY')}.evil.example/` }), /placeholder in its host/)
+    refused(withSource({ url: `https://${$('KEY')}.mainnet.example/` }), /placeholder in its host/)
     // In the clear, a key can be read on the way, whoever the host.
     refused(withSource({ url: `http://mainnet.example/v3/${$('KEY')}` }), /unencrypted \(http:\)/)
     refused(withSource({ url: `ws://x.example/${$('KEY')}` }), /unencrypted \(ws:\)/)
@@ -156,7 +163,10 @@ describe('the source-list document', () => {
       list(`wss://eth-mainnet.g.alchemy.example/${$('KEY')}`, ['*.g.alchemy.example']).length,
       1,
     )
-    assert.equal(list(`https://${$('KEY')}.quicknode.example/`, ['*.quicknode.example']).length, 1)
+    assert.equal(
+      list(`https://rpc.quicknode.example/${$('KEY')}/`, ['*.quicknode.example']).length,
+      1,
+    )
     assert.equal(list(`http://127.0.0.1:8545/${$('KEY')}`, ['127.0.0.1']).length, 1)
     assert.throws(
       () => list(`https://g.alchemy.example/${$('KEY')}`, ['*.g.alchemy.example']),

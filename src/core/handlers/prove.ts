@@ -19,6 +19,7 @@ import { classify } from '../policy.ts'
 import type { Prover } from '../prover.ts'
 import type { SourceState } from '../sourceState.ts'
 import type { TrustedHeader, TrustStore } from '../trust.ts'
+import { onAgreedChain as isAgreed } from './agreedChain.ts'
 
 export type ProofOutcome =
   | { kind: 'proven'; answer: Answer }
@@ -201,16 +202,23 @@ function onAgreedChain(engine: Engine, trust: TrustStore) {
   }
 }
 
-/** Is `h` on the agreed chain, as far as can be told? */
+/** Is `h` on the agreed chain? What cannot be told is no proof. */
 async function onChain(engine: Engine, trust: TrustStore, h: TrustedHeader): Promise<boolean> {
   const known = engine.head.hashAt(h.number)
   if (known !== undefined) return known.toLowerCase() === h.hash
-  // Not kept (the head jumped past it; older than the kept heights; a rollback dropped it): it
-  // must lie below the confirmed head. Further down than the trust store walks, it is settled.
+  // Under a light client, agreed heads are not trusted: every header trusted as an ancestor
+  // descends from one it verified (or a checkpoint).
+  if (engine.config.trustedHeader) return true
+  // Not kept (the head jumped past it, it is older than the kept heights, or a rollback dropped
+  // it): it must lie below the confirmed head, walked down by parent hash; where the walk cannot
+  // tell (too deep, a header that cannot be had), the domains are asked (agreedChain.ts).
   const confirmed = engine.head.confirmedHead()
-  if (!confirmed) return true // nothing agreed yet: an ancestor of a checkpoint or light client's header
+  if (!confirmed) return true // nothing agreed yet: an ancestor of a checkpoint's header
   const top = await trust.resolve(confirmed.hash)
-  return top !== undefined && ((await trust.descends(top, h)) ?? true)
+  const below = top && (await trust.descends(top, h).catch(() => undefined))
+  if (below !== undefined) return below
+  if (h.number > confirmed.number) return false
+  return isAgreed(engine, h.number, h.hash).catch(() => false)
 }
 
 /** The trusted header for a block parameter: the agreed head's (or the newest trusted), a hash, a number. */
