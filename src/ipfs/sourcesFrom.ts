@@ -381,13 +381,12 @@ function keysStayHome(
   at: string,
   fail: (what: string) => never,
 ): void {
-  let parsed: URL
+  let parsed: URL | undefined
   try {
     parsed = new URL(url)
-  } catch {
-    return fail(`${at} is not a URL once its placeholders are filled in`)
-  }
-  const { hostname, protocol } = parsed
+  } catch {}
+  if (!parsed) fail(`${at} is not a URL once its placeholders are filled in`)
+  const { hostname, protocol } = parsed as URL
   const host = hostname.toLowerCase()
   const loopback = host === 'localhost' || host === '[::1]' || /^127(\.\d+){3}$/.test(host)
   for (const [, name] of template.matchAll(VAR)) {

@@ -1,7 +1,7 @@
 /**
  * Heads gossiped by relays, per relay: each relay's heads count only on its own chain's topic
  * (from the options, else its own `eth_chainId` answer: one relay cannot pick another's), are
- * hash-checked (gossip.ts) and go to that relay's listeners only, each above the last (`fresh`).
+ * hash-checked (gossip.ts) and go to that relay's listeners only, each its newest (`fresh`).
  * Topics are subscribed to once someone listens, one per chain the relays named.
  */
 import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
@@ -29,13 +29,14 @@ export function createHeadGossip(settings: Settings, ready: () => Promise<PeerLi
    * Is this the relay's newest word? Anyone on the topic can keep a relay's signed messages and
    * publish them again once gossipsub forgets their ids (2 minutes). A message's sequence
    * number, signed with it, rises with each message the relay publishes: one at or below the
-   * highest seen is a replay. A head not above the last delivered is dropped too (a relay's
-   * rollbacks are learned by polling).
+   * highest seen is a replay. A head below the last delivered is dropped too (a relay's
+   * rollbacks are learned by polling); one at its height is the relay's node reorged to a
+   * sibling, and is delivered (core/head.ts takes a pushed head at its source's height).
    */
   const fresh = (from: string, seqno: bigint, number: number) => {
     const last = newest.get(from)
     if (last && seqno <= last.seqno) return false
-    const higher = !last || number > last.number
+    const higher = !last || number >= last.number
     newest.set(from, { seqno, number: higher ? number : last.number })
     return higher
   }

@@ -11,11 +11,7 @@
  * const lc = light({ checkpoint, sources: [relayLightSource({ peer: '/ip4/…/tcp/4002/ws/p2p/12D3…' })] })
  * ```
  */
-import {
-  type GossipsubMessage,
-  type TopicValidatorFn,
-  TopicValidatorResult,
-} from '@libp2p/gossipsub'
+import { type TopicValidatorFn, TopicValidatorResult } from '@libp2p/gossipsub'
 import {
   type ChainConfig,
   decodeUpdatesResponse,
@@ -27,7 +23,7 @@ import type { LightClientSource, LightSourceCallOptions } from '../light/sources
 import { raceAbort } from '../shared/abort.ts'
 import { ConfigError, SourceError, type SourceFailureKind } from '../shared/errors.ts'
 import { createHub, peerAddress } from './hub.ts'
-import { decodeLightObject } from './lightObjects.ts'
+import { decodeLightObject, type LightObjects } from './lightObjects.ts'
 import {
   encodeLightRequest,
   LIGHT_LIMITED,
@@ -61,11 +57,15 @@ export type RelayLightSourceOptions = PeerNodeOptions & {
 }
 
 /**
- * Per node, counted (sources sharing a node let go only with the last): the gossip topics
- * subscribed, and the relays whose light-client gossip is heard (no one else's).
+ * Per node (sources sharing a node share it): the gossip topics subscribed, counted (sources let
+ * go only with the last), and per topic the listeners of each relay whose light-client gossip is
+ * heard (no one else's). The node is a leaf: it hands a relay's gossip to that relay's listeners
+ * and passes on none of it (`validator`).
  */
 const shared = new WeakMap<PeerLibp2p, NodeGossip>()
-type NodeGossip = { topics: Map<string, number>; relays: Map<string, number> }
+/** A listener: decodes a message's data and takes it; false if it does not decode. */
+type Take = (data: Uint8Array) => boolean
+type NodeGossip = { topics: Map<string, number>; relays: Map<string, Map<string, Set<Take>>> }
 
 /** Counts `key` up or down; what is left of it. */
 function count(counts: Map<string, number>, key: string, by: 1 | -1): number {
@@ -165,9 +165,8 @@ export function relayLightSource(options: RelayLightSourceOptions): LightClientS
 
 /**
  * The chain's finality and optimistic updates this source's relay sends by gossip (its own, and
- * others' it verified), decoded (junk is rejected: it costs the relay its gossipsub score), until
- * the returned function is called. What another peer sends is not this relay's word: a lie in it
- * would cut the relay off.
+ * others' it verified), decoded (junk is rejected), until the returned function is called. What
+ * another peer sends is not this relay's word: a lie in it would cut the relay off.
  */
 function gossipOf(
   hub: ReturnType<typeof createHub>,
@@ -175,49 +174,62 @@ function gossipOf(
   onFinality: (update: LightClientFinalityUpdate) => void,
   onOptimistic: (update: LightClientOptimisticUpdate) => void,
 ): () => void {
-  const topics = {
-    finality: lightTopic(o.config.genesisValidatorsRoot, 'finality'),
-    optimistic: lightTopic(o.config.genesisValidatorsRoot, 'optimistic'),
-  }
-  const kindOf = (topic: string) =>
-    topic === topics.finality ? 'finality' : topic === topics.optimistic ? 'optimistic' : undefined
   let stopped = false
-  let node: PeerLibp2p | undefined
-  const onMessage = (e: CustomEvent<GossipsubMessage>) => {
-    // Strangers' messages are ignored (`validator`); another source's relay's are not ours.
-    if (!e.detail.propagationSource.equals(o.peer.id)) return
-    const { topic, data } = e.detail.msg
-    const kind = kindOf(topic)
-    try {
-      if (kind === 'finality') onFinality(decodeLightObject(kind, data, o.config))
-      if (kind === 'optimistic') onOptimistic(decodeLightObject(kind, data, o.config))
-    } catch {}
+  const take = <K extends 'finality' | 'optimistic'>(
+    kind: K,
+    deliver: (update: LightObjects[K]) => void,
+  ): Take => {
+    return (data) => {
+      let update: LightObjects[K]
+      try {
+        update = decodeLightObject(kind, data, o.config)
+      } catch {
+        return false
+      }
+      // After the validator's answer (verifying is the listener's work, not gossipsub's).
+      queueMicrotask(() => {
+        if (stopped) return
+        try {
+          deliver(update)
+        } catch {}
+      })
+      return true
+    }
   }
+  const takes = new Map([
+    [lightTopic(o.config.genesisValidatorsRoot, 'finality'), take('finality', onFinality)],
+    [lightTopic(o.config.genesisValidatorsRoot, 'optimistic'), take('optimistic', onOptimistic)],
+  ])
   const relay = o.peer.id.toString()
+  let node: PeerLibp2p | undefined
   void hub.ready().then(async (n) => {
     if (stopped) return
     node = n
-    const counts: NodeGossip = shared.get(n) ?? { topics: new Map(), relays: new Map() }
-    shared.set(n, counts)
-    count(counts.relays, relay, 1)
-    for (const topic of Object.values(topics)) {
-      const check = validator(kindOf(topic)!, counts.relays, o.config)
-      n.services.pubsub.topicValidators.set(topic, check)
-      count(counts.topics, topic, 1)
+    const gossip: NodeGossip = shared.get(n) ?? { topics: new Map(), relays: new Map() }
+    shared.set(n, gossip)
+    for (const [topic, t] of takes) {
+      const byRelay = gossip.relays.get(topic) ?? new Map<string, Set<Take>>()
+      gossip.relays.set(topic, byRelay)
+      byRelay.set(relay, (byRelay.get(relay) ?? new Set()).add(t))
+      if (count(gossip.topics, topic, 1) > 1) continue
+      n.services.pubsub.topicValidators.set(topic, validator(byRelay))
       n.services.pubsub.subscribe(topic)
     }
-    n.services.pubsub.addEventListener('gossipsub:message', onMessage)
     // Gossip flows over a connection: dial the relay now, not at the first request.
     if (n.getConnections(o.peer.id).length === 0) await n.dial(o.peer.address).catch(() => {})
   })
   return () => {
+    if (stopped) return
     stopped = true
-    const counts = node && shared.get(node)
-    if (!node || !counts) return
-    node.services.pubsub.removeEventListener('gossipsub:message', onMessage)
-    count(counts.relays, relay, -1)
-    for (const topic of Object.values(topics)) {
-      if (count(counts.topics, topic, -1) > 0) continue
+    const gossip = node && shared.get(node)
+    if (!node || !gossip) return
+    for (const [topic, t] of takes) {
+      const byRelay = gossip.relays.get(topic)
+      const theirs = byRelay?.get(relay)
+      theirs?.delete(t)
+      if (theirs?.size === 0) byRelay!.delete(relay)
+      if (count(gossip.topics, topic, -1) > 0) continue
+      gossip.relays.delete(topic)
       node.services.pubsub.unsubscribe(topic)
       node.services.pubsub.topicValidators.delete(topic)
     }
@@ -225,23 +237,21 @@ function gossipOf(
 }
 
 /**
- * A light-client topic's gossip, judged: from a relay whose gossip is heard, it must decode;
- * another peer's is ignored, so not passed on either (an honest relay would count a forgery
- * this node passed on as junk against it, and ban it at the third).
+ * A light-client topic's gossip, judged, and handed to the listeners of the relay that sent it
+ * (gossipsub's propagation source). The node passes none of it on: an honest relay counts an
+ * update it cannot verify as junk against whoever sent it, and bans at the third, so a node that
+ * passed on one relay's forgeries to another would get itself banned by the honest one. So what
+ * decodes is ignored once taken (not passed on, no one's score touched); junk from a relay
+ * listened to is rejected (gossipsub counts it against that relay's score where the topic is
+ * scored); another peer's is ignored.
  */
-function validator(
-  kind: 'finality' | 'optimistic',
-  relays: ReadonlyMap<string, number>,
-  config: ChainConfig,
-): TopicValidatorFn {
+function validator(byRelay: ReadonlyMap<string, ReadonlySet<Take>>): TopicValidatorFn {
   return (peer, msg) => {
-    if (!relays.has(peer.toString())) return TopicValidatorResult.Ignore
-    try {
-      decodeLightObject(kind, msg.data, config)
-      return TopicValidatorResult.Accept
-    } catch {
-      return TopicValidatorResult.Reject
-    }
+    const theirs = byRelay.get(peer.toString())
+    if (!theirs) return TopicValidatorResult.Ignore
+    let decoded = false
+    for (const t of theirs) decoded = t(msg.data) || decoded
+    return decoded ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
   }
 }
 

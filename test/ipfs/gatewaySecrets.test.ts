@@ -25,7 +25,12 @@ afterAll(() => {
 async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void) {
   const server = createServer(handler)
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  servers.push({ close: () => (server.closeAllConnections(), server.close()) })
+  servers.push({
+    close: () => {
+      server.closeAllConnections()
+      server.close()
+    },
+  })
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 

@@ -46,7 +46,12 @@ afterEach(() => {
 async function plainServer(handler: (req: IncomingMessage, res: ServerResponse) => void) {
   const server = createServer(handler)
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  plain.push({ close: () => (server.closeAllConnections(), server.close()) })
+  plain.push({
+    close: () => {
+      server.closeAllConnections()
+      server.close()
+    },
+  })
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 const clients: LightClient[] = []

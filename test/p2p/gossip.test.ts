@@ -3,15 +3,18 @@
  * subscriptions (as hints the other relays confirm), a relay's old signed head replayed later is
  * not its word again, a transaction sent while the relays' own nodes refuse it reaches a node
  * through gossip via a third relay, and a hostile peer's junk, forged (correctly hashed) and old
- * headers and transactions die at the first relay.
+ * headers and transactions die at the first relay. A relay's new word for the height it last
+ * gossiped (its node reorged to a sibling) reaches its listeners.
  */
 import assert from 'node:assert/strict'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast } from '../../src/index.ts'
 import { encodeHead } from '../../src/p2p/gossip.ts'
+import { createHeadGossip } from '../../src/p2p/headGossip.ts'
 import { headsTopic, type PeerLibp2p, p2p, startPeerNode, txsTopic } from '../../src/p2p/index.ts'
 import { STALE_HEAD_DEPTH } from '../../src/p2p/relay/relayGossip.ts'
 import { forgeHeader } from '../adversarial/hostile.ts'
@@ -257,5 +260,45 @@ describe('gossip', () => {
       await hostile.stop()
       await txHostile.stop()
     }
+  })
+})
+
+describe("a relay's gossiped heads, as its listeners get them", () => {
+  it("a relay's newer word for its last head's height (its node reorged to a sibling) is pushed", async () => {
+    // A stand-in node: the gossip handler and the topic validators, nothing else.
+    const handlers: ((e: CustomEvent<Record<string, unknown>>) => void)[] = []
+    const node = {
+      services: {
+        pubsub: {
+          addEventListener: (_: string, fn: (typeof handlers)[number]) => handlers.push(fn),
+          topicValidators: new Map(),
+          subscribe: () => {},
+        },
+      },
+    } as unknown as PeerLibp2p
+    const relay = peerIdFromString(g1.peerId)
+    const gossip = createHeadGossip({ gossip: true, chainId: CHAIN_ID }, async () => node)
+    const pushed: unknown[] = []
+    gossip.onHeads(relay, (h) => pushed.push(h.hash))
+    await until('the gossip handler', () => handlers.length === 1)
+    const send = (header: Record<string, unknown>, sequenceNumber: bigint) =>
+      handlers[0]!(
+        new CustomEvent('message', {
+          detail: { type: 'signed', from: relay, topic, data: encodeHead(header), sequenceNumber },
+        }),
+      )
+    const real = await lab.anvil.rpc<Record<string, unknown>>('eth_getBlockByNumber', [
+      'latest',
+      false,
+    ])
+    const head = forgeHeader(real, 100, 1)
+    const sibling = forgeHeader(real, 100, 2)
+    send(head, 10n)
+    send(head, 10n) // a replay: dropped
+    // The relay's node reorged at the same height: the relay publishes its new head, with a
+    // higher signed sequence number (core/head.ts takes a pushed head at its source's height).
+    send(sibling, 11n)
+    send(head, 11n) // a replay of the sequence number: dropped
+    assert.deepEqual(pushed, [head.hash, sibling.hash])
   })
 })

@@ -5,8 +5,9 @@
  * by gossip, and its verifying core reaches block 22186786. A relay whose beacon node flips one
  * byte of each update is caught by the client's core as a liar. A second relay passes on gossip
  * only once its own store verified it: junk and a forged update stop there. Another peer of the
- * client's node cannot pass a forgery off as the relay's. Junk frames and floods cost the sender
- * its stream, then its connection, never the relay.
+ * client's node cannot pass a forgery off as the relay's, nor, a hostile relay pinned beside an
+ * honest one, get the shared node struck by the honest one. Junk frames and floods cost the
+ * sender its stream, then its connection, never the relay.
  */
 import assert from 'node:assert/strict'
 import { tcp } from '@libp2p/tcp'
@@ -67,8 +68,10 @@ async function relayFor(replay: BeaconReplay, more: string[] = []) {
   return relay
 }
 
-function sourceFor(relay: RelayProcess, o: { libp2p?: PeerLibp2p } = {}) {
-  const source = relayLightSource({ peer: relay.tcp, transports: [tcp()], ...o })
+/** A light source for a relay (or any peer's address, ending in /p2p/<its id>). */
+function sourceFor(relay: RelayProcess | string, o: { libp2p?: PeerLibp2p } = {}) {
+  const peer = typeof relay === 'string' ? relay : relay.tcp
+  const source = relayLightSource({ peer, transports: [tcp()], ...o })
   sources.push(source)
   return source
 }
@@ -95,10 +98,10 @@ function digested(u: LightClientFinalityUpdate) {
   return new Uint8Array([...digest, ...encodeFinalityUpdate(u)])
 }
 
-/** A forgery: one byte of its finalized header's body root (the branch no longer proves it). */
-function forged(u: LightClientFinalityUpdate): LightClientFinalityUpdate {
+/** A forgery: bits of its finalized header's body root flipped (the branch no longer proves it). */
+function forged(u: LightClientFinalityUpdate, flip = 1): LightClientFinalityUpdate {
   const bodyRoot = u.finalizedHeader!.beacon.bodyRoot.slice()
-  bodyRoot[0]! ^= 1
+  bodyRoot[0]! ^= flip
   const finalizedHeader = {
     ...u.finalizedHeader!,
     beacon: { ...u.finalizedHeader!.beacon, bodyRoot },
@@ -353,6 +356,55 @@ describe('gossip through a relay', () => {
       assert.equal(refused.gossip ?? 0, 0, JSON.stringify(refused))
     } finally {
       await lc.stop()
+    }
+  })
+
+  it('a hostile relay pinned beside an honest one cannot get the shared node struck (and banned) by the honest one', async () => {
+    const replay = await startBeaconReplay({ capture: 'deneb', revealed: 45 })
+    replays.push(replay)
+    const b = await relayFor(replay)
+    await until(
+      "relay B's store caught up with its node",
+      async () => ((await b.status()).light?.store?.period ?? 0) >= 1391,
+      30_000,
+    )
+    // The dApp's one node, with two relays' light sources: B (honest) and H (hostile, pinned too).
+    const client = await node()
+    const hostile = await node(['/ip4/127.0.0.1/tcp/0'])
+    const topic = lightTopic(mainnet.genesisValidatorsRoot, 'finality')
+    hostile.services.pubsub.subscribe(topic)
+    const h = hostile.getMultiaddrs()[0]!.toString() // ends in /p2p/<its id>
+    const got: Record<'b' | 'h', LightClientFinalityUpdate[]> = { b: [], h: [] }
+    const stops = (['b', 'h'] as const).map((k) =>
+      sourceFor(k === 'b' ? b : h, { libp2p: client }).events!(
+        (u) => got[k].push(u),
+        () => {},
+      ),
+    )
+    const subscribers = (n: PeerLibp2p) =>
+      n.services.pubsub.getSubscribers(topic).map((p) => p.toString())
+    try {
+      await until('B and H on the topic, as the client sees it', () =>
+        [b.peerId, hostile.peerId.toString()].every((p) => subscribers(client).includes(p)),
+      )
+      await until('the client on the topic, as H sees it', () => subscribers(hostile).length > 0)
+      await new Promise((r) => setTimeout(r, 1_500)) // the meshes form (a heartbeat)
+      // H gossips three forgeries (they decode): H's source takes them as H's word (light()
+      // would find them out), and the client's node passes none of them on to B.
+      const update = captured().at(-1)!
+      for (const flip of [1, 2, 4]) {
+        await hostile.services.pubsub.publish(topic, digested(forged(update, flip)))
+        await new Promise((r) => setTimeout(r, 300))
+      }
+      await until("H's three, to H's source", () => got.h.length === 3)
+      await new Promise((r) => setTimeout(r, 1_000))
+      assert.equal(got.b.length, 0, "H's word is not B's")
+      // B struck the client's node for none (three strikes ban it: every stream refused).
+      const { refused } = await b.status()
+      assert.equal(refused.gossip ?? 0, 0, JSON.stringify(refused))
+      assert.equal(refused.banned ?? 0, 0, JSON.stringify(refused))
+    } finally {
+      for (const stop of stops) stop()
     }
   })
 })
