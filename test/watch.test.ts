@@ -190,12 +190,14 @@ async function outage(
   rpc: Outlast,
   caughtUp: (tip: bigint, pings: bigint[]) => boolean,
   delivered?: () => number,
+  /** On a timeout, what each watcher has seen (which one lags). */
+  seen?: () => string,
 ): Promise<{ pings: bigint[]; from: bigint; to: bigint }> {
   // On a timeout, what the client saw: its head, each source's breaker, head and last error.
   const state = () => {
     const status = rpc.status()
     const notes = status.sources.map((s) => `${s.name}: ${s.headNote ?? ''} ${s.lastError ?? ''}`)
-    return [`${status}`, ...notes].join('\n')
+    return [`${status}`, ...notes, ...(seen ? [seen()] : [])].join('\n')
   }
   await sleep(400) // watchers subscribed and polling
   const from = (await tip()) + 1n
@@ -419,6 +421,11 @@ for (const setup of [withWebSockets, httpOnly]) {
             skippingNumbers.at(-1) === tip &&
             events.length >= sent.length &&
             contractEvents.length >= sent.length,
+          undefined,
+          () =>
+            `seen: blocks ${missedBlocks.at(-1)?.number} (emitMissed) ${skippingBlocks.at(-1)?.number}, ` +
+            `numbers ${missedNumbers.at(-1)} (emitMissed) ${skippingNumbers.at(-1)}, ` +
+            `events ${events.length}, contract events ${contractEvents.length}`,
         )
         assert.ok(missedBlocks[0]!.number <= from && missedNumbers[0]! <= from)
         assertChain(missedBlocks, 'watchBlocks emitMissed')

@@ -4,34 +4,11 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'vitest'
+import { h32, londonHeader } from '../../test/fixtures/headers.ts'
 import type { Hex } from '../shared/types.ts'
-import { computeBlockHash } from '../verify/block.ts'
 import { createTrustStore, type TrustedHeaderHook } from './trust.ts'
 
-const h32 = (byte: string) => `0x${byte.repeat(32)}`
-
-/** A London-shaped header whose `hash` is its own RLP hash (as a source would serve it). */
-function header(number: number, parentHash = h32('00')): Record<string, unknown> {
-  const fields = {
-    parentHash,
-    sha3Uncles: '0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347',
-    miner: `0x${'ab'.repeat(20)}`,
-    stateRoot: h32((number % 200).toString(16).padStart(2, '0')),
-    transactionsRoot: '0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421',
-    receiptsRoot: '0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421',
-    logsBloom: `0x${'00'.repeat(256)}`,
-    difficulty: '0x0',
-    number: `0x${number.toString(16)}`,
-    gasLimit: '0x1c9c380',
-    gasUsed: '0x0',
-    timestamp: `0x${(1_700_000_000 + number * 12).toString(16)}`,
-    extraData: '0x',
-    mixHash: h32('00'),
-    nonce: '0x0000000000000000',
-    baseFeePerGas: '0x7',
-  }
-  return { ...fields, hash: computeBlockHash(fields as never) }
-}
+const header = londonHeader
 
 const cancun = header(21_925_176)
 const prague = header(23_182_607)

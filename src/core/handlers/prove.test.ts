@@ -7,38 +7,14 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'vitest'
+import { h32, londonHeader } from '../../../test/fixtures/headers.ts'
 import type { Hex } from '../../shared/types.ts'
-import { computeBlockHash } from '../../verify/block.ts'
 import type { Engine } from '../engine.ts'
 import type { Head, HeadTracker } from '../head.ts'
 import { createTrustStore, type TrustedHeaderHook } from '../trust.ts'
 import { trustedHeaderFor } from './prove.ts'
 
-const h32 = (byte: string) => `0x${byte.repeat(32)}`
-const hex = (n: number) => `0x${n.toString(16)}`
-
-/** A London-shaped header whose `hash` is its own RLP hash; `salt` makes a sibling. */
-function header(number: number, parentHash: string, salt = 0): Record<string, unknown> {
-  const fields = {
-    parentHash,
-    sha3Uncles: '0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347',
-    miner: `0x${'ab'.repeat(20)}`,
-    stateRoot: h32((number % 200).toString(16).padStart(2, '0')),
-    transactionsRoot: '0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421',
-    receiptsRoot: '0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421',
-    logsBloom: `0x${'00'.repeat(256)}`,
-    difficulty: '0x0',
-    number: hex(number),
-    gasLimit: '0x1c9c380',
-    gasUsed: '0x0',
-    timestamp: hex(1_700_000_000 + number * 12),
-    extraData: salt === 0 ? '0x' : `0x${salt.toString(16).padStart(8, '0')}`,
-    mixHash: h32('00'),
-    nonce: '0x0000000000000000',
-    baseFeePerGas: '0x7',
-  }
-  return { ...fields, hash: computeBlockHash(fields as never) }
-}
+const header = londonHeader
 
 const hashOf = (h: Record<string, unknown>) => String(h.hash).toLowerCase() as Hex
 
