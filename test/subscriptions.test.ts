@@ -178,7 +178,15 @@ describe('newHeads and logs over HTTP sources only', () => {
       // After the reorg the head stream continues from the new branch.
       const tip = await lab.anvil.rpc<Header>('eth_getBlockByNumber', ['latest', false])
       await until('new tip', () => heads.some((x) => x.hash === tip.hash))
-      assert.deepEqual(errors, [], 'a reorg is not an error')
+      // A poll that met one domain after the reorg and the others before it splits them at the
+      // new height for a moment: the stream holds there, says so, and goes on (heldBack.ts).
+      // Anything else is an error.
+      const holds = /backed by fewer than 2 domains .* held until a second domain backs it/
+      assert.deepEqual(
+        errors.filter((e) => !holds.test(e)),
+        [],
+        'a reorg is not an error',
+      )
       for (const s of rpc.status().sources)
         assert.equal(s.condition, 'healthy', `${s.name} after reorg`)
     } finally {
