@@ -1,7 +1,7 @@
 /** Quorum across failure domains: lies in a minority are never returned; quorum loss is flagged. */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { QuorumLostError } from '../src/index.ts'
+import { QuorumError, QuorumLostError } from '../src/index.ts'
 import { clientFor, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
 
@@ -24,13 +24,24 @@ describe('one of three domains lying', () => {
       const disagreements: string[] = []
       rpc.on('disagreement', (e) => disagreements.push(e.method))
       let wrong = 0
+      // outlast's own refusals (no agreement): an error, never a wrong answer. On a loaded
+      // machine the slowest honest domain, silent past its bound while the liar answered, may be
+      // presumed lost for a read (fanOutDecisions.ts): a QuorumError. A few of 200 are allowed.
+      const refused: string[] = []
       try {
         for (let i = 0; i < 200; i++) {
           const who = devAccounts[i % devAccounts.length]!.address
           const [got, truth] = await Promise.all([
-            rpc.requestWithMeta({ method: 'eth_getBalance', params: [who, 'latest'] }),
+            rpc
+              .requestWithMeta({ method: 'eth_getBalance', params: [who, 'latest'] })
+              .catch((e: unknown) => {
+                if (!(e instanceof QuorumError)) throw e
+                refused.push(e.message)
+                return undefined
+              }),
             lab.anvil.rpc<string>('eth_getBalance', [who, 'latest']),
           ])
+          if (!got) continue
           if (got.result !== truth) wrong++
           assert.notEqual(got.meta.consistency, 'degraded')
           assert.ok(!got.meta.sources.includes(liar), `${liar} counted in the quorum`)
@@ -47,6 +58,7 @@ describe('one of three domains lying', () => {
         await rpc.close()
       }
       assert.equal(wrong, 0)
+      assert.ok(refused.length <= 2, `${refused.length} of 200 refused:\n${refused.join('\n')}`)
       if (liar !== 'home') assert.ok(disagreements.length > 0, 'the lie was seen as a disagreement')
     })
   }
