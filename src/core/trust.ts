@@ -152,13 +152,16 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
     // Walk down from the nearest trusted header above it, by parent hash.
     const number = Number.parseInt(String(header.number), 16)
     const anchor = nearestAbove(byHash.values(), number, maxDepth)
-    for (let at = anchor; at && at.number > number; ) {
-      const parent = byHash.get(at.parentHash) ?? (await fetchAndTrust(at.parentHash))
-      if (!parent) return undefined
-      at = parent
-      if (at.number === number) return at.hash === hash ? at : undefined
-    }
-    return undefined
+    const at = anchor && (await walkDown(anchor, number))
+    return at?.number === number && at.hash === hash ? at : undefined
+  }
+
+  /** The header at height `number` below `top` by parent hash (fetched, trusted as ancestors). */
+  const walkDown = async (top: TrustedHeader, number: number) => {
+    let at: TrustedHeader | undefined = top
+    while (at && at.number > number)
+      at = byHash.get(at.parentHash) ?? (await fetchAndTrust(at.parentHash))
+    return at
   }
 
   const fetchAndTrust = async (hash: string) => {
@@ -177,9 +180,7 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
   const descends = async (top: TrustedHeader, h: TrustedHeader) => {
     if (h.number > top.number) return false
     if (top.number - h.number > maxDepth) return undefined
-    let at: TrustedHeader | undefined = top
-    while (at && at.number > h.number)
-      at = byHash.get(at.parentHash) ?? (await fetchAndTrust(at.parentHash))
+    const at = await walkDown(top, h.number)
     return at && at.hash === h.hash
   }
 
