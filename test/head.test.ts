@@ -130,3 +130,48 @@ describe('head', () => {
     }
   })
 })
+
+describe('a cold start slower than a head poll usually takes (a first dial, a peer’s first stream)', () => {
+  const slow = (ms: number) => {
+    for (const name of ['aws', 'gcp']) lab.proxy(name).setLatency(ms)
+  }
+  const twoSlowDomains = (timeout?: number) =>
+    createOutlast({
+      chainId: CHAIN_ID,
+      ...(timeout ? { timeout } : {}),
+      sources: lab.sources
+        .filter((s) => s.name !== 'home')
+        .map((s) => http(s.proxy.url, { name: s.name, domain: s.domain })),
+    })
+
+  it('the first read waits for sources that never answered yet, up to the request timeout', async () => {
+    // 1.3 s a round trip: past the second a head poll gives a source whose pace it knows.
+    slow(1_300)
+    const rpc = twoSlowDomains()
+    try {
+      const before = Number(await lab.anvil.rpc('eth_blockNumber'))
+      const n = Number(await rpc.request({ method: 'eth_blockNumber' }))
+      // The chain mines a block a second: the head the slow sources gave, or one after.
+      assert.ok(n >= before && n <= Number(await lab.anvil.rpc('eth_blockNumber')), `${n}`)
+    } finally {
+      slow(0)
+      await rpc.close()
+    }
+  })
+
+  it('past the timeout, the error says each source was too slow (not "no agreed head")', async () => {
+    slow(2_000)
+    const rpc = twoSlowDomains(1_000)
+    try {
+      const error = await rpc.request({ method: 'eth_blockNumber' }).then(
+        () => assert.fail('answered'),
+        (e: Error) => e,
+      )
+      assert.match(error.message, /aws: no answer within the poll's time limit/)
+      assert.match(error.message, /gcp: no answer within the poll's time limit/)
+    } finally {
+      slow(0)
+      await rpc.close()
+    }
+  })
+})

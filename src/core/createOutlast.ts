@@ -153,8 +153,13 @@ function headTrackerOf(
   events: Emitter<OutlastEvents>,
   trustStore: Promise<TrustStore> | undefined,
 ): HeadTracker {
-  /** How long a head poll may take at `s`. */
-  const pollTimeout = (s: SourceState) => roundTrips(config, s, 4, 1_000)
+  /**
+   * How long a head poll may take at `s`: a few of its round trips, or the request timeout at a
+   * source that never answered yet (a cold dial, a peer's first stream: its pace is unknown).
+   * The patience below still bounds the wait for it once another source answered.
+   */
+  const pollTimeout = (s: SourceState) =>
+    s.latency.ewma === undefined ? config.timeout : roundTrips(config, s, 4, 1_000)
   return createHeadTracker({
     sources: pool.states,
     quorumDomains: config.quorum.domains,

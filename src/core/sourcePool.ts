@@ -252,20 +252,19 @@ function attempter(
     if (prunedAt(s, block))
       throw new SourceError(s.name, 'unserved', `state at block ${block} is pruned on this node`)
     const unchecked = s.chain !== 'ok' || Date.now() - s.chainCheckedAt > config.chainCheckInterval
-    const checked = unchecked
-      ? raceAbort(
-          checkChain(s),
-          signal,
-          () => new SourceError(s.name, 'aborted', 'attempt cancelled'),
-        )
-      : undefined
+    const check = unchecked ? checkChain(s) : undefined
+    // The check's own failure is counted by the check; a deadline of ours that ends the wait
+    // for it (a cold dial slower than a head poll may take) is this attempt's, counted below.
+    let chainError: unknown
+    check?.catch((error: unknown) => {
+      chainError = error
+    })
+    const checked =
+      check &&
+      raceAbort(check, signal, () => new SourceError(s.name, 'aborted', 'attempt cancelled'))
     // A read goes out beside the chain check (a cold start pays one round trip, not two) and is
     // used only once the check passed; a broadcast waits for it: a wrong chain never sees it.
     if (checked && policy.class === 'broadcast') await checked
-    let chainError: unknown
-    checked?.catch((error: unknown) => {
-      chainError = error
-    })
     s.requests++
     const started = Date.now()
     try {
