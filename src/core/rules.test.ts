@@ -67,12 +67,18 @@ describe('pinBlock', () => {
       ['eth_getBalance', [WHO, HASH]],
       ['eth_getBalance', [WHO, 'safe']],
       ['eth_getBlockByHash', [HASH, false]],
-      ['eth_getTransactionReceipt', [HASH]],
+      ['eth_getRawTransactionByHash', [HASH]],
       ['eth_getLogs', [{ blockHash: HASH }]],
     ] as const) {
       const pinned = await pin(method, [...params])
       assert.equal(pinned.headDependent, false, `${method} ${JSON.stringify(params)}`)
     }
+  })
+
+  it('leaves out lagging and forked sources from a transaction or receipt by its hash', async () => {
+    // Where it was mined is the chain's, not the hash's (test/adversarial/forkedInclusion.test.ts).
+    for (const method of ['eth_getTransactionByHash', 'eth_getTransactionReceipt'] as const)
+      assert.equal((await pin(method, [HASH])).headDependent, true, method)
   })
 
   it('leaves out lagging and forked sources at a block hash with requireCanonical (EIP-1898)', async () => {

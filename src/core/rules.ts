@@ -33,9 +33,10 @@ export type Pinned = {
 /**
  * Pins `latest` (or an omitted block) to the agreed head so that sources a block apart answer
  * about the same block: by hash (EIP-1898) where the method allows, else by number. `params` are
- * spelled one way (params.ts). Only a lookup by hash, or a read at a block named by its hash, is
- * the same to every node that has it; any other read (an unlisted method's too) is about the
- * chain as it is now: lagging, forked and unconfirmed sources must not answer it.
+ * spelled one way (params.ts). Only a lookup by hash (not a transaction's: where it was mined is
+ * the chain's), or a read at a block named by its hash, is the same to every node that has it;
+ * any other read (an unlisted method's too) is about the chain as it is now: lagging, forked and
+ * unconfirmed sources must not answer it.
  */
 export async function pinBlock(
   method: string,
@@ -55,7 +56,11 @@ export async function pinBlock(
   if (i === undefined) {
     const hash = policy.hashParam === undefined ? undefined : out[policy.hashParam]
     const expected = policy.class === 'verified' && isHash(hash) ? { expectedHash: hash } : {}
-    return { params: out, headDependent: policy.hashParam === undefined, ...expected }
+    return {
+      params: out,
+      headDependent: policy.hashParam === undefined || PLACED_BY_CHAIN.has(method),
+      ...expected,
+    }
   }
 
   const tag = out[i]
@@ -84,6 +89,13 @@ export async function pinBlock(
   }
   return { params: out, headDependent: !byBlockHash(tag) }
 }
+
+/**
+ * Looked up by a transaction's hash, the answer says where the chain holds it (its block and
+ * index, its receipt, or not yet): the hash covers the signed envelope only. Nodes on another
+ * chain agree with each other on a block the agreed chain does not have.
+ */
+const PLACED_BY_CHAIN = new Set(['eth_getTransactionByHash', 'eth_getTransactionReceipt'])
 
 /**
  * A block parameter that names its block by hash (params.ts spells it): the same to every node
