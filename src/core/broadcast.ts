@@ -174,7 +174,9 @@ function answerVerdict(answer: unknown, hash: Hex): Verdict {
       ? answer
       : (answer as { transactionHash?: unknown } | null)?.transactionHash
   if (typeof named === 'string' && named.toLowerCase() === hash) return { outcome: 'accepted' }
-  return { outcome: 'failed', reason: `answered hash ${String(answer)}, computed ${hash}` }
+  // Not quoted: what a source answers is its own, and may echo its URL's key.
+  const what = typeof named === 'string' ? 'another hash' : 'no transaction hash'
+  return { outcome: 'failed', reason: `answered ${what}; the transaction's is ${hash}` }
 }
 
 /** What a source's error says: it knows the transaction, rejects it, or failed itself. */

@@ -65,9 +65,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
   const streams = () =>
     (subscriptions ??= import('./follow/streams.ts').then((m) => m.engineStreams(engine)))
 
-  /** Every source's secrets removed from a text the engine shows (a node may echo its key). */
-  const redact = (text: string) =>
-    pool.states.reduce((t, s) => s.source.config.redact?.(t) ?? t, text)
+  const { redact } = pool
 
   const engine: Engine = {
     config,
@@ -250,7 +248,7 @@ function clientOf(
       }
     },
     disconnect: () => client.close(),
-    status: () => statusOf(config, pool.states, head.peek(), head.confirmed()),
+    status: () => statusOf(config, pool, head.peek(), head.confirmed()),
     close,
   }
   return client

@@ -58,7 +58,7 @@ export function medianAnswer(req: MedianRequest): Promise<MedianResult> {
     }
     /** The best source of a domain nobody answered or was asked for yet; then the reserve. */
     const next = (): SourceState | undefined => {
-      const s = unasked(pool, asked, answers)
+      const s = unasked(pool, asked, answers, inflight)
       if (s || reserveUsed || !req.reserve?.length) return s
       reserveUsed = true
       pool = req.reserve
@@ -102,10 +102,15 @@ const domainsOf = (answers: readonly Figure[]) => new Set(answers.map((a) => a.s
 
 const reasonOf = (e: unknown) => (e instanceof BaseError ? e.shortMessage : String(e))
 
-/** The median of the figures (the lower of two), sorting them in place. */
+/**
+ * The median of the domains' figures (the lower of two): each domain's lowest figure is its one
+ * vote, so a provider with two endpoints cannot outvote another domain.
+ */
 function medianOf(answers: Figure[], attempts: number, quorum: number): MedianResult {
   answers.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
-  const mid = answers[Math.floor((answers.length - 1) / 2)]!
+  const seen = new Set<string>()
+  const votes = answers.filter((a) => !seen.has(a.s.domain) && seen.add(a.s.domain))
+  const mid = votes[Math.floor((votes.length - 1) / 2)]!
   return {
     value: `0x${mid.value.toString(16)}`,
     sources: answers.map((a) => a.s),
@@ -114,16 +119,20 @@ function medianOf(answers: Figure[], attempts: number, quorum: number): MedianRe
   }
 }
 
-/** The best source in `pool` of a domain not asked yet, else of one nobody answered for. */
+/**
+ * The best source in `pool` of a domain not asked yet, else of one whose sources all failed (a
+ * domain already answering, or still being asked, is not asked twice).
+ */
 function unasked(
   pool: readonly SourceState[],
   asked: ReadonlySet<SourceState>,
   answers: readonly Figure[],
+  inflight: ReadonlySet<SourceState>,
 ): SourceState | undefined {
   const covered = new Set([...asked].map((s) => s.domain))
   const fresh = pool.find((s) => !asked.has(s) && !covered.has(s.domain))
-  const answeredDomains = new Set(answers.map((a) => a.s.domain))
-  const again = pool.find((s) => !asked.has(s) && !answeredDomains.has(s.domain))
+  const busy = new Set([...answers.map((a) => a.s), ...inflight].map((s) => s.domain))
+  const again = pool.find((s) => !asked.has(s) && !busy.has(s.domain))
   return fresh ?? again
 }
 

@@ -54,8 +54,9 @@ export function createRequestWithMeta(
           })
           return answer
         },
-        (error: unknown) => {
+        (thrown: unknown) => {
           if (shared) inflightRequests.delete(key)
+          const error = scrubbed(thrown, engine.redact)
           events.emit('request', {
             method: args.method,
             ok: false,
@@ -112,6 +113,31 @@ function run(
     }),
   }
   return handlers[policy.class](engine, call)
+}
+
+/**
+ * `error` (and its causes) with every source's secrets taken out of its text: reasons quote what
+ * sources answered (a hash that is not the transaction's, a block's fields), and a node may put
+ * its own URL's key there. Fields are rewritten in place, only where a secret was found.
+ */
+function scrubbed(error: unknown, redact: (text: string) => string): unknown {
+  /** `v` cleaned, or `v` itself when nothing in it changed. */
+  const clean = (v: unknown, depth: number): unknown => {
+    if (typeof v === 'string') return redact(v)
+    if (!v || typeof v !== 'object' || v instanceof Error || depth > 3) return v
+    const entries = Object.entries(v)
+    const after = entries.map(([k, x]) => [k, clean(x, depth + 1)] as const)
+    if (after.every(([, x], i) => x === entries[i]![1])) return v
+    return Array.isArray(v) ? after.map(([, x]) => x) : Object.fromEntries(after)
+  }
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++)
+    for (const k of [...Object.keys(e), 'message', 'stack']) {
+      const v = (e as unknown as Record<string, unknown>)[k]
+      const after = clean(v, 0)
+      if (after !== v)
+        Object.defineProperty(e, k, { value: after, writable: true, configurable: true })
+    }
+  return error
 }
 
 /** Bytes the cache of immutable answers may hold (estimated: characters and values). */

@@ -50,6 +50,8 @@ export type SourcePool = {
   markLying(s: SourceState, reason: string): void
   /** Re-evaluates every source's condition (after the head moved). */
   refreshConditions(): void
+  /** Every source's secrets removed from a text the engine shows (a node may echo its key). */
+  redact(text: string): string
 }
 
 /** Conditions in which a source still counts as reachable for EIP-1193 connect/disconnect. */
@@ -83,7 +85,8 @@ export function createSourcePool(
   events: Emitter<OutlastEvents>,
 ): SourcePool {
   const states = config.sources.map((s) => createSourceState(s, config.breaker))
-  const updateCondition = conditionsTold(config, events, states)
+  const redact = (text: string) => states.reduce((t, s) => s.source.config.redact?.(t) ?? t, text)
+  const updateCondition = conditionsTold(config, events, states, redact)
   const checkChain = chainChecker(config, updateCondition)
   const attempt = attempter(config, checkChain, updateCondition, events)
 
@@ -131,7 +134,9 @@ export function createSourcePool(
       recordFailure(s, error)
       updateCondition(s)
     },
-    markLying(s, reason) {
+    markLying(s, told) {
+      // A reason quotes what the source answered: its own key, echoed, is taken out.
+      const reason = redact(told)
       s.failures++
       s.lyingUntil = Date.now() + config.lieCooloff
       s.lastError = `lied: ${reason}`
@@ -142,6 +147,7 @@ export function createSourcePool(
     refreshConditions() {
       for (const s of states) updateCondition(s)
     },
+    redact,
   }
 }
 
@@ -156,6 +162,7 @@ function conditionsTold(
   config: ResolvedConfig,
   events: Emitter<OutlastEvents>,
   states: readonly SourceState[],
+  redact: (text: string) => string,
 ): UpdateCondition {
   const chainHex = `0x${config.chainId.toString(16)}` as Hex
   let connected = true
@@ -176,7 +183,7 @@ function conditionsTold(
       domain: s.domain,
       from,
       to,
-      reason: reason ?? why ?? s.lastError,
+      reason: (reason ?? why ?? s.lastError) && redact(reason ?? why ?? s.lastError ?? ''),
     })
     const up = states.some((x) => REACHABLE.has(x.condition))
     if (connected && !up) {
@@ -289,8 +296,7 @@ function attempter(
       // ("already known", "nonce too low"): the node is working.
       const answered =
         err.kind === 'unserved' ||
-        (err instanceof RpcResponseError &&
-          (err.deterministic || method === 'eth_sendRawTransaction'))
+        (err instanceof RpcResponseError && (err.deterministic || policy.class === 'broadcast'))
       const ms = Date.now() - started
       if (answered || isCallersError(method, err)) {
         recordSuccess(s, ms)

@@ -1,6 +1,7 @@
 import type { ResolvedConfig } from './config.ts'
 import type { Head } from './head.ts'
-import { conditionOf, type SourceCondition, type SourceState } from './sourceState.ts'
+import type { SourcePool } from './sourcePool.ts'
+import { conditionOf, type SourceCondition } from './sourceState.ts'
 
 export type SourceStatus = {
   name: string
@@ -42,7 +43,7 @@ const UP: ReadonlySet<SourceCondition> = new Set(['healthy', 'degraded', 'unknow
 
 export function statusOf(
   config: ResolvedConfig,
-  states: readonly SourceState[],
+  { states, redact }: Pick<SourcePool, 'states' | 'redact'>,
   head: Head | undefined,
   headConfirmed = head !== undefined,
 ): OutlastStatus {
@@ -68,7 +69,7 @@ export function statusOf(
       lag: s.lag,
       headNote: s.headVerdict?.reason,
       limits: { logRange: s.logSpan, prunedTo: s.prunedTo < 0 ? undefined : s.prunedTo },
-      lastError: s.lastError,
+      lastError: s.lastError && redact(s.lastError),
     }
   })
   const healthyDomains = [

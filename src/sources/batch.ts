@@ -55,7 +55,8 @@ export function createBatcher(
 /**
  * A batch's answer split by call: for each of `calls`, in order, its response (for `resultOf`)
  * or the `SourceError` that stands for it. A node may refuse a whole batch with one error
- * object (each call gets it); an id answered twice counts for neither; an `id: null` error is
+ * object (each call gets it); more answers than calls fail them all; an id answered twice counts
+ * for neither; an `id: null` error is
  * for a call the node could not read: with one such and one call unanswered it is that call's,
  * else each unanswered call's failure quotes it.
  */
@@ -70,6 +71,12 @@ export function splitBatch(
       error !== undefined ? nodeError(error) : fail('body', 'batch answered with a non-array'),
     )
   }
+  // More answers than calls: not an honest node's; all of them fail (each extra one would cost
+  // the host a look, and a source could send a million).
+  if (answer.length > calls.length)
+    return calls.map(() =>
+      fail('body', `batch answered ${answer.length} times to ${calls.length} calls`),
+    )
   const byId = new Map<unknown, unknown>()
   /** Errors for calls the node could not read (`id: null`): it does not say which. */
   const unread: unknown[] = []

@@ -1,4 +1,5 @@
 /** Fee figures (`eth_gasPrice`…): the median of several domains (loaded on first use, with median.ts). */
+import { QuorumLostError } from '../../shared/errors.ts'
 import type { Handler } from '../engine.ts'
 import { medianAnswer } from '../median.ts'
 
@@ -13,6 +14,10 @@ export const fees: Handler = async (engine, { method, params, deadline, meta }) 
     quorum: Math.min(2, engine.config.quorum.domains),
   })
   const domains = [...new Set(m.sources.map((s) => s.domain))]
+  if (m.degraded && engine.config.onQuorumLoss === 'fail')
+    throw new QuorumLostError(
+      `Quorum lost for ${method}: only ${domains.join(', ')} answered and onQuorumLoss is 'fail'.`,
+    )
   if (m.degraded) engine.events.emit('quorumLoss', { method, domains })
   return {
     result: m.value,

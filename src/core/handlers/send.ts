@@ -57,5 +57,10 @@ export const send: Handler = async (engine, { method, params, deadline, meta }) 
   // Only passed on (gossip): no domain has judged it yet.
   if (accepted.length === 0)
     return { result: hash, meta: meta({ consistency: 'degraded', sources: passedOn, domains }) }
-  return { result: hash, meta: meta({ consistency: 'verified', sources: accepted, domains }) }
+  // The hash is computed here; that the transaction reached a node is the sources' word: one
+  // domain's alone (the others out, or silent) is a lone word, told as such.
+  const alone = domains.length < Math.min(2, config.quorum.domains)
+  if (alone) events.emit('quorumLoss', { method, domains })
+  const consistency = alone ? 'degraded' : 'verified'
+  return { result: hash, meta: meta({ consistency, sources: accepted, domains }) }
 }
