@@ -85,6 +85,15 @@ export type HeadTracker = {
 const WINDOW = 128
 /** How often (ms) one source may make us walk far down its chain (`linkDeep`). */
 const DEEP_WALK_EVERY = 30_000
+/**
+ * `extraData`, the one header field a source sizes, in hex characters: a header carrying more
+ * than 64 KiB is not kept (mainnet allows 32 bytes, PoA chains a signer list), and the kept
+ * headers carry at most 4 MiB of it: past that, the oldest go.
+ */
+const MAX_EXTRA = 2 * 64 * 1024 + 2
+const EXTRA_BUDGET = 2 * 4 * 1024 * 1024
+const extraOf = (h: RpcHeader | undefined) =>
+  typeof h?.extraData === 'string' ? h.extraData.length : 0
 
 export type RpcHeader = { number?: unknown; hash?: unknown } & Record<string, unknown>
 
@@ -131,7 +140,12 @@ class Tracker {
   inflight: Promise<void> | undefined
   readonly confirmedHashes = new Map<number, string>()
   readonly headers = new Map<string, RpcHeader>()
+  /** The kept headers' `extraData`, in hex characters (`EXTRA_BUDGET`). */
+  extraChars = 0
   readonly polling = new Set<SourceState>()
+  /** Sources whose head is being linked (`link`), and the last head each was linked for. */
+  readonly linking = new Set<SourceState>()
+  readonly linkTried = new WeakMap<SourceState, { hash: string; from: string; at: number }>()
   /** Each source's last head that extended the agreed chain, and the confirmed head it did. */
   readonly lastExtending = new WeakMap<SourceState, { head: TimedHead; from: string }>()
   /** Each source's last deep link walk (`linkDeep`): the confirmed head it went to, when. */
@@ -159,6 +173,7 @@ class Tracker {
     const hash = header.hash.toLowerCase()
     if (!Number.isSafeInteger(number)) return
     if (!this.headers.has(hash)) {
+      if (extraOf(header) > MAX_EXTRA) return
       let computed: string | undefined
       try {
         computed = computeBlockHash(header as never)
@@ -170,8 +185,12 @@ class Tracker {
         return
       }
       this.headers.set(hash, checkedHeader(header)) // only what the hash covers is kept
-      if (this.headers.size > 2 * WINDOW)
-        this.headers.delete(this.headers.keys().next().value as string)
+      this.extraChars += extraOf(header)
+      while (this.headers.size > 2 * WINDOW || this.extraChars > EXTRA_BUDGET) {
+        const oldest = this.headers.keys().next().value as string
+        this.extraChars -= extraOf(this.headers.get(oldest))
+        this.headers.delete(oldest)
+      }
     }
     s.hashes.set(number, hash)
     if (s.hashes.size > WINDOW) s.hashes.delete(s.hashes.keys().next().value as number)
@@ -286,6 +305,25 @@ class Tracker {
   async link(s: SourceState, top: Head | undefined = s.head): Promise<void> {
     const confirmedHead = this.confirmedHead
     if (!top || !confirmedHead || top.number <= confirmedHead.number) return
+    // One walk at a time per source, and one per head and confirmed head each polling interval:
+    // a head pushed again and again (one that cannot be linked) is not walked again each time.
+    const tried = this.linkTried.get(s)
+    const again =
+      tried?.hash === top.hash &&
+      tried.from === confirmedHead.hash &&
+      this.now() - tried.at < Math.max(this.o.pollingInterval, 1_000)
+    if (this.linking.has(s) || again) return
+    this.linking.add(s)
+    this.linkTried.set(s, { hash: top.hash, from: confirmedHead.hash, at: this.now() })
+    try {
+      await this.walk(s, top, confirmedHead)
+    } finally {
+      this.linking.delete(s)
+    }
+  }
+
+  /** `link`'s fetches: by number at once, then by hash (or the deep walk). */
+  async walk(s: SourceState, top: Head, confirmedHead: ConfirmedHead): Promise<void> {
     const ask = (method: string, param: string) =>
       this.o
         .attempt(s, method, [param, false], AbortSignal.timeout(Math.ceil(this.o.pollTimeout(s))))
@@ -355,7 +393,8 @@ class Tracker {
   wantsLink(s: SourceState, top: Head | undefined, among: readonly SourceState[]): boolean {
     const confirmedHead = this.confirmedHead
     if (!confirmedHead || !top || top.number <= confirmedHead.number) return false
-    if (this.linkOf(top.hash).state !== 'unknown') return false
+    // A head the chain cannot have reached is not walked down (it is `unconfirmed` as it is).
+    if (this.linkOf(top.hash).state !== 'unknown' || !this.plausible(top.number)) return false
     return (
       this.quorumAmong(among.filter(counts)) < this.trustQuorum ||
       this.o.sources.some((x) => x.domain !== s.domain && x.head && this.old(x.head.hash))

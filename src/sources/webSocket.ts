@@ -91,6 +91,8 @@ function settingsOf(url: string, options: WebSocketSourceOptions) {
     protocols,
     headers,
     Impl,
+    custom: options.webSocketImpl !== undefined,
+    maxPayload: source.maxResponseBytes,
     timeout,
     delay,
     maxDelay,

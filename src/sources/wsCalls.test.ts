@@ -12,12 +12,14 @@ type Sent = { id: number; method: string; params: unknown[] }
 
 function setup(state: Link['state'] = 'open') {
   const sent: Sent[] = []
+  const dropped: string[] = []
   const socket = { send: (frame: string) => sent.push(JSON.parse(frame)) } as unknown as Socket
   const link: { -readonly [K in keyof Link]: Link[K] } = {
     socket,
     state,
     closed: false,
     use: () => undefined,
+    drop: (error) => void dropped.push(error.reason),
   }
   const calls = new Calls(jsonRpc('s', scrubberFor('ws://127.0.0.1/')), link, {
     timeout: 1_000,
@@ -25,7 +27,7 @@ function setup(state: Link['state'] = 'open') {
   })
   const answer = (...items: unknown[]) =>
     calls.message(JSON.stringify(items.length === 1 ? items[0] : items))
-  return { sent, link, calls, answer, socket }
+  return { sent, link, calls, answer, socket, dropped }
 }
 
 const kindOf = (p: Promise<unknown>) =>
@@ -68,6 +70,16 @@ describe('Calls: answers matched to calls', () => {
     calls.opened() // the socket opened: what waited goes out
     answer({ id: 2, result: 'ok' })
     assert.equal(await unsent, 'ok')
+  })
+
+  it('a frame past maxResponseBytes fails its call and drops the socket (no honest node sends one)', async () => {
+    const { calls, answer, dropped } = setup()
+    const big = kindOf(calls.call({ method: 'm' }, undefined, 1_000))
+    answer({ id: 1, result: 'x'.repeat(20_000) })
+    assert.match(await big, /^body: a frame of \d+ bytes exceeds maxResponseBytes \(10000\)$/)
+    assert.equal(dropped.length, 1)
+    answer({ id: 2, result: 'small' }) // an ordinary frame drops nothing
+    assert.equal(dropped.length, 1)
   })
 
   it('id null: the one call in flight gets the node error; with two, each fails quoting it', async () => {

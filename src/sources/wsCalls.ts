@@ -12,7 +12,7 @@ import type { SubscriptionHandlers, WebSocketSubscription } from './webSocketTyp
 import { type Connection, type ConnectionEvents, guard, type Socket } from './wsConnection.ts'
 
 /** What the calls need of the connection. */
-export type Link = Pick<Connection, 'socket' | 'state' | 'closed' | 'use'>
+export type Link = Pick<Connection, 'socket' | 'state' | 'closed' | 'use' | 'drop'>
 
 type Pending = {
   frame: string
@@ -198,6 +198,9 @@ export class Calls implements ConnectionEvents {
     if (id !== undefined) this.#pending.get(Number(id))?.fail(error)
     else if (subscription !== undefined)
       this.#byServerId.get(subscription)?.handlers.onError?.(error)
+    // No honest node sends one: the socket goes (what else waited on it fails and is asked
+    // again), so that the source cannot make us read another at once.
+    this.#link.drop(error)
   }
 
   async subscribe(

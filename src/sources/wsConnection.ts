@@ -26,7 +26,7 @@ export type Socket = {
 export type SocketClass = new (
   url: string,
   protocols?: string | string[],
-  init?: { headers: Record<string, string> },
+  init?: { headers?: Record<string, string>; maxPayload: number },
 ) => Socket
 
 export type ConnectionSettings = {
@@ -36,6 +36,10 @@ export type ConnectionSettings = {
   protocols: string | string[] | undefined
   headers: Record<string, string> | undefined
   Impl: SocketClass
+  /** `Impl` is the caller's (`webSocketImpl`), not the platform's: it takes `ws`'s options. */
+  custom: boolean
+  /** The largest frame the socket may take, where `Impl` can bound it (`maxResponseBytes`). */
+  maxPayload: number
   /** Milliseconds a connection attempt may take. */
   timeout: number
   /** Reconnect waits: random in [0, min(maxDelay, delay · 2^failures)] ms (full jitter). */
@@ -143,6 +147,14 @@ export class Connection {
     }
   }
 
+  /**
+   * Gives up the current socket for `error` (it sent what no honest node sends: a frame past
+   * `maxResponseBytes`): what waited on it fails, and a new one opens after the backoff.
+   */
+  drop(error: SourceError) {
+    if (this.#socket) this.#lose(this.#socket, error)
+  }
+
   /** Closes for good: no reconnect, every timer cleared, what waited fails (`ended`). */
   close() {
     if (this.#closed) return
@@ -163,10 +175,14 @@ export class Connection {
     clearTimeout(this.#retryTimer)
     this.#retryTimer = undefined
     this.#answered = false
-    const { url, protocols, headers, Impl, timeout, fail } = this.#settings
+    const { url, protocols, headers, Impl, custom, maxPayload, timeout, fail } = this.#settings
     let ws: Socket
     try {
-      ws = headers ? new Impl(url, protocols, { headers }) : new Impl(url, protocols)
+      // A WebSocket class of the caller's (ws's) takes options: a frame is then bounded as it
+      // arrives (`maxPayload`). The platform's reads a frame whole before anyone can look.
+      ws = custom
+        ? new Impl(url, protocols, { ...(headers ? { headers } : {}), maxPayload })
+        : new Impl(url, protocols)
     } catch (error) {
       this.#socket = ws = { readyState: 3 } as Socket
       return this.#lose(ws, fail('network', `cannot open a WebSocket: ${(error as Error).message}`))

@@ -93,9 +93,11 @@ export const HEADER_FIELDS: readonly { name: keyof RpcBlockHeader; quantity: boo
  * `requestsHash: null` would read as a later fork's header (execute's `hardforkOf`).
  */
 export function checkedHeader(block: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { hash: block.hash }
-  for (const [key] of BASE_FIELDS) if (key in block) out[key] = block[key]
-  for (const [key] of FORK_FIELDS) if (block[key] != null) out[key] = block[key]
+  // Hex spelled one way (any case hashes the same): hashes then compare as strings.
+  const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v)
+  const out: Record<string, unknown> = { hash: lower(block.hash) }
+  for (const [key] of BASE_FIELDS) if (key in block) out[key] = lower(block[key])
+  for (const [key] of FORK_FIELDS) if (block[key] != null) out[key] = lower(block[key])
   return out
 }
 

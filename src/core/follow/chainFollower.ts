@@ -38,6 +38,8 @@ export type FollowerOptions = {
   refreshHead?(): Promise<void>
   /** Called for each change, in order; the next change waits for it. */
   onChange(change: ChainChange): Promise<void>
+  /** Is something of a change still owed (logs not agreed yet)? Then each poll passes an empty one. */
+  owes?(): boolean
   onError(error: unknown): void
   /** Longest gap that is backfilled; a longer outage restarts the stream at the head. @default 2_048 */
   maxGap?: number
@@ -80,6 +82,7 @@ export function followChain(o: FollowerOptions): ChainFollower {
     if (!head || stopped) return
     const change = await chain.link(head)
     if (change) await o.onChange(change)
+    else if (o.owes?.()) await o.onChange({ removed: [], added: [] })
   }
   const kick = serially(advance, isStopped, o.onError)
 

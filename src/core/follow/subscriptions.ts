@@ -43,6 +43,8 @@ type LogConsumer = {
   polledAt?: number
   criteria?: object
   alone?: boolean
+  /** Blocks whose logs it has not had (their eth_getLogs failed), oldest first: asked again. */
+  owed?: Link[]
 }
 
 type GetLogs = (filter: object) => Promise<RpcLog[]>
@@ -93,6 +95,8 @@ export type Subscriptions = {
 }
 
 const HISTORY = 128
+/** Blocks whose logs one consumer may be owed at most (the newest kept; older ones are lost). */
+const OWED = 256
 
 /**
  * One logical chain stream shared by every subscription and filter: it runs while at least one
@@ -125,7 +129,10 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
   }
   const add = (id: string, consumer: Consumer) => {
     consumers.set(id, consumer)
-    follower ??= followChain(followerOptions(o, onChange))
+    follower ??= followChain({
+      ...followerOptions(o, onChange),
+      owes: () => [...consumers.values()].some((c) => c.kind === 'logs' && !!c.owed?.length),
+    })
     return id
   }
   const filterId = () => `0x${(++nextFilter).toString(16)}`
@@ -308,21 +315,30 @@ async function deliver(
       c.alone ||= alone() && added.length > 0
     }
   }
+  // Blocks whose logs a consumer is owed (a fetch failed: no agreement, every source down) come
+  // first, unless a reorg took them; then the new ones.
+  const gone = new Set(removed.map((b) => b.hash))
+  const due = (c: LogConsumer) => [...(c.owed ?? []).filter((b) => !gone.has(b.hash)), ...added]
   // One eth_getLogs for every log consumer together: the union of their filters, asked only
   // for blocks whose logsBloom admits one of them; each then gets the logs its filter matches.
   const shared = new Set<Consumer>()
   for (const c of consumers.values()) if (c.kind === 'logs' && c.matcher) shared.add(c)
+  const blocks = [
+    ...new Map([...shared].flatMap((c) => due(c as LogConsumer).map((b) => [b.hash, b]))),
+  ]
+    .map(([, b]) => b)
+    .sort((a, b) => a.number - b.number)
   let fetched: Map<string, RpcLog[]> | undefined
   let failure: { error: unknown } | undefined
-  // A failed request is reported once every consumer is served; as before, those it was for
-  // miss these blocks' logs.
+  // A failed request is reported once every consumer is served; those it was for are owed
+  // these blocks' logs, asked again with the next change.
   const failed = (error: unknown) => {
     failure ??= { error }
     return undefined
   }
-  if (shared.size > 0 && added.length > 0) {
+  if (blocks.length > 0) {
     const matchers = [...shared].map((c) => (c as { matcher: Matcher }).matcher)
-    fetched = await logsOf(added, unionOf(matchers), getLogs, (b) =>
+    fetched = await logsOf(blocks, unionOf(matchers), getLogs, (b) =>
       bloomMayMatch(b.header.logsBloom, matchers),
     ).catch(failed)
   }
@@ -336,16 +352,19 @@ async function deliver(
     // A filter only a node can read asks alone, as does one added while the shared request
     // ran; its failure is its own.
     const own = c.matcher ? [c.matcher] : undefined
+    const mine = due(c)
     const logs = shared.has(c)
       ? fetched
       : await logsOf(
-          added,
+          mine,
           c.filter,
           getLogs,
           own && ((b) => bloomMayMatch(b.header.logsBloom, own)),
         ).catch(failed)
-    if (logs) sendLogs(c, added, logs)
-    if (c.buffer) c.alone ||= alone() && (added.length > 0 || removed.length > 0)
+    if (logs) sendLogs(c, mine, logs)
+    // Owed, a filter's changes meanwhile are less than agreed: `degraded` until they come.
+    c.owed = logs ? undefined : mine.slice(-OWED)
+    if (c.buffer) c.alone ||= !logs || (alone() && (added.length > 0 || removed.length > 0))
   }
   if (failure) throw failure.error
 }
