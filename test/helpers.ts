@@ -1,5 +1,7 @@
 /** Shared set-up for the core tests: a lab and outlast clients over its sources. */
 
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { privateKeyToAccount } from 'viem/accounts'
 import { createOutlast, http, type Outlast, type OutlastOptions } from '../src/index.ts'
 import { type Anvil, devAccounts, type FaultProxy, type Lab, type LabSource } from './lab/index.ts'
@@ -80,17 +82,53 @@ export function asProven<T>(receipt: T): T {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * Transfers from dev account 3 to dev account 2, signed here: `sign(nonce, value)`, and the
+ * account's nonce now (`nonceNow`, at `latest`) on the node `anvil()` gives.
+ */
+export function transfers(anvil: () => Pick<Anvil, 'rpc'>) {
+  const account = privateKeyToAccount(devAccounts[3]!.privateKey)
+  const sign = (nonce: number, value = 1n) =>
+    account.signTransaction({
+      chainId: CHAIN_ID,
+      type: 'eip1559',
+      to: devAccounts[2]!.address,
+      value,
+      nonce,
+      gas: 21_000n,
+      maxFeePerGas: 20_000_000_000n,
+      maxPriorityFeePerGas: 1_000_000_000n,
+    })
+  const nonceNow = async () =>
+    Number(await anvil().rpc<string>('eth_getTransactionCount', [account.address, 'latest']))
+  return { account, sign, nonceNow }
+}
+
 /** A signed 1-wei transfer from dev account 3 to dev account 2, at the node's pending nonce. */
 export async function signedTransfer(anvil: Anvil): Promise<`0x${string}`> {
-  const account = privateKeyToAccount(devAccounts[3]!.privateKey)
-  return account.signTransaction({
-    chainId: CHAIN_ID,
-    type: 'eip1559',
-    to: devAccounts[2]!.address,
-    value: 1n,
-    nonce: Number(await anvil.rpc('eth_getTransactionCount', [account.address, 'pending'])),
-    gas: 21_000n,
-    maxFeePerGas: 20_000_000_000n,
-    maxPriorityFeePerGas: 1_000_000_000n,
+  const { account, sign } = transfers(() => anvil)
+  return sign(Number(await anvil.rpc('eth_getTransactionCount', [account.address, 'pending'])))
+}
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void
+
+/**
+ * A node:http server on 127.0.0.1 handing each request, body read, to `handler`; its closing is
+ * pushed to `cleanups` (run them after each test). Resolves with its URL.
+ */
+export async function serve(
+  handler: Handler,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<string> {
+  const server = createServer(async (req, res) => {
+    let body = ''
+    for await (const c of req) body += c
+    handler(req, res, body)
   })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  cleanups.push(async () => {
+    server.closeAllConnections()
+    await new Promise((r) => server.close(r))
+  })
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }

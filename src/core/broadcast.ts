@@ -174,9 +174,9 @@ function answerVerdict(answer: unknown, hash: Hex): Verdict {
       ? answer
       : (answer as { transactionHash?: unknown } | null)?.transactionHash
   if (typeof named === 'string' && named.toLowerCase() === hash) return { outcome: 'accepted' }
-  // Not quoted: what a source answers is its own, and may echo its URL's key.
-  const what = typeof named === 'string' ? 'another hash' : 'no transaction hash'
-  return { outcome: 'failed', reason: `answered ${what}; the transaction's is ${hash}` }
+  // Quoted as far as a hash goes (a source's key it echoes there is scrubbed from what is shown).
+  const what = typeof named === 'string' ? `hash ${named.slice(0, 66)}` : 'no transaction hash'
+  return { outcome: 'failed', reason: `answered ${what}, computed ${hash}` }
 }
 
 /** What a source's error says: it knows the transaction, rejects it, or failed itself. */

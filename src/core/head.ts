@@ -393,8 +393,9 @@ class Tracker {
   wantsLink(s: SourceState, top: Head | undefined, among: readonly SourceState[]): boolean {
     const confirmedHead = this.confirmedHead
     if (!confirmedHead || !top || top.number <= confirmedHead.number) return false
-    // A head the chain cannot have reached is not walked down (it is `unconfirmed` as it is).
-    if (this.linkOf(top.hash).state !== 'unknown' || !this.plausible(top.number)) return false
+    // A head the chain cannot have reached since the confirmed head was made is not walked down.
+    if (this.linkOf(top.hash).state !== 'unknown' || !this.plausibleAt(top.number, this.now()))
+      return false
     return (
       this.quorumAmong(among.filter(counts)) < this.trustQuorum ||
       this.o.sources.some((x) => x.domain !== s.domain && x.head && this.old(x.head.hash))

@@ -5,7 +5,6 @@
  * transaction, whatever a liar rejects.
  */
 import assert from 'node:assert/strict'
-import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import {
   createOutlast,
@@ -14,8 +13,8 @@ import {
   RpcResponseError,
   type Source,
 } from '../../src/index.ts'
-import { CHAIN_ID, threeDomains } from '../helpers.ts'
-import { devAccounts, type Lab, startLab } from '../lab/index.ts'
+import { CHAIN_ID, threeDomains, transfers } from '../helpers.ts'
+import { type Lab, startLab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 
 let lab: Lab
@@ -51,20 +50,7 @@ const fakeReject = (): Source =>
     return answer()
   })
 
-const account = privateKeyToAccount(devAccounts[3].privateKey as `0x${string}`)
-const sign = (nonce: number, value = 1n) =>
-  account.signTransaction({
-    chainId: CHAIN_ID,
-    type: 'eip1559',
-    to: devAccounts[2].address,
-    value,
-    nonce,
-    gas: 21_000n,
-    maxFeePerGas: 20_000_000_000n,
-    maxPriorityFeePerGas: 1_000_000_000n,
-  })
-const nonceNow = async () =>
-  Number(await lab.anvil.rpc<string>('eth_getTransactionCount', [account.address, 'latest']))
+const { sign, nonceNow } = transfers(() => lab.anvil)
 
 describe('a source that accepts what every honest domain rejects', () => {
   for (const [why, make] of [

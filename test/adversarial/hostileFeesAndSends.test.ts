@@ -7,9 +7,7 @@
  * answer reached errors, events and status().
  */
 import assert from 'node:assert/strict'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { privateKeyToAccount } from 'viem/accounts'
+import type { ServerResponse } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest'
 import {
   AllSourcesFailedError,
@@ -19,30 +17,23 @@ import {
   type Source,
 } from '../../src/index.ts'
 import { SourceError } from '../../src/shared/errors.ts'
-import { CHAIN_ID, resetLab, threeDomains } from '../helpers.ts'
-import { devAccounts, type Lab, startLab } from '../lab/index.ts'
+import {
+  CHAIN_ID,
+  type Handler,
+  resetLab,
+  serve as serveOn,
+  threeDomains,
+  transfers,
+} from '../helpers.ts'
+import { type Lab, startLab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 
-type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void
 const cleanups: (() => Promise<unknown>)[] = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-/** A node:http server on 127.0.0.1 handing each request, body read, to `handler`. */
-async function serve(handler: Handler): Promise<string> {
-  const server = createServer(async (req, res) => {
-    let body = ''
-    for await (const c of req) body += c
-    handler(req, res, body)
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  cleanups.push(async () => {
-    server.closeAllConnections()
-    await new Promise((r) => server.close(r))
-  })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
+const serve = (handler: Handler) => serveOn(handler, cleanups)
 
 const send = (res: ServerResponse, body: string | Buffer) => {
   res.writeHead(200, { 'content-type': 'application/json' })
@@ -167,20 +158,7 @@ describe('with the lab', () => {
   const honest = (names: string[]) => labSources(lab, names)
   const inner = (name = 'liar') => http(lab.proxy(name).url, { name, domain: 'liar-host' })
 
-  const account = privateKeyToAccount(devAccounts[3].privateKey as `0x${string}`)
-  const sign = (nonce: number, value = 1n) =>
-    account.signTransaction({
-      chainId: CHAIN_ID,
-      type: 'eip1559',
-      to: devAccounts[2].address,
-      value,
-      nonce,
-      gas: 21_000n,
-      maxFeePerGas: 20_000_000_000n,
-      maxPriorityFeePerGas: 1_000_000_000n,
-    })
-  const nonceNow = async () =>
-    Number(await lab.anvil.rpc<string>('eth_getTransactionCount', [account.address, 'latest']))
+  const { sign, nonceNow } = transfers(() => lab.anvil)
 
   // Correct: as above, every configured secret is scrubbed from events and `status()`. Now the
   // reason a source is called a liar quotes its own data raw: src/core/txRules.ts `checkHashes`

@@ -4,36 +4,21 @@
  * that spend). Local node:http servers and a stub client: fast and deterministic.
  */
 import assert from 'node:assert/strict'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { connect } from 'node:net'
 import { afterEach, describe, it } from 'vitest'
 import { createOutlast, http, type Outlast, type Source } from '../../src/index.ts'
 import { startProxyServer } from '../../src/proxy/server.ts'
 import { SourceError } from '../../src/shared/errors.ts'
-import { CHAIN_ID } from '../helpers.ts'
+import { CHAIN_ID, type Handler, serve as serveOn } from '../helpers.ts'
 import { devAccounts, startLab } from '../lab/index.ts'
 
-type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void
 const cleanups: (() => Promise<unknown>)[] = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-/** A node:http server on 127.0.0.1 handing each request, body read, to `handler`. */
-async function serve(handler: Handler): Promise<string> {
-  const server = createServer(async (req, res) => {
-    let body = ''
-    for await (const c of req) body += c
-    handler(req, res, body)
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  cleanups.push(async () => {
-    server.closeAllConnections()
-    await new Promise((r) => server.close(r))
-  })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
+const serve = (handler: Handler) => serveOn(handler, cleanups)
 
 const json = (res: ServerResponse, body: unknown) => {
   res.writeHead(200, { 'content-type': 'application/json' })

@@ -168,7 +168,8 @@ export type Verdict = { ok: true; result: unknown } | { ok: false }
 /**
  * Whether `rendered` is, by the JSON-RPC and HTTP specs, a well-formed answer to each call:
  * a complete 2xx JSON (not HTML) body within `maxBytes`, with exactly one object whose `id`
- * equals the call's, with a `result` and no `error` member.
+ * equals the call's, with a `result` and no `error` member; a batch's answer has no more items
+ * than the batch had calls (the spec's one response per call).
  */
 export function verdicts(rendered: Rendered, calls: Call | Call[], maxBytes: number): Verdict[] {
   const list = Array.isArray(calls) ? calls : [calls]
@@ -191,7 +192,7 @@ export function verdicts(rendered: Rendered, calls: Call | Call[], maxBytes: num
     return { ok: true, result: o.result }
   }
   if (!Array.isArray(calls)) return [answer(parsed, calls)]
-  if (!Array.isArray(parsed)) return none
+  if (!Array.isArray(parsed) || parsed.length > list.length) return none
   return list.map((call) => {
     const mine = parsed.filter(
       (item) =>

@@ -279,4 +279,15 @@ describe('createSubscriptions: what a filter buffered while one domain alone bac
     assert.deepEqual([subs.changes(blocks).alone, subs.changes(logs).alone], [false, false])
     await subs.close()
   })
+
+  test('filter ids are random, as a node’s are: one client of a shared proxy cannot guess another’s', async () => {
+    const { subs } = streams(node())
+    const ids = [
+      (await subs.handle('eth_newBlockFilter', [])) as string,
+      (await subs.handle('eth_newFilter', [{ address: A }])) as string,
+    ]
+    for (const id of ids) assert.match(id, /^0x[0-9a-f]{32}$/)
+    assert.notEqual(ids[0], ids[1])
+    await subs.close()
+  })
 })

@@ -107,7 +107,6 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
   const consumers = new Map<string, Consumer>()
   const filterTimeout = o.filterTimeout ?? 300_000
   let follower: ChainFollower | undefined
-  let nextFilter = 0
 
   const onChange = (change: ChainChange) => {
     // One domain alone backs the head, or answered the logs: what filters buffer is `degraded`.
@@ -135,7 +134,8 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
     })
     return id
   }
-  const filterId = () => `0x${(++nextFilter).toString(16)}`
+  // Random, as a node's are: through a shared proxy, one client cannot guess another's filter.
+  const filterId = randomId
 
   return {
     get active() {
