@@ -152,12 +152,13 @@ function headTrackerOf(
   trustStore: Promise<TrustStore> | undefined,
 ): HeadTracker {
   /**
-   * How long a head poll may take at `s`: a few of its round trips, or the request timeout at a
-   * source that never answered yet (a cold dial, a peer's first stream: its pace is unknown).
-   * The patience below still bounds the wait for it once another source answered.
+   * How long a head poll may take at `s`: a few of its round trips, or most of the request
+   * timeout at a source that never answered yet (a cold dial, a peer's first stream: its pace is
+   * unknown), ending before the request's deadline so that a failed request can say why. The
+   * patience below still bounds the wait for it once another source answered.
    */
   const pollTimeout = (s: SourceState) =>
-    s.latency.ewma === undefined ? config.timeout : roundTrips(config, s, 4, 1_000)
+    s.latency.ewma === undefined ? 0.8 * config.timeout : roundTrips(config, s, 4, 1_000)
   return createHeadTracker({
     sources: pool.states,
     quorumDomains: config.quorum.domains,
