@@ -41,6 +41,16 @@ describe('scrubberFor', () => {
     assert.equal(text(url), 'https://rpc.example.io/…')
   })
 
+  it('takes out the start of a secret a cut left behind (before `…`, or at the end)', () => {
+    // outlast shows answers cut short; the cut may fall inside an echoed key.
+    assert.equal(text('answered 0xabcDEF12…'), 'answered 0x…')
+    assert.equal(text('value = "abcDEF1234…" (not hex)'), 'value = "…" (not hex)')
+    assert.equal(text('ends with abcdef1'), 'ends with ')
+    // Shorter than a URL part's floor, or not a secret's start: left alone.
+    assert.equal(text('0xabcde… and abc'), '0xabcde… and abc')
+    assert.equal(text('bcDEF123456x…'), 'bcDEF123456x…')
+  })
+
   it('leaves plain words and short parts alone', () => {
     const message = 'header not found on mainnet (base, v3 rpc): application/json'
     assert.equal(text(message), message)

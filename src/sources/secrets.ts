@@ -74,8 +74,25 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
   // Longest first, so that a secret inside a longer one never leaves the rest behind.
   const keys = [...byLower.keys()].sort((a, b) => b.length - a.length)
   const pattern = new RegExp(keys.map(escapeRegExp).join('|'), 'gi')
-  const text = (t: string) => t.replace(pattern, (m) => byLower.get(m.toLowerCase()) ?? '…')
+  const whole = (t: string) => t.replace(pattern, (m) => byLower.get(m.toLowerCase()) ?? '…')
+  // The secrets themselves, not the URL (whose start is its own label).
+  const cut = cutOffPattern(keys.filter((k) => byLower.get(k) === '…'))
+  const text = (t: string) => (cut ? whole(t).replace(cut, '') : whole(t))
   return { text, data: (d) => scrubTree(d, text) }
+}
+
+/**
+ * A pattern for the start of a secret that a cut left behind: outlast shows answers cut short
+ * (`…`, or at the end), and the cut may fall inside an echoed key. `MIN_URL_PART` or more of a
+ * secret's first characters just before a cut match (nested optional groups: one pass, linear).
+ */
+function cutOffPattern(secrets: readonly string[]): RegExp | undefined {
+  const nest = (rest: string): string =>
+    rest ? `(?:${escapeRegExp(rest[0]!)}${nest(rest.slice(1))})?` : ''
+  const starts = secrets
+    .filter((k) => k.length > MIN_URL_PART)
+    .map((k) => escapeRegExp(k.slice(0, MIN_URL_PART)) + nest(k.slice(MIN_URL_PART, -1)))
+  return starts.length ? new RegExp(`(?:${starts.join('|')})(?=…|$)`, 'gi') : undefined
 }
 
 /** The forms a node may echo a secret in: as given, percent-decoded and -encoded, form-encoded, JSON-escaped, base64. */
