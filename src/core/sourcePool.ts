@@ -178,12 +178,13 @@ function conditionsTold(
     if (to === s.condition && (verdict === undefined || verdict === before)) return
     const from = s.condition
     s.condition = to
+    const said = reason ?? why ?? s.lastError
     events.emit('source', {
       source: s.name,
       domain: s.domain,
       from,
       to,
-      reason: (reason ?? why ?? s.lastError) && redact(reason ?? why ?? s.lastError ?? ''),
+      reason: said && redact(said),
     })
     const up = states.some((x) => REACHABLE.has(x.condition))
     if (connected && !up) {

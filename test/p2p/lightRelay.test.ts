@@ -68,6 +68,23 @@ async function relayFor(replay: BeaconReplay, more: string[] = []) {
   return relay
 }
 
+/**
+ * Relay B: its node stays at 45 periods, so the 46th period's update can reach B's clients only
+ * by gossip. With `caughtUp`, once B's store has caught up with its node.
+ */
+async function relayB({ caughtUp }: { caughtUp: boolean }) {
+  const replay = await startBeaconReplay({ capture: 'deneb', revealed: 45 })
+  replays.push(replay)
+  const b = await relayFor(replay)
+  if (caughtUp)
+    await until(
+      "relay B's store caught up with its node",
+      async () => ((await b.status()).light?.store?.period ?? 0) >= 1391,
+      30_000,
+    )
+  return b
+}
+
 /** A light source for a relay (or any peer's address, ending in /p2p/<its id>). */
 function sourceFor(relay: RelayProcess | string, o: { libp2p?: PeerLibp2p } = {}) {
   const peer = typeof relay === 'string' ? relay : relay.tcp
@@ -271,15 +288,7 @@ describe('a relay whose beacon node lies', () => {
 
 describe('gossip through a relay', () => {
   it('a relay passes on a finality update only once its store verified it; junk and forgeries stop there', async (t) => {
-    // Relay B's node stays at 45 periods: the 46th period's update can reach B's client only by gossip.
-    const replay = await startBeaconReplay({ capture: 'deneb', revealed: 45 })
-    replays.push(replay)
-    const b = await relayFor(replay)
-    await until(
-      "relay B's store caught up with its node",
-      async () => ((await b.status()).light?.store?.period ?? 0) >= 1391,
-      30_000,
-    )
+    const b = await relayB({ caughtUp: true })
     const client = await node()
     const source = sourceFor(b, { libp2p: client })
     const got: LightClientFinalityUpdate[] = []
@@ -324,9 +333,7 @@ describe('gossip through a relay', () => {
   })
 
   it('a forgery another peer of a shared node gossips neither cuts the relay off as a liar nor gets the node struck', async () => {
-    const replay = await startBeaconReplay({ capture: 'deneb', revealed: 45 })
-    replays.push(replay)
-    const b = await relayFor(replay)
+    const b = await relayB({ caughtUp: false })
     // The dApp's one libp2p node, shared by its sources, is connected to another peer too (a
     // peer found by discovery, a relay pinned by p2p()), which never says a word on B's streams.
     const client = await node()
@@ -360,14 +367,7 @@ describe('gossip through a relay', () => {
   })
 
   it('a hostile relay pinned beside an honest one cannot get the shared node struck (and banned) by the honest one', async () => {
-    const replay = await startBeaconReplay({ capture: 'deneb', revealed: 45 })
-    replays.push(replay)
-    const b = await relayFor(replay)
-    await until(
-      "relay B's store caught up with its node",
-      async () => ((await b.status()).light?.store?.period ?? 0) >= 1391,
-      30_000,
-    )
+    const b = await relayB({ caughtUp: true })
     // The dApp's one node, with two relays' light sources: B (honest) and H (hostile, pinned too).
     const client = await node()
     const hostile = await node(['/ip4/127.0.0.1/tcp/0'])
