@@ -6,13 +6,15 @@
  *
  *   node bench/bundles.ts
  *
+ * A second table splits the core's first load into the parts it is made of (`PARTS`).
+ *
  * `outlast/ipfs`'s first load is the gateway path (Helia and libp2p load only when `startHelia()`
  * runs): its "first use" column with `startHelia` is the weight with Helia.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { build, type Rollup } from 'vite'
+import { build, minifySync, type Rollup } from 'vite'
 
 const ROOT = new URL('..', import.meta.url).pathname
 /** The build measured (`npm run build`'s). `OUTLAST_DIST` measures another, e.g. one in node_modules/.cache. */
@@ -59,7 +61,57 @@ const ENTRIES: [name: string, code: string][] = [
   ],
 ]
 
+/**
+ * The parts of the core's first load, by what they are for (the first match of a module's path
+ * wins). What each weighs is its share of the minified bytes times the gzipped total: gzip does
+ * not add up module by module, so the shares are estimates; the total is measured.
+ */
+const PARTS: [part: string, path: RegExp][] = [
+  [
+    'http source: fetch, bounded bodies, JSON-RPC, network errors, Retry-After',
+    /dist\/sources\/(?!secrets)|dist\/shared\/(retryAfter|url|route)\./,
+  ],
+  ['secrets: keys scrubbed from errors, events and status()', /dist\/sources\/secrets\./],
+  ['config: every option checked, named in its error', /dist\/core\/(config|options)\./],
+  ['head tracking: the agreed head, lag, forks, stale and future heads, links', /dist\/core\/head/],
+  [
+    'answer checks: method table, parameters, answer shapes, block rules',
+    /dist\/core\/(rules|validate|params|policy|canonical|pruned)\./,
+  ],
+  [
+    'header hashing: keccak and RLP (@noble/hashes, @ethereumjs/rlp)',
+    /dist\/verify\/|dist\/shared\/keccak\.|@noble\/hashes|@ethereumjs\/rlp/,
+  ],
+  ['errors and status()', /dist\/shared\/errors\.|dist\/core\/status\./],
+  ['the request engine: fan-out, tally, hedges, handlers, breakers, budgets', /dist\//],
+]
+
+/** Splits the core's first load (min+gzip) into `PARTS`. */
+async function parts(code: string) {
+  const { chunks, first } = await bundle(code)
+  const minified = new Map<string, number>()
+  for (const name of first)
+    for (const [id, m] of Object.entries(byFile(chunks).get(name)?.modules ?? {})) {
+      const part = PARTS.find(([, path]) => path.test(id))?.[0] ?? 'other'
+      const bytes = m.code ? minifySync(id, m.code).code.length : 0
+      minified.set(part, (minified.get(part) ?? 0) + bytes)
+    }
+  const total = [...first].reduce((t, n) => t + gzipSync(byFile(chunks).get(n)!.code).length, 0)
+  const all = [...minified.values()].reduce((t, n) => t + n, 0)
+  return { total, parts: [...minified].map(([part, n]) => [part, (n / all) * total] as const) }
+}
+
+const byFile = (chunks: Rollup.OutputChunk[]) => new Map(chunks.map((c) => [c.fileName, c]))
+
 async function measure(code: string) {
+  const { chunks, first } = await bundle(code)
+  const gz = (name: string) => gzipSync(byFile(chunks).get(name)!.code).length
+  const sum = (names: Iterable<string>) => [...names].reduce((t, n) => t + gz(n), 0)
+  return { first: sum(first), all: sum(chunks.map((c) => c.fileName)) }
+}
+
+/** A browser app's build of `code`: its chunks, and those that load first (the entry's static imports). */
+async function bundle(code: string) {
   // Inside the project, so that an entry's bare imports (viem) resolve from its node_modules.
   await mkdir(CACHE, { recursive: true })
   const dir = await mkdtemp(join(CACHE, 'bundle-'))
@@ -91,8 +143,7 @@ async function measure(code: string) {
       .flat()
       .flatMap((o) => o.output)
       .filter((c): c is Rollup.OutputChunk => c.type === 'chunk')
-    const gz = (c: Rollup.OutputChunk) => gzipSync(c.code).length
-    const byName = new Map(chunks.map((c) => [c.fileName, c]))
+    const byName = byFile(chunks)
     const first = new Set<string>()
     const visit = (name: string) => {
       if (first.has(name)) return
@@ -100,8 +151,7 @@ async function measure(code: string) {
       for (const i of byName.get(name)?.imports ?? []) visit(i)
     }
     for (const c of chunks) if (c.isEntry) visit(c.fileName)
-    const sum = (names: Iterable<string>) => [...names].reduce((t, n) => t + gz(byName.get(n)!), 0)
-    return { first: sum(first), all: sum(byName.keys()) }
+    return { chunks, first }
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
@@ -114,3 +164,10 @@ for (const [name, code] of ENTRIES) {
   const { first, all } = await measure(code)
   console.log(`| ${name} | ${kB(first)} | ${kB(all)} |`)
 }
+
+const core = await parts(ENTRIES[0]![1])
+console.log(`\n| the core's first load, by part | min+gzip (share) |`)
+console.log('|---|---:|')
+for (const [part, n] of core.parts.filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]))
+  console.log(`| ${part} | ${kB(n)} (${Math.round((100 * n) / core.total)} %) |`)
+console.log(`| all (measured) | ${kB(core.total)} |`)
