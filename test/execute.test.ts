@@ -247,7 +247,19 @@ describe('eth_call by local execution', () => {
   })
 
   it('block context: NUMBER, TIMESTAMP, BLOCKHASH of ancestors, GAS, BASEFEE, CHAINID...', async () => {
-    const rpc = client()
+    // BLOBBASEFEE needs the fork's blob schedule: anvil's chain has none that outlast knows, so
+    // its fork (anvil's latest, Osaka) is named; without it, the call is the quorum's.
+    const unnamed = client()
+    try {
+      const { meta } = await unnamed.requestWithMeta({
+        method: 'eth_call',
+        params: [{ to: at.context }, 'latest'],
+      })
+      assert.equal(meta.consistency, 'agreed', 'BLOBBASEFEE with no blob schedule: quorum')
+    } finally {
+      await unnamed.close()
+    }
+    const rpc = client({ prover: [proofs(), execute({ hardfork: 'osaka' })] })
     try {
       const answer = await provenMatches(rpc, 'eth_call', { to: at.context })
       await provenMatches(rpc, 'eth_call', {

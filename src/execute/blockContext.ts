@@ -7,7 +7,7 @@ import { Common, createCustomCommon, Holesky, Hoodi, Mainnet, Sepolia } from '@e
 import type { EVMMockBlockchainInterface, EVMRunCallOpts } from '@ethereumjs/evm'
 import { Address, hexToBytes } from '@ethereumjs/util'
 import type { TrustedHeader } from '../core/trust.ts'
-import { BLOB_FRACTION, blobFee } from '../verify/blobFee.ts'
+import { BLOB_FRACTION, blobBaseFee, blobFee } from '../verify/blobFee.ts'
 import { UnprovableError } from './unprovable.ts'
 
 type Block = NonNullable<EVMRunCallOpts['block']>
@@ -15,26 +15,31 @@ type Block = NonNullable<EVMRunCallOpts['block']>
 const KNOWN_CHAINS = [Mainnet, Sepolia, Holesky, Hoodi]
 
 /**
- * The rules the block was made under. On chains `@ethereumjs/common` knows (mainnet, Sepolia,
- * Holesky, Hoodi) by the header's timestamp; elsewhere the newest fork that the header's fields
- * allow: forks that add no header field (Osaka after Prague) cannot be told apart, so a chain
- * still on Prague should say `hardfork: 'prague'`.
+ * The rules the block may have been made under. On chains `@ethereumjs/common` knows (mainnet,
+ * Sepolia, Holesky, Hoodi), one: by the header's timestamp. Elsewhere, the forks the header's
+ * fields allow: forks that add no header field (Osaka after Prague) cannot be told apart, so
+ * both are given (the executor answers only where they agree); `execute({ hardfork })` names one.
  */
-export function hardforkOf(header: Readonly<Record<string, unknown>>, chainId: number): string {
+export function hardforksOf(
+  header: Readonly<Record<string, unknown>>,
+  chainId: number,
+): readonly string[] {
   const known = KNOWN_CHAINS.find((c) => c.chainId === chainId)
   if (known) {
     const common = new Common({ chain: known })
-    return common.getHardforkBy({
-      blockNumber: BigInt(String(header.number)),
-      timestamp: BigInt(String(header.timestamp)),
-    })
+    return [
+      common.getHardforkBy({
+        blockNumber: BigInt(String(header.number)),
+        timestamp: BigInt(String(header.timestamp)),
+      }),
+    ]
   }
   // `!= null`: a field a source sent as null is absent (the header's hash counts it so).
-  if (header.requestsHash != null) return 'osaka'
-  if (header.parentBeaconBlockRoot != null) return 'cancun'
-  if (header.withdrawalsRoot != null) return 'shanghai'
+  if (header.requestsHash != null) return ['prague', 'osaka']
+  if (header.parentBeaconBlockRoot != null) return ['cancun']
+  if (header.withdrawalsRoot != null) return ['shanghai']
   if (header.baseFeePerGas != null)
-    return BigInt(String(header.difficulty ?? 0)) === 0n ? 'paris' : 'london'
+    return [BigInt(String(header.difficulty ?? 0)) === 0n ? 'paris' : 'london']
   throw new UnprovableError('the block predates EIP-1559 (London): not executed locally')
 }
 
@@ -46,12 +51,10 @@ export function commonFor(chainId: number, hardfork: string): Common {
     : createCustomCommon({ chainId }, Mainnet, { hardfork })
 }
 
-/** The header as `@ethereumjs/evm` wants it. */
-export function evmBlock(header: TrustedHeader, hardfork: string): Block {
+/** The header as `@ethereumjs/evm` wants it; BLOBBASEFEE asks `blobBaseFee` (`blobFeeOf`). */
+export function evmBlock(header: TrustedHeader, blobBaseFee: () => bigint | undefined): Block {
   const raw = header.raw
   const big = (field: string) => BigInt(String(raw[field]))
-  const excessBlobGas = raw.excessBlobGas === undefined ? undefined : big('excessBlobGas')
-  const fraction = BLOB_FRACTION[hardfork]
   return {
     header: {
       number: BigInt(header.number),
@@ -61,13 +64,34 @@ export function evmBlock(header: TrustedHeader, hardfork: string): Block {
       prevRandao: hexToBytes(String(raw.mixHash) as `0x${string}`),
       gasLimit: big('gasLimit'),
       baseFeePerGas: raw.baseFeePerGas === undefined ? undefined : big('baseFeePerGas'),
-      getBlobGasPrice: () => {
-        if (excessBlobGas === undefined) return undefined
-        if (fraction === undefined)
-          throw new UnprovableError(`no blob base fee schedule for ${hardfork}`)
-        return blobFee(excessBlobGas, fraction)
-      },
+      getBlobGasPrice: blobBaseFee,
     },
+  }
+}
+
+/**
+ * BLOBBASEFEE at the block: under the fork `execute({ hardfork })` names, else by the chain's
+ * blob schedule (verify/blobFee.ts, as proven receipts' `blobGasPrice`). Where neither is known
+ * (a chain outlast has no schedule for) a call that reads it is left to the quorum.
+ */
+export function blobFeeOf(
+  header: TrustedHeader,
+  chainId: number,
+  hardfork: string | undefined,
+): () => bigint | undefined {
+  const raw = header.raw
+  return () => {
+    if (raw.excessBlobGas == null) return undefined
+    const fraction = hardfork === undefined ? undefined : BLOB_FRACTION[hardfork]
+    const fee =
+      hardfork === undefined
+        ? blobBaseFee(raw, chainId)
+        : fraction && blobFee(BigInt(String(raw.excessBlobGas)), fraction)
+    if (fee === undefined)
+      throw new UnprovableError(
+        `BLOBBASEFEE: no blob fee schedule for chain ${chainId}${hardfork ? ` under ${hardfork}` : ''}; execute({ hardfork }) names the fork`,
+      )
+    return fee
   }
 }
 

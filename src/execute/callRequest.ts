@@ -23,6 +23,8 @@ export type CallRequest = {
   data: Uint8Array
   accessList: ReadSet
   blobVersionedHashes: Hex[] | undefined
+  /** The chain the call names, if it names one: another chain's makes nodes refuse it. */
+  chainId: bigint | undefined
 }
 
 const ZERO_ADDRESS: Hex = '0x0000000000000000000000000000000000000000'
@@ -49,19 +51,27 @@ export function readCallRequest(
   const maxFee = optional(tx.maxFeePerGas, 'maxFeePerGas')
   const tip = optional(tx.maxPriorityFeePerGas, 'maxPriorityFeePerGas') ?? 0n
   const legacy = optional(tx.gasPrice, 'gasPrice')
-  if (legacy !== undefined && maxFee !== undefined)
-    unprovable('both gasPrice and maxFeePerGas are set')
+  if (legacy !== undefined && (maxFee !== undefined || tx.maxPriorityFeePerGas != null))
+    unprovable('both gasPrice and EIP-1559 fees are set')
+  // Fees that nodes refuse (geth: a tip above the fee cap, a fee cap below the base fee) unless
+  // none is given: the nodes' refusal is theirs to word.
+  const feeCap = legacy ?? maxFee ?? 0n
+  if (feeCap > 0n || tip > 0n) {
+    if (tip > feeCap) unprovable('maxPriorityFeePerGas is above maxFeePerGas')
+    if (baseFee !== undefined && feeCap < baseFee) unprovable('the fee cap is below the base fee')
+  }
   const gasPrice = legacy ?? (maxFee === undefined ? 0n : min(maxFee, (baseFee ?? 0n) + tip))
   return {
     from: tx.from === undefined || tx.from === null ? ZERO_ADDRESS : address(tx.from, 'from'),
     to: tx.to === undefined || tx.to === null ? undefined : address(tx.to, 'to'),
     gas: optional(tx.gas, 'gas'),
     gasPrice,
-    feeCap: legacy ?? maxFee ?? 0n,
+    feeCap,
     value: optional(tx.value, 'value') ?? 0n,
     data: input === undefined || input === null ? new Uint8Array(0) : hexToBytes(data(input)),
     accessList: accessList(tx.accessList),
     blobVersionedHashes: hashes(tx.blobVersionedHashes),
+    chainId: optional(tx.chainId, 'chainId'),
   }
 }
 

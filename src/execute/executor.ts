@@ -5,14 +5,15 @@
  * state transition does for `eth_call`: no nonce check, no EOA check, gas bought at `gasPrice`.
  */
 import { EVM, EVMError, NobleBN254 } from '@ethereumjs/evm'
-import { Account, type Address, createAddressFromString } from '@ethereumjs/util'
+import { Account, type Address, bytesToHex, createAddressFromString } from '@ethereumjs/util'
 import type { TrustedHeader } from '../core/trust.ts'
 import { ancestorHashes, commonFor, evmBlock } from './blockContext.ts'
 import type { CallRequest } from './callRequest.ts'
 import { intrinsicGas } from './intrinsic.ts'
-import { pace } from './pace.ts'
+import { type Pace, pace } from './pace.ts'
 import type { ProvenReads } from './provenReads.ts'
 import { provenState } from './provenState.ts'
+import { UnprovableError } from './unprovable.ts'
 
 export type Outcome =
   /** Ran to the end: the return data, gas used after refunds and the floor, and the refund. */
@@ -34,7 +35,10 @@ export type ExecutorOptions = {
   reads: ProvenReads
   trusted: (hash: string) => Promise<TrustedHeader | undefined>
   chainId: number
-  hardfork: string
+  /** The forks the block may be under (blockContext.ts `hardforksOf`): the call runs under each. */
+  hardforks: readonly string[]
+  /** BLOBBASEFEE (blockContext.ts `blobFeeOf`). */
+  blobBaseFee: () => bigint | undefined
   /** Wall time the executions of one answer may take in all before it is left to quorum. */
   maxExecutionMs: number
   /** Stops the execution when the engine no longer needs the answer. */
@@ -44,11 +48,50 @@ export type ExecutorOptions = {
 /** EIP-3529: at most a fifth of the gas used comes back. */
 const MAX_REFUND_QUOTIENT = 5n
 
+/**
+ * One executor over the forks the block may be under: a run's outcome stands only when every
+ * fork gives the same, else the call is left to the quorum. The forks share the proven state
+ * and the time budget.
+ */
 export function createExecutor(o: ExecutorOptions): Executor {
-  const common = commonFor(o.chainId, o.hardfork)
   const state = provenState(o.reads)
-  const block = evmBlock(o.header, o.hardfork)
   const clock = pace(o.maxExecutionMs, o.signal)
+  const block = evmBlock(o.header, o.blobBaseFee)
+  const forks = o.hardforks.map((hardfork) => forkExecutor(o, hardfork, state, clock, block))
+  return {
+    async run(tx, gasLimit) {
+      const first = await forks[0]!.run(tx, gasLimit)
+      for (const fork of forks.slice(1))
+        if (!sameOutcome(first, await fork.run(tx, gasLimit)))
+          throw new UnprovableError(
+            `The header does not tell ${o.hardforks.join(' from ')}, and the call's outcome differs between them: left to the quorum (execute({ hardfork }) names the fork).`,
+          )
+      return first
+    },
+  }
+}
+
+function sameOutcome(a: Outcome, b: Outcome): boolean {
+  const bytes = (o: Outcome) => ('returnValue' in o ? bytesToHex(o.returnValue) : undefined)
+  return (
+    a.kind === b.kind &&
+    bytes(a) === bytes(b) &&
+    ('gasUsed' in a ? a.gasUsed : undefined) === ('gasUsed' in b ? b.gasUsed : undefined) &&
+    ('refund' in a ? a.refund : undefined) === ('refund' in b ? b.refund : undefined) &&
+    ('error' in a ? a.error : undefined) === ('error' in b ? b.error : undefined) &&
+    ('reason' in a ? a.reason : undefined) === ('reason' in b ? b.reason : undefined)
+  )
+}
+
+/** Runs a call under one fork's rules. */
+function forkExecutor(
+  o: ExecutorOptions,
+  hardfork: string,
+  state: ReturnType<typeof provenState>,
+  clock: Pace,
+  block: ReturnType<typeof evmBlock>,
+): Executor {
+  const common = commonFor(o.chainId, hardfork)
   const evm = new EVM({
     common,
     stateManager: state,

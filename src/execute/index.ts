@@ -16,7 +16,7 @@ import type { Prover, ProverCall, ProverContext } from '../core/prover.ts'
 import type { TrustedHeader } from '../core/trust.ts'
 import { RpcResponseError } from '../shared/errors.ts'
 import type { Hex } from '../shared/types.ts'
-import { hardforkOf } from './blockContext.ts'
+import { blobFeeOf, hardforksOf } from './blockContext.ts'
 import { readCallRequest } from './callRequest.ts'
 import { estimateGas } from './estimate.ts'
 import { createExecutor, type Outcome } from './executor.ts'
@@ -28,7 +28,7 @@ import { UnprovableError } from './unprovable.ts'
 export type ExecuteOptions = {
   /** Chain id for CHAINID and the fork schedule (a positive integer). @default the client's `chainId` (else the source's `eth_chainId`) */
   chainId?: number
-  /** Hardfork whose rules calls run under (`'prague'`, `'osaka'`...: a name `@ethereumjs/common` knows). @default by timestamp on chains `@ethereumjs/common` knows, else the newest fork the header's fields allow */
+  /** Hardfork whose rules calls run under (`'prague'`, `'osaka'`...: a name `@ethereumjs/common` knows). @default by timestamp on chains `@ethereumjs/common` knows, else every fork the header's fields allow (Prague and Osaka: the call runs under both and is proven only where they agree). Named, it also sets the blob fee schedule (BLOBBASEFEE) */
   hardfork?: string
   /** EVM time for one answer (all of an estimate's runs) before the call is left to quorum, in whole ms (1 to 2^31 − 1). @default 1_000 */
   maxExecutionMs?: number
@@ -115,13 +115,16 @@ async function answer(
     reads.prefetch(payers, { code: false }),
   ])
   await reads.prefetch(hint)
+  if (tx.chainId !== undefined && tx.chainId !== BigInt(chainId))
+    throw new UnprovableError(`The call names chain ${tx.chainId}, not ${chainId}.`)
 
   const executor = createExecutor({
     header,
     reads,
     trusted: ctx.trusted,
     chainId,
-    hardfork: options.hardfork ?? hardforkOf(raw, chainId),
+    hardforks: options.hardfork ? [options.hardfork] : hardforksOf(raw, chainId),
+    blobBaseFee: blobFeeOf(header, chainId, options.hardfork),
     maxExecutionMs: options.maxExecutionMs ?? 1_000,
     signal: ctx.signal,
   })

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { Holesky, Hoodi, Mainnet, Sepolia } from '@ethereumjs/common'
 import { describe, test } from 'vitest'
-import { hardforkOf } from '../execute/blockContext.ts'
+import { hardforksOf } from '../execute/blockContext.ts'
 import { BLOB_FRACTION, blobBaseFee, blobFee, blobGasUsed, GAS_PER_BLOB } from './blobFee.ts'
 import type { RpcTransaction } from './transaction.ts'
 
@@ -34,7 +34,7 @@ describe('blobBaseFee', () => {
     for (const { chainId, starts } of STARTS)
       for (const time of starts.flatMap((t) => [t - 1, t, t + 1]).filter((t) => t >= 0)) {
         const header = at(time)
-        const fraction = BLOB_FRACTION[hardforkOf(header, chainId)]
+        const fraction = BLOB_FRACTION[hardforksOf(header, chainId)[0]!]
         const expected = fraction === undefined ? undefined : blobFee(EXCESS, fraction)
         assert.equal(blobBaseFee(header, chainId), expected, `${chainId} at ${time}`)
       }

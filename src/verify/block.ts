@@ -90,7 +90,7 @@ export const HEADER_FIELDS: readonly { name: keyof RpcBlockHeader; quantity: boo
  * The fields of a block object that its hash covers, and the hash: what is kept of a header
  * once checked (a source may pad a correctly hashed header with fields no hash covers). A fork
  * field that is `null` is absent, as the hash counts it: kept as `null`, a padded
- * `requestsHash: null` would read as a later fork's header (execute's `hardforkOf`).
+ * `requestsHash: null` would read as a later fork's header (execute's `hardforksOf`).
  */
 export function checkedHeader(block: Record<string, unknown>): Record<string, unknown> {
   // Hex spelled one way (any case hashes the same): hashes then compare as strings.

@@ -76,7 +76,7 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
     // is judged by its second answer (one cancelled when the proof passed elsewhere, not at all).
     for (const f of failed)
       if (f.round === 2 || !again.has(f.s)) engine.pool.markLying(f.s, `${method}: ${f.why}`)
-    if (r.error) return { kind: 'reverted', error: r.error }
+    if (r.value instanceof Reverted) return { kind: 'reverted', error: r.value.error }
     const block = header ? { block: { number: header.number, hash: header.hash } } : {}
     const meta = c.meta({
       consistency: 'proven',
@@ -126,8 +126,18 @@ function proofAttempt(
         throw new SourceError(s.name, 'unavailable', 'nothing to prove with')
       return answer
     } catch (error) {
+      // A revert the prover executed is its answer, whoever's data it ran over (untrusted too).
+      if (error instanceof RpcResponseError && !fromSources.has(error)) return new Reverted(error)
       throw failure(s, error, fromSources, failed, round)
     }
+  }
+}
+
+/** The answer of a call the prover executed and saw revert: a node's error, checked here. */
+class Reverted {
+  readonly error: RpcResponseError
+  constructor(error: RpcResponseError) {
+    this.error = error
   }
 }
 
@@ -150,24 +160,36 @@ function blame(
   quorumRoot: boolean,
 ): ProofOutcome {
   const trusted = failed.filter((f) => !f.s.untrusted)
-  const domains = [...new Set(trusted.map((f) => f.s.domain))]
-  // Every domain's proof missed the trusted root the same way: a state that cannot be proven
-  // here (anvil's genesis), not a lie. Say so, and answer by quorum, when the root itself rests
-  // on the domains' agreement; a root a light client or a checkpoint vouched for is the truth
-  // whatever every domain says, so the read fails instead (liars in every domain, each proving
-  // another block, must not get their agreed value back). A proof that contradicts its own
-  // claim is a lie however many domains send it.
-  const same = (f: Failure) => f.unanchored && f.why === trusted[0]!.why
-  const unprovable = domains.length >= 2 && trusted.every(same)
+  // Domains whose proofs missed the trusted root the same way, in two domains or more: a state
+  // that cannot be proven here (anvil's genesis), not a lie. Say so, and answer by quorum, when
+  // the root itself rests on the domains' agreement; a root a light client or a checkpoint
+  // vouched for is the truth whatever every domain says, so the read fails instead (liars in
+  // every domain, each proving another block, must not get their agreed value back). Any other
+  // failure (a proof that contradicts its own claim, one unanchored another way) is that
+  // source's lie: one domain's lie does not make the others' alike failures lies too.
+  const alike = alikeUnanchored(trusted)
+  const unprovable = alike.domains.length >= 2
   for (const f of failed)
-    if (!(unprovable && !f.s.untrusted)) engine.pool.markLying(f.s, `${method}: ${f.why}`)
+    if (!(unprovable && alike.failures.includes(f)))
+      engine.pool.markLying(f.s, `${method}: ${f.why}`)
   if (unprovable) {
-    engine.events.emit('unproven', { method, reason: trusted[0]!.why, domains })
+    engine.events.emit('unproven', { method, reason: alike.why, domains: alike.domains })
     if (quorumRoot) return { kind: 'quorum' }
     throw error
   }
   if (trusted.length > 0) throw error // only liars answered: say so rather than trust a vote
   return { kind: 'quorum' }
+}
+
+/** The unanchored failures that read alike across the most domains (trusted sources only). */
+function alikeUnanchored(trusted: readonly Failure[]) {
+  let best = { why: '', failures: [] as Failure[], domains: [] as string[] }
+  for (const why of new Set(trusted.filter((f) => f.unanchored).map((f) => f.why))) {
+    const failures = trusted.filter((f) => f.unanchored && f.why === why)
+    const domains = [...new Set(failures.map((f) => f.s.domain))]
+    if (domains.length > best.domains.length) best = { why, failures, domains }
+  }
+  return best
 }
 
 /** What one source's failed attempt becomes: its own error, "cannot prove", or a failed proof. */
