@@ -194,10 +194,21 @@ function errorVerdict(error: unknown): Verdict {
   return { outcome: 'failed', reason }
 }
 
-/** The rejections from domains that did not accept: one reason, or every source's. */
+/**
+ * The rejections from domains that did not accept: their one reason; or, where they differ, the
+ * one that more trusted domains than any other give, two at least (one domain's other words do
+ * not hide two domains' "nonce too low"); else every source's.
+ */
 function rejectionOf(among: readonly Rejection[], failures: Failure[]): Error {
   const first = among[0]?.error
   if (first && among.every((r) => sameRejection(r.error, first))) return first
+  const domains = (e: RpcResponseError) =>
+    new Set(among.filter((r) => !r.s.untrusted && sameRejection(r.error, e)).map((r) => r.s.domain))
+      .size
+  const ranked = among.map((r) => ({ error: r.error, domains: domains(r.error) }))
+  ranked.sort((a, b) => b.domains - a.domains)
+  const [best, next] = ranked.filter((r, i) => i === 0 || !sameRejection(r.error, ranked[0]!.error))
+  if (best && best.domains >= 2 && best.domains > (next?.domains ?? 0)) return best.error
   return new AllSourcesFailedError('eth_sendRawTransaction', failures)
 }
 

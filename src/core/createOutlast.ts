@@ -80,6 +80,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
       hedge: config.hedge,
       onDisagreement: (method, answers) => events.emit('disagreement', { method, answers }),
       penalize: pool.penalize,
+      lie: pool.markLying,
       // A live source answers this within a couple of its round trips.
       probe: (s) =>
         attempt(s, 'eth_blockNumber', [], AbortSignal.timeout(roundTrips(config, s, 2, 500))).then(

@@ -55,6 +55,8 @@ export type FanOutContext = {
   redact?(text: string): string
   /** Counts a failure the engine found (a lie, a slow loser) against a source. */
   penalize(s: SourceState, error: SourceError): void
+  /** A source's answer was proven false (cut off for `lieCooloff`). @default penalize */
+  lie?(s: SourceState, reason: string): void
   /**
    * Asks a source something cheap, to tell a slow answer from a dead source before it is given
    * up (an answer updates its `lastAnswerAt`). Settles, never rejects.
@@ -148,7 +150,7 @@ class Run {
   readonly tally: Tally
   readonly expected: Expected
   readonly failures: { source: string; reason: string }[] = []
-  readonly callersErrors: RpcResponseError[] = []
+  readonly callersErrors: { error: RpcResponseError; domain: string | undefined }[] = []
   readonly inflight = new Set<Attempt>()
   readonly launched = new Set<SourceState>()
   candidates: readonly SourceState[]
@@ -185,6 +187,8 @@ class Run {
   reasked = false
   /** The lone real answer's inclusion was checked once (`beatsNotYet`). */
   inclusionAsked = false
+  /** A lone real answer's inclusion was checked beside the re-checks (`refuteEarly`). */
+  earlyAsked = false
   /** That check is running: what comes next waits for its verdict. */
   checking = false
 
@@ -384,7 +388,12 @@ class Run {
         break
       case 'failed':
         this.failures.push({ source: s.name, reason: verdict.reason })
-        if (verdict.callers) this.callersErrors.push(error as RpcResponseError)
+        if (verdict.callers)
+          this.callersErrors.push({
+            error: error as RpcResponseError,
+            // An untrusted source's word outvotes no one (docs/architecture.md, trust rules).
+            domain: s.untrusted ? undefined : s.domain,
+          })
         needMore = true
         break
       case 'rejected':
@@ -410,6 +419,7 @@ class Run {
   recheckPending() {
     const isPending = this.req.pending
     if (!isPending || !this.tally.hasReal(isPending)) return
+    this.refuteEarly(isPending)
     this.rechecks ??= new Map()
     const rechecks = this.rechecks
     for (const s of this.tally.notYet(isPending)) {
@@ -466,6 +476,7 @@ class Run {
       pending: this.req.pending,
       inclusion: !!this.req.beatsNotYet && !this.inclusionAsked,
       callersErrors: this.callersErrors,
+      needDomains: this.req.need.domains,
       failures: this.failures.length,
       reasked: this.reasked,
       inflight: this.inflight.size,
@@ -526,12 +537,33 @@ class Run {
     }, again)
   }
 
+  /**
+   * One real answer that "not yet"s from as many domains as an answer needs stand against: its
+   * inclusion is checked at once, beside the re-checks. Proven false, it leaves the tally as its
+   * sources' lie (a made-up receipt must not hold every poll up by a second of re-checks);
+   * standing, it waits for them, as any answer at the chain's edge does.
+   */
+  refuteEarly(isPending: (value: unknown) => boolean) {
+    const real = this.tally.all().filter((g) => !g.error && !isPending(g.value))
+    const lone = real.length === 1 ? real[0]! : undefined
+    if (!lone || !this.req.beatsNotYet || this.earlyAsked) return
+    if (this.tally.notYetDomains(isPending) < this.req.need.domains) return
+    this.earlyAsked = true
+    this.req.beatsNotYet(lone.value).then(
+      (ok) => {
+        if (typeof ok === 'object') this.refute(lone, ok.refuted)
+      },
+      () => {},
+    )
+  }
+
   /** `g` was proven false: each of its sources lied, and it no longer counts. */
   refute(g: Group, why: string) {
-    this.tally.drop(g)
+    if (!this.done) this.tally.drop(g)
     for (const s of g.sources) {
       const lie = new SourceError(s.name, 'body', `${this.req.method} answer rejected: ${why}`)
-      this.ctx.penalize(s, lie)
+      if (this.ctx.lie) this.ctx.lie(s, `${this.req.method}: ${why}`)
+      else this.ctx.penalize(s, lie)
       this.failures.push({ source: s.name, reason: lie.shortMessage })
     }
   }

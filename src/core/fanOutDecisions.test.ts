@@ -177,6 +177,7 @@ describe('whenExhausted', () => {
     pending: (v) => v === null,
     inclusion: false,
     callersErrors: [],
+    needDomains: 2,
     failures: 0,
     reasked: false,
     contested: false,
@@ -207,17 +208,44 @@ describe('whenExhausted', () => {
       do: 'checkInclusion',
       group: real,
     })
-    assert.deepEqual(whenExhausted({ ...base, callersErrors: [unknown], failures: 1 }), {
+    const fromA = { error: unknown, domain: 'a' }
+    assert.deepEqual(whenExhausted({ ...base, callersErrors: [fromA], failures: 1 }), {
       do: 'callersError',
       error: unknown,
     })
-    assert.deepEqual(whenExhausted({ ...base, callersErrors: [unknown], failures: 2 }), {
+    assert.deepEqual(whenExhausted({ ...base, callersErrors: [fromA], failures: 2 }), {
       do: 'allFailed',
     })
     assert.deepEqual(whenExhausted({ ...base, groups: [real, notYet] }), { do: 'reask' })
     assert.deepEqual(whenExhausted({ ...base, groups: [real, notYet], reasked: true }), {
       do: 'quorumError',
     })
+  })
+
+  it('"no such method" from as many domains as an answer needs outvotes one answer or failure', () => {
+    const twoDomains = [
+      { error: unknown, domain: 'a' },
+      { error: unknown, domain: 'b' },
+    ]
+    const lone = { ...base, groups: [group('0x1337')], degrade: true, failures: 2 }
+    assert.deepEqual(whenExhausted({ ...lone, callersErrors: twoDomains }), {
+      do: 'callersError',
+      error: unknown,
+    })
+    assert.deepEqual(whenExhausted({ ...base, callersErrors: twoDomains, failures: 3 }), {
+      do: 'callersError',
+      error: unknown,
+    })
+    // One domain twice, or untrusted sources (no domain), are not two domains.
+    const oneDomain = [twoDomains[0]!, { error: unknown, domain: 'a' }]
+    assert.equal(whenExhausted({ ...lone, callersErrors: oneDomain }).do, 'degrade')
+    const untrusted = [twoDomains[0]!, { error: unknown, domain: undefined }]
+    assert.equal(whenExhausted({ ...lone, callersErrors: untrusted }).do, 'degrade')
+    // With a quorum of three domains, two say too little.
+    assert.equal(
+      whenExhausted({ ...lone, callersErrors: twoDomains, needDomains: 3 }).do,
+      'degrade',
+    )
   })
 
   it('no re-ask with attempts in flight or the deadline near; a node error is not a lone answer', () => {

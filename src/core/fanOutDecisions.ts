@@ -274,7 +274,10 @@ export type Exhaustion = {
   pending?: ((result: unknown) => boolean) | undefined
   /** A lone real answer's inclusion may still be checked (`beatsNotYet`, not asked yet). */
   inclusion: boolean
-  callersErrors: readonly RpcResponseError[]
+  /** Errors that are the caller's (an unknown method), with the domain each came from (none: an untrusted source). */
+  callersErrors: readonly { error: RpcResponseError; domain: string | undefined }[]
+  /** Domains an answer needs (`need.domains`): as many saying "no such method" are an answer. */
+  needDomains: number
   failures: number
   reasked: boolean
   inflight: number
@@ -299,6 +302,12 @@ export type Exhausted =
 
 export function whenExhausted(x: Exhaustion): Exhausted {
   const all = x.groups
+  // "No such method" from as many domains as an answer needs is theirs: one domain's answer (or
+  // failure) beside it is outvoted, never the answer degraded.
+  const callers = x.callersErrors[0]?.error
+  const callersDomains = new Set(x.callersErrors.flatMap((c) => c.domain ?? [])).size
+  if (callers && callersDomains >= Math.max(x.needDomains, 2))
+    return { do: 'callersError', error: callers }
   if (all.length === 0 && x.reserve > 0) return { do: 'askReserve' }
   if (all.length === 1 && x.degrade && !x.contested) {
     if (!x.doubted) return { do: 'degrade', group: all[0]! }
@@ -307,7 +316,6 @@ export function whenExhausted(x: Exhaustion): Exhausted {
   const real = all.filter((g) => g.error || !x.pending?.(g.value))
   const lone = real.length === 1 && all.length > 1 && !real[0]!.error ? real[0]! : undefined
   if (lone && x.inclusion) return { do: 'checkInclusion', group: lone }
-  const callers = x.callersErrors[0]
   if (all.length === 0 && callers && x.callersErrors.length === x.failures)
     return { do: 'callersError', error: callers }
   if (all.length === 0) return { do: 'allFailed' }

@@ -622,6 +622,8 @@ class Tracker {
       // Once some source answered, the silent rest get a few of their round trips, not the
       // whole poll timeout: then the head is settled among those that answered (below).
       let patience: unknown
+      let tieBreak = false
+      const started = this.now()
       const done = () => {
         this.clock.clearTimeout(patience)
         resolve()
@@ -639,12 +641,18 @@ class Tracker {
             run.settled = true
             done()
           }
+          const silent = () => targets.filter((t) => !answered.includes(t))
           if (--pending === 0) done()
           else if (ok && patience === undefined && this.o.patience)
-            patience = this.clock.setTimeout(
-              done,
-              this.o.patience(targets.filter((t) => !answered.includes(t))),
-            )
+            patience = this.clock.setTimeout(done, this.o.patience(silent()))
+          // An old head the answers agree on waits for a tie-breaker three times as long as they
+          // took at most: a source slow of its own doing does not hold every refresh up.
+          if (waitForOthers && ok && !tieBreak && this.o.patience) {
+            tieBreak = true
+            this.clock.clearTimeout(patience)
+            const took = Math.max(250, 3 * (this.now() - started))
+            patience = this.clock.setTimeout(done, Math.min(took, this.o.patience(silent())))
+          }
         })
       }
     })

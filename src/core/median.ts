@@ -38,6 +38,7 @@ export function medianAnswer(req: MedianRequest): Promise<MedianResult> {
     controller.signal,
     AbortSignal.timeout(Math.max(0, req.deadline - Date.now())),
   ])
+  const started = Date.now()
   const answers: Figure[] = []
   const failures: { source: string; reason: string }[] = []
   const asked = new Set<SourceState>()
@@ -87,7 +88,7 @@ export function medianAnswer(req: MedianRequest): Promise<MedianResult> {
       if (done) return
       if (inflight.size === 0 || domainsOf(answers) >= DOMAINS) return finish()
       clearTimeout(timer)
-      timer = setTimeout(finish, patience(domainsOf(answers), inflight, s))
+      timer = setTimeout(finish, patience(domainsOf(answers), inflight, s, Date.now() - started))
     }
     for (let i = 0; i < DOMAINS; i++) if (!ask()) break
     if (asked.size === 0) finish()
@@ -136,12 +137,22 @@ function unasked(
   return fresh ?? again
 }
 
-/** How long to wait for the sources still asked once `s` answered and `domains` domains have. */
-function patience(domains: number, inflight: ReadonlySet<SourceState>, s: SourceState): number {
-  // Two domains: the third breaks a tie between them, so it gets a couple of its round
-  // trips. One: wait for a second as long as a silent source takes to be presumed lost.
+/**
+ * How long to wait for the sources still asked once `s` answered and `domains` domains have,
+ * `took` ms after the request began.
+ */
+function patience(
+  domains: number,
+  inflight: ReadonlySet<SourceState>,
+  s: SourceState,
+  took: number,
+): number {
+  // Two domains: the third breaks a tie between them, so it gets a couple of its round trips,
+  // but no longer than the two took (a domain that answers everything late, its own latency
+  // high, must not hold every fee read up by a second). One: wait for a second as long as a
+  // silent source takes to be presumed lost.
   const late = Math.max(...[...inflight].map((p) => expectedLatency(p, 250)))
   return domains >= 2
-    ? Math.min(LONE_FLOOR, Math.max(20, 2 * late))
+    ? Math.min(LONE_FLOOR, Math.max(20, 2 * late), Math.max(20, took))
     : Math.max(LONE_FLOOR, 4 * Math.max(late, expectedLatency(s, 250)))
 }

@@ -18,6 +18,18 @@ import type { SourceState } from './sourceState.ts'
 const PRUNED =
   /missing trie node|header not found|historical state|state (?:at block #?\d+ )?(?:is )?(?:not available|unavailable|pruned)|(?:world )?state (?:is )?unavailable|state histories|not available due to pruning|pruned|distance to target block exceeds|BlockOutOfRangeError/i
 
+/** What nodes say of a block they do not have (geth, Nethermind, Erigon, Besu, anvil). */
+const UNKNOWN_BLOCK =
+  /unknown block|header for hash not found|block (?:\S+ )?(?:was )?not found|block \S+ could not be found/i
+
+/**
+ * A live node that does not know the block asked for: it answered (often a block at the chain's
+ * edge it has not imported yet), it did not fail, and it contradicts no one.
+ */
+export function isUnknownBlock(error: unknown): error is RpcResponseError {
+  return error instanceof RpcResponseError && UNKNOWN_BLOCK.test(error.reason)
+}
+
 /** A node's refusal because it no longer holds the state (or block) asked for. */
 export function isPruned(error: unknown): error is RpcResponseError {
   return error instanceof RpcResponseError && PRUNED.test(error.reason)

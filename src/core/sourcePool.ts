@@ -13,7 +13,7 @@ import type { ResolvedConfig } from './config.ts'
 import type { Emitter } from './emitter.ts'
 import type { OutlastEvents } from './events.ts'
 import { classify, isCallersError } from './policy.ts'
-import { blockOfRead, isPruned, notePruned, prunedAt } from './pruned.ts'
+import { blockOfRead, isPruned, isUnknownBlock, notePruned, prunedAt } from './pruned.ts'
 import {
   conditionOf,
   createSourceState,
@@ -297,6 +297,7 @@ function attempter(
       // ("already known", "nonce too low"): the node is working.
       const answered =
         err.kind === 'unserved' ||
+        isUnknownBlock(err) ||
         (err instanceof RpcResponseError && (err.deterministic || policy.class === 'broadcast'))
       const ms = Date.now() - started
       if (answered || isCallersError(method, err)) {

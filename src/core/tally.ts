@@ -6,6 +6,7 @@
 
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { canonical } from './canonical.ts'
+import { isUnknownBlock } from './pruned.ts'
 import type { SourceState } from './sourceState.ts'
 
 /** How many sources, and in how many failure domains, must give one answer. */
@@ -62,9 +63,8 @@ export function judge(
   return judgeTrusted(rules, s, result, error)
 }
 
-/** What nodes say of a block they do not have (geth, Nethermind, Erigon, Besu, anvil). */
-const UNKNOWN_BLOCK =
-  /unknown block|header for hash not found|block (?:\S+ )?(?:was )?not found|block \S+ could not be found/i
+/** A node's "no such block": like "not found", a block at the chain's edge it has not yet. */
+const UNKNOWN_BLOCK_KEY = 'error:unknown-block'
 
 /** Why an untrusted source's answer counted for nothing. */
 export const UNCHECKED = 'untrusted source: its answer counts only when checked here'
@@ -83,8 +83,7 @@ function judgeTrusted(
   // A live node that does not know the block asked for has answered, not failed: its "unknown
   // block" dissents from an answer about that block (one source's made-up block stands against
   // domains that are up and say no such block; a node a block behind is asked again).
-  if (error instanceof RpcResponseError && UNKNOWN_BLOCK.test(error.reason))
-    return { kind: 'nodeError', key: 'error:unknown-block', error }
+  if (isUnknownBlock(error)) return { kind: 'nodeError', key: UNKNOWN_BLOCK_KEY, error }
   if (error !== undefined)
     return { kind: 'failed', reason: reasonOf(error), callers: !!rules.callersError?.(error) }
   // The rules read untrusted data: any exception is that source's malformed answer.
@@ -177,6 +176,13 @@ export class Tally {
     return out
   }
 
+  /** The domains that said "not yet", those asked again included. */
+  notYetDomains(isPending: (value: unknown) => boolean): number {
+    const domains = new Set(this.withdrawn)
+    for (const s of this.notYet(isPending)) domains.add(s.domain)
+    return domains.size
+  }
+
   /** Takes `s`'s answer back (it is asked again); a group left empty goes. */
   withdraw(s: SourceState): void {
     for (const [key, g] of this.groups) {
@@ -253,8 +259,8 @@ export class Tally {
    */
   contradicting(winner: Group): SourceState[] {
     const out: SourceState[] = []
-    for (const g of this.groups.values())
-      if (g !== winner && g.value !== null) out.push(...g.sources)
+    for (const [key, g] of this.groups)
+      if (g !== winner && g.value !== null && key !== UNKNOWN_BLOCK_KEY) out.push(...g.sources)
     return out
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Hostile sources against `outlast/proofs` and `outlast/execute`, beyond hostileProofs.test.ts:
  * well-formed, correctly hashed answers that are wrong, and what they make outlast do to honest
- * sources. A test wrapped in `it.fails` states the correct behaviour of a hole still open.
+ * sources. Each test states the correct behaviour; each failed on the code before its fix (the
+ * comment above it says what happened then).
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'

@@ -4,7 +4,7 @@
  * (header hash, transactions hashed, transactionsRoot) holds the transaction where the receipt
  * says (rules.ts `beatsNotYet`, handlers/agreedChain.ts `includes`). Here a hostile source
  * answers the receipt of a transaction still in the mempool (or of none at all) with "mined,
- * status 1" in the head block: the body refutes it, the liar is penalized, and the honest
+ * status 1" in the head block: the body refutes it, the liar is cut off as lying, and the honest
  * "not found" stands (flagged degraded: one domain). Without the body check the forged receipt
  * came back, and a wallet or a synchronous send took the transaction as mined.
  */
@@ -93,7 +93,7 @@ describe('a made-up receipt in a block on the agreed chain', () => {
         const liar = rpc.status().sources.find((s) => s.name === 'liar')
         assert.match(
           String(liar?.lastError),
-          /answer rejected: block 0x[0-9a-f]+ has 0x[0-9a-f]+ at index 0/,
+          /lied: eth_getTransactionReceipt: block 0x[0-9a-f]+ has 0x[0-9a-f]+ at index 0/,
         )
       } finally {
         await rpc.close()
