@@ -2,8 +2,13 @@
  * Hostile sources for the adversarial tests: a real source (over a lab proxy to real anvil)
  * whose answers are rewritten on purpose — well-formed, correctly hashed, and wrong.
  */
+import assert from 'node:assert/strict'
+import type { ProverContext } from '../../src/core/prover.ts'
+import { createTrustStore } from '../../src/core/trust.ts'
 import { http, type Source } from '../../src/index.ts'
 import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
+import { EMPTY_CODE_HASH } from '../../src/verify/proof.ts'
+import { EMPTY_TRIE_ROOT, EMPTY_UNCLES_HASH } from '../../src/verify/trie.ts'
 import type { Lab } from '../lab/index.ts'
 
 export type Rewrite = (
@@ -52,4 +57,62 @@ export function labSources(lab: Lab, names?: readonly string[]): Source[] {
   return lab.sources
     .filter((s) => !names || names.includes(s.name))
     .map((s) => http(s.proxy.url, { name: s.name, domain: s.domain, fetchFn: s.proxy.fetch }))
+}
+
+/** A Cancun header's fields (no requestsHash, blobs in excess) over an empty state. */
+export const EMPTY_CANCUN = {
+  parentHash: `0x${'11'.repeat(32)}`,
+  sha3Uncles: EMPTY_UNCLES_HASH,
+  miner: `0x${'c0'.repeat(20)}`,
+  stateRoot: EMPTY_TRIE_ROOT,
+  transactionsRoot: EMPTY_TRIE_ROOT,
+  receiptsRoot: EMPTY_TRIE_ROOT,
+  logsBloom: `0x${'00'.repeat(256)}`,
+  difficulty: '0x0',
+  number: '0x100',
+  gasLimit: '0x1c9c380',
+  gasUsed: '0x0',
+  timestamp: '0x67000000',
+  extraData: '0x',
+  mixHash: `0x${'22'.repeat(32)}`,
+  nonce: '0x0000000000000000',
+  baseFeePerGas: '0x7',
+  withdrawalsRoot: EMPTY_TRIE_ROOT,
+  blobGasUsed: '0x0',
+  excessBlobGas: '0x4000000',
+  parentBeaconBlockRoot: `0x${'33'.repeat(32)}`,
+}
+
+/** Init code returning BLOBBASEFEE as one word: its value depends on the blob fee schedule. */
+export const BLOB_BASE_FEE = '0x4a5f5260205ff3'
+
+/** A prover's view of one source over the empty state (every account proven absent) at `header`. */
+export function emptyStateContext(header: Record<string, unknown>, chainId: number): ProverContext {
+  const store = createTrustStore({
+    checkpoints: [],
+    hook: undefined,
+    fetchHeader: async () => null,
+  })
+  const trusted = store.add(header, 'agreed')
+  assert.ok(trusted, 'the header hashes to its hash')
+  return {
+    header: trusted,
+    trusted: store.resolve,
+    chainId,
+    call: async (method, params) => {
+      if (method === 'eth_getProof')
+        return {
+          address: params[0],
+          accountProof: [],
+          balance: '0x0',
+          nonce: '0x0',
+          codeHash: EMPTY_CODE_HASH,
+          storageHash: EMPTY_TRIE_ROOT,
+          storageProof: [],
+        }
+      if (method === 'eth_getCode') return '0x'
+      if (method === 'eth_createAccessList') return { accessList: [], gasUsed: '0x0' }
+      throw new Error(`unexpected ${method}`)
+    },
+  }
 }

@@ -6,16 +6,12 @@
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import type { ProverContext } from '../../src/core/prover.ts'
-import { createTrustStore } from '../../src/core/trust.ts'
 import { execute } from '../../src/execute/index.ts'
-import { createOutlast, http, type OutlastEvents } from '../../src/index.ts'
+import { createOutlast, http, type OutlastEvents, type Source } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
-import { blobBaseFee } from '../../src/verify/blobFee.ts'
+import { BLOB_FRACTION, blobBaseFee, blobFee } from '../../src/verify/blobFee.ts'
 import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
-import { EMPTY_CODE_HASH } from '../../src/verify/proof.ts'
-import { EMPTY_TRIE_ROOT, EMPTY_UNCLES_HASH } from '../../src/verify/trie.ts'
-import { CHAIN_ID, threeDomains } from '../helpers.ts'
+import { CHAIN_ID, sleep, threeDomains } from '../helpers.ts'
 import {
   type Anvil,
   devAccounts,
@@ -25,7 +21,7 @@ import {
   startLab,
   startProxy,
 } from '../lab/index.ts'
-import { hostile, labSources } from './hostile.ts'
+import { BLOB_BASE_FEE, EMPTY_CANCUN, emptyStateContext, hostile, labSources } from './hostile.ts'
 
 type Hex = `0x${string}`
 const HONEST = threeDomains.map((s) => s.name)
@@ -131,62 +127,9 @@ describe('a chain still on Prague (anvil --hardfork prague), default execute()',
 })
 
 describe('execute: block context the header does not fix', () => {
-  /** A Cancun header with blobs in excess, over an empty state. */
-  const fields = {
-    parentHash: `0x${'11'.repeat(32)}`,
-    sha3Uncles: EMPTY_UNCLES_HASH,
-    miner: `0x${'c0'.repeat(20)}`,
-    stateRoot: EMPTY_TRIE_ROOT,
-    transactionsRoot: EMPTY_TRIE_ROOT,
-    receiptsRoot: EMPTY_TRIE_ROOT,
-    logsBloom: `0x${'00'.repeat(256)}`,
-    difficulty: '0x0',
-    number: '0x100',
-    gasLimit: '0x1c9c380',
-    gasUsed: '0x0',
-    timestamp: '0x67000000',
-    extraData: '0x',
-    mixHash: `0x${'22'.repeat(32)}`,
-    nonce: '0x0000000000000000',
-    baseFeePerGas: '0x7',
-    withdrawalsRoot: EMPTY_TRIE_ROOT,
-    blobGasUsed: '0x0',
-    excessBlobGas: '0x4000000',
-    parentBeaconBlockRoot: `0x${'33'.repeat(32)}`,
-  }
-  const header = { ...fields, hash: computeBlockHash(fields as unknown as RpcBlockHeader) }
-  /** Init code returning BLOBBASEFEE as one word. */
-  const BLOB_BASE_FEE = '0x4a5f5260205ff3'
-
-  /** One source over the empty state, at `header`, on chain `chainId`. */
-  const ctxFor = (chainId: number): ProverContext => {
-    const store = createTrustStore({
-      checkpoints: [],
-      hook: undefined,
-      fetchHeader: async () => null,
-    })
-    const trusted = store.add(header, 'agreed')
-    assert.ok(trusted, 'the header hashes to its hash')
-    return {
-      header: trusted,
-      trusted: store.resolve,
-      chainId,
-      call: async (method, params) => {
-        if (method === 'eth_getProof')
-          return {
-            address: params[0],
-            accountProof: [],
-            balance: '0x0',
-            nonce: '0x0',
-            codeHash: EMPTY_CODE_HASH,
-            storageHash: EMPTY_TRIE_ROOT,
-            storageProof: [],
-          }
-        if (method === 'eth_getCode') return '0x'
-        if (method === 'eth_createAccessList') return { accessList: [], gasUsed: '0x0' }
-        throw new Error(`unexpected ${method}`)
-      },
-    }
+  const header = {
+    ...EMPTY_CANCUN,
+    hash: computeBlockHash(EMPTY_CANCUN as unknown as RpcBlockHeader),
   }
 
   // Attack (no liar needed): BLOBBASEFEE on a chain outlast has no blob schedule for (Gnosis,
@@ -201,9 +144,17 @@ describe('execute: block context the header does not fix', () => {
     const answer = await execute().answer(
       'eth_call',
       [{ data: BLOB_BASE_FEE }, { blockHash: header.hash }],
-      ctxFor(100),
+      emptyStateContext(header, 100),
     )
     assert.equal(answer, undefined, `left to quorum, not proven as ${String(answer)}`)
+    // Named, the fork's schedule gives it.
+    const named = await execute({ hardfork: 'cancun' }).answer(
+      'eth_call',
+      [{ data: BLOB_BASE_FEE }, { blockHash: header.hash }],
+      emptyStateContext(header, 100),
+    )
+    const cancun = blobFee(BigInt(EMPTY_CANCUN.excessBlobGas), BLOB_FRACTION.cancun!)
+    assert.equal(BigInt(String(named)), cancun)
   })
 })
 
@@ -374,14 +325,21 @@ describe('execute: one domain proving another block’s state (held)', () => {
       },
       { name: 'liar', domain: 'liar-host' },
     )
+    // The honest domains 80 ms behind it, so that the liar is the one asked first.
+    const behind = (s: Source) =>
+      hostile(s, async (_m, _p, answer) => {
+        await sleep(80)
+        return answer()
+      })
     const rpc = createOutlast({
       chainId: CHAIN_ID,
       prover: [proofs(), execute()],
-      sources: [liar, ...labSources(lab, HONEST)],
+      sources: [liar, ...labSources(lab, HONEST).map(behind)],
     })
     const lies: OutlastEvents['lie'][] = []
     rpc.on('lie', (e) => lies.push(e))
     try {
+      for (let i = 0; i < 3; i++) await rpc.request({ method: 'eth_blockNumber' })
       const params = [{ data: BALANCE }, 'latest']
       const { result, meta } = await rpc.requestWithMeta({ method: 'eth_call', params })
       assert.equal(result, await lab.anvil.rpc('eth_call', params))

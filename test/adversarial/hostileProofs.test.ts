@@ -11,13 +11,11 @@ import { execute } from '../../src/execute/index.ts'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
 import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
-import { EMPTY_CODE_HASH } from '../../src/verify/proof.ts'
 import { computeReceiptsRoot, type RpcReceipt } from '../../src/verify/receipts.ts'
-import { EMPTY_TRIE_ROOT, EMPTY_UNCLES_HASH } from '../../src/verify/trie.ts'
 import { CHAIN_ID, sleep, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, mined, startLab } from '../lab/index.ts'
 import { deployAnswer, PING_INIT } from '../workload.ts'
-import { hostile, labSources } from './hostile.ts'
+import { EMPTY_CANCUN, emptyStateContext, hostile, labSources } from './hostile.ts'
 
 type Hex = `0x${string}`
 const HONEST = threeDomains.map((s) => s.name)
@@ -29,73 +27,28 @@ type Log = Record<string, unknown> & { blockHash: Hex; blockTimestamp?: unknown 
 type Receipt = Record<string, unknown> & { blockHash: Hex; transactionHash: Hex; logs: Log[] }
 
 describe('execute: the block context is the one the header’s hash fixes', () => {
-  /** A Cancun header (no requestsHash) over an empty state, on a chain @ethereumjs/common does not know. */
-  const fields = {
-    parentHash: `0x${'11'.repeat(32)}`,
-    sha3Uncles: EMPTY_UNCLES_HASH,
-    miner: `0x${'c0'.repeat(20)}`,
-    stateRoot: EMPTY_TRIE_ROOT,
-    transactionsRoot: EMPTY_TRIE_ROOT,
-    receiptsRoot: EMPTY_TRIE_ROOT,
-    logsBloom: `0x${'00'.repeat(256)}`,
-    difficulty: '0x0',
-    number: '0x100',
-    gasLimit: '0x1c9c380',
-    gasUsed: '0x0',
-    timestamp: '0x67000000',
-    extraData: '0x',
-    mixHash: `0x${'22'.repeat(32)}`,
-    nonce: '0x0000000000000000',
-    baseFeePerGas: '0x7',
-    withdrawalsRoot: EMPTY_TRIE_ROOT,
-    blobGasUsed: '0x0',
-    excessBlobGas: '0x4000000',
-    parentBeaconBlockRoot: `0x${'33'.repeat(32)}`,
-  }
-  const hash = computeBlockHash(fields as unknown as RpcBlockHeader)
-  /** Init code returning BLOBBASEFEE as one word: its value depends on the fork's update fraction. */
-  const BLOB_BASE_FEE = '0x4a5f5260205ff3'
+  /** A Cancun header over an empty state, on a chain @ethereumjs/common does not know. */
+  const hash = computeBlockHash(EMPTY_CANCUN as unknown as RpcBlockHeader)
+  /**
+   * Init code returning whether a CALL to 0x0b with no input succeeds: an empty account before
+   * Prague (1), EIP-2537's BLS12-381 G1ADD refusing an empty input from Prague on (0).
+   */
+  const CALLS_0X0B = '0x60006000600060006000600b5af160005260206000f3'
 
-  /** A source over the empty state: every account proven absent. */
-  const ctxFor = (header: Record<string, unknown>): ProverContext => {
-    const store = createTrustStore({
-      checkpoints: [],
-      hook: undefined,
-      fetchHeader: async () => null,
-    })
-    const trusted = store.add(header, 'agreed')
-    assert.ok(trusted, 'the header hashes to its hash')
-    return {
-      header: trusted,
-      trusted: store.resolve,
-      chainId: 7_777,
-      call: async (method, params) => {
-        if (method === 'eth_getProof')
-          return {
-            address: params[0],
-            accountProof: [],
-            balance: '0x0',
-            nonce: '0x0',
-            codeHash: EMPTY_CODE_HASH,
-            storageHash: EMPTY_TRIE_ROOT,
-            storageProof: [],
-          }
-        if (method === 'eth_getCode') return '0x'
-        if (method === 'eth_createAccessList') return { accessList: [], gasUsed: '0x0' }
-        throw new Error(`unexpected ${method}`)
-      },
-    }
-  }
-
-  it('a null requestsHash padded into a Cancun header (its hash unchanged) does not make the call run under Osaka', async () => {
-    const params = [{ data: BLOB_BASE_FEE }, { blockHash: hash }]
-    const honest = await execute().answer('eth_call', params, ctxFor({ ...fields, hash }))
+  it('a null requestsHash padded into a Cancun header (its hash unchanged) does not make the call run under Prague or Osaka', async () => {
+    const params = [{ data: CALLS_0X0B }, { blockHash: hash }]
+    const honest = await execute().answer(
+      'eth_call',
+      params,
+      emptyStateContext({ ...EMPTY_CANCUN, hash }, 7_777),
+    )
+    assert.equal(honest, `0x${'1'.padStart(64, '0')}`, 'under Cancun, 0x0b is an empty account')
     const padded = await execute().answer(
       'eth_call',
       params,
-      ctxFor({ ...fields, requestsHash: null, hash }),
+      emptyStateContext({ ...EMPTY_CANCUN, requestsHash: null, hash }, 7_777),
     )
-    assert.equal(padded, honest, 'BLOBBASEFEE under the fork the hashed header fields give')
+    assert.equal(padded, honest, 'the call under the fork the hashed header fields give')
   })
 })
 
