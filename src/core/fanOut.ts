@@ -189,6 +189,8 @@ class Run {
   inclusionAsked = false
   /** A lone real answer's inclusion was checked beside the re-checks (`refuteEarly`). */
   earlyAsked = false
+  /** That check could not place it on the agreed chain: one re-check, not two. */
+  loneUnplaced = false
   /** That check is running: what comes next waits for its verdict. */
   checking = false
 
@@ -424,7 +426,7 @@ class Run {
     const rechecks = this.rechecks
     for (const s of this.tally.notYet(isPending)) {
       const n = rechecks.get(s) ?? 0
-      const delay = RECHECK_DELAYS[n]
+      const delay = this.loneUnplaced && n > 0 ? undefined : RECHECK_DELAYS[n]
       if (delay === undefined) continue
       rechecks.set(s, n + 1)
       this.tally.withdraw(s)
@@ -540,8 +542,9 @@ class Run {
   /**
    * One real answer that "not yet"s from as many domains as an answer needs stand against: its
    * inclusion is checked at once, beside the re-checks. Proven false, it leaves the tally as its
-   * sources' lie (a made-up receipt must not hold every poll up by a second of re-checks);
-   * standing, it waits for them, as any answer at the chain's edge does.
+   * sources' lie (a made-up receipt must not hold every poll up by a second of re-checks); not
+   * placed on the agreed chain (a block above its head, or another chain's), the "not yet"s are
+   * asked again once, not twice; standing, it waits for them, as any answer at the chain's edge.
    */
   refuteEarly(isPending: (value: unknown) => boolean) {
     const real = this.tally.all().filter((g) => !g.error && !isPending(g.value))
@@ -552,6 +555,7 @@ class Run {
     this.req.beatsNotYet(lone.value).then(
       (ok) => {
         if (typeof ok === 'object') this.refute(lone, ok.refuted)
+        else if (!ok) this.loneUnplaced = true
       },
       () => {},
     )

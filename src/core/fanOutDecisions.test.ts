@@ -241,6 +241,21 @@ describe('whenExhausted', () => {
     assert.equal(whenExhausted({ ...lone, callersErrors: oneDomain }).do, 'degrade')
     const untrusted = [twoDomains[0]!, { error: unknown, domain: undefined }]
     assert.equal(whenExhausted({ ...lone, callersErrors: untrusted }).do, 'degrade')
+    // Two domains alike outvote a third's other words and data; a lone one's come back
+    // without its words or data.
+    const evil = new RpcResponseError('liar', { code: -32600, message: 'visit evil', data: '0xd' })
+    const mixed = [{ error: evil, domain: 'liar' }, ...twoDomains]
+    assert.deepEqual(whenExhausted({ ...base, callersErrors: mixed, failures: 3 }), {
+      do: 'callersError',
+      error: unknown,
+    })
+    const tie = [{ error: evil, domain: 'liar' }, twoDomains[0]!]
+    const alone = whenExhausted({ ...base, callersErrors: tie, failures: 2 })
+    assert.equal(alone.do, 'callersError')
+    const e = (alone as { error: RpcResponseError }).error
+    assert.equal(e.code, -32600)
+    assert.doesNotMatch(e.message, /evil/)
+    assert.equal(e.data, undefined)
     // With a quorum of three domains, two say too little.
     assert.equal(
       whenExhausted({ ...lone, callersErrors: twoDomains, needDomains: 3 }).do,

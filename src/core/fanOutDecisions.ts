@@ -4,7 +4,8 @@
  * to do when no one is left to ask. fanOut.ts owns the timers and acts on what these return;
  * the request path is in docs/architecture.md ("A quorum read, step by step").
  */
-import type { RpcResponseError } from '../shared/errors.ts'
+import { RpcResponseError } from '../shared/errors.ts'
+import { canonical } from './canonical.ts'
 import { expectedLatency, type SourceState, silent } from './sourceState.ts'
 import type { Group, Tally } from './tally.ts'
 
@@ -300,14 +301,45 @@ export type Exhausted =
   | { do: 'reask' }
   | { do: 'quorumError' }
 
+/**
+ * The caller's errors that the most trusted domains give alike (code and data), and how many
+ * domains: their error as they word it, or in fixed words where they word it differently; a
+ * lone domain's, where others said otherwise, without its words or data (a hostile source's
+ * "error" must not reach the caller as the nodes' verdict).
+ */
+function callersAnswer(errors: Exhaustion['callersErrors']) {
+  const groups = new Map<string, { errors: RpcResponseError[]; domains: Set<string> }>()
+  for (const { error, domain } of errors) {
+    const key = `${error.code}:${canonical(error.data ?? null)}`
+    const g = groups.get(key) ?? { errors: [], domains: new Set() }
+    g.errors.push(error)
+    if (domain !== undefined) g.domains.add(domain)
+    groups.set(key, g)
+  }
+  let best: { errors: RpcResponseError[]; domains: Set<string> } | undefined
+  for (const g of groups.values()) if (!best || g.domains.size > best.domains.size) best = g
+  if (!best) return undefined
+  const [first, ...rest] = best.errors as [RpcResponseError, ...RpcResponseError[]]
+  const trusted = groups.size === 1 || best.domains.size >= 2
+  const alike = rest.every((e) => e.reason === first.reason)
+  const error =
+    trusted && alike
+      ? first
+      : new RpcResponseError(first.source, {
+          code: first.code,
+          message: 'an error the nodes word differently',
+          ...(trusted ? { data: first.data } : {}),
+        })
+  return { error, domains: best.domains.size }
+}
+
 export function whenExhausted(x: Exhaustion): Exhausted {
   const all = x.groups
   // "No such method" from as many domains as an answer needs is theirs: one domain's answer (or
   // failure) beside it is outvoted, never the answer degraded.
-  const callers = x.callersErrors[0]?.error
-  const callersDomains = new Set(x.callersErrors.flatMap((c) => c.domain ?? [])).size
-  if (callers && callersDomains >= Math.max(x.needDomains, 2))
-    return { do: 'callersError', error: callers }
+  const callers = callersAnswer(x.callersErrors)
+  if (callers && callers.domains >= Math.max(x.needDomains, 2))
+    return { do: 'callersError', error: callers.error }
   if (all.length === 0 && x.reserve > 0) return { do: 'askReserve' }
   if (all.length === 1 && x.degrade && !x.contested) {
     if (!x.doubted) return { do: 'degrade', group: all[0]! }
@@ -317,7 +349,7 @@ export function whenExhausted(x: Exhaustion): Exhausted {
   const lone = real.length === 1 && all.length > 1 && !real[0]!.error ? real[0]! : undefined
   if (lone && x.inclusion) return { do: 'checkInclusion', group: lone }
   if (all.length === 0 && callers && x.callersErrors.length === x.failures)
-    return { do: 'callersError', error: callers }
+    return { do: 'callersError', error: callers.error }
   if (all.length === 0) return { do: 'allFailed' }
   if (!x.reasked && x.inflight === 0 && x.now + REASK_DELAY < x.deadline) return { do: 'reask' }
   return { do: 'quorumError' }

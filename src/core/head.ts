@@ -200,6 +200,9 @@ class Tracker {
     if (s.head && number < s.head.number)
       for (const n of s.hashes.keys()) if (n > number) s.hashes.delete(n)
     s.head = { number, hash, at: this.now() }
+    // Its lag, as `mark` counts it, now rather than at the next head (a source polled after the
+    // head was settled would keep the lag its previous head had).
+    if (this.agreed) s.lag = Math.max(0, this.agreed.number - number)
     return { number, hash }
   }
 

@@ -88,7 +88,8 @@ export function medianAnswer(req: MedianRequest): Promise<MedianResult> {
       if (done) return
       if (inflight.size === 0 || domainsOf(answers) >= DOMAINS) return finish()
       clearTimeout(timer)
-      timer = setTimeout(finish, patience(domainsOf(answers), inflight, s, Date.now() - started))
+      const took = close(answers) ? Date.now() - started : Number.POSITIVE_INFINITY
+      timer = setTimeout(finish, patience(domainsOf(answers), inflight, s, took))
     }
     for (let i = 0; i < DOMAINS; i++) if (!ask()) break
     if (asked.size === 0) finish()
@@ -138,8 +139,21 @@ function unasked(
 }
 
 /**
- * How long to wait for the sources still asked once `s` answered and `domains` domains have,
- * `took` ms after the request began.
+ * Two domains' figures within a quarter of each other (each domain's lowest): a third can move
+ * the median only between them. Further apart, one may be a liar's low figure, and the third
+ * is what outvotes it.
+ */
+function close(answers: readonly Figure[]): boolean {
+  const lowest = new Map<string, bigint>()
+  for (const { s, value } of answers)
+    if (!lowest.has(s.domain) || value < lowest.get(s.domain)!) lowest.set(s.domain, value)
+  const votes = [...lowest.values()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  return votes.length === 2 && votes[1]! * 4n <= votes[0]! * 5n
+}
+
+/**
+ * How long to wait for the sources still asked once `s` answered and `domains` domains have;
+ * `took`: how long two figures that are `close` took (else infinite).
  */
 function patience(
   domains: number,
@@ -147,10 +161,10 @@ function patience(
   s: SourceState,
   took: number,
 ): number {
-  // Two domains: the third breaks a tie between them, so it gets a couple of its round trips,
-  // but no longer than the two took (a domain that answers everything late, its own latency
-  // high, must not hold every fee read up by a second). One: wait for a second as long as a
-  // silent source takes to be presumed lost.
+  // Two domains: the third breaks a tie between them, so it gets a couple of its round trips;
+  // where their figures are close, no longer than the two took (a domain that answers
+  // everything late, its own latency high, must not hold every fee read up by a second). One:
+  // wait for a second as long as a silent source takes to be presumed lost.
   const late = Math.max(...[...inflight].map((p) => expectedLatency(p, 250)))
   return domains >= 2
     ? Math.min(LONE_FLOOR, Math.max(20, 2 * late), Math.max(20, took))

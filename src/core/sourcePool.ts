@@ -294,10 +294,11 @@ function attempter(
       const err = await failureOf(s, error, method, signal)
       if (err.kind === 'unserved') notePruned(s, block)
       // A revert is an answer, and a prompt one; so is a node's verdict on a transaction
-      // ("already known", "nonce too low"): the node is working.
+      // ("already known", "nonce too low"), and "unknown block" from a node behind the agreed
+      // head (not yet imported): the node is working. One at the head says no such block.
       const answered =
         err.kind === 'unserved' ||
-        isUnknownBlock(err) ||
+        (isUnknownBlock(err) && s.lag > 0) ||
         (err instanceof RpcResponseError && (err.deterministic || policy.class === 'broadcast'))
       const ms = Date.now() - started
       if (answered || isCallersError(method, err)) {

@@ -255,12 +255,15 @@ export class Tally {
   /**
    * The sources that contradicted `winner` (which may be outside the tally: an answer that
    * stands alone). "Not found" (`null`) against an answer is a race at the chain's edge more
-   * often than a lie: those are left out.
+   * often than a lie: those are left out, as "unknown block" from nodes behind the head is.
    */
   contradicting(winner: Group): SourceState[] {
     const out: SourceState[] = []
-    for (const [key, g] of this.groups)
-      if (g !== winner && g.value !== null && key !== UNKNOWN_BLOCK_KEY) out.push(...g.sources)
+    for (const [key, g] of this.groups) {
+      if (g === winner || g.value === null) continue
+      // "Unknown block" from a node behind the agreed head is "not yet" too.
+      out.push(...(key === UNKNOWN_BLOCK_KEY ? g.sources.filter((s) => !(s.lag > 0)) : g.sources))
+    }
     return out
   }
 }
