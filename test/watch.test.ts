@@ -14,7 +14,7 @@ import { OutlastProvider } from '../src/adapters/ethers.ts'
 import { outlast } from '../src/adapters/viem.ts'
 import { createOutlast, http, type Outlast, webSocket } from '../src/index.ts'
 import { CHAIN_ID } from './helpers.ts'
-import { devAccounts, type Lab, startLab, startWsProxy, type WsProxy } from './lab/index.ts'
+import { devAccounts, type Lab, mined, startLab, startWsProxy, type WsProxy } from './lab/index.ts'
 
 /** The Ping emitter of test/subscriptions.test.ts: any call logs its 32-byte calldata under `Ping(uint256)`. */
 const PING = keccak256(toHex('Ping(uint256)'))
@@ -70,9 +70,12 @@ const tip = async () => BigInt(await lab.anvil.rpc<string>('eth_blockNumber'))
 /** Sends one ping straight to the node (not through outlast): its own block, then an empty one. */
 async function ping(): Promise<bigint> {
   const n = BigInt(nextPing++)
-  await lab.anvil.rpc('eth_sendTransaction', [
+  const hash = await lab.anvil.rpc<string>('eth_sendTransaction', [
     { from: devAccounts[1].address, to: emitter, data: toHex(n, { size: 32 }) },
   ])
+  // Its block mined before the empty one (automine answers first): else the empty block could
+  // come first, and the chain end a block above the tip the test read.
+  await mined(lab.anvil, hash)
   await lab.anvil.rpc('evm_mine')
   return n
 }

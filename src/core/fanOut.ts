@@ -100,6 +100,8 @@ export type FanOutRequest = {
    * gives one, it is the answer, with its code. @default none
    */
   callersError?(error: unknown): boolean
+  /** The height of the agreed chain's block the read is pinned to (tally.ts `judge`). */
+  pinnedAt?: number
   /** What one attempt does; by default `ctx.attempt(s, method, params)`. */
   call?(s: SourceState, signal: AbortSignal): Promise<unknown>
   /** Round trips one attempt makes (a proven answer: several); hedge delays scale with it. @default 1 */

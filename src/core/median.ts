@@ -139,16 +139,16 @@ function unasked(
 }
 
 /**
- * Two domains' figures within a quarter of each other (each domain's lowest): a third can move
- * the median only between them. Further apart, one may be a liar's low figure, and the third
- * is what outvotes it.
+ * Two domains' figures within 1/64 of each other (each domain's lowest; honest nodes' spread):
+ * a third can move the median only between them. Further apart, one may be a liar's low
+ * figure, and the third is what outvotes it.
  */
 function close(answers: readonly Figure[]): boolean {
   const lowest = new Map<string, bigint>()
   for (const { s, value } of answers)
     if (!lowest.has(s.domain) || value < lowest.get(s.domain)!) lowest.set(s.domain, value)
   const votes = [...lowest.values()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-  return votes.length === 2 && votes[1]! * 4n <= votes[0]! * 5n
+  return votes.length === 2 && votes[1]! * 64n <= votes[0]! * 65n
 }
 
 /**

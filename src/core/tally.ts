@@ -30,6 +30,8 @@ export type AnswerRules = {
   standsAlone?(result: unknown): boolean
   key?(result: unknown): string
   callersError?(error: unknown): boolean
+  /** The height of the agreed chain's block the read is pinned to (`latest` made a block). */
+  pinnedAt?: number
 }
 
 /** What one attempt's outcome counts as. */
@@ -63,7 +65,7 @@ export function judge(
   return judgeTrusted(rules, s, result, error)
 }
 
-/** A node's "no such block": like "not found", a block at the chain's edge it has not yet. */
+/** A live node's "no such block" about a block named by hash: its dissent. */
 const UNKNOWN_BLOCK_KEY = 'error:unknown-block'
 
 /** Why an untrusted source's answer counted for nothing. */
@@ -83,7 +85,13 @@ function judgeTrusted(
   // A live node that does not know the block asked for has answered, not failed: its "unknown
   // block" dissents from an answer about that block (one source's made-up block stands against
   // domains that are up and say no such block; a node a block behind is asked again).
-  if (isUnknownBlock(error)) return { kind: 'nodeError', key: UNKNOWN_BLOCK_KEY, error }
+  // About a block of the agreed chain a read was pinned to, it is no dissent: a node behind has
+  // not imported it yet (sourcePool.ts counts that against no one), and one that reached it
+  // and says so failed. A lone answer beside it may still stand, degraded.
+  if (isUnknownBlock(error))
+    return rules.pinnedAt !== undefined
+      ? { kind: 'failed', reason: reasonOf(error), callers: false }
+      : { kind: 'nodeError', key: UNKNOWN_BLOCK_KEY, error }
   if (error !== undefined)
     return { kind: 'failed', reason: reasonOf(error), callers: !!rules.callersError?.(error) }
   // The rules read untrusted data: any exception is that source's malformed answer.
@@ -255,15 +263,13 @@ export class Tally {
   /**
    * The sources that contradicted `winner` (which may be outside the tally: an answer that
    * stands alone). "Not found" (`null`) against an answer is a race at the chain's edge more
-   * often than a lie: those are left out, as "unknown block" from nodes behind the head is.
+   * often than a lie: those are left out (as "unknown block" from nodes behind the head never
+   * joins the tally).
    */
   contradicting(winner: Group): SourceState[] {
     const out: SourceState[] = []
-    for (const [key, g] of this.groups) {
-      if (g === winner || g.value === null) continue
-      // "Unknown block" from a node behind the agreed head is "not yet" too.
-      out.push(...(key === UNKNOWN_BLOCK_KEY ? g.sources.filter((s) => !(s.lag > 0)) : g.sources))
-    }
+    for (const g of this.groups.values())
+      if (g !== winner && g.value !== null) out.push(...g.sources)
     return out
   }
 }

@@ -110,6 +110,7 @@ async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer>
     force,
   }
   if (reserve) request.reserve = reserve
+  if (pinned.block) request.pinnedAt = pinned.block.number
   if (rules.beatsNotYet) request.beatsNotYet = rules.beatsNotYet
   if (verifying) request.call = verifying
   // An answer that can verify alone needs one source first; hedging adds more if it is slow.
