@@ -193,6 +193,8 @@ class Run {
   earlyAsked = false
   /** That check could not place it on the agreed chain: one re-check, not two. */
   loneUnplaced = false
+  /** Sources whose "unknown block" is "not yet" (a node behind): no contradiction. */
+  readonly notYet = new Set<SourceState>()
   /** That check is running: what comes next waits for its verdict. */
   checking = false
 
@@ -388,6 +390,7 @@ class Run {
         this.add(s, verdict.key, result)
         break
       case 'nodeError':
+        if (verdict.notYet) this.notYet.add(s)
         this.add(s, verdict.key, undefined, verdict.error)
         break
       case 'failed':
@@ -627,7 +630,7 @@ class Run {
     if (!g) return this.reject(error)
     // Sources that contradicted the agreed answer lose standing (a liar opens its breaker).
     if (!degraded)
-      for (const s of this.tally.contradicting(g))
+      for (const s of this.tally.contradicting(g, this.notYet))
         ctx.penalize(
           s,
           new SourceError(s.name, 'body', `${this.req.method}: disagreed with the quorum`),

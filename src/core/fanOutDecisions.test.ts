@@ -324,9 +324,11 @@ describe('Tally', () => {
     const winner = t.add(a, '0x1', '0x1')
     t.add(b, '0x2', '0x2')
     t.add(c, 'null', null)
-    assert.deepEqual(t.contradicting(winner), [b])
+    assert.deepEqual(t.contradicting(winner, new Set()), [b])
     const alone = { value: '0x3', sources: [a2], domains: new Set(['A']) }
-    assert.deepEqual(t.contradicting(alone), [a, b])
+    assert.deepEqual(t.contradicting(alone, new Set()), [a, b])
+    // A node behind whose "unknown block" is "not yet" contradicts no one.
+    assert.deepEqual(t.contradicting(alone, new Set([b])), [a])
   })
 })
 
@@ -367,8 +369,13 @@ describe('judge', () => {
         kind: 'nodeError',
         key: 'error:unknown-block',
         error,
+        notYet: false,
       })
     }
+    // About the block a read is pinned to it is no dissent (a node behind, or one that failed).
+    const pinned = { ...rules, pinnedAt: 7 }
+    const unknown = new RpcResponseError('a', { code: -32000, message: 'unknown block' })
+    assert.equal(judge(pinned, a, undefined, unknown).kind, 'failed')
     const other = new RpcResponseError('a', { code: -32000, message: 'nonce too low' })
     assert.equal(judge(rules, a, undefined, other).kind, 'failed')
   })

@@ -192,13 +192,12 @@ class Tracker {
         this.headers.delete(oldest)
       }
     }
-    const before = s.hashes.get(number)
     s.hashes.set(number, hash)
     if (s.hashes.size > WINDOW) s.hashes.delete(s.hashes.keys().next().value as number)
     if (!latest) return { number, hash }
-    // A head it reported before (a dip on its own chain: a node does not un-import a block)
-    // leaves what it reached; another block at that height (a rollback, a reorg) starts again.
-    s.reached = before === hash ? Math.max(s.reached, number) : number
+    s.heads.delete(hash)
+    s.heads.add(hash)
+    if (s.heads.size > WINDOW) s.heads.delete(s.heads.values().next().value as string)
     // A source's `latest` is its head now, even when lower than before (a rollback, a reorg
     // to a shorter chain): what it said about the heights above is no longer its chain.
     if (s.head && number < s.head.number)
@@ -206,7 +205,7 @@ class Tracker {
     s.head = { number, hash, at: this.now() }
     // Its lag, as `mark` counts it, now rather than at the next head (a source polled after the
     // head was settled would keep the lag its previous head had).
-    if (this.agreed) s.lag = Math.max(0, this.agreed.number - s.reached)
+    if (this.agreed) s.lag = Math.max(0, this.agreed.number - number)
     return { number, hash }
   }
 
@@ -470,7 +469,7 @@ class Tracker {
   mark(head: Head): void {
     this.judge()
     for (const s of this.o.sources) {
-      s.lag = s.head ? Math.max(0, head.number - s.reached) : 0
+      s.lag = s.head ? Math.max(0, head.number - s.head.number) : 0
       const mine = s.hashes.get(head.number)
       const theirs = s.head ? this.confirmedHashes.get(s.head.number) : undefined
       s.forked =

@@ -30,6 +30,28 @@ export function isUnknownBlock(error: unknown): error is RpcResponseError {
   return error instanceof RpcResponseError && UNKNOWN_BLOCK.test(error.reason)
 }
 
+/**
+ * A node's "unknown block" that is "not yet": it is behind the agreed head and never reported
+ * the block named in `params` (by hash) as its head. One that did (a node does not un-import a
+ * block: a source dipping to the block below between polls) is not excused.
+ */
+export function notYetImported(s: SourceState, params: readonly unknown[] = []): boolean {
+  if (!(s.lag > 0)) return false
+  for (const p of params) {
+    const hash =
+      typeof p === 'object' && p !== null && 'blockHash' in p
+        ? (p as { blockHash: unknown }).blockHash
+        : p
+    if (
+      typeof hash === 'string' &&
+      /^0x[0-9a-fA-F]{64}$/.test(hash) &&
+      s.heads.has(hash.toLowerCase())
+    )
+      return false
+  }
+  return true
+}
+
 /** A node's refusal because it no longer holds the state (or block) asked for. */
 export function isPruned(error: unknown): error is RpcResponseError {
   return error instanceof RpcResponseError && PRUNED.test(error.reason)

@@ -13,7 +13,14 @@ import type { ResolvedConfig } from './config.ts'
 import type { Emitter } from './emitter.ts'
 import type { OutlastEvents } from './events.ts'
 import { classify, isCallersError } from './policy.ts'
-import { blockOfRead, isPruned, isUnknownBlock, notePruned, prunedAt } from './pruned.ts'
+import {
+  blockOfRead,
+  isPruned,
+  isUnknownBlock,
+  notePruned,
+  notYetImported,
+  prunedAt,
+} from './pruned.ts'
 import {
   conditionOf,
   createSourceState,
@@ -295,10 +302,10 @@ function attempter(
       if (err.kind === 'unserved') notePruned(s, block)
       // A revert is an answer, and a prompt one; so is a node's verdict on a transaction
       // ("already known", "nonce too low"), and "unknown block" from a node behind the agreed
-      // head (not yet imported): the node is working. One at the head says no such block.
+      // head that never said it had that block (not yet imported): the node is working.
       const answered =
         err.kind === 'unserved' ||
-        (isUnknownBlock(err) && s.lag > 0) ||
+        (isUnknownBlock(err) && notYetImported(s, params)) ||
         (err instanceof RpcResponseError && (err.deterministic || policy.class === 'broadcast'))
       const ms = Date.now() - started
       if (answered || isCallersError(method, err)) {

@@ -55,12 +55,9 @@ export type SourceState = {
   /** Latest head seen, and recent block hashes by number. */
   head: { number: number; hash: string; at: number } | undefined
   readonly hashes: Map<number, string>
-  /**
-   * The highest block it reported as its head on the chain it is on: a head reported lower on
-   * the same chain (a dip) does not lower it, a rollback to another chain does.
-   */
-  reached: number
-  /** How far the agreed head is above `reached`, in blocks. */
+  /** The hashes of the heads it reported, newest 128: blocks it said it had, kept past a dip. */
+  readonly heads: Set<string>
+  /** How far the agreed head is above its head, in blocks. */
   lag: number
   forked: boolean
   /** Its head runs further ahead of the confirmed head than `maxLag`: left out of head-dependent reads. */
@@ -103,7 +100,7 @@ export function createSourceState(source: Source, breaker?: BreakerOptions): Sou
     chainCheckedAt: 0,
     head: undefined,
     hashes: new Map(),
-    reached: -1,
+    heads: new Set(),
     lag: 0,
     forked: false,
     unconfirmed: false,

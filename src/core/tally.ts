@@ -6,7 +6,7 @@
 
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { canonical } from './canonical.ts'
-import { isUnknownBlock } from './pruned.ts'
+import { isUnknownBlock, notYetImported } from './pruned.ts'
 import type { SourceState } from './sourceState.ts'
 
 /** How many sources, and in how many failure domains, must give one answer. */
@@ -32,6 +32,7 @@ export type AnswerRules = {
   callersError?(error: unknown): boolean
   /** The height of the agreed chain's block the read is pinned to (`latest` made a block). */
   pinnedAt?: number
+  params?: readonly unknown[]
 }
 
 /** What one attempt's outcome counts as. */
@@ -40,8 +41,11 @@ export type Verdict =
   | { kind: 'answer'; key: string }
   /** An answer proven locally: it needs no agreement. */
   | { kind: 'alone' }
-  /** A node error every node gives (a revert): agreed on like an answer. */
-  | { kind: 'nodeError'; key: string; error: RpcResponseError }
+  /**
+   * A node error every node gives (a revert): agreed on like an answer. `notYet`: a node's
+   * "unknown block" that is no contradiction of an answer (pruned.ts `notYetImported`).
+   */
+  | { kind: 'nodeError'; key: string; error: RpcResponseError; notYet?: boolean }
   /** The source failed; `callers` when the error is the caller's (an unknown method). */
   | { kind: 'failed'; reason: string; callers: boolean }
   /** The answer failed a local check: that source's lie or garbage. */
@@ -91,7 +95,12 @@ function judgeTrusted(
   if (isUnknownBlock(error))
     return rules.pinnedAt !== undefined
       ? { kind: 'failed', reason: reasonOf(error), callers: false }
-      : { kind: 'nodeError', key: UNKNOWN_BLOCK_KEY, error }
+      : {
+          kind: 'nodeError',
+          key: UNKNOWN_BLOCK_KEY,
+          error,
+          notYet: notYetImported(s, rules.params),
+        }
   if (error !== undefined)
     return { kind: 'failed', reason: reasonOf(error), callers: !!rules.callersError?.(error) }
   // The rules read untrusted data: any exception is that source's malformed answer.
@@ -263,13 +272,13 @@ export class Tally {
   /**
    * The sources that contradicted `winner` (which may be outside the tally: an answer that
    * stands alone). "Not found" (`null`) against an answer is a race at the chain's edge more
-   * often than a lie: those are left out (as "unknown block" from nodes behind the head never
-   * joins the tally).
+   * often than a lie: those are left out (and `except`: nodes behind whose "unknown block" is
+   * "not yet").
    */
-  contradicting(winner: Group): SourceState[] {
+  contradicting(winner: Group, except: ReadonlySet<SourceState>): SourceState[] {
     const out: SourceState[] = []
     for (const g of this.groups.values())
-      if (g !== winner && g.value !== null) out.push(...g.sources)
+      if (g !== winner && g.value !== null) out.push(...g.sources.filter((s) => !except.has(s)))
     return out
   }
 }

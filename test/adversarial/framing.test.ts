@@ -19,7 +19,7 @@ import {
 import { proofs } from '../../src/proofs/index.ts'
 import { CHAIN_ID, sleep, transfers } from '../helpers.ts'
 import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
-import { hostile } from './hostile.ts'
+import { hostile, paced } from './hostile.ts'
 
 let anvil: Anvil
 beforeAll(async () => {
@@ -27,14 +27,9 @@ beforeAll(async () => {
 })
 afterAll(() => anvil?.stop())
 
-/** `ms` for every call, `slow` ms for the methods in `slowFor`: an honest node, its own pace. */
-function honest(name: string, ms: number, slowFor: Record<string, number> = {}): Source {
-  const inner = http(anvil.url, { name, domain: name, timeout: 5_000 })
-  return hostile(inner, async (method, _params, answer) => {
-    await sleep(slowFor[method] ?? ms)
-    return answer()
-  })
-}
+/** An honest node at its own pace (`slowFor`: other delays for the methods named). */
+const honest = (name: string, ms: number, slowFor: Record<string, number> = {}) =>
+  paced(anvil, name, ms, slowFor)
 
 /** Everything outlast says about a source being set aside, by source. */
 function watch(rpc: Outlast) {

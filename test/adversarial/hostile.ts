@@ -116,3 +116,20 @@ export function emptyStateContext(header: Record<string, unknown>, chainId: numb
     },
   }
 }
+
+/**
+ * An honest node at its own pace: `node`'s answers, each `ms` late (`slowFor`: another delay for
+ * the methods named), as source `name` in a domain of its own.
+ */
+export function paced(
+  node: { url: string },
+  name: string,
+  ms: number,
+  slowFor: Record<string, number> = {},
+): Source {
+  const inner = http(node.url, { name, domain: name, timeout: 5_000 })
+  return hostile(inner, async (method, _params, answer) => {
+    await new Promise((r) => setTimeout(r, slowFor[method] ?? ms))
+    return answer()
+  })
+}

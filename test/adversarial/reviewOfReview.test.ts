@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
 import { CHAIN_ID, sleep } from '../helpers.ts'
 import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
-import { hostile } from './hostile.ts'
+import { hostile, paced } from './hostile.ts'
 
 let anvil: Anvil
 beforeAll(async () => {
@@ -19,12 +19,7 @@ beforeAll(async () => {
 afterAll(() => anvil?.stop())
 
 /** A node at `node`, `ms` late on every call: an honest node at its own pace. */
-function honest(name: string, ms: number, node: Anvil = anvil): Source {
-  return hostile(http(node.url, { name, domain: name, timeout: 5_000 }), async (_m, _p, answer) => {
-    await sleep(ms)
-    return answer()
-  })
-}
+const honest = (name: string, ms: number, node: Anvil = anvil) => paced(node, name, ms)
 
 const ADDRESS = `0x${'42'.repeat(20)}`
 const hex = (n: number) => `0x${n.toString(16)}`

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
 import { CHAIN_ID, sleep } from '../helpers.ts'
 import { type Anvil, startAnvil } from '../lab/index.ts'
-import { hostile } from './hostile.ts'
+import { hostile, paced } from './hostile.ts'
 
 let anvil: Anvil
 beforeAll(async () => {
@@ -18,14 +18,9 @@ beforeAll(async () => {
 })
 afterAll(() => anvil?.stop())
 
-/** `ms` for every call, `slow` ms for the methods in `slowFor`: an honest node, its own pace. */
-function honest(name: string, ms: number, slowFor: Record<string, number> = {}): Source {
-  const inner = http(anvil.url, { name, domain: name, timeout: 5_000 })
-  return hostile(inner, async (method, _params, answer) => {
-    await sleep(slowFor[method] ?? ms)
-    return answer()
-  })
-}
+/** An honest node at its own pace (`slowFor`: other delays for the methods named). */
+const honest = (name: string, ms: number, slowFor: Record<string, number> = {}) =>
+  paced(anvil, name, ms, slowFor)
 
 const ADDRESS = `0x${'42'.repeat(20)}`
 
