@@ -19,7 +19,7 @@ import {
 import { proofs } from '../../src/proofs/index.ts'
 import { CHAIN_ID, sleep, transfers } from '../helpers.ts'
 import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
-import { hostile, paced } from './hostile.ts'
+import { hostile, lateImporter as lateImporterOf, paced } from './hostile.ts'
 
 let anvil: Anvil
 beforeAll(async () => {
@@ -413,60 +413,6 @@ describe('a made-up receipt beside two honest "not yet"s', () => {
   })
 })
 
-/**
- * An honest node that imports each block `lag` ms after it appears (a node further from the
- * block producer): until then its `latest` is the block before, and a read pinned to the new
- * block's hash gets geth's "header for hash not found".
- */
-function lateImporter(name: string, lag: number): Source & { stop(): void } {
-  const inner = http(anvil.url, { name, domain: name, timeout: 5_000 })
-  const arrived = new Map<string, number>() // block hash → when it appeared
-  const byNumber = new Map<number, string>()
-  let stopped = false
-  let first = true
-  void (async () => {
-    while (!stopped) {
-      const b = await anvil
-        .rpc<{ hash: string; number: string }>('eth_getBlockByNumber', ['latest', false])
-        .catch(() => undefined)
-      if (b && !arrived.has(b.hash)) {
-        // The head at start was imported long ago: the node is behind new blocks only.
-        arrived.set(b.hash, first ? 0 : Date.now())
-        byNumber.set(Number(b.number), b.hash)
-      }
-      if (b) first = false
-      await sleep(10)
-    }
-  })()
-  const imported = (hash: string) => Date.now() - (arrived.get(hash) ?? 0) >= lag
-  return {
-    config: inner.config,
-    stop: () => {
-      stopped = true
-    },
-    request: async (body, options) => {
-      const params = (body.params ?? []) as unknown[]
-      if (body.method === 'eth_getBlockByNumber' && params[0] === 'latest') {
-        const top = Math.max(...byNumber.keys())
-        for (let n = top; n >= 0; n--) {
-          const hash = byNumber.get(n)
-          if (hash === undefined || imported(hash))
-            return inner.request(
-              { ...body, params: [`0x${n.toString(16)}`, ...params.slice(1)] },
-              options,
-            )
-        }
-      }
-      const pinned = params.find(
-        (p): p is { blockHash: string } => typeof p === 'object' && p !== null && 'blockHash' in p,
-      )
-      if (pinned && !imported(pinned.blockHash.toLowerCase()))
-        throw new RpcResponseError(name, { code: -32000, message: 'header for hash not found' })
-      return inner.request(body, options)
-    },
-  }
-}
-
 describe('an honest domain that imports blocks later than the others', () => {
   // Attack: the hostile domain is a fast, truthful node: the moment a block appears it reports
   // it, so the agreed head (hostile + the fastest honest domain) moves before the slower honest
@@ -480,7 +426,7 @@ describe('an honest domain that imports blocks later than the others', () => {
   // "unknown block" for a block at the edge is "not yet", not a contradiction; the honest node
   // is not penalized for it, and its breaker stays closed.
   it('a node a block behind is not penalized for "unknown block"', async () => {
-    const slow = lateImporter('gcp', 400)
+    const slow = lateImporterOf(anvil, 'gcp', 400)
     const rpc = createOutlast({
       chainId: CHAIN_ID,
       pollingInterval: 250,

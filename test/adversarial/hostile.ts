@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict'
 import type { ProverContext } from '../../src/core/prover.ts'
 import { createTrustStore } from '../../src/core/trust.ts'
-import { http, type Source } from '../../src/index.ts'
+import { http, RpcResponseError, type Source } from '../../src/index.ts'
 import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
 import { EMPTY_CODE_HASH } from '../../src/verify/proof.ts'
 import { EMPTY_TRIE_ROOT, EMPTY_UNCLES_HASH } from '../../src/verify/trie.ts'
-import type { Lab } from '../lab/index.ts'
+import type { Anvil, Lab } from '../lab/index.ts'
 
 export type Rewrite = (
   method: string,
@@ -132,4 +132,58 @@ export function paced(
     await new Promise((r) => setTimeout(r, slowFor[method] ?? ms))
     return answer()
   })
+}
+
+/**
+ * An honest node that imports each block `lag` ms after it appears (a node further from the
+ * block producer): until then its `latest` is the block before, and a read pinned to the new
+ * block's hash gets geth's "header for hash not found".
+ */
+export function lateImporter(anvil: Anvil, name: string, lag: number): Source & { stop(): void } {
+  const inner = http(anvil.url, { name, domain: name, timeout: 5_000 })
+  const arrived = new Map<string, number>() // block hash → when it appeared
+  const byNumber = new Map<number, string>()
+  let stopped = false
+  let first = true
+  void (async () => {
+    while (!stopped) {
+      const b = await anvil
+        .rpc<{ hash: string; number: string }>('eth_getBlockByNumber', ['latest', false])
+        .catch(() => undefined)
+      if (b && !arrived.has(b.hash)) {
+        // The head at start was imported long ago: the node is behind new blocks only.
+        arrived.set(b.hash, first ? 0 : Date.now())
+        byNumber.set(Number(b.number), b.hash)
+      }
+      if (b) first = false
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  })()
+  const imported = (hash: string) => Date.now() - (arrived.get(hash) ?? 0) >= lag
+  return {
+    config: inner.config,
+    stop: () => {
+      stopped = true
+    },
+    request: async (body, options) => {
+      const params = (body.params ?? []) as unknown[]
+      if (body.method === 'eth_getBlockByNumber' && params[0] === 'latest') {
+        const top = Math.max(...byNumber.keys())
+        for (let n = top; n >= 0; n--) {
+          const hash = byNumber.get(n)
+          if (hash === undefined || imported(hash))
+            return inner.request(
+              { ...body, params: [`0x${n.toString(16)}`, ...params.slice(1)] },
+              options,
+            )
+        }
+      }
+      const pinned = params.find(
+        (p): p is { blockHash: string } => typeof p === 'object' && p !== null && 'blockHash' in p,
+      )
+      if (pinned && !imported(pinned.blockHash.toLowerCase()))
+        throw new RpcResponseError(name, { code: -32000, message: 'header for hash not found' })
+      return inner.request(body, options)
+    },
+  }
 }

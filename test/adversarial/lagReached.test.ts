@@ -16,7 +16,7 @@ import {
 } from '../../src/index.ts'
 import { CHAIN_ID, sleep } from '../helpers.ts'
 import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
-import { hostile, paced } from './hostile.ts'
+import { hostile, lateImporter as lateImporterOf, paced } from './hostile.ts'
 
 const ADDRESS = `0x${'42'.repeat(20)}`
 const hex = (n: number) => `0x${n.toString(16)}`
@@ -225,52 +225,7 @@ describe('an honest domain a block behind, asked at the newest block by its hash
   })
   afterAll(() => anvil?.stop())
 
-  /** An honest node that imports each block `lag` ms after the others (test/adversarial/framing.test.ts). */
-  function lateImporter(name: string, lag: number): Source & { stop(): void } {
-    const inner = http(anvil.url, { name, domain: name, timeout: 5_000 })
-    const arrived = new Map<string, number>()
-    const byNumber = new Map<number, string>()
-    let stopped = false
-    let first = true
-    void (async () => {
-      while (!stopped) {
-        const b = await anvil
-          .rpc<{ hash: string; number: string }>('eth_getBlockByNumber', ['latest', false])
-          .catch(() => undefined)
-        if (b && !arrived.has(b.hash)) {
-          arrived.set(b.hash, first ? 0 : Date.now())
-          byNumber.set(Number(b.number), b.hash)
-        }
-        if (b) first = false
-        await sleep(10)
-      }
-    })()
-    const imported = (hash: string) => Date.now() - (arrived.get(hash) ?? 0) >= lag
-    return {
-      config: inner.config,
-      stop: () => {
-        stopped = true
-      },
-      request: async (body, options) => {
-        const params = (body.params ?? []) as unknown[]
-        if (body.method === 'eth_getBlockByNumber' && params[0] === 'latest') {
-          const top = Math.max(...byNumber.keys())
-          for (let n = top; n >= 0; n--) {
-            const hash = byNumber.get(n)
-            if (hash === undefined || imported(hash))
-              return inner.request({ ...body, params: [hex(n), ...params.slice(1)] }, options)
-          }
-        }
-        const pinned = params.find(
-          (p): p is { blockHash: string } =>
-            typeof p === 'object' && p !== null && 'blockHash' in p,
-        )
-        if (pinned && !imported(pinned.blockHash.toLowerCase()))
-          throw new RpcResponseError(name, { code: -32000, message: 'header for hash not found' })
-        return inner.request(body, options)
-      },
-    }
-  }
+  const lateImporter = (name: string, lag: number) => lateImporterOf(anvil, name, lag)
 
   // Attack (tally.ts:269 `contradicting`, which no longer leaves out "unknown block" from a
   // source behind the agreed head): the hostile domain is a fast, truthful node (as in
