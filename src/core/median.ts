@@ -109,9 +109,7 @@ const reasonOf = (e: unknown) => (e instanceof BaseError ? e.shortMessage : Stri
  * vote, so a provider with two endpoints cannot outvote another domain.
  */
 function medianOf(answers: Figure[], attempts: number, quorum: number): MedianResult {
-  answers.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
-  const seen = new Set<string>()
-  const votes = answers.filter((a) => !seen.has(a.s.domain) && seen.add(a.s.domain))
+  const votes = votesOf(answers)
   const mid = votes[Math.floor((votes.length - 1) / 2)]!
   return {
     value: `0x${mid.value.toString(16)}`,
@@ -119,6 +117,13 @@ function medianOf(answers: Figure[], attempts: number, quorum: number): MedianRe
     attempts,
     degraded: domainsOf(answers) < quorum,
   }
+}
+
+/** Each domain's lowest figure, lowest first: one vote a domain (`answers` is sorted too). */
+function votesOf(answers: Figure[]): Figure[] {
+  answers.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
+  const seen = new Set<string>()
+  return answers.filter((a) => !seen.has(a.s.domain) && seen.add(a.s.domain))
 }
 
 /**
@@ -143,12 +148,9 @@ function unasked(
  * a third can move the median only between them. Further apart, one may be a liar's low
  * figure, and the third is what outvotes it.
  */
-function close(answers: readonly Figure[]): boolean {
-  const lowest = new Map<string, bigint>()
-  for (const { s, value } of answers)
-    if (!lowest.has(s.domain) || value < lowest.get(s.domain)!) lowest.set(s.domain, value)
-  const votes = [...lowest.values()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-  return votes.length === 2 && votes[1]! * 64n <= votes[0]! * 65n
+function close(answers: Figure[]): boolean {
+  const [low, high, ...more] = votesOf(answers)
+  return !!low && !!high && more.length === 0 && high.value * 64n <= low.value * 65n
 }
 
 /**

@@ -5,6 +5,7 @@
  * sources that have the state, and the full node is not asked for that old a block again.
  */
 import { RpcResponseError } from '../shared/errors.ts'
+import { isHash } from './params.ts'
 import type { SourceState } from './sourceState.ts'
 
 /**
@@ -38,16 +39,8 @@ export function isUnknownBlock(error: unknown): error is RpcResponseError {
 export function notYetImported(s: SourceState, params: readonly unknown[] = []): boolean {
   if (!(s.lag > 0)) return false
   for (const p of params) {
-    const hash =
-      typeof p === 'object' && p !== null && 'blockHash' in p
-        ? (p as { blockHash: unknown }).blockHash
-        : p
-    if (
-      typeof hash === 'string' &&
-      /^0x[0-9a-fA-F]{64}$/.test(hash) &&
-      s.heads.has(hash.toLowerCase())
-    )
-      return false
+    const hash = typeof p === 'object' && p !== null && 'blockHash' in p ? p.blockHash : p
+    if (isHash(hash) && s.heads.has(hash.toLowerCase())) return false
   }
   return true
 }
