@@ -269,9 +269,10 @@ describe('an honest domain a block behind, asked at the newest block by its hash
       }
       const framed = seen.moves.filter((m) => m.startsWith('gcp:') && /->(down|degraded)/.test(m))
       const gcp = rpc.status().sources.find((s) => s.name === 'gcp')
-      assert.deepEqual(
-        framed,
-        [],
+      // Penalized for its "unknown block" each read, it failed some 20 times; a loaded machine
+      // may still make it slow once or twice ("slow: others answered first"), which is no framing.
+      assert.ok(
+        (gcp?.failures ?? 0) <= 2 && framed.length <= 2,
         `the slower honest node was set aside: ${framed.join(', ')}; ${gcp?.failures} failures (${gcp?.lastError})`,
       )
     } finally {
