@@ -6,6 +6,7 @@
  */
 
 import type { Hex } from '../shared/types.ts'
+import { scrubberFor } from '../sources/secrets.ts'
 import { beaconHttp, beaconSettings, followEvents } from './beaconHttp.ts'
 import { toHex } from './bytes.ts'
 import {
@@ -14,7 +15,7 @@ import {
   decodeOptimisticUpdate,
   decodeUpdatesResponse,
 } from './codec.ts'
-import { malformed } from './errors.ts'
+import { LightClientError, malformed } from './errors.ts'
 import { type ChainConfig, type ForkName, forkNamed } from './forks.ts'
 import {
   beaconHeaderFromJson,
@@ -116,6 +117,23 @@ export function beaconApi(url: string, options: BeaconApiOptions = {}): LightCli
     close() {
       for (const stop of [...streams]) stop()
     },
+  }
+  // A node may echo the URL (its key) into a field quoted in a refusal: scrubbed on the way out.
+  const scrub = scrubberFor(url, settings.headers)
+  for (const key of [
+    'bootstrap',
+    'updates',
+    'finalityUpdate',
+    'optimisticUpdate',
+    'finalizedRoot',
+  ] as const) {
+    const call = source[key] as (...args: unknown[]) => Promise<unknown>
+    ;(source as Record<typeof key, unknown>)[key] = (...args: unknown[]) =>
+      call(...args).catch((error: unknown) => {
+        throw error instanceof LightClientError
+          ? new LightClientError(error.reason, scrub.text(error.shortMessage))
+          : error
+      })
   }
   const streams = new Set<() => void>()
   if (settings.events) {

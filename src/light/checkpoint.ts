@@ -4,6 +4,7 @@
  * it is: past the weak subjectivity period (~14 days with today's validator set), a committee
  * that has since exited could have signed a fork the light client cannot tell from the chain.
  */
+import { type Clock, realClock } from '../core/clock.ts'
 import type { Hex } from '../shared/types.ts'
 import { toHex } from './bytes.ts'
 import type { ChainConfig } from './forks.ts'
@@ -59,39 +60,66 @@ export function agreedRoot(claims: readonly RootClaim[], minDomains = 2): RootCl
   return best
 }
 
+/** How long (ms) the sources still out are waited for once two domains agree on a root. */
+export const AGREED_GRACE = 1_000
+
 /**
  * Every source's claim of the finalized root, asked at once: `finalizedRoot()`
  * (`/eth/v1/beacon/headers/finalized`) where the source has it, else the finalized header of its
  * finality update (hashed here). Unverifiable until the bootstrap hashes to the chosen root:
- * agreement of two domains is what makes it a checkpoint.
+ * agreement of two domains is what makes it a checkpoint. Once two domains agree, the others
+ * get `AGREED_GRACE` to back a newer root; one that never answers does not hold the start.
  */
-export async function collectRootClaims(
+export function collectRootClaims(
   sources: readonly LightClientSource[],
   signal: AbortSignal | undefined,
+  clock: Clock = realClock,
 ): Promise<{ claims: RootClaim[]; failures: { source: string; reason: string }[] }> {
   const claims: RootClaim[] = []
   const failures: { source: string; reason: string }[] = []
-  await Promise.all(
-    sources.map(async (s) => {
-      const domain = s.domain ?? s.name
-      try {
-        const direct = s.finalizedRoot ? await s.finalizedRoot({ signal }) : undefined
-        if (direct)
-          return claims.push({ source: s.name, domain, ...direct, from: 'headers/finalized' })
-        const update = await s.finalityUpdate({ signal })
-        const header = update?.finalizedHeader
-        if (!header) return failures.push({ source: s.name, reason: 'no finalized root to offer' })
-        claims.push({
-          source: s.name,
-          domain,
-          root: toHex(beaconBlockHeaderRoot(header.beacon)),
-          slot: header.beacon.slot,
-          from: 'finality-update',
-        })
-      } catch (error) {
-        failures.push({ source: s.name, reason: (error as Error)?.message ?? String(error) })
-      }
-    }),
-  )
-  return { claims, failures }
+  const out = new Set(sources.map((s) => s.name))
+  const late = new AbortController()
+  const any = signal ? AbortSignal.any([signal, late.signal]) : late.signal
+  return new Promise((resolve) => {
+    let grace: unknown
+    const done = () => {
+      clock.clearTimeout(grace)
+      late.abort()
+      for (const source of out)
+        failures.push({ source, reason: 'no answer within 1 s of two domains agreeing' })
+      resolve({ claims: [...claims], failures: [...failures] })
+    }
+    const ask = async (s: LightClientSource) => {
+      const claim = await claimOf(s, any).catch((error: unknown) => ({
+        reason: (error as Error)?.message ?? String(error),
+      }))
+      if (!out.delete(s.name) || late.signal.aborted) return
+      if ('root' in claim) claims.push(claim)
+      else failures.push({ source: s.name, reason: claim.reason })
+      if (out.size === 0) done()
+      else if (grace === undefined && agreedRoot(claims))
+        grace = clock.setTimeout(done, AGREED_GRACE)
+    }
+    if (sources.length === 0) done()
+    for (const s of sources) void ask(s)
+  })
+}
+
+async function claimOf(
+  s: LightClientSource,
+  signal: AbortSignal,
+): Promise<RootClaim | { reason: string }> {
+  const domain = s.domain ?? s.name
+  const direct = s.finalizedRoot ? await s.finalizedRoot({ signal }) : undefined
+  if (direct) return { source: s.name, domain, ...direct, from: 'headers/finalized' }
+  const update = await s.finalityUpdate({ signal })
+  const header = update?.finalizedHeader
+  if (!header) return { reason: 'no finalized root to offer' }
+  return {
+    source: s.name,
+    domain,
+    root: toHex(beaconBlockHeaderRoot(header.beacon)),
+    slot: header.beacon.slot,
+    from: 'finality-update',
+  }
 }

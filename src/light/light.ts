@@ -26,7 +26,7 @@ import {
   type Member,
   reasons,
 } from './lightPool.ts'
-import { catchUp, caughtUp, follow, type Round } from './lightRounds.ts'
+import { catchUp, caughtUp, current, follow, type Round } from './lightRounds.ts'
 import type { LightClientSource } from './sources.ts'
 import { getSafetyThreshold, hasSupermajority, type StoreChange } from './sync.ts'
 import type { LightClientOptimisticUpdate } from './types.ts'
@@ -192,8 +192,11 @@ export function light(options: LightOptions): LightClient {
         const now = currentSlot()
         try {
           const change = apply(core, now)
-          if (change.finalized) pushed.finalized = now
-          if (change.optimistic) pushed.optimistic = now
+          // Old news, though newer than the store, does not stand for this slot's poll.
+          if (current(u, now)) {
+            if (change.finalized) pushed.finalized = now
+            if (change.optimistic) pushed.optimistic = now
+          }
         } catch (error) {
           if (error instanceof LightClientError && error.lie) pool.lied(m as Member, error)
         }

@@ -76,7 +76,7 @@ async function candidatesOf(
   }
   if (o.checkpoint) candidates.push({ root: o.checkpoint.toLowerCase() as Hex, via: 'config' })
   if (candidates.length > 0) return candidates
-  const { claims, failures: missing } = await collectRootClaims(o.sources, signal)
+  const { claims, failures: missing } = await collectRootClaims(o.sources, signal, o.clock)
   const agreed = agreedRoot(claims)
   if (!agreed) {
     const said = claims.map((c) => ({

@@ -26,8 +26,18 @@ export type Round = {
 }
 
 const changed = (c: StoreChange) => c.finalized || c.optimistic || c.committee
-/** What catching up and finality polls are for: an answer that only moved the optimistic head is no answer. */
+/** What finality polls are for: an answer that only moved the optimistic head is no answer. */
 const settled = (c: StoreChange) => c.finalized || c.committee
+
+/**
+ * Is an update the chain's news now: attested in the last two slots (a third into slot `now`,
+ * the newest is `now - 1`'s, one slot older when a block was missed)? An older one, real and
+ * newer than the store, is still applied, but it neither ends a round nor stands for the slot's
+ * poll: else a source answering first with the same old news each slot would hold the head back
+ * for good, the others never asked.
+ */
+export const current = (u: { attestedHeader: { beacon: { slot: number } } }, now: number) =>
+  u.attestedHeader.beacon.slot >= now - 2
 
 /** The committee of the clock's period is known. */
 export function caughtUp(config: ChainConfig, lc: LightClientCore, now: number): boolean {
@@ -49,7 +59,7 @@ export async function catchUp(r: Round): Promise<Outcome[]> {
     const startPeriod = lc.nextCommitteeKnown ? lc.period + 1 : lc.period
     if (startPeriod > target) return []
     const count = Math.min(MAX_REQUEST_LIGHT_CLIENT_UPDATES, target - startPeriod + 1)
-    const before = `${lc.period}/${lc.nextCommitteeKnown}/${lc.finalized.slot}`
+    const before = `${lc.period}/${lc.nextCommitteeKnown}`
     const round = await r.pool.ask(
       (s, signal) =>
         s.updates(startPeriod, count, { signal }).then((u) => (u.length > 0 ? u : undefined)),
@@ -57,17 +67,21 @@ export async function catchUp(r: Round): Promise<Outcome[]> {
       r.signal,
     )
     outcomes.push(...round.outcomes)
-    if (`${lc.period}/${lc.nextCommitteeKnown}/${lc.finalized.slot}` === before)
+    if (`${lc.period}/${lc.nextCommitteeKnown}` === before)
       return caughtUp(r.config, lc, now) ? [] : outcomes
   }
 }
 
-/** Applies a period's updates in order; a lie is thrown once the valid ones before it are kept. */
+/**
+ * Applies a period's updates in order; a lie is thrown once the valid ones before it are kept.
+ * Only a committee learned is progress: updates that each finalize a little more, with no
+ * committee, would make catching up a signature check per epoch, the same source asked first.
+ */
 function applyUpdates(r: Round, updates: readonly LightClientUpdate[], now: number) {
   let progressed = false
   for (const u of updates) {
     try {
-      if (settled(r.core.processUpdate(u, now))) progressed = true
+      if (r.core.processUpdate(u, now).committee) progressed = true
     } catch (error) {
       if (error instanceof LightClientError && error.lie) {
         r.afterChange()
@@ -82,23 +96,23 @@ function applyUpdates(r: Round, updates: readonly LightClientUpdate[], now: numb
 
 /**
  * One round of the newest finality and optimistic updates (each skipped when a stream moved
- * that head this slot), then the forced update the spec asks for when stuck. A finality
- * answer counts only if it moved the finalized head: one that merely moved the optimistic
- * head (a "finality update" without finality) does not stop the next source being asked.
+ * that head this slot with current news), then the forced update the spec asks for when stuck.
+ * An answer ends its round only if it is `current` and moved its head: a "finality update"
+ * without finality, or old news, does not stop the next source being asked.
  */
 export async function follow(r: Round, now: number): Promise<void> {
   const lc = r.core
   if (r.pushed.finalized !== now)
     await r.pool.ask(
       (s, signal) => s.finalityUpdate({ signal }),
-      (u) => (settled(lc.processFinalityUpdate(u, now)) ? true : undefined),
+      (u) => (settled(lc.processFinalityUpdate(u, now)) && current(u, now) ? true : undefined),
       r.signal,
     )
   r.afterChange()
   if (r.pushed.optimistic !== now)
     await r.pool.ask(
       (s, signal) => s.optimisticUpdate({ signal }),
-      (u) => (changed(lc.processOptimisticUpdate(u, now)) ? true : undefined),
+      (u) => (changed(lc.processOptimisticUpdate(u, now)) && current(u, now) ? true : undefined),
       r.signal,
     )
   forceWhenStuck(r.config, lc, now)

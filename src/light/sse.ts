@@ -13,7 +13,6 @@ export type SseParser = {
 
 /** A parser that holds at most `maxEventBytes` characters of one unfinished event (a hostile stream's line that never ends). */
 export function sseParser(maxEventBytes = 1_048_576): SseParser {
-  let buffer = ''
   let event = ''
   let data: string[] = []
   let size = 0
@@ -33,23 +32,30 @@ export function sseParser(maxEventBytes = 1_048_576): SseParser {
     if (field === 'event') event = value
     else if (field === 'data') data.push(value)
   }
+  /** The unfinished line, never scanned again: each chunk is searched once (linear time). */
+  let pending = ''
+  /** The last chunk ended with `\r`: a `\n` starting the next one is its second half. */
+  let afterCr = false
+  const ends = /\r\n|\r|\n/g
   return {
     push(chunk) {
-      buffer += chunk
       const out: SseEvent[] = []
+      let from = afterCr && chunk.startsWith('\n') ? 1 : 0
+      afterCr = false
       for (;;) {
-        const at = buffer.search(/\r\n|\r|\n/)
-        if (at < 0) break
-        // A lone \r at the end may be the first half of \r\n: wait for the next chunk.
-        if (buffer[at] === '\r' && at === buffer.length - 1) break
-        const end = buffer.startsWith('\r\n', at) ? at + 2 : at + 1
-        const text = buffer.slice(0, at)
-        buffer = buffer.slice(end)
+        ends.lastIndex = from
+        const end = ends.exec(chunk)
+        if (!end) break
+        const text = pending + chunk.slice(from, end.index)
+        pending = ''
+        from = end.index + end[0].length
+        afterCr = end[0] === '\r' && from === chunk.length
         size += text.length
         if (size > maxEventBytes) throw tooLarge(maxEventBytes)
         line(text, out)
       }
-      if (size + buffer.length > maxEventBytes) throw tooLarge(maxEventBytes)
+      pending += chunk.slice(from)
+      if (size + pending.length > maxEventBytes) throw tooLarge(maxEventBytes)
       return out
     },
   }
