@@ -15,6 +15,7 @@ import type { Hex } from '../shared/types.ts'
 import { checkedHeader, computeBlockHash, type RpcBlockHeader } from '../verify/block.ts'
 import { rawTransactionHash } from '../verify/rawTransaction.ts'
 import { decodeFrame, encodeFrame, MAX_HEAD_BYTES, MAX_TX_BYTES } from './protocol.ts'
+import type { Signature } from './signatureShape.ts'
 
 /** A check's outcome: the decoded value, or why the message is junk. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; why: string }
@@ -45,17 +46,21 @@ export function checkHead(data: Uint8Array): Checked<Record<string, unknown> & {
   }
 }
 
-const decoders: Record<number, (raw: Hex) => { chainId?: number | bigint | undefined }> = {
+/** What a transaction's decoding gives the checks: its chain and its signature. */
+type Decoded = Signature & { chainId?: number | bigint | undefined }
+
+const decoders: Record<number, (raw: Hex) => Decoded> = {
   1: (raw) => Eip2930.deserialize(raw as Eip2930.Serialized),
   2: (raw) => Eip1559.deserialize(raw as Eip1559.Serialized),
   3: (raw) => Eip4844.deserialize(raw as Eip4844.Serialized),
   4: (raw) => Eip7702.deserialize(raw as Eip7702.Serialized),
 }
 
-/** A signed raw transaction, decoded as the type its first byte names: its chain and hash. */
-export function decodeTransaction(
-  data: Uint8Array,
-): Checked<{ raw: Hex; hash: Hex; chainId: number }> {
+/** A raw transaction as checked: its bytes, hash, chain and signature (unchecked: signatureShape.ts). */
+export type GossipedTransaction = { raw: Hex; hash: Hex; chainId: number; signature: Signature }
+
+/** A raw transaction, decoded as the type its first byte names: its chain, hash and signature. */
+export function decodeTransaction(data: Uint8Array): Checked<GossipedTransaction> {
   if (data.length === 0 || data.length > MAX_TX_BYTES)
     return { ok: false, why: `empty or larger than ${MAX_TX_BYTES} bytes` }
   const raw = toHex(data)
@@ -64,20 +69,19 @@ export function decodeTransaction(
     // A legacy transaction is an RLP list (first byte >= 0xc0); a typed one starts with its type.
     const decode = type >= 0xc0 ? (r: Hex) => Legacy.deserialize(r) : decoders[type]
     if (!decode) return { ok: false, why: `unknown transaction type ${type}` }
-    const { chainId } = decode(raw)
+    const { chainId, r, s, yParity } = decode(raw)
     // Legacy transactions from before EIP-155 name no chain: they replay anywhere, never gossiped.
     if (chainId === undefined) return { ok: false, why: 'names no chain (before EIP-155)' }
-    return { ok: true, value: { raw, hash: rawTransactionHash(raw), chainId: Number(chainId) } }
+    const signature = { r, s, yParity }
+    const hash = rawTransactionHash(raw)
+    return { ok: true, value: { raw, hash, chainId: Number(chainId), signature } }
   } catch (error) {
     return { ok: false, why: `does not decode (${error instanceof Error ? error.name : 'error'})` }
   }
 }
 
 /** A gossiped raw transaction, checked: it decodes and is for `chainId`. */
-export function checkTransaction(
-  data: Uint8Array,
-  chainId: number,
-): Checked<{ raw: Hex; hash: Hex; chainId: number }> {
+export function checkTransaction(data: Uint8Array, chainId: number): Checked<GossipedTransaction> {
   const tx = decodeTransaction(data)
   if (tx.ok && tx.value.chainId !== chainId)
     return { ok: false, why: `for chain ${tx.value.chainId}, not ${chainId}` }

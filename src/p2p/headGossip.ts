@@ -2,7 +2,8 @@
  * Heads gossiped by relays, per relay: each relay's heads count only on its own chain's topic
  * (from the options, else its own `eth_chainId` answer: one relay cannot pick another's), are
  * hash-checked (gossip.ts) and go to that relay's listeners only, each its newest (`fresh`).
- * Topics are subscribed to once someone listens, one per chain the relays named.
+ * Topics are subscribed to once someone listens, one per chain the relays name now (a topic no
+ * relay names any more is left).
  */
 import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
@@ -17,6 +18,8 @@ export function createHeadGossip(settings: Settings, ready: () => Promise<PeerLi
   const chains = new Map<string, number>()
   const listeners = new Map<string, Set<(header: Record<string, unknown>) => void>>()
   const subscribed = new Set<string>()
+  /** Whether the gossip handler is added (once, whatever the topics). */
+  let handling = false
   /** Per relay listened to (pinned relays only, as `listeners`): its newest message and head. */
   const newest = new Map<string, { seqno: bigint; number: number }>()
 
@@ -54,16 +57,29 @@ export function createHeadGossip(settings: Settings, ready: () => Promise<PeerLi
     for (const l of theirs) l(head.value)
   }
 
+  /**
+   * Subscribes to the topics of the relays' chains now, and leaves those no relay names any more:
+   * a relay that answers `eth_chainId` with another id each time moves its one topic, never
+   * adds topics without end.
+   */
   const listen = async () => {
     if (!settings.gossip || listeners.size === 0) return
     const ids = settings.chainId !== undefined ? [settings.chainId] : [...chains.values()]
-    const fresh = [...new Set(ids.map(headsTopic))].filter((t) => !subscribed.has(t))
-    if (fresh.length === 0) return
-    const first = subscribed.size === 0
-    for (const t of fresh) subscribed.add(t)
+    const wanted = new Set(ids.map(headsTopic))
+    const join = [...wanted].filter((t) => !subscribed.has(t))
+    const leave = [...subscribed].filter((t) => !wanted.has(t))
+    if (join.length === 0 && leave.length === 0) return
+    const first = subscribed.size === 0 && !handling
+    handling = true
+    for (const t of join) subscribed.add(t)
+    for (const t of leave) subscribed.delete(t)
     const n = await ready()
     if (first) n.services.pubsub.addEventListener('message', onGossip)
-    for (const topic of fresh) {
+    for (const topic of leave) {
+      n.services.pubsub.unsubscribe(topic)
+      n.services.pubsub.topicValidators.delete(topic)
+    }
+    for (const topic of join) {
       n.services.pubsub.topicValidators.set(topic, (_peer, msg) =>
         checkHead(msg.data).ok ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
       )

@@ -4,7 +4,7 @@
  * discovery are one untrusted source whose answers count only when proven (docs/architecture.md,
  * "Trust rules"). Requests go as frames on `/outlast/rpc/1.0.0` streams; gossiped heads signed by
  * a relay are that source's pushed heads (hints, like a WebSocket's); a raw transaction sent
- * through a relay is also published to the chain's transaction topic.
+ * through a relay is also published to the chain's transaction topic, if a key may have signed it.
  */
 import type { PeerId } from '@libp2p/interface'
 import { raceAbort } from '../shared/abort.ts'
@@ -17,6 +17,7 @@ import { decodeTransaction, fromHex } from './gossip.ts'
 import { createHub, type Hub, type PeerAddress, peerAddress } from './hub.ts'
 import type { PeerLibp2p, PeerNodeOptions } from './peerNode.ts'
 import { decodeFrame, encodeFrame } from './protocol.ts'
+import { signatureFlaw } from './signatureShape.ts'
 
 /** A pinned relay: its multiaddr (ending in `/p2p/<peer id>`), or that with a name and domain. */
 export type P2pPeer = string | { address: string; name?: string; domain?: string; weight?: number }
@@ -113,17 +114,19 @@ async function send(
   const raw = call.params[0]
   const bytes = typeof raw === 'string' && /^0x[0-9a-f]*$/i.test(raw) ? fromHex(raw) : undefined
   const checked = bytes ? decodeTransaction(bytes) : undefined
+  // Only what a key may have signed is published: relays strike the publisher of junk, and a
+  // caller's unsigned or forged transaction must not get this node banned (it goes to the
+  // relay's node alone, whose error is the caller's answer).
+  const signed = checked?.ok && !signatureFlaw(checked.value.signature) ? checked.value : undefined
   // Published to the topic of the transaction's own chain: a relay on another chain ignores it.
   const published =
-    bytes && checked?.ok
-      ? hub.publishTransaction(bytes, checked.value.chainId, signal)
-      : Promise.resolve(0)
+    bytes && signed ? hub.publishTransaction(bytes, signed.chainId, signal) : Promise.resolve(0)
   try {
     return resultOf(rpc, await ask(peer, call, signal), call.id)
   } catch (error) {
     const verdict =
       error instanceof RpcResponseError && error.kind === 'rpc' && error.code !== INTERNAL_ERROR
-    if (verdict || !checked?.ok) throw error
+    if (verdict || !signed) throw error
     const peers = await published
     if (peers === 0) throw error
     const why = error instanceof SourceError ? error.reason : 'no answer'

@@ -4,10 +4,14 @@
  * negotiation, ~3–5 ms on loopback; a kept one ~1 ms). A stream that failed or was cancelled
  * mid-exchange is aborted, never reused: its next frame could be the old answer. So is one whose
  * answer the caller found not to be the answer to its call (a peer that sent one answer too
- * many would otherwise stay one answer behind on that stream for good).
+ * many would otherwise stay one answer behind on that stream for good). At most `maxStreams`
+ * exchanges with a peer run at once (a relay refuses, and counts against the peer, streams past
+ * its own limit: 32 by default); more calls wait their turn, first come first served, each until
+ * its signal aborts.
  */
 import type { Stream } from '@libp2p/interface'
 import { type LengthPrefixedStream, lpStream } from '@libp2p/utils'
+import { turnstile } from './turnstile.ts'
 
 /**
  * Sends one frame and resolves with the peer's answer frame. `answers(frame)`, when given, says
@@ -24,12 +28,16 @@ type Lp = { lp: LengthPrefixedStream<Stream>; stream: Stream }
 
 /** Streams kept open per peer between exchanges. */
 const MAX_IDLE = 8
+/** Exchanges with one peer at once: with the idle ones, 24 streams, under a relay's 32. */
+export const MAX_STREAMS = 16
 
 export function streamExchange(
   dial: (signal: AbortSignal) => Promise<Stream>,
   maxAnswerBytes: number,
+  maxStreams = MAX_STREAMS,
 ): Exchange & { close(): void } {
   const idle: Lp[] = []
+  const turns = turnstile(maxStreams)
 
   const once = async (
     kept: Lp,
@@ -52,6 +60,15 @@ export function streamExchange(
   }
 
   const exchange: Exchange = async (frame, signal, answers) => {
+    await turns.enter(signal)
+    try {
+      return await exchangeNow(frame, signal, answers)
+    } finally {
+      turns.leave()
+    }
+  }
+
+  const exchangeNow: Exchange = async (frame, signal, answers) => {
     let kept = idle.pop()
     while (kept && kept.stream.status !== 'open') kept = idle.pop()
     if (kept) {

@@ -27,8 +27,16 @@ const PLAIN_WORD = /^[a-z]+(?:[-_.][a-z]+)*$/i
 /** Headers that never carry credentials. */
 const PUBLIC_HEADERS = new Set(['content-type', 'accept'])
 
-/** Every secret of `url` and `headers`, and a scrubber for them. */
-export function scrubberFor(url: string, headers: Record<string, string> = {}): Scrubber {
+/**
+ * Every secret of `url` and `headers`, and a scrubber for them. `cutOff: false` leaves out the
+ * cut-off pattern (below), for text never cut short: a scrubber that also deletes a secret's
+ * start tells whoever sees its output, with text of their own, which starts are the secret's.
+ */
+export function scrubberFor(
+  url: string,
+  headers: Record<string, string> = {},
+  { cutOff = true }: { cutOff?: boolean } = {},
+): Scrubber {
   const replace = new Map<string, string>()
   let secrets = 0
   const add = (value: string, min: number) => {
@@ -76,7 +84,7 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
   const pattern = new RegExp(keys.map(escapeRegExp).join('|'), 'gi')
   const whole = (t: string) => t.replace(pattern, (m) => byLower.get(m.toLowerCase()) ?? '…')
   // The secrets themselves, not the URL (whose start is its own label).
-  const cut = cutOffPattern(keys.filter((k) => byLower.get(k) === '…'))
+  const cut = cutOff ? cutOffPattern(keys.filter((k) => byLower.get(k) === '…')) : undefined
   const text = (t: string) => (cut ? whole(t).replace(cut, '') : whole(t))
   return { text, data: (d) => scrubTree(d, text) }
 }

@@ -19,7 +19,7 @@ import { afterAll, afterEach, beforeAll, describe, it } from 'vitest'
 import { checkTransaction } from '../../src/p2p/gossip.ts'
 import { type PeerLibp2p, RPC_PROTOCOL, startPeerNode, txsTopic } from '../../src/p2p/index.ts'
 import { createRelay, type Relay, type RelayOptions } from '../../src/p2p/relay/index.ts'
-import { GOSSIP_NODE_CALLS } from '../../src/p2p/relay/relayGossip.ts'
+import { PEER_CHECKS } from '../../src/p2p/relay/relayGossip.ts'
 
 const CHAIN_ID = 31337
 /** The key in the node's URL, as a provider's URL carries one. */
@@ -294,11 +294,11 @@ describe('outlast relay, one hostile peer', () => {
     )
     const pubsub = await gossiper(relay)
     for (const tx of flood) await pubsub.publish(txsTopic(CHAIN_ID), toBytes(tx))
-    // Every node call gossip checks may have in flight is taken (the rest of the flood is
-    // dropped, not queued: relayGossip.ts), and each is held 10 s.
+    // Every node call gossip checks may have in flight for one peer is taken (the rest of the
+    // flood is dropped, not queued: relayGossip.ts), and each is held 10 s.
     await until(
       'the flood to reach the node',
-      () => (scripted.calls.eth_sendRawTransaction ?? 0) >= GOSSIP_NODE_CALLS,
+      () => (scripted.calls.eth_sendRawTransaction ?? 0) >= PEER_CHECKS.txs,
     )
     const started = Date.now()
     await honest.send(call('eth_chainId', [], 2))

@@ -78,6 +78,8 @@ export type Relay = {
 
 /** Largest node answer gossip checks read (a head without its transactions, a transaction hash). */
 const GOSSIP_ANSWER_BYTES = 1024 * 1024
+/** Node connections the header gateway and bitswap share (their reads: a head, its hashes). */
+const BLOCK_NODE_CALLS = 4
 
 export async function createRelay(options: RelayOptions): Promise<Relay> {
   const o = relaySettings(options)
@@ -134,10 +136,13 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       ? await startLight(o.beacon, o, node, refuse, penalties, told)
       : undefined
     if (light) started.add(() => light.stop())
+    // The header gateway and bitswap read headers on connections of their own too: one HTTP
+    // client asking for made-up headers, or one peer's wants, never hold the ones peers' calls use.
+    const reading = nodeClient(o.rpc, o.timeout, GOSSIP_ANSWER_BYTES, BLOCK_NODE_CALLS)
+    started.add(() => reading.close())
+    const blockByHash = nodeBlockByHash(reading)
     const ipfs =
-      ipfsParts && pins
-        ? await ipfsParts.startRelayIpfs(node, pins, nodeBlockByHash(call))
-        : undefined
+      ipfsParts && pins ? await ipfsParts.startRelayIpfs(node, pins, blockByHash) : undefined
     if (ipfs) started.add(() => ipfs.stop())
     await Promise.allSettled(o.peers.map((p) => node.dial(multiaddr(p))))
 
@@ -149,7 +154,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       },
       chainId,
       libp2p: node,
-      serveHeaderBlocks: headerBlocks(nodeBlockByHash(call)),
+      serveHeaderBlocks: headerBlocks(blockByHash),
       status: () => statusOf(parts),
       stop,
     }

@@ -29,3 +29,29 @@ export function inFlight(limit: number): InFlight {
     },
   }
 }
+
+/**
+ * A bound per key (a peer) in front of other bounds: `run(key, start)` calls `start` only if
+ * fewer than `perKey` of that key's tasks are in flight, and counts what it started (`start` may
+ * start nothing: a shared bound past its limit) until it settles. One peer's flood then holds at
+ * most `perKey` of the shared slots, whoever else is waiting.
+ */
+export function inFlightPer(perKey: number) {
+  const running = new Map<string, number>()
+  return {
+    run<T>(key: string, start: () => Promise<T> | undefined): Promise<T> | undefined {
+      const n = running.get(key) ?? 0
+      if (n >= perKey) return undefined
+      const task = start()
+      if (!task) return undefined
+      running.set(key, n + 1)
+      return task.finally(() => {
+        const left = (running.get(key) ?? 1) - 1
+        if (left > 0) running.set(key, left)
+        else running.delete(key)
+      })
+    },
+    /** True when `key`'s next task would not be started. */
+    full: (key: string) => (running.get(key) ?? 0) >= perKey,
+  }
+}

@@ -40,4 +40,23 @@ describe('penalty box', () => {
     for (let i = 0; i < 5; i++) assert.equal(p.strike('a', 'batch'), false)
     assert.equal(p.strike('a', 'batch'), true)
   })
+
+  it('keeps no peer whose strikes are past their window: each strike drops the old ones', () => {
+    let t = 0
+    const p = createPenalties({ window: 1_000, now: () => t })
+    for (let i = 0; i < 100; i++) p.strike(`peer-${i}`, 'rate')
+    assert.equal(p.tracked(), 100)
+    t = 500
+    p.strike('late', 'rate')
+    assert.equal(p.tracked(), 101, 'within their window: kept')
+    t = 1_200
+    p.strike('next', 'rate')
+    assert.equal(p.tracked(), 2, 'the hundred one-strike peers are gone; late and next stay')
+    t = 1_600
+    p.strike('late', 'frame')
+    assert.equal(p.tracked(), 2, "late's window ended: it starts a new one at the back")
+    t = 2_300
+    p.strike('other', 'rate')
+    assert.equal(p.tracked(), 2, 'next (from 1200) is gone, late (new window at 1600) stays')
+  })
 })

@@ -19,14 +19,16 @@ export type PenaltyOptions = {
 
 /**
  * What one violation weighs, in tenths of a strike. A frame past the rate is one, however many
- * calls it holds (bursts happen: thirty such frames within the window ban). A batch past the
+ * calls it holds (bursts happen: thirty such frames within the window ban); so is a stream past
+ * the peer's limit (refused with a JSON-RPC error: a client without outlast's own cap on its
+ * streams may burst past it). A batch past the
  * limit (or empty) is half a strike: a client with the wrong batch size learns from the error,
  * but one that goes on sending them (each parsed whole before it is refused) is banned at six.
  */
 export const WEIGHT = {
   frame: 10,
   malformed: 10,
-  streams: 10,
+  streams: 1,
   gossip: 10,
   batch: 5,
   rate: 1,
@@ -39,6 +41,8 @@ export type Penalties = {
   banned(peer: string): boolean
   /** Peers banned now. */
   count(): number
+  /** Peers whose strikes are kept (within their window, or until the next strike). */
+  tracked(): number
 }
 
 export function createPenalties(o: PenaltyOptions = {}): Penalties {
@@ -55,18 +59,22 @@ export function createPenalties(o: PenaltyOptions = {}): Penalties {
   return {
     banned,
     count: () => [...bans.keys()].filter(banned).length,
+    tracked: () => tally.size,
     strike(peer, why) {
       if (banned(peer)) return false
       const t = now()
+      // Entries are kept in the order their windows began: those past theirs go from the front.
+      for (const [k, v] of tally) {
+        if (t - v.since <= window) break
+        tally.delete(k)
+      }
       const entry = tally.get(peer)
-      const fresh = !entry || t - entry.since > window
-      const score = (fresh ? 0 : entry.score) + WEIGHT[why]
-      tally.set(peer, { score, since: fresh ? t : entry.since })
+      const score = (entry?.score ?? 0) + WEIGHT[why]
+      // A new window goes to the back (`set` on a kept key keeps its place).
+      tally.set(peer, { score, since: entry?.since ?? t })
       if (score < strikes * 10) return false
       tally.delete(peer)
       bans.set(peer, t + ban)
-      // Bounded: old entries go once there are many.
-      if (tally.size > 10_000) for (const [k, v] of tally) if (t - v.since > window) tally.delete(k)
       return true
     },
   }

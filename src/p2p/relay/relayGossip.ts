@@ -8,13 +8,17 @@
  * `newHeads`, else polling).
  *
  * Peers' messages are checked with the node on connections of their own (the `checking` client),
- * at most GOSSIP_NODE_CALLS at a time. Publishing costs a peer next to nothing, and a remote
- * node may take half a second to answer: without a bound, one peer's flood of signed
+ * at most GOSSIP_NODE_CALLS at a time: HEAD_CHECKS for heads, the rest for transactions, and of
+ * each kind at most PEER_CHECKS for the messages one peer passed on (of transactions, all but
+ * two: a neighbour relay passing on a burst of honest ones is not cut to a trickle). Publishing costs a peer next to nothing, and a
+ * remote node may take half a second to answer: without a bound, one peer's flood of signed
  * transactions from an empty account (each refused by the node, which costs it nothing) would
- * hold every connection to the node, and peers' calls would queue behind it. A message that
- * arrives while all are busy is Ignored without asking the node (counted as `…Dropped`): not
- * passed on by this relay, no strike against its sender, and not remembered, so that it is
- * checked if it comes again.
+ * hold every connection to the node, and peers' calls would queue behind it; without the split
+ * and the bound per peer, one peer's made-up heads (no strike: a head the node lacks may be
+ * honest news) would hold every check, and honest peers' transactions would be dropped. A
+ * message that arrives while its slots are busy is Ignored without asking the node (counted as
+ * `…Dropped`): not passed on by this relay, no strike against its sender, and not remembered, so
+ * that it is checked if it comes again.
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type WebSocket from 'ws'
@@ -22,7 +26,7 @@ import { createLru } from '../../shared/lru.ts'
 import { checkHead, checkTransaction, encodeHead } from '../gossip.ts'
 import type { PeerLibp2p } from '../peerNode.ts'
 import { headsTopic, txsTopic } from '../protocol.ts'
-import { inFlight } from './inFlight.ts'
+import { inFlight, inFlightPer } from './inFlight.ts'
 import type { NodeClient } from './nodeClient.ts'
 import { type Header, type NodeHeads, watchHeads } from './nodeHeads.ts'
 import { checkSignature } from './txSignature.ts'
@@ -32,7 +36,11 @@ const { Accept, Ignore, Reject } = TopicValidatorResult
 type NodeAnswer = { result?: unknown; error?: { code?: number; message?: string } }
 
 /** Node calls that checking peers' gossip may have in flight (and the checking client's sockets). */
-export const GOSSIP_NODE_CALLS = 8
+export const GOSSIP_NODE_CALLS = 12
+/** Of those, the checks of gossiped heads (one a block when honest); the others check transactions. */
+export const HEAD_CHECKS = 4
+/** Checks of the messages of one kind one peer passed on (its own or others') in flight at once. */
+export const PEER_CHECKS = { heads: 2, txs: GOSSIP_NODE_CALLS - HEAD_CHECKS - 2 }
 
 /** Blocks below its node's head that a gossiped head may be and still be passed on. */
 export const STALE_HEAD_DEPTH = 8
@@ -70,9 +78,14 @@ export function relayGossip(
       {}) as NodeAnswer
   const ask = asker(nodes.own)
   const askChecking = asker(nodes.checking)
-  const slots = inFlight(GOSSIP_NODE_CALLS)
-  /** The node's answer, or undefined when all slots are busy (the node is not asked). */
-  const check = (method: string, params: unknown[]) => slots.run(() => askChecking(method, params))
+  const headChecks = { slots: inFlight(HEAD_CHECKS), perPeer: inFlightPer(PEER_CHECKS.heads) }
+  const txChecks = {
+    slots: inFlight(GOSSIP_NODE_CALLS - HEAD_CHECKS),
+    perPeer: inFlightPer(PEER_CHECKS.txs),
+  }
+  /** The node's answer, or undefined when the slots are busy (the node is not asked). */
+  const check = (kind: typeof headChecks, peer: string, method: string, params: unknown[]) =>
+    kind.perPeer.run(peer, () => kind.slots.run(() => askChecking(method, params)))
   const verdict = (what: string, result: TopicValidatorResult) => {
     told(what)
     return result
@@ -89,7 +102,10 @@ export function relayGossip(
     if (Number(head.value.number) + STALE_HEAD_DEPTH < top) return verdict('headsStale', Ignore)
     // Each relay's word for a head is its own message: the node is asked once per head.
     if (!knownHeads.get(head.value.hash)) {
-      const asked = check('eth_getBlockByHash', [head.value.hash, false])
+      const asked = check(headChecks, peer.toString(), 'eth_getBlockByHash', [
+        head.value.hash,
+        false,
+      ])
       if (!asked) return verdict('headsDropped', Ignore)
       const known = await asked
       if (!known.result) return verdict('headsIgnored', Ignore)
@@ -103,10 +119,11 @@ export function relayGossip(
     if (submitted.get(tx.value.hash)) return verdict('txsIgnored', Ignore)
     // Dropped before its signature is checked too (~1-3 ms of CPU each): a flood then costs the
     // relay a decode per message, and a signature check only per message it submits.
-    if (slots.full()) return verdict('txsDropped', Ignore)
+    if (txChecks.slots.full() || txChecks.perPeer.full(peer.toString()))
+      return verdict('txsDropped', Ignore)
     // Signed by a key, before the node hears of it (what was submitted was checked already).
     if (!checkSignature(tx.value.raw).ok) return rejected(peer.toString(), 'txsRejected')
-    const asked = check('eth_sendRawTransaction', [tx.value.raw])
+    const asked = check(txChecks, peer.toString(), 'eth_sendRawTransaction', [tx.value.raw])
     if (!asked) return verdict('txsDropped', Ignore)
     submitted.set(tx.value.hash, true)
     const sent = await asked

@@ -2,10 +2,9 @@
  * Whether a gossiped transaction is signed: its sender recovered from its signature, before the
  * relay asks its node anything about it. gossip.ts's `checkTransaction` only decodes (it runs in
  * browsers too, which need no secp256k1 for it); a relay, which submits what it checks to its
- * node, also refuses what no key signed: EIP-155's unsigned form (v = chain id, r = s = empty), a
- * typed transaction without its signature, r or s out of range, a high s (EIP-2: nodes refuse
- * it), a signature that recovers no key, and one made without a key (below). Relay-only: pure,
- * Node and browser alike, but only the relay imports it.
+ * node, also refuses what no key signed (signatureShape.ts: the dApp's node checks that much
+ * before publishing), and a signature that recovers no key. Relay-only: pure, Node and browser
+ * alike, but only the relay imports it (the curve library with it).
  */
 import * as Secp256k1 from 'ox/Secp256k1'
 import * as Eip1559 from 'ox/TxEnvelopeEip1559'
@@ -15,8 +14,7 @@ import * as Eip7702 from 'ox/TxEnvelopeEip7702'
 import * as Legacy from 'ox/TxEnvelopeLegacy'
 import type { Hex } from '../../shared/types.ts'
 import type { Checked } from '../gossip.ts'
-
-type Signature = { r?: bigint | undefined; s?: bigint | undefined; yParity?: number | undefined }
+import { type Signature, signatureFlaw } from '../signatureShape.ts'
 
 /** A transaction's signature, and the hash its sender signed (asked for only once it is needed). */
 type Signed = { signature: Signature; payload: () => Hex }
@@ -46,17 +44,6 @@ const legacy = (raw: Hex): Signed => {
   return { signature: tx, payload: () => Legacy.getSignPayload(tx) }
 }
 
-/** The order of secp256k1's group: r and s are below it, and s at most half of it (EIP-2). */
-const N = Secp256k1.noble.CURVE.n
-
-/**
- * The least r and s a signing key makes, but for a chance of 2^-128. r is the x of a random
- * point (the signer's nonce times G), s a random number below N/2: neither is ever that small.
- * Yet any (r, s) whose r is on the curve "recovers" some address, so that a signature picked
- * without a key (r = s = 1) recovers one no one holds the key of. Such a transaction is junk.
- */
-const LEAST = 1n << 128n
-
 /** The sender of a raw transaction that decoded (gossip.ts), or why no key signed it. */
 export function checkSignature(raw: Hex): Checked<{ from: Hex }> {
   let signed: Signed
@@ -69,18 +56,17 @@ export function checkSignature(raw: Hex): Checked<{ from: Hex }> {
   } catch {
     return { ok: false, why: 'does not decode' }
   }
-  const { r, s, yParity } = signed.signature
-  if (r === undefined || s === undefined || yParity === undefined || (!r && !s))
-    return { ok: false, why: 'unsigned' }
-  if (yParity !== 0 && yParity !== 1) return { ok: false, why: `y parity ${yParity}` }
-  if (r < 1n || r >= N || s < 1n || s >= N) return { ok: false, why: 'r or s out of range' }
-  if (s > N / 2n) return { ok: false, why: 'high s (EIP-2)' }
-  if (r < LEAST || s < LEAST) return { ok: false, why: 'a signature no key made' }
+  const flaw = signatureFlaw(signed.signature)
+  if (flaw) return { ok: false, why: flaw }
+  const { r, s, yParity } = signed.signature as Required<Signature>
   try {
     return {
       ok: true,
       value: {
-        from: Secp256k1.recoverAddress({ payload: signed.payload(), signature: { r, s, yParity } }),
+        from: Secp256k1.recoverAddress({
+          payload: signed.payload(),
+          signature: { r, s, yParity: yParity as 0 | 1 },
+        }),
       },
     }
   } catch {
