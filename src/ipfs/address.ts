@@ -51,7 +51,11 @@ export function parseAddress(url: string): ContentAddress {
   return { cid, path }
 }
 
-/** The `CID/path` part of a gateway URL: path style first, then subdomain style. */
+/**
+ * The `CID/path` part of a gateway URL: subdomain style when the host's first label is a CID
+ * (`https://CID.ipfs.host/ipfs/x` is the entry `ipfs/x` under CID, as that gateway serves it),
+ * else path style.
+ */
 function fromGateway(input: string, bad: (why: string) => Error): string {
   let u: URL
   try {
@@ -59,11 +63,21 @@ function fromGateway(input: string, bad: (why: string) => Error): string {
   } catch {
     throw bad('not a URL')
   }
+  const labels = u.hostname.split('.')
+  if (labels.length > 2 && labels[1] === 'ipfs' && isCid(labels[0]!))
+    return `${labels[0]}${u.pathname}`
   const at = u.pathname.indexOf('/ipfs/')
   if (at !== -1) return u.pathname.slice(at + '/ipfs/'.length)
-  const labels = u.hostname.split('.')
-  if (labels.length > 2 && labels[1] === 'ipfs') return `${labels[0]}${u.pathname}`
   throw bad('a URL without /ipfs/CID in its path or a CID.ipfs.host name')
+}
+
+function isCid(text: string): boolean {
+  try {
+    CID.parse(text)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /**

@@ -179,7 +179,8 @@ function routesOf(options: IpfsOptions): IpfsRoute[] {
   const routes: IpfsRoute[] = []
   if (options.kubo !== undefined) {
     if (isRoute(options.kubo)) routes.push(options.kubo)
-    else if (typeof options.kubo?.block?.get === 'function') routes.push(kubo(options.kubo))
+    else if (typeof options.kubo?.block?.get === 'function')
+      routes.push(kubo(options.kubo, gatewayOptions(options)))
     else throw new ConfigError(`${WHERE}: kubo must be a Kubo RPC client (with block.get).`)
   }
   if (options.gateways !== undefined) {

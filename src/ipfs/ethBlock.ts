@@ -114,14 +114,20 @@ export function decodeHeader(rlp: Uint8Array, expectedHash: string): EthHeader {
  * A header by hash from one trustless gateway: `GET {gateway}/ipfs/{cid}?format=raw`, checked by
  * `decodeHeader`. Resolves `undefined` when the gateway does not have it (404/410); rejects on
  * anything else (an HTTP error, a body over `maxBytes`, bytes that do not hash: a
- * `VerificationError`). The plain-fetch path: it needs nothing else of `outlast/ipfs`.
+ * `VerificationError`; no answer within `timeout` ms, 5 s unless told, as `ipfsHeaders`' per
+ * route: a `TimeoutError`). The plain-fetch path: it needs nothing else of `outlast/ipfs`.
  */
 export async function fetchHeader(
   gateway: string,
   hash: string,
-  options: { fetch?: typeof fetch; signal?: AbortSignal; maxBytes?: number } = {},
+  options: { fetch?: typeof fetch; signal?: AbortSignal; maxBytes?: number; timeout?: number } = {},
 ): Promise<EthHeader | undefined> {
-  const bytes = await fetchRawBlock(gateway, blockCid(hash), options)
+  const { timeout = 5_000, signal, ...rest } = options
+  const deadline = AbortSignal.timeout(timeout)
+  const bytes = await fetchRawBlock(gateway, blockCid(hash), {
+    ...rest,
+    signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+  })
   return bytes && decodeHeader(bytes, hash)
 }
 
@@ -137,7 +143,7 @@ export async function fetchRawBlock(
     headers: { accept: RAW_BLOCK_TYPE },
     ...(signal ? { signal } : {}),
   })
-  return gatewayBytes(response, maxBytes)
+  return gatewayBytes(response, maxBytes, signal)
 }
 
 function hexOf(bytes: Uint8Array): Hex {

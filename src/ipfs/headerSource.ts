@@ -27,6 +27,7 @@
 import { type Clock, realClock } from '../core/clock.ts'
 import { raceAbort } from '../shared/abort.ts'
 import { ConfigError, RpcResponseError, SourceError, VerificationError } from '../shared/errors.ts'
+import { keccak256 } from '../shared/keccak.ts'
 import type { RpcRequest, Source, SourceRequestOptions } from '../shared/types.ts'
 import { redactUrl } from '../shared/url.ts'
 import { blockCid, decodeHeader, type EthHeader, encodeHeader, fetchRawBlock } from './ethBlock.ts'
@@ -70,7 +71,7 @@ export type HeaderRouteStatus = {
   name: string
   /** Headers it served that verified. */
   served: number
-  /** Headers it did not have. */
+  /** Headers it did not have (or bytes under the hash that are no header). */
   missing: number
   /** Headers it sent that did not hash to their hash. */
   lies: number
@@ -179,6 +180,11 @@ export function ipfsHeaders(options: IpfsHeadersOptions): IpfsHeaderSource {
       return h
     } catch (error) {
       if (!(error instanceof VerificationError)) throw error
+      if (keccak256(bytes) === hash.toLowerCase()) {
+        // The route served the bytes this hash names: they are no header, which is no lie.
+        r.missing++
+        throw new Error(`the block under this hash is not a header: ${error.shortMessage}`)
+      }
       r.lies++
       r.lyingUntil = o.clock.now() + o.lieCooloff
       r.lastError = `lied: ${error.shortMessage}`

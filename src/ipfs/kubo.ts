@@ -1,42 +1,97 @@
 /**
- * A Kubo node as a route, through any client with kubo-rpc-client's API (`block.get`; the old
- * ipfs-http-client too). Kubo clients check nothing they return: the block is hashed by the
- * caller (blockRace.ts) like any other route's.
+ * A Kubo node as a route. Kubo clients check nothing they return: the block is hashed by the
+ * caller (blockRace.ts) like any other route's. With kubo-rpc-client's API (`block.get`; the old
+ * ipfs-http-client too) and its endpoint (`getEndpointConfig()`), the block is read here with
+ * `POST {endpoint}/block/get?arg={cid}` through `fetch`, its body cut off at `maxBlockBytes`:
+ * the client's `block.get` reads the whole body into memory first, however large a hostile
+ * node makes it. Headers set on the client are not sent: give them here (`headers`). A
+ * client with no endpoint is asked through its `block.get`, the cap checked after.
  */
 import { SourceError } from '../shared/errors.ts'
+import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
 import { errorCode } from '../sources/networkError.ts'
 import type { IpfsRoute, KuboClient, RouteAnswer } from './types.ts'
 
 export type KuboOptions = {
   /** Shown in status, events and errors. @default `kubo` and the API's host */
   name?: string
+  /** The fetch the block is read with (`createIpfs()` passes its `fetch`). @default globalThis.fetch */
+  fetch?: typeof fetch
+  /** Headers sent to the Kubo API (an `authorization` for a hosted one): the client's own are not read. @default {} */
+  headers?: Record<string, string>
 }
 
 /** Kubo's words for a block it does not have (offline, or `ipfs block get` on a local node). */
 const NOT_FOUND = /not found|could not find|no such block|ipld: could not/i
+/** Kubo's words for its own timeout. */
+const KUBO_TIMEOUT = /deadline (has elapsed|exceeded)|request timed out/i
+/** Bytes of a Kubo error answer read for its message. */
+const ERROR_BYTES = 16_384
 
 export function kubo(client: KuboClient, options: KuboOptions = {}): IpfsRoute {
   const name = options.name ?? defaultName(client)
   const fail: Fail = (kind, message, extra = {}) => new SourceError(name, kind, message, extra)
+  const api = endpoint(client)
+  const fetchFn = options.fetch ?? globalThis.fetch
   return {
     name,
     kind: 'kubo',
     async get(cid, { signal, maxBlockBytes }): Promise<RouteAnswer> {
-      let bytes: Uint8Array
       try {
-        bytes = await client.block.get(cid, { signal })
+        if (!api) return checked(await client.block.get(cid, { signal }), maxBlockBytes, fail)
+        const res = await fetchFn(`${api}/block/get?arg=${cid}`, {
+          method: 'POST',
+          signal,
+          ...(options.headers ? { headers: options.headers } : {}),
+        })
+        if (!res.ok) return await answerOf(res, signal, fail)
+        return { bytes: await readResponse(res, maxBlockBytes, signal) }
       } catch (error) {
         if (signal.aborted) throw fail('aborted', 'attempt cancelled')
+        if (error instanceof SourceError) throw error
+        if (error instanceof TooManyBytes)
+          throw fail('body', `block larger than maxBlockBytes (${maxBlockBytes})`)
         const judged = classify(error, fail)
         if ('missing' in judged) return judged
         throw judged
       }
-      // The client buffers the whole body before we see it; the cap still keeps it from us.
-      if (!(bytes instanceof Uint8Array)) throw fail('body', 'block.get returned no bytes')
-      if (bytes.byteLength > maxBlockBytes)
-        throw fail('body', `block larger than maxBlockBytes (${maxBlockBytes})`)
-      return { bytes }
     },
+  }
+}
+
+/** A block from the client's own `block.get`: buffered whole by the client, capped after. */
+function checked(bytes: unknown, maxBlockBytes: number, fail: Fail): RouteAnswer {
+  if (!(bytes instanceof Uint8Array)) throw fail('body', 'block.get returned no bytes')
+  if (bytes.byteLength > maxBlockBytes)
+    throw fail('body', `block larger than maxBlockBytes (${maxBlockBytes})`)
+  return { bytes }
+}
+
+/** A Kubo answer other than 2xx: its message (at most `ERROR_BYTES` of it) read as Kubo's. */
+async function answerOf(res: Response, signal: AbortSignal, fail: Fail): Promise<RouteAnswer> {
+  let message = ''
+  try {
+    const text = new TextDecoder().decode(await readResponse(res, ERROR_BYTES, signal))
+    const json = JSON.parse(text) as { Message?: unknown }
+    message = typeof json?.Message === 'string' ? json.Message : text
+  } catch {}
+  const judged = classify({ message, response: { status: res.status } }, fail)
+  if ('missing' in judged) return judged
+  throw judged
+}
+
+/** The client's API base URL (`http://host:port/api/v0`), without credentials or query. */
+function endpoint(client: KuboClient): string | undefined {
+  try {
+    const c = client.getEndpointConfig?.()
+    if (!c?.host) return undefined
+    const protocol = (c.protocol ?? 'http').replace(/:$/, '')
+    const base = new URL(`${protocol}://${c.host}`)
+    if (c.port) base.port = String(c.port)
+    base.pathname = c.pathname ?? '/api/v0'
+    return base.href.replace(/\/+$/, '')
+  } catch {
+    return undefined
   }
 }
 
@@ -51,7 +106,8 @@ function classify(error: unknown, fail: Fail): SourceError | { missing: string }
   const e = error as { name?: unknown; message?: unknown; response?: { status?: unknown } }
   const message = typeof e?.message === 'string' ? e.message : ''
   const status = typeof e?.response?.status === 'number' ? e.response.status : undefined
-  if (e?.name === 'TimeoutError') return fail('timeout', 'Kubo timed out looking for the block')
+  if (e?.name === 'TimeoutError' || KUBO_TIMEOUT.test(message))
+    return fail('timeout', 'Kubo timed out looking for the block')
   if (status !== undefined) {
     if (NOT_FOUND.test(message)) return { missing: 'not found' }
     if (status === 429) return fail('rate-limited', 'HTTP 429 (rate-limited)', { status })
@@ -65,10 +121,7 @@ function classify(error: unknown, fail: Fail): SourceError | { missing: string }
 }
 
 function defaultName(client: KuboClient): string {
-  try {
-    const c = client.getEndpointConfig?.()
-    // kubo-rpc-client's `host` already holds the port (it is the URL's `host`).
-    if (c?.host) return `kubo ${c.protocol ?? 'http'}://${c.host}`
-  } catch {}
-  return 'kubo'
+  const api = endpoint(client)
+  // Its origin only: a key may sit in the API's path.
+  return api ? `kubo ${new URL(api).origin}` : 'kubo'
 }

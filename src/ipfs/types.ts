@@ -37,7 +37,7 @@ export type IpfsRoute = {
 export type KuboClient = {
   block: { get(cid: CID, options?: { signal?: AbortSignal }): Promise<Uint8Array> }
   /** kubo-rpc-client's endpoint (used for the route's default name; no path is shown). */
-  getEndpointConfig?(): { host?: string; port?: string; protocol?: string }
+  getEndpointConfig?(): { host?: string; port?: string; protocol?: string; pathname?: string }
 }
 
 /**
@@ -82,7 +82,7 @@ export type IpfsOptions = {
   lieCooloff?: number
   /** The circuit breaker of each route (as the RPC engine's). @default { threshold: 3, cooldown: 1_000, maxCooldown: 30_000 } */
   breaker?: BreakerOptions
-  /** The fetch gateways use. @default globalThis.fetch */
+  /** The fetch gateways and a Kubo client's endpoint are asked with. @default globalThis.fetch */
   fetch?: typeof fetch
   /** Time as the hedges and deadlines read it (tests inject a fake one). @default the real clock */
   clock?: Clock

@@ -1,0 +1,69 @@
+/**
+ * A name's place in a UnixFS HAMT-sharded directory, found the way Kubo and every gateway find
+ * it: the name's murmur3-x64-64 hash, read `log2(fanout)` bits per level, names the bucket at
+ * each level (a link named by the bucket alone is a sub-shard; one named bucket + name is the
+ * entry). The exporter instead takes the first link whose name ends in the name, in any
+ * bucket: content can put a second entry of the same name in another bucket, and only this
+ * lookup says which one the path names.
+ */
+import { murmur364 } from '@multiformats/murmur3'
+import { exporter, type ReadableStorage } from 'ipfs-unixfs-exporter'
+import type { CID } from 'multiformats/cid'
+
+/** A shard node as the exporter reads it. */
+type Shard = { Links: { Name?: string; Hash: CID }[] }
+
+/**
+ * The CID the name is under in the HAMT rooted at `dir`, or undefined when its bucket holds no
+ * such entry. Throws on a shard that is not a well-formed HAMT node.
+ */
+export async function hamtEntry(
+  dir: CID,
+  name: string,
+  store: ReadableStorage,
+  signal: AbortSignal,
+): Promise<CID | undefined> {
+  const hash = nameHash(new TextEncoder().encode(name))
+  for (let shard = dir; ; ) {
+    const entry = await exporter(shard, store, { signal })
+    if (entry.type !== 'directory' || entry.unixfs.type !== 'hamt-sharded-directory')
+      throw new Error(`HAMT shard ${shard} is not a HAMT node`)
+    const fanout = Number(entry.unixfs.fanout)
+    const bits = Math.log2(fanout)
+    if (!Number.isInteger(bits) || bits < 1 || bits > 16)
+      throw new Error(`HAMT shard ${shard} has fanout ${fanout}, not a power of two up to 65536`)
+    const prefix = (await hash(bits))
+      .toString(16)
+      .toUpperCase()
+      .padStart((fanout - 1).toString(16).length, '0')
+    const links = (entry.node as Shard).Links
+    const found = links.find((l) => l.Name === prefix + name)
+    if (found) return found.Hash
+    const sub = links.find((l) => l.Name === prefix)
+    if (!sub) return undefined
+    shard = sub.Hash
+  }
+}
+
+/**
+ * The name's hash as a stream of bits, as hamt-sharding reads it: the first 8 bytes of
+ * murmur3-x64-128, most significant bit first; past them, the hash of the name and a depth byte.
+ */
+function nameHash(name: Uint8Array): (bits: number) => Promise<number> {
+  let bytes = new Uint8Array(0)
+  let used = 0
+  let depth = 0
+  return async (bits) => {
+    let value = 0
+    for (let i = 0; i < bits; i++, used++) {
+      if (used === bytes.length * 8) {
+        const input = depth ? Uint8Array.of(...name, depth) : name
+        bytes = (await murmur364.digest(input)).digest
+        used = 0
+        depth++
+      }
+      value = value * 2 + ((bytes[used >> 3]! >> (7 - (used & 7))) & 1)
+    }
+    return value
+  }
+}
