@@ -8,75 +8,17 @@
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import * as dagPb from '@ipld/dag-pb'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { UnixFS } from 'ipfs-unixfs'
 import { createIPNSRecordWithExpiration, marshalIPNSRecord } from 'ipns'
-import { base16 } from 'multiformats/bases/base16'
 import { base36 } from 'multiformats/bases/base36'
 import { CID } from 'multiformats/cid'
 import { create as createDigest } from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { afterAll, afterEach, describe, it, vi } from 'vitest'
-import {
-  checkTokenList,
-  createIpfs,
-  fetchHeader,
-  type IpfsRoute,
-  ipnsResolver,
-} from '../../src/ipfs/index.ts'
+import { checkTokenList, createIpfs, fetchHeader, ipnsResolver } from '../../src/ipfs/index.ts'
 import { startGateway as startIpnsGateway } from '../lab/ipnsLab.ts'
-
-const RAW = 0x55
-const DAG_PB = 0x70
-const enc = (s: string) => new TextEncoder().encode(s)
-const keyOf = (cid: CID) => base16.encode(cid.multihash.bytes)
-
-/** An in-memory route: blocks by multihash, answering a tick later; counts what it is asked. */
-function memoryRoute(name = 'memory') {
-  const blocks = new Map<string, Uint8Array>()
-  const stats = { gets: 0, inflight: 0, peak: 0, bytes: 0 }
-  const route: IpfsRoute = {
-    name,
-    kind: 'gateway',
-    async get(cid) {
-      stats.gets++
-      stats.inflight++
-      stats.peak = Math.max(stats.peak, stats.inflight)
-      try {
-        await new Promise((r) => setImmediate(r))
-        const bytes = blocks.get(keyOf(cid))
-        if (!bytes) return { missing: 'HTTP 404' }
-        stats.bytes += bytes.byteLength
-        return { bytes }
-      } finally {
-        stats.inflight--
-      }
-    },
-  }
-  const put = async (bytes: Uint8Array, codec = RAW) => {
-    const cid = CID.createV1(codec, await sha256.digest(bytes))
-    blocks.set(keyOf(cid), bytes)
-    return cid
-  }
-  return { route, blocks, stats, put }
-}
-
-/** A UnixFS file node (dag-pb) with `data` inline and `links` of the given declared sizes. */
-function fileNode(links: { cid: CID; size: number }[], data?: Uint8Array): Uint8Array {
-  const unixfs = new UnixFS({
-    type: 'file',
-    ...(data ? { data } : {}),
-    blockSizes: links.map((l) => BigInt(l.size)),
-  })
-  return dagPb.encode(
-    dagPb.prepare({
-      Data: unixfs.marshal(),
-      Links: links.map((l) => ({ Hash: l.cid, Tsize: l.size })),
-    }),
-  )
-}
+import { DAG_PB, enc, fileNode, keyOf, memoryRoute, RAW } from './memoryRoute.ts'
 
 const servers: Server[] = []
 afterAll(async () => {

@@ -12,7 +12,6 @@ import {
   type BlsVerifier,
   beaconBlockHeaderRoot,
   type LightClient,
-  type LightClientBootstrap,
   LightClientError,
   type LightClientFinalityUpdate,
   type LightClientHeader,
@@ -25,6 +24,7 @@ import {
 import { createLightPool } from '../../src/light/lightPool.ts'
 import type { LightClientSource } from '../../src/light/sources.ts'
 import { sseParser } from '../../src/light/sse.ts'
+import { source } from './hostileSource2.helpers.ts'
 import { denebLightHeader, filler, syntheticGloasChain } from './synthetic.ts'
 
 const GENESIS = 1_600_000_000
@@ -83,66 +83,6 @@ function handClock(slot: number) {
     clearTimeout: (h) => void timers.delete(h as number),
   }
   return { clock, timers, lastId: () => id }
-}
-
-type Served = {
-  bootstrap?: LightClientBootstrap
-  updates?: (start: number, count: number) => LightClientUpdate[]
-  finality?: () => LightClientFinalityUpdate | undefined
-  optimistic?: () => LightClientOptimisticUpdate | undefined
-  events?: boolean
-  /** Ms each answer takes (the hostile answers at once, so it is ranked first). */
-  delay?: number
-}
-
-/** An in-memory source counting the calls it gets; `push` reaches its event listeners. */
-function source(name: string, s: Served) {
-  const calls = { bootstrap: 0, updates: 0, finality: 0, optimistic: 0 }
-  const listeners: {
-    f: (u: LightClientFinalityUpdate) => void
-    o: (u: LightClientOptimisticUpdate) => void
-  }[] = []
-  const wait = () => new Promise((r) => setTimeout(r, s.delay ?? 0))
-  const src: LightClientSource = {
-    name,
-    domain: name,
-    async bootstrap(root) {
-      calls.bootstrap++
-      await wait()
-      return s.bootstrap && toHex(beaconBlockHeaderRoot(s.bootstrap.header.beacon)) === root
-        ? s.bootstrap
-        : undefined
-    },
-    async updates(start, count) {
-      calls.updates++
-      await wait()
-      return s.updates?.(start, count) ?? []
-    },
-    async finalityUpdate() {
-      calls.finality++
-      await wait()
-      return s.finality?.()
-    },
-    async optimisticUpdate() {
-      calls.optimistic++
-      await wait()
-      return s.optimistic?.()
-    },
-    ...(s.events && {
-      events(f, o) {
-        const l = { f, o }
-        listeners.push(l)
-        return () => void listeners.splice(listeners.indexOf(l), 1)
-      },
-    }),
-  }
-  return {
-    src,
-    calls,
-    pushOptimistic: (u: LightClientOptimisticUpdate) => {
-      for (const l of listeners) l.o(u)
-    },
-  }
 }
 
 /** The honest chain's period updates (one per period: attested at +40, finalized at +32, all sign). */

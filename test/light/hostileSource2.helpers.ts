@@ -1,5 +1,5 @@
 /**
- * Helpers for hostileSource2.test.ts: the Fulu-era minimal chain of hostileSource.test.ts (its
+ * Helpers for hostileSource.test.ts and hostileSource2.test.ts: a Fulu-era minimal chain (its
  * committee's keys held by the test), a clock the test moves and whose timers fire only when
  * fired, and in-memory sources that count their calls and push to their stream listeners.
  */
