@@ -21,7 +21,11 @@ const OBJECT_CODECS = new Map([
   [0x71, 'dag-cbor'],
 ])
 
-/** The CID `path` names under `root`; `where` is the content as errors name it. */
+/**
+ * The CID `path` names under `root`; `where` is the content as errors name it. One segment at a
+ * time: the exporter splits a path on every `/` not after a `\`, so `a\` then `b` joined would
+ * be the one name `a\/b`, another entry.
+ */
 export async function resolvePath(
   root: CID,
   path: readonly string[],
@@ -29,34 +33,32 @@ export async function resolvePath(
   signal: AbortSignal,
   where: string,
 ): Promise<CID> {
-  if (!path.length) return root
-  const steps = []
-  for await (const step of walkPath(`${root}/${path.join('/')}`, store, { signal }))
-    steps.push(step)
-  const last = steps.at(-1)
-  if (!last) throw new ContentError(`${root}`, `${where} does not exist (no such entry).`)
-  if (last.remainder.length) {
-    const rest = last.remainder.join('/')
-    const codec = OBJECT_CODECS.get(last.cid.code)
-    throw new ContentError(
-      `${root}`,
-      codec
-        ? `${where} cannot be read: "${rest}" is a value inside the ${codec} block ${last.path}, not a link (only links are followed, as IPFS gateways do).`
-        : `${where} does not exist (no such entry): ${last.path} has no entries below it.`,
-    )
-  }
-  for (let i = 1; i < steps.length; i++) {
-    const dir = steps[i - 1]!
-    const step = steps[i]!
-    if (dir.cid.code !== DAG_PB || !(await isHamt(dir.cid, store, signal))) continue
-    const inBucket = await hamtEntry(dir.cid, step.name, store, signal)
-    if (!inBucket?.equals(step.cid))
+  let dir = root
+  for (const name of path) {
+    let last: { cid: CID; path: string; remainder: string[] } | undefined
+    for await (const step of walkPath(`${dir}/${name}`, store, { signal })) last = step
+    if (!last) throw new ContentError(`${root}`, `${where} does not exist (no such entry).`)
+    if (last.remainder.length) {
+      const rest = last.remainder.join('/')
+      const codec = OBJECT_CODECS.get(last.cid.code)
       throw new ContentError(
         `${root}`,
-        `${where} cannot be read: the HAMT-sharded directory ${dir.path} holds "${step.name}" outside its bucket.`,
+        codec
+          ? `${where} cannot be read: "${rest}" is a value inside the ${codec} block ${last.path}, not a link (only links are followed, as IPFS gateways do).`
+          : `${where} does not exist (no such entry): ${last.path} has no entries below it.`,
       )
+    }
+    if (dir.code === DAG_PB && (await isHamt(dir, store, signal))) {
+      const inBucket = await hamtEntry(dir, name, store, signal)
+      if (!inBucket?.equals(last.cid))
+        throw new ContentError(
+          `${root}`,
+          `${where} cannot be read: the HAMT-sharded directory ${dir} holds "${name}" outside its bucket.`,
+        )
+    }
+    dir = last.cid
   }
-  return last.cid
+  return dir
 }
 
 async function isHamt(cid: CID, store: ReadableStorage, signal: AbortSignal): Promise<boolean> {

@@ -123,10 +123,15 @@ export async function fetchHeader(
   options: { fetch?: typeof fetch; signal?: AbortSignal; maxBytes?: number; timeout?: number } = {},
 ): Promise<EthHeader | undefined> {
   const { timeout = 5_000, signal, ...rest } = options
-  const deadline = AbortSignal.timeout(timeout)
+  if (!(timeout > 0 && (timeout <= 2_147_483_647 || timeout === Infinity)))
+    throw new RangeError(
+      `fetchHeader: timeout must be ms in 1..2147483647, or Infinity for none; got ${timeout}`,
+    )
+  const deadline = timeout === Infinity ? undefined : AbortSignal.timeout(timeout)
+  const signals = [signal, deadline].filter((s) => s !== undefined)
   const bytes = await fetchRawBlock(gateway, blockCid(hash), {
     ...rest,
-    signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+    ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
   })
   return bytes && decodeHeader(bytes, hash)
 }

@@ -1,8 +1,9 @@
 /**
  * A name's place in a UnixFS HAMT-sharded directory, found the way Kubo and every gateway find
  * it: the name's murmur3-x64-64 hash, read `log2(fanout)` bits per level, names the bucket at
- * each level (a link named by the bucket alone is a sub-shard; one named bucket + name is the
- * entry). The exporter instead takes the first link whose name ends in the name, in any
+ * each level; the node's bitfield says whether that bucket holds a link and which one (its place
+ * among the set bits). A link named by the bucket alone is a sub-shard; one named bucket + name
+ * is the entry. The exporter instead takes the first link whose name ends in the name, in any
  * bucket: content can put a second entry of the same name in another bucket, and only this
  * lookup says which one the path names.
  */
@@ -32,17 +33,40 @@ export async function hamtEntry(
     const bits = Math.log2(fanout)
     if (!Number.isInteger(bits) || bits < 1 || bits > 16)
       throw new Error(`HAMT shard ${shard} has fanout ${fanout}, not a power of two up to 65536`)
-    const prefix = (await hash(bits))
+    const bucket = await hash(bits)
+    const prefix = bucket
       .toString(16)
       .toUpperCase()
       .padStart((fanout - 1).toString(16).length, '0')
     const links = (entry.node as Shard).Links
-    const found = links.find((l) => l.Name === prefix + name)
-    if (found) return found.Hash
-    const sub = links.find((l) => l.Name === prefix)
-    if (!sub) return undefined
-    shard = sub.Hash
+    // The bitfield says which buckets hold a link, and the links come in bucket order: a reader
+    // takes the link at the bucket's place among the set bits, as Kubo does.
+    const field = bitfield(entry.unixfs.data ?? new Uint8Array(0))
+    if (field.count() !== links.length)
+      throw new Error(`HAMT shard ${shard} has ${links.length} links for ${field.count()} set bits`)
+    if (!field.has(bucket)) return undefined
+    const link = links[field.below(bucket)]!
+    if (link.Name === prefix + name) return link.Hash
+    if (link.Name !== prefix) {
+      if (link.Name?.startsWith(prefix)) return undefined // another name in that bucket
+      throw new Error(`HAMT shard ${shard} has a link out of its bucket's place`)
+    }
+    shard = link.Hash
   }
+}
+
+/** A HAMT node's bitfield: big-endian bytes, bit `i` set when bucket `i` holds a link. */
+function bitfield(bytes: Uint8Array) {
+  const has = (i: number) => {
+    const at = bytes.length - 1 - (i >> 3)
+    return at >= 0 && ((bytes[at]! >> (i & 7)) & 1) === 1
+  }
+  const below = (i: number) => {
+    let n = 0
+    for (let j = 0; j < i; j++) if (has(j)) n++
+    return n
+  }
+  return { has, below, count: () => below(bytes.length * 8) }
 }
 
 /**

@@ -42,8 +42,16 @@ export function kubo(client: KuboClient, options: KuboOptions = {}): IpfsRoute {
         const res = await fetchFn(`${api}/block/get?arg=${cid}`, {
           method: 'POST',
           signal,
+          // Not followed: the route's headers (a key) would go to a host the app never chose.
+          redirect: 'manual',
           ...(options.headers ? { headers: options.headers } : {}),
         })
+        if ((res.status >= 300 && res.status < 400) || res.type === 'opaqueredirect') {
+          await res.body?.cancel().catch(() => {})
+          throw fail('http', `HTTP ${res.status || 'redirect'}: redirects are not followed`, {
+            status: res.status,
+          })
+        }
         if (!res.ok) return await answerOf(res, signal, fail)
         return { bytes: await readResponse(res, maxBlockBytes, signal) }
       } catch (error) {

@@ -77,7 +77,7 @@ export function collectRootClaims(
 ): Promise<{ claims: RootClaim[]; failures: { source: string; reason: string }[] }> {
   const claims: RootClaim[] = []
   const failures: { source: string; reason: string }[] = []
-  const out = new Set(sources.map((s) => s.name))
+  const out = new Set(sources)
   const late = new AbortController()
   const any = signal ? AbortSignal.any([signal, late.signal]) : late.signal
   return new Promise((resolve) => {
@@ -85,15 +85,15 @@ export function collectRootClaims(
     const done = () => {
       clock.clearTimeout(grace)
       late.abort()
-      for (const source of out)
-        failures.push({ source, reason: 'no answer within 1 s of two domains agreeing' })
+      for (const s of out)
+        failures.push({ source: s.name, reason: 'no answer within 1 s of two domains agreeing' })
       resolve({ claims: [...claims], failures: [...failures] })
     }
     const ask = async (s: LightClientSource) => {
       const claim = await claimOf(s, any).catch((error: unknown) => ({
         reason: (error as Error)?.message ?? String(error),
       }))
-      if (!out.delete(s.name) || late.signal.aborted) return
+      if (!out.delete(s) || late.signal.aborted) return
       if ('root' in claim) claims.push(claim)
       else failures.push({ source: s.name, reason: claim.reason })
       if (out.size === 0) done()

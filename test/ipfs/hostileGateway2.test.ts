@@ -380,4 +380,13 @@ describe('fetchHeader (a gateway that never answers)', () => {
     // The default is 5 s; the bound is loose (a shared machine).
     assert.ok(took >= 4_500 && took < 15_000, `took ${took} ms`)
   }, 30_000)
+
+  it('refuses a timeout that is no delay, naming it', async () => {
+    const hash = `0x${'ab'.repeat(32)}`
+    for (const timeout of [0, -1, Number.NaN, 2 ** 31])
+      await assert.rejects(fetchHeader('http://127.0.0.1:9/', hash, { timeout }), {
+        name: 'RangeError',
+        message: new RegExp(`timeout must be ms .* got ${timeout}`),
+      })
+  })
 })
