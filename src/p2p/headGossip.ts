@@ -13,6 +13,9 @@ import { headsTopic } from './protocol.ts'
 
 type Settings = { gossip: boolean; chainId?: number | undefined }
 
+/** Per libp2p node, how many head gossips (one per `p2p()`) hold each heads topic. */
+const topicHolders = new WeakMap<PeerLibp2p, Map<string, number>>()
+
 export function createHeadGossip(settings: Settings, ready: () => Promise<PeerLibp2p>) {
   /** Each pinned relay's chain, from its own `eth_chainId` answer (unless options name one). */
   const chains = new Map<string, number>()
@@ -75,11 +78,21 @@ export function createHeadGossip(settings: Settings, ready: () => Promise<PeerLi
     for (const t of leave) subscribed.delete(t)
     const n = await ready()
     if (first) n.services.pubsub.addEventListener('message', onGossip)
+    // A node shared by several `p2p()`s (options.libp2p) is subscribed while any of them wants it.
+    const holders = topicHolders.get(n) ?? new Map<string, number>()
+    topicHolders.set(n, holders)
     for (const topic of leave) {
+      const left = (holders.get(topic) ?? 1) - 1
+      if (left > 0) {
+        holders.set(topic, left)
+        continue
+      }
+      holders.delete(topic)
       n.services.pubsub.unsubscribe(topic)
       n.services.pubsub.topicValidators.delete(topic)
     }
     for (const topic of join) {
+      holders.set(topic, (holders.get(topic) ?? 0) + 1)
       n.services.pubsub.topicValidators.set(topic, (_peer, msg) =>
         checkHead(msg.data).ok ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
       )

@@ -9,7 +9,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { raceAbort } from '../shared/abort.ts'
 import { ConfigError, RpcResponseError, SourceError } from '../shared/errors.ts'
-import type { RpcRequest, Source, SourceRequestOptions } from '../shared/types.ts'
+import type { Hex, RpcRequest, Source, SourceRequestOptions } from '../shared/types.ts'
 import { callOf, type Fail, jsonRpc } from '../sources/jsonRpc.ts'
 import { errorCode } from '../sources/networkError.ts'
 import { finite, MAX_TIMER } from '../sources/options.ts'
@@ -83,6 +83,9 @@ function relaySource(hub: Hub, p: PinnedPeer, timeout: number): Source {
       const result = resultOf(rpc, await ask(peer, call, signal), call.id)
       if (body.method === 'eth_chainId' && typeof result === 'string')
         hub.learnChain(peer.id, Number(result))
+      // Once a relay answers, what a send needs is loaded ahead: a page whose host fails later
+      // still publishes what a key signed.
+      void keySigned()
       return result
     },
     async subscribe(params, onMessage) {
@@ -114,13 +117,18 @@ async function send(
   const raw = call.params[0]
   const bytes = typeof raw === 'string' && /^0x[0-9a-f]*$/i.test(raw) ? fromHex(raw) : undefined
   const checked = bytes ? decodeTransaction(bytes) : undefined
-  // Only what a key may have signed is published: relays strike the publisher of junk, and a
-  // caller's unsigned or forged transaction must not get this node banned (it goes to the
-  // relay's node alone, whose error is the caller's answer).
+  // Only what a key signed is published: relays strike the publisher of junk, and a caller's
+  // unsigned or forged transaction must not get this node banned (it goes to the relay's node
+  // alone, whose error is the caller's answer). The shape first (signatureShape.ts: no curve
+  // code), then the sender recovered as a relay recovers it (its code loads with the first send).
   const signed = checked?.ok && !signatureFlaw(checked.value.signature) ? checked.value : undefined
   // Published to the topic of the transaction's own chain: a relay on another chain ignores it.
   const published =
-    bytes && signed ? hub.publishTransaction(bytes, signed.chainId, signal) : Promise.resolve(0)
+    bytes && signed
+      ? keySigned(raw as Hex).then((ok) =>
+          ok ? hub.publishTransaction(bytes, signed.chainId, signal) : 0,
+        )
+      : Promise.resolve(0)
   try {
     return resultOf(rpc, await ask(peer, call, signal), call.id)
   } catch (error) {
@@ -133,6 +141,16 @@ async function send(
     throw rpc.fail('passed-on', `${why}; passed on by gossip to ${peers} peer(s), unjudged`)
   }
 }
+
+/**
+ * Whether a key signed `raw`: its sender recovers (false when the code to check cannot load).
+ * Without `raw`, only loads that code.
+ */
+const keySigned = (raw?: Hex): Promise<boolean> =>
+  import('./relay/txSignature.ts').then(
+    ({ checkSignature }) => raw !== undefined && checkSignature(raw).ok,
+    () => false,
+  )
 
 /**
  * The answer's result; a relay's -32005 ("limit exceeded", EIP-1474: its per-peer rate) is a

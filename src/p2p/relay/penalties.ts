@@ -14,6 +14,7 @@ export type PenaltyOptions = {
   window?: number
   /** ms a ban lasts. @default 300_000 */
   ban?: number
+  /** The time in ms, monotonic (a clock set back must not keep old strikes). @default performance.now */
   now?: () => number
 }
 
@@ -46,7 +47,7 @@ export type Penalties = {
 }
 
 export function createPenalties(o: PenaltyOptions = {}): Penalties {
-  const { strikes = 3, window = 60_000, ban = 300_000, now = Date.now } = o
+  const { strikes = 3, window = 60_000, ban = 300_000, now = () => performance.now() } = o
   const tally = new Map<string, { score: number; since: number }>()
   const bans = new Map<string, number>()
   const banned = (peer: string) => {
@@ -68,7 +69,12 @@ export function createPenalties(o: PenaltyOptions = {}): Penalties {
         if (t - v.since <= window) break
         tally.delete(k)
       }
-      const entry = tally.get(peer)
+      // Its own window checked too: a clock set back leaves an old entry behind a younger one.
+      let entry = tally.get(peer)
+      if (entry && (t - entry.since > window || t < entry.since)) {
+        tally.delete(peer)
+        entry = undefined
+      }
       const score = (entry?.score ?? 0) + WEIGHT[why]
       // A new window goes to the back (`set` on a kept key keeps its place).
       tally.set(peer, { score, since: entry?.since ?? t })

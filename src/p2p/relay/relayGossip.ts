@@ -17,8 +17,9 @@
  * and the bound per peer, one peer's made-up heads (no strike: a head the node lacks may be
  * honest news) would hold every check, and honest peers' transactions would be dropped. A
  * message that arrives while its slots are busy is Ignored without asking the node (counted as
- * `…Dropped`): not passed on by this relay, no strike against its sender, and not remembered, so
- * that it is checked if it comes again.
+ * `…Dropped`): not passed on by this relay and no strike against its sender (gossipsub keeps its
+ * id as seen, so that copy is not checked again; another relay's message for the same head is,
+ * and messages for a head whose check is in flight share it).
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type WebSocket from 'ws'
@@ -71,6 +72,8 @@ export function relayGossip(
   const txs = txsTopic(chainId)
   const submitted = createLru<true>(4_096)
   const knownHeads = createLru<true>(256)
+  /** Heads whose check is in flight, and its answer. */
+  const headsAsked = new Map<string, Promise<NodeAnswer>>()
   /** The number of the node's latest head (0 until it is known). */
   let top = 0
   const asker = (client: NodeClient) => async (method: string, params: unknown[]) =>
@@ -102,11 +105,18 @@ export function relayGossip(
     if (Number(head.value.number) + STALE_HEAD_DEPTH < top) return verdict('headsStale', Ignore)
     // Each relay's word for a head is its own message: the node is asked once per head.
     if (!knownHeads.get(head.value.hash)) {
-      const asked = check(headChecks, peer.toString(), 'eth_getBlockByHash', [
-        head.value.hash,
-        false,
-      ])
-      if (!asked) return verdict('headsDropped', Ignore)
+      // Several relays' messages for one new head share the one check in flight.
+      let asked = headsAsked.get(head.value.hash)
+      if (!asked) {
+        asked = check(headChecks, peer.toString(), 'eth_getBlockByHash', [head.value.hash, false])
+        if (!asked) return verdict('headsDropped', Ignore)
+        const hash = head.value.hash
+        headsAsked.set(hash, asked)
+        asked.then(
+          () => headsAsked.delete(hash),
+          () => headsAsked.delete(hash),
+        )
+      }
       const known = await asked
       if (!known.result) return verdict('headsIgnored', Ignore)
       knownHeads.set(head.value.hash, true)

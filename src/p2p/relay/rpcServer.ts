@@ -50,6 +50,17 @@ export function rpcServer(
     if (penalties.banned(peer)) return stream.abort(new Error('banned'))
     const streams = (open.get(peer) ?? 0) + 1
     open.set(peer, streams)
+    // Counted until the stream closes, reset by the peer included: a call the peer gave up on
+    // while its node call runs on is no longer its stream (it may open another in its place).
+    let counted = true
+    const release = () => {
+      if (!counted) return
+      counted = false
+      const left = (open.get(peer) ?? 1) - 1
+      if (left > 0) open.set(peer, left)
+      else open.delete(peer)
+    }
+    stream.addEventListener('close', release, { once: true })
     const lp = lpStream(stream, { maxDataLength: o.maxFrameBytes })
     // A peer that stops reading an answer holds the stream as one that stops sending does.
     const write = (text: string) => writeToPeer(lp, stream, encoder.encode(text), o.idleTimeout)
@@ -83,9 +94,7 @@ export function rpcServer(
       // the framing.
       stream.abort(error instanceof Error ? error : new Error(String(error)))
     } finally {
-      const left = (open.get(peer) ?? 1) - 1
-      if (left > 0) open.set(peer, left)
-      else open.delete(peer)
+      release()
     }
   }
 }

@@ -2,9 +2,9 @@
  * Whether a gossiped transaction is signed: its sender recovered from its signature, before the
  * relay asks its node anything about it. gossip.ts's `checkTransaction` only decodes (it runs in
  * browsers too, which need no secp256k1 for it); a relay, which submits what it checks to its
- * node, also refuses what no key signed (signatureShape.ts: the dApp's node checks that much
- * before publishing), and a signature that recovers no key. Relay-only: pure, Node and browser
- * alike, but only the relay imports it (the curve library with it).
+ * node, also refuses what no key signed (signatureShape.ts) and a signature that recovers no
+ * key. Pure, Node and browser alike: the relay imports it, and the dApp's node loads it with its
+ * first send, to publish only what a relay would take (a relay strikes the publisher of junk).
  */
 import * as Secp256k1 from 'ox/Secp256k1'
 import * as Eip1559 from 'ox/TxEnvelopeEip1559'
