@@ -85,7 +85,7 @@ function relaySource(hub: Hub, p: PinnedPeer, timeout: number): Source {
         hub.learnChain(peer.id, Number(result))
       // Once a relay answers, what a send needs is loaded ahead: a page whose host fails later
       // still publishes what a key signed.
-      void keySigned()
+      void loadRecovery()
       return result
     },
     async subscribe(params, onMessage) {
@@ -142,15 +142,17 @@ async function send(
   }
 }
 
-/**
- * Whether a key signed `raw`: its sender recovers (false when the code to check cannot load).
- * Without `raw`, only loads that code.
- */
-const keySigned = (raw?: Hex): Promise<boolean> =>
-  import('./relay/txSignature.ts').then(
-    ({ checkSignature }) => raw !== undefined && checkSignature(raw).ok,
-    () => false,
-  )
+/** The sender recovery a send checks with, loaded once (undefined when it cannot load). */
+let recovery: Promise<typeof import('./relay/txSignature.ts') | undefined> | undefined
+const loadRecovery = () =>
+  (recovery ??= import('./relay/txSignature.ts').catch(() => {
+    recovery = undefined // tried again at the next send
+    return undefined
+  }))
+
+/** Whether a key signed `raw`: its sender recovers (false when the code to check cannot load). */
+const keySigned = async (raw: Hex): Promise<boolean> =>
+  (await loadRecovery())?.checkSignature(raw).ok ?? false
 
 /**
  * The answer's result; a relay's -32005 ("limit exceeded", EIP-1474: its per-peer rate) is a
