@@ -13,8 +13,35 @@ import { headsTopic } from './protocol.ts'
 
 type Settings = { gossip: boolean; chainId?: number | undefined }
 
-/** Per libp2p node, how many head gossips (one per `p2p()`) hold each heads topic. */
+/**
+ * Per libp2p node, how many head gossips (one per `p2p()`) hold each heads topic: a node shared
+ * by several (options.libp2p) stays subscribed while any of them wants the topic.
+ */
 const topicHolders = new WeakMap<PeerLibp2p, Map<string, number>>()
+
+function holdersOf(n: PeerLibp2p): Map<string, number> {
+  const holders = topicHolders.get(n) ?? new Map<string, number>()
+  topicHolders.set(n, holders)
+  return holders
+}
+
+function hold(n: PeerLibp2p, topic: string) {
+  const holders = holdersOf(n)
+  holders.set(topic, (holders.get(topic) ?? 0) + 1)
+  n.services.pubsub.topicValidators.set(topic, (_peer, msg) =>
+    checkHead(msg.data).ok ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
+  )
+  n.services.pubsub.subscribe(topic)
+}
+
+function release(n: PeerLibp2p, topic: string) {
+  const holders = holdersOf(n)
+  const left = (holders.get(topic) ?? 1) - 1
+  if (left > 0) return void holders.set(topic, left)
+  holders.delete(topic)
+  n.services.pubsub.unsubscribe(topic)
+  n.services.pubsub.topicValidators.delete(topic)
+}
 
 export function createHeadGossip(settings: Settings, ready: () => Promise<PeerLibp2p>) {
   /** Each pinned relay's chain, from its own `eth_chainId` answer (unless options name one). */
@@ -23,6 +50,9 @@ export function createHeadGossip(settings: Settings, ready: () => Promise<PeerLi
   const subscribed = new Set<string>()
   /** Whether the gossip handler is added (once, whatever the topics). */
   let handling = false
+  /** The topics this gossip holds on the node (`topicHolders`); none once closed. */
+  const held = new Set<string>()
+  let closed = false
   /** Per relay listened to (pinned relays only, as `listeners`): its newest message and head. */
   const newest = new Map<string, { seqno: bigint; number: number }>()
 
@@ -66,41 +96,35 @@ export function createHeadGossip(settings: Settings, ready: () => Promise<PeerLi
    * adds topics without end.
    */
   const listen = async () => {
-    if (!settings.gossip || listeners.size === 0) return
+    if (closed || !settings.gossip || listeners.size === 0) return
     const ids = settings.chainId !== undefined ? [settings.chainId] : [...chains.values()]
     const wanted = new Set(ids.map(headsTopic))
     const join = [...wanted].filter((t) => !subscribed.has(t))
     const leave = [...subscribed].filter((t) => !wanted.has(t))
     if (join.length === 0 && leave.length === 0) return
-    const first = subscribed.size === 0 && !handling
-    handling = true
     for (const t of join) subscribed.add(t)
     for (const t of leave) subscribed.delete(t)
     const n = await ready()
-    if (first) n.services.pubsub.addEventListener('message', onGossip)
-    // A node shared by several `p2p()`s (options.libp2p) is subscribed while any of them wants it.
-    const holders = topicHolders.get(n) ?? new Map<string, number>()
-    topicHolders.set(n, holders)
-    for (const topic of leave) {
-      const left = (holders.get(topic) ?? 1) - 1
-      if (left > 0) {
-        holders.set(topic, left)
-        continue
-      }
-      holders.delete(topic)
-      n.services.pubsub.unsubscribe(topic)
-      n.services.pubsub.topicValidators.delete(topic)
-    }
+    if (closed) return
+    if (!handling) n.services.pubsub.addEventListener('message', onGossip)
+    handling = true
+    for (const topic of leave) if (held.delete(topic)) release(n, topic)
     for (const topic of join) {
-      holders.set(topic, (holders.get(topic) ?? 0) + 1)
-      n.services.pubsub.topicValidators.set(topic, (_peer, msg) =>
-        checkHead(msg.data).ok ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
-      )
-      n.services.pubsub.subscribe(topic)
+      if (held.has(topic) || !subscribed.has(topic)) continue
+      held.add(topic)
+      hold(n, topic)
     }
   }
 
   return {
+    /** Lets go of the node: its topics (unless another `p2p()` holds them) and its handler. */
+    close(n: PeerLibp2p | undefined) {
+      closed = true
+      if (!n) return
+      if (handling) n.services.pubsub.removeEventListener('message', onGossip)
+      for (const topic of held) release(n, topic)
+      held.clear()
+    },
     /** A relay's chain (from options, else its own `eth_chainId` answer): its heads' topic. */
     learnChain(peer: PeerId, id: number) {
       const key = peer.toString()

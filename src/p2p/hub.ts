@@ -116,7 +116,10 @@ export function createHub(settings: HubSettings) {
       exchanges.clear()
       const n = node
       node = undefined
-      if (n && !settings.libp2p) await (await n.catch(() => undefined))?.stop()
+      const started = await n?.catch(() => undefined)
+      // A shared node goes on: this hub's topics and gossip handler are let go of.
+      heads.close(started)
+      if (started && !settings.libp2p) await started.stop()
     },
   }
 }

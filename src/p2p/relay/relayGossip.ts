@@ -19,7 +19,7 @@
  * message that arrives while its slots are busy is Ignored without asking the node (counted as
  * `…Dropped`): not passed on by this relay and no strike against its sender (gossipsub keeps its
  * id as seen, so that copy is not checked again; another relay's message for the same head is,
- * and messages for a head whose check is in flight share it).
+ * and messages for a head whose check is in flight share it, asking again if it found none).
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type WebSocket from 'ws'
@@ -105,19 +105,28 @@ export function relayGossip(
     if (Number(head.value.number) + STALE_HEAD_DEPTH < top) return verdict('headsStale', Ignore)
     // Each relay's word for a head is its own message: the node is asked once per head.
     if (!knownHeads.get(head.value.hash)) {
-      // Several relays' messages for one new head share the one check in flight.
-      let asked = headsAsked.get(head.value.hash)
+      // Several relays' messages for one new head share the one check in flight; a message
+      // that joined a check whose node did not have the block asks again (the check may have
+      // gone out before the node imported it: a hostile peer pushing a head early).
+      const hash = head.value.hash
+      const ask = () => check(headChecks, peer.toString(), 'eth_getBlockByHash', [hash, false])
+      let asked = headsAsked.get(hash)
+      const shared = asked !== undefined
       if (!asked) {
-        asked = check(headChecks, peer.toString(), 'eth_getBlockByHash', [head.value.hash, false])
+        asked = ask()
         if (!asked) return verdict('headsDropped', Ignore)
-        const hash = head.value.hash
         headsAsked.set(hash, asked)
         asked.then(
           () => headsAsked.delete(hash),
           () => headsAsked.delete(hash),
         )
       }
-      const known = await asked
+      let known = await asked
+      if (!known.result && shared) {
+        const again = ask()
+        if (!again) return verdict('headsDropped', Ignore)
+        known = await again
+      }
       if (!known.result) return verdict('headsIgnored', Ignore)
       knownHeads.set(head.value.hash, true)
     }

@@ -12,6 +12,7 @@ import { lpStream, RateLimiter } from '@libp2p/utils'
 import { SourceError } from '../../shared/errors.ts'
 import { decodeFrame } from '../protocol.ts'
 import { callsOf, idOf, type RpcErrorObject, refusal } from './guards.ts'
+import { inFlightPer } from './inFlight.ts'
 import type { NodeClient } from './nodeClient.ts'
 import type { ScrubText } from './nodeSecrets.ts'
 import type { Penalties } from './penalties.ts'
@@ -44,6 +45,14 @@ export function rpcServer(
 ) {
   const answer = answerer(o, call, scrub, counts, refuse)
   const open = new Map<string, number>()
+  // A peer's node calls, held until each settles: a stream released at its reset (below) may
+  // leave its call running, and resetting streams in a loop must not pile calls on the node.
+  const calls = inFlightPer(o.maxStreamsPerPeer)
+  const busy = JSON.stringify({
+    jsonrpc: '2.0',
+    id: null,
+    error: { code: -32005, message: `at most ${o.maxStreamsPerPeer} calls in flight per peer` },
+  })
 
   return async (stream: Stream, connection: Connection) => {
     const peer = connection.remotePeer.toString()
@@ -85,7 +94,9 @@ export function rpcServer(
           stream.abort(new Error('malformed frame'))
           return
         }
-        await write(await answer(peer, message))
+        // Past the bound: refused, no strike (an honest client that gives up on calls gets here).
+        const answered = calls.run(peer, () => answer(peer, message))
+        await write(answered ? await answered : busy)
       }
     } catch (error) {
       const name = error instanceof Error ? error.name : ''
