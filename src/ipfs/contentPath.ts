@@ -48,12 +48,12 @@ export async function resolvePath(
           : `${where} does not exist (no such entry): ${last.path} has no entries below it.`,
       )
     }
-    if (dir.code === DAG_PB && (await isHamt(dir, store, signal))) {
-      const inBucket = await hamtEntry(dir, name, store, signal)
-      if (!inBucket?.equals(last.cid))
+    if (dir.code === DAG_PB) {
+      const named = await linkNamed(dir, name, store, signal)
+      if (named !== 'no directory' && !named?.equals(last.cid))
         throw new ContentError(
           `${root}`,
-          `${where} cannot be read: the HAMT-sharded directory ${dir} holds "${name}" outside its bucket.`,
+          `${where} cannot be read: the directory ${dir} does not name "${name}" as gateways read it (a HAMT entry outside its bucket, or a link name that is not UTF-8 or not alone).`,
         )
     }
     dir = last.cid
@@ -61,7 +61,27 @@ export async function resolvePath(
   return dir
 }
 
-async function isHamt(cid: CID, store: ReadableStorage, signal: AbortSignal): Promise<boolean> {
-  const entry = await exporter(cid, store, { signal })
-  return entry.type === 'directory' && entry.unixfs.type === 'hamt-sharded-directory'
+/**
+ * The link `name` names in the dag-pb directory `dir`, read as Kubo reads it (names compared as
+ * bytes): in a HAMT by its bucket (hamt.ts); in a plain directory the one link named `name`.
+ * The exporter's walk decodes names its own lenient way and takes the first match: a link whose
+ * bytes are overlong UTF-8 for "A" is "A" to it. 'no directory' when `dir` is none (a file:
+ * the walk said so already).
+ */
+async function linkNamed(
+  dir: CID,
+  name: string,
+  store: ReadableStorage,
+  signal: AbortSignal,
+): Promise<CID | undefined | 'no directory'> {
+  const entry = await exporter(dir, store, { signal })
+  if (entry.type !== 'directory') return 'no directory'
+  if (entry.unixfs.type === 'hamt-sharded-directory') return hamtEntry(dir, name, store, signal)
+  // dag-pb decodes names as the platform's TextDecoder does: bytes that are not UTF-8 become
+  // U+FFFD, and a leading BOM goes. A name without U+FFFD that one link alone decodes to is
+  // that link's bytes; two such links (one with a BOM) are no answer.
+  if (name.includes('\uFFFD')) return undefined
+  const links = (entry.node as { Links: { Name?: string; Hash: CID }[] }).Links
+  const named = links.filter((l) => l.Name === name)
+  return named.length === 1 ? named[0]!.Hash : undefined
 }

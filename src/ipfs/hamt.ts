@@ -29,10 +29,14 @@ export async function hamtEntry(
     const entry = await exporter(shard, store, { signal })
     if (entry.type !== 'directory' || entry.unixfs.type !== 'hamt-sharded-directory')
       throw new Error(`HAMT shard ${shard} is not a HAMT node`)
+    // What Kubo reads: a fanout its bitfield's whole bytes can hold. (It also refuses a hash
+    // other than murmur3; ipfs-unixfs 13's `unmarshal` drops `hashType`, so that is not checked.)
     const fanout = Number(entry.unixfs.fanout)
     const bits = Math.log2(fanout)
-    if (!Number.isInteger(bits) || bits < 1 || bits > 16)
-      throw new Error(`HAMT shard ${shard} has fanout ${fanout}, not a power of two up to 65536`)
+    if (!Number.isInteger(bits) || bits < 3 || bits > 16)
+      throw new Error(
+        `HAMT shard ${shard} has fanout ${fanout}, not a power of two from 8 to 65536`,
+      )
     const bucket = await hash(bits)
     const prefix = bucket
       .toString(16)
@@ -41,7 +45,7 @@ export async function hamtEntry(
     const links = (entry.node as Shard).Links
     // The bitfield says which buckets hold a link, and the links come in bucket order: a reader
     // takes the link at the bucket's place among the set bits, as Kubo does.
-    const field = bitfield(entry.unixfs.data ?? new Uint8Array(0))
+    const field = bitfield(entry.unixfs.data ?? new Uint8Array(0), fanout)
     if (field.count() !== links.length)
       throw new Error(`HAMT shard ${shard} has ${links.length} links for ${field.count()} set bits`)
     if (!field.has(bucket)) return undefined
@@ -55,18 +59,29 @@ export async function hamtEntry(
   }
 }
 
-/** A HAMT node's bitfield: big-endian bytes, bit `i` set when bucket `i` holds a link. */
-function bitfield(bytes: Uint8Array) {
-  const has = (i: number) => {
-    const at = bytes.length - 1 - (i >> 3)
-    return at >= 0 && ((bytes[at]! >> (i & 7)) & 1) === 1
-  }
+/**
+ * A HAMT node's bitfield: big-endian bytes, bit `i` set when bucket `i` holds a link, read from
+ * its last `fanout / 8` bytes (the JS importer leaves out leading zero bytes, Kubo writes them).
+ */
+function bitfield(field: Uint8Array, fanout: number) {
+  // Longer: its last `fanout / 8` bytes, as Kubo reads it (the bytes before name no bucket).
+  const bytes = field.subarray(Math.max(0, field.length - fanout / 8))
+  /** The byte holding bucket `i`'s bit, from the end. */
+  const byteOf = (i: number) => bytes[bytes.length - 1 - (i >> 3)] ?? 0
+  const has = (i: number) => ((byteOf(i) >> (i & 7)) & 1) === 1
+  /** Set bits below bucket `i`: whole bytes, then the low bits of its own. */
   const below = (i: number) => {
-    let n = 0
-    for (let j = 0; j < i; j++) if (has(j)) n++
+    let n = popcount(byteOf(i) & ((1 << (i & 7)) - 1))
+    for (let k = 0; k < i >> 3; k++) n += popcount(byteOf(k * 8))
     return n
   }
   return { has, below, count: () => below(bytes.length * 8) }
+}
+
+function popcount(byte: number): number {
+  let n = 0
+  for (let b = byte; b; b &= b - 1) n++
+  return n
 }
 
 /**
