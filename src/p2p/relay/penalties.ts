@@ -20,16 +20,17 @@ export type PenaltyOptions = {
 
 /**
  * What one violation weighs, in tenths of a strike. A frame past the rate is one, however many
- * calls it holds (bursts happen: thirty such frames within the window ban); so is a stream past
- * the peer's limit (refused with a JSON-RPC error: a client without outlast's own cap on its
- * streams may burst past it). A batch past the
- * limit (or empty) is half a strike: a client with the wrong batch size learns from the error,
- * but one that goes on sending them (each parsed whole before it is refused) is banned at six.
+ * calls it holds (bursts happen: thirty such frames within the window ban). A stream past the
+ * peer's limit is half a strike (refused with a JSON-RPC error: a client without outlast's own
+ * cap, or two apps on one node, may burst past it a few times; outlast's own keeps 24 at most),
+ * and so is a batch past the limit (or empty): a client with the wrong batch size learns from
+ * the error, but one that goes on (each parsed whole before it is refused) is banned at six. A
+ * flooder holding streams open past the limit is banned at its sixth.
  */
 export const WEIGHT = {
   frame: 10,
   malformed: 10,
-  streams: 1,
+  streams: 5,
   gossip: 10,
   batch: 5,
   rate: 1,

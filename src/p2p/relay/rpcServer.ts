@@ -2,7 +2,7 @@
  * The relay's `/outlast/rpc/1.0.0` service: each stream carries call frames, one at a time, and
  * gets the node's answers back. guards.ts decides what is forwarded; a call past the peer's rate,
  * a refused method, a batch past the limit, a stream past the peer's open streams each get their
- * JSON-RPC error (the last a tenth of a strike: a client may burst past the limit). A frame over
+ * JSON-RPC error (the last half a strike: a client may burst past the limit a few times). A frame over
  * the size limit or a malformed one costs that peer the stream and a strike (penalties.ts), never
  * the relay. A lone call's answer is the node's own text, passed through
  * unparsed; a batch's answers are matched to its calls by id.
