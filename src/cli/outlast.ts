@@ -163,6 +163,10 @@ async function proxy(args: string[]): Promise<void> {
   const port = values.port === undefined ? undefined : Number(values.port)
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65_536))
     throw new UsageError(`--port must be a port number, got ${values.port}`)
+  if (values.host !== undefined && values.host.trim() === '')
+    throw new UsageError(
+      '--host is empty: name a host or address (an empty one would listen on every interface)',
+    )
   let text: string
   try {
     text = await readFile(values.config, 'utf8')

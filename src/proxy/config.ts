@@ -15,7 +15,11 @@ export type ProxyServerOptions = {
   port?: number
   /** Where to listen; anything but loopback must be said here. @default '127.0.0.1' */
   host?: string
-  /** Browser origins allowed to call it (`["https://app.example"]`, or `["*"]`). @default [] (none) */
+  /**
+   * Browser origins allowed to call it, each exactly as a browser sends it
+   * (`["https://app.example"]`: no path, lowercase), or `["*"]`; `"null"` is refused.
+   * @default [] (none)
+   */
   cors?: string[]
   /** Largest request body, in bytes. @default 1_048_576 */
   maxBodyBytes?: number
@@ -118,12 +122,14 @@ export async function resolveProxyConfig(
       sources.push(p2p(options as never))
     } else fail(`${at}.type must be "http", "webSocket" or "p2p", got ${JSON.stringify(type)}.`)
   }
+  // null and arrays are refused by name: read as "absent", they would start a proxy silently
+  // with defaults (no proofs, no options) the file did not ask for.
   const proofs =
     c.proofs === undefined || c.proofs === false ? false : c.proofs === true ? {} : c.proofs
-  if (typeof proofs !== 'object' && proofs !== false)
-    fail('proofs must be true, false or an options object.')
-  if (c.options !== undefined && (typeof c.options !== 'object' || Array.isArray(c.options)))
-    fail('options must be an object of createOutlast options.')
+  if (!isObject(proofs) && proofs !== false)
+    fail(`proofs must be true, false or an options object, got ${JSON.stringify(c.proofs)}.`)
+  if (c.options !== undefined && !isObject(c.options))
+    fail(`options must be an object of createOutlast options, got ${JSON.stringify(c.options)}.`)
   return {
     chainId: c.chainId,
     sources,
@@ -133,13 +139,23 @@ export async function resolveProxyConfig(
   }
 }
 
-function serverOf(
+/** A JSON object: not null, not an array. */
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x)
+
+/**
+ * The server options checked, with their defaults: the file's `proxy` section, and
+ * `startProxy`'s `server` overrides merged over it (`at` names where, e.g. "proxy.").
+ */
+export function serverOf(
   o: ProxyServerOptions | undefined,
   fail: (what: string) => never,
+  at = 'proxy.',
 ): Required<ProxyServerOptions> {
-  if (o !== undefined && (typeof o !== 'object' || o === null)) fail('proxy must be an object.')
+  if (o !== undefined && !isObject(o))
+    fail(`${at.slice(0, -1)} must be an object, got ${JSON.stringify(o)}.`)
   for (const k of Object.keys(o ?? {}))
-    if (!SERVER.has(k)) fail(`unknown field "proxy.${k}" (known: ${[...SERVER].join(', ')}).`)
+    if (!SERVER.has(k)) fail(`unknown field "${at}${k}" (known: ${[...SERVER].join(', ')}).`)
   const {
     port = 8545,
     host = '127.0.0.1',
@@ -149,13 +165,41 @@ function serverOf(
   } = o ?? {}
   const whole = (n: unknown, min: number, max = Number.MAX_SAFE_INTEGER) =>
     Number.isSafeInteger(n) && (n as number) >= min && (n as number) <= max
-  if (!whole(port, 0, 65_535)) fail(`proxy.port must be a port number (0 to 65535), got ${port}.`)
-  if (typeof host !== 'string' || host === '') fail('proxy.host must be a host name or address.')
+  if (!whole(port, 0, 65_535)) fail(`${at}port must be a port number (0 to 65535), got ${port}.`)
+  if (typeof host !== 'string' || host.trim() === '')
+    fail(
+      `${at}host must be a host name or address, got ${JSON.stringify(host)} (an empty one would listen on every interface).`,
+    )
   if (!Array.isArray(cors) || !cors.every((x) => typeof x === 'string'))
-    fail('proxy.cors must be an array of origins, e.g. ["https://app.example"].')
+    fail(`${at}cors must be an array of origins, e.g. ["https://app.example"].`)
+  for (const [i, entry] of (cors as string[]).entries()) {
+    const problem = corsProblem(entry)
+    if (problem) fail(`${at}cors[${i}] ${JSON.stringify(entry)} ${problem}`)
+  }
   if (!whole(maxBodyBytes, 64))
-    fail(`proxy.maxBodyBytes must be an integer >= 64, got ${maxBodyBytes}.`)
+    fail(`${at}maxBodyBytes must be an integer >= 64, got ${maxBodyBytes}.`)
   if (!whole(maxConcurrent, 1))
-    fail(`proxy.maxConcurrent must be an integer >= 1, got ${maxConcurrent}.`)
+    fail(`${at}maxConcurrent must be an integer >= 1, got ${maxConcurrent}.`)
   return { port, host, cors, maxBodyBytes, maxConcurrent }
+}
+
+/**
+ * Why a `cors` entry can never match, or undefined: a browser's `Origin` is exactly
+ * `scheme://host[:port]`, lowercase, with no path, so an entry is `*` or just that.
+ */
+function corsProblem(entry: string): string | undefined {
+  if (entry === '*') return undefined
+  if (entry === 'null')
+    return 'is refused: every sandboxed iframe, data: and file: page on the web sends Origin "null", so it would let any site use your proxy; list your page\'s own origin.'
+  let origin: string
+  try {
+    origin = new URL(entry).origin
+  } catch {
+    origin = 'null'
+  }
+  if (origin === 'null')
+    return 'is not an origin: write scheme://host[:port], e.g. "https://app.example".'
+  if (origin !== entry)
+    return `is not an origin a browser sends, so it would never match: write ${JSON.stringify(origin)}.`
+  return undefined
 }

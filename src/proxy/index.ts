@@ -5,7 +5,8 @@
 
 import type { OutlastOptions } from '../core/config.ts'
 import { createOutlast, type Outlast } from '../core/createOutlast.ts'
-import { type ProxyServerOptions, resolveProxyConfig } from './config.ts'
+import { ConfigError } from '../shared/errors.ts'
+import { type ProxyServerOptions, resolveProxyConfig, serverOf } from './config.ts'
 import { type ProxyServer, startProxyServer } from './server.ts'
 
 export type { ProxyConfigFile, ProxyServerOptions } from './config.ts'
@@ -24,6 +25,14 @@ export type StartProxyOptions = {
 /** Starts the proxy; resolves once it listens. Bad configuration rejects with a `ConfigError`. */
 export async function startProxy(o: StartProxyOptions): Promise<ProxyServer & { rpc: Outlast }> {
   const c = await resolveProxyConfig(o.config, o.env ?? process.env)
+  // The overrides pass the file's checks too (an empty host would listen on every interface).
+  const server = serverOf(
+    { ...c.server, ...definedOnly(o.server ?? {}) },
+    (what) => {
+      throw new ConfigError(`startProxy: ${what}`)
+    },
+    'server.',
+  )
   const prover = c.proofs
     ? (await import('../proofs/index.ts')).proofs(c.proofs as never)
     : undefined
@@ -34,7 +43,7 @@ export async function startProxy(o: StartProxyOptions): Promise<ProxyServer & { 
     ...(prover ? { prover } : {}),
   })
   try {
-    const proxy = await startProxyServer(rpc, { ...c.server, ...definedOnly(o.server ?? {}) })
+    const proxy = await startProxyServer(rpc, server)
     return Object.assign(proxy, { rpc })
   } catch (error) {
     await rpc.close()

@@ -1,0 +1,40 @@
+/**
+ * Who the proxy answers, for HTTP requests and WebSocket upgrades alike: a `Host` naming this
+ * machine (DNS rebinding), and a browser `Origin` only when listed.
+ */
+import type { IncomingMessage } from 'node:http'
+import { isIP } from 'node:net'
+
+/**
+ * DNS rebinding: a web page whose own name is made to resolve to 127.0.0.1 reaches the proxy
+ * with that name as `Host`, and a plain GET (`/status`) carries no `Origin` to refuse. Only a
+ * `Host` that names this machine directly is served: an IP address, `localhost`, or the host the
+ * proxy listens on (`--host`), with at most a numeric port; anything else in it
+ * (`localhost:80@evil`, `127.0.0.1:1,evil`) is refused.
+ */
+export function hostAllowed(header: string | undefined, listen: string): boolean {
+  if (header === undefined) return true // HTTP/1.0 tools; every browser sends Host
+  const parts = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+))(?::\d{0,5})?$/.exec(header)
+  if (!parts) return false
+  const name = (parts[1] ?? parts[2]!).toLowerCase()
+  return name === 'localhost' || name === listen.toLowerCase() || isIP(name) !== 0
+}
+
+/**
+ * CORS: a request from a browser page carries `Origin`; it is refused unless `allowed` lists
+ * that origin (or `*`). Tools (`cast`, bots, MetaMask's background) send none.
+ */
+export function corsFor(
+  req: IncomingMessage,
+  allowed: readonly string[],
+): Record<string, string> | 'refused' {
+  const origin = req.headers.origin
+  if (origin === undefined) return {}
+  if (!allowed.includes('*') && !allowed.includes(origin)) return 'refused'
+  return {
+    'access-control-allow-origin': allowed.includes('*') ? '*' : origin,
+    'access-control-allow-methods': 'POST, GET, OPTIONS',
+    'access-control-allow-headers': req.headers['access-control-request-headers'] ?? 'content-type',
+    vary: 'origin',
+  }
+}
