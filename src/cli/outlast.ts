@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { parseArgs } from 'node:util'
-import { BaseError } from '../shared/errors.ts'
+import { messageOf } from '../shared/errors.ts'
 
 const USAGE = `Usage: outlast proxy --config <outlast.config.json> [--port 8545] [--host 127.0.0.1]
        outlast relay --rpc <node URL> [options]
@@ -194,12 +194,7 @@ async function proxy(args: string[]): Promise<void> {
 class UsageError extends Error {}
 
 main(process.argv.slice(2)).catch((error) => {
-  const message =
-    error instanceof BaseError
-      ? error.shortMessage
-      : error instanceof Error
-        ? error.message
-        : String(error)
+  const message = messageOf(error)
   process.stderr.write(`outlast: ${message}\n${error instanceof UsageError ? `\n${USAGE}` : ''}`)
   process.exitCode = 1
 })

@@ -8,12 +8,12 @@
  */
 
 import type { MultihashDigest } from 'multiformats/hashes/interface'
-import { ConfigError } from '../shared/errors.ts'
+import { ConfigError, messageOf } from '../shared/errors.ts'
 import { loadsOverNetwork } from '../shared/runtime.ts'
 import { redactUrl } from '../shared/url.ts'
 import { ContentError, ContentNotFoundError, type RouteReason } from './errors.ts'
 import { checkGatewayUrls } from './gatewayUrls.ts'
-import { fromRoute, messageOf, type Route } from './ipnsRoute.ts'
+import { fromRoute, type Route } from './ipnsRoute.ts'
 
 export { IPNS_RECORD_TYPE } from './ipnsRoute.ts'
 

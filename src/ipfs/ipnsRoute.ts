@@ -3,7 +3,7 @@
  * bytes bounded in size and time, then verified with the `ipns` package against the name's key.
  * A record that fails its signature is a lie (counted, reported); an expired one is not.
  */
-import { BaseError } from '../shared/errors.ts'
+import { messageOf } from '../shared/errors.ts'
 import { gatewayBytes } from './gatewayBytes.ts'
 import type { IpnsOptions, IpnsRecordInfo, IpnsRouteStatus } from './ipns.ts'
 import { routeFailure } from './routeFailure.ts'
@@ -71,11 +71,3 @@ export async function fromRoute(
     route: r.name,
   }
 }
-
-/** An error's short message, for a route's reason. */
-export const messageOf = (error: unknown) =>
-  error instanceof BaseError
-    ? error.shortMessage
-    : error instanceof Error
-      ? error.message
-      : String(error)

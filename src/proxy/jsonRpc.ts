@@ -4,7 +4,7 @@
  * notifications (a call with no `id`) run but never answered.
  */
 import type { Outlast } from '../core/createOutlast.ts'
-import { BaseError } from '../shared/errors.ts'
+import { messageOf } from '../shared/errors.ts'
 import { type CallSlots, SlotsBusy } from './callSlots.ts'
 
 export type Call = { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown }
@@ -69,12 +69,7 @@ export const answerInSlot = (rpc: Outlast, slots: CallSlots, call: Call): Promis
 export function errorObject(error: unknown): { code: number; message: string; data?: unknown } {
   const e = error as { code?: unknown; data?: unknown }
   const code = typeof e?.code === 'number' ? e.code : -32603
-  const message =
-    error instanceof BaseError
-      ? error.shortMessage
-      : error instanceof Error
-        ? error.message
-        : String(error)
+  const message = messageOf(error)
   return e?.data === undefined ? { code, message } : { code, message, data: e.data }
 }
 

@@ -212,3 +212,11 @@ export class ProviderRpcError extends BaseError {
     this.data = options.data
   }
 }
+
+/** An error's short message (a `BaseError`'s `shortMessage`), for a reason or a reply. */
+export const messageOf = (error: unknown): string =>
+  error instanceof BaseError
+    ? error.shortMessage
+    : error instanceof Error
+      ? error.message
+      : String(error)

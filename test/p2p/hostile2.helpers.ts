@@ -11,6 +11,7 @@ import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { type PeerLibp2p, RPC_PROTOCOL, startPeerNode } from '../../src/p2p/index.ts'
 import { createRelay, type Relay, type RelayOptions } from '../../src/p2p/relay/index.ts'
+import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
 
 export const CHAIN_ID = 31337
 /** The key in the node's URL, as a provider's URL carries one (hex, as many providers' keys). */
@@ -167,3 +168,27 @@ export const settle = <T>(p: Promise<T>) =>
     (result) => ({ ok: true as const, result }),
     (error: Error) => ({ ok: false as const, error }),
   )
+
+/** A header no chain has, that hashes to its own hash (all a gossiped head's checks ask). */
+export function madeUpHeader(i: number): Record<string, unknown> {
+  const z = (bytes: number) => `0x${'00'.repeat(bytes)}`
+  const h = {
+    parentHash: z(32),
+    sha3Uncles: '0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347',
+    miner: z(20),
+    stateRoot: z(32),
+    transactionsRoot: z(32),
+    receiptsRoot: z(32),
+    logsBloom: z(256),
+    difficulty: '0x0',
+    number: `0x${(1_000 + i).toString(16)}`,
+    gasLimit: '0x1c9c380',
+    gasUsed: '0x0',
+    timestamp: `0x${Math.floor(Date.now() / 1000).toString(16)}`,
+    extraData: `0x${i.toString(16).padStart(8, '0')}`,
+    mixHash: z(32),
+    nonce: z(8),
+    baseFeePerGas: '0x7',
+  }
+  return { ...h, hash: computeBlockHash(h as RpcBlockHeader) }
+}

@@ -18,11 +18,11 @@ import { blockCid } from '../../src/ipfs/ethBlock.ts'
 import { checkTransaction, encodeHead } from '../../src/p2p/gossip.ts'
 import { headsTopic, p2p, txsTopic } from '../../src/p2p/index.ts'
 import type { Source } from '../../src/shared/types.ts'
-import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
 import {
   CHAIN_ID,
   call,
   lab,
+  madeUpHeader,
   rawStream,
   type ScriptedNode,
   SECRET,
@@ -326,27 +326,3 @@ describe('outlast/p2p, second audit', () => {
     }
   })
 })
-
-/** A header no chain has, that hashes to its own hash (all a gossiped head's checks ask). */
-function madeUpHeader(i: number): Record<string, unknown> {
-  const z = (bytes: number) => `0x${'00'.repeat(bytes)}`
-  const h = {
-    parentHash: z(32),
-    sha3Uncles: '0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347',
-    miner: z(20),
-    stateRoot: z(32),
-    transactionsRoot: z(32),
-    receiptsRoot: z(32),
-    logsBloom: z(256),
-    difficulty: '0x0',
-    number: `0x${(1_000 + i).toString(16)}`,
-    gasLimit: '0x1c9c380',
-    gasUsed: '0x0',
-    timestamp: `0x${Math.floor(Date.now() / 1000).toString(16)}`,
-    extraData: `0x${i.toString(16).padStart(8, '0')}`,
-    mixHash: z(32),
-    nonce: z(8),
-    baseFeePerGas: '0x7',
-  }
-  return { ...h, hash: computeBlockHash(h as RpcBlockHeader) }
-}

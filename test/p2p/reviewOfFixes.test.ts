@@ -22,10 +22,10 @@ import { checkSignature } from '../../src/p2p/relay/txSignature.ts'
 import { signatureFlaw } from '../../src/p2p/signatureShape.ts'
 import { streamExchange } from '../../src/p2p/streams.ts'
 import type { Source } from '../../src/shared/types.ts'
-import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
 import {
   CHAIN_ID,
   lab,
+  madeUpHeader,
   type ScriptedNode,
   settle,
   startScriptedNode,
@@ -221,10 +221,10 @@ describe('review of the second audit fixes', () => {
     try {
       // Two sybils (peer ids cost nothing), two made-up heads each: all four head checks.
       const sybil = ['S1', 'S1', 'S2', 'S2'].map((p, i) =>
-        bench.validate(p, encodeHead(header(100 + i))),
+        bench.validate(p, encodeHead(madeUpHeader(100 + i))),
       )
       // An honest neighbour's head, which this relay's node has.
-      const honest = bench.validate('honest', encodeHead(header(1)))
+      const honest = bench.validate('honest', encodeHead(madeUpHeader(1)))
       for (const p of bench.pending) p.release()
       await Promise.all(sybil)
       // Any later check is released at once.
@@ -252,7 +252,7 @@ describe('review of the second audit fixes', () => {
       // Three relays publish the same new block (each its own signed message); one mesh
       // neighbour passes all three on at once. gossipsub has put each message id in its seen
       // cache before validation: an Ignored one is never checked again.
-      const h = encodeHead(header(7))
+      const h = encodeHead(madeUpHeader(7))
       const verdicts = [0, 1, 2].map(() => bench.validate('neighbour', h))
       const tick = setInterval(() => {
         for (const p of bench.pending.splice(0)) p.release()
@@ -316,26 +316,3 @@ describe('review of the second audit fixes', () => {
     )
   })
 })
-
-function header(i: number): Record<string, unknown> {
-  const z = (bytes: number) => `0x${'00'.repeat(bytes)}`
-  const h = {
-    parentHash: z(32),
-    sha3Uncles: '0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347',
-    miner: z(20),
-    stateRoot: z(32),
-    transactionsRoot: z(32),
-    receiptsRoot: z(32),
-    logsBloom: z(256),
-    difficulty: '0x0',
-    number: `0x${(1_000 + i).toString(16)}`,
-    gasLimit: '0x1c9c380',
-    gasUsed: '0x0',
-    timestamp: `0x${Math.floor(Date.now() / 1000).toString(16)}`,
-    extraData: `0x${i.toString(16).padStart(8, '0')}`,
-    mixHash: z(32),
-    nonce: z(8),
-    baseFeePerGas: '0x7',
-  }
-  return { ...h, hash: computeBlockHash(h as RpcBlockHeader) }
-}
