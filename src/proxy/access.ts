@@ -14,15 +14,24 @@ import { isIP } from 'node:net'
  */
 export function hostAllowed(header: string | undefined, listen: string): boolean {
   if (header === undefined) return true // HTTP/1.0 tools; every browser sends Host
-  const parts = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+))(?::\d{0,5})?$/.exec(header)
+  // `[address%zone]` for a link-local IPv6 address (the zone compared too, `%25` as in a URL);
+  // a name may end in the one dot of its fully qualified spelling (`localhost.`).
+  const parts = /^(?:\[([0-9A-Fa-f:.]+(?:%(?:25)?[\w.-]+)?)\]|([^:[\]]+))(?::\d{0,5})?$/.exec(
+    header,
+  )
   if (!parts) return false
-  const name = (parts[1] ?? parts[2]!).toLowerCase()
-  return name === 'localhost' || name === listen.toLowerCase() || isIP(name) !== 0
+  const name = (parts[1] ?? parts[2]!)
+    .toLowerCase()
+    .replace('%25', '%')
+    .replace(/(?<=.)\.$/, '')
+  const own = listen.toLowerCase().replace(/(?<=.)\.$/, '')
+  return name === 'localhost' || name === own || isIP(name.split('%')[0]!) !== 0
 }
 
 /**
  * CORS: a request from a browser page carries `Origin`; it is refused unless `allowed` lists
- * that origin (or `*`). Tools (`cast`, bots, MetaMask's background) send none.
+ * that origin (or `*`). Tools (`cast`, bots) send none; a wallet extension's background sends
+ * its own (`chrome-extension://<id>`), which can be listed.
  */
 export function corsFor(
   req: IncomingMessage,

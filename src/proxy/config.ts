@@ -197,6 +197,10 @@ function corsProblem(entry: string): string | undefined {
   } catch {
     origin = 'null'
   }
+  // Schemes the URL standard has no origin for (a wallet extension's `chrome-extension://<id>`,
+  // `moz-extension://<uuid>`, Electron's `app://`): browsers send them as written.
+  if (origin === 'null' && /^[a-z][a-z0-9+.-]*:\/\/[a-z0-9.-]+(?::\d{1,5})?$/.test(entry))
+    return undefined
   if (origin === 'null')
     return 'is not an origin: write scheme://host[:port], e.g. "https://app.example".'
   if (origin !== entry)

@@ -56,14 +56,26 @@ export async function answer(rpc: Outlast, call: Call): Promise<Reply> {
   }
 }
 
-/** `answer` in a slot; a call the slots' queue has no room for is answered busy (-32005). */
-export const answerInSlot = (rpc: Outlast, slots: CallSlots, call: Call): Promise<Reply> =>
+/**
+ * `answer` in a slot; a call the slots' queue has no room for is answered busy (-32005). One
+ * whose client is `gone()` by the time its slot comes is not run: nobody would read its answer,
+ * and a client reconnecting would run its calls twice over.
+ */
+export const answerInSlot = (
+  rpc: Outlast,
+  slots: CallSlots,
+  call: Call,
+  gone: () => boolean = () => false,
+): Promise<Reply> =>
   slots
-    .run(() => answer(rpc, call))
+    .run(() => (gone() ? Promise.resolve(GONE) : answer(rpc, call)))
     .catch((error: unknown) => {
       if (error instanceof SlotsBusy) return busy(idOf(call))
       throw error
     })
+
+/** The reply no one reads: the call's client left before its turn. */
+const GONE: Reply = { jsonrpc: '2.0', id: null, error: { code: -32603, message: 'client gone' } }
 
 /** An error as JSON-RPC carries it: its code (EIP-1193 or the node's), its short message, its data. */
 export function errorObject(error: unknown): { code: number; message: string; data?: unknown } {

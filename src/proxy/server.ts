@@ -33,6 +33,9 @@ export type ProxyServer = {
   close(): Promise<void>
 }
 
+/** How long (ms) `close()` lets answers in flight finish before it cuts their connections. */
+const CLOSE_GRACE = 10_000
+
 export async function startProxyServer(
   rpc: Outlast,
   o: Required<ProxyServerOptions>,
@@ -58,7 +61,9 @@ export async function startProxyServer(
           error: { code: -32603, message: 'proxy error' },
         })
     })
-    track(done)
+    // Settled once the answer has left (its last bytes written, or the client gone), not when
+    // the handler returns: `close()` must not cut a large answer still being sent.
+    track(Promise.all([done, new Promise((resolve) => res.once('close', resolve))]))
   })
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -112,7 +117,7 @@ export async function startProxyServer(
     server.listen(o.port, o.host, () => resolve())
   })
   const port = (server.address() as { port: number }).port
-  const host = o.host.includes(':') ? `[${o.host}]` : o.host
+  const host = o.host.includes(':') ? `[${o.host.replace('%', '%25')}]` : o.host
   return {
     url: `http://${host}:${port}`,
     port,
@@ -122,8 +127,16 @@ export async function startProxyServer(
       // server.close() stops the timer that enforces BODY_TIMEOUT: a body still coming in would
       // be waited for forever. Those requests are not in flight yet; they are ended.
       for (const req of reading) req.destroy()
-      await Promise.allSettled([...settled])
-      sockets.close()
+      // Answers in flight finish, within a bound: a client that stops reading cannot hold it.
+      let grace: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([
+        Promise.allSettled([...settled]),
+        new Promise((resolve) => {
+          grace = setTimeout(resolve, CLOSE_GRACE)
+        }),
+      ])
+      clearTimeout(grace)
+      await sockets.close()
       server.closeAllConnections()
       await closed
       metrics.stop()

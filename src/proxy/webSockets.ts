@@ -39,25 +39,37 @@ export async function webSockets(
     ws = await import('ws')
   } catch {}
   if (!ws) {
-    server.on('upgrade', (_req, socket) =>
-      socket.end('HTTP/1.1 501 Not Implemented\r\n\r\nWebSocket needs the ws package\r\n'),
-    )
-    return { close() {} }
+    server.on('upgrade', (_req, socket) => {
+      socket.on('error', () => {})
+      socket.end('HTTP/1.1 501 Not Implemented\r\n\r\nWebSocket needs the ws package\r\n')
+    })
+    return { async close() {} }
   }
   // A frame past maxBodyBytes closes its socket (1009), as such a body gets HTTP 413.
   const wss = new ws.WebSocketServer({ noServer: true, maxPayload: o.maxBodyBytes })
   server.on('upgrade', (req, socket, head) => {
+    // Node's server takes its own 'error' listener off an upgraded socket: a client that resets
+    // while it is refused would otherwise end the process.
+    socket.on('error', () => {})
     if (!hostAllowed(req.headers.host, o.host) || corsFor(req, o.cors) === 'refused')
       return void socket.end('HTTP/1.1 403 Forbidden\r\n\r\n')
     wss.handleUpgrade(req, socket, head, (client) => serveSocket(client, rpc, slots))
   })
   return {
-    close() {
+    /** Closes every socket: politely, then, after `CLOSE_GRACE`, whatever did not answer. */
+    async close() {
       for (const client of wss.clients) client.close(1001, 'proxy closing')
+      const left = () => [...wss.clients].filter((c) => c.readyState !== c.CLOSED)
+      for (let waited = 0; left().length > 0 && waited < CLOSE_GRACE; waited += 50)
+        await new Promise((r) => setTimeout(r, 50))
+      for (const client of left()) client.terminate()
       wss.close()
     },
   }
 }
+
+/** How long (ms) `close()` waits for sockets to answer its close frame before cutting them. */
+const CLOSE_GRACE = 1_000
 
 function serveSocket(client: import('ws').WebSocket, rpc: Outlast, slots: CallSlots) {
   const subscriptions = new Map<string, () => Promise<unknown>>()
@@ -108,10 +120,10 @@ function serveSocket(client: import('ws').WebSocket, rpc: Outlast, slots: CallSl
       const sid = (call.params as unknown[] | undefined)?.[0]
       const stop = typeof sid === 'string' ? subscriptions.get(sid) : undefined
       if (stop) subscriptions.delete(sid as string)
-      await stop?.()
+      await stop?.().catch(() => {})
       return { jsonrpc: '2.0', id: idOf(call), result: stop !== undefined }
     }
-    return answerInSlot(rpc, slots, call)
+    return answerInSlot(rpc, slots, call, () => closed)
   }
 
   client.on('message', async (data) => {
