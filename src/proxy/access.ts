@@ -20,12 +20,10 @@ export function hostAllowed(header: string | undefined, listen: string): boolean
     header,
   )
   if (!parts) return false
-  const name = (parts[1] ?? parts[2]!)
-    .toLowerCase()
-    .replace('%25', '%')
-    .replace(/(?<=.)\.$/, '')
+  if (parts[1] !== undefined) return isIP(parts[1].replace('%25', '%')) === 6 // [IPv6%zone]
+  const name = parts[2]!.toLowerCase().replace(/(?<=.)\.$/, '')
   const own = listen.toLowerCase().replace(/(?<=.)\.$/, '')
-  return name === 'localhost' || name === own || isIP(name.split('%')[0]!) !== 0
+  return name === 'localhost' || name === own || isIP(name) !== 0
 }
 
 /**

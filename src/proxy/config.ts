@@ -187,6 +187,16 @@ export function serverOf(
  * Why a `cors` entry can never match, or undefined: a browser's `Origin` is exactly
  * `scheme://host[:port]`, lowercase, with no path, so an entry is `*` or just that.
  */
+/** Schemes whose pages send their own `scheme://host` as Origin though the URL standard gives none. */
+const APP_SCHEMES = new Set([
+  'chrome-extension',
+  'moz-extension',
+  'safari-web-extension',
+  'app',
+  'tauri',
+  'capacitor',
+])
+
 function corsProblem(entry: string): string | undefined {
   if (entry === '*') return undefined
   if (entry === 'null')
@@ -197,10 +207,11 @@ function corsProblem(entry: string): string | undefined {
   } catch {
     origin = 'null'
   }
-  // Schemes the URL standard has no origin for (a wallet extension's `chrome-extension://<id>`,
-  // `moz-extension://<uuid>`, Electron's `app://`): browsers send them as written.
-  if (origin === 'null' && /^[a-z][a-z0-9+.-]*:\/\/[a-z0-9.-]+(?::\d{1,5})?$/.test(entry))
-    return undefined
+  // Schemes the URL standard has no origin for, which extensions and app shells send as written
+  // (a wallet extension's `chrome-extension://<id>`); pages of other such schemes (file:, data:)
+  // send "null".
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\/[a-z0-9.-]+(?::\d{1,5})?$/.exec(entry)?.[1]
+  if (origin === 'null' && scheme !== undefined && APP_SCHEMES.has(scheme)) return undefined
   if (origin === 'null')
     return 'is not an origin: write scheme://host[:port], e.g. "https://app.example".'
   if (origin !== entry)

@@ -52,21 +52,36 @@ export async function startProxyServer(
   /** Requests whose body is still coming in: `close()` ends them rather than wait. */
   const reading = new Set<IncomingMessage>()
 
+  /** Set when `close()` begins: new requests are turned away, not run and then cut. */
+  let closing = false
+
   const server = createServer((req, res) => {
+    // Once closing, no answer keeps its connection: a keep-alive client sends nothing more on it.
+    if (closing) res.shouldKeepAlive = false
     const done = handle(req, res).catch(() => {
-      if (!res.headersSent && !res.destroyed)
+      if (res.headersSent) return void res.destroy()
+      if (!res.destroyed)
         send(res, 500, {
           jsonrpc: '2.0',
           id: null,
           error: { code: -32603, message: 'proxy error' },
         })
     })
-    // Settled once the answer has left (its last bytes written, or the client gone), not when
-    // the handler returns: `close()` must not cut a large answer still being sent.
-    track(Promise.all([done, new Promise((resolve) => res.once('close', resolve))]))
+    // Settled once the answer has left (its last bytes written), or its client is gone (a
+    // pipelined request behind another never gets a response 'close'), not when the handler
+    // returns: `close()` must not cut a large answer still being sent.
+    const left = new Promise((resolve) => {
+      res.once('close', resolve)
+      req.socket.once('close', resolve)
+    })
+    track(Promise.all([done, left]))
   })
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (closing) {
+      req.resume()
+      return send(res, 503, busy(), { 'retry-after': '1', connection: 'close' })
+    }
     if (!hostAllowed(req.headers.host, o.host)) return refuseHost(res)
     const cors = corsFor(req, o.cors)
     if (cors === 'refused') return refuseOrigin(res)
@@ -100,12 +115,16 @@ export async function startProxyServer(
         cors,
       )
     if (slots.full()) return full()
+    // A call whose client left before its slot came is not run (a batch's waiting calls).
+    const gone = () => res.destroyed || req.socket.destroyed
     if (Array.isArray(message)) {
-      const replies = await Promise.all(message.map((c) => answerInSlot(rpc, slots, c as Call)))
+      const replies = await Promise.all(
+        message.map((c) => answerInSlot(rpc, slots, c as Call, gone)),
+      )
       const kept = batchReplies(message, replies)
       return kept.length > 0 ? send(res, 200, kept, cors) : noContent(res, cors)
     }
-    const reply = await answerInSlot(rpc, slots, message as Call)
+    const reply = await answerInSlot(rpc, slots, message as Call, gone)
     return isNotification(message) ? noContent(res, cors) : send(res, 200, reply, cors)
   }
   // A body that has not come in whole within this long ends its request (Node's default: 5 min).
@@ -122,6 +141,9 @@ export async function startProxyServer(
     url: `http://${host}:${port}`,
     port,
     async close() {
+      closing = true
+      // WebSockets are told at once (no new calls on them while HTTP answers finish).
+      const socketsClosed = sockets.close()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       // server.close() stops the timer that enforces BODY_TIMEOUT: a body still coming in would
@@ -136,7 +158,7 @@ export async function startProxyServer(
         }),
       ])
       clearTimeout(grace)
-      await sockets.close()
+      await socketsClosed
       server.closeAllConnections()
       await closed
       metrics.stop()
@@ -154,10 +176,12 @@ async function serveGet(
 ) {
   const path = (req.url ?? '/').split('?')[0]
   if (path === '/status') return send(res, 200, rpc.status(), cors)
-  if (path === '/metrics')
+  if (path === '/metrics') {
+    const text = metrics.text() // before the head: a throw here is still answered 500
     return void res
       .writeHead(200, { ...cors, 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
-      .end(metrics.text())
+      .end(text)
+  }
   if (path === '/')
     return void res
       .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })

@@ -7,6 +7,7 @@
  * ever.
  */
 import type { Server } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { Outlast } from '../core/createOutlast.ts'
 import { corsFor, hostAllowed } from './access.ts'
 import type { CallSlots } from './callSlots.ts'
@@ -41,7 +42,7 @@ export async function webSockets(
   if (!ws) {
     server.on('upgrade', (_req, socket) => {
       socket.on('error', () => {})
-      socket.end('HTTP/1.1 501 Not Implemented\r\n\r\nWebSocket needs the ws package\r\n')
+      refuse(socket, 'HTTP/1.1 501 Not Implemented\r\n\r\nWebSocket needs the ws package\r\n')
     })
     return { async close() {} }
   }
@@ -52,7 +53,7 @@ export async function webSockets(
     // while it is refused would otherwise end the process.
     socket.on('error', () => {})
     if (!hostAllowed(req.headers.host, o.host) || corsFor(req, o.cors) === 'refused')
-      return void socket.end('HTTP/1.1 403 Forbidden\r\n\r\n')
+      return refuse(socket, 'HTTP/1.1 403 Forbidden\r\n\r\n')
     wss.handleUpgrade(req, socket, head, (client) => serveSocket(client, rpc, slots))
   })
   return {
@@ -70,6 +71,14 @@ export async function webSockets(
 
 /** How long (ms) `close()` waits for sockets to answer its close frame before cutting them. */
 const CLOSE_GRACE = 1_000
+
+/**
+ * Answers an upgrade it will not make, then lets go of the socket: the server no longer sees an
+ * upgraded socket, and a client that keeps its half open would hold it (and `close()`) for ever.
+ */
+function refuse(socket: Duplex, answer: string) {
+  socket.end(answer, () => socket.destroy())
+}
 
 function serveSocket(client: import('ws').WebSocket, rpc: Outlast, slots: CallSlots) {
   const subscriptions = new Map<string, () => Promise<unknown>>()
