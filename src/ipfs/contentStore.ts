@@ -20,6 +20,7 @@ import { decode as decodePb } from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
 import type { ReadableStorage } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
+import { turnstile } from '../shared/turnstile.ts'
 import { getBlock, type RaceContext, type Stopped } from './blockRace.ts'
 import { ContentError, ContentNotFoundError } from './errors.ts'
 
@@ -70,26 +71,16 @@ export function callStore(
   const fetched = new Map<string, Promise<Uint8Array>>()
   const keep = Math.max(call.maxBytes, KEEP_BYTES)
   let kept = 0
-  let inFlight = 0
-  const waiting: (() => void)[] = []
-  const slot = async () => {
-    if (inFlight < BLOCKS_IN_FLIGHT) inFlight++
-    else await new Promise<void>((resolve) => waiting.push(resolve))
-  }
-  const release = () => {
-    const next = waiting.shift()
-    if (next) next()
-    else inFlight--
-  }
+  const turns = turnstile(BLOCKS_IN_FLIGHT)
   const fetchOnce = (cid: CID) => {
     const key = cid.toString()
     const known = fetched.get(key)
     if (known) return known
-    const block = slot().then(async () => {
+    const block = turns.enter(call.signal).then(async () => {
       try {
         return await getBlock(ctx, cid, call.signal, call.stopped)
       } finally {
-        release()
+        turns.leave()
       }
     })
     fetched.set(key, block)

@@ -11,7 +11,7 @@
  */
 import type { Stream } from '@libp2p/interface'
 import { type LengthPrefixedStream, lpStream } from '@libp2p/utils'
-import { turnstile } from './turnstile.ts'
+import { turnstile } from '../shared/turnstile.ts'
 
 /**
  * Sends one frame and resolves with the peer's answer frame. `answers(frame)`, when given, says

@@ -1,7 +1,8 @@
 /**
  * A bound on tasks in flight that queues: at most `limit` holders at once, the rest let in first
- * come first served as places free up, each waiting only until its signal aborts. streams.ts
- * keeps a peer's open streams under the relay's limit with one.
+ * come first served as places free up, each waiting only until its signal aborts. p2p's
+ * streams.ts keeps a peer's open streams under the relay's limit with one; ipfs's
+ * contentStore.ts a call's block fetches.
  */
 export function turnstile(limit: number) {
   let inside = 0

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'vitest'
-import { turnstile } from '../../src/p2p/turnstile.ts'
+import { turnstile } from './turnstile.ts'
 
 describe("turnstile (a peer's streams at once)", () => {
   it('lets in up to the limit, then the waiting in order as places free', async () => {
