@@ -7,7 +7,7 @@
  * node makes it. Headers set on the client are not sent: give them here (`headers`). A
  * client with no endpoint is asked through its `block.get`, the cap checked after.
  */
-import { SourceError } from '../shared/errors.ts'
+import { ConfigError, SourceError } from '../shared/errors.ts'
 import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
 import { errorCode } from '../sources/networkError.ts'
 import type { IpfsRoute, KuboClient, RouteAnswer } from './types.ts'
@@ -33,6 +33,17 @@ export function kubo(client: KuboClient, options: KuboOptions = {}): IpfsRoute {
   const fail: Fail = (kind, message, extra = {}) => new SourceError(name, kind, message, extra)
   const api = endpoint(client)
   const fetchFn = options.fetch ?? globalThis.fetch
+  const { headers } = options
+  if (
+    headers !== undefined &&
+    (typeof headers !== 'object' ||
+      headers === null ||
+      Array.isArray(headers) ||
+      !Object.values(headers).every((v) => typeof v === 'string'))
+  )
+    throw new ConfigError(
+      `kubo(${name}): headers must be an object of strings, e.g. { authorization: 'Basic …' }.`,
+    )
   return {
     name,
     kind: 'kubo',

@@ -317,6 +317,15 @@ describe('a Kubo API with a key in its path', () => {
     assert.ok(!seen.includes(SECRET), seen)
   })
 
+  it('refuses headers that are not an object of strings, at construction, naming the option', () => {
+    const client = kuboClient({ url: 'http://127.0.0.1:9/api/v0' })
+    for (const headers of [null, 'Basic x', ['a'], { authorization: 1 }])
+      assert.throws(() => kubo(client, { headers } as never), {
+        name: 'ConfigError',
+        message: /headers must be an object of strings/,
+      })
+  })
+
   it("sends the route's headers (a hosted Kubo's authorization), and they reach no error or status", async () => {
     const AUTH = 'Basic cHJvamVjdDpzM2NyZXQtdjRsdWU='
     const bytes = enc('a block behind a key')
