@@ -26,7 +26,9 @@ describe('one of three domains lying', () => {
       let wrong = 0
       // outlast's own refusals (no agreement): an error, never a wrong answer. On a loaded
       // machine the slowest honest domain, silent past its bound while the liar answered, may be
-      // presumed lost for a read (fanOutDecisions.ts): a QuorumError. A few of 200 are allowed.
+      // presumed lost for a read (fanOutDecisions.ts): a QuorumError, or the other honest
+      // domain's answer flagged `degraded` once the liar is set aside. A few of 200 are allowed;
+      // each still carries the truth, never the liar.
       const refused: string[] = []
       try {
         for (let i = 0; i < 200; i++) {
@@ -43,7 +45,8 @@ describe('one of three domains lying', () => {
           ])
           if (!got) continue
           if (got.result !== truth) wrong++
-          assert.notEqual(got.meta.consistency, 'degraded')
+          if (got.meta.consistency === 'degraded')
+            refused.push(`degraded: ${got.meta.sources.join(', ')}`)
           assert.ok(!got.meta.sources.includes(liar), `${liar} counted in the quorum`)
         }
         const nonce = await rpc.request({
@@ -58,7 +61,10 @@ describe('one of three domains lying', () => {
         await rpc.close()
       }
       assert.equal(wrong, 0)
-      assert.ok(refused.length <= 2, `${refused.length} of 200 refused:\n${refused.join('\n')}`)
+      assert.ok(
+        refused.length <= 2,
+        `${refused.length} of 200 refused or degraded:\n${refused.join('\n')}`,
+      )
       if (liar !== 'home') assert.ok(disagreements.length > 0, 'the lie was seen as a disagreement')
     })
   }
