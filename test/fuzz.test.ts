@@ -314,6 +314,10 @@ describe('fuzz: bugs found, fixed, kept as regressions', () => {
     for (const head of [
       { number: HEAD_NUMBER, hash: HEAD_HASH },
       { ...HEAD_BLOCK, parentHash: 'zz' },
+      // Found by the fuzzer (seed -660004243): the header was kept in lower case before its
+      // hash was checked, so a `0X` prefix became `0x` and the garbled head was taken.
+      { ...HEAD_BLOCK, extraData: `0X${(HEAD_BLOCK.extraData as string).slice(2)}` },
+      { ...HEAD_BLOCK, parentHash: `0X${(HEAD_BLOCK.parentHash as string).slice(2)}` },
     ]) {
       const o = await askOne(
         (c) => (c.method === 'eth_getBlockByNumber' ? head : undefined),
@@ -341,10 +345,14 @@ describe('fuzz: bugs found, fixed, kept as regressions', () => {
     await refuses('eth_getBlockByHash', { ...HEAD_BLOCK, gasUsed: '0x00e36e2f' })
   })
 
-  it('a quantity with a 0X prefix or over 256 bits is refused', {}, async () => {
+  it('a quantity or data with a 0X prefix, or a quantity over 256 bits, is refused', {}, async () => {
     await refuses('eth_getBalance', '0X1bc16d674ec80000')
     await refuses('eth_getBalance', `0x1${'0'.repeat(64)}`)
     await refuses('eth_call', `0X${'00'.repeat(32)}`)
+    await refuses('eth_getBlockByHash', {
+      ...HEAD_BLOCK,
+      extraData: `0X${(HEAD_BLOCK.extraData as string).slice(2)}`,
+    })
   })
 
   it('a batch answer with two items for one id is refused', {}, async () => {

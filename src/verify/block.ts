@@ -93,8 +93,9 @@ export const HEADER_FIELDS: readonly { name: keyof RpcBlockHeader; quantity: boo
  * `requestsHash: null` would read as a later fork's header (execute's `hardforksOf`).
  */
 export function checkedHeader(block: Record<string, unknown>): Record<string, unknown> {
-  // Hex spelled one way (any case hashes the same): hashes then compare as strings.
-  const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v)
+  // Digits in one case (either hashes the same): hashes then compare as strings. Only after a
+  // `0x`: a `0X` kept as sent fails the hash check, as any other malformed field does.
+  const lower = (v: unknown) => (typeof v === 'string' && v.startsWith('0x') ? v.toLowerCase() : v)
   const out: Record<string, unknown> = { hash: lower(block.hash) }
   for (const [key] of BASE_FIELDS) if (key in block) out[key] = lower(block[key])
   for (const [key] of FORK_FIELDS) if (block[key] != null) out[key] = lower(block[key])
