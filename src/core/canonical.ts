@@ -4,6 +4,7 @@
  * by their code and data, so that honest nodes agree on them too. What it is given has passed
  * `checkShape` (bounds.ts): at most 1,024 levels deep, so recursion is safe here.
  */
+import { clip } from '../shared/clip.ts'
 export function canonical(value: unknown): string {
   return JSON.stringify(normalize(value)) ?? String(value)
 }
@@ -31,7 +32,7 @@ function normalize(value: unknown): unknown {
  */
 export function preview(value: unknown, max = 80): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(head(value, 4)) ?? String(value))
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text
+  return clip(text, max)
 }
 
 /** `value` with at most 16 entries per container and `depth` levels: the start of its JSON. */

@@ -4,6 +4,8 @@
  * `createOutlast(): breaker.cooldown must be an integer number of ms between 1 and 2147483647, got NaN.`
  * `undefined` is always accepted (the default applies where the option is read).
  */
+
+import { clip } from '../shared/clip.ts'
 import { ConfigError } from '../shared/errors.ts'
 
 /** The longest delay a timer takes (2^31 − 1 ms); a longer one fires at once. */
@@ -87,8 +89,7 @@ export function checkObject(
 
 /** A value as it appears in an error: strings quoted and cut short, bigints with `n`. */
 export function show(value: unknown): string {
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  if (typeof value === 'string') return JSON.stringify(clip(value, 41))
   if (typeof value === 'bigint') return `${value}n`
   if (
     value === null ||

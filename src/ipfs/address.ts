@@ -5,6 +5,7 @@
  * metadata URL names whichever gateway its minter liked; the content is the same anywhere).
  */
 import { CID } from 'multiformats/cid'
+import { clip } from '../shared/clip.ts'
 import { redactUrl } from '../shared/url.ts'
 import { ContentError } from './errors.ts'
 
@@ -87,5 +88,5 @@ function isCid(text: string): boolean {
 function shown(s: string): string {
   if (/^https?:\/\//i.test(s)) return redactUrl(s)
   const plain = s.replace(/[?#].*$/, '')
-  return plain.length > 120 ? `${plain.slice(0, 120)}…` : plain
+  return clip(plain, 121)
 }

@@ -9,6 +9,7 @@ import { CID } from 'multiformats/cid'
 import { realClock } from '../core/clock.ts'
 import { createEmitter } from '../core/emitter.ts'
 import { checkNumber, checkObject, ms, whole } from '../core/options.ts'
+import { clip } from '../shared/clip.ts'
 import { ConfigError } from '../shared/errors.ts'
 import { parseAddress } from './address.ts'
 import { getBlock, type RaceContext } from './blockRace.ts'
@@ -166,7 +167,7 @@ function parseCid(cid: string): CID {
   try {
     return CID.parse(cid.trim())
   } catch {
-    const shown = cid.length > 80 ? `${cid.slice(0, 80)}…` : cid
+    const shown = clip(cid, 81)
     throw new ContentError(shown, `Not a CID: ${JSON.stringify(shown)}.`)
   }
 }

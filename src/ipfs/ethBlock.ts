@@ -6,6 +6,7 @@
  * hand-rolls the one CID prefix and base32 it needs.
  */
 import { decode as rlpDecode, encode as rlpEncode } from '@ethereumjs/rlp'
+import { clip } from '../shared/clip.ts'
 import { VerificationError } from '../shared/errors.ts'
 import { keccak256 } from '../shared/keccak.ts'
 import type { Hex } from '../shared/types.ts'
@@ -196,5 +197,4 @@ function unbase32(text: string): Uint8Array | undefined {
   return Uint8Array.from(out)
 }
 
-const show = (v: unknown) =>
-  JSON.stringify(typeof v === 'string' && v.length > 80 ? `${v.slice(0, 80)}…` : v) ?? String(v)
+const show = (v: unknown) => JSON.stringify(typeof v === 'string' ? clip(v, 81) : v) ?? String(v)

@@ -10,6 +10,7 @@
  * ```
  */
 import { checkBoolean, checkNumber, checkObject, ms, whole } from '../core/options.ts'
+import { clip } from '../shared/clip.ts'
 import { BaseError, ConfigError } from '../shared/errors.ts'
 import { redactUrl } from '../shared/url.ts'
 import {
@@ -164,7 +165,7 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 const isObject = (x: unknown): x is Record<string, unknown> =>
   x !== null && typeof x === 'object' && !Array.isArray(x)
 const short = (x: unknown) => {
-  if (typeof x === 'string') return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)
+  if (typeof x === 'string') return JSON.stringify(clip(x, 41))
   if (Array.isArray(x)) return 'an array'
   return x === null || typeof x !== 'object' ? String(x) : 'an object'
 }

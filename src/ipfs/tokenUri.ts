@@ -6,6 +6,7 @@
  * publisher meant). Pure, except `readDocument`, which fetches.
  */
 
+import { clip } from '../shared/clip.ts'
 import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
 import { redactUrl } from '../shared/url.ts'
 import { parseAddress } from './address.ts'
@@ -233,7 +234,7 @@ function parseJson(text: string, where: string): unknown {
 function shown(s: string): string {
   if (/^https?:\/\//i.test(s)) return redactUrl(s)
   const plain = s.replace(/[?#].*$/, '')
-  return JSON.stringify(plain.length > 80 ? `${plain.slice(0, 80)}…` : plain)
+  return JSON.stringify(clip(plain, 81))
 }
 
 /**

@@ -28,15 +28,12 @@ const PLAIN_WORD = /^[a-z]+(?:[-_.][a-z]+)*$/i
 const PUBLIC_HEADERS = new Set(['content-type', 'accept'])
 
 /**
- * Every secret of `url` and `headers`, and a scrubber for them. `cutOff: false` leaves out the
- * cut-off pattern (below), for text never cut short: a scrubber that also deletes a secret's
- * start tells whoever sees its output, with text of their own, which starts are the secret's.
+ * Every secret of `url` and `headers`, and a scrubber for them. Whole secrets only: a scrubber
+ * that also took out a secret's start would tell whoever sees its output, with text of their
+ * own (a revert reason, an echoed parameter), which starts are the secret's. Text cut short
+ * before it is scrubbed is cut by `clip` (shared/clip.ts), which leaves no key's start behind.
  */
-export function scrubberFor(
-  url: string,
-  headers: Record<string, string> = {},
-  { cutOff = true }: { cutOff?: boolean } = {},
-): Scrubber {
+export function scrubberFor(url: string, headers: Record<string, string> = {}): Scrubber {
   const replace = new Map<string, string>()
   let secrets = 0
   const add = (value: string, min: number) => {
@@ -82,25 +79,8 @@ export function scrubberFor(
   // Longest first, so that a secret inside a longer one never leaves the rest behind.
   const keys = [...byLower.keys()].sort((a, b) => b.length - a.length)
   const pattern = new RegExp(keys.map(escapeRegExp).join('|'), 'gi')
-  const whole = (t: string) => t.replace(pattern, (m) => byLower.get(m.toLowerCase()) ?? '…')
-  // The secrets themselves, not the URL (whose start is its own label).
-  const cut = cutOff ? cutOffPattern(keys.filter((k) => byLower.get(k) === '…')) : undefined
-  const text = (t: string) => (cut ? whole(t).replace(cut, '') : whole(t))
+  const text = (t: string) => t.replace(pattern, (m) => byLower.get(m.toLowerCase()) ?? '…')
   return { text, data: (d) => scrubTree(d, text) }
-}
-
-/**
- * A pattern for the start of a secret that a cut left behind: outlast shows answers cut short
- * (`…`, or at the end), and the cut may fall inside an echoed key. `MIN_URL_PART` or more of a
- * secret's first characters just before a cut match (nested optional groups: one pass, linear).
- */
-function cutOffPattern(secrets: readonly string[]): RegExp | undefined {
-  const nest = (rest: string): string =>
-    rest ? `(?:${escapeRegExp(rest[0]!)}${nest(rest.slice(1))})?` : ''
-  const starts = secrets
-    .filter((k) => k.length > MIN_URL_PART)
-    .map((k) => escapeRegExp(k.slice(0, MIN_URL_PART)) + nest(k.slice(MIN_URL_PART, -1)))
-  return starts.length ? new RegExp(`(?:${starts.join('|')})(?=…|$)`, 'gi') : undefined
 }
 
 /** The forms a node may echo a secret in: as given, percent-decoded and -encoded, form-encoded, JSON-escaped, base64. */

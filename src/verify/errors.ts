@@ -3,6 +3,8 @@
  * contradicted by what was computed (a lie or a broken node); an `UnsupportedTypeError` means
  * the answer could not be checked at all and says nothing about the source.
  */
+
+import { clip } from '../shared/clip.ts'
 import { BaseError, VerificationError } from '../shared/errors.ts'
 
 /** Throws a `VerificationError` naming the field whose claimed value the computation contradicts. */
@@ -39,5 +41,5 @@ export class UnsupportedTypeError extends BaseError {
 function show(value: unknown): string {
   if (typeof value === 'bigint') return `0x${value.toString(16)}`
   const text = typeof value === 'string' ? value : String(value)
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text
+  return clip(text, 81)
 }

@@ -2,6 +2,8 @@
  * JSON-RPC fields turned into RLP items. Each helper checks its input and throws a
  * `VerificationError` that names the field, so a bad answer says what was wrong with it.
  */
+
+import { clip } from '../shared/clip.ts'
 import { VerificationError } from '../shared/errors.ts'
 import type { Hex } from '../shared/types.ts'
 
@@ -10,10 +12,7 @@ const DATA = /^0x(?:[0-9a-fA-F]{2})*$/
 
 /** Throws a `VerificationError` naming the malformed field and what was expected. */
 export function malformed(field: string, expected: string, value?: unknown): never {
-  const shown =
-    typeof value === 'string'
-      ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
-      : String(value)
+  const shown = typeof value === 'string' ? JSON.stringify(clip(value, 81)) : String(value)
   throw new VerificationError(`Malformed field "${field}": expected ${expected}.`, {
     details: `${field} = ${shown}`,
   })

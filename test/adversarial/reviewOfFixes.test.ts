@@ -1,8 +1,8 @@
 /**
  * Attacker review of the last fixes (a634bd5..HEAD): the holes found in them, both a key echoed
  * by its own source surviving a cut that came before the scrub. Each failed on the code before
- * the fix (sources/secrets.ts `cutOffPattern`: the start of a secret just before a cut is taken
- * out too), for the hole's own reason.
+ * the fix, for the hole's own reason. The fix was then a cut-off pattern in the scrubber; it is
+ * now `clip` (shared/clip.ts) at every cut, since the pattern was an oracle for a key's start.
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'

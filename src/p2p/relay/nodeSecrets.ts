@@ -4,9 +4,9 @@
  * error ("execution not allowed on endpoint https://…/v3/KEY"): every text for a peer passes
  * through the sources' scrubber (sources/secrets.ts), as a text, since the scrubber knows each
  * form a key takes inside JSON. A URL with nothing secret in it costs nothing: no scan, no parse.
- * Whole secrets only (`cutOff: false`): the relay never shortens the node's text, and a scrubber
- * that also deleted a secret's start before a `…` would tell a peer, that made the node echo
- * its guesses each followed by `…`, which guess starts the key (one character at a time).
+ * Whole secrets only (as every scrubber): one that also deleted a secret's start before a `…`
+ * would tell a peer, that made the node echo its guesses each followed by `…`, which guess
+ * starts the key (one character at a time).
  */
 import { scrubberFor } from '../../sources/secrets.ts'
 
@@ -16,7 +16,7 @@ export type ScrubText = (text: string) => string
 export function nodeSecrets(urls: readonly (string | undefined)[]): ScrubText {
   const scrubbers = urls
     .filter((url): url is string => url !== undefined)
-    .map((url) => ({ url, scrubber: scrubberFor(url, {}, { cutOff: false }) }))
+    .map((url) => ({ url, scrubber: scrubberFor(url) }))
     // The scrubber of a URL with secrets replaces that URL by its label; one without any
     // returns every text as it is.
     .filter(({ url, scrubber }) => scrubber.text(url) !== url)
