@@ -1,3 +1,4 @@
+import { clip } from '../shared/clip.ts'
 import {
   AllSourcesFailedError,
   BaseError,
@@ -175,7 +176,7 @@ function answerVerdict(answer: unknown, hash: Hex): Verdict {
       : (answer as { transactionHash?: unknown } | null)?.transactionHash
   if (typeof named === 'string' && named.toLowerCase() === hash) return { outcome: 'accepted' }
   // Quoted as far as a hash goes (a source's key it echoes there is scrubbed from what is shown).
-  const what = typeof named === 'string' ? `hash ${named.slice(0, 66)}` : 'no transaction hash'
+  const what = typeof named === 'string' ? `hash ${clip(named, 67)}` : 'no transaction hash'
   return { outcome: 'failed', reason: `answered ${what}, computed ${hash}` }
 }
 

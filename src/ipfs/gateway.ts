@@ -5,6 +5,7 @@
  * block (no fault); 5xx, network errors and timeouts are failures; 429 is a rate limit.
  */
 import type { CID } from 'multiformats/cid'
+import { clip } from '../shared/clip.ts'
 import { ConfigError, SourceError } from '../shared/errors.ts'
 import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
 import { parseRetryAfter } from '../shared/retryAfter.ts'
@@ -80,7 +81,7 @@ export function gateway(url: string, options: GatewayOptions = {}): IpfsRoute {
       const type = response.headers.get('content-type') ?? ''
       if (!type.toLowerCase().includes(RAW)) {
         await response.body?.cancel().catch(() => {})
-        throw fail('body', `answered ${JSON.stringify(type.slice(0, 60))}, not ${RAW}`)
+        throw fail('body', `answered ${JSON.stringify(clip(type, 61))}, not ${RAW}`)
       }
       try {
         return { bytes: await readResponse(response, maxBlockBytes) }

@@ -110,7 +110,7 @@ export async function fetchTokenList(
   const allowHttp = checkBoolean(WHERE, 'allowHttp', options.allowHttp) ?? false
   const shown = /^https?:\/\//i.test(cidOrUrl.trim())
     ? redactUrl(cidOrUrl.trim())
-    : cidOrUrl.trim().slice(0, 120)
+    : clip(cidOrUrl.trim(), 121)
   const fail = (reason: string, problems: string[] = [], cause?: unknown) =>
     new TokenListError(shown, reason, problems, cause)
 
