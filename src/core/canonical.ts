@@ -28,10 +28,14 @@ function normalize(value: unknown): unknown {
 
 /**
  * A short form of an answer for error messages and events: at most `max` characters. A large
- * answer is not written whole to get them: only its first entries, a few levels down.
+ * answer is not written whole to get them: only its first entries, a few levels down. JSON with
+ * a space between members, so that a cut (`clip`) keeps the members before it whole.
  */
 export function preview(value: unknown, max = 80): string {
-  const text = typeof value === 'string' ? value : (JSON.stringify(head(value, 4)) ?? String(value))
+  const text =
+    typeof value === 'string'
+      ? value
+      : (JSON.stringify(head(value, 4), null, 1)?.replace(/\n */g, ' ') ?? String(value))
   return clip(text, max)
 }
 

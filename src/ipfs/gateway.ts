@@ -11,6 +11,7 @@ import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
 import { parseRetryAfter } from '../shared/retryAfter.ts'
 import { redactUrl } from '../shared/url.ts'
 import { networkErrors } from '../sources/networkError.ts'
+import { scrubberFor } from '../sources/secrets.ts'
 import { credentialsRefused } from './gatewayUrls.ts'
 import { fetchSameOrigin, RedirectRefusedError } from './sameOrigin.ts'
 import type { IpfsRoute, RouteAnswer } from './types.ts'
@@ -38,8 +39,10 @@ export function gateway(url: string, options: GatewayOptions = {}): IpfsRoute {
     throw new ConfigError(`gateway(): ${credentialsRefused(redactUrl(url))}.`)
   const name = options.name ?? `gateway ${redactUrl(url)}`
   const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+  // A gateway may echo the path or query it was asked at, key included, in what it answers.
+  const scrub = scrubberFor(url)
   const fail = (kind: SourceError['kind'], message: string, extra = {}) =>
-    new SourceError(name, kind, message, extra)
+    new SourceError(name, kind, scrub.text(message), extra)
   const classify = networkErrors(fail, base.host, 0)
 
   const blockUrl = (cid: CID) => {

@@ -10,8 +10,10 @@ describe('clip', () => {
   it('keeps at most 4 characters of the word the cut falls in', () => {
     const key = '7d3e9a41c0b25f86e1a4d9c37b20f5e8'
     assert.equal(clip(`answered 0x${key}${key}`, 40), 'answered 0x7d…')
-    assert.equal(clip(`url "https://rpc.example/v3/${key}"`, 40), 'url "http…')
-    assert.equal(clip(`value = "0X5469${'ab'.repeat(40)}"`, 30), 'value = "0X54…')
+    assert.equal(clip(`url "https://rpc.example/v3/${key}"`, 40), 'url "htt…')
+    assert.equal(clip(`value = 0X5469${'ab'.repeat(40)}`, 30), 'value = 0X54…')
+    // A password may hold a comma or a quote: only white space ends a word.
+    assert.equal(clip(`= ${'x'.repeat(50)}q7rt2mx9pl4vb8nk,z3cv6bn1mq8we5rt`, 75), '= xxxx…')
   })
 
   it('a cut between two words leaves the last whole word', () => {

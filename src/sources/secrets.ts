@@ -64,6 +64,11 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
   for (const [name, value] of Object.entries(headers)) {
     if (PUBLIC_HEADERS.has(name.toLowerCase()) || typeof value !== 'string') continue
     add(value.trim(), MIN_CREDENTIAL)
+    // A list of credentials (`cookie: session=…; csrf=…`): each one, and each one's value.
+    for (const part of value.split(/[;,]/)) {
+      add(part.trim(), MIN_CREDENTIAL)
+      if (part.includes('=')) add(part.slice(part.indexOf('=') + 1).trim(), MIN_CREDENTIAL)
+    }
     const [, scheme, token] = /^(\S+)\s+(\S.*)$/.exec(value.trim()) ?? []
     if (!scheme || !token) continue
     add(token, MIN_CREDENTIAL)

@@ -22,5 +22,19 @@ export function nodeSecrets(urls: readonly (string | undefined)[]): ScrubText {
     .filter(({ url, scrubber }) => scrubber.text(url) !== url)
     .map(({ scrubber }) => scrubber.text)
   if (scrubbers.length === 0) return (text) => text
-  return (text) => scrubbers.reduce((t, scrub) => scrub(t), text)
+  return (text) => scrubbers.reduce((t, scrub) => scrub(t), asStringified(text))
+}
+
+/**
+ * The node's JSON as `JSON.stringify` writes it, when it holds an escape: JSON lets a node write
+ * any character of a key as `\uXXXX` (.NET's encoder escapes `+`, PHP's `/`), which the peer's
+ * `JSON.parse` reads back as the key, and the scrubber knows only the forms stringify writes.
+ */
+function asStringified(text: string): string {
+  if (!text.includes('\\')) return text
+  try {
+    return JSON.stringify(JSON.parse(text))
+  } catch {
+    return text
+  }
 }
