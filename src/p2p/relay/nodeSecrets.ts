@@ -22,19 +22,23 @@ export function nodeSecrets(urls: readonly (string | undefined)[]): ScrubText {
     .filter(({ url, scrubber }) => scrubber.text(url) !== url)
     .map(({ scrubber }) => scrubber.text)
   if (scrubbers.length === 0) return (text) => text
-  return (text) => scrubbers.reduce((t, scrub) => scrub(t), asStringified(text))
+  return (text) => scrubbers.reduce((t, scrub) => scrub(t), spelledOut(text))
 }
 
 /**
- * The node's JSON as `JSON.stringify` writes it, when it holds an escape: JSON lets a node write
- * any character of a key as `\uXXXX` (.NET's encoder escapes `+`, PHP's `/`), which the peer's
- * `JSON.parse` reads back as the key, and the scrubber knows only the forms stringify writes.
+ * The node's JSON with the escapes `JSON.stringify` would not write spelled out: JSON lets a node
+ * write any character of a key as `\uXXXX` (.NET's encoder escapes `+`, PHP's `/` as `\/`),
+ * which the peer's `JSON.parse` reads back as the key, and the scrubber knows only the forms
+ * stringify writes. Textual, so numbers and member order stay exactly as the node wrote them;
+ * quotes, backslashes, control characters and lone surrogates stay escaped.
  */
-function asStringified(text: string): string {
+function spelledOut(text: string): string {
   if (!text.includes('\\')) return text
-  try {
-    return JSON.stringify(JSON.parse(text))
-  } catch {
-    return text
-  }
+  return text.replace(/\\(?:u([0-9a-fA-F]{4})|\/|\\)/g, (written, hex: string | undefined) => {
+    if (written === '\\/') return '/'
+    if (hex === undefined) return written
+    const code = Number.parseInt(hex, 16)
+    const plain = code >= 0x20 && code !== 0x22 && code !== 0x5c && (code < 0xd800 || code > 0xdfff)
+    return plain ? String.fromCharCode(code) : written
+  })
 }

@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'vitest'
+import { nodeSecrets } from './nodeSecrets.ts'
+
+const KEY = 'Qm9+xZ3kLp7Rt2Vw8Yn4Bc6D'
+const scrub = nodeSecrets([`https://rpc.example/v1/${KEY}`])
+
+describe('nodeSecrets', () => {
+  it('scrubs a key the node spelled with escapes (\\u002B, \\/), as the peer would read it', () => {
+    for (const spelled of [KEY.replace('+', '\\u002B'), KEY.replace('+', '\\u002b')]) {
+      const text = `{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"no route \\/v1\\/${spelled}"}}`
+      const read = JSON.parse(scrub(text)) as { error: { message: string } }
+      assert.equal(read.error.message, 'no route /v1/…')
+    }
+  })
+
+  it('changes nothing else: numbers, quotes, backslashes, control characters, surrogates', () => {
+    const text =
+      '{"jsonrpc":"2.0","id":1152921504606846977,"result":{"a":"\\"q\\" \\\\u002B \\n \\u0001 \\ud83d\\ude00","n":1e400}}'
+    assert.equal(scrub(text), text)
+    const exact = '{"jsonrpc":"2.0","id":7,"result":"0xab"}'
+    assert.equal(scrub(exact), exact)
+  })
+
+  it('spells out what it may: the text reads as the same JSON', () => {
+    const text = '{"id":1,"result":"\\u0041\\/b\\u00e9"}'
+    assert.equal(scrub(text), '{"id":1,"result":"A/bé"}')
+    assert.deepEqual(JSON.parse(scrub(text)), JSON.parse(text))
+  })
+})
