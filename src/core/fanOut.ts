@@ -144,23 +144,25 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
 
 /** One fan-out, from its first attempt until it settles (`finish`), once. */
 class Run {
-  readonly ctx: FanOutContext
-  readonly req: FanOutRequest
-  readonly clock: Clock
-  readonly resolve: (r: FanOutResult) => void
-  readonly reject: (e: unknown) => void
-  readonly tally: Tally
-  readonly expected: Expected
+  // `declare`: fields the constructor sets are not declared again in the output (where a class
+  // field without a value would take bytes and define each as undefined first).
+  declare readonly ctx: FanOutContext
+  declare readonly req: FanOutRequest
+  declare readonly clock: Clock
+  declare readonly resolve: (r: FanOutResult) => void
+  declare readonly reject: (e: unknown) => void
+  declare readonly tally: Tally
+  declare readonly expected: Expected
   readonly failures: { source: string; reason: string }[] = []
   readonly callersErrors: { error: RpcResponseError; domain: string | undefined }[] = []
   readonly inflight = new Set<Attempt>()
   readonly launched = new Set<SourceState>()
-  candidates: readonly SourceState[]
-  force: boolean
+  declare candidates: readonly SourceState[]
+  declare force: boolean
   attempts = 0
   done = false
   /** The armed hedge timer, undefined once it fired or was cleared. */
-  hedgeTimer: unknown
+  declare hedgeTimer: unknown
   /** When the hedge timer was due: firing much later means the event loop stalled. */
   hedgeDue = 0
   /** The backoff the armed hedge timer runs with. */
@@ -177,14 +179,14 @@ class Run {
    * Armed only while nothing is in flight and the fan-out still waits (re-checks, a re-ask, an
    * inclusion check): with attempts in flight, the hedge timer fires by the deadline.
    */
-  deadlineTimer: unknown
+  declare deadlineTimer: unknown
   // Made on first use: most requests never need them.
   /** Re-check and re-ask timers: while one is armed, more answers are coming. */
-  timers: Set<unknown> | undefined
+  declare timers: Set<unknown> | undefined
   /** "Not yet" re-checks made, per source. */
-  rechecks: Map<SourceState, number> | undefined
+  declare rechecks: Map<SourceState, number> | undefined
   /** Liveness probes of silent sources: false while one is in flight, true once settled. */
-  probed: Map<SourceState, boolean> | undefined
+  declare probed: Map<SourceState, boolean> | undefined
   /** The split was asked once more (`reask`). */
   reasked = false
   /** The lone real answer's inclusion was checked once (`beatsNotYet`). */

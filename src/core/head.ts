@@ -122,14 +122,16 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
 
 /** The head tracker's state, polling and timers; the decisions are in headChoice.ts. */
 class Tracker {
-  readonly o: HeadTrackerOptions
-  readonly clock: Clock
-  readonly maxSkew: number
-  readonly trustQuorum: number
-  agreed: Head | undefined
+  // `declare`: fields the constructor sets are not declared again in the output (where a class
+  // field without a value would take bytes and define each as undefined first).
+  declare readonly o: HeadTrackerOptions
+  declare readonly clock: Clock
+  declare readonly maxSkew: number
+  declare readonly trustQuorum: number
+  declare agreed: Head | undefined
   agreedConfirmed = false
   agreedAt = 0
-  confirmedHead: ConfirmedHead | undefined
+  declare confirmedHead: ConfirmedHead | undefined
   /** Blocks known to descend from the confirmed head by parent hash, and their numbers (cleared when it moves). */
   readonly linked = new Map<string, number>()
   /** Recent confirmed heads and when they were seen: how fast the chain is known to move. */
@@ -137,7 +139,7 @@ class Tracker {
   highestReturned = -1
   /** The highest pushed height the other sources were asked about. */
   askedFor = -1
-  inflight: Promise<void> | undefined
+  declare inflight: Promise<void> | undefined
   readonly confirmedHashes = new Map<number, string>()
   readonly headers = new Map<string, RpcHeader>()
   /** The kept headers' `extraData`, in hex characters (`EXTRA_BUDGET`). */

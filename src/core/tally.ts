@@ -128,7 +128,7 @@ export function reasonOf(error: unknown): string {
 /** The groups of one request's answers, by agreement key. */
 export class Tally {
   private readonly groups = new Map<string, Group>()
-  private readonly need: Need
+  declare private readonly need: Need
   /** Domains whose "not yet" was taken back to ask them again (`withdraw`). */
   private readonly withdrawn = new Set<string>()
   /** The answers `clear` forgot, by key: each value and the domains that gave it. */
