@@ -1,6 +1,5 @@
 import { AllSourcesFailedError } from '../shared/errors.ts'
 import { checkedHeader, computeBlockHash } from '../verify/block.ts'
-import { checkShape } from './bounds.ts'
 import { type Clock, realClock } from './clock.ts'
 import {
   accepts,
@@ -19,7 +18,6 @@ import {
 import { defaultMaxAge, fromTheFuture, judgeHeads, type TimedHead } from './headClock.ts'
 import { type Link, linkOf } from './headLink.ts'
 import type { SourceState } from './sourceState.ts'
-import { invalidResult } from './validate.ts'
 
 export type Head = { number: number; hash: string }
 
@@ -115,13 +113,18 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
       (t.agreed?.number === n && !t.agreedConfirmed ? t.agreed.hash : undefined),
     confirmedHead: () => t.confirmedHead,
     refresh: () => t.refresh(),
-    confirm: (s, header) => t.confirm(s, header),
+    // Pushed heads come from subscriptions only: the code that takes them loads with them.
+    confirm: (s, header) =>
+      import('./follow/streams.ts').then((m) => m.confirmPushed(t, s, header)),
     blockNumber: () => t.blockNumber(),
   }
 }
 
-/** The head tracker's state, polling and timers; the decisions are in headChoice.ts. */
-class Tracker {
+/**
+ * The head tracker's state, polling and timers; the decisions are in headChoice.ts, a pushed head
+ * is taken in headPush.ts.
+ */
+export class Tracker {
   // `declare`: fields the constructor sets are not declared again in the output (where a class
   // field without a value would take bytes and define each as undefined first).
   declare readonly o: HeadTrackerOptions
@@ -712,41 +715,6 @@ class Tracker {
         this.o.sources.map((s) => ({ source: s.name, reason: s.lastError ?? 'no agreed head' })),
       )
     return this.agreed
-  }
-
-  async confirm(s: SourceState, header: unknown): Promise<RpcHeader | undefined> {
-    const o = this.o
-    const h = header as RpcHeader
-    const hash = typeof h?.hash === 'string' ? h.hash.toLowerCase() : undefined
-    // Pushed, it did not pass through an attempt: bounded and format-checked here like any
-    // answer (a quantity padded with zeros hashes the same, and must not reach subscribers).
-    if (!hash || checkShape(h) || invalidResult('eth_getBlockByNumber', h)) return undefined
-    const number = Number.parseInt(String(h.number), 16)
-    // Below the source's own head it is no rollback: a gossiped head may be an old one replayed
-    // (signed, correctly hashed). Polls learn a source's rollbacks.
-    if (s.head && number < s.head.number) return undefined
-    await this.adopt(s, h, o.sources.filter(o.eligible))
-    if (s.hashes.get(number) !== hash) return undefined
-    if (this.agreed?.hash !== hash) {
-      const fresh = o.sources.filter(
-        (x) => x.head && this.now() - x.head.at < o.pollingInterval && o.eligible(x) && counts(x),
-      )
-      const c = this.compute(
-        this.quorumAmong(o.sources.filter((x) => o.eligible(x) && counts(x))),
-        fresh,
-      )
-      // Ask the others once per new plausible height: a source pushing heads (siblings, made-up
-      // heights) cannot make us poll everyone faster than the chain moves.
-      if (
-        (!c || c.hash !== hash || !this.settle(c)) &&
-        number > this.askedFor &&
-        this.plausible(number)
-      ) {
-        this.askedFor = number
-        await this.refresh()
-      }
-    }
-    return this.agreed?.hash === hash && this.agreedConfirmed ? this.headers.get(hash) : undefined
   }
 
   async blockNumber(): Promise<number> {
