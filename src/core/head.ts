@@ -122,57 +122,58 @@ export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
 
 /**
  * The head tracker's state, polling and timers; the decisions are in headChoice.ts, a pushed head
- * is taken in headPush.ts.
+ * is taken in headPush.ts (what it and `createHeadTracker` read is public; the rest is `#private`,
+ * names a minifier shortens).
  */
 export class Tracker {
   // `declare`: fields the constructor sets are not declared again in the output (where a class
   // field without a value would take bytes and define each as undefined first).
   declare readonly o: HeadTrackerOptions
-  declare readonly clock: Clock
-  declare readonly maxSkew: number
-  declare readonly trustQuorum: number
+  readonly #clock: Clock
+  readonly #maxSkew: number
+  readonly #trustQuorum: number
   declare agreed: Head | undefined
   agreedConfirmed = false
-  agreedAt = 0
+  #agreedAt = 0
   declare confirmedHead: ConfirmedHead | undefined
   /** Blocks known to descend from the confirmed head by parent hash, and their numbers (cleared when it moves). */
-  readonly linked = new Map<string, number>()
+  readonly #linked = new Map<string, number>()
   /** Recent confirmed heads and when they were seen: how fast the chain is known to move. */
-  readonly pace: Pace[] = []
-  highestReturned = -1
+  readonly #pace: Pace[] = []
+  #highestReturned = -1
   /** The highest pushed height the other sources were asked about. */
   askedFor = -1
-  declare inflight: Promise<void> | undefined
+  #inflight: Promise<void> | undefined
   readonly confirmedHashes = new Map<number, string>()
   readonly headers = new Map<string, RpcHeader>()
   /** The kept headers' `extraData`, in hex characters (`EXTRA_BUDGET`). */
-  extraChars = 0
-  readonly polling = new Set<SourceState>()
+  #extraChars = 0
+  readonly #polling = new Set<SourceState>()
   /** Sources whose head is being linked (`link`), and the last head each was linked for. */
-  readonly linking = new Set<SourceState>()
-  readonly linkTried = new WeakMap<SourceState, { hash: string; from: string; at: number }>()
+  readonly #linking = new Set<SourceState>()
+  readonly #linkTried = new WeakMap<SourceState, { hash: string; from: string; at: number }>()
   /** Each source's last head that extended the agreed chain, and the confirmed head it did. */
-  readonly lastExtending = new WeakMap<SourceState, { head: TimedHead; from: string }>()
+  readonly #lastExtending = new WeakMap<SourceState, { head: TimedHead; from: string }>()
   /** Each source's last deep link walk (`linkDeep`): the confirmed head it went to, when. */
-  readonly deepWalked = new WeakMap<SourceState, { from: string; at: number }>()
+  readonly #deepWalked = new WeakMap<SourceState, { from: string; at: number }>()
 
   constructor(o: HeadTrackerOptions) {
     // Untrusted sources neither report nor back heads: one operator can run any number of them.
     this.o = { ...o, sources: o.sources.filter((s) => !s.untrusted) }
-    this.clock = o.clock ?? realClock
-    this.maxSkew = o.maxClockSkew ?? 15_000
-    this.trustQuorum = Math.min(2, o.quorumDomains)
+    this.#clock = o.clock ?? realClock
+    this.#maxSkew = o.maxClockSkew ?? 15_000
+    this.#trustQuorum = Math.min(2, o.quorumDomains)
   }
 
   now(): number {
-    return this.clock.now()
+    return this.#clock.now()
   }
 
   /**
    * Records a header a source sent (its hash checked); `latest` marks it as the source's
    * current head. Returns the block, or undefined when the header is not one.
    */
-  remember(s: SourceState, header: RpcHeader, latest: boolean): Head | undefined {
+  #remember(s: SourceState, header: RpcHeader, latest: boolean): Head | undefined {
     if (typeof header?.number !== 'string' || typeof header.hash !== 'string') return
     const number = Number.parseInt(header.number, 16)
     const hash = header.hash.toLowerCase()
@@ -190,10 +191,10 @@ export class Tracker {
         return
       }
       this.headers.set(hash, checkedHeader(header)) // only what the hash covers is kept
-      this.extraChars += extraOf(header)
-      while (this.headers.size > 2 * WINDOW || this.extraChars > EXTRA_BUDGET) {
+      this.#extraChars += extraOf(header)
+      while (this.headers.size > 2 * WINDOW || this.#extraChars > EXTRA_BUDGET) {
         const oldest = this.headers.keys().next().value as string
-        this.extraChars -= extraOf(this.headers.get(oldest))
+        this.#extraChars -= extraOf(this.headers.get(oldest))
         this.headers.delete(oldest)
       }
     }
@@ -222,43 +223,43 @@ export class Tracker {
    */
   async adopt(s: SourceState, header: RpcHeader, targets: readonly SourceState[]): Promise<void> {
     const before = s.head
-    const top = this.remember(s, header, false)
-    if (!top || !this.wantsLink(s, top, targets)) return void this.remember(s, header, true)
-    await this.link(s, top)
+    const top = this.#remember(s, header, false)
+    if (!top || !this.#wantsLink(s, top, targets)) return void this.#remember(s, header, true)
+    await this.#link(s, top)
     // A head as high that it sent meanwhile (pushed while this one was linked) stays its head.
     if (s.head !== before && s.head && s.head.number >= top.number) return
-    this.remember(s, header, true)
+    this.#remember(s, header, true)
   }
 
   /** Is this kept block older than `maxHeadAge` by its timestamp? */
-  old(hash: string): boolean {
-    const time = this.timeOf(hash)
-    return time !== undefined && time < this.now() - this.maxAge()
+  #old(hash: string): boolean {
+    const time = this.#timeOf(hash)
+    return time !== undefined && time < this.now() - this.#maxAge()
   }
 
   /** The timestamp (ms) of a block whose header was kept. */
-  timeOf(hash: string): number | undefined {
+  #timeOf(hash: string): number | undefined {
     const t = this.headers.get(hash)?.timestamp
     return typeof t === 'string' ? Number.parseInt(t, 16) * 1_000 : undefined
   }
 
-  future(hash: string): boolean {
-    const t = this.timeOf(hash)
-    return t !== undefined && fromTheFuture(t, { now: this.now(), maxSkew: this.maxSkew })
+  #future(hash: string): boolean {
+    const t = this.#timeOf(hash)
+    return t !== undefined && fromTheFuture(t, { now: this.now(), maxSkew: this.#maxSkew })
   }
 
   /** The highest (number, hash) that sources in at least `q` domains report, whatever the gaps. */
   compute(q: number, among: readonly SourceState[]): Candidate | undefined {
-    return highestAgreed(q, among, this.trustQuorum, (hash) => this.future(hash))
+    return highestAgreed(q, among, this.#trustQuorum, (hash) => this.#future(hash))
   }
 
   /** May `c` become the head? (headChoice.ts `accepts`) */
-  accepts(c: Candidate): boolean {
+  #accepts(c: Candidate): boolean {
     return accepts(
       c,
       this.confirmedHead,
-      this.trustQuorum,
-      () => this.plausible(c.number) && this.linkOf(c.hash).state === 'linked',
+      this.#trustQuorum,
+      () => this.plausible(c.number) && this.#linkOf(c.hash).state === 'linked',
     )
   }
 
@@ -266,30 +267,30 @@ export class Tracker {
    * How high the chain can be now (headChoice.ts `reachOf`). While a domain is set aside as
    * stale, the confirmed head may be one it held back: counted from its own timestamp.
    */
-  reach(): number {
+  #reach(): number {
     return reachOf(this.confirmedHead, {
       maxLead: this.o.maxLead,
-      blockTime: this.blockTime(),
+      blockTime: this.#blockTime(),
       now: this.now(),
       fromTimestamp: this.o.sources.some((s) => s.headVerdict?.kind === 'stale'),
     })
   }
 
-  blockTime(): number {
-    return blockTimeOf(this.pace)
+  #blockTime(): number {
+    return blockTimeOf(this.#pace)
   }
 
   plausible(n: number): boolean {
-    return n <= this.reach()
+    return n <= this.#reach()
   }
 
   /** Could the chain be at `n`, counting the confirmed head's age from its timestamp? */
-  plausibleAt(n: number, t: number): boolean {
+  #plausibleAt(n: number, t: number): boolean {
     return (
       n <=
       reachOf(this.confirmedHead, {
         maxLead: this.o.maxLead,
-        blockTime: this.blockTime(),
+        blockTime: this.#blockTime(),
         now: t,
         fromTimestamp: true,
       })
@@ -297,13 +298,13 @@ export class Tracker {
   }
 
   /** `maxHeadAge`, or a minute (five block times on a slower chain, as measured). */
-  maxAge(): number {
-    return this.o.maxHeadAge ?? defaultMaxAge(this.blockTime() * 2)
+  #maxAge(): number {
+    return this.o.maxHeadAge ?? defaultMaxAge(this.#blockTime() * 2)
   }
 
   /** Does `hash` extend the agreed chain? (headLink.ts) */
-  linkOf(hash: string): Link {
-    return linkOf(hash, this.confirmedHead, this.headers, this.linked, 2 * WINDOW)
+  #linkOf(hash: string): Link {
+    return linkOf(hash, this.confirmedHead, this.headers, this.#linked, 2 * WINDOW)
   }
 
   /**
@@ -313,33 +314,33 @@ export class Tracker {
    * Further above the confirmed head, down to the highest block already linked, else the deep
    * walk (`linkDeep`).
    */
-  async link(s: SourceState, top: Head | undefined = s.head): Promise<void> {
+  async #link(s: SourceState, top: Head | undefined = s.head): Promise<void> {
     const confirmedHead = this.confirmedHead
     if (!top || !confirmedHead || top.number <= confirmedHead.number) return
     // One walk at a time per source, and one per head and confirmed head each polling interval:
     // a head pushed again and again (one that cannot be linked) is not walked again each time.
-    const tried = this.linkTried.get(s)
+    const tried = this.#linkTried.get(s)
     const again =
       tried?.hash === top.hash &&
       tried.from === confirmedHead.hash &&
       this.now() - tried.at < Math.max(this.o.pollingInterval, 1_000)
-    if (this.linking.has(s) || again) return
-    this.linking.add(s)
-    this.linkTried.set(s, { hash: top.hash, from: confirmedHead.hash, at: this.now() })
+    if (this.#linking.has(s) || again) return
+    this.#linking.add(s)
+    this.#linkTried.set(s, { hash: top.hash, from: confirmedHead.hash, at: this.now() })
     try {
-      await this.walk(s, top, confirmedHead)
+      await this.#walk(s, top, confirmedHead)
     } finally {
-      this.linking.delete(s)
+      this.#linking.delete(s)
     }
   }
 
   /** `link`'s fetches: by number at once, then by hash (or the deep walk). */
-  async walk(s: SourceState, top: Head, confirmedHead: ConfirmedHead): Promise<void> {
+  async #walk(s: SourceState, top: Head, confirmedHead: ConfirmedHead): Promise<void> {
     const ask = (method: string, param: string) =>
       this.o
         .attempt(s, method, [param, false], AbortSignal.timeout(Math.ceil(this.o.pollTimeout(s))))
         .then((header) => {
-          if (header) this.remember(s, header as RpcHeader, false)
+          if (header) this.#remember(s, header as RpcHeader, false)
           return header !== null && header !== undefined
         })
         .catch(() => false)
@@ -348,17 +349,17 @@ export class Tracker {
     if (deep) {
       // Far above the confirmed head: the blocks down to the highest one already linked (a
       // head this source had before, walked down once), or the deep walk.
-      const below = Math.max(-1, ...[...this.linked.values()].filter((n) => n < top.number))
-      if (below < floor) return this.linkDeep(s, top)
+      const below = Math.max(-1, ...[...this.#linked.values()].filter((n) => n < top.number))
+      if (below < floor) return this.#linkDeep(s, top)
       floor = below
     }
     const missing: number[] = []
     for (let n = top.number - 1; n > floor; n--) if (!s.hashes.has(n)) missing.push(n)
     await Promise.all(missing.map((n) => ask('eth_getBlockByNumber', `0x${n.toString(16)}`)))
     for (let i = 0; i < 8; i++) {
-      const l = this.linkOf(top.hash)
+      const l = this.#linkOf(top.hash)
       if (l.state !== 'unknown') return
-      if (deep) return this.linkDeep(s, top)
+      if (deep) return this.#linkDeep(s, top)
       if (!(await ask('eth_getBlockByHash', l.missing))) return
     }
   }
@@ -368,13 +369,13 @@ export class Tracker {
    * `walkDown`): once per source, confirmed head and 30 s, so a liar's made-up chains cannot
    * make us walk again and again.
    */
-  async linkDeep(s: SourceState, top: Head): Promise<void> {
+  async #linkDeep(s: SourceState, top: Head): Promise<void> {
     const confirmedHead = this.confirmedHead
     const parentHash = this.headers.get(top.hash)?.parentHash
     if (!confirmedHead || typeof parentHash !== 'string') return
-    const last = this.deepWalked.get(s)
+    const last = this.#deepWalked.get(s)
     if (last?.from === confirmedHead.hash && this.now() - last.at < DEEP_WALK_EVERY) return
-    this.deepWalked.set(s, { from: confirmedHead.hash, at: this.now() })
+    this.#deepWalked.set(s, { from: confirmedHead.hash, at: this.now() })
     const fetch = (n: number) =>
       this.o.attempt(
         s,
@@ -393,7 +394,7 @@ export class Tracker {
     const { walkDown } = await import('./headWalk.ts')
     const state = await walkDown({ ...top, parentHash }, confirmedHead, fetch, hashOf)
     if (state === 'linked' && this.confirmedHead?.hash === confirmedHead.hash)
-      this.linked.set(top.hash, top.number)
+      this.#linked.set(top.hash, top.number)
   }
 
   /**
@@ -401,15 +402,15 @@ export class Tracker {
    * deciding? Only where the answer matters: it could stand in alone (fewer domains than a
    * confirmation count), or show that another domain's old head is stale.
    */
-  wantsLink(s: SourceState, top: Head | undefined, among: readonly SourceState[]): boolean {
+  #wantsLink(s: SourceState, top: Head | undefined, among: readonly SourceState[]): boolean {
     const confirmedHead = this.confirmedHead
     if (!confirmedHead || !top || top.number <= confirmedHead.number) return false
     // A head the chain cannot have reached since the confirmed head was made is not walked down.
-    if (this.linkOf(top.hash).state !== 'unknown' || !this.plausibleAt(top.number, this.now()))
+    if (this.#linkOf(top.hash).state !== 'unknown' || !this.#plausibleAt(top.number, this.now()))
       return false
     return (
-      this.quorumAmong(among.filter(counts)) < this.trustQuorum ||
-      this.o.sources.some((x) => x.domain !== s.domain && x.head && this.old(x.head.hash))
+      this.quorumAmong(among.filter(counts)) < this.#trustQuorum ||
+      this.o.sources.some((x) => x.domain !== s.domain && x.head && this.#old(x.head.hash))
     )
   }
 
@@ -419,10 +420,10 @@ export class Tracker {
    * (this confirmed head's): the chain is known to have moved that far, so a domain older than
    * that stays stale while that head is fresh, even with `s` out or failing.
    */
-  timedHead(s: SourceState, t: number): TimedHead | undefined {
-    const last = this.lastExtending.get(s)
+  #timedHead(s: SourceState, t: number): TimedHead | undefined {
+    const last = this.#lastExtending.get(s)
     const known = last?.from === this.confirmedHead?.hash ? last?.head : undefined
-    const time = s.head ? this.timeOf(s.head.hash) : undefined
+    const time = s.head ? this.#timeOf(s.head.hash) : undefined
     if (!s.head || time === undefined || !this.o.eligible(s)) return known
     const { number, hash } = s.head
     const confirmedHead = this.confirmedHead
@@ -438,12 +439,12 @@ export class Tracker {
         this.confirmedHashes.get(number) === hash ||
         (!!confirmedHead &&
           number > confirmedHead.number &&
-          this.linkOf(hash).state === 'linked' &&
-          this.plausibleAt(number, t)),
+          this.#linkOf(hash).state === 'linked' &&
+          this.#plausibleAt(number, t)),
     }
     if (!confirmedHead) return head
-    if (head.extendsAgreed) this.lastExtending.set(s, { head, from: confirmedHead.hash })
-    else if (known && known.number < number && this.linkOf(hash).state === 'unknown') return known
+    if (head.extendsAgreed) this.#lastExtending.set(s, { head, from: confirmedHead.hash })
+    else if (known && known.number < number && this.#linkOf(hash).state === 'unknown') return known
     return head
   }
 
@@ -451,15 +452,15 @@ export class Tracker {
    * Judges every source's head by its timestamp (headClock.ts): stale ones are set aside, future
    * ones refused. True if a verdict changed.
    */
-  judge(): boolean {
+  #judge(): boolean {
     const t = this.now()
-    const heads = this.o.sources.map((s) => this.timedHead(s, t))
+    const heads = this.o.sources.map((s) => this.#timedHead(s, t))
     const verdicts = judgeHeads(heads, {
       now: t,
-      maxAge: this.maxAge(),
-      maxSkew: this.maxSkew,
+      maxAge: this.#maxAge(),
+      maxSkew: this.#maxSkew,
       maxLag: this.o.maxLead,
-      trustQuorum: this.trustQuorum,
+      trustQuorum: this.#trustQuorum,
     })
     let changed = false
     this.o.sources.forEach((s, i) => {
@@ -471,8 +472,8 @@ export class Tracker {
   }
 
   /** Each source's standing against the head: lag, fork, a head ahead of what can be. */
-  mark(head: Head): void {
-    this.judge()
+  #mark(head: Head): void {
+    this.#judge()
     for (const s of this.o.sources) {
       s.lag = s.head ? Math.max(0, head.number - s.head.number) : 0
       const mine = s.hashes.get(head.number)
@@ -486,44 +487,44 @@ export class Tracker {
 
   /** Makes `c` the head if `accepts` allows; true if it is the head now. */
   settle(c: Candidate): boolean {
-    if (!this.accepts(c)) {
+    if (!this.#accepts(c)) {
       // A lower confirmed head from a lagging subset: at least stop standing on a claim
       // that no second domain backs.
-      if (c.domains >= this.trustQuorum && !this.agreedConfirmed && this.confirmedHead)
-        return this.settle(backersOf(this.confirmedHead, this.o.sources, this.trustQuorum))
+      if (c.domains >= this.#trustQuorum && !this.agreedConfirmed && this.confirmedHead)
+        return this.settle(backersOf(this.confirmedHead, this.o.sources, this.#trustQuorum))
       return false
     }
-    const confirmed = c.domains >= this.trustQuorum
+    const confirmed = c.domains >= this.#trustQuorum
     const head: Head = { number: c.number, hash: c.hash }
-    if (confirmed) this.confirmAt(c, head)
+    if (confirmed) this.#confirmAt(c, head)
     this.agreed = head
     this.agreedConfirmed = confirmed
     // Its age counts from when the sources said so, not from when they agreed: a head settled
     // after waiting on silent sources is already that old.
-    this.agreedAt = seenAt(head, this.o.sources, this.now())
-    this.mark(head)
+    this.#agreedAt = seenAt(head, this.o.sources, this.now())
+    this.#mark(head)
     this.o.onUpdate(head)
     return true
   }
 
   /** Makes `c` (backed by a confirmation's domains) the confirmed head. */
-  confirmAt(c: Candidate, head: Head): void {
+  #confirmAt(c: Candidate, head: Head): void {
     const header = this.headers.get(c.hash)
     if (header) this.o.onTrusted?.(header)
     if (this.confirmedHead && c.number < this.confirmedHead.number) {
       for (const n of this.confirmedHashes.keys()) if (n > c.number) this.confirmedHashes.delete(n)
       this.askedFor = Math.min(this.askedFor, c.number)
     }
-    if (this.confirmedHead?.hash !== c.hash) this.linked.clear()
+    if (this.confirmedHead?.hash !== c.hash) this.#linked.clear()
     this.confirmedHead = {
       ...head,
       at: seenAt(head, this.o.sources, this.now()),
-      time: this.timeOf(c.hash) ?? Number.POSITIVE_INFINITY,
+      time: this.#timeOf(c.hash) ?? Number.POSITIVE_INFINITY,
     }
-    this.pace.push({ number: c.number, at: this.confirmedHead.at })
-    if (this.pace.length > 32) this.pace.shift()
+    this.#pace.push({ number: c.number, at: this.confirmedHead.at })
+    if (this.#pace.length > 32) this.#pace.shift()
     this.confirmedHashes.set(c.number, c.hash)
-    this.descendFrom(c)
+    this.#descendFrom(c)
     if (this.confirmedHashes.size > WINDOW)
       this.confirmedHashes.delete(this.confirmedHashes.keys().next().value as number)
   }
@@ -536,7 +537,7 @@ export class Tracker {
    * first parent does: nothing to do). Where a header on the way is not kept, the heights below
    * are forgotten rather than kept unchecked: asked of the domains again when needed.
    */
-  private descendFrom(c: Candidate): void {
+  #descendFrom(c: Candidate): void {
     const lowest = Math.min(...this.confirmedHashes.keys())
     let at = this.headers.get(c.hash)
     for (let n = c.number - 1; n >= lowest; n--) {
@@ -556,10 +557,10 @@ export class Tracker {
    * True when the source answered (a poll already running counts as not answering now). Its
    * head is linked to the agreed chain first where that matters (`wantsLink`, among `targets`).
    */
-  poll(s: SourceState, targets: readonly SourceState[]): Promise<boolean> {
-    if (this.polling.has(s)) return Promise.resolve(false)
+  #poll(s: SourceState, targets: readonly SourceState[]): Promise<boolean> {
+    if (this.#polling.has(s)) return Promise.resolve(false)
     const signal = AbortSignal.timeout(Math.ceil(this.o.pollTimeout(s)))
-    this.polling.add(s)
+    this.#polling.add(s)
     return this.o
       .attempt(s, 'eth_getBlockByNumber', ['latest', false], signal)
       .then(async (header) => {
@@ -567,11 +568,11 @@ export class Tracker {
         return true
       })
       .catch(() => false)
-      .finally(() => this.polling.delete(s))
+      .finally(() => this.#polling.delete(s))
   }
 
   /** Fetches the block at `n` from sources that are past it but never told us its hash. */
-  async fill(n: number, among: readonly SourceState[]): Promise<void> {
+  async #fill(n: number, among: readonly SourceState[]): Promise<void> {
     await Promise.all(
       among
         .filter((s) => s.head && s.head.number > n && !s.hashes.has(n))
@@ -583,7 +584,7 @@ export class Tracker {
               [`0x${n.toString(16)}`, false],
               AbortSignal.timeout(Math.ceil(this.o.pollTimeout(s))),
             )
-            .then((header) => this.remember(s, header as RpcHeader, false))
+            .then((header) => this.#remember(s, header as RpcHeader, false))
             .catch(() => {}),
         ),
     )
@@ -595,14 +596,14 @@ export class Tracker {
   }
 
   refresh(): Promise<void> {
-    this.inflight ??= this.update().finally(() => {
-      this.inflight = undefined
+    this.#inflight ??= this.#update().finally(() => {
+      this.#inflight = undefined
     })
-    return this.inflight
+    return this.#inflight
   }
 
   /** One refresh: poll every eligible source, then link, judge and fill where that matters. */
-  async update(): Promise<void> {
+  async #update(): Promise<void> {
     const o = this.o
     let targets: readonly SourceState[] = o.sources.filter(o.eligible)
     const forced = targets.length === 0 && o.lastResort !== undefined
@@ -612,16 +613,16 @@ export class Tracker {
     const answered: SourceState[] = []
     // Set by a poll that settles the head, even one answering after the others were given up on.
     const run = { settled: false }
-    await this.pollAll(targets, want, answered, run)
+    await this.#pollAll(targets, want, answered, run)
     const responders = forced ? answered : answered.filter((s) => o.eligible(s))
-    await this.catchUp(responders, want, run)
+    await this.#catchUp(responders, want, run)
   }
 
   /**
    * Polls `targets`, adding those that answered to `answered`; the head is settled as soon as
    * their answers agree (then `run.settled`).
    */
-  pollAll(
+  #pollAll(
     targets: readonly SourceState[],
     want: () => number,
     answered: SourceState[],
@@ -636,18 +637,18 @@ export class Tracker {
       let tieBreak = false
       const started = this.now()
       const done = () => {
-        this.clock.clearTimeout(patience)
+        this.#clock.clearTimeout(patience)
         resolve()
       }
       for (const s of targets) {
-        this.poll(s, targets).then((ok) => {
+        this.#poll(s, targets).then((ok) => {
           // A source that failed this poll does not vote with the head it had before.
           if (s.head && (ok || this.now() - s.head.at < this.o.pollingInterval)) answered.push(s)
-          this.judge()
+          this.#judge()
           const head = this.compute(want(), answered.filter(counts))
           // A head older than maxHeadAge is an idle chain or stale domains: only the sources
           // still to answer can tell which, so it waits for them (up to the patience).
-          const waitForOthers = pending > 1 && head !== undefined && this.old(head.hash)
+          const waitForOthers = pending > 1 && head !== undefined && this.#old(head.hash)
           if (head && !waitForOthers && this.settle(head)) {
             run.settled = true
             done()
@@ -655,14 +656,14 @@ export class Tracker {
           const silent = () => targets.filter((t) => !answered.includes(t))
           if (--pending === 0) done()
           else if (ok && patience === undefined && this.o.patience)
-            patience = this.clock.setTimeout(done, this.o.patience(silent()))
+            patience = this.#clock.setTimeout(done, this.o.patience(silent()))
           // An old head the answers agree on waits for a tie-breaker three times as long as they
           // took at most: a source slow of its own doing does not hold every refresh up.
           if (waitForOthers && ok && !tieBreak && this.o.patience) {
             tieBreak = true
-            this.clock.clearTimeout(patience)
+            this.#clock.clearTimeout(patience)
             const took = Math.max(250, 3 * (this.now() - started))
-            patience = this.clock.setTimeout(done, Math.min(took, this.o.patience(silent())))
+            patience = this.#clock.setTimeout(done, Math.min(took, this.o.patience(silent())))
           }
         })
       }
@@ -670,7 +671,7 @@ export class Tracker {
   }
 
   /** After the polls: heads linked, judged again, gaps filled, settled again where that helps. */
-  async catchUp(
+  async #catchUp(
     responders: readonly SourceState[],
     want: () => number,
     run: { settled: boolean },
@@ -680,10 +681,10 @@ export class Tracker {
     for (let round = 0; round < 2; round++) {
       // Heads whose place matters (one could stand in alone, or show another domain stale)
       // and whose link to the agreed chain is not known: fetch the blocks between, judge again.
-      const linking = responders.filter((s) => this.wantsLink(s, s.head, responders))
+      const linking = responders.filter((s) => this.#wantsLink(s, s.head, responders))
       if (round > 0 && linking.length === 0) return
-      await Promise.all(linking.map((s) => this.link(s)))
-      const changed = this.judge()
+      await Promise.all(linking.map((s) => this.#link(s)))
+      const changed = this.#judge()
       const among = responders.filter(counts)
       // Fill gaps when there was no agreement, or when the agreement trails what the sources
       // report (they polled on either side of a block: no common hash at the newest height).
@@ -695,15 +696,15 @@ export class Tracker {
         (target === undefined || !this.agreed || target <= this.agreed.number)
       )
         return
-      if (target !== undefined) await this.fill(target, among)
+      if (target !== undefined) await this.#fill(target, among)
       const head = this.compute(q, among)
       if (head && this.settle(head)) run.settled = true
-      else if (this.agreed) this.mark(this.agreed)
+      else if (this.agreed) this.#mark(this.agreed)
     }
   }
 
   async get(): Promise<Head> {
-    const age = this.now() - this.agreedAt
+    const age = this.now() - this.#agreedAt
     // Slightly stale: answer now and refresh behind (stale-while-revalidate). After an idle
     // spell the cached head is too old to pin `latest` to: wait for a fresh one. A head no
     // second domain confirmed is asked again each time: the others may be back.
@@ -721,8 +722,8 @@ export class Tracker {
     const head = await this.get()
     // One domain's claim counts only as far as the chain could have moved since the last
     // confirmed head: a fake height far ahead is never returned, so nothing sticks to it.
-    const n = this.agreedConfirmed ? head.number : Math.min(head.number, this.reach())
-    this.highestReturned = Math.max(this.highestReturned, n)
-    return this.highestReturned
+    const n = this.agreedConfirmed ? head.number : Math.min(head.number, this.#reach())
+    this.#highestReturned = Math.max(this.#highestReturned, n)
+    return this.#highestReturned
   }
 }
