@@ -148,13 +148,13 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
  * a public one's.
  */
 class Run {
-  // `declare`: fields the constructor sets are not declared again in the output (where a class
-  // field without a value would take bytes and define each as undefined first).
   readonly #ctx: FanOutContext
   readonly #req: FanOutRequest
   readonly #clock: Clock
   readonly #resolve: (r: FanOutResult) => void
   readonly #reject: (e: unknown) => void
+  // `declare`: set in the constructor, not declared again in the output (where a class field
+  // without a value takes bytes and is defined as undefined first).
   declare readonly tally: Tally
   readonly #expected: Expected
   readonly #failures: { source: string; reason: string }[] = []

@@ -11,9 +11,6 @@ import { heldBack } from './heldBack.ts'
 import type { RpcLog } from './logs.ts'
 import { createSubscriptions, type Subscriptions } from './subscriptions.ts'
 
-/** How the head tracker takes a pushed head (head.ts `confirm`): loaded with the subscriptions. */
-export { confirm as confirmPushed } from '../headPush.ts'
-
 /** Labels of an `eth_getLogs` answer that more than one domain's word stands behind. */
 const CHECKED = new Set(['agreed', 'verified', 'proven', 'cached'])
 
