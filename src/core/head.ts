@@ -18,6 +18,7 @@ import {
 } from './headChoice.ts'
 import { defaultMaxAge, fromTheFuture, judgeHeads, type TimedHead } from './headClock.ts'
 import { type Link, linkOf } from './headLink.ts'
+import type { Walker } from './headWalk.ts'
 import type { SourceState } from './sourceState.ts'
 import { invalidResult } from './validate.ts'
 
@@ -82,9 +83,8 @@ export type HeadTracker = {
   confirm(s: SourceState, header: unknown): Promise<RpcHeader | undefined>
 }
 
-const WINDOW = 128
-/** How often (ms) one source may make us walk far down its chain (`linkDeep`). */
-const DEEP_WALK_EVERY = 30_000
+/** Heights of each source's hashes, confirmed hashes (and twice as many headers) kept. */
+export const WINDOW = 128
 /**
  * `extraData`, the one header field a source sizes, in hex characters: a header carrying more
  * than 64 KiB is not kept (mainnet allows 32 bytes, PoA chains a signer list), and the kept
@@ -309,11 +309,8 @@ class Tracker {
   }
 
   /**
-   * Fetches from `s` the headers below its head that are missing (by number, at once: at most
-   * `WINDOW / 2` heights down, not below the confirmed head; then a few by hash, for a branch the
-   * numbers did not give), so that `linkOf` can tell whether its head extends the agreed chain.
-   * Further above the confirmed head, down to the highest block already linked, else the deep
-   * walk (`linkDeep`).
+   * Fetches from `s` the headers between its head and the confirmed head that are missing
+   * (headWalk.ts `linkHead`), so that `linkOf` can tell whether its head extends the agreed chain.
    */
   async #link(s: SourceState, top: Head | undefined = s.head): Promise<void> {
     const confirmedHead = this.#confirmedHead
@@ -329,73 +326,33 @@ class Tracker {
     this.#linking.add(s)
     this.#linkTried.set(s, { hash: top.hash, from: confirmedHead.hash, at: this.#now() })
     try {
-      await this.#walk(s, top, confirmedHead)
+      // Loaded with the first head to link: a first read has no confirmed head to link to.
+      const { linkHead } = await import('./headWalk.ts')
+      await linkHead(this.#walker(s), top, confirmedHead)
     } finally {
       this.#linking.delete(s)
     }
   }
 
-  /** `link`'s fetches: by number at once, then by hash (or the deep walk). */
-  async #walk(s: SourceState, top: Head, confirmedHead: ConfirmedHead): Promise<void> {
-    const ask = (method: string, param: string) =>
-      this.#o
-        .attempt(s, method, [param, false], AbortSignal.timeout(Math.ceil(this.#o.pollTimeout(s))))
-        .then((header) => {
-          if (header) this.#remember(s, header as RpcHeader, false)
-          return header !== null && header !== undefined
-        })
-        .catch(() => false)
-    let floor = Math.max(confirmedHead.number, top.number - WINDOW / 2)
-    const deep = top.number - confirmedHead.number > WINDOW / 2 + 8
-    if (deep) {
-      // Far above the confirmed head: the blocks down to the highest one already linked (a
-      // head this source had before, walked down once), or the deep walk.
-      const below = Math.max(-1, ...[...this.#linked.values()].filter((n) => n < top.number))
-      if (below < floor) return this.#linkDeep(s, top)
-      floor = below
+  /** What headWalk.ts `linkHead` works with to link `s`'s head (its fetches, the kept headers). */
+  #walker(s: SourceState): Walker {
+    return {
+      s,
+      fetch: (method, param) =>
+        this.#o.attempt(
+          s,
+          method,
+          [param, false],
+          AbortSignal.timeout(Math.ceil(this.#o.pollTimeout(s))),
+        ) as Promise<RpcHeader | null>,
+      remember: (header) => this.#remember(s, header, false),
+      linkOf: (hash) => this.#linkOf(hash),
+      linked: this.#linked,
+      deepWalked: this.#deepWalked,
+      now: () => this.#now(),
+      parentOf: (hash) => this.#headers.get(hash)?.parentHash,
+      confirmedHead: () => this.#confirmedHead,
     }
-    const missing: number[] = []
-    for (let n = top.number - 1; n > floor; n--) if (!s.hashes.has(n)) missing.push(n)
-    await Promise.all(missing.map((n) => ask('eth_getBlockByNumber', `0x${n.toString(16)}`)))
-    for (let i = 0; i < 8; i++) {
-      const l = this.#linkOf(top.hash)
-      if (l.state !== 'unknown') return
-      if (deep) return this.#linkDeep(s, top)
-      if (!(await ask('eth_getBlockByHash', l.missing))) return
-    }
-  }
-
-  /**
-   * Links `top` to a confirmed head further down than the kept headers reach (headWalk.ts
-   * `walkDown`): once per source, confirmed head and 30 s, so a liar's made-up chains cannot
-   * make us walk again and again.
-   */
-  async #linkDeep(s: SourceState, top: Head): Promise<void> {
-    const confirmedHead = this.#confirmedHead
-    const parentHash = this.#headers.get(top.hash)?.parentHash
-    if (!confirmedHead || typeof parentHash !== 'string') return
-    const last = this.#deepWalked.get(s)
-    if (last?.from === confirmedHead.hash && this.#now() - last.at < DEEP_WALK_EVERY) return
-    this.#deepWalked.set(s, { from: confirmedHead.hash, at: this.#now() })
-    const fetch = (n: number) =>
-      this.#o.attempt(
-        s,
-        'eth_getBlockByNumber',
-        [`0x${n.toString(16)}`, false],
-        AbortSignal.timeout(Math.ceil(this.#o.pollTimeout(s))),
-      ) as Promise<RpcHeader | null>
-    const hashOf = (header: RpcHeader) => {
-      try {
-        const hash = computeBlockHash(header as never)
-        return hash === String(header.hash).toLowerCase() ? hash : undefined
-      } catch {
-        return undefined
-      }
-    }
-    const { walkDown } = await import('./headWalk.ts')
-    const state = await walkDown({ ...top, parentHash }, confirmedHead, fetch, hashOf)
-    if (state === 'linked' && this.#confirmedHead?.hash === confirmedHead.hash)
-      this.#linked.set(top.hash, top.number)
   }
 
   /**
