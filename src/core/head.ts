@@ -83,8 +83,7 @@ export type HeadTracker = {
   confirm(s: SourceState, header: unknown): Promise<RpcHeader | undefined>
 }
 
-/** Heights of each source's hashes, confirmed hashes (and twice as many headers) kept. */
-export const WINDOW = 128
+const WINDOW = 128
 /**
  * `extraData`, the one header field a source sizes, in hex characters: a header carrying more
  * than 64 KiB is not kept (mainnet allows 32 bytes, PoA chains a signer list), and the kept
@@ -338,6 +337,7 @@ class Tracker {
   #walker(s: SourceState): Walker {
     return {
       s,
+      byNumber: WINDOW / 2,
       fetch: (method, param) =>
         this.#o.attempt(
           s,

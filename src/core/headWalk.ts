@@ -5,7 +5,9 @@
  * first read has no confirmed head yet. See docs/architecture.md.
  */
 import { computeBlockHash } from '../verify/block.ts'
-import { type Head, type RpcHeader, WINDOW } from './head.ts'
+// Types only from head.ts: a value imported from it would have an app's bundler (vite) split
+// head.ts and what it imports into chunks of their own, ~0.9 kB more to load first.
+import type { Head, RpcHeader } from './head.ts'
 import type { ConfirmedHead } from './headChoice.ts'
 import type { Link } from './headLink.ts'
 import type { SourceState } from './sourceState.ts'
@@ -16,6 +18,8 @@ const DEEP_WALK_EVERY = 30_000
 /** What the head tracker lends `linkHead` to link `s`'s head (head.ts `walker`). */
 export type Walker = {
   s: SourceState
+  /** How many heights below a head are fetched by number at most (half the heights kept). */
+  byNumber: number
   /** A header from `s` by number or hash (`eth_getBlockByNumber`, `eth_getBlockByHash`). */
   fetch(method: string, param: string): Promise<RpcHeader | null>
   /** Keeps a header `s` sent, hash-checked (not as its head). */
@@ -33,7 +37,7 @@ export type Walker = {
 
 /**
  * Fetches from `s` the headers below its head that are missing (by number, at once: at most
- * `WINDOW / 2` heights down, not below the confirmed head; then a few by hash, for a branch the
+ * `byNumber` heights down, not below the confirmed head; then a few by hash, for a branch the
  * numbers did not give), so that `linkOf` can tell whether its head extends the agreed chain.
  * Further above the confirmed head, down to the highest block already linked, else the deep
  * walk (`linkDeep`).
@@ -48,8 +52,8 @@ export async function linkHead(w: Walker, top: Head, confirmedHead: ConfirmedHea
         return header !== null && header !== undefined
       })
       .catch(() => false)
-  let floor = Math.max(confirmedHead.number, top.number - WINDOW / 2)
-  const deep = top.number - confirmedHead.number > WINDOW / 2 + 8
+  let floor = Math.max(confirmedHead.number, top.number - w.byNumber)
+  const deep = top.number - confirmedHead.number > w.byNumber + 8
   if (deep) {
     // Far above the confirmed head: the blocks down to the highest one already linked (a
     // head this source had before, walked down once), or the deep walk.
