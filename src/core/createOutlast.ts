@@ -231,24 +231,9 @@ function clientOf(
       await head.refresh()
       events.emit('connect', { chainId: `0x${config.chainId.toString(16)}` as Hex })
     },
-    async subscribe(params, onData) {
-      const id = (await client.request({ method: 'eth_subscribe', params })) as string
-      const listener = (m: OutlastEvents['message']) => {
-        if (m.data.subscription === id) onData(m.data.result)
-      }
-      events.on('message', listener)
-      return {
-        id,
-        // Never rejects: after close() (or any failure) the subscription is gone either way.
-        async unsubscribe() {
-          events.removeListener('message', listener)
-          if (closed()) return false
-          return (await client
-            .request({ method: 'eth_unsubscribe', params: [id] })
-            .catch(() => false)) as boolean
-        },
-      }
-    },
+    // With the subscriptions it needs: its code loads with them.
+    subscribe: (params, onData) =>
+      import('./follow/streams.ts').then((m) => m.subscribe(client, closed, params, onData)),
     disconnect: () => client.close(),
     status: () => statusOf(config, pool, head.peek(), head.confirmed()),
     close,

@@ -18,6 +18,7 @@ import {
 } from './headChoice.ts'
 import { defaultMaxAge, fromTheFuture, judgeHeads, type TimedHead } from './headClock.ts'
 import { type Link, linkOf } from './headLink.ts'
+import type { Walker } from './headWalk.ts'
 import type { SourceState } from './sourceState.ts'
 import { invalidResult } from './validate.ts'
 
@@ -83,8 +84,6 @@ export type HeadTracker = {
 }
 
 const WINDOW = 128
-/** How often (ms) one source may make us walk far down its chain (`linkDeep`). */
-const DEEP_WALK_EVERY = 30_000
 /**
  * `extraData`, the one header field a source sizes, in hex characters: a header carrying more
  * than 64 KiB is not kept (mainnet allows 32 bytes, PoA chains a signer list), and the kept
@@ -105,74 +104,81 @@ export type RpcHeader = { number?: unknown; hash?: unknown } & Record<string, un
  * Polls on demand (no timers), stale-while-revalidate. See docs/architecture.md.
  */
 export function createHeadTracker(o: HeadTrackerOptions): HeadTracker {
-  const t = new Tracker(o)
-  return {
-    get: () => t.get(),
-    peek: () => t.agreed,
-    confirmed: () => t.agreedConfirmed,
-    hashAt: (n) =>
-      t.confirmedHashes.get(n) ??
-      (t.agreed?.number === n && !t.agreedConfirmed ? t.agreed.hash : undefined),
-    confirmedHead: () => t.confirmedHead,
-    refresh: () => t.refresh(),
-    confirm: (s, header) => t.confirm(s, header),
-    blockNumber: () => t.blockNumber(),
-  }
+  return new Tracker(o).api()
 }
 
-/** The head tracker's state, polling and timers; the decisions are in headChoice.ts. */
+/**
+ * The head tracker's state, polling and timers; the decisions are in headChoice.ts. Its members
+ * are `#private` but `api()`: a minifier shortens those names, never a public one's.
+ */
 class Tracker {
-  readonly o: HeadTrackerOptions
-  readonly clock: Clock
-  readonly maxSkew: number
-  readonly trustQuorum: number
-  agreed: Head | undefined
-  agreedConfirmed = false
-  agreedAt = 0
-  confirmedHead: ConfirmedHead | undefined
+  readonly #o: HeadTrackerOptions
+  readonly #clock: Clock
+  readonly #maxSkew: number
+  readonly #trustQuorum: number
+  #agreed: Head | undefined
+  #agreedConfirmed = false
+  #agreedAt = 0
+  #confirmedHead: ConfirmedHead | undefined
   /** Blocks known to descend from the confirmed head by parent hash, and their numbers (cleared when it moves). */
-  readonly linked = new Map<string, number>()
+  readonly #linked = new Map<string, number>()
   /** Recent confirmed heads and when they were seen: how fast the chain is known to move. */
-  readonly pace: Pace[] = []
-  highestReturned = -1
+  readonly #pace: Pace[] = []
+  #highestReturned = -1
   /** The highest pushed height the other sources were asked about. */
-  askedFor = -1
-  inflight: Promise<void> | undefined
-  readonly confirmedHashes = new Map<number, string>()
-  readonly headers = new Map<string, RpcHeader>()
+  #askedFor = -1
+  #inflight: Promise<void> | undefined
+  readonly #confirmedHashes = new Map<number, string>()
+  readonly #headers = new Map<string, RpcHeader>()
   /** The kept headers' `extraData`, in hex characters (`EXTRA_BUDGET`). */
-  extraChars = 0
-  readonly polling = new Set<SourceState>()
+  #extraChars = 0
+  readonly #polling = new Set<SourceState>()
   /** Sources whose head is being linked (`link`), and the last head each was linked for. */
-  readonly linking = new Set<SourceState>()
-  readonly linkTried = new WeakMap<SourceState, { hash: string; from: string; at: number }>()
+  readonly #linking = new Set<SourceState>()
+  readonly #linkTried = new WeakMap<SourceState, { hash: string; from: string; at: number }>()
   /** Each source's last head that extended the agreed chain, and the confirmed head it did. */
-  readonly lastExtending = new WeakMap<SourceState, { head: TimedHead; from: string }>()
+  readonly #lastExtending = new WeakMap<SourceState, { head: TimedHead; from: string }>()
   /** Each source's last deep link walk (`linkDeep`): the confirmed head it went to, when. */
-  readonly deepWalked = new WeakMap<SourceState, { from: string; at: number }>()
+  readonly #deepWalked = new WeakMap<SourceState, { from: string; at: number }>()
+
+  /** The tracker as the engine holds it (`HeadTracker`). */
+  api(): HeadTracker {
+    return {
+      get: () => this.#get(),
+      peek: () => this.#agreed,
+      confirmed: () => this.#agreedConfirmed,
+      hashAt: (n) =>
+        this.#confirmedHashes.get(n) ??
+        (this.#agreed?.number === n && !this.#agreedConfirmed ? this.#agreed.hash : undefined),
+      confirmedHead: () => this.#confirmedHead,
+      refresh: () => this.#refresh(),
+      confirm: (s, header) => this.#confirm(s, header),
+      blockNumber: () => this.#blockNumber(),
+    }
+  }
 
   constructor(o: HeadTrackerOptions) {
     // Untrusted sources neither report nor back heads: one operator can run any number of them.
-    this.o = { ...o, sources: o.sources.filter((s) => !s.untrusted) }
-    this.clock = o.clock ?? realClock
-    this.maxSkew = o.maxClockSkew ?? 15_000
-    this.trustQuorum = Math.min(2, o.quorumDomains)
+    this.#o = { ...o, sources: o.sources.filter((s) => !s.untrusted) }
+    this.#clock = o.clock ?? realClock
+    this.#maxSkew = o.maxClockSkew ?? 15_000
+    this.#trustQuorum = Math.min(2, o.quorumDomains)
   }
 
-  now(): number {
-    return this.clock.now()
+  #now(): number {
+    return this.#clock.now()
   }
 
   /**
    * Records a header a source sent (its hash checked); `latest` marks it as the source's
    * current head. Returns the block, or undefined when the header is not one.
    */
-  remember(s: SourceState, header: RpcHeader, latest: boolean): Head | undefined {
+  #remember(s: SourceState, header: RpcHeader, latest: boolean): Head | undefined {
     if (typeof header?.number !== 'string' || typeof header.hash !== 'string') return
     const number = Number.parseInt(header.number, 16)
     const hash = header.hash.toLowerCase()
     if (!Number.isSafeInteger(number)) return
-    if (!this.headers.has(hash)) {
+    if (!this.#headers.has(hash)) {
       if (extraOf(header) > MAX_EXTRA) return
       let computed: string | undefined
       try {
@@ -181,15 +187,15 @@ class Tracker {
         computed = (error as Error).message
       }
       if (computed !== hash) {
-        this.o.onBadHeader?.(s, `head ${hash} does not hash to its hash`)
+        this.#o.onBadHeader?.(s, `head ${hash} does not hash to its hash`)
         return
       }
-      this.headers.set(hash, checkedHeader(header)) // only what the hash covers is kept
-      this.extraChars += extraOf(header)
-      while (this.headers.size > 2 * WINDOW || this.extraChars > EXTRA_BUDGET) {
-        const oldest = this.headers.keys().next().value as string
-        this.extraChars -= extraOf(this.headers.get(oldest))
-        this.headers.delete(oldest)
+      this.#headers.set(hash, checkedHeader(header)) // only what the hash covers is kept
+      this.#extraChars += extraOf(header)
+      while (this.#headers.size > 2 * WINDOW || this.#extraChars > EXTRA_BUDGET) {
+        const oldest = this.#headers.keys().next().value as string
+        this.#extraChars -= extraOf(this.#headers.get(oldest))
+        this.#headers.delete(oldest)
       }
     }
     s.hashes.set(number, hash)
@@ -202,10 +208,10 @@ class Tracker {
     // to a shorter chain): what it said about the heights above is no longer its chain.
     if (s.head && number < s.head.number)
       for (const n of s.hashes.keys()) if (n > number) s.hashes.delete(n)
-    s.head = { number, hash, at: this.now() }
+    s.head = { number, hash, at: this.#now() }
     // Its lag, as `mark` counts it, now rather than at the next head (a source polled after the
     // head was settled would keep the lag its previous head had).
-    if (this.agreed) s.lag = Math.max(0, this.agreed.number - number)
+    if (this.#agreed) s.lag = Math.max(0, this.#agreed.number - number)
     return { number, hash }
   }
 
@@ -215,45 +221,45 @@ class Tracker {
    * its previous head, so a fresh head not yet linked does not, meanwhile, stop showing that
    * another domain's old head is stale (and bring that old head back).
    */
-  async adopt(s: SourceState, header: RpcHeader, targets: readonly SourceState[]): Promise<void> {
+  async #adopt(s: SourceState, header: RpcHeader, targets: readonly SourceState[]): Promise<void> {
     const before = s.head
-    const top = this.remember(s, header, false)
-    if (!top || !this.wantsLink(s, top, targets)) return void this.remember(s, header, true)
-    await this.link(s, top)
+    const top = this.#remember(s, header, false)
+    if (!top || !this.#wantsLink(s, top, targets)) return void this.#remember(s, header, true)
+    await this.#link(s, top)
     // A head as high that it sent meanwhile (pushed while this one was linked) stays its head.
     if (s.head !== before && s.head && s.head.number >= top.number) return
-    this.remember(s, header, true)
+    this.#remember(s, header, true)
   }
 
   /** Is this kept block older than `maxHeadAge` by its timestamp? */
-  old(hash: string): boolean {
-    const time = this.timeOf(hash)
-    return time !== undefined && time < this.now() - this.maxAge()
+  #old(hash: string): boolean {
+    const time = this.#timeOf(hash)
+    return time !== undefined && time < this.#now() - this.#maxAge()
   }
 
   /** The timestamp (ms) of a block whose header was kept. */
-  timeOf(hash: string): number | undefined {
-    const t = this.headers.get(hash)?.timestamp
+  #timeOf(hash: string): number | undefined {
+    const t = this.#headers.get(hash)?.timestamp
     return typeof t === 'string' ? Number.parseInt(t, 16) * 1_000 : undefined
   }
 
-  future(hash: string): boolean {
-    const t = this.timeOf(hash)
-    return t !== undefined && fromTheFuture(t, { now: this.now(), maxSkew: this.maxSkew })
+  #future(hash: string): boolean {
+    const t = this.#timeOf(hash)
+    return t !== undefined && fromTheFuture(t, { now: this.#now(), maxSkew: this.#maxSkew })
   }
 
   /** The highest (number, hash) that sources in at least `q` domains report, whatever the gaps. */
-  compute(q: number, among: readonly SourceState[]): Candidate | undefined {
-    return highestAgreed(q, among, this.trustQuorum, (hash) => this.future(hash))
+  #compute(q: number, among: readonly SourceState[]): Candidate | undefined {
+    return highestAgreed(q, among, this.#trustQuorum, (hash) => this.#future(hash))
   }
 
   /** May `c` become the head? (headChoice.ts `accepts`) */
-  accepts(c: Candidate): boolean {
+  #accepts(c: Candidate): boolean {
     return accepts(
       c,
-      this.confirmedHead,
-      this.trustQuorum,
-      () => this.plausible(c.number) && this.linkOf(c.hash).state === 'linked',
+      this.#confirmedHead,
+      this.#trustQuorum,
+      () => this.#plausible(c.number) && this.#linkOf(c.hash).state === 'linked',
     )
   }
 
@@ -261,30 +267,30 @@ class Tracker {
    * How high the chain can be now (headChoice.ts `reachOf`). While a domain is set aside as
    * stale, the confirmed head may be one it held back: counted from its own timestamp.
    */
-  reach(): number {
-    return reachOf(this.confirmedHead, {
-      maxLead: this.o.maxLead,
-      blockTime: this.blockTime(),
-      now: this.now(),
-      fromTimestamp: this.o.sources.some((s) => s.headVerdict?.kind === 'stale'),
+  #reach(): number {
+    return reachOf(this.#confirmedHead, {
+      maxLead: this.#o.maxLead,
+      blockTime: this.#blockTime(),
+      now: this.#now(),
+      fromTimestamp: this.#o.sources.some((s) => s.headVerdict?.kind === 'stale'),
     })
   }
 
-  blockTime(): number {
-    return blockTimeOf(this.pace)
+  #blockTime(): number {
+    return blockTimeOf(this.#pace)
   }
 
-  plausible(n: number): boolean {
-    return n <= this.reach()
+  #plausible(n: number): boolean {
+    return n <= this.#reach()
   }
 
   /** Could the chain be at `n`, counting the confirmed head's age from its timestamp? */
-  plausibleAt(n: number, t: number): boolean {
+  #plausibleAt(n: number, t: number): boolean {
     return (
       n <=
-      reachOf(this.confirmedHead, {
-        maxLead: this.o.maxLead,
-        blockTime: this.blockTime(),
+      reachOf(this.#confirmedHead, {
+        maxLead: this.#o.maxLead,
+        blockTime: this.#blockTime(),
         now: t,
         fromTimestamp: true,
       })
@@ -292,103 +298,61 @@ class Tracker {
   }
 
   /** `maxHeadAge`, or a minute (five block times on a slower chain, as measured). */
-  maxAge(): number {
-    return this.o.maxHeadAge ?? defaultMaxAge(this.blockTime() * 2)
+  #maxAge(): number {
+    return this.#o.maxHeadAge ?? defaultMaxAge(this.#blockTime() * 2)
   }
 
   /** Does `hash` extend the agreed chain? (headLink.ts) */
-  linkOf(hash: string): Link {
-    return linkOf(hash, this.confirmedHead, this.headers, this.linked, 2 * WINDOW)
+  #linkOf(hash: string): Link {
+    return linkOf(hash, this.#confirmedHead, this.#headers, this.#linked, 2 * WINDOW)
   }
 
   /**
-   * Fetches from `s` the headers below its head that are missing (by number, at once: at most
-   * `WINDOW / 2` heights down, not below the confirmed head; then a few by hash, for a branch the
-   * numbers did not give), so that `linkOf` can tell whether its head extends the agreed chain.
-   * Further above the confirmed head, down to the highest block already linked, else the deep
-   * walk (`linkDeep`).
+   * Fetches from `s` the headers between its head and the confirmed head that are missing
+   * (headWalk.ts `linkHead`), so that `linkOf` can tell whether its head extends the agreed chain.
    */
-  async link(s: SourceState, top: Head | undefined = s.head): Promise<void> {
-    const confirmedHead = this.confirmedHead
+  async #link(s: SourceState, top: Head | undefined = s.head): Promise<void> {
+    const confirmedHead = this.#confirmedHead
     if (!top || !confirmedHead || top.number <= confirmedHead.number) return
     // One walk at a time per source, and one per head and confirmed head each polling interval:
     // a head pushed again and again (one that cannot be linked) is not walked again each time.
-    const tried = this.linkTried.get(s)
+    const tried = this.#linkTried.get(s)
     const again =
       tried?.hash === top.hash &&
       tried.from === confirmedHead.hash &&
-      this.now() - tried.at < Math.max(this.o.pollingInterval, 1_000)
-    if (this.linking.has(s) || again) return
-    this.linking.add(s)
-    this.linkTried.set(s, { hash: top.hash, from: confirmedHead.hash, at: this.now() })
+      this.#now() - tried.at < Math.max(this.#o.pollingInterval, 1_000)
+    if (this.#linking.has(s) || again) return
+    this.#linking.add(s)
+    this.#linkTried.set(s, { hash: top.hash, from: confirmedHead.hash, at: this.#now() })
     try {
-      await this.walk(s, top, confirmedHead)
+      // Loaded with the first head to link: a first read has no confirmed head to link to.
+      const { linkHead } = await import('./headWalk.ts')
+      await linkHead(this.#walker(s), top, confirmedHead)
     } finally {
-      this.linking.delete(s)
+      this.#linking.delete(s)
     }
   }
 
-  /** `link`'s fetches: by number at once, then by hash (or the deep walk). */
-  async walk(s: SourceState, top: Head, confirmedHead: ConfirmedHead): Promise<void> {
-    const ask = (method: string, param: string) =>
-      this.o
-        .attempt(s, method, [param, false], AbortSignal.timeout(Math.ceil(this.o.pollTimeout(s))))
-        .then((header) => {
-          if (header) this.remember(s, header as RpcHeader, false)
-          return header !== null && header !== undefined
-        })
-        .catch(() => false)
-    let floor = Math.max(confirmedHead.number, top.number - WINDOW / 2)
-    const deep = top.number - confirmedHead.number > WINDOW / 2 + 8
-    if (deep) {
-      // Far above the confirmed head: the blocks down to the highest one already linked (a
-      // head this source had before, walked down once), or the deep walk.
-      const below = Math.max(-1, ...[...this.linked.values()].filter((n) => n < top.number))
-      if (below < floor) return this.linkDeep(s, top)
-      floor = below
+  /** What headWalk.ts `linkHead` works with to link `s`'s head (its fetches, the kept headers). */
+  #walker(s: SourceState): Walker {
+    return {
+      s,
+      byNumber: WINDOW / 2,
+      fetch: (method, param) =>
+        this.#o.attempt(
+          s,
+          method,
+          [param, false],
+          AbortSignal.timeout(Math.ceil(this.#o.pollTimeout(s))),
+        ) as Promise<RpcHeader | null>,
+      remember: (header) => this.#remember(s, header, false),
+      linkOf: (hash) => this.#linkOf(hash),
+      linked: this.#linked,
+      deepWalked: this.#deepWalked,
+      now: () => this.#now(),
+      parentOf: (hash) => this.#headers.get(hash)?.parentHash,
+      confirmedHead: () => this.#confirmedHead,
     }
-    const missing: number[] = []
-    for (let n = top.number - 1; n > floor; n--) if (!s.hashes.has(n)) missing.push(n)
-    await Promise.all(missing.map((n) => ask('eth_getBlockByNumber', `0x${n.toString(16)}`)))
-    for (let i = 0; i < 8; i++) {
-      const l = this.linkOf(top.hash)
-      if (l.state !== 'unknown') return
-      if (deep) return this.linkDeep(s, top)
-      if (!(await ask('eth_getBlockByHash', l.missing))) return
-    }
-  }
-
-  /**
-   * Links `top` to a confirmed head further down than the kept headers reach (headWalk.ts
-   * `walkDown`): once per source, confirmed head and 30 s, so a liar's made-up chains cannot
-   * make us walk again and again.
-   */
-  async linkDeep(s: SourceState, top: Head): Promise<void> {
-    const confirmedHead = this.confirmedHead
-    const parentHash = this.headers.get(top.hash)?.parentHash
-    if (!confirmedHead || typeof parentHash !== 'string') return
-    const last = this.deepWalked.get(s)
-    if (last?.from === confirmedHead.hash && this.now() - last.at < DEEP_WALK_EVERY) return
-    this.deepWalked.set(s, { from: confirmedHead.hash, at: this.now() })
-    const fetch = (n: number) =>
-      this.o.attempt(
-        s,
-        'eth_getBlockByNumber',
-        [`0x${n.toString(16)}`, false],
-        AbortSignal.timeout(Math.ceil(this.o.pollTimeout(s))),
-      ) as Promise<RpcHeader | null>
-    const hashOf = (header: RpcHeader) => {
-      try {
-        const hash = computeBlockHash(header as never)
-        return hash === String(header.hash).toLowerCase() ? hash : undefined
-      } catch {
-        return undefined
-      }
-    }
-    const { walkDown } = await import('./headWalk.ts')
-    const state = await walkDown({ ...top, parentHash }, confirmedHead, fetch, hashOf)
-    if (state === 'linked' && this.confirmedHead?.hash === confirmedHead.hash)
-      this.linked.set(top.hash, top.number)
   }
 
   /**
@@ -396,15 +360,15 @@ class Tracker {
    * deciding? Only where the answer matters: it could stand in alone (fewer domains than a
    * confirmation count), or show that another domain's old head is stale.
    */
-  wantsLink(s: SourceState, top: Head | undefined, among: readonly SourceState[]): boolean {
-    const confirmedHead = this.confirmedHead
+  #wantsLink(s: SourceState, top: Head | undefined, among: readonly SourceState[]): boolean {
+    const confirmedHead = this.#confirmedHead
     if (!confirmedHead || !top || top.number <= confirmedHead.number) return false
     // A head the chain cannot have reached since the confirmed head was made is not walked down.
-    if (this.linkOf(top.hash).state !== 'unknown' || !this.plausibleAt(top.number, this.now()))
+    if (this.#linkOf(top.hash).state !== 'unknown' || !this.#plausibleAt(top.number, this.#now()))
       return false
     return (
-      this.quorumAmong(among.filter(counts)) < this.trustQuorum ||
-      this.o.sources.some((x) => x.domain !== s.domain && x.head && this.old(x.head.hash))
+      this.#quorumAmong(among.filter(counts)) < this.#trustQuorum ||
+      this.#o.sources.some((x) => x.domain !== s.domain && x.head && this.#old(x.head.hash))
     )
   }
 
@@ -414,15 +378,15 @@ class Tracker {
    * (this confirmed head's): the chain is known to have moved that far, so a domain older than
    * that stays stale while that head is fresh, even with `s` out or failing.
    */
-  timedHead(s: SourceState, t: number): TimedHead | undefined {
-    const last = this.lastExtending.get(s)
-    const known = last?.from === this.confirmedHead?.hash ? last?.head : undefined
-    const time = s.head ? this.timeOf(s.head.hash) : undefined
-    if (!s.head || time === undefined || !this.o.eligible(s)) return known
+  #timedHead(s: SourceState, t: number): TimedHead | undefined {
+    const last = this.#lastExtending.get(s)
+    const known = last?.from === this.#confirmedHead?.hash ? last?.head : undefined
+    const time = s.head ? this.#timeOf(s.head.hash) : undefined
+    if (!s.head || time === undefined || !this.#o.eligible(s)) return known
     const { number, hash } = s.head
-    const confirmedHead = this.confirmedHead
+    const confirmedHead = this.#confirmedHead
     const domains = new Set(
-      this.o.sources.filter((x) => x.hashes.get(number) === hash).map((x) => x.domain),
+      this.#o.sources.filter((x) => x.hashes.get(number) === hash).map((x) => x.domain),
     ).size
     const head: TimedHead = {
       domain: s.domain,
@@ -430,15 +394,15 @@ class Tracker {
       time,
       domains,
       extendsAgreed:
-        this.confirmedHashes.get(number) === hash ||
+        this.#confirmedHashes.get(number) === hash ||
         (!!confirmedHead &&
           number > confirmedHead.number &&
-          this.linkOf(hash).state === 'linked' &&
-          this.plausibleAt(number, t)),
+          this.#linkOf(hash).state === 'linked' &&
+          this.#plausibleAt(number, t)),
     }
     if (!confirmedHead) return head
-    if (head.extendsAgreed) this.lastExtending.set(s, { head, from: confirmedHead.hash })
-    else if (known && known.number < number && this.linkOf(hash).state === 'unknown') return known
+    if (head.extendsAgreed) this.#lastExtending.set(s, { head, from: confirmedHead.hash })
+    else if (known && known.number < number && this.#linkOf(hash).state === 'unknown') return known
     return head
   }
 
@@ -446,18 +410,18 @@ class Tracker {
    * Judges every source's head by its timestamp (headClock.ts): stale ones are set aside, future
    * ones refused. True if a verdict changed.
    */
-  judge(): boolean {
-    const t = this.now()
-    const heads = this.o.sources.map((s) => this.timedHead(s, t))
+  #judge(): boolean {
+    const t = this.#now()
+    const heads = this.#o.sources.map((s) => this.#timedHead(s, t))
     const verdicts = judgeHeads(heads, {
       now: t,
-      maxAge: this.maxAge(),
-      maxSkew: this.maxSkew,
-      maxLag: this.o.maxLead,
-      trustQuorum: this.trustQuorum,
+      maxAge: this.#maxAge(),
+      maxSkew: this.#maxSkew,
+      maxLag: this.#o.maxLead,
+      trustQuorum: this.#trustQuorum,
     })
     let changed = false
-    this.o.sources.forEach((s, i) => {
+    this.#o.sources.forEach((s, i) => {
       const v = verdicts[i]
       if (v?.kind !== s.headVerdict?.kind) changed = true
       s.headVerdict = v
@@ -466,61 +430,62 @@ class Tracker {
   }
 
   /** Each source's standing against the head: lag, fork, a head ahead of what can be. */
-  mark(head: Head): void {
-    this.judge()
-    for (const s of this.o.sources) {
+  #mark(head: Head): void {
+    this.#judge()
+    for (const s of this.#o.sources) {
       s.lag = s.head ? Math.max(0, head.number - s.head.number) : 0
       const mine = s.hashes.get(head.number)
-      const theirs = s.head ? this.confirmedHashes.get(s.head.number) : undefined
+      const theirs = s.head ? this.#confirmedHashes.get(s.head.number) : undefined
       s.forked =
         (mine !== undefined && mine !== head.hash) ||
         (theirs !== undefined && s.head !== undefined && theirs !== s.head.hash)
-      s.unconfirmed = s.head !== undefined && !this.plausible(s.head.number)
+      s.unconfirmed = s.head !== undefined && !this.#plausible(s.head.number)
     }
   }
 
   /** Makes `c` the head if `accepts` allows; true if it is the head now. */
-  settle(c: Candidate): boolean {
-    if (!this.accepts(c)) {
+  #settle(c: Candidate): boolean {
+    if (!this.#accepts(c)) {
       // A lower confirmed head from a lagging subset: at least stop standing on a claim
       // that no second domain backs.
-      if (c.domains >= this.trustQuorum && !this.agreedConfirmed && this.confirmedHead)
-        return this.settle(backersOf(this.confirmedHead, this.o.sources, this.trustQuorum))
+      if (c.domains >= this.#trustQuorum && !this.#agreedConfirmed && this.#confirmedHead)
+        return this.#settle(backersOf(this.#confirmedHead, this.#o.sources, this.#trustQuorum))
       return false
     }
-    const confirmed = c.domains >= this.trustQuorum
+    const confirmed = c.domains >= this.#trustQuorum
     const head: Head = { number: c.number, hash: c.hash }
-    if (confirmed) this.confirmAt(c, head)
-    this.agreed = head
-    this.agreedConfirmed = confirmed
+    if (confirmed) this.#confirmAt(c, head)
+    this.#agreed = head
+    this.#agreedConfirmed = confirmed
     // Its age counts from when the sources said so, not from when they agreed: a head settled
     // after waiting on silent sources is already that old.
-    this.agreedAt = seenAt(head, this.o.sources, this.now())
-    this.mark(head)
-    this.o.onUpdate(head)
+    this.#agreedAt = seenAt(head, this.#o.sources, this.#now())
+    this.#mark(head)
+    this.#o.onUpdate(head)
     return true
   }
 
   /** Makes `c` (backed by a confirmation's domains) the confirmed head. */
-  confirmAt(c: Candidate, head: Head): void {
-    const header = this.headers.get(c.hash)
-    if (header) this.o.onTrusted?.(header)
-    if (this.confirmedHead && c.number < this.confirmedHead.number) {
-      for (const n of this.confirmedHashes.keys()) if (n > c.number) this.confirmedHashes.delete(n)
-      this.askedFor = Math.min(this.askedFor, c.number)
+  #confirmAt(c: Candidate, head: Head): void {
+    const header = this.#headers.get(c.hash)
+    if (header) this.#o.onTrusted?.(header)
+    if (this.#confirmedHead && c.number < this.#confirmedHead.number) {
+      for (const n of this.#confirmedHashes.keys())
+        if (n > c.number) this.#confirmedHashes.delete(n)
+      this.#askedFor = Math.min(this.#askedFor, c.number)
     }
-    if (this.confirmedHead?.hash !== c.hash) this.linked.clear()
-    this.confirmedHead = {
+    if (this.#confirmedHead?.hash !== c.hash) this.#linked.clear()
+    this.#confirmedHead = {
       ...head,
-      at: seenAt(head, this.o.sources, this.now()),
-      time: this.timeOf(c.hash) ?? Number.POSITIVE_INFINITY,
+      at: seenAt(head, this.#o.sources, this.#now()),
+      time: this.#timeOf(c.hash) ?? Number.POSITIVE_INFINITY,
     }
-    this.pace.push({ number: c.number, at: this.confirmedHead.at })
-    if (this.pace.length > 32) this.pace.shift()
-    this.confirmedHashes.set(c.number, c.hash)
-    this.descendFrom(c)
-    if (this.confirmedHashes.size > WINDOW)
-      this.confirmedHashes.delete(this.confirmedHashes.keys().next().value as number)
+    this.#pace.push({ number: c.number, at: this.#confirmedHead.at })
+    if (this.#pace.length > 32) this.#pace.shift()
+    this.#confirmedHashes.set(c.number, c.hash)
+    this.#descendFrom(c)
+    if (this.#confirmedHashes.size > WINDOW)
+      this.#confirmedHashes.delete(this.#confirmedHashes.keys().next().value as number)
   }
 
   /**
@@ -531,19 +496,19 @@ class Tracker {
    * first parent does: nothing to do). Where a header on the way is not kept, the heights below
    * are forgotten rather than kept unchecked: asked of the domains again when needed.
    */
-  private descendFrom(c: Candidate): void {
-    const lowest = Math.min(...this.confirmedHashes.keys())
-    let at = this.headers.get(c.hash)
+  #descendFrom(c: Candidate): void {
+    const lowest = Math.min(...this.#confirmedHashes.keys())
+    let at = this.#headers.get(c.hash)
     for (let n = c.number - 1; n >= lowest; n--) {
       const parent = typeof at?.parentHash === 'string' ? at.parentHash.toLowerCase() : undefined
       if (parent === undefined) {
-        for (const k of this.confirmedHashes.keys()) if (k <= n) this.confirmedHashes.delete(k)
+        for (const k of this.#confirmedHashes.keys()) if (k <= n) this.#confirmedHashes.delete(k)
         return
       }
-      const kept = this.confirmedHashes.get(n)
+      const kept = this.#confirmedHashes.get(n)
       if (kept === parent) return
-      if (kept !== undefined) this.confirmedHashes.set(n, parent)
-      at = this.headers.get(parent)
+      if (kept !== undefined) this.#confirmedHashes.set(n, parent)
+      at = this.#headers.get(parent)
     }
   }
 
@@ -551,72 +516,72 @@ class Tracker {
    * True when the source answered (a poll already running counts as not answering now). Its
    * head is linked to the agreed chain first where that matters (`wantsLink`, among `targets`).
    */
-  poll(s: SourceState, targets: readonly SourceState[]): Promise<boolean> {
-    if (this.polling.has(s)) return Promise.resolve(false)
-    const signal = AbortSignal.timeout(Math.ceil(this.o.pollTimeout(s)))
-    this.polling.add(s)
-    return this.o
+  #poll(s: SourceState, targets: readonly SourceState[]): Promise<boolean> {
+    if (this.#polling.has(s)) return Promise.resolve(false)
+    const signal = AbortSignal.timeout(Math.ceil(this.#o.pollTimeout(s)))
+    this.#polling.add(s)
+    return this.#o
       .attempt(s, 'eth_getBlockByNumber', ['latest', false], signal)
       .then(async (header) => {
-        await this.adopt(s, header as RpcHeader, targets)
+        await this.#adopt(s, header as RpcHeader, targets)
         return true
       })
       .catch(() => false)
-      .finally(() => this.polling.delete(s))
+      .finally(() => this.#polling.delete(s))
   }
 
   /** Fetches the block at `n` from sources that are past it but never told us its hash. */
-  async fill(n: number, among: readonly SourceState[]): Promise<void> {
+  async #fill(n: number, among: readonly SourceState[]): Promise<void> {
     await Promise.all(
       among
         .filter((s) => s.head && s.head.number > n && !s.hashes.has(n))
         .map((s) =>
-          this.o
+          this.#o
             .attempt(
               s,
               'eth_getBlockByNumber',
               [`0x${n.toString(16)}`, false],
-              AbortSignal.timeout(Math.ceil(this.o.pollTimeout(s))),
+              AbortSignal.timeout(Math.ceil(this.#o.pollTimeout(s))),
             )
-            .then((header) => this.remember(s, header as RpcHeader, false))
+            .then((header) => this.#remember(s, header as RpcHeader, false))
             .catch(() => {}),
         ),
     )
   }
 
   /** Domains to agree: the configured quorum, reduced to the domains among `among`. */
-  quorumAmong(among: readonly SourceState[]): number {
-    return quorumAmong(this.o.quorumDomains, among)
+  #quorumAmong(among: readonly SourceState[]): number {
+    return quorumAmong(this.#o.quorumDomains, among)
   }
 
-  refresh(): Promise<void> {
-    this.inflight ??= this.update().finally(() => {
-      this.inflight = undefined
+  #refresh(): Promise<void> {
+    this.#inflight ??= this.#update().finally(() => {
+      this.#inflight = undefined
     })
-    return this.inflight
+    return this.#inflight
   }
 
   /** One refresh: poll every eligible source, then link, judge and fill where that matters. */
-  async update(): Promise<void> {
-    const o = this.o
+  async #update(): Promise<void> {
+    const o = this.#o
     let targets: readonly SourceState[] = o.sources.filter(o.eligible)
     const forced = targets.length === 0 && o.lastResort !== undefined
     if (forced) targets = o.lastResort!()
     // Sources set aside as stale are not waited for: they no longer count in the quorum.
-    const want = () => this.quorumAmong(targets.filter(counts))
+    const want = () => this.#quorumAmong(targets.filter(counts))
     const answered: SourceState[] = []
     // Set by a poll that settles the head, even one answering after the others were given up on.
     const run = { settled: false }
-    await this.pollAll(targets, want, answered, run)
+    await this.#pollAll(targets, want, answered, run)
     const responders = forced ? answered : answered.filter((s) => o.eligible(s))
-    await this.catchUp(responders, want, run)
+    await this.#catchUp(responders, want, run)
   }
 
   /**
    * Polls `targets`, adding those that answered to `answered`; the head is settled as soon as
    * their answers agree (then `run.settled`).
    */
-  pollAll(
+  #pollAll(
     targets: readonly SourceState[],
     want: () => number,
     answered: SourceState[],
@@ -629,35 +594,35 @@ class Tracker {
       // whole poll timeout: then the head is settled among those that answered (below).
       let patience: unknown
       let tieBreak = false
-      const started = this.now()
+      const started = this.#now()
       const done = () => {
-        this.clock.clearTimeout(patience)
+        this.#clock.clearTimeout(patience)
         resolve()
       }
       for (const s of targets) {
-        this.poll(s, targets).then((ok) => {
+        this.#poll(s, targets).then((ok) => {
           // A source that failed this poll does not vote with the head it had before.
-          if (s.head && (ok || this.now() - s.head.at < this.o.pollingInterval)) answered.push(s)
-          this.judge()
-          const head = this.compute(want(), answered.filter(counts))
+          if (s.head && (ok || this.#now() - s.head.at < this.#o.pollingInterval)) answered.push(s)
+          this.#judge()
+          const head = this.#compute(want(), answered.filter(counts))
           // A head older than maxHeadAge is an idle chain or stale domains: only the sources
           // still to answer can tell which, so it waits for them (up to the patience).
-          const waitForOthers = pending > 1 && head !== undefined && this.old(head.hash)
-          if (head && !waitForOthers && this.settle(head)) {
+          const waitForOthers = pending > 1 && head !== undefined && this.#old(head.hash)
+          if (head && !waitForOthers && this.#settle(head)) {
             run.settled = true
             done()
           }
           const silent = () => targets.filter((t) => !answered.includes(t))
           if (--pending === 0) done()
-          else if (ok && patience === undefined && this.o.patience)
-            patience = this.clock.setTimeout(done, this.o.patience(silent()))
+          else if (ok && patience === undefined && this.#o.patience)
+            patience = this.#clock.setTimeout(done, this.#o.patience(silent()))
           // An old head the answers agree on waits for a tie-breaker three times as long as they
           // took at most: a source slow of its own doing does not hold every refresh up.
-          if (waitForOthers && ok && !tieBreak && this.o.patience) {
+          if (waitForOthers && ok && !tieBreak && this.#o.patience) {
             tieBreak = true
-            this.clock.clearTimeout(patience)
-            const took = Math.max(250, 3 * (this.now() - started))
-            patience = this.clock.setTimeout(done, Math.min(took, this.o.patience(silent())))
+            this.#clock.clearTimeout(patience)
+            const took = Math.max(250, 3 * (this.#now() - started))
+            patience = this.#clock.setTimeout(done, Math.min(took, this.#o.patience(silent())))
           }
         })
       }
@@ -665,7 +630,7 @@ class Tracker {
   }
 
   /** After the polls: heads linked, judged again, gaps filled, settled again where that helps. */
-  async catchUp(
+  async #catchUp(
     responders: readonly SourceState[],
     want: () => number,
     run: { settled: boolean },
@@ -675,45 +640,46 @@ class Tracker {
     for (let round = 0; round < 2; round++) {
       // Heads whose place matters (one could stand in alone, or show another domain stale)
       // and whose link to the agreed chain is not known: fetch the blocks between, judge again.
-      const linking = responders.filter((s) => this.wantsLink(s, s.head, responders))
+      const linking = responders.filter((s) => this.#wantsLink(s, s.head, responders))
       if (round > 0 && linking.length === 0) return
-      await Promise.all(linking.map((s) => this.link(s)))
-      const changed = this.judge()
+      await Promise.all(linking.map((s) => this.#link(s)))
+      const changed = this.#judge()
       const among = responders.filter(counts)
       // Fill gaps when there was no agreement, or when the agreement trails what the sources
       // report (they polled on either side of a block: no common hash at the newest height).
-      const q = run.settled && !changed ? want() : this.quorumAmong(among)
+      const q = run.settled && !changed ? want() : this.#quorumAmong(among)
       const target = fillTarget(among, q)
       if (
         run.settled &&
         !changed &&
-        (target === undefined || !this.agreed || target <= this.agreed.number)
+        (target === undefined || !this.#agreed || target <= this.#agreed.number)
       )
         return
-      if (target !== undefined) await this.fill(target, among)
-      const head = this.compute(q, among)
-      if (head && this.settle(head)) run.settled = true
-      else if (this.agreed) this.mark(this.agreed)
+      if (target !== undefined) await this.#fill(target, among)
+      const head = this.#compute(q, among)
+      if (head && this.#settle(head)) run.settled = true
+      else if (this.#agreed) this.#mark(this.#agreed)
     }
   }
 
-  async get(): Promise<Head> {
-    const age = this.now() - this.agreedAt
+  async #get(): Promise<Head> {
+    const age = this.#now() - this.#agreedAt
     // Slightly stale: answer now and refresh behind (stale-while-revalidate). After an idle
     // spell the cached head is too old to pin `latest` to: wait for a fresh one. A head no
     // second domain confirmed is asked again each time: the others may be back.
-    if (!this.agreed || age >= 3 * Math.max(this.o.pollingInterval, 500)) await this.refresh()
-    else if (age >= this.o.pollingInterval || !this.agreedConfirmed) this.refresh().catch(() => {})
-    if (!this.agreed)
+    if (!this.#agreed || age >= 3 * Math.max(this.#o.pollingInterval, 500)) await this.#refresh()
+    else if (age >= this.#o.pollingInterval || !this.#agreedConfirmed)
+      this.#refresh().catch(() => {})
+    if (!this.#agreed)
       throw new AllSourcesFailedError(
         'eth_getBlockByNumber(latest)',
-        this.o.sources.map((s) => ({ source: s.name, reason: s.lastError ?? 'no agreed head' })),
+        this.#o.sources.map((s) => ({ source: s.name, reason: s.lastError ?? 'no agreed head' })),
       )
-    return this.agreed
+    return this.#agreed
   }
 
-  async confirm(s: SourceState, header: unknown): Promise<RpcHeader | undefined> {
-    const o = this.o
+  async #confirm(s: SourceState, header: unknown): Promise<RpcHeader | undefined> {
+    const o = this.#o
     const h = header as RpcHeader
     const hash = typeof h?.hash === 'string' ? h.hash.toLowerCase() : undefined
     // Pushed, it did not pass through an attempt: bounded and format-checked here like any
@@ -723,36 +689,38 @@ class Tracker {
     // Below the source's own head it is no rollback: a gossiped head may be an old one replayed
     // (signed, correctly hashed). Polls learn a source's rollbacks.
     if (s.head && number < s.head.number) return undefined
-    await this.adopt(s, h, o.sources.filter(o.eligible))
+    await this.#adopt(s, h, o.sources.filter(o.eligible))
     if (s.hashes.get(number) !== hash) return undefined
-    if (this.agreed?.hash !== hash) {
+    if (this.#agreed?.hash !== hash) {
       const fresh = o.sources.filter(
-        (x) => x.head && this.now() - x.head.at < o.pollingInterval && o.eligible(x) && counts(x),
+        (x) => x.head && this.#now() - x.head.at < o.pollingInterval && o.eligible(x) && counts(x),
       )
-      const c = this.compute(
-        this.quorumAmong(o.sources.filter((x) => o.eligible(x) && counts(x))),
+      const c = this.#compute(
+        this.#quorumAmong(o.sources.filter((x) => o.eligible(x) && counts(x))),
         fresh,
       )
       // Ask the others once per new plausible height: a source pushing heads (siblings, made-up
       // heights) cannot make us poll everyone faster than the chain moves.
       if (
-        (!c || c.hash !== hash || !this.settle(c)) &&
-        number > this.askedFor &&
-        this.plausible(number)
+        (!c || c.hash !== hash || !this.#settle(c)) &&
+        number > this.#askedFor &&
+        this.#plausible(number)
       ) {
-        this.askedFor = number
-        await this.refresh()
+        this.#askedFor = number
+        await this.#refresh()
       }
     }
-    return this.agreed?.hash === hash && this.agreedConfirmed ? this.headers.get(hash) : undefined
+    return this.#agreed?.hash === hash && this.#agreedConfirmed
+      ? this.#headers.get(hash)
+      : undefined
   }
 
-  async blockNumber(): Promise<number> {
-    const head = await this.get()
+  async #blockNumber(): Promise<number> {
+    const head = await this.#get()
     // One domain's claim counts only as far as the chain could have moved since the last
     // confirmed head: a fake height far ahead is never returned, so nothing sticks to it.
-    const n = this.agreedConfirmed ? head.number : Math.min(head.number, this.reach())
-    this.highestReturned = Math.max(this.highestReturned, n)
-    return this.highestReturned
+    const n = this.#agreedConfirmed ? head.number : Math.min(head.number, this.#reach())
+    this.#highestReturned = Math.max(this.#highestReturned, n)
+    return this.#highestReturned
   }
 }

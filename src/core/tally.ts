@@ -125,30 +125,30 @@ export function reasonOf(error: unknown): string {
   return String(error)
 }
 
-/** The groups of one request's answers, by agreement key. */
+/** The groups of one request's answers, by agreement key (its state `#private`: shorter minified). */
 export class Tally {
-  private readonly groups = new Map<string, Group>()
-  private readonly need: Need
+  readonly #groups = new Map<string, Group>()
+  readonly #need: Need
   /** Domains whose "not yet" was taken back to ask them again (`withdraw`). */
-  private readonly withdrawn = new Set<string>()
+  readonly #withdrawn = new Set<string>()
   /** The answers `clear` forgot, by key: each value and the domains that gave it. */
-  private readonly cleared = new Map<string, { value: unknown; domains: Set<string> }>()
+  readonly #cleared = new Map<string, { value: unknown; domains: Set<string> }>()
 
   constructor(need: Need) {
-    this.need = need
+    this.#need = need
   }
 
   /** How many different answers (and node errors) there are. */
   get size(): number {
-    return this.groups.size
+    return this.#groups.size
   }
 
   /** Counts `s`'s answer under `key`; returns the group it joined. */
   add(s: SourceState, key: string, value: unknown, error?: RpcResponseError): Group {
-    let g = this.groups.get(key)
+    let g = this.#groups.get(key)
     if (!g) {
       g = { value, error, sources: [], domains: new Set() }
-      this.groups.set(key, g)
+      this.#groups.set(key, g)
     }
     // Node errors agree on their code and data, not their words: where these differ, the
     // fastest source's words (a liar's "reason") are not returned as what the nodes said.
@@ -160,77 +160,78 @@ export class Tally {
 
   /** Enough sources in enough domains gave this answer. */
   agreed(g: Group): boolean {
-    return g.sources.length >= this.need.sources && g.domains.size >= this.need.domains
+    return g.sources.length >= this.#need.sources && g.domains.size >= this.#need.domains
   }
 
   /** A source of this domain answered (anything). */
   answered(domain: string): boolean {
-    for (const g of this.groups.values()) if (g.domains.has(domain)) return true
+    for (const g of this.#groups.values()) if (g.domains.has(domain)) return true
     return false
   }
 
   /** No answer has `need.sources` sources yet. */
   sourcesShort(): boolean {
     let most = 0
-    for (const g of this.groups.values()) most = Math.max(most, g.sources.length)
-    return most < this.need.sources
+    for (const g of this.#groups.values()) most = Math.max(most, g.sources.length)
+    return most < this.#need.sources
   }
 
   all(): Group[] {
-    return [...this.groups.values()]
+    return [...this.#groups.values()]
   }
 
   /** Some answer (not a node error) is more than "not yet". */
   hasReal(isPending: (value: unknown) => boolean): boolean {
-    for (const g of this.groups.values()) if (!g.error && !isPending(g.value)) return true
+    for (const g of this.#groups.values()) if (!g.error && !isPending(g.value)) return true
     return false
   }
 
   /** The sources whose answer may only mean "not yet". */
   notYet(isPending: (value: unknown) => boolean): SourceState[] {
     const out: SourceState[] = []
-    for (const g of this.groups.values()) if (!g.error && isPending(g.value)) out.push(...g.sources)
+    for (const g of this.#groups.values())
+      if (!g.error && isPending(g.value)) out.push(...g.sources)
     return out
   }
 
   /** The domains that said "not yet", those asked again included. */
   notYetDomains(isPending: (value: unknown) => boolean): number {
-    const domains = new Set(this.withdrawn)
+    const domains = new Set(this.#withdrawn)
     for (const s of this.notYet(isPending)) domains.add(s.domain)
     return domains.size
   }
 
   /** Takes `s`'s answer back (it is asked again); a group left empty goes. */
   withdraw(s: SourceState): void {
-    for (const [key, g] of this.groups) {
+    for (const [key, g] of this.#groups) {
       const i = g.sources.indexOf(s)
       if (i < 0) continue
       g.sources.splice(i, 1)
       g.domains = new Set(g.sources.map((x) => x.domain))
-      this.withdrawn.add(s.domain)
-      if (g.sources.length === 0) this.groups.delete(key)
+      this.#withdrawn.add(s.domain)
+      if (g.sources.length === 0) this.#groups.delete(key)
       return
     }
   }
 
   /** Forgets an answer proven false, also as it was before a `clear`: it contests nothing. */
   drop(g: Group): void {
-    for (const [key, x] of this.groups)
+    for (const [key, x] of this.#groups)
       if (x === g) {
-        this.groups.delete(key)
-        this.cleared.delete(key)
+        this.#groups.delete(key)
+        this.#cleared.delete(key)
       }
   }
 
   /** Forgets every answer; returns the sources that gave them. */
   clear(): SourceState[] {
     const sources = this.all().flatMap((g) => g.sources)
-    for (const [key, g] of this.groups) {
-      const before = this.cleared.get(key) ?? { value: g.value, domains: new Set<string>() }
+    for (const [key, g] of this.#groups) {
+      const before = this.#cleared.get(key) ?? { value: g.value, domains: new Set<string>() }
       for (const d of g.domains) before.domains.add(d)
-      this.cleared.set(key, before)
+      this.#cleared.set(key, before)
     }
-    this.groups.clear()
+    this.#groups.clear()
     return sources
   }
 
@@ -240,8 +241,8 @@ export class Tally {
    * "not yet" (`isPending`) contradicts nothing (as in `contradicting`).
    */
   contested(g: Group, isPending?: (value: unknown) => boolean): boolean {
-    for (const [key, { value, domains }] of this.cleared) {
-      if (this.groups.get(key) === g || isPending?.(value)) continue
+    for (const [key, { value, domains }] of this.#cleared) {
+      if (this.#groups.get(key) === g || isPending?.(value)) continue
       for (const d of domains) if (!g.domains.has(d)) return true
     }
     return false
@@ -252,8 +253,8 @@ export class Tally {
    * re-ask still silent): `g` stands against that, not alone.
    */
   doubted(g: Group, isPending: (value: unknown) => boolean): boolean {
-    for (const d of this.withdrawn) if (!g.domains.has(d)) return true
-    for (const { value, domains } of this.cleared.values())
+    for (const d of this.#withdrawn) if (!g.domains.has(d)) return true
+    for (const { value, domains } of this.#cleared.values())
       if (isPending(value)) for (const d of domains) if (!g.domains.has(d)) return true
     return false
   }
@@ -277,7 +278,7 @@ export class Tally {
    */
   contradicting(winner: Group, except: ReadonlySet<SourceState>): SourceState[] {
     const out: SourceState[] = []
-    for (const g of this.groups.values())
+    for (const g of this.#groups.values())
       if (g !== winner && g.value !== null) out.push(...g.sources.filter((s) => !except.has(s)))
     return out
   }

@@ -12,9 +12,11 @@ export class BaseError extends Error {
   override name = 'OutlastError'
   /** EIP-1193 / EIP-1474 code for the provider surface. @default -32603 (internal error) */
   code = -32603
-  readonly shortMessage: string
-  readonly details: string | undefined
-  readonly metaMessages: readonly string[]
+  // `declare`: fields the constructor sets are not declared again in the output (where a class
+  // field without a value would take bytes and define each as undefined first).
+  declare readonly shortMessage: string
+  declare readonly details: string | undefined
+  declare readonly metaMessages: readonly string[]
 
   constructor(shortMessage: string, options: BaseErrorOptions = {}) {
     const details =
@@ -72,13 +74,13 @@ export type SourceFailureKind =
 export class SourceError extends BaseError {
   override name = 'SourceError'
   /** The source's name. */
-  readonly source: string
+  declare readonly source: string
   /** What went wrong, without the source's name (the message is `${source}: ${reason}`). */
-  readonly reason: string
-  readonly kind: SourceFailureKind
-  readonly status: number | undefined
+  declare readonly reason: string
+  declare readonly kind: SourceFailureKind
+  declare readonly status: number | undefined
   /** Milliseconds the source asked us to wait (HTTP 429 `Retry-After`). */
-  readonly retryAfter: number | undefined
+  declare readonly retryAfter: number | undefined
 
   constructor(
     source: string,
@@ -98,8 +100,8 @@ export class SourceError extends BaseError {
 /** A JSON-RPC error object returned by a source (inside HTTP 200 or otherwise). */
 export class RpcResponseError extends SourceError {
   override name = 'RpcResponseError'
-  override readonly code: number
-  readonly data: unknown
+  declare readonly code: number
+  declare readonly data: unknown
 
   constructor(source: string, error: { code: number; message: string; data?: unknown }) {
     super(source, 'rpc', `JSON-RPC error ${error.code}: ${error.message}`)
@@ -128,8 +130,8 @@ export class ChainMismatchError extends SourceError {
 export class AllSourcesFailedError extends BaseError {
   override name = 'AllSourcesFailedError'
   override code = 4900
-  readonly method: string
-  readonly failures: readonly { source: string; reason: string }[]
+  declare readonly method: string
+  declare readonly failures: readonly { source: string; reason: string }[]
 
   constructor(method: string, failures: readonly { source: string; reason: string }[]) {
     super(`All sources failed for ${method}.`, {
@@ -145,8 +147,8 @@ export class AllSourcesFailedError extends BaseError {
 /** Sources answered but not enough failure domains agreed. Lists the answers by source. */
 export class QuorumError extends BaseError {
   override name = 'QuorumError'
-  readonly method: string
-  readonly answers: readonly { source: string; domain: string; answer: string }[]
+  declare readonly method: string
+  declare readonly answers: readonly { source: string; domain: string; answer: string }[]
 
   constructor(
     method: string,
@@ -174,7 +176,7 @@ export class QuorumLostError extends BaseError {
 export class DeadlineError extends BaseError {
   override name = 'DeadlineError'
   /** True when no source answered at all (the provider is as good as disconnected: 4900). */
-  readonly silent: boolean
+  declare readonly silent: boolean
 
   constructor(shortMessage: string, options: BaseErrorOptions & { silent?: boolean } = {}) {
     super(shortMessage, options)
@@ -203,8 +205,8 @@ export class UnanchoredProofError extends VerificationError {
  */
 export class ProviderRpcError extends BaseError {
   override name = 'ProviderRpcError'
-  override readonly code: number
-  readonly data: unknown
+  declare readonly code: number
+  declare readonly data: unknown
 
   constructor(code: number, message: string, options: BaseErrorOptions & { data?: unknown } = {}) {
     super(message, options)

@@ -4,7 +4,9 @@
  * subscription or filter (`Engine.streams`): a dApp that never subscribes never carries it.
  */
 import { BaseError } from '../../shared/errors.ts'
+import type { Outlast } from '../createOutlast.ts'
 import type { Answer, Call, Engine } from '../engine.ts'
+import type { OutlastEvents } from '../events.ts'
 import { lastAttemptFailed, type SourceState } from '../sourceState.ts'
 import type { RpcHeader as FollowedHeader, HeadPusher } from './chainFollower.ts'
 import { heldBack } from './heldBack.ts'
@@ -17,6 +19,31 @@ const CHECKED = new Set(['agreed', 'verified', 'proven', 'cached'])
 /** The streams, and the answer to a subscription method with its label (`answer`). */
 export type EngineStreams = Subscriptions & {
   answer(method: string, params: unknown[], meta: Call['meta']): Promise<Answer>
+}
+
+/** `Outlast.subscribe` (createOutlast.ts): `eth_subscribe` with a callback. */
+export async function subscribe(
+  client: Outlast,
+  closed: () => boolean,
+  params: readonly unknown[],
+  onData: (result: unknown) => void,
+): ReturnType<Outlast['subscribe']> {
+  const id = (await client.request({ method: 'eth_subscribe', params })) as string
+  const listener = (m: OutlastEvents['message']) => {
+    if (m.data.subscription === id) onData(m.data.result)
+  }
+  client.on('message', listener)
+  return {
+    id,
+    // Never rejects: after close() (or any failure) the subscription is gone either way.
+    async unsubscribe() {
+      client.removeListener('message', listener)
+      if (closed()) return false
+      return (await client
+        .request({ method: 'eth_unsubscribe', params: [id] })
+        .catch(() => false)) as boolean
+    },
+  }
 }
 
 export function engineStreams(engine: Engine): EngineStreams {
