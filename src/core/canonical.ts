@@ -4,7 +4,6 @@
  * by their code and data, so that honest nodes agree on them too. What it is given has passed
  * `checkShape` (bounds.ts): at most 1,024 levels deep, so recursion is safe here.
  */
-import { clip } from '../shared/clip.ts'
 export function canonical(value: unknown): string {
   return JSON.stringify(normalize(value)) ?? String(value)
 }
@@ -28,15 +27,16 @@ function normalize(value: unknown): unknown {
 
 /**
  * A short form of an answer for error messages and events: at most `max` characters. A large
- * answer is not written whole to get them: only its first entries, a few levels down. JSON with
- * a space between members, so that a cut (`clip`) keeps the members before it whole.
+ * answer is not written whole to get them: only its first entries, a few levels down. Cut where
+ * `max` falls, so a text must be scrubbed before (fanOut.ts `show`); JSON with a space between
+ * members.
  */
 export function preview(value: unknown, max = 80): string {
   const text =
     typeof value === 'string'
       ? value
       : (JSON.stringify(head(value, 4), null, 1)?.replace(/\n */g, ' ') ?? String(value))
-  return clip(text, max)
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }
 
 /** `value` with at most 16 entries per container and `depth` levels: the start of its JSON. */

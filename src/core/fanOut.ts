@@ -450,11 +450,12 @@ class Run {
     this.#launchNext(false)
   }
 
-  // A secret echoed in an answer is scrubbed before the answer is cut short, so that no part
-  // of it survives the cut.
+  // Scrubbed whole, then cut: a cut made first could leave part of an echoed secret, and
+  // scrubbing shrinks the text (each secret becomes `…`), so no window cut first is safe.
   #show(value: unknown): string {
     const { redact } = this.#ctx
-    return preview(redact ? redact(preview(value, 1_024)) : preview(value), 80)
+    const text = preview(value, Number.POSITIVE_INFINITY)
+    return preview(redact ? redact(text) : text, 80)
   }
 
   #answers(): { source: string; domain: string; answer: string }[] {

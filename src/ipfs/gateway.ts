@@ -84,7 +84,7 @@ export function gateway(url: string, options: GatewayOptions = {}): IpfsRoute {
       const type = response.headers.get('content-type') ?? ''
       if (!type.toLowerCase().includes(RAW)) {
         await response.body?.cancel().catch(() => {})
-        throw fail('body', `answered ${JSON.stringify(clip(type, 61))}, not ${RAW}`)
+        throw fail('body', `answered ${JSON.stringify(clip(scrub.text(type), 61))}, not ${RAW}`)
       }
       try {
         return { bytes: await readResponse(response, maxBlockBytes) }

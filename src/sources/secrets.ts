@@ -23,7 +23,15 @@ export type Scrubber = {
  */
 const MIN_URL_PART = 6
 const MIN_CREDENTIAL = 4
+/**
+ * A part of a secret is one too (a cut or an echo may keep one part whole) only from 8
+ * characters on and when it is not a plain word or a number: each part can be told apart by
+ * its own echo, so a short one would be a short secret to guess, and `page_size=1000` would
+ * make `1000` a secret that revert data holds.
+ */
+const MIN_PART = 8
 const PLAIN_WORD = /^[a-z]+(?:[-_.][a-z]+)*$/i
+const DIGITS = /^\d+$/
 /** Headers that never carry credentials. */
 const PUBLIC_HEADERS = new Set(['content-type', 'accept'])
 
@@ -40,10 +48,20 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
     if (value.length < min) return
     secrets++
     for (const form of formsOf(value)) if (form.length >= MIN_CREDENTIAL) replace.set(form, '…')
+    // White space ends a word where outlast cuts text short (shared/clip.ts): a word of a
+    // passphrase a cut leaves whole is a secret too.
+    const words = decode(value).split(/\s+/)
+    if (words.length > 1) for (const w of words) part(w)
   }
+  const part = (value: string) => {
+    if (value.length >= MIN_PART && !PLAIN_WORD.test(value) && !DIGITS.test(value))
+      add(value, MIN_PART)
+  }
+  // Plain words (`v3`, `rpc`, `mainnet`) and numbers (a chain id: `/v2/421614/rpc`) are no keys.
   const urlPart = (value: string) => {
     const plain = decode(value)
-    if (!(plain.length <= 15 && PLAIN_WORD.test(plain))) add(value, MIN_URL_PART)
+    if (!(plain.length <= 15 && PLAIN_WORD.test(plain)) && !DIGITS.test(plain))
+      add(value, MIN_URL_PART)
   }
   try {
     const u = new URL(url)
@@ -64,11 +82,14 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
   for (const [name, value] of Object.entries(headers)) {
     if (PUBLIC_HEADERS.has(name.toLowerCase()) || typeof value !== 'string') continue
     add(value.trim(), MIN_CREDENTIAL)
-    // A list of credentials (`cookie: session=…; csrf=…`): each one, and each one's value.
-    for (const part of value.split(/[;,]/)) {
-      add(part.trim(), MIN_CREDENTIAL)
-      if (part.includes('=')) add(part.slice(part.indexOf('=') + 1).trim(), MIN_CREDENTIAL)
-    }
+    // A list of credentials (`cookie: session=…; csrf="…"`): each value, unquoted.
+    for (const item of value.split(/[;,]/))
+      part(
+        item
+          .slice(item.indexOf('=') + 1)
+          .trim()
+          .replace(/^"(.*)"$/, '$1'),
+      )
     const [, scheme, token] = /^(\S+)\s+(\S.*)$/.exec(value.trim()) ?? []
     if (!scheme || !token) continue
     add(token, MIN_CREDENTIAL)
@@ -92,7 +113,8 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
 function formsOf(value: string): string[] {
   const plain = decode(value)
   const form = new URLSearchParams({ a: plain }).toString().slice(2)
-  const forms = [value, plain, encodeURIComponent(plain), form]
+  // A query read the form way takes a raw `+` for a space (`?key=ab+cd` is echoed `ab cd`).
+  const forms = [value, plain, encodeURIComponent(plain), form, decode(value.replace(/\+/g, ' '))]
   // Base64 without padding, so that a match ignores how the echo was padded.
   for (const f of forms.slice()) forms.push(JSON.stringify(f).slice(1, -1), unpadded(f))
   return forms

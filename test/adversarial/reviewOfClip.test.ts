@@ -230,7 +230,11 @@ describe('without the lab', () => {
   it("the relay's raw pass-through: a key the node wrote with a \\u escape does not reach the peer", () => {
     const KEY = 'Qm9+xZ3kLp7Rt2Vw8Yn4Bc6D'
     const scrub = nodeSecrets([`https://rpc.example/v1/${KEY}`])
-    assert.equal(scrub(`bad key ${KEY}`), 'bad key …', 'the key as written is scrubbed (control)')
+    assert.equal(
+      scrub(`{"error":{"message":"bad key ${KEY}"}}`),
+      '{"error":{"message":"bad key …"}}',
+      'the key as written is scrubbed (control)',
+    )
     const escaped = KEY.replace('+', '\\u002B')
     const raw = `{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"no route for /v1/${escaped}"}}`
     const peerSees = (JSON.parse(scrub(raw)) as { error: { message: string } }).error.message

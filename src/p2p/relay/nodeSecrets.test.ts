@@ -14,17 +14,28 @@ describe('nodeSecrets', () => {
     }
   })
 
-  it('changes nothing else: numbers, quotes, backslashes, control characters, surrogates', () => {
+  it('changes nothing else: numbers, quotes, backslashes, control characters, lone surrogates', () => {
     const text =
-      '{"jsonrpc":"2.0","id":1152921504606846977,"result":{"a":"\\"q\\" \\\\u002B \\n \\u0001 \\ud83d\\ude00","n":1e400}}'
+      '{"jsonrpc":"2.0","id":1152921504606846977,"error":{"a":"\\"q\\" \\\\u002B \\n \\u0001 \\ud83d \\ude00","n":1e400}}'
     assert.equal(scrub(text), text)
     const exact = '{"jsonrpc":"2.0","id":7,"result":"0xab"}'
     assert.equal(scrub(exact), exact)
   })
 
-  it('spells out what it may: the text reads as the same JSON', () => {
-    const text = '{"id":1,"result":"\\u0041\\/b\\u00e9"}'
-    assert.equal(scrub(text), '{"id":1,"result":"A/bé"}')
+  it('spells out what it may in an error: the text reads as the same JSON', () => {
+    const text = '{"id":1,"error":{"message":"\\u0041\\/b\\u00e9\\uD83D\\uDD11"}}'
+    assert.equal(scrub(text), '{"id":1,"error":{"message":"A/bé🔑"}}')
     assert.deepEqual(JSON.parse(scrub(text)), JSON.parse(text))
+  })
+
+  it('leaves results as the node wrote them, even holding a secret-like run', () => {
+    const keyed = nodeSecrets(['https://rpc.example/v1/abcdef12'])
+    const result = '{"jsonrpc":"2.0","id":1,"result":"0x00abcdef1200"}'
+    assert.equal(keyed(result), result)
+    const error = '{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"bad /v1/abcdef12"}}'
+    assert.equal(
+      keyed(error),
+      '{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"bad /v1/…"}}',
+    )
   })
 })

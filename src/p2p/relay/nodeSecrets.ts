@@ -10,7 +10,7 @@
  */
 import { scrubberFor } from '../../sources/secrets.ts'
 
-/** `text` with every secret of `urls` replaced (a whole URL by its redacted form). */
+/** A node's JSON answer `text` with every secret of `urls` replaced in an error (a whole URL by its redacted form). */
 export type ScrubText = (text: string) => string
 
 export function nodeSecrets(urls: readonly (string | undefined)[]): ScrubText {
@@ -22,7 +22,12 @@ export function nodeSecrets(urls: readonly (string | undefined)[]): ScrubText {
     .filter(({ url, scrubber }) => scrubber.text(url) !== url)
     .map(({ scrubber }) => scrubber.text)
   if (scrubbers.length === 0) return (text) => text
-  return (text) => scrubbers.reduce((t, scrub) => scrub(t), spelledOut(text))
+  // Errors only: a node echoes its URL in what it says went wrong, and a result must reach the
+  // peer as the node wrote it (a key-like run of digits may sit in any hash or input by chance).
+  return (text) => {
+    const plain = spelledOut(text)
+    return plain.includes('"error"') ? scrubbers.reduce((t, scrub) => scrub(t), plain) : text
+  }
 }
 
 /**
@@ -30,15 +35,19 @@ export function nodeSecrets(urls: readonly (string | undefined)[]): ScrubText {
  * write any character of a key as `\uXXXX` (.NET's encoder escapes `+`, PHP's `/` as `\/`),
  * which the peer's `JSON.parse` reads back as the key, and the scrubber knows only the forms
  * stringify writes. Textual, so numbers and member order stay exactly as the node wrote them;
- * quotes, backslashes, control characters and lone surrogates stay escaped.
+ * quotes, backslashes, control characters and lone surrogates stay escaped (a pair is spelled out).
  */
 function spelledOut(text: string): string {
   if (!text.includes('\\')) return text
-  return text.replace(/\\(?:u([0-9a-fA-F]{4})|\/|\\)/g, (written, hex: string | undefined) => {
+  return text.replace(ESCAPE, (written, high?: string, low?: string, hex?: string) => {
     if (written === '\\/') return '/'
+    if (high && low) return String.fromCharCode(Number.parseInt(high, 16), Number.parseInt(low, 16))
     if (hex === undefined) return written
     const code = Number.parseInt(hex, 16)
     const plain = code >= 0x20 && code !== 0x22 && code !== 0x5c && (code < 0xd800 || code > 0xdfff)
     return plain ? String.fromCharCode(code) : written
   })
 }
+
+/** An escaped surrogate pair (one character past the basic plane), any `\uXXXX`, `\/`, `\\`. */
+const ESCAPE = /\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|\\u([0-9a-f]{4})|\\\/|\\\\/gi

@@ -173,7 +173,7 @@ function answerer(
     // Matched by the id the node echoes, compared as JSON text: a peer's id may be any JSON value.
     const byId = new Map((Array.isArray(got) ? got : []).map((r) => [idKey(r), r]))
     for (const c of forward) replies.set(c, byId.get(idKey(c)) ?? unanswered(c, got))
-    return scrub(JSON.stringify(frame.calls.map((c) => replies.get(c))))
+    return `[${frame.calls.map((c) => scrub(JSON.stringify(replies.get(c)))).join(',')}]`
   }
 }
 
