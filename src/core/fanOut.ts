@@ -142,6 +142,9 @@ export function fanOut(ctx: FanOutContext, req: FanOutRequest): Promise<FanOutRe
   return new Promise((resolve, reject) => new Run(ctx, req, resolve, reject).start())
 }
 
+/** Longer than any form of a secret a scrubber replaces (a long JWT's base64 included). */
+const SECRET_SPAN = 8_192
+
 /**
  * One fan-out, from its first attempt until it settles (`finish`), once. Members the decisions
  * (fanOutDecisions.ts `Asked`) do not read are `#private`: a minifier shortens those names, never
@@ -159,6 +162,8 @@ class Run {
   readonly #expected: Expected
   readonly #failures: { source: string; reason: string }[] = []
   readonly #callersErrors: { error: RpcResponseError; domain: string | undefined }[] = []
+  /** Each answer as shown (`#show`), worked out once. */
+  readonly #shown = new Map<unknown, string>()
   readonly inflight = new Set<Attempt>()
   readonly launched = new Set<SourceState>()
   #candidates: readonly SourceState[]
@@ -450,12 +455,27 @@ class Run {
     this.#launchNext(false)
   }
 
-  // Scrubbed whole, then cut: a cut made first could leave part of an echoed secret, and
-  // scrubbing shrinks the text (each secret becomes `…`), so no window cut first is safe.
+  /**
+   * Scrubbed, then cut: a cut made first could leave part of an echoed secret. Scrubbing shrinks
+   * the text (each secret becomes `…`), so the window scrubbed grows until what it gives is
+   * `SECRET_SPAN` past the 80 characters shown: no secret that the window's end cuts can then
+   * reach them. A large answer costs a window, not its whole length, and once per answer.
+   */
   #show(value: unknown): string {
+    const known = this.#shown.get(value)
+    if (known !== undefined) return known
     const { redact } = this.#ctx
-    const text = preview(value, Number.POSITIVE_INFINITY)
-    return preview(redact ? redact(text) : text, 80)
+    let text = preview(value, Number.POSITIVE_INFINITY)
+    for (let window = SECRET_SPAN + 1_024; redact; window *= 4) {
+      const scrubbed = redact(text.slice(0, window))
+      if (window >= text.length || scrubbed.length >= 80 + SECRET_SPAN) {
+        text = scrubbed
+        break
+      }
+    }
+    const shown = preview(text, 80)
+    this.#shown.set(value, shown)
+    return shown
   }
 
   #answers(): { source: string; domain: string; answer: string }[] {

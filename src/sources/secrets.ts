@@ -31,7 +31,16 @@ const MIN_CREDENTIAL = 4
  */
 const MIN_PART = 8
 const PLAIN_WORD = /^[a-z]+(?:[-_.][a-z]+)*$/i
-const DIGITS = /^\d+$/
+/** A plain word no key is: letters joined by `-`, `_` or `.`, at most 15 characters. */
+const plainWord = (value: string) => value.length <= 15 && PLAIN_WORD.test(value)
+/** A number no key is (a chain id: `/v2/421614/rpc`, `x-chain-id: 8453`); a longer one may be. */
+const chainNumber = (value: string) => /^\d{1,12}$/.test(value)
+/**
+ * Inside hex data (`0x…`: revert data, an answer) a secret shorter than this is left alone: a
+ * short one sits there by chance (`8453` in 1 of ~1,100 words), and scrubbing it would make an
+ * answer wrong; a key (16 characters or more) cannot, and is scrubbed there too.
+ */
+const MIN_IN_HEX = 16
 /** Headers that never carry credentials. */
 const PUBLIC_HEADERS = new Set(['content-type', 'accept'])
 
@@ -47,21 +56,21 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
   const add = (value: string, min: number) => {
     if (value.length < min) return
     secrets++
-    for (const form of formsOf(value)) if (form.length >= MIN_CREDENTIAL) replace.set(form, '…')
-    // White space ends a word where outlast cuts text short (shared/clip.ts): a word of a
-    // passphrase a cut leaves whole is a secret too.
-    const words = decode(value).split(/\s+/)
-    if (words.length > 1) for (const w of words) part(w)
+    for (const form of formsOf(value)) {
+      if (form.length >= MIN_CREDENTIAL) replace.set(form, '…')
+      // White space ends a word where outlast cuts text short (shared/clip.ts): a word of a
+      // passphrase (or of a query key a form reads `+` in as a space) left whole is a secret too.
+      const words = form.split(/\s+/)
+      if (words.length > 1) for (const w of words) part(w)
+    }
   }
   const part = (value: string) => {
-    if (value.length >= MIN_PART && !PLAIN_WORD.test(value) && !DIGITS.test(value))
-      add(value, MIN_PART)
+    if (value.length >= MIN_PART && !plainWord(value) && !chainNumber(value)) add(value, MIN_PART)
   }
-  // Plain words (`v3`, `rpc`, `mainnet`) and numbers (a chain id: `/v2/421614/rpc`) are no keys.
+  // Plain words (`v3`, `rpc`, `mainnet`) and numbers (a chain id) are no keys.
   const urlPart = (value: string) => {
     const plain = decode(value)
-    if (!(plain.length <= 15 && PLAIN_WORD.test(plain)) && !DIGITS.test(plain))
-      add(value, MIN_URL_PART)
+    if (!plainWord(plain) && !chainNumber(plain)) add(value, MIN_URL_PART)
   }
   try {
     const u = new URL(url)
@@ -81,7 +90,7 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
   } catch {}
   for (const [name, value] of Object.entries(headers)) {
     if (PUBLIC_HEADERS.has(name.toLowerCase()) || typeof value !== 'string') continue
-    add(value.trim(), MIN_CREDENTIAL)
+    if (!chainNumber(value.trim())) add(value.trim(), MIN_CREDENTIAL)
     // A list of credentials (`cookie: session=…; csrf="…"`): each value, unquoted.
     for (const item of value.split(/[;,]/))
       part(
@@ -102,10 +111,22 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
   if (secrets === 0) return { text: (t) => t, data: (d) => d }
 
   const byLower = new Map([...replace].map(([k, v]) => [k.toLowerCase(), v]))
+  // As given and in lower case: some letters' lower case does not match them back (`İ`, `ẞ`).
   // Longest first, so that a secret inside a longer one never leaves the rest behind.
-  const keys = [...byLower.keys()].sort((a, b) => b.length - a.length)
-  const pattern = new RegExp(keys.map(escapeRegExp).join('|'), 'gi')
-  const text = (t: string) => t.replace(pattern, (m) => byLower.get(m.toLowerCase()) ?? '…')
+  const keys = [...new Set([...replace.keys(), ...byLower.keys()])].sort(
+    (a, b) => b.length - a.length,
+  )
+  const alternation = (list: string[]) => list.map(escapeRegExp).join('|')
+  const long = keys.filter((k) => k.length >= MIN_IN_HEX)
+  const inHex = long.length ? new RegExp(alternation(long), 'gi') : undefined
+  // A hex run not starting with a secret is matched whole: inside it only keys are scrubbed
+  // (MIN_IN_HEX). Secrets first, so that a password like `0xdead!Pass` is still matched whole.
+  const pattern = new RegExp(`${alternation(keys)}|(0x[0-9a-f]+)`, 'gi')
+  const sub = (m: string) => replace.get(m) ?? byLower.get(m.toLowerCase()) ?? '…'
+  const text = (t: string) =>
+    t.replace(pattern, (m, hex?: string) =>
+      hex === undefined ? sub(m) : inHex ? hex.replace(inHex, sub) : hex,
+    )
   return { text, data: (d) => scrubTree(d, text) }
 }
 

@@ -10,7 +10,7 @@
  */
 import { scrubberFor } from '../../sources/secrets.ts'
 
-/** A node's JSON answer `text` with every secret of `urls` replaced in an error (a whole URL by its redacted form). */
+/** A node's answer `text` with every secret of `urls` replaced (a whole URL by its redacted form). */
 export type ScrubText = (text: string) => string
 
 export function nodeSecrets(urls: readonly (string | undefined)[]): ScrubText {
@@ -22,11 +22,13 @@ export function nodeSecrets(urls: readonly (string | undefined)[]): ScrubText {
     .filter(({ url, scrubber }) => scrubber.text(url) !== url)
     .map(({ scrubber }) => scrubber.text)
   if (scrubbers.length === 0) return (text) => text
-  // Errors only: a node echoes its URL in what it says went wrong, and a result must reach the
-  // peer as the node wrote it (a key-like run of digits may sit in any hash or input by chance).
+  // Every text, whatever its shape (a node may answer `{"message": …}` or plain text); inside
+  // hex data only keys are scrubbed (secrets.ts MIN_IN_HEX), so results stay as the node wrote
+  // them, and a text with nothing to scrub goes out as it came, escapes and all.
   return (text) => {
     const plain = spelledOut(text)
-    return plain.includes('"error"') ? scrubbers.reduce((t, scrub) => scrub(t), plain) : text
+    const scrubbed = scrubbers.reduce((t, scrub) => scrub(t), plain)
+    return scrubbed === plain ? text : scrubbed
   }
 }
 
