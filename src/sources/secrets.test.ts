@@ -48,6 +48,17 @@ describe('scrubberFor', () => {
       assert.equal(text(guess), guess)
   })
 
+  it('scrubs a key inside hex data, but leaves a short secret there alone', () => {
+    // A key that starts with hex digits, echoed right after `0x…`, is still found whole.
+    const key = 'abcDEF1234567890zzQQ'
+    const keyed = scrubberFor(`https://rpc.example/v2/${key}`, { 'x-chain-id': 'k7q9' })
+    assert.equal(keyed.text(`0x00${key}00`), '0x00…00')
+    // `k7q9` is no hex; `beef` as a short header value would sit in revert data by chance.
+    const short = scrubberFor('https://rpc.example/', { 'x-tag': 'beef' })
+    assert.equal(short.text('0x00beef00 and beef'), '0x00beef00 and …')
+    assert.equal(keyed.text('k7q9 said'), '… said')
+  })
+
   it('leaves plain words and short parts alone', () => {
     const message = 'header not found on mainnet (base, v3 rpc): application/json'
     assert.equal(text(message), message)

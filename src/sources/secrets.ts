@@ -116,17 +116,20 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
   const keys = [...new Set([...replace.keys(), ...byLower.keys()])].sort(
     (a, b) => b.length - a.length,
   )
-  const alternation = (list: string[]) => list.map(escapeRegExp).join('|')
-  const long = keys.filter((k) => k.length >= MIN_IN_HEX)
-  const inHex = long.length ? new RegExp(alternation(long), 'gi') : undefined
-  // A hex run not starting with a secret is matched whole: inside it only keys are scrubbed
-  // (MIN_IN_HEX). Secrets first, so that a password like `0xdead!Pass` is still matched whole.
-  const pattern = new RegExp(`${alternation(keys)}|(0x[0-9a-f]+)`, 'gi')
   const sub = (m: string) => replace.get(m) ?? byLower.get(m.toLowerCase()) ?? '…'
-  const text = (t: string) =>
-    t.replace(pattern, (m, hex?: string) =>
-      hex === undefined ? sub(m) : inHex ? hex.replace(inHex, sub) : hex,
-    )
+  const patternOf = (list: string[], before = '') =>
+    list.length ? new RegExp(before + list.map(escapeRegExp).join('|'), 'gi') : undefined
+  // Keys (MIN_IN_HEX or more) everywhere; shorter secrets outside hex data, where a hex run is
+  // matched whole and kept as it is.
+  const keysPattern = patternOf(keys.filter((k) => k.length >= MIN_IN_HEX))
+  const shortPattern = patternOf(
+    keys.filter((k) => k.length < MIN_IN_HEX),
+    '(0x[0-9a-f]+)|',
+  )
+  const text = (t: string) => {
+    const out = keysPattern ? t.replace(keysPattern, sub) : t
+    return shortPattern ? out.replace(shortPattern, (m, run?: string) => run ?? sub(m)) : out
+  }
   return { text, data: (d) => scrubTree(d, text) }
 }
 
