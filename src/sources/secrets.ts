@@ -35,12 +35,20 @@ const PLAIN_WORD = /^[a-z]+(?:[-_.][a-z]+)*$/i
 const plainWord = (value: string) => value.length <= 15 && PLAIN_WORD.test(value)
 /** A number no key is (a chain id: `/v2/421614/rpc`, `x-chain-id: 8453`); a longer one may be. */
 const chainNumber = (value: string) => /^\d{1,12}$/.test(value)
+/** A value no key is, unless named as one: a plain word, a chain id, an address or hash. */
+const publicValue = (value: string) =>
+  plainWord(value) || chainNumber(value) || /^0x[0-9a-f]*$/i.test(value)
+/** A query parameter's or header's name that says its value is a credential, whatever it looks like. */
+const CREDENTIAL_NAME = /key|token|secret|auth|pass|session|sig|cred|cookie/i
 /**
  * Inside hex data (`0x…`: revert data, an answer) a secret shorter than this is left alone: a
  * short one sits there by chance (`8453` in 1 of ~1,100 words), and scrubbing it would make an
  * answer wrong; a key (16 characters or more) cannot, and is scrubbed there too.
  */
 const MIN_IN_HEX = 16
+const HEX_DIGITS = /^[0-9a-f]+$/i
+const isHexDigit = (c: number) =>
+  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
 /** Headers that never carry credentials. */
 const PUBLIC_HEADERS = new Set(['content-type', 'accept'])
 
@@ -68,14 +76,16 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
     if (value.length >= MIN_PART && !plainWord(value) && !chainNumber(value)) add(value, MIN_PART)
   }
   // Plain words (`v3`, `rpc`, `mainnet`) and numbers (a chain id) are no keys.
-  const urlPart = (value: string) => {
-    const plain = decode(value)
-    if (!plainWord(plain) && !chainNumber(plain)) add(value, MIN_URL_PART)
+  const urlPart = (value: string, name = '') => {
+    if (CREDENTIAL_NAME.test(name) || !publicValue(decode(value))) add(value, MIN_URL_PART)
   }
   try {
     const u = new URL(url)
     for (const segment of u.pathname.split('/')) urlPart(segment)
-    for (const pair of u.search.slice(1).split('&')) urlPart(pair.slice(pair.indexOf('=') + 1))
+    for (const pair of u.search.slice(1).split('&')) {
+      const eq = pair.indexOf('=')
+      urlPart(pair.slice(eq + 1), eq < 0 ? '' : decode(pair.slice(0, eq)))
+    }
     urlPart(u.hash.slice(1))
     urlPart(u.username)
     add(u.password, MIN_CREDENTIAL)
@@ -90,7 +100,7 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
   } catch {}
   for (const [name, value] of Object.entries(headers)) {
     if (PUBLIC_HEADERS.has(name.toLowerCase()) || typeof value !== 'string') continue
-    if (!chainNumber(value.trim())) add(value.trim(), MIN_CREDENTIAL)
+    if (CREDENTIAL_NAME.test(name) || !publicValue(value.trim())) add(value.trim(), MIN_CREDENTIAL)
     // A list of credentials (`cookie: session=…; csrf="…"`): each value, unquoted.
     for (const item of value.split(/[;,]/))
       part(
@@ -122,13 +132,21 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
   // Keys (MIN_IN_HEX or more) everywhere; shorter secrets outside hex data, where a hex run is
   // matched whole and kept as it is.
   const keysPattern = patternOf(keys.filter((k) => k.length >= MIN_IN_HEX))
-  const shortPattern = patternOf(
-    keys.filter((k) => k.length < MIN_IN_HEX),
-    '(0x[0-9a-f]+)|',
-  )
+  const shortPattern = patternOf(keys.filter((k) => k.length < MIN_IN_HEX))
   const text = (t: string) => {
     const out = keysPattern ? t.replace(keysPattern, sub) : t
-    return shortPattern ? out.replace(shortPattern, (m, run?: string) => run ?? sub(m)) : out
+    if (!shortPattern) return out
+    // Whether the text at `at` is inside a hex run (`0x` and hex digits so far), read once
+    // from start to end as the matches come.
+    let at = 0
+    let inRun = false
+    return out.replace(shortPattern, (m: string, offset: number) => {
+      for (; at < offset; at++) {
+        const c = out.charCodeAt(at)
+        if (!isHexDigit(c)) inRun = (c === 0x78 || c === 0x58) && out.charCodeAt(at - 1) === 0x30
+      }
+      return inRun && HEX_DIGITS.test(m) ? m : sub(m)
+    })
   }
   return { text, data: (d) => scrubTree(d, text) }
 }
