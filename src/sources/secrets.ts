@@ -30,16 +30,31 @@ const MIN_CREDENTIAL = 4
  * make `1000` a secret that revert data holds.
  */
 const MIN_PART = 8
-const PLAIN_WORD = /^[a-z]+(?:[-_.][a-z]+)*$/i
-/** A plain word no key is: letters joined by `-`, `_` or `.`, at most 15 characters. */
+/** Lower-case letters (a capital first at most) joined by `-`, `_` or `.`: no random key's shape. */
+const PLAIN_WORD = /^[A-Za-z][a-z]*(?:[-_.][a-z]+)*$/
+/** A plain word no key is, of at most 15 characters. */
 const plainWord = (value: string) => value.length <= 15 && PLAIN_WORD.test(value)
 /** A number no key is (a chain id: `/v2/421614/rpc`, `x-chain-id: 8453`); a longer one may be. */
 const chainNumber = (value: string) => /^\d{1,12}$/.test(value)
-/** A value no key is, unless named as one: a plain word, a chain id, an address or hash. */
+/** An account (`0x` and 40 hex digits): public whatever names it (`?token=0x…`, an ERC-20). */
+const isAddress = (value: string) => /^0x[0-9a-f]{40}$/i.test(value)
+/** A value no key is, unless named as one: a plain word, a chain id (decimal or hex). */
 const publicValue = (value: string) =>
-  plainWord(value) || chainNumber(value) || /^0x[0-9a-f]*$/i.test(value)
-/** A query parameter's or header's name that says its value is a credential, whatever it looks like. */
-const CREDENTIAL_NAME = /key|token|secret|auth|pass|session|sig|cred|cookie/i
+  plainWord(value) || chainNumber(value) || /^0x[0-9a-f]{1,16}$/i.test(value)
+/** The words of a parameter's or header's name that say its value is a credential. */
+const CREDENTIAL_WORDS = new Set(
+  'key apikey k token secret auth authorization pass passwd password pwd pw session sessionid sid sig signature cred creds credential credentials cookie jwt hmac access appid otp pin'.split(
+    ' ',
+  ),
+)
+/** `api_key`, `x-api-key`, `apiKey`, `accessToken`: a word of the name is a credential's. */
+const credentialName = (name: string) =>
+  name
+    .split(/[-_.\s]+|(?<=[a-z])(?=[A-Z])/)
+    .some((word) => CREDENTIAL_WORDS.has(word.toLowerCase()))
+/** A secret unless an account, or a public value under a name that says nothing of credentials. */
+const secretValue = (value: string, name: string) =>
+  !isAddress(value) && (credentialName(name) || !publicValue(value))
 /**
  * Inside hex data (`0x…`: revert data, an answer) a secret shorter than this is left alone: a
  * short one sits there by chance (`8453` in 1 of ~1,100 words), and scrubbing it would make an
@@ -64,6 +79,8 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
   const add = (value: string, min: number) => {
     if (value.length < min) return
     secrets++
+    // A hex key is echoed by a node that decoded it without its `0x`.
+    if (/^0x[0-9a-f]{16,}$/i.test(value)) add(value.slice(2), min)
     for (const form of formsOf(value)) {
       if (form.length >= MIN_CREDENTIAL) replace.set(form, '…')
       // White space ends a word where outlast cuts text short (shared/clip.ts): a word of a
@@ -72,12 +89,22 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
       if (words.length > 1) for (const w of words) part(w)
     }
   }
-  const part = (value: string) => {
-    if (value.length >= MIN_PART && !plainWord(value) && !chainNumber(value)) add(value, MIN_PART)
+  // A part named as a credential (`session=…` in a cookie) is one from 4 characters on; an
+  // unnamed piece (of `a;b`, `user:pass`) only when it could be a key alone: else one opaque
+  // token's halves would each be a secret to guess apart.
+  const part = (value: string, name = '') => {
+    if (credentialName(name) && !isAddress(value)) add(value, MIN_CREDENTIAL)
+    else if (value.length >= MIN_PART && !publicValue(value) && !isAddress(value))
+      add(value, MIN_PART)
   }
   // Plain words (`v3`, `rpc`, `mainnet`) and numbers (a chain id) are no keys.
   const urlPart = (value: string, name = '') => {
-    if (CREDENTIAL_NAME.test(name) || !publicValue(decode(value))) add(value, MIN_URL_PART)
+    const plain = decode(value)
+    if (!secretValue(plain, name)) return
+    add(value, MIN_URL_PART)
+    // A pair or a list in one value (`?auth=user:pass`, `?keys=k1,k2`): each of its items too.
+    const items = plain.split(/[:;,]/)
+    if (items.length > 1) for (const item of items) part(item)
   }
   try {
     const u = new URL(url)
@@ -100,15 +127,18 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
   } catch {}
   for (const [name, value] of Object.entries(headers)) {
     if (PUBLIC_HEADERS.has(name.toLowerCase()) || typeof value !== 'string') continue
-    if (CREDENTIAL_NAME.test(name) || !publicValue(value.trim())) add(value.trim(), MIN_CREDENTIAL)
-    // A list of credentials (`cookie: session=…; csrf="…"`): each value, unquoted.
-    for (const item of value.split(/[;,]/))
+    if (secretValue(value.trim(), name)) add(value.trim(), MIN_CREDENTIAL)
+    // A list of credentials (`cookie: session=…; csrf="…"`): each value, unquoted, by its name.
+    for (const item of value.split(/[;,]/)) {
+      const eq = item.indexOf('=')
       part(
         item
-          .slice(item.indexOf('=') + 1)
+          .slice(eq + 1)
           .trim()
           .replace(/^"(.*)"$/, '$1'),
+        eq < 0 ? '' : item.slice(0, eq).trim(),
       )
+    }
     const [, scheme, token] = /^(\S+)\s+(\S.*)$/.exec(value.trim()) ?? []
     if (!scheme || !token) continue
     add(token, MIN_CREDENTIAL)
@@ -116,7 +146,11 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
     const pair = unbase64(token)
     if (pair === undefined) continue
     add(pair, MIN_CREDENTIAL)
-    for (const part of pair.split(':')) add(part, MIN_CREDENTIAL)
+    // The user as a URL's user is (a plain `node` mangled geth's "missing trie node"), the
+    // password always.
+    const at = pair.indexOf(':')
+    if (!publicValue(pair.slice(0, at))) add(pair.slice(0, at), MIN_CREDENTIAL)
+    add(pair.slice(at + 1), MIN_CREDENTIAL)
   }
   if (secrets === 0) return { text: (t) => t, data: (d) => d }
 
@@ -156,7 +190,20 @@ function formsOf(value: string): string[] {
   const plain = decode(value)
   const form = new URLSearchParams({ a: plain }).toString().slice(2)
   // A query read the form way takes a raw `+` for a space (`?key=ab+cd` is echoed `ab cd`).
-  const forms = [value, plain, encodeURIComponent(plain), form, decode(value.replace(/\+/g, ' '))]
+  // RFC 3986 as Python's quote, PHP's rawurlencode and Go's QueryEscape write it (`!'()*` too).
+  const strict = encodeURIComponent(plain).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  )
+  const forms = [
+    value,
+    plain,
+    encodeURIComponent(plain),
+    form,
+    decode(value.replace(/\+/g, ' ')),
+    strict,
+    strict.replace(/%20/g, '+'),
+  ]
   // Base64 without padding, so that a match ignores how the echo was padded.
   for (const f of forms.slice()) forms.push(JSON.stringify(f).slice(1, -1), unpadded(f))
   return forms
