@@ -8,8 +8,6 @@
  * short enough to guess whole.
  */
 import assert from 'node:assert/strict'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { afterAll, beforeAll, describe, it } from 'vitest'
@@ -18,54 +16,10 @@ import { gateway } from '../../src/ipfs/gateway.ts'
 import { nodeSecrets } from '../../src/p2p/relay/nodeSecrets.ts'
 import { CHAIN_ID, resetLab, threeDomains, transfers } from '../helpers.ts'
 import { type Lab, startLab } from '../lab/index.ts'
+import { closeServers, erroringNode, partsOf, serve } from './echoes.ts'
 import { hostile, labSources } from './hostile.ts'
 
-/** Every run of `n` characters of `secret` that `text` holds (a part that survived). */
-const partsOf = (text: string, secret: string, n: number) => {
-  const lower = text.toLowerCase()
-  const found: string[] = []
-  for (let i = 0; i + n <= secret.length; i++)
-    if (lower.includes(secret.slice(i, i + n).toLowerCase())) found.push(secret.slice(i, i + n))
-  return found
-}
-
-const servers: { close(): void }[] = []
-afterAll(() => {
-  for (const s of servers) s.close()
-})
-
-/** A loopback server; `handler` decides every answer. */
-async function serve(handler: (req: IncomingMessage, body: string, res: ServerResponse) => void) {
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (c: Buffer) => {
-      body += c.toString()
-    })
-    req.on('end', () => handler(req, body, res))
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  servers.push({
-    close: () => {
-      server.closeAllConnections()
-      server.close()
-    },
-  })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
-
-/** A node that answers every call with a JSON-RPC error whose message `say` writes from the call. */
-const erroringNode = (say: (params: unknown[]) => string) =>
-  serve((_req, body, res) => {
-    const call = JSON.parse(body) as { id: number; params?: unknown[] }
-    res.setHeader('content-type', 'application/json')
-    res.end(
-      JSON.stringify({
-        jsonrpc: '2.0',
-        id: call.id,
-        error: { code: 3, message: say(call.params ?? []) },
-      }),
-    )
-  })
+afterAll(closeServers)
 
 describe('with the lab', () => {
   let lab: Lab
@@ -144,7 +98,7 @@ describe('without the lab', () => {
   // `;` `,` and whitespace, and each `name=value`'s value (from MIN_CREDENTIAL on), as secrets.
   it('a cookie header: the session value a node echoes is scrubbed', async () => {
     const SESSION = 'q7rt2mx9pl4vb8nkz3cv6bn1'
-    const node = await erroringNode(() => `session ${SESSION} expired`)
+    const node = await erroringNode(() => `session ${SESSION} expired`, 3)
     const source = http(node, {
       name: 'cookied',
       headers: { cookie: `session=${SESSION}; csrf=m4k8w2p6x0d5h9a3` },
@@ -174,7 +128,7 @@ describe('without the lab', () => {
   // short enough to guess is found so. The README says to use long keys.
   it.fails('a short header credential is found by sending guesses in one echoed text', async () => {
     const CREDENTIAL = 'k7qz'
-    const node = await erroringNode((params) => `execution reverted: ${String(params[0])}`)
+    const node = await erroringNode((params) => `execution reverted: ${String(params[0])}`, 3)
     const source = http(node, { name: 'short', headers: { 'x-api-key': CREDENTIAL } })
     const guesses = ['k7qa', 'k7qb', 'k7qy', 'K7QZ', 'k7r0']
     const error = (await source.request({ method: 'eth_call', params: [guesses.join(' ')] }).then(

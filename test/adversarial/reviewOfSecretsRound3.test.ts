@@ -12,71 +12,15 @@
  * a window that grows while scrubbing shrinks it, once per answer (fanOut.ts SECRET_SPAN).
  */
 import assert from 'node:assert/strict'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, type OutlastEvents, type Source } from '../../src/index.ts'
 import { nodeSecrets } from '../../src/p2p/relay/nodeSecrets.ts'
 import { CHAIN_ID, resetLab, threeDomains, transfers } from '../helpers.ts'
 import { type Lab, startLab } from '../lab/index.ts'
+import { closeServers, erroringNode, failureOf, partsOf, serve } from './echoes.ts'
 import { hostile, labSources } from './hostile.ts'
 
-/** Every run of `n` characters of `secret` that `text` holds (a part that survived). */
-const partsOf = (text: string, secret: string, n: number) => {
-  const lower = text.toLowerCase()
-  const found: string[] = []
-  for (let i = 0; i + n <= secret.length; i++)
-    if (lower.includes(secret.slice(i, i + n).toLowerCase())) found.push(secret.slice(i, i + n))
-  return found
-}
-
-const servers: { close(): void }[] = []
-afterAll(() => {
-  for (const s of servers) s.close()
-})
-
-/** A loopback server; `handler` decides every answer. */
-async function serve(handler: (req: IncomingMessage, body: string, res: ServerResponse) => void) {
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (c: Buffer) => {
-      body += c.toString()
-    })
-    req.on('end', () => handler(req, body, res))
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  servers.push({
-    close: () => {
-      server.closeAllConnections()
-      server.close()
-    },
-  })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
-
-/** A node that answers every call with a JSON-RPC error whose message `say` writes. */
-const erroringNode = (say: (params: unknown[], req: IncomingMessage) => string) =>
-  serve((req, body, res) => {
-    const call = JSON.parse(body) as { id: number; params?: unknown[] }
-    res.setHeader('content-type', 'application/json')
-    res.end(
-      JSON.stringify({
-        jsonrpc: '2.0',
-        id: call.id,
-        error: { code: -32000, message: say(call.params ?? [], req) },
-      }),
-    )
-  })
-
-/** The error a call to `source` ends in (the test fails if it does not fail). */
-async function failureOf(source: Source, method: string, params: unknown[] = []) {
-  const error = await source.request({ method, params }).then(
-    () => undefined,
-    (e: unknown) => e as Error & { details?: string },
-  )
-  assert.ok(error, 'the call did not fail: nothing tested')
-  return error
-}
+afterAll(closeServers)
 
 describe('with the lab', () => {
   let lab: Lab

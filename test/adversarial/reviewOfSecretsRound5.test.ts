@@ -28,22 +28,13 @@
  * chain id, and a key in the host (its redacted label keeps the host).
  */
 import assert from 'node:assert/strict'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage } from 'node:http'
 import { afterAll, describe, it } from 'vitest'
 import { isPruned } from '../../src/core/pruned.ts'
 import { http, type Source } from '../../src/index.ts'
 import { nodeSecrets } from '../../src/p2p/relay/nodeSecrets.ts'
 import { base64, scrubberFor } from '../../src/sources/secrets.ts'
-
-/** Every run of `n` characters of `secret` that `text` holds (a part that survived). */
-const partsOf = (text: string, secret: string, n: number) => {
-  const lower = text.toLowerCase()
-  const found: string[] = []
-  for (let i = 0; i + n <= secret.length; i++)
-    if (lower.includes(secret.slice(i, i + n).toLowerCase())) found.push(secret.slice(i, i + n))
-  return found
-}
+import { closeServers, erroringNode as echoingNode, failureOf, partsOf } from './echoes.ts'
 
 /** `scrubberFor(url, headers).text(said)` shows no 8 characters of `secret` in a row. */
 const hides = (url: string, headers: Record<string, string>, said: string, secret: string) => {
@@ -51,47 +42,15 @@ const hides = (url: string, headers: Record<string, string>, said: string, secre
   assert.deepEqual(partsOf(shown, secret, 8), [], `part of the secret is shown: ${shown}`)
 }
 
-const servers: { close(): void }[] = []
-afterAll(() => {
-  for (const s of servers) s.close()
-})
+afterAll(closeServers)
 
 /** A loopback node that answers every call with a JSON-RPC error whose message `say` writes. */
-async function erroringNode(say: (req: IncomingMessage) => string) {
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = ''
-    req.on('data', (c: Buffer) => {
-      body += c.toString()
-    })
-    req.on('end', () => {
-      const call = JSON.parse(body) as { id: number }
-      res.setHeader('content-type', 'application/json')
-      res.end(
-        JSON.stringify({
-          jsonrpc: '2.0',
-          id: call.id,
-          error: { code: -32000, message: say(req) },
-        }),
-      )
-    })
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  servers.push({
-    close: () => {
-      server.closeAllConnections()
-      server.close()
-    },
-  })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
+const erroringNode = (say: (req: IncomingMessage) => string) =>
+  echoingNode((_params, req) => say(req))
 
 /** What a failing call to `source` shows: its message and details. */
 async function shownBy(source: Source) {
-  const error = await source.request({ method: 'eth_blockNumber', params: [] }).then(
-    () => undefined,
-    (e: unknown) => e as Error & { details?: string },
-  )
-  assert.ok(error, 'the call did not fail: nothing tested')
+  const error = await failureOf(source, 'eth_blockNumber')
   return `${error.message} ${error.details ?? ''}`
 }
 
