@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Source } from '../../src/index.ts'
+import { createOutlast, type Source } from '../../src/index.ts'
+import { CHAIN_ID } from '../helpers.ts'
 
 /** Every run of `n` characters of `secret` that `text` holds (a part that survived). */
 export const partsOf = (text: string, secret: string, n: number) => {
@@ -69,4 +70,30 @@ export async function failureOf(source: Source, method: string, params: unknown[
   )
   assert.ok(error, 'the call did not fail: nothing tested')
   return error
+}
+
+/** A failed `eth_call`'s error: the quorum's answers as outlast shows them. */
+export type FailedCall = Error & { answers: { source: string; answer: string }[] }
+
+/**
+ * Calls `eth_call` (a precompile: `to`, with `data`) through a fresh client over `sources`,
+ * after a first read, and returns the error it must end in (the test fails if it does not),
+ * with `shown`: its message and answers as one text, where no part of a secret may be.
+ */
+export async function failedCall(
+  sources: Source[],
+  { to = '0x0000000000000000000000000000000000000001', data = '0x' } = {},
+): Promise<{ error: FailedCall; shown: string }> {
+  const rpc = createOutlast({ chainId: CHAIN_ID, sources })
+  try {
+    await rpc.request({ method: 'eth_blockNumber' })
+    const error = await rpc.request({ method: 'eth_call', params: [{ to, data }, 'latest'] }).then(
+      () => undefined,
+      (e: unknown) => e as FailedCall,
+    )
+    assert.ok(error?.answers, `eth_call did not fail with answers: nothing tested (${error})`)
+    return { error, shown: `${error.message}\n${JSON.stringify(error.answers)}` }
+  } finally {
+    await rpc.close()
+  }
 }

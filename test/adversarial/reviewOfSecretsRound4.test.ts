@@ -12,12 +12,12 @@
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { createOutlast, http } from '../../src/index.ts'
+import { http } from '../../src/index.ts'
 import { nodeSecrets } from '../../src/p2p/relay/nodeSecrets.ts'
 import { scrubberFor } from '../../src/sources/secrets.ts'
-import { CHAIN_ID, resetLab, threeDomains } from '../helpers.ts'
+import { resetLab, threeDomains } from '../helpers.ts'
 import { type Lab, startLab } from '../lab/index.ts'
-import { closeServers, erroringNode, failureOf, partsOf } from './echoes.ts'
+import { closeServers, erroringNode, failedCall, failureOf, partsOf } from './echoes.ts'
 import { hostile, labSources } from './hostile.ts'
 
 afterAll(closeServers)
@@ -193,30 +193,11 @@ describe('with the lab', () => {
     const echoing = hostile(keyed, async (method, _params, answer) =>
       method === 'eth_call' ? `0x00${KEY}00` : answer(),
     )
-    const rpc = createOutlast({
-      chainId: CHAIN_ID,
-      sources: [echoing, ...labSources(lab, ['aws'])],
-    })
-    try {
-      await rpc.request({ method: 'eth_blockNumber' })
-      const error = (await rpc
-        .request({
-          method: 'eth_call',
-          params: [{ to: '0x0000000000000000000000000000000000000001', data: '0x' }, 'latest'],
-        })
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        )) as (Error & { answers?: unknown }) | undefined
-      assert.ok(error, 'eth_call did not fail: nothing tested')
-      const shown = `${error.message}\n${JSON.stringify(error.answers)}`
-      assert.deepEqual(
-        partsOf(shown, KEY.slice(0, 200), 16),
-        [],
-        `part of the key is shown: ${shown}`,
-      )
-    } finally {
-      await rpc.close()
-    }
+    const { shown } = await failedCall([echoing, ...labSources(lab, ['aws'])])
+    assert.deepEqual(
+      partsOf(shown, KEY.slice(0, 200), 16),
+      [],
+      `part of the key is shown: ${shown}`,
+    )
   })
 })
