@@ -93,9 +93,7 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
   // unnamed piece (of `a;b`, `user:pass`) only when it could be a key alone: else one opaque
   // token's halves would each be a secret to guess apart.
   const part = (value: string, name = '') => {
-    if (credentialName(name) && !isAddress(value)) add(value, MIN_CREDENTIAL)
-    else if (value.length >= MIN_PART && !publicValue(value) && !isAddress(value))
-      add(value, MIN_PART)
+    if (secretValue(value, name)) add(value, credentialName(name) ? MIN_CREDENTIAL : MIN_PART)
   }
   // Plain words (`v3`, `rpc`, `mainnet`) and numbers (a chain id) are no keys.
   const urlPart = (value: string, name = '') => {
