@@ -9,7 +9,7 @@ import { clip } from '../shared/clip.ts'
 import { ConfigError, SourceError } from '../shared/errors.ts'
 import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
 import { parseRetryAfter } from '../shared/retryAfter.ts'
-import { redactUrl } from '../shared/url.ts'
+import { redactHost, redactUrl } from '../shared/url.ts'
 import { networkErrors } from '../sources/networkError.ts'
 import { scrubberFor } from '../sources/secrets.ts'
 import { credentialsRefused } from './gatewayUrls.ts'
@@ -43,7 +43,7 @@ export function gateway(url: string, options: GatewayOptions = {}): IpfsRoute {
   const scrub = scrubberFor(url)
   const fail = (kind: SourceError['kind'], message: string, extra = {}) =>
     new SourceError(name, kind, scrub.text(message), extra)
-  const classify = networkErrors(fail, base.host, 0)
+  const classify = networkErrors(fail, redactHost(base), 0)
 
   const blockUrl = (cid: CID) => {
     const u = new URL(base)

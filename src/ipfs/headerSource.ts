@@ -29,7 +29,7 @@ import { raceAbort } from '../shared/abort.ts'
 import { ConfigError, RpcResponseError, SourceError, VerificationError } from '../shared/errors.ts'
 import { keccak256 } from '../shared/keccak.ts'
 import type { RpcRequest, Source, SourceRequestOptions } from '../shared/types.ts'
-import { redactUrl } from '../shared/url.ts'
+import { redactHost, redactUrl } from '../shared/url.ts'
 import { blockCid, decodeHeader, type EthHeader, encodeHeader, fetchRawBlock } from './ethBlock.ts'
 import { checkGatewayUrls } from './gatewayUrls.ts'
 import { routeFailure } from './routeFailure.ts'
@@ -99,7 +99,7 @@ export function ipfsHeaders(options: IpfsHeadersOptions): IpfsHeaderSource {
   const name = o.name
   const routes: Route[] = [
     ...o.gateways.map((url) =>
-      route(redactUrl(url), new URL(url).host, (cid, signal) =>
+      route(redactUrl(url), redactHost(new URL(url)), (cid, signal) =>
         fetchRawBlock(url, cid, { fetch: o.fetchFn, signal, maxBytes: o.maxBytes }),
       ),
     ),

@@ -3,7 +3,9 @@
  * bytes bounded in size and time, then verified with the `ipns` package against the name's key.
  * A record that fails its signature is a lie (counted, reported); an expired one is not.
  */
+
 import { messageOf } from '../shared/errors.ts'
+import { redactHost } from '../shared/url.ts'
 import { gatewayBytes } from './gatewayBytes.ts'
 import type { IpnsOptions, IpnsRecordInfo, IpnsRouteStatus } from './ipns.ts'
 import { routeFailure } from './routeFailure.ts'
@@ -42,7 +44,7 @@ export async function fromRoute(
     if (signal.aborted) throw new Error('not needed any more')
     const why = timeout.aborted
       ? `no answer within ${o.timeout} ms`
-      : routeFailure(error, new URL(r.url).host)
+      : routeFailure(error, redactHost(new URL(r.url)))
     r.failures++
     r.lastError = why
     throw new Error(why)

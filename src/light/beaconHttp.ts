@@ -6,7 +6,7 @@
  */
 import { ConfigError, SourceError, type SourceFailureKind } from '../shared/errors.ts'
 import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
-import { redactUrl } from '../shared/url.ts'
+import { redactHost, redactUrl } from '../shared/url.ts'
 import { networkErrors } from '../sources/networkError.ts'
 import type { BeaconApiOptions } from './beaconApi.ts'
 import { malformed } from './errors.ts'
@@ -40,8 +40,8 @@ export function beaconSettings(url: string, options: BeaconApiOptions): BeaconSe
       `beaconApi(${redactUrl(url)}): the URL carries user:password@; pass headers: { authorization: 'Basic …' } instead.`,
     )
   const {
-    name = parsed.host,
-    domain = parsed.host,
+    name = redactHost(parsed),
+    domain = redactHost(parsed),
     config = mainnet,
     format = 'ssz',
     timeout = 10_000,
@@ -87,7 +87,7 @@ export function beaconSettings(url: string, options: BeaconApiOptions): BeaconSe
     headers,
     fetchFn,
     base: parsed.href.endsWith('/') ? parsed.href : `${parsed.href}/`,
-    hostname: parsed.hostname,
+    hostname: redactHost(parsed),
   }
 }
 

@@ -8,6 +8,7 @@ import type {
   SourceRequestOptions,
   UrlSourceKind,
 } from '../shared/types.ts'
+import { redactHost } from '../shared/url.ts'
 import type { BatchOptions } from './batch.ts'
 import { type Call, callOf, type Fail, jsonRpc } from './jsonRpc.ts'
 import { networkErrors } from './networkError.ts'
@@ -82,7 +83,7 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
   const rpc = jsonRpc(name, scrub)
   const { fail, resultOf } = rpc
   // No `cause`: the text of a fetch error (a custom fetchFn's too) would escape the scrubber.
-  const networkError = networkErrors(fail, parsed.hostname, timeout)
+  const networkError = networkErrors(fail, redactHost(parsed), timeout)
 
   async function post(payload: Call | Call[], signal?: AbortSignal): Promise<unknown> {
     const timeoutSignal = AbortSignal.timeout(timeout)

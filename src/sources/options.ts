@@ -6,7 +6,7 @@ import {
   URL_KINDS,
   type UrlSourceKind,
 } from '../shared/types.ts'
-import { redactUrl } from '../shared/url.ts'
+import { redactHost, redactUrl } from '../shared/url.ts'
 
 /** Options every URL source shares (`http`, `webSocket`). */
 export type UrlSourceOptions = {
@@ -56,9 +56,9 @@ export function urlSource(
       `${factory}(): URL must be ${protocols.join(' or ')}, got ${parsed.protocol}`,
     )
   const {
-    name = parsed.host,
+    name = redactHost(parsed),
     kind = 'cloud',
-    domain = parsed.host,
+    domain = redactHost(parsed),
     weight = 1,
     timeout = 10_000,
     maxResponseBytes = 16 * 1024 * 1024,

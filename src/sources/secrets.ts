@@ -2,7 +2,7 @@
  * The secrets a URL source was configured with, and the scrubber that removes them, in every
  * form a node may echo, from everything the source emits: messages, close reasons, error data.
  */
-import { redactUrl } from '../shared/url.ts'
+import { keyLabel, redactUrl } from '../shared/url.ts'
 
 export type Scrubber = {
   /** `text` with every secret replaced by `…` (and the source's URL by its label). */
@@ -106,6 +106,8 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
   }
   try {
     const u = new URL(url)
+    // A key in the host name (redactUrl writes it `…` too); a name's words are no secrets.
+    for (const label of u.hostname.split('.')) if (keyLabel(label)) add(label, MIN_URL_PART)
     for (const segment of u.pathname.split('/')) urlPart(segment)
     for (const pair of u.search.slice(1).split('&')) {
       const eq = pair.indexOf('=')

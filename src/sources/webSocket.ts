@@ -3,7 +3,9 @@
  * (wsConnection.ts: connect, reconnect, heartbeat, close) and the calls on it (wsCalls.ts: ids,
  * answers, timeouts, subscriptions).
  */
+
 import type { RpcRequest, SourceRequestOptions } from '../shared/types.ts'
+import { redactHost } from '../shared/url.ts'
 import { jsonRpc } from './jsonRpc.ts'
 import { finite, MAX_TIMER, urlSource, urlSourceConfig } from './options.ts'
 import { scrubberFor } from './secrets.ts'
@@ -87,7 +89,7 @@ function settingsOf(url: string, options: WebSocketSourceOptions) {
   const { timeout } = source
   const connection: Omit<ConnectionSettings, 'fail'> = {
     url,
-    host: parsed.hostname,
+    host: redactHost(parsed),
     protocols,
     headers,
     Impl,

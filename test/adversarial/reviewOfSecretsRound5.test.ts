@@ -24,8 +24,8 @@
  * words are matched (`k`, `pwd`, `hmac`, `apiKey`, not `passive`); a cookie item is judged by
  * its own name; a query value's pieces (`a:b`, `a,b`) are secrets when they could be keys; the
  * RFC 3986 form and a hex key without its `0x` are known; a basic-auth user is judged as a URL's
- * user is. Kept as `it.fails`, not fixed this stop: a 12-digit number in a path taken for a
- * chain id, and a key in the host (its redacted label keeps the host).
+ * user is. Kept as an `it.fails`, not fixed that stop: a 12-digit number in a path taken for a
+ * chain id. A key in the host (its redacted label kept the host) was fixed the stop after.
  */
 import assert from 'node:assert/strict'
 import type { IncomingMessage } from 'node:http'
@@ -249,11 +249,49 @@ describe('secrets outside the rules', () => {
   // text, shows the key whole. Fix: a host label of 16+ characters that is not a plain word
   // (or has 12+ hex digits) is a secret; redactUrl writes it `…` (`https://….eth.rpc.rivet.cloud`),
   // and the default name/domain use the redacted host.
-  // Kept as a limit (closing note): not fixed this stop.
-  it.fails('a key in the subdomain, echoed with the URL, is not shown', () => {
+  // Fixed (shared/url.ts keyLabel, redactHost): a host label of 16+ characters with a `-` piece
+  // that is no word (or word and short number) is a key: a secret, and written `…` in the
+  // source's label, default name and domain, and in the host a network error names.
+  it('a key in the subdomain, echoed with the URL, is not shown', () => {
     const KEY = '4f0c9e2a7b1d8e3f6a5c0b9d2e7f1a8c'
     const url = `https://${KEY}.eth.rpc.rivet.cloud/`
     hides(url, {}, `upstream ${url} refused the call`, KEY)
+    hides(url, {}, `no project ${KEY} here`, KEY)
+  })
+
+  it("a key in the subdomain is in no source's name, domain, error or status", async () => {
+    const KEY = '4f0c9e2a-7b1d-8e3f-6a5c-0b9d2e7f1a8c' // a UUID, as some providers write one
+    const url = `https://${KEY}.eth.rpc.example:8443/`
+    const node = await echoingNode(() => `unknown endpoint ${url} (${KEY})`)
+    // The call goes to the loopback node, as DNS would send it to the provider's.
+    const toNode: typeof fetch = (_input, init) => fetch(node, init)
+    const source = http(url, { fetchFn: toNode })
+    assert.equal(source.config.name, '….eth.rpc.example:8443')
+    assert.equal(source.config.domain, '….eth.rpc.example:8443')
+    const dns = Object.assign(new TypeError('fetch failed'), {
+      cause: { code: 'ENOTFOUND', hostname: `${KEY}.eth.rpc.example` },
+    })
+    const unresolved = http(url, { fetchFn: async () => Promise.reject(dns) })
+    const shown = [
+      JSON.stringify(source.config),
+      await shownBy(source),
+      await shownBy(unresolved),
+    ].join('\n')
+    assert.match(shown, /DNS lookup failed for ….eth.rpc.example/)
+    for (const piece of KEY.split('-'))
+      assert.ok(!shown.includes(piece), `part of the key is shown: ${shown}`)
+  })
+
+  it('control: a host of names and short numbers is shown whole', () => {
+    for (const host of [
+      'ethereum-mainnet-archive.example',
+      'nd-123-456-789.p2pify.com',
+      'eth-mainnet-node01-us-east-1.example',
+    ]) {
+      const source = http(`https://${host}/v2/abcdef0123456789abcdef`)
+      assert.equal(source.config.name, host)
+      assert.equal(scrubberFor(`https://${host}/`).text(`${host} is busy`), `${host} is busy`)
+    }
   })
 
   // Was a HOLE (low: a whole key, needs a node that parses the hex it was given). A credential written
