@@ -5,14 +5,16 @@
  * among the set bits). A link named by the bucket alone is a sub-shard; one named bucket + name
  * is the entry. The exporter instead takes the first link whose name ends in the name, in any
  * bucket: content can put a second entry of the same name in another bucket, and only this
- * lookup says which one the path names.
+ * lookup says which one the path names. A shard declaring another hash function, or none, is
+ * refused, as Kubo refuses it.
  */
 import { murmur364 } from '@multiformats/murmur3'
 import { exporter, type ReadableStorage } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
+import { reader } from 'protons-runtime'
 
 /** A shard node as the exporter reads it. */
-type Shard = { Links: { Name?: string; Hash: CID }[] }
+type Shard = { Data?: Uint8Array; Links: { Name?: string; Hash: CID }[] }
 
 /**
  * The CID the name is under in the HAMT rooted at `dir`, or undefined when its bucket holds no
@@ -29,8 +31,14 @@ export async function hamtEntry(
     const entry = await exporter(shard, store, { signal })
     if (entry.type !== 'directory' || entry.unixfs.type !== 'hamt-sharded-directory')
       throw new Error(`HAMT shard ${shard} is not a HAMT node`)
-    // What Kubo reads: a fanout its bitfield's whole bytes can hold. (It also refuses a hash
-    // other than murmur3; ipfs-unixfs 13's `unmarshal` drops `hashType`, so that is not checked.)
+    const node = entry.node as Shard
+    // What Kubo reads: murmur3 alone (boxo's NewHamtFromDag, for every shard it loads), a
+    // missing hashType read as 0 and refused too; then a fanout its bitfield's whole bytes hold.
+    const hashType = hashTypeOf(node.Data!)
+    if (hashType !== 0x22n)
+      throw new Error(
+        `HAMT shard ${shard} declares ${hashType === undefined ? 'no hash function' : `hash function 0x${hashType.toString(16)}`}, not murmur3 (0x22)`,
+      )
     const fanout = Number(entry.unixfs.fanout)
     const bits = Math.log2(fanout)
     if (!Number.isInteger(bits) || bits < 3 || bits > 16)
@@ -42,7 +50,7 @@ export async function hamtEntry(
       .toString(16)
       .toUpperCase()
       .padStart((fanout - 1).toString(16).length, '0')
-    const links = (entry.node as Shard).Links
+    const links = node.Links
     // The bitfield says which buckets hold a link, and the links come in bucket order: a reader
     // takes the link at the bucket's place among the set bits, as Kubo does.
     const field = bitfield(entry.unixfs.data ?? new Uint8Array(0), fanout)
@@ -57,6 +65,22 @@ export async function hamtEntry(
     }
     shard = link.Hash
   }
+}
+
+/**
+ * The hashType (field 5, a varint) of a UnixFS Data message, which ipfs-unixfs 13's `unmarshal`
+ * drops: the last one given, as protobuf readers keep it; one of another wire type is no
+ * hashType (Go's protobuf keeps it as an unknown field).
+ */
+function hashTypeOf(data: Uint8Array): bigint | undefined {
+  const r = reader(data)
+  let hashType: bigint | undefined
+  while (r.pos < r.len) {
+    const tag = r.uint32()
+    if (tag === 5 << 3 /* field 5, varint */) hashType = r.uint64()
+    else r.skipType(tag & 7)
+  }
+  return hashType
 }
 
 /**
