@@ -1,8 +1,9 @@
 /**
  * A bound on tasks in flight that never queues: a task past the bound is not run at all, and the
  * caller decides what that means. The relay's gossip validators ask its node through one
- * (relayGossip.ts): a peer can publish far faster than a node answers, and a queue would only
- * hold its flood in memory and delay every message behind it.
+ * (relayGossip.ts): a peer can publish far faster than a node answers, and an unbounded queue
+ * would only hold its flood in memory and delay every message behind it (heads wait in a short
+ * queue of their own there, bounded in length and in time).
  */
 
 export type InFlight = {

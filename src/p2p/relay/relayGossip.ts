@@ -16,10 +16,33 @@
  * hold every connection to the node, and peers' calls would queue behind it; without the split
  * and the bound per peer, one peer's made-up heads (no strike: a head the node lacks may be
  * honest news) would hold every check, and honest peers' transactions would be dropped. A
- * message that arrives while its slots are busy is Ignored without asking the node (counted as
- * `…Dropped`): not passed on by this relay and no strike against its sender (gossipsub keeps its
- * id as seen, so that copy is not checked again; another relay's message for the same head is,
- * and messages for a head whose check is in flight share it, asking again if it found none).
+ * transaction that arrives while its slots are busy is Ignored without asking the node (counted
+ * as `txsDropped`): not passed on by this relay and no strike against its sender (gossipsub
+ * keeps its id as seen, so that copy is not checked again).
+ *
+ * Heads have two more ways in, because peer ids cost nothing: with the bound per peer alone, two
+ * fresh ids' made-up heads held all four head checks and an honest neighbour's head was dropped
+ * unchecked. A head this relay's node reported itself (one it publishes) is known, and accepted
+ * without a check. A head that finds the slots busy waits for one, at most HEAD_WAIT ms, among at
+ * most HEAD_QUEUE waiting heads; a freed slot goes to the waiting head nearest the node's next
+ * head (top + 1: an honest new head is there, a made-up one anywhere), and a full queue drops its
+ * farthest (a newcomer no nearer than all of them is itself dropped: a flood cannot push out a
+ * head at the same distance that came first). A waiting head the node reports meanwhile is
+ * accepted at once, without its check. A peer's heads waiting and being checked count against
+ * its bound of two. A head dropped from the queue, or that waited too long, is Ignored as
+ * `headsDropped`, as one that found the slots busy was before. So node calls for heads stay at
+ * HEAD_CHECKS, waiting heads at HEAD_QUEUE for at most HEAD_WAIT each (another relay's message
+ * for a head waiting or being checked shares its place and its check), transactions keep their
+ * own slots, and a head the node lacks still costs no strike. A wait rather than more slots: the
+ * slots bound the node's load, and a short queue only holds a head until one is free.
+ *
+ * What this does not stop: made-up heads at the node's next number look like honest ones until
+ * the node is asked, the very call being bounded. Ten or more ids sending them before an honest
+ * head that is ahead of this relay's node arrives can hold the slots and the queue, and that
+ * message is dropped as before (headCheckQueue.test.ts keeps it as a hole). Its block still
+ * reaches this relay's sources in the relay's own word once its node has it, and a later relay's
+ * message for it is then accepted without a check. Made-up heads far from the node's head (the
+ * cheap kind) only wait behind an honest next head.
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type WebSocket from 'ws'
@@ -40,8 +63,15 @@ type NodeAnswer = { result?: unknown; error?: { code?: number; message?: string 
 export const GOSSIP_NODE_CALLS = 12
 /** Of those, the checks of gossiped heads (one a block when honest); the others check transactions. */
 export const HEAD_CHECKS = 4
-/** Checks of the messages of one kind one peer passed on (its own or others') in flight at once. */
+/**
+ * Checks of the messages of one kind one peer passed on (its own or others') in flight at once;
+ * of heads, waiting for a slot or in flight.
+ */
 export const PEER_CHECKS = { heads: 2, txs: GOSSIP_NODE_CALLS - HEAD_CHECKS - 2 }
+/** Heads that may wait for a head check slot while all are busy. */
+export const HEAD_QUEUE = 16
+/** Milliseconds a head may wait for a head check slot before it is dropped. */
+export const HEAD_WAIT = 2_000
 
 /** Blocks below its node's head that a gossiped head may be and still be passed on. */
 export const STALE_HEAD_DEPTH = 8
@@ -72,8 +102,8 @@ export function relayGossip(
   const txs = txsTopic(chainId)
   const submitted = createLru<true>(4_096)
   const knownHeads = createLru<true>(256)
-  /** Heads whose check is in flight, and its answer. */
-  const headsAsked = new Map<string, Promise<NodeAnswer>>()
+  /** Heads whose check is waiting or in flight, and its answer (undefined: dropped unasked). */
+  const headsAsked = new Map<string, Promise<NodeAnswer | undefined>>()
   /** The number of the node's latest head (0 until it is known). */
   let top = 0
   const asker = (client: NodeClient) => async (method: string, params: unknown[]) =>
@@ -82,6 +112,50 @@ export function relayGossip(
   const ask = asker(nodes.own)
   const askChecking = asker(nodes.checking)
   const headChecks = { slots: inFlight(HEAD_CHECKS), perPeer: inFlightPer(PEER_CHECKS.heads) }
+  /** Heads waiting for a check slot, oldest first. */
+  const waiting: Waiting[] = []
+  /** How far a head is from the node's next head (from the lowest while `top` is unknown). */
+  const distance = (n: number) => {
+    const d = Math.abs(n - (top + 1))
+    return Number.isNaN(d) ? Number.POSITIVE_INFINITY : d
+  }
+  const unwait = (w: Waiting, answer: NodeAnswer | undefined | Promise<NodeAnswer | undefined>) => {
+    const i = waiting.indexOf(w)
+    if (i < 0) return
+    waiting.splice(i, 1)
+    clearTimeout(w.timer)
+    w.resolve(answer)
+  }
+  /** A head check on a free slot; when it ends, the nearest waiting head takes the slot. */
+  const startHeadCheck = (hash: string) => {
+    const asked = headChecks.slots.run(() => askChecking('eth_getBlockByHash', [hash, false]))
+    const freed = () => {
+      let next: Waiting | undefined
+      for (const w of waiting) if (!next || distance(w.number) < distance(next.number)) next = w
+      // A head that took the slot since (a microtask earlier) hands it on when its check ends.
+      const started = next && startHeadCheck(next.hash)
+      if (next && started) unwait(next, started)
+    }
+    asked?.then(freed, freed)
+    return asked
+  }
+  /** The node's answer on whether it has `hash`: now, after a wait, or undefined (dropped). */
+  const headCheck = (peer: string, hash: string, number: number) =>
+    headChecks.perPeer.run(peer, (): Promise<NodeAnswer | undefined> | undefined => {
+      const asked = startHeadCheck(hash)
+      if (asked) return asked
+      if (waiting.length >= HEAD_QUEUE) {
+        let far = waiting[0]!
+        for (const w of waiting) if (distance(w.number) > distance(far.number)) far = w
+        if (distance(far.number) <= distance(number)) return undefined
+        unwait(far, undefined)
+      }
+      return new Promise((resolve) => {
+        const w: Waiting = { hash, number, resolve, timer: undefined }
+        w.timer = setTimeout(() => unwait(w, undefined), HEAD_WAIT)
+        waiting.push(w)
+      })
+    })
   const txChecks = {
     slots: inFlight(GOSSIP_NODE_CALLS - HEAD_CHECKS),
     perPeer: inFlightPer(PEER_CHECKS.txs),
@@ -109,7 +183,7 @@ export function relayGossip(
       // that joined a check whose node did not have the block asks again (the check may have
       // gone out before the node imported it: a hostile peer pushing a head early).
       const hash = head.value.hash
-      const ask = () => check(headChecks, peer.toString(), 'eth_getBlockByHash', [hash, false])
+      const ask = () => headCheck(peer.toString(), hash, Number(head.value.number))
       let asked = headsAsked.get(hash)
       const shared = asked !== undefined
       if (!asked) {
@@ -122,12 +196,14 @@ export function relayGossip(
         )
       }
       let known = await asked
-      if (!known.result && shared) {
+      if (known && !known.result && shared && !knownHeads.get(hash)) {
         const again = ask()
         if (!again) return verdict('headsDropped', Ignore)
         known = await again
       }
-      if (!known.result) return verdict('headsIgnored', Ignore)
+      // The node may have reported the head itself while it waited.
+      if (!known?.result && !knownHeads.get(hash))
+        return verdict(known ? 'headsIgnored' : 'headsDropped', Ignore)
       knownHeads.set(head.value.hash, true)
     }
     return verdict('headsAccepted', Accept)
@@ -161,7 +237,11 @@ export function relayGossip(
     const hash = header.hash
     const number = Number(header.number)
     if (Number.isSafeInteger(number)) top = number
-    if (typeof hash !== 'string' || published.get(hash)) return
+    if (typeof hash !== 'string') return
+    // The node's own word: that head is known, and one waiting for a check needs none.
+    knownHeads.set(hash, true)
+    for (const w of waiting.filter((w) => w.hash === hash)) unwait(w, { result: header })
+    if (published.get(hash)) return
     let data = headBytes(header)
     if (!data) {
       const again = (await ask('eth_getBlockByHash', [hash, false])).result as Header | undefined
@@ -174,12 +254,30 @@ export function relayGossip(
       () => {},
     )
   }
-  return watchHeads({
+  const watch = watchHeads({
     latest: async () => (await ask('eth_getBlockByNumber', ['latest', false])).result as Header,
     onHead: publish,
     interval: settings.interval,
     ...(settings.ws ? { ws: settings.ws, WebSocket: settings.WebSocket } : {}),
   })
+  return {
+    from: () => watch.from(),
+    get drops() {
+      return watch.drops
+    },
+    stop() {
+      watch.stop()
+      for (const w of [...waiting]) unwait(w, undefined)
+    },
+  }
+}
+
+/** A head waiting for a check slot. */
+type Waiting = {
+  hash: string
+  number: number
+  resolve: (answer: NodeAnswer | undefined | Promise<NodeAnswer | undefined>) => void
+  timer: ReturnType<typeof setTimeout> | undefined
 }
 
 /** The gossip form of a header, if its fields hash to its hash (what every receiver checks). */
