@@ -36,15 +36,18 @@ export function createRequestWithMeta(
     const key = `${args.method}:${canonical(params)}`
     const cached = cache.get(key)
     if (cached !== undefined) return { result: own(cached), meta: cachedMeta(args.method, policy) }
-    // Each eth_subscribe / eth_newFilter creates its own stream: never shared.
+    // Each eth_subscribe / eth_newFilter creates its own stream: never shared. A request made
+    // once a newer head is known shares none made before it, which may be pinned to an older
+    // block (a balance read just after the caller's own receipt would show the old balance).
     const shared = policy.class !== 'subscription'
-    let pending = shared ? inflightRequests.get(key) : undefined
+    const sharedKey = `${key}@${engine.head.peek()?.hash}`
+    let pending = shared ? inflightRequests.get(sharedKey) : undefined
     if (!pending) {
       const started = Date.now()
       // Settled, it is no longer in flight: taken out first, before anything that could throw.
       pending = run(engine, args.method, params, policy, started).then(
         (answer) => {
-          if (shared) inflightRequests.delete(key)
+          if (shared) inflightRequests.delete(sharedKey)
           if (isImmutable(args.method, params, answer)) cache.set(key, answer.result)
           events.emit('request', {
             method: args.method,
@@ -55,7 +58,7 @@ export function createRequestWithMeta(
           return answer
         },
         (thrown: unknown) => {
-          if (shared) inflightRequests.delete(key)
+          if (shared) inflightRequests.delete(sharedKey)
           const error = scrubbed(thrown, engine.redact)
           events.emit('request', {
             method: args.method,
@@ -66,7 +69,7 @@ export function createRequestWithMeta(
           throw error
         },
       )
-      if (shared) inflightRequests.set(key, pending)
+      if (shared) inflightRequests.set(sharedKey, pending)
     }
     // Each caller gets its own copy: callers that share a request, or a cached answer, must
     // not see each other's changes.
