@@ -75,6 +75,11 @@ export type HeadTracker = {
   confirmedHead(): Readonly<Head> | undefined
   /** `eth_blockNumber`: never lower than a confirmed height returned before. */
   blockNumber(): Promise<number>
+  /**
+   * A caller was shown block `n` (a receipt's, a transaction's, a block's): the next read of
+   * `latest` below it polls once first, so that it is read at that block once sources agree on it.
+   */
+  shown(n: number): void
   refresh(): Promise<void>
   /**
    * A head a source pushed (a WebSocket `newHeads`): a hint like a polled head. Resolves with
@@ -125,6 +130,9 @@ class Tracker {
   /** Recent confirmed heads and when they were seen: how fast the chain is known to move. */
   readonly #pace: Pace[] = []
   #highestReturned = -1
+  /** The highest block a caller was shown, and the highest a read waited for a poll to reach. */
+  #shown = -1
+  #shownPolled = -1
   /** The highest pushed height the other sources were asked about. */
   #askedFor = -1
   #inflight: Promise<void> | undefined
@@ -154,6 +162,10 @@ class Tracker {
       refresh: () => this.#refresh(),
       confirm: (s, header) => this.#confirm(s, header),
       blockNumber: () => this.#blockNumber(),
+      // Only a height the chain could have reached: a source's made-up one costs no poll.
+      shown: (n) => {
+        if (n > this.#shown && this.#plausible(n)) this.#shown = n
+      },
     }
   }
 
@@ -668,7 +680,13 @@ class Tracker {
     // spell the cached head is too old to pin `latest` to: wait for a fresh one. A head no
     // second domain confirmed is asked again each time: the others may be back.
     if (!this.#agreed || age >= 3 * Math.max(this.#o.pollingInterval, 500)) await this.#refresh()
-    else if (age >= this.#o.pollingInterval || !this.#agreedConfirmed)
+    else if (this.#agreed.number < this.#shown && this.#shownPolled < this.#shown) {
+      // A caller saw a newer block (its transaction's receipt): a read of `latest` now must not
+      // show the state before it. One poll begun after it, per such block, is waited for.
+      this.#shownPolled = this.#shown
+      await this.#inflight
+      if (this.#agreed.number < this.#shown) await this.#refresh()
+    } else if (age >= this.#o.pollingInterval || !this.#agreedConfirmed)
       this.#refresh().catch(() => {})
     if (!this.#agreed)
       throw new AllSourcesFailedError(

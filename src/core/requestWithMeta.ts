@@ -48,6 +48,7 @@ export function createRequestWithMeta(
       pending = run(engine, args.method, params, policy, started).then(
         (answer) => {
           if (shared) inflightRequests.delete(sharedKey)
+          shownBlock(engine, answer.result)
           if (isImmutable(args.method, params, answer)) cache.set(key, answer.result)
           events.emit('request', {
             method: args.method,
@@ -76,6 +77,16 @@ export function createRequestWithMeta(
     const answer = await pending
     return { result: own(answer.result), meta: { ...answer.meta } }
   }
+}
+
+/**
+ * The block an answer shows the caller (a receipt's or a transaction's `blockNumber`, a block's
+ * `number`): reads of `latest` after it are not read below it (head.ts `shown`).
+ */
+function shownBlock(engine: Engine, result: unknown) {
+  const r = result as { blockNumber?: unknown; number?: unknown } | null
+  const n = typeof r === 'object' && r !== null ? (r.blockNumber ?? r.number) : undefined
+  if (typeof n === 'string' && /^0x[0-9a-f]{1,13}$/.test(n)) engine.head.shown(Number(n))
 }
 
 /** The request's params, checked: an array, bounded like a source's answers. */
