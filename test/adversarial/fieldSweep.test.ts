@@ -696,7 +696,7 @@ describe('holes the sweep found', () => {
 
   // SIZE. Attack: the liar alone (b) sends the empty head block by hash with `size` one more than
   // its node counts: the length with the empty withdrawals list, which geth counts and anvil does
-  // not. src/verify/trie.ts:114 gives both lengths and :169 accepts either, so the lone answer
+  // not. src/verify/trie.ts:105 gives both lengths and :169 accepts either, so the lone answer
   // stands `verified` with the liar's figure (in full blocks with transactions, `size` is outside
   // the agreement key, src/core/rules.ts:278, so it comes back `agreed` in (a)). Effect: a
   // block explorer or a fee estimator reading `size` gets a figure no node of the domains gave.
@@ -824,7 +824,7 @@ describe('holes the sweep found', () => {
   // honest domains fail eth_getBalance (they still serve eth_getProof), the liar alone answers
   // with the balance +1. src/core/handlers/prove.ts:271-273 resolves a number only through the
   // head tracker's kept heights (`engine.head.hashAt`), which hold no height the client did not
-  // see as a head, so `trustedHeaderFor` gives nothing, the proof path says "quorum" (:35), and
+  // see as a head, so `trustedHeaderFor` gives nothing, the proof path says "quorum" (:40), and
   // the liar's lone figure comes back `degraded` although the block is the trusted head's parent
   // (one parentHash away) and every honest source would serve its proof. Effect: a wallet with
   // proofs() shows a made-up historical balance, flagged only as one domain's word. Severity:
