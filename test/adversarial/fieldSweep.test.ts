@@ -331,8 +331,18 @@ const VERDICTS: Verdict[] = [
   'unexercised',
 ]
 
-/** Runs `cases` a few at a time: the verdicts per method, and a line for each leak. */
-async function sweep(cases: Case[], parallel = 16) {
+/**
+ * A test run sweeps one case in EVERY (4: about 20 s), a share that changes from run to run
+ * (OFFSET); `OUTLAST_SWEEP_EVERY=1` sweeps them all (about 80 s), `OUTLAST_SWEEP_OFFSET` repeats
+ * a run's share (printed).
+ */
+const EVERY = Number(process.env.OUTLAST_SWEEP_EVERY ?? 4)
+const OFFSET = Number(process.env.OUTLAST_SWEEP_OFFSET ?? Math.floor(Math.random() * EVERY))
+console.log(`# field sweep: one case in ${EVERY}, OUTLAST_SWEEP_OFFSET=${OFFSET}`)
+
+/** Runs `cases` (this run's share) a few at a time: the verdicts per method, a line per leak. */
+async function sweep(all: Case[], parallel = 16) {
+  const cases = all.filter((_, i) => i % EVERY === OFFSET % EVERY)
   const counts: Record<string, Record<Verdict, number>> = {}
   const holes: Partial<Record<Verdict, string[]>> = {}
   let next = 0
