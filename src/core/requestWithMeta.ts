@@ -157,10 +157,18 @@ function scrubbed(error: unknown, redact: (text: string) => string): unknown {
 /** Bytes the cache of immutable answers may hold (estimated: characters and values). */
 const CACHE_BYTES = 8 * 1024 * 1024
 
-/** A caller's own copy of an answer (plain JSON data: objects and arrays are copied). */
+/**
+ * The caller's own copy of a result (plain JSON data: objects and arrays are copied), its hex in lower case as every client writes it (an address
+ * as it came: clients write them checksummed or not). Answers agree whatever their letters
+ * (canonical.ts), so without it a hash would come back in the spelling of whichever source
+ * answered first, and a caller comparing hashes as strings would miss its own.
+ */
 function own<T>(value: T): T {
-  return value !== null && typeof value === 'object' ? structuredClone(value) : value
+  return value === undefined ? value : JSON.parse(JSON.stringify(value), lower)
 }
+
+const lower = (_: string, v: unknown) =>
+  typeof v === 'string' && v.length !== 42 && /^0x[0-9a-fA-F]*$/.test(v) ? v.toLowerCase() : v
 
 const IMMUTABLE = new Set(['eth_getBlockByHash', 'eth_getTransactionByBlockHashAndIndex'])
 /** Checked answers: a degraded or single-source one must not outlive its request. */

@@ -125,8 +125,13 @@ export async function provenSenders(
 /** A proven block once every transaction's `from` is its recovered sender. */
 async function withSenders(block: FullBlock | undefined) {
   if (!block) return block
-  await provenSenders(block.transactions, (i) => `transactions[${i}].from`)
-  return { ...block, transactions: block.transactions.map(provenOnly) }
+  const senders = await provenSenders(block.transactions, (i) => `transactions[${i}].from`)
+  // A proven transaction has its sender: the source's `from` (checked), or the recovered one.
+  const txs = block.transactions as Tx[]
+  return {
+    ...block,
+    transactions: txs.map((tx, i) => ({ ...provenOnly(tx), from: tx.from ?? senders[i]! })),
+  }
 }
 
 /**

@@ -160,12 +160,17 @@ describe('a proven blob receipt', () => {
     }
   })
 
-  test('a field a source blanks (null, which the checks skip) is dropped, not proven null', async () => {
+  test('a field a source blanks is refused where every client sends it, else dropped, never proven null', async () => {
     const { block, honest } = await chain(0n, 1n)
-    const blanked = { ...honest, from: null, gasUsed: null, blockTimestamp: null }
-    const got = await proven(block, blanked)
-    for (const field of ['from', 'gasUsed', 'blockTimestamp'])
-      assert.ok(got[field] !== null, `${field}: null returned as proven`)
+    // `from` and `gasUsed` every client sends: blanked, the receipt is malformed.
+    for (const field of ['from', 'gasUsed'])
+      await assert.rejects(proven(block, { ...honest, [field]: null }), (e: Error) => {
+        assert.ok(e instanceof VerificationError && e.message.includes(field), e.message)
+        return true
+      })
+    // `blockTimestamp` (not every client's) is dropped.
+    const got = await proven(block, { ...honest, blockTimestamp: null })
+    assert.ok(got.blockTimestamp !== null, 'blockTimestamp: null returned as proven')
     assert.equal(got.contractAddress, null, 'a null that was checked stays')
   })
 

@@ -5,7 +5,7 @@ import type { TrustedHeader } from '../core/trust.ts'
 import type { Hex } from '../shared/types.ts'
 import { blobBaseFee, blobGasUsed } from '../verify/blobFee.ts'
 import { mismatch } from '../verify/errors.ts'
-import { quantity } from '../verify/fields.ts'
+import { malformed, quantity } from '../verify/fields.ts'
 import {
   outcomeField,
   type ReceiptsHeader,
@@ -122,16 +122,21 @@ function checkDerivedFields(
   at: string,
 ) {
   const to = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : null)
+  // Every client sends `from` and `contractAddress` (null when nothing was created): one left
+  // out would be returned proven without it.
+  if (receipt.from == null) malformed(`${at}from`, 'the sender, an address', receipt.from)
+  if (receipt.contractAddress === undefined)
+    malformed(`${at}contractAddress`, 'an address or null', receipt.contractAddress)
   if (to(receipt.to) !== to(tx.to))
     mismatch(`${at}to`, 'is not its transaction’s', receipt.to, tx.to)
-  if (receipt.from != null && to(receipt.from) !== sender)
+  if (to(receipt.from) !== sender)
     mismatch(
       `${at}from`,
       'is not the sender its transaction’s signature recovers',
       receipt.from,
       sender,
     )
-  if (receipt.contractAddress !== undefined && to(receipt.contractAddress) !== created)
+  if (to(receipt.contractAddress) !== created)
     mismatch(
       `${at}contractAddress`,
       'is not the address its transaction creates',
@@ -161,7 +166,13 @@ function checkedFees(receipt: RpcReceipt, { header, tx, chainId }: Proven, at: s
   const fees: Record<string, Hex> = {}
   for (const [field, value] of Object.entries(derived)) {
     const claimed = (receipt as Record<string, unknown>)[field]
-    if (claimed == null || value === undefined) continue
+    if (value === undefined) continue
+    // Every client sends `effectiveGasPrice`: one left out is given as derived.
+    if (claimed == null && field !== 'effectiveGasPrice') continue
+    if (claimed == null) {
+      fees[field] = `0x${value.toString(16)}`
+      continue
+    }
     if (toBigInt(quantity(claimed, `${at}${field}`)) !== value)
       mismatch(`${at}${field}`, 'is not what its transaction and block give', claimed, value)
     fees[field] = `0x${value.toString(16)}`
@@ -218,11 +229,8 @@ const pick = (o: object, keys: readonly string[]) =>
  * nothing checked, so it is not returned as proven. A `status` beside a `root` is dropped, not
  * blamed: geth sends `root` alone, but Nethermind's receipt object always carries a `status`.
  */
-/** A proven log with only what a check covers (`CHECKED_LOG`, and `removed` when false). */
-export const provenLog = (log: RpcLog) => ({
-  ...pick(log, CHECKED_LOG),
-  ...(log.removed === false && { removed: false }),
-})
+/** A proven log with only what a check covers (`CHECKED_LOG`), and `removed: false`: it is in a proven block. */
+export const provenLog = (log: RpcLog) => ({ ...pick(log, CHECKED_LOG), removed: false })
 
 function provenOnly(receipt: RpcReceipt, fees: Record<string, Hex>): Record<string, unknown> {
   const outcome = outcomeField(receipt)

@@ -142,11 +142,10 @@ export async function verifyReceipts(
     if (txHashes) same(`${at}.transactionHash`, txHash, txHashes[i] as Hex)
     const cumulative = big(quantity(receipt.cumulativeGasUsed, `${at}.cumulativeGasUsed`))
     if (cumulative < gas) mismatch(`${at}.cumulativeGasUsed`, 'decreases', cumulative, gas)
-    if (receipt.gasUsed != null) {
-      const used = big(quantity(receipt.gasUsed, `${at}.gasUsed`))
-      if (used !== cumulative - gas)
-        mismatch(`${at}.gasUsed`, 'is not the rise in cumulativeGasUsed', used, cumulative - gas)
-    }
+    // Every client sends `gasUsed`: one left out would be returned proven without it.
+    const used = big(quantity(receipt.gasUsed, `${at}.gasUsed`))
+    if (used !== cumulative - gas)
+      mismatch(`${at}.gasUsed`, 'is not the rise in cumulativeGasUsed', used, cumulative - gas)
     gas = cumulative
     const logs = list(receipt.logs, `${at}.logs`) as RpcLog[]
     for (const [j, log] of logs.entries()) {
