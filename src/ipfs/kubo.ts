@@ -9,6 +9,7 @@
  */
 import { ConfigError, SourceError } from '../shared/errors.ts'
 import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
+import { redactHost } from '../shared/url.ts'
 import { errorCode } from '../sources/networkError.ts'
 import type { IpfsRoute, KuboClient, RouteAnswer } from './types.ts'
 
@@ -142,5 +143,7 @@ function classify(error: unknown, fail: Fail): SourceError | { missing: string }
 function defaultName(client: KuboClient): string {
   const api = endpoint(client)
   // Its origin only: a key may sit in the API's path.
-  return api ? `kubo ${new URL(api).origin}` : 'kubo'
+  if (!api) return 'kubo'
+  const u = new URL(api)
+  return `kubo ${u.protocol}//${redactHost(u)}`
 }

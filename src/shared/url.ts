@@ -16,11 +16,15 @@ export function redactUrl(url: string): string {
 
 /**
  * A host name's label that can only be a key (`https://<32 hex>.eth.rpc.rivet.cloud`): 16
- * characters or more, one of its `-` pieces neither a word nor a word with a short number
- * (`ethereum-mainnet-archive`, `node01`, `us-east-1` are names).
+ * characters or more, one of its `-` or `_` pieces neither a word, a word with a short number,
+ * nor a number of up to 12 digits (`ethereum-mainnet-archive`, `node01`, `us-east-1`, an AWS
+ * load balancer's `eth-rpc-1234567890` are names); or a tunnel's name ending in an IPv4 address
+ * written with `-` (`f558-103-129-95-103`: whoever has it reaches the node).
  */
 export const keyLabel = (label: string) =>
-  /^[a-z0-9-]{16,}$/i.test(label) && label.split('-').some((p) => !/^[a-z]*\d{0,4}$/i.test(p))
+  /^[\w-]{16,}$/.test(label) &&
+  (/-\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}$/.test(label) ||
+    label.split(/[-_]/).some((p) => !/^(?:[a-z]*\d{0,4}|\d{1,12})$/i.test(p)))
 
 /** A URL's host and port with every key-like label written `…`: a source's default name. */
 export function redactHost(u: URL): string {
