@@ -11,7 +11,7 @@ import { isHash } from './params.ts'
 import type { MethodPolicy } from './policy.ts'
 import type { SourceState } from './sourceState.ts'
 import type { Tx } from './txRules.ts'
-import { invalidBlockFields, invalidTransactionFields } from './validate.ts'
+import { EMPTY_UNCLES_HASH, invalidBlockFields, invalidTransactionFields } from './validate.ts'
 
 const toHex = (n: number) => `0x${n.toString(16)}`
 
@@ -163,8 +163,6 @@ export function verifyingCall(
 }
 
 const isNull = (r: unknown) => r === null
-/** keccak256(RLP([])): `sha3Uncles` of a block without uncles (as in verify/trie.ts). */
-const EMPTY_UNCLES_HASH = '0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347'
 
 /** Lookups whose `null` answer ("not found") may be a node that has not seen the block yet. */
 const NOT_YET = new Set([

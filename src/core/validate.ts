@@ -10,6 +10,10 @@ const DATA = /^0x([0-9a-fA-F]{2})*$/
 const HASH = /^0x[0-9a-fA-F]{64}$/
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
+/** keccak256(RLP([])): the `sha3Uncles` of a block without uncles (every block since the merge). */
+export const EMPTY_UNCLES_HASH =
+  '0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347'
+
 type Check = (value: unknown) => string | undefined
 
 const isString = (v: unknown) => typeof v === 'string'
@@ -132,6 +136,9 @@ export function withoutUnchecked(method: string, result: unknown): unknown {
   const block = result as Record<string, unknown>
   const out = checkedHeader(block)
   for (const k of ['transactions', 'uncles', 'withdrawals']) if (k in block) out[k] = block[k]
+  // No uncles, as its hashed `sha3Uncles` says: the list every client sends, not left out.
+  if (!('uncles' in block) && String(out.sha3Uncles).toLowerCase() === EMPTY_UNCLES_HASH)
+    out.uncles = []
   // A withdrawal's root covers these four fields, and no more.
   if (Array.isArray(block.withdrawals))
     out.withdrawals = block.withdrawals.map((w) =>
