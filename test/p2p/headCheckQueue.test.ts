@@ -22,7 +22,7 @@ import {
   relayGossip,
 } from '../../src/p2p/relay/relayGossip.ts'
 import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
-import { CHAIN_ID, madeUpHeader, until } from './hostile2.helpers.ts'
+import { CHAIN_ID, madeUpHeader, transfer, until } from './hostile2.helpers.ts'
 
 /** A hole: `it.fails`; REVIEW_SHOW=1 runs it as `it`, to read its failure message. */
 const hole = process.env.REVIEW_SHOW ? it : it.fails
@@ -38,15 +38,7 @@ function header(number: number, salt: number): Record<string, unknown> {
 
 /** A signed transaction (an empty account's: the node refuses it, which is no junk). */
 function signedTx(nonce: bigint): `0x${string}` {
-  const tx = TxEnvelopeEip1559.from({
-    chainId: CHAIN_ID,
-    nonce,
-    gas: 21_000n,
-    maxFeePerGas: 1n,
-    maxPriorityFeePerGas: 1n,
-    to: '0x0000000000000000000000000000000000000001',
-    value: 1n,
-  })
+  const tx = transfer(nonce)
   const privateKey = `0x${'22'.repeat(32)}` as const
   const signature = Secp256k1.sign({ payload: TxEnvelopeEip1559.getSignPayload(tx), privateKey })
   return TxEnvelopeEip1559.serialize(tx, { signature })

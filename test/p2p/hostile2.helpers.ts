@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
+import * as TxEnvelopeEip1559 from 'ox/TxEnvelopeEip1559'
 import { type PeerLibp2p, RPC_PROTOCOL, startPeerNode } from '../../src/p2p/index.ts'
 import { createRelay, type Relay, type RelayOptions } from '../../src/p2p/relay/index.ts'
 import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
@@ -192,3 +193,15 @@ export function madeUpHeader(i: number): Record<string, unknown> {
   }
   return { ...h, hash: computeBlockHash(h as RpcBlockHeader) }
 }
+
+/** A 1-wei EIP-1559 transfer on the lab chain, unsigned: what the gossip tests sign or forge. */
+export const transfer = (nonce: bigint) =>
+  TxEnvelopeEip1559.from({
+    chainId: CHAIN_ID,
+    nonce,
+    gas: 21_000n,
+    maxFeePerGas: 1n,
+    maxPriorityFeePerGas: 1n,
+    to: '0x0000000000000000000000000000000000000001',
+    value: 1n,
+  })

@@ -29,6 +29,7 @@ import {
   type ScriptedNode,
   settle,
   startScriptedNode,
+  transfer,
   until,
 } from './hostile2.helpers.ts'
 
@@ -63,15 +64,7 @@ const modPow = (b: bigint, e: bigint, m: bigint) => {
  * is needed, anyone (a dApp's caller) can make one for any transaction.
  */
 function infinitySigned(nonce: bigint): `0x${string}` {
-  const tx = TxEnvelopeEip1559.from({
-    chainId: CHAIN_ID,
-    nonce,
-    gas: 21_000n,
-    maxFeePerGas: 1n,
-    maxPriorityFeePerGas: 1n,
-    to: '0x0000000000000000000000000000000000000001',
-    value: 1n,
-  })
+  const tx = transfer(nonce)
   const e = BigInt(TxEnvelopeEip1559.getSignPayload(tx)) % N
   const k = 0x1234567890abcdef1234567890abcdef1234567890abcdefn + nonce
   const R = Secp256k1.noble.ProjectivePoint.BASE.multiply(k).toAffine()
