@@ -11,7 +11,6 @@ import * as Secp256k1 from 'ox/Secp256k1'
 import * as TxEnvelopeEip1559 from 'ox/TxEnvelopeEip1559'
 import { describe, it } from 'vitest'
 import { encodeHead } from '../../src/p2p/gossip.ts'
-import type { PeerLibp2p } from '../../src/p2p/peerNode.ts'
 import { headsTopic, txsTopic } from '../../src/p2p/protocol.ts'
 import type { NodeClient } from '../../src/p2p/relay/nodeClient.ts'
 import {
@@ -22,7 +21,7 @@ import {
   relayGossip,
 } from '../../src/p2p/relay/relayGossip.ts'
 import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
-import { CHAIN_ID, madeUpHeader, transfer, until } from './hostile2.helpers.ts'
+import { CHAIN_ID, madeUpHeader, transfer, until, validatingNode } from './hostile2.helpers.ts'
 
 /** A hole: `it.fails`; REVIEW_SHOW=1 runs it as `it`, to read its failure message. */
 const hole = process.env.REVIEW_SHOW ? it : it.fails
@@ -50,15 +49,7 @@ function signedTx(nonce: bigint): `0x${string}` {
  * blocks in `has`. Peers' verdicts are kept as they settle.
  */
 async function gossipBench() {
-  const validators = new Map<
-    string,
-    (peer: { toString(): string }, msg: { data: Uint8Array }) => Promise<string>
-  >()
-  const pubsub = {
-    topicValidators: validators,
-    subscribe: () => {},
-    publish: async () => ({ recipients: [] }),
-  }
+  const { validators, libp2p } = validatingNode()
   const pending: { method: string; params: unknown[]; answer: () => void }[] = []
   const asked: string[] = []
   const has = new Set<string>()
@@ -138,7 +129,7 @@ async function gossipBench() {
     close: () => {},
   }
   const heads = relayGossip(
-    { services: { pubsub } } as unknown as PeerLibp2p,
+    libp2p,
     { own: own as unknown as NodeClient, checking },
     CHAIN_ID,
     { interval: 10 },

@@ -205,3 +205,17 @@ export const transfer = (nonce: bigint) =>
     to: '0x0000000000000000000000000000000000000001',
     value: 1n,
   })
+
+/** A libp2p node whose gossipsub only keeps the topic validators a test then calls (relayGossip benches). */
+export function validatingNode() {
+  const validators = new Map<
+    string,
+    (peer: { toString(): string }, msg: { data: Uint8Array }) => Promise<string>
+  >()
+  const pubsub = {
+    topicValidators: validators,
+    subscribe: () => {},
+    publish: async () => ({ recipients: [] }),
+  }
+  return { validators, libp2p: { services: { pubsub } } as unknown as PeerLibp2p }
+}

@@ -13,7 +13,6 @@ import { afterAll, afterEach, beforeAll, describe, it } from 'vitest'
 import { checkTransaction, encodeHead } from '../../src/p2p/gossip.ts'
 import { createHeadGossip } from '../../src/p2p/headGossip.ts'
 import { p2p, RPC_PROTOCOL } from '../../src/p2p/index.ts'
-import type { PeerLibp2p } from '../../src/p2p/peerNode.ts'
 import { headsTopic, STREAM_LIMITS } from '../../src/p2p/protocol.ts'
 import type { NodeClient } from '../../src/p2p/relay/nodeClient.ts'
 import { createPenalties } from '../../src/p2p/relay/penalties.ts'
@@ -31,6 +30,7 @@ import {
   startScriptedNode,
   transfer,
   until,
+  validatingNode,
 } from './hostile2.helpers.ts'
 
 let node: ScriptedNode
@@ -165,15 +165,7 @@ describe('review of the second audit fixes', () => {
 
   /** relayGossip on a pubsub whose validators the test calls, and a node it answers by hand. */
   function gossipBench() {
-    const validators = new Map<
-      string,
-      (peer: { toString(): string }, msg: { data: Uint8Array }) => Promise<string>
-    >()
-    const pubsub = {
-      topicValidators: validators,
-      subscribe: () => {},
-      publish: async () => ({ recipients: [] }),
-    }
+    const { validators, libp2p } = validatingNode()
     const pending: { method: string; release: () => void }[] = []
     const told: Record<string, number> = {}
     const checking = {
@@ -190,7 +182,7 @@ describe('review of the second audit fixes', () => {
     } as unknown as NodeClient
     const own = { json: () => new Promise(() => {}), text: async () => '', close: () => {} }
     const heads = relayGossip(
-      { services: { pubsub } } as unknown as PeerLibp2p,
+      libp2p,
       { own: own as unknown as NodeClient, checking },
       CHAIN_ID,
       { interval: 600_000 },

@@ -8,7 +8,6 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest'
 import { encodeHead } from '../../src/p2p/gossip.ts'
 import { createHub } from '../../src/p2p/hub.ts'
-import type { PeerLibp2p } from '../../src/p2p/peerNode.ts'
 import { headsTopic } from '../../src/p2p/protocol.ts'
 import type { NodeClient } from '../../src/p2p/relay/nodeClient.ts'
 import { relayGossip } from '../../src/p2p/relay/relayGossip.ts'
@@ -21,6 +20,7 @@ import {
   type ScriptedNode,
   startScriptedNode,
   until,
+  validatingNode,
 } from './hostile2.helpers.ts'
 
 let node: ScriptedNode
@@ -171,15 +171,7 @@ describe('review of the review fixes', () => {
 
 /** relayGossip on a pubsub whose validators the test calls; the node answered by hand. */
 function gossipBench() {
-  const validators = new Map<
-    string,
-    (peer: { toString(): string }, msg: { data: Uint8Array }) => Promise<string>
-  >()
-  const pubsub = {
-    topicValidators: validators,
-    subscribe: () => {},
-    publish: async () => ({ recipients: [] }),
-  }
+  const { validators, libp2p } = validatingNode()
   const pending: { method: string; answer: (result: unknown) => void }[] = []
   const told: Record<string, number> = {}
   const checking = {
@@ -195,7 +187,7 @@ function gossipBench() {
   } as unknown as NodeClient
   const own = { json: () => new Promise(() => {}), text: async () => '', close: () => {} }
   const heads = relayGossip(
-    { services: { pubsub } } as unknown as PeerLibp2p,
+    libp2p,
     { own: own as unknown as NodeClient, checking },
     CHAIN_ID,
     { interval: 600_000 },
