@@ -15,7 +15,7 @@ import { OutlastProvider } from '../../src/adapters/ethers.ts'
 import { createOutlast, http } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
-import { devAccounts, type Lab, startLab } from '../lab/index.ts'
+import { devAccounts, type Lab, mined, startLab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 
 type Obj = Record<string, unknown>
@@ -35,7 +35,7 @@ beforeAll(async () => {
   transfer = await lab.anvil.rpc('eth_sendTransaction', [
     { from: devAccounts[1].address, to: devAccounts[2].address, value: '0x9', data: '0x' },
   ])
-  const r = await lab.anvil.rpc<Obj>('eth_getTransactionReceipt', [transfer])
+  const r = await mined<Obj>(lab.anvil, transfer)
   block = { hash: String(r.blockHash), number: String(r.blockNumber) }
   const tx = await lab.anvil.rpc<Obj>('eth_getTransactionByHash', [transfer])
   assert.equal(tx.data, undefined, 'anvil gives `input` only')

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
-import { devAccounts, type Lab, startLab } from '../lab/index.ts'
+import { devAccounts, type Lab, mined as receiptOf, startLab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 
 type Answer = { meta: unknown }
@@ -27,6 +27,7 @@ beforeAll(async () => {
         { from: devAccounts[i]!.address, to: devAccounts[(i + 1) % 4]!.address, value: '0x1' },
       ]),
     )
+  for (const hash of mined) await receiptOf(lab.anvil, hash)
 })
 afterAll(() => lab.stop())
 

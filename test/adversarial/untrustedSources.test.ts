@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest'
 import { ConfigError, createOutlast, http, type Source } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
 import { CHAIN_ID, resetLab, signedTransfer } from '../helpers.ts'
-import { devAccounts, type Lab, startLab } from '../lab/index.ts'
+import { devAccounts, type Lab, mined as receiptOf, startLab } from '../lab/index.ts'
 import { forgeHeader, hostile } from './hostile.ts'
 
 let lab: Lab
@@ -29,6 +29,7 @@ beforeAll(async () => {
   mined = await lab.anvil.rpc<string>('eth_sendTransaction', [
     { from: devAccounts[1]!.address, to: devAccounts[2]!.address, value: '0x9' },
   ])
+  await receiptOf(lab.anvil, mined)
 })
 afterAll(() => lab.stop())
 

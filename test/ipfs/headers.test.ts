@@ -19,7 +19,7 @@ import { ipfsHeaders } from '../../src/ipfs/headerSource.ts'
 import { proofs } from '../../src/proofs/index.ts'
 import { keccak256 } from '../../src/shared/keccak.ts'
 import { checkedHeader } from '../../src/verify/block.ts'
-import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
+import { type Anvil, devAccounts, mined, startAnvil } from '../lab/index.ts'
 import { type LoopbackGateway, startGateway } from '../lab/ipnsLab.ts'
 import { type RelayProcess, startRelayProcess } from '../lab/relays.ts'
 
@@ -107,7 +107,7 @@ describe('headers over IPFS routes', () => {
     const tx = await anvil.rpc<string>('eth_sendTransaction', [
       { from: devAccounts[0].address, to: devAccounts[1].address, value: '0x1234' },
     ])
-    const receipt = await anvil.rpc<{ blockHash: string }>('eth_getTransactionReceipt', [tx])
+    const receipt = await mined<{ blockHash: string }>(anvil, tx)
     full = await anvil.rpc<Block>('eth_getBlockByHash', [receipt.blockHash, false])
     await anvil.rpc('evm_mine')
     empty = await anvil.rpc<Block>('eth_getBlockByNumber', ['latest', false])

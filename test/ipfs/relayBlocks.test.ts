@@ -20,7 +20,7 @@ import { createIpfs, type HeliaNode, startHelia } from '../../src/ipfs/index.ts'
 import { startPeerNode } from '../../src/p2p/index.ts'
 import { loadPins, relayBlockstore } from '../../src/p2p/relay/relayBlocks.ts'
 import { checkedHeader } from '../../src/verify/block.ts'
-import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
+import { type Anvil, devAccounts, mined, startAnvil } from '../lab/index.ts'
 import { buildContent, type LabContent, type LabGateway, startGateway } from '../lab/ipfsLab.ts'
 import { type RelayProcess, startRelayProcess } from '../lab/relays.ts'
 
@@ -76,7 +76,7 @@ beforeAll(async () => {
   const tx = await anvil.rpc<string>('eth_sendTransaction', [
     { from: devAccounts[0].address, to: devAccounts[1].address, value: '0x1234' },
   ])
-  const receipt = await anvil.rpc<{ blockHash: string }>('eth_getTransactionReceipt', [tx])
+  const receipt = await mined<{ blockHash: string }>(anvil, tx)
   block = await anvil.rpc<Block>('eth_getBlockByHash', [receipt.blockHash, false])
   await writeFile(join(dir, 'loads.log'), '')
   relay = await startRelayProcess({

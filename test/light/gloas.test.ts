@@ -45,7 +45,7 @@ import {
 import { proofs } from '../../src/proofs/index.ts'
 import { clientFor, threeDomains } from '../helpers.ts'
 import { type BeaconServer, startBeaconApi } from '../lab/beaconApi.ts'
-import { devAccounts, type Lab, startLab } from '../lab/index.ts'
+import { devAccounts, type Lab, mined, startLab } from '../lab/index.ts'
 import { clockAtSlot } from './captures.ts'
 import { executionOf, LAB_GENESIS, LAB_SECONDS_PER_SLOT, labBeacon } from './labBeacon.ts'
 import {
@@ -409,11 +409,12 @@ describe('light() + proofs() on a Gloas chain, end to end', () => {
 
   beforeAll(async () => {
     lab = await startLab({ blockTime: 0, sources: threeDomains })
-    await lab.anvil.rpc('eth_sendTransaction', [
+    const sent = await lab.anvil.rpc<string>('eth_sendTransaction', [
       { from: accounts[0], to: accounts[1], value: '0x4321' },
     ])
-    const block = await lab.anvil.rpc<Record<string, unknown>>('eth_getBlockByNumber', [
-      'latest',
+    const { blockHash } = await mined<{ blockHash: string }>(lab.anvil, sent)
+    const block = await lab.anvil.rpc<Record<string, unknown>>('eth_getBlockByHash', [
+      blockHash,
       false,
     ])
     finalizedHash = block.hash as `0x${string}`
