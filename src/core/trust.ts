@@ -56,6 +56,12 @@ export type TrustStore = {
    * way cannot be had.
    */
   descends(top: TrustedHeader, h: TrustedHeader): Promise<boolean | undefined>
+  /**
+   * The header at height `number` on `top`'s chain, walked down by parent hash (headers fetched
+   * and checked where missing). Undefined above `top`, further down than `maxDepth`, or when a
+   * header on the way cannot be had.
+   */
+  ancestorAt(top: TrustedHeader, number: number): Promise<TrustedHeader | undefined>
 }
 
 const KEEP = 1_024
@@ -177,11 +183,16 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
     return undefined
   }
 
+  const ancestorAt = async (top: TrustedHeader, number: number) => {
+    if (number > top.number || top.number - number > maxDepth) return undefined
+    const at = await walkDown(top, number)
+    return at?.number === number ? at : undefined
+  }
+
   const descends = async (top: TrustedHeader, h: TrustedHeader) => {
     if (h.number > top.number) return false
     if (top.number - h.number > maxDepth) return undefined
-    const at = await walkDown(top, h.number)
-    return at && at.hash === h.hash
+    return (await ancestorAt(top, h.number))?.hash === h.hash
   }
 
   return {
@@ -191,5 +202,6 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
     resolve,
     latest,
     descends,
+    ancestorAt,
   }
 }

@@ -21,7 +21,7 @@ import {
 } from './blocks.ts'
 import { type LogRangeOptions, proveLogs } from './logs.ts'
 import { proveBlockReceipts, proveReceipt } from './receipts.ts'
-import { proveState } from './state.ts'
+import { proveProof, proveState } from './state.ts'
 
 export type ProofsOptions = {
   /** Longest `eth_getLogs` block range proven, in blocks (0 to 100_000; 0 proves `blockHash` filters only); longer ranges are left to quorum. @default 1_000 */
@@ -53,6 +53,9 @@ const answers: Readonly<Record<string, Answer>> = {
   eth_getTransactionByBlockNumberAndIndex: proveTransactionAt,
 }
 
+/** Reads of a pinned block's state: those a proof answers, and `eth_getProof` itself. */
+const STATE_METHODS: ReadonlySet<string> = new Set([...provableMethods, 'eth_getProof'])
+
 /** Sequential requests to the source one answer takes (one round trip when not listed). */
 const ROUND_TRIPS: Readonly<Record<string, number>> = {
   eth_getTransactionReceipt: 2, // the receipt, then its block and its receipts (at once)
@@ -61,7 +64,7 @@ const ROUND_TRIPS: Readonly<Record<string, number>> = {
 }
 
 /**
- * A prover for `eth_getBalance`, `eth_getTransactionCount`, `eth_getCode`, `eth_getStorageAt`,
+ * A prover for `eth_getBalance`, `eth_getTransactionCount`, `eth_getCode`, `eth_getStorageAt`, `eth_getProof` itself,
  * receipts, `eth_getLogs` (one block, or a range of up to `maxLogRange` blocks), blocks with
  * full transactions, and transactions. What it cannot prove (a `null`, a pending block, a
  * transaction type it cannot rebuild) it leaves to quorum.
@@ -75,13 +78,14 @@ export function proofs(options: ProofsOptions = {}): Prover {
       checkNumber('proofs()', 'concurrency', given?.concurrency, whole(1, MAX_CONCURRENCY)) ?? 8,
   }
   return {
-    methods: new Set([...provableMethods, ...Object.keys(answers)]),
-    stateMethods: provableMethods,
+    methods: new Set([...STATE_METHODS, ...Object.keys(answers)]),
+    stateMethods: STATE_METHODS,
     roundTrips: (method) => ROUND_TRIPS[method] ?? 1,
     // Senders are recovered with code loaded on first use (blocks, receipts).
     preload: () => import('../verify/sender.ts'),
     async answer(method, params, ctx) {
       try {
+        if (method === 'eth_getProof') return await proveProof(params, ctx)
         if (provableMethods.has(method))
           return await proveState(method as ProvableMethod, params, ctx)
         return await answers[method]?.(params, ctx, o)

@@ -128,6 +128,43 @@ export async function verifyStorageProof(
   return stored
 }
 
+/**
+ * An `eth_getProof` answer for `address` and `slots`, checked against `stateRoot`: the account,
+ * then each slot, in the order asked, against the proven `storageHash`. Returned as the caller
+ * asked: the address and keys as given, balance, nonce and values as proven, the proof nodes as
+ * sent (they proved it). Throws `VerificationError` naming the field when anything does not
+ * check out, an entry missing, added or out of order included.
+ */
+export async function verifiedProof(
+  stateRoot: Hex,
+  address: Hex,
+  slots: readonly Hex[],
+  proof: RpcProof,
+): Promise<RpcProof> {
+  const account = await verifyAccountProof(stateRoot, address, proof)
+  const entries = proof.storageProof
+  if (!Array.isArray(entries)) malformed('storageProof', 'an array', entries)
+  if (entries.length !== slots.length)
+    mismatch('storageProof', `has ${entries.length} entries for ${slots.length} slots asked`)
+  const storageHash = account?.storageHash ?? EMPTY_TRIE_ROOT
+  const storageProof = await Promise.all(
+    slots.map(async (key, i) => {
+      const item = entries[i] as RpcStorageProof
+      const value = await verifyStorageProof(storageHash, key, item)
+      return { key, value: toQuantity(value), proof: item.proof }
+    }),
+  )
+  return {
+    address,
+    accountProof: proof.accountProof,
+    balance: toQuantity(account?.balance ?? 0n),
+    codeHash: proof.codeHash,
+    nonce: toQuantity(account?.nonce ?? 0n),
+    storageHash: proof.storageHash,
+    storageProof,
+  }
+}
+
 /** Throws `VerificationError` naming `code` unless keccak256(code) is `codeHash` (empty code: `EMPTY_CODE_HASH`). */
 export function verifyCode(codeHash: Hex, code: Hex): void {
   const expected = hash32(codeHash, 'codeHash')

@@ -821,9 +821,10 @@ describe('holes the sweep found', () => {
   // a lie. Effect: a wallet or bridge UI that shows `balance` from outlast's eth_getProof (or
   // passes the proof on) gets a figure its own proof refutes, flagged only as one domain's word.
   // Severity: low-medium (flagged `degraded`; the brief's set-up (b): checked or refused).
-  // Fix: with a prover, verify an eth_getProof answer's accountProof and storageProof against
-  // the pinned block's trusted stateRoot (verifyAccountProof / verifyStorageProof exist).
-  it.fails('a lone eth_getProof that its own proof refutes comes back, though a prover could check it', async () => {
+  // Fixed: with a prover, eth_getProof is a state read like the four it proves: checked against
+  // the pinned block's trusted stateRoot, account and every slot (verify/proof.ts
+  // `verifiedProof`, proofs/state.ts `proveProof`); the liar's proof is refused.
+  it('a lone eth_getProof that its own proof refutes is refused under a prover', async () => {
     const { o, truth } = await attack(
       { method: 'eth_getProof', params: [d1(), [], 'latest'], prover: true },
       'b',
@@ -840,23 +841,23 @@ describe('holes the sweep found', () => {
   // PROOF NOT TRIED BELOW THE HEAD. Attack: proofs() configured; the caller reads a balance at
   // an explicit block number one below the agreed head (a wallet's "balance at block n"); the
   // honest domains fail eth_getBalance (they still serve eth_getProof), the liar alone answers
-  // with the balance +1. src/core/handlers/prove.ts:271-273 resolves a number only through the
-  // head tracker's kept heights (`engine.head.hashAt`), which hold no height the client did not
-  // see as a head, so `trustedHeaderFor` gives nothing, the proof path says "quorum" (:40), and
-  // the liar's lone figure comes back `degraded` although the block is the trusted head's parent
-  // (one parentHash away) and every honest source would serve its proof. Effect: a wallet with
-  // proofs() shows a made-up historical balance, flagged only as one domain's word. Severity:
-  // low-medium (flagged; proofs() users expect "one honest source is enough"). Fix: resolve a
-  // number below the confirmed head through the trust store (walk parentHash down from the
-  // head, as trust.ts `descends` does), or fetch that header by number from any source and
-  // trust it once it links by parentHash to a trusted header.
-  it.fails('with proofs(), a balance one block below the head is the liar’s lone figure', async () => {
-    await expectHonest(
-      { method: 'eth_getBalance', params: [d1(), B.number], prover: true },
-      'b',
-      '(answer) +1',
-      true,
-    )
+  // with the balance +1. The proof path resolved a number only through the head tracker's kept
+  // heights (`engine.head.hashAt`), which hold no height the client did not see as a head, so
+  // it fell to quorum and the liar's lone figure came back `degraded`, although the block is the
+  // trusted head's parent and every honest source would serve its proof. Severity: low-medium
+  // (flagged; proofs() users expect "one honest source is enough"). Fixed: a height the tracker
+  // did not keep is walked down by parent hash from the head's trusted header
+  // (core/handlers/prove.ts `trustedHeaderFor`, trust.ts `ancestorAt`): proven, the liar unasked.
+  it('with proofs(), a balance one block below the head is proven, not the liar’s lone figure', async () => {
+    const call: Call = { method: 'eth_getBalance', params: [d1(), B.number], prover: true }
+    const mutation = mutations(await lab.anvil.rpc(call.method, call.params)).find(
+      (m) => m.name === '(answer) +1',
+    )!
+    const o = await run({ ...call, setup: 'b', mutation })
+    assert.ok(o.ok, 'answered')
+    assert.equal(o.result, await lab.anvil.rpc(call.method, call.params))
+    assert.equal(o.meta.consistency, 'proven')
+    assert.equal(o.meta.block?.number, Number(B.number), 'proven at the block asked for')
   })
 
   it('held: with proofs(), a balance at latest is proven from the honest proofs (the liar’s figure unasked)', async () => {

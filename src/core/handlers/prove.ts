@@ -6,6 +6,7 @@
  * once more first, when no proof passed); if only liars answered, the error names them.
  */
 
+import { beforeDeadline } from '../../shared/abort.ts'
 import {
   DeadlineError,
   RpcResponseError,
@@ -36,7 +37,12 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
   const trust = (await engine.trust)!
   let header: TrustedHeader | undefined
   if (prover.stateMethods.has(method)) {
-    header = await trustedHeaderFor(engine, params[classify(method).blockParam ?? params.length])
+    // A height below the kept heads is walked down to header by header: not past the deadline.
+    header = await beforeDeadline(
+      trustedHeaderFor(engine, params[classify(method).blockParam ?? params.length]),
+      c.deadline,
+      () => new DeadlineError(`No trusted header for ${method} before the deadline.`),
+    )
     if (!header) return { kind: 'quorum' }
   }
   const failed: Failure[] = []
@@ -269,8 +275,13 @@ export async function trustedHeaderFor(
       : trust.resolve(String(tag.blockHash))
   if (typeof tag === 'string' && /^0x[0-9a-fA-F]{64}$/.test(tag)) return trust.resolve(tag)
   if (typeof tag === 'string' && /^0x[0-9a-fA-F]{1,16}$/.test(tag)) {
-    const hash = engine.head.hashAt(Number.parseInt(tag, 16))
-    return hash ? trust.resolve(hash) : undefined
+    const n = Number.parseInt(tag, 16)
+    const hash = engine.head.hashAt(n)
+    if (hash) return trust.resolve(hash)
+    // A height the head tracker did not keep (a wallet's "balance at block n"): walked down by
+    // parent hash from the head's trusted header, so one honest source can still prove it.
+    const top = await trustedHeaderFor(engine, 'latest')
+    return top && trust.ancestorAt(top, n)
   }
   return undefined
 }
