@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'vitest'
 import { h32, londonHeader } from '../../test/fixtures/headers.ts'
 import type { Hex } from '../shared/types.ts'
+import { computeBlockHash } from '../verify/block.ts'
 import { createTrustStore, type TrustedHeaderHook } from './trust.ts'
 
 const header = londonHeader
@@ -108,5 +109,75 @@ describe('trust store: the light-client hook', () => {
     )
     assert.equal(await lost.latest(), undefined)
     assert.equal(await store(undefined, [cancun]).trust.latest(), undefined)
+  })
+})
+
+describe('trust store: ancestorAt, a height below a trusted header', () => {
+  /** `length` headers built on Cancun's, each the parent of the next, correctly hashed. */
+  const chainOf = (length: number, salt = 0) => {
+    const out: Record<string, unknown>[] = []
+    let parent = hashOf(cancun)
+    for (let i = 0; i < length; i++) {
+      const h: Record<string, unknown> = {
+        ...cancun,
+        number: `0x${(21_925_177 + i).toString(16)}`,
+        parentHash: parent,
+        extraData: `0x${(salt * 1_000 + i).toString(16).padStart(8, '0')}`,
+      }
+      h.hash = computeBlockHash(h as never)
+      parent = hashOf(h)
+      out.push(h)
+    }
+    return out
+  }
+
+  function walker(chain: Record<string, unknown>[], byHeight = chain) {
+    const asked = { byHash: 0, byHeight: 0 }
+    const trust = createTrustStore({
+      checkpoints: [],
+      hook: undefined,
+      async fetchHeader(hash) {
+        asked.byHash++
+        return chain.find((h) => hashOf(h) === hash.toLowerCase()) ?? null
+      },
+      async fetchHeaderAt(n) {
+        asked.byHeight++
+        return byHeight.find((h) => Number(h.number) === n) ?? null
+      },
+    })
+    const top = trust.add(chain.at(-1)!, 'agreed')!
+    return { trust, top, asked }
+  }
+
+  it('asks the stretch by height at once and trusts each header the walk reaches', async () => {
+    const chain = chainOf(40)
+    const { trust, top, asked } = walker(chain)
+    const at = await trust.ancestorAt(top, top.number - 30)
+    assert.equal(at?.hash, hashOf(chain[9]!))
+    assert.equal(at?.via, 'ancestor')
+    assert.deepEqual(asked, { byHash: 0, byHeight: 30 })
+    // Trusted now: a height between is had without asking again.
+    assert.equal((await trust.ancestorAt(top, top.number - 12))?.hash, hashOf(chain[27]!))
+    assert.deepEqual(asked, { byHash: 0, byHeight: 30 })
+  })
+
+  it('a correctly hashed header of another chain, given by height, is not trusted: the walk asks by hash', async () => {
+    const chain = chainOf(10)
+    const other = chainOf(10, 7) // siblings at every height
+    const { trust, top, asked } = walker(chain, [...chain.slice(0, 4), ...other.slice(4)])
+    const at = await trust.ancestorAt(top, top.number - 8)
+    assert.equal(at?.hash, hashOf(chain[1]!))
+    assert.equal(asked.byHash, 5, 'the five sibling heights fetched by parent hash')
+    for (const h of other) assert.equal(trust.get(hashOf(h)), undefined)
+  })
+
+  it('nothing above the header, nor deeper than maxDepth, nor past a header that cannot be had', async () => {
+    const chain = chainOf(8)
+    const { trust, top } = walker(chain)
+    assert.equal(await trust.ancestorAt(top, top.number + 1), undefined)
+    assert.equal(await trust.ancestorAt(top, top.number - 257), undefined)
+    const gap = walker([...chain.slice(0, 3), ...chain.slice(4)])
+    assert.equal(await gap.trust.ancestorAt(gap.top, gap.top.number - 6), undefined)
+    assert.equal((await gap.trust.ancestorAt(gap.top, gap.top.number - 3))?.hash, hashOf(chain[4]!))
   })
 })

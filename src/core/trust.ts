@@ -1,3 +1,4 @@
+import { mapLimit } from '../shared/mapLimit.ts'
 import type { Hex } from '../shared/types.ts'
 import { checkedHeader, computeBlockHash } from '../verify/block.ts'
 
@@ -36,6 +37,11 @@ export type TrustStoreOptions = {
   hook: TrustedHeaderHook | undefined
   /** A header by hash through the engine (it verifies the header hashes to its hash). */
   fetchHeader(hash: string): Promise<Record<string, unknown> | null>
+  /**
+   * The block at a height from any source, unchecked: only a walk by parent hash that reaches
+   * it makes it trusted. Lets `ancestorAt` ask for a stretch of headers at once, not one by one.
+   */
+  fetchHeaderAt?(number: number): Promise<Record<string, unknown> | null>
   /** How far below the nearest trusted header an ancestor is looked for. @default 256 */
   maxDepth?: number
 }
@@ -65,6 +71,8 @@ export type TrustStore = {
 }
 
 const KEEP = 1_024
+/** Headers asked at once while walking down to a height (`ancestorAt`). */
+const AT_ONCE = 16
 
 /**
  * Trusted headers: a header is trusted when sources in two failure domains agreed on its hash,
@@ -162,12 +170,37 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
     return at?.number === number && at.hash === hash ? at : undefined
   }
 
-  /** The header at height `number` below `top` by parent hash (fetched, trusted as ancestors). */
-  const walkDown = async (top: TrustedHeader, number: number) => {
+  /**
+   * The header at height `number` below `top` by parent hash (fetched, trusted as ancestors);
+   * `ahead` holds headers asked for by height, keyed by the hash they hash to: each is trusted
+   * only if the walk reaches that hash.
+   */
+  const walkDown = async (
+    top: TrustedHeader,
+    number: number,
+    ahead?: ReadonlyMap<string, Record<string, unknown>>,
+  ) => {
     let at: TrustedHeader | undefined = top
-    while (at && at.number > number)
-      at = byHash.get(at.parentHash) ?? (await fetchAndTrust(at.parentHash))
+    while (at && at.number > number) {
+      const parent: Hex = at.parentHash
+      const fetched = ahead?.get(parent)
+      at =
+        byHash.get(parent) ?? (fetched && add(fetched, 'ancestor')) ?? (await fetchAndTrust(parent))
+    }
     return at
+  }
+
+  /** Headers at heights `from` to `to` - 1, keyed by the hash they hash to, asked for at once. */
+  const headersAt = async (from: number, to: number) => {
+    const ahead = new Map<string, Record<string, unknown>>()
+    const heights = Array.from({ length: to - from }, (_, i) => from + i)
+    await mapLimit(heights, AT_ONCE, async (n) => {
+      const header = await o.fetchHeaderAt?.(n).catch(() => null)
+      const hash = header && hashOf(header)
+      if (hash && !byHash.has(hash)) ahead.set(hash, header)
+      return true
+    })
+    return ahead
   }
 
   const fetchAndTrust = async (hash: string) => {
@@ -185,7 +218,17 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
 
   const ancestorAt = async (top: TrustedHeader, number: number) => {
     if (number > top.number || top.number - number > maxDepth) return undefined
-    const at = await walkDown(top, number)
+    // Down what is trusted already; the rest of the way asked for at once, then walked.
+    let from = top
+    for (
+      let p = byHash.get(from.parentHash);
+      p && from.number > number;
+      p = byHash.get(p.parentHash)
+    )
+      from = p
+    const gap = from.number - number
+    const ahead = o.fetchHeaderAt && gap > 1 ? await headersAt(number, from.number) : undefined
+    const at = await walkDown(from, number, ahead)
     return at?.number === number ? at : undefined
   }
 

@@ -3,11 +3,11 @@
  * vouches for every header below it that links to it, so a block range needs one anchor.
  */
 import type { ProverCall } from '../core/prover.ts'
+import { mapLimit } from '../shared/mapLimit.ts'
 import { computeBlockHash, type RpcBlockHeader } from '../verify/block.ts'
 import { mismatch } from '../verify/errors.ts'
 import { sameHex } from '../verify/fields.ts'
 import { toQuantity } from './blockTag.ts'
-import { mapLimit } from './mapLimit.ts'
 
 /** A header whose `hash` was checked against its fields. */
 export type Header = RpcBlockHeader & { hash: `0x${string}` }

@@ -6,6 +6,7 @@
  * The answer must then be exactly the matching logs: none dropped, added, altered or reordered.
  */
 import type { ProverContext } from '../core/prover.ts'
+import { mapLimit } from '../shared/mapLimit.ts'
 import { sameHex } from '../verify/fields.ts'
 import {
   type LogFilter,
@@ -17,7 +18,6 @@ import {
 import { checkBlockTimestamp } from '../verify/trie.ts'
 import { blockNumberOf, isHash } from './blockTag.ts'
 import { fetchHeader, type Header, headersBelow } from './headers.ts'
-import { mapLimit } from './mapLimit.ts'
 import { provenLog, provenReceipts } from './receipts.ts'
 import { movedUnderProof } from './reorg.ts'
 

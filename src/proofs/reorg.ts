@@ -4,9 +4,9 @@
  * at fault are excused, and only when the source's own header there has moved.
  */
 import type { ProverContext } from '../core/prover.ts'
+import { mapLimit } from '../shared/mapLimit.ts'
 import { type LogFilter, logMatches, type RpcLog, type RpcReceipt } from '../verify/receipts.ts'
 import { fetchHeader, type Header } from './headers.ts'
-import { mapLimit } from './mapLimit.ts'
 
 const FIELDS = ['address', 'topics', 'data', 'logIndex', 'transactionHash', 'blockNumber'] as const
 const key = (log: RpcLog) =>

@@ -106,6 +106,32 @@ export async function headerByHash(
 }
 
 /**
+ * The block at height `n` as the first source gives it, for the trust store to walk down to by
+ * parent hash (trust.ts `ancestorAt`): that walk is its check, so any answer that hashes to the
+ * hash it claims will do, and none is an error.
+ */
+export async function headerAt(engine: Engine, n: number): Promise<Record<string, unknown>> {
+  const method = 'eth_getBlockByNumber'
+  const { candidates, force, reserve } = engine.candidatesFor(false, true, method)
+  const r = await fanOut(engine.fan, {
+    method,
+    params: [`0x${n.toString(16)}`, false],
+    candidates,
+    force,
+    ...(reserve ? { reserve } : {}),
+    need: { sources: 1, domains: 1 },
+    check: (h) =>
+      headerHashes(h, String((h as { hash?: unknown } | null)?.hash)) ? undefined : 'no header',
+    standsAlone: () => true,
+    degrade: true,
+    deadline: Date.now() + engine.config.timeout,
+    initial: 1,
+  })
+  if (r.error) throw r.error
+  return r.value as Record<string, unknown>
+}
+
+/**
  * Is transaction `hash` the one at `index` of block `blockHash`, by that block's body? Asked as
  * the block with its transactions; an answer counts once its header hashes to `blockHash`, each
  * transaction to its own hash and all of them to the header's `transactionsRoot`: then one
