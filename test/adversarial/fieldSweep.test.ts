@@ -643,6 +643,22 @@ async function attack(call: Call, setup: Setup, name: string) {
   return { c, o, truth }
 }
 
+/**
+ * With proofs(), a balance at `block` that the liar alone answers with its figure +1 (set-up
+ * (b)): proven from the honest sources' proofs, the liar's figure unasked.
+ */
+async function provenAlone(block: string) {
+  const call: Call = { method: 'eth_getBalance', params: [d1(), block], prover: true }
+  const mutation = mutations(await lab.anvil.rpc(call.method, call.params)).find(
+    (m) => m.name === '(answer) +1',
+  )!
+  const o = await run({ ...call, setup: 'b', mutation })
+  assert.ok(o.ok, 'answered')
+  assert.equal(o.result, await lab.anvil.rpc(call.method, call.params))
+  assert.equal(o.meta.consistency, 'proven')
+  return o
+}
+
 /** The caller gets the honest answer, an error, or (in (b)) the lie flagged `degraded`. */
 async function expectHonest(call: Call, setup: Setup, name: string, strict = false) {
   const { c, o, truth } = await attack(call, setup, name)
@@ -849,26 +865,12 @@ describe('holes the sweep found', () => {
   // did not keep is walked down by parent hash from the head's trusted header
   // (core/handlers/prove.ts `trustedHeaderFor`, trust.ts `ancestorAt`): proven, the liar unasked.
   it('with proofs(), a balance one block below the head is proven, not the liar’s lone figure', async () => {
-    const call: Call = { method: 'eth_getBalance', params: [d1(), B.number], prover: true }
-    const mutation = mutations(await lab.anvil.rpc(call.method, call.params)).find(
-      (m) => m.name === '(answer) +1',
-    )!
-    const o = await run({ ...call, setup: 'b', mutation })
-    assert.ok(o.ok, 'answered')
-    assert.equal(o.result, await lab.anvil.rpc(call.method, call.params))
-    assert.equal(o.meta.consistency, 'proven')
+    const o = await provenAlone(B.number)
     assert.equal(o.meta.block?.number, Number(B.number), 'proven at the block asked for')
   })
 
   it('held: with proofs(), a balance at latest is proven from the honest proofs (the liar’s figure unasked)', async () => {
-    const call: Call = { method: 'eth_getBalance', params: [d1(), 'latest'], prover: true }
-    const mutation = mutations(await lab.anvil.rpc(call.method, call.params)).find(
-      (m) => m.name === '(answer) +1',
-    )!
-    const o = await run({ ...call, setup: 'b', mutation })
-    assert.ok(o.ok, 'answered')
-    assert.equal(o.result, await lab.anvil.rpc(call.method, call.params))
-    assert.equal(o.meta.consistency, 'proven')
+    await provenAlone('latest')
   })
 
   it('held: value, status, logs and roots (a sample of the sweep, one per class)', async () => {
