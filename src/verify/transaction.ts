@@ -118,7 +118,10 @@ export function hashedFields(tx: { type?: unknown; v?: unknown }): ReadonlySet<s
 /**
  * The fields of a full transaction in a block that the block's checks cover beside its hash:
  * its own hash (rebuilt), the block it names (block.ts `verifyBlockHash`), its index, price
- * and time (trie.ts `verifyBlockBody`). Its sender (`from`) is not among them.
+ * and time (trie.ts `verifyBlockBody`). All but `blockTimestamp` (not every client sends it) are
+ * required (`gasPrice` wherever the header tells it): a checked body's agreement key leaves them
+ * out (core/txRules.ts `unhashed`), so one dropped would go unseen. Its sender (`from`) is not
+ * among them.
  */
 export const CHECKED_IN_BLOCK: ReadonlySet<string> = new Set([
   'hash',
