@@ -196,6 +196,15 @@ export function typedItems(tx: RpcTransaction, type: number): Items {
   return items
 }
 
+/**
+ * The fields of each item of a hashed list (`accessListItems`, `authorizationItems`) that its
+ * hash reads: any other field of an item is outside the hash.
+ */
+export const ITEM_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['accessList', new Set(['address', 'storageKeys'])],
+  ['authorizationList', new Set(['chainId', 'address', 'nonce', 'yParity', 'v', 'r', 's'])],
+])
+
 function accessListItems(accessList: unknown): Items {
   return list(accessList, 'accessList').map((item, i) => {
     const at = `accessList[${i}]`
