@@ -9,6 +9,7 @@ import {
   computeTransactionHash,
   HASHED,
   hashedFields,
+  ITEM_FIELDS,
 } from '../verify/transaction.ts'
 import { canonical } from './canonical.ts'
 import type { AnswerRules } from './rules.ts'
@@ -78,20 +79,35 @@ const ENVELOPE: ReadonlySet<string> = new Set(HASHED.flatMap((fields) => [...fie
  * What of a transaction no check covers, so answers must agree on it: all of it when its type
  * cannot be rebuilt; else every field its type's hash leaves out, whatever its name (`from`, the
  * place in a block, `data` or `gasLimit` beside `input` and `gas`, a field of another type such
- * as an `authorizationList` on a type-2 transaction), but for another type's empty fields. In
- * a checked block body (`inCheckedBody`), also not the fields that check covers.
+ * as an `authorizationList` on a type-2 transaction, a hashed list whose items carry fields the
+ * hash does not read), but for another type's empty fields. In a checked block body
+ * (`inCheckedBody`), also not the fields that check covers.
  */
 export function unhashed(tx: Tx, inCheckedBody = false): Record<string, unknown> {
   const hashed = hashedFields(tx as { type?: unknown; v?: unknown })
   if (!hashed) return tx
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(tx)) {
-    if (hashed.has(k)) continue
+    if (hashed.has(k) && !withUnread(k, v)) continue
     if (inCheckedBody && CHECKED_IN_BLOCK.has(k)) continue
     if (ENVELOPE.has(k) && (v == null || (Array.isArray(v) && v.length === 0))) continue
     out[k] = v
   }
   return out
+}
+
+/**
+ * A hashed list (an access list, an authorization list) with an item that carries a field its
+ * hash does not read (an L2's `l1Fee`): honest clients send none, so the list is keyed whole
+ * and a source that adds one disagrees, rather than returning fields no one checked.
+ */
+function withUnread(k: string, v: unknown): boolean {
+  const read = ITEM_FIELDS.get(k)
+  return (
+    read !== undefined &&
+    Array.isArray(v) &&
+    v.some((item) => Object.keys(item ?? {}).some((f) => !read.has(f)))
+  )
 }
 
 /** A transaction's shape, and the hash asked for (its hash itself is checked by `checkHashes`). */

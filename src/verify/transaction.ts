@@ -118,7 +118,10 @@ export function hashedFields(tx: { type?: unknown; v?: unknown }): ReadonlySet<s
 /**
  * The fields of a full transaction in a block that the block's checks cover beside its hash:
  * its own hash (rebuilt), the block it names (block.ts `verifyBlockHash`), its index, price
- * and time (trie.ts `verifyBlockBody`). Its sender (`from`) is not among them.
+ * and time (trie.ts `verifyBlockBody`). All but `blockTimestamp` (not every client sends it) are
+ * required (`gasPrice` wherever the header tells it): a checked body's agreement key leaves them
+ * out (core/txRules.ts `unhashed`), so one dropped would go unseen. Its sender (`from`) is not
+ * among them.
  */
 export const CHECKED_IN_BLOCK: ReadonlySet<string> = new Set([
   'hash',
@@ -192,6 +195,15 @@ export function typedItems(tx: RpcTransaction, type: number): Items {
   items.push(yParity(tx, ''), quantity(tx.r, 'r'), quantity(tx.s, 's'))
   return items
 }
+
+/**
+ * The fields of each item of a hashed list (`accessListItems`, `authorizationItems`) that its
+ * hash reads: any other field of an item is outside the hash.
+ */
+export const ITEM_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['accessList', new Set(['address', 'storageKeys'])],
+  ['authorizationList', new Set(['chainId', 'address', 'nonce', 'yParity', 'v', 'r', 's'])],
+])
 
 function accessListItems(accessList: unknown): Items {
   return list(accessList, 'accessList').map((item, i) => {

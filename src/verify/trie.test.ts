@@ -112,6 +112,20 @@ describe('tampered block bodies are caught and named', () => {
     )
   })
 
+  test('a transaction without its index, or a typed one without its gasPrice: malformed (every client sends both)', async () => {
+    const i = txs.findIndex((tx) => tx.type === '0x2')
+    const without = (field: string) =>
+      txs.map((tx, j) => (j === i ? { ...tx, [field]: undefined } : tx))
+    await assertNames(
+      () => verifyBlockBody({ ...london, transactions: without('transactionIndex') }),
+      `transactions[${i}].transactionIndex`,
+    )
+    await assertNames(
+      () => verifyBlockBody({ ...london, transactions: without('gasPrice') }),
+      `transactions[${i}].gasPrice`,
+    )
+  })
+
   test('a transaction of an unknown type cannot be checked: UnsupportedTypeError, not blame', async () => {
     const deposit = txs.with(0, { ...(txs[0] as (typeof txs)[number]), type: '0x7e' })
     await assert.rejects(

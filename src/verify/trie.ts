@@ -128,8 +128,11 @@ export async function verifyBlockBody(block: RpcBlockWithBody): Promise<void> {
     if (full.length > 0 && full.length !== transactions.length)
       malformed('transactions', 'all hashes or all full objects', '(a mix)')
     for (const [i, tx] of full.entries()) {
+      // Required: every client sends a mined transaction's index (and `gasPrice`, below), and the
+      // agreement key of a checked body leaves both out (txRules.ts `unhashed`): one dropped
+      // would come back agreed without it.
       const index = (tx as { transactionIndex?: unknown }).transactionIndex
-      if (index != null && quantity(index, `transactions[${i}].transactionIndex`) !== q(i))
+      if (quantity(index, `transactions[${i}].transactionIndex`) !== q(i))
         mismatch(`transactions[${i}].transactionIndex`, `is not ${i}`, index, i)
       checkHeaderFields(tx, block, `transactions[${i}]`)
     }
@@ -173,11 +176,12 @@ export async function verifyBlockBody(block: RpcBlockWithBody): Promise<void> {
 
 /**
  * What no root covers in a full transaction but the header (whose hash was checked) fixes: a
- * mined typed transaction's `gasPrice` is the price its block's base fee made it
- * (`effectiveGasPrice`), and `blockTimestamp`, where given, is the header's `timestamp`.
+ * mined typed transaction's `gasPrice`, required, is the price its block's base fee made it
+ * (`effectiveGasPrice`), and `blockTimestamp`, where given (not every client sends it), is the
+ * header's `timestamp`.
  */
 function checkHeaderFields(tx: RpcTransaction, block: RpcBlockWithBody, at: string) {
-  const paid = tx.gasPrice == null ? undefined : effectiveGasPrice(tx, block.baseFeePerGas)
+  const paid = effectiveGasPrice(tx, block.baseFeePerGas)
   if (paid !== undefined && toBigInt(quantity(tx.gasPrice, `${at}.gasPrice`)) !== paid)
     mismatch(`${at}.gasPrice`, 'is not the price its block’s base fee made it', tx.gasPrice, paid)
   checkBlockTimestamp(tx, block.timestamp, `${at}.blockTimestamp`)
