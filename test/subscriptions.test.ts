@@ -11,6 +11,7 @@ import {
   type Anvil,
   devAccounts,
   type Lab,
+  mined,
   startLab,
   startWsProxy,
   type WsProxy,
@@ -38,9 +39,7 @@ async function deploy(anvil: Anvil): Promise<string> {
   const hash = await anvil.rpc<string>('eth_sendTransaction', [
     { from: devAccounts[0].address, data: INIT },
   ])
-  await anvil.rpc('evm_mine')
-  return (await anvil.rpc<{ contractAddress: string }>('eth_getTransactionReceipt', [hash]))
-    .contractAddress
+  return (await mined<{ contractAddress: string }>(anvil, hash)).contractAddress
 }
 
 /** Sends one ping straight to the node (not through outlast) and mines it into its own block. */
@@ -133,6 +132,29 @@ describe('newHeads and logs over HTTP sources only', () => {
       assert.equal(Number(heads.at(-1)!.number), tip)
       await h.unsubscribe()
       await l.unsubscribe()
+    } finally {
+      await setAll({ kind: 'ok' })
+      await rpc.close()
+    }
+  })
+
+  it('live once subscribe returns: a log mined the moment after, by a cold client, is delivered', async () => {
+    // Slow sources: a cold client's first look at the head takes a while. A stream that started
+    // at the head it first read, after the subscription's id came back, took the block holding
+    // the caller's own transaction for its start and never delivered its log.
+    await setAll({ kind: 'slow', factor: 20 })
+    const rpc = httpClient()
+    const logs: Log[] = []
+    try {
+      await rpc.subscribe(['logs', { address: emitter, topics: [PING] }], (r) =>
+        logs.push(r as Log),
+      )
+      await ping(900)
+      await until('the log', () => logs.length >= 1)
+      assert.deepEqual(
+        logs.map((x) => Number(x.data)),
+        [900],
+      )
     } finally {
       await setAll({ kind: 'ok' })
       await rpc.close()

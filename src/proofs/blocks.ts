@@ -16,6 +16,7 @@ import {
   CHECKED_IN_BLOCK,
   computeTransactionHash,
   hashedFields,
+  ITEM_FIELDS,
   type RpcTransaction,
 } from '../verify/transaction.ts'
 import type { RpcBlockWithBody } from '../verify/trie.ts'
@@ -145,8 +146,17 @@ function provenOnly<T extends Tx>(tx: T): T {
   const hashed = hashedFields(tx)
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(tx))
-    if (hashed?.has(k) || CHECKED_IN_BLOCK.has(k) || k === 'from') out[k] = v
+    if (hashed?.has(k) || CHECKED_IN_BLOCK.has(k) || k === 'from') out[k] = itemsRead(k, v)
   return out as T
+}
+
+/** A hashed list's items with only the fields their hash reads (an L2's `l1Fee` is not proven). */
+function itemsRead(k: string, v: unknown): unknown {
+  const read = ITEM_FIELDS.get(k)
+  if (!read || !Array.isArray(v)) return v
+  return v.map((item: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(item).filter(([f]) => read.has(f))),
+  )
 }
 
 async function trustedFullBlock(tag: unknown, ctx: ProverContext) {

@@ -131,9 +131,10 @@ export async function verifyStorageProof(
 /**
  * An `eth_getProof` answer for `address` and `slots`, checked against `stateRoot`: the account,
  * then each slot, in the order asked, against the proven `storageHash`. Returned as the caller
- * asked: the address and keys as given, balance, nonce and values as proven, the proof nodes as
- * sent (they proved it). Throws `VerificationError` naming the field when anything does not
- * check out, an entry missing, added or out of order included.
+ * asked: the address and keys as given, balance, nonce and values as proven, the proof nodes on
+ * the path from the root (a node a source added beside them is dropped: a verifier that walks
+ * the list in order would fail on it). Throws `VerificationError` naming the field when
+ * anything does not check out, an entry missing, added or out of order included.
  */
 export async function verifiedProof(
   stateRoot: Hex,
@@ -151,18 +152,31 @@ export async function verifiedProof(
     slots.map(async (key, i) => {
       const item = entries[i] as RpcStorageProof
       const value = await verifyStorageProof(storageHash, key, item)
-      return { key, value: toQuantity(value), proof: item.proof }
+      return { key, value: toQuantity(value), proof: onPath(storageHash, item.proof) }
     }),
   )
   return {
     address,
-    accountProof: proof.accountProof,
+    accountProof: onPath(stateRoot, proof.accountProof),
     balance: toQuantity(account?.balance ?? 0n),
     codeHash: proof.codeHash,
     nonce: toQuantity(account?.nonce ?? 0n),
     storageHash: proof.storageHash,
     storageProof,
   }
+}
+
+/** The nodes of a checked proof that lie on its path from `root`, in order: each is the root or referenced by the one before. */
+function onPath(root: Hex, nodes: readonly Hex[]): Hex[] {
+  const path: Hex[] = []
+  let parent = root.toLowerCase()
+  for (const node of nodes) {
+    const hash = Hash.keccak256(node.toLowerCase() as Hex).slice(2)
+    if (!parent.includes(hash)) continue
+    path.push(node)
+    parent = node.toLowerCase()
+  }
+  return path
 }
 
 /** Throws `VerificationError` naming `code` unless keccak256(code) is `codeHash` (empty code: `EMPTY_CODE_HASH`). */

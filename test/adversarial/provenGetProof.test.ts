@@ -138,6 +138,33 @@ describe('eth_getProof under proofs()', () => {
       }
     })
 
+  it('nodes a liar adds beside a valid proof are dropped: the proof comes back as the node gives it', async () => {
+    const junk = (nodes: string[]) => [nodes[0]!, ...nodes, `0x${'ab'.repeat(40)}`]
+    const rpc = client(
+      liar((p) => ({
+        ...p,
+        accountProof: junk(p.accountProof as string[]),
+        storageProof: p.storageProof.map((e) => ({ ...e, proof: junk(e.proof) })),
+      })),
+    )
+    try {
+      const { result, meta } = await rpc.requestWithMeta({
+        method: 'eth_getProof',
+        params: [store, SLOTS, 'latest'],
+      })
+      assert.equal(meta.consistency, 'proven')
+      assert.deepEqual(meta.sources, ['liar'], 'the padded proof proves: the liar answered')
+      const truth = await lab.anvil.rpc('eth_getProof', [
+        store,
+        SLOTS,
+        { blockHash: meta.block!.hash },
+      ])
+      assert.deepEqual(result, truth)
+    } finally {
+      await rpc.close()
+    }
+  })
+
   it('a caller’s malformed parameters are the nodes’ to refuse, not a lie', async () => {
     const rpc = client(liar((p) => p))
     try {

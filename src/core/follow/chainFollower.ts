@@ -47,7 +47,15 @@ export type FollowerOptions = {
   history?: number
 }
 
-export type ChainFollower = { stop(): Promise<void>; readonly tip: Link | undefined }
+export type ChainFollower = {
+  stop(): Promise<void>
+  readonly tip: Link | undefined
+  /**
+   * Settles once the first look at the head did (the stream's start, or a failure said to
+   * `onError`): every block after that start is delivered.
+   */
+  readonly started: Promise<void>
+}
 
 const PARALLEL = 16
 
@@ -76,13 +84,22 @@ export function followChain(o: FollowerOptions): ChainFollower {
   const unlisten: (() => void)[] = []
   const isStopped = () => stopped
   const chain = keptChain(o, o.history ?? 128, o.maxGap ?? 2_048, isStopped)
+  let markStarted = () => {}
+  const started = new Promise<void>((resolve) => {
+    markStarted = resolve
+  })
   /** Links the head (the hint, else the agreed head) to the chain, and reports the change. */
   const advance = async (hint?: Link) => {
-    const head = hint ?? (await o.blockByNumber('latest').then((h) => (h ? toLink(h) : undefined)))
-    if (!head || stopped) return
-    const change = await chain.link(head)
-    if (change) await o.onChange(change)
-    else if (o.owes?.()) await o.onChange({ removed: [], added: [] })
+    try {
+      const head =
+        hint ?? (await o.blockByNumber('latest').then((h) => (h ? toLink(h) : undefined)))
+      if (!head || stopped) return
+      const change = await chain.link(head)
+      if (change) await o.onChange(change)
+      else if (o.owes?.()) await o.onChange({ removed: [], added: [] })
+    } finally {
+      markStarted()
+    }
   }
   const kick = serially(advance, isStopped, o.onError)
 
@@ -123,6 +140,7 @@ export function followChain(o: FollowerOptions): ChainFollower {
   timer = setTimeout(poll, o.pollingInterval)
 
   return {
+    started,
     get tip() {
       return chain.tip()
     },

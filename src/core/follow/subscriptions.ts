@@ -126,12 +126,17 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
     follower = undefined
     await f.stop()
   }
-  const add = (id: string, consumer: Consumer) => {
+  /**
+   * Adds a consumer; its id once the stream has its start, as a node's subscription is live when
+   * its id comes back: a block mined after that (the caller's own transaction) is delivered.
+   */
+  const add = async (id: string, consumer: Consumer) => {
     consumers.set(id, consumer)
     follower ??= followChain({
       ...followerOptions(o, onChange),
       owes: () => [...consumers.values()].some((c) => c.kind === 'logs' && !!c.owed?.length),
     })
+    await follower.started
     return id
   }
   // Random, as a node's are: through a shared proxy, one client cannot guess another's filter.
