@@ -133,12 +133,11 @@ function preloadAfterFirstAnswer(events: Emitter<OutlastEvents>, prover: Prover 
 /** The store of trusted headers (agreed heads, checkpoints, the hook) that anchors proofs. */
 function loadTrustStore(config: ResolvedConfig, engine: () => Engine): Promise<TrustStore> {
   return Promise.all([import('./trust.ts'), import('./handlers/agreedChain.ts')]).then(
-    ([{ createTrustStore }, { headerAt, headerByHash }]) =>
+    ([{ createTrustStore }, { headersThrough }]) =>
       createTrustStore({
         checkpoints: config.trustedBlockHashes,
         hook: config.trustedHeader,
-        fetchHeader: (hash) => headerByHash(engine(), hash),
-        fetchHeaderAt: (n) => headerAt(engine(), n),
+        ...headersThrough(engine),
       }),
   )
 }

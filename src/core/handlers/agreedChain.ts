@@ -105,6 +105,12 @@ export async function headerByHash(
   return r.value as Record<string, unknown> | null
 }
 
+/** The trust store's ways to a header through the engine: by hash, and by height for its walks. */
+export const headersThrough = (engine: () => Engine) => ({
+  fetchHeader: (hash: string) => headerByHash(engine(), hash),
+  fetchHeaderAt: (n: number) => headerAt(engine(), n),
+})
+
 /**
  * The block at height `n` as the first source gives it, for the trust store to walk down to by
  * parent hash (trust.ts `ancestorAt`): that walk is its check, so any answer that hashes to the
