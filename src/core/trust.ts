@@ -65,9 +65,13 @@ export type TrustStore = {
   /**
    * The header at height `number` on `top`'s chain, walked down by parent hash (headers fetched
    * and checked where missing). Undefined above `top`, further down than `maxDepth`, or when a
-   * header on the way cannot be had.
+   * header on the way cannot be had, or once `signal` aborts (nothing more is asked then).
    */
-  ancestorAt(top: TrustedHeader, number: number): Promise<TrustedHeader | undefined>
+  ancestorAt(
+    top: TrustedHeader,
+    number: number,
+    signal?: AbortSignal,
+  ): Promise<TrustedHeader | undefined>
 }
 
 const KEEP = 1_024
@@ -179,9 +183,10 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
     top: TrustedHeader,
     number: number,
     ahead?: ReadonlyMap<string, Record<string, unknown>>,
+    signal?: AbortSignal,
   ) => {
     let at: TrustedHeader | undefined = top
-    while (at && at.number > number) {
+    while (at && at.number > number && !signal?.aborted) {
       const parent: Hex = at.parentHash
       const fetched = ahead?.get(parent)
       at =
@@ -190,18 +195,33 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
     return at
   }
 
-  /** Headers at heights `from` to `to` - 1, keyed by the hash they hash to, asked for at once. */
-  const headersAt = async (from: number, to: number) => {
+  /**
+   * Headers at heights `from` to `to` - 1, keyed by the hash they hash to (only the fields it
+   * covers kept), asked for at once; none more once `signal` aborts. Walks at the same time
+   * share their heights: each is asked once while any walk is on (`walks`, `atHeight`).
+   */
+  const headersAt = async (from: number, to: number, signal?: AbortSignal) => {
     const ahead = new Map<string, Record<string, unknown>>()
-    const heights = Array.from({ length: to - from }, (_, i) => from + i)
+    const heights = Array.from({ length: to - from }, (_, i) => to - 1 - i)
     await mapLimit(heights, AT_ONCE, async (n) => {
-      const header = await o.fetchHeaderAt?.(n).catch(() => null)
-      const hash = header && hashOf(header)
-      if (hash && !byHash.has(hash)) ahead.set(hash, header)
+      if (signal?.aborted) return undefined
+      let asked = atHeight.get(n)
+      if (!asked) {
+        asked = (o.fetchHeaderAt?.(n) ?? Promise.resolve(null)).then(
+          (h) => (h && hashOf(h) ? checkedHeader(h) : undefined),
+          () => undefined,
+        )
+        atHeight.set(n, asked)
+      }
+      const header = await asked
+      const hash = header?.hash as string | undefined
+      if (header && hash && !byHash.has(hash)) ahead.set(hash, header)
       return true
     })
     return ahead
   }
+  const atHeight = new Map<number, Promise<Record<string, unknown> | undefined>>()
+  let walks = 0
 
   const fetchAndTrust = async (hash: string) => {
     const header = await o.fetchHeader(hash).catch(() => null)
@@ -216,8 +236,17 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
     return undefined
   }
 
-  const ancestorAt = async (top: TrustedHeader, number: number) => {
+  const ancestorAt = async (top: TrustedHeader, number: number, signal?: AbortSignal) => {
     if (number > top.number || top.number - number > maxDepth) return undefined
+    walks++
+    try {
+      return await walkTo(top, number, signal)
+    } finally {
+      if (--walks === 0) atHeight.clear()
+    }
+  }
+
+  const walkTo = async (top: TrustedHeader, number: number, signal?: AbortSignal) => {
     // Down what is trusted already; the rest of the way asked for at once, then walked.
     let from = top
     for (
@@ -227,8 +256,9 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
     )
       from = p
     const gap = from.number - number
-    const ahead = o.fetchHeaderAt && gap > 1 ? await headersAt(number, from.number) : undefined
-    const at = await walkDown(from, number, ahead)
+    const ahead =
+      o.fetchHeaderAt && gap > 1 ? await headersAt(number, from.number, signal) : undefined
+    const at = await walkDown(from, number, ahead, signal)
     return at?.number === number ? at : undefined
   }
 

@@ -5,7 +5,7 @@
  * proof `provenAnswer` rebuilds the answer to `eth_getBalance`, `eth_getTransactionCount`,
  * `eth_getCode` and `eth_getStorageAt` as a node formats it.
  */
-import { verifyMerkleProof } from '@ethereumjs/mpt'
+import { createMerkleProof, createMPTFromProof } from '@ethereumjs/mpt'
 import * as Bytes from 'ox/Bytes'
 import * as Hash from 'ox/Hash'
 import * as Rlp from 'ox/Rlp'
@@ -65,13 +65,23 @@ export async function verifyAccountProof(
   address: Hex,
   proof: RpcProof,
 ): Promise<ProvenAccount> {
+  return (await accountAt(stateRoot, address, proof)).account
+}
+
+/** `verifyAccountProof`, with the proof's nodes on the address's path (`proven`). */
+async function accountAt(stateRoot: Hex, address: Hex, proof: RpcProof) {
   const root = hash32(stateRoot, 'stateRoot')
   const addr = addressField(address, 'address')
   if (typeof proof !== 'object' || proof === null)
     malformed('proof', 'an eth_getProof answer', proof)
   if (!sameHex(proof.address, addr))
     mismatch('address', 'is not the address asked for', proof.address, addr)
-  const value = await proven('accountProof', root, Hash.keccak256(addr), proof.accountProof)
+  const { value, path } = await proven(
+    'accountProof',
+    root,
+    Hash.keccak256(addr),
+    proof.accountProof,
+  )
   const account = value ? decodeAccount(value) : undefined
   const claimed = {
     nonce: toBigInt(proof.nonce, 'nonce'),
@@ -89,7 +99,7 @@ export async function verifyAccountProof(
       mismatch('storageHash', 'is not empty for a proven-absent account', claimed.storageHash)
     if (!sameHex(claimed.codeHash, EMPTY_CODE_HASH) && !sameHex(claimed.codeHash, ZERO_HASH))
       mismatch('codeHash', 'is not empty for a proven-absent account', claimed.codeHash)
-    return undefined
+    return { account: undefined, path }
   }
   for (const field of ['nonce', 'balance'] as const)
     if (claimed[field] !== account[field])
@@ -97,7 +107,7 @@ export async function verifyAccountProof(
   for (const field of ['storageHash', 'codeHash'] as const)
     if (!sameHex(claimed[field], account[field]))
       mismatch(field, 'does not match the account proof', claimed[field], account[field])
-  return account
+  return { account, path }
 }
 
 /**
@@ -110,12 +120,17 @@ export async function verifyStorageProof(
   slot: Hex,
   item: RpcStorageProof,
 ): Promise<bigint> {
+  return (await slotAt(storageHash, slot, item)).stored
+}
+
+/** `verifyStorageProof`, with the entry's nodes on the slot's path (`proven`). */
+async function slotAt(storageHash: Hex, slot: Hex, item: RpcStorageProof) {
   const root = hash32(storageHash, 'storageHash')
   const key = slotKey(slot, 'slot')
   if (typeof item !== 'object' || item === null)
     malformed('storageProof', 'a storage proof entry', item)
   if (slotKey(item.key, 'key') !== key) mismatch('key', 'is not the slot asked for', item.key, key)
-  const value = await proven('proof', root, Hash.keccak256(key), item.proof)
+  const { value, path } = await proven('proof', root, Hash.keccak256(key), item.proof)
   let stored = 0n
   if (value) {
     const decoded = Rlp.toHex(value)
@@ -125,15 +140,16 @@ export async function verifyStorageProof(
   }
   const claimed = toBigInt(item.value, 'value')
   if (claimed !== stored) mismatch('value', 'does not match the storage proof', claimed, stored)
-  return stored
+  return { stored, path }
 }
 
 /**
  * An `eth_getProof` answer for `address` and `slots`, checked against `stateRoot`: the account,
  * then each slot, in the order asked, against the proven `storageHash`. Returned as the caller
- * asked: the address and keys as given, balance, nonce and values as proven, the proof nodes on
- * the path from the root (a node a source added beside them is dropped: a verifier that walks
- * the list in order would fail on it). Throws `VerificationError` naming the field when
+ * asked: the address and keys as given, balance, nonce, hashes and values as proven (an absent
+ * account's as empty, however the source spelled them), the proof nodes those on the key's path
+ * from the root, in order (a node a source added is dropped: a verifier that walks the list, as
+ * a bridge contract does, would fail on it). Throws `VerificationError` naming the field when
  * anything does not check out, an entry missing, added or out of order included.
  */
 export async function verifiedProof(
@@ -142,7 +158,7 @@ export async function verifiedProof(
   slots: readonly Hex[],
   proof: RpcProof,
 ): Promise<RpcProof> {
-  const account = await verifyAccountProof(stateRoot, address, proof)
+  const { account, path } = await accountAt(stateRoot, address, proof)
   const entries = proof.storageProof
   if (!Array.isArray(entries)) malformed('storageProof', 'an array', entries)
   if (entries.length !== slots.length)
@@ -150,33 +166,19 @@ export async function verifiedProof(
   const storageHash = account?.storageHash ?? EMPTY_TRIE_ROOT
   const storageProof = await Promise.all(
     slots.map(async (key, i) => {
-      const item = entries[i] as RpcStorageProof
-      const value = await verifyStorageProof(storageHash, key, item)
-      return { key, value: toQuantity(value), proof: onPath(storageHash, item.proof) }
+      const { stored, path } = await slotAt(storageHash, key, entries[i] as RpcStorageProof)
+      return { key, value: toQuantity(stored), proof: path }
     }),
   )
   return {
     address,
-    accountProof: onPath(stateRoot, proof.accountProof),
+    accountProof: path,
     balance: toQuantity(account?.balance ?? 0n),
-    codeHash: proof.codeHash,
+    codeHash: account?.codeHash ?? EMPTY_CODE_HASH,
     nonce: toQuantity(account?.nonce ?? 0n),
-    storageHash: proof.storageHash,
+    storageHash,
     storageProof,
   }
-}
-
-/** The nodes of a checked proof that lie on its path from `root`, in order: each is the root or referenced by the one before. */
-function onPath(root: Hex, nodes: readonly Hex[]): Hex[] {
-  const path: Hex[] = []
-  let parent = root.toLowerCase()
-  for (const node of nodes) {
-    const hash = Hash.keccak256(node.toLowerCase() as Hex).slice(2)
-    if (!parent.includes(hash)) continue
-    path.push(node)
-    parent = node.toLowerCase()
-  }
-  return path
 }
 
 /** Throws `VerificationError` naming `code` unless keccak256(code) is `codeHash` (empty code: `EMPTY_CODE_HASH`). */
@@ -233,20 +235,28 @@ export async function provenAnswer(
   return `0x${value.toString(16).padStart(64, '0')}`
 }
 
-/** Verifies `nodes` as a proof for `key` under `root`; the proven value, or null for proven absence. */
+/**
+ * Verifies `nodes` as a proof for `key` under `root`: the proven value (null for proven absence),
+ * and the nodes on the key's path from the root, in order, as a node lists them (any other node
+ * a source sent is left out).
+ */
 async function proven(
   field: string,
   root: Hex,
   key: Hex,
   nodes: unknown,
-): Promise<Uint8Array | null> {
+): Promise<{ value: Uint8Array | null; path: Hex[] }> {
   if (!Array.isArray(nodes)) malformed(field, 'an array of trie nodes', nodes)
   const proof = nodes.map((node, i) => Bytes.fromHex(bytes(node, `${field}[${i}]`)))
   // The empty trie holds nothing: its proof is [] or, from reth and anvil, its root node RLP("").
   if (sameHex(root, EMPTY_TRIE_ROOT) && nodes.every((node, i) => i === 0 && node === '0x80'))
-    return null
+    return { value: null, path: nodes }
   try {
-    return await verifyMerkleProof(Bytes.fromHex(key), proof, { root: Bytes.fromHex(root) })
+    const trie = await createMPTFromProof(proof, { root: Bytes.fromHex(root) })
+    const at = Bytes.fromHex(key)
+    const value = await trie.get(at, true)
+    const path = (await createMerkleProof(trie, at)).map((node) => Bytes.toHex(node))
+    return { value, path }
   } catch (cause) {
     throw new UnanchoredProofError(
       `Invalid field "${field}": it is not a Merkle proof for this key under the trusted root.`,

@@ -99,7 +99,9 @@ describe('eth_getProof: the proof nodes that come back (verify/proof.ts onPath)'
   // keccak(address/slot)) from the root, taking at each step the node the parent references at
   // that nibble, and stop at the leaf or an absence; or return the proof only when it has no
   // node off the path (else a lie).
-  it.fails('a node appended after the account leaf (the storage root node) is dropped', async () => {
+  // Fixed: the proof nodes returned are those on the key's path from the root, as
+  // @ethereumjs/mpt's createMerkleProof walks them in the proof's own trie (verify/proof.ts `proven`).
+  it('a node appended after the account leaf (the storage root node) is dropped', async () => {
     const { result, meta, truth } = await proofAndTruth(
       proofLiar((p) => ({
         ...p,
@@ -115,7 +117,9 @@ describe('eth_getProof: the proof nodes that come back (verify/proof.ts onPath)'
   // Same cause (verify/proof.ts:175): an account without storage holds the empty trie's root,
   // keccak(0x80), so the one-byte node 0x80 appended after any EOA's leaf is kept. Severity:
   // medium (every EOA; same effect and fix as above).
-  it.fails('0x80 appended after an EOA’s leaf (its hash is the empty storage root) is dropped', async () => {
+  // Fixed: the proof nodes returned are those on the key's path from the root, as
+  // @ethereumjs/mpt's createMerkleProof walks them in the proof's own trie (verify/proof.ts `proven`).
+  it('0x80 appended after an EOA’s leaf (its hash is the empty storage root) is dropped', async () => {
     const { result, meta, truth } = await proofAndTruth(
       proofLiar((p) => ({ ...p, accountProof: [...p.accountProof, '0x80'] })),
       eoa,
@@ -135,7 +139,9 @@ describe('eth_getProof: the proof nodes that come back (verify/proof.ts onPath)'
   // provers that pass the proof on (a proven answer that is no proof). Fix: follow the key's
   // nibbles (see above), or re-verify the returned node list in order and call the source a
   // liar when it fails.
-  it.fails('a sibling of the path inserted after the root does not cut the real path off', async () => {
+  // Fixed: the proof nodes returned are those on the key's path from the root, as
+  // @ethereumjs/mpt's createMerkleProof walks them in the proof's own trie (verify/proof.ts `proven`).
+  it('a sibling of the path inserted after the root does not cut the real path off', async () => {
     const head = await lab.anvil.rpc<{ hash: string }>('eth_getBlockByNumber', ['latest', false])
     // Another account whose path leaves the root at another nibble.
     const mine = await lab.anvil.rpc<Proof>('eth_getProof', [eoa, [], { blockHash: head.hash }])
@@ -222,7 +228,9 @@ describe('eth_getProof: the caller’s edge cases, absent accounts', () => {
   // liar is not named. Severity: low (two honest spellings; no value changed). Fix: return
   // one spelling for a proven-absent account (the empty hashes, as geth and anvil give), or
   // the proven account's own hashes.
-  it.fails('an absent account’s empty hashes come back as the node gives them, not zeroed by a liar', async () => {
+  // Fixed: a proven-absent account comes back with the empty hashes whatever the source spelled
+  // (verify/proof.ts `verifiedProof`).
+  it('an absent account’s empty hashes come back as the node gives them, not zeroed by a liar', async () => {
     const zero = `0x${'00'.repeat(32)}`
     const { result, meta, truth } = await proofAndTruth(
       proofLiar((p) => ({ ...p, codeHash: zero, storageHash: zero })),
@@ -279,7 +287,9 @@ describe('a state read below the kept heads (trust.ts ancestorAt)', () => {
   // it. Severity: low-medium (unbounded background requests; a wallet's history view fires
   // many). Fix: pass the read's signal into ancestorAt (stop fetching when it aborts), and
   // share one walk per stretch (below).
-  it.fails('a walk the read gave up on stops asking', async () => {
+  // Fixed: prove() gives the walk a signal that aborts at half the time left; ancestorAt asks
+  // nothing more once it has (trust.ts `headersAt`, `walkDown`).
+  it('a walk the read gave up on stops asking', async () => {
     let asked = 0
     const slow = (s: Source) =>
       hostile(s, async (method, params, answer) => {
@@ -335,7 +345,9 @@ describe('trust store: walks at once (unit)', () => {
   // the caller's own pattern; an untrusted client of `outlast proxy` can drive it). Fix: keep
   // the in-flight `fetchHeaderAt` promises by height (and walks by (top, number)) and share
   // them; or walk the stretch once and serve every height from it.
-  it.fails('concurrent reads below the head ask each height once', async () => {
+  // Fixed: walks at the same time share their heights (trust.ts `atHeight`, kept while any
+  // walk is on).
+  it('concurrent reads below the head ask each height once', async () => {
     const chain = chainOf(120)
     let byHeight = 0
     const trust = createTrustStore({

@@ -116,7 +116,7 @@ export const headersThrough = (engine: () => Engine) => ({
  * parent hash (trust.ts `ancestorAt`): that walk is its check, so any answer that hashes to the
  * hash it claims will do, and none is an error.
  */
-export async function headerAt(engine: Engine, n: number): Promise<Record<string, unknown>> {
+export async function headerAt(engine: Engine, n: number): Promise<Record<string, unknown> | null> {
   const method = 'eth_getBlockByNumber'
   const { candidates, force, reserve } = engine.candidatesFor(false, true, method)
   const r = await fanOut(engine.fan, {
@@ -126,15 +126,19 @@ export async function headerAt(engine: Engine, n: number): Promise<Record<string
     force,
     ...(reserve ? { reserve } : {}),
     need: { sources: 1, domains: 1 },
+    // A node behind may not have it yet: its `null` is no fault, and another is asked.
     check: (h) =>
-      headerHashes(h, String((h as { hash?: unknown } | null)?.hash)) ? undefined : 'no header',
-    standsAlone: () => true,
+      h === null || headerHashes(h, String((h as { hash?: unknown }).hash))
+        ? undefined
+        : 'not a header that hashes to its hash',
+    standsAlone: (h) => h !== null,
+    pending: (h) => h === null,
     degrade: true,
     deadline: Date.now() + engine.config.timeout,
     initial: 1,
   })
   if (r.error) throw r.error
-  return r.value as Record<string, unknown>
+  return r.value as Record<string, unknown> | null
 }
 
 /**

@@ -6,7 +6,7 @@
  * once more first, when no proof passed); if only liars answered, the error names them.
  */
 
-import { beforeDeadline } from '../../shared/abort.ts'
+import { raceAbort } from '../../shared/abort.ts'
 import {
   DeadlineError,
   RpcResponseError,
@@ -38,10 +38,11 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
   let header: TrustedHeader | undefined
   if (prover.stateMethods.has(method)) {
     // A height below the kept heads is walked down to (trust.ts `ancestorAt`): one that takes
-    // half the time left is no header, and the read goes to quorum while it can.
-    header = await beforeDeadline(
-      trustedHeaderFor(engine, params[classify(method).blockParam ?? params.length]),
-      (Date.now() + c.deadline) / 2,
+    // half the time left is no header, the walk stops, and the read goes to quorum while it can.
+    const giveUp = AbortSignal.timeout(Math.max(0, Math.floor((c.deadline - Date.now()) / 2)))
+    header = await raceAbort(
+      trustedHeaderFor(engine, params[classify(method).blockParam ?? params.length], giveUp),
+      giveUp,
       () => new DeadlineError(`No trusted header for ${method} in time.`),
     ).catch(() => undefined)
     if (!header) return { kind: 'quorum' }
@@ -250,10 +251,14 @@ async function onChain(engine: Engine, trust: TrustStore, h: TrustedHeader): Pro
   return isAgreed(engine, h.number, h.hash).catch(() => false)
 }
 
-/** The trusted header for a block parameter: the agreed head's (or the newest trusted), a hash, a number. */
+/**
+ * The trusted header for a block parameter: the agreed head's (or the newest trusted), a hash, a
+ * number (walked down to until `signal` aborts).
+ */
 export async function trustedHeaderFor(
   engine: Engine,
   tag: unknown,
+  signal?: AbortSignal,
 ): Promise<TrustedHeader | undefined> {
   const trust = await engine.trust
   if (!trust) return undefined
@@ -282,7 +287,7 @@ export async function trustedHeaderFor(
     // A height the head tracker did not keep (a wallet's "balance at block n"): walked down by
     // parent hash from the head's trusted header, so one honest source can still prove it.
     const top = await trustedHeaderFor(engine, 'latest')
-    return top && trust.ancestorAt(top, n)
+    return top && trust.ancestorAt(top, n, signal)
   }
   return undefined
 }
