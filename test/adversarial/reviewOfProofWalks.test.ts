@@ -2,8 +2,10 @@
  * Review of d6c8bbe..8265632: `eth_getProof` proven under `proofs()` (verify/proof.ts
  * `verifiedProof`, `onPath`), state reads at heights the head tracker did not keep (trust.ts
  * `ancestorAt`, `headersAt`; prove.ts `trustedHeaderFor`). Attacks by one source answering
- * first with well-formed, correctly hashed, wrong answers; `it.fails` marks a confirmed hole
- * (its assertion states the correct behaviour), `it` a check that holds.
+ * first with well-formed, correctly hashed, wrong answers. The review found 6 holes, each
+ * written as an `it.fails` whose assertion states the correct behaviour; all 6 were fixed in
+ * 3987847 and are plain tests now, marked "Fixed:" (`onPath` gave way to the key's path as
+ * `createMerkleProof` walks it in `proven`). The tests marked "holds" held already.
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
@@ -85,7 +87,7 @@ async function proofAndTruth(first: Source, address: string, slots: readonly str
   }
 }
 
-describe('eth_getProof: the proof nodes that come back (verify/proof.ts onPath)', () => {
+describe('eth_getProof: the proof nodes that come back (verify/proof.ts proven)', () => {
   // Attack: a liar answering first appends, after the account leaf, a node whose hash the leaf
   // holds as a value: the storage trie's root node (its hash is the account's storageHash).
   // @ethereumjs/mpt's verifyMerkleProof loads every node into a scratch DB by hash, so an extra
