@@ -35,7 +35,7 @@ const core = '{core,sources,shared,proofs,verify,execute,light}'
  * test file under these folders runs in both projects unless it is listed here.
  */
 const nodeOnly = [
-  'src/core/follow/logs.test.ts', // reads fixtures with node:fs
+  'src/core/{follow/logs,txRules}.test.ts', // read fixtures with node:fs
   'src/sources/eip1193.test.ts', // anvil (test/lab)
   'src/sources/http.test.ts', // node:http servers and the test lab
   'src/sources/networkError.test.ts', // node:net servers
