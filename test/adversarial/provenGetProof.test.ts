@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { createOutlast, http, type Source } from '../../src/index.ts'
+import { createOutlast, http, type Outlast, type Source } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
 import { type Lab, startLab } from '../lab/index.ts'
@@ -59,22 +59,24 @@ const client = (first: Source) =>
     prover: proofs(),
   })
 
+/** `store`'s SLOTS at `latest` through `rpc`, and the node's own answer at the block it was proven at. */
+async function proofAndTruth(rpc: Outlast) {
+  const { result, meta } = await rpc.requestWithMeta({
+    method: 'eth_getProof',
+    params: [store, SLOTS, 'latest'],
+  })
+  const truth = await lab.anvil.rpc('eth_getProof', [store, SLOTS, { blockHash: meta.block!.hash }])
+  return { result, meta, truth }
+}
+
 const plus1 = (q: string) => `0x${(BigInt(q) + 1n).toString(16)}`
 
 describe('eth_getProof under proofs()', () => {
   it('an honest answer comes back proven, as the node gives it', async () => {
     const rpc = client(liar((p) => p))
     try {
-      const { result, meta } = await rpc.requestWithMeta({
-        method: 'eth_getProof',
-        params: [store, SLOTS, 'latest'],
-      })
+      const { result, meta, truth } = await proofAndTruth(rpc)
       assert.equal(meta.consistency, 'proven')
-      const truth = await lab.anvil.rpc<Proof>('eth_getProof', [
-        store,
-        SLOTS,
-        { blockHash: meta.block!.hash },
-      ])
       assert.deepEqual(result, truth)
     } finally {
       await rpc.close()
@@ -119,17 +121,9 @@ describe('eth_getProof under proofs()', () => {
     it(`a liar answering first with ${name}: the honest proof, the liar cut off`, async () => {
       const rpc = client(liar(lie))
       try {
-        const { result, meta } = await rpc.requestWithMeta({
-          method: 'eth_getProof',
-          params: [store, SLOTS, 'latest'],
-        })
+        const { result, meta, truth } = await proofAndTruth(rpc)
         assert.equal(meta.consistency, 'proven')
         assert.deepEqual(meta.sources.includes('liar'), false)
-        const truth = await lab.anvil.rpc('eth_getProof', [
-          store,
-          SLOTS,
-          { blockHash: meta.block!.hash },
-        ])
         assert.deepEqual(result, truth)
         const liarStatus = rpc.status().sources.find((s) => s.name === 'liar')!
         assert.notEqual(liarStatus.breaker, 'closed', 'the liar is cut off')
@@ -148,17 +142,9 @@ describe('eth_getProof under proofs()', () => {
       })),
     )
     try {
-      const { result, meta } = await rpc.requestWithMeta({
-        method: 'eth_getProof',
-        params: [store, SLOTS, 'latest'],
-      })
+      const { result, meta, truth } = await proofAndTruth(rpc)
       assert.equal(meta.consistency, 'proven')
       assert.deepEqual(meta.sources, ['liar'], 'the padded proof proves: the liar answered')
-      const truth = await lab.anvil.rpc('eth_getProof', [
-        store,
-        SLOTS,
-        { blockHash: meta.block!.hash },
-      ])
       assert.deepEqual(result, truth)
     } finally {
       await rpc.close()

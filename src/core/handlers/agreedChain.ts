@@ -79,31 +79,16 @@ export async function receiptOf(engine: Engine, hash: Hex, deadline: number): Pr
  * A header by hash for the trust store: its hash is the whole check (the body is not used), so
  * one source's answer stands; `null` needs agreement.
  */
-export async function headerByHash(
-  engine: Engine,
-  hash: string,
-): Promise<Record<string, unknown> | null> {
-  const method = 'eth_getBlockByHash'
-  // Every header is checked alone (its hash), so untrusted sources (an IPFS route) may serve it.
-  const { candidates, force, reserve } = engine.candidatesFor(false, true, method)
-  const r = await fanOut(engine.fan, {
-    method,
-    params: [hash, false],
-    candidates,
-    force,
-    ...(reserve ? { reserve } : {}),
-    need: engine.needFor(candidates, method).need,
-    check: (h) => (h === null || headerHashes(h, hash) ? undefined : `header is not ${hash}`),
-    standsAlone: (h) => h !== null,
-    key: (h) => (h === null ? 'null' : hash),
-    pending: (h) => h === null,
-    degrade: true,
-    deadline: Date.now() + engine.config.timeout,
-    initial: 1,
-  })
-  if (r.error) throw r.error
-  return r.value as Record<string, unknown> | null
-}
+export const headerByHash = (engine: Engine, hash: string) =>
+  headerFrom(engine, 'eth_getBlockByHash', hash, hash)
+
+/**
+ * The block at height `n` as the first source gives it, for the trust store to walk down to by
+ * parent hash (trust.ts `ancestorAt`): that walk is its check, so any answer that hashes to the
+ * hash it claims will do; a node behind may not have it yet, and another is asked.
+ */
+export const headerAt = (engine: Engine, n: number) =>
+  headerFrom(engine, 'eth_getBlockByNumber', `0x${n.toString(16)}`)
 
 /** The trust store's ways to a header through the engine: by hash, and by height for its walks. */
 export const headersThrough = (engine: () => Engine) => ({
@@ -112,26 +97,30 @@ export const headersThrough = (engine: () => Engine) => ({
 })
 
 /**
- * The block at height `n` as the first source gives it, for the trust store to walk down to by
- * parent hash (trust.ts `ancestorAt`): that walk is its check, so any answer that hashes to the
- * hash it claims will do, and none is an error.
+ * `block` without its transactions; an answer counts once it hashes to `hash` (by hash: what was
+ * asked for; by height: whatever hash it claims). Every header is checked alone, so untrusted
+ * sources (an IPFS route) may serve it.
  */
-export async function headerAt(engine: Engine, n: number): Promise<Record<string, unknown> | null> {
-  const method = 'eth_getBlockByNumber'
+async function headerFrom(
+  engine: Engine,
+  method: 'eth_getBlockByHash' | 'eth_getBlockByNumber',
+  block: string,
+  hash?: string,
+): Promise<Record<string, unknown> | null> {
   const { candidates, force, reserve } = engine.candidatesFor(false, true, method)
+  const hashOf = (h: unknown) => hash ?? String((h as { hash?: unknown } | undefined)?.hash)
   const r = await fanOut(engine.fan, {
     method,
-    params: [`0x${n.toString(16)}`, false],
+    params: [block, false],
     candidates,
     force,
     ...(reserve ? { reserve } : {}),
-    need: { sources: 1, domains: 1 },
-    // A node behind may not have it yet: its `null` is no fault, and another is asked.
+    // By hash, "not found" needs the domains' agreement; by height, one answer will do.
+    need: hash ? engine.needFor(candidates, method).need : { sources: 1, domains: 1 },
     check: (h) =>
-      h === null || headerHashes(h, String((h as { hash?: unknown }).hash))
-        ? undefined
-        : 'not a header that hashes to its hash',
+      h === null || headerHashes(h, hashOf(h)) ? undefined : `header is not ${hashOf(h)}`,
     standsAlone: (h) => h !== null,
+    key: (h) => (h === null ? 'null' : hashOf(h)),
     pending: (h) => h === null,
     degrade: true,
     deadline: Date.now() + engine.config.timeout,
