@@ -56,6 +56,8 @@ export type TrustStore = {
   resolve(hash: string): Promise<TrustedHeader | undefined>
   /** The hook's newest verified block, trusted (fetched by hash and checked); undefined without one. */
   latest(): Promise<TrustedHeader | undefined>
+  /** The hook's verified block at height `number`, trusted; undefined without one. */
+  verifiedAt(number: number): Promise<TrustedHeader | undefined>
   /**
    * Does `h` lie below `top` on its chain (walked down by parent hash, headers fetched and
    * checked where missing)? Undefined when it is further down than `maxDepth` or a header on the
@@ -229,11 +231,17 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
     return h?.hash === hash.toLowerCase() ? h : undefined
   }
 
-  const latest = async (): Promise<TrustedHeader | undefined> => {
-    const answer = await o.hook?.({ latest: true }).catch(() => undefined)
+  /** The block the hook names for `block` (by its hash, or the header itself), trusted. */
+  const named = async (block: { number: bigint } | { latest: true }) => {
+    const answer = await o.hook?.(block).catch(() => undefined)
     if (typeof answer === 'string') return resolve(answer)
     if (answer && typeof answer === 'object') return add(answer, 'light-client')
     return undefined
+  }
+  const latest = () => named({ latest: true })
+  const verifiedAt = async (number: number) => {
+    const h = await named({ number: BigInt(number) })
+    return h?.number === number ? h : undefined
   }
 
   const ancestorAt = async (top: TrustedHeader, number: number, signal?: AbortSignal) => {
@@ -274,6 +282,7 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
     newest: () => newest,
     resolve,
     latest,
+    verifiedAt,
     descends,
     ancestorAt,
   }

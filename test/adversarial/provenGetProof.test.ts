@@ -185,6 +185,37 @@ describe('a state read at a height the client never saw as a head', () => {
     }
   })
 
+  it('under a light client, the block it verified at that height, asked by number', async () => {
+    const head = Number(await lab.anvil.rpc<string>('eth_blockNumber'))
+    const at = `0x${(head - 6).toString(16)}`
+    const block = await lab.anvil.rpc<{ hash: string }>('eth_getBlockByNumber', [at, false])
+    const asked: unknown[] = []
+    // It knows that one block, by number and by hash, and no newest one to walk down from.
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: labSources(lab, ['aws', 'gcp', 'home']),
+      prover: proofs(),
+      trustedHeader: async (b) => {
+        asked.push(b)
+        if ('number' in b)
+          return b.number === BigInt(at) ? (block.hash as `0x${string}`) : undefined
+        return 'hash' in b && b.hash.toLowerCase() === block.hash ? true : undefined
+      },
+    })
+    try {
+      const { result, meta } = await rpc.requestWithMeta({
+        method: 'eth_getStorageAt',
+        params: [store, '0x5', at],
+      })
+      assert.equal(meta.consistency, 'proven')
+      assert.equal(meta.block?.hash, block.hash)
+      assert.equal(result, await lab.anvil.rpc('eth_getStorageAt', [store, '0x5', at]))
+      assert.ok(asked.some((b) => typeof b === 'object' && b !== null && 'number' in b))
+    } finally {
+      await rpc.close()
+    }
+  })
+
   it('a height above the head is not proven: it goes to the quorum, which has no such block', async () => {
     const rpc = client(liar((p) => p))
     try {

@@ -282,6 +282,9 @@ export async function trustedHeaderFor(
   if (typeof tag === 'string' && /^0x[0-9a-fA-F]{64}$/.test(tag)) return trust.resolve(tag)
   if (typeof tag === 'string' && /^0x[0-9a-fA-F]{1,16}$/.test(tag)) {
     const n = Number.parseInt(tag, 16)
+    // A light client's block at that height, if it verified one: not what the domains agree on.
+    const verified = engine.config.trustedHeader && (await trust.verifiedAt(n))
+    if (verified) return verified
     const hash = engine.head.hashAt(n)
     if (hash) return trust.resolve(hash)
     // A height the head tracker did not keep (a wallet's "balance at block n"): walked down by
