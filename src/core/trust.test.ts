@@ -171,6 +171,16 @@ describe('trust store: ancestorAt, a height below a trusted header', () => {
     for (const h of other) assert.equal(trust.get(hashOf(h)), undefined)
   })
 
+  it('descends: true down an unbroken chain; undefined, not false, past a header that cannot be had', async () => {
+    const chain = chainOf(8)
+    const whole = walker(chain)
+    assert.equal(await whole.trust.descends(whole.top, whole.trust.add(chain[1]!, 'agreed')!), true)
+    const gap = walker([...chain.slice(0, 3), ...chain.slice(4)])
+    const low = gap.trust.add(chain[1]!, 'agreed')!
+    // What cannot be told is asked of the domains (prove.ts `onChain`), not called off-chain.
+    assert.equal(await gap.trust.descends(gap.top, low), undefined)
+  })
+
   it('nothing above the header, nor deeper than maxDepth, nor past a header that cannot be had', async () => {
     const chain = chainOf(8)
     const { trust, top } = walker(chain)

@@ -273,7 +273,8 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
   const descends = async (top: TrustedHeader, h: TrustedHeader) => {
     if (h.number > top.number) return false
     if (top.number - h.number > maxDepth) return undefined
-    return (await ancestorAt(top, h.number))?.hash === h.hash
+    const at = await ancestorAt(top, h.number)
+    return at && at.hash === h.hash // undefined: a header on the way could not be had
   }
 
   return {
