@@ -68,8 +68,8 @@ export async function verifyAccountProof(
   return (await accountAt(stateRoot, address, proof)).account
 }
 
-/** `verifyAccountProof`, with the proof's nodes on the address's path (`proven`). */
-async function accountAt(stateRoot: Hex, address: Hex, proof: RpcProof) {
+/** `verifyAccountProof`, and with `withPath` the proof's nodes on the address's path (`proven`). */
+async function accountAt(stateRoot: Hex, address: Hex, proof: RpcProof, withPath = false) {
   const root = hash32(stateRoot, 'stateRoot')
   const addr = addressField(address, 'address')
   if (typeof proof !== 'object' || proof === null)
@@ -81,6 +81,7 @@ async function accountAt(stateRoot: Hex, address: Hex, proof: RpcProof) {
     root,
     Hash.keccak256(addr),
     proof.accountProof,
+    withPath,
   )
   const account = value ? decodeAccount(value) : undefined
   const claimed = {
@@ -123,14 +124,14 @@ export async function verifyStorageProof(
   return (await slotAt(storageHash, slot, item)).stored
 }
 
-/** `verifyStorageProof`, with the entry's nodes on the slot's path (`proven`). */
-async function slotAt(storageHash: Hex, slot: Hex, item: RpcStorageProof) {
+/** `verifyStorageProof`, and with `withPath` the entry's nodes on the slot's path (`proven`). */
+async function slotAt(storageHash: Hex, slot: Hex, item: RpcStorageProof, withPath = false) {
   const root = hash32(storageHash, 'storageHash')
   const key = slotKey(slot, 'slot')
   if (typeof item !== 'object' || item === null)
     malformed('storageProof', 'a storage proof entry', item)
   if (slotKey(item.key, 'key') !== key) mismatch('key', 'is not the slot asked for', item.key, key)
-  const { value, path } = await proven('proof', root, Hash.keccak256(key), item.proof)
+  const { value, path } = await proven('proof', root, Hash.keccak256(key), item.proof, withPath)
   let stored = 0n
   if (value) {
     const decoded = Rlp.toHex(value)
@@ -158,7 +159,7 @@ export async function verifiedProof(
   slots: readonly Hex[],
   proof: RpcProof,
 ): Promise<RpcProof> {
-  const { account, path } = await accountAt(stateRoot, address, proof)
+  const { account, path } = await accountAt(stateRoot, address, proof, true)
   const entries = proof.storageProof
   if (!Array.isArray(entries)) malformed('storageProof', 'an array', entries)
   if (entries.length !== slots.length)
@@ -166,13 +167,13 @@ export async function verifiedProof(
   const storageHash = account?.storageHash ?? EMPTY_TRIE_ROOT
   const storageProof = await Promise.all(
     slots.map(async (key, i) => {
-      const { stored, path } = await slotAt(storageHash, key, entries[i] as RpcStorageProof)
-      return { key, value: toQuantity(stored), proof: path }
+      const { stored, path } = await slotAt(storageHash, key, entries[i] as RpcStorageProof, true)
+      return { key, value: toQuantity(stored), proof: path! }
     }),
   )
   return {
     address,
-    accountProof: path,
+    accountProof: path!,
     balance: toQuantity(account?.balance ?? 0n),
     codeHash: account?.codeHash ?? EMPTY_CODE_HASH,
     nonce: toQuantity(account?.nonce ?? 0n),
@@ -237,15 +238,16 @@ export async function provenAnswer(
 
 /**
  * Verifies `nodes` as a proof for `key` under `root`: the proven value (null for proven absence),
- * and the nodes on the key's path from the root, in order, as a node lists them (any other node
- * a source sent is left out).
+ * and with `withPath` the nodes on the key's path from the root, in order, as a node lists them
+ * (any other node a source sent is left out): only an `eth_getProof` answer returns them.
  */
 async function proven(
   field: string,
   root: Hex,
   key: Hex,
   nodes: unknown,
-): Promise<{ value: Uint8Array | null; path: Hex[] }> {
+  withPath = false,
+): Promise<{ value: Uint8Array | null; path?: Hex[] }> {
   if (!Array.isArray(nodes)) malformed(field, 'an array of trie nodes', nodes)
   const proof = nodes.map((node, i) => Bytes.fromHex(bytes(node, `${field}[${i}]`)))
   // The empty trie holds nothing: its proof is [] or, from reth and anvil, its root node RLP("").
@@ -255,6 +257,7 @@ async function proven(
     const trie = await createMPTFromProof(proof, { root: Bytes.fromHex(root) })
     const at = Bytes.fromHex(key)
     const value = await trie.get(at, true)
+    if (!withPath) return { value }
     const path = (await createMerkleProof(trie, at)).map((node) => Bytes.toHex(node))
     return { value, path }
   } catch (cause) {
