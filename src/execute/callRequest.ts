@@ -1,8 +1,8 @@
 /**
  * The transaction object of `eth_call` / `eth_estimateGas`, read the way geth reads it: `from`
  * defaults to the zero address, `input` wins over `data`, no fee fields means a gas price of 0.
- * Anything this version does not execute (EIP-7702 authorizations, state or block overrides)
- * makes the call unprovable here, and a malformed object is left for the nodes to refuse.
+ * Anything this version does not execute (EIP-7702 authorizations, blob fields, state or block
+ * overrides) makes the call unprovable here, and a malformed object is left for the nodes to refuse.
  */
 import { hexToBytes } from '@ethereumjs/util'
 import type { Hex } from '../shared/types.ts'
@@ -22,7 +22,6 @@ export type CallRequest = {
   value: bigint
   data: Uint8Array
   accessList: ReadSet
-  blobVersionedHashes: Hex[] | undefined
   /** The chain the call names, if it names one: another chain's makes nodes refuse it. */
   chainId: bigint | undefined
 }
@@ -44,6 +43,9 @@ export function readCallRequest(
   if (params[3] !== undefined && params[3] !== null) unprovable('block overrides are not executed')
   const list = tx.authorizationList
   if (Array.isArray(list) && list.length > 0) unprovable('EIP-7702 authorizations are not executed')
+  // Blob calls: nodes check the hashes and the blob fee each their own way (geth and anvil differ).
+  if (tx.blobVersionedHashes != null || tx.maxFeePerBlobGas != null)
+    unprovable('blob fields are not executed')
 
   const input = tx.input ?? tx.data
   if (tx.input !== undefined && tx.data !== undefined && tx.input !== tx.data)
@@ -70,7 +72,6 @@ export function readCallRequest(
     value: optional(tx.value, 'value') ?? 0n,
     data: input === undefined || input === null ? new Uint8Array(0) : hexToBytes(data(input)),
     accessList: accessList(tx.accessList),
-    blobVersionedHashes: hashes(tx.blobVersionedHashes),
     chainId: optional(tx.chainId, 'chainId'),
   }
 }
@@ -84,13 +85,6 @@ function accessList(value: unknown): ReadSet {
       unprovable('accessList has a malformed storage key')
     return { address: address(item?.address, 'accessList address'), storageKeys: keys as Hex[] }
   })
-}
-
-function hashes(value: unknown): Hex[] | undefined {
-  if (value === undefined || value === null) return undefined
-  if (!Array.isArray(value) || !value.every((h) => typeof h === 'string' && HASH.test(h)))
-    unprovable('blobVersionedHashes is malformed')
-  return value as Hex[]
 }
 
 function optional(value: unknown, field: string): bigint | undefined {

@@ -144,7 +144,6 @@ function forkExecutor(
           ...(to ? { to } : {}),
           value: tx.value,
           data: tx.data,
-          ...(tx.blobVersionedHashes ? { blobVersionedHashes: tx.blobVersionedHashes } : {}),
         })
         .finally(clock.stop)
       // A read that failed its proof may have been taken for an EVM error inside the EVM.
