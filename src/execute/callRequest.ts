@@ -29,6 +29,8 @@ export type CallRequest = {
 const ZERO_ADDRESS: Hex = '0x0000000000000000000000000000000000000000'
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/
+/** A gas limit: 64 bits, as every node reads it (geth's `hexutil.Uint64`). */
+const UINT64 = /^0x[0-9a-fA-F]{1,16}$/
 const DATA = /^0x(?:[0-9a-fA-F]{2})*$/
 const HASH = /^0x[0-9a-fA-F]{64}$/
 
@@ -66,7 +68,7 @@ export function readCallRequest(
   return {
     from: tx.from === undefined || tx.from === null ? ZERO_ADDRESS : address(tx.from, 'from'),
     to: tx.to === undefined || tx.to === null ? undefined : address(tx.to, 'to'),
-    gas: optional(tx.gas, 'gas'),
+    gas: optional(tx.gas, 'gas', UINT64),
     gasPrice,
     feeCap,
     value: optional(tx.value, 'value') ?? 0n,
@@ -87,9 +89,9 @@ function accessList(value: unknown): ReadSet {
   })
 }
 
-function optional(value: unknown, field: string): bigint | undefined {
+function optional(value: unknown, field: string, pattern = QUANTITY): bigint | undefined {
   if (value === undefined || value === null) return undefined
-  if (typeof value !== 'string' || !QUANTITY.test(value)) unprovable(`${field} is malformed`)
+  if (typeof value !== 'string' || !pattern.test(value)) unprovable(`${field} is malformed`)
   return BigInt(value)
 }
 
