@@ -98,6 +98,7 @@ function forkExecutor(
     blockchain: ancestorHashes(o.header, o.trusted),
     bn254: new NobleBN254(),
     customOpcodes: clock.opcodes(common),
+    customPrecompiles: clock.precompiles(common),
   })
 
   const warm = (from: Address, to: Address | undefined, tx: CallRequest) => {
