@@ -29,7 +29,7 @@ export type CallRequest = {
 const ZERO_ADDRESS: Hex = '0x0000000000000000000000000000000000000000'
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/
-/** A gas limit: 64 bits, as every node reads it (geth's `hexutil.Uint64`). */
+/** A gas limit or nonce: 64 bits, as every node reads it (geth's `hexutil.Uint64`). */
 const UINT64 = /^0x[0-9a-fA-F]{1,16}$/
 const DATA = /^0x(?:[0-9a-fA-F]{2})*$/
 const HASH = /^0x[0-9a-fA-F]{64}$/
@@ -44,7 +44,10 @@ export function readCallRequest(
   if (params[2] !== undefined && params[2] !== null) unprovable('state overrides are not executed')
   if (params[3] !== undefined && params[3] !== null) unprovable('block overrides are not executed')
   const list = tx.authorizationList
-  if (Array.isArray(list) && list.length > 0) unprovable('EIP-7702 authorizations are not executed')
+  if (list != null && !(Array.isArray(list) && list.length === 0))
+    unprovable('EIP-7702 authorizations are not executed')
+  // Not run (no nonce check, as geth's eth_call), but a malformed one is the nodes' to refuse.
+  optional(tx.nonce, 'nonce', UINT64)
   // Blob calls: nodes check the hashes and the blob fee each their own way (geth and anvil differ).
   if (tx.blobVersionedHashes != null || tx.maxFeePerBlobGas != null)
     unprovable('blob fields are not executed')

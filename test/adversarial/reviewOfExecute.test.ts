@@ -11,7 +11,8 @@
  * 1. Blob fields of a call (`blobVersionedHashes`, `maxFeePerBlobGas`) were executed without
  *    any rule a node applies to them (hash version, an empty list, a creation, the blob fee and
  *    its balance check): a call every node refuses came back proven. Fixed: left to the nodes.
- * 2. `gas` above 64 bits (every node refuses it as invalid params) came back proven. Fixed.
+ * 2. `gas` above 64 bits, a malformed `nonce`, an `authorizationList` that is no list (every node
+ *    refuses each as invalid params) came back proven. Fixed.
  * 3. Time in precompiles escaped `maxExecutionMs`: the pace checks only JUMP and JUMPI, so a
  *    call straight to a precompile (a BN254 pairing of many pairs) ran for seconds and came
  *    back proven, and `eth_estimateGas` re-ran it a dozen times. Fixed: each precompile call is
@@ -145,6 +146,37 @@ describe('execute: call fields the nodes apply', () => {
     // 64 bits is a gas limit like any other.
     const max = { to, gas: '0xffffffffffffffff' }
     assert.equal(await execute().answer('eth_call', [max, 'latest'], ctx), '0x')
+  })
+})
+
+describe('execute: call fields it does not run, malformed', () => {
+  const to = devAccounts[3]!.address
+  // Attack: the same class: callRequest.ts ("a malformed object is left for the nodes to
+  // refuse") never looked at `nonce` (geth and anvil read it as a uint64 and refuse anything
+  // else with invalid params) nor at an `authorizationList` that is no list. What happened:
+  // proven (`0x`). Fixed: a malformed one is left to the nodes; a well-formed nonce is ignored,
+  // as geth's eth_call does (no nonce check), and an empty list is no authorization.
+  it('Fixed: a malformed nonce or authorization list: refused by the node, never proven here', async () => {
+    const { ctx, header } = await direct()
+    for (const call of [
+      { to, nonce: 'zz' },
+      { to, nonce: '0x10000000000000000' },
+      { to, authorizationList: '0x01' },
+    ]) {
+      const truth = await node('eth_call', call, header.hash)
+      assert.equal(truth.error?.code, -32602, `${JSON.stringify(call)}: ${JSON.stringify(truth)}`)
+      const outcome = await answerOf(execute().answer('eth_call', [call, 'latest'], ctx))
+      assert.equal(
+        outcome,
+        undefined,
+        `${JSON.stringify(call)}: left to the nodes, not ${String(outcome)}`,
+      )
+    }
+    for (const call of [
+      { to, nonce: '0x5' },
+      { to, authorizationList: [] },
+    ])
+      assert.equal(await execute().answer('eth_call', [call, 'latest'], ctx), '0x')
   })
 })
 
