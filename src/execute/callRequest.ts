@@ -88,7 +88,9 @@ function accessList(value: unknown): ReadSet {
     const keys = item?.storageKeys ?? []
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' && HASH.test(k)))
       unprovable('accessList has a malformed storage key')
-    return { address: address(item?.address, 'accessList address'), storageKeys: keys as Hex[] }
+    // Lowercase, as the EVM's journal keys warm slots (a key in capitals would stay cold).
+    const storageKeys = (keys as Hex[]).map((k) => k.toLowerCase() as Hex)
+    return { address: address(item?.address, 'accessList address'), storageKeys }
   })
 }
 

@@ -19,7 +19,10 @@
  *    paced. Not fixed: one precompile call still holds the event loop for as long as it runs.
  * 4. eth_estimateGas under Osaka proved estimates above EIP-7825's transaction gas cap (2^24),
  *    a gas limit no transaction may carry (geth's estimator caps its search there). Fixed.
- * 5. A fee-less call reading BASEFEE is answered proven with the header's base fee (README: "as
+ * 5. A storage key in capitals in the caller's access list stayed cold in the EVM (its journal
+ *    compares lowercase strings) though paid for as warm: estimates 2,000 gas above the node's,
+ *    proven. Fixed.
+ * 6. A fee-less call reading BASEFEE is answered proven with the header's base fee (README: "as
  *    anvil does"); the spec (execution-apis tests/eth_call/call-callenv.io) and geth's `doCall`
  *    give 0. Not fixed: which to follow is the project's to decide.
  */
@@ -177,6 +180,33 @@ describe('execute: call fields it does not run, malformed', () => {
       { to, authorizationList: [] },
     ])
       assert.equal(await execute().answer('eth_call', [call, 'latest'], ctx), '0x')
+  })
+})
+
+describe('execute: the caller’s access list', () => {
+  const reader = addr('5a') // returns sload(calldata[0..32])
+  beforeAll(async () => {
+    await lab.anvil.rpc('anvil_setCode', [reader, '0x6000355460005260206000f3'])
+    await lab.anvil.rpc('anvil_mine', ['0x1'])
+  })
+
+  // Not an attack: a storage key written in capitals (`0x…0A`, valid hex, and the same slot to
+  // every node). executor.ts `warm` handed the key as written to the EVM's journal, which
+  // compares slots as lowercase hex strings: the slot stayed cold (2,100 gas for SLOAD instead
+  // of 100), while the caller paid for it warm in the intrinsic gas. What happened: a proven
+  // estimate 2,000 gas above the node's. Fixed: the caller's storage keys are read as the
+  // 32-byte keys they stand for (callRequest.ts, as `provenReads` keys slots).
+  it('Fixed: a storage key in capitals is as warm as in lowercase', async () => {
+    const { ctx, header } = await direct()
+    const slot = `0x${'00'.repeat(31)}0A`
+    const call = {
+      to: reader,
+      data: `0x${word(10)}`,
+      accessList: [{ address: reader, storageKeys: [slot] }],
+    }
+    const truth = await node('eth_estimateGas', call, header.hash)
+    const answer = await execute().answer('eth_estimateGas', [call, 'latest'], ctx)
+    assert.equal(answer, truth.result, `the node's ${String(truth.result)}, not ${String(answer)}`)
   })
 })
 
