@@ -51,6 +51,14 @@ export function commonFor(chainId: number, hardfork: string): Common {
     : createCustomCommon({ chainId }, Mainnet, { hardfork })
 }
 
+/**
+ * EIP-7825 (Osaka): the most gas a transaction may carry, 2^24, when any of `hardforks` caps it
+ * (the strictest rule: an estimate above it is then left to the quorum, not proven).
+ */
+export function txGasCap(chainId: number, hardforks: readonly string[]): bigint | undefined {
+  return hardforks.some((h) => commonFor(chainId, h).isActivatedEIP(7825)) ? 2n ** 24n : undefined
+}
+
 /** The header as `@ethereumjs/evm` wants it; BLOBBASEFEE asks `blobBaseFee` (`blobFeeOf`). */
 export function evmBlock(header: TrustedHeader, blobBaseFee: () => bigint | undefined): Block {
   const raw = header.raw

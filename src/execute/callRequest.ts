@@ -1,8 +1,8 @@
 /**
  * The transaction object of `eth_call` / `eth_estimateGas`, read the way geth reads it: `from`
  * defaults to the zero address, `input` wins over `data`, no fee fields means a gas price of 0.
- * Anything this version does not execute (EIP-7702 authorizations, state or block overrides)
- * makes the call unprovable here, and a malformed object is left for the nodes to refuse.
+ * Anything this version does not execute (EIP-7702 authorizations, blob fields, state or block
+ * overrides) makes the call unprovable here, and a malformed object is left for the nodes to refuse.
  */
 import { hexToBytes } from '@ethereumjs/util'
 import type { Hex } from '../shared/types.ts'
@@ -22,7 +22,6 @@ export type CallRequest = {
   value: bigint
   data: Uint8Array
   accessList: ReadSet
-  blobVersionedHashes: Hex[] | undefined
   /** The chain the call names, if it names one: another chain's makes nodes refuse it. */
   chainId: bigint | undefined
 }
@@ -30,6 +29,8 @@ export type CallRequest = {
 const ZERO_ADDRESS: Hex = '0x0000000000000000000000000000000000000000'
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 const QUANTITY = /^0x[0-9a-fA-F]{1,64}$/
+/** A gas limit or nonce: 64 bits, as every node reads it (geth's `hexutil.Uint64`). */
+const UINT64 = /^0x[0-9a-fA-F]{1,16}$/
 const DATA = /^0x(?:[0-9a-fA-F]{2})*$/
 const HASH = /^0x[0-9a-fA-F]{64}$/
 
@@ -43,7 +44,13 @@ export function readCallRequest(
   if (params[2] !== undefined && params[2] !== null) unprovable('state overrides are not executed')
   if (params[3] !== undefined && params[3] !== null) unprovable('block overrides are not executed')
   const list = tx.authorizationList
-  if (Array.isArray(list) && list.length > 0) unprovable('EIP-7702 authorizations are not executed')
+  if (list != null && !(Array.isArray(list) && list.length === 0))
+    unprovable('EIP-7702 authorizations are not executed')
+  // Not run (no nonce check, as geth's eth_call), but a malformed one is the nodes' to refuse.
+  optional(tx.nonce, 'nonce', UINT64)
+  // Blob calls: nodes check the hashes and the blob fee each their own way (geth and anvil differ).
+  if (tx.blobVersionedHashes != null || tx.maxFeePerBlobGas != null)
+    unprovable('blob fields are not executed')
 
   const input = tx.input ?? tx.data
   if (tx.input !== undefined && tx.data !== undefined && tx.input !== tx.data)
@@ -64,13 +71,12 @@ export function readCallRequest(
   return {
     from: tx.from === undefined || tx.from === null ? ZERO_ADDRESS : address(tx.from, 'from'),
     to: tx.to === undefined || tx.to === null ? undefined : address(tx.to, 'to'),
-    gas: optional(tx.gas, 'gas'),
+    gas: optional(tx.gas, 'gas', UINT64),
     gasPrice,
     feeCap,
     value: optional(tx.value, 'value') ?? 0n,
     data: input === undefined || input === null ? new Uint8Array(0) : hexToBytes(data(input)),
     accessList: accessList(tx.accessList),
-    blobVersionedHashes: hashes(tx.blobVersionedHashes),
     chainId: optional(tx.chainId, 'chainId'),
   }
 }
@@ -82,20 +88,15 @@ function accessList(value: unknown): ReadSet {
     const keys = item?.storageKeys ?? []
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' && HASH.test(k)))
       unprovable('accessList has a malformed storage key')
-    return { address: address(item?.address, 'accessList address'), storageKeys: keys as Hex[] }
+    // Lowercase, as the EVM's journal keys warm slots (a key in capitals would stay cold).
+    const storageKeys = (keys as Hex[]).map((k) => k.toLowerCase() as Hex)
+    return { address: address(item?.address, 'accessList address'), storageKeys }
   })
 }
 
-function hashes(value: unknown): Hex[] | undefined {
+function optional(value: unknown, field: string, pattern = QUANTITY): bigint | undefined {
   if (value === undefined || value === null) return undefined
-  if (!Array.isArray(value) || !value.every((h) => typeof h === 'string' && HASH.test(h)))
-    unprovable('blobVersionedHashes is malformed')
-  return value as Hex[]
-}
-
-function optional(value: unknown, field: string): bigint | undefined {
-  if (value === undefined || value === null) return undefined
-  if (typeof value !== 'string' || !QUANTITY.test(value)) unprovable(`${field} is malformed`)
+  if (typeof value !== 'string' || !pattern.test(value)) unprovable(`${field} is malformed`)
   return BigInt(value)
 }
 

@@ -18,6 +18,8 @@ export type Estimate =
 export type EstimateOptions = {
   /** The block's gas limit: the most a call may have when it sets none. */
   blockGasLimit: bigint
+  /** The most gas a transaction may carry (EIP-7825, from Osaka), if capped. */
+  txGasCap?: bigint | undefined
   /** Whether `to` holds no code (a plain transfer is tried at 21000 first). */
   toIsCodeless: boolean
   /** The sender's balance, which caps the gas when a fee is set. */
@@ -33,6 +35,7 @@ export async function estimateGas(
 ): Promise<Estimate> {
   const failed = (r: Outcome) => r.kind !== 'success'
   let hi = tx.gas !== undefined && tx.gas >= TX_GAS ? tx.gas : o.blockGasLimit
+  if (o.txGasCap !== undefined && hi > o.txGasCap) hi = o.txGasCap
   if (tx.feeCap > 0n) {
     const available = o.balance - tx.value
     if (available < 0n)

@@ -98,6 +98,7 @@ function forkExecutor(
     blockchain: ancestorHashes(o.header, o.trusted),
     bn254: new NobleBN254(),
     customOpcodes: clock.opcodes(common),
+    customPrecompiles: clock.precompiles(common),
   })
 
   const warm = (from: Address, to: Address | undefined, tx: CallRequest) => {
@@ -144,7 +145,6 @@ function forkExecutor(
           ...(to ? { to } : {}),
           value: tx.value,
           data: tx.data,
-          ...(tx.blobVersionedHashes ? { blobVersionedHashes: tx.blobVersionedHashes } : {}),
         })
         .finally(clock.stop)
       // A read that failed its proof may have been taken for an EVM error inside the EVM.

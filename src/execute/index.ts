@@ -16,7 +16,7 @@ import type { Prover, ProverCall, ProverContext } from '../core/prover.ts'
 import type { TrustedHeader } from '../core/trust.ts'
 import { RpcResponseError } from '../shared/errors.ts'
 import type { Hex } from '../shared/types.ts'
-import { blobFeeOf, hardforksOf } from './blockContext.ts'
+import { blobFeeOf, hardforksOf, txGasCap } from './blockContext.ts'
 import { readCallRequest } from './callRequest.ts'
 import { estimateGas } from './estimate.ts'
 import { createExecutor, type Outcome } from './executor.ts'
@@ -118,12 +118,13 @@ async function answer(
   if (tx.chainId !== undefined && tx.chainId !== BigInt(chainId))
     throw new UnprovableError(`The call names chain ${tx.chainId}, not ${chainId}.`)
 
+  const hardforks = options.hardfork ? [options.hardfork] : hardforksOf(raw, chainId)
   const executor = createExecutor({
     header,
     reads,
     trusted: ctx.trusted,
     chainId,
-    hardforks: options.hardfork ? [options.hardfork] : hardforksOf(raw, chainId),
+    hardforks,
     blobBaseFee: blobFeeOf(header, chainId, options.hardfork),
     maxExecutionMs: options.maxExecutionMs ?? 1_000,
     signal: ctx.signal,
@@ -136,6 +137,7 @@ async function answer(
   }
   const estimate = await estimateGas(executor, tx, {
     blockGasLimit,
+    txGasCap: txGasCap(chainId, hardforks),
     balance: (await reads.account(tx.from))?.balance ?? 0n,
     toIsCodeless: tx.to !== undefined && (await reads.code(tx.to)) === '0x',
     ...(options.estimateErrorRatio ? { errorRatio: options.estimateErrorRatio } : {}),

@@ -2,10 +2,18 @@
  * Keeps a local execution from freezing the app: every loop in EVM code goes through JUMP or
  * JUMPI, so those two opcodes are wrapped to give the event loop a turn every few milliseconds
  * and to give up (the call is left to quorum) once the execution has taken `maxMs` in all. A
- * call burning a block's 30M gas in a loop takes seconds in a JavaScript EVM.
+ * call burning a block's 30M gas in a loop takes seconds in a JavaScript EVM. Precompiles run no
+ * JUMP and may take seconds in one call (a BN254 pairing of many pairs): each call is checked
+ * before and after it runs, so that its time counts too (one call cannot be stopped midway).
  */
 import type { Common } from '@ethereumjs/common'
-import { type EVMOpts, getOpcodesForHF, paramsEVM } from '@ethereumjs/evm'
+import {
+  type CustomPrecompile,
+  type EVMOpts,
+  getActivePrecompiles,
+  getOpcodesForHF,
+  paramsEVM,
+} from '@ethereumjs/evm'
 import { UnprovableError } from './unprovable.ts'
 
 /** Jumps between clock reads: cheap enough not to show, often enough to be within a few ms. */
@@ -26,6 +34,8 @@ let originals: Map<number, Handler> | undefined
 export type Pace = {
   /** The JUMP and JUMPI of `common`, with the pacing check. */
   opcodes(common: Common): CustomOpcode[]
+  /** The precompiles of `common`, each call checked before and after it runs. */
+  precompiles(common: Common): CustomPrecompile[]
   /** Counts time from now (an execution starts) until `stop()`. */
   start(): void
   stop(): void
@@ -69,6 +79,17 @@ export function pace(maxMs: number, signal?: AbortSignal): Pace {
           },
         }
       })
+    },
+    precompiles(common) {
+      return [...getActivePrecompiles(common)].map(([address, run]) => ({
+        address: `0x${address}`,
+        function: async (input) => {
+          await check()
+          const result = await run!(input)
+          await check()
+          return result
+        },
+      }))
     },
     start() {
       since = now()
