@@ -261,13 +261,18 @@ describe('eth_call by local execution', () => {
     }
     const rpc = client({ prover: [proofs(), execute({ hardfork: 'osaka' })] })
     try {
-      const answer = await provenMatches(rpc, 'eth_call', { to: at.context })
-      await provenMatches(rpc, 'eth_call', {
+      const answer = await provenMatches(rpc, 'eth_call', {
         from: devAccounts[1].address,
         to: at.context,
         maxFeePerGas: '0x174876e800',
         maxPriorityFeePerGas: '0x3b9aca00',
       })
+      // Without a gas price, BASEFEE is 0 to geth and reth and the header's to anvil: the nodes'.
+      const { meta } = await rpc.requestWithMeta({
+        method: 'eth_call',
+        params: [{ to: at.context }, 'latest'],
+      })
+      assert.equal(meta.consistency, 'agreed', 'a fee-less call reading BASEFEE: quorum')
       assert.notEqual(BigInt(`0x${answer.slice(2 + 64 * 11, 2 + 64 * 12)}`), 0n, 'BLOCKHASH(n-3)')
     } finally {
       await rpc.close()

@@ -9,6 +9,7 @@ import { Account, type Address, bytesToHex, createAddressFromString } from '@eth
 import type { TrustedHeader } from '../core/trust.ts'
 import { ancestorHashes, commonFor, evmBlock } from './blockContext.ts'
 import type { CallRequest } from './callRequest.ts'
+import { feelessBaseFee } from './feelessBaseFee.ts'
 import { intrinsicGas } from './intrinsic.ts'
 import { type Pace, pace } from './pace.ts'
 import type { ProvenReads } from './provenReads.ts'
@@ -97,7 +98,7 @@ function forkExecutor(
     stateManager: state,
     blockchain: ancestorHashes(o.header, o.trusted),
     bn254: new NobleBN254(),
-    customOpcodes: clock.opcodes(common),
+    customOpcodes: [...clock.opcodes(common), feelessBaseFee],
     customPrecompiles: clock.precompiles(common),
   })
 

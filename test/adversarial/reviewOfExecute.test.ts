@@ -24,7 +24,8 @@
  *    proven. Fixed.
  * 6. A fee-less call reading BASEFEE is answered proven with the header's base fee (README: "as
  *    anvil does"); the spec (execution-apis tests/eth_call/call-callenv.io) and geth's `doCall`
- *    give 0. Not fixed: which to follow is the project's to decide.
+ *    give 0. Fixed: such a call is left to the nodes (src/execute/feelessBaseFee.ts), since they
+ *    disagree; one that pays a gas price is proven.
  */
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
@@ -316,18 +317,26 @@ describe('execute: block context of a call without fees', () => {
   // header's. blockContext.ts `evmBlock` always gives the header's (the README says so, "as
   // anvil does"). What happens: a fee-less call reading BASEFEE is proven as the header's base
   // fee, which a geth source never answers. What should happen: the spec's 0, or left to the
-  // nodes (they disagree); never one node's convention labelled proven. Not fixed: either way
-  // changes execute.test.ts's block-context test, which holds outlast to anvil; the project's
-  // call.
-  it.fails('a fee-less call reading BASEFEE is not proven as the header’s base fee', async () => {
+  // nodes (they disagree); never one node's convention labelled proven.
+  // Fixed: BASEFEE with a gas price of 0 makes the call unprovable (feelessBaseFee.ts), so it is
+  // the nodes' quorum; a call paying a gas price still reads the header's base fee, proven.
+  it('a fee-less call reading BASEFEE is not proven as the header’s base fee', async () => {
     const { ctx, header } = await direct()
     const answer = await execute().answer('eth_call', [{ data: BASEFEE }, 'latest'], ctx)
     const baseFee = BigInt(String(header.raw.baseFeePerGas))
     assert.notEqual(baseFee, 0n)
-    assert.ok(
-      answer === undefined || BigInt(String(answer)) === 0n,
-      `proven as ${String(answer)}, the header's base fee`,
-    )
+    assert.equal(answer, undefined, `proven as ${String(answer)}, the header's base fee`)
+    // A call paying a gas price reads the header's base fee on every node: proven.
+    const paying = [
+      {
+        from: devAccounts[0]!.address,
+        data: BASEFEE,
+        gas: '0x10000',
+        gasPrice: `0x${(baseFee * 2n).toString(16)}`,
+      },
+      'latest',
+    ]
+    assert.equal(BigInt(String(await execute().answer('eth_call', paying, ctx))), baseFee)
   })
 })
 
