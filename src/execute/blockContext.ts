@@ -111,12 +111,16 @@ export function blobFeeOf(
 export function ancestorHashes(
   header: TrustedHeader,
   trusted: (hash: string) => Promise<TrustedHeader | undefined>,
+  signal?: AbortSignal,
 ): EVMMockBlockchainInterface {
   // number → hash of that block, as far down as walked.
   const known = new Map<number, string>([[header.number - 1, header.parentHash]])
   let lowest = header
   const walk = async (n: number) => {
     while (!known.has(n)) {
+      // Up to 256 headers, one after another: none once the engine gave up on the answer.
+      if (signal?.aborted)
+        throw new UnprovableError('Local execution cancelled: another source answered.')
       const parent = await trusted(lowest.parentHash)
       if (!parent || parent.number !== lowest.number - 1)
         throw new UnprovableError(`BLOCKHASH(${n}): block ${lowest.number - 1} is not trusted`)

@@ -96,7 +96,7 @@ function forkExecutor(
   const evm = new EVM({
     common,
     stateManager: state,
-    blockchain: ancestorHashes(o.header, o.trusted),
+    blockchain: ancestorHashes(o.header, o.trusted, o.signal),
     bn254: new NobleBN254(),
     customOpcodes: [...clock.opcodes(common), feelessBaseFee],
     customPrecompiles: clock.precompiles(common),
