@@ -55,8 +55,8 @@ const MAX_REFUND_QUOTIENT = 5n
  * and the time budget.
  */
 export function createExecutor(o: ExecutorOptions): Executor {
-  const state = provenState(o.reads)
   const clock = pace(o.maxExecutionMs, o.signal)
+  const state = provenState(o.reads, clock.waiting)
   const block = evmBlock(o.header, o.blobBaseFee)
   const forks = o.hardforks.map((hardfork) => forkExecutor(o, hardfork, state, clock, block))
   return {

@@ -30,7 +30,7 @@ export type ExecuteOptions = {
   chainId?: number
   /** Hardfork whose rules calls run under (`'prague'`, `'osaka'`...: a name `@ethereumjs/common` knows). @default by timestamp on chains `@ethereumjs/common` knows, else every fork the header's fields allow (Prague and Osaka: the call runs under both and is proven only where they agree). Named, it also sets the blob fee schedule (BLOBBASEFEE) */
   hardfork?: string
-  /** EVM time for one answer (all of an estimate's runs) before the call is left to quorum, in whole ms (1 to 2^31 − 1). @default 1_000 */
+  /** EVM time for one answer (all of an estimate's runs; proofs awaited from the source do not count) before the call is left to quorum, in whole ms (1 to 2^31 − 1). @default 1_000 */
   maxExecutionMs?: number
   /** Proof and code requests in flight at once to the source, 1 to 1_024. @default 16 */
   concurrency?: number

@@ -39,6 +39,8 @@ export type Pace = {
   /** Counts time from now (an execution starts) until `stop()`. */
   start(): void
   stop(): void
+  /** `read`, with the clock stopped while it waits: a proof on the network is no execution time. */
+  waiting<T>(read: Promise<T>): Promise<T>
 }
 
 export function pace(maxMs: number, signal?: AbortSignal): Pace {
@@ -46,6 +48,7 @@ export function pace(maxMs: number, signal?: AbortSignal): Pace {
   let since = 0
   let slice = 0
   let jumps = 0
+  let running = false
   const now = () => globalThis.performance.now()
 
   const check = async () => {
@@ -59,6 +62,16 @@ export function pace(maxMs: number, signal?: AbortSignal): Pace {
     // Time spent elsewhere while yielding is not this execution's.
     since += now() - t
     slice = now()
+  }
+
+  const start = () => {
+    running = true
+    since = now()
+    slice = since
+  }
+  const stop = () => {
+    if (running) spent += now() - since
+    running = false
   }
 
   return {
@@ -91,12 +104,16 @@ export function pace(maxMs: number, signal?: AbortSignal): Pace {
         },
       }))
     },
-    start() {
-      since = now()
-      slice = since
-    },
-    stop() {
-      spent += now() - since
+    start,
+    stop,
+    async waiting(read) {
+      if (!running) return read
+      stop()
+      try {
+        return await read
+      } finally {
+        start()
+      }
     },
   }
 }

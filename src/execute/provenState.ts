@@ -42,19 +42,25 @@ export type ProvenState = StateManagerInterface & {
   reset(): void
 }
 
-/** A `StateManagerInterface` for `@ethereumjs/evm` over proven reads at one block. */
-export function provenState(reads: ProvenReads): ProvenState {
+/**
+ * A `StateManagerInterface` for `@ethereumjs/evm` over proven reads at one block; `waiting` wraps
+ * each read from the chain (the pace's clock stops while a proof is on the network).
+ */
+export function provenState(
+  reads: ProvenReads,
+  waiting: <T>(read: Promise<T>) => Promise<T> = (read) => read,
+): ProvenState {
   const layers: Layer[] = [layer()]
   const top = () => layers[layers.length - 1]!
 
   const fromChain = async (address: string) => {
-    const a = await reads.account(address as Hex)
+    const a = await waiting(reads.account(address as Hex))
     return a
       ? new Account(a.nonce, a.balance, hexToBytes(a.storageHash), hexToBytes(a.codeHash))
       : undefined
   }
   const chainStorage = async (address: string, key: Uint8Array) =>
-    bigIntToUnpaddedBytes(await reads.storage(address as Hex, bytesToHex(key)))
+    bigIntToUnpaddedBytes(await waiting(reads.storage(address as Hex, bytesToHex(key))))
 
   const getAccount = async (address: Address) => {
     const a = address.toString()
@@ -91,7 +97,7 @@ export function provenState(reads: ProvenReads): ProvenState {
       const code = layers[i]!.code.get(a)
       if (code) return code
     }
-    return hexToBytes(await reads.code(a as Hex))
+    return hexToBytes(await waiting(reads.code(a as Hex)))
   }
 
   const state: ProvenState = {

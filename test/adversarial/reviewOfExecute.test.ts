@@ -453,3 +453,32 @@ describe('execute: a liar answering first, on the engine (holds)', () => {
     }
   })
 })
+
+describe('execute: a slow honest source', () => {
+  // Noticed in the review, not an attack: `maxExecutionMs` was wall time from the start of a run
+  // to its end, so proofs fetched on demand (reads the source's hint missed) counted as execution.
+  // What happened: a call reading three balances the hint missed, from a source taking 150 ms a
+  // proof, was past `maxExecutionMs: 100` and left to quorum though it ran in a millisecond.
+  // Fixed: the pace's clock stops while a read waits on the network (pace.ts `waiting`); the
+  // engine's own deadline bounds the wait.
+  it('Fixed: proofs fetched during a run are not counted as execution time', async () => {
+    const push20 = (a: string) => `73${a.slice(2).toLowerCase()}31`
+    const [a, b, c] = devAccounts.map((d) => d.address)
+    // BALANCE(a) + BALANCE(b) + BALANCE(c), then a loop of 2,304 JUMPIs (the pace reads its
+    // clock every 2,048 jumps), returned as one word (init code run as a call).
+    const sum = `${push20(a!)}${push20(b!)}01${push20(c!)}01`
+    const loop = `610900 5b 6001 90 03 80 60${(sum.length / 2 + 3).toString(16)} 57 50`
+    const data = `0x${sum}${loop.replaceAll(' ', '')}60005260206000f3`
+    const { ctx, header } = await direct(async (method, answer) => {
+      if (method === 'eth_createAccessList') return { accessList: [], gasUsed: '0x0' }
+      if (method === 'eth_getProof') await new Promise((r) => setTimeout(r, 150))
+      return answer
+    })
+    const answer = await execute({ maxExecutionMs: 100 }).answer(
+      'eth_call',
+      [{ data }, 'latest'],
+      ctx,
+    )
+    assert.equal(answer, (await node('eth_call', { data }, header.hash)).result)
+  })
+})
