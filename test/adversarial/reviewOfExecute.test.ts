@@ -26,6 +26,11 @@
  *    anvil does"); the spec (execution-apis tests/eth_call/call-callenv.io) and geth's `doCall`
  *    give 0. Fixed: such a call is left to the nodes (src/execute/feelessBaseFee.ts), since they
  *    disagree; one that pays a gas price is proven.
+ * 7. Proofs fetched on demand mid-run counted as execution time: a slow honest source's call
+ *    was left to quorum. Fixed (pace.ts `waiting`).
+ * 8. The BLOCKHASH walk (up to 256 headers, one after another) went on after the engine gave
+ *    up on the answer. Fixed (blockContext.ts `ancestorHashes`; its test is in
+ *    src/execute/blockContext.test.ts).
  */
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
