@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { createTrustStore } from '../src/core/trust.ts'
 import { execute } from '../src/execute/index.ts'
 import {
   createOutlast,
@@ -20,6 +19,7 @@ import { proofs } from '../src/proofs/index.ts'
 import { RpcResponseError } from '../src/shared/errors.ts'
 import { CHAIN_ID, clientFor, threeDomains } from './helpers.ts'
 import { devAccounts, type Lab, startLab } from './lab/index.ts'
+import { type Lie, proverContext } from './proverContext.ts'
 
 type Hex = `0x${string}`
 const word = (n: bigint | number | string) => BigInt(n).toString(16).padStart(64, '0')
@@ -103,8 +103,6 @@ beforeAll(async () => {
 afterAll(() => lab.stop())
 
 /** What a lying source does to an answer (the lab proxies lie about balances, not slots). */
-type Lie = (method: string, result: unknown) => unknown
-
 /** An outlast client over the lab's sources; `liars` rewrite the answers of the sources named. */
 function client(options: Partial<OutlastOptions> = {}, liars: Record<string, Lie> = {}): Outlast {
   return clientFor(lab, { prover: [proofs(), execute()], ...options }, (s) => {
@@ -148,34 +146,9 @@ async function truth(method: string, params: unknown[], blockHash: string) {
   return (await res.json()) as { result?: unknown; error?: { code: number; data?: unknown } }
 }
 
-/**
- * A prover context over one lab source at the latest block, outside the engine: the calls the
- * prover makes are logged, and `lie` rewrites the source's answers.
- */
-async function direct(lie?: Lie) {
-  const source = http(lab.sources[2]!.proxy.url, { name: 'home', domain: 'home' })
-  const calls: { method: string; params: unknown[] }[] = []
-  const call = async (method: string, params: unknown[]) => {
-    calls.push({ method, params })
-    const result = await source.request({ method, params })
-    return lie ? lie(method, result) : result
-  }
-  const block = (await source.request({
-    method: 'eth_getBlockByNumber',
-    params: ['latest', false],
-  })) as Record<string, unknown>
-  const trust = createTrustStore({
-    checkpoints: [],
-    hook: undefined,
-    fetchHeader: async (hash) =>
-      (await source.request({ method: 'eth_getBlockByHash', params: [hash, false] })) as Record<
-        string,
-        unknown
-      >,
-  })
-  const header = trust.add(block, 'agreed')!
-  return { ctx: { header, trusted: trust.resolve, call }, calls, header }
-}
+/** A prover context over the lab's third source (proverContext.ts). */
+const direct = (lie?: Lie) =>
+  proverContext(http(lab.sources[2]!.proxy.url, { name: 'home', domain: 'home' }), lie)
 
 /** A proven answer, checked against anvil at the same block. */
 async function provenMatches(rpc: Outlast, method: string, call: Record<string, unknown>) {

@@ -35,12 +35,12 @@
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { createTrustStore } from '../../src/core/trust.ts'
 import { execute } from '../../src/execute/index.ts'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
 import { CHAIN_ID, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
+import { type Lie, proverContext } from '../proverContext.ts'
 import { hostile, labSources } from './hostile.ts'
 
 type Hex = `0x${string}`
@@ -76,30 +76,9 @@ async function node(method: string, call: unknown, blockHash: string) {
 }
 
 /** A prover context over the lab's `home` source at its latest block, outside the engine. */
-async function direct(rewrite?: (method: string, answer: unknown) => unknown) {
-  const source = http(lab.proxy('home').url, { name: 'home', domain: 'home' })
-  const calls: string[] = []
-  const call = async (method: string, params: unknown[]) => {
-    calls.push(method)
-    const answer = await source.request({ method, params })
-    return rewrite ? rewrite(method, answer) : answer
-  }
-  const block = (await source.request({
-    method: 'eth_getBlockByNumber',
-    params: ['latest', false],
-  })) as Record<string, unknown>
-  const trust = createTrustStore({
-    checkpoints: [],
-    hook: undefined,
-    fetchHeader: async (hash) =>
-      (await source.request({ method: 'eth_getBlockByHash', params: [hash, false] })) as Record<
-        string,
-        unknown
-      >,
-  })
-  const header = trust.add(block, 'agreed')!
-  return { ctx: { header, trusted: trust.resolve, call, chainId: CHAIN_ID }, header, calls }
-}
+/** A prover context over the lab's `home` source (proverContext.ts). */
+const direct = (lie?: Lie) =>
+  proverContext(http(lab.proxy('home').url, { name: 'home', domain: 'home' }), lie)
 
 /** What `execute()` answers, or the error it throws (kept as the outcome). */
 const answerOf = (p: Promise<unknown>) =>
@@ -417,7 +396,7 @@ describe('execute: a source’s access-list hint (holds)', () => {
     )
     const answer = await execute().answer('eth_call', [{ to }, 'latest'], ctx)
     assert.equal(answer, (await node('eth_call', { to }, header.hash)).result)
-    const proofs = calls.filter((m) => m === 'eth_getProof').length
+    const proofs = calls.filter((c) => c.method === 'eth_getProof').length
     assert.ok(proofs <= 1_024 + 3, `${proofs} proofs asked`)
   })
 })
