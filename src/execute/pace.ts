@@ -9,9 +9,12 @@
 import type { Common } from '@ethereumjs/common'
 import {
   type CustomPrecompile,
+  EVMError,
   type EVMOpts,
   getActivePrecompiles,
   getOpcodesForHF,
+  type PrecompileFunc,
+  type PrecompileInput,
   paramsEVM,
 } from '@ethereumjs/evm'
 import { UnprovableError } from './unprovable.ts'
@@ -27,6 +30,30 @@ const JUMPS = [
 ] as const
 
 type CustomOpcode = NonNullable<EVMOpts['customOpcodes']>[number]
+
+/**
+ * The most gas one precompile call may use here: curve arithmetic in JavaScript runs 1.5 to 3.5
+ * Mgas/s (a BLS12-381 G2 MSM, a BN254 pairing), and nothing stops one call midway, so a call
+ * above this would hold the event loop for over about 100 ms. It admits a Groth16 verification
+ * (four BN254 pairings, 181,000 gas).
+ */
+export const MAX_PRECOMPILE_GAS = 250_000n
+
+/**
+ * Runs a precompile with at most `MAX_PRECOMPILE_GAS`. Every precompile prices its input before
+ * it computes, so one that needs more is out of gas at once, and the call is left to the quorum;
+ * one that fails otherwise takes all the gas it was given, as it would have.
+ */
+async function withinGas(run: PrecompileFunc, input: PrecompileInput) {
+  if (input.gasLimit <= MAX_PRECOMPILE_GAS) return run(input)
+  const result = await run({ ...input, gasLimit: MAX_PRECOMPILE_GAS })
+  const error = result.exceptionError?.error
+  if (error === EVMError.errorMessages.OUT_OF_GAS)
+    throw new UnprovableError(
+      `A precompile call of more than ${MAX_PRECOMPILE_GAS} gas would hold the event loop: left to the quorum.`,
+    )
+  return error === undefined ? result : { ...result, executionGasUsed: input.gasLimit }
+}
 type Handler = (runState: never, common: Common) => unknown
 /** The EVM's own JUMP and JUMPI (the same in every fork), looked up once. */
 let originals: Map<number, Handler> | undefined
@@ -98,7 +125,7 @@ export function pace(maxMs: number, signal?: AbortSignal): Pace {
         address: `0x${address}`,
         function: async (input) => {
           await check()
-          const result = await run!(input)
+          const result = await withinGas(run!, input)
           await check()
           return result
         },

@@ -16,7 +16,8 @@
  * 3. Time in precompiles escaped `maxExecutionMs`: the pace checks only JUMP and JUMPI, so a
  *    call straight to a precompile (a BN254 pairing of many pairs) ran for seconds and came
  *    back proven, and `eth_estimateGas` re-ran it a dozen times. Fixed: each precompile call is
- *    paced. Not fixed: one precompile call still holds the event loop for as long as it runs.
+ *    paced, and one that would use over 250,000 gas (over ~100 ms of the event loop in
+ *    JavaScript) is refused up front (pace.ts `withinGas`).
  * 4. eth_estimateGas under Osaka proved estimates above EIP-7825's transaction gas cap (2^24),
  *    a gas limit no transaction may carry (geth's estimator caps its search there). Fixed.
  * 5. A storage key in capitals in the caller's access list stayed cold in the EVM (its journal
@@ -198,6 +199,21 @@ describe('execute: the caller’s access list', () => {
 describe('execute: time in precompiles', () => {
   /** A pairing check of `n` pairs, straight to the precompile: no JUMP anywhere. */
   const pairing = (n: number) => ({ to: PAIRING, data: `0x${PAIR.repeat(n)}` })
+  /**
+   * Ten pairing checks of its calldata, one STATICCALL to 0x08 each, in a loop of ten JUMPIs
+   * (far fewer than the 2,048 between the pace's clock reads).
+   */
+  const looped = addr('5e')
+  const LOOPED = '0x36600060003760 0a5b600060003660006008 5afa5060019003806008 5700'.replaceAll(
+    ' ',
+    '',
+  )
+  /** Six pairs: 249,000 gas a check, under MAX_PRECOMPILE_GAS. */
+  const tenPairings = { to: looped, data: `0x${PAIR.repeat(6)}` }
+  beforeAll(async () => {
+    await lab.anvil.rpc('anvil_setCode', [looped, LOOPED])
+    await lab.anvil.rpc('anvil_mine', ['0x1'])
+  })
   // One fork, so that each run is one execution.
   const prover = (maxExecutionMs: number) => execute({ hardfork: 'osaka', maxExecutionMs })
 
@@ -216,7 +232,7 @@ describe('execute: time in precompiles', () => {
   // each precompile call is paced as a jump is (pace.ts `precompiles`): an execution that took
   // over `maxExecutionMs` is left to the quorum, however it spent the time.
   it('Fixed: a call that spends its time in a precompile is not proven past maxExecutionMs', async () => {
-    const call = pairing(60)
+    const call = tenPairings
     const alone = await runTime(call)
     assert.ok(alone > 50, `the pairing takes a while here (${alone.toFixed(0)} ms)`)
     const { ctx } = await direct()
@@ -229,7 +245,7 @@ describe('execute: time in precompiles', () => {
   // times one run's time with `maxExecutionMs: 20`, and a proven estimate at the end. Fixed: the
   // second run starts past the budget and stops there.
   it('Fixed: eth_estimateGas over a precompile stops at maxExecutionMs', async () => {
-    const call = pairing(60)
+    const call = tenPairings
     const alone = await runTime(call)
     const { ctx } = await direct()
     const t = performance.now()
@@ -239,11 +255,15 @@ describe('execute: time in precompiles', () => {
     assert.ok(took < 3 * alone + 500, `${took.toFixed(0)} ms, one run ${alone.toFixed(0)} ms`)
   })
 
-  // Not fixed: a precompile is one synchronous computation; nothing can stop it midway, and the
-  // gas it may use says little about its time (the caller passes all its gas). One pairing of
-  // 60 pairs holds the event loop for its whole run, whatever `maxExecutionMs` says. What
-  // should happen: the app keeps turning (a worker, or a time estimate refused up front).
-  it.fails('the event loop turns while one precompile call runs', async () => {
+  // Attack: a precompile is one synchronous computation; nothing can stop it midway. What
+  // happened: one pairing of 60 pairs held the event loop for its whole run (~0.6 s here; a
+  // contract a wallet calls, such as a token's balanceOf, could do it at every call), whatever
+  // `maxExecutionMs` says. Fixed: a precompile call that would use more than
+  // MAX_PRECOMPILE_GAS (250,000) is refused up front (every precompile prices its input before
+  // it computes: pace.ts `withinGas`), and the call is left to the quorum. A Groth16
+  // verification's four pairings still run, proven.
+  it('Fixed: the event loop turns while one precompile call runs', async () => {
+    assert.ok((await runTime(pairing(4))) >= 0, 'four pairings: proven, as the node')
     const { ctx } = await direct()
     let longest = 0
     let last = performance.now()
@@ -251,9 +271,10 @@ describe('execute: time in precompiles', () => {
       longest = Math.max(longest, performance.now() - last)
       last = performance.now()
     }, 5)
-    await answerOf(prover(20).answer('eth_call', [pairing(60), 'latest'], ctx))
+    const outcome = await answerOf(prover(20).answer('eth_call', [pairing(60), 'latest'], ctx))
     await new Promise((resolve) => setTimeout(resolve, 20))
     clearInterval(timer)
+    assert.equal(outcome, undefined, `left to the quorum, not ${String(outcome)}`)
     assert.ok(longest < 100, `the event loop stood still for ${longest.toFixed(0)} ms`)
   })
 })
