@@ -1,0 +1,369 @@
+/**
+ * Review of logs and live data: `eth_getLogs` (quorum, and proven under `proofs()`:
+ * proofs/logs.ts, verify/receipts.ts), log and head subscriptions, filters and the chain follower
+ * that feeds them (follow/). Attacks by one source answering first (its own domain), with
+ * well-formed, correctly hashed, wrong answers, and filters callers may send.
+ *
+ * Found (each first an `it.fails` stating the correct behaviour):
+ * 1. Under proofs, a topic position given as a list that holds `null` (geth and anvil: any
+ *    topic there) was read as a list of alternatives with `null` among them: a log whose topic
+ *    the list's first entry did not name threw a TypeError in the check, and a wildcard position
+ *    past a log's topics was "no match" (clients differ there: either answer stands). Every
+ *    honest node's answer "added" logs, so every source was called a liar and cut off: one
+ *    `eth_getLogs` left the client with no source at all.
+ * 2. `eth_newFilter` (and `eth_subscribe('logs')`) ignored the filter's `fromBlock` and
+ *    `toBlock`: a filter whose `toBlock` had passed got every later log, one whose `fromBlock`
+ *    was ahead got logs before it, and `fromBlock > toBlock` was taken and fed. Nodes apply the
+ *    range to the logs they deliver (geth refuses an inverted range).
+ * 3. `eth_unsubscribe` of a filter's id removed the filter (true); nodes keep filters and
+ *    subscriptions apart (false), as `eth_uninstallFilter` of a subscription's id does here.
+ * 4. Filters that time out (not polled for `filterTimeout`) were removed, but the chain
+ *    follower kept polling the head with no consumer left, until `close()`.
+ *
+ * Held ("holds"): a fastest liar relabelling, dropping, duplicating or adding logs in its
+ * `eth_getLogs` answers gets none of it to a log subscriber, under quorum or proofs (and is
+ * called a liar under proofs); a pusher pushing the real head's hash over a header whose
+ * `logsBloom` is zeroed does not make the stream skip the block's logs, nor reach newHeads.
+ */
+import assert from 'node:assert/strict'
+import { toHex } from 'viem'
+import { afterAll, beforeAll, describe, it } from 'vitest'
+import { createSubscriptions } from '../../src/core/follow/subscriptions.ts'
+import { createOutlast, http, type Source } from '../../src/index.ts'
+import { proofs } from '../../src/proofs/index.ts'
+import { CHAIN_ID, sleep, threeDomains } from '../helpers.ts'
+import { devAccounts, type Lab, startLab } from '../lab/index.ts'
+import { deployAnswer, PING, PING_INIT } from '../workload.ts'
+import { hostile, labSources } from './hostile.ts'
+
+type Log = {
+  address: string
+  topics: string[]
+  data: string
+  blockNumber: string
+  blockHash: string
+  transactionHash: string
+  transactionIndex: string
+  logIndex: string
+  removed?: boolean
+}
+type Header = Record<string, unknown> & { number: string; hash: string; parentHash: string }
+
+const OTHER = `0x${'11'.repeat(32)}`
+
+let lab: Lab
+let emitter: `0x${string}`
+beforeAll(async () => {
+  lab = await startLab({
+    blockTime: 0,
+    sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
+  })
+  emitter = await deployAnswer(lab.anvil, PING_INIT)
+  for (let i = 1; i <= 3; i++) await ping(i)
+}, 60_000)
+afterAll(() => lab.stop())
+
+/** One ping, sent straight to the node and mined into its own block (an empty one after it); the ping's block. */
+async function ping(n: number): Promise<number> {
+  const hash = await lab.anvil.rpc<string>('eth_sendTransaction', [
+    { from: devAccounts[1].address, to: emitter, data: toHex(n, { size: 32 }) },
+  ])
+  await lab.anvil.rpc('evm_mine')
+  const receipt = await lab.anvil.rpc<{ blockNumber: string }>('eth_getTransactionReceipt', [hash])
+  return Number(receipt.blockNumber)
+}
+
+async function until(what: string, fn: () => boolean, ms = 10_000) {
+  const end = Date.now() + ms
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+/** The fastest source, in its own domain: its answers passed through `rewrite`. */
+const liar = (
+  rewrite: (method: string, params: readonly unknown[], answer: () => Promise<unknown>) => unknown,
+): Source =>
+  hostile(http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host' }), async (m, p, a) =>
+    rewrite(m, p, a),
+  )
+
+const honest = () => labSources(lab, ['aws', 'gcp', 'home'])
+
+/** The fields a log is told apart by. */
+const show = (l: Log) =>
+  `${Number(l.blockNumber)}:${l.blockHash}:${Number(l.logIndex)}:${l.transactionHash}:${Number(l.transactionIndex)}:${Number(l.data)}${l.removed ? ':removed' : ''}`
+
+describe('eth_getLogs under proofs(): a topic position given as a list holding null', () => {
+  it('Fixed: honest sources are not called liars, the answer is the node’s (before: every source was cut off)', async () => {
+    const rpc = createOutlast({ chainId: CHAIN_ID, sources: honest(), prover: proofs() })
+    const lies: string[] = []
+    rpc.on('lie', (e) => lies.push(`${e.source}: ${e.reason}`))
+    try {
+      const to = await lab.anvil.rpc<string>('eth_blockNumber')
+      for (const f of [
+        // A wildcard position past the logs' one topic: geth no match, anvil a match.
+        { address: emitter, topics: [PING, [PING, null]] },
+        // `null` in the list: any topic at position 0.
+        { topics: [[OTHER, null]] },
+        { address: emitter, topics: [[null, OTHER]] },
+      ]) {
+        const filter = { ...f, fromBlock: '0x1', toBlock: to }
+        const truth = await lab.anvil.rpc<Log[]>('eth_getLogs', [filter])
+        assert.ok(truth.length >= 3, 'the node matches the pings')
+        const { result } = await rpc.requestWithMeta({ method: 'eth_getLogs', params: [filter] })
+        assert.deepEqual((result as Log[]).map(show), truth.map(show), JSON.stringify(f))
+      }
+      assert.deepEqual(lies, [], 'no honest source is a liar')
+      for (const s of rpc.status().sources) assert.notEqual(s.condition, 'lying', s.name)
+    } finally {
+      await rpc.close()
+    }
+  })
+
+  it('Fixed: a liar answering first that drops the logs such a filter requires is caught (before: TypeError, the proof never ran)', async () => {
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [liar(async (m, _p, a) => (m === 'eth_getLogs' ? [] : a())), ...honest()],
+      prover: proofs(),
+    })
+    const lies: string[] = []
+    rpc.on('lie', (e) => lies.push(e.source))
+    try {
+      const to = await lab.anvil.rpc<string>('eth_blockNumber')
+      const filter = { topics: [[OTHER, null]], fromBlock: '0x1', toBlock: to }
+      const truth = await lab.anvil.rpc<Log[]>('eth_getLogs', [filter])
+      const { result, meta } = await rpc.requestWithMeta({
+        method: 'eth_getLogs',
+        params: [filter],
+      })
+      assert.deepEqual((result as Log[]).map(show), truth.map(show))
+      assert.equal(meta.consistency, 'proven')
+      assert.deepEqual([...new Set(lies)], ['liar'])
+    } finally {
+      await rpc.close()
+    }
+  })
+})
+
+describe('filters and log subscriptions with a block range', () => {
+  const client = () => createOutlast({ chainId: CHAIN_ID, pollingInterval: 100, sources: honest() })
+
+  it.fails('Fixed: a filter gets no log past its toBlock nor before its fromBlock (before: every later log)', async () => {
+    const rpc = client()
+    try {
+      const head = Number(await lab.anvil.rpc<string>('eth_blockNumber'))
+      const ended = (await rpc.request({
+        method: 'eth_newFilter',
+        params: [{ address: emitter, fromBlock: '0x1', toBlock: toHex(head) }],
+      })) as string
+      const later = (await rpc.request({
+        method: 'eth_newFilter',
+        params: [{ address: emitter, fromBlock: toHex(head + 2) }],
+      })) as string
+      const subscribed: Log[] = []
+      await rpc.subscribe(['logs', { address: emitter, toBlock: toHex(head) }], (l) =>
+        subscribed.push(l as Log),
+      )
+      const all: Log[] = []
+      await rpc.subscribe(['logs', { address: emitter }], (l) => all.push(l as Log))
+      await ping(101)
+      const second = await ping(102)
+      await until('both pings', () => all.length >= 2)
+      await sleep(200)
+      const changes = async (id: string) =>
+        (await rpc.request({ method: 'eth_getFilterChanges', params: [id] })) as Log[]
+      assert.deepEqual((await changes(ended)).map(show), [], 'toBlock passed')
+      assert.deepEqual(subscribed.map(show), [], 'subscribed up to toBlock')
+      assert.deepEqual(
+        (await changes(later)).map((l) => Number(l.blockNumber)),
+        [second],
+        'from fromBlock on',
+      )
+    } finally {
+      await rpc.close()
+    }
+  })
+
+  it.fails('Fixed: a filter with fromBlock above toBlock gets nothing (before: every later log)', async () => {
+    const rpc = client()
+    try {
+      const head = Number(await lab.anvil.rpc<string>('eth_blockNumber'))
+      const made = await rpc
+        .request({
+          method: 'eth_newFilter',
+          params: [{ address: emitter, fromBlock: toHex(head + 5), toBlock: toHex(head + 1) }],
+        })
+        .catch(() => undefined)
+      const all: Log[] = []
+      await rpc.subscribe(['logs', { address: emitter }], (l) => all.push(l as Log))
+      for (let i = 0; i < 6; i++) await ping(200 + i)
+      await until('the pings', () => all.length >= 6)
+      await sleep(200)
+      if (made !== undefined)
+        assert.deepEqual(
+          await rpc.request({ method: 'eth_getFilterChanges', params: [made] }),
+          [],
+          'an empty range',
+        )
+    } finally {
+      await rpc.close()
+    }
+  })
+})
+
+describe('filter ids and subscription ids', () => {
+  it.fails('Fixed: eth_unsubscribe of a filter id removes nothing (before: the filter was gone)', async () => {
+    const rpc = createOutlast({ chainId: CHAIN_ID, pollingInterval: 100, sources: honest() })
+    try {
+      const id = (await rpc.request({ method: 'eth_newBlockFilter', params: [] })) as string
+      assert.equal(await rpc.request({ method: 'eth_unsubscribe', params: [id] }), false)
+      const tip = await ping(300)
+      await sleep(400)
+      const hashes = (await rpc.request({
+        method: 'eth_getFilterChanges',
+        params: [id],
+      })) as string[]
+      const block = await lab.anvil.rpc<Header>('eth_getBlockByNumber', [toHex(tip), false])
+      assert.ok(hashes.includes(block.hash), 'the filter is still installed')
+      assert.equal(await rpc.request({ method: 'eth_uninstallFilter', params: [id] }), true)
+    } finally {
+      await rpc.close()
+    }
+  })
+
+  it.fails('Fixed: once its filters time out, the stream stops asking for heads (before: it polled until close())', async () => {
+    // A chain that grows by one block at each poll.
+    let polls = 0
+    const hashOf = (n: number) => `0x${n.toString(16).padStart(64, '0')}`
+    const subs = createSubscriptions({
+      request: async (method, params) => {
+        if (method !== 'eth_getBlockByNumber') throw new Error(`unexpected ${method}`)
+        const n = params[0] === 'latest' ? ++polls : Number(params[0])
+        return { number: toHex(n), hash: hashOf(n + 1), parentHash: hashOf(n) }
+      },
+      pollingInterval: 10,
+      pushers: () => [],
+      confirmHead: async () => undefined,
+      notify: () => {},
+      onError: () => {},
+      filterTimeout: 50,
+    })
+    try {
+      await subs.handle('eth_newBlockFilter', [])
+      await sleep(200)
+      assert.equal(subs.active, 0, 'the filter timed out')
+      const before = polls
+      await sleep(200)
+      assert.equal(polls - before, 0, 'no consumer, no polling')
+    } finally {
+      await subs.close()
+    }
+  })
+})
+
+describe('a fastest liar rewriting its eth_getLogs answers', () => {
+  /** Rewrites taken in turn, one per eth_getLogs answer with logs. */
+  const rewrites: ((logs: Log[]) => Log[])[] = [
+    (logs) => logs.map((l) => ({ ...l, logIndex: toHex(Number(l.logIndex) + 1) })),
+    (logs) => logs.map((l) => ({ ...l, transactionHash: `0x${'ee'.repeat(32)}` })),
+    (logs) => logs.map((l) => ({ ...l, data: toHex(999, { size: 32 }) })),
+    (logs) => [...logs, ...logs],
+    () => [],
+    (logs) => [...logs, { ...logs[0]!, logIndex: '0x7', topics: [PING] }],
+  ]
+  for (const proven of [false, true]) {
+    it(`holds${proven ? ' (proofs)' : ' (quorum)'}: a log subscriber gets each real log once, as the node has it`, async () => {
+      let turn = 0
+      const rpc = createOutlast({
+        chainId: CHAIN_ID,
+        pollingInterval: 100,
+        sources: [
+          liar(async (m, _p, a) => {
+            const answer = await a()
+            if (m !== 'eth_getLogs' || !Array.isArray(answer) || answer.length === 0) return answer
+            return rewrites[turn++ % rewrites.length]!(answer as Log[])
+          }),
+          ...honest(),
+        ],
+        ...(proven ? { prover: proofs() } : {}),
+        // A liar caught is asked again at once: each of its rewrites gets its turn.
+        lieCooloff: 0,
+      })
+      const lies = new Set<string>()
+      rpc.on('lie', (e) => lies.add(e.source))
+      const logs: Log[] = []
+      try {
+        await rpc.subscribe(['logs', { address: emitter, topics: [PING] }], (l) =>
+          logs.push(l as Log),
+        )
+        // One block at a time: each block's logs are one eth_getLogs by its hash.
+        const blocks: number[] = []
+        for (let i = 0; i < rewrites.length; i++) {
+          blocks.push(await ping(400 + i))
+          await until(`ping ${i}`, () => logs.length > i)
+        }
+        await sleep(300)
+        const truth = await lab.anvil.rpc<Log[]>('eth_getLogs', [
+          { address: emitter, fromBlock: toHex(blocks[0]!), toBlock: toHex(blocks.at(-1)!) },
+        ])
+        assert.deepEqual(logs.map(show), truth.map(show))
+        assert.ok(turn >= rewrites.length / 2, `the liar was asked (${turn} times)`)
+        if (proven) assert.deepEqual([...lies], ['liar'])
+      } finally {
+        await rpc.close()
+      }
+    })
+  }
+})
+
+describe('a pusher pushing the real head’s hash over a header whose logsBloom is zeroed', () => {
+  it('holds: the block’s logs still reach log subscribers, newHeads get the real header', async () => {
+    const inner = http(lab.proxy('liar').url, { name: 'pusher', domain: 'liar-host' })
+    const pusher: Source = {
+      config: { ...inner.config },
+      request: (body, options) => inner.request(body, options),
+      async subscribe(_params, onMessage) {
+        const timer = setInterval(async () => {
+          const real = await lab.anvil.rpc<Header>('eth_getBlockByNumber', ['latest', false])
+          onMessage({ ...real, logsBloom: `0x${'00'.repeat(256)}`, timestamp: '0x1' })
+        }, 20)
+        return {
+          async unsubscribe() {
+            clearInterval(timer)
+          },
+        }
+      },
+    }
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      pollingInterval: 100,
+      sources: [pusher, ...honest()],
+    })
+    const logs: Log[] = []
+    const heads: Header[] = []
+    try {
+      await rpc.subscribe(['newHeads'], (h) => heads.push(h as Header))
+      await rpc.subscribe(['logs', { address: emitter }], (l) => logs.push(l as Log))
+      const blocks: number[] = []
+      for (let i = 0; i < 4; i++) {
+        blocks.push(await ping(500 + i))
+        await sleep(150)
+      }
+      await until('every ping', () => logs.length >= 4)
+      await sleep(200)
+      assert.deepEqual(
+        logs.map((l) => Number(l.blockNumber)),
+        blocks,
+      )
+      for (const h of heads) {
+        const real = await lab.anvil.rpc<Header>('eth_getBlockByHash', [h.hash, false])
+        assert.equal(h.logsBloom, real.logsBloom, `newHeads ${Number(h.number)}`)
+        assert.equal(h.timestamp, real.timestamp)
+      }
+    } finally {
+      await rpc.close()
+    }
+  })
+})
