@@ -214,7 +214,7 @@ describe('filters and log subscriptions with a block range', () => {
 })
 
 describe('filter ids and subscription ids', () => {
-  it.fails('Fixed: eth_unsubscribe of a filter id removes nothing (before: the filter was gone)', async () => {
+  it('Fixed: eth_unsubscribe of a filter id removes nothing (before: the filter was gone)', async () => {
     const rpc = createOutlast({ chainId: CHAIN_ID, pollingInterval: 100, sources: honest() })
     try {
       const id = (await rpc.request({ method: 'eth_newBlockFilter', params: [] })) as string

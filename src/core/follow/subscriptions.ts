@@ -153,7 +153,9 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
           return add(id, subscriptionOf(id, params, o.notify))
         }
         case 'eth_unsubscribe': {
-          const removed = consumers.delete(String(params[0]))
+          // A subscription's id only: a filter is uninstalled (nodes keep the two apart).
+          const id = String(params[0])
+          const removed = !isFilter(consumers.get(id)) && consumers.delete(id)
           await stopIfIdle()
           return removed
         }
