@@ -41,7 +41,8 @@ type LogConsumer = {
   deliver?(log: RpcLog): void
   buffer?: RpcLog[]
   polledAt?: number
-  criteria?: object
+  /** Its filter as given: its `fromBlock` and `toBlock` bound the blocks it takes, as nodes do. */
+  criteria: { fromBlock?: unknown; toBlock?: unknown }
   alone?: boolean
   /** Blocks whose logs it has not had (their eth_getLogs failed), oldest first: asked again. */
   owed?: Link[]
@@ -229,12 +230,14 @@ function subscriptionOf(
 ): Consumer {
   if (kind === 'newHeads') return { kind: 'heads', deliver: (h) => notify(id, h) }
   if (kind === 'logs') {
-    const { address, topics } = filterOf(raw)
+    const criteria = filterOf(raw)
+    const { address, topics } = criteria
     return {
       kind: 'logs',
       filter: { address, topics },
       matcher: matcherOf({ address, topics }),
       sent: new Map(),
+      criteria,
       deliver: (l) => notify(id, l),
     }
   }
@@ -279,7 +282,7 @@ function filterIn(consumers: Map<string, Consumer>, id: unknown): BlockFilter | 
 }
 
 const criteriaOf = (consumers: Map<string, Consumer>, id: unknown): object =>
-  logFilterIn(consumers, id).criteria ?? {}
+  logFilterIn(consumers, id).criteria
 
 function logFilterIn(consumers: Map<string, Consumer>, id: unknown): LogConsumer {
   const c = filterIn(consumers, id)
@@ -325,7 +328,16 @@ async function deliver(
   // Blocks whose logs a consumer is owed (a fetch failed: no agreement, every source down) come
   // first, unless a reorg took them; then the new ones.
   const gone = new Set(removed.map((b) => b.hash))
-  const due = (c: LogConsumer) => [...(c.owed ?? []).filter((b) => !gone.has(b.hash)), ...added]
+  const due = (c: LogConsumer) => [
+    ...(c.owed ?? []).filter((b) => !gone.has(b.hash)),
+    // Its `fromBlock` and `toBlock` as numbers: a tag (`latest`, NaN) or none bounds nothing.
+    ...added.filter(
+      (b) =>
+        !(
+          b.number < Number(c.criteria.fromBlock) || b.number > Number(c.criteria.toBlock ?? 1 / 0)
+        ),
+    ),
+  ]
   // One eth_getLogs for every log consumer together: the union of their filters, asked only
   // for blocks whose logsBloom admits one of them; each then gets the logs its filter matches.
   const shared = new Set<Consumer>()
