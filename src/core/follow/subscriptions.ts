@@ -118,7 +118,11 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
       alone ||= answer.degraded
       return answer.logs
     }
-    return deliver(consumers, change, getLogs, filterTimeout, () => alone)
+    // Filters it dropped (not polled in time) may leave no one: then the stream stops (not
+    // awaited: stopping waits for this change).
+    return deliver(consumers, change, getLogs, filterTimeout, () => alone).finally(
+      () => void stopIfIdle(),
+    )
   }
 
   const stopIfIdle = async () => {
