@@ -19,13 +19,23 @@
  *    subscriptions apart (false), as `eth_uninstallFilter` of a subscription's id does here.
  * 4. Filters that time out (not polled for `filterTimeout`) were removed, but the chain
  *    follower kept polling the head with no consumer left, until `close()`.
+ * 5. Not fixed: the logs the stream keeps per consumer to send again with `removed: true` (128
+ *    blocks' worth) are bounded in blocks only. A domain standing alone (the others out: its
+ *    logs are delivered, degraded) may answer each block's `eth_getLogs` with up to
+ *    `maxResponseBytes` (16 MiB): up to 2 GiB kept. Bounding them in bytes costs more than the
+ *    on-demand size budget has left.
+ * 1 to 4 are fixed (verify/receipts.ts `topicOptions`; follow/subscriptions.ts), marked "Fixed:".
  *
- * Held ("holds"): a fastest liar relabelling, dropping, duplicating or adding logs in its
- * `eth_getLogs` answers gets none of it to a log subscriber, under quorum or proofs (and is
- * called a liar under proofs); a pusher pushing the real head's hash over a header whose
- * `logsBloom` is zeroed does not make the stream skip the block's logs, nor reach newHeads.
+ * Held ("holds"): a fastest liar relabelling (log index, transaction hash and index, block
+ * hash, data), dropping, duplicating or adding logs in its `eth_getLogs` answers gets none of
+ * it to a log subscriber, under quorum or proofs (and is called a liar under proofs); a pusher
+ * pushing the real head's hash over a header whose `logsBloom` is zeroed does not make the
+ * stream skip the block's logs (the header kept by hash is used, not the pushed one), nor
+ * reach newHeads.
  */
 import assert from 'node:assert/strict'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { toHex } from 'viem'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createSubscriptions } from '../../src/core/follow/subscriptions.ts'
@@ -267,7 +277,9 @@ describe('a fastest liar rewriting its eth_getLogs answers', () => {
   /** Rewrites taken in turn, one per eth_getLogs answer with logs. */
   const rewrites: ((logs: Log[]) => Log[])[] = [
     (logs) => logs.map((l) => ({ ...l, logIndex: toHex(Number(l.logIndex) + 1) })),
-    (logs) => logs.map((l) => ({ ...l, transactionHash: `0x${'ee'.repeat(32)}` })),
+    (logs) =>
+      logs.map((l) => ({ ...l, transactionHash: `0x${'ee'.repeat(32)}`, transactionIndex: '0x5' })),
+    (logs) => logs.map((l) => ({ ...l, blockHash: `0x${'ab'.repeat(32)}` })),
     (logs) => logs.map((l) => ({ ...l, data: toHex(999, { size: 32 }) })),
     (logs) => [...logs, ...logs],
     () => [],
@@ -364,6 +376,67 @@ describe('a pusher pushing the real head’s hash over a header whose logsBloom 
       }
     } finally {
       await rpc.close()
+    }
+  })
+})
+
+describe('a lone domain answering each block’s logs with megabytes (degraded: the others are out)', () => {
+  it.fails('what the stream keeps to mark logs removed later is bounded in bytes, not only in blocks (now: 128 blocks of whatever came)', async () => {
+    // A chain of blocks whose blooms admit every filter; each block's one log carries 512 KiB
+    // of data, made at each request, so nothing but outlast can hold on to it.
+    let height = 0
+    const hashOf = (n: number) => `0x${n.toString(16).padStart(64, '0')}`
+    const header = (n: number) => ({
+      number: toHex(n),
+      hash: hashOf(n + 1),
+      parentHash: hashOf(n),
+      logsBloom: `0x${'f'.repeat(512)}`,
+    })
+    const logOf = (n: number) => ({
+      address: `0x${'aa'.repeat(20)}`,
+      topics: [PING],
+      data: `0x${Buffer.alloc(256 * 1024, n).toString('hex')}`,
+      blockNumber: toHex(n),
+      blockHash: hashOf(n + 1),
+      transactionHash: hashOf(n + 1_000_000),
+      transactionIndex: '0x0',
+      logIndex: '0x0',
+      removed: false,
+    })
+    let delivered = 0
+    const subs = createSubscriptions({
+      request: async (method, params) => {
+        if (method === 'eth_getBlockByNumber')
+          return header(params[0] === 'latest' ? height : Number(params[0]))
+        if (method === 'eth_getBlockByHash') return header(Number(params[0]) - 1)
+        const f = params[0] as { blockHash?: string; fromBlock?: string; toBlock?: string }
+        if (f.blockHash) return [logOf(Number(f.blockHash) - 1)]
+        const from = Number(f.fromBlock)
+        return Array.from({ length: Number(f.toBlock) - from + 1 }, (_, i) => logOf(from + i))
+      },
+      pollingInterval: 5,
+      pushers: () => [],
+      confirmHead: async () => undefined,
+      notify: () => {
+        delivered++
+      },
+      onError: () => {},
+    })
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    try {
+      await subs.handle('eth_subscribe', ['logs', {}])
+      gc()
+      const before = process.memoryUsage().heapUsed
+      for (let i = 0; i < 150; i++) {
+        height++
+        await until(`block ${height}`, () => delivered >= i + 1)
+      }
+      gc()
+      const kept = process.memoryUsage().heapUsed - before
+      assert.ok(kept < 16 * 2 ** 20, `${Math.round(kept / 2 ** 20)} MiB kept after 150 blocks`)
+    } finally {
+      await subs.close()
     }
   })
 })
