@@ -19,12 +19,17 @@
  *    subscriptions apart (false), as `eth_uninstallFilter` of a subscription's id does here.
  * 4. Filters that time out (not polled for `filterTimeout`) were removed, but the chain
  *    follower kept polling the head with no consumer left, until `close()`.
- * 5. Not fixed: the logs the stream keeps per consumer to send again with `removed: true` (128
+ * 5. Under proofs, a filter no node reads (a topic of 31 bytes, an address of 19, five topic
+ *    positions) was proven anyway: a liar answering first with `[]` had it returned as `proven` (no bloom and no
+ *    receipt holds such a value, so nothing was "dropped"), where the nodes refuse it
+ *    (-32602), the caller's own error.
+ * 6. Not fixed: the logs the stream keeps per consumer to send again with `removed: true` (128
  *    blocks' worth) are bounded in blocks only. A domain standing alone (the others out: its
  *    logs are delivered, degraded) may answer each block's `eth_getLogs` with up to
  *    `maxResponseBytes` (16 MiB): up to 2 GiB kept. Bounding them in bytes costs more than the
  *    on-demand size budget has left.
- * 1 to 4 are fixed (verify/receipts.ts `topicOptions`; follow/subscriptions.ts), marked "Fixed:".
+ * 1 to 5 are fixed (verify/receipts.ts `topicOptions`; follow/subscriptions.ts; proofs/logs.ts
+ * `readable`), marked "Fixed:".
  *
  * Held ("holds"): a fastest liar relabelling (log index, transaction hash and index, block
  * hash, data), dropping, duplicating or adding logs in its `eth_getLogs` answers gets none of
@@ -151,6 +156,45 @@ describe('eth_getLogs under proofs(): a topic position given as a list holding n
       assert.deepEqual((result as Log[]).map(show), truth.map(show))
       assert.equal(meta.consistency, 'proven')
       assert.deepEqual([...new Set(lies)], ['liar'])
+    } finally {
+      await rpc.close()
+    }
+  })
+})
+
+describe('eth_getLogs under proofs(): a filter no node reads', () => {
+  it('Fixed: is the caller’s error, as the nodes say, not a proven answer of the liar’s (before: its [] came back proven)', async () => {
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [liar(async (m, _p, a) => (m === 'eth_getLogs' ? [] : a())), ...honest()],
+      prover: proofs(),
+    })
+    try {
+      const to = await lab.anvil.rpc<string>('eth_blockNumber')
+      for (const filter of [
+        { topics: [`0x${'22'.repeat(31)}`], fromBlock: '0x1', toBlock: to },
+        { address: `0x${'22'.repeat(19)}`, fromBlock: '0x1', toBlock: to },
+        {
+          address: emitter,
+          topics: [PING, null, null, null, OTHER],
+          fromBlock: '0x1',
+          toBlock: to,
+        },
+      ]) {
+        const refused = await lab.anvil.rpc('eth_getLogs', [filter]).then(
+          () => false,
+          () => true,
+        )
+        assert.ok(refused, `the node refuses ${JSON.stringify(filter)}`)
+        const read = await rpc
+          .requestWithMeta({ method: 'eth_getLogs', params: [filter] })
+          .catch((error: { code?: number }) => error)
+        assert.equal(
+          (read as { code?: number }).code,
+          -32602,
+          `${JSON.stringify(filter)}: ${'meta' in read ? `${JSON.stringify(read.result)} ${read.meta.consistency}` : String(read)}`,
+        )
+      }
     } finally {
       await rpc.close()
     }
