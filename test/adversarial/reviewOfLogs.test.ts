@@ -20,14 +20,21 @@
  * 4. Filters that time out (not polled for `filterTimeout`) were removed, but the chain
  *    follower kept polling the head with no consumer left, until `close()`.
  * 5. Under proofs, a filter no node reads (a topic of 31 bytes, an address of 19, five topic
- *    positions) was proven anyway: a liar answering first with `[]` had it returned as `proven` (no bloom and no
- *    receipt holds such a value, so nothing was "dropped"), where the nodes refuse it
- *    (-32602), the caller's own error.
+ *    positions) was proven anyway: a liar answering first with `[]` had it returned as
+ *    `proven` (no bloom and no receipt holds such a value, so nothing was "dropped"), where the
+ *    nodes refuse it (-32602), the caller's own error.
  * 6. Not fixed: the logs the stream keeps per consumer to send again with `removed: true` (128
  *    blocks' worth) are bounded in blocks only. A domain standing alone (the others out: its
  *    logs are delivered, degraded) may answer each block's `eth_getLogs` with up to
  *    `maxResponseBytes` (16 MiB): up to 2 GiB kept. Bounding them in bytes costs more than the
  *    on-demand size budget has left.
+ * 7. Not fixed: a log subscription or filter whose address or topics no node reads (matcherOf
+ *    gives none: "left to the node") is taken; its `eth_getLogs` then fails at every block and
+ *    is asked again at each poll (up to 256 owed blocks) for as long as it lives, a
+ *    `streamError` each time, where a node refuses it when made (-32602). Refusing it in
+ *    `filterOf` (`!matcherOf(value)`) fits the on-demand budget (55,882 B) but reverses a choice
+ *    src/core/follow/subscriptions.test.ts holds ("a filter only a node can read asks on its
+ *    own"): left for the maintainers.
  * 1 to 5 are fixed (verify/receipts.ts `topicOptions`; follow/subscriptions.ts; proofs/logs.ts
  * `readable`), marked "Fixed:".
  *
@@ -261,6 +268,31 @@ describe('filters and log subscriptions with a block range', () => {
           [],
           'an empty range',
         )
+    } finally {
+      await rpc.close()
+    }
+  })
+})
+
+describe('a log subscription or filter no node reads', () => {
+  it.fails('is refused when made, as nodes refuse it (now: taken, then asked of the nodes at every block, each poll, for good)', async () => {
+    const rpc = createOutlast({ chainId: CHAIN_ID, pollingInterval: 100, sources: honest() })
+    const errors: string[] = []
+    rpc.on('streamError', (e) => errors.push(e.message))
+    try {
+      const junk = { address: `0x${'22'.repeat(19)}` }
+      const refused = await lab.anvil.rpc('eth_newFilter', [junk]).then(
+        () => false,
+        () => true,
+      )
+      assert.ok(refused, 'the node refuses the filter')
+      const made = await rpc.request({ method: 'eth_subscribe', params: ['logs', junk] }).then(
+        () => 'taken',
+        (error: { code?: number }) => error.code,
+      )
+      await ping(600)
+      await sleep(500)
+      assert.equal(made, -32602, `${errors.length} stream errors since`)
     } finally {
       await rpc.close()
     }
