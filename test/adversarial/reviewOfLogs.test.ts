@@ -35,6 +35,12 @@
  *    `filterOf` (`!matcherOf(value)`) fits the on-demand budget (55,882 B) but reverses a choice
  *    src/core/follow/subscriptions.test.ts holds ("a filter only a node can read asks on its
  *    own"): left for the maintainers.
+ * 8. Not fixed: a rollback to a block the stream already delivered (a reorg to a shorter chain
+ *    whose head is an ancestor, before any new block) changes nothing (chainFollower.ts `link`:
+ *    a known hash is no news), so the rolled-back blocks' logs stay unremoved until the chain
+ *    grows again: a block time on a live chain, for good on an idle one. A fix must roll back
+ *    only for the polled agreed head, not for a pushed hint that a poll has since passed (a
+ *    stale hint is a known block below the tip too).
  * 1 to 5 are fixed (verify/receipts.ts `topicOptions`; follow/subscriptions.ts; proofs/logs.ts
  * `readable`), marked "Fixed:".
  *
@@ -293,6 +299,27 @@ describe('a log subscription or filter no node reads', () => {
       await ping(600)
       await sleep(500)
       assert.equal(made, -32602, `${errors.length} stream errors since`)
+    } finally {
+      await rpc.close()
+    }
+  })
+})
+
+describe('a rollback to a block already delivered (a reorg to a shorter chain, no new block yet)', () => {
+  it.fails('the logs of the blocks rolled back come again with removed: true (now: only once a new block is mined)', async () => {
+    const rpc = createOutlast({ chainId: CHAIN_ID, pollingInterval: 100, sources: honest() })
+    const logs: Log[] = []
+    try {
+      await rpc.subscribe(['logs', { address: emitter }], (l) => logs.push(l as Log))
+      await ping(700)
+      await until('the log', () => logs.length === 1)
+      // The ping's block and the empty one after it: the head is the block before the ping's.
+      await lab.anvil.rpc('anvil_rollback', [2])
+      await sleep(1_500)
+      const removed = logs.filter((l) => l.removed).length
+      await lab.anvil.rpc('evm_mine')
+      await until('removed once a block is mined', () => logs.some((l) => l.removed))
+      assert.equal(removed, 1, 'removed before the next block')
     } finally {
       await rpc.close()
     }
