@@ -23,25 +23,29 @@
  *    positions) was proven anyway: a liar answering first with `[]` had it returned as
  *    `proven` (no bloom and no receipt holds such a value, so nothing was "dropped"), where the
  *    nodes refuse it (-32602), the caller's own error.
- * 6. Not fixed: the logs the stream keeps per consumer to send again with `removed: true` (128
+ * 6. A log subscriber (or filter) added while the stream fetched the logs of blocks mined before
+ *    it (a backfill after an outage: hundreds of blocks) was given them all, each asked again
+ *    for it alone: a bot subscribing after an outage took old events for new ones. A node's
+ *    subscription starts after its head; newHeads subscribers added then got none already.
+ * 7. Not fixed: the logs the stream keeps per consumer to send again with `removed: true` (128
  *    blocks' worth) are bounded in blocks only. A domain standing alone (the others out: its
  *    logs are delivered, degraded) may answer each block's `eth_getLogs` with up to
  *    `maxResponseBytes` (16 MiB): up to 2 GiB kept. Bounding them in bytes costs more than the
  *    on-demand size budget has left.
- * 7. Not fixed: a log subscription or filter whose address or topics no node reads (matcherOf
+ * 8. Not fixed: a log subscription or filter whose address or topics no node reads (matcherOf
  *    gives none: "left to the node") is taken; its `eth_getLogs` then fails at every block and
  *    is asked again at each poll (up to 256 owed blocks) for as long as it lives, a
  *    `streamError` each time, where a node refuses it when made (-32602). Refusing it in
- *    `filterOf` (`!matcherOf(value)`) fits the on-demand budget (55,882 B) but reverses a choice
+ *    `filterOf` (`!matcherOf(value)`) fits the on-demand size budget but reverses a choice
  *    src/core/follow/subscriptions.test.ts holds ("a filter only a node can read asks on its
  *    own"): left for the maintainers.
- * 8. Not fixed: a rollback to a block the stream already delivered (a reorg to a shorter chain
+ * 9. Not fixed: a rollback to a block the stream already delivered (a reorg to a shorter chain
  *    whose head is an ancestor, before any new block) changes nothing (chainFollower.ts `link`:
  *    a known hash is no news), so the rolled-back blocks' logs stay unremoved until the chain
  *    grows again: a block time on a live chain, for good on an idle one. A fix must roll back
  *    only for the polled agreed head, not for a pushed hint that a poll has since passed (a
  *    stale hint is a known block below the tip too).
- * 1 to 5 are fixed (verify/receipts.ts `topicOptions`; follow/subscriptions.ts; proofs/logs.ts
+ * 1 to 6 are fixed (verify/receipts.ts `topicOptions`; follow/subscriptions.ts; proofs/logs.ts
  * `readable`), marked "Fixed:".
  *
  * Held ("holds"): a fastest liar relabelling (log index, transaction hash and index, block
@@ -320,6 +324,36 @@ describe('a rollback to a block already delivered (a reorg to a shorter chain, n
       await lab.anvil.rpc('evm_mine')
       await until('removed once a block is mined', () => logs.some((l) => l.removed))
       assert.equal(removed, 1, 'removed before the next block')
+    } finally {
+      await rpc.close()
+    }
+  })
+})
+
+describe('a log subscriber added while the stream fetches the logs of blocks mined before it', () => {
+  it('Fixed: gets none of those blocks’ logs, as a node’s subscription would not (before: all of them)', async () => {
+    // Each source answers eth_getLogs 800 ms late: a window to subscribe in.
+    const slow = honest().map((s) =>
+      hostile(s, async (m, _p, a) => {
+        if (m === 'eth_getLogs') await sleep(800)
+        return a()
+      }),
+    )
+    const rpc = createOutlast({ chainId: CHAIN_ID, pollingInterval: 100, sources: slow })
+    const first: Log[] = []
+    const late: Log[] = []
+    try {
+      await rpc.subscribe(['logs', { address: emitter }], (l) => first.push(l as Log))
+      const block = await ping(800)
+      await sleep(400) // the stream has the block, its logs are on their way
+      await rpc.subscribe(['logs', { address: emitter }], (l) => late.push(l as Log))
+      await until('the first subscriber’s log', () => first.length === 1)
+      await sleep(1_000)
+      assert.deepEqual(
+        late.map((l) => Number(l.blockNumber)).filter((n) => n <= block),
+        [],
+        'a block mined before it subscribed',
+      )
     } finally {
       await rpc.close()
     }

@@ -344,6 +344,7 @@ async function deliver(
   ]
   // One eth_getLogs for every log consumer together: the union of their filters, asked only
   // for blocks whose logsBloom admits one of them; each then gets the logs its filter matches.
+  const present = new Set(consumers.values())
   const shared = new Set<Consumer>()
   for (const c of consumers.values()) if (c.kind === 'logs' && c.matcher) shared.add(c)
   const blocks = [
@@ -366,14 +367,14 @@ async function deliver(
     ).catch(failed)
   }
   for (const c of consumers.values()) {
-    if (c.kind !== 'logs') continue
+    // One added while the shared request ran started after these blocks: none of them is its.
+    if (c.kind !== 'logs' || !present.has(c)) continue
     for (const b of removed) {
       for (const log of [...(c.sent.get(b.hash) ?? [])].reverse())
         emit(c, { ...log, removed: true })
       c.sent.delete(b.hash)
     }
-    // A filter only a node can read asks alone, as does one added while the shared request
-    // ran; its failure is its own.
+    // A filter only a node can read asks alone; its failure is its own.
     const own = c.matcher ? [c.matcher] : undefined
     const mine = due(c)
     const logs = shared.has(c)
