@@ -50,7 +50,8 @@
  *
  * Held ("holds"): a fastest liar relabelling (log index, transaction hash and index, block
  * hash, data), dropping, duplicating or adding logs in its `eth_getLogs` answers gets none of
- * it to a log subscriber, under quorum or proofs (and is called a liar under proofs); a pusher
+ * it to a log subscriber, under quorum or proofs (and is called a liar under proofs), nor its
+ * spelling of hashes in upper case (it agrees, and its answer may be the one kept); a pusher
  * pushing the real head's hash over a header whose `logsBloom` is zeroed does not make the
  * stream skip the block's logs (the header kept by hash is used, not the pushed one), nor
  * reach newHeads.
@@ -417,6 +418,13 @@ describe('a fastest liar rewriting its eth_getLogs answers', () => {
     (logs) =>
       logs.map((l) => ({ ...l, transactionHash: `0x${'ee'.repeat(32)}`, transactionIndex: '0x5' })),
     (logs) => logs.map((l) => ({ ...l, blockHash: `0x${'ab'.repeat(32)}` })),
+    // Agrees with the others (hex compares whatever its letters), spelled in upper case.
+    (logs) =>
+      logs.map((l) => ({
+        ...l,
+        blockHash: `0x${l.blockHash.slice(2).toUpperCase()}`,
+        transactionHash: `0x${l.transactionHash.slice(2).toUpperCase()}`,
+      })),
     (logs) => logs.map((l) => ({ ...l, data: toHex(999, { size: 32 }) })),
     (logs) => [...logs, ...logs],
     () => [],
