@@ -51,8 +51,11 @@
  *    (streams.ts `heldBack` answers null), yet `started` settles and its id comes back. The
  *    stream then starts at the first head that is not held: the block of the caller's own
  *    transaction, sent the moment after, is its start and its log is never delivered (the next
- *    one is). The start should be the last confirmed head (or the id wait for one): that needs
- *    the head tracker's confirmed head in the follower's options, past the size budget.
+ *    one is). While held, the stream should stand at the head tracker's confirmed head: a fix
+ *    that does (subscriptions.ts `followerOptions` answers a held `latest` with the confirmed
+ *    head's header, from a `confirmedHead` option streams.ts fills) passes this test,
+ *    quietFork.test.ts and subscriptions.test.ts, and costs 22 B: 9 B past the on-demand
+ *    budget (55,909 B of 55,900).
  * 1 to 6 are fixed (verify/receipts.ts `topicOptions`; follow/subscriptions.ts; proofs/logs.ts
  * `readable`), marked "Fixed:".
  *
