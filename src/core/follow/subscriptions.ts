@@ -342,9 +342,11 @@ async function deliver(
         ),
     ),
   ]
+  // Those here now: one added while the logs are fetched started after these blocks (as a
+  // node's subscription starts after its head), so none of them is its.
+  const present = new Set(consumers.values())
   // One eth_getLogs for every log consumer together: the union of their filters, asked only
   // for blocks whose logsBloom admits one of them; each then gets the logs its filter matches.
-  const present = new Set(consumers.values())
   const shared = new Set<Consumer>()
   for (const c of consumers.values()) if (c.kind === 'logs' && c.matcher) shared.add(c)
   const blocks = [
@@ -367,7 +369,6 @@ async function deliver(
     ).catch(failed)
   }
   for (const c of consumers.values()) {
-    // One added while the shared request ran started after these blocks: none of them is its.
     if (c.kind !== 'logs' || !present.has(c)) continue
     for (const b of removed) {
       for (const log of [...(c.sent.get(b.hash) ?? [])].reverse())
