@@ -196,7 +196,7 @@ export function logsBloomMayContain(
   const anyOf = (values: readonly Hex[]) =>
     values.length === 0 || values.some((value) => bloomHas(bits, value))
   if (!anyOf(options(addresses))) return false
-  return (topics ?? []).every((topic) => anyOf(options(topic)))
+  return (topics ?? []).every((topic) => anyOf(topicOptions(topic)))
 }
 
 /**
@@ -274,6 +274,12 @@ function options(value: Hex | readonly Hex[] | null | undefined): readonly Hex[]
   return typeof value === 'string' ? [value] : value
 }
 
+/** A topic position's alternatives: a list holding `null` takes any topic there (geth, anvil). */
+function topicOptions(value: Hex | readonly Hex[] | null): readonly Hex[] {
+  const list = options(value)
+  return list.includes(null as never) ? [] : list
+}
+
 /**
  * Whether a log matches: 'maybe' where clients differ, a wildcard position beyond the log's
  * topics (go-ethereum: no match; reth, anvil and others: match).
@@ -283,7 +289,7 @@ export function logMatches(log: RpcLog, filter: LogFilter): 'yes' | 'no' | 'mayb
   if (addresses.length > 0 && !addresses.some((a) => sameHex(log.address, a))) return 'no'
   let result: 'yes' | 'maybe' = 'yes'
   for (const [i, topic] of (filter.topics ?? []).entries()) {
-    const alternatives = options(topic)
+    const alternatives = topicOptions(topic)
     const actual = log.topics[i]
     if (alternatives.length === 0) {
       if (actual === undefined) result = 'maybe'

@@ -77,7 +77,9 @@ export function engineStreams(engine: Engine): EngineStreams {
     // A pushed head is a hint, like a polled one: it reaches subscribers once agreed.
     confirmHead: (pusher, header) => {
       const s = states.find((x) => x.name === pusher.name)
-      if (s?.chain !== 'ok' || s.forked) return Promise.resolve(undefined)
+      // Nor from a source cut off as a liar: each of its pushes would be hashed (and a lie) again.
+      if (s?.chain !== 'ok' || s.forked || s.lyingUntil > Date.now())
+        return Promise.resolve(undefined)
       return head.confirm(s, header) as Promise<FollowedHeader | undefined>
     },
     refreshHead: () => head.refresh(),

@@ -41,7 +41,8 @@ type LogConsumer = {
   deliver?(log: RpcLog): void
   buffer?: RpcLog[]
   polledAt?: number
-  criteria?: object
+  /** Its filter as given: its `fromBlock` and `toBlock` bound the blocks it takes, as nodes do. */
+  criteria: { fromBlock?: unknown; toBlock?: unknown }
   alone?: boolean
   /** Blocks whose logs it has not had (their eth_getLogs failed), oldest first: asked again. */
   owed?: Link[]
@@ -117,7 +118,11 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
       alone ||= answer.degraded
       return answer.logs
     }
-    return deliver(consumers, change, getLogs, filterTimeout, () => alone)
+    // Filters it dropped (not polled in time) may leave no one: then the stream stops (not
+    // awaited: stopping waits for this change).
+    return deliver(consumers, change, getLogs, filterTimeout, () => alone).finally(
+      () => void stopIfIdle(),
+    )
   }
 
   const stopIfIdle = async () => {
@@ -153,7 +158,9 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
           return add(id, subscriptionOf(id, params, o.notify))
         }
         case 'eth_unsubscribe': {
-          const removed = consumers.delete(String(params[0]))
+          // A subscription's id only: a filter is uninstalled (nodes keep the two apart).
+          const id = String(params[0])
+          const removed = !isFilter(consumers.get(id)) && consumers.delete(id)
           await stopIfIdle()
           return removed
         }
@@ -227,12 +234,14 @@ function subscriptionOf(
 ): Consumer {
   if (kind === 'newHeads') return { kind: 'heads', deliver: (h) => notify(id, h) }
   if (kind === 'logs') {
-    const { address, topics } = filterOf(raw)
+    const criteria = filterOf(raw)
+    const { address, topics } = criteria
     return {
       kind: 'logs',
       filter: { address, topics },
       matcher: matcherOf({ address, topics }),
       sent: new Map(),
+      criteria,
       deliver: (l) => notify(id, l),
     }
   }
@@ -277,7 +286,7 @@ function filterIn(consumers: Map<string, Consumer>, id: unknown): BlockFilter | 
 }
 
 const criteriaOf = (consumers: Map<string, Consumer>, id: unknown): object =>
-  logFilterIn(consumers, id).criteria ?? {}
+  logFilterIn(consumers, id).criteria
 
 function logFilterIn(consumers: Map<string, Consumer>, id: unknown): LogConsumer {
   const c = filterIn(consumers, id)
@@ -323,7 +332,19 @@ async function deliver(
   // Blocks whose logs a consumer is owed (a fetch failed: no agreement, every source down) come
   // first, unless a reorg took them; then the new ones.
   const gone = new Set(removed.map((b) => b.hash))
-  const due = (c: LogConsumer) => [...(c.owed ?? []).filter((b) => !gone.has(b.hash)), ...added]
+  const due = (c: LogConsumer) => [
+    ...(c.owed ?? []).filter((b) => !gone.has(b.hash)),
+    // Its `fromBlock` and `toBlock` as numbers: a tag (`latest`, NaN) or none bounds nothing.
+    ...added.filter(
+      (b) =>
+        !(
+          b.number < Number(c.criteria.fromBlock) || b.number > Number(c.criteria.toBlock ?? 1 / 0)
+        ),
+    ),
+  ]
+  // Those here now: one added while the logs are fetched started after these blocks (as a
+  // node's subscription starts after its head), so none of them is its.
+  const present = new Set(consumers.values())
   // One eth_getLogs for every log consumer together: the union of their filters, asked only
   // for blocks whose logsBloom admits one of them; each then gets the logs its filter matches.
   const shared = new Set<Consumer>()
@@ -348,14 +369,13 @@ async function deliver(
     ).catch(failed)
   }
   for (const c of consumers.values()) {
-    if (c.kind !== 'logs') continue
+    if (c.kind !== 'logs' || !present.has(c)) continue
     for (const b of removed) {
       for (const log of [...(c.sent.get(b.hash) ?? [])].reverse())
         emit(c, { ...log, removed: true })
       c.sent.delete(b.hash)
     }
-    // A filter only a node can read asks alone, as does one added while the shared request
-    // ran; its failure is its own.
+    // A filter only a node can read asks alone; its failure is its own.
     const own = c.matcher ? [c.matcher] : undefined
     const mine = due(c)
     const logs = shared.has(c)
