@@ -92,6 +92,7 @@ export function engineStreams(engine: Engine): EngineStreams {
         Math.min(2, config.quorum.domains),
         up,
       ),
+    confirmedHead: () => head.confirmedHead()?.hash,
     notify: (subscription, result) =>
       events.emit('message', { type: 'eth_subscription', data: { subscription, result } }),
     onError: (error) =>

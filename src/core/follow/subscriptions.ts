@@ -69,6 +69,8 @@ export type SubscriptionsOptions = {
    * do not: heldBack.ts), else undefined. Streams carry no label, so they wait.
    */
   heldBack?(header: RpcHeader): string | undefined
+  /** The hash of the newest head the domains confirmed: where a held stream stands meanwhile. */
+  confirmedHead?(): string | undefined
   /**
    * Do two domains back the head now? When not (an outage: one domain left), what filters
    * buffer is labelled `degraded` when polled. @default always
@@ -214,7 +216,10 @@ function followerOptions(
       if (!why) return header
       if (header!.hash !== held) o.onError(new Error(`newHeads, logs and filters: ${why}`))
       held = header!.hash
-      return null
+      // Held, the stream stands at the confirmed head: a subscription made meanwhile starts
+      // there, and the next block the domains agree on is its first (none is skipped).
+      const at = o.confirmedHead?.()
+      return at ? (o.request('eth_getBlockByHash', [at, false]) as Promise<RpcHeader | null>) : null
     },
     blockByHash: (h) => o.request('eth_getBlockByHash', [h, false]) as Promise<RpcHeader | null>,
     pollingInterval: o.pollingInterval,
