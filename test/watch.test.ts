@@ -91,7 +91,16 @@ function keptFailures(rpc: Outlast, method: string): string[] {
     if (!e.ok && e.method === method) lines.push(`${at()} attempt ${e.source}: ${e.kind}`)
   })
   rpc.on('request', (e) => {
-    if (!e.ok && e.method === method) lines.push(`${at()} request: ${e.error}`)
+    if (e.ok || e.method !== method) return
+    // What each source looked like then: which rule left it out.
+    const { head, headConfirmed, sources } = rpc.status()
+    const each = sources.map(
+      (s) =>
+        `${s.name} ${s.condition} ${s.breaker} head ${s.head} lag ${s.lag} ${s.headNote ?? ''}`,
+    )
+    lines.push(
+      `${at()} request: ${e.error} | head ${head?.number}${headConfirmed ? '' : ' (unconfirmed)'} | ${each.join('; ')}`,
+    )
   })
   return lines
 }
