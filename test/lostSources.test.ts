@@ -225,6 +225,47 @@ describe('losing sources mid-request', () => {
     }
   })
 
+  it('the one domain left, back with a burst of blocks the chain could not have made, is still asked', async () => {
+    await reset()
+    const rpc = clientFor(lab, { pollingInterval: 100 })
+    const states = () => rpc.status().sources.map((s) => `${s.name} ${s.condition} head ${s.head}`)
+    try {
+      await rpc.request(balance(0))
+      await rpc.request({ method: 'eth_blockNumber' })
+      // Two domains go; the node makes 40 blocks at once (a burst, past the chain's pace).
+      await lab.proxy('aws').setMode({ kind: 'refused' })
+      await lab.proxy('gcp').setMode({ kind: 'refused' })
+      for (let i = 0; i < 4; i++) await rpc.request(balance(i)).catch(() => {})
+      await lab.anvil.rpc('anvil_mine', ['0x28'])
+      const tip = Number(await lab.anvil.rpc<string>('eth_blockNumber'))
+      // The head tracker sees home's head, ahead of what the chain could have reached: unconfirmed.
+      const until = Date.now() + 5_000
+      while (!rpc.status().sources.some((s) => s.name === 'home' && s.head! >= tip)) {
+        assert.ok(Date.now() < until, `home's head ${tip} not seen: ${states()}`)
+        await sleep(150)
+        await rpc.request({ method: 'eth_blockNumber' }).catch(() => {}) // heads are polled on use
+      }
+      // Reads at the agreed head go to home, the one source up: a block is checked by its
+      // hash, which the client knows; state is one domain's word.
+      const head = await rpc.requestWithMeta({
+        method: 'eth_getBlockByNumber',
+        params: ['latest', false],
+      })
+      assert.equal(head.meta.consistency, 'verified', states().join('; '))
+      const block = head.result as { number: string; hash: string }
+      const truth = await lab.anvil.rpc<{ hash: string }>('eth_getBlockByNumber', [
+        block.number,
+        false,
+      ])
+      assert.equal(block.hash, truth.hash)
+      const { meta } = await rpc.requestWithMeta(balance(1))
+      assert.deepEqual([meta.consistency, meta.sources], ['degraded', ['home']])
+    } finally {
+      await rpc.close()
+      await reset()
+    }
+  })
+
   it('every source silent: a prompt error naming each, not a wait until the deadline', async () => {
     await reset()
     for (const p of lab.proxies) await p.setMode({ kind: 'blackhole' })
