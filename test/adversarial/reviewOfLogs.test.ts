@@ -77,6 +77,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { toHex } from 'viem'
 import { afterAll, beforeAll, describe, it } from 'vitest'
+import type { RpcLog } from '../../src/core/follow/logs.ts'
 import { createSubscriptions } from '../../src/core/follow/subscriptions.ts'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
@@ -86,17 +87,7 @@ import { type Anvil, devAccounts, type Lab, startAnvil, startLab } from '../lab/
 import { deployAnswer, PING, PING_INIT } from '../workload.ts'
 import { hostile, labSources } from './hostile.ts'
 
-type Log = {
-  address: string
-  topics: string[]
-  data: string
-  blockNumber: string
-  blockHash: string
-  transactionHash: string
-  transactionIndex: string
-  logIndex: string
-  removed?: boolean
-}
+type Log = RpcLog
 type Header = Record<string, unknown> & { number: string; hash: string; parentHash: string }
 
 const OTHER = `0x${'11'.repeat(32)}`
