@@ -4,7 +4,9 @@
  * and to give up (the call is left to quorum) once the execution has taken `maxMs` in all. A
  * call burning a block's 30M gas in a loop takes seconds in a JavaScript EVM. Precompiles run no
  * JUMP and may take seconds in one call (a BN254 pairing of many pairs): each call is checked
- * before and after it runs, so that its time counts too (one call cannot be stopped midway).
+ * before and after it runs, so that its time counts too, and since one call cannot be stopped
+ * midway, one priced above `MAX_PRECOMPILE_GAS` is not run at all. Proofs awaited mid-run are
+ * not execution time (`waiting`).
  */
 import type { Common } from '@ethereumjs/common'
 import {
