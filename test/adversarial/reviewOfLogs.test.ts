@@ -81,14 +81,13 @@ import type { RpcLog } from '../../src/core/follow/logs.ts'
 import { createSubscriptions } from '../../src/core/follow/subscriptions.ts'
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
-import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
 import { CHAIN_ID, sleep, threeDomains } from '../helpers.ts'
-import { type Anvil, devAccounts, type Lab, startAnvil, startLab } from '../lab/index.ts'
+import { devAccounts, type Lab, startAnvil, startLab } from '../lab/index.ts'
 import { deployAnswer, PING, PING_INIT } from '../workload.ts'
+import { forger, type Header } from './forger.ts'
 import { hostile, labSources } from './hostile.ts'
 
 type Log = RpcLog
-type Header = Record<string, unknown> & { number: string; hash: string; parentHash: string }
 
 const OTHER = `0x${'11'.repeat(32)}`
 
@@ -368,57 +367,6 @@ describe('a log subscriber added while the stream fetches the logs of blocks min
     }
   })
 })
-
-/**
- * quietFork.test.ts's liar, pared down: once started, its `latest` is the tip of a chain it
- * forges on the real head (correctly hashed empty blocks with fresh timestamps, one more each
- * second), served by number and by hash too.
- */
-function forger(node: Anvil) {
-  const inner = http(node.url, { name: 'liar', domain: 'liar-host', timeout: 1_000 })
-  const byHash = new Map<string, Header>()
-  const byNumber = new Map<string, Header>()
-  let tip: Header | undefined
-  let started = 0
-  const extend = async () => {
-    if (!tip) tip = await node.rpc<Header>('eth_getBlockByNumber', ['latest', false])
-    const want = 3 + Math.floor((Date.now() - started) / 1_000)
-    while (byNumber.size < want) {
-      const parent: Header = tip
-      const forged: Record<string, unknown> = {
-        ...parent,
-        number: toHex(Number(parent.number) + 1),
-        parentHash: parent.hash,
-        timestamp: toHex(Math.floor(Date.now() / 1_000)),
-      }
-      forged.hash = computeBlockHash(forged as unknown as RpcBlockHeader)
-      tip = forged as Header
-      byHash.set(tip.hash.toLowerCase(), tip)
-      byNumber.set(tip.number, tip)
-    }
-    return tip
-  }
-  const source = hostile(inner, async (method, params, answer) => {
-    if (!started) return answer()
-    if (method === 'eth_blockNumber') return (await extend()).number
-    if (method === 'eth_getBlockByHash') {
-      const f = byHash.get(String(params[0]).toLowerCase())
-      if (f) return f
-    }
-    if (method === 'eth_getBlockByNumber') {
-      if (params[0] === 'latest') return extend()
-      const f = byNumber.get(String(params[0]))
-      if (f) return f
-    }
-    return answer()
-  })
-  return {
-    source,
-    start() {
-      started = Date.now()
-    },
-  }
-}
 
 describe('a log subscriber that subscribes while one liar holds the stream (quietFork.test.ts’s forger)', () => {
   it('Fixed: gets the log of the block mined right after its id came back', async () => {
