@@ -6,6 +6,7 @@
  * The answer must then be exactly the matching logs: none dropped, added, altered or reordered.
  */
 import type { ProverContext } from '../core/prover.ts'
+import { readableFilter } from '../shared/logFilter.ts'
 import { mapLimit } from '../shared/mapLimit.ts'
 import { sameHex } from '../verify/fields.ts'
 import {
@@ -40,7 +41,9 @@ export async function proveLogs(
   o: LogRangeOptions,
 ): Promise<unknown> {
   const filter = params[0] as Filter | undefined
-  if (!filter || typeof filter !== 'object' || !readable(filter)) return undefined
+  // A filter nodes do not read is the caller's error, as the nodes say by quorum: a source's
+  // `[]` for it must not stand as proven (no bloom and no receipt holds such a value).
+  if (!filter || typeof filter !== 'object' || !readableFilter(filter)) return undefined
   const byHash = filter.blockHash !== undefined
   const headers = byHash ? await blockHeader(filter, ctx) : await rangeHeaders(filter, ctx, o)
   if (!headers) return undefined
@@ -74,25 +77,6 @@ export async function proveLogs(
     )
   // Whatever else a source adds to a log, nothing checked: not returned as proven.
   return (logs as RpcLog[]).map(provenLog)
-}
-
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/
-const TOPIC = /^0x[0-9a-fA-F]{64}$/
-
-/**
- * A filter whose addresses and topics nodes read: 20-byte addresses, at most 4 positions of
- * 32-byte topics (or `null`). Another is the caller's error, as the nodes say by quorum: a
- * source's `[]` for it must not stand as proven (no bloom and no receipt holds such a value).
- */
-function readable({ address, topics }: Filter): boolean {
-  const addresses = address == null ? [] : [address].flat()
-  const positions = topics == null ? [] : topics
-  return (
-    addresses.every((a) => typeof a === 'string' && ADDRESS.test(a)) &&
-    Array.isArray(positions) &&
-    positions.length <= 4 &&
-    positions.flat().every((t) => t === null || (typeof t === 'string' && TOPIC.test(t)))
-  )
 }
 
 async function blockHeader(filter: Filter, ctx: ProverContext) {

@@ -1,4 +1,5 @@
 import * as Bloom from 'ox/Bloom'
+import { readableFilter } from '../../shared/logFilter.ts'
 import type { Link } from './chainFollower.ts'
 
 /** A log as JSON-RPC gives it. */
@@ -33,8 +34,6 @@ export type Matcher = {
 const RANGE = 100
 
 const hex = (n: number) => `0x${n.toString(16)}`
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/
-const TOPIC = /^0x[0-9a-fA-F]{64}$/
 const BLOOM = /^0x[0-9a-fA-F]{512}$/
 const EMPTY_BLOOM = /^0x0{512}$/
 
@@ -46,26 +45,16 @@ const EMPTY_BLOOM = /^0x0{512}$/
  * address or a 32-byte topic, more than 4 positions): those are left to the node.
  */
 export function matcherOf(filter: LogFilter): Matcher | undefined {
-  const { address, topics = [] } = filter as { address?: unknown; topics?: unknown }
-  let addresses: Set<string> | undefined
-  if (address !== undefined && address !== null) {
-    const list = Array.isArray(address) ? address : [address]
-    if (!list.every((a) => typeof a === 'string' && ADDRESS.test(a))) return undefined
-    if (list.length > 0) addresses = new Set(list.map((a: string) => a.toLowerCase()))
+  if (!readableFilter(filter)) return undefined
+  const { address, topics } = filter
+  const lower = (list: readonly (string | null)[]) =>
+    list.length === 0 || list.includes(null)
+      ? undefined
+      : new Set((list as string[]).map((x) => x.toLowerCase()))
+  return {
+    addresses: address == null ? undefined : lower([address].flat()),
+    topics: (topics ?? []).map((t) => (t == null ? undefined : lower([t].flat()))),
   }
-  if (topics === null) return { addresses, topics: [] }
-  if (!Array.isArray(topics) || topics.length > 4) return undefined
-  const positions: (Set<string> | undefined)[] = []
-  for (const t of topics as unknown[]) {
-    const list = t === null || t === undefined ? [] : Array.isArray(t) ? t : [t]
-    if (!list.every((x) => x === null || (typeof x === 'string' && TOPIC.test(x)))) return undefined
-    positions.push(
-      list.length === 0 || list.includes(null)
-        ? undefined
-        : new Set(list.map((x: string) => x.toLowerCase())),
-    )
-  }
-  return { addresses, topics: positions }
 }
 
 /** Whether `log` matches (see `matcherOf` for the rules). */
