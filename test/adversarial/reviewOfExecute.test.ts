@@ -462,8 +462,8 @@ describe('execute: a liar answering first, on the engine (holds)', () => {
 describe('execute: a slow honest source', () => {
   // Noticed in the review, not an attack: `maxExecutionMs` was wall time from the start of a run
   // to its end, so proofs fetched on demand (reads the source's hint missed) counted as execution.
-  // What happened: a call reading three balances the hint missed, from a source taking 150 ms a
-  // proof, was past `maxExecutionMs: 100` and left to quorum though it ran in a millisecond.
+  // What happened: a call reading three balances the hint missed, from a source taking 400 ms a
+  // proof, was past `maxExecutionMs: 300` and left to quorum though it ran in a millisecond.
   // Fixed: the pace's clock stops while a read waits on the network (pace.ts `waiting`); the
   // engine's own deadline bounds the wait.
   it('Fixed: proofs fetched during a run are not counted as execution time', async () => {
@@ -476,10 +476,10 @@ describe('execute: a slow honest source', () => {
     const data = `0x${sum}${loop.replaceAll(' ', '')}60005260206000f3`
     const { ctx, header } = await direct(async (method, answer) => {
       if (method === 'eth_createAccessList') return { accessList: [], gasUsed: '0x0' }
-      if (method === 'eth_getProof') await new Promise((r) => setTimeout(r, 150))
+      if (method === 'eth_getProof') await new Promise((r) => setTimeout(r, 400))
       return answer
     })
-    const answer = await execute({ maxExecutionMs: 100 }).answer(
+    const answer = await execute({ maxExecutionMs: 300 }).answer(
       'eth_call',
       [{ data }, 'latest'],
       ctx,
