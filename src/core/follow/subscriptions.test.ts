@@ -31,14 +31,16 @@ function node() {
   const chain: { header: Header; logs: RpcLog[] }[] = []
   const getLogs: Record<string, unknown>[] = []
   let failNext = 0
-  const mine = (...emitted: [address: string, topic: string][]) => {
+  /** Reorgs so far: the blocks mined after one are new blocks. */
+  let forks = 0
+  const mine = (...emitted: [address: string, topic: string, data?: string][]) => {
     const n = chain.length
-    const hash = keccak256(toHex(`block ${n}`))
+    const hash = keccak256(toHex(`block ${n} of fork ${forks}`))
     const parentHash = chain.at(-1)?.header.hash ?? `0x${'0'.repeat(64)}`
-    const logs = emitted.map(([address, topic], i) => ({
+    const logs = emitted.map(([address, topic, data], i) => ({
       address,
       topics: [topic],
-      data: toHex(n * 10 + i, { size: 32 }),
+      data: data ?? toHex(n * 10 + i, { size: 32 }),
       blockNumber: toHex(n),
       blockHash: hash,
       transactionHash: keccak256(toHex(`tx ${n} ${i}`)),
@@ -80,6 +82,11 @@ function node() {
     request,
     failOnce: () => {
       failNext = 1
+    },
+    /** Drops the newest `depth` blocks: the next mined is on another fork. */
+    reorg: (depth: number) => {
+      chain.splice(-depth)
+      forks++
     },
   }
 }
@@ -288,6 +295,63 @@ describe('createSubscriptions: what a filter buffered while one domain alone bac
     ]
     for (const id of ids) assert.match(id, /^0x[0-9a-f]{32}$/)
     assert.notEqual(ids[0], ids[1])
+    await subs.close()
+  })
+})
+
+describe('createSubscriptions: a reorg takes logs already sent', () => {
+  test('they come again with removed: true, newest first', async () => {
+    const n = node()
+    const { subs, subscribe, errors } = streams(n)
+    const a = await subscribe('logs', { address: A })
+    for (let i = 0; i < 3; i++) {
+      n.mine([A, PING])
+      await until(`log ${i}`, () => a().length === i + 1)
+    }
+    n.reorg(2)
+    n.mine([B, PING])
+    await until('the removed logs', () => a().length === 5)
+    assert.deepEqual(
+      a().map((l) => [Number(l.blockNumber), l.removed]),
+      [
+        [1, false],
+        [2, false],
+        [3, false],
+        [3, true],
+        [2, true],
+      ],
+    )
+    assert.deepEqual(errors, [])
+    await subs.close()
+  })
+
+  test('logs let go for the 16 MiB kept per subscription are said to be lost, not passed over', async () => {
+    const n = node()
+    const { subs, subscribe, errors } = streams(n)
+    const a = await subscribe('logs', { address: A })
+    // 30 blocks with a log of 1 MiB each: the newest 15 blocks' are kept.
+    for (let i = 1; i <= 30; i++) {
+      n.mine([
+        A,
+        PING,
+        `0x${i
+          .toString(16)
+          .padStart(2, '0')
+          .repeat(2 ** 19)}`,
+      ])
+      await until(`log ${i}`, () => a().length === i)
+    }
+    n.reorg(25) // blocks 6 to 30
+    n.mine()
+    await until('the reorg', () => errors.length > 0)
+    await sleep(30)
+    const removed = a()
+      .filter((l) => l.removed)
+      .map((l) => Number(l.blockNumber))
+    assert.deepEqual(removed, [30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16])
+    assert.deepEqual(errors, [
+      'Error: a reorg took blocks 6 to 15: their logs were sent, then let go (16 MiB are kept per subscription or filter), so they are not sent again with removed: true',
+    ])
     await subs.close()
   })
 })

@@ -20,6 +20,7 @@ import {
   type RpcLog,
   unionOf,
 } from './logs.ts'
+import { SentLogs } from './sentLogs.ts'
 
 /** What a consumer of the chain wants: heads or logs, pushed (subscription) or buffered (filter). */
 type Consumer = HeadsConsumer | BlockFilter | LogConsumer
@@ -37,7 +38,7 @@ type LogConsumer = {
   /** The filter matched here; none for one only a node can read (it asks on its own). */
   matcher: Matcher | undefined
   /** Delivered logs per block hash, to send again with `removed: true` after a reorg. */
-  sent: Map<string, RpcLog[]>
+  sent: SentLogs
   deliver?(log: RpcLog): void
   buffer?: RpcLog[]
   polledAt?: number
@@ -97,7 +98,6 @@ export type Subscriptions = {
   close(): Promise<void>
 }
 
-const HISTORY = 128
 /** Blocks whose logs one consumer may be owed at most (the newest kept; older ones are lost). */
 const OWED = 256
 
@@ -245,7 +245,7 @@ function subscriptionOf(
       kind: 'logs',
       filter: { address, topics },
       matcher: matcherOf({ address, topics }),
-      sent: new Map(),
+      sent: new SentLogs(),
       criteria,
       deliver: (l) => notify(id, l),
     }
@@ -264,7 +264,7 @@ function logFilterOf(raw: unknown): LogConsumer {
     kind: 'logs',
     filter: { address, topics },
     matcher: matcherOf({ address, topics }),
-    sent: new Map(),
+    sent: new SentLogs(),
     buffer: [],
     polledAt: Date.now(),
     criteria,
@@ -350,6 +350,8 @@ async function deliver(
   // Those here now: one added while the logs are fetched started after these blocks (as a
   // node's subscription starts after its head), so none of them is its.
   const present = new Set(consumers.values())
+  /** Removed blocks whose logs a consumer was sent but let go (`SentLogs`' budget). */
+  const lost = new Set<number>()
   // One eth_getLogs for every log consumer together: the union of their filters, asked only
   // for blocks whose logsBloom admits one of them; each then gets the logs its filter matches.
   const shared = new Set<Consumer>()
@@ -376,9 +378,9 @@ async function deliver(
   for (const c of consumers.values()) {
     if (c.kind !== 'logs' || !present.has(c)) continue
     for (const b of removed) {
-      for (const log of [...(c.sent.get(b.hash) ?? [])].reverse())
-        emit(c, { ...log, removed: true })
-      c.sent.delete(b.hash)
+      const logs = c.sent.take(b.hash)
+      if (!logs) lost.add(b.number)
+      for (const log of [...(logs ?? [])].reverse()) emit(c, { ...log, removed: true })
     }
     // A filter only a node can read asks alone; its failure is its own.
     const own = c.matcher ? [c.matcher] : undefined
@@ -397,6 +399,12 @@ async function deliver(
     if (c.buffer) c.alone ||= !logs || (alone() && (added.length > 0 || removed.length > 0))
   }
   if (failure) throw failure.error
+  if (lost.size > 0) {
+    const [lo, hi] = [Math.min(...lost), Math.max(...lost)]
+    throw new Error(
+      `a reorg took blocks ${lo} to ${hi}: their logs were sent, then let go (16 MiB are kept per subscription or filter), so they are not sent again with removed: true`,
+    )
+  }
 }
 
 /** Each added block's logs that `c` matches, in order; kept to be sent again after a reorg. */
@@ -404,10 +412,9 @@ function sendLogs(c: LogConsumer, added: readonly Link[], logs: Map<string, RpcL
   for (const b of added) {
     const all = logs.get(b.hash) ?? []
     const list = (c.matcher ? all.filter((l) => matches(l, c.matcher!)) : all).sort(byLogIndex)
-    c.sent.set(b.hash, list)
+    c.sent.keep(b.hash, list)
     for (const log of list) emit(c, { ...log, removed: false })
   }
-  while (c.sent.size > HISTORY) c.sent.delete(c.sent.keys().next().value as string)
 }
 
 /** Pushes a log to a subscription or buffers it for a filter. */
