@@ -38,13 +38,12 @@
  *    `maxResponseBytes` (16 MiB): up to 2 GiB kept. Now also at most 16 MiB of them per
  *    consumer (follow/sentLogs.ts), the oldest let go first; a reorg taking a block whose logs
  *    were let go is reported (`streamError`), not passed over as a block without logs.
- * 9. Not fixed: a log subscription or filter whose address or topics no node reads (matcherOf
- *    gives none: "left to the node") is taken; its `eth_getLogs` then fails at every block and
- *    is asked again at each poll (up to 256 owed blocks) for as long as it lives, a
- *    `streamError` each time, where a node refuses it when made (-32602). Refusing it in
- *    `filterOf` (`!matcherOf(value)`) costs about 2 B, but reverses a choice
- *    src/core/follow/subscriptions.test.ts holds ("a filter only a node can read asks on its
- *    own"): left for the maintainers.
+ * 9. Fixed: a log subscription or filter whose address or topics no node reads (matcherOf
+ *    gives none: "left to the node") was taken; its `eth_getLogs` then failed at every block and
+ *    was asked again at each poll (up to 256 owed blocks) for as long as it lived, a
+ *    `streamError` each time, where a node refuses it when made (-32602). Such a filter is now
+ *    asked of the nodes once when made (subscriptions.ts `readByNodes`): refused with their
+ *    -32602, else taken and left to them, as src/core/follow/subscriptions.test.ts holds.
  * 10. Not fixed: a rollback to a block the stream already delivered (a reorg to a shorter chain
  *    whose head is an ancestor, before any new block) changes nothing (chainFollower.ts `link`:
  *    a known hash is no news), so the rolled-back blocks' logs stay unremoved until the chain
@@ -294,7 +293,7 @@ describe('filters and log subscriptions with a block range', () => {
 })
 
 describe('a log subscription or filter no node reads', () => {
-  it.fails('is refused when made, as nodes refuse it (now: taken, then asked of the nodes at every block, each poll, for good)', async () => {
+  it('Fixed: is refused when made, as nodes refuse it (before: taken, then asked of the nodes at every block, each poll, for good)', async () => {
     const rpc = createOutlast({ chainId: CHAIN_ID, pollingInterval: 100, sources: honest() })
     const errors: string[] = []
     rpc.on('streamError', (e) => errors.push(e.message))

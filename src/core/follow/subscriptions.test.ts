@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { keccak256, toHex } from 'viem'
 import { describe, test } from 'vitest'
+import { ProviderRpcError } from '../../shared/errors.ts'
 import { matcherOf, matches, type RpcLog } from './logs.ts'
 import { createSubscriptions } from './subscriptions.ts'
 
@@ -66,6 +67,8 @@ function node() {
         failNext--
         throw new Error('getLogs failed')
       }
+      if (typeof filter.address === 'string' && filter.address.length !== 42)
+        throw new ProviderRpcError(-32602, 'invalid argument 0: hex string has length 38')
       const m = matcherOf(filter)
       if (!m) throw new Error('invalid filter: too many topics')
       const blocks = filter.blockHash
@@ -175,9 +178,32 @@ describe('createSubscriptions: log subscribers fan in', () => {
     await until('the error', () => errors.length === 1)
     assert.match(errors[0]!, /too many topics/)
     assert.equal(odd().length, 0)
-    assert.equal(n.getLogs.length, 2)
-    assert.deepEqual(n.getLogs[0], { address: A, blockHash: tip(n) })
-    assert.equal((n.getLogs[1]!.topics as unknown[]).length, 5, 'its own filter, as given')
+    assert.equal(n.getLogs.length, 3)
+    assert.deepEqual(
+      n.getLogs[0],
+      {
+        address: undefined,
+        topics: [PING, null, null, null, null],
+        fromBlock: 'latest',
+        toBlock: 'latest',
+      },
+      'asked of the node once when made: it did not refuse it',
+    )
+    assert.deepEqual(n.getLogs[1], { address: A, blockHash: tip(n) })
+    assert.equal((n.getLogs[2]!.topics as unknown[]).length, 5, 'its own filter, as given')
+    await subs.close()
+  })
+
+  test('a filter the nodes refuse (-32602) is refused when made, as a node refuses it', async () => {
+    const n = node()
+    const { subs } = streams(n)
+    const junk = { address: `0x${'22'.repeat(19)}` }
+    for (const made of [
+      subs.handle('eth_subscribe', ['logs', junk]),
+      subs.handle('eth_newFilter', [junk]),
+    ])
+      await assert.rejects(made, { code: -32602, message: /hex string has length 38/ })
+    assert.equal(subs.active, 0)
     await subs.close()
   })
 

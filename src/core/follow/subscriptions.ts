@@ -138,6 +138,7 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
    * its id comes back: a block mined after that (the caller's own transaction) is delivered.
    */
   const add = async (id: string, consumer: Consumer) => {
+    await readByNodes(consumer)
     consumers.set(id, consumer)
     follower ??= followChain({
       ...followerOptions(o, onChange),
@@ -145,6 +146,18 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
     })
     await follower.started
     return id
+  }
+  /**
+   * A log filter outlast cannot read (matcherOf: a value that is not an address or a topic, more
+   * than 4 positions) is asked of the nodes once, when made: refused as they refuse it
+   * (-32602), else taken and left to them at each block.
+   */
+  const readByNodes = async (c: Consumer) => {
+    if (c.kind !== 'logs' || c.matcher) return
+    const probe = { ...c.filter, fromBlock: 'latest', toBlock: 'latest' }
+    await o.request('eth_getLogs', [probe]).catch((error: { code?: unknown }) => {
+      if (error?.code === -32602) throw error
+    })
   }
   // Random, as a node's are: through a shared proxy, one client cannot guess another's filter.
   const filterId = randomId
