@@ -11,7 +11,7 @@ const BUDGET = 16 * 2 ** 20 // subscriptions.ts's error names it
 
 /** A log's weight: its JSON's length (each log is weighed once, however many consumers keep it). */
 const weights = new WeakMap<RpcLog, number>()
-const weightOf = (log: RpcLog) => {
+export const weightOf = (log: RpcLog) => {
   const n = weights.get(log) ?? JSON.stringify(log).length
   weights.set(log, n)
   return n

@@ -98,12 +98,14 @@ function streams(
   n: ReturnType<typeof node>,
   heldBack?: (header: { number: string; hash: string }) => string | undefined,
   confirmed?: () => boolean,
+  filterTimeout?: number,
 ) {
   const messages = new Map<string, unknown[]>()
   const errors: string[] = []
   const subs = createSubscriptions({
     ...(heldBack ? { heldBack } : {}),
     ...(confirmed ? { confirmed } : {}),
+    ...(filterTimeout ? { filterTimeout } : {}),
     request: n.request,
     pollingInterval: 5,
     pushers: () => [],
@@ -379,5 +381,42 @@ describe('createSubscriptions: a reorg takes logs already sent', () => {
       'Error: a reorg took blocks 6 to 15: their logs were sent, then let go (16 MiB are kept per subscription or filter), so they are not sent again with removed: true',
     ])
     await subs.close()
+  })
+})
+
+describe('createSubscriptions: a filter dropped', () => {
+  test('past 64 MiB of logs buffered unpolled: its next poll says so, once', async () => {
+    const n = node()
+    const { subs } = streams(n)
+    const heads = await subs.handle('eth_newBlockFilter', [])
+    const id = (await subs.handle('eth_newFilter', [{ address: A }])) as string
+    const polled = (await subs.handle('eth_newFilter', [{ address: A }])) as string
+    // 70 blocks with a log of 1 MiB each; `polled` is polled every 10 blocks.
+    for (let i = 1; i <= 70; i++) {
+      n.mine([A, PING, `0x${'ab'.repeat(2 ** 19)}`])
+      await until(`block ${i}`, () => subs.changes(heads).result.length > 0)
+      if (i % 10 === 0) assert.equal(subs.changes(polled).result.length, 10)
+    }
+    await assert.rejects(subs.handle('eth_getFilterChanges', [id]), {
+      code: -32000,
+      message: `filter not found: ${id} (over 64 MiB of logs buffered since it was last polled)`,
+    })
+    await assert.rejects(subs.handle('eth_getFilterChanges', [id]), {
+      message: `filter not found: ${id}`,
+    })
+    assert.equal(subs.changes(polled).result.length, 0)
+    await subs.close()
+  })
+
+  test('not polled in time: its next poll says so', async () => {
+    const n = node()
+    const { subs } = streams(n, undefined, undefined, 50)
+    const id = (await subs.handle('eth_newBlockFilter', [])) as string
+    await sleep(80)
+    n.mine()
+    await until('the filter dropped', () => subs.active === 0)
+    await assert.rejects(subs.handle('eth_getFilterChanges', [id]), {
+      message: `filter not found: ${id} (not polled for 0.05 s)`,
+    })
   })
 })

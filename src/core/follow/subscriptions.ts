@@ -20,7 +20,7 @@ import {
   type RpcLog,
   unionOf,
 } from './logs.ts'
-import { SentLogs } from './sentLogs.ts'
+import { SentLogs, weightOf } from './sentLogs.ts'
 
 /** What a consumer of the chain wants: heads or logs, pushed (subscription) or buffered (filter). */
 type Consumer = HeadsConsumer | BlockFilter | LogConsumer
@@ -41,6 +41,8 @@ type LogConsumer = {
   sent: SentLogs
   deliver?(log: RpcLog): void
   buffer?: RpcLog[]
+  /** What `buffer` weighs, in characters (`FILTER_BUDGET`). */
+  buffered?: number
   polledAt?: number
   /** Its filter as given: its `fromBlock` and `toBlock` bound the blocks it takes, as nodes do. */
   criteria: { fromBlock?: unknown; toBlock?: unknown }
@@ -100,6 +102,14 @@ export type Subscriptions = {
 
 /** Blocks whose logs one consumer may be owed at most (the newest kept; older ones are lost). */
 const OWED = 256
+/**
+ * Characters of logs a filter may buffer between two polls: past them it is dropped, and its
+ * next poll says why. Polled every few seconds, a filter of every log holds a few blocks'; left
+ * unpolled for its 5 minutes, 25 mainnet blocks (~8 MB), or a lone domain's megabyte answers.
+ */
+const FILTER_BUDGET = 64 * 2 ** 20
+/** Filters dropped whose next poll is told why (the newest kept). */
+const GONE = 256
 
 /**
  * One logical chain stream shared by every subscription and filter: it runs while at least one
@@ -108,6 +118,8 @@ const OWED = 256
  */
 export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
   const consumers = new Map<string, Consumer>()
+  /** Why each filter dropped since was dropped: told at its next poll, once. */
+  const gone = new Map<string, string>()
   const filterTimeout = o.filterTimeout ?? 300_000
   let follower: ChainFollower | undefined
 
@@ -122,7 +134,7 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
     }
     // Filters it dropped (not polled in time) may leave no one: then the stream stops (not
     // awaited: stopping waits for this change).
-    return deliver(consumers, change, getLogs, filterTimeout, () => alone).finally(
+    return deliver(consumers, change, getLogs, { filterTimeout, alone: () => alone, gone }).finally(
       () => void stopIfIdle(),
     )
   }
@@ -186,7 +198,7 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
           return add(filterId(), consumer)
         }
         case 'eth_getFilterChanges':
-          return changesOf(filterIn(consumers, params[0]))
+          return changesOf(filterIn(consumers, params[0], gone))
         case 'eth_getFilterLogs':
           return o.request('eth_getLogs', [criteriaOf(consumers, params[0])])
         case 'eth_uninstallFilter': {
@@ -200,7 +212,7 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
     },
     criteria: (id) => criteriaOf(consumers, id),
     changes(id) {
-      const c = filterIn(consumers, id)
+      const c = filterIn(consumers, id, gone)
       const alone = !!c.alone
       c.alone = false
       return { result: changesOf(c), alone, logs: c.kind === 'logs' }
@@ -297,10 +309,16 @@ function filterOf(
 const isFilter = (c: Consumer | undefined): c is BlockFilter | LogConsumer =>
   !!c && c.kind !== 'heads' && (c.kind !== 'logs' || !!c.buffer)
 
-function filterIn(consumers: Map<string, Consumer>, id: unknown): BlockFilter | LogConsumer {
+function filterIn(
+  consumers: Map<string, Consumer>,
+  id: unknown,
+  gone?: Map<string, string>,
+): BlockFilter | LogConsumer {
   const c = typeof id === 'string' ? consumers.get(id) : undefined
-  if (!isFilter(c)) throw new ProviderRpcError(-32000, `filter not found: ${String(id)}`)
-  return c
+  if (isFilter(c)) return c
+  const why = gone?.get(id as string)
+  gone?.delete(id as string)
+  throw new ProviderRpcError(-32000, `filter not found: ${String(id)}${why ? ` (${why})` : ''}`)
 }
 
 const criteriaOf = (consumers: Map<string, Consumer>, id: unknown): object =>
@@ -316,6 +334,7 @@ function logFilterIn(consumers: Map<string, Consumer>, id: unknown): LogConsumer
 /** `eth_getFilterChanges`: what the filter buffered since it was last polled. */
 function changesOf(c: BlockFilter | LogConsumer): unknown[] {
   c.polledAt = Date.now()
+  if (c.kind === 'logs') c.buffered = 0
   return c.buffer!.splice(0)
 }
 
@@ -325,19 +344,32 @@ function uninstall(consumers: Map<string, Consumer>, id: unknown): boolean {
   return isFilter(c) && consumers.delete(id as string)
 }
 
-/** Gives every consumer its part of a chain change; filters not polled in time are dropped. */
+/**
+ * Gives every consumer its part of a chain change; filters not polled in time, or past
+ * `FILTER_BUDGET`, are dropped (`gone` says why).
+ */
 async function deliver(
   consumers: Map<string, Consumer>,
   { removed, added }: ChainChange,
   getLogs: GetLogs,
-  filterTimeout: number,
-  /** One domain alone backs the head (or answered the logs, once asked): labelled `degraded`. */
-  alone: () => boolean,
+  o: {
+    filterTimeout: number
+    /** One domain alone backs the head (or answered the logs, once asked): labelled `degraded`. */
+    alone: () => boolean
+    gone: Map<string, string>
+  },
 ): Promise<void> {
+  const { alone } = o
+  const drop = (id: string, why: string) => {
+    consumers.delete(id)
+    o.gone.set(id, why)
+    if (o.gone.size > GONE) o.gone.delete(o.gone.keys().next().value as string)
+  }
   const now = Date.now()
   for (const [id, c] of consumers) {
     const polledAt = c.kind === 'blocks' ? c.polledAt : c.kind === 'logs' ? c.polledAt : undefined
-    if (polledAt !== undefined && now - polledAt > filterTimeout) consumers.delete(id)
+    if (polledAt !== undefined && now - polledAt > o.filterTimeout)
+      drop(id, `not polled for ${o.filterTimeout / 1000} s`)
   }
   // Heads first: they wait for no log request.
   for (const c of consumers.values()) {
@@ -388,7 +420,7 @@ async function deliver(
       bloomMayMatch(b.header.logsBloom, matchers),
     ).catch(failed)
   }
-  for (const c of consumers.values()) {
+  for (const [id, c] of consumers) {
     if (c.kind !== 'logs' || !present.has(c)) continue
     for (const b of removed) {
       const logs = c.sent.take(b.hash)
@@ -410,6 +442,8 @@ async function deliver(
     // Owed, a filter's changes meanwhile are less than agreed: `degraded` until they come.
     c.owed = logs ? undefined : mine.slice(-OWED)
     if (c.buffer) c.alone ||= !logs || (alone() && (added.length > 0 || removed.length > 0))
+    if ((c.buffered ?? 0) > FILTER_BUDGET)
+      drop(id, `over ${FILTER_BUDGET / 2 ** 20} MiB of logs buffered since it was last polled`)
   }
   if (failure) throw failure.error
   if (lost.size > 0) {
@@ -432,8 +466,9 @@ function sendLogs(c: LogConsumer, added: readonly Link[], logs: Map<string, RpcL
 
 /** Pushes a log to a subscription or buffers it for a filter. */
 function emit(c: LogConsumer, log: RpcLog) {
-  if (c.deliver) c.deliver(copy(log))
-  else c.buffer!.push(copy(log))
+  if (c.deliver) return c.deliver(copy(log))
+  c.buffer!.push(copy(log))
+  c.buffered = (c.buffered ?? 0) + weightOf(log)
 }
 
 /** A log of its own for each subscriber (the shared answer is never handed out). */
