@@ -49,7 +49,12 @@
  *    a known hash is no news), so the rolled-back blocks' logs stay unremoved until the chain
  *    grows again: a block time on a live chain, for good on an idle one. A fix must roll back
  *    only for the polled agreed head, not for a pushed hint that a poll has since passed (a
- *    stale hint is a known block below the tip too).
+ *    stale hint is a known block below the tip too). Left open on purpose (next stop's read):
+ *    the agreed head also steps back when the domains that backed it answer from a backend a
+ *    block behind (providers behind load balancers do), and a stream that rolled back on that
+ *    would send real logs as `removed`, then again, which the README promises never happens; a
+ *    pure rollback to an ancestor is a dev chain's (anvil_rollback, evm_revert), and the next
+ *    block, on another hash at that height, marks them `removed` anyway.
  * 11. Fixed: ONE liar could drop a real log. While one domain's head holds the stream (on a
  *    quiet chain a liar forging fresh blocks sets the honest domains aside as stale:
  *    quietFork.test.ts), a new subscription's first look at the head finds none

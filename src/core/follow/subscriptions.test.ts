@@ -315,6 +315,20 @@ describe('createSubscriptions: what a filter buffered while one domain alone bac
     await subs.close()
   })
 
+  test('a change with no block for a filter does not label it (its logs were not less than agreed)', async () => {
+    const n = node()
+    const { subs } = streams(n)
+    const later = (await subs.handle('eth_newFilter', [
+      { address: A, fromBlock: '0x100' },
+    ])) as string
+    const blocks = (await subs.handle('eth_newBlockFilter', [])) as string
+    n.mine([A, PING])
+    await until('the block', () => subs.changes(blocks).result.length > 0)
+    assert.deepEqual(subs.changes(later), { result: [], alone: false, logs: true })
+    assert.equal(n.getLogs.length, 0, 'no block was due')
+    await subs.close()
+  })
+
   test('filter ids are random, as a node’s are: one client of a shared proxy cannot guess another’s', async () => {
     const { subs } = streams(node())
     const ids = [

@@ -118,7 +118,7 @@ const GONE = 256
  */
 export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
   const consumers = new Map<string, Consumer>()
-  /** Why each filter dropped since was dropped: told at its next poll, once. */
+  /** Why each filter dropped lately was dropped: told at its next poll, once. */
   const gone = new Map<string, string>()
   const filterTimeout = o.filterTimeout ?? 300_000
   let follower: ChainFollower | undefined
@@ -150,7 +150,7 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
    * its id comes back: a block mined after that (the caller's own transaction) is delivered.
    */
   const add = async (id: string, consumer: Consumer) => {
-    await readByNodes(consumer)
+    await readByNodes(o.request, consumer)
     consumers.set(id, consumer)
     follower ??= followChain({
       ...followerOptions(o, onChange),
@@ -158,18 +158,6 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
     })
     await follower.started
     return id
-  }
-  /**
-   * A log filter outlast cannot read (matcherOf: a value that is not an address or a topic, more
-   * than 4 positions) is asked of the nodes once, when made: refused as they refuse it
-   * (-32602), else taken and left to them at each block.
-   */
-  const readByNodes = async (c: Consumer) => {
-    if (c.kind !== 'logs' || c.matcher) return
-    const probe = { ...c.filter, fromBlock: 'latest', toBlock: 'latest' }
-    await o.request('eth_getLogs', [probe]).catch((error: { code?: unknown }) => {
-      if (error?.code === -32602) throw error
-    })
   }
   // Random, as a node's are: through a shared proxy, one client cannot guess another's filter.
   const filterId = randomId
@@ -222,6 +210,19 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
       await stopIfIdle()
     },
   }
+}
+
+/**
+ * A log filter outlast cannot read (matcherOf: a value that is not an address or a topic, more
+ * than 4 positions) is asked of the nodes once, when made: refused as they refuse it (-32602),
+ * else taken and left to them at each block.
+ */
+async function readByNodes(request: SubscriptionsOptions['request'], c: Consumer) {
+  if (c.kind !== 'logs' || c.matcher) return
+  const probe = { ...c.filter, fromBlock: 'latest', toBlock: 'latest' }
+  await request('eth_getLogs', [probe]).catch((error: { code?: unknown }) => {
+    if (error?.code === -32602) throw error
+  })
 }
 
 /** The chain follower's options: the engine's requests, pushers and head, and `onChange`. */
@@ -350,7 +351,7 @@ function uninstall(consumers: Map<string, Consumer>, id: unknown): boolean {
  */
 async function deliver(
   consumers: Map<string, Consumer>,
-  { removed, added }: ChainChange,
+  change: ChainChange,
   getLogs: GetLogs,
   o: {
     filterTimeout: number
@@ -359,67 +360,32 @@ async function deliver(
     gone: Map<string, string>
   },
 ): Promise<void> {
-  const { alone } = o
+  const { removed, added } = change
   const drop = (id: string, why: string) => {
     consumers.delete(id)
     o.gone.set(id, why)
     if (o.gone.size > GONE) o.gone.delete(o.gone.keys().next().value as string)
   }
-  const now = Date.now()
-  for (const [id, c] of consumers) {
-    const polledAt = c.kind === 'blocks' ? c.polledAt : c.kind === 'logs' ? c.polledAt : undefined
-    if (polledAt !== undefined && now - polledAt > o.filterTimeout)
+  for (const [id, c] of consumers)
+    if (isFilter(c) && Date.now() - c.polledAt! > o.filterTimeout)
       drop(id, `not polled for ${o.filterTimeout / 1000} s`)
-  }
-  // Heads first: they wait for no log request.
-  for (const c of consumers.values()) {
-    if (c.kind === 'heads') for (const b of added) c.deliver(headerOf(b))
-    if (c.kind === 'blocks') {
-      c.buffer.push(...added.map((b) => b.hash))
-      c.alone ||= alone() && added.length > 0
-    }
-  }
-  // Blocks whose logs a consumer is owed (a fetch failed: no agreement, every source down) come
-  // first, unless a reorg took them; then the new ones.
-  const gone = new Set(removed.map((b) => b.hash))
-  const due = (c: LogConsumer) => [
-    ...(c.owed ?? []).filter((b) => !gone.has(b.hash)),
-    // Its `fromBlock` and `toBlock` as numbers: a tag (`latest`, NaN) or none bounds nothing.
-    ...added.filter(
-      (b) =>
-        !(
-          b.number < Number(c.criteria.fromBlock) || b.number > Number(c.criteria.toBlock ?? 1 / 0)
-        ),
-    ),
-  ]
+  deliverBlocks(consumers.values(), added, o.alone)
+  const due = dueOf(change)
   // Those here now: one added while the logs are fetched started after these blocks (as a
   // node's subscription starts after its head), so none of them is its.
   const present = new Set(consumers.values())
-  /** Removed blocks whose logs a consumer was sent but let go (`SentLogs`' budget). */
-  const lost = new Set<number>()
-  // One eth_getLogs for every log consumer together: the union of their filters, asked only
-  // for blocks whose logsBloom admits one of them; each then gets the logs its filter matches.
-  const shared = new Set<Consumer>()
-  for (const c of consumers.values()) if (c.kind === 'logs' && c.matcher) shared.add(c)
-  const blocks = [
-    ...new Map([...shared].flatMap((c) => due(c as LogConsumer).map((b) => [b.hash, b]))),
-  ]
-    .map(([, b]) => b)
-    .sort((a, b) => a.number - b.number)
-  let fetched: Map<string, RpcLog[]> | undefined
-  let failure: { error: unknown } | undefined
   // A failed request is reported once every consumer is served; those it was for are owed
   // these blocks' logs, asked again with the next change.
+  let failure: { error: unknown } | undefined
   const failed = (error: unknown) => {
     failure ??= { error }
     return undefined
   }
-  if (blocks.length > 0) {
-    const matchers = [...shared].map((c) => (c as { matcher: Matcher }).matcher)
-    fetched = await logsOf(blocks, unionOf(matchers), getLogs, (b) =>
-      bloomMayMatch(b.header.logsBloom, matchers),
-    ).catch(failed)
-  }
+  const shared = new Set<LogConsumer>()
+  for (const c of consumers.values()) if (c.kind === 'logs' && c.matcher) shared.add(c)
+  const fetched = await sharedLogs(shared, due, getLogs).catch(failed)
+  /** Removed blocks whose logs a consumer was sent but let go (`SentLogs`' budget). */
+  const lost = new Set<number>()
   for (const [id, c] of consumers) {
     if (c.kind !== 'logs' || !present.has(c)) continue
     for (const b of removed) {
@@ -441,7 +407,7 @@ async function deliver(
     if (logs) sendLogs(c, mine, logs)
     // Owed, a filter's changes meanwhile are less than agreed: `degraded` until they come.
     c.owed = logs ? undefined : mine.slice(-OWED)
-    if (c.buffer) c.alone ||= !logs || (alone() && (added.length > 0 || removed.length > 0))
+    if (c.buffer) c.alone ||= !logs || (o.alone() && (added.length > 0 || removed.length > 0))
     if ((c.buffered ?? 0) > FILTER_BUDGET)
       drop(id, `over ${FILTER_BUDGET / 2 ** 20} MiB of logs buffered since it was last polled`)
   }
@@ -452,6 +418,58 @@ async function deliver(
       `a reorg took blocks ${lo} to ${hi}: their logs were sent, then let go (16 MiB are kept per subscription or filter), so they are not sent again with removed: true`,
     )
   }
+}
+
+/** The added blocks to heads subscribers and block filters: they wait for no log request. */
+function deliverBlocks(
+  consumers: Iterable<Consumer>,
+  added: readonly Link[],
+  alone: () => boolean,
+) {
+  for (const c of consumers) {
+    if (c.kind === 'heads') for (const b of added) c.deliver(headerOf(b))
+    if (c.kind === 'blocks') {
+      c.buffer.push(...added.map((b) => b.hash))
+      c.alone ||= alone() && added.length > 0
+    }
+  }
+}
+
+/**
+ * The blocks whose logs a consumer is due: those it is owed (a fetch failed: no agreement,
+ * every source down) first, unless the change's reorg took them; then the added ones its
+ * `fromBlock` and `toBlock` admit (as numbers: a tag, `latest` or NaN, or none bounds nothing).
+ */
+function dueOf({ removed, added }: ChainChange): (c: LogConsumer) => Link[] {
+  const taken = new Set(removed.map((b) => b.hash))
+  return (c) => [
+    ...(c.owed ?? []).filter((b) => !taken.has(b.hash)),
+    ...added.filter(
+      (b) =>
+        !(
+          b.number < Number(c.criteria.fromBlock) || b.number > Number(c.criteria.toBlock ?? 1 / 0)
+        ),
+    ),
+  ]
+}
+
+/**
+ * One eth_getLogs for every log consumer together: the union of their filters, asked only for
+ * blocks whose logsBloom admits one of them; each then takes the logs its filter matches.
+ */
+async function sharedLogs(
+  shared: ReadonlySet<LogConsumer>,
+  due: (c: LogConsumer) => Link[],
+  getLogs: GetLogs,
+): Promise<Map<string, RpcLog[]>> {
+  const blocks = [...new Map([...shared].flatMap((c) => due(c).map((b) => [b.hash, b])))]
+    .map(([, b]) => b)
+    .sort((a, b) => a.number - b.number)
+  if (blocks.length === 0) return new Map() // nothing due: no request, nothing failed
+  const matchers = [...shared].map((c) => c.matcher!)
+  return logsOf(blocks, unionOf(matchers), getLogs, (b) =>
+    bloomMayMatch(b.header.logsBloom, matchers),
+  )
 }
 
 /** Each added block's logs that `c` matches, in order; kept to be sent again after a reorg. */
