@@ -80,11 +80,6 @@ const KEEP = 1_024
 /** Headers asked at once while walking down to a height (`ancestorAt`). */
 const AT_ONCE = 16
 
-/**
- * Trusted headers: a header is trusted when sources in two failure domains agreed on its hash,
- * when it matches a checkpoint, when a light client vouches for it, or when a trusted header
- * descends from it by parent hashes. Every header is checked against its own hash first.
- */
 /** The header's own block hash if it hashes to the hash it claims (lowercase), else undefined. */
 function hashOf(header: Record<string, unknown>): string | undefined {
   try {
@@ -128,6 +123,11 @@ function nearestAbove(
   return anchor
 }
 
+/**
+ * Trusted headers: a header is trusted when sources in two failure domains agreed on its hash,
+ * when it matches a checkpoint, when a light client vouches for it, or when a trusted header
+ * descends from it by parent hashes. Every header is checked against its own hash first.
+ */
 export function createTrustStore(o: TrustStoreOptions): TrustStore {
   const byHash = new Map<string, TrustedHeader>()
   const checkpoints = new Set(o.checkpoints.map((h) => h.toLowerCase()))
