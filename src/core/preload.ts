@@ -25,8 +25,7 @@ const onFirstUse: readonly (() => Promise<unknown>)[] = [
   () => import('./headWalk.ts'),
   () => import('./logQuery.ts'),
   () => import('./follow/streams.ts'),
-  () => import('../verify/trie.ts'),
-  () => import('../verify/errors.ts'),
+  () => import('./blockBody.ts'),
   () => import('../verify/rawTransaction.ts'),
   () => import('../sources/batch.ts'),
 ]

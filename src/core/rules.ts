@@ -2,8 +2,8 @@ import { BaseError, SourceError, VerificationError } from '../shared/errors.ts'
 import { keccak256 } from '../shared/keccak.ts'
 import type { Hex } from '../shared/types.ts'
 import { verifyBlockHash } from '../verify/block.ts'
-import { sameHex } from '../verify/fields.ts'
 import type { RpcBlockWithBody } from '../verify/trie.ts'
+import type { Unhashed } from './blockBody.ts'
 import { canonical } from './canonical.ts'
 import type { Inclusion } from './fanOut.ts'
 import type { Head, HeadTracker } from './head.ts'
@@ -11,7 +11,7 @@ import { isHash } from './params.ts'
 import type { MethodPolicy } from './policy.ts'
 import type { SourceState } from './sourceState.ts'
 import type { Tx } from './txRules.ts'
-import { EMPTY_UNCLES_HASH, invalidBlockFields, invalidTransactionFields } from './validate.ts'
+import { invalidBlockFields, invalidTransactionFields } from './validate.ts'
 
 const toHex = (n: number) => `0x${n.toString(16)}`
 
@@ -253,6 +253,9 @@ function blockRules(
     check,
     verify: async (r) => {
       if (r === null || check(r) !== undefined) return // the engine refuses it
+      // The body's checks load with the first block body to check: reads without one never
+      // carry them.
+      const { verifyBody } = await import('./blockBody.ts')
       const unhashed = await verifyBody(r as RpcBlockWithBody)
       if (unhashed) whole.set(r as object, unhashed)
     },
@@ -278,36 +281,6 @@ function blockRules(
     },
     pending: isNull,
   }
-}
-
-type Unhashed = (tx: Tx, inCheckedBody: boolean) => Record<string, unknown>
-
-/**
- * Checks a block's body against its header (whose hash was checked): when that covers all of it
- * but what each transaction's hash leaves out, what tells that apart (txRules.ts `unhashed`);
- * undefined when part cannot be checked (transaction or uncle hashes, a transaction type this
- * version cannot rebuild). Throws `VerificationError` when the body contradicts the header (its
- * roots, or a typed transaction's `gasPrice`).
- */
-export async function verifyBody(block: RpcBlockWithBody): Promise<Unhashed | undefined> {
-  const transactions = block.transactions
-  if (!Array.isArray(transactions)) return undefined
-  // The trie code loads with the first block body to check: reads without one never carry it.
-  const [{ verifyBlockBody }, { UnsupportedTypeError }, { checkHashes, unhashed }] =
-    await Promise.all([
-      import('../verify/trie.ts'),
-      import('../verify/errors.ts'),
-      import('./txRules.ts'),
-    ])
-  checkHashes(transactions.filter((tx): tx is Tx => typeof tx === 'object' && tx !== null))
-  try {
-    await verifyBlockBody(block)
-  } catch (error) {
-    if (error instanceof UnsupportedTypeError) return undefined
-    throw error
-  }
-  const full = transactions.every((tx) => typeof tx !== 'string')
-  return full && sameHex(block.sha3Uncles, EMPTY_UNCLES_HASH) ? unhashed : undefined
 }
 
 function checkBlock(

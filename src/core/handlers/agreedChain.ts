@@ -11,7 +11,7 @@ import type { RpcBlockWithBody } from '../../verify/trie.ts'
 import type { Answer, Engine } from '../engine.ts'
 import { fanOut, type Inclusion } from '../fanOut.ts'
 import type { Head } from '../head.ts'
-import { verifyBody, verifyingCall } from '../rules.ts'
+import { verifyingCall } from '../rules.ts'
 
 /**
  * Is `hash` the agreed chain's block at `n`? The head tracker knows recent heights; below them,
@@ -135,7 +135,7 @@ async function headerFrom(
  * the block with its transactions; an answer counts once its header hashes to `blockHash`, each
  * transaction to its own hash and all of them to the header's `transactionsRoot`: then one
  * answer stands, from any source (untrusted ones too), and a body that contradicts its header
- * is its source's lie (rules.ts `verifyBody`). The transaction at `index` is another (or there
+ * is its source's lie (blockBody.ts `verifyBody`). The transaction at `index` is another (or there
  * is none): refuted. A body this version cannot check (a transaction type it cannot rebuild,
  * uncles), or none: false.
  */
@@ -151,7 +151,9 @@ async function includes(
   const params = [blockHash, true]
   const whole = new WeakSet<object>()
   const verify = async (block: unknown) => {
-    if (block !== null && (await verifyBody(block as RpcBlockWithBody))) whole.add(block as object)
+    if (block === null) return
+    const { verifyBody } = await import('../blockBody.ts')
+    if (await verifyBody(block as RpcBlockWithBody)) whole.add(block as object)
   }
   const { candidates, force, reserve } = engine.candidatesFor(false, true, method)
   const r = await fanOut(engine.fan, {
