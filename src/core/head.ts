@@ -154,7 +154,7 @@ class Tracker {
     return {
       get: () => this.#get(),
       peek: () => this.#agreed,
-      confirmed: () => this.#agreedConfirmed,
+      confirmed: () => this.#agreedConfirmed && !this.#overtaken(),
       hashAt: (n) =>
         this.#confirmedHashes.get(n) ??
         (this.#agreed?.number === n && !this.#agreedConfirmed ? this.#agreed.hash : undefined),
@@ -241,6 +241,26 @@ class Tracker {
     // A head as high that it sent meanwhile (pushed while this one was linked) stays its head.
     if (s.head !== before && s.head && s.head.number >= top.number) return
     this.#remember(s, header, true)
+  }
+
+  /**
+   * Is the confirmed head stale: older than `maxHeadAge` by its timestamp while a domain that
+   * counts reports a fresh head that extends it, more than `maxLag` blocks on? No second domain
+   * backs anything newer (one domain out, another on a chain of its own: a liar forging fresh
+   * blocks keeps its head from going stale), so reads of it say `degraded`, not `agreed`.
+   */
+  #overtaken(): boolean {
+    const a = this.#agreed
+    if (!a || !this.#agreedConfirmed || !this.#old(a.hash)) return false
+    // A stale or future head has a verdict: only a fresh one shows the confirmed head old.
+    return this.#o.sources.some((s) => {
+      const h = s.headVerdict ? undefined : this.#timedHead(s, this.#now())
+      return (
+        !!h?.extendsAgreed &&
+        h.number > a.number + this.#o.maxLead &&
+        h.time >= this.#now() - this.#maxAge()
+      )
+    })
   }
 
   /** Is this kept block older than `maxHeadAge` by its timestamp? */
@@ -380,7 +400,9 @@ class Tracker {
       return false
     return (
       this.#quorumAmong(among.filter(counts)) < this.#trustQuorum ||
-      this.#o.sources.some((x) => x.domain !== s.domain && x.head && this.#old(x.head.hash))
+      this.#o.sources.some((x) => x.domain !== s.domain && x.head && this.#old(x.head.hash)) ||
+      // or show the confirmed head stale (`overtaken`)
+      (this.#agreedConfirmed && this.#agreed !== undefined && this.#old(this.#agreed.hash))
     )
   }
 
@@ -735,10 +757,13 @@ class Tracker {
 
   async #blockNumber(): Promise<number> {
     const head = await this.#get()
+    if (this.#agreedConfirmed) {
+      this.#highestReturned = Math.max(this.#highestReturned, head.number)
+      return this.#highestReturned
+    }
     // One domain's claim counts only as far as the chain could have moved since the last
-    // confirmed head: a fake height far ahead is never returned, so nothing sticks to it.
-    const n = this.#agreedConfirmed ? head.number : Math.min(head.number, this.#reach())
-    this.#highestReturned = Math.max(this.#highestReturned, n)
-    return this.#highestReturned
+    // confirmed head, and is never the floor: once confirmed domains say otherwise, a height
+    // only it backed is not returned again (labelled `head`, past the chain).
+    return Math.max(this.#highestReturned, Math.min(head.number, this.#reach()))
   }
 }

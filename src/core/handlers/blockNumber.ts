@@ -1,6 +1,7 @@
 /**
- * `eth_blockNumber`: the head tracker's agreed head, never backwards; with only untrusted sources,
- * the light client's newest verified block.
+ * `eth_blockNumber`: the head tracker's agreed head, never below a confirmed one returned before
+ * (a height one domain alone backed, `degraded`, is no floor); with only untrusted sources, the
+ * light client's newest verified block.
  */
 import { beforeDeadline } from '../../shared/abort.ts'
 import type { Handler } from '../engine.ts'
