@@ -231,6 +231,11 @@ describe('2. one honest domain out, the liar forging a fresh chain beside the ho
         } else seen.push(`error/${real}`)
         await sleep(200)
       }
+      // Not by failing: once the confirmed head is old, reads still come back, said degraded.
+      assert.ok(
+        seen.slice(-10).every((s) => s.startsWith('degraded')),
+        `the last reads: ${seen.slice(-10).join(' ')}`,
+      )
     } finally {
       await rpc.close()
       await resetLab(lab)
