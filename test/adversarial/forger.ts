@@ -34,12 +34,22 @@ function bloomOf(values: readonly string[]): string {
 }
 /**
  * Honest until `start()`; then its `latest` is the tip of a chain it forges on `node`'s head:
- * correctly hashed empty blocks with fresh timestamps (one more each second), served by number
- * and by hash as well; each answer `delay` ms late. With `forgedLogs`, each forged block's bloom
- * admits a Transfer of TOKEN to WALLET, and its `eth_getLogs` answers hold one.
+ * correctly hashed empty blocks with fresh timestamps (`lead` at once, then `rate` more each
+ * second), served by number and by hash as well; each answer `delay` ms late. With
+ * `forgedLogs`, each forged block's bloom admits a Transfer of TOKEN to WALLET, and its
+ * `eth_getLogs` answers hold one. What it does not forge it asks of `inner` (by default `node`
+ * directly; a lab proxy's source to put it through faults).
  */
-export function forger(node: Anvil, { delay = 0, forgedLogs = false } = {}) {
-  const inner = http(node.url, { name: 'liar', domain: 'liar-host', timeout: 1_000 })
+export function forger(
+  node: Anvil,
+  {
+    delay = 0,
+    forgedLogs = false,
+    lead = 3,
+    rate = 1,
+    inner = http(node.url, { name: 'liar', domain: 'liar-host', timeout: 1_000 }),
+  }: { delay?: number; forgedLogs?: boolean; lead?: number; rate?: number; inner?: Source } = {},
+) {
   const byHash = new Map<string, Header>()
   const byNumber = new Map<string, Header>()
   let tip: Header | undefined
@@ -47,14 +57,14 @@ export function forger(node: Anvil, { delay = 0, forgedLogs = false } = {}) {
   let on = false
   const extend = async () => {
     if (!tip) tip = await node.rpc<Header>('eth_getBlockByNumber', ['latest', false])
-    const want = 3 + Math.floor((Date.now() - started) / 1_000)
+    const want = lead + Math.floor((rate * (Date.now() - started)) / 1_000)
     while (byNumber.size < want) {
       const parent = tip
       const forged: Record<string, unknown> = {
         ...parent,
         number: hex(Number(parent.number) + 1),
         parentHash: parent.hash,
-        timestamp: hex(seconds()),
+        timestamp: hex(Math.max(seconds(), Number(parent.timestamp))),
         // With `forgedLogs`, its bloom admits the watched token's Transfer: the client will ask
         // for the logs.
         ...(forgedLogs ? { logsBloom: bloomOf([TOKEN, TRANSFER, WALLET]) } : {}),
@@ -109,6 +119,7 @@ export function forger(node: Anvil, { delay = 0, forgedLogs = false } = {}) {
   return {
     source,
     forged: byHash,
+    tip: () => tip,
     start() {
       started = Date.now()
       on = true

@@ -36,13 +36,10 @@
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { createOutlast, http, type Outlast, type Source } from '../../src/index.ts'
-import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
+import { createOutlast, http, type Outlast } from '../../src/index.ts'
 import { balanceCall, CHAIN_ID, resetLab, sleep, threeDomains } from '../helpers.ts'
 import { type Lab, startLab } from '../lab/index.ts'
-import { hostile } from './hostile.ts'
-
-type Header = Record<string, unknown> & { number: string; hash: string; parentHash: string }
+import { forger } from './forger.ts'
 
 let lab: Lab
 beforeAll(async () => {
@@ -51,8 +48,6 @@ beforeAll(async () => {
 })
 afterAll(() => lab.stop())
 
-const hex = (n: number) => `0x${n.toString(16)}`
-const seconds = () => Math.floor(Date.now() / 1_000)
 const chainHead = async () => Number(await lab.anvil.rpc<string>('eth_blockNumber'))
 
 const honest = (timeout = 1_000) =>
@@ -68,65 +63,17 @@ const honest = (timeout = 1_000) =>
  * timestamps, served by number and by hash. Within `reach()` (twice the measured pace), so it
  * stands in alone while the other domains are out.
  */
-function runner(rate = 1.8) {
-  const inner = http(lab.proxy('liar').url, {
-    name: 'liar',
-    domain: 'liar-host',
-    fetchFn: lab.proxy('liar').fetch,
-    timeout: 1_000,
+const runner = (rate = 1.8) =>
+  forger(lab.anvil, {
+    lead: 1,
+    rate,
+    inner: http(lab.proxy('liar').url, {
+      name: 'liar',
+      domain: 'liar-host',
+      fetchFn: lab.proxy('liar').fetch,
+      timeout: 1_000,
+    }),
   })
-  const byHash = new Map<string, Header>()
-  const byNumber = new Map<string, Header>()
-  let base: Header | undefined
-  let tip: Header | undefined
-  let started = 0
-  let on = false
-  const extend = async () => {
-    if (!base) {
-      base = await lab.anvil.rpc<Header>('eth_getBlockByNumber', ['latest', false])
-      tip = base
-    }
-    const want = 1 + Math.floor((rate * (Date.now() - started)) / 1_000)
-    while (Number(tip!.number) - Number(base.number) < want) {
-      const parent = tip!
-      const forged: Record<string, unknown> = {
-        ...parent,
-        number: hex(Number(parent.number) + 1),
-        parentHash: parent.hash,
-        timestamp: hex(Math.max(seconds(), Number(parent.timestamp))),
-        extraData: '0x6c696172',
-      }
-      forged.hash = computeBlockHash(forged as unknown as RpcBlockHeader)
-      tip = forged as Header
-      byHash.set(tip.hash.toLowerCase(), tip)
-      byNumber.set(tip.number, tip)
-    }
-    return tip!
-  }
-  const source: Source = hostile(inner, async (method, params, answer) => {
-    if (!on) return answer()
-    if (method === 'eth_blockNumber') return (await extend()).number
-    if (method === 'eth_getBlockByHash') {
-      const f = byHash.get(String(params[0]).toLowerCase())
-      if (f) return f
-    }
-    if (method === 'eth_getBlockByNumber') {
-      if (params[0] === 'latest') return extend()
-      const f = byNumber.get(String(params[0]))
-      if (f) return f
-    }
-    return answer()
-  })
-  return {
-    source,
-    forged: byHash,
-    tip: () => tip,
-    start() {
-      started = Date.now()
-      on = true
-    },
-  }
-}
 
 /** Polls `eth_blockNumber` (heads are polled on use) until `done()`, at most `ms`. */
 async function until(
