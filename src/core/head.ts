@@ -123,6 +123,8 @@ class Tracker {
   readonly #trustQuorum: number
   #agreed: Head | undefined
   #agreedConfirmed = false
+  /** The confirmed head is old and a fresh head in another domain far past it (`#overtakenBy`). */
+  #overtaken = false
   #agreedAt = 0
   #confirmedHead: ConfirmedHead | undefined
   /** Blocks known to descend from the confirmed head by parent hash, and their numbers (cleared when it moves). */
@@ -154,7 +156,7 @@ class Tracker {
     return {
       get: () => this.#get(),
       peek: () => this.#agreed,
-      confirmed: () => this.#agreedConfirmed && !this.#overtaken(),
+      confirmed: () => this.#agreedConfirmed && !this.#overtaken,
       hashAt: (n) =>
         this.#confirmedHashes.get(n) ??
         (this.#agreed?.number === n && !this.#agreedConfirmed ? this.#agreed.hash : undefined),
@@ -245,22 +247,19 @@ class Tracker {
 
   /**
    * Is the confirmed head stale: older than `maxHeadAge` by its timestamp while a domain that
-   * counts reports a fresh head that extends it, more than `maxLag` blocks on? No second domain
-   * backs anything newer (one domain out, another on a chain of its own: a liar forging fresh
-   * blocks keeps its head from going stale), so reads of it say `degraded`, not `agreed`.
+   * counts reports a fresh head (`fresh`: the timed heads judged neither stale nor future) that
+   * extends it, more than `maxLag` blocks on? No second domain backs anything newer (one domain
+   * out, another on a chain of its own: a liar forging fresh blocks keeps its head from going
+   * stale), so reads of it say `degraded`, not `agreed`. Found at each `#judge`, kept in
+   * `#overtaken`: `confirmed()` is asked at every read.
    */
-  #overtaken(): boolean {
+  #overtakenBy(fresh: readonly (TimedHead | undefined)[], t: number): boolean {
     const a = this.#agreed
     if (!a || !this.#agreedConfirmed || !this.#old(a.hash)) return false
-    // A stale or future head has a verdict: only a fresh one shows the confirmed head old.
-    return this.#o.sources.some((s) => {
-      const h = s.headVerdict ? undefined : this.#timedHead(s, this.#now())
-      return (
-        !!h?.extendsAgreed &&
-        h.number > a.number + this.#o.maxLead &&
-        h.time >= this.#now() - this.#maxAge()
-      )
-    })
+    return fresh.some(
+      (h) =>
+        !!h?.extendsAgreed && h.number > a.number + this.#o.maxLead && h.time >= t - this.#maxAge(),
+    )
   }
 
   /** Is this kept block older than `maxHeadAge` by its timestamp? */
@@ -460,6 +459,10 @@ class Tracker {
       if (v?.kind !== s.headVerdict?.kind) changed = true
       s.headVerdict = v
     })
+    this.#overtaken = this.#overtakenBy(
+      heads.filter((_, i) => !verdicts[i]),
+      t,
+    )
     return changed
   }
 
