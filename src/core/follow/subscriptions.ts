@@ -132,8 +132,8 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
       alone ||= answer.degraded
       return answer.logs
     }
-    // Filters it dropped (not polled in time) may leave no one: then the stream stops (not
-    // awaited: stopping waits for this change).
+    // Filters it dropped (not polled in time, over their budget) may leave no one: then the
+    // stream stops (not awaited: stopping waits for this change).
     return deliver(consumers, change, getLogs, { filterTimeout, alone: () => alone, gone }).finally(
       () => void stopIfIdle(),
     )
