@@ -322,7 +322,7 @@ describe('c/d. two honest domains up and agreeing, the liar flapping and forging
 })
 
 describe('a/d. one honest domain out, the liar up on a chain of its own, then out', () => {
-  it('the honest domain left is not made unconfirmed, nor the head frozen behind the chain', async () => {
+  it('Fixed: the honest domain left is not made unconfirmed, nor the head frozen behind the chain', async () => {
     await resetLab(lab)
     await lab.proxy('gcp').setMode({ kind: 'refused' })
     const l = liar({ forge: 1.8, later: true })
