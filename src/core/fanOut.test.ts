@@ -377,6 +377,32 @@ describe('fanOut on a fake clock', () => {
     assert.match(outcome.error.message, /b failed: no answer after 201 ms/)
   })
 
+  it('a domain left out of a reduced quorum that answers after all is no quorum alone', async () => {
+    // needFor left L out (on probation or silent: a hostile source out just long enough), so one
+    // domain answers; L, asked as a hedge once a is late, answers first (reviewOfFlapping).
+    const l = lab({
+      a: { domain: 'A', latency: 100, replies: [answer(300, '0x1')] },
+      l: { domain: 'L', latency: 5, replies: [answer(5, '0x2')] },
+    })
+    const need = { sources: 1, domains: 1, uncounted: ['L'], full: 2 }
+    const { outcome } = l.run({ degrade: true, need })
+    await l.time.to(2_000)
+    assert.deepEqual(l.askedAt('l')[0], 150, 'l asked as a hedge')
+    assert.ok(outcome.error instanceof QuorumError, String(outcome.error ?? outcome.result?.value))
+  })
+
+  it('a domain left out that agrees with the one counted makes the answer', async () => {
+    const l = lab({
+      a: { domain: 'A', latency: 100, replies: [answer(300, '0x1')] },
+      l: { domain: 'L', latency: 5, replies: [answer(5, '0x1')] },
+    })
+    const need = { sources: 1, domains: 1, uncounted: ['L'], full: 2 }
+    const { outcome } = l.run({ degrade: true, need })
+    await l.time.to(2_000)
+    assert.equal(outcome.result?.value, '0x1', String(outcome.error))
+    assert.deepEqual(outcome.result?.sources.sort(), ['a', 'l'])
+  })
+
   it('a "not yet" cleared by the re-ask contradicts nothing: the real answer still degrades', async () => {
     const l = lab({
       a: { domain: 'A', latency: 50, replies: [answer(10, '0x1')] },

@@ -504,6 +504,16 @@ class Tracker {
 
   /** Makes `c` (backed by a confirmation's domains) the confirmed head. */
   #confirmAt(c: Candidate, head: Head): void {
+    // Confirmed again: the chain is known to stand there still only if domains enough stand at it
+    // (their head). Else (one domain out, the other two on chains of their own) it was seen
+    // when it was: `reach()` grows from then, so the honest domain's head does not run past it
+    // for good (test/adversarial/reviewOfFlapping.test.ts).
+    if (
+      this.#confirmedHead?.hash === c.hash &&
+      new Set(this.#o.sources.filter((s) => s.head?.hash === c.hash).map((s) => s.domain)).size <
+        this.#trustQuorum
+    )
+      return
     const header = this.#headers.get(c.hash)
     if (header) this.#o.onTrusted?.(header)
     if (this.#confirmedHead && c.number < this.#confirmedHead.number) {

@@ -59,8 +59,15 @@ export function needFor(
       `Quorum lost for ${method}: only ${[...domains].join(', ')} left and onQuorumLoss is 'fail'.`,
     )
   }
+  // A domain left out that answers after all counts again: its answer alone is no quorum (a
+  // hostile source out just long enough not to count, then first to answer: reviewOfFlapping).
   return {
-    need: { domains: domains.size, sources: Math.min(need.sources, counted.length) },
+    need: {
+      domains: domains.size,
+      sources: Math.min(need.sources, counted.length),
+      uncounted: [...new Set(trusted.map((s) => s.domain))].filter((d) => !domains.has(d)),
+      full: need.domains,
+    },
     degraded: true,
   }
 }

@@ -9,8 +9,17 @@ import { canonical } from './canonical.ts'
 import { isUnknownBlock, notYetImported } from './pruned.ts'
 import type { SourceState } from './sourceState.ts'
 
-/** How many sources, and in how many failure domains, must give one answer. */
-export type Need = { sources: number; domains: number }
+/**
+ * How many sources, and in how many failure domains, must give one answer. `uncounted`: domains
+ * left out of a quorum reduced for them (on probation or silent, quorumNeed.ts `needFor`); each
+ * that answers after all counts again, up to `full` domains: its answer alone is no quorum.
+ */
+export type Need = {
+  sources: number
+  domains: number
+  uncounted?: readonly string[]
+  full?: number
+}
 
 /** Sources that gave one answer (or one node error, a revert), and their domains. */
 export type Group = {
@@ -160,7 +169,9 @@ export class Tally {
 
   /** Enough sources in enough domains gave this answer. */
   agreed(g: Group): boolean {
-    return g.sources.length >= this.#need.sources && g.domains.size >= this.#need.domains
+    const { sources, domains, uncounted = [], full = domains } = this.#need
+    const back = uncounted.filter((d) => this.answered(d)).length
+    return g.sources.length >= sources && g.domains.size >= Math.min(full, domains + back)
   }
 
   /** A source of this domain answered (anything). */
