@@ -391,7 +391,7 @@ async function deliver(
     for (const b of removed) {
       const logs = c.sent.take(b.hash)
       if (!logs) lost.add(b.number)
-      for (const log of [...(logs ?? [])].reverse()) emit(c, { ...log, removed: true })
+      for (const log of [...(logs ?? [])].reverse()) emit(c, log, true)
     }
     // A filter only a node can read asks alone; its failure is its own.
     const own = c.matcher ? [c.matcher] : undefined
@@ -478,20 +478,24 @@ function sendLogs(c: LogConsumer, added: readonly Link[], logs: Map<string, RpcL
     const all = logs.get(b.hash) ?? []
     const list = (c.matcher ? all.filter((l) => matches(l, c.matcher!)) : all).sort(byLogIndex)
     c.sent.keep(b.hash, list)
-    for (const log of list) emit(c, { ...log, removed: false })
+    for (const log of list) emit(c, log, false)
   }
 }
 
-/** Pushes a log to a subscription or buffers it for a filter. */
-function emit(c: LogConsumer, log: RpcLog) {
-  if (c.deliver) return c.deliver(copy(log))
-  c.buffer!.push(copy(log))
+/**
+ * Pushes a log to a subscription or buffers it for a filter: a copy of its own, `removed` set
+ * (the shared answer is never handed out). A filter's buffer is weighed by the shared log, as
+ * `SentLogs` weighed it: once for every consumer.
+ */
+function emit(c: LogConsumer, log: RpcLog, removed: boolean) {
+  const own = {
+    ...log,
+    topics: Array.isArray(log.topics) ? [...log.topics] : log.topics,
+    removed,
+  }
+  if (c.deliver) return c.deliver(own)
+  c.buffer!.push(own)
   c.buffered = (c.buffered ?? 0) + weightOf(log)
-}
-
-/** A log of its own for each subscriber (the shared answer is never handed out). */
-function copy(log: RpcLog): RpcLog {
-  return { ...log, topics: Array.isArray(log.topics) ? [...log.topics] : log.topics }
 }
 
 /** The header a subscriber gets: the fields its hash covers, nothing a source added. */
