@@ -129,51 +129,120 @@ function nearestAbove(
  * descends from it by parent hashes. Every header is checked against its own hash first.
  */
 export function createTrustStore(o: TrustStoreOptions): TrustStore {
-  const byHash = new Map<string, TrustedHeader>()
-  const checkpoints = new Set(o.checkpoints.map((h) => h.toLowerCase()))
-  const maxDepth = o.maxDepth ?? 256
-  let newest: TrustedHeader | undefined
+  return new Store(o)
+}
 
-  const add = (header: Record<string, unknown>, via: TrustedHeader['via']) => {
+/** The trust store; its methods are bound (callers pass `store.resolve` on its own). */
+class Store implements TrustStore {
+  readonly #o: TrustStoreOptions
+  readonly #byHash = new Map<string, TrustedHeader>()
+  readonly #checkpoints: Set<string>
+  readonly #maxDepth: number
+  #newest: TrustedHeader | undefined
+  /** Headers asked for by height while any walk is on (`#walks`): walks at once share them. */
+  readonly #atHeight = new Map<number, Promise<Record<string, unknown> | undefined>>()
+  #walks = 0
+
+  constructor(o: TrustStoreOptions) {
+    this.#o = o
+    this.#checkpoints = new Set(o.checkpoints.map((h) => h.toLowerCase()))
+    this.#maxDepth = o.maxDepth ?? 256
+  }
+
+  add = (header: Record<string, unknown>, via: TrustedHeader['via']) => {
     const hash = hashOf(header)
     if (hash === undefined) return undefined
-    const known = byHash.get(hash)
+    const known = this.#byHash.get(hash)
     if (known) return known
     const h = trustedFrom(header, hash as Hex, via)
-    byHash.set(hash, h)
-    if (byHash.size > KEEP) byHash.delete(byHash.keys().next().value as string)
-    if (!newest || h.number > newest.number) newest = h
+    this.#byHash.set(hash, h)
+    if (this.#byHash.size > KEEP) this.#byHash.delete(this.#byHash.keys().next().value as string)
+    if (!this.#newest || h.number > this.#newest.number) this.#newest = h
     return h
   }
 
+  get = (hash: string) => this.#byHash.get(hash.toLowerCase())
+
+  newest = () => this.#newest
+
+  resolve = async (hashIn: string): Promise<TrustedHeader | undefined> => {
+    const hash = hashIn.toLowerCase()
+    const known = this.#byHash.get(hash)
+    if (known) return known
+    const hooked = await this.#fromHook(hash)
+    if (hooked.trusted) return hooked.trusted
+    const header =
+      'fetched' in hooked ? hooked.fetched : await this.#o.fetchHeader(hash).catch(() => null)
+    if (!header) return undefined
+    if (this.#checkpoints.has(hash)) return this.add(header, 'checkpoint')
+    // Walk down from the nearest trusted header above it, by parent hash.
+    const number = Number.parseInt(String(header.number), 16)
+    const anchor = nearestAbove(this.#byHash.values(), number, this.#maxDepth)
+    const at = anchor && (await this.#walkDown(anchor, number))
+    return at?.number === number && at.hash === hash ? at : undefined
+  }
+
+  latest = () => this.#named({ latest: true })
+
+  verifiedAt = async (number: number) => {
+    const h = await this.#named({ number: BigInt(number) })
+    return h?.number === number ? h : undefined
+  }
+
+  descends = async (top: TrustedHeader, h: TrustedHeader) => {
+    if (h.number > top.number) return false
+    if (top.number - h.number > this.#maxDepth) return undefined
+    const at = await this.ancestorAt(top, h.number)
+    return at && at.hash === h.hash // undefined: a header on the way could not be had
+  }
+
+  ancestorAt = async (top: TrustedHeader, number: number, signal?: AbortSignal) => {
+    if (number > top.number || top.number - number > this.#maxDepth) return undefined
+    this.#walks++
+    try {
+      return await this.#walkTo(top, number, signal)
+    } finally {
+      if (--this.#walks === 0) this.#atHeight.clear()
+    }
+  }
+
   /** What the hook says of `hash`: a header it vouches for, trusted, or the one fetched to check. */
-  const fromHook = async (hash: string) => {
-    const answer = await o.hook?.({ hash: hash as Hex }).catch(() => undefined)
+  async #fromHook(hash: string) {
+    const answer = await this.#o.hook?.({ hash: hash as Hex }).catch(() => undefined)
     if (answer === true) {
       // Vouched for by hash: the header must come from a source and hash to exactly that hash.
-      const fetched = await o.fetchHeader(hash).catch(() => null)
+      const fetched = await this.#o.fetchHeader(hash).catch(() => null)
       const match = fetched && String(fetched.hash).toLowerCase() === hash
-      return { trusted: match ? add(fetched, 'light-client') : undefined, fetched }
+      return { trusted: match ? this.add(fetched, 'light-client') : undefined, fetched }
     }
-    if (answer && typeof answer === 'object') return { trusted: add(answer, 'light-client') }
+    if (answer && typeof answer === 'object') return { trusted: this.add(answer, 'light-client') }
     return {}
   }
 
-  const resolve = async (hashIn: string): Promise<TrustedHeader | undefined> => {
-    const hash = hashIn.toLowerCase()
-    const known = byHash.get(hash)
-    if (known) return known
-    const hooked = await fromHook(hash)
-    if (hooked.trusted) return hooked.trusted
-    const header =
-      'fetched' in hooked ? hooked.fetched : await o.fetchHeader(hash).catch(() => null)
-    if (!header) return undefined
-    if (checkpoints.has(hash)) return add(header, 'checkpoint')
-    // Walk down from the nearest trusted header above it, by parent hash.
-    const number = Number.parseInt(String(header.number), 16)
-    const anchor = nearestAbove(byHash.values(), number, maxDepth)
-    const at = anchor && (await walkDown(anchor, number))
-    return at?.number === number && at.hash === hash ? at : undefined
+  /** The block the hook names for `block` (by its hash, or the header itself), trusted. */
+  async #named(block: { number: bigint } | { latest: true }) {
+    const answer = await this.#o.hook?.(block).catch(() => undefined)
+    if (typeof answer === 'string') return this.resolve(answer)
+    if (answer && typeof answer === 'object') return this.add(answer, 'light-client')
+    return undefined
+  }
+
+  async #walkTo(top: TrustedHeader, number: number, signal?: AbortSignal) {
+    // Down what is trusted already; the rest of the way asked for at once, then walked.
+    let from = top
+    for (
+      let p = this.#byHash.get(from.parentHash);
+      p && from.number > number;
+      p = this.#byHash.get(p.parentHash)
+    )
+      from = p
+    const gap = from.number - number
+    const ahead =
+      this.#o.fetchHeaderAt && gap > 1
+        ? await this.#headersAt(number, from.number, signal)
+        : undefined
+    const at = await this.#walkDown(from, number, ahead, signal)
+    return at?.number === number ? at : undefined
   }
 
   /**
@@ -181,18 +250,20 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
    * `ahead` holds headers asked for by height, keyed by the hash they hash to: each is trusted
    * only if the walk reaches that hash.
    */
-  const walkDown = async (
+  async #walkDown(
     top: TrustedHeader,
     number: number,
     ahead?: ReadonlyMap<string, Record<string, unknown>>,
     signal?: AbortSignal,
-  ) => {
+  ) {
     let at: TrustedHeader | undefined = top
     while (at && at.number > number && !signal?.aborted) {
       const parent: Hex = at.parentHash
       const fetched = ahead?.get(parent)
       at =
-        byHash.get(parent) ?? (fetched && add(fetched, 'ancestor')) ?? (await fetchAndTrust(parent))
+        this.#byHash.get(parent) ??
+        (fetched && this.add(fetched, 'ancestor')) ??
+        (await this.#fetchAndTrust(parent))
     }
     return at
   }
@@ -200,91 +271,37 @@ export function createTrustStore(o: TrustStoreOptions): TrustStore {
   /**
    * Headers at heights `from` to `to` - 1, keyed by the hash they hash to (only the fields it
    * covers kept), asked for at once; none more once `signal` aborts. Walks at the same time
-   * share their heights: each is asked once while any walk is on (`walks`, `atHeight`).
+   * share their heights: each is asked once while any walk is on.
    */
-  const headersAt = async (from: number, to: number, signal?: AbortSignal) => {
+  async #headersAt(from: number, to: number, signal?: AbortSignal) {
     const ahead = new Map<string, Record<string, unknown>>()
     const heights = Array.from({ length: to - from }, (_, i) => to - 1 - i)
     await mapLimit(heights, AT_ONCE, async (n) => {
       if (signal?.aborted) return undefined
-      let asked = atHeight.get(n)
-      if (!asked) {
-        asked = (o.fetchHeaderAt?.(n) ?? Promise.resolve(null)).then(
-          (h) => (h && hashOf(h) ? checkedHeader(h) : undefined),
-          () => undefined,
-        )
-        atHeight.set(n, asked)
-      }
-      const header = await asked
+      const header = await this.#headerAt(n)
       const hash = header?.hash as string | undefined
-      if (header && hash && !byHash.has(hash)) ahead.set(hash, header)
+      if (header && hash && !this.#byHash.has(hash)) ahead.set(hash, header)
       return true
     })
     return ahead
   }
-  const atHeight = new Map<number, Promise<Record<string, unknown> | undefined>>()
-  let walks = 0
 
-  const fetchAndTrust = async (hash: string) => {
-    const header = await o.fetchHeader(hash).catch(() => null)
-    const h = header ? add(header, 'ancestor') : undefined
-    return h?.hash === hash.toLowerCase() ? h : undefined
-  }
-
-  /** The block the hook names for `block` (by its hash, or the header itself), trusted. */
-  const named = async (block: { number: bigint } | { latest: true }) => {
-    const answer = await o.hook?.(block).catch(() => undefined)
-    if (typeof answer === 'string') return resolve(answer)
-    if (answer && typeof answer === 'object') return add(answer, 'light-client')
-    return undefined
-  }
-  const latest = () => named({ latest: true })
-  const verifiedAt = async (number: number) => {
-    const h = await named({ number: BigInt(number) })
-    return h?.number === number ? h : undefined
-  }
-
-  const ancestorAt = async (top: TrustedHeader, number: number, signal?: AbortSignal) => {
-    if (number > top.number || top.number - number > maxDepth) return undefined
-    walks++
-    try {
-      return await walkTo(top, number, signal)
-    } finally {
-      if (--walks === 0) atHeight.clear()
+  /** The header at height `n` from any source, if it hashes to its hash; asked once per walk. */
+  #headerAt(n: number) {
+    let asked = this.#atHeight.get(n)
+    if (!asked) {
+      asked = (this.#o.fetchHeaderAt?.(n) ?? Promise.resolve(null)).then(
+        (h) => (h && hashOf(h) ? checkedHeader(h) : undefined),
+        () => undefined,
+      )
+      this.#atHeight.set(n, asked)
     }
+    return asked
   }
 
-  const walkTo = async (top: TrustedHeader, number: number, signal?: AbortSignal) => {
-    // Down what is trusted already; the rest of the way asked for at once, then walked.
-    let from = top
-    for (
-      let p = byHash.get(from.parentHash);
-      p && from.number > number;
-      p = byHash.get(p.parentHash)
-    )
-      from = p
-    const gap = from.number - number
-    const ahead =
-      o.fetchHeaderAt && gap > 1 ? await headersAt(number, from.number, signal) : undefined
-    const at = await walkDown(from, number, ahead, signal)
-    return at?.number === number ? at : undefined
-  }
-
-  const descends = async (top: TrustedHeader, h: TrustedHeader) => {
-    if (h.number > top.number) return false
-    if (top.number - h.number > maxDepth) return undefined
-    const at = await ancestorAt(top, h.number)
-    return at && at.hash === h.hash // undefined: a header on the way could not be had
-  }
-
-  return {
-    add,
-    get: (h) => byHash.get(h.toLowerCase()),
-    newest: () => newest,
-    resolve,
-    latest,
-    verifiedAt,
-    descends,
-    ancestorAt,
+  async #fetchAndTrust(hash: string) {
+    const header = await this.#o.fetchHeader(hash).catch(() => null)
+    const h = header ? this.add(header, 'ancestor') : undefined
+    return h?.hash === hash.toLowerCase() ? h : undefined
   }
 }

@@ -159,45 +159,12 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
     await follower.started
     return id
   }
-  // Random, as a node's are: through a shared proxy, one client cannot guess another's filter.
-  const filterId = randomId
-
+  const streams: Streams = { o, consumers, gone, add, stopIfIdle }
   return {
     get active() {
       return consumers.size
     },
-    async handle(method, params) {
-      switch (method) {
-        case 'eth_subscribe': {
-          const id = randomId()
-          return add(id, subscriptionOf(id, params, o.notify))
-        }
-        case 'eth_unsubscribe': {
-          // A subscription's id only: a filter is uninstalled (nodes keep the two apart).
-          const id = String(params[0])
-          const removed = !isFilter(consumers.get(id)) && consumers.delete(id)
-          await stopIfIdle()
-          return removed
-        }
-        case 'eth_newBlockFilter':
-          return add(filterId(), { kind: 'blocks', buffer: [], polledAt: Date.now() })
-        case 'eth_newFilter': {
-          const consumer = logFilterOf(params[0])
-          return add(filterId(), consumer)
-        }
-        case 'eth_getFilterChanges':
-          return changesOf(filterIn(consumers, params[0], gone))
-        case 'eth_getFilterLogs':
-          return o.request('eth_getLogs', [criteriaOf(consumers, params[0])])
-        case 'eth_uninstallFilter': {
-          const removed = uninstall(consumers, params[0])
-          await stopIfIdle()
-          return removed
-        }
-        default:
-          throw new ProviderRpcError(4200, `${method} is not a subscription method`)
-      }
-    },
+    handle: (method, params) => handle(streams, method, params),
     criteria: (id) => criteriaOf(consumers, id),
     changes(id) {
       const c = filterIn(consumers, id, gone)
@@ -209,6 +176,50 @@ export function createSubscriptions(o: SubscriptionsOptions): Subscriptions {
       consumers.clear()
       await stopIfIdle()
     },
+  }
+}
+
+/** What `handle` works on: the stream's consumers, and its ways to add one and to stop. */
+type Streams = {
+  o: SubscriptionsOptions
+  consumers: Map<string, Consumer>
+  gone: Map<string, string>
+  add(id: string, consumer: Consumer): Promise<string>
+  stopIfIdle(): Promise<void>
+}
+
+/** A subscription or filter method, answered as a node answers it. */
+async function handle(s: Streams, method: string, params: readonly unknown[]): Promise<unknown> {
+  const { consumers, gone } = s
+  switch (method) {
+    case 'eth_subscribe': {
+      const id = randomId()
+      return s.add(id, subscriptionOf(id, params, s.o.notify))
+    }
+    case 'eth_unsubscribe': {
+      // A subscription's id only: a filter is uninstalled (nodes keep the two apart).
+      const id = String(params[0])
+      const removed = !isFilter(consumers.get(id)) && consumers.delete(id)
+      await s.stopIfIdle()
+      return removed
+    }
+    // Filter ids are random, as a node's are: through a shared proxy, one client cannot guess
+    // another's filter.
+    case 'eth_newBlockFilter':
+      return s.add(randomId(), { kind: 'blocks', buffer: [], polledAt: Date.now() })
+    case 'eth_newFilter':
+      return s.add(randomId(), logFilterOf(params[0]))
+    case 'eth_getFilterChanges':
+      return changesOf(filterIn(consumers, params[0], gone))
+    case 'eth_getFilterLogs':
+      return s.o.request('eth_getLogs', [criteriaOf(consumers, params[0])])
+    case 'eth_uninstallFilter': {
+      const removed = uninstall(consumers, params[0])
+      await s.stopIfIdle()
+      return removed
+    }
+    default:
+      throw new ProviderRpcError(4200, `${method} is not a subscription method`)
   }
 }
 
