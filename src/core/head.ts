@@ -73,8 +73,11 @@ export type HeadTracker = {
   hashAt(n: number): string | undefined
   /** The newest head domains enough to confirm it agreed on (the agreed head, or below it). */
   confirmedHead(): Readonly<Head> | undefined
-  /** `eth_blockNumber`: never lower than a confirmed height returned before. */
-  blockNumber(): Promise<number>
+  /**
+   * `eth_blockNumber`: never lower than a confirmed height returned before; and whether it is
+   * confirmed (`confirmed()` then, read with it: a poll settling after could relabel it).
+   */
+  blockNumber(): Promise<[number: number, confirmed: boolean]>
   /**
    * A caller was shown block `n` (a receipt's, a transaction's, a block's): the next read of
    * `latest` below it polls once first, so that it is read at that block once sources agree on it.
@@ -768,15 +771,15 @@ class Tracker {
       : undefined
   }
 
-  async #blockNumber(): Promise<number> {
+  async #blockNumber(): Promise<[number, boolean]> {
     const head = await this.#get()
     if (this.#agreedConfirmed) {
       this.#highestReturned = Math.max(this.#highestReturned, head.number)
-      return this.#highestReturned
+      return [this.#highestReturned, !this.#overtaken]
     }
     // One domain's claim counts only as far as the chain could have moved since the last
     // confirmed head, and is never the floor: once confirmed domains say otherwise, a height
     // only it backed is not returned again (labelled `head`, past the chain).
-    return Math.max(this.#highestReturned, Math.min(head.number, this.#reach()))
+    return [Math.max(this.#highestReturned, Math.min(head.number, this.#reach())), false]
   }
 }

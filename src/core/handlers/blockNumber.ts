@@ -22,10 +22,12 @@ export const blockNumber: Handler = async (engine, { method, deadline, meta }) =
       meta: meta({ consistency: 'verified', block: { number: t.number, hash: t.hash } }),
     }
   }
-  const n = await beforeDeadline(head.blockNumber(), deadline, () => noHead(engine, method))
+  const [n, confirmed] = await beforeDeadline(head.blockNumber(), deadline, () =>
+    noHead(engine, method),
+  )
   return {
     result: `0x${n.toString(16)}`,
     // A head only one domain backs is no better than that domain.
-    meta: meta({ consistency: head.confirmed() ? 'head' : 'degraded', block: head.peek()! }),
+    meta: meta({ consistency: confirmed ? 'head' : 'degraded', block: head.peek()! }),
   }
 }
