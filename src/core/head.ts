@@ -135,6 +135,8 @@ class Tracker {
   /** Recent confirmed heads and when they were seen: how fast the chain is known to move. */
   readonly #pace: Pace[] = []
   #highestReturned = -1
+  /** The lone head eth_blockNumber was last asked at, and the height it gave (`n`). */
+  #loneReturned: (Head & { n: number }) | undefined
   /** The highest block a caller was shown, and the highest a read waited for a poll to reach. */
   #shown = -1
   #shownPolled = -1
@@ -773,13 +775,23 @@ class Tracker {
 
   async #blockNumber(): Promise<[number, boolean]> {
     const head = await this.#get()
+    const lone = this.#loneReturned
+    this.#loneReturned = undefined
     if (this.#agreedConfirmed) {
       this.#highestReturned = Math.max(this.#highestReturned, head.number)
       return [this.#highestReturned, !this.#overtaken]
     }
     // One domain's claim counts only as far as the chain could have moved since the last
     // confirmed head, and is never the floor: once confirmed domains say otherwise, a height
-    // only it backed is not returned again (labelled `head`, past the chain).
-    return [Math.max(this.#highestReturned, Math.min(head.number, this.#reach())), false]
+    // only it backed is not returned again (labelled `head`, past the chain). But while it
+    // stands alone, the lone height returned last is the floor of the lone heads below it on its
+    // chain (by the kept headers' parent hashes): a backend a block behind does not take it back.
+    let n = Math.max(this.#highestReturned, Math.min(head.number, this.#reach()))
+    let hash = lone?.hash
+    for (let k = lone?.number ?? 0; hash && k-- > head.number; )
+      hash = (this.#headers.get(hash)?.parentHash as string | undefined)?.toLowerCase()
+    if (hash === head.hash) n = Math.max(n, lone!.n)
+    this.#loneReturned = { ...head, n }
+    return [n, false]
   }
 }
