@@ -67,3 +67,90 @@ describe('followChain: a pusher whose socket keeps closing', () => {
       assert.ok(at[i]! - at[i - 1]! >= 1_000, `refreshes ${at[i - 1]} and ${at[i]} ms apart`)
   })
 })
+
+describe('followChain: a pusher that leaves eth_subscribe or eth_unsubscribe unanswered', () => {
+  for (const silent of ['subscribe', 'unsubscribe'] as const)
+    test(`stop() does not wait for its ${silent}; it is undone behind`, async () => {
+      let answer: (() => void) | undefined
+      let unsubscribed = 0
+      let changes = 0
+      let push: ((h: unknown) => void) | undefined
+      const subscription = {
+        unsubscribe: () => {
+          unsubscribed++
+          return silent === 'unsubscribe' ? new Promise<void>(() => {}) : Promise.resolve()
+        },
+      }
+      const pusher: HeadPusher = {
+        name: 'mute',
+        subscribe: (_params, onMessage) => {
+          push = onMessage
+          if (silent === 'unsubscribe') return Promise.resolve(subscription)
+          return new Promise((resolve) => {
+            answer = () => resolve(subscription)
+          })
+        },
+      }
+      const follower = followChain({
+        blockByNumber: async () => header,
+        blockByHash: async () => header,
+        pollingInterval: 1_000,
+        pushers: [pusher],
+        confirmHead: async (_p, h) => h as RpcHeader,
+        onChange: async () => {
+          changes++
+        },
+        onError: () => {},
+      })
+      await follower.started
+      let stopped = false
+      void follower.stop().then(() => {
+        stopped = true
+      })
+      await vi.advanceTimersByTimeAsync(0)
+      assert.ok(stopped, 'stop() settled at once')
+      // A push after stop() reaches no one.
+      push!(header)
+      await vi.advanceTimersByTimeAsync(0)
+      assert.equal(changes, 0)
+      answer?.()
+      await vi.advanceTimersByTimeAsync(0)
+      assert.equal(unsubscribed, 1, 'unsubscribed once its subscription is there')
+    })
+})
+
+describe('followChain: a pusher flooding pushes', () => {
+  test('one push confirmed at a time; of those pushed meanwhile only the newest', async () => {
+    let push: ((h: unknown) => void) | undefined
+    const confirmed: unknown[] = []
+    const pusher: HeadPusher = {
+      name: 'flood',
+      subscribe: async (_params, onMessage) => {
+        push = onMessage
+        return { unsubscribe: async () => {} }
+      },
+    }
+    const follower = followChain({
+      blockByNumber: async () => header,
+      blockByHash: async () => header,
+      pollingInterval: 1_000,
+      pushers: [pusher],
+      confirmHead: async (_p, h) => {
+        confirmed.push(h)
+        await new Promise((r) => setTimeout(r, 10))
+        return undefined
+      },
+      onChange: async () => {},
+      onError: () => {},
+    })
+    await follower.started
+    await vi.advanceTimersByTimeAsync(0)
+    // 2,000 pushes in one frame (dispatched synchronously), then one more after a while.
+    for (let i = 0; i < 2_000; i++) push!(i)
+    await vi.advanceTimersByTimeAsync(50)
+    push!('later')
+    await vi.advanceTimersByTimeAsync(50)
+    assert.deepEqual(confirmed, [0, 1_999, 'later'])
+    await follower.stop()
+  })
+})

@@ -148,8 +148,11 @@ export function followChain(o: FollowerOptions): ChainFollower {
       stopped = true
       clearTimeout(timer)
       for (const off of unlisten) off()
-      const subs = await Promise.all(subscriptions)
-      await Promise.all(subs.map((s) => s?.unsubscribe().catch(() => {})))
+      // Undone behind, not awaited: a pusher that leaves eth_subscribe or eth_unsubscribe
+      // unanswered (its socket alive) must not hold the caller's eth_unsubscribe or close()
+      // for its timeout (test/adversarial/reviewOfWsPushes.test.ts). A WebSocket source drops
+      // a subscription's pushes as soon as it is undone, before the node answers.
+      for (const s of subscriptions) void s.then((sub) => sub?.unsubscribe()).catch(() => {})
       await kick() // once stopped, only the step in progress
     },
   }
@@ -162,13 +165,23 @@ function listen(
   onHead: (header: RpcHeader) => void,
   onResubscribe: () => void,
 ): Promise<{ unsubscribe(): Promise<void> } | undefined> {
-  const pushed = (result: unknown) => {
-    confirmHead(pusher, result).then(
-      (header) => {
-        if (header) onHead(header)
-      },
-      () => {},
-    )
+  // One push confirmed at a time: pushed meanwhile, the newest waits and those before it are
+  // dropped (the stream backfills by parent hash). A pusher flooding distinct, correctly hashed
+  // headers then costs a hash per confirmation, not one per push
+  // (test/adversarial/reviewOfWsPushes.test.ts).
+  let waiting: [unknown] | undefined
+  let busy = false
+  const pushed = async (result: unknown) => {
+    waiting = [result]
+    if (busy) return
+    busy = true
+    while (waiting) {
+      const [next] = waiting
+      waiting = undefined
+      const header = await confirmHead(pusher, next).catch(() => {})
+      if (header) onHead(header)
+    }
+    busy = false
   }
   return pusher
     .subscribe(['newHeads'], pushed, { onError: () => {}, onResubscribe })
