@@ -42,7 +42,7 @@
  *   the refresh's start, `patience` is at least 250 ms): flapping does not shorten either.
  * - eth_blockNumber's floor takes only confirmed heights (lone-domain review #1); a confirmed
  *   height needs two domains' hashes at it, which flapping does not forge.
- * - Not tried: WebSocket pushes from a flapping liar (hostileStreams.test.ts covers pushes).
+ * - WebSocket pushes from a flapping liar: reviewOfWsPushes.test.ts.
  * - Named here, since fixed: handlers/blockNumber.ts computed the height, then read `confirmed()`
  *   after an await: a poll settling in between could label a lone height `head`. The tracker
  *   now returns the height with its label (src/core/handlers/blockNumber.test.ts).
