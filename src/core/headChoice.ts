@@ -18,7 +18,11 @@ export type ConfirmedHead = Head & { at: number; time: number }
 export type Pace = { number: number; at: number }
 
 /**
- * The highest (number, hash) that sources in at least `q` domains report, whatever the gaps.
+ * The highest (number, hash) that sources in at least `q` domains report, whatever the gaps; or,
+ * where `q` is more than a confirmation (`trustQuorum`), that a confirmation's domains report at a
+ * height `q` domains reached: those that report another hash there (a chain of their own) are not
+ * waited for, so one domain forking its own chain cannot hold back the head the others agree on
+ * (a quorum of three domains: test/adversarial/reviewOfWiderQuorums.test.ts). Those behind are.
  * `future(hash)`: the block's timestamp is ahead of the clock.
  */
 export function highestAgreed(
@@ -27,24 +31,33 @@ export function highestAgreed(
   trustQuorum: number,
   future: (hash: string) => boolean,
 ): Candidate | undefined {
-  const byBlock = new Map<string, Candidate & { set: Set<string> }>()
-  let best: (Candidate & { set: Set<string> }) | undefined
+  const byBlock = new Map<string, Candidate>()
   for (const s of among)
     for (const [number, hash] of s.hashes) {
       const key = `${number}:${hash}`
       let c = byBlock.get(key)
       if (!c) {
-        c = { number, hash, backers: [], domains: 0, set: new Set() }
+        c = { number, hash, backers: [], domains: 0 }
         byBlock.set(key, c)
       }
       c.backers.push(s)
-      c.set.add(s.domain)
-      c.domains = c.set.size
-      // A head from the future that fewer domains than a confirmation report never counts.
-      if (c.domains < q || (best && number <= best.number)) continue
-      if (c.domains < trustQuorum && future(hash)) continue
-      best = c
     }
+  const domains = (of: readonly SourceState[]) => new Set(of.map((s) => s.domain)).size
+  let best: Candidate | undefined
+  for (const c of byBlock.values()) {
+    c.domains = domains(c.backers)
+    // A confirmation's domains (or `q`, if fewer) report it, at a height the quorum's domains
+    // reached: those that report another hash there are not waited for.
+    if (
+      c.domains < Math.min(q, trustQuorum) ||
+      (best && c.number <= best.number) ||
+      domains(among.filter((s) => s.hashes.has(c.number))) < q
+    )
+      continue
+    // A head from the future that fewer domains than a confirmation report never counts.
+    if (c.domains < trustQuorum && future(c.hash)) continue
+    best = c
+  }
   return best
 }
 

@@ -1,9 +1,11 @@
 /**
  * `eth_blockNumber`: the head tracker's agreed head, never below a confirmed one returned before
  * (a height one domain alone backed, `degraded`, is no floor); with only untrusted sources, the
- * light client's newest verified block.
+ * light client's newest verified block. Under `onQuorumLoss: 'fail'`, a height no second domain
+ * confirms is a QuorumLostError.
  */
 import { beforeDeadline } from '../../shared/abort.ts'
+import { QuorumLostError } from '../../shared/errors.ts'
 import type { Handler } from '../engine.ts'
 import { noHead } from './noHead.ts'
 
@@ -25,6 +27,11 @@ export const blockNumber: Handler = async (engine, { method, deadline, meta }) =
   const [n, confirmed] = await beforeDeadline(head.blockNumber(), deadline, () =>
     noHead(engine, method),
   )
+  // One domain's height is quorum lost: under `onQuorumLoss: 'fail'`, not returned (flagged).
+  if (!confirmed && engine.config.onQuorumLoss === 'fail')
+    throw new QuorumLostError(
+      `Quorum lost for ${method}: only one domain left and onQuorumLoss is 'fail'.`,
+    )
   return {
     result: `0x${n.toString(16)}`,
     // A head only one domain backs is no better than that domain.

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'vitest'
+import { highestAgreed } from './headChoice.ts'
+import type { SourceState } from './sourceState.ts'
+
+/** A source in `domain` that reported `hashes` (height to hash). */
+const source = (domain: string, hashes: Record<number, string>) =>
+  ({
+    domain,
+    hashes: new Map(Object.entries(hashes).map(([n, h]) => [Number(n), h])),
+  }) as never as SourceState
+const never = () => false
+const head = (q: number, among: SourceState[], trustQuorum = 2) => {
+  const c = highestAgreed(q, among, trustQuorum, never)
+  return c && `${c.number}:${c.hash}:${c.domains}`
+}
+
+describe('highestAgreed with a quorum of three domains', () => {
+  const a = source('a', { 1: 'x1', 2: 'x2', 3: 'x3' })
+  const b = source('b', { 1: 'x1', 2: 'x2', 3: 'x3' })
+
+  it('a domain on a chain of its own (another hash at each height) does not hold the head back', () => {
+    const liar = source('liar', { 1: 'x1', 2: 'f2', 3: 'f3', 4: 'f4' })
+    assert.equal(head(3, [liar, a, b]), '3:x3:2')
+  })
+
+  it('a domain behind (no hash at a height yet) is waited for: the head is the height all three hold', () => {
+    const behind = source('c', { 1: 'x1', 2: 'x2' })
+    assert.equal(head(3, [behind, a, b]), '2:x2:3')
+  })
+
+  it('never fewer domains than a confirmation: one domain against two others of their own', () => {
+    const c = source('c', { 1: 'x1', 2: 'y2' })
+    const d = source('d', { 1: 'x1', 2: 'z2' })
+    assert.equal(head(3, [source('a', { 1: 'x1', 2: 'x2' }), c, d]), '1:x1:3')
+  })
+
+  it('a quorum of two is as before: two domains, whatever the third says', () => {
+    const liar = source('liar', { 1: 'x1', 2: 'f2' })
+    assert.equal(head(2, [liar, source('a', { 1: 'x1', 2: 'x2' })]), '1:x1:2')
+    assert.equal(head(1, [liar], 1), '2:f2:1')
+  })
+})
