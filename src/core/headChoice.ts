@@ -45,12 +45,12 @@ export function highestAgreed(
   const domains = (of: readonly SourceState[]) => new Set(of.map((s) => s.domain)).size
   let best: Candidate | undefined
   for (const c of byBlock.values()) {
+    if (best && c.number <= best.number) continue
     c.domains = domains(c.backers)
     // A confirmation's domains (or `q`, if fewer) report it, at a height the quorum's domains
     // reached: those that report another hash there are not waited for.
     if (
       c.domains < Math.min(q, trustQuorum) ||
-      (best && c.number <= best.number) ||
       domains(among.filter((s) => s.hashes.has(c.number))) < q
     )
       continue

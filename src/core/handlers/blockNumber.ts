@@ -30,7 +30,7 @@ export const blockNumber: Handler = async (engine, { method, deadline, meta }) =
   // One domain's height is quorum lost: under `onQuorumLoss: 'fail'`, not returned (flagged).
   if (!confirmed && engine.config.onQuorumLoss === 'fail')
     throw new QuorumLostError(
-      `Quorum lost for ${method}: only one domain left and onQuorumLoss is 'fail'.`,
+      `Quorum lost for ${method}: no second domain confirms the head and onQuorumLoss is 'fail'.`,
     )
   return {
     result: `0x${n.toString(16)}`,
