@@ -131,8 +131,9 @@ describe('trust store: ancestorAt, a height below a trusted header', () => {
     return out
   }
 
-  function walker(chain: Record<string, unknown>[], byHeight = chain) {
-    const asked = { byHash: 0, byHeight: 0 }
+  /** A store over `chain`; by height, the first answers are `byHeight`'s, agreed ones `agreed`'s. */
+  function walker(chain: Record<string, unknown>[], byHeight = chain, agreed = byHeight) {
+    const asked = { byHash: 0, byHeight: 0, agreed: 0 }
     const trust = createTrustStore({
       checkpoints: [],
       hook: undefined,
@@ -140,9 +141,10 @@ describe('trust store: ancestorAt, a height below a trusted header', () => {
         asked.byHash++
         return chain.find((h) => hashOf(h) === hash.toLowerCase()) ?? null
       },
-      async fetchHeaderAt(n) {
-        asked.byHeight++
-        return byHeight.find((h) => Number(h.number) === n) ?? null
+      async fetchHeaderAt(n, twoDomains) {
+        if (twoDomains) asked.agreed++
+        else asked.byHeight++
+        return (twoDomains ? agreed : byHeight).find((h) => Number(h.number) === n) ?? null
       },
     })
     const top = trust.add(chain.at(-1)!, 'agreed')!
@@ -155,15 +157,26 @@ describe('trust store: ancestorAt, a height below a trusted header', () => {
     const at = await trust.ancestorAt(top, top.number - 30)
     assert.equal(at?.hash, hashOf(chain[9]!))
     assert.equal(at?.via, 'ancestor')
-    assert.deepEqual(asked, { byHash: 0, byHeight: 30 })
+    assert.deepEqual(asked, { byHash: 0, byHeight: 30, agreed: 0 })
     // Trusted now: a height between is had without asking again.
     assert.equal((await trust.ancestorAt(top, top.number - 12))?.hash, hashOf(chain[27]!))
-    assert.deepEqual(asked, { byHash: 0, byHeight: 30 })
+    assert.deepEqual(asked, { byHash: 0, byHeight: 30, agreed: 0 })
   })
 
-  it('a correctly hashed header of another chain, given by height, is not trusted: the walk asks by hash', async () => {
+  it('a correctly hashed header of another chain, given by height, is not trusted: the rest is asked again, agreed', async () => {
     const chain = chainOf(10)
     const other = chainOf(10, 7) // siblings at every height
+    const { trust, top, asked } = walker(chain, [...chain.slice(0, 4), ...other.slice(4)], chain)
+    const at = await trust.ancestorAt(top, top.number - 8)
+    assert.equal(at?.hash, hashOf(chain[1]!))
+    // Heights 1 to 8 asked at once; the walk stopped below 9 (8 was a sibling): 1 to 8 again, agreed.
+    assert.deepEqual(asked, { byHash: 0, byHeight: 8, agreed: 8 })
+    for (const h of other) assert.equal(trust.get(hashOf(h)), undefined)
+  })
+
+  it('where the agreed answers do not link either, the walk asks by parent hash', async () => {
+    const chain = chainOf(10)
+    const other = chainOf(10, 7)
     const { trust, top, asked } = walker(chain, [...chain.slice(0, 4), ...other.slice(4)])
     const at = await trust.ancestorAt(top, top.number - 8)
     assert.equal(at?.hash, hashOf(chain[1]!))

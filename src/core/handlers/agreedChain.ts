@@ -85,30 +85,33 @@ export const headerByHash = (engine: Engine, hash: string) =>
 /**
  * The block at height `n` as the first source gives it, for the trust store to walk down to by
  * parent hash (trust.ts `ancestorAt`): that walk is its check, so any answer that hashes to the
- * hash it claims will do; a node behind may not have it yet, and another is asked.
+ * hash it claims will do; a node behind may not have it yet, and another is asked. `agreed`:
+ * as two domains agree on it (asked where the first answers did not link).
  */
-export const headerAt = (engine: Engine, n: number) =>
-  headerFrom(engine, 'eth_getBlockByNumber', `0x${n.toString(16)}`)
+export const headerAt = (engine: Engine, n: number, agreed?: boolean) =>
+  headerFrom(engine, 'eth_getBlockByNumber', `0x${n.toString(16)}`, undefined, agreed)
 
 /** The trust store's ways to a header through the engine: by hash, and by height for its walks. */
 export const headersThrough = (engine: () => Engine) => ({
   fetchHeader: (hash: string) => headerByHash(engine(), hash),
-  fetchHeaderAt: (n: number) => headerAt(engine(), n),
+  fetchHeaderAt: (n: number, agreed?: boolean) => headerAt(engine(), n, agreed),
 })
 
 /**
  * `block` without its transactions; an answer counts once it hashes to `hash` (by hash: what was
  * asked for; by height: whatever hash it claims). Every header is checked alone, so untrusted
- * sources (an IPFS route) may serve it.
+ * sources (an IPFS route) may serve it; `agreed`, by height, only as two domains agree on it.
  */
 async function headerFrom(
   engine: Engine,
   method: 'eth_getBlockByHash' | 'eth_getBlockByNumber',
   block: string,
   hash?: string,
+  agreed?: boolean,
 ): Promise<Record<string, unknown> | null> {
-  const { candidates, force, reserve } = engine.candidatesFor(false, true, method)
+  const { candidates, force, reserve } = engine.candidatesFor(false, !agreed, method)
   const hashOf = (h: unknown) => hash ?? String((h as { hash?: unknown } | undefined)?.hash)
+  const two = Math.min(2, engine.config.quorum.domains)
   const r = await fanOut(engine.fan, {
     method,
     params: [block, false],
@@ -116,13 +119,15 @@ async function headerFrom(
     force,
     ...(reserve ? { reserve } : {}),
     // By hash, "not found" needs the domains' agreement; by height, one answer will do.
-    need: hash ? engine.needFor(candidates, method).need : { sources: 1, domains: 1 },
+    need: hash
+      ? engine.needFor(candidates, method).need
+      : { sources: agreed ? two : 1, domains: agreed ? two : 1 },
     check: (h) =>
       h === null || headerHashes(h, hashOf(h)) ? undefined : `header is not ${hashOf(h)}`,
-    standsAlone: (h) => h !== null,
+    standsAlone: (h) => h !== null && !agreed,
     key: (h) => (h === null ? 'null' : hashOf(h)),
     pending: (h) => h === null,
-    degrade: true,
+    degrade: !agreed,
     deadline: Date.now() + engine.config.timeout,
     initial: 1,
   })
