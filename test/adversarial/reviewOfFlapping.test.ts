@@ -57,11 +57,11 @@ import {
   type OutlastOptions,
   type Source,
 } from '../../src/index.ts'
-import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
 import { CHAIN_ID, resetLab, sleep, threeDomains } from '../helpers.ts'
 import { devAccounts, type FaultMode, type Lab, startLab } from '../lab/index.ts'
 import { deployAnswer, PING, PING_INIT } from '../workload.ts'
 import { hostile } from './hostile.ts'
+import { flap, forgedChain, honestOf, MARK } from './proxiedLiar.ts'
 
 type Header = Record<string, unknown> & { number: string; hash: string; parentHash: string }
 type Log = {
@@ -83,18 +83,10 @@ beforeAll(async () => {
 afterAll(() => lab.stop())
 
 const hex = (n: number) => `0x${n.toString(16)}`
-const seconds = () => Math.floor(Date.now() / 1_000)
 const chainHead = async () => Number(await lab.anvil.rpc<string>('eth_blockNumber'))
-/** The balance the liar claims for everyone: no dev account holds it. */
-const MARK = '0x1234567890abcdef'
 const ADDRESS = devAccounts[2]!.address
 
-const honest = (names: string[], timeout = 1_000) =>
-  lab.sources
-    .filter((s) => names.includes(s.name))
-    .map((s) =>
-      http(s.proxy.url, { name: s.name, domain: s.domain, fetchFn: s.proxy.fetch, timeout }),
-    )
+const honest = (names: string[], timeout = 1_000) => honestOf(lab, names, timeout)
 
 /**
  * The liar, over its lab proxy (so `refused` and `blackhole` reach every call, forged ones too:
@@ -111,40 +103,13 @@ function liar(o: { forge?: number; logs?: 'drop' | 'add'; later?: boolean } = {}
     fetchFn: lab.proxy('liar').fetch,
     timeout: 1_000,
   })
-  const byHash = new Map<string, Header>()
-  const byNumber = new Map<string, Header>()
-  let base: Header | undefined
-  let tip: Header | undefined
-  let started = 0
-  const extend = async (real: Header) => {
-    if (!base) {
-      base = real
-      tip = real
-      started = Date.now()
-    }
-    const want = 1 + Math.floor((o.forge! * (Date.now() - started)) / 1_000)
-    while (Number(tip!.number) - Number(base.number) < want) {
-      const parent = tip!
-      const forged: Record<string, unknown> = {
-        ...parent,
-        number: hex(Number(parent.number) + 1),
-        parentHash: parent.hash,
-        timestamp: hex(Math.max(seconds(), Number(parent.timestamp))),
-        extraData: '0x6c696172',
-      }
-      forged.hash = computeBlockHash(forged as unknown as RpcBlockHeader)
-      tip = forged as Header
-      byHash.set(tip.hash.toLowerCase(), tip)
-      byNumber.set(tip.number, tip)
-    }
-    return tip!
-  }
+  const { extend, byHash, byNumber, tip } = forgedChain(o.forge ?? 0)
   const source: Source = hostile(inner, async (method, params, answer) => {
     const real = await answer()
     if (!on) return real
     if (method === 'eth_getBalance') return MARK
     if (o.forge) {
-      if (method === 'eth_blockNumber') return tip?.number ?? real
+      if (method === 'eth_blockNumber') return tip()?.number ?? real
       if (method === 'eth_getBlockByHash')
         return byHash.get(String(params[0]).toLowerCase()) ?? real
       if (method === 'eth_getBlockByNumber')
@@ -166,24 +131,6 @@ function liar(o: { forge?: number; logs?: 'drop' | 'add'; later?: boolean } = {}
     start() {
       on = true
     },
-  }
-}
-
-/** Runs the liar's proxy through `phases` (mode, ms) over and over until `stop()`. */
-function flap(phases: readonly [FaultMode['kind'], number][]) {
-  let on = true
-  const done = (async () => {
-    while (on)
-      for (const [kind, ms] of phases) {
-        if (!on) break
-        await lab.proxy('liar').setMode({ kind } as FaultMode)
-        await sleep(ms)
-      }
-    await lab.proxy('liar').setMode({ kind: 'ok' })
-  })()
-  return async () => {
-    on = false
-    await done
   }
 }
 
@@ -228,7 +175,7 @@ describe('a. the liar out just long enough not to count, then first to answer', 
     try {
       await warm(rpc)
       for (const schedule of SCHEDULES.slice(0, 2)) {
-        const stop = flap(schedule)
+        const stop = flap(lab, schedule)
         const end = Date.now() + 9_000
         while (Date.now() < end) {
           const r = await rpc
@@ -278,7 +225,7 @@ describe('c/d. two honest domains up and agreeing, the liar flapping and forging
       await warm(rpc)
       assert.ok(rpc.status().headConfirmed)
       for (const schedule of SCHEDULES) {
-        const stop = flap(schedule)
+        const stop = flap(lab, schedule)
         const end = Date.now() + 7_000
         while (Date.now() < end) {
           const read = await rpc
@@ -401,7 +348,7 @@ async function subscribeThrough(options: Partial<OutlastOptions>, l: ReturnType<
     )
     let i = 0
     for (const schedule of SCHEDULES) {
-      const stop = flap(schedule)
+      const stop = flap(lab, schedule)
       const end = Date.now() + 6_000
       while (Date.now() < end) {
         await ping(++i)
