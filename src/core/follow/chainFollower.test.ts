@@ -154,3 +154,38 @@ describe('followChain: a pusher flooding pushes', () => {
     await follower.stop()
   })
 })
+
+describe('followChain: a confirmed push the follower cannot take', () => {
+  test('a push that throws in the follower neither ends that pusher’s pushes nor rejects unhandled', async () => {
+    let push: ((h: unknown) => void) | undefined
+    const confirmed: unknown[] = []
+    const pusher: HeadPusher = {
+      name: 'odd',
+      subscribe: async (_params, onMessage) => {
+        push = onMessage
+        return { unsubscribe: async () => {} }
+      },
+    }
+    const follower = followChain({
+      blockByNumber: async () => header,
+      blockByHash: async () => header,
+      pollingInterval: 1_000,
+      pushers: [pusher],
+      // The first "confirmed" header has no hash: taking it throws (toLink).
+      confirmHead: async (_p, h) => {
+        confirmed.push(h)
+        return (h === 'odd' ? { number: '0x2' } : undefined) as RpcHeader | undefined
+      },
+      onChange: async () => {},
+      onError: () => {},
+    })
+    await follower.started
+    await vi.advanceTimersByTimeAsync(0)
+    push!('odd')
+    await vi.advanceTimersByTimeAsync(10)
+    push!('next')
+    await vi.advanceTimersByTimeAsync(10)
+    assert.deepEqual(confirmed, ['odd', 'next'])
+    await follower.stop()
+  })
+})

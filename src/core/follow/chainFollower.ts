@@ -178,8 +178,11 @@ function listen(
     while (waiting) {
       const [next] = waiting
       waiting = undefined
-      const header = await confirmHead(pusher, next).catch(() => {})
-      if (header) onHead(header)
+      // A head the follower cannot take is dropped like an unconfirmed one (the poll covers
+      // it): it must neither end this pusher's pushes nor reject unhandled.
+      await confirmHead(pusher, next)
+        .then((header) => header && onHead(header))
+        .catch(() => {})
     }
     busy = false
   }
