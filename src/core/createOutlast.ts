@@ -1,3 +1,4 @@
+import { lazy } from '../shared/lazy.ts'
 import { serves } from '../shared/route.ts'
 import type { Hex } from '../shared/types.ts'
 import { realClock } from './clock.ts'
@@ -58,12 +59,11 @@ export function createOutlast(options: OutlastOptions): Outlast {
   let closed = false
 
   // Trusted headers anchor proofs: the store loads only when a prover is configured.
-  const trust = config.prover ? loadTrustStore(config, () => engine) : undefined
+  const trust = config.prover ? lazy(() => loadTrustStore(config, () => engine)) : undefined
+  trust?.().catch(() => {}) // begun now, for the first proof; tried again on use if it fails
 
   // Subscriptions and filters load on first use: a dApp that never subscribes never bundles them.
-  let subscriptions: Promise<EngineStreams> | undefined
-  const streams = () =>
-    (subscriptions ??= import('./follow/streams.ts').then((m) => m.engineStreams(engine)))
+  const streams = lazy(() => import('./follow/streams.ts').then((m) => m.engineStreams(engine)))
 
   const { redact } = pool
 
@@ -101,7 +101,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
 
   const close = async () => {
     closed = true
-    await (await subscriptions)?.close()
+    await (await streams.started())?.close()
     await Promise.all(config.sources.map((s) => s.close?.()))
   }
   return clientOf(engine, requestWithMeta, () => closed, close)
@@ -125,7 +125,9 @@ function preloadAfterFirstAnswer(events: Emitter<OutlastEvents>, prover: Prover 
   const first = (e: OutlastEvents['request']) => {
     if (!e.ok) return
     events.removeListener('request', first)
-    realClock.setTimeout(() => void import('./preload.ts').then((m) => m.preload(prover)), 0)
+    // A host that fails before the chunk loads leaves each first use to fetch it, and say so.
+    const load = () => import('./preload.ts').then((m) => m.preload(prover))
+    realClock.setTimeout(() => void load().catch(() => {}), 0)
   }
   events.on('request', first)
 }
@@ -150,7 +152,7 @@ function headTrackerOf(
   config: ResolvedConfig,
   pool: SourcePool,
   events: Emitter<OutlastEvents>,
-  trustStore: Promise<TrustStore> | undefined,
+  trustStore: (() => Promise<TrustStore>) | undefined,
 ): HeadTracker {
   /**
    * How long a head poll may take at `s`: a few of its round trips, or most of the request
@@ -183,7 +185,13 @@ function headTrackerOf(
     // Heads the domains agree on anchor proofs, unless a light client does: then only what it
     // verified is trusted (agreeing liars cannot make a head real).
     ...(trustStore && !config.trustedHeader
-      ? { onTrusted: (header) => void trustStore.then((t) => t.add(header, 'agreed')) }
+      ? {
+          onTrusted: (header) =>
+            void trustStore().then(
+              (t) => t.add(header, 'agreed'),
+              () => {},
+            ),
+        }
       : {}),
     onBadHeader: (s, reason) => pool.markLying(s, reason),
   })

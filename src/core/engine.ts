@@ -25,8 +25,8 @@ export type Engine = {
   budget: RetryBudget
   /** What `fanOut` needs of the engine. */
   fan: FanOutContext
-  /** Trusted headers for proofs; only with a prover configured. */
-  trust: Promise<TrustStore> | undefined
+  /** Trusted headers for proofs, loaded on first use (again, if that load failed); only with a prover. */
+  trust: (() => Promise<TrustStore>) | undefined
   /** Subscriptions and filters, loaded on first use. */
   streams(): Promise<EngineStreams>
   /** Every source's secrets removed from a text the engine shows. */

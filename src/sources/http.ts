@@ -1,5 +1,6 @@
 import { raceAbort } from '../shared/abort.ts'
 import { SourceError } from '../shared/errors.ts'
+import { lazy } from '../shared/lazy.ts'
 import { parseRetryAfter } from '../shared/retryAfter.ts'
 import type {
   MethodRoute,
@@ -125,12 +126,11 @@ export function http(url: string, options: HttpSourceOptions = {}): Source {
 
   const batchOptions = options.batch === true ? {} : options.batch || undefined
   // Batching is opt-in: its code loads with the first batched call (calls made in that tick
-  // still go out together).
-  let batcher: Promise<(call: Call) => Promise<unknown>> | undefined
-  const batched = async (call: Call) => {
-    batcher ??= import('./batch.ts').then((m) => m.createBatcher(post, rpc, batchOptions))
-    return (await batcher)(call)
-  }
+  // still go out together; a load that failed is tried again).
+  const batcher = lazy(() =>
+    import('./batch.ts').then((m) => m.createBatcher(post, rpc, batchOptions)),
+  )
+  const batched = async (call: Call) => (await batcher())(call)
 
   return {
     config: urlSourceConfig(source, url, scrub.text),

@@ -14,7 +14,7 @@ export const blockNumber: Handler = async (engine, { method, deadline, meta }) =
   // No trusted source to poll: the light client's newest verified block is the head.
   if (engine.config.lightOnly) {
     const t = await beforeDeadline(
-      engine.trust!.then((trust) => trust.latest()),
+      engine.trust!().then((trust) => trust.latest()),
       deadline,
       () => noHead(engine, method),
     )

@@ -48,7 +48,7 @@ function engineOver(
     peek: () => top,
   } as unknown as HeadTracker
   const engine = {
-    trust: Promise.resolve(trust),
+    trust: () => Promise.resolve(trust),
     head,
     config: hook ? { trustedHeader: hook } : {},
   } as unknown as Engine

@@ -34,7 +34,7 @@ type Failure = { s: SourceState; why: string; unanchored: boolean; round: 1 | 2 
 
 export async function prove(engine: Engine, prover: Prover, c: Call): Promise<ProofOutcome> {
   const { method, params } = c
-  const trust = (await engine.trust)!
+  const trust = await engine.trust!()
   let header: TrustedHeader | undefined
   if (prover.stateMethods.has(method)) {
     // A height below the kept heads is walked down to (trust.ts `ancestorAt`): one that takes
@@ -260,7 +260,7 @@ export async function trustedHeaderFor(
   tag: unknown,
   signal?: AbortSignal,
 ): Promise<TrustedHeader | undefined> {
-  const trust = await engine.trust
+  const trust = await engine.trust?.()
   if (!trust) return undefined
   if (tag === undefined || tag === 'latest') {
     // A light client's newest verified block, when there is one: what sources agree on is
