@@ -36,6 +36,8 @@ const core = '{core,sources,shared,proofs,verify,execute,light}'
  */
 const nodeOnly = [
   'src/core/{follow/logs,txRules}.test.ts', // read fixtures with node:fs
+  // node:http, process' unhandledRejection, vi.mock of chunks (test/browser/chunkRetry there)
+  'src/core/chunkLoadFailure.test.ts',
   'src/sources/eip1193.test.ts', // anvil (test/lab)
   'src/sources/http.test.ts', // node:http servers and the test lab
   'src/sources/networkError.test.ts', // node:net servers

@@ -32,10 +32,11 @@ async function read(method: string, params: unknown[] = []): Promise<Answer> {
 }
 
 const api = {
-  /** A client over `sources`, each in its own failure domain; quorum of two domains (default). */
-  start(chainId: number, sources: PageSource[]): true {
+  /** A client over `sources`, each in its own failure domain; quorum of two domains (default); `preload` as given. */
+  start(chainId: number, sources: PageSource[], preload?: boolean): true {
     rpc = createOutlast({
       chainId,
+      ...(preload === undefined ? {} : { preload }),
       pollingInterval: 500,
       // Every read goes to the sources: none may be answered from what was agreed before.
       cacheSize: 0,
@@ -56,6 +57,14 @@ const api = {
       read('eth_getBalance', [address, 'latest']),
     ])
     return { chainId, blockNumber, balance, ms: Math.round(performance.now() - start) }
+  },
+  /** One request's result, or its error's message (as `{ error }`). */
+  async request(method: string, params: unknown[] = []) {
+    try {
+      return { result: await client().request({ method, params }) }
+    } catch (e) {
+      return { error: String((e as Error).message) }
+    }
   },
   status() {
     const { toString: _, ...status } = client().status()
