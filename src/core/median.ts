@@ -17,7 +17,7 @@ export type MedianRequest = {
   attempt(s: SourceState, signal: AbortSignal): Promise<unknown>
   method: string
   deadline: number
-  /** Domains a figure needs to be more than one domain's word. @default 2 */
+  /** Domains a figure needs to stand undegraded (`quorum.domains`, at most three). @default 2 */
   quorum?: number
 }
 
@@ -39,6 +39,8 @@ export function medianAnswer(req: MedianRequest): Promise<MedianResult> {
     AbortSignal.timeout(Math.max(0, req.deadline - Date.now())),
   ])
   const started = Date.now()
+  // At most the domains a median asks: one vote a domain.
+  const quorum = Math.min(DOMAINS, req.quorum ?? 2)
   const answers: Figure[] = []
   const failures: { source: string; reason: string }[] = []
   const asked = new Set<SourceState>()
@@ -55,7 +57,7 @@ export function medianAnswer(req: MedianRequest): Promise<MedianResult> {
       clearTimeout(timer)
       controller.abort()
       if (answers.length === 0) return reject(new AllSourcesFailedError(req.method, failures))
-      resolve(medianOf(answers, asked.size, req.quorum ?? 2))
+      resolve(medianOf(answers, asked.size, quorum))
     }
     /** The best source of a domain nobody answered or was asked for yet; then the reserve. */
     const next = (): SourceState | undefined => {
@@ -86,10 +88,19 @@ export function medianAnswer(req: MedianRequest): Promise<MedianResult> {
     }
     const settle = (s: SourceState) => {
       if (done) return
-      if (inflight.size === 0 || domainsOf(answers) >= DOMAINS) return finish()
+      const n = domainsOf(answers)
+      if (inflight.size === 0 || n >= DOMAINS) return finish()
       clearTimeout(timer)
-      const took = close(answers) ? Date.now() - started : Number.POSITIVE_INFINITY
-      timer = setTimeout(finish, patience(domainsOf(answers), inflight, s, took))
+      // Two close figures end the wait early only where two domains are the quorum.
+      const took = n >= quorum && close(answers) ? Date.now() - started : Number.POSITIVE_INFINITY
+      timer = setTimeout(() => wait(s), patience(n, inflight, s, took))
+    }
+    /** Patience over: two domains, short of a quorum of three, ask one more (a hedge). */
+    const wait = (s: SourceState) => {
+      if (done) return
+      const n = domainsOf(answers)
+      if (n >= quorum || n < 2 || !ask()) return finish()
+      timer = setTimeout(() => wait(s), patience(n, inflight, s, Number.POSITIVE_INFINITY))
     }
     for (let i = 0; i < DOMAINS; i++) if (!ask()) break
     if (asked.size === 0) finish()

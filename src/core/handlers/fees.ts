@@ -11,7 +11,7 @@ export const fees: Handler = async (engine, { method, params, deadline, meta }) 
     attempt: (s, signal) => engine.pool.attempt(s, method, params, signal),
     method,
     deadline,
-    quorum: Math.min(2, engine.config.quorum.domains),
+    quorum: engine.config.quorum.domains,
   })
   const domains = [...new Set(m.sources.map((s) => s.domain))]
   if (m.degraded && engine.config.onQuorumLoss === 'fail')
