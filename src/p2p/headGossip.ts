@@ -104,8 +104,12 @@ export function createHeadGossip(settings: Settings, ready: () => Promise<PeerLi
     if (join.length === 0 && leave.length === 0) return
     for (const t of join) subscribed.add(t)
     for (const t of leave) subscribed.delete(t)
-    const n = await ready()
-    if (closed) return
+    const n = await ready().catch(() => {
+      // No node (it failed to start or load): undone, so that the next call tries again.
+      for (const t of join) subscribed.delete(t)
+      for (const t of leave) subscribed.add(t)
+    })
+    if (closed || !n) return
     if (!handling) n.services.pubsub.addEventListener('message', onGossip)
     handling = true
     for (const topic of leave) if (held.delete(topic)) release(n, topic)

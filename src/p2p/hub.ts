@@ -42,13 +42,19 @@ export function createHub(settings: HubSettings) {
   const exchanges = new Map<string, Exchange & { close(): void }>()
   const discovery = createDiscovery()
 
-  const ready = () => {
-    node ??= (async () => {
+  const ready = (): Promise<PeerLibp2p> => {
+    if (node) return node
+    const starting = (async () => {
       const n = settings.libp2p ?? (await startPeerNode(settings, settings.told))
       discovery.watch(n)
       return n
-    })()
-    return node
+    })().catch((error: unknown) => {
+      // A node that failed to start (or whose code failed to load) is started again next use.
+      if (node === starting) node = undefined
+      throw error
+    })
+    node = starting
+    return starting
   }
   const heads = createHeadGossip(settings, ready)
 

@@ -202,22 +202,25 @@ function gossipOf(
   ])
   const relay = o.peer.id.toString()
   let node: PeerLibp2p | undefined
-  void hub.ready().then(async (n) => {
-    if (stopped) return
-    node = n
-    const gossip: NodeGossip = shared.get(n) ?? { topics: new Map(), relays: new Map() }
-    shared.set(n, gossip)
-    for (const [topic, t] of takes) {
-      const byRelay = gossip.relays.get(topic) ?? new Map<string, Set<Take>>()
-      gossip.relays.set(topic, byRelay)
-      byRelay.set(relay, (byRelay.get(relay) ?? new Set()).add(t))
-      if (count(gossip.topics, topic, 1) > 1) continue
-      n.services.pubsub.topicValidators.set(topic, validator(byRelay))
-      n.services.pubsub.subscribe(topic)
-    }
-    // Gossip flows over a connection: dial the relay now, not at the first request.
-    if (n.getConnections(o.peer.id).length === 0) await n.dial(o.peer.address).catch(() => {})
-  })
+  void hub.ready().then(
+    async (n) => {
+      if (stopped) return
+      node = n
+      const gossip: NodeGossip = shared.get(n) ?? { topics: new Map(), relays: new Map() }
+      shared.set(n, gossip)
+      for (const [topic, t] of takes) {
+        const byRelay = gossip.relays.get(topic) ?? new Map<string, Set<Take>>()
+        gossip.relays.set(topic, byRelay)
+        byRelay.set(relay, (byRelay.get(relay) ?? new Set()).add(t))
+        if (count(gossip.topics, topic, 1) > 1) continue
+        n.services.pubsub.topicValidators.set(topic, validator(byRelay))
+        n.services.pubsub.subscribe(topic)
+      }
+      // Gossip flows over a connection: dial the relay now, not at the first request.
+      if (n.getConnections(o.peer.id).length === 0) await n.dial(o.peer.address).catch(() => {})
+    },
+    () => {},
+  ) // no node (it failed to start): its requests say so
   return () => {
     if (stopped) return
     stopped = true

@@ -48,3 +48,31 @@ describe('relays gossiped heads: topics', () => {
     assert.deepEqual([...topics], [headsTopic(7)])
   })
 })
+
+describe('relays gossiped heads: a node that fails to start', () => {
+  it('rejects nothing unhandled, and the topics are joined once a node starts', async () => {
+    const rejections: unknown[] = []
+    const record = (e: unknown) => rejections.push(e)
+    process.on('unhandledRejection', record)
+    try {
+      const { topics, node } = fakeNode()
+      let starts = 0
+      const gossip = createHeadGossip({ gossip: true }, async () => {
+        if (++starts === 1) throw new Error('libp2p failed to start')
+        return node
+      })
+      gossip.onHeads(relay, () => {})
+      gossip.learnChain(relay, 1)
+      await settle()
+      await settle()
+      assert.deepEqual([...topics], [])
+      gossip.learnChain(other, 1) // the next call: tried again, the topic not taken as joined
+      await settle()
+      await settle()
+      assert.deepEqual([...topics], [headsTopic(1)])
+    } finally {
+      process.off('unhandledRejection', record)
+    }
+    assert.deepEqual(rejections.map(String), [])
+  })
+})
