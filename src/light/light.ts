@@ -101,8 +101,8 @@ export type LightClient = {
   off<K extends keyof LightEvents>(event: K, fn: (payload: LightEvents[K]) => void): void
   /**
    * Bootstraps and catches up to the clock's period, then follows. Rejects when no source gave a
-   * bootstrap that verifies (or `strict` refused the checkpoint's age): nothing to follow. Rejects
-   * too when it could not catch up, but keeps trying each slot.
+   * bootstrap that verifies (or `strict` refused the checkpoint's age): nothing to follow, and
+   * the next call tries again. Rejects too when it could not catch up, but keeps trying each slot.
    */
   start(): Promise<void>
   stop(): Promise<void>
@@ -298,7 +298,15 @@ export function light(options: LightOptions): LightClient {
     start() {
       if (controller.signal.aborted)
         return Promise.reject(new ConfigError('light: start() after stop().'))
-      started ??= run()
+      started ??= run().catch((error: unknown) => {
+        // No bootstrap (none verified, or `strict` refused it): nothing runs, so the next
+        // start() tries again (a catch-up that failed goes on trying by itself).
+        if (!core) {
+          started = undefined
+          state = 'idle'
+        }
+        throw error
+      })
       return started
     },
     async stop() {

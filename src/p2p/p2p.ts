@@ -240,7 +240,12 @@ function discoveredSource(
       untrusted: true,
     },
     async request(body: RpcRequest, { signal }: SourceRequestOptions = {}) {
-      if (discover !== true) dialed ??= hub.dialAll(discover.map((p) => p.address))
+      // A dial that failed (no node started) is tried again by the next request.
+      if (discover !== true)
+        dialed ??= hub.dialAll(discover.map((p) => p.address)).catch((error: unknown) => {
+          dialed = undefined
+          throw error
+        })
       await dialed
       // A peer whose connection fails is dropped and the next one asked (a few per request: a
       // flock of dead peer ids, which cost nothing to make, cannot hold a request up for long).

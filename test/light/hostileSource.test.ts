@@ -378,3 +378,30 @@ describe('one hostile light-client source with real signatures', () => {
     assert.throws(() => p.push(`data: ${'x'.repeat(1_000)}\n\n`), RangeError)
   })
 })
+
+describe('start() when no bootstrap could be had', () => {
+  it('rejects, stays idle, and the next start() tries again (not the kept rejection)', async () => {
+    const c = chain()
+    const { clock } = handClock(60)
+    const honest = source('honest', { bootstrap: c.bootstrap })
+    let down = true
+    const flaky: LightClientSource = {
+      ...honest.src,
+      bootstrap: async (root) => {
+        if (down) throw new Error('fetch failed: ECONNREFUSED')
+        return honest.src.bootstrap(root)
+      },
+    }
+    const lc = start(c, clock, [flaky])
+    try {
+      await assert.rejects(lc.start())
+      assert.equal(lc.status().sync.state, 'idle')
+      down = false
+      await lc.start()
+      assert.equal(lc.status().sync.state, 'following')
+      assert.equal(lc.status().sync.checkpoint, c.checkpoint)
+    } finally {
+      await lc.stop()
+    }
+  })
+})
