@@ -140,8 +140,11 @@ class Tracker {
   /** The highest block a caller was shown, and the highest a read waited for a poll to reach. */
   #shown = -1
   #shownPolled = -1
-  /** The highest pushed height the other sources were asked about. */
-  #askedFor = -1
+  /**
+   * Per pushing source, the highest height it pushed that the others were asked about: a liar
+   * pushing first at each height must not spend the ask an honest push needs (reviewOfWsBeside).
+   */
+  readonly #askedFor = new Map<SourceState, number>()
   #inflight: Promise<void> | undefined
   readonly #confirmedHashes = new Map<number, string>()
   readonly #headers = new Map<string, RpcHeader>()
@@ -524,7 +527,7 @@ class Tracker {
     if (this.#confirmedHead && c.number < this.#confirmedHead.number) {
       for (const n of this.#confirmedHashes.keys())
         if (n > c.number) this.#confirmedHashes.delete(n)
-      this.#askedFor = Math.min(this.#askedFor, c.number)
+      for (const [x, n] of this.#askedFor) this.#askedFor.set(x, Math.min(n, c.number))
     }
     if (this.#confirmedHead?.hash !== c.hash) this.#linked.clear()
     this.#confirmedHead = {
@@ -757,15 +760,18 @@ class Tracker {
         this.#quorumAmong(o.sources.filter((x) => o.eligible(x) && counts(x))),
         fresh,
       )
-      // Ask the others once per new plausible height: a source pushing heads (siblings, made-up
-      // heights) cannot make us poll everyone faster than the chain moves.
+      // Ask the others once per new plausible height and pusher: a source pushing heads
+      // (siblings, made-up heights) cannot make us poll everyone faster than the chain moves,
+      // nor spend an honest push's ask. A refresh already under way may predate this block.
       if (
         (!c || c.hash !== hash || !this.#settle(c)) &&
-        number > this.#askedFor &&
+        number > (this.#askedFor.get(s) ?? -1) &&
         this.#plausible(number)
       ) {
-        this.#askedFor = number
+        this.#askedFor.set(s, number)
+        const joined = this.#inflight !== undefined
         await this.#refresh()
+        if (joined && this.#agreed?.hash !== hash) await this.#refresh()
       }
     }
     return this.#agreed?.hash === hash && this.#agreedConfirmed
