@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import type { Source } from '../shared/types.ts'
-import { blockOfRead, isPruned, notePruned, prunedAt } from './pruned.ts'
+import {
+  blockOfRead,
+  isPruned,
+  isUnknownBlock,
+  notePruned,
+  prunedAt,
+  unconfirmedBlock,
+} from './pruned.ts'
 import { createSourceState } from './sourceState.ts'
 
 const refusal = (code: number, message: string) => new RpcResponseError('node', { code, message })
@@ -49,5 +56,36 @@ describe('pruned state', () => {
     expect(blockOfRead(['0xabc', 'latest'], 1)).toBeUndefined()
     expect(blockOfRead(['0xabc', { blockHash: '0x1' }], 1)).toBeUndefined()
     expect(blockOfRead([{}], undefined)).toBeUndefined()
+  })
+})
+
+describe('unknown blocks', () => {
+  const state = (domain: string, heads: string[]) => {
+    const s = createSourceState({
+      config: { name: domain, domain, weight: 1 },
+    } as unknown as Source)
+    for (const h of heads) s.heads.add(h)
+    return s
+  }
+  const a = `0x${'aa'.repeat(32)}`
+  const b = `0x${'bb'.repeat(32)}`
+
+  it("knows nodes' words for a block they do not have, EIP-1474's -32001 included", () => {
+    expect(isUnknownBlock(refusal(-32001, 'Resource not found'))).toBe(true)
+    expect(isUnknownBlock(refusal(-32000, 'unknown block'))).toBe(true)
+    expect(isUnknownBlock(refusal(-32000, 'header for hash not found'))).toBe(true)
+    expect(isUnknownBlock(refusal(-32000, 'nonce too low'))).toBe(false)
+    expect(isUnknownBlock(new SourceError('n', 'network', 'unknown block'))).toBe(false)
+  })
+
+  it('a block no two domains reported as their head is unconfirmed (one claim, or made up)', () => {
+    const states = [state('x', [a, b]), state('x2', []), state('y', [a])]
+    states[1]!.heads.add(b) // a second source of… another domain: x2
+    expect(unconfirmedBlock(states, ['0x1', { blockHash: a }])).toBe(false) // x and y
+    expect(unconfirmedBlock(states, [b])).toBe(false) // x and x2
+    expect(unconfirmedBlock([state('x', [b]), state('x', [b]), state('y', [])], [b])).toBe(true)
+    expect(unconfirmedBlock(states, [{ blockHash: `0x${'cc'.repeat(32)}` }])).toBe(true)
+    expect(unconfirmedBlock(states, ['latest'])).toBe(false) // no block named by hash
+    expect(unconfirmedBlock(states, [a.toUpperCase().replace('0X', '0x')])).toBe(false)
   })
 })

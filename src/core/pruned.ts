@@ -25,10 +25,13 @@ const UNKNOWN_BLOCK =
 
 /**
  * A live node that does not know the block asked for: it answered (often a block at the chain's
- * edge it has not imported yet), it did not fail, and it contradicts no one.
+ * edge it has not imported yet), it did not fail, and it contradicts no one. EIP-1474's -32001
+ * ("resource not found": anvil, Hardhat, Nethermind) is that answer to a read at a block.
  */
 export function isUnknownBlock(error: unknown): error is RpcResponseError {
-  return error instanceof RpcResponseError && UNKNOWN_BLOCK.test(error.reason)
+  return (
+    error instanceof RpcResponseError && (error.code === -32001 || UNKNOWN_BLOCK.test(error.reason))
+  )
 }
 
 /**
@@ -37,12 +40,30 @@ export function isUnknownBlock(error: unknown): error is RpcResponseError {
  * block: a source dipping to the block below between polls) is not excused.
  */
 export function notYetImported(s: SourceState, params: readonly unknown[] = []): boolean {
-  if (!(s.lag > 0)) return false
-  for (const p of params) {
-    const hash = typeof p === 'object' && p !== null && 'blockHash' in p ? p.blockHash : p
-    if (isHash(hash) && s.heads.has(hash.toLowerCase())) return false
-  }
-  return true
+  return s.lag > 0 && !hashesIn(params).some((h) => s.heads.has(h))
+}
+
+/** The block hashes `params` name (as a hash, or EIP-1898's `{ blockHash }`), lowercased. */
+const hashesIn = (params: readonly unknown[]): string[] =>
+  params
+    .map((p) => (typeof p === 'object' && p !== null && 'blockHash' in p ? p.blockHash : p))
+    .filter(isHash)
+    .map((h) => h.toLowerCase())
+
+/**
+ * A block named by hash in `params` that sources in fewer than two domains reported as their head:
+ * one source's claim (a head nobody confirms, pushed or polled), or a hash a caller made up. A
+ * node's "unknown block" for it is no failure of the node's: a liar whose lone head reads are
+ * pinned to must not trip the honest nodes' breakers with it (test/adversarial/reviewOfWsBeside).
+ */
+export function unconfirmedBlock(
+  states: readonly SourceState[],
+  params: readonly unknown[] = [],
+): boolean {
+  const [h] = hashesIn(params)
+  return (
+    h !== undefined && new Set(states.filter((x) => x.heads.has(h)).map((x) => x.domain)).size < 2
+  )
 }
 
 /** A node's refusal because it no longer holds the state (or block) asked for. */

@@ -20,6 +20,7 @@ import {
   notePruned,
   notYetImported,
   prunedAt,
+  unconfirmedBlock,
 } from './pruned.ts'
 import {
   conditionOf,
@@ -95,7 +96,7 @@ export function createSourcePool(
   const redact = (text: string) => states.reduce((t, s) => s.source.config.redact?.(t) ?? t, text)
   const updateCondition = conditionsTold(config, events, states, redact)
   const checkChain = chainChecker(config, updateCondition)
-  const attempt = attempter(config, checkChain, updateCondition, events)
+  const attempt = attempter(config, states, checkChain, updateCondition, events)
 
   const eligible = (s: SourceState, now = Date.now()) =>
     s.chain !== 'mismatch' &&
@@ -249,6 +250,7 @@ function chainChecker(
 /** `attempt(s, method, params, signal)`: one attempt at one source (see `SourcePool.attempt`). */
 function attempter(
   config: ResolvedConfig,
+  states: readonly SourceState[],
   checkChain: SourcePool['checkChain'],
   updateCondition: UpdateCondition,
   events: Emitter<OutlastEvents>,
@@ -302,10 +304,11 @@ function attempter(
       if (err.kind === 'unserved') notePruned(s, block)
       // A revert is an answer, and a prompt one; so is a node's verdict on a transaction
       // ("already known", "nonce too low"), and "unknown block" from a node behind the agreed
-      // head that never said it had that block (not yet imported): the node is working.
+      // head that never said it had that block (not yet imported), or for a block no two domains
+      // reported (one source's claim): the node is working.
       const answered =
         err.kind === 'unserved' ||
-        (isUnknownBlock(err) && notYetImported(s, params)) ||
+        (isUnknownBlock(err) && (notYetImported(s, params) || unconfirmedBlock(states, params))) ||
         (err instanceof RpcResponseError && (err.deterministic || policy.class === 'broadcast'))
       const ms = Date.now() - started
       if (answered || isCallersError(method, err)) {

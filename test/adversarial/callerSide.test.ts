@@ -144,3 +144,40 @@ describe('answers handed to callers', () => {
     }
   })
 })
+
+describe('a block hash the caller made up', () => {
+  it('state reads at it fail with the nodes\' "unknown block"; no source is blamed, the next read is agreed', async () => {
+    await resetLab(lab)
+    const rpc = clientFor(lab)
+    const events: string[] = []
+    rpc.on('disconnect', () => events.push('disconnect'))
+    rpc.on('source', (e) => events.push(`${e.source}:${e.to}`))
+    const address = devAccounts[1]!.address
+    try {
+      await rpc.request({ method: 'eth_blockNumber' })
+      for (let i = 0; i < 6; i++) {
+        const blockHash = `0x${'ab'.repeat(31)}${i.toString(16).padStart(2, '0')}`
+        const error = await rpc
+          .request({ method: 'eth_getBalance', params: [address, { blockHash }] })
+          .then(
+            () => assert.fail('answered'),
+            (e: unknown) => e,
+          )
+        // EIP-1474's "resource not found" (anvil), or a node's "unknown block".
+        assert.match(String((error as Error).message), /not found|unknown block/i)
+      }
+      assert.deepEqual(
+        events.filter((e) => e === 'disconnect' || /:(down|degraded|lying)$/.test(e)),
+        [],
+      )
+      for (const s of rpc.status().sources) assert.equal(s.condition, 'healthy', s.name)
+      const { meta } = await rpc.requestWithMeta({
+        method: 'eth_getBalance',
+        params: [address, 'latest'],
+      })
+      assert.equal(meta.consistency, 'agreed')
+    } finally {
+      await rpc.close()
+    }
+  })
+})

@@ -34,6 +34,10 @@
  *    two domains are up, sending the made-up ones back `removed` and the missed ones late); that
  *    trades the logs' liveness in a real one-domain outage (subscriptions.test.ts expects a
  *    filter's logs `degraded` then), so it is a design decision, not a few lines.
+ *    One feeder of those breakers is fixed since (sourcePool.ts, pruned.ts `unconfirmedBlock`):
+ *    reads pinned to the liar's lone forged head got the honest nodes' -32001 "resource not
+ *    found", counted as their failures; no longer. The hole stands: the socket drops alone
+ *    still open the breakers.
  *
  * Held (tested here):
  * - One honest source flapping (700 ms of every 2 s), the other steady, the liar pushing under
