@@ -11,6 +11,18 @@ import { hostile } from './hostile.ts'
 
 export type Header = Record<string, unknown> & { number: string; hash: string; parentHash: string }
 
+/** A log as a node returns it (`removed` on a reorg's replay). */
+export type Log = {
+  address: string
+  topics: string[]
+  blockHash: string
+  blockNumber: string
+  logIndex: string
+  transactionHash: string
+  data: string
+  removed?: boolean
+}
+
 const hex = (n: number) => `0x${n.toString(16)}`
 const seconds = () => Math.floor(Date.now() / 1_000)
 

@@ -60,10 +60,10 @@ import {
 import { CHAIN_ID, resetLab, sleep, threeDomains } from '../helpers.ts'
 import { devAccounts, type FaultMode, type Lab, startLab } from '../lab/index.ts'
 import { deployAnswer, PING, PING_INIT } from '../workload.ts'
+import type { Header } from './forger.ts'
 import { hostile } from './hostile.ts'
 import { flap, forgedChain, honestOf, MARK } from './proxiedLiar.ts'
 
-type Header = Record<string, unknown> & { number: string; hash: string; parentHash: string }
 type Log = {
   blockHash: string
   blockNumber: string

@@ -70,18 +70,8 @@ import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts
 import { CHAIN_ID, sleep } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { deployAnswer, PING, PING_INIT } from '../workload.ts'
+import type { Header, Log } from './forger.ts'
 
-type Header = Record<string, unknown> & { number: string; hash: string; parentHash: string }
-type Log = {
-  address: string
-  topics: string[]
-  blockHash: string
-  blockNumber: string
-  logIndex: string
-  transactionHash: string
-  data: string
-  removed?: boolean
-}
 type Call = { id: number; method: string; params?: unknown[] }
 
 let lab: Lab
