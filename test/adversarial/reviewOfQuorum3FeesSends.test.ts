@@ -40,7 +40,8 @@
  * - `outlast/execute` (eth_call and eth_estimateGas), the liar fastest with real proofs of an
  *   older block, a lying hint and lying answers: every answer `proven` and the chain's at the
  *   block named, with 3, 2 and 1 honest domains up and the liar flapping; only the liar called a
- *   liar; alone, nothing of its own (AllSourcesFailedError).
+ *   liar; alone, nothing of its own is checked (AllSourcesFailedError, or its lone answer by quorum,
+ *   `degraded`, when no proof could be tried in time).
  *
  * Noticed, not changed: a send ignores onQuorumLoss 'fail' (a lone domain's "sent" is `degraded`,
  * never QuorumLostError: the transaction is out, an error would invite a resend); a send's
@@ -485,7 +486,7 @@ describe('outlast/execute, quorum 3: the liar proving another block’s state', 
       return answer
     })
 
-  it('Held: honest domains up, one by one out, then the liar flapping: every call and estimate proven and the chain’s; only the liar a liar; alone, nothing of its own', async () => {
+  it('Held: honest domains up, one by one out, then the liar flapping: every call and estimate proven and the chain’s; only the liar a liar; alone, nothing of its own checked', async () => {
     await resetLab(lab)
     const { who, older } = await paidAccount()
     const BALANCE = `0x73${who.slice(2)}3160005260206000f3` as Hex
@@ -553,7 +554,11 @@ describe('outlast/execute, quorum 3: the liar proving another block’s state', 
       for (const k of seen.keys())
         if (!k.startsWith('alone'))
           assert.match(k, /(eth_call|eth_estimateGas) real\/proven$/, text)
-        else assert.ok(!/WRONG|proven|agreed|verified/.test(k), text)
+        // Alone, nothing it says is checked: refused, or (when a proof could not be tried: no
+        // trusted header in time) its lone answer by quorum, labelled `degraded`, as the README
+        // says of a request the prover cannot prove. Seen once in CI; `onQuorumLoss: 'fail'`
+        // refuses it.
+        else assert.ok(!/proven|agreed|verified/.test(k) && !/WRONG.*\/(?!degraded)/.test(k), text)
     } finally {
       await rpc.close()
       await resetLab(lab)

@@ -11,6 +11,7 @@ import { lastAttemptFailed, type SourceState } from '../sourceState.ts'
 import type { RpcHeader as FollowedHeader, HeadPusher } from './chainFollower.ts'
 import { heldBack } from './heldBack.ts'
 import type { RpcLog } from './logs.ts'
+import { secondOpinion } from './secondOpinion.ts'
 import { createSubscriptions, type Subscriptions } from './subscriptions.ts'
 
 /** Labels of an `eth_getLogs` answer that more than one domain's word stands behind. */
@@ -58,7 +59,11 @@ export function engineStreams(engine: Engine): EngineStreams {
     request: async (method, params) => (await engine.request(method, params)).result,
     getLogs: async (filter) => {
       const { result, meta } = await engine.request('eth_getLogs', [filter])
-      return { logs: result as RpcLog[], degraded: !CHECKED.has(meta.consistency) }
+      // One domain's logs: the domains held back from the request are asked first.
+      const alone =
+        !CHECKED.has(meta.consistency) &&
+        !(await secondOpinion(engine, filter, result, meta.domains))
+      return { logs: result as RpcLog[], degraded: alone }
     },
     pollingInterval: engine.config.pollingInterval,
     pushers: () =>

@@ -418,7 +418,9 @@ async function deliver(
     if (logs) sendLogs(c, mine, logs)
     // Owed, a filter's changes meanwhile are less than agreed: `degraded` until they come.
     c.owed = logs ? undefined : mine.slice(-OWED)
-    if (c.buffer) c.alone ||= !logs || (o.alone() && (added.length > 0 || removed.length > 0))
+    // Owed logs delivered on a later poll (no block added) are labelled by their own answer.
+    const moved = added.length > 0 || removed.length > 0 || mine.length > 0
+    if (c.buffer) c.alone ||= !logs || (o.alone() && moved)
     if ((c.buffered ?? 0) > FILTER_BUDGET)
       drop(id, `over ${FILTER_BUDGET / 2 ** 20} MiB of logs buffered since it was last polled`)
   }

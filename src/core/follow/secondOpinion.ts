@@ -1,0 +1,71 @@
+/**
+ * A stream's logs that one domain alone answered. A request's answer says so (`degraded`); a
+ * subscription's messages carry no label, and a log delivered is not taken back. So before a
+ * stream takes them, each other domain held back from the request (a breaker still open after a
+ * dropped socket, a source past its backoff guess) is asked once, directly: one that answers
+ * otherwise holds them back (owed, asked again at the next poll); one that answers the same
+ * makes them agreed. While one that cannot answer now answered anything lately (its socket is
+ * being reconnected) they are owed too; once the others have all been silent a while (an
+ * outage), they are delivered as one domain's: degraded.
+ * A liar left alone while honest domains flap cannot feed subscribers made-up logs
+ * (test/adversarial/reviewOfWsBeside.test.ts).
+ */
+import { serves } from '../../shared/route.ts'
+import { canonical } from '../canonical.ts'
+import type { Engine } from '../engine.ts'
+import type { SourceState } from '../sourceState.ts'
+
+/** The longest a held-back domain is waited for (it is asked again at the next poll). */
+const PATIENCE = 1_000
+/** How lately a domain that cannot answer now must have answered for one domain's logs to wait. */
+const GRACE = 2_000
+
+/** The best source of each trusted domain outside `domains` that may be asked for logs. */
+export function heldBackDomains(engine: Engine, domains: readonly string[]): SourceState[] {
+  const best = new Map<string, SourceState>()
+  for (const s of engine.pool.lastResort(false))
+    if (
+      !domains.includes(s.domain) &&
+      !best.has(s.domain) &&
+      !s.forked &&
+      serves(s.source.config.methods, 'eth_getLogs')
+    )
+      best.set(s.domain, s)
+  return [...best.values()]
+}
+
+/**
+ * Whether the held-back domains confirm `logs`, one domain's answer to `filter` (`domains`):
+ * true once the quorum's domains have it; false when too few can say and those that cannot
+ * have been silent a while; throws (owed) when one answers otherwise, or answered lately.
+ */
+export async function secondOpinion(
+  engine: Engine,
+  filter: object,
+  logs: unknown,
+  domains: readonly string[],
+): Promise<boolean> {
+  const others = heldBackDomains(engine, domains)
+  if (others.length === 0) return false
+  const want = canonical(logs)
+  const answers = await Promise.allSettled(
+    others.map((s) =>
+      engine.pool.attempt(s, 'eth_getLogs', [filter], AbortSignal.timeout(PATIENCE)),
+    ),
+  )
+  let agree = new Set(domains).size
+  const silent: SourceState[] = []
+  answers.forEach((a, i) => {
+    if (a.status === 'rejected') silent.push(others[i]!)
+    else if (canonical(a.value) !== want)
+      throw new Error(`eth_getLogs: ${domains} alone; ${others[i]!.domain}, held back, differs`)
+    else agree++
+  })
+  if (agree >= engine.config.quorum.domains) return true
+  // Owed while one that could not answer now answered anything lately (a dropped socket is back
+  // within a reconnect); one domain's once the others have all been silent a while (an outage).
+  const lately = Date.now() - Math.max(2 * engine.config.pollingInterval, GRACE)
+  const back = silent.find((s) => s.lastAnswerAt > lately)
+  if (back) throw new Error(`eth_getLogs: ${domains} alone; owed while ${back.domain} comes back`)
+  return false
+}
