@@ -81,11 +81,11 @@ export class OutlastProvider extends JsonRpcApiProvider {
   /** `on('block')` and event listeners ride outlast's gap-free stream; other events as ethers does. */
   override _getSubscriber(sub: Subscription): Subscriber {
     if (sub.type === 'block')
-      return new OutlastSubscriber(this.outlast, ['newHeads'], (head) => {
+      return new OutlastSubscriber(this, ['newHeads'], (head) => {
         void this.emit('block', Number((head as { number: string }).number))
       })
     if (sub.type === 'event')
-      return new OutlastSubscriber(this.outlast, ['logs', sub.filter], (log) => {
+      return new OutlastSubscriber(this, ['logs', sub.filter], (log) => {
         void this.emit(sub.filter, this._wrapLog(log as never, this._network))
       })
     return super._getSubscriber(sub)
@@ -100,22 +100,48 @@ export class OutlastProvider extends JsonRpcApiProvider {
 
 /** An ethers Subscriber fed by one outlast subscription: no gap, no duplicate, in order. */
 class OutlastSubscriber implements Subscriber {
-  readonly #rpc: Outlast
+  readonly #provider: OutlastProvider
   readonly #params: readonly unknown[]
   readonly #onResult: (result: unknown) => void
   #sub: Promise<{ unsubscribe(): Promise<boolean> } | undefined> | undefined
+  /** Which start() this is: stop() moves it on, and a retry of an older one gives up. */
+  #run = 0
 
-  constructor(rpc: Outlast, params: readonly unknown[], onResult: (result: unknown) => void) {
-    this.#rpc = rpc
+  constructor(
+    provider: OutlastProvider,
+    params: readonly unknown[],
+    onResult: (result: unknown) => void,
+  ) {
+    this.#provider = provider
     this.#params = params
     this.#onResult = onResult
   }
 
   start(): void {
-    this.#sub ??= this.#rpc.subscribe(this.#params, this.#onResult).catch(() => undefined)
+    this.#sub ??= this.#subscribe(++this.#run)
+  }
+
+  /**
+   * Subscribes; after a failure outlast can get past (its stream's code not fetched while the
+   * page's host was down) tries again, 1 s then doubling to 30 s, as ethers' own pollers keep
+   * polling: a listener is never dropped for good in silence. Not after the caller's own error
+   * (-32602) or `close()` (4900). Its timers are the provider's: `destroy()` clears them.
+   */
+  async #subscribe(run: number) {
+    for (let wait = 1_000; ; wait = Math.min(2 * wait, 30_000)) {
+      try {
+        return await this.#provider.outlast.subscribe(this.#params, this.#onResult)
+      } catch (error) {
+        const code = (error as { code?: unknown }).code
+        if (code === 4900 || code === -32602) return undefined
+      }
+      await new Promise((resolve) => this.#provider._setTimeout(() => resolve(undefined), wait))
+      if (run !== this.#run) return undefined
+    }
   }
 
   stop(): void {
+    this.#run++
     const sub = this.#sub
     this.#sub = undefined
     sub?.then((s) => s?.unsubscribe()).catch(() => {})
