@@ -10,9 +10,11 @@
  * A liar left alone while honest domains flap cannot feed subscribers made-up logs
  * (test/adversarial/reviewOfWsBeside.test.ts).
  */
+import { RpcResponseError } from '../../shared/errors.ts'
 import { serves } from '../../shared/route.ts'
 import { canonical } from '../canonical.ts'
 import type { Engine } from '../engine.ts'
+import { isUnknownBlock } from '../pruned.ts'
 import type { SourceState } from '../sourceState.ts'
 
 /** The longest a held-back domain is waited for (it is asked again at the next poll). */
@@ -56,8 +58,12 @@ export async function secondOpinion(
   let agree = new Set(domains).size
   const silent: SourceState[] = []
   answers.forEach((a, i) => {
-    if (a.status === 'rejected') silent.push(others[i]!)
-    else if (canonical(a.value) !== want)
+    // A node's own error (it does not serve logs, or not that range) is its answer, "cannot":
+    // no socket coming back (reviewOfSessionFixes2). "Unknown block" is "not yet": it waits.
+    if (a.status === 'rejected') {
+      if (!(a.reason instanceof RpcResponseError) || isUnknownBlock(a.reason))
+        silent.push(others[i]!)
+    } else if (canonical(a.value) !== want)
       throw new Error(`eth_getLogs: ${domains} alone; ${others[i]!.domain}, held back, differs`)
     else agree++
   })
