@@ -6,7 +6,6 @@ import { type OutlastOptions, type ResolvedConfig, resolveConfig } from './confi
 import { createEmitter, type Emitter } from './emitter.ts'
 import type { Engine } from './engine.ts'
 import type { OutlastEvents, ResponseMeta } from './events.ts'
-import type { EngineStreams } from './follow/streams.ts'
 import { createHeadTracker, type HeadTracker } from './head.ts'
 import type { Prover } from './prover.ts'
 import { candidatesFor, needFor } from './quorumNeed.ts'
@@ -53,7 +52,7 @@ export type Outlast = {
 export function createOutlast(options: OutlastOptions): Outlast {
   const config: ResolvedConfig = resolveConfig(options)
   const events = createEmitter<OutlastEvents>()
-  const pool = createSourcePool(config, events)
+  const pool = createSourcePool(config, events, (hash) => engine.head.holds(hash))
   const { attempt } = pool
   const budget = createRetryBudget(config.retryBudget)
   let closed = false

@@ -71,6 +71,8 @@ export type HeadTracker = {
   confirmed(): boolean
   /** The agreed chain's hash at `n`, if known (the confirmed chain's, or the unconfirmed head's). */
   hashAt(n: number): string | undefined
+  /** Is `hash` (lowercase) the confirmed chain's block at its height, among the heights kept? */
+  holds(hash: string): boolean
   /** The newest head domains enough to confirm it agreed on (the agreed head, or below it). */
   confirmedHead(): Readonly<Head> | undefined
   /**
@@ -168,6 +170,7 @@ class Tracker {
       hashAt: (n) =>
         this.#confirmedHashes.get(n) ??
         (this.#agreed?.number === n && !this.#agreedConfirmed ? this.#agreed.hash : undefined),
+      holds: (hash) => [...this.#confirmedHashes.values()].includes(hash),
       confirmedHead: () => this.#confirmedHead,
       refresh: () => this.#refresh(),
       confirm: (s, header) => this.#confirm(s, header),

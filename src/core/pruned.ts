@@ -51,19 +51,15 @@ const hashesIn = (params: readonly unknown[]): string[] =>
     .map((h) => h.toLowerCase())
 
 /**
- * A block named by hash in `params` that sources in fewer than two domains reported as their head:
- * one source's claim (a head nobody confirms, pushed or polled), or a hash a caller made up. A
- * node's "unknown block" for it is no failure of the node's: a liar whose lone head reads are
- * pinned to must not trip the honest nodes' breakers with it (test/adversarial/reviewOfWsBeside).
+ * A block named by hash in `params` that is not the confirmed chain's (`holds`, the head
+ * tracker's kept heights): one source's claim (a head nobody confirms), a block a reorg took, or
+ * a hash a caller made up. A node's "unknown block" for it is no failure of the node's: a liar
+ * whose lone head reads are pinned to, or a caller reading at a stale hash, must not trip the
+ * honest nodes' breakers with it (callerSide, reviewOfWsBeside, reviewOfSessionFixes2).
  */
-export function unconfirmedBlock(
-  states: readonly SourceState[],
-  params: readonly unknown[] = [],
-): boolean {
+export function unconfirmedBlock(params: readonly unknown[], holds: (hash: string) => boolean) {
   const [h] = hashesIn(params)
-  return (
-    h !== undefined && new Set(states.filter((x) => x.heads.has(h)).map((x) => x.domain)).size < 2
-  )
+  return h !== undefined && !holds(h)
 }
 
 /** A node's refusal because it no longer holds the state (or block) asked for. */

@@ -91,12 +91,14 @@ const probation = (s: SourceState) => (s.breaker.state === 'half-open' || silent
 export function createSourcePool(
   config: ResolvedConfig,
   events: Emitter<OutlastEvents>,
+  /** Is a block hash the confirmed chain's (the head tracker's `holds`)? */
+  holds: (hash: string) => boolean = () => false,
 ): SourcePool {
   const states = config.sources.map((s) => createSourceState(s, config.breaker))
   const redact = (text: string) => states.reduce((t, s) => s.source.config.redact?.(t) ?? t, text)
   const updateCondition = conditionsTold(config, events, states, redact)
   const checkChain = chainChecker(config, updateCondition)
-  const attempt = attempter(config, states, checkChain, updateCondition, events)
+  const attempt = attempter(config, holds, checkChain, updateCondition, events)
 
   const eligible = (s: SourceState, now = Date.now()) =>
     s.chain !== 'mismatch' &&
@@ -250,7 +252,7 @@ function chainChecker(
 /** `attempt(s, method, params, signal)`: one attempt at one source (see `SourcePool.attempt`). */
 function attempter(
   config: ResolvedConfig,
-  states: readonly SourceState[],
+  holds: (hash: string) => boolean,
   checkChain: SourcePool['checkChain'],
   updateCondition: UpdateCondition,
   events: Emitter<OutlastEvents>,
@@ -304,11 +306,11 @@ function attempter(
       if (err.kind === 'unserved') notePruned(s, block)
       // A revert is an answer, and a prompt one; so is a node's verdict on a transaction
       // ("already known", "nonce too low"), and "unknown block" from a node behind the agreed
-      // head that never said it had that block (not yet imported), or for a block no two domains
-      // reported (one source's claim): the node is working.
+      // head that never said it had that block (not yet imported), or for a block that is not the
+      // confirmed chain's (one source's claim, one a reorg took, one made up): the node is working.
       const answered =
         err.kind === 'unserved' ||
-        (isUnknownBlock(err) && (notYetImported(s, params) || unconfirmedBlock(states, params))) ||
+        (isUnknownBlock(err) && (notYetImported(s, params) || unconfirmedBlock(params, holds))) ||
         (err instanceof RpcResponseError && (err.deterministic || policy.class === 'broadcast'))
       const ms = Date.now() - started
       if (answered || isCallersError(method, err)) {
