@@ -56,6 +56,8 @@ export async function broadcast(
     const { accepted, passedOn, rejections, failures, silent } = heardFrom(targets)
     let done = false
     let patience: ReturnType<typeof setTimeout> | undefined
+    const twoDomains = Math.min(2, domains.size)
+    const refusedBy = () => domainsOf(rejections.map((r) => r.s)).size
 
     /** Sent, or refused with `error`: once. */
     const finish = (error?: Error) => {
@@ -76,6 +78,17 @@ export async function broadcast(
       if (done) return
       const mine = domainsOf(accepted)
       if (mine.size === 0) {
+        // Refused ("nonce too low") by nodes that hold it: mined or pooled before it reached
+        // them (a source relayed it first and answered nothing, or hangs). Sent, as two domains
+        // know it; asked as soon as two domains refused, not after the silent ones' deadline.
+        if (refusedBy() >= twoDomains) {
+          const rejecting = rejections.map((r) => r.s)
+          const knownBy = await knownTo(rejecting, hash, signal, () => done, lookup, [0])
+          if (domainsOf(knownBy).size >= twoDomains) {
+            accepted.push(...knownBy)
+            return finish()
+          }
+        }
         if (silent.size > 0 && !signal.aborted) return // wait for the others, up to the deadline
         for (const x of silent)
           failures.push({ source: x.name, reason: 'no answer before the deadline' })
@@ -103,7 +116,7 @@ export async function broadcast(
       const mine = domainsOf(accepted)
       // Two domains know it, or there is no other domain to ask: sent.
       if (mine.size >= 2 || (mine.size === 1 && domains.size === 1)) return finish()
-      if (silent.size === 0) return void settle()
+      if (silent.size === 0 || (mine.size === 0 && refusedBy() >= twoDomains)) return void settle()
       // One domain accepted: the others get a few of their round trips to say otherwise.
       if (mine.size === 1 && !patience) patience = setTimeout(() => void settle(), waitFor(silent))
     }
@@ -220,8 +233,8 @@ function waitFor(silent: ReadonlySet<SourceState>): number {
 }
 
 /**
- * Those of `others` that know the transaction: asked at once, then again `KNOWN_RECHECK` ms
- * later; none once `over()` or past the deadline.
+ * Those of `others` that know the transaction: asked after each of `waits` (at once, then
+ * again `KNOWN_RECHECK` ms later); none once `over()` or past the deadline.
  */
 async function knownTo(
   others: readonly SourceState[],
@@ -229,8 +242,9 @@ async function knownTo(
   signal: AbortSignal,
   over: () => boolean,
   lookup?: (s: SourceState, hash: Hex, signal: AbortSignal) => Promise<unknown>,
+  waits: readonly number[] = [0, KNOWN_RECHECK],
 ): Promise<SourceState[]> {
-  for (const wait of [0, KNOWN_RECHECK]) {
+  for (const wait of waits) {
     if (wait) await new Promise((r) => setTimeout(r, wait))
     if (over() || signal.aborted) break
     const seen = await Promise.all(
