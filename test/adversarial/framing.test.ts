@@ -315,10 +315,14 @@ describe('a transaction both honest domains reject', () => {
   // a nonce to bump. What should happen: the rejection two domains agree on is the answer.
   it("two domains' rejection is returned, whatever a third says", async () => {
     const { sign, nonceNow } = transfers(() => anvil)
-    const raw = await sign(await nonceNow())
-    await anvil.rpc('eth_sendRawTransaction', [raw])
-    const mined = () => anvil.rpc('eth_getTransactionReceipt', [keccak256(raw)])
+    const nonce = await nonceNow()
+    const first = await sign(nonce)
+    await anvil.rpc('eth_sendRawTransaction', [first])
+    const mined = () => anvil.rpc('eth_getTransactionReceipt', [keccak256(first)])
     for (let i = 0; i < 50 && (await mined()) === null; i++) await sleep(100)
+    // Another transaction at the used nonce: no node holds it (the same one again would be the
+    // mined send's, and sent: reviewOfSyncSendsAndPushes).
+    const raw = await sign(nonce, 2n)
     const liar = hostile(
       http(anvil.url, { name: 'liar', domain: 'liar' }),
       async (method, _params, answer) => {

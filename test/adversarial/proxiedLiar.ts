@@ -8,6 +8,7 @@ import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts
 import { sleep } from '../helpers.ts'
 import type { FaultMode, Lab } from '../lab/index.ts'
 import type { Header } from './forger.ts'
+import { hostile } from './hostile.ts'
 
 /** The balance the liar claims for everyone: no dev account holds it. */
 export const MARK = '0x1234567890abcdef'
@@ -77,3 +78,18 @@ export function forgedChain(rate: number) {
   }
   return { extend, byHash, byNumber, tip: () => tip }
 }
+
+/** The liar over its lab proxy (so `refused` and `blackhole` reach it), its answers rewritten. */
+export const liarOf = (
+  lab: Lab,
+  rewrite: (method: string, params: readonly unknown[], real: () => Promise<unknown>) => unknown,
+): Source =>
+  hostile(
+    http(lab.proxy('liar').url, {
+      name: 'liar',
+      domain: 'liar-host',
+      fetchFn: lab.proxy('liar').fetch,
+      timeout: 1_000,
+    }),
+    async (method, params, answer) => rewrite(method, params, answer),
+  )

@@ -22,8 +22,8 @@
  *    (budgets 31.25 kB and 56.4 kB, from 31.2 and 56.3).
  *
  * Held (tried in a test here, or reasoned from the code, no hole):
- * - One domain slow (15× its latency, up): no backwards eth_blockNumber, `head` throughout but a
- *   moment. Two domains left, both behind load balancers a block apart, out of step (`#confirmAt`
+ * - One domain slow (15× its latency, up): `head` throughout but a moment, confirmed heights
+ *   never backwards (a moment's `degraded` height one above may be followed by the confirmed one). Two domains left, both behind load balancers a block apart, out of step (`#confirmAt`
  *   confirming the same head again with one domain standing at it, so its `at` is kept): the head
  *   keeps up with the chain, confirmed, never backwards.
  * - A chain halted 3.5 s with `maxHeadAge` 2 s that resumes at a block a second, or gets a burst
@@ -178,7 +178,11 @@ describe('honest faults', () => {
       await lab.proxy('home').setMode({ kind: 'refused' })
       await lab.proxy('gcp').setMode({ kind: 'slow', factor: 15 })
       const seen = await watch(rpc, 6_000)
-      assert.deepEqual(backwards(seen), [], JSON.stringify(seen))
+      // A height the fast domain alone backed for a moment (`degraded`) is no floor (README,
+      // method policies): once the slow one confirms the block below, that is returned. CI saw
+      // "16 degraded, then 15 head" once. Confirmed heights never go back.
+      const confirmed = seen.filter(([, label]) => label === 'head')
+      assert.deepEqual(backwards(confirmed), [], JSON.stringify(seen))
     } finally {
       await rpc.close()
     }

@@ -54,7 +54,6 @@ import { afterAll, beforeAll, describe, it } from 'vitest'
 import { execute } from '../../src/execute/index.ts'
 import {
   createOutlast,
-  http,
   type Outlast,
   type OutlastEvents,
   type OutlastOptions,
@@ -64,8 +63,7 @@ import {
 import { proofs } from '../../src/proofs/index.ts'
 import { CHAIN_ID, resetLab, sleep, threeDomains, transfers } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
-import { hostile } from './hostile.ts'
-import { flap, honestOf } from './proxiedLiar.ts'
+import { flap, honestOf, liarOf } from './proxiedLiar.ts'
 
 type Hex = `0x${string}`
 
@@ -82,19 +80,9 @@ afterAll(() => lab.stop())
 const ALL = ['aws', 'gcp', 'home'] as const
 const honest = (names: readonly string[]) => honestOf(lab, names, 1_000)
 
-/** The liar over its lab proxy (so `refused` and `blackhole` reach it), answers rewritten. */
 const liarWith = (
   rewrite: (method: string, params: readonly unknown[], real: () => Promise<unknown>) => unknown,
-): Source =>
-  hostile(
-    http(lab.proxy('liar').url, {
-      name: 'liar',
-      domain: 'liar-host',
-      fetchFn: lab.proxy('liar').fetch,
-      timeout: 1_000,
-    }),
-    async (method, params, answer) => rewrite(method, params, answer),
-  )
+): Source => liarOf(lab, rewrite)
 
 const FEES = ['eth_gasPrice', 'eth_maxPriorityFeePerGas', 'eth_blobBaseFee'] as const
 

@@ -45,7 +45,7 @@ import { CHAIN_ID, resetLab, sleep, threeDomains, transfers } from '../helpers.t
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { deployAnswer, PING_INIT } from '../workload.ts'
 import { hostile } from './hostile.ts'
-import { honestOf } from './proxiedLiar.ts'
+import { honestOf, liarOf } from './proxiedLiar.ts'
 
 type Obj = Record<string, unknown>
 let lab: Lab
@@ -60,16 +60,7 @@ afterAll(() => lab.stop())
 
 const liarWith = (
   rewrite: (method: string, params: readonly unknown[], real: () => Promise<unknown>) => unknown,
-): Source =>
-  hostile(
-    http(lab.proxy('liar').url, {
-      name: 'liar',
-      domain: 'liar-host',
-      fetchFn: lab.proxy('liar').fetch,
-      timeout: 1_000,
-    }),
-    async (method, params, answer) => rewrite(method, params, answer),
-  )
+): Source => liarOf(lab, rewrite)
 
 const { sign, nonceNow } = transfers(() => lab.anvil)
 
