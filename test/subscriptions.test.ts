@@ -3,24 +3,12 @@
  * after an outage, reorgs marked `removed`, filters emulated by outlast.
  */
 import assert from 'node:assert/strict'
-import { keccak256, toHex } from 'viem'
+import { toHex } from 'viem'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, webSocket } from '../src/index.ts'
 import { CHAIN_ID } from './helpers.ts'
-import {
-  type Anvil,
-  devAccounts,
-  type Lab,
-  mined,
-  startLab,
-  startWsProxy,
-  type WsProxy,
-} from './lab/index.ts'
-
-/** `Ping(uint256)`: the runtime logs its calldata under this topic. */
-const PING = keccak256(toHex('Ping(uint256)'))
-const RUNTIME = `0x3660006000377f${PING.slice(2)}366000a100`
-const INIT = `0x602c600c600039602c6000f3${RUNTIME.slice(2)}`
+import { devAccounts, type Lab, startLab, startWsProxy, type WsProxy } from './lab/index.ts'
+import { deployAnswer, minePing, PING, PING_INIT } from './workload.ts'
 
 type Header = { number: string; hash: string; parentHash: string }
 type Log = {
@@ -35,20 +23,8 @@ let lab: Lab
 let emitter: string
 let ws: WsProxy[] = []
 
-async function deploy(anvil: Anvil): Promise<string> {
-  const hash = await anvil.rpc<string>('eth_sendTransaction', [
-    { from: devAccounts[0].address, data: INIT },
-  ])
-  return (await mined<{ contractAddress: string }>(anvil, hash)).contractAddress
-}
-
 /** Sends one ping straight to the node (not through outlast) and mines it into its own block. */
-async function ping(n: number) {
-  await lab.anvil.rpc('eth_sendTransaction', [
-    { from: devAccounts[1].address, to: emitter, data: toHex(n, { size: 32 }) },
-  ])
-  await lab.anvil.rpc('evm_mine')
-}
+const ping = (n: number) => minePing(lab.anvil, emitter, n)
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 async function until(what: string, fn: () => boolean, ms = 10_000) {
@@ -77,7 +53,7 @@ beforeAll(async () => {
       { name: 'home', domain: 'home', kind: 'self-hosted', latency: 15 },
     ],
   })
-  emitter = await deploy(lab.anvil)
+  emitter = await deployAnswer(lab.anvil, PING_INIT)
   ws = [
     await startWsProxy(`ws://127.0.0.1:${lab.anvil.port}`, { name: 'aws-ws' }),
     await startWsProxy(`ws://127.0.0.1:${lab.anvil.port}`, { name: 'gcp-ws' }),

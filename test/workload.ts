@@ -32,6 +32,20 @@ export async function deployAnswer(anvil: Anvil, init = ANSWER_INIT): Promise<`0
   }
 }
 
+/** Sends a ping to `emitter` (a PING_INIT contract: it logs `Ping` with `n`) from dev account 1; its hash. */
+export const sendPing = (anvil: Anvil, emitter: string, n: number): Promise<string> =>
+  anvil.rpc<string>('eth_sendTransaction', [
+    { from: devAccounts[1].address, to: emitter, data: toHex(n, { size: 32 }) },
+  ])
+
+/** A ping mined into its own block; that block's number. */
+export async function minePing(anvil: Anvil, emitter: string, n: number): Promise<number> {
+  const hash = await sendPing(anvil, emitter, n)
+  await anvil.rpc('evm_mine')
+  const receipt = await anvil.rpc<{ blockNumber: string }>('eth_getTransactionReceipt', [hash])
+  return Number(receipt.blockNumber)
+}
+
 /** The calls a wallet makes, as one surface (raw EIP-1193, viem, ethers) performs them. */
 export type Surface = {
   name: string

@@ -124,7 +124,7 @@ function preloadAfterFirstAnswer(events: Emitter<OutlastEvents>, prover: Prover 
   const first = (e: OutlastEvents['request']) => {
     if (!e.ok) return
     events.removeListener('request', first)
-    // A host that fails before the chunk loads leaves each first use to fetch it, and say so.
+    // If the host fails first, each part is fetched at its first use instead (and says so).
     const load = () => import('./preload.ts').then((m) => m.preload(prover))
     realClock.setTimeout(() => void load().catch(() => {}), 0)
   }

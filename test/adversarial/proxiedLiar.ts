@@ -5,8 +5,8 @@
  */
 import { http, type Source } from '../../src/index.ts'
 import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
-import { sleep } from '../helpers.ts'
-import type { FaultMode, Lab } from '../lab/index.ts'
+import { sleep, threeDomains } from '../helpers.ts'
+import { type FaultMode, type Lab, startLab } from '../lab/index.ts'
 import type { Header } from './forger.ts'
 import { hostile } from './hostile.ts'
 
@@ -93,3 +93,13 @@ export const liarOf = (
     }),
     async (method, params, answer) => rewrite(method, params, answer),
   )
+
+/** A lab of the three honest domains and the liar's own (`liar-host`, no added latency), 3 blocks in. */
+export async function startLiarLab(): Promise<Lab> {
+  const lab = await startLab({
+    blockTime: 0,
+    sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
+  })
+  await lab.anvil.rpc('anvil_mine', ['0x3'])
+  return lab
+}

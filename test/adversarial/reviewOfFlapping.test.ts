@@ -48,7 +48,6 @@
  *   now returns the height with its label (src/core/handlers/blockNumber.test.ts).
  */
 import assert from 'node:assert/strict'
-import { toHex } from 'viem'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import {
   createOutlast,
@@ -59,7 +58,7 @@ import {
 } from '../../src/index.ts'
 import { CHAIN_ID, resetLab, sleep, threeDomains } from '../helpers.ts'
 import { devAccounts, type FaultMode, type Lab, startLab } from '../lab/index.ts'
-import { deployAnswer, PING, PING_INIT } from '../workload.ts'
+import { deployAnswer, PING, PING_INIT, sendPing } from '../workload.ts'
 import type { Header } from './forger.ts'
 import { hostile } from './hostile.ts'
 import { flap, forgedChain, honestOf, MARK } from './proxiedLiar.ts'
@@ -318,12 +317,8 @@ describe('a/d. one honest domain out, the liar up on a chain of its own, then ou
   }, 40_000)
 })
 
-/** Sends a ping through the node (not outlast); it lands in the next block. */
-async function ping(n: number): Promise<string> {
-  return lab.anvil.rpc<string>('eth_sendTransaction', [
-    { from: devAccounts[1]!.address, to: emitter, data: toHex(n, { size: 32 }) },
-  ])
-}
+/** One ping sent to the node (mined with the next block); its transaction hash. */
+const ping = (n: number) => sendPing(lab.anvil, emitter, n)
 
 /**
  * newHeads and a logs subscription through `createOutlast` while the liar flaps; then every

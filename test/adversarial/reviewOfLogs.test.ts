@@ -88,7 +88,7 @@ import { createOutlast, http, type Source } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
 import { CHAIN_ID, sleep, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startAnvil, startLab } from '../lab/index.ts'
-import { deployAnswer, PING, PING_INIT } from '../workload.ts'
+import { deployAnswer, minePing, PING, PING_INIT } from '../workload.ts'
 import { forger, type Header } from './forger.ts'
 import { hostile, labSources } from './hostile.ts'
 
@@ -108,15 +108,8 @@ beforeAll(async () => {
 }, 60_000)
 afterAll(() => lab.stop())
 
-/** One ping, sent straight to the node and mined into its own block (an empty one after it); the ping's block. */
-async function ping(n: number): Promise<number> {
-  const hash = await lab.anvil.rpc<string>('eth_sendTransaction', [
-    { from: devAccounts[1].address, to: emitter, data: toHex(n, { size: 32 }) },
-  ])
-  await lab.anvil.rpc('evm_mine')
-  const receipt = await lab.anvil.rpc<{ blockNumber: string }>('eth_getTransactionReceipt', [hash])
-  return Number(receipt.blockNumber)
-}
+/** One ping mined into its own block; the ping's block. */
+const ping = (n: number) => minePing(lab.anvil, emitter, n)
 
 async function until(what: string, fn: () => boolean, ms = 10_000) {
   const end = Date.now() + ms

@@ -61,19 +61,15 @@ import {
   type Source,
 } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
-import { CHAIN_ID, resetLab, sleep, threeDomains, transfers } from '../helpers.ts'
-import { devAccounts, type Lab, startLab } from '../lab/index.ts'
-import { flap, honestOf, liarOf } from './proxiedLiar.ts'
+import { CHAIN_ID, resetLab, sleep, transfers } from '../helpers.ts'
+import { devAccounts, type Lab } from '../lab/index.ts'
+import { flap, honestOf, liarOf, startLiarLab } from './proxiedLiar.ts'
 
 type Hex = `0x${string}`
 
 let lab: Lab
 beforeAll(async () => {
-  lab = await startLab({
-    blockTime: 0,
-    sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
-  })
-  await lab.anvil.rpc('anvil_mine', ['0x3'])
+  lab = await startLiarLab()
 }, 30_000)
 afterAll(() => lab.stop())
 

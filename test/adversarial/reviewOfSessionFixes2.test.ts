@@ -21,13 +21,12 @@
  * domain) keeps no read from the honest domains' agreed balance.
  */
 import assert from 'node:assert/strict'
-import { toHex } from 'viem'
 import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest'
 import type { RpcLog } from '../../src/core/follow/logs.ts'
 import { createOutlast, RpcResponseError, type Source } from '../../src/index.ts'
 import { sleep, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
-import { deployAnswer, PING, PING_INIT } from '../workload.ts'
+import { deployAnswer, minePing, PING, PING_INIT } from '../workload.ts'
 import { hostile, labSources } from './hostile.ts'
 
 let lab: Lab
@@ -42,14 +41,7 @@ beforeEach(async () => {
 })
 
 /** One ping mined into its own block; the ping's block. */
-async function ping(n: number): Promise<number> {
-  const hash = await lab.anvil.rpc<string>('eth_sendTransaction', [
-    { from: devAccounts[1].address, to: emitter, data: toHex(n, { size: 32 }) },
-  ])
-  await lab.anvil.rpc('evm_mine')
-  const receipt = await lab.anvil.rpc<{ blockNumber: string }>('eth_getTransactionReceipt', [hash])
-  return Number(receipt.blockNumber)
-}
+const ping = (n: number) => minePing(lab.anvil, emitter, n)
 
 const pings = (logs: RpcLog[]) => logs.map((l) => Number(l.data))
 

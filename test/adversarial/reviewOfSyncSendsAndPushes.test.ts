@@ -45,16 +45,12 @@ import { CHAIN_ID, resetLab, sleep, threeDomains, transfers } from '../helpers.t
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
 import { deployAnswer, PING_INIT } from '../workload.ts'
 import { hostile } from './hostile.ts'
-import { honestOf, liarOf } from './proxiedLiar.ts'
+import { honestOf, liarOf, startLiarLab } from './proxiedLiar.ts'
 
 type Obj = Record<string, unknown>
 let lab: Lab
 beforeAll(async () => {
-  lab = await startLab({
-    blockTime: 0,
-    sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
-  })
-  await lab.anvil.rpc('anvil_mine', ['0x3'])
+  lab = await startLiarLab()
 }, 30_000)
 afterAll(() => lab.stop())
 

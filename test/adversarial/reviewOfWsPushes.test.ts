@@ -58,14 +58,13 @@
  */
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { toHex } from 'viem'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { WebSocketServer, type WebSocket as Ws } from 'ws'
 import { createOutlast, http, type Outlast, webSocket } from '../../src/index.ts'
 import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
 import { CHAIN_ID, resetLab, sleep, threeDomains } from '../helpers.ts'
 import { devAccounts, type Lab, startLab } from '../lab/index.ts'
-import { deployAnswer, PING, PING_INIT } from '../workload.ts'
+import { deployAnswer, PING, PING_INIT, sendPing } from '../workload.ts'
 import type { Header, Log } from './forger.ts'
 
 type Call = { id: number; method: string; params?: unknown[] }
@@ -304,11 +303,8 @@ const SCHEDULES: [Mode, number][][] = [
   ],
 ]
 
-async function ping(n: number): Promise<string> {
-  return lab.anvil.rpc<string>('eth_sendTransaction', [
-    { from: devAccounts[1]!.address, to: emitter, data: toHex(n, { size: 32 }) },
-  ])
-}
+/** One ping sent to the node (mined with the next block); its transaction hash. */
+const ping = (n: number) => sendPing(lab.anvil, emitter, n)
 
 async function warm(rpc: Outlast) {
   for (let i = 0; i < 8; i++) {
