@@ -80,8 +80,6 @@ export function followChain(o: FollowerOptions): ChainFollower {
   /** When a lost socket last made us refresh the head: a socket dropping again and again cannot make us poll everyone faster than `pollingInterval`. */
   let lastLossRefresh = Number.NEGATIVE_INFINITY
   let timer: ReturnType<typeof setTimeout> | undefined
-  const subscriptions: Promise<{ unsubscribe(): Promise<void> } | undefined>[] = []
-  const unlisten: (() => void)[] = []
   const isStopped = () => stopped
   const chain = keptChain(o, o.history ?? 128, o.maxGap ?? 2_048, isStopped)
   let markStarted = () => {}
@@ -129,13 +127,9 @@ export function followChain(o: FollowerOptions): ChainFollower {
     lastPush = Date.now()
     kick(link)
   }
-  for (const pusher of o.pushers) {
-    const off = pusher.onState?.((e) => {
-      if (e.state === 'closed') onClosed()
-    })
-    if (off) unlisten.push(off)
-    subscriptions.push(listen(pusher, o.confirmHead, onHead, () => void kick()))
-  }
+  const unlisten = o.pushers.map((p) =>
+    listen(p, o.confirmHead, onHead, onClosed, () => void kick()),
+  )
   kick()
   timer = setTimeout(poll, o.pollingInterval)
 
@@ -148,23 +142,25 @@ export function followChain(o: FollowerOptions): ChainFollower {
       stopped = true
       clearTimeout(timer)
       for (const off of unlisten) off()
-      // Undone behind, not awaited: a pusher that leaves eth_subscribe or eth_unsubscribe
-      // unanswered (its socket alive) must not hold the caller's eth_unsubscribe or close()
-      // for its timeout (test/adversarial/reviewOfWsPushes.test.ts). A WebSocket source drops
-      // a subscription's pushes as soon as it is undone, before the node answers.
-      for (const s of subscriptions) void s.then((sub) => sub?.unsubscribe()).catch(() => {})
       await kick() // once stopped, only the step in progress
     },
   }
 }
 
-/** Subscribes to a pusher's `newHeads`: each pushed head it confirms goes to `onHead`. */
+/**
+ * Subscribes to a pusher's `newHeads` (each pushed head it confirms goes to `onHead`) and to its
+ * socket closing (`onClosed`). Returns what undoes both.
+ */
 function listen(
   pusher: HeadPusher,
   confirmHead: FollowerOptions['confirmHead'],
   onHead: (header: RpcHeader) => void,
+  onClosed: () => void,
   onResubscribe: () => void,
-): Promise<{ unsubscribe(): Promise<void> } | undefined> {
+): () => void {
+  const off = pusher.onState?.((e) => {
+    if (e.state === 'closed') onClosed()
+  })
   // One push confirmed at a time: pushed meanwhile, the newest waits and those before it are
   // dropped (the stream backfills by parent hash). A pusher flooding distinct, correctly hashed
   // headers then costs a hash per confirmation, not one per push
@@ -186,9 +182,17 @@ function listen(
     }
     busy = false
   }
-  return pusher
+  const subscription = pusher
     .subscribe(['newHeads'], pushed, { onError: () => {}, onResubscribe })
     .catch(() => undefined)
+  return () => {
+    off?.()
+    // Undone behind, not awaited: a pusher that leaves eth_subscribe or eth_unsubscribe
+    // unanswered (its socket alive) must not hold the caller's eth_unsubscribe or close() for
+    // its timeout (test/adversarial/reviewOfWsPushes.test.ts). A WebSocket source drops a
+    // subscription's pushes as soon as it is undone, before the node answers.
+    void subscription.then((sub) => sub?.unsubscribe()).catch(() => {})
+  }
 }
 
 /**
