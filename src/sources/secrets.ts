@@ -104,6 +104,17 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
     const items = plain.split(/[:;,]/)
     if (items.length > 1) for (const item of items) part(item)
   }
+  secretsOfUrl(url, replace, add, urlPart)
+  secretsOfHeaders(headers, add, part)
+  return secrets === 0 ? { text: (t) => t, data: (d) => d } : scrubberOf(replace)
+}
+
+/** `scrubberFor`'s collectors: a secret with its least length, a part of one, a URL part. */
+type Add = (value: string, min: number) => void
+type Part = (value: string, name?: string) => void
+
+/** The secrets of a source's URL: a key in its host, path, query, fragment or user info. */
+function secretsOfUrl(url: string, replace: Map<string, string>, add: Add, urlPart: Part): void {
   try {
     const u = new URL(url)
     // A key in the host name (redactUrl writes it `…` too); a name's words are no secrets.
@@ -125,6 +136,10 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
     u.username = u.password = ''
     replace.set(u.href, label)
   } catch {}
+}
+
+/** The secrets of a source's headers: each value but the public ones', its parts, its token. */
+function secretsOfHeaders(headers: Record<string, string>, add: Add, part: Part): void {
   for (const [name, value] of Object.entries(headers)) {
     if (PUBLIC_HEADERS.has(name.toLowerCase()) || typeof value !== 'string') continue
     if (secretValue(value.trim(), name)) add(value.trim(), MIN_CREDENTIAL)
@@ -152,8 +167,10 @@ export function scrubberFor(url: string, headers: Record<string, string> = {}): 
     if (!publicValue(pair.slice(0, at))) add(pair.slice(0, at), MIN_CREDENTIAL)
     add(pair.slice(at + 1), MIN_CREDENTIAL)
   }
-  if (secrets === 0) return { text: (t) => t, data: (d) => d }
+}
 
+/** The scrubber that replaces each of `replace`'s forms (a secret's, the URL's) by its label. */
+function scrubberOf(replace: ReadonlyMap<string, string>): Scrubber {
   const byLower = new Map([...replace].map(([k, v]) => [k.toLowerCase(), v]))
   // As given and in lower case: some letters' lower case does not match them back (`İ`, `ẞ`).
   // Longest first, so that a secret inside a longer one never leaves the rest behind.
