@@ -54,7 +54,7 @@ export type SourcePool = {
   lastResort(headDependent: boolean, checkedAlone?: boolean): SourceState[]
   /** Counts a failure the engine found (a lie, a slow loser) against a source. */
   penalize(s: SourceState, error: SourceError): void
-  /** Cuts a source off for `cooloff` ms: it sent data that failed a proof or a hash check. */
+  /** Cuts a source off for `lieCooloff` ms: it sent data that failed a proof or a hash check. */
   markLying(s: SourceState, reason: string): void
   /** Re-evaluates every source's condition (after the head moved). */
   refreshConditions(): void

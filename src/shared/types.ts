@@ -1,4 +1,3 @@
-/** What a source is: a kind, a failure domain and a way to answer JSON-RPC. */
 /**
  * What a source is: a provider's endpoint, the user's own node, the user's wallet, a libp2p
  * peer (`outlast/p2p`), or headers by hash from IPFS (`outlast/ipfs`'s `ipfsHeaders()`).
