@@ -265,7 +265,7 @@ function attempter(
     // Outside the source's route: not its failure, and it never sees the call.
     if (!serves(s.source.config.methods, method))
       throw new SourceError(s.name, 'unavailable', `${method} is not routed to this source`)
-    const policy = classify(method)
+    const policy = classify(method, config.policies)
     // State it told us it pruned: not asked again for a block that old.
     const block = blockOfRead(params, policy.blockParam)
     if (prunedAt(s, block))

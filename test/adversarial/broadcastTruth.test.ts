@@ -141,4 +141,69 @@ describe('broadcasting variants', () => {
       await rpc.close()
     }
   })
+
+  it('eth_sendRawTransactionSync not mined within its timeout: code 4 naming the hash (EIP-7966), after that timeout, not the deadline', async () => {
+    const rpc = createOutlast({ chainId: CHAIN_ID, sources: honest(['aws', 'gcp', 'home']) })
+    await lab.anvil.rpc('evm_setAutomine', [false])
+    try {
+      const raw = await sign(await nonceNow())
+      const { keccak256 } = await import('viem')
+      const started = Date.now()
+      const error = await rpc
+        .request({ method: 'eth_sendRawTransactionSync', params: [raw, '0x3e8'] })
+        .then(
+          () => undefined,
+          (e: { code?: number; data?: unknown; message: string }) => e,
+        )
+      const took = Date.now() - started
+      assert.equal(error?.code, 4, error?.message)
+      assert.equal(error?.data, keccak256(raw))
+      assert.match(error?.message ?? '', /was sent/)
+      assert.ok(took >= 1_000 && took < 5_000, `answered after ${took} ms (the deadline is 10 s)`)
+      // Sent indeed: the node holds it, and mines it.
+      assert.ok(await lab.anvil.rpc('eth_getTransactionByHash', [keccak256(raw)]))
+    } finally {
+      await lab.anvil.rpc('evm_setAutomine', [true])
+      await lab.anvil.rpc('evm_mine')
+      await rpc.close()
+    }
+  })
+
+  it("a node's own sync timeout (code 4 naming the hash, geth's answer before a block) is its acceptance, not a rejection", async () => {
+    // Each node takes the transaction into its pool and, as geth does when its wait ends before
+    // a block, answers EIP-7966's code 4 with the hash.
+    const waitsOut = (name: string) =>
+      hostile(honest([name])[0]!, async (method, params, answer) => {
+        if (method !== 'eth_sendRawTransactionSync') return answer()
+        await lab.anvil.rpc('eth_sendRawTransaction', [params[0]]).catch(() => {}) // known
+        const { keccak256 } = await import('viem')
+        const hash = keccak256(params[0] as `0x${string}`)
+        throw new RpcResponseError(name, {
+          code: 4,
+          message: "The transaction was added to the mempool but wasn't processed in 2s.",
+          data: hash,
+        })
+      })
+    const rpc = createOutlast({ chainId: CHAIN_ID, sources: ['aws', 'gcp', 'home'].map(waitsOut) })
+    const outcomes: OutlastEvents['broadcast'][] = []
+    rpc.on('broadcast', (o) => outcomes.push(o))
+    await lab.anvil.rpc('evm_setAutomine', [false])
+    try {
+      const raw = await sign(await nonceNow())
+      const mined = (async () => {
+        await new Promise((r) => setTimeout(r, 300))
+        await lab.anvil.rpc('evm_mine')
+      })()
+      const receipt = await rpc.request({ method: 'eth_sendRawTransactionSync', params: [raw] })
+      await mined
+      assert.equal((receipt as { status: string }).status, '0x1')
+      assert.deepEqual(
+        outcomes.map((o) => o.outcome),
+        ['accepted', 'accepted', 'accepted'],
+      )
+    } finally {
+      await lab.anvil.rpc('evm_setAutomine', [true])
+      await rpc.close()
+    }
+  })
 })

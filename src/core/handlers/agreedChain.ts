@@ -4,7 +4,7 @@
  * `finalized` means, a header by hash for the trust store, a sent transaction's receipt.
  */
 
-import { DeadlineError, ProviderRpcError } from '../../shared/errors.ts'
+import { ProviderRpcError } from '../../shared/errors.ts'
 import type { Hex } from '../../shared/types.ts'
 import { computeBlockHash } from '../../verify/block.ts'
 import type { RpcBlockWithBody } from '../../verify/trie.ts'
@@ -64,15 +64,29 @@ export async function resolveTag(engine: Engine, tag: 'safe' | 'finalized'): Pro
   return { number: Number(block.number), hash: block.hash.toLowerCase() }
 }
 
-/** The receipt of a transaction just sent, as the domains agree (or prove) it, once it is out. */
-export async function receiptOf(engine: Engine, hash: Hex, deadline: number): Promise<Answer> {
-  for (;;) {
-    const r = await engine.request('eth_getTransactionReceipt', [hash])
-    if (r.result !== null) return r
-    if (Date.now() + 250 > deadline)
-      throw new DeadlineError(`No agreed receipt for ${hash} before the deadline.`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
+/**
+ * The receipt of a transaction just sent, as the domains agree (or prove) it, by `until`. Else
+ * EIP-7966's timeout, code 4 with the hash as its data: the transaction is out, and a caller who
+ * took the error for a failed send and signed another would pay twice. Why no receipt came (a
+ * read's own error) is its cause.
+ */
+export async function receiptOf(engine: Engine, hash: Hex, until: number): Promise<Answer> {
+  let cause: unknown
+  try {
+    for (;;) {
+      const r = await engine.request('eth_getTransactionReceipt', [hash])
+      if (r.result !== null) return r
+      const left = until - Date.now()
+      if (left <= 0) break
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250, left)))
+    }
+  } catch (error) {
+    cause = error
   }
+  throw new ProviderRpcError(4, `Transaction ${hash} was sent; no agreed receipt came in time.`, {
+    data: hash,
+    cause,
+  })
 }
 
 /**

@@ -16,7 +16,6 @@ import {
 } from '../../shared/errors.ts'
 import type { Answer, Call, Engine } from '../engine.ts'
 import { fanOut } from '../fanOut.ts'
-import { classify } from '../policy.ts'
 import type { Prover } from '../prover.ts'
 import type { SourceState } from '../sourceState.ts'
 import type { TrustedHeader, TrustStore } from '../trust.ts'
@@ -41,7 +40,7 @@ export async function prove(engine: Engine, prover: Prover, c: Call): Promise<Pr
     // half the time left is no header, the walk stops, and the read goes to quorum while it can.
     const giveUp = AbortSignal.timeout(Math.max(0, Math.floor((c.deadline - Date.now()) / 2)))
     header = await raceAbort(
-      trustedHeaderFor(engine, params[classify(method).blockParam ?? params.length], giveUp),
+      trustedHeaderFor(engine, params[c.policy.blockParam ?? params.length], giveUp),
       giveUp,
       () => new DeadlineError(`No trusted header for ${method} in time.`),
     ).catch(() => undefined)

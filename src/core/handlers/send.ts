@@ -11,8 +11,11 @@ import type { Handler } from '../engine.ts'
 import type { SourceState } from '../sourceState.ts'
 import { receiptOf } from './agreedChain.ts'
 
-export const send: Handler = async (engine, { method, params, deadline, meta }) => {
+export const send: Handler = async (engine, { method, params, started, deadline, meta }) => {
   const { pool, events, redact, config } = engine
+  // A synchronous send's wait (its second parameter) is outlast's own, below: nodes take none
+  // alike (anvil refuses any), and each waits its own default, which may be shorter.
+  const sync = method === 'eth_sendRawTransactionSync'
   engine.budget.deposit()
   // Not untrusted sources: their "accepted" would count for nothing, and a p2p source publishes
   // the transaction to its peers' gossip anyway. Not sources whose route leaves it out.
@@ -29,7 +32,7 @@ export const send: Handler = async (engine, { method, params, deadline, meta }) 
     broadcast(
       params[0],
       targets,
-      (s, signal) => pool.attempt(s, method, params, signal),
+      (s, signal) => pool.attempt(s, method, sync ? [params[0]] : params, signal),
       deadline,
       (o) => events.emit('broadcast', o.reason ? { ...o, reason: redact(o.reason) } : o),
       (s, hash, signal) => pool.attempt(s, 'eth_getTransactionByHash', [hash], signal),
@@ -47,8 +50,12 @@ export const send: Handler = async (engine, { method, params, deadline, meta }) 
     sent = await send(rest)
   }
   const { hash, accepted, passedOn } = sent
-  if (method === 'eth_sendRawTransactionSync') {
-    const receipt = await receiptOf(engine, hash as Hex, deadline)
+  if (sync) {
+    const receipt = await receiptOf(
+      engine,
+      hash as Hex,
+      Math.min(deadline, started + waitOf(params[1])),
+    )
     return { result: receipt.result, meta: { ...receipt.meta, method, policy: 'broadcast' } }
   }
   const domains = [
@@ -63,4 +70,13 @@ export const send: Handler = async (engine, { method, params, deadline, meta }) 
   if (alone) events.emit('quorumLoss', { method, domains })
   const consistency = alone ? 'degraded' : 'verified'
   return { result: hash, meta: meta({ consistency, sources: accepted, domains }) }
+}
+
+/**
+ * How long a synchronous send may wait for its receipt: EIP-7966's second parameter (ms, a
+ * quantity or a number), if a positive one; else the request's deadline alone.
+ */
+function waitOf(param: unknown): number {
+  const ms = typeof param === 'string' ? Number.parseInt(param, 16) : param
+  return typeof ms === 'number' && ms > 0 ? ms : Number.POSITIVE_INFINITY
 }
