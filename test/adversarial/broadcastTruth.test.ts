@@ -169,6 +169,43 @@ describe('broadcasting variants', () => {
     }
   })
 
+  it('eth_sendRawTransactionSync to nodes without it ("method not found"): sent as eth_sendRawTransaction, the agreed receipt returned', async () => {
+    const lacksSync = (name: string) =>
+      hostile(honest([name])[0]!, async (method, _params, answer) => {
+        if (method === 'eth_sendRawTransactionSync')
+          throw new RpcResponseError(name, {
+            code: -32601,
+            message: 'the method eth_sendRawTransactionSync does not exist/is not available',
+          })
+        return answer()
+      })
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: ['aws', 'gcp', 'home'].map(lacksSync),
+      breaker: { threshold: 2 },
+    })
+    try {
+      for (let i = 0; i < 2; i++) {
+        const raw = await sign(await nonceNow())
+        const { result, meta } = await rpc.requestWithMeta({
+          method: 'eth_sendRawTransactionSync',
+          params: [raw],
+        })
+        const { keccak256 } = await import('viem')
+        assert.equal((result as { transactionHash: string }).transactionHash, keccak256(raw))
+        assert.equal((result as { status: string }).status, '0x1')
+        assert.ok(['agreed', 'proven'].includes(meta.consistency), meta.consistency)
+      }
+      // Their "method not found" is no failure of theirs.
+      assert.deepEqual(
+        rpc.status().sources.map((s) => s.breaker),
+        ['closed', 'closed', 'closed'],
+      )
+    } finally {
+      await rpc.close()
+    }
+  })
+
   it("a node's own sync timeout (code 4 naming the hash, geth's answer before a block) is its acceptance, not a rejection", async () => {
     // Each node takes the transaction into its pool and, as geth does when its wait ends before
     // a block, answers EIP-7966's code 4 with the hash.

@@ -4,6 +4,7 @@
  * receipt the domains agree on (or prove), never the sender's own.
  */
 
+import { RpcResponseError } from '../../shared/errors.ts'
 import { serves } from '../../shared/route.ts'
 import type { Hex } from '../../shared/types.ts'
 import { broadcast } from '../broadcast.ts'
@@ -14,7 +15,8 @@ import { receiptOf } from './agreedChain.ts'
 export const send: Handler = async (engine, { method, params, started, deadline, meta }) => {
   const { pool, events, redact, config } = engine
   // A synchronous send's wait (its second parameter) is outlast's own, below: nodes take none
-  // alike (anvil refuses any), and each waits its own default, which may be shorter.
+  // alike (anvil refuses any), and each waits its own default, which may be shorter. A node
+  // without the method takes the transaction as eth_sendRawTransaction (`withoutSync`).
   const sync = method === 'eth_sendRawTransactionSync'
   engine.budget.deposit()
   // Not untrusted sources: their "accepted" would count for nothing, and a p2p source publishes
@@ -32,7 +34,13 @@ export const send: Handler = async (engine, { method, params, started, deadline,
     broadcast(
       params[0],
       targets,
-      (s, signal) => pool.attempt(s, method, sync ? [params[0]] : params, signal),
+      (s, signal) =>
+        sync
+          ? pool.attempt(s, method, [params[0]], signal).catch((error: unknown) => {
+              if (!withoutSync(error)) throw error
+              return pool.attempt(s, 'eth_sendRawTransaction', [params[0]], signal)
+            })
+          : pool.attempt(s, method, params, signal),
       deadline,
       (o) => events.emit('broadcast', o.reason ? { ...o, reason: redact(o.reason) } : o),
       (s, hash, signal) => pool.attempt(s, 'eth_getTransactionByHash', [hash], signal),
@@ -80,3 +88,11 @@ function waitOf(param: unknown): number {
   const ms = typeof param === 'string' ? Number.parseInt(param, 16) : param
   return typeof ms === 'number' && ms > 0 ? ms : Number.POSITIVE_INFINITY
 }
+
+/** A node's "no such method" to eth_sendRawTransactionSync (EIP-7966 is new: most lack it). */
+const withoutSync = (error: unknown) =>
+  error instanceof RpcResponseError &&
+  (error.code === -32601 ||
+    /method.*(not (found|supported|available)|does not exist)|unsupported method/i.test(
+      error.reason,
+    ))
