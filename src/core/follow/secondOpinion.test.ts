@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'vitest'
+import { RpcResponseError } from '../../shared/errors.ts'
 import type { Source } from '../../shared/types.ts'
 import type { Engine } from '../engine.ts'
 import { createSourceState, type SourceState } from '../sourceState.ts'
-import { heldBackDomains, secondOpinion } from './secondOpinion.ts'
+import { heldBackDomains, refuses, secondOpinion } from './secondOpinion.ts'
 
 const log = (data: string) => ({ blockHash: `0x${'aa'.repeat(32)}`, logIndex: '0x0', data })
 const made = [log('0x1234')]
@@ -95,5 +96,14 @@ describe('secondOpinion: one domain alone answered a stream’s logs', () => {
       heldBackDomains(engine, ['a']).map((s) => s.name),
       ['b1'],
     )
+  })
+  it('a node that refuses the query cannot answer it; one that fails a moment (-32603) is not now', () => {
+    const rpc = (code: number, message: string) => new RpcResponseError('b', { code, message })
+    assert.equal(refuses(rpc(-32601, 'the method eth_getLogs does not exist')), true)
+    assert.equal(refuses(rpc(-32602, 'invalid params')), true)
+    assert.equal(refuses(rpc(-32005, 'limit exceeded')), false) // a rate limit: not now
+    assert.equal(refuses(rpc(-32603, 'internal error')), false)
+    assert.equal(refuses(rpc(-32000, 'upstream unavailable')), false)
+    assert.equal(refuses(new Error('not connected')), false)
   })
 })

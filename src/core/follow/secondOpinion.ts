@@ -22,6 +22,19 @@ const PATIENCE = 1_000
 /** How lately a domain that cannot answer now must have answered for one domain's logs to wait. */
 const GRACE = 2_000
 
+/** JSON-RPC codes of a node that does not take the query: method not found, invalid request. */
+const REFUSED = new Set([-32601, -32600])
+
+/**
+ * A node's refusal of the query itself, its answer "cannot": the method not served, or invalid
+ * params (a verdict every honest node gives; a range limit is split before it gets here). Any
+ * other node error (-32603 "internal error", a backend down a moment) is "not now", like silence:
+ * counted as "cannot", a liar's lone logs went out while the honest providers failed for a
+ * moment (reviewOfSession36).
+ */
+export const refuses = (e: unknown): boolean =>
+  e instanceof RpcResponseError && (REFUSED.has(e.code) || e.deterministic)
+
 /** The best source of each trusted domain outside `domains` that may be asked for logs. */
 export function heldBackDomains(engine: Engine, domains: readonly string[]): SourceState[] {
   const best = new Map<string, SourceState>()
@@ -58,11 +71,10 @@ export async function secondOpinion(
   let agree = new Set(domains).size
   const silent: SourceState[] = []
   answers.forEach((a, i) => {
-    // A node's own error (it does not serve logs, or not that range) is its answer, "cannot":
+    // A node's refusal (it does not serve logs, or not that range) is its answer, "cannot":
     // no socket coming back (reviewOfSessionFixes2). "Unknown block" is "not yet": it waits.
     if (a.status === 'rejected') {
-      if (!(a.reason instanceof RpcResponseError) || isUnknownBlock(a.reason))
-        silent.push(others[i]!)
+      if (!refuses(a.reason) || isUnknownBlock(a.reason)) silent.push(others[i]!)
     } else if (canonical(a.value) !== want)
       throw new Error(`eth_getLogs: ${domains} alone; ${others[i]!.domain}, held back, differs`)
     else agree++
