@@ -19,6 +19,7 @@ function engineOf(answers: [domain: string, answer: unknown][], quorum = 2) {
   const engine = {
     config: { quorum: { domains: quorum, sources: 1 }, pollingInterval: 100 },
     pool: {
+      states,
       lastResort: () => states,
       attempt: async (s: SourceState) => {
         asked.push(s.name)
@@ -105,5 +106,18 @@ describe('secondOpinion: one domain alone answered a stream’s logs', () => {
     assert.equal(refuses(rpc(-32603, 'internal error')), false)
     assert.equal(refuses(rpc(-32000, 'upstream unavailable')), false)
     assert.equal(refuses(new Error('not connected')), false)
+  })
+  it('a domain a Retry-After holds off (not asked): owed while its 429 is recent, one domain’s after', async () => {
+    const { engine, states, asked } = engineOf([
+      ['a', made],
+      ['b', real],
+    ])
+    engine.pool.lastResort = () => [states[0]!]
+    states[1]!.announcedUntil = Date.now() + 5_000
+    states[1]!.rateLimitedAt = Date.now() - 500
+    await assert.rejects(secondOpinion(engine, {}, made, ['a']), /owed while b comes back/)
+    assert.deepEqual(asked, [], 'not asked before its Retry-After')
+    states[1]!.rateLimitedAt = Date.now() - 2_500 // held off past the grace: an outage
+    assert.equal(await secondOpinion(engine, {}, made, ['a']), false)
   })
 })
