@@ -27,14 +27,37 @@
  *    429 is routine). Fixed: such a source is silent, not gone, and a 429 counts as an answer
  *    for "answered lately" (`rateLimitedAt`): owed until its limit lapses and it is asked, or one
  *    domain's once it has held us off past the grace (a quota for the day is an outage).
+ *
+ * Held:
+ * - broadcast.ts known-transaction round: a liar with two sources in one domain refusing a
+ *   transaction no node holds (another at a used nonce) and answering eth_getTransactionByHash
+ *   with a forged object under its hash: one domain "holds" it, two are needed; the caller gets
+ *   "nonce too low" (tested below). "Holds" is the lookup's `hash` against the hash computed
+ *   here from the raw bytes; only the refusing domains are asked; untrusted sources are no
+ *   targets.
+ * - median.ts hedge (read, not tested here): the fourth is asked only of a domain not asked yet
+ *   or whose sources all failed, never of one answering or in flight (a liar's second source
+ *   adds no vote: each domain's lowest figure is its one vote), at most one per patience, so at
+ *   most the pool and reserve; two domains alone stay `degraded` under a quorum of three.
+ * - head.ts `holds()` / pruned.ts `unconfirmedBlock` (read): only hashes two domains confirmed
+ *   (hash-checked headers, parents walked) are held; a liar cannot put one there, so it cannot
+ *   get honest nodes' "unknown block" charged; its own is excused only where every node's is.
+ * - shared/lazy.ts (read): a rejected load rejects the request that needed it (prove, streams,
+ *   batching); block-body and transaction checks loaded with dynamic imports fail closed (a
+ *   body not verified does not stand alone).
+ * - The liar cannot use the fix of 2 (a 429 as "answered lately") to hold honest logs longer
+ *   than it already could by answering head polls and failing the direct ask (owed, never made
+ *   up).
  */
 import assert from 'node:assert/strict'
+import { keccak256 } from 'viem'
 import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest'
 import type { RpcLog } from '../../src/core/follow/logs.ts'
 import { createOutlast, type Source } from '../../src/index.ts'
-import { sleep } from '../helpers.ts'
+import { sleep, transfers } from '../helpers.ts'
 import type { FaultMode, Lab } from '../lab/index.ts'
 import { deployAnswer, minePing, PING, PING_INIT } from '../workload.ts'
+import { hostile } from './hostile.ts'
 import { honestOf, liarOf, MARK, startLiarLab } from './proxiedLiar.ts'
 
 type Obj = Record<string, unknown>
@@ -107,4 +130,47 @@ describe('secondOpinion: held-back domains whose providers fail a moment', () =>
     console.log(`# 429 blips: logs ${seen}`)
     assert.deepEqual(seen, pingsSent())
   }, 40_000)
+})
+
+describe('broadcast: the known-transaction round after two refusals', () => {
+  it('Held: a liar with two sources in one domain refusing a never-sent transaction and answering a forged one for its hash: the refusal, never "sent"', async () => {
+    const { sign, nonceNow } = transfers(() => lab.anvil)
+    const nonce = await nonceNow()
+    await lab.anvil.rpc('eth_sendRawTransaction', [await sign(nonce)])
+    await lab.anvil.rpc('evm_mine')
+    // Another transaction at the used nonce: no node holds it, every node refuses it.
+    const raw = await sign(nonce, 2n)
+    const hash = keccak256(raw)
+    const lookups: string[] = []
+    const liar = (name: string) =>
+      hostile(
+        liarOf(lab, (_m, _p, real) => real()),
+        async (method, params, real) => {
+          if (method !== 'eth_getTransactionByHash') return real()
+          lookups.push(name)
+          // The mined transaction's object under the asked hash: "I hold it".
+          const mined = await lab.anvil.rpc<Obj | null>('eth_getBlockByNumber', ['latest', true])
+          const tx = (mined?.transactions as Obj[] | undefined)?.[0]
+          return { ...tx, hash: params[0] }
+        },
+        { name, domain: 'liar-host' },
+      )
+    const rpc = createOutlast({
+      chainId: 31337,
+      sources: [liar('liar-a'), liar('liar-b'), ...honestOf(lab, ['aws', 'gcp'])],
+    })
+    try {
+      const sent = await rpc
+        .request({ method: 'eth_sendRawTransaction', params: [raw] })
+        .catch((e: Error) => e)
+      console.log(
+        `# forged holders: ${sent instanceof Error ? sent.message.split('\n')[0] : sent}, lookups ${lookups}`,
+      )
+      assert.ok(sent instanceof Error, `reported sent: ${String(sent)}`)
+      assert.match(sent.message, /nonce too low/i)
+      assert.equal(await lab.anvil.rpc('eth_getTransactionByHash', [hash]), null)
+    } finally {
+      await rpc.close()
+    }
+  }, 20_000)
 })
