@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'vitest'
+import { RpcResponseError } from '../../shared/errors.ts'
 import type { Source } from '../../shared/types.ts'
 import type { Engine } from '../engine.ts'
 import { createSourceState, type SourceState } from '../sourceState.ts'
-import { heldBackDomains, secondOpinion } from './secondOpinion.ts'
+import { heldBackDomains, refuses, secondOpinion } from './secondOpinion.ts'
 
 const log = (data: string) => ({ blockHash: `0x${'aa'.repeat(32)}`, logIndex: '0x0', data })
 const made = [log('0x1234')]
@@ -18,6 +19,7 @@ function engineOf(answers: [domain: string, answer: unknown][], quorum = 2) {
   const engine = {
     config: { quorum: { domains: quorum, sources: 1 }, pollingInterval: 100 },
     pool: {
+      states,
       lastResort: () => states,
       attempt: async (s: SourceState) => {
         asked.push(s.name)
@@ -95,5 +97,27 @@ describe('secondOpinion: one domain alone answered a stream’s logs', () => {
       heldBackDomains(engine, ['a']).map((s) => s.name),
       ['b1'],
     )
+  })
+  it('a node that refuses the query cannot answer it; one that fails a moment (-32603) is not now', () => {
+    const rpc = (code: number, message: string) => new RpcResponseError('b', { code, message })
+    assert.equal(refuses(rpc(-32601, 'the method eth_getLogs does not exist')), true)
+    assert.equal(refuses(rpc(-32602, 'invalid params')), true)
+    assert.equal(refuses(rpc(-32005, 'limit exceeded')), false) // a rate limit: not now
+    assert.equal(refuses(rpc(-32603, 'internal error')), false)
+    assert.equal(refuses(rpc(-32000, 'upstream unavailable')), false)
+    assert.equal(refuses(new Error('not connected')), false)
+  })
+  it('a domain a Retry-After holds off (not asked): owed while its 429 is recent, one domain’s after', async () => {
+    const { engine, states, asked } = engineOf([
+      ['a', made],
+      ['b', real],
+    ])
+    engine.pool.lastResort = () => [states[0]!]
+    states[1]!.announcedUntil = Date.now() + 5_000
+    states[1]!.rateLimitedAt = Date.now() - 500
+    await assert.rejects(secondOpinion(engine, {}, made, ['a']), /owed while b comes back/)
+    assert.deepEqual(asked, [], 'not asked before its Retry-After')
+    states[1]!.rateLimitedAt = Date.now() - 2_500 // held off past the grace: an outage
+    assert.equal(await secondOpinion(engine, {}, made, ['a']), false)
   })
 })

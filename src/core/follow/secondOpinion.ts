@@ -22,6 +22,16 @@ const PATIENCE = 1_000
 /** How lately a domain that cannot answer now must have answered for one domain's logs to wait. */
 const GRACE = 2_000
 
+/**
+ * A node's refusal of the query itself, its answer "cannot": the method not served (-32601), or
+ * invalid params (a verdict every honest node gives; a range limit is split before it gets
+ * here). Any other node error (-32603 "internal error", a backend down a moment) is "not now",
+ * like silence: counted as "cannot", a liar's lone logs went out while the honest providers
+ * failed for a moment (reviewOfSession36).
+ */
+export const refuses = (e: unknown): boolean =>
+  e instanceof RpcResponseError && (e.code === -32601 || e.deterministic)
+
 /** The best source of each trusted domain outside `domains` that may be asked for logs. */
 export function heldBackDomains(engine: Engine, domains: readonly string[]): SourceState[] {
   const best = new Map<string, SourceState>()
@@ -48,30 +58,34 @@ export async function secondOpinion(
   domains: readonly string[],
 ): Promise<boolean> {
   const others = heldBackDomains(engine, domains)
-  if (others.length === 0) return false
+  // Sources of other domains a `Retry-After` holds off (`lastResort` leaves them out): not
+  // asked, silent, not gone (ignored, a liar's lone logs went out while the honest providers
+  // answered 429 a moment: reviewOfSession36).
+  const silent = engine.pool.states.filter(
+    (s) => s.announcedUntil > Date.now() && !s.untrusted && !domains.includes(s.domain),
+  )
   const want = canonical(logs)
   const answers = await Promise.allSettled(
     others.map((s) =>
       engine.pool.attempt(s, 'eth_getLogs', [filter], AbortSignal.timeout(PATIENCE)),
     ),
   )
-  let agree = new Set(domains).size
-  const silent: SourceState[] = []
+  let agree = domains.length // distinct: a request's domains (`ResponseMeta.domains`)
   answers.forEach((a, i) => {
-    // A node's own error (it does not serve logs, or not that range) is its answer, "cannot":
+    // A node's refusal (it does not serve logs, or not that range) is its answer, "cannot":
     // no socket coming back (reviewOfSessionFixes2). "Unknown block" is "not yet": it waits.
     if (a.status === 'rejected') {
-      if (!(a.reason instanceof RpcResponseError) || isUnknownBlock(a.reason))
-        silent.push(others[i]!)
+      if (!refuses(a.reason) || isUnknownBlock(a.reason)) silent.push(others[i]!)
     } else if (canonical(a.value) !== want)
       throw new Error(`eth_getLogs: ${domains} alone; ${others[i]!.domain}, held back, differs`)
     else agree++
   })
   if (agree >= engine.config.quorum.domains) return true
   // Owed while one that could not answer now answered anything lately (a dropped socket is back
-  // within a reconnect); one domain's once the others have all been silent a while (an outage).
+  // within a reconnect; a 429 is an answer too: a rate limit lapses); one domain's once the
+  // others have all been silent a while (an outage).
   const lately = Date.now() - Math.max(2 * engine.config.pollingInterval, GRACE)
-  const back = silent.find((s) => s.lastAnswerAt > lately)
+  const back = silent.find((s) => Math.max(s.lastAnswerAt, s.rateLimitedAt) > lately)
   if (back) throw new Error(`eth_getLogs: ${domains} alone; owed while ${back.domain} comes back`)
   return false
 }
