@@ -15,7 +15,13 @@ import { computeBlockHash } from '../verify/block.ts'
 import { createOutlast } from './createOutlast.ts'
 import type { Prover } from './prover.ts'
 
-const failures = vi.hoisted(() => ({ preload: Infinity, streams: 1, trust: 1, batch: 1 }))
+const failures = vi.hoisted(() => ({
+  preload: Infinity,
+  streams: 1,
+  trust: 1,
+  batch: 1,
+  logQuery: 1,
+}))
 const chunk = (name: keyof typeof failures) => {
   if (failures[name]-- > 0)
     throw new TypeError(`Failed to fetch dynamically imported module: ${name}.js`)
@@ -30,6 +36,10 @@ vi.mock('./follow/streams.ts', async (actual) => {
 })
 vi.mock('../sources/batch.ts', async (actual) => {
   chunk('batch')
+  return actual()
+})
+vi.mock('./logQuery.ts', async (actual) => {
+  chunk('logQuery')
   return actual()
 })
 vi.mock('./trust.ts', async (actual) => {
@@ -50,6 +60,7 @@ const node = {
     if (method === 'eth_chainId') return '0x1'
     if (method === 'eth_blockNumber') return head.number
     if (method === 'eth_getBlockByNumber' || method === 'eth_getBlockByHash') return head
+    if (method === 'eth_getLogs') return []
     throw new Error(`not in this test: ${method}`)
   },
 }
@@ -116,6 +127,20 @@ describe('a chunk the host fails to serve', () => {
     const address = h32('aa').slice(0, 42)
     const balance = await rpc.request({ method: 'eth_getBalance', params: [address, 'latest'] })
     assert.deepEqual([balance, asked], ['0x7', 1])
+    await rpc.close()
+    assert.deepEqual(rejections.map(String), [])
+  })
+
+  it('log queries: the first fails on the chunk, which counts against no source; the next loads it again', async () => {
+    const rpc = createOutlast({ chainId: 1, sources: sources(), breaker: { threshold: 1 } })
+    const query = { method: 'eth_getLogs', params: [{ fromBlock: '0x1', toBlock: '0x5' }] }
+    // Each source's attempt names the chunk (vitest's words for a mock that threw).
+    await assert.rejects(rpc.request(query), /error when mocking a module/)
+    assert.deepEqual(
+      rpc.status().sources.map((s) => s.breaker),
+      ['closed', 'closed'],
+    )
+    assert.deepEqual(await rpc.request(query), [])
     await rpc.close()
     assert.deepEqual(rejections.map(String), [])
   })

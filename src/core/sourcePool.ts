@@ -12,6 +12,7 @@ import { isLarge, measureShape, screen } from './bounds.ts'
 import type { ResolvedConfig } from './config.ts'
 import type { Emitter } from './emitter.ts'
 import type { OutlastEvents } from './events.ts'
+import type { logsWithin } from './logQuery.ts'
 import { classify, isCallersError } from './policy.ts'
 import {
   blockOfRead,
@@ -284,10 +285,13 @@ function attempter(
     // A read goes out beside the chain check (a cold start pays one round trip, not two) and is
     // used only once the check passed; a broadcast waits for it: a wrong chain never sees it.
     if (checked && policy.class === 'broadcast') await checked
+    // A log query's splitting loads first, outside the accounting: a chunk the page's host
+    // failed to serve is no source's failure.
+    const split = method === 'eth_getLogs' ? (await import('./logQuery.ts')).logsWithin : undefined
     s.requests++
     const started = Date.now()
     try {
-      const sent = send(s, method, params, signal)
+      const sent = send(s, method, params, signal, split)
       // Beside a chain check, the answer is used once both are in (a failed check fails it).
       const result = checked ? (await Promise.all([sent, checked]))[0] : await sent
       const ms = Date.now() - started
@@ -329,15 +333,17 @@ function attempter(
 
 /**
  * The call itself. A log query is split to fit the source's range limits, its parts joined in
- * order (the splitting loads with the first log query: a dApp that reads no logs never carries it).
+ * order (`split`: loaded with the first log query, a dApp that reads no logs never carries it).
  */
-function send(s: SourceState, method: string, params: unknown[], signal: AbortSignal) {
+function send(
+  s: SourceState,
+  method: string,
+  params: unknown[],
+  signal: AbortSignal,
+  split?: typeof logsWithin,
+) {
   const ask = (p: unknown[]) => s.source.request({ method, params: p }, { signal })
-  return method === 'eth_getLogs'
-    ? import('./logQuery.ts').then(({ logsWithin }) =>
-        logsWithin(s, params[0], (filter) => ask([filter, ...params.slice(1)])),
-      )
-    : ask(params)
+  return split ? split(s, params[0], (filter) => ask([filter, ...params.slice(1)])) : ask(params)
 }
 
 /** What went wrong in an attempt at `s`, as the engine counts it. */
