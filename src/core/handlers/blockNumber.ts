@@ -9,24 +9,23 @@ import { QuorumLostError } from '../../shared/errors.ts'
 import type { Handler } from '../engine.ts'
 import { noHead } from './noHead.ts'
 
-export const blockNumber: Handler = async (engine, { method, deadline, meta }) => {
+export const blockNumber: Handler = async (engine, c) => {
+  const { method, deadline, meta } = c
   const { head } = engine
   // No trusted source to poll: the light client's newest verified block is the head.
   if (engine.config.lightOnly) {
     const t = await beforeDeadline(
       engine.trust!().then((trust) => trust.latest()),
       deadline,
-      () => noHead(engine, method),
+      () => noHead(engine, c),
     )
-    if (!t) throw noHead(engine, method)
+    if (!t) throw noHead(engine, c)
     return {
       result: `0x${t.number.toString(16)}`,
       meta: meta({ consistency: 'verified', block: { number: t.number, hash: t.hash } }),
     }
   }
-  const [n, confirmed] = await beforeDeadline(head.blockNumber(), deadline, () =>
-    noHead(engine, method),
-  )
+  const [n, confirmed] = await beforeDeadline(head.blockNumber(), deadline, () => noHead(engine, c))
   // One domain's height is quorum lost: under `onQuorumLoss: 'fail'`, not returned (flagged).
   if (!confirmed && engine.config.onQuorumLoss === 'fail')
     throw new QuorumLostError(

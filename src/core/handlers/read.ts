@@ -27,7 +27,7 @@ export async function read(engine: Engine, c: Call): Promise<Answer> {
         (await agreedChain()).resolveTag(engine, tag),
       ),
       c.deadline,
-      () => noHead(engine, c.method),
+      () => noHead(engine, c),
     )
   const first = await pin()
   if (!first.unpinned)
