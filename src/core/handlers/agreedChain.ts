@@ -4,7 +4,8 @@
  * `finalized` means, a header by hash for the trust store, a sent transaction's receipt.
  */
 
-import { ProviderRpcError } from '../../shared/errors.ts'
+import { beforeDeadline } from '../../shared/abort.ts'
+import { DeadlineError, ProviderRpcError } from '../../shared/errors.ts'
 import type { Hex } from '../../shared/types.ts'
 import { computeBlockHash } from '../../verify/block.ts'
 import type { RpcBlockWithBody } from '../../verify/trie.ts'
@@ -68,13 +69,14 @@ export async function resolveTag(engine: Engine, tag: 'safe' | 'finalized'): Pro
  * The receipt of a transaction just sent, as the domains agree (or prove) it, by `until`. Else
  * EIP-7966's timeout, code 4 with the hash as its data: the transaction is out, and a caller who
  * took the error for a failed send and signed another would pay twice. Why no receipt came (a
- * read's own error) is its cause.
+ * read's own error) is its cause. A read is given up at `until` (or a second after it began):
+ * one that a silent domain holds to its own deadline does not hold the caller past theirs.
  */
 export async function receiptOf(engine: Engine, hash: Hex, until: number): Promise<Answer> {
   let cause: unknown
   try {
     for (;;) {
-      const r = await engine.request('eth_getTransactionReceipt', [hash])
+      const r = await receiptBy(engine, hash, Math.max(until, Date.now() + READ_GRACE))
       if (r.result !== null) return r
       const left = until - Date.now()
       if (left <= 0) break
@@ -88,6 +90,17 @@ export async function receiptOf(engine: Engine, hash: Hex, until: number): Promi
     cause,
   })
 }
+
+/** How long a receipt read may run past a synchronous send's own timeout. */
+const READ_GRACE = 1_000
+
+/** One read of `hash`'s receipt, given up (a DeadlineError) at `by`. */
+export const receiptBy = (engine: Engine, hash: Hex, by: number) =>
+  beforeDeadline(
+    engine.request('eth_getTransactionReceipt', [hash]),
+    by,
+    () => new DeadlineError('No receipt in time.'),
+  )
 
 /**
  * A header by hash for the trust store: its hash is the whole check (the body is not used), so

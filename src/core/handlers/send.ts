@@ -7,10 +7,10 @@
 import { RpcResponseError } from '../../shared/errors.ts'
 import { serves } from '../../shared/route.ts'
 import type { Hex } from '../../shared/types.ts'
-import { broadcast } from '../broadcast.ts'
-import type { Handler } from '../engine.ts'
+import { broadcast, hashOf } from '../broadcast.ts'
+import type { Answer, Handler } from '../engine.ts'
 import type { SourceState } from '../sourceState.ts'
-import { receiptOf } from './agreedChain.ts'
+import { receiptBy, receiptOf } from './agreedChain.ts'
 
 export const send: Handler = async (engine, { method, params, started, deadline, meta }) => {
   const { pool, events, redact, config } = engine
@@ -46,26 +46,37 @@ export const send: Handler = async (engine, { method, params, started, deadline,
       (s, hash, signal) => pool.attempt(s, 'eth_getTransactionByHash', [hash], signal),
     )
   let targets = privateRoutes.length > 0 ? privateRoutes : routed
+  const until = Math.min(deadline, started + waitOf(params[1]))
+  const receipt = (r: Answer) => ({
+    result: r.result,
+    meta: { ...r.meta, method, policy: 'broadcast' as const },
+  })
   let sent: Awaited<ReturnType<typeof broadcast>>
   try {
-    sent = await send(targets)
+    try {
+      sent = await send(targets)
+    } catch (error) {
+      // Every private route failed: the public sources only if the app said so.
+      const rest = routed.filter((s) => !named(s))
+      if (privateRoutes.length === 0 || config.privateTransactions !== 'fallback' || !rest.length)
+        throw error
+      targets = rest
+      sent = await send(rest)
+    }
   } catch (error) {
-    // Every private route failed: the public sources only if the app said so.
-    const rest = routed.filter((s) => !named(s))
-    if (privateRoutes.length === 0 || config.privateTransactions !== 'fallback' || !rest.length)
-      throw error
-    targets = rest
-    sent = await send(rest)
+    // Refused, yet a node answered its receipt: one domain's "insufficient funds" beside another's
+    // receipt is no failed send once the receipt read stands (placed by the agreed chain's body
+    // where one domain alone has it). Mined: the receipt, not a refusal inviting a second signature.
+    const r =
+      sync &&
+      (await hashOf(params[0])
+        .then((h) => receiptBy(engine, h, Math.max(until, Date.now() + 1_000)))
+        .catch(() => undefined))
+    if (r && r.result !== null) return receipt(r)
+    throw error
   }
   const { hash, accepted, passedOn } = sent
-  if (sync) {
-    const receipt = await receiptOf(
-      engine,
-      hash as Hex,
-      Math.min(deadline, started + waitOf(params[1])),
-    )
-    return { result: receipt.result, meta: { ...receipt.meta, method, policy: 'broadcast' } }
-  }
+  if (sync) return receipt(await receiptOf(engine, hash as Hex, until))
   const domains = [
     ...new Set(targets.filter((s) => accepted.includes(s.name)).map((s) => s.domain)),
   ]
