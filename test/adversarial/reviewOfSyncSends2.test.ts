@@ -32,11 +32,19 @@
  * - The caller's timeout as hex, number, junk ('1000', 'abc', '0x', '0x1z', an object, null,
  *   true), 0, 0.5, negative, 1e308: no crash, no hang; the mined receipt in ~200 ms each.
  *
- * Not tested for want of time: the app's `policies` in attempts (sourcePool.ts). Read, not run:
- * a send method the app declares `single` or `quorum` now goes out beside the chain check (it
- * waited before, classified `broadcast` by the table) and its nodes' verdicts count as failures;
- * a method declared `broadcast` counts every JSON-RPC error (-32603, a rate limit in the body) as
- * an answer, so no breaker opens on such a source for it.
+ * 4. The app's `policies` in each attempt (sourcePool.ts, today's change) let a signed
+ *    transaction reach a node on another chain (low-medium: a leak, a replay for a transaction
+ *    without a chain id). An app that declares eth_sendRawTransaction `single` or `quorum` (one
+ *    trusted node, say) had its transaction sent beside the chain check: the source on chain 2
+ *    (its eth_chainId 100 ms late) received eth_sendRawTransaction. Before today the table's
+ *    `broadcast` made it wait. Now a method the table or the app calls a broadcast waits.
+ *    Fixed (sourcePool.ts): "Fixed: eth_sendRawTransaction declared single…" (scripted EIP-1193
+ *    nodes, as in src/core/userPolicies.test.ts: anvil answers one chain id).
+ *
+ * Read, not tested: a method the app declares `broadcast` counts every JSON-RPC error of a source
+ * (-32603, a rate limit in the body) as an answer, so no breaker opens on it for that method (as
+ * for the table's broadcasts before today); a custom `blockParam` only picks what the pruned-state
+ * check reads (a non-number there is ignored).
  *
  * Bundle: the fixes take the second size-limit entry from 57.47 to 57.65 kB (limit 57.5 kB); the
  * first stays within its limit (31.46 of 31.5 kB). Limits not raised.
@@ -44,7 +52,7 @@
 import assert from 'node:assert/strict'
 import { keccak256 } from 'viem'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
+import { createOutlast, eip1193, http, RpcResponseError, type Source } from '../../src/index.ts'
 import { CHAIN_ID, threeDomains, transfers } from '../helpers.ts'
 import { type Lab, startLab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
@@ -244,6 +252,45 @@ describe("the caller's timeout parameter", () => {
         assert.equal(error, undefined, error?.message)
         assert.equal(result?.status, '0x1')
         assert.ok(took < 2_000, `${took} ms`)
+      } finally {
+        await rpc.close()
+      }
+    })
+})
+
+describe("the app's policies in each attempt", () => {
+  const RAW = '0x02f86b0180843b9aca00'
+  /** A scripted node on `chainId` (its eth_chainId `delay` ms late) that takes any send. */
+  const node = (chainId: string, delay: number) => {
+    const seen: string[] = []
+    const request = async ({ method }: { method: string }) => {
+      seen.push(method)
+      if (method === 'eth_chainId') {
+        await new Promise((r) => setTimeout(r, delay))
+        return chainId
+      }
+      if (method === 'eth_sendRawTransaction') return keccak256(RAW)
+      throw new Error(`not in this test: ${method}`)
+    }
+    return { seen, request }
+  }
+
+  for (const cls of ['single', 'quorum'] as const)
+    it(`Fixed: eth_sendRawTransaction declared ${cls} never reaches a source on another chain`, async () => {
+      const right = node('0x1', 0)
+      const other = node('0x2', 100)
+      const rpc = createOutlast({
+        chainId: 1,
+        sources: [
+          eip1193(other, { name: 'other', domain: 'b' }),
+          eip1193(right, { name: 'right', domain: 'a' }),
+        ],
+        policies: { eth_sendRawTransaction: cls },
+      })
+      try {
+        await rpc.request({ method: 'eth_sendRawTransaction', params: [RAW] }).catch(() => {})
+        await new Promise((r) => setTimeout(r, 300))
+        assert.deepEqual(other.seen, ['eth_chainId'])
       } finally {
         await rpc.close()
       }
