@@ -4,8 +4,7 @@
  * `finalized` means, a header by hash for the trust store, a sent transaction's receipt.
  */
 
-import { beforeDeadline } from '../../shared/abort.ts'
-import { DeadlineError, ProviderRpcError } from '../../shared/errors.ts'
+import { ProviderRpcError } from '../../shared/errors.ts'
 import type { Hex } from '../../shared/types.ts'
 import { computeBlockHash } from '../../verify/block.ts'
 import type { RpcBlockWithBody } from '../../verify/trie.ts'
@@ -71,15 +70,28 @@ export async function resolveTag(engine: Engine, tag: 'safe' | 'finalized'): Pro
  * took the error for a failed send and signed another would pay twice. Why no receipt came (a
  * read's own error) is its cause. A read is given up at `until` (or a second after it began):
  * one that a silent domain holds to its own deadline does not hold the caller past theirs.
+ * `once`: one read.
  */
-export async function receiptOf(engine: Engine, hash: Hex, until: number): Promise<Answer> {
+export async function receiptOf(
+  engine: Engine,
+  hash: Hex,
+  until: number,
+  once?: boolean,
+): Promise<Answer> {
   let cause: unknown
   try {
     for (;;) {
-      const r = await receiptBy(engine, hash, Math.max(until, Date.now() + READ_GRACE))
+      let timer: unknown
+      const r = await Promise.race([
+        engine.request('eth_getTransactionReceipt', [hash]),
+        new Promise<undefined>((late) => {
+          timer = setTimeout(late, Math.max(until - Date.now(), READ_GRACE))
+        }),
+      ]).finally(() => clearTimeout(timer as never))
+      if (!r) break
       if (r.result !== null) return r
       const left = until - Date.now()
-      if (left <= 0) break
+      if (once || left <= 0) break
       await new Promise((resolve) => setTimeout(resolve, Math.min(250, left)))
     }
   } catch (error) {
@@ -93,14 +105,6 @@ export async function receiptOf(engine: Engine, hash: Hex, until: number): Promi
 
 /** How long a receipt read may run past a synchronous send's own timeout. */
 const READ_GRACE = 1_000
-
-/** One read of `hash`'s receipt, given up (a DeadlineError) at `by`. */
-export const receiptBy = (engine: Engine, hash: Hex, by: number) =>
-  beforeDeadline(
-    engine.request('eth_getTransactionReceipt', [hash]),
-    by,
-    () => new DeadlineError('No receipt in time.'),
-  )
 
 /**
  * A header by hash for the trust store: its hash is the whole check (the body is not used), so

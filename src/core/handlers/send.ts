@@ -10,7 +10,7 @@ import type { Hex } from '../../shared/types.ts'
 import { broadcast, hashOf } from '../broadcast.ts'
 import type { Answer, Handler } from '../engine.ts'
 import type { SourceState } from '../sourceState.ts'
-import { receiptBy, receiptOf } from './agreedChain.ts'
+import { receiptOf } from './agreedChain.ts'
 
 export const send: Handler = async (engine, { method, params, started, deadline, meta }) => {
   const { pool, events, redact, config } = engine
@@ -66,13 +66,14 @@ export const send: Handler = async (engine, { method, params, started, deadline,
   } catch (error) {
     // Refused, yet a node answered its receipt: one domain's "insufficient funds" beside another's
     // receipt is no failed send once the receipt read stands (placed by the agreed chain's body
-    // where one domain alone has it). Mined: the receipt, not a refusal inviting a second signature.
+    // where one domain alone has it): one read, a second at most. Mined: the receipt, not a
+    // refusal inviting a second signature.
     const r =
       sync &&
       (await hashOf(params[0])
-        .then((h) => receiptBy(engine, h, Math.max(until, Date.now() + 1_000)))
+        .then((h) => receiptOf(engine, h, until, true))
         .catch(() => undefined))
-    if (r && r.result !== null) return receipt(r)
+    if (r) return receipt(r)
     throw error
   }
   const { hash, accepted, passedOn } = sent
