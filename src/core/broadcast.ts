@@ -163,7 +163,7 @@ function note(h: Omit<Heard, 'accepted'>, s: SourceState, o: Verdict, error?: un
 }
 
 /** The transaction's hash, computed here; a blob transaction's from its body. */
-async function hashOf(raw: unknown): Promise<Hex> {
+export async function hashOf(raw: unknown): Promise<Hex> {
   if (typeof raw !== 'string' || !/^0x([0-9a-fA-F]{2})+$/.test(raw))
     throw new RpcResponseError('outlast', {
       code: -32602,

@@ -283,8 +283,10 @@ function attempter(
       check &&
       raceAbort(check, signal, () => new SourceError(s.name, 'aborted', 'attempt cancelled'))
     // A read goes out beside the chain check (a cold start pays one round trip, not two) and is
-    // used only once the check passed; a broadcast waits for it: a wrong chain never sees it.
-    if (checked && policy.class === 'broadcast') await checked
+    // used only once the check passed; a broadcast waits for it: a wrong chain never sees it. A
+    // send the app declared otherwise (`single`) is still a signed transaction: it waits too.
+    if (checked && (policy.class === 'broadcast' || classify(method).class === 'broadcast'))
+      await checked
     // A log query's splitting loads first, outside the accounting: a chunk the page's host
     // failed to serve is no source's failure.
     const split = method === 'eth_getLogs' ? (await import('./logQuery.ts')).logsWithin : undefined

@@ -68,16 +68,30 @@ export async function resolveTag(engine: Engine, tag: 'safe' | 'finalized'): Pro
  * The receipt of a transaction just sent, as the domains agree (or prove) it, by `until`. Else
  * EIP-7966's timeout, code 4 with the hash as its data: the transaction is out, and a caller who
  * took the error for a failed send and signed another would pay twice. Why no receipt came (a
- * read's own error) is its cause.
+ * read's own error) is its cause. A read is given up at `until` (or a second after it began):
+ * one that a silent domain holds to its own deadline does not hold the caller past theirs.
+ * `once`: one read.
  */
-export async function receiptOf(engine: Engine, hash: Hex, until: number): Promise<Answer> {
+export async function receiptOf(
+  engine: Engine,
+  hash: Hex,
+  until: number,
+  once?: boolean,
+): Promise<Answer> {
   let cause: unknown
   try {
     for (;;) {
-      const r = await engine.request('eth_getTransactionReceipt', [hash])
+      let timer: unknown
+      const r = await Promise.race([
+        engine.request('eth_getTransactionReceipt', [hash]),
+        new Promise<undefined>((late) => {
+          timer = setTimeout(late, Math.max(until - Date.now(), READ_GRACE))
+        }),
+      ]).finally(() => clearTimeout(timer as never))
+      if (!r) break
       if (r.result !== null) return r
       const left = until - Date.now()
-      if (left <= 0) break
+      if (once || left <= 0) break
       await new Promise((resolve) => setTimeout(resolve, Math.min(250, left)))
     }
   } catch (error) {
@@ -88,6 +102,9 @@ export async function receiptOf(engine: Engine, hash: Hex, until: number): Promi
     cause,
   })
 }
+
+/** How long a receipt read may run past a synchronous send's own timeout. */
+const READ_GRACE = 1_000
 
 /**
  * A header by hash for the trust store: its hash is the whole check (the body is not used), so

@@ -7,8 +7,8 @@
 import { RpcResponseError } from '../../shared/errors.ts'
 import { serves } from '../../shared/route.ts'
 import type { Hex } from '../../shared/types.ts'
-import { broadcast } from '../broadcast.ts'
-import type { Handler } from '../engine.ts'
+import { broadcast, hashOf } from '../broadcast.ts'
+import type { Answer, Handler } from '../engine.ts'
 import type { SourceState } from '../sourceState.ts'
 import { receiptOf } from './agreedChain.ts'
 
@@ -46,26 +46,38 @@ export const send: Handler = async (engine, { method, params, started, deadline,
       (s, hash, signal) => pool.attempt(s, 'eth_getTransactionByHash', [hash], signal),
     )
   let targets = privateRoutes.length > 0 ? privateRoutes : routed
+  const until = Math.min(deadline, started + waitOf(params[1]))
+  const receipt = (r: Answer) => ({
+    result: r.result,
+    meta: { ...r.meta, method, policy: 'broadcast' as const },
+  })
   let sent: Awaited<ReturnType<typeof broadcast>>
   try {
-    sent = await send(targets)
+    try {
+      sent = await send(targets)
+    } catch (error) {
+      // Every private route failed: the public sources only if the app said so.
+      const rest = routed.filter((s) => !named(s))
+      if (privateRoutes.length === 0 || config.privateTransactions !== 'fallback' || !rest.length)
+        throw error
+      targets = rest
+      sent = await send(rest)
+    }
   } catch (error) {
-    // Every private route failed: the public sources only if the app said so.
-    const rest = routed.filter((s) => !named(s))
-    if (privateRoutes.length === 0 || config.privateTransactions !== 'fallback' || !rest.length)
-      throw error
-    targets = rest
-    sent = await send(rest)
+    // Refused, yet a node answered its receipt: one domain's "insufficient funds" beside another's
+    // receipt is no failed send once the receipt read stands (placed by the agreed chain's body
+    // where one domain alone has it): one read, a second at most. Mined: the receipt, not a
+    // refusal inviting a second signature.
+    const r =
+      sync &&
+      (await hashOf(params[0])
+        .then((h) => receiptOf(engine, h, until, true))
+        .catch(() => undefined))
+    if (r) return receipt(r)
+    throw error
   }
   const { hash, accepted, passedOn } = sent
-  if (sync) {
-    const receipt = await receiptOf(
-      engine,
-      hash as Hex,
-      Math.min(deadline, started + waitOf(params[1])),
-    )
-    return { result: receipt.result, meta: { ...receipt.meta, method, policy: 'broadcast' } }
-  }
+  if (sync) return receipt(await receiptOf(engine, hash as Hex, until))
   const domains = [
     ...new Set(targets.filter((s) => accepted.includes(s.name)).map((s) => s.domain)),
   ]
