@@ -45,89 +45,141 @@ export async function broadcast(
   send: (s: SourceState, signal: AbortSignal) => Promise<unknown>,
   deadline: number,
   report: (o: BroadcastOutcome) => void,
-  lookup?: (s: SourceState, hash: Hex, signal: AbortSignal) => Promise<unknown>,
-): Promise<{ hash: Hex; accepted: string[]; passedOn: string[] }> {
+  lookup?: Lookup,
+): Promise<Sent> {
   const hash = await hashOf(raw)
-  const signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()))
-  const domains = new Set(targets.map((s) => s.domain))
-
   if (targets.length === 0) throw new AllSourcesFailedError('eth_sendRawTransaction', [])
   return new Promise((resolve, reject) => {
-    const { accepted, passedOn, rejections, failures, silent } = heardFrom(targets)
-    let done = false
-    let patience: ReturnType<typeof setTimeout> | undefined
-    const twoDomains = Math.min(2, domains.size)
-    const refusedBy = () => domainsOf(rejections.map((r) => r.s)).size
-
-    /** Sent, or refused with `error`: once. */
-    const finish = (error?: Error) => {
-      if (done) return
-      done = true
-      clearTimeout(patience)
-      if (error) reject(error)
-      else
-        resolve({
-          hash,
-          accepted: accepted.map((s) => s.name),
-          passedOn: passedOn.map((s) => s.name),
-        })
-    }
-
-    /** Everyone who will answer has (or the rest stayed silent past the patience). */
-    const settle = async () => {
-      if (done) return
-      const mine = domainsOf(accepted)
-      if (mine.size === 0) {
-        // Refused ("nonce too low") by nodes that hold it: mined or pooled before it reached
-        // them (a source relayed it first and answered nothing, or hangs). Sent, as two domains
-        // know it; asked as soon as two domains refused, not after the silent ones' deadline.
-        if (refusedBy() >= twoDomains) {
-          const rejecting = rejections.map((r) => r.s)
-          const knownBy = await knownTo(rejecting, hash, signal, () => done, lookup, [0])
-          if (domainsOf(knownBy).size >= twoDomains) {
-            accepted.push(...knownBy)
-            return finish()
-          }
-        }
-        if (silent.size > 0 && !signal.aborted) return // wait for the others, up to the deadline
-        for (const x of silent)
-          failures.push({ source: x.name, reason: 'no answer before the deadline' })
-        silent.clear()
-        // Out there unjudged (gossip took it) and no one said no: its hash, not an error.
-        if (rejections.length === 0 && passedOn.length > 0) return finish()
-        return finish(rejectionOf(rejections, failures))
-      }
-      const against = rejections.filter((r) => !mine.has(r.s.domain))
-      if (against.length === 0) return finish() // the other domains are out: an outage
-      // Contradicted: sent only if a second domain knows the transaction.
-      const others = targets.filter((s) => !mine.has(s.domain))
-      const knownBy = await knownTo(others, hash, signal, () => done, lookup)
-      if (knownBy.length === 0) return finish(rejectionOf(against, failures))
-      accepted.push(...knownBy)
-      finish()
-    }
-
-    /** A source's answer or error, counted among the failures and rejections it is. */
-    const heard = (s: SourceState, o: Verdict, error?: unknown) => {
-      note({ passedOn, rejections, failures, silent }, s, o, error)
-      report({ hash, source: s.name, ...o })
-      if (done) return
-      if (o.outcome === 'accepted' || o.outcome === 'known') accepted.push(s)
-      const mine = domainsOf(accepted)
-      // Two domains know it, or there is no other domain to ask: sent.
-      if (mine.size >= 2 || (mine.size === 1 && domains.size === 1)) return finish()
-      if (silent.size === 0 || (mine.size === 0 && refusedBy() >= twoDomains)) return void settle()
-      // One domain accepted: the others get a few of their round trips to say otherwise.
-      if (mine.size === 1 && !patience) patience = setTimeout(() => void settle(), waitFor(silent))
-    }
-
+    const b = new Broadcast(hash, targets, deadline, report, lookup, (error) =>
+      error ? reject(error) : resolve(b.sent()),
+    )
     for (const s of targets)
-      send(s, signal).then(
-        (answer) => heard(s, answerVerdict(answer, hash)),
-        (error: unknown) => heard(s, errorVerdict(error, hash), error),
+      send(s, b.signal).then(
+        (answer) => b.heard(s, answerVerdict(answer, hash)),
+        (error: unknown) => b.heard(s, errorVerdict(error, hash), error),
       )
-    signal.addEventListener('abort', () => void settle(), { once: true })
   })
+}
+
+type Sent = { hash: Hex; accepted: string[]; passedOn: string[] }
+/** Asks a source for a transaction by its hash. */
+type Lookup = (s: SourceState, hash: Hex, signal: AbortSignal) => Promise<unknown>
+
+/** One broadcast's state: what it heard from whom, and when it is settled (`#finish`, once). */
+class Broadcast {
+  readonly signal: AbortSignal
+  readonly #hash: Hex
+  readonly #targets: readonly SourceState[]
+  readonly #report: (o: BroadcastOutcome) => void
+  readonly #lookup: Lookup | undefined
+  /** Sent (no error), or refused with `error`. */
+  readonly #done: (error?: Error) => void
+  readonly #h: Heard
+  readonly #domains: number
+  #over = false
+  #patience: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    hash: Hex,
+    targets: readonly SourceState[],
+    deadline: number,
+    report: (o: BroadcastOutcome) => void,
+    lookup: Lookup | undefined,
+    done: (error?: Error) => void,
+  ) {
+    this.#hash = hash
+    this.#targets = targets
+    this.#report = report
+    this.#lookup = lookup
+    this.#done = done
+    this.#h = heardFrom(targets)
+    this.#domains = domainsOf(targets).size
+    this.signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()))
+    this.signal.addEventListener('abort', () => void this.#settle(), { once: true })
+  }
+
+  sent(): Sent {
+    const { accepted, passedOn } = this.#h
+    return {
+      hash: this.#hash,
+      accepted: accepted.map((s) => s.name),
+      passedOn: passedOn.map((s) => s.name),
+    }
+  }
+
+  /** A source's answer or error, counted among the failures and rejections it is. */
+  heard(s: SourceState, o: Verdict, error?: unknown) {
+    const { accepted, silent } = this.#h
+    note(this.#h, s, o, error)
+    this.#report({ hash: this.#hash, source: s.name, ...o })
+    if (this.#over) return
+    if (o.outcome === 'accepted' || o.outcome === 'known') accepted.push(s)
+    const mine = domainsOf(accepted)
+    // Two domains know it, or there is no other domain to ask: sent.
+    if (mine.size >= 2 || (mine.size === 1 && this.#domains === 1)) return this.#finish()
+    if (silent.size === 0 || (mine.size === 0 && this.#refusedByTwo())) return void this.#settle()
+    // One domain accepted: the others get a few of their round trips to say otherwise.
+    if (mine.size === 1 && !this.#patience)
+      this.#patience = setTimeout(() => void this.#settle(), waitFor(silent))
+  }
+
+  /** Sent, or refused with `error`: once. */
+  #finish(error?: Error) {
+    if (this.#over) return
+    this.#over = true
+    clearTimeout(this.#patience)
+    this.#done(error)
+  }
+
+  /** Refused by two domains (one where there is one). */
+  #refusedByTwo(): boolean {
+    return domainsOf(this.#h.rejections.map((r) => r.s)).size >= Math.min(2, this.#domains)
+  }
+
+  /** Those of `among` that know the transaction (`knownTo`). */
+  #knownTo(among: readonly SourceState[], waits?: readonly number[]) {
+    return knownTo(among, this.#hash, this.signal, () => this.#over, this.#lookup, waits)
+  }
+
+  /** Everyone who will answer has (or the rest stayed silent past the patience). */
+  async #settle(): Promise<void> {
+    if (this.#over) return
+    const { accepted, rejections, failures } = this.#h
+    const mine = domainsOf(accepted)
+    if (mine.size === 0) return this.#unaccepted()
+    const against = rejections.filter((r) => !mine.has(r.s.domain))
+    if (against.length === 0) return this.#finish() // the other domains are out: an outage
+    // Contradicted: sent only if a second domain knows the transaction.
+    const knownBy = await this.#knownTo(this.#targets.filter((s) => !mine.has(s.domain)))
+    if (knownBy.length === 0) return this.#finish(rejectionOf(against, failures))
+    accepted.push(...knownBy)
+    this.#finish()
+  }
+
+  /** Settles a send no domain accepted. */
+  async #unaccepted(): Promise<void> {
+    const { accepted, passedOn, rejections, failures, silent } = this.#h
+    // Refused ("nonce too low") by nodes that hold it: mined or pooled before it reached them (a
+    // source relayed it first and answered nothing, or hangs). Sent, as two domains know it;
+    // asked as soon as two domains refused, not after the silent ones' deadline.
+    if (this.#refusedByTwo()) {
+      const knownBy = await this.#knownTo(
+        rejections.map((r) => r.s),
+        [0],
+      )
+      if (domainsOf(knownBy).size >= Math.min(2, this.#domains)) {
+        accepted.push(...knownBy)
+        return this.#finish()
+      }
+    }
+    if (silent.size > 0 && !this.signal.aborted) return // wait for the others, up to the deadline
+    for (const x of silent)
+      failures.push({ source: x.name, reason: 'no answer before the deadline' })
+    silent.clear()
+    // Out there unjudged (gossip took it) and no one said no: its hash, not an error.
+    if (rejections.length === 0 && passedOn.length > 0) return this.#finish()
+    this.#finish(rejectionOf(rejections, failures))
+  }
 }
 
 type Verdict = Omit<BroadcastOutcome, 'hash' | 'source'>

@@ -263,14 +263,10 @@ function attempter(
     events.emit('attempt', { source: s.name, domain: s.domain, method, ms, ok: !kind, kind })
   }
   return async (s, method, params, signal) => {
-    // Outside the source's route: not its failure, and it never sees the call.
-    if (!serves(s.source.config.methods, method))
-      throw new SourceError(s.name, 'unavailable', `${method} is not routed to this source`)
     const policy = classify(method, config.policies)
-    // State it told us it pruned: not asked again for a block that old.
     const block = blockOfRead(params, policy.blockParam)
-    if (prunedAt(s, block))
-      throw new SourceError(s.name, 'unserved', `state at block ${block} is pruned on this node`)
+    const skip = notAsked(s, method, block)
+    if (skip) throw skip
     const unchecked = s.chain !== 'ok' || Date.now() - s.chainCheckedAt > config.chainCheckInterval
     const check = unchecked ? checkChain(s) : undefined
     // The check's own failure is counted by the check; a deadline of ours that ends the wait
@@ -331,6 +327,18 @@ function attempter(
       updateCondition(s)
     }
   }
+}
+
+/**
+ * Why `s` is not asked at all, which is no failure of its: the method is outside its route, or
+ * the read is at state it told us it pruned (not asked again for a block that old).
+ */
+function notAsked(s: SourceState, method: string, block: number | undefined) {
+  if (!serves(s.source.config.methods, method))
+    return new SourceError(s.name, 'unavailable', `${method} is not routed to this source`)
+  if (prunedAt(s, block))
+    return new SourceError(s.name, 'unserved', `state at block ${block} is pruned on this node`)
+  return undefined
 }
 
 /**
