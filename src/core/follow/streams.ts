@@ -70,16 +70,16 @@ export function engineStreams(engine: Engine): EngineStreams {
         !(await secondOpinion(engine, filter, result, meta.domains))
       // An agreed `[]` is weak evidence: a node lagging its own logs index answers `[]` for a
       // block it has not indexed yet, and two such (or one and a liar) agreed and the block's
-      // logs were never delivered (logSweep). So the others are asked too: one that has logs
-      // makes it owed, for at most DISPUTE (a liar answering made-up logs for empty blocks
-      // delays the stream, never stops it). Silence from the others leaves it agreed.
+      // logs were never delivered (logSweep). So every other domain is asked too: one that has
+      // logs, or cannot answer now but answered lately, makes it owed, for at most DISPUTE (a
+      // liar answering made-up logs for empty blocks delays the stream, never stops it).
       if (meta.consistency === 'agreed' && !(result as []).length) {
         const key = JSON.stringify(filter) // logs.ts builds each block's alike
         const now = Date.now()
         const until = disputed.get(key) ?? now + DISPUTE
         if (disputed.size > 99) disputed.clear() // those a reorg took while owed
         disputed.set(key, until) // kept while owed: secondOpinion throws
-        if (now < until) await secondOpinion(engine, filter, result, meta.domains)
+        if (now < until) await secondOpinion(engine, filter, result, meta.domains, 1 / 0)
         disputed.delete(key)
       }
       return { logs: result as RpcLog[], degraded: alone }
