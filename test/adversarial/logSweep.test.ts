@@ -57,11 +57,30 @@
  *    every log once, 1.5-3.0 s after its block (2 blocks; with 3, the first waited 5.2 s, near
  *    the bound: a [] disputed past 6 s stands, so a lag plus blips longer than that still loses
  *    the log: bounded by design, not fixed).
- *    Size after both: 31.45 kB / 57,602 B: the second entry is 2 B over its 57.6 kB limit (the
- *    guard bounding the disputed `[]`s kept costs 8 B; without it a reorg or an unsubscribe while
- *    owed would leave entries behind for good).
+ * 3. Fixed (streams.ts `getLogs`, the dispute's key), a hole of fix 1 itself: the 6 s bound was
+ *    kept per filter, and blocks owed are asked again joined with the blocks added since, as one
+ *    range whose `toBlock` grows with each block: a new filter, a new 6 s. A liar failing the
+ *    request (-32603) and answering each second opinion with a made-up match held an agreed `[]`
+ *    (topics [PING, PING]: the bloom admits each ping block, no log matches) for the whole run:
+ *    the first block's dispute lasted 16.8 s, and lasts as long as blocks keep coming faster
+ *    than 6 s (an L2). Severity medium (logs delayed without bound, never made up). Now the
+ *    bound is kept per first block: 6.3-6.8 s (test "the fix's bound"; fails with the key of
+ *    commit f95dad7, files copied back).
+ *    Size after 1-3: 31.45 kB / 57,610 B: the second entry is 10 B over its 57.6 kB limit (the
+ *    guard bounding the disputed `[]`s kept costs 8 B: without it a reorg or an unsubscribe while
+ *    owed would leave entries behind for good; the stable key 8 B).
+ * 4. Not fixed (it.fails "a logs index lagging longer than a block"): with aws and gcp lagging
+ *    2.5 s and blocks 1.4 s apart, an owed block is asked again joined with the next one as a
+ *    range; once the older is indexed the range's answer holds its logs and not the newer's, it
+ *    is not `[]`, the two agree, and the newer block is taken as having none: pings 3 and 4 of 6
+ *    lost. Severity high (real logs lost; a liar needs two lagging providers, or one with its own
+ *    agreeing answer). Tried: treating every agreed range answer as weak like `[]` (delivered all
+ *    6) made a liar's dispute of every range hold the stream up to 6 s per range (8 s delays,
+ *    and 20 B more over budget). A better fix: re-ask by hash, through the `[]` path, the blocks
+ *    of a range after its last block with logs (logs.ts `logsOf`), or never join owed blocks
+ *    with fresh ones in one range.
  *
- * Held (the other 20 runs, and the bound below):
+ * Held (the other 20 runs):
  * - No made-up, duplicated, reordered, `removed` or other-block log reached a subscriber or a
  *   filter in any run: the liar never stood alone while home was up, and the second opinion asked
  *   the held-back domains whenever it would have.
@@ -76,10 +95,10 @@
  *   each). With 8 blocks of drops none came within 5 s of the last one: the delay lasts as long as
  *   the flapping, which is the price of two of three honest domains being out while a liar
  *   disputes the third (not a finding: nothing can be agreed meanwhile).
- * - The fix's bound: a liar answering a made-up match for a filter whose bloom admits a block
- *   that has no match (topics [PING, PING]): nothing delivered; it is outvoted in the request
- *   itself, disputes the agreed `[]` twice and is then set aside (asked about the block for
- *   ~0.3 s), far under the 6 s bound.
+ * - A liar that answers the request with its made-up match (rather than failing it) is outvoted
+ *   there, disputes the agreed `[]` twice and is set aside (asked about a block for ~0.3 s).
+ * - Noticed, not tested: after 6 s a disputed `[]` stands, so an index lagging longer than that
+ *   still loses logs (by design of the bound).
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest'
@@ -129,6 +148,8 @@ type HonestFault = {
   only?: string[]
   /** Honest domains whose logs index lags INDEX_LAG throughout, besides the fault. */
   lagging?: string[]
+  /** Milliseconds the logs index lags (`unindexed`). @default INDEX_LAG */
+  lag?: number
 }
 
 const FAULTS: Record<string, HonestFault> = {
@@ -157,6 +178,12 @@ const FAULTS: Record<string, HonestFault> = {
     logs: 'unindexed',
     steady: true,
   },
+  unindexedLonger: {
+    name: 'eth_getLogs [] for blocks not indexed yet (2.5 s: longer than a block)',
+    logs: 'unindexed',
+    steady: true,
+    lag: 2_500,
+  },
   unindexedBeside503: {
     name: 'aws lagging its logs index (1.5 s), gcp and home HTTP 503 around each block',
     proxy: { kind: 'http5xx', status: 503 },
@@ -177,9 +204,9 @@ const INDEX_LAG = 1_500
 /** The blocks mined lately (number → when), for the `unindexed` fault. */
 const minedAt = new Map<number, number>()
 
-/** `logs` without those of blocks mined less than INDEX_LAG ago (not indexed yet). */
-function unindexed(logs: RpcLog[]): RpcLog[] {
-  const fresh = (n: number) => Date.now() - (minedAt.get(n) ?? 0) < INDEX_LAG
+/** `logs` without those of blocks mined less than `lag` ms ago (not indexed yet). */
+function unindexed(logs: RpcLog[], lag = INDEX_LAG): RpcLog[] {
+  const fresh = (n: number) => Date.now() - (minedAt.get(n) ?? 0) < lag
   return logs.filter((l) => !fresh(Number(l.blockNumber)))
 }
 
@@ -195,14 +222,14 @@ function honest(name: string, fault: HonestFault): Source {
       : http(s.proxy.url, { name, domain: s.domain, fetchFn: s.proxy.fetch, timeout: 3_000 })
   return hostile(inner, async (method, _params, answer) => {
     if (method === 'eth_getLogs' && fault.lagging?.includes(name))
-      return unindexed((await answer()) as RpcLog[])
+      return unindexed((await answer()) as RpcLog[], fault.lag)
     if (method !== 'eth_getLogs' || !fault.logs || !faulted.has(name)) return answer()
     if (fault.logs === 'limit')
       throw new RpcResponseError(name, {
         code: -32005,
         message: 'query returned more than 10000 results',
       })
-    return unindexed((await answer()) as RpcLog[])
+    return unindexed((await answer()) as RpcLog[], fault.lag)
   })
 }
 
@@ -405,19 +432,34 @@ describe('log sweep: three honest domains, two faulted around each block, and a 
   )
 })
 
+describe('a logs index lagging longer than a block: a range’s answer short of its newest block', () => {
+  it.fails('correct behaviour: aws and gcp lagging 2.5 s (blocks 1.4 s apart), the liar answering []: every log once, in order', async () => {
+    const r = await run(FAULTS.unindexedLonger!, LIES.none!, 'subscription')
+    console.log(`# unindexedLonger × none: got [${r.got}] want [${r.want}] delays ${r.delays} ms`)
+    assert.deepEqual(r.got, r.want)
+  }, 40_000)
+})
+
 describe('the fix’s bound: an agreed [] a liar disputes is held back for at most 6 s', () => {
-  it('Held: a filter no log matches though the bloom admits it (topics [PING, PING]); the liar answers each block with a made-up match: nothing delivered, and it is asked about a block for at most ~6 s', async () => {
+  it('Fixed: a filter no log matches though the bloom admits it (topics [PING, PING]), a block every ~0.7 s; the liar fails the request (-32603) and disputes each second opinion with a made-up match: nothing delivered, no block held past ~6 s', async () => {
     faulted.clear()
-    /** When the liar was asked about each block hash, first and last. */
-    const asked = new Map<string, [number, number]>()
+    /** Asks per filter (the request's fails a moment, the second opinion's is disputed). */
+    const asks = new Map<string, number>()
+    /** When the liar disputed an agreed [] starting at each block, first and last. */
+    const disputed = new Map<number, [number, number]>()
     const disputer = liarOf(lab, async (method, params, real) => {
       const filter = params[0] as Obj
-      if (method !== 'eth_getLogs' || typeof filter?.blockHash !== 'string') return real()
-      const hash = filter.blockHash
-      asked.set(hash, [asked.get(hash)?.[0] ?? Date.now(), Date.now()])
-      const logs = await lab.anvil.rpc<Obj[]>('eth_getLogs', [
-        { blockHash: hash, address: emitter },
-      ])
+      if (method !== 'eth_getLogs') return real()
+      const key = JSON.stringify(filter)
+      asks.set(key, (asks.get(key) ?? 0) + 1)
+      if (asks.get(key)! % 2 === 1)
+        throw new RpcResponseError('liar', { code: -32603, message: 'internal error' })
+      const range = filter.blockHash
+        ? { blockHash: filter.blockHash }
+        : { fromBlock: filter.fromBlock, toBlock: filter.toBlock }
+      const logs = await lab.anvil.rpc<Obj[]>('eth_getLogs', [{ ...range, address: emitter }])
+      const first = Number(logs[0]?.blockNumber ?? Number.NaN)
+      disputed.set(first, [disputed.get(first)?.[0] ?? Date.now(), Date.now()])
       return logs.map((l) => ({ ...l, topics: [PING, PING] }))
     })
     const rpc = createOutlast({
@@ -429,20 +471,20 @@ describe('the fix’s bound: an agreed [] a liar disputes is held back for at mo
     try {
       await rpc.request({ method: 'eth_blockNumber' })
       await rpc.subscribe(['logs', { address: emitter, topics: [PING, PING] }], (l) => got.push(l))
-      for (let b = 0; b < 2; b++) {
+      for (let b = 0; b < 16; b++) {
         await mineBlock(100 + b * PER_BLOCK)
-        await sleep(500)
+        await sleep(700)
       }
-      await sleep(9_000)
+      await sleep(7_000)
     } finally {
       await rpc.close()
     }
-    const spans = [...asked.values()].map(([first, last]) => last - first)
+    const spans = [...disputed.values()].map(([first, last]) => last - first)
     console.log(
-      `# disputed []: delivered ${got.length}, liar asked about ${asked.size} blocks for ${spans} ms`,
+      `# disputed []: delivered ${got.length}; disputes starting at ${disputed.size} blocks, each for ${spans} ms`,
     )
     assert.equal(got.length, 0)
-    assert.ok(asked.size >= 1)
-    for (const span of spans) assert.ok(span < 8_000, `asked for ${span} ms`)
-  }, 30_000)
+    assert.ok(disputed.size >= 1, 'the liar disputed')
+    for (const span of spans) assert.ok(span < 10_000, `a block held ${span} ms`)
+  }, 60_000)
 })

@@ -74,7 +74,9 @@ export function engineStreams(engine: Engine): EngineStreams {
       // logs, or cannot answer now but answered lately, makes it owed, for at most DISPUTE (a
       // liar answering made-up logs for empty blocks delays the stream, never stops it).
       if (meta.consistency === 'agreed' && !(result as []).length) {
-        const key = JSON.stringify(filter) // logs.ts builds each block's alike
+        // By its first block (logs.ts builds each alike): blocks owed, then joined by new ones in
+        // one range, keep their deadline (else a liar disputing could hold them for good).
+        const key = JSON.stringify({ ...filter, toBlock: 0 })
         const now = Date.now()
         const until = disputed.get(key) ?? now + DISPUTE
         if (disputed.size > 99) disputed.clear() // those a reorg took while owed
