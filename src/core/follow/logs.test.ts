@@ -280,4 +280,16 @@ describe('logsOf: which requests a run of blocks costs', () => {
       { blockHash: moved.hash },
     ])
   })
+  test('a range’s last few blocks after its last log are asked again by hash (a lagging logs index leaves them out)', async () => {
+    const blocks = links(1, 20)
+    const r = recorder((f) => (f.fromBlock ? [logIn(blocks[14]!)] : []))
+    await logsOf(blocks, {}, r.getLogs)
+    assert.deepEqual(r.calls, [
+      { fromBlock: '0x1', toBlock: '0x14' },
+      ...blocks.slice(15).map((b) => ({ blockHash: b.hash })),
+    ])
+    const none = recorder(() => [])
+    await logsOf(blocks, {}, none.getLogs)
+    assert.equal(none.calls.length, 1, 'a range without logs: its `[]` is checked as one')
+  })
 })

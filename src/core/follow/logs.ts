@@ -32,6 +32,8 @@ export type Matcher = {
 
 /** Blocks per `eth_getLogs` range when backfilling. */
 const RANGE = 100
+/** A range's newest blocks without logs asked again by hash (a lagging logs index). */
+const TRAILING = 8
 
 const hex = (n: number) => `0x${n.toString(16)}`
 const BLOOM = /^0x[0-9a-fA-F]{512}$/
@@ -151,11 +153,18 @@ export async function logsOf(
       fromBlock: hex(range[0]!.number),
       toBlock: hex(range.at(-1)!.number),
     })
+    let last = -1
     for (const log of logs) {
       const hash = log.blockHash.toLowerCase()
-      if (hashes.has(hash)) byBlock.get(hash)!.push(log)
-      else for (const b of range) if (hex(b.number) === log.blockNumber.toLowerCase()) stale.add(b)
+      if (hashes.has(hash)) {
+        byBlock.get(hash)!.push(log)
+        last = Math.max(last, Number(log.blockNumber))
+      } else
+        for (const b of range) if (hex(b.number) === log.blockNumber.toLowerCase()) stale.add(b)
     }
+    // A node lagging its logs index leaves out a range's newest blocks: the last few after its
+    // last log are asked again by hash, where an agreed `[]` is checked (streams.ts; logSweep).
+    for (const b of range.slice(-TRAILING)) if (last >= 0 && b.number > last) stale.add(b)
   }
   for (const b of stale) byBlock.set(b.hash, await getLogs({ ...base, blockHash: b.hash }))
   return byBlock

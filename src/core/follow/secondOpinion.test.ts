@@ -120,4 +120,20 @@ describe('secondOpinion: one domain alone answered a stream’s logs', () => {
     states[1]!.rateLimitedAt = Date.now() - 2_500 // held off past the grace: an outage
     assert.equal(await secondOpinion(engine, {}, made, ['a']), false)
   })
+
+  it('every domain (`need` of Infinity: an agreed [] a stream asks again): one that failed but answered lately makes it owed', async () => {
+    const { engine, states } = engineOf([
+      ['a', []],
+      ['b', []],
+      ['c', new Error('HTTP 503')],
+    ])
+    states[2]!.lastAnswerAt = Date.now() - 500
+    await assert.rejects(
+      secondOpinion(engine, {}, [], ['a', 'b'], 1 / 0),
+      /owed while c comes back/,
+    )
+    assert.equal(await secondOpinion(engine, {}, [], ['a', 'b']), true, 'the quorum: agreed')
+    states[2]!.lastAnswerAt = Date.now() - 2_500 // silent past the grace: the [] stands
+    assert.equal(await secondOpinion(engine, {}, [], ['a', 'b'], 1 / 0), false)
+  })
 })

@@ -48,14 +48,15 @@ export function heldBackDomains(engine: Engine, domains: readonly string[]): Sou
 
 /**
  * Whether the held-back domains confirm `logs`, one domain's answer to `filter` (`domains`):
- * true once the quorum's domains have it; false when too few can say and those that cannot
- * have been silent a while; throws (owed) when one answers otherwise, or answered lately.
+ * true once `need` domains have it (the quorum's); false when too few can say and those that
+ * cannot have been silent a while; throws (owed) when one answers otherwise, or answered lately.
  */
 export async function secondOpinion(
   engine: Engine,
   filter: object,
   logs: unknown,
   domains: readonly string[],
+  need = engine.config.quorum.domains,
 ): Promise<boolean> {
   const others = heldBackDomains(engine, domains)
   // Sources of other domains a `Retry-After` holds off (`lastResort` leaves them out): not
@@ -80,7 +81,7 @@ export async function secondOpinion(
       throw new Error(`eth_getLogs: ${domains} alone; ${others[i]!.domain}, held back, differs`)
     else agree++
   })
-  if (agree >= engine.config.quorum.domains) return true
+  if (agree >= need) return true
   // Owed while one that could not answer now answered anything lately (a dropped socket is back
   // within a reconnect; a 429 is an answer too: a rate limit lapses); one domain's once the
   // others have all been silent a while (an outage).

@@ -14,6 +14,9 @@ import type { RpcLog } from './logs.ts'
 import { secondOpinion } from './secondOpinion.ts'
 import { createSubscriptions, type Subscriptions } from './subscriptions.ts'
 
+/** The longest an agreed `[]` another domain has logs for is held back (a lagging logs index). */
+const DISPUTE = 6_000
+
 /** Labels of an `eth_getLogs` answer that more than one domain's word stands behind. */
 const CHECKED = new Set(['agreed', 'verified', 'proven', 'cached'])
 
@@ -55,6 +58,8 @@ export function engineStreams(engine: Engine): EngineStreams {
   // Up: it may be asked, has a head, and its latest attempt was answered (not failed, not
   // presumed lost). Not "answered lately": a slow source could then age the others out.
   const up = (s: SourceState) => pool.eligible(s) && !!s.head && !lastAttemptFailed(s)
+  /** Until when each agreed `[]` still owed may be held back (`getLogs`). */
+  const disputed = new Map<string, number>()
   const subs = createSubscriptions({
     request: async (method, params) => (await engine.request(method, params)).result,
     getLogs: async (filter) => {
@@ -63,6 +68,22 @@ export function engineStreams(engine: Engine): EngineStreams {
       const alone =
         !CHECKED.has(meta.consistency) &&
         !(await secondOpinion(engine, filter, result, meta.domains))
+      // An agreed `[]` is weak evidence: a node lagging its own logs index answers `[]` for a
+      // block it has not indexed yet, and two such (or one and a liar) agreed and the block's
+      // logs were never delivered (logSweep). So every other domain is asked too: one that has
+      // logs, or cannot answer now but answered lately, makes it owed, for at most DISPUTE (a
+      // liar answering made-up logs for empty blocks delays the stream, never stops it).
+      if (meta.consistency === 'agreed' && !(result as []).length) {
+        // By its first block (logs.ts builds each alike): blocks owed, then joined by new ones in
+        // one range, keep their deadline (else a liar disputing could hold them for good).
+        const key = JSON.stringify({ ...filter, toBlock: 0 })
+        const now = Date.now()
+        const until = disputed.get(key) ?? now + DISPUTE
+        if (disputed.size > 99) disputed.clear() // those a reorg took while owed
+        disputed.set(key, until) // kept while owed: secondOpinion throws
+        if (now < until) await secondOpinion(engine, filter, result, meta.domains, 1 / 0)
+        disputed.delete(key)
+      }
       return { logs: result as RpcLog[], degraded: alone }
     },
     pollingInterval: engine.config.pollingInterval,
