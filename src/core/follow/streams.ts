@@ -58,34 +58,9 @@ export function engineStreams(engine: Engine): EngineStreams {
   // Up: it may be asked, has a head, and its latest attempt was answered (not failed, not
   // presumed lost). Not "answered lately": a slow source could then age the others out.
   const up = (s: SourceState) => pool.eligible(s) && !!s.head && !lastAttemptFailed(s)
-  /** Until when each agreed `[]` still owed may be held back (`getLogs`). */
-  const disputed = new Map<string, number>()
   const subs = createSubscriptions({
     request: async (method, params) => (await engine.request(method, params)).result,
-    getLogs: async (filter) => {
-      const { result, meta } = await engine.request('eth_getLogs', [filter])
-      // One domain's logs: the domains held back from the request are asked first.
-      const alone =
-        !CHECKED.has(meta.consistency) &&
-        !(await secondOpinion(engine, filter, result, meta.domains))
-      // An agreed `[]` is weak evidence: a node lagging its own logs index answers `[]` for a
-      // block it has not indexed yet, and two such (or one and a liar) agreed and the block's
-      // logs were never delivered (logSweep). So every other domain is asked too: one that has
-      // logs, or cannot answer now but answered lately, makes it owed, for at most DISPUTE (a
-      // liar answering made-up logs for empty blocks delays the stream, never stops it).
-      if (meta.consistency === 'agreed' && !(result as []).length) {
-        // By its first block (logs.ts builds each alike): blocks owed, then joined by new ones in
-        // one range, keep their deadline (else a liar disputing could hold them for good).
-        const key = JSON.stringify({ ...filter, toBlock: 0 })
-        const now = Date.now()
-        const until = disputed.get(key) ?? now + DISPUTE
-        if (disputed.size > 99) disputed.clear() // those a reorg took while owed
-        disputed.set(key, until) // kept while owed: secondOpinion throws
-        if (now < until) await secondOpinion(engine, filter, result, meta.domains, 1 / 0)
-        disputed.delete(key)
-      }
-      return { logs: result as RpcLog[], degraded: alone }
-    },
+    getLogs: streamLogs(engine),
     pollingInterval: engine.config.pollingInterval,
     pushers: () =>
       states.flatMap((s) =>
@@ -145,4 +120,36 @@ export function engineStreams(engine: Engine): EngineStreams {
     return { result: await subs.handle(method, params), meta: meta({ consistency: 'static' }) }
   }
   return Object.assign(subs, { answer })
+}
+
+/**
+ * A stream's `eth_getLogs`: the logs with whether one domain alone backs them (the domains held
+ * back from the request asked first: `secondOpinion`), an agreed `[]` doubted for a while.
+ */
+function streamLogs(engine: Engine) {
+  /** Until when each agreed `[]` still owed may be held back. */
+  const disputed = new Map<string, number>()
+  return async (filter: object) => {
+    const { result, meta } = await engine.request('eth_getLogs', [filter])
+    // One domain's logs: the domains held back from the request are asked first.
+    const alone =
+      !CHECKED.has(meta.consistency) && !(await secondOpinion(engine, filter, result, meta.domains))
+    // An agreed `[]` is weak evidence: a node lagging its own logs index answers `[]` for a
+    // block it has not indexed yet, and two such (or one and a liar) agreed and the block's
+    // logs were never delivered (logSweep). So every other domain is asked too: one that has
+    // logs, or cannot answer now but answered lately, makes it owed, for at most DISPUTE (a
+    // liar answering made-up logs for empty blocks delays the stream, never stops it).
+    if (meta.consistency === 'agreed' && !(result as []).length) {
+      // By its first block (logs.ts builds each alike): blocks owed, then joined by new ones in
+      // one range, keep their deadline (else a liar disputing could hold them for good).
+      const key = JSON.stringify({ ...filter, toBlock: 0 })
+      const now = Date.now()
+      const until = disputed.get(key) ?? now + DISPUTE
+      if (disputed.size > 99) disputed.clear() // those a reorg took while owed
+      disputed.set(key, until) // kept while owed: secondOpinion throws
+      if (now < until) await secondOpinion(engine, filter, result, meta.domains, 1 / 0)
+      disputed.delete(key)
+    }
+    return { logs: result as RpcLog[], degraded: alone }
+  }
 }
