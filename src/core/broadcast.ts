@@ -171,6 +171,8 @@ class Broadcast {
         accepted.push(...knownBy)
         return this.#finish()
       }
+      // Accepted while they were asked: the acceptance settles it (`heard` settles again).
+      if (accepted.length > 0) return
     }
     if (silent.size > 0 && !this.signal.aborted) return // wait for the others, up to the deadline
     for (const x of silent)

@@ -1,0 +1,59 @@
+/**
+ * The broadcast's decisions when answers arrive in an order a loaded machine gives: the nodes
+ * behind the sources are one chain, so the first to take a transaction mines it and the others
+ * then say "nonce too low" (test/adversarial/reviewOfQuorum3FeesSends.test.ts saw this on CI).
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'vitest'
+import { RpcResponseError } from '../shared/errors.ts'
+import { keccak256 } from '../shared/keccak.ts'
+import type { Source } from '../shared/types.ts'
+import { broadcast } from './broadcast.ts'
+import { createSourceState, type SourceState } from './sourceState.ts'
+
+const RAW = '0x02f86b0180843b9aca00'
+const HASH = keccak256(RAW)
+
+const state = (name: string): SourceState =>
+  createSourceState({ config: { name, domain: name, kind: 'http' } } as unknown as Source)
+
+const later = <T>(ms: number, value: () => T) =>
+  new Promise<T>((resolve, reject) =>
+    setTimeout(() => {
+      try {
+        resolve(value())
+      } catch (error) {
+        reject(error)
+      }
+    }, ms),
+  )
+
+const refuse = (source: string, message: string) => () => {
+  throw new RpcResponseError(source, { code: -32000, message })
+}
+
+describe('broadcast', () => {
+  it('an acceptance that arrives while the refusals are being checked is judged: sent', async () => {
+    const [liar, aws, gcp] = ['liar', 'aws', 'gcp'].map(state) as [
+      SourceState,
+      SourceState,
+      SourceState,
+    ]
+    // The liar refuses at once; aws (the transaction mined by gcp's copy) says "nonce too low";
+    // gcp's acceptance arrives while the two refusals' domains are asked whether they hold it.
+    const answers = new Map<SourceState, () => Promise<unknown>>([
+      [liar, () => later(0, refuse('liar', 'insufficient funds for gas * price + value'))],
+      [aws, () => later(5, refuse('aws', 'nonce too low'))],
+      [gcp, () => later(20, () => HASH)],
+    ])
+    const sent = await broadcast(
+      RAW,
+      [liar, aws, gcp],
+      (s) => answers.get(s)!(),
+      Date.now() + 3_000,
+      () => {},
+      (s) => later(40, () => (s === liar ? null : { hash: HASH })),
+    )
+    assert.deepEqual(sent.accepted.sort(), ['aws', 'gcp'])
+  })
+})
