@@ -56,16 +56,14 @@ import assert from 'node:assert/strict'
 import { keccak256 } from 'viem'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, eip1193, http, RpcResponseError, type Source } from '../../src/index.ts'
-import { CHAIN_ID, threeDomains, transfers } from '../helpers.ts'
-import { type Lab, startLab } from '../lab/index.ts'
+import { CHAIN_ID, transfers } from '../helpers.ts'
+import type { Lab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
+import { startLiarLab } from './proxiedLiar.ts'
 
 let lab: Lab
 beforeAll(async () => {
-  lab = await startLab({
-    blockTime: 0,
-    sources: [...threeDomains, { name: 'liar', domain: 'liar-host', latency: 0 }],
-  })
+  lab = await startLiarLab()
 })
 afterAll(() => lab.stop())
 
