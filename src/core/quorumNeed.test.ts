@@ -58,7 +58,26 @@ describe('candidatesFor: none eligible at the tip', () => {
   it('never beside a source that is up (its breaker closed), wherever its head', () => {
     const { pool, gcp, names } = afterOutage()
     gcp.breaker.success()
+    gcp.head = { number: 6, hash: '0x06', at: 0 }
     gcp.lag = 10
+    assert.deepEqual(names(candidatesFor(pool, true)), ['aws'])
+  })
+
+  it('beside one whose breaker closed but whose latest attempt failed: as the stream, home first', () => {
+    // watch.test.ts on a loaded machine: gcp's socket back (breaker closed) with its head from
+    // before the outage, its last attempt failed. The stream moved on home's head (heldBack: no
+    // domain up disputes it), so viem's read of each pushed head was refused: "All sources failed".
+    const { pool, gcp, names } = afterOutage()
+    gcp.breaker.success()
+    gcp.head = { number: 6, hash: '0x06', at: 0 }
+    gcp.lag = 10
+    gcp.lastAnswerAt = 1
+    gcp.lastFailedAt = 2
+    assert.equal(pool.up(gcp), false)
+    assert.deepEqual(names(candidatesFor(pool, true)), ['home', 'aws'])
+    // Once it answers again it is up: home waits while it catches up.
+    gcp.lastAnswerAt = 3
+    assert.equal(pool.up(gcp), true)
     assert.deepEqual(names(candidatesFor(pool, true)), ['aws'])
   })
 })

@@ -26,12 +26,13 @@ export function candidatesFor(
   if (ranked.length === 0) {
     // None eligible at the agreed chain's tip. A domain back from an outage with a burst of
     // blocks (further than the chain's pace allows: `unconfirmed`) has every block the others
-    // agreed on: while every other source is down, it is asked first, as the one domain up
-    // (degraded); never one on a fork or lagging, nor beside a source that is up.
+    // agreed on: while every other source is down (none `up`: as heldBack.ts, so a block the
+    // stream delivered is not refused), it is asked first, as the one domain up (degraded);
+    // never one on a fork or lagging, nor beside a source that is up.
     const ahead = pool
       .lastResort(false, checkedAlone)
       .filter((s) => headDependent && s.unconfirmed && !s.lag && !s.forked && !s.headVerdict)
-    const alone = pool.states.every((s) => ahead.includes(s) || !pool.eligible(s))
+    const alone = pool.states.every((s) => ahead.includes(s) || !pool.up(s))
     return { candidates: [...(alone ? ahead : []), ...last].filter(routed), force: true }
   }
   return { candidates: ranked, force: false, reserve: last.filter((s) => !ranked.includes(s)) }

@@ -26,6 +26,7 @@ import {
 import {
   conditionOf,
   createSourceState,
+  lastAttemptFailed,
   recordFailure,
   recordSuccess,
   type SourceCondition,
@@ -43,6 +44,12 @@ export type SourcePool = {
   checkChain(s: SourceState): Promise<void>
   /** May the source take a request now? (right chain, not rate-limited, breaker allows) */
   eligible(s: SourceState): boolean
+  /**
+   * Up: eligible, with a head, its latest attempt answered (not failed, not presumed lost). Not
+   * "answered lately": a slow source could then age the others out. A domain none of whose
+   * sources is up is out: streams flow, and reads go, to the last domain standing.
+   */
+  up(s: SourceState): boolean
   /**
    * Eligible sources, best first; for head-dependent reads without lagging or forked ones;
    * untrusted ones only for answers checked alone (`checkedAlone`).
@@ -112,6 +119,7 @@ export function createSourcePool(
     attempt,
     checkChain,
     eligible: (s) => eligible(s),
+    up: (s) => eligible(s) && !!s.head && !lastAttemptFailed(s),
     ranked(headDependent, checkedAlone = false) {
       const now = Date.now()
       return (

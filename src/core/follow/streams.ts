@@ -7,7 +7,6 @@ import { BaseError } from '../../shared/errors.ts'
 import type { Outlast } from '../createOutlast.ts'
 import type { Answer, Call, Engine } from '../engine.ts'
 import type { OutlastEvents } from '../events.ts'
-import { lastAttemptFailed, type SourceState } from '../sourceState.ts'
 import type { RpcHeader as FollowedHeader, HeadPusher } from './chainFollower.ts'
 import { heldBack } from './heldBack.ts'
 import type { RpcLog } from './logs.ts'
@@ -55,9 +54,6 @@ export function engineStreams(engine: Engine): EngineStreams {
   const { states } = pool
   // Those the head tracker hears: untrusted sources neither report nor back heads.
   const trusted = states.filter((s) => !s.untrusted)
-  // Up: it may be asked, has a head, and its latest attempt was answered (not failed, not
-  // presumed lost). Not "answered lately": a slow source could then age the others out.
-  const up = (s: SourceState) => pool.eligible(s) && !!s.head && !lastAttemptFailed(s)
   const subs = createSubscriptions({
     request: async (method, params) => (await engine.request(method, params)).result,
     getLogs: streamLogs(engine),
@@ -91,7 +87,7 @@ export function engineStreams(engine: Engine): EngineStreams {
         header.hash.toLowerCase(),
         trusted,
         Math.min(2, config.quorum.domains),
-        up,
+        pool.up,
       ),
     confirmedHead: () => head.confirmedHead()?.hash,
     notify: (subscription, result) =>
