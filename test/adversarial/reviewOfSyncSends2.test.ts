@@ -20,12 +20,17 @@
  *    waited for the liar. Now each read is given up at the send's timeout (or 1 s after it
  *    began): code 4 in ~2.0 s. Fixed (handlers/agreedChain.ts `receiptOf`): "Fixed: a liar
  *    hanging receipt reads…".
- * 3. Not fixed (medium, liveness): the broadcast itself keeps the request's deadline, not the
+ * 3. Fixed next stop (medium, liveness): the broadcast itself kept the request's deadline, not the
  *    send's timeout. Two domains, the liar silent on the send and slow (1.5 s) on everything
  *    else: the honest receipt was in after ~0.1 s, yet the 1 s send answered after ~10.6 s (the
- *    patience for a silent domain is 4× its latency, and the liar sets its latency). Cutting the
- *    broadcast at the caller's timeout would turn "no one answered yet" into a failure (worse), so
- *    it is left: it.fails "correct behaviour: a sync send with a 1 s timeout…".
+ *    patience for a silent domain is 4× its latency, and the liar sets its latency). Now the
+ *    receipt is read from the first acceptance on beside the broadcast (handlers/send.ts
+ *    `sendSync`), and no receipt by the timeout is code 4 unless a domain refused within a
+ *    second past it: ~2.0 s ("Fixed: a sync send with a 1 s timeout…"). Cutting at the timeout
+ *    alone would have answered code 4 for a transaction an honest domain slower than the timeout
+ *    refuses beside a liar's instant "sent": "Held: the liar's instant…" (fails with no grace).
+ *    Left: a refusal later than that second is answered as code 4 (the transaction is not out;
+ *    a wallet waits for a receipt that never comes, rather than signing twice).
  *
  * Held (asserted below):
  * - A transaction the nodes refuse (nonce too low: another transaction took that nonce;
@@ -134,7 +139,7 @@ describe('a sync send that was mined', () => {
     }
   }, 30_000)
 
-  it.fails('correct behaviour: a sync send with a 1 s timeout answers within ~3 s though a silent, slow liar holds the broadcast', async () => {
+  it('Fixed: a sync send with a 1 s timeout answers within ~3 s though a silent, slow liar holds the broadcast: code 4 naming the hash', async () => {
     const l = liar(async (method, _p, answer) => {
       if (method.startsWith('eth_sendRawTransaction')) return new Promise(() => {})
       await new Promise((r) => setTimeout(r, 1_500))
@@ -147,12 +152,50 @@ describe('a sync send that was mined', () => {
           .request({ method: 'eth_getBalance', params: [`0x${'11'.repeat(20)}`, 'latest'] })
           .catch(() => {})
       const raw = await sign(await nonceNow())
-      const { took } = await sendSync(rpc, [raw, '0x3e8'])
+      const { took, error, result } = await sendSync(rpc, [raw, '0x3e8'])
+      // The receipt (agreed once the slow liar answers its read, 1.5 s) or EIP-7966's timeout.
+      if (error) {
+        assert.equal(error.code, 4, error.message)
+        assert.equal(error.data, keccak256(raw))
+      } else assert.equal(result?.transactionHash, keccak256(raw))
       assert.ok(took < 3_000, `answered after ${took} ms (timeout 1 s)`)
     } finally {
       await rpc.close()
     }
   }, 30_000)
+
+  for (const why of ['nonce too low', 'insufficient funds'] as const)
+    it(`Held: the liar's instant "sent" beside an honest domain 1.5 s slow (${why}), timeout 1 s: the refusal, not code 4`, async () => {
+      // The liar answers the hash at once and sends nothing; the honest domain answers everything
+      // in 1.5 s (its patience in the broadcast: 6 s), so its refusal comes after the caller's
+      // timeout, within the second outlast gives silent domains past it.
+      const l = liar(async (method, params, answer) => {
+        if (method.startsWith('eth_sendRawTransaction'))
+          return keccak256(params[0] as `0x${string}`)
+        return answer()
+      })
+      const slow = hostile(honest(['aws'])[0]!, async (_m, _p, answer) => {
+        await new Promise((r) => setTimeout(r, 1_500))
+        return answer()
+      })
+      const rpc = createOutlast({ chainId: CHAIN_ID, sources: [l, slow] })
+      try {
+        for (let i = 0; i < 3; i++)
+          await rpc
+            .request({ method: 'eth_getBalance', params: [`0x${'11'.repeat(20)}`, 'latest'] })
+            .catch(() => {})
+        const nonce = await nonceNow()
+        if (why === 'nonce too low')
+          await lab.anvil.rpc('eth_sendRawTransaction', [await sign(nonce, 3n)])
+        const raw = why === 'nonce too low' ? await sign(nonce, 5n) : await sign(nonce, 10n ** 30n)
+        const { result, error, took } = await sendSync(rpc, [raw, '0x3e8'])
+        assert.equal(result, undefined, 'told "sent" with a receipt')
+        assert.notEqual(error?.code, 4, `told "was sent" after ${took} ms: ${error?.message}`)
+        assert.match(error?.message ?? '', why === 'nonce too low' ? /nonce/i : /insufficient/i)
+      } finally {
+        await rpc.close()
+      }
+    }, 30_000)
 })
 
 describe('a sync send the nodes refuse', () => {

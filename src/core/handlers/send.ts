@@ -6,7 +6,7 @@
 
 import { RpcResponseError } from '../../shared/errors.ts'
 import { serves } from '../../shared/route.ts'
-import { broadcast, hashOf } from '../broadcast.ts'
+import { type BroadcastOutcome, broadcast, hashOf } from '../broadcast.ts'
 import type { Answer, Call, Engine, Handler } from '../engine.ts'
 import type { SourceState } from '../sourceState.ts'
 import { receiptOf } from './agreedChain.ts'
@@ -21,24 +21,8 @@ export const send: Handler = async (engine, c) => {
     result: r.result,
     meta: { ...r.meta, method, policy: 'broadcast' as const },
   })
-  let sent: Sent
-  try {
-    sent = await sendToAll(engine, c)
-  } catch (error) {
-    // Refused, yet a node answered its receipt: one domain's "insufficient funds" beside another's
-    // receipt is no failed send once the receipt read stands (placed by the agreed chain's body
-    // where one domain alone has it): one read, a second at most. Mined: the receipt, not a
-    // refusal inviting a second signature.
-    const r =
-      method === SYNC &&
-      (await hashOf(params[0])
-        .then((h) => receiptOf(engine, h, until, true))
-        .catch(() => undefined))
-    if (r) return receipt(r)
-    throw error
-  }
-  if (method === SYNC) return receipt(await receiptOf(engine, sent.hash, until))
-  const { hash, accepted, passedOn, targets } = sent
+  if (method === SYNC) return receipt(await sendSync(engine, c, until))
+  const { hash, accepted, passedOn, targets } = await sendToAll(engine, c)
   const domains = [
     ...new Set(targets.filter((s) => accepted.includes(s.name)).map((s) => s.domain)),
   ]
@@ -55,6 +39,60 @@ export const send: Handler = async (engine, c) => {
 
 const SYNC = 'eth_sendRawTransactionSync'
 
+/**
+ * A synchronous send's receipt, read from the first acceptance on beside the rest of the
+ * broadcast: once it stands (agreed, proven, or placed by the agreed chain's body) it is the
+ * answer, whoever is still silent: mined, the transaction is sent whatever a domain says. No
+ * receipt by `until`: the domains still silent get `REFUSAL_GRACE` more to refuse it; none did:
+ * EIP-7966's code 4 ("sent, not mined yet"), as the broadcast's own rule (silence contradicts
+ * nothing), so that a domain silent on sends does not hold the caller to the deadline. Refused,
+ * yet a node answered its receipt: one domain's "insufficient funds" beside another's receipt
+ * is no failed send once one more receipt read stands: the receipt, not a refusal inviting a
+ * second signature.
+ */
+async function sendSync(engine: Engine, c: Call, until: number): Promise<Answer> {
+  const hash = await hashOf(c.params[0])
+  let refused = false
+  let accepted!: () => void
+  const read = new Promise<void>((r) => (accepted = r)).then(() => receiptOf(engine, hash, until))
+  read.catch(() => {}) // settled in the background once the answer is out
+  const sent = sendToAll(engine, c, ({ outcome }) => {
+    if (outcome === 'rejected') refused = true
+    if (outcome === 'accepted' || outcome === 'known') accepted()
+  }).then(
+    () => ({ refusal: undefined }),
+    (error: unknown) => ({ refusal: { error } }),
+  )
+  const first = await Promise.race([
+    sent,
+    read.then(
+      (r) => ({ r }),
+      () => ({}),
+    ),
+  ])
+  if ('r' in first) return first.r
+  let settled = 'refusal' in first ? first : undefined
+  if (!settled) {
+    let timer: unknown
+    const grace = new Promise<undefined>((r) => {
+      timer = setTimeout(r, Math.max(0, until + REFUSAL_GRACE - Date.now()))
+    })
+    settled = await Promise.race([sent, grace]).finally(() => clearTimeout(timer as never))
+    if (!settled && !refused) return read // code 4
+    settled ??= await sent
+  }
+  if (!settled.refusal) {
+    accepted() // sent with no acceptance heard (known to two domains that refused, passed on)
+    return read
+  }
+  const r = await receiptOf(engine, hash, until, true).catch(() => undefined)
+  if (r) return r
+  throw settled.refusal.error
+}
+
+/** How long past a synchronous send's timeout the domains still silent may refuse it. */
+const REFUSAL_GRACE = 1_000
+
 type Sent = Awaited<ReturnType<typeof broadcast>> & { targets: readonly SourceState[] }
 
 /**
@@ -63,7 +101,11 @@ type Sent = Awaited<ReturnType<typeof broadcast>> & { targets: readonly SourceSt
  * the app said `fallback`). A node without the synchronous send takes the transaction as
  * eth_sendRawTransaction (`withoutSync`): outlast awaits the receipt itself either way.
  */
-async function sendToAll(engine: Engine, { method, params, deadline }: Call): Promise<Sent> {
+async function sendToAll(
+  engine: Engine,
+  { method, params, deadline }: Call,
+  heard?: (o: BroadcastOutcome) => void,
+): Promise<Sent> {
   const { pool, events, redact, config } = engine
   // Not untrusted sources: their "accepted" would count for nothing, and a p2p source publishes
   // the transaction to its peers' gossip anyway. Not sources whose route leaves it out.
@@ -88,7 +130,10 @@ async function sendToAll(engine: Engine, { method, params, deadline }: Call): Pr
       targets,
       attempt,
       deadline,
-      (o) => events.emit('broadcast', o.reason ? { ...o, reason: redact(o.reason) } : o),
+      (o) => {
+        heard?.(o)
+        events.emit('broadcast', o.reason ? { ...o, reason: redact(o.reason) } : o)
+      },
       (s, hash, signal) => pool.attempt(s, 'eth_getTransactionByHash', [hash], signal),
     )),
     targets,
