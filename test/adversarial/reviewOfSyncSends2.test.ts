@@ -37,8 +37,9 @@
  *   insufficient funds) with the liar answering code 4 naming the hash (or "method not found",
  *   then the hash on the eth_sendRawTransaction fallback), knowing the transaction and serving a
  *   receipt made for it: the nodes' refusal, never a receipt or code 4, at two and three domains.
- * - The caller's timeout as hex, number, junk ('1000', 'abc', '0x', '0x1z', an object, null,
- *   true), 0, 0.5, negative, 1e308: no crash, no hang; the mined receipt in ~200 ms each.
+ * - The caller's timeout as hex, a number, null or 0: the mined receipt in ~200 ms each. Junk
+ *   ('1000', 'abc', '0x', '0x1z', an object, true, 0.5, negative, 1e308) was read silently
+ *   ('1000' as hex: 4 s); next stop it is the caller's -32602, nothing sent ("Fixed: timeout…").
  *
  * 4. The app's `policies` in each attempt (sourcePool.ts, today's change) let a signed
  *    transaction reach a node on another chain (low-medium: a leak, a replay for a transaction
@@ -274,21 +275,7 @@ describe('a sync send the nodes refuse', () => {
 })
 
 describe("the caller's timeout parameter", () => {
-  for (const t of [
-    '0x3e8',
-    1000,
-    '1000',
-    'abc',
-    '0x',
-    '0x1z',
-    { a: 1 },
-    null,
-    true,
-    0,
-    0.5,
-    -5,
-    1e308,
-  ])
+  for (const t of ['0x3e8', 1000, null, 0, 1e15, `0x1${'0'.repeat(12)}`])
     it(`Held: timeout ${JSON.stringify(t)}: the mined receipt, no crash or hang`, async () => {
       const rpc = createOutlast({ chainId: CHAIN_ID, sources: honest(['aws', 'gcp']) })
       try {
@@ -297,6 +284,33 @@ describe("the caller's timeout parameter", () => {
         assert.equal(error, undefined, error?.message)
         assert.equal(result?.status, '0x1')
         assert.ok(took < 2_000, `${took} ms`)
+      } finally {
+        await rpc.close()
+      }
+    })
+
+  // Read as hex, '1000' was 4 s and '0x1z' 1 ms: a silent default, now the caller's -32602.
+  for (const t of [
+    '1000',
+    'abc',
+    '0x',
+    '0x1z',
+    { a: 1 },
+    true,
+    0.5,
+    -5,
+    1e308,
+    `0x${'f'.repeat(14)}`,
+  ])
+    it(`Fixed: timeout ${JSON.stringify(t)}: -32602 naming the timeout, the transaction not sent`, async () => {
+      const rpc = createOutlast({ chainId: CHAIN_ID, sources: honest(['aws', 'gcp']) })
+      try {
+        const raw = await sign(await nonceNow())
+        const { result, error } = await sendSync(rpc, [raw, t])
+        assert.equal(result, undefined)
+        assert.equal(error?.code, -32602, error?.message)
+        assert.match(error?.message ?? '', /timeout \(second parameter\)/)
+        assert.equal(await lab.anvil.rpc('eth_getTransactionByHash', [keccak256(raw)]), null)
       } finally {
         await rpc.close()
       }

@@ -4,6 +4,7 @@
  * receipt the domains agree on (or prove), never the sender's own.
  */
 
+import { clip } from '../../shared/clip.ts'
 import { RpcResponseError } from '../../shared/errors.ts'
 import { serves } from '../../shared/route.ts'
 import { type BroadcastOutcome, broadcast, hashOf } from '../broadcast.ts'
@@ -14,14 +15,14 @@ import { receiptOf } from './agreedChain.ts'
 export const send: Handler = async (engine, c) => {
   const { method, params, started, deadline } = c
   engine.budget.deposit()
-  // A synchronous send's wait (its second parameter) is outlast's own: nodes take none alike
-  // (anvil refuses any), and each waits its own default, which may be shorter.
-  const until = Math.min(deadline, started + waitOf(params[1]))
   const receipt = (r: Answer) => ({
     result: r.result,
     meta: { ...r.meta, method, policy: 'broadcast' as const },
   })
-  if (method === SYNC) return receipt(await sendSync(engine, c, until))
+  // A synchronous send's wait (its second parameter) is outlast's own: nodes take none alike
+  // (anvil refuses any), and each waits its own default, which may be shorter.
+  if (method === SYNC)
+    return receipt(await sendSync(engine, c, Math.min(deadline, started + waitOf(params[1]))))
   const { hash, accepted, passedOn, targets } = await sendToAll(engine, c)
   const domains = [
     ...new Set(targets.filter((s) => accepted.includes(s.name)).map((s) => s.domain)),
@@ -149,12 +150,22 @@ async function sendToAll(
 }
 
 /**
- * How long a synchronous send may wait for its receipt: EIP-7966's second parameter (ms, a
- * quantity or a number), if a positive one; else the request's deadline alone.
+ * How long a synchronous send may wait for its receipt: EIP-7966's second parameter, in ms, a
+ * number (geth, erigon) or a hex quantity (as viem sends it); absent, null or 0, the request's
+ * deadline alone. Anything else is the caller's -32602, before the transaction goes anywhere:
+ * `'1000'` read as hex would be 4 s, `'0x1z'` 1 ms.
  */
 function waitOf(param: unknown): number {
-  const ms = typeof param === 'string' ? Number.parseInt(param, 16) : param
-  return typeof ms === 'number' && ms > 0 ? ms : Number.POSITIVE_INFINITY
+  const ms =
+    typeof param === 'string' && /^0x[0-9a-f]{1,13}$/i.test(param)
+      ? Number.parseInt(param, 16)
+      : param
+  if (ms === undefined || ms === null || ms === 0) return Number.POSITIVE_INFINITY
+  if (typeof ms === 'number' && Number.isSafeInteger(ms) && ms > 0) return ms
+  throw new RpcResponseError('outlast', {
+    code: -32602,
+    message: `${SYNC}: its timeout (second parameter) is milliseconds, a number or a hex quantity, not ${clip(String(JSON.stringify(param)), 40)}`,
+  })
 }
 
 /** A node's "no such method" to eth_sendRawTransactionSync (EIP-7966 is new: most lack it). */
