@@ -126,7 +126,10 @@ export class ChainMismatchError extends SourceError {
   }
 }
 
-/** Every source was tried and none gave an answer. Lists each source's reason. */
+/**
+ * Every source was tried and none gave an answer that passed its checks (down, refusing, garbage
+ * or lies alike: 4900, as a provider with no usable source). Lists each source's reason.
+ */
 export class AllSourcesFailedError extends BaseError {
   override name = 'AllSourcesFailedError'
   override code = 4900
