@@ -185,3 +185,57 @@ describe('synchronous sends (cc53e43, a3eb33f)', () => {
     }
   }, 30_000)
 })
+
+describe('synchronous sends: what runs after the answer, and acceptances that are only words', () => {
+  it.fails('correct behaviour: once a sync send is answered (refused), its receipt read stops: no eth_getTransactionReceipt is asked afterwards', async () => {
+    // The liar says "sent" at once (the read starts); the honest domain refuses (insufficient
+    // funds); the refusal is the answer in ~0.5 s. No timeout given: the read's `until` is the
+    // request's deadline (12 s).
+    let receiptsAsked = 0
+    const l = liar(async (method, params, answer) => {
+      if (method.startsWith('eth_sendRawTransaction')) return keccak256(params[0] as `0x${string}`)
+      if (method === 'eth_getTransactionReceipt') receiptsAsked++
+      return answer()
+    })
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [l, ...honest(['aws'])],
+      timeout: 12_000,
+    })
+    await warm(rpc)
+    try {
+      const raw = await sign(await nonceNow(), 10n ** 30n)
+      const { error, took } = await sendSync(rpc, [raw])
+      assert.match(error?.message ?? '', /insufficient/i, `after ${took} ms`)
+      const before = receiptsAsked
+      await sleep(3_000)
+      assert.equal(receiptsAsked - before, 0, 'receipt reads asked after the refusal was out')
+    } finally {
+      await rpc.close()
+    }
+  }, 30_000)
+
+  for (const word of ['already known', 'code 4'] as const)
+    it(`Held: the liar's "${word}" for a transaction the honest domain refuses (insufficient funds), 1 s timeout: the refusal, not code 4 or a receipt`, async () => {
+      const l = liar(async (method, params, answer) => {
+        const hash = keccak256(params[0] as `0x${string}`)
+        if (method.startsWith('eth_sendRawTransaction')) {
+          if (word === 'already known')
+            throw new RpcResponseError('liar', { code: -32000, message: 'already known' })
+          throw new RpcResponseError('liar', { code: 4, message: 'not processed', data: hash })
+        }
+        return answer()
+      })
+      const rpc = createOutlast({ chainId: CHAIN_ID, sources: [l, ...honest(['aws'])] })
+      await warm(rpc)
+      try {
+        const raw = await sign(await nonceNow(), 10n ** 30n)
+        const { result, error, took } = await sendSync(rpc, [raw, '0x3e8'])
+        assert.equal(result, undefined)
+        assert.notEqual(error?.code, 4, `told "was sent" after ${took} ms`)
+        assert.match(error?.message ?? '', /insufficient/i)
+      } finally {
+        await rpc.close()
+      }
+    }, 30_000)
+})
