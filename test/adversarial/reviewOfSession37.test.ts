@@ -15,10 +15,12 @@ import assert from 'node:assert/strict'
 import { keccak256 } from 'viem'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
+import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
 import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
+import type { Header } from './forger.ts'
 import { hostile, labSources } from './hostile.ts'
-import { startLiarLab } from './proxiedLiar.ts'
+import { honestOf, startLiarLab } from './proxiedLiar.ts'
 
 let lab: Lab
 beforeAll(async () => {
@@ -238,4 +240,171 @@ describe('synchronous sends: what runs after the answer, and acceptances that ar
         await rpc.close()
       }
     }, 30_000)
+})
+
+describe('reads to the domain ahead while no other source is up (fa7ffe0)', () => {
+  const ADDRESS = `0x${'22'.repeat(20)}`
+  const MARKED = '0x1234567890abcdef'
+  /**
+   * The liar: its balances MARKED; once `start()` is called, its `latest` is the tip of a chain
+   * it forges on the real head (correctly hashed, linked, fresh timestamps), `lead` blocks past
+   * it: one block first (within `reach()`: it may stand in as the lone head), `jump(n)` later.
+   */
+  function forger() {
+    const byHash = new Map<string, Header>()
+    const byNumber = new Map<string, Header>()
+    const chain: Header[] = []
+    let on = false
+    let lead = 1
+    const extend = (real: Header): Header => {
+      if (chain.length === 0) chain.push(real)
+      while (chain.length - 1 < lead) {
+        const parent = chain.at(-1)!
+        const forged: Record<string, unknown> = {
+          ...parent,
+          number: `0x${(Number(parent.number) + 1).toString(16)}`,
+          parentHash: parent.hash,
+          timestamp: `0x${Math.max(Math.floor(Date.now() / 1_000), Number(parent.timestamp)).toString(16)}`,
+          extraData: '0x6c696172',
+        }
+        forged.hash = computeBlockHash(forged as unknown as RpcBlockHeader)
+        const h = forged as Header
+        chain.push(h)
+        byHash.set(h.hash.toLowerCase(), h)
+        byNumber.set(h.number, h)
+      }
+      return chain.at(-1)!
+    }
+    const source = hostile(
+      http(lab.proxy('liar').url, {
+        name: 'liar',
+        domain: 'liar-host',
+        fetchFn: lab.proxy('liar').fetch,
+        timeout: 1_000,
+      }),
+      async (method, params, answer) => {
+        if (on && method === 'eth_getBalance') return MARKED
+        const real = await answer()
+        if (!on) return real
+        if (method === 'eth_blockNumber') return chain.at(-1)?.number ?? real
+        if (method === 'eth_getBlockByHash')
+          return byHash.get(String(params[0]).toLowerCase()) ?? real
+        if (method === 'eth_getBlockByNumber')
+          return params[0] === 'latest'
+            ? extend(real as Header)
+            : (byNumber.get(String(params[0])) ?? real)
+        return real
+      },
+    )
+    return {
+      source,
+      byNumber,
+      start: () => (on = true),
+      jump: (n: number) => (lead = n),
+    }
+  }
+  const balance = (rpc: Rpc) =>
+    rpc.requestWithMeta({ method: 'eth_getBalance', params: [ADDRESS, 'latest'] }).then(
+      (r) => ({ result: r.result as string, consistency: r.meta.consistency, error: undefined }),
+      (e: Err) => ({ result: undefined, consistency: undefined, error: e.message }),
+    )
+  async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 15_000) {
+    const end = Date.now() + ms
+    while (!(await fn())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+      await sleep(100)
+    }
+  }
+  const state = (rpc: Rpc, name: string) => rpc.status().sources.find((s) => s.name === name)!
+
+  /**
+   * aws and gcp out (refused), the liar forging past `reach()`; every answer of the liar's made
+   * up balance and blocks meanwhile is checked to be `degraded`. Returns the lie events.
+   */
+  async function outage(rpc: Rpc, f: ReturnType<typeof forger>) {
+    const lies: string[] = []
+    rpc.on('lie', (e) => lies.push(e.reason))
+    await warm(rpc)
+    const before = await balance(rpc)
+    assert.equal(before.consistency, 'agreed')
+    const real = await lab.anvil.rpc<string>('eth_blockNumber')
+    await lab.proxy('aws').setMode({ kind: 'refused' })
+    await lab.proxy('gcp').setMode({ kind: 'refused' })
+    f.start()
+    // One forged block first: the lone head while aws and gcp are out; then 40 more at once.
+    await until("the liar's forged block the head", async () => {
+      await rpc.request({ method: 'eth_blockNumber' }).catch(() => {})
+      return rpc.status().head?.number === Number(real) + 1
+    })
+    f.jump(40)
+    await until('the liar ahead (unconfirmed) or cut off', async () => {
+      await rpc.request({ method: 'eth_blockNumber' }).catch(() => {})
+      return ['unconfirmed', 'lying'].includes(state(rpc, 'liar').condition)
+    })
+    for (let i = 0; i < 5; i++) {
+      const b = await balance(rpc)
+      if (b.result === MARKED) assert.equal(b.consistency, 'degraded')
+      const n = [...f.byNumber.keys()][3]
+      if (n) {
+        const block = await rpc
+          .requestWithMeta({ method: 'eth_getBlockByNumber', params: [n, false] })
+          .catch(() => undefined)
+        if (block?.result) assert.equal(block.meta.consistency, 'degraded')
+      }
+      await sleep(300)
+    }
+    return lies
+  }
+
+  it("Held: the liar's made-up balance and blocks past reach() during a full outage are `degraded`, never agreed; once both honest domains are back, their agreed balance, never the liar's", async () => {
+    const f = forger()
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [f.source, ...honestOf(lab, ['aws', 'gcp'])],
+      pollingInterval: 250,
+    })
+    try {
+      await outage(rpc, f)
+      await lab.proxy('gcp').setMode({ kind: 'ok' })
+      await lab.proxy('aws').setMode({ kind: 'ok' })
+      const real = await lab.anvil.rpc<string>('eth_getBalance', [ADDRESS, 'latest'])
+      await until('a balance again', async () => (await balance(rpc)).result !== undefined)
+      for (let i = 0; i < 5; i++) {
+        const b = await balance(rpc)
+        assert.equal(b.result, real, `${b.result} (${b.consistency}) ${b.error ?? ''}`)
+        await sleep(200)
+      }
+    } finally {
+      await lab.proxy('aws').setMode({ kind: 'ok' })
+      await lab.proxy('gcp').setMode({ kind: 'ok' })
+      await rpc.close()
+    }
+  }, 40_000)
+
+  it.fails("correct behaviour: one honest domain back (gcp, at the real head) while aws stays out: `latest` reads answer with gcp's balance within 5 s, not fail on the liar's forged lone head (the liar cut off as lying)", async () => {
+    const f = forger()
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [f.source, ...honestOf(lab, ['aws', 'gcp'])],
+      pollingInterval: 250,
+    })
+    try {
+      const lies = await outage(rpc, f)
+      await lab.proxy('gcp').setMode({ kind: 'ok' })
+      await until('gcp answering again', () => state(rpc, 'gcp').condition === 'healthy')
+      await sleep(5_000)
+      const real = await lab.anvil.rpc<string>('eth_getBalance', [ADDRESS, 'latest'])
+      const b = await balance(rpc)
+      const { head, headConfirmed } = rpc.status()
+      assert.equal(
+        b.result,
+        real,
+        `${b.error} | head #${head?.number} ${headConfirmed ? '' : '(unconfirmed)'}, gcp at #${state(rpc, 'gcp').head}, liar ${state(rpc, 'liar').condition} (${lies[0]?.slice(0, 80)})`,
+      )
+    } finally {
+      await lab.proxy('aws').setMode({ kind: 'ok' })
+      await lab.proxy('gcp').setMode({ kind: 'ok' })
+      await rpc.close()
+    }
+  }, 40_000)
 })
