@@ -14,7 +14,14 @@
 import assert from 'node:assert/strict'
 import { keccak256 } from 'viem'
 import { afterAll, beforeAll, describe, it } from 'vitest'
+import { resolveConfig } from '../../src/core/config.ts'
+import { createEmitter } from '../../src/core/emitter.ts'
+import type { OutlastEvents } from '../../src/core/events.ts'
+import { candidatesFor } from '../../src/core/quorumNeed.ts'
+import { createSourcePool } from '../../src/core/sourcePool.ts'
+import { recordFailure, recordSuccess, type SourceState } from '../../src/core/sourceState.ts'
 import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
+import { SourceError } from '../../src/shared/errors.ts'
 import { computeBlockHash, type RpcBlockHeader } from '../../src/verify/block.ts'
 import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
@@ -407,4 +414,47 @@ describe('reads to the domain ahead while no other source is up (fa7ffe0)', () =
       await rpc.close()
     }
   }, 40_000)
+})
+
+describe('pool.up over a real source pool (fa7ffe0)', () => {
+  const source = (name: string): Source => ({
+    config: { name, kind: 'cloud', domain: name, weight: 1, label: name },
+    request: () => Promise.reject(new Error('not used')),
+  })
+  /** aws down (breaker open); gcp back, lagging, breaker closed; the liar ahead (`unconfirmed`). */
+  function afterOutage() {
+    const config = resolveConfig({ chainId: 1, sources: ['aws', 'gcp', 'liar'].map(source) })
+    const pool = createSourcePool(config, createEmitter<OutlastEvents>())
+    const [aws, gcp, liarState] = pool.states as [SourceState, SourceState, SourceState]
+    aws.breaker.trip(60_000)
+    gcp.head = { number: 6, hash: '0x06', at: 0 }
+    gcp.lag = 10
+    recordSuccess(gcp, 10, 1)
+    liarState.head = { number: 30, hash: '0x30', at: 0 }
+    liarState.unconfirmed = true
+    const names = () => candidatesFor(pool, true).candidates.map((s) => s.name)
+    return { pool, gcp, names }
+  }
+
+  it("Held: an honest source whose latest attempt got a node's error object (a rate limit in the body, 'header not found', -32603) stays up: the liar ahead is not asked", () => {
+    for (const error of [
+      { code: -32005, message: 'limit exceeded' },
+      { code: -32000, message: 'header not found' },
+      { code: -32603, message: 'internal error' },
+    ]) {
+      const { pool, gcp, names } = afterOutage()
+      recordFailure(gcp, new RpcResponseError('gcp', error), 2)
+      assert.equal(pool.up(gcp), true, error.message)
+      assert.deepEqual(names(), ['aws'], error.message)
+    }
+  })
+
+  it('Held: a transport failure (timeout, refused) or a presumed-lost attempt takes gcp out of `up` only until its next answer', () => {
+    const { pool, gcp, names } = afterOutage()
+    recordFailure(gcp, new SourceError('gcp', 'timeout', 'timed out'), 2)
+    assert.equal(pool.up(gcp), false)
+    assert.deepEqual(names(), ['liar', 'aws'])
+    recordSuccess(gcp, 10, 3)
+    assert.deepEqual(names(), ['aws'])
+  })
 })
