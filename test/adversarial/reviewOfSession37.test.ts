@@ -224,6 +224,46 @@ describe('synchronous sends: what runs after the answer, and acceptances that ar
     }
   }, 30_000)
 
+  it('Held: a receipt the liar makes up (a real one relabelled) before the transaction is mined does not end a sync send early: the real receipt once mined (2.5 s, timeout 8 s)', async () => {
+    // A real mined receipt to dress up.
+    const taken = await sign(await nonceNow(), 2n)
+    await lab.anvil.rpc('eth_sendRawTransaction', [taken])
+    let mined: Record<string, unknown> | null = null
+    while (!mined) {
+      await sleep(20)
+      mined = await lab.anvil.rpc('eth_getTransactionReceipt', [keccak256(taken)])
+    }
+    const l = liar(async (method, params, answer) => {
+      const hash = String(params[0]).toLowerCase()
+      if (method.startsWith('eth_sendRawTransaction')) return keccak256(params[0] as `0x${string}`)
+      if (method === 'eth_getTransactionReceipt' && hash !== keccak256(taken))
+        return { ...mined, transactionHash: hash }
+      return answer()
+    })
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [l, withoutSync(honest(['aws'])[0]!)],
+      timeout: 15_000,
+    })
+    await warm(rpc)
+    await lab.anvil.rpc('evm_setAutomine', [false])
+    let miner: ReturnType<typeof setTimeout> | undefined
+    try {
+      const raw = await sign(await nonceNow())
+      miner = setTimeout(() => void lab.anvil.rpc('evm_mine').catch(() => {}), 2_500)
+      const { result, error, took } = await sendSync(rpc, [raw, '0x1f40'])
+      assert.equal(error, undefined, `told ${error?.code} "${error?.message}" after ${took} ms`)
+      assert.equal(result?.transactionHash, keccak256(raw))
+      assert.notEqual(result?.blockHash, mined.blockHash, "the liar's relabelled receipt")
+      assert.ok(took >= 2_000, `${took} ms`)
+    } finally {
+      clearTimeout(miner)
+      await lab.anvil.rpc('evm_setAutomine', [true])
+      await lab.anvil.rpc('evm_mine')
+      await rpc.close()
+    }
+  }, 30_000)
+
   for (const word of ['already known', 'code 4'] as const)
     it(`Held: the liar's "${word}" for a transaction the honest domain refuses (insufficient funds), 1 s timeout: the refusal, not code 4 or a receipt`, async () => {
       const l = liar(async (method, params, answer) => {
