@@ -37,10 +37,11 @@
  *    head #3; aws stays out. Observed: the head stays the liar's #4 (unconfirmed) and every
  *    `latest` read, pinned to that hash, fails ("Resource not found" from gcp) for 20 s and more
  *    (with maxHeadAge 10 s too: the chain is idle, so no head is stale); on a moving chain the
- *    next real block (gcp's #4) replaces it at once. Expected: gcp's balance (degraded) within
- *    5 s: a lone head whose only backer is cut off as lying, or has moved on past reach(), should
- *    not stand over a domain that answers at the confirmed head. "correct behaviour: one honest
- *    domain back…".
+ *    next real block (gcp's #4) replaces it at once. It is the lying flag that keeps it: with the
+ *    forged headers' `size` left out (the liar not cut off, only `unconfirmed`), the head goes
+ *    back to gcp's #3 within a second and reads answer (checked by hand). Expected: gcp's balance
+ *    (degraded) within 5 s: a source cut off as lying backs no head, its last linked one
+ *    included. "correct behaviour: one honest domain back…".
  *
  * Held (asserted below):
  * - fa7ffe0: during a full outage of aws and gcp, the liar's made-up balance and blocks past
