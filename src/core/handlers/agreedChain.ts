@@ -70,17 +70,18 @@ export async function resolveTag(engine: Engine, tag: 'safe' | 'finalized'): Pro
  * took the error for a failed send and signed another would pay twice. Why no receipt came (a
  * read's own error) is its cause. A read is given up at `until` (or a second after it began):
  * one that a silent domain holds to its own deadline does not hold the caller past theirs.
- * `once`: one read.
+ * `once`: one read. `stopped()`: no more reads (the caller has its answer).
  */
 export async function receiptOf(
   engine: Engine,
   hash: Hex,
   until: number,
   once?: boolean,
+  stopped?: () => boolean,
 ): Promise<Answer> {
   let cause: unknown
   try {
-    for (;;) {
+    while (!stopped?.()) {
       let timer: unknown
       const r = await Promise.race([
         engine.request('eth_getTransactionReceipt', [hash]),

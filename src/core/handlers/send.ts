@@ -43,52 +43,58 @@ const SYNC = 'eth_sendRawTransactionSync'
 /**
  * A synchronous send's receipt, read from the first acceptance on beside the rest of the
  * broadcast: once it stands (agreed, proven, or placed by the agreed chain's body) it is the
- * answer, whoever is still silent: mined, the transaction is sent whatever a domain says. No
- * receipt by `until`: the domains still silent get `REFUSAL_GRACE` more to refuse it; none did:
- * EIP-7966's code 4 ("sent, not mined yet"), as the broadcast's own rule (silence contradicts
- * nothing), so that a domain silent on sends does not hold the caller to the deadline. Refused,
- * yet a node answered its receipt: one domain's "insufficient funds" beside another's receipt
- * is no failed send once one more receipt read stands: the receipt, not a refusal inviting a
- * second signature.
+ * answer, whoever is still silent: mined, the transaction is sent whatever a domain says. The
+ * broadcast hears the domains up to the send's timeout and `REFUSAL_GRACE` (a domain silent on
+ * sends does not hold the caller to the deadline): sent, then no receipt by `until` is EIP-7966's
+ * code 4 ("sent, not mined yet"); refused by one domain while another accepted, the receipt is
+ * still awaited to `until` (a liar's instant "insufficient funds" beside a node that took it,
+ * mined seconds later); refused otherwise, one more read: a receipt that stands is the answer,
+ * not a refusal inviting a second signature. Receipt reads stop once the answer is out.
  */
 async function sendSync(engine: Engine, c: Call, until: number): Promise<Answer> {
   const hash = await hashOf(c.params[0])
-  let refused = false
+  let over = false
+  let heard = false
+  const refusing = new Set<string>()
   let accepted!: () => void
-  const read = new Promise<void>((r) => (accepted = r)).then(() => receiptOf(engine, hash, until))
+  const read = new Promise<void>((r) => (accepted = r)).then(() =>
+    receiptOf(engine, hash, until, false, () => over),
+  )
   read.catch(() => {}) // settled in the background once the answer is out
-  const sent = sendToAll(engine, c, ({ outcome }) => {
-    if (outcome === 'rejected') refused = true
-    if (outcome === 'accepted' || outcome === 'known') accepted()
+  const deadline = Math.min(c.deadline, until + REFUSAL_GRACE)
+  const sent = sendToAll(engine, { ...c, deadline }, ({ outcome, source }) => {
+    const domain = engine.pool.states.find((s) => s.name === source)?.domain
+    if (outcome === 'rejected') refusing.add(domain ?? source)
+    if (outcome !== 'accepted' && outcome !== 'known') return
+    heard = true
+    accepted()
   }).then(
     () => ({ refusal: undefined }),
     (error: unknown) => ({ refusal: { error } }),
   )
-  const first = await Promise.race([
-    sent,
-    read.then(
-      (r) => ({ r }),
-      () => ({}),
-    ),
-  ])
-  if ('r' in first) return first.r
-  let settled = 'refusal' in first ? first : undefined
-  if (!settled) {
-    let timer: unknown
-    const grace = new Promise<undefined>((r) => {
-      timer = setTimeout(r, Math.max(0, until + REFUSAL_GRACE - Date.now()))
-    })
-    settled = await Promise.race([sent, grace]).finally(() => clearTimeout(timer as never))
-    if (!settled && !refused) return read // code 4
-    settled ??= await sent
+  try {
+    const first = await Promise.race([
+      sent,
+      read.then(
+        (r) => ({ r }),
+        () => ({}),
+      ),
+    ])
+    if ('r' in first) return first.r
+    const { refusal } = await sent
+    if (!refusal) {
+      accepted() // sent with no acceptance heard (known to two domains that refused, passed on)
+      return await read
+    }
+    const r =
+      heard && refusing.size < 2
+        ? await read.catch(() => undefined)
+        : await receiptOf(engine, hash, until, true).catch(() => undefined)
+    if (r) return r
+    throw refusal.error
+  } finally {
+    over = true
   }
-  if (!settled.refusal) {
-    accepted() // sent with no acceptance heard (known to two domains that refused, passed on)
-    return read
-  }
-  const r = await receiptOf(engine, hash, until, true).catch(() => undefined)
-  if (r) return r
-  throw settled.refusal.error
 }
 
 /** How long past a synchronous send's timeout the domains still silent may refuse it. */
