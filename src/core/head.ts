@@ -494,9 +494,20 @@ class Tracker {
   /** Makes `c` the head if `accepts` allows; true if it is the head now. */
   #settle(c: Candidate): boolean {
     if (!this.#accepts(c)) {
-      // A lower confirmed head from a lagging subset: at least stop standing on a claim
-      // that no second domain backs.
-      if (c.domains >= this.#trustQuorum && !this.#agreedConfirmed && this.#confirmedHead)
+      // A lower confirmed head from a lagging subset, or a lone head whose every backer was cut
+      // off as lying since (its word is worth nothing: reviewOfSession37): at least stop standing
+      // on a claim that no second domain backs.
+      const a = this.#agreed
+      const disowned =
+        a &&
+        !this.#o.sources.some(
+          (s) => s.hashes.get(a.number) === a.hash && s.lyingUntil <= Date.now(),
+        )
+      if (
+        (c.domains >= this.#trustQuorum || disowned) &&
+        !this.#agreedConfirmed &&
+        this.#confirmedHead
+      )
         return this.#settle(backersOf(this.#confirmedHead, this.#o.sources, this.#trustQuorum))
       return false
     }

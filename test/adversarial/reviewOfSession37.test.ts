@@ -5,7 +5,7 @@
  * `REFUSAL_GRACE`; junk timeouts are -32602). Real anvil behind the lab's proxies, a hostile
  * source in its own domain (`liar-host`), as in reviewOfSyncSends2.test.ts.
  *
- * Found (each first an `it.fails('correct behaviour: …')`; 1-3 fixed the same stop in
+ * Found (each first an `it.fails('correct behaviour: …')`; all four fixed the same stop, 1-3 in
  * handlers/send.ts `sendSync` and agreedChain.ts `receiptOf`, their tests renamed "Fixed: …"):
  * 1. A mined sync send reported refused (high: a "failed" verdict on a transaction that is mined
  *    invites a second signature). Two domains; the liar answers "insufficient funds" at once and
@@ -49,7 +49,10 @@
  *    forged headers' `size` left out (the liar not cut off, only `unconfirmed`), the head goes
  *    back to gcp's #3 within a second and reads answer (checked by hand). Expected: gcp's balance
  *    (degraded) within 5 s: a source cut off as lying backs no head, its last linked one
- *    included. "correct behaviour: one honest domain back…".
+ *    included. "correct behaviour: one honest domain back…". Fixed the same stop (head.ts
+ *    `#settle`): a lone head whose every backer is cut off as lying gives way to the confirmed
+ *    head when a head the rules do not accept comes (gcp's #3); the test now makes requests
+ *    while it waits for gcp (head polls probe its half-open breaker; it waited on status alone).
  *
  * Held (asserted below):
  * - fa7ffe0: during a full outage of aws and gcp, the liar's made-up balance and blocks past
@@ -496,7 +499,7 @@ describe('reads to the domain ahead while no other source is up (fa7ffe0)', () =
     }
   }, 40_000)
 
-  it.fails("correct behaviour: one honest domain back (gcp, at the real head) while aws stays out: `latest` reads answer with gcp's balance within 5 s, not fail on the liar's forged lone head (the liar cut off as lying)", async () => {
+  it("Fixed: one honest domain back (gcp, at the real head) while aws stays out: `latest` reads answer with gcp's balance within 5 s, not fail on the liar's forged lone head (the liar cut off as lying)", async () => {
     const f = forger()
     const rpc = createOutlast({
       chainId: CHAIN_ID,
@@ -506,7 +509,13 @@ describe('reads to the domain ahead while no other source is up (fa7ffe0)', () =
     try {
       const lies = await outage(rpc, f)
       await lab.proxy('gcp').setMode({ kind: 'ok' })
-      await until('gcp answering again', () => state(rpc, 'gcp').condition === 'healthy')
+      // Requests make the head polls that probe gcp's half-open breaker.
+      await until('gcp answering again', async () => {
+        await rpc.request({ method: 'eth_blockNumber' }).catch(() => {})
+        return state(rpc, 'gcp').condition === 'healthy'
+      }).catch((e) => {
+        throw new Error(`${e.message}: ${rpc.status()}`)
+      })
       await sleep(5_000)
       const real = await lab.anvil.rpc<string>('eth_getBalance', [ADDRESS, 'latest'])
       const b = await balance(rpc)
