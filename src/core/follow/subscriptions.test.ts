@@ -86,6 +86,10 @@ function node() {
     failOnce: () => {
       failNext = 1
     },
+    /** The next `k` eth_getLogs fail. */
+    fail: (k: number) => {
+      failNext = k
+    },
     /** Drops the newest `depth` blocks: the next mined is on another fork. */
     reorg: (depth: number) => {
       chain.splice(-depth)
@@ -432,5 +436,33 @@ describe('createSubscriptions: a filter dropped', () => {
     await assert.rejects(subs.handle('eth_getFilterChanges', [id]), {
       message: `filter not found: ${id} (not polled for 0.05 s)`,
     })
+  })
+})
+
+describe('createSubscriptions: logs owed for longer than it keeps them', () => {
+  test('are let go and said; a filter that lost them is dropped, its next poll says why', async () => {
+    const n = node()
+    const { subs, subscribe, errors } = streams(n)
+    const filter = (await subs.handle('eth_newFilter', [{ address: A }])) as string
+    const a = await subscribe('logs', { address: A })
+    await sleep(30)
+    n.fail(10_000)
+    for (let i = 0; i < 300; i++) n.mine([A, PING])
+    await until('the logs let go', () => errors.some((e) => e.includes('let go')))
+    // Blocks 1 to 300 owed; the newest 256 are kept owed, 1 to 44 let go.
+    assert.ok(
+      errors.some((e) => e.includes('the logs of blocks 1 to 44 could not be read')),
+      errors.join('\n'),
+    )
+    await assert.rejects(
+      subs.handle('eth_getFilterChanges', [filter]),
+      /filter not found: .*\(the logs of blocks 1 to 44 could not be read/,
+    )
+    // The subscription stays, owed the rest: once the node answers again, blocks 45 to 301.
+    n.fail(0)
+    n.mine([A, PING])
+    await until('the owed logs', () => a().length === 257)
+    assert.equal(Number(a()[0]!.blockNumber), 45)
+    await subs.close()
   })
 })

@@ -397,6 +397,8 @@ async function deliver(
   const fetched = await sharedLogs(shared, due, getLogs).catch(failed)
   /** Removed blocks whose logs a consumer was sent but let go (`SentLogs`' budget). */
   const lost = new Set<number>()
+  /** Why owed logs were let go (`OWED`), if any were. */
+  let lostLogs: string | undefined
   for (const [id, c] of consumers) {
     if (c.kind !== 'logs' || !present.has(c)) continue
     for (const b of removed) {
@@ -418,12 +420,24 @@ async function deliver(
     if (logs) sendLogs(c, mine, logs)
     // Owed, a filter's changes meanwhile are less than agreed: `degraded` until they come.
     c.owed = logs ? undefined : mine.slice(-OWED)
+    // Owed longer than `OWED` blocks, the oldest are let go: said, and a filter that lost them
+    // is dropped (its next poll says why; an app makes another and reads the gap with eth_getLogs).
+    const letGo = logs ? [] : mine.slice(0, -OWED)
+    if (letGo.length > 0) {
+      const [lo, hi] = [letGo[0]!.number, letGo.at(-1)!.number]
+      lostLogs = `the logs of blocks ${lo} to ${hi} could not be read while ${OWED} more blocks came: let go`
+      if (c.buffer) {
+        drop(id, lostLogs)
+        continue
+      }
+    }
     // Owed logs delivered on a later poll (no block added) are labelled by their own answer.
     const moved = added.length > 0 || removed.length > 0 || mine.length > 0
     if (c.buffer) c.alone ||= !logs || (o.alone() && moved)
     if ((c.buffered ?? 0) > FILTER_BUDGET)
       drop(id, `over ${FILTER_BUDGET / 2 ** 20} MiB of logs buffered since it was last polled`)
   }
+  if (lostLogs) throw new Error(lostLogs, { cause: failure?.error })
   if (failure) throw failure.error
   if (lost.size > 0) {
     const [lo, hi] = [Math.min(...lost), Math.max(...lost)]
