@@ -12,7 +12,7 @@ import { createOutlast, http, RpcResponseError, type Source } from '../../src/in
 import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
-import { startLiarLab } from './proxiedLiar.ts'
+import { honestOf, startLiarLab } from './proxiedLiar.ts'
 
 let lab: Lab
 beforeAll(async () => {
@@ -158,4 +158,80 @@ describe('sync sends to nodes that have EIP-7966 themselves (they hold the answe
       await rpc.close()
     }
   }, 30_000)
+})
+
+describe('head: the lone head falls back to the confirmed head (5270876)', () => {
+  const ADDRESS = `0x${'22'.repeat(20)}`
+  const state = (rpc: Rpc, name: string) => rpc.status().sources.find((s) => s.name === name)!
+  async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 15_000) {
+    const end = Date.now() + ms
+    while (!(await fn())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+      await sleep(100)
+    }
+  }
+
+  /**
+   * aws and gcp agree on #3; aws goes out; gcp, the last domain standing, carries the real chain
+   * to #7 (lone, `degraded`); then one header of gcp's does not hash (a backend's glitch): gcp is
+   * cut off as lying; the chain bursts 40 blocks; aws comes back at its real head, not accepted
+   * yet (past reach()). Returns eth_blockNumber's answers as `height/consistency`.
+   */
+  async function lastStandingCutOff(rpc: Rpc, glitch: () => void) {
+    const seen: { n: number; c: string }[] = []
+    const bn = () =>
+      rpc.requestWithMeta({ method: 'eth_blockNumber' }).then(
+        (x) => void seen.push({ n: Number(x.result), c: x.meta.consistency }),
+        () => {},
+      )
+    await warm(rpc)
+    await bn()
+    await lab.proxy('aws').setMode({ kind: 'refused' })
+    for (let i = 0; i < 4; i++) {
+      await lab.anvil.rpc('evm_mine')
+      await sleep(1_200)
+      await bn()
+    }
+    glitch()
+    await lab.anvil.rpc('evm_mine')
+    await until('gcp cut off', async () => {
+      await bn()
+      return state(rpc, 'gcp').condition === 'lying'
+    })
+    await lab.anvil.rpc('anvil_mine', ['0x28'])
+    await lab.proxy('aws').setMode({ kind: 'ok' })
+    for (let i = 0; i < 10; i++) {
+      await sleep(400)
+      await bn()
+    }
+    return seen
+  }
+
+  it.fails('correct behaviour: when the last domain standing (a real lone head, #7) is cut off and the other domain comes back ahead, eth_blockNumber does not fall back to the old confirmed #3 labelled `head` (confirmed) while every node is at #47', async () => {
+    let glitch = false
+    const [aws, gcp0] = honestOf(lab, ['aws', 'gcp'])
+    const gcp = hostile(gcp0!, async (method, params, answer) => {
+      const real = await answer()
+      if (glitch && method === 'eth_getBlockByNumber' && params[0] === 'latest' && real) {
+        glitch = false
+        return { ...(real as object), gasUsed: '0x1' } // does not hash to its hash
+      }
+      return real
+    })
+    const rpc = createOutlast({ chainId: CHAIN_ID, sources: [aws!, gcp], pollingInterval: 250 })
+    try {
+      const seen = await lastStandingCutOff(rpc, () => (glitch = true))
+      const shown = (k: number) => Math.max(...seen.slice(0, k).map((x) => x.n))
+      const back = seen.findIndex((x, k) => k > 0 && x.c === 'head' && x.n < shown(k))
+      const real = Number(await lab.anvil.rpc<string>('eth_blockNumber'))
+      assert.equal(
+        back,
+        -1,
+        `eth_blockNumber went ${seen.map((x) => `${x.n}/${x.c}`).join(' ')} (nodes at #${real}); status head #${rpc.status().head?.number}, confirmed ${rpc.status().headConfirmed}`,
+      )
+    } finally {
+      await lab.proxy('aws').setMode({ kind: 'ok' })
+      await rpc.close()
+    }
+  }, 40_000)
 })
