@@ -6,8 +6,10 @@
  * Findings: see the header written at the end of the review (below, FINDINGS).
  */
 import assert from 'node:assert/strict'
-import { keccak256 } from 'viem'
+import { BaseError, createWalletClient, keccak256 } from 'viem'
+import { sendRawTransactionSync } from 'viem/actions'
 import { afterAll, beforeAll, describe, it } from 'vitest'
+import { outlast } from '../../src/adapters/viem.ts'
 import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
 import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
@@ -158,6 +160,34 @@ describe('sync sends to nodes that have EIP-7966 themselves (they hold the answe
         .sources.filter((s) => s.failures > 0)
         .map((s) => `${s.name}: ${s.failures} failure(s), "${s.lastError}"`)
       assert.deepEqual(charged, [])
+    } finally {
+      await rpc.close()
+    }
+  }, 30_000)
+})
+
+describe("viem's sendRawTransactionSync over outlast/viem", () => {
+  it.fails("correct behaviour: viem's sendRawTransactionSync (timeout 1 s) over the outlast transport, two honest EIP-7966 domains holding it until mined (4 s), the liar refusing: viem sees EIP-7966's code 4 (it keeps the nonce and waits), not the liar's insufficient funds", async () => {
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [refuser(), ...honest(['aws', 'gcp']).map(ownNode)],
+      timeout: 20_000,
+    })
+    await warm(rpc)
+    const client = createWalletClient({ transport: outlast(rpc) })
+    try {
+      const raw = await sign(await nonceNow())
+      const out = await minedLater(4_000, () =>
+        sendRawTransactionSync(client, { serializedTransaction: raw, timeout: 1_000 }).then(
+          (r) => ({ r, e: undefined }),
+          (e: unknown) => ({ r: undefined, e }),
+        ),
+      )
+      if (out.r) return assert.equal(out.r.transactionHash, keccak256(raw))
+      // As viem's own sendTransactionSync tells a sent transaction from a failed one.
+      const timeout =
+        out.e instanceof BaseError ? out.e.walk((x) => (x as { code?: unknown })?.code === 4) : null
+      assert.ok(timeout, `viem got ${(out.e as Error)?.name}: ${(out.e as BaseError)?.details}`)
     } finally {
       await rpc.close()
     }
