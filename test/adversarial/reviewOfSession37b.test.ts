@@ -166,6 +166,41 @@ describe('sync sends to nodes that have EIP-7966 themselves (they hold the answe
   }, 30_000)
 })
 
+describe('sync sends and private routes', () => {
+  it.fails('correct behaviour: a sync send with a private route (methods.include names eth_sendRawTransaction) goes to the private route alone, never to the public sources', async () => {
+    const sends: string[] = []
+    const counted = (src: Source) =>
+      hostile(src, async (method, _p, answer) => {
+        if (method.startsWith('eth_sendRawTransaction')) sends.push(`${src.config.name} ${method}`)
+        return answer()
+      })
+    const protect = counted(
+      http(lab.proxy('liar').url, {
+        name: 'protect',
+        domain: 'liar-host',
+        methods: { include: ['eth_sendRawTransaction', 'eth_chainId'] },
+      }),
+    )
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [...honest(['aws', 'gcp']).map(counted), protect],
+      timeout: 15_000,
+    })
+    await warm(rpc)
+    try {
+      const raw = await sign(await nonceNow())
+      const { result, error } = await sendSync(rpc, [raw, '0x1388'])
+      assert.deepEqual(
+        sends.filter((x) => !x.startsWith('protect')),
+        [],
+        `public sources got the private transaction (the caller got ${result ? 'its receipt' : error?.message}); sends: ${sends.join(', ')}`,
+      )
+    } finally {
+      await rpc.close()
+    }
+  }, 30_000)
+})
+
 describe("viem's sendRawTransactionSync over outlast/viem", () => {
   it.fails("correct behaviour: viem's sendRawTransactionSync (timeout 1 s) over the outlast transport, two honest EIP-7966 domains holding it until mined (4 s), the liar refusing: viem sees EIP-7966's code 4 (it keeps the nonce and waits), not the liar's insufficient funds", async () => {
     const rpc = createOutlast({
