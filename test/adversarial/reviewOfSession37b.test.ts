@@ -166,6 +166,81 @@ describe('sync sends to nodes that have EIP-7966 themselves (they hold the answe
   }, 30_000)
 })
 
+/** An honest node without EIP-7966 (most today): "method not found", then the plain send. */
+const withoutSync = (s: Source): Source =>
+  hostile(s, async (method, _p, answer) => {
+    if (method === 'eth_sendRawTransactionSync')
+      throw new RpcResponseError(s.config.name, { code: -32601, message: 'method not found' })
+    return answer()
+  })
+
+describe('sync sends to nodes without EIP-7966 (they answer the plain send at once): held', () => {
+  it('Held: three domains, two honest, the liar refusing at once; a 1 s sync send mined at 4 s is code 4 naming the hash (not the refusal), the honest nodes not charged', async () => {
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [refuser(), ...honest(['aws', 'gcp']).map(withoutSync)],
+      timeout: 20_000,
+    })
+    await warm(rpc)
+    try {
+      const raw = await sign(await nonceNow())
+      const out = await minedLater(4_000, () => sendSync(rpc, [raw, '0x3e8']))
+      assertSent(out, keccak256(raw))
+      assert.ok(out.took < 4_000, `${out.took} ms`)
+      await sleep(1_000)
+      for (const name of ['aws', 'gcp'])
+        assert.equal(rpc.status().sources.find((s) => s.name === name)?.failures, 0, name)
+    } finally {
+      await rpc.close()
+    }
+  }, 30_000)
+
+  it("Held: timeout 1 ms (as a number): code 4 naming the hash within ~2 s, never the liar's refusal", async () => {
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [refuser(), ...honest(['aws', 'gcp']).map(withoutSync)],
+      timeout: 20_000,
+    })
+    await warm(rpc)
+    try {
+      const raw = await sign(await nonceNow())
+      const out = await minedLater(4_000, () => sendSync(rpc, [raw, 1]))
+      assertSent(out, keccak256(raw))
+      assert.ok(out.took < 4_000, `${out.took} ms`)
+    } finally {
+      await rpc.close()
+    }
+  }, 30_000)
+
+  it("Held: privateTransactions 'fallback', the private route (the liar) refusing a plain send at once: the public domains take it (sent, the hash)", async () => {
+    const protect = hostile(
+      http(lab.proxy('liar').url, {
+        name: 'protect',
+        domain: 'liar-host',
+        methods: { include: ['eth_sendRawTransaction', 'eth_chainId'] },
+      }),
+      async (method, _p, answer) => {
+        if (method.startsWith('eth_sendRawTransaction')) throw insufficient()
+        return answer()
+      },
+    )
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      privateTransactions: 'fallback',
+      sources: [...honest(['aws', 'gcp']), protect],
+      timeout: 15_000,
+    })
+    await warm(rpc)
+    try {
+      const raw = await sign(await nonceNow())
+      const hash = await rpc.request({ method: 'eth_sendRawTransaction', params: [raw] })
+      assert.equal(hash, keccak256(raw))
+    } finally {
+      await rpc.close()
+    }
+  }, 30_000)
+})
+
 describe('sync sends and private routes', () => {
   it.fails('correct behaviour: a sync send with a private route (methods.include names eth_sendRawTransaction) goes to the private route alone, never to the public sources', async () => {
     const sends: string[] = []
