@@ -1,9 +1,73 @@
 /**
- * Review of fb686bc (sync sends: the broadcast's deadline cut to the send's timeout + 1 s) and
- * 5270876 (head: a lone head whose every backer is cut off as lying gives way to the confirmed
- * head). Real anvil behind the lab's proxies, a hostile source in its own domain (`liar-host`).
+ * Review of fb686bc (sync sends: the broadcast of an eth_sendRawTransactionSync gets the deadline
+ * min(request deadline, send timeout + REFUSAL_GRACE 1 s)) and 5270876 (head.ts `#settle`: a lone
+ * head whose every backer is cut off as lying gives way to the confirmed head). Real anvil behind
+ * the lab's proxies, a hostile source in its own domain (`liar-host`). Each finding is an
+ * `it.fails('correct behaviour: …')`; `Held: …` are attacks that failed.
  *
- * Findings: see the header written at the end of the review (below, FINDINGS).
+ * Found:
+ * 1. (high, regression of fb686bc) A pending transaction reported refused. Nodes that have
+ *    EIP-7966 themselves (anvil, geth, reth) hold their answer to eth_sendRawTransactionSync
+ *    until the transaction is mined (outlast sends them no timeout, so they wait their own
+ *    default). Three domains: aws and gcp honest, each its own node (`ownNode`), the liar
+ *    answering "insufficient funds" at once; timeout 1 s; the block comes at 4 s. The broadcast
+ *    is cut at 2 s with both honest attempts in flight (silent), so the liar's refusal is the
+ *    only word: the caller gets the liar's -32000 "insufficient funds" at ~2.05 s for a
+ *    transaction two honest domains hold and mine 2 s later. Expected: code 4 naming the hash.
+ *    Before fb686bc the broadcast waited to the deadline and heard both acceptances (the
+ *    receipt). The same through viem's `sendRawTransactionSync` action over `outlast/viem`:
+ *    viem gets InvalidInputRpcError (the liar's words), not the code 4 its own
+ *    sendTransactionSync reads as "sent: keep the nonce, wait for the receipt".
+ *    "correct behaviour: a 1 s sync send that two honest domains hold…", "…viem's
+ *    sendRawTransactionSync…".
+ * 2. (medium-high, no liar needed) The same with two honest domains and no liar: "All sources
+ *    failed for eth_sendRawTransaction" (code 4900) at ~2.05 s for a transaction that is out and
+ *    mined at 4 s. Any sync send whose timeout is shorter than inclusion takes, to EIP-7966
+ *    nodes, reads as a failed send. "correct behaviour: with no liar at all…".
+ * 3. (medium-low) The cut send attempt is charged to the honest node: its attempt aborted by
+ *    the broadcast's AbortSignal.timeout is a `timeout` failure (sourcePool.ts `failureOf`:
+ *    "no answer within the poll's time limit"), failures 1, errorRate 0.09, each such send.
+ *    "correct behaviour: an honest node that holds its sync answer…".
+ * 4. (high, privacy; not new in fb686bc, found beside it) A sync send skips the private route
+ *    and goes to every public source. handlers/send.ts `sendToAll` filters `routed` by
+ *    `serves(route, 'eth_sendRawTransactionSync')`: a private route whose include names
+ *    `eth_sendRawTransaction` (as the README says to write one) does not serve the Sync method,
+ *    so `privateRoutes` is empty and `to(routed)` sends the transaction to aws and gcp (the
+ *    protect route is not even asked). "correct behaviour: a sync send with a private route…".
+ * 5. (medium, 5270876) The fall-back shows an old confirmed height as the confirmed head. aws and
+ *    gcp agree on #3; aws goes out; gcp, the last domain standing, carries the real chain to #7
+ *    (lone, `degraded`); one header of gcp's does not hash (a backend glitch; a liar in gcp's
+ *    place does it on purpose) and gcp is cut off; the chain bursts to #47; aws comes back at
+ *    #47, not accepted yet (past reach(), its burst's timestamps ahead of the clock). Its
+ *    candidate is not accepted and the lone #7's only backer is cut off: the tracker settles on
+ *    `backersOf(confirmedHead)`, whose `domains` is the trust quorum, so #3 becomes the head
+ *    *confirmed*: eth_blockNumber goes 7/degraded → 3/`head` (the label of "a height two
+ *    domains confirmed"), status `headConfirmed: true`, for as long as aws is unaccepted (the
+ *    whole 4 s observed), while every node is at #47. Before 5270876 the head stayed #7
+ *    (degraded). "correct behaviour: when the last domain standing…".
+ *
+ * Held (asserted below):
+ * - Nodes without EIP-7966 (the plain send answered at once), three domains, the liar refusing
+ *   at once: a 1 s sync send mined at 4 s is code 4 naming the hash (~1.1 s), the honest nodes
+ *   not charged; a 1 ms timeout (a number) the same.
+ * - `privateTransactions: 'fallback'` with the private route (the liar) refusing a plain send:
+ *   the public domains take it, the hash comes back.
+ *
+ * Read, not tested:
+ * - How long a liar holds an outcome: its instant refusal beside ONE honest acceptance is held
+ *   to the timeout (by design of fix 1) and then returned when the transaction is not mined by
+ *   then (two domains cannot tell who lies: the broadcast's documented rule). Its "sent" beside
+ *   an honest node that refuses slower than timeout + 1 s is code 4 at timeout + 1 s ("silence
+ *   contradicts nothing": as before fb686bc, by the grace timer).
+ * - The fallback's broadcast (`privateTransactions: 'fallback'`) gets the same `deadline` as the
+ *   private one: a private route silent to timeout + 1 s leaves the public broadcast an
+ *   already-expired signal ("no answer before the deadline"): an error for a transaction that
+ *   went nowhere, not a wrong answer.
+ * - A liar cannot make an honest source `lyingUntil` by its own answers as far as read here:
+ *   head headers are checked per source (`#remember`, walks fetch from the same source), a
+ *   receipt refuted (`includes`) needs a hashed body holding another transaction at the index;
+ *   so finding 5 needs the backer's own fault, or a liar that stood in as the last domain with
+ *   real heads.
  */
 import assert from 'node:assert/strict'
 import { BaseError, createWalletClient, keccak256 } from 'viem'
