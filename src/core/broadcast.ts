@@ -56,7 +56,7 @@ export async function broadcast(
     for (const s of targets)
       send(s, b.signal).then(
         (answer) => b.heard(s, answerVerdict(answer, hash)),
-        (error: unknown) => b.heard(s, errorVerdict(error, hash), error),
+        (error: unknown) => b.heard(s, errorVerdict(error), error),
       )
   })
 }
@@ -248,17 +248,10 @@ function answerVerdict(answer: unknown, hash: Hex): Verdict {
 }
 
 /** What a source's error says: it knows the transaction, rejects it, or failed itself. */
-function errorVerdict(error: unknown, hash: Hex): Verdict {
+function errorVerdict(error: unknown): Verdict {
   const message = error instanceof BaseError ? error.shortMessage : String(error)
   if (error instanceof RpcResponseError && KNOWN.test(message))
     return { outcome: 'known', reason: message }
-  // A synchronous send's timeout (EIP-7966's code 4, naming the hash): in its pool, not mined yet.
-  if (
-    error instanceof RpcResponseError &&
-    error.code === 4 &&
-    String(error.data).toLowerCase() === hash
-  )
-    return { outcome: 'accepted', reason: message }
   const reason = error instanceof SourceError ? error.reason : message
   if (error instanceof SourceError && error.kind === 'passed-on')
     return { outcome: 'passed-on', reason }

@@ -302,7 +302,16 @@ class Tracker {
       this.#confirmedHead,
       this.#trustQuorum,
       () => this.#plausible(c.number) && this.#linkOf(c.hash).state === 'linked',
+      () => this.#disowned(),
     )
+  }
+
+  /** Is the head a lone one whose every backer was cut off as lying since? */
+  #disowned(): boolean {
+    const a = this.#agreed
+    if (!a || this.#agreedConfirmed) return false
+    const backers = this.#o.sources.filter((s) => s.hashes.get(a.number) === a.hash)
+    return backers.length > 0 && backers.every((s) => s.lyingUntil > Date.now())
   }
 
   /**
@@ -494,20 +503,9 @@ class Tracker {
   /** Makes `c` the head if `accepts` allows; true if it is the head now. */
   #settle(c: Candidate): boolean {
     if (!this.#accepts(c)) {
-      // A lower confirmed head from a lagging subset, or a lone head whose every backer was cut
-      // off as lying since (its word is worth nothing: reviewOfSession37): at least stop standing
-      // on a claim that no second domain backs.
-      const a = this.#agreed
-      const disowned =
-        a &&
-        !this.#o.sources.some(
-          (s) => s.hashes.get(a.number) === a.hash && s.lyingUntil <= Date.now(),
-        )
-      if (
-        (c.domains >= this.#trustQuorum || disowned) &&
-        !this.#agreedConfirmed &&
-        this.#confirmedHead
-      )
+      // A lower confirmed head from a lagging subset: at least stop standing on a claim
+      // that no second domain backs.
+      if (c.domains >= this.#trustQuorum && !this.#agreedConfirmed && this.#confirmedHead)
         return this.#settle(backersOf(this.#confirmedHead, this.#o.sources, this.#trustQuorum))
       return false
     }

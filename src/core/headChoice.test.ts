@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'vitest'
-import { highestAgreed } from './headChoice.ts'
+import { accepts, highestAgreed } from './headChoice.ts'
 import type { SourceState } from './sourceState.ts'
 
 /** A source in `domain` that reported `hashes` (height to hash). */
@@ -39,5 +39,36 @@ describe('highestAgreed with a quorum of three domains', () => {
     const liar = source('liar', { 1: 'x1', 2: 'f2' })
     assert.equal(head(2, [liar, source('a', { 1: 'x1', 2: 'x2' })]), '1:x1:2')
     assert.equal(head(1, [liar], 1), '2:f2:1')
+  })
+})
+
+describe('accepts: a lone head at the confirmed head', () => {
+  const confirmed = { number: 3, hash: 'x3' }
+  const lone = (number: number, hash: string) => ({ number, hash, backers: [], domains: 1 })
+  const linked = () => true
+
+  it('is refused while the head stands on a source not cut off (a lagging backend does not take it back)', () => {
+    assert.equal(
+      accepts(lone(3, 'x3'), confirmed, 2, linked, () => false),
+      false,
+    )
+  })
+
+  it('is taken (unconfirmed) once every backer of the head was cut off as lying', () => {
+    assert.equal(
+      accepts(lone(3, 'x3'), confirmed, 2, linked, () => true),
+      true,
+    )
+  })
+
+  it('only the confirmed head itself: not a lower lone head, nor another at its height', () => {
+    assert.equal(
+      accepts(lone(2, 'x2'), confirmed, 2, linked, () => true),
+      false,
+    )
+    assert.equal(
+      accepts(lone(3, 'y3'), confirmed, 2, linked, () => true),
+      false,
+    )
   })
 })

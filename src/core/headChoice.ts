@@ -92,15 +92,24 @@ export const backersOf = (
  * unconfirmed one and moves forward; it moves back only when its backers themselves stand at it
  * now (a rollback or a reorg to a shorter chain, not a lagging subset). An unconfirmed head only
  * stands in while nothing confirmed is newer, and only if `standsAlone()` (it is plausible and
- * extends the agreed chain by parent hash; asked last, only when it matters).
+ * extends the agreed chain by parent hash; asked last, only when it matters); or it is the
+ * confirmed head itself, which a source stands at, while the head is one whose every backer was
+ * cut off as lying since (`disowned()`): its word gone, the chain is known to stand there, still
+ * unconfirmed (a forged lone head outlived its outage on an idle chain: reviewOfSession37).
  */
 export function accepts(
   c: Candidate,
   confirmed: Head | undefined,
   trustQuorum: number,
   standsAlone: () => boolean,
+  disowned: () => boolean = () => false,
 ): boolean {
-  if (c.domains < trustQuorum) return !confirmed || (c.number > confirmed.number && standsAlone())
+  if (c.domains < trustQuorum)
+    return (
+      !confirmed ||
+      (c.number > confirmed.number && standsAlone()) ||
+      (c.hash === confirmed.hash && disowned())
+    )
   if (!confirmed || c.number >= confirmed.number) return true
   return c.backers.every((s) => s.head?.number === c.number && s.head.hash === c.hash)
 }

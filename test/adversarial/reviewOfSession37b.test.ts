@@ -2,8 +2,14 @@
  * Review of fb686bc (sync sends: the broadcast of an eth_sendRawTransactionSync gets the deadline
  * min(request deadline, send timeout + REFUSAL_GRACE 1 s)) and 5270876 (head.ts `#settle`: a lone
  * head whose every backer is cut off as lying gives way to the confirmed head). Real anvil behind
- * the lab's proxies, a hostile source in its own domain (`liar-host`). Each finding is an
+ * the lab's proxies, a hostile source in its own domain (`liar-host`). Each finding was first an
  * `it.fails('correct behaviour: …')`; `Held: …` are attacks that failed.
+ *
+ * Fixed the same stop (the tests renamed "Fixed: …"): 1-4 by sending a sync send to the nodes as
+ * eth_sendRawTransaction (handlers/send.ts `sendToAll`: they answer at once, outlast awaits the
+ * receipt itself; routes are read for eth_sendRawTransaction, so a private route that names it is
+ * the sync send's route too); 5 by falling back, still unconfirmed, only to the confirmed head
+ * itself where a source stands (headChoice.ts `accepts`, `disowned`), never re-confirming it.
  *
  * Found:
  * 1. (high, regression of fb686bc) A pending transaction reported refused. Nodes that have
@@ -171,7 +177,7 @@ function assertSent(out: Awaited<ReturnType<typeof sendSync>>, hash: string) {
 }
 
 describe('sync sends to nodes that have EIP-7966 themselves (they hold the answer until mined)', () => {
-  it.fails("correct behaviour: a 1 s sync send that two honest domains hold until it is mined (4 s) is code 4 or its receipt, never the liar's instant refusal", async () => {
+  it("Fixed: a 1 s sync send that two honest domains hold until it is mined (4 s) is code 4 or its receipt, never the liar's instant refusal", async () => {
     const rpc = createOutlast({
       chainId: CHAIN_ID,
       sources: [refuser(), ...honest(['aws', 'gcp']).map(ownNode)],
@@ -192,7 +198,7 @@ describe('sync sends to nodes that have EIP-7966 themselves (they hold the answe
     }
   }, 30_000)
 
-  it.fails('correct behaviour: with no liar at all, a 1 s sync send two honest domains hold until it is mined (4 s) is code 4 or its receipt, not "all sources failed"', async () => {
+  it('Fixed: with no liar at all, a 1 s sync send two honest domains hold until it is mined (4 s) is code 4 or its receipt, not "all sources failed"', async () => {
     const rpc = createOutlast({
       chainId: CHAIN_ID,
       sources: honest(['aws', 'gcp']).map(ownNode),
@@ -208,7 +214,7 @@ describe('sync sends to nodes that have EIP-7966 themselves (they hold the answe
     }
   }, 30_000)
 
-  it.fails("correct behaviour: an honest node that holds its sync answer past the send's timeout and a second is not charged a failure (its attempt was cut by outlast, not lost)", async () => {
+  it("Fixed: an honest node that holds its sync answer past the send's timeout and a second is not charged a failure (its attempt was cut by outlast, not lost)", async () => {
     const rpc = createOutlast({
       chainId: CHAIN_ID,
       sources: honest(['aws', 'gcp']).map(ownNode),
@@ -306,7 +312,7 @@ describe('sync sends to nodes without EIP-7966 (they answer the plain send at on
 })
 
 describe('sync sends and private routes', () => {
-  it.fails('correct behaviour: a sync send with a private route (methods.include names eth_sendRawTransaction) goes to the private route alone, never to the public sources', async () => {
+  it('Fixed: a sync send with a private route (methods.include names eth_sendRawTransaction) goes to the private route alone, never to the public sources', async () => {
     const sends: string[] = []
     const counted = (src: Source) =>
       hostile(src, async (method, _p, answer) => {
@@ -341,7 +347,7 @@ describe('sync sends and private routes', () => {
 })
 
 describe("viem's sendRawTransactionSync over outlast/viem", () => {
-  it.fails("correct behaviour: viem's sendRawTransactionSync (timeout 1 s) over the outlast transport, two honest EIP-7966 domains holding it until mined (4 s), the liar refusing: viem sees EIP-7966's code 4 (it keeps the nonce and waits), not the liar's insufficient funds", async () => {
+  it("Fixed: viem's sendRawTransactionSync (timeout 1 s) over the outlast transport, two honest EIP-7966 domains holding it until mined (4 s), the liar refusing: viem sees EIP-7966's code 4 (it keeps the nonce and waits), not the liar's insufficient funds", async () => {
     const rpc = createOutlast({
       chainId: CHAIN_ID,
       sources: [refuser(), ...honest(['aws', 'gcp']).map(ownNode)],
@@ -414,7 +420,7 @@ describe('head: the lone head falls back to the confirmed head (5270876)', () =>
     return seen
   }
 
-  it.fails('correct behaviour: when the last domain standing (a real lone head, #7) is cut off and the other domain comes back ahead, eth_blockNumber does not fall back to the old confirmed #3 labelled `head` (confirmed) while every node is at #47', async () => {
+  it('Fixed: when the last domain standing (a real lone head, #7) is cut off and the other domain comes back ahead, eth_blockNumber does not fall back to the old confirmed #3 labelled `head` (confirmed) while every node is at #47', async () => {
     let glitch = false
     const [aws, gcp0] = honestOf(lab, ['aws', 'gcp'])
     const gcp = hostile(gcp0!, async (method, params, answer) => {

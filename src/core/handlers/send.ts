@@ -105,8 +105,9 @@ type Sent = Awaited<ReturnType<typeof broadcast>> & { targets: readonly SourceSt
 /**
  * The broadcast to every source the send may go to: the private routes alone where sources
  * name transactions in their route (then the public ones, if every private route failed and
- * the app said `fallback`). A node without the synchronous send takes the transaction as
- * eth_sendRawTransaction (`withoutSync`): outlast awaits the receipt itself either way.
+ * the app said `fallback`). A synchronous send reaches the nodes as eth_sendRawTransaction:
+ * outlast awaits the receipt itself, and a node's own synchronous send holds its answer until
+ * the transaction is mined, past a broadcast cut at the caller's timeout (reviewOfSession37b).
  */
 async function sendToAll(
   engine: Engine,
@@ -114,10 +115,11 @@ async function sendToAll(
   heard?: (o: BroadcastOutcome) => void,
 ): Promise<Sent> {
   const { pool, events, redact, config } = engine
+  const sent = method === SYNC ? 'eth_sendRawTransaction' : method
   // Not untrusted sources: their "accepted" would count for nothing, and a p2p source publishes
   // the transaction to its peers' gossip anyway. Not sources whose route leaves it out.
   const routed = pool.states.filter(
-    (s) => s.chain !== 'mismatch' && !s.untrusted && serves(s.source.config.methods, method),
+    (s) => s.chain !== 'mismatch' && !s.untrusted && serves(s.source.config.methods, sent),
   )
   const named = (s: SourceState) => {
     const include = s.source.config.methods?.include ?? []
@@ -125,12 +127,7 @@ async function sendToAll(
   }
   const privateRoutes = routed.filter(named)
   const attempt = (s: SourceState, signal: AbortSignal) =>
-    method === SYNC
-      ? pool.attempt(s, method, [params[0]], signal).catch((error: unknown) => {
-          if (!withoutSync(error)) throw error
-          return pool.attempt(s, 'eth_sendRawTransaction', [params[0]], signal)
-        })
-      : pool.attempt(s, method, params, signal)
+    pool.attempt(s, sent, method === SYNC ? [params[0]] : params, signal)
   const to = async (targets: SourceState[]): Promise<Sent> => ({
     ...(await broadcast(
       params[0],
@@ -173,11 +170,3 @@ function waitOf(param: unknown): number {
     message: `${SYNC}: its timeout (second parameter) is milliseconds, a number or a hex quantity, not ${clip(String(JSON.stringify(param)), 40)}`,
   })
 }
-
-/** A node's "no such method" to eth_sendRawTransactionSync (EIP-7966 is new: most lack it). */
-const withoutSync = (error: unknown) =>
-  error instanceof RpcResponseError &&
-  (error.code === -32601 ||
-    /method.*(not (found|supported|available)|does not exist)|unsupported method/i.test(
-      error.reason,
-    ))
