@@ -87,3 +87,142 @@ describe('sends (lab)', () => {
     }
   }, 30_000)
 })
+
+const A = `0x${'aa'.repeat(20)}`
+const PING = keccak256(toHex('Ping(uint256)'))
+const FULL_BLOOM = `0x${'f'.repeat(512)}`
+
+async function until(what: string, fn: () => boolean, ms = 8_000) {
+  const end = Date.now() + ms
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(5)
+  }
+}
+
+/** An in-memory node (as subscriptions.test.ts's): headers with one log each; getLogs may fail. */
+function node() {
+  const chain: { header: Record<string, string>; logs: RpcLog[] }[] = []
+  let failNext = 0
+  const mine = () => {
+    const n = chain.length
+    const hash = keccak256(toHex(`block ${n}`))
+    const parentHash = chain.at(-1)?.header.hash ?? `0x${'0'.repeat(64)}`
+    const logs =
+      n === 0
+        ? []
+        : [
+            {
+              address: A,
+              topics: [PING],
+              data: toHex(n, { size: 32 }),
+              blockNumber: toHex(n),
+              blockHash: hash,
+              transactionHash: keccak256(toHex(`tx ${n}`)),
+              transactionIndex: '0x0',
+              logIndex: '0x0',
+              removed: false,
+            } as RpcLog,
+          ]
+    chain.push({ header: { number: toHex(n), hash, parentHash, logsBloom: FULL_BLOOM }, logs })
+  }
+  mine()
+  const request = async (method: string, params: unknown[]): Promise<unknown> => {
+    if (method === 'eth_getBlockByNumber') {
+      const n = params[0] === 'latest' ? chain.length - 1 : Number(params[0])
+      return chain[n]?.header ?? null
+    }
+    if (method === 'eth_getBlockByHash')
+      return chain.find((b) => b.header.hash === params[0])?.header ?? null
+    if (method === 'eth_getLogs') {
+      const filter = params[0] as Record<string, unknown>
+      if (failNext > 0) {
+        failNext--
+        throw new Error('getLogs failed (a node busy once)')
+      }
+      const m = matcherOf(filter)!
+      const blocks = filter.blockHash
+        ? chain.filter((b) => b.header.hash === filter.blockHash)
+        : chain.slice(Number(filter.fromBlock), Number(filter.toBlock) + 1)
+      return structuredClone(blocks.flatMap((b) => b.logs).filter((l) => matches(l, m)))
+    }
+    throw new Error(`unexpected ${method}`)
+  }
+  return { chain, mine, request, fail: (k: number) => (failNext = k) }
+}
+
+describe('streams: logs owed past 256 blocks (f4ec35e)', () => {
+  function streams(n: ReturnType<typeof node>) {
+    const messages = new Map<string, unknown[]>()
+    const errors: string[] = []
+    const subs = createSubscriptions({
+      request: n.request,
+      pollingInterval: 5,
+      pushers: () => [],
+      confirmHead: async () => undefined,
+      notify: (id, result) => messages.set(id, [...(messages.get(id) ?? []), result]),
+      onError: (e) => errors.push(String(e)),
+    })
+    const subscribe = async (...params: unknown[]) => {
+      const id = (await subs.handle('eth_subscribe', params)) as string
+      messages.set(id, [])
+      return () => messages.get(id) as RpcLog[]
+    }
+    return { subs, subscribe, errors }
+  }
+
+  it.fails('correct behaviour: one failed eth_getLogs for a change of 300 blocks (the stream back after an outage) neither drops a filter nor loses a subscription its logs: they are owed and come on the retry', async () => {
+    const n = node()
+    const { subs, subscribe, errors } = streams(n)
+    try {
+      const filter = (await subs.handle('eth_newFilter', [{ address: A }])) as string
+      const a = await subscribe('logs', { address: A })
+      await sleep(50)
+      // 300 blocks at once (one chain change: the gap is under the follower's maxGap of 2,048),
+      // and the first eth_getLogs for them fails; the node answers every one after.
+      n.fail(1)
+      for (let i = 0; i < 300; i++) n.mine()
+      await until(
+        'all 300 logs, or a let-go',
+        () => a().length >= 300 || errors.some((e) => e.includes('let go')),
+      )
+      await sleep(200)
+      assert.deepEqual(
+        errors.filter((e) => e.includes('let go')),
+        [],
+        'logs let go after one failed request',
+      )
+      assert.equal(a().length, 300, 'the subscription got every block its log')
+      const changes = (await subs.handle('eth_getFilterChanges', [filter])) as unknown[]
+      assert.equal(changes.length, 300)
+    } finally {
+      await subs.close()
+    }
+  }, 20_000)
+
+  it('Held: 256 blocks owed (eth_getLogs failing the whole time) and then answered: nothing let go, the filter kept, every log delivered', async () => {
+    const n = node()
+    const { subs, subscribe, errors } = streams(n)
+    try {
+      const filter = (await subs.handle('eth_newFilter', [{ address: A }])) as string
+      const a = await subscribe('logs', { address: A })
+      await sleep(50)
+      n.fail(1_000_000)
+      for (let i = 0; i < 256; i++) {
+        n.mine()
+        if (i % 16 === 0) await sleep(20) // several changes, each failing
+      }
+      await sleep(300)
+      n.fail(0)
+      await until('the owed logs', () => a().length === 256)
+      assert.deepEqual(
+        errors.filter((e) => e.includes('let go')),
+        [],
+      )
+      const changes = (await subs.handle('eth_getFilterChanges', [filter])) as unknown[]
+      assert.equal(changes.length, 256)
+    } finally {
+      await subs.close()
+    }
+  }, 20_000)
+})
