@@ -86,6 +86,77 @@ describe('sends (lab)', () => {
       await rpc.close()
     }
   }, 30_000)
+
+  const liarOf = (rewrite: Parameters<typeof hostile>[1]): Source =>
+    hostile(http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host' }), rewrite)
+  /** EIP-7966's code 4 naming the hash: what a node's sync send says when it times out. */
+  const code4 = (hash: string) =>
+    new RpcResponseError('liar', { code: 4, message: 'transaction not mined yet', data: hash })
+
+  it('Held: the liar answering a plain eth_sendRawTransaction with code 4 naming the hash (the removed branch): two honest domains accept; a plain send is the hash, `verified`; a sync send the receipt', async () => {
+    const liar = liarOf(async (method, params, answer) => {
+      if (method.startsWith('eth_sendRawTransaction'))
+        throw code4(keccak256(params[0] as `0x${string}`))
+      return answer()
+    })
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [liar, ...honest(['aws', 'gcp'])],
+      timeout: 15_000,
+    })
+    await warm(rpc)
+    try {
+      const raw = await sign(await nonceNow())
+      const r = await rpc.requestWithMeta({ method: 'eth_sendRawTransaction', params: [raw] })
+      assert.equal(r.result, keccak256(raw))
+      assert.equal(r.meta.consistency, 'verified')
+      const raw2 = await sign(await nonceNow())
+      const out = await sendSync(rpc, [raw2, 5_000])
+      assert.equal(
+        out.result?.transactionHash,
+        keccak256(raw2),
+        `${out.error?.code} ${out.error?.message}`,
+      )
+    } finally {
+      await rpc.close()
+    }
+  }, 30_000)
+
+  it('Held: a 1 s sync send never mined, the liar refusing at once and hanging on every read, gcp silent on sends: the caller is answered within timeout + 3 s, not held to the 20 s deadline', async () => {
+    const liar = liarOf(async (method, _p, answer) => {
+      if (method.startsWith('eth_sendRawTransaction'))
+        throw new RpcResponseError('liar', {
+          code: -32000,
+          message: 'insufficient funds for gas * price + value',
+        })
+      if (method === 'eth_getTransactionByHash' || method === 'eth_getTransactionReceipt')
+        return new Promise(() => {})
+      return answer()
+    })
+    const [aws, gcp] = honest(['aws', 'gcp'])
+    const silentGcp = hostile(gcp!, async (method, _p, answer) =>
+      method.startsWith('eth_sendRawTransaction') ? new Promise(() => {}) : answer(),
+    )
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [liar, aws!, silentGcp],
+      timeout: 20_000,
+    })
+    await warm(rpc)
+    await lab.anvil.rpc('evm_setAutomine', [false])
+    try {
+      const raw = await sign(await nonceNow())
+      const out = await sendSync(rpc, [raw, 1_000])
+      assert.ok(
+        !out.hung && out.took < 4_000,
+        `took ${out.took} ms (${out.error?.code} ${out.error?.message})`,
+      )
+    } finally {
+      await lab.anvil.rpc('evm_setAutomine', [true])
+      await lab.anvil.rpc('evm_mine')
+      await rpc.close()
+    }
+  }, 30_000)
 })
 
 const A = `0x${'aa'.repeat(20)}`
