@@ -157,6 +157,84 @@ describe('sends (lab)', () => {
       await rpc.close()
     }
   }, 30_000)
+
+  it.fails("correct behaviour: privateTransactions 'fallback', the private route silent on sends: a 1 s sync send the public domains took and mined at 4 s is its receipt or code 4 naming the hash, never 'all sources failed'", async () => {
+    const sends: string[] = []
+    const protect = hostile(
+      http(lab.proxy('liar').url, {
+        name: 'protect',
+        domain: 'liar-host',
+        methods: { include: ['eth_sendRawTransaction', 'eth_chainId'] },
+      }),
+      async (method, _p, answer) =>
+        method.startsWith('eth_sendRawTransaction') ? new Promise(() => {}) : answer(),
+    )
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      privateTransactions: 'fallback',
+      sources: [...honest(['aws', 'gcp']).map(counted(sends)), protect],
+      timeout: 15_000,
+    })
+    await warm(rpc)
+    try {
+      const raw = await sign(await nonceNow())
+      await lab.anvil.rpc('evm_setAutomine', [false])
+      const miner = setTimeout(() => void lab.anvil.rpc('evm_mine').catch(() => {}), 4_000)
+      const out = await sendSync(rpc, [raw, 1_000])
+      await sleep(Math.max(0, 5_000 - out.took))
+      clearTimeout(miner)
+      await lab.anvil.rpc('evm_setAutomine', [true])
+      const mined = await lab.anvil.rpc<{ status: string } | null>('eth_getTransactionReceipt', [
+        keccak256(raw),
+      ])
+      assert.equal(mined?.status, '0x1', 'the public domains were sent it and mined it')
+      assert.deepEqual(sends.sort(), ['aws eth_sendRawTransaction', 'gcp eth_sendRawTransaction'])
+      if (out.result) return assert.equal(out.result.transactionHash, keccak256(raw))
+      assert.equal(
+        out.error?.code,
+        4,
+        `told ${out.error?.code} "${out.error?.message}" after ${out.took} ms`,
+      )
+      assert.equal(String(out.error?.data).toLowerCase(), keccak256(raw))
+    } finally {
+      await rpc.close()
+    }
+  }, 30_000)
+
+  it.fails("correct behaviour: privateTransactions 'fallback', the private route silent on sends: a plain eth_sendRawTransaction the public domains took (mined) is the hash, never 'all sources failed' at the deadline", async () => {
+    const sends: string[] = []
+    const protect = hostile(
+      http(lab.proxy('liar').url, {
+        name: 'protect',
+        domain: 'liar-host',
+        methods: { include: ['eth_sendRawTransaction', 'eth_chainId'] },
+      }),
+      async (method, _p, answer) =>
+        method.startsWith('eth_sendRawTransaction') ? new Promise(() => {}) : answer(),
+    )
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      privateTransactions: 'fallback',
+      sources: [...honest(['aws', 'gcp']).map(counted(sends)), protect],
+      timeout: 4_000,
+    })
+    await warm(rpc)
+    try {
+      const raw = await sign(await nonceNow())
+      const out = await rpc.request({ method: 'eth_sendRawTransaction', params: [raw] }).then(
+        (r) => ({ result: r, error: undefined }),
+        (e: Err) => ({ result: undefined, error: e }),
+      )
+      await sleep(500)
+      const mined = await lab.anvil.rpc<{ status: string } | null>('eth_getTransactionReceipt', [
+        keccak256(raw),
+      ])
+      assert.equal(mined?.status, '0x1', 'the public domains were sent it and mined it')
+      assert.equal(out.result, keccak256(raw), `told ${out.error?.code} "${out.error?.message}"`)
+    } finally {
+      await rpc.close()
+    }
+  }, 30_000)
 })
 
 const A = `0x${'aa'.repeat(20)}`
