@@ -17,7 +17,7 @@ import { createOutlast, http, RpcResponseError, type Source } from '../../src/in
 import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
-import { startLiarLab } from './proxiedLiar.ts'
+import { honestOf, startLiarLab } from './proxiedLiar.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -235,6 +235,69 @@ describe('sends (lab)', () => {
       await rpc.close()
     }
   }, 30_000)
+
+  describe('head: the disowned rule (4183c5c)', () => {
+    const state = (rpc: Rpc, name: string) => rpc.status().sources.find((s) => s.name === name)!
+    async function waitFor(what: string, fn: () => boolean | Promise<boolean>, ms = 15_000) {
+      const end = Date.now() + ms
+      while (!(await fn())) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+        await sleep(100)
+      }
+    }
+
+    it('Held: the liar, last domain standing with the real chain, gets itself cut off on purpose (a header that does not hash) as the honest domain comes back one block ahead: eth_blockNumber never goes back labelled `head`, and ends at the honest head', async () => {
+      let glitch = false
+      const [aws] = honestOf(lab, ['aws'])
+      const liar = hostile(
+        http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host', timeout: 1_000 }),
+        async (method, params, answer) => {
+          const real = await answer()
+          if (glitch && method === 'eth_getBlockByNumber' && params[0] === 'latest' && real)
+            return { ...(real as object), gasUsed: '0x1' } // does not hash: cut off as lying
+          return real
+        },
+      )
+      const rpc = createOutlast({ chainId: CHAIN_ID, sources: [aws!, liar], pollingInterval: 250 })
+      const seen: { n: number; c: string }[] = []
+      const bn = () =>
+        rpc.requestWithMeta({ method: 'eth_blockNumber' }).then(
+          (x) => void seen.push({ n: Number(x.result), c: x.meta.consistency }),
+          () => {},
+        )
+      try {
+        await warm(rpc)
+        await bn()
+        await lab.proxy('aws').setMode({ kind: 'refused' })
+        for (let i = 0; i < 4; i++) {
+          await lab.anvil.rpc('evm_mine')
+          await sleep(1_000)
+          await bn()
+        }
+        await lab.anvil.rpc('evm_mine')
+        await lab.proxy('aws').setMode({ kind: 'ok' })
+        glitch = true
+        await waitFor('the liar cut off', async () => {
+          await bn()
+          return state(rpc, 'liar').condition === 'lying'
+        })
+        glitch = false
+        for (let i = 0; i < 10; i++) {
+          await sleep(300)
+          await bn()
+        }
+        const real = Number(await lab.anvil.rpc<string>('eth_blockNumber'))
+        const shown = (k: number) => Math.max(...seen.slice(0, k).map((x) => x.n))
+        const back = seen.findIndex((x, k) => k > 0 && x.c === 'head' && x.n < shown(k))
+        const story = `${seen.map((x) => `${x.n}/${x.c}`).join(' ')} (nodes at #${real})`
+        assert.equal(back, -1, story)
+        assert.equal(seen.at(-1)?.n, real, story)
+      } finally {
+        await lab.proxy('aws').setMode({ kind: 'ok' })
+        await rpc.close()
+      }
+    }, 40_000)
+  })
 })
 
 const A = `0x${'aa'.repeat(20)}`
