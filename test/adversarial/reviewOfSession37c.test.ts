@@ -6,7 +6,67 @@
  * stream tests run createSubscriptions over an in-memory node. Each finding is an
  * `it.fails('correct behaviour: …')`; `Held: …` are attacks that failed.
  *
- * HEADER: filled in below as the review goes.
+ * Found:
+ * 1. (high, privacy; regression of 4183c5c) A sync send skips a private route that names only
+ *    `eth_sendRawTransactionSync` (`methods: { include: ['eth_sendRawTransactionSync', …] }`) and
+ *    goes to every public source. handlers/send.ts `sendToAll` now filters `routed` by
+ *    `serves(route, 'eth_sendRawTransaction')` (the method the nodes get), which such a route
+ *    does not serve: `privateRoutes` is empty, `to(routed)` sends it to aws and gcp, the private
+ *    route is not asked; the caller gets its receipt. Before 4183c5c the route was read for the
+ *    Sync method and the send stayed private. "correct behaviour: a sync send with a private
+ *    route that names only eth_sendRawTransactionSync…".
+ * 2. (high: a wrong answer that invites a second signature; not new in 4183c5c, the 37b review
+ *    read it as harmless) `privateTransactions: 'fallback'`, the private route silent on sends
+ *    (a liar as the route, or a relay that hangs): the private broadcast runs to its deadline
+ *    (a sync send's timeout + 1 s; a plain send's request deadline), then `to(rest)` starts the
+ *    public broadcast with that same, spent deadline. The attempts still go out (the abort of
+ *    `AbortSignal.timeout(0)` comes a tick later): aws and gcp take the transaction, anvil mines
+ *    it, yet the broadcast settles at once with every public source "no answer before the
+ *    deadline": the caller gets 4900 "All sources failed for eth_sendRawTransaction" (sync, 1 s
+ *    timeout, mined at 4 s: at ~2.1 s; plain, 4 s timeout: at the deadline) for a transaction
+ *    that is out and mined. Expected: the receipt or code 4 naming the hash (sync), the hash
+ *    (plain). "correct behaviour: privateTransactions 'fallback', the private route silent…"
+ *    (two tests).
+ * 3. (medium; made visible by f4ec35e, the loss itself older) One failed eth_getLogs loses logs
+ *    when the change it was for holds more than 256 blocks (the stream back after an outage or
+ *    held back: the follower delivers a gap of up to 2,048 blocks as one change). subscriptions.ts
+ *    `deliver` counts `OWED` over `mine` (owed + this change's blocks), so the first failure of
+ *    a 300-block change lets blocks 1-44 go at once: a `streamError`, the subscription never
+ *    gets their logs, the filter is dropped. They were never owed "for more than 256 blocks"; a
+ *    retry (the next change, `owes`) would have read them. Before f4ec35e the same 44 blocks
+ *    went silently (worse); now a transient failure (or, with two domains, a liar disputing that
+ *    one range) is a dropped filter. "correct behaviour: one failed eth_getLogs for a change of
+ *    300 blocks…".
+ *
+ * Held (asserted below):
+ * - The liar answering a plain eth_sendRawTransaction with code 4 naming the hash (what the
+ *   removed `errorVerdict` branch read as "accepted"; now a rejection): two honest domains accept,
+ *   a plain send is the hash (`verified`), a sync send the receipt. Nothing else reads code 4 as
+ *   acceptance; a node never gets the Sync method now, so no honest node answers code 4.
+ * - A 1 s sync send never mined, the liar refusing at once and hanging on every lookup and
+ *   receipt read, gcp silent on sends: answered at ~2.1 s (timeout + grace), not the 20 s deadline.
+ *   Read: the longest path is the broadcast to until + 1 s, then one receipt read bounded by
+ *   `READ_GRACE` (until + 2 s).
+ * - The disowned rule: the liar, last domain standing on the real chain (lone #5-#7), gets itself
+ *   cut off on purpose (its `latest` headers stop hashing) as aws comes back one block ahead:
+ *   eth_blockNumber goes 3/head 5 6 7 8/degraded, never back labelled `head`, and ends at the
+ *   nodes' #8. `#disowned` needs every backer of the current lone head cut off, and the fallback
+ *   candidate is the confirmed head's own hash from a source not cut off; an honest domain
+ *   accepted ahead is the head itself, so the liar cannot pull a head honest domains back.
+ * - 256 blocks owed (every eth_getLogs failing meanwhile) and then answered: nothing let go, the
+ *   filter kept, every log delivered (no off-by-one at `OWED`).
+ *
+ * Read, not tested:
+ * - Two domains, the liar refusing at once beside one honest acceptance: the receipt is awaited
+ *   to the timeout, then the liar's refusal for a transaction pending at the honest node (the
+ *   broadcast's documented two-domain rule; 37b read it the same). With no timeout given, the
+ *   caller waits the whole request deadline for it.
+ * - A liar's code 4 (data = the hash) to a sync send's plain eth_sendRawTransaction while the
+ *   honest domain fails (-32603, down): the caller gets that code 4 for a transaction no honest
+ *   node has; the liar simply accepting gets outlast's own code 4 the same way (one domain's word
+ *   stands while the others fail), so nothing new.
+ * - Streams and the disowned fall-back: the follower links the confirmed head's hash as known (no
+ *   change), and the next head branches from what was delivered: no block re-delivered or skipped.
  */
 import assert from 'node:assert/strict'
 import { keccak256, toHex } from 'viem'
