@@ -65,8 +65,9 @@
  *   honest domain fails (-32603, down): the caller gets that code 4 for a transaction no honest
  *   node has; the liar simply accepting gets outlast's own code 4 the same way (one domain's word
  *   stands while the others fail), so nothing new.
- * - Streams and the disowned fall-back: the follower links the confirmed head's hash as known (no
- *   change), and the next head branches from what was delivered: no block re-delivered or skipped.
+ * - Streams and the disowned fall-back: the follower finds the confirmed head's hash among the
+ *   blocks it keeps (128: no change), and the next head branches from what was delivered: no
+ *   block re-delivered or skipped (a fall-back deeper than those 128 blocks not checked).
  */
 import assert from 'node:assert/strict'
 import { keccak256, toHex } from 'viem'
