@@ -30,5 +30,11 @@ export function badRoute(route: unknown): string | undefined {
     if (!Array.isArray(list) || !list.every((m) => typeof m === 'string' && m.length > 0))
       return `methods.${key} must be an array of method names (or prefixes ending in *)`
   }
+  // A private route for sync sends only would be passed by: the nodes get them as plain sends.
+  const { include } = route as MethodRoute
+  if (include && matches(include, SYNC) && !matches(include, 'eth_sendRawTransaction'))
+    return `methods.include names ${SYNC} but not eth_sendRawTransaction: outlast sends a synchronous send to the nodes as eth_sendRawTransaction (it awaits the receipt itself); include both`
   return undefined
 }
+
+const SYNC = 'eth_sendRawTransactionSync'

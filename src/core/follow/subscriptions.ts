@@ -418,11 +418,15 @@ async function deliver(
           own && ((b) => bloomMayMatch(b.header.logsBloom, own)),
         ).catch(failed)
     if (logs) sendLogs(c, mine, logs)
-    // Owed, a filter's changes meanwhile are less than agreed: `degraded` until they come.
-    c.owed = logs ? undefined : mine.slice(-OWED)
-    // Owed longer than `OWED` blocks, the oldest are let go: said, and a filter that lost them
-    // is dropped (its next poll says why; an app makes another and reads the gap with eth_getLogs).
-    const letGo = logs ? [] : mine.slice(0, -OWED)
+    // Owed, a filter's changes meanwhile are less than agreed: `degraded` until they come. Owed
+    // from before and now more than `OWED` blocks behind, they are let go: said, and a filter
+    // that lost them is dropped (its next poll says why; an app makes another and reads the gap
+    // with eth_getLogs). This change's blocks stay owed (the follower bounds a change).
+    const before = new Set(c.owed?.map((b) => b.hash))
+    const newest = mine.at(-1)?.number ?? 0
+    const old = (b: Link) => before.has(b.hash) && b.number <= newest - OWED
+    const letGo = logs ? [] : mine.filter(old)
+    c.owed = logs ? undefined : mine.filter((b) => !old(b))
     if (letGo.length > 0) {
       const [lo, hi] = [letGo[0]!.number, letGo.at(-1)!.number]
       lostLogs = `the logs of blocks ${lo} to ${hi} could not be read while ${OWED} more blocks came: let go`
@@ -437,14 +441,19 @@ async function deliver(
     if ((c.buffered ?? 0) > FILTER_BUDGET)
       drop(id, `over ${FILTER_BUDGET / 2 ** 20} MiB of logs buffered since it was last polled`)
   }
-  if (lostLogs) throw new Error(lostLogs, { cause: failure?.error })
-  if (failure) throw failure.error
+  const told: string[] = lostLogs ? [lostLogs] : []
   if (lost.size > 0) {
     const [lo, hi] = [Math.min(...lost), Math.max(...lost)]
-    throw new Error(
+    told.push(
       `a reorg took blocks ${lo} to ${hi}: their logs were sent, then let go (16 MiB are kept per subscription or filter), so they are not sent again with removed: true`,
     )
   }
+  if (told.length === 0) {
+    if (failure) throw failure.error
+    return
+  }
+  if (failure) told.unshift(String((failure.error as Error)?.message ?? failure.error))
+  throw new Error(told.join('; '))
 }
 
 /** The added blocks to heads subscribers and block filters: they wait for no log request. */
