@@ -94,7 +94,7 @@ class Broadcast {
     this.#done = done
     this.#h = heardFrom(targets)
     this.#domains = domainsOf(targets).size
-    this.signal = AbortSignal.timeout(Math.max(0, deadline - Date.now()))
+    this.signal = AbortSignal.timeout(Math.max(0, Math.ceil(deadline - Date.now())))
     this.signal.addEventListener('abort', () => void this.#settle(), { once: true })
   }
 

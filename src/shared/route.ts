@@ -15,9 +15,12 @@ export function serves(route: MethodRoute | undefined, method: string): boolean 
   return !(route.exclude && matches(route.exclude, method))
 }
 
-/** A source that names `eth_sendRawTransaction` in `include`: a private route for transactions. */
+/**
+ * A source that names `eth_sendRawTransaction` or `eth_sendRawTransactionSync` in `include`: a
+ * private route for transactions, both kinds (a sync send reaches the nodes as a plain one).
+ */
 export const privateRoute = (route: MethodRoute | undefined): boolean =>
-  route?.include?.includes('eth_sendRawTransaction') === true
+  !!route?.include?.some((m) => m === PLAIN || m === SYNC)
 
 /** Checks a route from options; returns why it is wrong, or undefined. */
 export function badRoute(route: unknown): string | undefined {
@@ -30,11 +33,16 @@ export function badRoute(route: unknown): string | undefined {
     if (!Array.isArray(list) || !list.every((m) => typeof m === 'string' && m.length > 0))
       return `methods.${key} must be an array of method names (or prefixes ending in *)`
   }
-  // A private route for sync sends only would be passed by: the nodes get them as plain sends.
+  // A route for sync sends that does not take plain ones would be passed by: the nodes get a
+  // sync send as a plain one (a private route so written leaked to the public sources).
   const { include } = route as MethodRoute
-  if (include && matches(include, SYNC) && !matches(include, 'eth_sendRawTransaction'))
-    return `methods.include names ${SYNC} but not eth_sendRawTransaction: outlast sends a synchronous send to the nodes as eth_sendRawTransaction (it awaits the receipt itself); include both`
+  if (
+    (privateRoute(route as MethodRoute) || (include && matches(include, SYNC))) &&
+    !serves(route as MethodRoute, PLAIN)
+  )
+    return `methods take a send method (a private route for transactions) but leave out ${PLAIN}: outlast sends a synchronous send to the nodes as ${PLAIN} (it awaits the receipt itself); let it through`
   return undefined
 }
 
+const PLAIN = 'eth_sendRawTransaction'
 const SYNC = 'eth_sendRawTransactionSync'

@@ -139,7 +139,7 @@ describe('sends (lab)', () => {
             route(['eth_sendRawTransactionSync', 'eth_chainId']),
           ],
         }),
-      /names eth_sendRawTransactionSync but not eth_sendRawTransaction/,
+      /leave out eth_sendRawTransaction: outlast sends a synchronous send/,
     )
     const sends: string[] = []
     const protect = counted(sends)(

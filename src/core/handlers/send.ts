@@ -5,8 +5,8 @@
  */
 
 import { clip } from '../../shared/clip.ts'
-import { RpcResponseError } from '../../shared/errors.ts'
-import { serves } from '../../shared/route.ts'
+import { AllSourcesFailedError, RpcResponseError } from '../../shared/errors.ts'
+import { privateRoute, serves } from '../../shared/route.ts'
 import { type BroadcastOutcome, broadcast, hashOf } from '../broadcast.ts'
 import type { Answer, Call, Engine, Handler } from '../engine.ts'
 import type { SourceState } from '../sourceState.ts'
@@ -121,10 +121,7 @@ async function sendToAll(
   const routed = pool.states.filter(
     (s) => s.chain !== 'mismatch' && !s.untrusted && serves(s.source.config.methods, sent),
   )
-  const named = (s: SourceState) => {
-    const include = s.source.config.methods?.include ?? []
-    return include.includes(method) || include.includes('eth_sendRawTransaction')
-  }
+  const named = (s: SourceState) => privateRoute(s.source.config.methods)
   const privateRoutes = routed.filter(named)
   const attempt = (s: SourceState, signal: AbortSignal) =>
     pool.attempt(s, sent, method === SYNC ? [params[0]] : params, signal)
@@ -142,16 +139,24 @@ async function sendToAll(
     )),
     targets,
   })
-  if (privateRoutes.length === 0) return to(routed)
+  // Private routes are the sources that name a send, usable or not: one on another chain (a
+  // glitch), or untrusted, leaves none to take it, not the public sources (reviewOfSession37d).
+  if (!pool.states.some(named)) return to(routed)
   const rest = routed.filter((s) => !named(s))
   const fallback = config.privateTransactions === 'fallback' && rest.length > 0
   try {
+    if (privateRoutes.length === 0)
+      throw new AllSourcesFailedError(sent, [
+        { source: 'private routes', reason: 'none can take it (another chain, or untrusted)' },
+      ])
     // With a fallback, the private routes get half the time left: the public domains get the
     // rest, not a spent deadline (a silent private route ended the send as "all sources failed"
     // though the public domains took it and mined it: reviewOfSession37c).
-    return await to(privateRoutes, fallback ? (Date.now() + deadline) / 2 : deadline)
+    return await to(privateRoutes, fallback ? Math.floor((Date.now() + deadline) / 2) : deadline)
   } catch (error) {
-    if (!fallback) throw error
+    // Only the private routes' verdict sends it on: not an error of outlast's own.
+    const verdict = error instanceof AllSourcesFailedError || error instanceof RpcResponseError
+    if (!fallback || !verdict) throw error
     return to(rest)
   }
 }
