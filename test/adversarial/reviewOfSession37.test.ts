@@ -98,6 +98,7 @@ import type { Lab } from '../lab/index.ts'
 import type { Header } from './forger.ts'
 import { hostile, labSources } from './hostile.ts'
 import { honestOf, startLiarLab } from './proxiedLiar.ts'
+import { type Err, insufficient, type Rpc, sendSync, warm } from './syncSends.ts'
 
 let lab: Lab
 beforeAll(async () => {
@@ -111,28 +112,6 @@ const liar = (rewrite: Parameters<typeof hostile>[1]): Source => hostile(inner()
 const { sign, nonceNow } = transfers(() => lab.anvil)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-type Err = { code?: number; data?: unknown; message: string }
-type Rpc = ReturnType<typeof createOutlast>
-
-/** A sync send, its outcome and how long it took; `cap` ms at most (then `hung`). */
-async function sendSync(rpc: Rpc, params: unknown[], cap = 25_000) {
-  const started = Date.now()
-  const out = await Promise.race([
-    rpc.request({ method: 'eth_sendRawTransactionSync', params }).then(
-      (r) => ({ result: r as Record<string, unknown>, error: undefined, hung: false }),
-      (e: Err) => ({ result: undefined, error: e, hung: false }),
-    ),
-    sleep(cap).then(() => ({ result: undefined, error: undefined, hung: true })),
-  ])
-  return { ...out, took: Date.now() - started }
-}
-
-const insufficient = () =>
-  new RpcResponseError('liar', {
-    code: -32000,
-    message: 'insufficient funds for gas * price + value',
-  })
-
 /** An honest node without EIP-7966 (most today): "method not found", then the plain send. */
 const withoutSync = (s: Source): Source =>
   hostile(s, async (method, _p, answer) => {
@@ -140,14 +119,6 @@ const withoutSync = (s: Source): Source =>
       throw new RpcResponseError(s.config.name, { code: -32601, message: 'method not found' })
     return answer()
   })
-
-/** Three plain reads, so each source has a measured latency and a head. */
-async function warm(rpc: Rpc) {
-  for (let i = 0; i < 3; i++)
-    await rpc
-      .request({ method: 'eth_getBalance', params: [`0x${'11'.repeat(20)}`, 'latest'] })
-      .catch(() => {})
-}
 
 describe('synchronous sends (cc53e43, a3eb33f)', () => {
   it('Fixed: a sync send mined 4 s after it was sent (timeout 10 s) returns its receipt, though the liar refuses it and denies knowing it (two domains)', async () => {

@@ -85,6 +85,7 @@ import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 import { honestOf, startLiarLab } from './proxiedLiar.ts'
+import { insufficient, type Rpc, sendSync, warm } from './syncSends.ts'
 
 let lab: Lab
 beforeAll(async () => {
@@ -97,34 +98,6 @@ const inner = () => http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-ho
 const liar = (rewrite: Parameters<typeof hostile>[1]): Source => hostile(inner(), rewrite)
 const { sign, nonceNow } = transfers(() => lab.anvil)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-type Err = { code?: number; data?: unknown; message: string }
-type Rpc = ReturnType<typeof createOutlast>
-
-async function sendSync(rpc: Rpc, params: unknown[], cap = 25_000) {
-  const started = Date.now()
-  const out = await Promise.race([
-    rpc.request({ method: 'eth_sendRawTransactionSync', params }).then(
-      (r) => ({ result: r as Record<string, unknown>, error: undefined, hung: false }),
-      (e: Err) => ({ result: undefined, error: e, hung: false }),
-    ),
-    sleep(cap).then(() => ({ result: undefined, error: undefined, hung: true })),
-  ])
-  return { ...out, took: Date.now() - started }
-}
-
-const insufficient = () =>
-  new RpcResponseError('liar', {
-    code: -32000,
-    message: 'insufficient funds for gas * price + value',
-  })
-
-async function warm(rpc: Rpc) {
-  for (let i = 0; i < 3; i++)
-    await rpc
-      .request({ method: 'eth_getBalance', params: [`0x${'11'.repeat(20)}`, 'latest'] })
-      .catch(() => {})
-}
 
 /** Automine off, one block `at` ms from now; `run` the send; then the chain back to automine. */
 async function minedLater<T>(at: number, run: () => Promise<T>): Promise<T> {

@@ -86,6 +86,7 @@ import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 import { honestOf, startLiarLab } from './proxiedLiar.ts'
+import { counted, type Err, type Rpc, sendSync, warm } from './syncSends.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -98,34 +99,6 @@ describe('sends (lab)', () => {
 
   const honest = (names: string[]) => labSources(lab, names)
   const { sign, nonceNow } = transfers(() => lab.anvil)
-  type Err = { code?: number; data?: unknown; message: string }
-  type Rpc = ReturnType<typeof createOutlast>
-
-  async function sendSync(rpc: Rpc, params: unknown[], cap = 20_000) {
-    const started = Date.now()
-    const out = await Promise.race([
-      rpc.request({ method: 'eth_sendRawTransactionSync', params }).then(
-        (r) => ({ result: r as Record<string, unknown>, error: undefined, hung: false }),
-        (e: Err) => ({ result: undefined, error: e, hung: false }),
-      ),
-      sleep(cap).then(() => ({ result: undefined, error: undefined, hung: true })),
-    ])
-    return { ...out, took: Date.now() - started }
-  }
-
-  async function warm(rpc: Rpc) {
-    for (let i = 0; i < 3; i++)
-      await rpc
-        .request({ method: 'eth_getBalance', params: [`0x${'11'.repeat(20)}`, 'latest'] })
-        .catch(() => {})
-  }
-
-  /** Counts every send a source is asked (by source name and method). */
-  const counted = (sends: string[]) => (src: Source) =>
-    hostile(src, async (method, _p, answer) => {
-      if (method.startsWith('eth_sendRawTransaction')) sends.push(`${src.config.name} ${method}`)
-      return answer()
-    })
 
   it('Fixed: a private route that names only eth_sendRawTransactionSync is refused at construction (why named); named with eth_sendRawTransaction, a sync send goes to that route alone, never to the public sources', async () => {
     const route = (include: string[]) =>

@@ -116,6 +116,7 @@ import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 import { startLiarLab } from './proxiedLiar.ts'
+import { counted, type Err, type Rpc, warm } from './syncSends.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -128,8 +129,6 @@ describe('private routes after cae11a0 (lab)', () => {
 
   const honest = (names: string[]) => labSources(lab, names)
   const { sign, nonceNow } = transfers(() => lab.anvil)
-  type Err = { code?: number; data?: unknown; message: string }
-  type Rpc = ReturnType<typeof createOutlast>
 
   async function request(rpc: Rpc, method: string, params: unknown[], cap = 20_000) {
     const started = Date.now()
@@ -143,19 +142,6 @@ describe('private routes after cae11a0 (lab)', () => {
     return { ...out, took: Date.now() - started }
   }
 
-  async function warm(rpc: Rpc) {
-    for (let i = 0; i < 3; i++)
-      await rpc
-        .request({ method: 'eth_getBalance', params: [`0x${'11'.repeat(20)}`, 'latest'] })
-        .catch(() => {})
-  }
-
-  /** Counts every send a source is asked (by source name and method). */
-  const counted = (sends: string[]) => (src: Source) =>
-    hostile(src, async (method, _p, answer) => {
-      if (method.startsWith('eth_sendRawTransaction')) sends.push(`${src.config.name} ${method}`)
-      return answer()
-    })
   const publicOnes = (sends: string[]) => sends.filter((x) => !x.startsWith('protect'))
 
   /** The private route: the liar proxy (its own domain), `rewrite` on top, sends counted. */
@@ -199,14 +185,14 @@ describe('private routes after cae11a0 (lab)', () => {
       chainId: CHAIN_ID,
       privateTransactions: 'fallback',
       sources: [...publicSources(sends), protect(sends, { include: [PLAIN, 'eth_chainId'] })],
-      timeout: 4_001,
+      timeout: 10_001, // odd; the private half (5 s) has margin on a loaded machine
     })
     await warm(rpc)
     try {
       const raw = await sign(await nonceNow())
       const plain = await rpc.requestWithMeta({ method: PLAIN, params: [raw] })
       const raw2 = await sign(await nonceNow())
-      const sync = await request(rpc, SYNC, [raw2, 3_001])
+      const sync = await request(rpc, SYNC, [raw2, 9_001])
       assert.deepEqual(
         sends,
         [`protect ${PLAIN}`, `protect ${PLAIN}`],

@@ -66,6 +66,7 @@ import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 import { startLiarLab } from './proxiedLiar.ts'
+import { insufficient, sendSync } from './syncSends.ts'
 
 let lab: Lab
 beforeAll(async () => {
@@ -77,24 +78,6 @@ const honest = (names: string[]) => labSources(lab, names)
 const inner = () => http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host' })
 const liar = (rewrite: Parameters<typeof hostile>[1]): Source => hostile(inner(), rewrite)
 const { sign, nonceNow } = transfers(() => lab.anvil)
-
-type Err = { code?: number; data?: unknown; message: string }
-type Rpc = ReturnType<typeof createOutlast>
-
-async function sendSync(rpc: Rpc, params: unknown[]) {
-  const started = Date.now()
-  const out = await rpc.request({ method: 'eth_sendRawTransactionSync', params }).then(
-    (r) => ({ result: r as Record<string, unknown>, error: undefined }),
-    (e: Err) => ({ result: undefined, error: e }),
-  )
-  return { ...out, took: Date.now() - started }
-}
-
-const insufficient = () =>
-  new RpcResponseError('liar', {
-    code: -32000,
-    message: 'insufficient funds for gas * price + value',
-  })
 
 describe('a sync send that was mined', () => {
   it('Fixed: a mined sync send one hostile domain refuses (two domains) returns the agreed receipt, not the refusal', async () => {
