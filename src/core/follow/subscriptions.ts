@@ -418,20 +418,11 @@ async function deliver(
           own && ((b) => bloomMayMatch(b.header.logsBloom, own)),
         ).catch(failed)
     if (logs) sendLogs(c, mine, logs)
-    // Owed, a filter's changes meanwhile are less than agreed: `degraded` until they come. Owed
-    // from before and now more than `OWED` blocks behind, they are let go: said, and a filter
-    // that lost them is dropped (its next poll says why; an app makes another and reads the gap
-    // with eth_getLogs). This change's blocks stay owed (the follower bounds a change).
-    const before = new Set(c.owed?.map((b) => b.hash))
-    const newest = mine.at(-1)?.number ?? 0
-    const old = (b: Link) => before.has(b.hash) && b.number <= newest - OWED
-    const letGo = logs ? [] : mine.filter(old)
-    c.owed = logs ? undefined : mine.filter((b) => !old(b))
-    if (letGo.length > 0) {
-      const [lo, hi] = [letGo[0]!.number, letGo.at(-1)!.number]
-      lostLogs = `the logs of blocks ${lo} to ${hi} could not be read while ${OWED} more blocks came: let go`
+    const letGo = owe(c, mine, !!logs)
+    if (letGo) {
+      lostLogs = letGo
       if (c.buffer) {
-        drop(id, lostLogs)
+        drop(id, letGo)
         continue
       }
     }
@@ -441,8 +432,34 @@ async function deliver(
     if ((c.buffered ?? 0) > FILTER_BUDGET)
       drop(id, `over ${FILTER_BUDGET / 2 ** 20} MiB of logs buffered since it was last polled`)
   }
+  report(failure, lostLogs, lost)
+}
+
+/**
+ * Owed, a filter's changes meanwhile are less than agreed: `degraded` until they come (`got`:
+ * the logs of `mine` came). Owed from before and now more than `OWED` blocks behind, they are
+ * let go; why is returned (said, and a filter that lost them is dropped: its next poll says why,
+ * and an app makes another and reads the gap with eth_getLogs). A change's own blocks stay owed
+ * (the follower bounds a change).
+ */
+function owe(c: LogConsumer, mine: Link[], got: boolean): string | undefined {
+  const before = new Set(c.owed?.map((b) => b.hash))
+  const newest = mine.at(-1)?.number ?? 0
+  const old = (b: Link) => before.has(b.hash) && b.number <= newest - OWED
+  const letGo = got ? [] : mine.filter(old)
+  c.owed = got ? undefined : mine.filter((b) => !old(b))
+  if (letGo.length === 0) return undefined
+  const [lo, hi] = [letGo[0]!.number, letGo.at(-1)!.number]
+  return `the logs of blocks ${lo} to ${hi} could not be read while ${OWED} more blocks came: let go`
+}
+
+/**
+ * What a delivery could not do, thrown once every consumer was served (the stream's onError
+ * says it): a failed log request, logs let go (`owe`), a reorg's removed logs no longer kept.
+ */
+function report(failure: { error: unknown } | undefined, lostLogs?: string, lost?: Set<number>) {
   const told: string[] = lostLogs ? [lostLogs] : []
-  if (lost.size > 0) {
+  if (lost && lost.size > 0) {
     const [lo, hi] = [Math.min(...lost), Math.max(...lost)]
     told.push(
       `a reorg took blocks ${lo} to ${hi}: their logs were sent, then let go (16 MiB are kept per subscription or filter), so they are not sent again with removed: true`,
