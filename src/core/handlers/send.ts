@@ -115,16 +115,17 @@ async function sendToAll(
   heard?: (o: BroadcastOutcome) => void,
 ): Promise<Sent> {
   const { pool, events, redact, config } = engine
-  const sent = method === SYNC ? 'eth_sendRawTransaction' : method
+  // What the nodes are asked: a sync send as a plain one.
+  const asked = method === SYNC ? 'eth_sendRawTransaction' : method
   // Not untrusted sources: their "accepted" would count for nothing, and a p2p source publishes
   // the transaction to its peers' gossip anyway. Not sources whose route leaves it out.
   const routed = pool.states.filter(
-    (s) => s.chain !== 'mismatch' && !s.untrusted && serves(s.source.config.methods, sent),
+    (s) => s.chain !== 'mismatch' && !s.untrusted && serves(s.source.config.methods, asked),
   )
   const named = (s: SourceState) => privateRoute(s.source.config.methods)
   const privateRoutes = routed.filter(named)
   const attempt = (s: SourceState, signal: AbortSignal) =>
-    pool.attempt(s, sent, method === SYNC ? [params[0]] : params, signal)
+    pool.attempt(s, asked, method === SYNC ? [params[0]] : params, signal)
   const to = async (targets: SourceState[], until = deadline): Promise<Sent> => ({
     ...(await broadcast(
       params[0],
@@ -146,7 +147,7 @@ async function sendToAll(
   const fallback = config.privateTransactions === 'fallback' && rest.length > 0
   try {
     if (privateRoutes.length === 0)
-      throw new AllSourcesFailedError(sent, [
+      throw new AllSourcesFailedError(asked, [
         { source: 'private routes', reason: 'none can take it (another chain, or untrusted)' },
       ])
     // With a fallback, the private routes get half the time left: the public domains get the
