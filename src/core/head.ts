@@ -85,6 +85,8 @@ export type HeadTracker = {
    * `latest` below it polls once first, so that it is read at that block once sources agree on it.
    */
   shown(n: number): void
+  /** The newest block a caller was shown (`shown`), or -1: a read of `latest` is at or after it. */
+  shownFloor(): number
   refresh(): Promise<void>
   /**
    * A head a source pushed (a WebSocket `newHeads`): a hint like a polled head. Resolves with
@@ -179,6 +181,7 @@ class Tracker {
       shown: (n) => {
         if (n > this.#shown && this.#plausible(n)) this.#shown = n
       },
+      shownFloor: () => this.#shown,
     }
   }
 

@@ -37,10 +37,11 @@ export function createRequestWithMeta(
     const cached = cache.get(key)
     if (cached !== undefined) return { result: own(cached), meta: cachedMeta(args.method, policy) }
     // Each eth_subscribe / eth_newFilter creates its own stream: never shared. A request made
-    // once a newer head is known shares none made before it, which may be pinned to an older
-    // block (a balance read just after the caller's own receipt would show the old balance).
+    // once a newer head is known, or a newer block was shown (a receipt: the head polls first),
+    // shares none made before it, which may be pinned to an older block (a balance read just
+    // after the caller's own receipt would show the old balance).
     const shared = policy.class !== 'subscription'
-    const sharedKey = `${key}@${engine.head.peek()?.hash}`
+    const sharedKey = `${key}@${engine.head.peek()?.hash}>${engine.head.shownFloor()}`
     let pending = shared ? inflightRequests.get(sharedKey) : undefined
     if (!pending) {
       const started = Date.now()

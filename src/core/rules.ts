@@ -28,7 +28,17 @@ export type Pinned = {
    * domain's state at a recent block; a split is asked again pinned, once the head is known.
    */
   unpinned?: boolean
+  /**
+   * `expectedHash` is the head tracker's (`latest`, a block by number): an answer that carries it
+   * is only as good as that hash, which the domains may not have confirmed (a lone head).
+   */
+  tracked?: true
+  /** The block was named by one domain alone (a `safe` or `finalized` tag, `degraded`). */
+  degraded?: true
 }
+
+/** The block a tag stands for; `degraded` when one domain alone named it. */
+export type TagBlock = Head & { degraded?: true }
 
 /**
  * Pins `latest` (or an omitted block) to the agreed head so that sources a block apart answer
@@ -45,7 +55,7 @@ export async function pinBlock(
   head: HeadTracker,
   byHash: boolean,
   /** The block `safe` or `finalized` stands for, as the domains agree on it. */
-  resolveTag?: (tag: 'safe' | 'finalized') => Promise<Head>,
+  resolveTag?: (tag: 'safe' | 'finalized') => Promise<TagBlock>,
 ): Promise<Pinned> {
   const out = [...params]
   if (method === 'eth_getLogs') return pinLogs(out, head)
@@ -74,18 +84,28 @@ export async function pinBlock(
     }
     const h = await head.get()
     out[i] = toBlock(h)
-    return { params: out, headDependent: true, block: h, expectedHash: h.hash }
+    return { params: out, headDependent: true, block: h, expectedHash: h.hash, tracked: true }
   }
   if (typeof tag === 'string' && /^0x[0-9a-f]{1,16}$/.test(tag)) {
     const known = head.hashAt(Number.parseInt(tag, 16))
-    return { params: out, headDependent: true, ...(known ? { expectedHash: known } : {}) }
+    return {
+      params: out,
+      headDependent: true,
+      ...(known ? { expectedHash: known, tracked: true } : {}),
+    }
   }
   // `safe` and `finalized` are resolved like `latest`: to the block the domains agree they mean
   // (a block by number itself is agreed on as it is).
   if ((tag === 'safe' || tag === 'finalized') && resolveTag && method !== 'eth_getBlockByNumber') {
-    const h = await resolveTag(tag)
+    const { degraded, ...h } = await resolveTag(tag)
     out[i] = toBlock(h)
-    return { params: out, headDependent: !byBlockHash(out[i]), block: h, expectedHash: h.hash }
+    return {
+      params: out,
+      headDependent: !byBlockHash(out[i]),
+      block: h,
+      expectedHash: h.hash,
+      ...(degraded ? { degraded } : {}),
+    }
   }
   return { params: out, headDependent: !byBlockHash(tag) }
 }

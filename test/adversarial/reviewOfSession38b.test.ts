@@ -7,7 +7,12 @@
  * on the real head (forger.ts), so the honest domains are stale and its chain stands in as a lone
  * head (reads of it `degraded`, as the trust rules allow).
  *
- * Found (each an `it.fails('correct behaviour: …')`, passing today only because of the hole):
+ * Found (each first an `it.fails('correct behaviour: …')`; all three fixed the same stop, their
+ * tests renamed "Fixed: …"): 1. `resolveTag` carries the tag read's `degraded` label
+ * (`Pinned.degraded`) and agreeOn labels the read by it; 2. a read whose expected hash came from
+ * the head tracker (`Pinned.tracked`) is `degraded` unless that hash is on the confirmed chain
+ * (`head.holds`) when it settles; 3. in-flight sharing is keyed by the shown floor too
+ * (`head.shownFloor()`).
  * 1. High. `safe`/`finalized` state read `agreed` on one domain's word. On the quiet chain the
  *    liar names the payment's block (#1, real, correctly hashed) `finalized` (the chain's is #0:
  *    anvil, 64 blocks back). eth_getBalance(payee, 'finalized') came back 1 ETH `agreed` at
@@ -116,7 +121,7 @@ async function loneHeadForged(rpc: Outlast, forged: Map<string, Header>): Promis
 }
 
 describe('a quiet chain, two honest domains up, one liar forging fresh heads (quietFork)', () => {
-  it.fails('correct behaviour: `finalized` one domain alone names is never read `agreed`', async () => {
+  it('Fixed: `finalized` one domain alone names is never read `agreed`', async () => {
     // The liar names the payment's block (real, correctly hashed, on the chain) `finalized`;
     // the chain's finalized block is genesis (anvil: 64 blocks back, a young chain).
     const lie: Source = hostile(
@@ -155,7 +160,7 @@ describe('a quiet chain, two honest domains up, one liar forging fresh heads (qu
     }
   })
 
-  it.fails('correct behaviour: the lone head’s block read after the head moved on is `degraded`, never `verified`', async () => {
+  it('Fixed: the lone head’s block read after the head moved on is `degraded`, never `verified`', async () => {
     let slowAt: string | undefined
     const liar = forger(anvil, { rate: 2 })
     // The liar answers the read of its head's block by number late: by then its next head stands.
@@ -314,7 +319,7 @@ describe('in-flight sharing across a block the caller was shown', () => {
     }
   }
 
-  it.fails('correct behaviour: a balance read after the caller’s own receipt is never the one started before it', async () => {
+  it('Fixed: a balance read after the caller’s own receipt is never the one started before it', async () => {
     const payee = `0x${'6f'.repeat(20)}`
     const { result, block, shown } = await afterReceipt(payee, [payee, 'latest'])
     assert.equal(result, '0x1234')

@@ -10,8 +10,7 @@ import { computeBlockHash } from '../../verify/block.ts'
 import type { RpcBlockWithBody } from '../../verify/trie.ts'
 import type { Answer, Engine } from '../engine.ts'
 import { fanOut, type Inclusion } from '../fanOut.ts'
-import type { Head } from '../head.ts'
-import { verifyingCall } from '../rules.ts'
+import { type TagBlock, verifyingCall } from '../rules.ts'
 
 /**
  * Is `hash` the agreed chain's block at `n`? The head tracker knows recent heights; below them,
@@ -55,13 +54,18 @@ export async function receiptStands(
   return includes(engine, block, Number(r.transactionIndex), hash)
 }
 
-/** The block `safe` or `finalized` stands for, as the domains agree (or verify) it. */
-export async function resolveTag(engine: Engine, tag: 'safe' | 'finalized'): Promise<Head> {
+/**
+ * The block `safe` or `finalized` stands for, as the domains agree (or verify) it; `degraded`
+ * when one domain alone named it (`onQuorumLoss: 'degrade'`): a read at that block is then no
+ * better than that domain's word, however many domains agree on the state there.
+ */
+export async function resolveTag(engine: Engine, tag: 'safe' | 'finalized'): Promise<TagBlock> {
   const { result, meta } = await engine.request('eth_getBlockByNumber', [tag, false])
   const block = result as { number?: unknown; hash?: unknown } | null
   if (!block || typeof block.hash !== 'string' || meta.consistency === 'single')
     throw new ProviderRpcError(-32000, `No agreed ${tag} block.`)
-  return { number: Number(block.number), hash: block.hash.toLowerCase() }
+  const at = { number: Number(block.number), hash: block.hash.toLowerCase() }
+  return meta.consistency === 'degraded' ? { ...at, degraded: true } : at
 }
 
 /**

@@ -117,10 +117,14 @@ async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer>
   if (single || (c.policy.class === 'verified' && pinned.expectedHash)) request.initial = 1
   const result = await fanOut(engine.fan, request)
   const verified = !single && result.sources.length === 1 && rules.standsAlone?.(result.value)
-  // A read pinned to a head that no second domain confirmed is no better than that domain.
+  // A read pinned to a head that no second domain confirmed is no better than that domain,
+  // whether that head is still the head (and not overtaken) when the read settles or not.
+  const at = pinned.expectedHash
   const unconfirmed =
-    !head.confirmed() && !!pinned.expectedHash && pinned.expectedHash === head.peek()?.hash
-  const lost = !single && (unconfirmed || (!verified && (degraded || result.degraded)))
+    !!at &&
+    ((!head.confirmed() && at === head.peek()?.hash) || (!!pinned.tracked && !head.holds(at)))
+  const lost =
+    !single && (unconfirmed || !!pinned.degraded || (!verified && (degraded || result.degraded)))
   if (lost) events.emit('quorumLoss', { method, domains: result.domains })
   if (result.error) throw result.error
   return {
