@@ -148,6 +148,46 @@ describe('per-source method routing', () => {
     }
   })
 
+  it('a method that hands transactions on (a bundle, a private send) outlast does not list goes only to a source that names it; none naming it, 4200 and no source asked', async () => {
+    await resetLab(lab)
+    const BUNDLE = 'eth_sendBundle'
+    const rpc = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [source('aws'), source('gcp'), source('protect', PROTECT)],
+    })
+    try {
+      await rpc.connect()
+      const refused = await rpc.request({ method: BUNDLE, params: [{ txs: [] }] }).then(
+        () => undefined,
+        (e: { code?: number; message: string }) => e,
+      )
+      assert.equal(refused?.code, 4200)
+      assert.match(String(refused?.message), /only of a source whose methods.include names it/)
+      for (const name of ['aws', 'gcp', 'protect']) assert.equal(asked(name, BUNDLE), 0, name)
+    } finally {
+      await rpc.close()
+    }
+    const named = createOutlast({
+      chainId: CHAIN_ID,
+      sources: [
+        source('aws'),
+        source('gcp'),
+        source('protect', { include: [...PROTECT.include!, BUNDLE] }),
+      ],
+    })
+    try {
+      await named.connect()
+      // anvil has no such method: its "not found" comes from the one source asked.
+      await assert.rejects(named.request({ method: BUNDLE, params: [{ txs: [] }] }))
+      assert.deepEqual(
+        ['aws', 'gcp', 'protect'].map((n) => asked(n, BUNDLE)),
+        [0, 0, 1],
+      )
+    } finally {
+      await named.close()
+    }
+  })
+
   it('bad routes are refused at construction, naming the source', () => {
     const bad: [unknown, RegExp][] = [
       [['eth_call'], /methods must be \{ include/],
@@ -170,5 +210,22 @@ describe('per-source method routing', () => {
         }),
       ConfigError,
     )
+    // A send under another rule than a broadcast would pass the private route by.
+    for (const policy of ['single', 'quorum', { class: 'single' }] as const)
+      assert.throws(
+        () =>
+          createOutlast({
+            chainId: CHAIN_ID,
+            sources: [source('aws'), source('protect', PROTECT)],
+            policies: { eth_sendRawTransaction: policy },
+          }),
+        /policies.eth_sendRawTransaction must stay 'broadcast' while a source is a private route/,
+      )
+    // Without a private route it is the app's rule.
+    createOutlast({
+      chainId: CHAIN_ID,
+      sources: [source('aws')],
+      policies: { eth_sendRawTransaction: 'single' },
+    }).close()
   })
 })

@@ -11,7 +11,9 @@ import type { Source } from '../shared/types.ts'
 import { broadcast } from './broadcast.ts'
 import { createSourceState, type SourceState } from './sourceState.ts'
 
-const RAW = '0x02f86b0180843b9aca00'
+// A real signed transaction (EIP-2930, Ropsten, from ethers v5's tests): sends decode it first.
+const RAW =
+  '0x01f87c030d8465cf89a0825b689432162f3581e88a5f62e8a61892b42c46e2c18f7b8080d7d6940000000000000000000000000000000000000000c080a09659cba42376dbea1433cd6afc9c8ffa38dbeff5408ffdca0ebde6207281a3eca027efbab3e6ed30b088ce0a50533364778e101c9e52acf318daec131da64e7758'
 const HASH = keccak256(RAW)
 
 const state = (name: string): SourceState =>

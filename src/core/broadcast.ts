@@ -5,7 +5,6 @@ import {
   RpcResponseError,
   SourceError,
 } from '../shared/errors.ts'
-import { keccak256 } from '../shared/keccak.ts'
 import type { Hex } from '../shared/types.ts'
 import { expectedLatency, type SourceState } from './sourceState.ts'
 
@@ -224,10 +223,8 @@ export async function hashOf(raw: unknown): Promise<Hex> {
       message: 'eth_sendRawTransaction needs one hex string: the signed transaction',
     })
   try {
-    // Only a blob transaction (type 3) needs decoding: its decoder loads when one is sent.
-    return raw.startsWith('0x03')
-      ? (await import('../verify/rawTransaction.ts')).rawTransactionHash(raw as Hex)
-      : keccak256(raw as Hex)
+    // Decoded first (canonical, no trailing bytes); its decoder loads with the first send.
+    return (await import('../verify/rawTransaction.ts')).rawTransactionHash(raw as Hex)
   } catch (error) {
     const message = error instanceof BaseError ? error.shortMessage : String(error)
     throw new RpcResponseError('outlast', { code: -32602, message })

@@ -1,4 +1,5 @@
 import { ConfigError } from '../shared/errors.ts'
+import { privateRoute } from '../shared/route.ts'
 import { loadsOverNetwork } from '../shared/runtime.ts'
 import type { Source } from '../shared/types.ts'
 import type { BreakerOptions } from './breaker.ts'
@@ -142,7 +143,8 @@ const hedgeKeys = keysOf<NonNullable<OutlastOptions['hedge']>>({
 })
 const breakerKeys = keysOf<BreakerOptions>({ threshold: true, cooldown: true, maxCooldown: true })
 const budgetKeys = keysOf<RetryBudgetOptions>({ ratio: true, minPerSecond: true })
-const policyKeys = keysOf<MethodPolicy>({
+// `named` is outlast's own, for the methods it does not list (route.ts `handsOn`).
+const policyKeys = keysOf<Omit<MethodPolicy, 'named'>>({
   class: true,
   blockParam: true,
   byHash: true,
@@ -283,7 +285,7 @@ export function resolveConfig(options: OutlastOptions): ResolvedConfig {
     retryBudget: checkRetryBudget(options.retryBudget),
     chainCheckInterval: num('chainCheckInterval', options.chainCheckInterval, ms(1)) ?? 300_000,
     cacheSize: num('cacheSize', options.cacheSize, whole(0, MAX_CACHE)) ?? 256,
-    policies: checkPolicies(options.policies),
+    policies: checkPolicies(options.policies, sources),
     prover: checkProver(options.prover),
     trustedBlockHashes: checkHashes(options.trustedBlockHashes ?? []),
     trustedHeader: checkHook(options.trustedHeader),
@@ -315,8 +317,14 @@ function checkRetryBudget(value: unknown): RetryBudgetOptions {
   })
 }
 
-/** A fresh table without a prototype (so `constructor` is no override), each entry checked. */
-function checkPolicies(value: unknown): Record<string, PolicyClass | MethodPolicy> {
+/**
+ * A fresh table without a prototype (so `constructor` is no override), each entry checked. With
+ * private routes, a send must stay a broadcast: under another rule it would pass them by.
+ */
+function checkPolicies(
+  value: unknown,
+  sources: readonly Source[],
+): Record<string, PolicyClass | MethodPolicy> {
   const out: Record<string, PolicyClass | MethodPolicy> = Object.create(null)
   for (const [method, p] of Object.entries(obj('policies', value) ?? {})) {
     const path = `policies.${method}`
@@ -330,6 +338,14 @@ function checkPolicies(value: unknown): Record<string, PolicyClass | MethodPolic
     const byHash = checkBoolean(WHERE, `${path}.byHash`, o?.byHash)
     const hashParam = num(`${path}.hashParam`, o?.hashParam, whole(0, MAX_PARAM))
     out[method] = defined({ class: cls, blockParam, byHash, hashParam })
+  }
+  for (const send of ['eth_sendRawTransaction', 'eth_sendRawTransactionSync']) {
+    const p = out[send]
+    if (p && (p as MethodPolicy).class !== 'broadcast' && p !== 'broadcast')
+      if (sources.some((s) => privateRoute(s.config.methods)))
+        throw new ConfigError(
+          `${WHERE}: policies.${send} must stay 'broadcast' while a source is a private route for transactions: under another rule, transactions would pass the private routes by.`,
+        )
   }
   return out
 }

@@ -1,4 +1,5 @@
 import { RpcResponseError } from '../shared/errors.ts'
+import { handsOn } from '../shared/route.ts'
 
 /**
  * Which rule decides the answer to each JSON-RPC method. The README's policy table is made
@@ -32,6 +33,8 @@ export type MethodPolicy = {
   byHash?: boolean
   /** Index of the hash looked up (a block's or a transaction's): `0x` and 64 hex digits. */
   hashParam?: number
+  /** Asked only of the sources whose route names it (route.ts `names`): a relay's own method. */
+  named?: true
 }
 
 const q = (blockParam?: number, byHash = false): MethodPolicy =>
@@ -141,5 +144,7 @@ export function classify(
   // Namespaces that sign, spend or run the node (an unlisted method is otherwise asked of every
   // domain): never a read to fan out.
   if (/^(wallet|personal|admin|miner|engine)_/.test(method)) return { class: 'unsupported' }
+  // Handed on only to a relay or builder that names it (route.ts `handsOn`): its answer.
+  if (handsOn(method)) return { class: 'single', named: true }
   return { class: 'quorum' }
 }

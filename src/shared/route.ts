@@ -16,6 +16,20 @@ export function serves(route: MethodRoute | undefined, method: string): boolean 
 }
 
 /**
+ * A method that hands transactions on, outlast's own sends aside (`eth_sendPrivateTransaction`,
+ * `eth_sendBundle`, `mev_sendBundle`, `eth_callBundle`, `eth_cancelPrivateTransaction`…). Asked
+ * like a read it would reach every source, the public ones with the signed transactions in it
+ * (reviewOfSession38a): unless the app gives it a policy, it is asked only of a source that
+ * `names` it.
+ */
+export const handsOn = (method: string): boolean =>
+  /^[a-z]+_(send|cancel)|bundle/i.test(method) && !BROADCAST.has(method)
+
+/** A source whose route names `method` in `include`, by its name (no wildcard). */
+export const names = (route: MethodRoute | undefined, method: string): boolean =>
+  !!route?.include?.includes(method) && serves(route, method)
+
+/**
  * A source that names `eth_sendRawTransaction` or `eth_sendRawTransactionSync` in `include`: a
  * private route for transactions, both kinds (a sync send reaches the nodes as a plain one).
  */
@@ -46,3 +60,5 @@ export function badRoute(route: unknown): string | undefined {
 
 const PLAIN = 'eth_sendRawTransaction'
 const SYNC = 'eth_sendRawTransactionSync'
+/** The sends outlast broadcasts by its own rules (policy.ts: class `broadcast`). */
+const BROADCAST = new Set([PLAIN, SYNC, 'eth_sendRawTransactionConditional'])

@@ -80,9 +80,16 @@ describe('rawTransactionHash', () => {
       signed.map((raw) => raw.slice(0, 4)),
       ['0xf8', '0x01', '0x02', '0x04'],
     )
-    for (const raw of signed) assert.equal(rawTransactionHash(raw), Hash.keccak256(raw))
-    // Not decoded: whatever the bytes, the nodes judge them.
-    assert.equal(rawTransactionHash('0x02ff'), Hash.keccak256('0x02ff'))
+    for (const raw of signed) {
+      assert.equal(rawTransactionHash(raw), Hash.keccak256(raw))
+      // One byte more: a node may take it and mine it under the canonical bytes' hash.
+      refused(`${raw}00`, /trailing bytes/)
+    }
+    refused('0x02ff', /transaction \(type 0x02\): its RLP does not decode/)
+    refused('0x0280', /type 0x02\): after the type byte it must be an RLP list/)
+    refused('0x02', /nothing follows the type byte/)
+    refused('0x80', /must begin with a type byte/)
+    refused('0xc2808000', /legacy transaction: .*trailing bytes/)
   })
 
   it('bad RLP is refused with a reason', () => {

@@ -1,7 +1,10 @@
 /**
- * The hash of a signed raw transaction as `eth_sendRawTransaction` takes it. For every type it is
- * keccak of the bytes, except a blob transaction (type 0x03) in network form, whose hash is that of
- * its body alone: `0x03 || rlp(tx_payload_body)`, without blobs, commitments and proofs.
+ * The hash of a signed raw transaction as `eth_sendRawTransaction` takes it: keccak of its bytes,
+ * except a blob transaction (type 0x03) in network form, whose hash is that of its body alone:
+ * `0x03 || rlp(tx_payload_body)`, without blobs, commitments and proofs. Every envelope is decoded
+ * first, canonically and with no trailing bytes: a node that takes one byte too many mines the
+ * transaction under the hash of its canonical bytes, and keccak of the bytes sent would be a hash
+ * no transaction has (reviewOfSession38a).
  */
 
 import * as Hash from 'ox/Hash'
@@ -15,8 +18,8 @@ type Item = Hex | readonly Item[]
 export class InvalidRawTransactionError extends BaseError {
   override name = 'InvalidRawTransactionError'
   override code = -32602
-  constructor(reason: string) {
-    super(`eth_sendRawTransaction: malformed blob transaction (type 0x03): ${reason}`)
+  constructor(reason: string, kind = 'blob transaction (type 0x03)') {
+    super(`eth_sendRawTransaction: malformed ${kind}: ${reason}`)
   }
 }
 
@@ -31,13 +34,30 @@ const LIST_FIELDS = new Set([8, 10]) // access_list, blob_versioned_hashes
 
 /**
  * The transaction hash of a signed raw transaction (lowercase hex). Throws an
- * `InvalidRawTransactionError` for a type 0x03 transaction that is not a well-formed body or
- * network wrapper (EIP-4844 `[body, blobs, commitments, proofs]`, or EIP-7594
- * `[body, 1, blobs, commitments, cell_proofs]`). Other types are not decoded here: the nodes judge them.
+ * `InvalidRawTransactionError` for bytes that are not one canonical RLP list (a legacy
+ * transaction) or a type byte and one (a typed one), and for a type 0x03 transaction that is not
+ * a well-formed body or network wrapper (EIP-4844 `[body, blobs, commitments, proofs]`, or
+ * EIP-7594 `[body, 1, blobs, commitments, cell_proofs]`). The fields themselves the nodes judge.
  */
 export function rawTransactionHash(raw: Hex): Hex {
-  if (Number.parseInt(raw.slice(2, 4), 16) !== 3) return Hash.keccak256(raw)
+  const type = Number.parseInt(raw.slice(2, 4), 16)
+  if (type >= 0xc0) {
+    if (!Array.isArray(decode(raw.toLowerCase() as Hex, LEGACY)))
+      throw new InvalidRawTransactionError('it must be an RLP list', LEGACY)
+    return Hash.keccak256(raw)
+  }
+  if (type > 0x7f || Number.isNaN(type))
+    throw new InvalidRawTransactionError(
+      'it must begin with a type byte (0x00 to 0x7f) or be an RLP list',
+      'transaction',
+    )
   const payload = `0x${raw.slice(4).toLowerCase()}` as Hex
+  if (type !== 3) {
+    const kind = `transaction (type 0x${raw.slice(2, 4)})`
+    if (!Array.isArray(decode(payload, kind)))
+      throw new InvalidRawTransactionError('after the type byte it must be an RLP list', kind)
+    return Hash.keccak256(raw)
+  }
   const items = decode(payload)
   if (!Array.isArray(items))
     throw new InvalidRawTransactionError('after the type byte it must be an RLP list')
@@ -70,9 +90,11 @@ export function rawTransactionHash(raw: Hex): Hex {
   return Hash.keccak256(`0x03${Rlp.fromHex(body as Hex[]).slice(2)}`)
 }
 
+const LEGACY = 'legacy transaction'
+
 /** Decodes the whole payload, canonically and without trailing bytes, or throws. */
-function decode(payload: Hex): Item {
-  if (payload === '0x') throw new InvalidRawTransactionError('nothing follows the type byte')
+function decode(payload: Hex, kind?: string): Item {
+  if (payload === '0x') throw new InvalidRawTransactionError('nothing follows the type byte', kind)
   let items: Item
   let again: Hex
   try {
@@ -80,11 +102,12 @@ function decode(payload: Hex): Item {
     again = Rlp.fromHex(items as Hex[])
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error)
-    throw new InvalidRawTransactionError(`its RLP does not decode (${reason})`)
+    throw new InvalidRawTransactionError(`its RLP does not decode (${reason})`, kind)
   }
   if (again !== payload)
     throw new InvalidRawTransactionError(
       'its RLP is not canonical, overruns a list or has trailing bytes',
+      kind,
     )
   return items
 }

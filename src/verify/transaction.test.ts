@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import * as Rlp from 'ox/Rlp'
 import { createWalletClient, type Hex, http, parseGwei, type WalletClient } from 'viem'
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, test } from 'vitest'
 import { type Anvil, devAccounts, startAnvil } from '../../test/lab/anvil.ts'
 import { VerificationError } from '../shared/errors.ts'
+import { rawTransactionHash } from './rawTransaction.ts'
 import {
   computeTransactionHash,
   type RpcAuthorization,
   type RpcTransaction,
-  rawTransactionHash,
   serializeTransaction,
   verifyTransactionHash,
 } from './transaction.ts'
@@ -287,25 +286,6 @@ describe('rawTransactionHash', () => {
       assert.ok(envelope)
       assert.equal(rawTransactionHash(`0x${Buffer.from(envelope).toString('hex')}`), tx.hash)
     }
-  })
-
-  test('a blob transaction in network form is hashed without its blobs', () => {
-    const tx = byHash('0x6c4aef4c')
-    const envelope = serializeTransaction(tx)
-    assert.ok(envelope)
-    const body = Rlp.toHex(envelope.subarray(1)) as Hex[]
-    const blobs = [`0x${'00'.repeat(1024)}`, `0x${'00'.repeat(1024)}`] as Hex[]
-    const proofs = [`0xc0${'00'.repeat(47)}`, `0xc0${'00'.repeat(47)}`] as Hex[]
-    const v0 = Rlp.fromHex([body, blobs, proofs, proofs])
-    const v1 = Rlp.fromHex([body, '0x01', blobs, proofs, proofs])
-    assert.equal(rawTransactionHash(`0x03${v0.slice(2)}`), tx.hash)
-    assert.equal(rawTransactionHash(`0x03${v1.slice(2)}`), tx.hash)
-  })
-
-  test('malformed raw input names "raw"', () => {
-    assertMalformed(() => rawTransactionHash('0x'), 'raw')
-    assertMalformed(() => rawTransactionHash('0x0'), 'raw')
-    assertMalformed(() => rawTransactionHash('0x03f9ffff'), 'raw')
   })
 })
 

@@ -2,7 +2,6 @@
  * Transaction hashes checked locally: the signed envelope is rebuilt from the JSON-RPC transaction
  * object (types 0x0 to 0x4) and hashed. Unknown types cannot be checked and give `undefined`.
  */
-import * as Bytes from 'ox/Bytes'
 import * as Hash from 'ox/Hash'
 import * as Rlp from 'ox/Rlp'
 import type { Hex } from '../shared/types.ts'
@@ -78,13 +77,6 @@ export function verifyTransactionHash(tx: RpcTransaction, expectedHash?: Hex): b
   return (
     sameHex(tx.hash, computed) && (expectedHash === undefined || sameHex(expectedHash, computed))
   )
-}
-
-/** keccak256 of a raw signed transaction; a blob transaction's network form is hashed without blobs. */
-export function rawTransactionHash(raw: Hex): Hex {
-  const envelope = Bytes.fromHex(bytes(raw, 'raw'))
-  if (envelope.length === 0) malformed('raw', 'a signed transaction', raw)
-  return Hash.keccak256(blobTransactionBody(envelope) ?? envelope, { as: 'Hex' })
 }
 
 const SIGNED = ['type', 'nonce', 'gas', 'to', 'value', 'input', 'v', 'yParity', 'r', 's']
@@ -265,39 +257,3 @@ function object<T>(value: unknown, field: string, expected: string): T {
 }
 
 export const toBigInt = (quantity: Hex): bigint => (quantity === '0x' ? 0n : BigInt(quantity))
-
-/** For a blob transaction in network form (with blobs), the `0x03 || rlp(tx)` that its hash covers. */
-function blobTransactionBody(envelope: Uint8Array): Uint8Array | undefined {
-  if (envelope[0] !== 3) return undefined
-  const outer = rlpItem(envelope, 1)
-  const first = outer.list && outer.start < outer.end ? rlpItem(envelope, outer.start) : undefined
-  if (!first?.list) return undefined
-  const body = new Uint8Array(1 + first.end - outer.start)
-  body[0] = 3
-  body.set(envelope.subarray(outer.start, first.end), 1)
-  return body
-}
-
-/** Where the RLP item at `offset` has its payload, and whether it is a list. */
-function rlpItem(data: Uint8Array, offset: number): { list: boolean; start: number; end: number } {
-  const prefix = data[offset]
-  if (prefix === undefined) malformed('raw', 'a complete RLP item')
-  const list = prefix >= 0xc0
-  const short = prefix - (list ? 0xc0 : 0x80)
-  let [start, length] = [offset + 1, short]
-  if (prefix < 0x80) [start, length] = [offset, 1]
-  else if (short >= 56) [start, length] = readLength(data, offset, short - 55)
-  if (start + length > data.length) malformed('raw', 'a complete RLP item')
-  return { list, start, end: start + length }
-}
-
-function readLength(
-  data: Uint8Array,
-  offset: number,
-  size: number,
-): [start: number, length: number] {
-  let length = 0
-  for (let i = 1; i <= size; i++) length = length * 256 + (data[offset + i] ?? Number.NaN)
-  if (!Number.isSafeInteger(length)) malformed('raw', 'a complete RLP item')
-  return [offset + 1 + size, length]
-}

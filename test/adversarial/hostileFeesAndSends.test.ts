@@ -124,7 +124,13 @@ describe('secrets: what a node answers to a send is scrubbed like what it says',
     rpc.on('broadcast', (e) => events.push(e))
     try {
       const error = await rpc
-        .request({ method: 'eth_sendRawTransaction', params: ['0x02deadbeef'] })
+        // A real signed transaction (EIP-2930, Ropsten, from ethers v5's tests): sends decode it.
+        .request({
+          method: 'eth_sendRawTransaction',
+          params: [
+            '0x01f87c030d8465cf89a0825b689432162f3581e88a5f62e8a61892b42c46e2c18f7b8080d7d6940000000000000000000000000000000000000000c080a09659cba42376dbea1433cd6afc9c8ffa38dbeff5408ffdca0ebde6207281a3eca027efbab3e6ed30b088ce0a50533364778e101c9e52acf318daec131da64e7758',
+          ],
+        })
         .then(
           () => undefined,
           (e: unknown) => e,

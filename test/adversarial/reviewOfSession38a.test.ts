@@ -8,7 +8,8 @@
  * `it.fails('correct behaviour: …')` (each failed as a plain `it` with the message quoted);
  * `Held: …` are attacks that failed.
  *
- * Found:
+ * Found (1-4 fixed the same stop, their tests renamed "Fixed: …"; 5 in fanOutDecisions.ts and
+ * agreedChain.ts `receiptOf`):
  * 1. (high, privacy; also a "failed" verdict for a transaction that went out) A send-like method
  *    outside the policy table skips the private routes. With `privateTransactions: 'strict'` and a
  *    private route (Flashbots Protect) whose include names eth_sendRawTransaction and
@@ -24,7 +25,11 @@
  *    that a private route names exactly in `include` goes only to the sources that name it (with
  *    'strict' / 'fallback' as for sends), and a method outside the table named `eth_send*` or
  *    `*_send*Bundle*` is refused (4200) while private routes exist and none names it; say so in
- *    the README's routing section.
+ *    the README's routing section. Fixed: a method outside the table that hands transactions on
+ *    (route.ts `handsOn`: `*_send*`, `*_cancel*`, `*bundle*`) is `single`, asked only of a source
+ *    whose include names it (`names`, read.ts `asks`); none naming it, 4200 before any source is
+ *    asked (test/routing.test.ts), with or without private routes; an app's `policies` entry for
+ *    it stays the app's rule (src/core/userPolicies.test.ts).
  * 2. (high: a pending transaction reported refused, mined seconds later) Only under
  *    `privateTransactions: 'fallback'`. The private route refuses honestly (its own minimum fee:
  *    -32000 "transaction underpriced"); the public broadcast has aws, which takes the transaction
@@ -37,7 +42,8 @@
  *    one receipt read, then the refusal. Responsible: handlers/send.ts `sendSync` (`refusing`),
  *    fed by `sendToAll`'s one `heard` callback for both broadcasts. Fix: count only the refusals
  *    of the broadcast whose verdict is returned (clear `refusing` when the fallback starts, e.g.
- *    a `heard` per `to()` call or a "fallback" notice from sendToAll).
+ *    a `heard` per `to()` call or a "fallback" notice from sendToAll). Fixed: sendToAll
+ *    tells `fellBack()`, and sendSync clears the refusals heard before it.
  * 3. (medium: "nonce too low" for a mined transaction; no liar needed) 'strict', a private route
  *    as the README writes one (`include: ['eth_sendRawTransaction', 'eth_chainId']`): the same
  *    signed transaction sent again once mined (a wallet's rebroadcast of a pending
@@ -51,6 +57,8 @@
  *    `lookup`. Fix: with private routes, look a refused transaction up on the public domains
  *    too (its hash only: a transaction that was mined is public; e.g. one agreed
  *    eth_getTransactionReceipt through `engine.request`, as sendSync does): mined, it is the hash.
+ *    Fixed: send.ts `minedAlready`: a private routes' refusal is followed by one receipt read
+ *    (receiptOf, the hash alone); a receipt that stands (not `degraded`) makes it sent.
  * 4. (medium: a hash no transaction has; no liar needed) A signed transaction with one byte more
  *    at its end: anvil (alloy's decoder, no check for trailing bytes) takes it and mines it under
  *    the hash of its canonical bytes; outlast computes keccak256 of the bytes as sent. Observed
@@ -62,7 +70,10 @@
  *    computed hash makes its lone acceptance stand. Responsible: broadcast.ts `hashOf` (decodes
  *    only type 3). Fix: decode every envelope (a legacy RLP list, or the type byte and an RLP
  *    list) canonically, with no trailing bytes (rawTransaction.ts `decode` does it for type 3),
- *    and refuse anything else as -32602 before it goes anywhere.
+ *    and refuse anything else as -32602 before it goes anywhere. Fixed: rawTransaction.ts
+ *    `rawTransactionHash` decodes every envelope (legacy, typed, blob) canonically with nothing
+ *    after it; broadcast.ts `hashOf` calls it for every send (-32602 naming why). The dead copy
+ *    in verify/transaction.ts is removed.
  * 5. (medium-high: a made-up receipt for a pending transaction; needs the other domains to fail
  *    their receipt reads meanwhile: a rate limit, a hiccup) Two domains; aws takes the send but
  *    answers its eth_getTransactionReceipt reads with -32005 "rate limit exceeded"; the liar
@@ -163,7 +174,7 @@ const over = (
 ): Source => hostile(http(lab.proxy('liar').url, { name, domain, ...extra }), rewrite)
 
 describe('send-like methods and private routes', () => {
-  it.fails("correct behaviour: privateTransactions 'strict', a private route (Flashbots Protect) that names eth_sendRawTransaction and eth_sendPrivateTransaction: eth_sendPrivateTransaction's signed transaction never reaches a public source", async () => {
+  it("Fixed: privateTransactions 'strict', a private route (Flashbots Protect) that names eth_sendRawTransaction and eth_sendPrivateTransaction: eth_sendPrivateTransaction's signed transaction never reaches a public source", async () => {
     const seen: string[] = []
     let raw: string | undefined
     const watch = carrying(seen, () => raw)
@@ -192,6 +203,7 @@ describe('send-like methods and private routes', () => {
         { tx: raw, maxBlockNumber: '0x1000', preferences: { fast: true } },
       ])
       const leaked = seen.filter((x) => !x.startsWith('protect'))
+      assert.equal(out.result, keccak256(raw as `0x${string}`), 'protect’s own answer')
       assert.deepEqual(
         leaked,
         [],
@@ -205,7 +217,7 @@ describe('send-like methods and private routes', () => {
 })
 
 describe("sync sends under privateTransactions 'fallback'", () => {
-  it.fails("correct behaviour: 'fallback', the private route refusing honestly (its own minimum fee), the public aws taking the transaction (mined 4 s later) and a public liar refusing at once: a 10 s sync send returns the receipt, as without the private route", async () => {
+  it("Fixed: 'fallback', the private route refusing honestly (its own minimum fee), the public aws taking the transaction (mined 4 s later) and a public liar refusing at once: a 10 s sync send returns the receipt, as without the private route", async () => {
     const rpc = createOutlast({
       chainId: CHAIN_ID,
       privateTransactions: 'fallback',
@@ -288,7 +300,7 @@ describe("sync sends under privateTransactions 'fallback'", () => {
 })
 
 describe('resends and raw bytes', () => {
-  it.fails("correct behaviour: 'strict', a private route as the README writes it (include eth_sendRawTransaction, eth_chainId): the same signed transaction sent again once mined (a wallet's rebroadcast) is the hash, as it is without private routes, not the route's \"nonce too low\"", async () => {
+  it("Fixed: 'strict', a private route as the README writes it (include eth_sendRawTransaction, eth_chainId): the same signed transaction sent again once mined (a wallet's rebroadcast) is the hash, as it is without private routes, not the route's \"nonce too low\"", async () => {
     const protect = over('protect', 'protect-host', undefined, {
       methods: { include: [PLAIN, 'eth_chainId'] },
     })
@@ -341,7 +353,7 @@ describe('resends and raw bytes', () => {
     }
   }, 30_000)
 
-  it.fails('correct behaviour: a signed transaction with one byte more at its end (anvil takes it and mines it under the hash of its canonical bytes): refused before it goes anywhere (-32602), or answered with the hash it is mined under; never the keccak of the bytes sent, a hash no transaction has', async () => {
+  it('Fixed: a signed transaction with one byte more at its end (anvil takes it and mines it under the hash of its canonical bytes): refused before it goes anywhere (-32602), or answered with the hash it is mined under; never the keccak of the bytes sent, a hash no transaction has', async () => {
     const rpc = createOutlast({
       chainId: CHAIN_ID,
       sources: [...honest(['aws', 'gcp'])],

@@ -94,7 +94,8 @@ export async function receiptOf(
         }),
       ]).finally(() => clearTimeout(timer as never))
       if (!r) break
-      if (r.result !== null) return r
+      // A receipt of another transaction is none of this one's (reviewOfSession38a).
+      if (r.result !== null && ofHash(r.result, hash)) return r
       const left = until - Date.now()
       if (once || left <= 0) break
       await new Promise((resolve) => setTimeout(resolve, Math.min(250, left)))
@@ -107,6 +108,9 @@ export async function receiptOf(
     cause,
   })
 }
+
+const ofHash = (receipt: unknown, hash: Hex) =>
+  String((receipt as { transactionHash?: unknown }).transactionHash).toLowerCase() === hash
 
 /** How long a receipt read may run past a synchronous send's own timeout. */
 const READ_GRACE = 1_000

@@ -4,15 +4,24 @@
  * agrees. Steps 3 to 9 of "A quorum read, step by step" in docs/architecture.md.
  */
 import { beforeDeadline } from '../../shared/abort.ts'
-import { QuorumError } from '../../shared/errors.ts'
+import { ProviderRpcError, QuorumError } from '../../shared/errors.ts'
+import { names, serves } from '../../shared/route.ts'
 import type { Answer, Call, Engine } from '../engine.ts'
 import { type FanOutRequest, fanOut } from '../fanOut.ts'
 import { isCallersError } from '../policy.ts'
 import { checkAnswer, type Pinned, pinBlock, verifyingCall } from '../rules.ts'
+import type { SourceState } from '../sourceState.ts'
 import { noHead } from './noHead.ts'
 
 export async function read(engine: Engine, c: Call): Promise<Answer> {
   const { config } = engine
+  if (!engine.pool.states.some(asks(c)))
+    throw new ProviderRpcError(
+      4200,
+      c.policy.named
+        ? `${c.method} hands transactions on: outlast asks it only of a source whose methods.include names it, and none does.`
+        : `${c.method} is left out of every source's methods route.`,
+    )
   engine.budget.deposit()
   if (config.prover?.methods.has(c.method)) {
     // Loaded with the prover's first proof: a dApp without `outlast/proofs` never carries it.
@@ -42,6 +51,14 @@ export async function read(engine: Engine, c: Call): Promise<Answer> {
     engine.head.get().catch(() => {}) // head discovery, for the reads that follow
   }
 }
+
+/** The sources `c` may be asked by their routes: a `named` method only of those naming it. */
+const asks =
+  (c: Call) =>
+  ({ source }: SourceState): boolean =>
+    c.policy.named
+      ? names(source.config.methods, c.method)
+      : serves(source.config.methods, c.method)
 
 /**
  * Questions about the chain itself that only some reads ask (`safe` and `finalized`, a receipt
@@ -78,11 +95,10 @@ async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer>
   const { method } = c
   // Untrusted sources only where an answer can be checked alone (a block by its hash).
   const checkedAlone = c.policy.class === 'verified'
-  const { candidates, force, reserve } = engine.candidatesFor(
-    pinned.headDependent,
-    checkedAlone,
-    method,
-  )
+  const routed = engine.candidatesFor(pinned.headDependent, checkedAlone, method)
+  const { force } = routed
+  const candidates = routed.candidates.filter(asks(c))
+  const reserve = routed.reserve?.filter(asks(c))
   const { need, degraded } = engine.needFor(candidates, method)
   const single = c.policy.class === 'single'
   const rules = await checkAnswer(method, pinned.params, pinned.expectedHash, async (r, hash) =>

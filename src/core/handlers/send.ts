@@ -62,13 +62,18 @@ async function sendSync(engine: Engine, c: Call, until: number): Promise<Answer>
   )
   read.catch(() => {}) // settled in the background once the answer is out
   const deadline = Math.min(c.deadline, until + REFUSAL_GRACE)
-  const sent = sendToAll(engine, { ...c, deadline }, ({ outcome, source }) => {
-    const domain = engine.pool.states.find((s) => s.name === source)?.domain
-    if (outcome === 'rejected') refusing.add(domain ?? source)
-    if (outcome !== 'accepted' && outcome !== 'known') return
-    heard = true
-    accepted()
-  }).then(
+  const listen = {
+    heard({ outcome, source }: BroadcastOutcome) {
+      const domain = engine.pool.states.find((s) => s.name === source)?.domain
+      if (outcome === 'rejected') refusing.add(domain ?? source)
+      if (outcome !== 'accepted' && outcome !== 'known') return
+      heard = true
+      accepted()
+    },
+    // The private routes' refusal is not the public domains' word (reviewOfSession38a).
+    fellBack: () => refusing.clear(),
+  }
+  const sent = sendToAll(engine, { ...c, deadline }, listen).then(
     () => ({ refusal: undefined }),
     (error: unknown) => ({ refusal: { error } }),
   )
@@ -112,7 +117,7 @@ type Sent = Awaited<ReturnType<typeof broadcast>> & { targets: readonly SourceSt
 async function sendToAll(
   engine: Engine,
   { method, params, deadline }: Call,
-  heard?: (o: BroadcastOutcome) => void,
+  listen?: { heard(o: BroadcastOutcome): void; fellBack(): void },
 ): Promise<Sent> {
   const { pool, events, redact, config } = engine
   // What the nodes are asked: a sync send as a plain one.
@@ -133,7 +138,7 @@ async function sendToAll(
       attempt,
       until,
       (o) => {
-        heard?.(o)
+        listen?.heard(o)
         events.emit('broadcast', o.reason ? { ...o, reason: redact(o.reason) } : o)
       },
       (s, hash, signal) => pool.attempt(s, 'eth_getTransactionByHash', [hash], signal),
@@ -155,11 +160,34 @@ async function sendToAll(
     // though the public domains took it and mined it: reviewOfSession37c).
     return await to(privateRoutes, fallback ? Math.floor((Date.now() + deadline) / 2) : deadline)
   } catch (error) {
+    // Refused, it may be mined already (a wallet's rebroadcast): the private routes do not say.
+    const mined =
+      error instanceof RpcResponseError && (await minedAlready(engine, params[0], deadline))
+    if (mined) return mined
     // Only the private routes' verdict sends it on: not an error of outlast's own.
     const verdict = error instanceof AllSourcesFailedError || error instanceof RpcResponseError
     if (!fallback || !verdict) throw error
+    listen?.fellBack()
     return to(rest)
   }
+}
+
+/**
+ * A transaction the private routes refused, sent as mined, when its receipt stands (agreed or
+ * proven: its hash alone reaches the public domains, and mined it is public). The private routes
+ * are asked no lookup (their route names sends only), so a wallet's rebroadcast of a transaction
+ * since mined was their "nonce too low" (reviewOfSession38a).
+ */
+async function minedAlready(
+  engine: Engine,
+  raw: unknown,
+  deadline: number,
+): Promise<Sent | undefined> {
+  const hash = await hashOf(raw)
+  const r = await receiptOf(engine, hash, deadline, true).catch(() => undefined)
+  if (!r || r.meta.consistency === 'degraded') return undefined
+  const targets = engine.pool.states.filter((s) => r.meta.sources.includes(s.name))
+  return { hash, accepted: [...r.meta.sources], passedOn: [], targets }
 }
 
 /**
