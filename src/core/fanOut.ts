@@ -9,6 +9,7 @@
  * which attempts are lost and what to do when no one is left to ask are fanOutDecisions.ts.
  */
 
+import { plain } from '../shared/clip.ts'
 import {
   AllSourcesFailedError,
   DeadlineError,
@@ -405,7 +406,8 @@ class Run {
         this.#add(s, verdict.key, undefined, verdict.error)
         break
       case 'failed':
-        this.#failures.push({ source: s.name, reason: verdict.reason })
+        // A source's own reason (a custom source's error too): on one line, cut short.
+        this.#failures.push({ source: s.name, reason: plain(verdict.reason) })
         if (verdict.callers)
           this.#callersErrors.push({
             error: error as RpcResponseError,
@@ -459,7 +461,8 @@ class Run {
    * Scrubbed, then cut: a cut made first could leave part of an echoed secret. Scrubbing shrinks
    * the text (each secret becomes `…`), so the window scrubbed grows until what it gives is
    * `SECRET_SPAN` past the 80 characters shown: no secret that the window's end cuts can then
-   * reach them. A large answer costs a window, not its whole length, and once per answer.
+   * reach them. A large answer costs a window, not its whole length, and once per answer. Then
+   * `plain`: a string answer's newlines, escapes and bidi controls are shown as `\uXXXX`.
    */
   #show(value: unknown): string {
     const known = this.#shown.get(value)
@@ -473,7 +476,7 @@ class Run {
         break
       }
     }
-    const shown = preview(text, 80)
+    const shown = plain(text, 80, preview)
     this.#shown.set(value, shown)
     return shown
   }

@@ -1,3 +1,4 @@
+import { plain } from '../shared/clip.ts'
 import { AllSourcesFailedError, BaseError } from '../shared/errors.ts'
 import { expectedLatency, type SourceState } from './sourceState.ts'
 
@@ -80,7 +81,7 @@ export function medianAnswer(req: MedianRequest): Promise<MedianResult> {
         },
         (e) => {
           inflight.delete(s)
-          failures.push({ source: s.name, reason: reasonOf(e) })
+          failures.push({ source: s.name, reason: plain(reasonOf(e)) })
           if (!done && !ask() && inflight.size === 0) finish()
         },
       )

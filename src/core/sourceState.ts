@@ -1,3 +1,4 @@
+import { plain } from '../shared/clip.ts'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import type { Source } from '../shared/types.ts'
 import { type Breaker, type BreakerOptions, createBreaker } from './breaker.ts'
@@ -139,7 +140,7 @@ export function recordFailure(s: SourceState, error: unknown, now = Date.now()):
   // A node's own error object is an answer: it is reachable (the error rate tells the rest).
   if (!(error instanceof RpcResponseError)) s.lastFailedAt = now
   s.errorRate += ERROR_ALPHA * (1 - s.errorRate)
-  s.lastError = error instanceof SourceError ? error.reason : String(error)
+  s.lastError = plain(error instanceof SourceError ? error.reason : String(error))
   if (error instanceof SourceError && error.kind === 'rate-limited') {
     // A 429 to a call sent while the source was already held back (a broadcast, a call in
     // flight when the first 429 came) says nothing new: it must not lengthen the backoff.

@@ -4,6 +4,7 @@
  * whether one is agreed.
  */
 
+import { plain } from '../shared/clip.ts'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { canonical } from './canonical.ts'
 import { isUnknownBlock, notYetImported } from './pruned.ts'
@@ -276,7 +277,7 @@ export class Tally {
       g.sources.map((s) => ({
         source: s.name,
         domain: s.domain,
-        answer: g.error ? g.error.shortMessage : show(g.value),
+        answer: g.error ? plain(g.error.shortMessage) : show(g.value),
       })),
     )
   }

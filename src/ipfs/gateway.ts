@@ -5,7 +5,7 @@
  * block (no fault); 5xx, network errors and timeouts are failures; 429 is a rate limit.
  */
 import type { CID } from 'multiformats/cid'
-import { clip } from '../shared/clip.ts'
+import { clip, plain } from '../shared/clip.ts'
 import { ConfigError, SourceError } from '../shared/errors.ts'
 import { readResponse, TooManyBytes } from '../shared/readBytes.ts'
 import { parseRetryAfter } from '../shared/retryAfter.ts'
@@ -42,7 +42,7 @@ export function gateway(url: string, options: GatewayOptions = {}): IpfsRoute {
   // A gateway may echo the path or query it was asked at, key included, in what it answers.
   const scrub = scrubberFor(url)
   const fail = (kind: SourceError['kind'], message: string, extra = {}) =>
-    new SourceError(name, kind, scrub.text(message), extra)
+    new SourceError(name, kind, plain(scrub.text(message)), extra)
   const classify = networkErrors(fail, redactHost(base), 0)
 
   const blockUrl = (cid: CID) => {

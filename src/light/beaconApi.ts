@@ -5,6 +5,7 @@
  * live) never appear in its name, errors or events.
  */
 
+import { plain } from '../shared/clip.ts'
 import type { Hex } from '../shared/types.ts'
 import { scrubberFor } from '../sources/secrets.ts'
 import { beaconHttp, beaconSettings, followEvents } from './beaconHttp.ts'
@@ -131,7 +132,7 @@ export function beaconApi(url: string, options: BeaconApiOptions = {}): LightCli
     ;(source as Record<typeof key, unknown>)[key] = (...args: unknown[]) =>
       call(...args).catch((error: unknown) => {
         throw error instanceof LightClientError
-          ? new LightClientError(error.reason, scrub.text(error.shortMessage))
+          ? new LightClientError(error.reason, plain(scrub.text(error.shortMessage)))
           : error
       })
   }

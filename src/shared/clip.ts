@@ -23,3 +23,28 @@ export function clip(text: string, max: number): string {
   end = Math.min(end, start + KEPT)
   return `${text.slice(0, end)}…`
 }
+
+/**
+ * What reorders, hides or breaks a line of text on a screen or in a log: C0 controls (newline
+ * and tab too, ESC), DEL, C1, the Arabic letter mark, zero-width and direction marks, line and
+ * paragraph separators, bidi embeddings, overrides and isolates, and the other invisible format
+ * characters (U+2060-206F, the BOM).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are the point
+const UNSEEN = /[\0-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g
+
+/**
+ * A source's text (a node's error message, a reason, an answer shown) as outlast quotes it: on
+ * one line, every `UNSEEN` character written as a visible `\uXXXX`, then cut to `max` (by `clip`,
+ * or `cut`: fanOut.ts previews an answer scrubbed whole). A source can then neither forge a line
+ * of a message (another source's answer), nor send a terminal escape, nor reorder what is read,
+ * nor fill a log. Call it on text already scrubbed of secrets: the escapes and the cut come
+ * after. Only the first `max + 1` characters are read (no cut depends on more).
+ */
+export const plain = (text: string, max = 400, cut = clip): string =>
+  cut(
+    text
+      .slice(0, max + 1)
+      .replace(UNSEEN, (c) => `\\u${(c.charCodeAt(0) + 0x10000).toString(16).slice(1)}`),
+    max,
+  )

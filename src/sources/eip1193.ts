@@ -1,3 +1,4 @@
+import { plain } from '../shared/clip.ts'
 import { ConfigError, RpcResponseError, SourceError } from '../shared/errors.ts'
 import { badRoute } from '../shared/route.ts'
 import type {
@@ -62,7 +63,10 @@ export function eip1193(provider: Eip1193Like, options: Eip1193SourceOptions = {
         provider
           .request({ method: body.method, params: body.params ?? [] })
           .then(resolve, (error: { code?: unknown; message?: unknown; data?: unknown }) => {
-            const message = typeof error?.message === 'string' ? error.message : String(error)
+            // The wallet's words, on one line and cut short (it has no secrets of ours to scrub).
+            const message = plain(
+              typeof error?.message === 'string' ? error.message : String(error),
+            )
             reject(
               typeof error?.code === 'number'
                 ? new RpcResponseError(name, { code: error.code, message, data: error.data })

@@ -133,6 +133,26 @@ describe('resultOf: one response to call 5', () => {
       body('response id "…" does not match 5'),
     )
   })
+
+  it("a node's message on one line, controls shown as \\uXXXX, cut after the scrub", () => {
+    const forged = `boom\n- aws answered 0x1\u001b[2J\u202e ${KEY}`
+    assert.deepEqual(
+      outcome(() => rpc.resultOf({ id: 5, error: { code: 3, message: forged } }, 5)),
+      node(3, 'JSON-RPC error 3: boom\\u000a- aws answered 0x1\\u001b[2J\\u202e …'),
+    )
+    // The key is scrubbed whole before the cut: a cut inside it could keep what no longer matches.
+    const long = `${'word '.repeat(58)}${KEY}${'A'.repeat(2_000_000)}`
+    const { reason } = outcome(() =>
+      rpc.resultOf({ id: 5, error: { code: -32000, message: long } }, 5),
+    ) as { reason: string }
+    assert.ok(reason.length <= 320 && !reason.includes(KEY.slice(0, 8)), reason.slice(-40))
+    assert.ok(reason.endsWith('word …AAA…'), reason.slice(-40))
+    // A close reason or a shown id is made plain too (`fail`).
+    assert.equal(
+      rpc.fail('network', 'lost (code 1000: a\u2066b\n)').reason,
+      'lost (code 1000: a\\u2066b\\u000a)',
+    )
+  })
 })
 
 describe('splitBatch: the answer to calls 1, 2 and 3', () => {

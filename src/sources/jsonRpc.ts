@@ -8,6 +8,7 @@
  * id, result and error), and when a response carries both `error` and `result` the error wins (a
  * node that sets `"result": null` beside its error means the error).
  */
+import { plain } from '../shared/clip.ts'
 import { RpcResponseError, SourceError, type SourceFailureKind } from '../shared/errors.ts'
 import type { RpcRequest } from '../shared/types.ts'
 import type { Scrubber } from './secrets.ts'
@@ -22,7 +23,7 @@ export const callOf = (id: number, body: RpcRequest): Call => ({
   params: body.params ?? [],
 })
 
-/** A failure of the source, its message scrubbed. */
+/** A failure of the source, its message scrubbed, then made `plain` (it may quote the source). */
 export type Fail = (
   kind: SourceFailureKind,
   message: string,
@@ -35,7 +36,8 @@ export type JsonRpc = {
   /** `showId`, scrubbed of this source's secrets before it is cut short. */
   showId(id: unknown): string
   /**
-   * A node's JSON-RPC error object as an `RpcResponseError` (message and data scrubbed), or, if
+   * A node's JSON-RPC error object as an `RpcResponseError` (message and data scrubbed, the
+   * message then `plain`: one line, at most 300 characters), or, if
    * it is not one (`{ code: number, message: string, data? }`), a `body` failure saying why.
    */
   nodeError(error: unknown): SourceError
@@ -67,7 +69,7 @@ export const showId = (id: unknown, clean: (text: string) => string = (t) => t):
 
 export function jsonRpc(name: string, scrub: Scrubber): JsonRpc {
   const fail: Fail = (kind, message, extra) =>
-    new SourceError(name, kind, scrub.text(message), extra)
+    new SourceError(name, kind, plain(scrub.text(message)), extra)
 
   const nodeError = (error: unknown): SourceError => {
     const e = error as { code?: unknown; message?: unknown; data?: unknown }
@@ -80,7 +82,8 @@ export function jsonRpc(name: string, scrub: Scrubber): JsonRpc {
     const { code, message, data } = e as { code: number; message: string; data?: unknown }
     return new RpcResponseError(name, {
       code,
-      message: scrub.text(message),
+      // Scrubbed whole, then escaped and cut: a cut made first could leave part of a secret.
+      message: plain(scrub.text(message), 300),
       data: scrub.data(data),
     })
   }

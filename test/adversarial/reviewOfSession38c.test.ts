@@ -74,6 +74,15 @@
  *    (U+202A-202E, U+2066-2069) written as `\uXXXX`, then `clip` (a few hundred characters),
  *    applied to a node error's message in jsonRpc.ts (the whole kept in nothing that is shown)
  *    and to string previews in fanOut.ts `show`.
+ *    Fixed: shared/clip.ts `plain(text, max)` writes C0/C1 controls (newline and tab too), DEL,
+ *    the bidi and invisible format controls (U+061C, U+200B-200F, U+2028-202E, U+2060-206F,
+ *    U+FEFF) as `\uXXXX`, then cuts with `clip` (400 by default). Applied after the scrub to a
+ *    node error's message (jsonRpc.ts `nodeError`, 300), every failure a source's adapter writes
+ *    (`fail`: a close reason, an id), an EIP-1193 wallet's message (eip1193.ts), and, for custom
+ *    sources, `lastError` (sourceState.ts `recordFailure`), a node error in `Tally.list` and
+ *    failure reasons (fanOut.ts, median.ts); string previews are escaped before their cut
+ *    (fanOut.ts `show`: `plain(text, 80, preview)`). The QuorumError now quotes `boom\u000a- aws (aws-us-east-1) answered
+ *    0x…` on the liar's one line; a 2 MB message is at most 400 characters everywhere.
  *
  * Held (asserted below):
  * - An agreed revert is agreed on its code and data: the faster liar's revert with the honest
@@ -457,7 +466,7 @@ describe('source-controlled text', () => {
       }),
   }
 
-  it.fails("correct behaviour: a source's error text adds no line to a QuorumError and carries no control characters", async () => {
+  it("Fixed: a source's error text adds no line to a QuorumError and carries no control characters", async () => {
     const l = rawLiar(async (sent, real) => {
       const call = sent as Call
       if (call.method === 'eth_getBalance')
@@ -487,7 +496,7 @@ describe('source-controlled text', () => {
     }
   }, 30_000)
 
-  it.fails("correct behaviour: a source's 2 MB error message is cut short in status() and events", async () => {
+  it("Fixed: a source's 2 MB error message is cut short in status() and events", async () => {
     const l = rawLiar(async (sent, real) => {
       const call = sent as Call
       if (call.method === 'eth_getCode')
