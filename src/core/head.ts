@@ -71,8 +71,11 @@ export type HeadTracker = {
   confirmed(): boolean
   /** The agreed chain's hash at `n`, if known (the confirmed chain's, or the unconfirmed head's). */
   hashAt(n: number): string | undefined
-  /** Is `hash` (lowercase) the confirmed chain's block at its height, among the heights kept? */
-  holds(hash: string): boolean
+  /**
+   * Is `hash` (lowercase) the confirmed chain's block at its height (`at`, when known: one look),
+   * among the heights kept?
+   */
+  holds(hash: string, at?: number): boolean
   /** The newest head domains enough to confirm it agreed on (the agreed head, or below it). */
   confirmedHead(): Readonly<Head> | undefined
   /**
@@ -172,7 +175,10 @@ class Tracker {
       hashAt: (n) =>
         this.#confirmedHashes.get(n) ??
         (this.#agreed?.number === n && !this.#agreedConfirmed ? this.#agreed.hash : undefined),
-      holds: (hash) => [...this.#confirmedHashes.values()].includes(hash),
+      holds: (hash, at) =>
+        at === undefined
+          ? [...this.#confirmedHashes.values()].includes(hash)
+          : this.#confirmedHashes.get(at) === hash,
       confirmedHead: () => this.#confirmedHead,
       refresh: () => this.#refresh(),
       confirm: (s, header) => this.#confirm(s, header),

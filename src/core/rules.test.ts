@@ -10,6 +10,7 @@ const head = {
   peek: () => HEAD,
   get: async () => HEAD,
   hashAt: (n: number) => (n === HEAD.number ? HEAD.hash : undefined),
+  holds: (hash: string, at: number) => at === HEAD.number && hash === HEAD.hash,
 } as unknown as HeadTracker
 const SAFE = { number: 0x10, hash: `0x${'ef'.repeat(32)}` } as Head
 const WHO = '0x00000000000000000000000000000000000b0b01'
@@ -35,7 +36,16 @@ describe('pinBlock', () => {
       assert.deepEqual(pinned.params, [WHO, { blockHash: HEAD.hash }], JSON.stringify(tag))
       assert.equal(pinned.headDependent, true)
       assert.equal(pinned.expectedHash, HEAD.hash)
+      assert.equal(pinned.tracked, undefined, 'a confirmed head: no later check')
     }
+    const lone = await pinBlock(
+      'eth_getBalance',
+      [WHO, 'latest'],
+      classify('eth_getBalance'),
+      { ...head, holds: () => false },
+      true,
+    )
+    assert.equal(lone.tracked, HEAD.number, 'a head not confirmed as it was pinned')
     const byNumber = await pin('eth_getBalance', [WHO, null], false)
     assert.deepEqual(byNumber.params, [WHO, '0x20'])
   })

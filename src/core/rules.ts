@@ -29,10 +29,11 @@ export type Pinned = {
    */
   unpinned?: boolean
   /**
-   * `expectedHash` is the head tracker's (`latest`, a block by number): an answer that carries it
-   * is only as good as that hash, which the domains may not have confirmed (a lone head).
+   * The height of `expectedHash`, the head tracker's (`latest`, a block by number), when no
+   * domains enough had confirmed it as the read was pinned (a lone head): an answer that carries
+   * it is no better than that hash, unless it is confirmed by the time the read settles.
    */
-  tracked?: true
+  tracked?: number
   /** The block was named by one domain alone (a `safe` or `finalized` tag, `degraded`). */
   degraded?: true
 }
@@ -84,15 +85,15 @@ export async function pinBlock(
     }
     const h = await head.get()
     out[i] = toBlock(h)
-    return { params: out, headDependent: true, block: h, expectedHash: h.hash, tracked: true }
+    const lone = head.holds(h.hash, h.number) ? {} : { tracked: h.number }
+    return { params: out, headDependent: true, block: h, expectedHash: h.hash, ...lone }
   }
   if (typeof tag === 'string' && /^0x[0-9a-f]{1,16}$/.test(tag)) {
-    const known = head.hashAt(Number.parseInt(tag, 16))
-    return {
-      params: out,
-      headDependent: true,
-      ...(known ? { expectedHash: known, tracked: true } : {}),
-    }
+    const n = Number.parseInt(tag, 16)
+    const known = head.hashAt(n)
+    if (!known) return { params: out, headDependent: true }
+    const lone = head.holds(known, n) ? {} : { tracked: n }
+    return { params: out, headDependent: true, expectedHash: known, ...lone }
   }
   // `safe` and `finalized` are resolved like `latest`: to the block the domains agree they mean
   // (a block by number itself is agreed on as it is).

@@ -9,9 +9,10 @@
  *
  * Found (each first an `it.fails('correct behaviour: …')`; all three fixed the same stop, their
  * tests renamed "Fixed: …"): 1. `resolveTag` carries the tag read's `degraded` label
- * (`Pinned.degraded`) and agreeOn labels the read by it; 2. a read whose expected hash came from
- * the head tracker (`Pinned.tracked`) is `degraded` unless that hash is on the confirmed chain
- * (`head.holds`) when it settles; 3. in-flight sharing is keyed by the shown floor too
+ * (`Pinned.degraded`) and agreeOn labels the read by it; 2. a read pinned to a hash of the head
+ * tracker's that was not confirmed as it was pinned (`Pinned.tracked`, its height) is `degraded`
+ * unless it is on the confirmed chain (`head.holds`) by the time it settles (a hash confirmed at
+ * pin time keeps its label: a head jump that forgets the heights below it is no downgrade); 3. in-flight sharing is keyed by the shown floor too
  * (`head.shownFloor()`).
  * 1. High. `safe`/`finalized` state read `agreed` on one domain's word. On the quiet chain the
  *    liar names the payment's block (#1, real, correctly hashed) `finalized` (the chain's is #0:

@@ -139,8 +139,7 @@ async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer>
   const unconfirmed =
     !!at &&
     ((!head.confirmed() && at === head.peek()?.hash) ||
-      // The confirmed head first: one comparison for nearly every read.
-      (!!pinned.tracked && at !== head.confirmedHead()?.hash && !head.holds(at)))
+      (pinned.tracked !== undefined && !head.holds(at, pinned.tracked)))
   const lost =
     !single && (unconfirmed || !!pinned.degraded || (!verified && (degraded || result.degraded)))
   if (lost) events.emit('quorumLoss', { method, domains: result.domains })
