@@ -339,7 +339,11 @@ function checkPolicies(
     const hashParam = num(`${path}.hashParam`, o?.hashParam, whole(0, MAX_PARAM))
     out[method] = defined({ class: cls, blockParam, byHash, hashParam })
   }
-  for (const send of ['eth_sendRawTransaction', 'eth_sendRawTransactionSync']) {
+  for (const send of [
+    'eth_sendRawTransaction',
+    'eth_sendRawTransactionSync',
+    'eth_sendRawTransactionConditional',
+  ]) {
     const p = out[send]
     if (p && (p as MethodPolicy).class !== 'broadcast' && p !== 'broadcast')
       if (sources.some((s) => privateRoute(s.config.methods)))

@@ -17,13 +17,16 @@ export function serves(route: MethodRoute | undefined, method: string): boolean 
 
 /**
  * A method that hands transactions on, outlast's own sends aside (`eth_sendPrivateTransaction`,
- * `eth_sendBundle`, `mev_sendBundle`, `eth_callBundle`, `eth_cancelPrivateTransaction`…). Asked
- * like a read it would reach every source, the public ones with the signed transactions in it
- * (reviewOfSession38a): unless the app gives it a policy, it is asked only of a source that
- * `names` it.
+ * `eth_sendBundle`, `mev_sendBundle`, `eth_callBundle`, `eth_cancelPrivateTransaction`,
+ * bloXroute's `blxr_tx` and `blxr_private_tx`, `hmyv2_sendRawTransaction`,
+ * `Filecoin.EthSendRawTransaction`…): a namespace, then a name that sends, cancels, submits,
+ * bundles or is private, or ends in `_tx`. Asked like a read it would reach every source, the
+ * public ones with the signed transactions in it (reviewOfSession38a, 38d): unless the app gives
+ * it a policy, it is asked only of a source that `names` it.
  */
 export const handsOn = (method: string): boolean =>
-  /^[a-z]+_(send|cancel)|bundle/i.test(method) && !BROADCAST.has(method)
+  /^[a-z][a-z0-9]*[_.](.*(send|cancel|submit|private|bundle)|(.*_)?tx$)/i.test(method) &&
+  !BROADCAST.has(method)
 
 /** A source whose route names `method` in `include`, by its name (no wildcard). */
 export const names = (route: MethodRoute | undefined, method: string): boolean =>

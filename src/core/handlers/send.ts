@@ -160,17 +160,24 @@ async function sendToAll(
     // though the public domains took it and mined it: reviewOfSession37c).
     return await to(privateRoutes, fallback ? Math.floor((Date.now() + deadline) / 2) : deadline)
   } catch (error) {
-    // Refused, it may be mined already (a wallet's rebroadcast): the private routes do not say.
-    const mined =
-      error instanceof RpcResponseError && (await minedAlready(engine, params[0], deadline))
-    if (mined) return mined
-    // Only the private routes' verdict sends it on: not an error of outlast's own.
+    // Only the private routes' verdict sends it on: not an error of outlast's own. The public
+    // broadcast gets the time left (its own lookups find a transaction mined already).
     const verdict = error instanceof AllSourcesFailedError || error instanceof RpcResponseError
-    if (!fallback || !verdict) throw error
-    listen?.fellBack()
-    return to(rest)
+    if (fallback && verdict) {
+      listen?.fellBack()
+      return to(rest)
+    }
+    // Refused, it may be mined already (a wallet's rebroadcast): the private routes do not say.
+    const until = Math.min(deadline, Date.now() + MINED_CHECK)
+    const mined =
+      error instanceof RpcResponseError && (await minedAlready(engine, params[0], until))
+    if (mined) return mined
+    throw error
   }
 }
+
+/** How long a refusal waits on the look for a receipt (`minedAlready`). */
+const MINED_CHECK = 2_000
 
 /**
  * A transaction the private routes refused, sent as mined, when its receipt stands (agreed or
