@@ -512,6 +512,7 @@ class Run {
         this.tally.doubted(groups[0]!, this.#req.pending ?? (() => false)),
       pending: this.#req.pending,
       inclusion: !!this.#req.beatsNotYet && !this.#inclusionAsked,
+      includes: !!this.#req.beatsNotYet,
       callersErrors: this.#callersErrors,
       needDomains: this.#req.need.domains,
       failures: this.#failures.length,

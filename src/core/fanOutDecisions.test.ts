@@ -222,6 +222,24 @@ describe('whenExhausted', () => {
     })
   })
 
+  it('a lone real answer with an inclusion check (a receipt) beside failures is checked before it stands', () => {
+    const receipt = group({ blockHash: '0xb' })
+    const lone = { ...base, groups: [receipt], degrade: true, failures: 1, includes: true }
+    assert.deepEqual(whenExhausted({ ...lone, inclusion: true }), {
+      do: 'checkInclusion',
+      group: receipt,
+    })
+    // Checked and not placed: no answer (a re-ask, then a quorum error), never degraded.
+    assert.deepEqual(whenExhausted(lone), { do: 'reask' })
+    assert.deepEqual(whenExhausted({ ...lone, reasked: true }), { do: 'quorumError' })
+    // "Not found" and a node error are no inclusion matter: they degrade as before.
+    for (const g of [group(null), group(undefined, unknown)])
+      assert.deepEqual(whenExhausted({ ...lone, groups: [g], inclusion: true }), {
+        do: 'degrade',
+        group: g,
+      })
+  })
+
   it('"no such method" from as many domains as an answer needs outvotes one answer or failure', () => {
     const twoDomains = [
       { error: unknown, domain: 'a' },
@@ -376,8 +394,77 @@ describe('judge', () => {
     const pinned = { ...rules, pinnedAt: 7 }
     const unknown = new RpcResponseError('a', { code: -32000, message: 'unknown block' })
     assert.equal(judge(pinned, a, undefined, unknown).kind, 'failed')
+    // Another node error is no "unknown block": its own answer, keyed by its own words (a
+    // node's error to a read is its answer since reviewOfSession38c: nodeErrors.ts).
     const other = new RpcResponseError('a', { code: -32000, message: 'nonce too low' })
-    assert.equal(judge(rules, a, undefined, other).kind, 'failed')
+    assert.deepEqual(judge(rules, a, undefined, other), {
+      kind: 'nodeError',
+      key: 'error:-32000:"json-rpc error -32000: nonce too low"',
+      error: other,
+    })
+  })
+
+  it("a node's error to a read is its answer, agreed on by code and data (else words); 'not now' is a failure", () => {
+    const poor = (source: string, message: string) =>
+      new RpcResponseError(source, { code: -32003, message })
+    const anvil = judge(
+      rules,
+      a,
+      undefined,
+      poor('a', 'Insufficient funds for gas * price + value'),
+    )
+    const other = judge(
+      rules,
+      b,
+      undefined,
+      poor('b', 'insufficient  funds for gas * price + value'),
+    )
+    assert.equal(anvil.kind, 'nodeError')
+    // Case and spacing aside, the same words: one group.
+    assert.equal(anvil.kind === 'nodeError' && anvil.key, other.kind === 'nodeError' && other.key)
+    const limited = new RpcResponseError('a', { code: -32005, message: 'rate limit exceeded' })
+    assert.deepEqual(judge(rules, a, undefined, limited), {
+      kind: 'failed',
+      reason: limited.reason,
+      callers: false,
+    })
+    // A log query's errors beyond reverts and invalid params stay failures (range limits).
+    const logs = judge({ method: 'eth_getLogs' }, a, undefined, poor('a', 'query returned more'))
+    assert.equal(logs.kind, 'failed')
+    // An untrusted source's node error counts for nothing.
+    const stranger = { ...state('u', 'U'), untrusted: true }
+    assert.equal(judge(rules, stranger, undefined, poor('u', 'insufficient funds')).kind, 'failed')
+  })
+
+  it("agreed node errors win; a lone liar's revert beside them is a split, never degraded", () => {
+    const t = new Tally({ sources: 2, domains: 2 })
+    const refusal = (s: SourceState) =>
+      judge(rules, s, undefined, new RpcResponseError(s.name, { code: -32003, message: 'no' }))
+    const liar = judge(rules, c, undefined, new RpcResponseError('c', { code: 3, message: 'x' }))
+    for (const [s, v] of [
+      [c, liar],
+      [a, refusal(a)],
+    ] as const)
+      if (v.kind === 'nodeError') t.add(s, v.key, undefined, v.error)
+    const exhausted = {
+      groups: t.all(),
+      reserve: 0,
+      degrade: true,
+      contested: false,
+      doubted: false,
+      inclusion: false,
+      callersErrors: [],
+      needDomains: 2,
+      failures: 0,
+      reasked: true,
+      inflight: 0,
+      now: 0,
+      deadline: 10_000,
+    }
+    assert.deepEqual(whenExhausted(exhausted), { do: 'quorumError' })
+    const b1 = refusal(b)
+    const g = b1.kind === 'nodeError' ? t.add(b, b1.key, undefined, b1.error) : undefined
+    assert.ok(g && t.agreed(g) && g.error?.code === -32003)
   })
 
   it('an answer that fails the check, or breaks the rules reading it, is rejected', () => {

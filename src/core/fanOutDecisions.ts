@@ -275,6 +275,11 @@ export type Exhaustion = {
   pending?: ((result: unknown) => boolean) | undefined
   /** A lone real answer's inclusion may still be checked (`beatsNotYet`, not asked yet). */
   inclusion: boolean
+  /**
+   * The request's answers have an inclusion check (`beatsNotYet`: a receipt), asked or not: a
+   * lone real answer then stands only once it passes, beside failures as beside a "not yet".
+   */
+  includes?: boolean
   /** Errors that are the caller's (an unknown method), with the domain each came from (none: an untrusted source). */
   callersErrors: readonly { error: RpcResponseError; domain: string | undefined }[]
   /** Domains an answer needs (`need.domains`): as many saying "no such method" are an answer. */
@@ -292,7 +297,10 @@ export type Exhausted =
   | { do: 'askReserve' }
   /** One answer and every other domain failed: it stands, flagged degraded. */
   | { do: 'degrade'; group: Group }
-  /** One real answer whose only dissent is "not yet": it stands if its inclusion checks. */
+  /**
+   * One real answer whose only dissent is "not yet", or beside failures where the request has
+   * an inclusion check: it stands if its inclusion checks.
+   */
   | { do: 'checkInclusion'; group: Group }
   /** Every source said the request itself is wrong: that is the caller's answer. */
   | { do: 'callersError'; error: RpcResponseError }
@@ -342,8 +350,14 @@ export function whenExhausted(x: Exhaustion): Exhausted {
     return { do: 'callersError', error: callers.error }
   if (all.length === 0 && x.reserve > 0) return { do: 'askReserve' }
   if (all.length === 1 && x.degrade && !x.contested) {
-    if (!x.doubted) return { do: 'degrade', group: all[0]! }
-    if (x.inclusion) return { do: 'checkInclusion', group: all[0]! }
+    const g = all[0]!
+    // A made-up receipt beside other domains' failures (a rate limit) is checked as one beside
+    // a "not yet" is: degraded before its check, a liar's receipt for a pending transaction
+    // was the answer (test/adversarial/reviewOfSession38a.test.ts, finding 5). Checked and not
+    // placed, it is no answer (below: a re-ask, then a quorum error).
+    const checked = !!x.includes && !g.error && !x.pending?.(g.value)
+    if (!x.doubted && !checked) return { do: 'degrade', group: g }
+    if (x.inclusion) return { do: 'checkInclusion', group: g }
   }
   const real = all.filter((g) => g.error || !x.pending?.(g.value))
   const lone = real.length === 1 && all.length > 1 && !real[0]!.error ? real[0]! : undefined

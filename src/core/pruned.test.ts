@@ -29,6 +29,13 @@ describe('pruned state', () => {
 
   it('is not a revert, another node error or a network failure', () => {
     expect(isPruned(refusal(3, 'execution reverted'))).toBe(false)
+    // A contract's revert reason is its words, not the node's (reviewOfSession38c, finding 4).
+    expect(isPruned(refusal(3, 'execution reverted: order pruned'))).toBe(false)
+    expect(isPruned(refusal(3, 'execution reverted: header not found'))).toBe(false)
+    expect(isPruned(refusal(-32000, 'execution reverted: missing trie node'))).toBe(false)
+    // Only codes nodes refuse missing state with (4444: EIP-4444's pruned history).
+    expect(isPruned(refusal(4444, 'pruned history unavailable'))).toBe(true)
+    expect(isPruned(refusal(-32003, 'state at block #3 is pruned'))).toBe(false)
     expect(isPruned(refusal(-32000, 'nonce too low'))).toBe(false)
     expect(isPruned(new SourceError('node', 'network', 'missing trie node'))).toBe(false)
   })

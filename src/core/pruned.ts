@@ -62,9 +62,27 @@ export function unconfirmedBlock(params: readonly unknown[], holds: (hash: strin
   return h !== undefined && !holds(h)
 }
 
-/** A node's refusal because it no longer holds the state (or block) asked for. */
+/**
+ * The codes nodes refuse missing state with: -32000 (geth, Erigon, Besu, Reth), -32001 and
+ * -32002 (Nethermind's resource not found / unavailable), -32602 (anvil's BlockOutOfRangeError)
+ * and 4444 (EIP-4444's pruned history: Reth, Nethermind). Never 3, a revert's.
+ */
+const MISSING_STATE_CODES: ReadonlySet<number> = new Set([-32000, -32001, -32002, -32602, 4444])
+
+/**
+ * A node's refusal because it no longer holds the state (or block) asked for. A revert is not,
+ * whatever its reason says: a contract reverting with Error("order pruned") (or "header not
+ * found") made every source `unserved` and, at an old block, blinded each to history for good
+ * (`notePruned`: test/adversarial/reviewOfSession38c.test.ts). Its words are the contract's,
+ * not the node's: only a code nodes use for missing state, without "revert", is read.
+ */
 export function isPruned(error: unknown): error is RpcResponseError {
-  return error instanceof RpcResponseError && PRUNED.test(error.reason)
+  return (
+    error instanceof RpcResponseError &&
+    MISSING_STATE_CODES.has(error.code) &&
+    !/revert/i.test(error.reason) &&
+    PRUNED.test(error.reason)
+  )
 }
 
 /**

@@ -7,6 +7,7 @@
 import { plain } from '../shared/clip.ts'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { canonical } from './canonical.ts'
+import { isNodeAnswer, nodeErrorKey } from './nodeErrors.ts'
 import { isUnknownBlock, notYetImported } from './pruned.ts'
 import type { SourceState } from './sourceState.ts'
 
@@ -52,8 +53,9 @@ export type Verdict =
   /** An answer proven locally: it needs no agreement. */
   | { kind: 'alone' }
   /**
-   * A node error every node gives (a revert): agreed on like an answer. `notYet`: a node's
-   * "unknown block" that is no contradiction of an answer (pruned.ts `notYetImported`).
+   * A node error that is the node's answer (a revert, -32003: nodeErrors.ts `isNodeAnswer`):
+   * agreed on like an answer. `notYet`: a node's "unknown block" that is no contradiction of an
+   * answer (pruned.ts `notYetImported`).
    */
   | { kind: 'nodeError'; key: string; error: RpcResponseError; notYet?: boolean }
   /** The source failed; `callers` when the error is the caller's (an unknown method). */
@@ -91,11 +93,9 @@ function judgeTrusted(
   result: unknown,
   error: unknown,
 ): Verdict {
-  if (error instanceof RpcResponseError && error.deterministic) {
-    // The same error from every node: its code and data, else its message without the name.
-    const detail = error.data ?? error.reason
-    return { kind: 'nodeError', key: `error:${error.code}:${canonical(detail)}`, error }
-  }
+  // A revert, invalid params: the same error from every node, whatever block it names.
+  if (error instanceof RpcResponseError && error.deterministic)
+    return { kind: 'nodeError', key: nodeErrorKey(error), error }
   // A live node that does not know the block asked for has answered, not failed: its "unknown
   // block" dissents from an answer about that block (one source's made-up block stands against
   // domains that are up and say no such block; a node a block behind is asked again).
@@ -111,6 +111,11 @@ function judgeTrusted(
           error,
           notYet: notYetImported(s, rules.params),
         }
+  // Any other node error that is no "cannot serve now" (-32003 "insufficient funds…") is the
+  // node's answer too: agreed, it is the caller's; a lone liar's revert or result beside
+  // honest domains' agreed refusal is one side of a split, never the last domain standing.
+  if (isNodeAnswer(error, rules.method))
+    return { kind: 'nodeError', key: nodeErrorKey(error), error }
   if (error !== undefined)
     return { kind: 'failed', reason: reasonOf(error), callers: !!rules.callersError?.(error) }
   // The rules read untrusted data: any exception is that source's malformed answer.

@@ -489,7 +489,7 @@ describe('held', () => {
 })
 
 describe('receipts while the other domain fails', () => {
-  it.fails('correct behaviour: a 10 s sync send mined 4 s later, two domains, aws failing its receipt reads (a rate limit) and the liar accepting and serving a made-up receipt in the real head block: never the made-up receipt (a receipt that stands alone is checked against the agreed chain\'s body, as against a "not found")', async () => {
+  it('Fixed: a 10 s sync send mined 4 s later, two domains, aws failing its receipt reads (a rate limit) and the liar accepting and serving a made-up receipt in the real head block: never the made-up receipt (a receipt that stands alone is checked against the agreed chain\'s body, as against a "not found")', async () => {
     const { account } = transfers(() => lab.anvil)
     let raw: `0x${string}` | undefined
     const liar = over('liar', 'liar-host', async (method, params, answer) => {

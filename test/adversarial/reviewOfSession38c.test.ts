@@ -194,7 +194,7 @@ const failuresOf = (rpc: ReturnType<typeof createOutlast>, names: string[]) =>
     .map((s) => `${s.name}: ${s.failures} failures, breaker ${s.breaker}, ${s.lastError ?? '-'}`)
 
 describe('errors as answers', () => {
-  it.fails("correct behaviour: the liar's made-up revert does not stand against three honest domains' refusal (-32003)", async () => {
+  it("Fixed: the liar's made-up revert does not stand against three honest domains' refusal (-32003)", async () => {
     const l = liar(async (method, _p, answer) => {
       if (method === 'eth_call') throw lyingRevert()
       return answer()
@@ -226,7 +226,7 @@ describe('errors as answers', () => {
     }
   }, 30_000)
 
-  it.fails("correct behaviour: the liar's made-up eth_call result does not stand against two honest domains' refusal", async () => {
+  it("Fixed: the liar's made-up eth_call result does not stand against two honest domains' refusal", async () => {
     const WORD = `0x${'00'.repeat(31)}01`
     const l = liar(async (method, _p, answer) => (method === 'eth_call' ? WORD : answer()))
     const rpc = createOutlast({
@@ -249,7 +249,7 @@ describe('errors as answers', () => {
     }
   }, 30_000)
 
-  it.fails("correct behaviour: honest nodes' agreed refusal of a caller's call costs them nothing; the liar does not become the last domain standing", async () => {
+  it("Fixed: honest nodes' agreed refusal of a caller's call costs them nothing; the liar does not become the last domain standing", async () => {
     const l = liar(async (method, _p, answer) => {
       if (method === 'eth_call') throw lyingRevert()
       if (method === 'eth_getBalance') return MARK
@@ -287,7 +287,7 @@ describe('errors as answers', () => {
     }
   }, 30_000)
 
-  it.fails("correct behaviour: the nodes' agreed -32003 is the caller's answer, not 4900 'all sources failed'", async () => {
+  it("Fixed: the nodes' agreed -32003 is the caller's answer, not 4900 'all sources failed'", async () => {
     const rpc = createOutlast({
       chainId: CHAIN_ID,
       sources: honest(['aws', 'gcp', 'home']),
@@ -309,7 +309,7 @@ describe('errors as answers', () => {
     }
   }, 30_000)
 
-  it.fails('correct behaviour: a contract reverting with Error("pruned") gets its revert, and state at that block stays readable', async () => {
+  it('Fixed: a contract reverting with Error("pruned") gets its revert, and state at that block stays readable', async () => {
     const C = `0x${'00'.repeat(18)}c0de`
     await lab.anvil.rpc('anvil_setCode', [C, revertsWith('order pruned')])
     await lab.anvil.rpc('anvil_mine', ['0x1'])

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'vitest'
+import { RpcResponseError, SourceError } from '../shared/errors.ts'
+import { cannotServeNow, isNodeAnswer, nodeErrorKey } from './nodeErrors.ts'
+
+const error = (code: number, message: string, data?: unknown) =>
+  new RpcResponseError('node', { code, message, ...(data === undefined ? {} : { data }) })
+
+describe("a node's error to a read", () => {
+  it('is its answer: a revert, invalid params, a refusal every node at that state gives', () => {
+    for (const [code, message] of [
+      [3, 'execution reverted: paused'],
+      [-32602, 'invalid argument 0: hex string without 0x prefix'],
+      [-32003, 'Insufficient funds for gas * price + value'],
+      [-32000, 'insufficient funds for gas * price + value: address 0x77 have 0 want 1'],
+      [-32000, 'intrinsic gas too high'],
+      [-32000, 'gas required exceeds allowance (30000000)'],
+      [-32015, 'VM execution error.'],
+      // A revert whose reason reads like a limit is still the contract's revert.
+      [3, 'execution reverted: rate limit exceeded'],
+    ] as const)
+      assert.equal(isNodeAnswer(error(code, message), 'eth_call'), true, `${code} ${message}`)
+  })
+
+  it('is a failure when it says the node cannot serve now, or has its own rule', () => {
+    for (const [code, message] of [
+      [-32005, 'rate limit exceeded'],
+      [-32603, 'internal error'],
+      [-32002, 'request timed out'],
+      [-32601, 'the method eth_foo does not exist/is not available'],
+      [-32600, 'batch too large'],
+      [-32700, 'parse error'],
+      [429, 'Your app has exceeded its compute units per second capacity'],
+      [4900, 'disconnected'],
+      [-32000, 'execution aborted (timeout = 5s)'],
+      [-32000, 'Too Many Requests'],
+      [-32000, 'upstream connect error'],
+      // pruned.ts and "unknown block" rules
+      [-32000, 'missing trie node abc'],
+      [-32000, 'header not found'],
+      [-32001, 'Resource not found'],
+      [-32000, 'unknown block'],
+      [4444, 'pruned history unavailable'],
+    ] as const)
+      assert.equal(isNodeAnswer(error(code, message), 'eth_call'), false, `${code} ${message}`)
+    assert.equal(cannotServeNow(error(-32005, 'x')), true)
+    assert.equal(cannotServeNow(error(-32003, 'insufficient funds')), false)
+    assert.equal(isNodeAnswer(new SourceError('node', 'http', 'HTTP 503'), 'eth_call'), false)
+  })
+
+  it("is a failure for eth_getLogs unless a revert or invalid params (providers' limits)", () => {
+    assert.equal(
+      isNodeAnswer(error(-32000, 'query returned more than 10000'), 'eth_getLogs'),
+      false,
+    )
+    assert.equal(isNodeAnswer(error(-32602, 'invalid topics'), 'eth_getLogs'), true)
+  })
+
+  it('is keyed by code and data, else code and words (case and spacing aside)', () => {
+    assert.equal(
+      nodeErrorKey(error(3, 'execution reverted: a', '0x01')),
+      nodeErrorKey(error(3, 'execution reverted: b', '0x01')),
+    )
+    assert.notEqual(
+      nodeErrorKey(error(3, 'execution reverted', '0x01')),
+      nodeErrorKey(error(3, 'execution reverted', '0x02')),
+    )
+    assert.equal(
+      nodeErrorKey(error(-32003, 'Insufficient funds  for gas')),
+      nodeErrorKey(error(-32003, 'insufficient funds for gas')),
+    )
+    assert.notEqual(
+      nodeErrorKey(error(-32003, 'insufficient funds')),
+      nodeErrorKey(error(-32000, 'insufficient funds')),
+    )
+  })
+})

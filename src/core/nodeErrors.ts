@@ -1,0 +1,72 @@
+/**
+ * A node's JSON-RPC error object to a read: its answer, or its "cannot serve this now". An
+ * answer (a revert, -32003 "insufficient funds for gas * price + value", geth's -32000
+ * "intrinsic gas too high") is what every honest node says about the same request at the same
+ * state: it is grouped and agreed like a result (tally.ts `judgeTrusted`), agreed it is the
+ * caller's answer, and it costs its source nothing (sourcePool.ts). Counted as a failure, three
+ * honest domains' agreed refusal left a lone liar's revert or made-up result standing, degraded,
+ * and their breakers opened for being right (test/adversarial/reviewOfSession38c.test.ts).
+ * "Cannot serve now" (a rate limit, an internal error, a timeout, a method not served, state
+ * pruned, a block not known, a log range past the provider's limit) is that source's failure,
+ * or its own rule's (pruned.ts, logRanges.ts, policy.ts `isCallersError`), as before.
+ */
+import { RpcResponseError } from '../shared/errors.ts'
+import { canonical } from './canonical.ts'
+import { isPruned, isUnknownBlock } from './pruned.ts'
+
+/**
+ * Codes that say the node could not take or serve the call, not what the chain says: parse
+ * error and invalid request (the call's framing, a batch too large), method not found or not
+ * supported (a routing matter: policy.ts `isCallersError` reads them), internal error, resource
+ * unavailable (geth's timeouts), limit exceeded, JSON-RPC version not supported.
+ */
+const NOT_NOW_CODES: ReadonlySet<number> = new Set([
+  -32700, -32600, -32601, -32603, -32002, -32004, -32005, -32006,
+])
+
+/**
+ * Providers' and nodes' words for "not now", whatever the code (-32000 is every server error):
+ * rate limits and quotas, timeouts (geth's "execution aborted (timeout = 5s)" depends on the
+ * node's load), overload, gateways and backends, keys and plans.
+ */
+const NOT_NOW =
+  /rate.?limit|too many requests|limit (?:reached|exceeded)|exceeded .*(?:limit|quota|capacity)|quota|capacity|timed? ?out|timeout|deadline exceeded|try again|temporar|busy|overload|unavailable|not available|internal error|upstream|backend|gateway|unauthori[sz]ed|forbidden|api key|not (?:supported|allowed|whitelisted|enabled)|disabled|method .*(?:not found|does not exist)/i
+
+/** The node says it cannot serve the call now (or at all): no answer about the chain. */
+export function cannotServeNow(error: RpcResponseError): boolean {
+  const { code } = error
+  // EIP-1193's provider states (4001 rejected, 4100 unauthorized, 4200 unsupported, 4900
+  // disconnected; 4444 pruned history) and HTTP statuses some providers send as codes (429).
+  if (NOT_NOW_CODES.has(code) || (code >= 4_000 && code < 5_000) || (code >= 400 && code < 600))
+    return true
+  return NOT_NOW.test(error.reason)
+}
+
+/**
+ * `error` is a node's answer to a read of `method` (a trusted source's: tally.ts `judge` counts
+ * an untrusted one's for nothing). Reverts and invalid params always are (`deterministic`);
+ * state pruned and "unknown block" have their own rules (pruned.ts) and are not; nor is any
+ * `eth_getLogs` error beyond those: providers word their range and result limits in too many
+ * ways (logRanges.ts splits for those it reads; the rest must stay that source's failure, as
+ * follow/secondOpinion.ts takes them to be).
+ */
+export function isNodeAnswer(error: unknown, method: string): error is RpcResponseError {
+  if (!(error instanceof RpcResponseError)) return false
+  if (pruned(error)) return false
+  if (error.deterministic) return true
+  if (method === 'eth_getLogs' || isUnknownBlock(error)) return false
+  return !cannotServeNow(error)
+}
+
+/** `isPruned` as a plain test: its type guard would leave `never` where it is false. */
+const pruned = (error: RpcResponseError): boolean => isPruned(error)
+
+/**
+ * What nodes that give the same error agree on: its code and data, else its code and message
+ * (case and spacing aside). Words that differ under one key are not returned as the nodes'
+ * (tally.ts `wordless`).
+ */
+export function nodeErrorKey(error: RpcResponseError): string {
+  const detail = error.data ?? error.reason.toLowerCase().replace(/\s+/g, ' ').trim()
+  return `error:${error.code}:${canonical(detail)}`
+}
