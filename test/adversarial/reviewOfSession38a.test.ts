@@ -6,7 +6,7 @@
  * lab's proxies; a hostile source (`liar`) and, where one is used, the private route (`protect`)
  * are each over the liar proxy in their own domain, wrapped by `hostile`. Findings are
  * `it.fails('correct behaviour: …')` (each failed as a plain `it` with the message quoted);
- * `Held: …` are attacks that failed.
+ * `Held: …` are attacks that failed; `Fixed: …` a finding fixed since (5).
  *
  * Found (1-4 fixed the same stop, their tests renamed "Fixed: …"; 5 in fanOutDecisions.ts and
  * agreedChain.ts `receiptOf`):
@@ -89,6 +89,11 @@
  *    compared with the hash sent; validate.ts checks only "object or null"). Fix: where the
  *    rules have `beatsNotYet`, a lone answer beside failures stands only once its inclusion
  *    checks (`checkInclusion` before `degrade`); receiptOf refuses a receipt naming another hash.
+ *    Fixed (the inclusion half): fanOutDecisions.ts `whenExhausted` takes `includes` (the request
+ *    has `beatsNotYet`): a lone real answer beside failures goes to `checkInclusion` before it
+ *    may degrade, and one the check cannot place is no answer (a re-ask, then a QuorumError);
+ *    the made-up receipt is refuted by the head block's body (the liar cut off) and the sync
+ *    send ends in code 4. receiptOf's transactionHash check is another change's.
  *
  * Held (asserted below):
  * - 'strict', a private route naming eth_sendRawTransaction only:

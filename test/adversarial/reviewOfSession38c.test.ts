@@ -4,7 +4,7 @@
  * the raw body matters, over the real http() path with a fetch that rewrites it (`rawLiar`:
  * jsonRpc.ts reads it, batch.ts splits it). Each finding is an `it.fails('correct behaviour: …')`
  * (each checked to fail as a plain `it`, for the hole's own reason); `Held: …` are attacks that
- * failed.
+ * failed; `Fixed: …` are findings fixed since (findings 1-4), each with a "Fixed:" sentence.
  *
  * Found:
  * 1. (high) One hostile domain's revert (or made-up result) stands against every honest domain's
@@ -30,6 +30,13 @@
  *    serve now (-32005 limit, -32603 internal, -32002, and the unknown-block/pruned rules as now);
  *    agreed like any answer; a lone group beside other domains' node errors is a split, never
  *    degraded.
+ *    Fixed: nodeErrors.ts `isNodeAnswer` (used by tally.ts `judgeTrusted` and sourcePool.ts's
+ *    attempter): a trusted node's error object to a read is an answer (`nodeError`, keyed by
+ *    `nodeErrorKey`: code and data, else code and words, case and spacing aside) unless it says
+ *    the node cannot serve now (`cannotServeNow`: -32005, -32603, -32002, -32601/-32600, 4xxx,
+ *    HTTP-like codes, rate-limit/timeout/overload words), is pruned or "unknown block" (their
+ *    rules, as before), or answers `eth_getLogs` (limits: logRanges.ts). Three honest domains'
+ *    -32003 is agreed and thrown; two beside the liar's word make a split: QuorumError.
  * 2. (high, same root) The honest domains are charged for their right answer, and the liar
  *    becomes the last domain standing. Each -32003 is a failure (sourcePool.ts attempter:
  *    `answered` holds only `deterministic` errors; sourceState.ts `recordFailure` calls
@@ -39,11 +46,15 @@
  *    traffic is needed: the liar waits for any user with an empty wallet. "correct behaviour:
  *    honest nodes' agreed refusal of a caller's call costs them nothing…". Fix: 1's; a node error
  *    that is an answer is `recordSuccess` (as a revert), never a breaker failure.
+ *    Fixed: sourcePool.ts's attempter counts `isNodeAnswer` errors as answered
+ *    (`recordSuccess`); aws and gcp stay at 0 failures, the balance is agreed.
  * 3. (medium, same root, no liar) Three domains agree on -32003 and the caller gets
  *    AllSourcesFailedError, code 4900 (EIP-1193 "disconnected"; viem: CallExecutionError "The
  *    Provider is disconnected from all chains.", not InsufficientFundsError), and every source is charged a failure (in the exploration run
  *    home's breaker opened after three). "correct behaviour: the nodes' agreed -32003 is the
  *    caller's answer…". Fix: 1's.
+ *    Fixed: by 1's fix, the agreed -32003 comes back as the nodes' RpcResponseError (code
+ *    -32003), no source charged.
  * 4. (medium) A revert reason is read as the node's own words. sourcePool.ts `failureOf` tests
  *    pruned.ts `isPruned` (the PRUNED regex over `reason`, the node's message) before anything
  *    else, so a contract reverting with Error("order pruned") (or "header not found", "missing
@@ -57,6 +68,9 @@
  *    `deterministic` error (a revert) is never pruned (`isPruned`: `!error.deterministic`), and
  *    test the node's message only for the codes nodes use for missing state (-32000, -32001,
  *    4444), never a code 3's.
+ *    Fixed: pruned.ts `isPruned` reads the message only under -32000, -32001, -32002 (Nethermind),
+ *    -32602 (anvil's BlockOutOfRangeError, checked against anvil 1.x) and 4444, and never one
+ *    holding "revert": the revert comes back (code 3), state at that block stays readable.
  * 5. (medium-low) Source text is neither clipped nor neutralised. A node error's message
  *    (jsonRpc.ts `nodeError`: scrubbed, nothing else) goes whole into QuorumError /
  *    AllSourcesFailedError / DeadlineError / ProviderRpcError messages (tally.ts `Tally.list` quotes
