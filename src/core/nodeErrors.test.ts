@@ -35,6 +35,7 @@ describe("a node's error to a read", () => {
       [-32000, 'execution aborted (timeout = 5s)'],
       [-32000, 'Too Many Requests'],
       [-32000, 'upstream connect error'],
+      [-32000, 'transaction indexing is in progress'],
       // pruned.ts and "unknown block" rules
       [-32000, 'missing trie node abc'],
       [-32000, 'header not found'],

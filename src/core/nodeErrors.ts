@@ -27,10 +27,11 @@ const NOT_NOW_CODES: ReadonlySet<number> = new Set([
 /**
  * Providers' and nodes' words for "not now", whatever the code (-32000 is every server error):
  * rate limits and quotas, timeouts (geth's "execution aborted (timeout = 5s)" depends on the
- * node's load), overload, gateways and backends, keys and plans.
+ * node's load), overload, gateways and backends, keys and plans, a node still syncing or
+ * indexing (geth's "transaction indexing is in progress" to a receipt read).
  */
 const NOT_NOW =
-  /rate.?limit|too many requests|limit (?:reached|exceeded)|exceeded .*(?:limit|quota|capacity)|quota|capacity|timed? ?out|timeout|deadline exceeded|try again|temporar|busy|overload|unavailable|not available|internal error|upstream|backend|gateway|unauthori[sz]ed|forbidden|api key|not (?:supported|allowed|whitelisted|enabled)|disabled|method .*(?:not found|does not exist)/i
+  /rate.?limit|indexing|in progress|syncing|too many requests|limit (?:reached|exceeded)|exceeded .*(?:limit|quota|capacity)|quota|capacity|timed? ?out|timeout|deadline exceeded|try again|temporar|busy|overload|unavailable|not available|internal error|upstream|backend|gateway|unauthori[sz]ed|forbidden|api key|not (?:supported|allowed|whitelisted|enabled)|disabled|method .*(?:not found|does not exist)/i
 
 /** The node says it cannot serve the call now (or at all): no answer about the chain. */
 export function cannotServeNow(error: RpcResponseError): boolean {
