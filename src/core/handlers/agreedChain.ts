@@ -84,24 +84,25 @@ export async function receiptOf(
   stopped?: () => boolean,
 ): Promise<Answer> {
   let cause: unknown
-  try {
-    while (!stopped?.()) {
-      let timer: unknown
-      const r = await Promise.race([
-        engine.request('eth_getTransactionReceipt', [hash]),
-        new Promise<undefined>((late) => {
-          timer = setTimeout(late, Math.max(until - Date.now(), READ_GRACE))
-        }),
-      ]).finally(() => clearTimeout(timer as never))
-      if (!r) break
-      // A receipt of another transaction is none of this one's (reviewOfSession38a).
-      if (r.result !== null && ofHash(r.result, hash)) return r
-      const left = until - Date.now()
-      if (once || left <= 0) break
-      await new Promise((resolve) => setTimeout(resolve, Math.min(250, left)))
-    }
-  } catch (error) {
-    cause = error
+  while (!stopped?.()) {
+    let timer: unknown
+    // One read's error (a split a liar's made-up error makes, a source's hiccup) ends no wait:
+    // it is the cause if none comes (reviewOfSession38e).
+    const r = await Promise.race([
+      engine.request('eth_getTransactionReceipt', [hash]).catch((error: unknown) => {
+        cause = error
+        return { result: null } as const
+      }),
+      new Promise<undefined>((late) => {
+        timer = setTimeout(late, Math.max(until - Date.now(), READ_GRACE))
+      }),
+    ]).finally(() => clearTimeout(timer as never))
+    if (!r) break
+    // A receipt of another transaction is none of this one's (reviewOfSession38a).
+    if (r.result !== null && ofHash(r.result, hash)) return r as Answer
+    const left = until - Date.now()
+    if (once || left <= 0) break
+    await new Promise((resolve) => setTimeout(resolve, Math.min(250, left)))
   }
   throw new ProviderRpcError(4, `Transaction ${hash} was sent; no agreed receipt came in time.`, {
     data: hash,
