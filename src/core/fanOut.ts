@@ -103,6 +103,8 @@ export type FanOutRequest = {
   callersError?(error: unknown): boolean
   /** The height of the agreed chain's block the read is pinned to (tally.ts `judge`). */
   pinnedAt?: number
+  /** The block a read names by number (tally.ts `judge`: old for a node, its history). */
+  block?: number | undefined
   /** What one attempt does; by default `ctx.attempt(s, method, params)`. */
   call?(s: SourceState, signal: AbortSignal): Promise<unknown>
   /** Round trips one attempt makes (a proven answer: several); hedge delays scale with it. @default 1 */

@@ -222,6 +222,17 @@ describe('whenExhausted', () => {
     })
   })
 
+  it("a lone real receipt beside node errors is checked (a liar's made-up error split every read); any other answer beside one is a split", () => {
+    const receipt = group({ blockHash: '0xb' })
+    const made = group(undefined, new RpcResponseError('liar', { code: -32000, message: 'x' }))
+    const split = { ...base, groups: [receipt, made], inclusion: true }
+    assert.deepEqual(whenExhausted({ ...split, includes: true }), {
+      do: 'checkInclusion',
+      group: receipt,
+    })
+    assert.deepEqual(whenExhausted(split), { do: 'reask' })
+  })
+
   it('a lone real answer with an inclusion check (a receipt) beside failures is checked before it stands', () => {
     const receipt = group({ blockHash: '0xb' })
     const lone = { ...base, groups: [receipt], degrade: true, failures: 1, includes: true }
@@ -399,7 +410,7 @@ describe('judge', () => {
     const other = new RpcResponseError('a', { code: -32000, message: 'nonce too low' })
     assert.deepEqual(judge(rules, a, undefined, other), {
       kind: 'nodeError',
-      key: 'error:-32000:"json-rpc error -32000: nonce too low"',
+      key: 'error:nonce-low',
       error: other,
     })
   })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'vitest'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
-import { cannotServeNow, isNodeAnswer, nodeErrorKey } from './nodeErrors.ts'
+import { cannotServeNow, isNodeAnswer, KINDS, kindOf, nodeErrorKey } from './nodeErrors.ts'
 
 const error = (code: number, message: string, data?: unknown) =>
   new RpcResponseError('node', { code, message, ...(data === undefined ? {} : { data }) })
@@ -71,8 +71,44 @@ describe("a node's error to a read", () => {
       nodeErrorKey(error(-32003, 'insufficient funds for gas')),
     )
     assert.notEqual(
-      nodeErrorKey(error(-32003, 'insufficient funds')),
-      nodeErrorKey(error(-32000, 'insufficient funds')),
+      nodeErrorKey(error(-32003, 'out of gas')),
+      nodeErrorKey(error(-32000, 'out of gas')),
     )
+  })
+
+  it('is keyed by its kind where clients word and number one refusal differently (reviewOfSession38e)', () => {
+    const same = (...errors: RpcResponseError[]) =>
+      assert.equal(
+        new Set(errors.map(nodeErrorKey)).size,
+        1,
+        errors.map((e) => e.reason).join(' / '),
+      )
+    // anvil, geth, reth
+    same(
+      error(-32003, 'Insufficient funds for gas * price + value'),
+      error(-32000, 'insufficient funds for gas * price + value: address 0x77 have 0 want 1'),
+      error(-32003, 'insufficient funds for gas * price + value: have 0 want 1'),
+    )
+    // A revert with no reason: anvil's code 3 (data 0x), geth's -32000.
+    same(error(3, 'execution reverted', '0x'), error(-32000, 'execution reverted'))
+    same(error(-32000, 'nonce too low: next nonce 5, tx nonce 1'), error(-32003, 'Nonce too low'))
+    assert.deepEqual(
+      ['funds', 'revert', 'nonce-low'].map((k) => KINDS[k]),
+      ['insufficient funds for gas * price + value', 'execution reverted', 'nonce too low'],
+    )
+    // A revert with a reason is keyed by its data; other words have no kind.
+    assert.equal(kindOf(error(3, 'execution reverted: paused', '0x08c379a0')), undefined)
+    assert.equal(kindOf(error(-32000, 'out of gas')), undefined)
+  })
+
+  it('at a block old for the node, only a revert or invalid params is an answer (history gone, in words not known)', () => {
+    const tooOld = error(-32000, 'requested data is no longer served here')
+    assert.equal(isNodeAnswer(tooOld, 'eth_getProof'), true)
+    assert.equal(isNodeAnswer(tooOld, 'eth_getProof', true), false)
+    assert.equal(isNodeAnswer(error(3, 'execution reverted', '0x'), 'eth_call', true), true)
+  })
+
+  it("geth's batch limit is no answer", () => {
+    assert.equal(cannotServeNow(error(-32003, 'response too large')), true)
   })
 })

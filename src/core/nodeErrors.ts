@@ -31,7 +31,7 @@ const NOT_NOW_CODES: ReadonlySet<number> = new Set([
  * indexing (geth's "transaction indexing is in progress" to a receipt read).
  */
 const NOT_NOW =
-  /rate.?limit|indexing|in progress|syncing|too many requests|limit (?:reached|exceeded)|exceeded .*(?:limit|quota|capacity)|quota|capacity|timed? ?out|timeout|deadline exceeded|try again|temporar|busy|overload|unavailable|not available|internal error|upstream|backend|gateway|unauthori[sz]ed|forbidden|api key|not (?:supported|allowed|whitelisted|enabled)|disabled|method .*(?:not found|does not exist)/i
+  /rate.?limit|indexing|in progress|syncing|too many requests|limit (?:reached|exceeded)|exceeded .*(?:limit|quota|capacity)|quota|capacity|timed? ?out|timeout|deadline exceeded|try again|temporar|busy|overload|unavailable|not available|internal error|upstream|backend|gateway|unauthori[sz]ed|forbidden|api key|not (?:supported|allowed|whitelisted|enabled)|disabled|method .*(?:not found|does not exist)|too (?:large|big)/i
 
 /** The node says it cannot serve the call now (or at all): no answer about the chain. */
 export function cannotServeNow(error: RpcResponseError): boolean {
@@ -49,13 +49,19 @@ export function cannotServeNow(error: RpcResponseError): boolean {
  * state pruned and "unknown block" have their own rules (pruned.ts) and are not; nor is any
  * `eth_getLogs` error beyond those: providers word their range and result limits in too many
  * ways (logRanges.ts splits for those it reads; the rest must stay that source's failure, as
- * follow/secondOpinion.ts takes them to be).
+ * follow/secondOpinion.ts takes them to be). Nor, at a block `old` for the node (pruned.ts
+ * `oldFor`), any other: a full node's "history gone" in words not read as pruned yet (two of
+ * them agreed on it against the archives' answer: reviewOfSession38e).
  */
-export function isNodeAnswer(error: unknown, method: string): error is RpcResponseError {
+export function isNodeAnswer(
+  error: unknown,
+  method: string,
+  old = false,
+): error is RpcResponseError {
   if (!(error instanceof RpcResponseError)) return false
   if (pruned(error)) return false
   if (error.deterministic) return true
-  if (method === 'eth_getLogs' || isUnknownBlock(error)) return false
+  if (old || method === 'eth_getLogs' || isUnknownBlock(error)) return false
   return !cannotServeNow(error)
 }
 
@@ -63,11 +69,46 @@ export function isNodeAnswer(error: unknown, method: string): error is RpcRespon
 const pruned = (error: RpcResponseError): boolean => isPruned(error)
 
 /**
- * What nodes that give the same error agree on: its code and data, else its code and message
- * (case and spacing aside). Words that differ under one key are not returned as the nodes'
- * (tally.ts `wordless`).
+ * What nodes that give the same error agree on: its kind, where clients word and number one
+ * refusal differently (`KINDS`: anvil's -32003 and geth's -32000 "insufficient funds…", a revert
+ * with no data as code 3 or -32000); else its code and data, else its code and message (case and
+ * spacing aside). Words that differ under one key are not returned as the nodes' (tally.ts
+ * `wordless`).
  */
 export function nodeErrorKey(error: RpcResponseError): string {
-  const detail = error.data ?? error.reason.toLowerCase().replace(/\s+/g, ' ').trim()
-  return `error:${error.code}:${canonical(detail)}`
+  const kind = kindOf(error)
+  if (kind) return `error:${kind}`
+  return `error:${error.code}:${canonical(error.data ?? wordsOf(error))}`
+}
+
+/** The node's own message, as nodes that word alike agree on it: case and spacing aside. */
+export const wordsOf = (error: RpcResponseError): string =>
+  error.reason
+    .replace(/^JSON-RPC error -?\d+: /, '')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim()
+
+/**
+ * Refusals every client gives in words of its own, and the words they are returned in when the
+ * nodes' words differ (viem and ethers read these to name the error).
+ */
+export const KINDS: Readonly<Record<string, string>> = {
+  funds: 'insufficient funds for gas * price + value',
+  revert: 'execution reverted',
+  'nonce-low': 'nonce too low',
+  'nonce-high': 'nonce too high',
+  intrinsic: 'intrinsic gas too low',
+}
+
+/**
+ * `error`'s kind (`KINDS`), if it is one: a revert with no reason data (code 3, or geth's -32000
+ * "execution reverted"), or one of the refusals below, whatever follows their words (geth adds
+ * "address 0x… have 0 want N").
+ */
+export function kindOf(error: RpcResponseError): string | undefined {
+  if (error.data != null && error.data !== '0x') return undefined
+  const words = wordsOf(error)
+  if (error.code === 3 || /^execution reverted:?$/.test(words)) return 'revert'
+  return Object.keys(KINDS).find((k) => k !== 'revert' && words.startsWith(KINDS[k]!))
 }

@@ -23,6 +23,13 @@ describe('pruned state', () => {
       [-32000, 'distance to target block exceeds maximum proof window'],
       [-32000, 'World state unavailable for block 0x10'],
       [-32602, 'BlockOutOfRangeError: block height is 32 but requested was 2'],
+      // reviewOfSession38e: reth's internal error, Nethermind's -32002, Erigon's proof window.
+      [-32603, 'state at block #1 is pruned'],
+      [-32002, 'No state available for block 0x1f (31)'],
+      [
+        -32000,
+        'requested block is too old, block must be within 100000 blocks of the head block number (currently 200000)',
+      ],
     ] as const)
       expect(isPruned(refusal(code, message)), message).toBe(true)
   })

@@ -11,13 +11,14 @@ import type { SourceState } from './sourceState.ts'
 /**
  * What nodes say when the state or block a read asks for is gone from their store: geth
  * ("missing trie node", "header not found", "historical state … is not available"), Erigon
- * ("state histories … not fully indexed", "old data not available due to pruning"), Reth
- * ("state at block #N is pruned", "distance to target block exceeds maximum proof window"), Besu
- * ("world state unavailable"), Nethermind ("state … is not available"), anvil
- * ("BlockOutOfRangeError").
+ * ("state histories … not fully indexed", "old data not available due to pruning", "requested
+ * block is too old, block must be within N blocks of the head"), Reth ("state at block #N is
+ * pruned", "distance to target block exceeds maximum proof window"), Besu ("world state
+ * unavailable"), Nethermind ("No state available for block …"), providers ("archive node
+ * required"), anvil ("BlockOutOfRangeError").
  */
 const PRUNED =
-  /missing trie node|header not found|historical state|state (?:at block #?\d+ )?(?:is )?(?:not available|unavailable|pruned)|(?:world )?state (?:is )?unavailable|state histories|not available due to pruning|pruned|distance to target block exceeds|BlockOutOfRangeError/i
+  /missing trie node|header not found|historical state|state (?:at block #?\d+ )?(?:is )?(?:not available|unavailable|pruned)|(?:world )?state (?:is )?unavailable|no state available|state histories|not available due to pruning|pruned|distance to target block exceeds|too old|within \d+ blocks|archive|BlockOutOfRangeError/i
 
 /** What nodes say of a block they do not have (geth, Nethermind, Erigon, Besu, anvil). */
 const UNKNOWN_BLOCK =
@@ -63,11 +64,14 @@ export function unconfirmedBlock(params: readonly unknown[], holds: (hash: strin
 }
 
 /**
- * The codes nodes refuse missing state with: -32000 (geth, Erigon, Besu, Reth), -32001 and
- * -32002 (Nethermind's resource not found / unavailable), -32602 (anvil's BlockOutOfRangeError)
- * and 4444 (EIP-4444's pruned history: Reth, Nethermind). Never 3, a revert's.
+ * The codes nodes refuse missing state with: -32000 (geth, Erigon, Besu), -32603 (Reth's
+ * `StateAtBlockPruned`, an internal error), -32001 and -32002 (Nethermind's resource not found /
+ * unavailable), -32602 (anvil's BlockOutOfRangeError) and 4444 (EIP-4444's pruned history: Reth,
+ * Nethermind). Never 3, a revert's.
  */
-const MISSING_STATE_CODES: ReadonlySet<number> = new Set([-32000, -32001, -32002, -32602, 4444])
+const MISSING_STATE_CODES: ReadonlySet<number> = new Set([
+  -32000, -32603, -32001, -32002, -32602, 4444,
+])
 
 /**
  * A node's refusal because it no longer holds the state (or block) asked for. A revert is not,
@@ -99,10 +103,13 @@ export function blockOfRead(params: readonly unknown[], blockParam: number | und
     : undefined
 }
 
+/** A read at `block` is old for `s`: far enough below its head to be pruned there. */
+export const oldFor = (s: SourceState, block: number | undefined): block is number =>
+  block !== undefined && !!s.head && block + BEHIND <= s.head.number
+
 /** Learns from a pruned refusal of a read at `block`: older blocks are not asked of `s` again. */
 export function notePruned(s: SourceState, block: number | undefined): void {
-  if (block !== undefined && s.head && block + BEHIND <= s.head.number)
-    s.prunedTo = Math.max(s.prunedTo, block)
+  if (oldFor(s, block)) s.prunedTo = Math.max(s.prunedTo, block)
 }
 
 /** `s` is known to have pruned the state at `block`. */

@@ -7,8 +7,8 @@
 import { plain } from '../shared/clip.ts'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { canonical } from './canonical.ts'
-import { isNodeAnswer, nodeErrorKey } from './nodeErrors.ts'
-import { isUnknownBlock, notYetImported } from './pruned.ts'
+import { isNodeAnswer, KINDS, kindOf, nodeErrorKey, wordsOf } from './nodeErrors.ts'
+import { isUnknownBlock, notYetImported, oldFor } from './pruned.ts'
 import type { SourceState } from './sourceState.ts'
 
 /**
@@ -43,6 +43,8 @@ export type AnswerRules = {
   callersError?(error: unknown): boolean
   /** The height of the agreed chain's block the read is pinned to (`latest` made a block). */
   pinnedAt?: number
+  /** The block a read names by number (pruned.ts `blockOfRead`): old for a node, history. */
+  block?: number | undefined
   params?: readonly unknown[]
 }
 
@@ -114,7 +116,7 @@ function judgeTrusted(
   // Any other node error that is no "cannot serve now" (-32003 "insufficient funds…") is the
   // node's answer too: agreed, it is the caller's; a lone liar's revert or result beside
   // honest domains' agreed refusal is one side of a split, never the last domain standing.
-  if (isNodeAnswer(error, rules.method))
+  if (isNodeAnswer(error, rules.method, oldFor(s, rules.block)))
     return { kind: 'nodeError', key: nodeErrorKey(error), error }
   if (error !== undefined)
     return { kind: 'failed', reason: reasonOf(error), callers: !!rules.callersError?.(error) }
@@ -165,9 +167,9 @@ export class Tally {
       g = { value, error, sources: [], domains: new Set() }
       this.#groups.set(key, g)
     }
-    // Node errors agree on their code and data, not their words: where these differ, the
-    // fastest source's words (a liar's "reason") are not returned as what the nodes said.
-    if (error && g.error && error.reason !== g.error.reason) g.error = wordless(g.error)
+    // Node errors agree on their kind, or code and data, not their words: where these differ,
+    // the fastest source's words (a liar's "reason") and name are not returned as the nodes'.
+    if (error && g.error && error.reason !== g.error.reason) g.error = wordless(g.error, error)
     g.sources.push(s)
     g.domains.add(s.domain)
     return g
@@ -301,8 +303,20 @@ export class Tally {
   }
 }
 
-/** `e`'s code and data, in fixed words: what nodes that worded it differently agree on. */
-function wordless(e: RpcResponseError): RpcResponseError {
-  const message = e.code === 3 ? 'execution reverted' : 'an error the nodes word differently'
-  return new RpcResponseError(e.source, { code: e.code, message, data: e.data })
+/**
+ * What nodes that worded one error differently (`e`, `other`) agree on, named as outlast's: their
+ * words where only case and spacing differ, a kind's fixed words (nodeErrors.ts `KINDS`, which
+ * viem and ethers read), else the code and data alone.
+ */
+function wordless(e: RpcResponseError, other: RpcResponseError): RpcResponseError {
+  const kind = kindOf(e)
+  const message =
+    wordsOf(e) === wordsOf(other)
+      ? wordsOf(e)
+      : kind
+        ? KINDS[kind]!
+        : e.code === 3
+          ? 'execution reverted'
+          : 'an error the nodes word differently'
+  return new RpcResponseError('outlast', { code: e.code, message, data: e.data })
 }

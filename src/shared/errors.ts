@@ -102,6 +102,11 @@ export class RpcResponseError extends SourceError {
   override name = 'RpcResponseError'
   declare readonly code: number
   declare readonly data: unknown
+  /**
+   * One domain's error alone (the others out, `onQuorumLoss: 'degrade'`): no agreement stands
+   * behind it, as `meta.consistency: 'degraded'` says of a result.
+   */
+  declare degraded?: true
 
   constructor(source: string, error: { code: number; message: string; data?: unknown }) {
     super(source, 'rpc', `JSON-RPC error ${error.code}: ${error.message}`)

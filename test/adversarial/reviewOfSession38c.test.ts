@@ -518,7 +518,8 @@ describe('source-controlled text', () => {
       const call = sent as Call
       if (call.method === 'eth_getCode')
         return reply(call.id, {
-          error: { code: -32000, message: `${TEXT}${'A'.repeat(2_000_000)}` },
+          // -32603: a failure of the source's (a -32000 is now its answer: no lastError).
+          error: { code: -32603, message: `${TEXT}${'A'.repeat(2_000_000)}` },
         })
       return real()
     })

@@ -4,11 +4,12 @@
  * agrees. Steps 3 to 9 of "A quorum read, step by step" in docs/architecture.md.
  */
 import { beforeDeadline } from '../../shared/abort.ts'
-import { ProviderRpcError, QuorumError } from '../../shared/errors.ts'
+import { ProviderRpcError, QuorumError, RpcResponseError } from '../../shared/errors.ts'
 import { names, serves } from '../../shared/route.ts'
 import type { Answer, Call, Engine } from '../engine.ts'
 import { type FanOutRequest, fanOut } from '../fanOut.ts'
 import { isCallersError } from '../policy.ts'
+import { blockOfRead } from '../pruned.ts'
 import { checkAnswer, type Pinned, pinBlock, verifyingCall } from '../rules.ts'
 import type { SourceState } from '../sourceState.ts'
 import { noHead } from './noHead.ts'
@@ -127,6 +128,7 @@ async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer>
   }
   if (reserve) request.reserve = reserve
   if (pinned.block) request.pinnedAt = pinned.block.number
+  else request.block = blockOfRead(pinned.params, c.policy.blockParam)
   if (rules.beatsNotYet) request.beatsNotYet = rules.beatsNotYet
   if (verifying) request.call = verifying
   // An answer that can verify alone needs one source first; hedging adds more if it is slow.
@@ -143,7 +145,10 @@ async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer>
   const lost =
     !single && (unconfirmed || !!pinned.degraded || (!verified && (degraded || result.degraded)))
   if (lost) events.emit('quorumLoss', { method, domains: result.domains })
-  if (result.error) throw result.error
+  if (result.error) {
+    if (lost && result.error instanceof RpcResponseError) result.error.degraded = true
+    throw result.error
+  }
   return {
     result: result.value,
     meta: c.meta({
