@@ -94,6 +94,7 @@ export function createOutlast(options: OutlastOptions): Outlast {
       candidatesFor(pool, headDependent, checkedAlone, method),
     needFor: (candidates, method) => needFor(config, candidates, method),
     request: (method, params) => requestWithMeta({ method, params }),
+    closed: () => closed,
   }
   const requestWithMeta = createRequestWithMeta(engine, () => closed)
   if (config.preload) preloadAfterFirstAnswer(events, config.prover)

@@ -29,6 +29,8 @@ export type Engine = {
   trust: (() => Promise<TrustStore>) | undefined
   /** Subscriptions and filters, loaded on first use. */
   streams(): Promise<EngineStreams>
+  /** The client was closed: work in the background (a receipt's wait) stops. */
+  closed(): boolean
   /** Every source's secrets removed from a text the engine shows. */
   redact(text: string): string
   /**

@@ -106,6 +106,19 @@ describe("a node's error to a read", () => {
     assert.equal(isNodeAnswer(tooOld, 'eth_getProof'), true)
     assert.equal(isNodeAnswer(tooOld, 'eth_getProof', true), false)
     assert.equal(isNodeAnswer(error(3, 'execution reverted', '0x'), 'eth_call', true), true)
+    // A kind is about the account, not the node's history (reviewOfSession38f).
+    assert.equal(
+      isNodeAnswer(error(-32003, 'insufficient funds for gas * price + value'), 'eth_call', true),
+      true,
+    )
+  })
+
+  it('is a bare revert only in the bare words: a reason in the words is its own', () => {
+    assert.equal(
+      kindOf(error(3, 'execution reverted: Ownable: caller is not the owner')),
+      undefined,
+    )
+    assert.equal(kindOf(error(3, 'execution reverted:')), 'revert')
   })
 
   it("geth's batch limit is no answer", () => {

@@ -61,7 +61,8 @@ export function isNodeAnswer(
   if (!(error instanceof RpcResponseError)) return false
   if (pruned(error)) return false
   if (error.deterministic) return true
-  if (old || method === 'eth_getLogs' || isUnknownBlock(error)) return false
+  // A kind (insufficient funds…) is about the account, not the node's history: old or not.
+  if ((old && !kindOf(error)) || method === 'eth_getLogs' || isUnknownBlock(error)) return false
   return !cannotServeNow(error)
 }
 
@@ -102,13 +103,26 @@ export const KINDS: Readonly<Record<string, string>> = {
 }
 
 /**
- * `error`'s kind (`KINDS`), if it is one: a revert with no reason data (code 3, or geth's -32000
- * "execution reverted"), or one of the refusals below, whatever follows their words (geth adds
- * "address 0x… have 0 want N").
+ * The code a kind is returned with when the nodes' codes differ (anvil's and reth's -32003,
+ * geth's -32000): fixed, so that no one source (the first to answer, a liar) picks it.
+ */
+export const KIND_CODES: Readonly<Record<string, number>> = {
+  funds: -32003,
+  revert: 3,
+  'nonce-low': -32000,
+  'nonce-high': -32000,
+  intrinsic: -32000,
+}
+
+/**
+ * `error`'s kind (`KINDS`), if it is one: a bare revert with no reason data (code 3, or geth's
+ * -32000 "execution reverted"), or one of the refusals below, whatever follows their words (geth
+ * adds "address 0x… have 0 want N").
  */
 export function kindOf(error: RpcResponseError): string | undefined {
   if (error.data != null && error.data !== '0x') return undefined
   const words = wordsOf(error)
-  if (error.code === 3 || /^execution reverted:?$/.test(words)) return 'revert'
+  // A revert's reason in its words (no data) is its own: only the bare words are the kind.
+  if (/^execution reverted:?$/.test(words)) return 'revert'
   return Object.keys(KINDS).find((k) => k !== 'revert' && words.startsWith(KINDS[k]!))
 }

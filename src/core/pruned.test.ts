@@ -94,3 +94,16 @@ describe('unknown blocks', () => {
     expect(unconfirmedBlock(['latest'], holds)).toBe(false) // no block named by hash
   })
 })
+
+describe('oldFor', () => {
+  it('is a read far below the source’s head, or any read of a block before the source told a head', async () => {
+    const { oldFor } = await import('./pruned.ts')
+    const s = createSourceState({
+      config: { name: 'n', domain: 'd', weight: 1 },
+    } as unknown as Source)
+    expect(oldFor(s, 5)).toBe(true) // no head yet: a client's first read
+    expect(oldFor(s, undefined)).toBe(false)
+    s.head = { number: 100, hash: '0x', at: 0 }
+    expect([oldFor(s, 84), oldFor(s, 85), oldFor(s, 100)]).toEqual([true, false, false])
+  })
+})

@@ -98,18 +98,23 @@ const BEHIND = 16
 /** The numbered block a state read asks for (`blockParam` of the method's policy), if any. */
 export function blockOfRead(params: readonly unknown[], blockParam: number | undefined) {
   const tag = blockParam === undefined ? undefined : params[blockParam]
+  if (tag === 'earliest') return 0
   return typeof tag === 'string' && /^0x[0-9a-f]{1,13}$/i.test(tag)
     ? Number.parseInt(tag, 16)
     : undefined
 }
 
-/** A read at `block` is old for `s`: far enough below its head to be pruned there. */
-export const oldFor = (s: SourceState, block: number | undefined): block is number =>
-  block !== undefined && !!s.head && block + BEHIND <= s.head.number
+/**
+ * A read at `block` may ask `s` for history it no longer keeps: far enough below its head, or
+ * `s` has told no head yet (a client's first read: reviewOfSession38f).
+ */
+export const oldFor = (s: SourceState, block: number | undefined): boolean =>
+  block !== undefined && (!s.head || block + BEHIND <= s.head.number)
 
 /** Learns from a pruned refusal of a read at `block`: older blocks are not asked of `s` again. */
 export function notePruned(s: SourceState, block: number | undefined): void {
-  if (oldFor(s, block)) s.prunedTo = Math.max(s.prunedTo, block)
+  if (block !== undefined && s.head && block + BEHIND <= s.head.number)
+    s.prunedTo = Math.max(s.prunedTo, block)
 }
 
 /** `s` is known to have pruned the state at `block`. */

@@ -7,7 +7,7 @@
 import { plain } from '../shared/clip.ts'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { canonical } from './canonical.ts'
-import { isNodeAnswer, KINDS, kindOf, nodeErrorKey, wordsOf } from './nodeErrors.ts'
+import { isNodeAnswer, KIND_CODES, KINDS, kindOf, nodeErrorKey, wordsOf } from './nodeErrors.ts'
 import { isUnknownBlock, notYetImported, oldFor } from './pruned.ts'
 import type { SourceState } from './sourceState.ts'
 
@@ -318,5 +318,6 @@ function wordless(e: RpcResponseError, other: RpcResponseError): RpcResponseErro
         : e.code === 3
           ? 'execution reverted'
           : 'an error the nodes word differently'
-  return new RpcResponseError('outlast', { code: e.code, message, data: e.data })
+  const code = e.code === other.code || !kind ? e.code : KIND_CODES[kind]!
+  return new RpcResponseError('outlast', { code, message, data: e.data })
 }

@@ -29,8 +29,12 @@ export const ADDRESS = '0x388c818ca8b9251b393131c08a736a67ccb19297'
 export const BALANCE = '0x1bc16d674ec80000'
 export const CALL_RESULT = `0x${'00'.repeat(31)}2a`
 export const GAS_PRICE = '0x23cf3fd4'
-/** Any hex bytes do: the engine only hashes the raw transaction. */
-export const RAW_TX = `0x02${'ab'.repeat(40)}` as Hex
+/**
+ * A real signed transaction (EIP-2930, Ropsten, from ethers v5's tests): the engine decodes the
+ * envelope (one canonical RLP list after the type byte) before it hashes and sends it.
+ */
+export const RAW_TX =
+  '0x01f87c030d8465cf89a0825b689432162f3581e88a5f62e8a61892b42c46e2c18f7b8080d7d6940000000000000000000000000000000000000000c080a09659cba42376dbea1433cd6afc9c8ffa38dbeff5408ffdca0ebde6207281a3eca027efbab3e6ed30b088ce0a50533364778e101c9e52acf318daec131da64e7758' as Hex
 export const RAW_TX_HASH = keccak256(RAW_TX)
 
 /** The methods fuzzed through the engine, with the params a caller would give. */

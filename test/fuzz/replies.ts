@@ -3,6 +3,8 @@
  * a mutation into a bad value, render.ts a whole reply into bytes on the wire for a call.
  */
 import fc from 'fast-check'
+import { isNodeAnswer } from '../../src/core/nodeErrors.ts'
+import { RpcResponseError } from '../../src/shared/errors.ts'
 import type { Framing } from './server.ts'
 
 // ---------------------------------------------------------------------------------------------
@@ -145,17 +147,31 @@ const code = fc
   )
   .filter((c) => c !== 3 && c !== -32602)
 
+/**
+ * A well-formed error object that is no node's answer (nodeErrors.ts `isNodeAnswer`: one that
+ * is, -32000 "abc", is a contradiction like a wrong result, not a malformed reply).
+ */
+const notAnAnswer = (e: { code: number; message: string }) =>
+  !isNodeAnswer(new RpcResponseError('fuzz', e), 'eth_call')
+
 /** Every shape of `error` member, well-formed or not; never an answer every node would agree on. */
 export const errorMember = fc.oneof(
-  fc.record({ code, message }),
-  fc.record({ code, message, data: fc.jsonValue({ maxDepth: 1 }) }),
-  fc.record(
-    {
-      code: fc.oneof(code, fc.string({ maxLength: 6 }), fc.constant(null), fc.boolean()),
-      message: fc.oneof(message, fc.integer(), fc.constant(null), fc.constant(['x'])),
-    },
-    { requiredKeys: [] },
-  ),
+  fc.record({ code, message }).filter(notAnAnswer),
+  fc.record({ code, message, data: fc.jsonValue({ maxDepth: 1 }) }).filter(notAnAnswer),
+  fc
+    .record(
+      {
+        code: fc.oneof(code, fc.string({ maxLength: 6 }), fc.constant(null), fc.boolean()),
+        message: fc.oneof(message, fc.integer(), fc.constant(null), fc.constant(['x'])),
+      },
+      { requiredKeys: [] },
+    )
+    .filter(
+      (e) =>
+        typeof e.code !== 'number' ||
+        typeof e.message !== 'string' ||
+        notAnAnswer(e as { code: number; message: string }),
+    ),
   fc.constant(null),
   fc.string({ maxLength: 10 }),
   fc.integer(),

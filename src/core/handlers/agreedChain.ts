@@ -84,7 +84,7 @@ export async function receiptOf(
   stopped?: () => boolean,
 ): Promise<Answer> {
   let cause: unknown
-  while (!stopped?.()) {
+  while (!stopped?.() && !engine.closed()) {
     let timer: unknown
     // One read's error (a split a liar's made-up error makes, a source's hiccup) ends no wait:
     // it is the cause if none comes (reviewOfSession38e).

@@ -8,6 +8,7 @@ import { ProviderRpcError, QuorumError, RpcResponseError } from '../../shared/er
 import { names, serves } from '../../shared/route.ts'
 import type { Answer, Call, Engine } from '../engine.ts'
 import { type FanOutRequest, fanOut } from '../fanOut.ts'
+import { isHash } from '../params.ts'
 import { isCallersError } from '../policy.ts'
 import { blockOfRead } from '../pruned.ts'
 import { checkAnswer, type Pinned, pinBlock, verifyingCall } from '../rules.ts'
@@ -51,6 +52,12 @@ export async function read(engine: Engine, c: Call): Promise<Answer> {
   } finally {
     engine.head.get().catch(() => {}) // head discovery, for the reads that follow
   }
+}
+
+/** 0 (old for every node) where the caller names the read's block by hash, else undefined. */
+const byHashAt = (c: Call, pinned: Pinned) => {
+  const at = c.policy.blockParam === undefined ? undefined : pinned.params[c.policy.blockParam]
+  return isHash(at) || (typeof at === 'object' && at !== null && 'blockHash' in at) ? 0 : undefined
 }
 
 /** The sources `c` may be asked by their routes: a `named` method only of those naming it. */
@@ -128,7 +135,9 @@ async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer>
   }
   if (reserve) request.reserve = reserve
   if (pinned.block) request.pinnedAt = pinned.block.number
-  else request.block = blockOfRead(pinned.params, c.policy.blockParam)
+  // A block of the caller's: by number (`earliest` is 0), or by a hash, whose height is not
+  // known here: taken as old (reviewOfSession38f).
+  else request.block = blockOfRead(pinned.params, c.policy.blockParam) ?? byHashAt(c, pinned)
   if (rules.beatsNotYet) request.beatsNotYet = rules.beatsNotYet
   if (verifying) request.call = verifying
   // An answer that can verify alone needs one source first; hedging adds more if it is slow.
