@@ -376,7 +376,7 @@ describe('judge', () => {
     })
     assert.deepEqual(judge(rules, a, undefined, revert), {
       kind: 'nodeError',
-      key: 'error:3:"0x1"',
+      key: 'error:revert:"0x1"',
       error: revert,
     })
     assert.deepEqual(judge(rules, a, undefined, new SourceError('a', 'http', 'HTTP 503')), {

@@ -61,8 +61,10 @@ export function isNodeAnswer(
   if (!(error instanceof RpcResponseError)) return false
   if (pruned(error)) return false
   if (error.deterministic) return true
-  // A kind (insufficient funds…) is about the account, not the node's history: old or not.
-  if ((old && !kindOf(error)) || method === 'eth_getLogs' || isUnknownBlock(error)) return false
+  // A kind is an answer whatever its code (Besu's -32004 for insufficient funds), and at an
+  // old block too: it is about the account, not the node's history.
+  if (kindOf(error) && method !== 'eth_getLogs') return true
+  if (old || method === 'eth_getLogs' || isUnknownBlock(error)) return false
   return !cannotServeNow(error)
 }
 
@@ -79,8 +81,16 @@ const pruned = (error: RpcResponseError): boolean => isPruned(error)
 export function nodeErrorKey(error: RpcResponseError): string {
   const kind = kindOf(error)
   if (kind) return `error:${kind}`
+  // A revert with its data: the data, whatever the code (anvil's 3, Besu's -32000).
+  if (revertData(error)) return `error:revert:${canonical(error.data)}`
   return `error:${error.code}:${canonical(error.data ?? wordsOf(error))}`
 }
+
+/** A revert that carries its reason as data (code 3, or words that say it reverted). */
+export const revertData = (error: RpcResponseError): boolean =>
+  error.data != null &&
+  error.data !== '0x' &&
+  (error.code === 3 || wordsOf(error).startsWith('execution reverted'))
 
 /** The node's own message, as nodes that word alike agree on it: case and spacing aside. */
 export const wordsOf = (error: RpcResponseError): string =>
@@ -122,7 +132,19 @@ export const KIND_CODES: Readonly<Record<string, number>> = {
 export function kindOf(error: RpcResponseError): string | undefined {
   if (error.data != null && error.data !== '0x') return undefined
   const words = wordsOf(error)
-  // A revert's reason in its words (no data) is its own: only the bare words are the kind.
-  if (/^execution reverted:?$/.test(words)) return 'revert'
-  return Object.keys(KINDS).find((k) => k !== 'revert' && words.startsWith(KINDS[k]!))
+  return Object.keys(KIND_WORDS).find((k) => KIND_WORDS[k]!.test(words))
+}
+
+/**
+ * Each kind's words in the clients' messages: geth's "insufficient funds for transfer" (a gas
+ * estimate with fees), Besu's "upfront cost exceeds account balance" (-32004) are insufficient
+ * funds too (reviewOfSession38g). A revert's reason in its words (no data) is its own: only the
+ * bare words are the kind.
+ */
+const KIND_WORDS: Readonly<Record<string, RegExp>> = {
+  funds: /^(?:insufficient funds for (?:gas|transfer)|upfront cost exceeds account balance)/,
+  revert: /^execution reverted:?$/,
+  'nonce-low': /^nonce too low/,
+  'nonce-high': /^nonce too high/,
+  intrinsic: /^intrinsic gas too low/,
 }

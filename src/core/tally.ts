@@ -7,7 +7,15 @@
 import { plain } from '../shared/clip.ts'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { canonical } from './canonical.ts'
-import { isNodeAnswer, KIND_CODES, KINDS, kindOf, nodeErrorKey, wordsOf } from './nodeErrors.ts'
+import {
+  isNodeAnswer,
+  KIND_CODES,
+  KINDS,
+  kindOf,
+  nodeErrorKey,
+  revertData,
+  wordsOf,
+} from './nodeErrors.ts'
 import { isUnknownBlock, notYetImported, oldFor } from './pruned.ts'
 import type { SourceState } from './sourceState.ts'
 
@@ -315,9 +323,10 @@ function wordless(e: RpcResponseError, other: RpcResponseError): RpcResponseErro
       ? wordsOf(e)
       : kind
         ? KINDS[kind]!
-        : e.code === 3
+        : e.code === 3 || revertData(e)
           ? 'execution reverted'
           : 'an error the nodes word differently'
-  const code = e.code === other.code || !kind ? e.code : KIND_CODES[kind]!
+  const code =
+    e.code === other.code ? e.code : kind ? KIND_CODES[kind]! : revertData(e) ? 3 : e.code
   return new RpcResponseError('outlast', { code, message, data: e.data })
 }

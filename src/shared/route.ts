@@ -25,7 +25,7 @@ export function serves(route: MethodRoute | undefined, method: string): boolean 
  * it a policy, it is asked only of a source that `names` it.
  */
 export const handsOn = (method: string): boolean =>
-  /^[a-z][a-z0-9]*[_.](.*(send|cancel|submit|private|bundle)|(.*_)?tx$)/i.test(method) &&
+  /^[a-z][a-z0-9]*[_.](.*(send(?!er)|cancel|submit|private|bundle)|(.*_)?tx$)/i.test(method) &&
   !BROADCAST.has(method)
 
 /** A source whose route names `method` in `include`, by its name (no wildcard). */

@@ -9,7 +9,7 @@
  * used, is one more domain. Each finding is an `it.fails('correct behaviour: …')` (each checked
  * to fail as a plain `it`, for the hole's own reason); `Held: …` are attacks that failed.
  *
- * Found:
+ * Found (all three fixed the same stop, their tests renamed "Fixed: …"):
  * 1. (medium; no liar needed) A revert with reason data is keyed by its code and data, so honest
  *    clients that number a revert differently never agree on it. Besu answers a reverting
  *    eth_call / eth_estimateGas with -32000 "Execution reverted: <reason>" and the revert data
@@ -24,7 +24,8 @@
  *    code 3, its data. Responsible: nodeErrors.ts `nodeErrorKey` / `kindOf`. Fix: key a revert
  *    that carries data (code 3, or a -32000 whose words begin "execution reverted") by its data
  *    alone (`error:revert:<data>`), and where the members' codes differ return it as code 3
- *    "execution reverted" with that data (tally.ts `wordless`, KIND_CODES.revert).
+ *    "execution reverted" with that data (tally.ts `wordless`, KIND_CODES.revert). Fixed so
+ *    (nodeErrors.ts `revertData`).
  * 2. (medium; reviewOfSession38c 1-2 back for Besu fleets, 38e 3 for geth's estimate) The kinds
  *    read only anvil/geth/reth's "insufficient funds for gas * price + value". Besu refuses an
  *    unaffordable eth_estimateGas (and a strict eth_call) with -32004 "Upfront cost exceeds
@@ -44,7 +45,8 @@
  *    Responsible: nodeErrors.ts `NOT_NOW_CODES` (-32004) / `cannotServeNow`, `KINDS`. Fix: read
  *    the kinds before the NOT_NOW codes (a kind is an answer whatever its code), and add Besu's
  *    "upfront cost exceeds account balance" and geth's "insufficient funds for transfer" to the
- *    funds kind (returned as its fixed words and -32003).
+ *    funds kind (returned as its fixed words and -32003). Fixed so (`KIND_WORDS`; a kind is an
+ *    answer before the NOT_NOW codes are read).
  * 3. (medium-low; a read broken, a regression of 00ea08b/adaf142) `handsOn` reads "send"
  *    anywhere after the namespace, so reads with "Sender" in their name are taken for methods
  *    that hand transactions on: `eth_getTransactionBySenderAndNonce` (reth) and
@@ -56,7 +58,7 @@
  *    Responsible: shared/route.ts `handsOn` (`.*(send|…)`). Fix: match the verb at a word
  *    start and not as part of "sender" (e.g. `send(?!er)`), or match `send` only as the name's
  *    first word after an optional `eth_`/namespace (`^[a-z0-9]+[_.](?:[a-z]*_)?send(?!er)`);
- *    keep a unit list of read names that must stay quorum.
+ *    keep a unit list of read names that must stay quorum. Fixed: `send(?!er)`.
  *
  * Held (asserted below):
  * - Control for 1: two anvil domains give the reasoned revert (code 3, its data) through the
@@ -158,7 +160,7 @@ const revertingWith = (data: string) => {
 }
 
 describe('reverts numbered differently by honest clients', () => {
-  it.fails('correct behaviour: a reasoned revert from anvil/geth (code 3, Error("nope") data) and Besu (-32000, the same data) is the revert with its data, not a QuorumError; viem\'s call carries the revert data', async () => {
+  it('Fixed: a reasoned revert from anvil/geth (code 3, Error("nope") data) and Besu (-32000, the same data) is the revert with its data, not a QuorumError; viem\'s call carries the revert data', async () => {
     const C = `0x${'00'.repeat(18)}beef`
     await lab.anvil.rpc('anvil_setCode', [C, revertingWith(NOPE)])
     await lab.anvil.rpc('anvil_mine', ['0x1'])
@@ -232,7 +234,7 @@ describe("insufficient funds in other clients' words", () => {
     return answer()
   }
 
-  it.fails("correct behaviour: two Besu domains' agreed refusal of an empty account's estimate (-32004 \"Upfront cost exceeds account balance\") stands against a lone liar's made-up gas figure, and costs them nothing", async () => {
+  it("Fixed: two Besu domains' agreed refusal of an empty account's estimate (-32004 \"Upfront cost exceeds account balance\") stands against a lone liar's made-up gas figure, and costs them nothing", async () => {
     const made: Rewrite = async (method, _p, answer) =>
       method === 'eth_estimateGas' ? '0x5208' : answer()
     const rpc = fleet([
@@ -265,7 +267,7 @@ describe("insufficient funds in other clients' words", () => {
     }
   }, 30_000)
 
-  it.fails('correct behaviour (unit): geth\'s estimate refusal "insufficient funds for transfer" is the insufficient-funds kind, as anvil\'s "Insufficient funds for gas * price + value"', () => {
+  it('Fixed (unit): geth\'s estimate refusal "insufficient funds for transfer" is the insufficient-funds kind, as anvil\'s "Insufficient funds for gas * price + value"', () => {
     const geth = new RpcResponseError('geth', {
       code: -32000,
       message: 'insufficient funds for transfer',
@@ -280,7 +282,7 @@ describe("insufficient funds in other clients' words", () => {
 })
 
 describe('handsOn and reads', () => {
-  it.fails('correct behaviour: ots_getTransactionBySenderAndNonce (a read anvil, Erigon and reth serve) is a quorum read, agreed, not refused with 4200 as a method that hands transactions on', async () => {
+  it('Fixed: ots_getTransactionBySenderAndNonce (a read anvil, Erigon and reth serve) is a quorum read, agreed, not refused with 4200 as a method that hands transactions on', async () => {
     const rpc = fleet([node('aws', 'aws'), node('gcp', 'gcp')])
     const { account } = transfers(() => lab.anvil)
     try {
@@ -302,7 +304,7 @@ describe('handsOn and reads', () => {
     }
   }, 30_000)
 
-  it.fails("correct behaviour (unit): reads named for a sender (reth's eth_getTransactionBySenderAndNonce, Otterscan's ots_…) are classified quorum, not named", () => {
+  it("Fixed (unit): reads named for a sender (reth's eth_getTransactionBySenderAndNonce, Otterscan's ots_…) are classified quorum, not named", () => {
     for (const m of ['eth_getTransactionBySenderAndNonce', 'ots_getTransactionBySenderAndNonce'])
       assert.deepEqual(classify(m), { class: 'quorum' }, m)
   })
