@@ -57,7 +57,15 @@ export type OutlastEvents = {
   /** Only one failure domain was left to answer. */
   quorumLoss: { method: string; domains: string[] }
   /** One request's outcome. */
-  request: { method: string; ok: boolean; meta?: ResponseMeta; error?: string; ms: number }
+  request: {
+    method: string
+    ok: boolean
+    meta?: ResponseMeta
+    error?: string
+    /** A node's error one domain alone gave (the others out): no agreement behind it. */
+    degraded?: true
+    ms: number
+  }
   /**
    * One attempt at one source: answered (`ok`, a node's own error counted as an answer), or
    * failed, with the failure's kind (`timeout`, `network`, `dns`, `refused`, `http`,

@@ -66,6 +66,7 @@ export function createRequestWithMeta(
             method: args.method,
             ok: false,
             error: error instanceof BaseError ? error.shortMessage : String(error),
+            ...((error as { degraded?: true }).degraded ? { degraded: true as const } : {}),
             ms: Date.now() - started,
           })
           throw error

@@ -172,7 +172,7 @@ export class Tally {
   add(s: SourceState, key: string, value: unknown, error?: RpcResponseError): Group {
     let g = this.#groups.get(key)
     if (!g) {
-      g = { value, error, sources: [], domains: new Set() }
+      g = { value, error: error && asKind(error), sources: [], domains: new Set() }
       this.#groups.set(key, g)
     }
     // Node errors agree on their kind, or code and data, not their words: where these differ,
@@ -309,6 +309,17 @@ export class Tally {
       if (g !== winner && g.value !== null) out.push(...g.sources.filter((s) => !except.has(s)))
     return out
   }
+}
+
+/**
+ * A kind (nodeErrors.ts `kindOf`) in its own words and code, whoever gave it: Besu's -32004
+ * "Upfront cost exceeds account balance" agreed by two Besu domains read as "limit exceeded" to
+ * a proxy client and as a revert to ethers (reviewOfSession38h). Any other error as it came.
+ */
+function asKind(e: RpcResponseError): RpcResponseError {
+  const kind = kindOf(e)
+  if (!kind || (e.code === KIND_CODES[kind] && wordsOf(e).startsWith(KINDS[kind]!))) return e
+  return new RpcResponseError('outlast', { code: KIND_CODES[kind]!, message: KINDS[kind]! })
 }
 
 /**

@@ -77,10 +77,16 @@ export const answerInSlot = (
 /** The reply no one reads: the call's client left before its turn. */
 const GONE: Reply = { jsonrpc: '2.0', id: null, error: { code: -32603, message: 'client gone' } }
 
-/** An error as JSON-RPC carries it: its code (EIP-1193 or the node's), its short message, its data. */
+/**
+ * An error as JSON-RPC carries it: its code (EIP-1193 or the node's), its short message, its data.
+ * outlast's own failures (no agreement, a deadline) go as -32002, resource unavailable, where
+ * they had -32603, as adapters/viem.ts gives them: viem reads -32603 as a contract revert, so one
+ * liar's split made any read through the proxy look reverted (reviewOfSession38h).
+ */
 export function errorObject(error: unknown): { code: number; message: string; data?: unknown } {
-  const e = error as { code?: unknown; data?: unknown }
-  const code = typeof e?.code === 'number' ? e.code : -32603
+  const e = error as { code?: unknown; data?: unknown; name?: unknown }
+  const node = e?.name === 'RpcResponseError' || e?.name === 'ProviderRpcError'
+  const code = typeof e?.code !== 'number' ? -32603 : e.code === -32603 && !node ? -32002 : e.code
   const message = messageOf(error)
   return e?.data === undefined ? { code, message } : { code, message, data: e.data }
 }

@@ -38,8 +38,11 @@ export function metricsOf(rpc: Outlast): Metrics {
     ok: boolean
     ms: number
     meta?: { consistency: string } | undefined
+    degraded?: true | undefined
   }) => {
-    const consistency = e.ok ? (e.meta?.consistency ?? 'ok') : 'error'
+    // A node's error one domain alone gave is counted apart from an agreed one.
+    const error = e.degraded ? 'degraded-error' : 'error'
+    const consistency = e.ok ? (e.meta?.consistency ?? 'ok') : error
     add(requests, labels({ method: methodLabel(e.method), consistency }))
     observe(requestLatency, labels({ method: methodLabel(e.method) }), e.ms)
   }

@@ -225,19 +225,34 @@ describe('a block old for the nodes', () => {
   it("Held: two full nodes' unread refusal at block 0x1 (by number) does not stand against the archives' proof", async () => {
     const got = await fullNodes(() => '0x1')
     assert.ok(got.value, `${got.error?.name} ${got.error?.code}: ${got.error?.message}`)
-    assert.deepEqual([...got.value.meta.sources].sort(), ['archive-a', 'archive-b'])
+    // The archives' answer (both, or one under load with the other slow: never a full node's).
+    assert.ok(
+      got.value.meta.sources.length > 0 &&
+        got.value.meta.sources.every((x) => x.startsWith('archive')),
+      got.value.meta.sources.join(', '),
+    )
   }, 30_000)
 
   it("Fixed: a fresh client's first read at an old block (no source's head known yet) does not take two full nodes' unread refusal for the answer", async () => {
     const got = await fullNodes(() => '0x1', true)
     assert.ok(got.value, `${got.error?.name} ${got.error?.code}: ${got.error?.message}`)
-    assert.deepEqual([...got.value.meta.sources].sort(), ['archive-a', 'archive-b'])
+    // The archives' answer (both, or one under load with the other slow: never a full node's).
+    assert.ok(
+      got.value.meta.sources.length > 0 &&
+        got.value.meta.sources.every((x) => x.startsWith('archive')),
+      got.value.meta.sources.join(', '),
+    )
   }, 30_000)
 
   it("Fixed: two full nodes' unread refusal at block 1 named by its hash (EIP-1898) does not stand against the archives' proof", async () => {
     const got = await fullNodes((hash) => ({ blockHash: hash }))
     assert.ok(got.value, `${got.error?.name} ${got.error?.code}: ${got.error?.message}`)
-    assert.deepEqual([...got.value.meta.sources].sort(), ['archive-a', 'archive-b'])
+    // The archives' answer (both, or one under load with the other slow: never a full node's).
+    assert.ok(
+      got.value.meta.sources.length > 0 &&
+        got.value.meta.sources.every((x) => x.startsWith('archive')),
+      got.value.meta.sources.join(', '),
+    )
   }, 30_000)
 
   it("Held: two anvil full nodes' pruned refusal, -32602 \"BlockOutOfRangeError\" (deterministic by its code, yet pruned.ts's), does not stand against the archives' proof", async () => {
@@ -251,13 +266,23 @@ describe('a block old for the nodes', () => {
         }),
     )
     assert.ok(got.value, `${got.error?.name} ${got.error?.code}: ${got.error?.message}`)
-    assert.deepEqual([...got.value.meta.sources].sort(), ['archive-a', 'archive-b'])
+    // The archives' answer (both, or one under load with the other slow: never a full node's).
+    assert.ok(
+      got.value.meta.sources.length > 0 &&
+        got.value.meta.sources.every((x) => x.startsWith('archive')),
+      got.value.meta.sources.join(', '),
+    )
   }, 30_000)
 
   it("Fixed: two full nodes' unread refusal at 'earliest' does not stand against the archives' proof", async () => {
     const got = await fullNodes(() => 'earliest')
     assert.ok(got.value, `${got.error?.name} ${got.error?.code}: ${got.error?.message}`)
-    assert.deepEqual([...got.value.meta.sources].sort(), ['archive-a', 'archive-b'])
+    // The archives' answer (both, or one under load with the other slow: never a full node's).
+    assert.ok(
+      got.value.meta.sources.length > 0 &&
+        got.value.meta.sources.every((x) => x.startsWith('archive')),
+      got.value.meta.sources.join(', '),
+    )
   }, 30_000)
 })
 

@@ -11,7 +11,7 @@
  * is an `it.fails('correct behaviour: …')`, each checked to fail as a plain `it` for the hole's
  * own reason; `Held: …` are attacks that failed.
  *
- * Found:
+ * Found (all three fixed the same stop, their tests renamed "Fixed: …"):
  * 1. (medium-low; the viemErrors fix missing from the proxy) The proxy writes outlast's own
  *    failures (QuorumError, AllSourcesFailedError, DeadlineError…: -32603) as they are: code
  *    -32603 and their short message. viem reads -32603 with a message as a contract revert
@@ -29,7 +29,9 @@
  *    `errorObject` (`answer`, webSockets.ts alike). Fix: map outlast's own failures as `forViem`
  *    does (an error that is not an RpcResponseError or ProviderRpcError with code -32603 goes
  *    out as -32002, its short message only), keeping nodes' errors and provider errors as they
- *    are; one helper shared by adapters/viem.ts and the proxy.
+ *    are; one helper shared by adapters/viem.ts and the proxy. Fixed: proxy/jsonRpc.ts
+ *    `errorObject` sends outlast's own -32603 as -32002 (by name, as `forViem`; not shared: the
+ *    adapter's entry stays free of the proxy's code).
  * 2. (low; 38g finding 2's fix half-way for ethers) A kind is returned in its fixed words and
  *    code only where the members' words differ (tally.ts `add`: `wordless` runs only when the
  *    reasons differ). Where every domain that agreed is Besu, the agreed funds refusal is
@@ -47,7 +49,8 @@
  *    Responsible: tally.ts `Tally.add` / `wordless`. Fix: return a kind in its fixed words and
  *    `KIND_CODES` code whenever its code is not the kind's or its words do not begin with
  *    `KINDS[kind]` (Besu's -32004, geth's "insufficient funds for transfer"), agreed alike or
- *    not; keep a node's own words only where they already begin with the kind's.
+ *    not; keep a node's own words only where they already begin with the kind's. Fixed so
+ *    (tally.ts `asKind`, when a group is made).
  * 3. (low; observability, "read, not tested" in 38g) A lone domain's thrown error (read.ts sets
  *    `degraded: true`) reaches a proxy client exactly as the domains' agreed error does (the same
  *    code, message and data), and /metrics counts both `consistency="error"`: requestWithMeta.ts
@@ -60,7 +63,8 @@
  *    (the failed `request` event), proxy/metrics.ts `onRequest`. Fix: emit `degraded: true` on a
  *    failed request whose error is degraded, and count it `consistency="degraded-error"` (or an
  *    `outcome` label); for the reply, a response header (`x-outlast-consistency: degraded`) on a
- *    single HTTP call, as for a degraded result.
+ *    single HTTP call, as for a degraded result. Fixed: the failed `request` event carries
+ *    `degraded`, counted `consistency="degraded-error"`. Not done: a reply header.
  *
  * Held (asserted below):
  * - Revert data spelled '0xABCD…' and '0xabcd…' is one answer (canonical.ts lower-cases hex).
@@ -392,7 +396,7 @@ describe("the funds kind in Besu's words, through the adapters", () => {
     assert.equal(got.ethers?.code, 'INSUFFICIENT_FUNDS', got.ethers?.message)
   }, 30_000)
 
-  it.fails("correct behaviour: two Besu domains' agreed refusal of an unaffordable estimate (-32004 \"Upfront cost exceeds account balance\", the funds kind) reaches ethers' estimateGas as INSUFFICIENT_FUNDS, as anvil's and Besu's together do", async () => {
+  it("Fixed: two Besu domains' agreed refusal of an unaffordable estimate (-32004 \"Upfront cost exceeds account balance\", the funds kind) reaches ethers' estimateGas as INSUFFICIENT_FUNDS, as anvil's and Besu's together do", async () => {
     const got = await estimateThrough([
       node('aws', 'besu-a', besuEstimate),
       node('gcp', 'besu-b', besuEstimate),
@@ -455,7 +459,7 @@ describe('the proxy and node errors', () => {
     }
   }, 30_000)
 
-  it.fails("correct behaviour: a split read through the proxy (one liar of two domains) does not reach a viem http client as a contract revert (ContractFunctionRevertedError with outlast's failure as the reason), as it does not through outlast/viem", async () => {
+  it("Fixed: a split read through the proxy (one liar of two domains) does not reach a viem http client as a contract revert (ContractFunctionRevertedError with outlast's failure as the reason), as it does not through outlast/viem", async () => {
     const C = `0x${'00'.repeat(18)}c0de`
     await lab.anvil.rpc('anvil_setCode', [C, '0x602a60005260206000f3'])
     await lab.anvil.rpc('anvil_mine', ['0x1'])
@@ -497,7 +501,7 @@ describe('the proxy and node errors', () => {
     }
   }, 30_000)
 
-  it.fails("correct behaviour: the proxy's /metrics tells a lone domain's thrown error (degraded: true) from the domains' agreed errors, not both consistency=\"error\"", async () => {
+  it("Fixed: the proxy's /metrics tells a lone domain's thrown error (degraded: true) from the domains' agreed errors, not both consistency=\"error\"", async () => {
     const C = `0x${'00'.repeat(18)}be03`
     await lab.anvil.rpc('anvil_setCode', [C, revertingWith(NOPE)])
     await lab.anvil.rpc('anvil_mine', ['0x1'])
