@@ -120,10 +120,11 @@ import { OutlastProvider } from '../../src/adapters/ethers.ts'
 import { outlast } from '../../src/adapters/viem.ts'
 import { isNodeAnswer } from '../../src/core/nodeErrors.ts'
 import { judge } from '../../src/core/tally.ts'
-import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
+import { createOutlast, RpcResponseError, type Source } from '../../src/index.ts'
 import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
-import { hostile, type Rewrite } from './hostile.ts'
+import { ETHER, fleet, hex, labNode, POOR, RICH, settle } from './fleet.ts'
+import type { Rewrite } from './hostile.ts'
 import { startLiarLab } from './proxiedLiar.ts'
 import { sendSync, warm } from './syncSends.ts'
 
@@ -135,12 +136,8 @@ beforeAll(async () => {
 })
 afterAll(() => lab.stop())
 
-/** Lab proxy `proxy` as a source `name` in its own domain `name`, its answers via `rewrite`. */
-const node = (proxy: string, name: string, rewrite?: Rewrite): Source => {
-  const p = lab.proxy(proxy)
-  const inner = http(p.url, { name, domain: name, fetchFn: p.fetch, timeout: 5_000 })
-  return rewrite ? hostile(inner, rewrite, { name, domain: name }) : inner
-}
+const node = (proxy: string, name: string, rewrite?: Rewrite, extra = {}): Source =>
+  labNode(lab, proxy, name, rewrite, extra)
 
 /** The node's own error rewritten by `as` (another implementation's words for it). */
 const rewording =
@@ -160,21 +157,6 @@ const refusing =
     if (m === method && params.includes(at)) throw error()
     return answer()
   }
-
-const settle = <T>(p: Promise<T>) =>
-  p.then(
-    (value) => ({ value, error: undefined }),
-    (error: unknown) => ({ value: undefined, error: error as Error & Record<string, unknown> }),
-  )
-
-const hex = (n: number | bigint) => `0x${n.toString(16)}`
-/** An account with no ether: a transfer it simulates is refused by every node. */
-const POOR = `0x${'77'.repeat(20)}`
-const RICH = '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266'
-const ETHER = 10n ** 18n
-
-const fleet = (sources: Source[]) =>
-  createOutlast({ chainId: CHAIN_ID, quorum: { domains: 2 }, sources, timeout: 10_000 })
 
 const standing = (rpc: ReturnType<typeof createOutlast>, names: string[]) =>
   rpc

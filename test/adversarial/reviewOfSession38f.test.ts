@@ -98,10 +98,11 @@
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { kindOf, nodeErrorKey } from '../../src/core/nodeErrors.ts'
-import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
+import { createOutlast, RpcResponseError, type Source } from '../../src/index.ts'
 import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
-import { hostile, type Rewrite } from './hostile.ts'
+import { ETHER, fleet, hex, labNode, POOR, RICH, settle } from './fleet.ts'
+import type { Rewrite } from './hostile.ts'
 import { startLiarLab } from './proxiedLiar.ts'
 import { sendSync, warm } from './syncSends.ts'
 
@@ -113,33 +114,15 @@ beforeAll(async () => {
 })
 afterAll(() => lab.stop())
 
-/** Lab proxy `proxy` as a source `name` in its own domain `name`, its answers via `rewrite`. */
-const node = (proxy: string, name: string, rewrite?: Rewrite): Source => {
-  const p = lab.proxy(proxy)
-  const inner = http(p.url, { name, domain: name, fetchFn: p.fetch, timeout: 5_000 })
-  return rewrite ? hostile(inner, rewrite, { name, domain: name }) : inner
-}
-
-const settle = <T>(p: Promise<T>) =>
-  p.then(
-    (value) => ({ value, error: undefined }),
-    (error: unknown) => ({ value: undefined, error: error as Error & Record<string, unknown> }),
-  )
+const node = (proxy: string, name: string, rewrite?: Rewrite, extra = {}): Source =>
+  labNode(lab, proxy, name, rewrite, extra)
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const hex = (n: number | bigint) => `0x${n.toString(16)}`
-/** An account with no ether: a transfer it simulates is refused by every node. */
-const POOR = `0x${'77'.repeat(20)}`
-const RICH = '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266'
-const ETHER = 10n ** 18n
 /** An empty account's 1-ether transfer, simulated: every honest node refuses it. */
 const poorCall = (block: unknown) => ({
   method: 'eth_call',
   params: [{ from: POOR, to: RICH, value: hex(ETHER) }, block],
 })
-
-const fleet = (sources: Source[], domains = 2) =>
-  createOutlast({ chainId: CHAIN_ID, quorum: { domains }, sources, timeout: 10_000 })
 
 describe('a block old for the nodes', () => {
   it("Fixed: three honest domains' agreed refusal of an empty account's transfer at an old block is not outvoted by a lone liar's made-up result", async () => {

@@ -88,10 +88,11 @@ import { afterAll, beforeAll, describe, it } from 'vitest'
 import { outlast } from '../../src/adapters/viem.ts'
 import { kindOf } from '../../src/core/nodeErrors.ts'
 import { classify } from '../../src/core/policy.ts'
-import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
+import { createOutlast, RpcResponseError, type Source } from '../../src/index.ts'
 import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
-import { hostile, type Rewrite } from './hostile.ts'
+import { ETHER, fleet, hex, labNode, POOR, RICH, settle } from './fleet.ts'
+import type { Rewrite } from './hostile.ts'
 import { startLiarLab } from './proxiedLiar.ts'
 import { warm } from './syncSends.ts'
 
@@ -101,27 +102,10 @@ beforeAll(async () => {
 })
 afterAll(() => lab.stop())
 
-/** Lab proxy `proxy` as a source `name` in its own domain `name`, its answers via `rewrite`. */
-const node = (proxy: string, name: string, rewrite?: Rewrite, extra = {}): Source => {
-  const p = lab.proxy(proxy)
-  const inner = http(p.url, { name, domain: name, fetchFn: p.fetch, timeout: 5_000, ...extra })
-  return rewrite ? hostile(inner, rewrite, { name, domain: name }) : inner
-}
+const node = (proxy: string, name: string, rewrite?: Rewrite, extra = {}): Source =>
+  labNode(lab, proxy, name, rewrite, extra)
 
-const settle = <T>(p: Promise<T>) =>
-  p.then(
-    (value) => ({ value, error: undefined }),
-    (error: unknown) => ({ value: undefined, error: error as Error & Record<string, unknown> }),
-  )
-
-const hex = (n: number | bigint) => `0x${n.toString(16)}`
-const POOR = `0x${'77'.repeat(20)}`
-const RICH = '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266'
-const ETHER = 10n ** 18n
 const PLAIN = 'eth_sendRawTransaction'
-
-const fleet = (sources: Source[], domains = 2) =>
-  createOutlast({ chainId: CHAIN_ID, quorum: { domains }, sources, timeout: 10_000 })
 
 /** The node's own error rewritten by `as` (another client's words and code for it). */
 const rewording =

@@ -102,19 +102,12 @@ import { outlast } from '../../src/adapters/viem.ts'
 import { kindOf, nodeErrorKey } from '../../src/core/nodeErrors.ts'
 import type { SourceState } from '../../src/core/sourceState.ts'
 import { Tally } from '../../src/core/tally.ts'
-import {
-  createOutlast,
-  http,
-  type Outlast,
-  RpcResponseError,
-  type Source,
-  SourceError,
-} from '../../src/index.ts'
+import { type Outlast, RpcResponseError, type Source, SourceError } from '../../src/index.ts'
 import { startProxyServer } from '../../src/proxy/server.ts'
 import type { Hex } from '../../src/shared/types.ts'
-import { CHAIN_ID } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
-import { hostile, type Rewrite } from './hostile.ts'
+import { ETHER, fleet, hex, labNode, POOR, RICH, settle } from './fleet.ts'
+import type { Rewrite } from './hostile.ts'
 import { startLiarLab } from './proxiedLiar.ts'
 import { warm } from './syncSends.ts'
 
@@ -199,25 +192,8 @@ beforeAll(async () => {
 })
 afterAll(() => lab.stop())
 
-const node = (proxy: string, name: string, rewrite?: Rewrite): Source => {
-  const p = lab.proxy(proxy)
-  const inner = http(p.url, { name, domain: name, fetchFn: p.fetch, timeout: 5_000 })
-  return rewrite ? hostile(inner, rewrite, { name, domain: name }) : inner
-}
-
-const settle = <T>(p: Promise<T>) =>
-  p.then(
-    (value) => ({ value, error: undefined }),
-    (error: unknown) => ({ value: undefined, error: error as Error & Record<string, unknown> }),
-  )
-
-const hex = (n: number | bigint) => `0x${n.toString(16)}`
-const POOR = `0x${'77'.repeat(20)}`
-const RICH = '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266'
-const ETHER = 10n ** 18n
-
-const fleet = (sources: Source[], domains = 2) =>
-  createOutlast({ chainId: CHAIN_ID, quorum: { domains }, sources, timeout: 10_000 })
+const node = (proxy: string, name: string, rewrite?: Rewrite, extra = {}): Source =>
+  labNode(lab, proxy, name, rewrite, extra)
 
 /** Besu's revert: -32000 "Execution reverted[: reason]", the revert data as it is. */
 const rewordRevert: Rewrite = async (_m, _p, answer) => {
