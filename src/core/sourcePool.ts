@@ -14,7 +14,7 @@ import type { Emitter } from './emitter.ts'
 import type { OutlastEvents } from './events.ts'
 import type { logsWithin } from './logQuery.ts'
 import { isNodeAnswer } from './nodeErrors.ts'
-import { classify, isCallersError } from './policy.ts'
+import { classify, isCallersError, type MethodPolicy } from './policy.ts'
 import {
   blockOfRead,
   isPruned,
@@ -315,20 +315,8 @@ function attempter(
       if (error === chainError) throw error // counted by the check itself
       const err = await failureOf(s, error, method, signal)
       if (err.kind === 'unserved') notePruned(s, block)
-      // A revert is an answer, and a prompt one; so is any node error that is no "cannot serve
-      // now" (-32003 "insufficient funds…": nodeErrors.ts; charged as failures, honest domains'
-      // breakers opened for refusing a caller's call, leaving a liar the last domain), a node's
-      // verdict on a transaction ("already known", "nonce too low"), and "unknown block" from a
-      // node behind the agreed head that never said it had that block (not yet imported), or for
-      // a block that is not the confirmed chain's (one source's claim, one a reorg took, one made
-      // up): the node is working.
-      const answered =
-        err.kind === 'unserved' ||
-        (isUnknownBlock(err) && (notYetImported(s, params) || unconfirmedBlock(params, holds))) ||
-        isNodeAnswer(err, method) ||
-        (err instanceof RpcResponseError && policy.class === 'broadcast')
       const ms = Date.now() - started
-      if (answered || isCallersError(method, err)) {
+      if (working(s, err, method, params, policy, holds) || isCallersError(method, err)) {
         recordSuccess(s, ms)
         told(s, method, ms)
       } else {
@@ -340,6 +328,31 @@ function attempter(
       updateCondition(s)
     }
   }
+}
+
+/**
+ * `err` says the node is working, no failure of its: a revert, a prompt one; any node error that
+ * is no "cannot serve now" (-32003 "insufficient funds…": nodeErrors.ts; charged as failures,
+ * honest domains' breakers opened for refusing a caller's call, leaving a liar the last domain);
+ * state it pruned; a node's verdict on a transaction ("already known", "nonce too low"); and
+ * "unknown block" from a node behind the agreed head that never said it had that block (not yet
+ * imported), or for a block that is not the confirmed chain's (one source's claim, one a reorg
+ * took, one made up).
+ */
+function working(
+  s: SourceState,
+  err: SourceError,
+  method: string,
+  params: unknown[],
+  policy: MethodPolicy,
+  holds: (hash: string) => boolean,
+): boolean {
+  return (
+    err.kind === 'unserved' ||
+    (isUnknownBlock(err) && (notYetImported(s, params) || unconfirmedBlock(params, holds))) ||
+    isNodeAnswer(err, method) ||
+    (err instanceof RpcResponseError && policy.class === 'broadcast')
+  )
 }
 
 /**
