@@ -362,7 +362,7 @@ describe('Tally', () => {
 })
 
 describe('judge', () => {
-  const rules = { method: 'eth_getBalance' }
+  const rules = { method: 'eth_call' }
 
   it('answers by their key, node errors agreed on, failures with their reason', () => {
     assert.deepEqual(judge(rules, a, '0xAB', undefined), { kind: 'answer', key: '"0xab"' })
@@ -482,7 +482,7 @@ describe('judge', () => {
     const check = judge({ ...rules, check: () => 'too deep' }, a, {}, undefined)
     assert.equal(
       check.kind === 'rejected' && check.lie.shortMessage,
-      'a: eth_getBalance answer rejected: too deep',
+      'a: eth_call answer rejected: too deep',
     )
     const key = () => {
       throw new Error('no hash')
@@ -490,7 +490,7 @@ describe('judge', () => {
     const broken = judge({ ...rules, key }, a, {}, undefined)
     assert.equal(
       broken.kind === 'rejected' && broken.lie.shortMessage,
-      'a: eth_getBalance answer rejected: malformed (no hash)',
+      'a: eth_call answer rejected: malformed (no hash)',
     )
   })
 })

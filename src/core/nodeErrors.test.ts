@@ -49,12 +49,29 @@ describe("a node's error to a read", () => {
     assert.equal(isNodeAnswer(new SourceError('node', 'http', 'HTTP 503'), 'eth_call'), false)
   })
 
-  it("is a failure for eth_getLogs unless a revert or invalid params (providers' limits)", () => {
+  it("is a failure for the chain's own data, even a revert or invalid params (reviewOfSession38i: one source's error split every block fetch)", () => {
     assert.equal(
       isNodeAnswer(error(-32000, 'query returned more than 10000'), 'eth_getLogs'),
       false,
     )
-    assert.equal(isNodeAnswer(error(-32602, 'invalid topics'), 'eth_getLogs'), true)
+    for (const method of [
+      'eth_getLogs',
+      'eth_getBlockByNumber',
+      'eth_getBlockByHash',
+      'eth_getBlockReceipts',
+      'eth_getTransactionByHash',
+      'eth_getTransactionReceipt',
+      'eth_feeHistory',
+    ])
+      for (const e of [
+        error(-32000, 'boom'),
+        error(3, 'execution reverted', '0x'),
+        error(-32602, 'x'),
+      ])
+        assert.equal(isNodeAnswer(e, method), false, `${method} ${e.reason}`)
+    // A state read: a revert or invalid params still is; other words are no answer there.
+    assert.equal(isNodeAnswer(error(-32602, 'invalid slot'), 'eth_getStorageAt'), true)
+    assert.equal(isNodeAnswer(error(-32000, 'boom'), 'eth_getBalance'), false)
   })
 
   it('is keyed by code and data, else code and words (case and spacing aside)', () => {
@@ -103,8 +120,8 @@ describe("a node's error to a read", () => {
 
   it('at a block old for the node, only a revert or invalid params is an answer (history gone, in words not known)', () => {
     const tooOld = error(-32000, 'requested data is no longer served here')
-    assert.equal(isNodeAnswer(tooOld, 'eth_getProof'), true)
-    assert.equal(isNodeAnswer(tooOld, 'eth_getProof', true), false)
+    assert.equal(isNodeAnswer(tooOld, 'eth_call'), true)
+    assert.equal(isNodeAnswer(tooOld, 'eth_call', true), false)
     assert.equal(isNodeAnswer(error(3, 'execution reverted', '0x'), 'eth_call', true), true)
     // A kind is about the account, not the node's history (reviewOfSession38f).
     assert.equal(

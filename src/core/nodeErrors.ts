@@ -59,14 +59,37 @@ export function isNodeAnswer(
   old = false,
 ): error is RpcResponseError {
   if (!(error instanceof RpcResponseError)) return false
-  if (pruned(error)) return false
+  if (pruned(error) || chainData(method)) return false
   if (error.deterministic) return true
+  if (!EXECUTES.has(method)) return false
   // A kind is an answer whatever its code (Besu's -32004 for insufficient funds), and at an
   // old block too: it is about the account, not the node's history.
-  if (kindOf(error) && method !== 'eth_getLogs') return true
-  if (old || method === 'eth_getLogs' || isUnknownBlock(error)) return false
+  if (kindOf(error)) return true
+  if (old || isUnknownBlock(error)) return false
   return !cannotServeNow(error)
 }
+
+/**
+ * Reads of the chain's own data (blocks, transactions, receipts, logs, fee history): a node that
+ * lacks one says `null` or "unknown block" (its own rule); any other error is that source's
+ * failure, never an answer beside another domain's data. Read as answers, one source's -32000
+ * "boom" to every block fetch split each of them: with two domains, every subscription and
+ * filter stalled for good, the source unpunished (reviewOfSession38i).
+ */
+export const chainData = (method: string): boolean =>
+  /^eth_(get(Block|Transaction|Uncle|Logs)|feeHistory$|blockNumber$)/.test(method)
+
+/**
+ * Where a node's error other than a revert or invalid params is the chain's answer: execution
+ * and simulation, whose refusals (insufficient funds, intrinsic gas, nonces) every node gives at
+ * that state.
+ */
+const EXECUTES: ReadonlySet<string> = new Set([
+  'eth_call',
+  'eth_estimateGas',
+  'eth_createAccessList',
+  'eth_simulateV1',
+])
 
 /** `isPruned` as a plain test: its type guard would leave `never` where it is false. */
 const pruned = (error: RpcResponseError): boolean => isPruned(error)

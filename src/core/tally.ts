@@ -8,6 +8,7 @@ import { plain } from '../shared/clip.ts'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { canonical } from './canonical.ts'
 import {
+  chainData,
   isNodeAnswer,
   KIND_CODES,
   KINDS,
@@ -104,7 +105,8 @@ function judgeTrusted(
   error: unknown,
 ): Verdict {
   // A revert, invalid params: the same error from every node, whatever block it names.
-  if (error instanceof RpcResponseError && error.deterministic)
+  // Not about the chain's own data: there an error is a failure (nodeErrors.ts `chainData`).
+  if (error instanceof RpcResponseError && error.deterministic && !chainData(rules.method))
     return { kind: 'nodeError', key: nodeErrorKey(error), error }
   // A live node that does not know the block asked for has answered, not failed: its "unknown
   // block" dissents from an answer about that block (one source's made-up block stands against
