@@ -246,12 +246,17 @@ describe('losing sources mid-request', () => {
         await rpc.request({ method: 'eth_blockNumber' }).catch(() => {}) // heads are polled on use
       }
       // Reads at the agreed head go to home, the one source up: a block is checked by its
-      // hash, which the client knows; state is one domain's word.
+      // hash, which the client knows (`verified`), but where the head it is pinned to is home's
+      // alone, unconfirmed, it is one domain's word (`degraded`: reviewOfSession38b 2); state
+      // is one domain's word.
       const head = await rpc.requestWithMeta({
         method: 'eth_getBlockByNumber',
         params: ['latest', false],
       })
-      assert.equal(head.meta.consistency, 'verified', states().join('; '))
+      assert.ok(
+        ['verified', 'degraded'].includes(head.meta.consistency),
+        `${head.meta.consistency}; ${states().join('; ')}`,
+      )
       const block = head.result as { number: string; hash: string }
       const truth = await lab.anvil.rpc<{ hash: string }>('eth_getBlockByNumber', [
         block.number,
