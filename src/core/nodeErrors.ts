@@ -59,7 +59,7 @@ export function isNodeAnswer(
   old = false,
 ): error is RpcResponseError {
   if (!(error instanceof RpcResponseError)) return false
-  if (pruned(error) || chainData(method)) return false
+  if (pruned(error) || chainData(method, error)) return false
   if (error.deterministic) return true
   if (!EXECUTES.has(method)) return false
   // A kind is an answer whatever its code (Besu's -32004 for insufficient funds), and at an
@@ -76,8 +76,10 @@ export function isNodeAnswer(
  * "boom" to every block fetch split each of them: with two domains, every subscription and
  * filter stalled for good, the source unpunished (reviewOfSession38i).
  */
-export const chainData = (method: string): boolean =>
-  /^eth_(get(Block|Transaction|Uncle|Logs)|feeHistory$|blockNumber$)/.test(method)
+export const chainData = (method: string, error: RpcResponseError): boolean =>
+  /^eth_(get(Block|Transaction|Uncle|Logs)|feeHistory$|blockNumber$)/.test(method) &&
+  // A log filter no node reads is the caller's, as every node says (reviewOfLogs).
+  !(method === 'eth_getLogs' && error.code === -32602)
 
 /**
  * Where a node's error other than a revert or invalid params is the chain's answer: execution
