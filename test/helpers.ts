@@ -83,8 +83,11 @@ export function asProven<T>(receipt: T): T {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
- * Transfers from dev account 3 to dev account 2, signed here: `sign(nonce, value)`, and the
- * account's nonce now (`nonceNow`, at `latest`) on the node `anvil()` gives.
+ * Transfers from dev account 3 to dev account 2, signed here: `sign(nonce, value)`; the
+ * account's nonce now (`nonceNow`, at `latest`: it moves once a transaction is mined) and the
+ * next one free (`nonceNext`, at `pending`) on the node `anvil()` gives. A fresh transaction
+ * takes `nonceNext`: signed at `latest` while the last one still waits for its block (anvil
+ * mines every second), it is that same transaction again, as the signature is deterministic.
  */
 export function transfers(anvil: () => Pick<Anvil, 'rpc'>) {
   const account = privateKeyToAccount(devAccounts[3]!.privateKey)
@@ -101,7 +104,9 @@ export function transfers(anvil: () => Pick<Anvil, 'rpc'>) {
     })
   const nonceNow = async () =>
     Number(await anvil().rpc<string>('eth_getTransactionCount', [account.address, 'latest']))
-  return { account, sign, nonceNow }
+  const nonceNext = async () =>
+    Number(await anvil().rpc<string>('eth_getTransactionCount', [account.address, 'pending']))
+  return { account, sign, nonceNow, nonceNext }
 }
 
 /** A signed 1-wei transfer from dev account 3 to dev account 2, at the node's pending nonce. */

@@ -50,7 +50,7 @@ const fakeReject = (): Source =>
     return answer()
   })
 
-const { sign, nonceNow } = transfers(() => lab.anvil)
+const { sign, nonceNow, nonceNext } = transfers(() => lab.anvil)
 
 describe('a source that accepts what every honest domain rejects', () => {
   for (const [why, make] of [
@@ -59,7 +59,7 @@ describe('a source that accepts what every honest domain rejects', () => {
   ] as const)
     it(`${why}: the agreed rejection is returned, not "sent"`, async () => {
       if (why === 'nonce too low')
-        await lab.anvil.rpc('eth_sendRawTransaction', [await sign(await nonceNow())])
+        await lab.anvil.rpc('eth_sendRawTransaction', [await sign(await nonceNext())])
       for (const others of [['aws', 'gcp', 'home'], ['aws']]) {
         const rpc = createOutlast({ chainId: CHAIN_ID, sources: [fakeAccept(), ...honest(others)] })
         try {
@@ -87,7 +87,7 @@ describe('an honest acceptance against a lying rejection', () => {
     const outcomes: OutlastEvents['broadcast'][] = []
     rpc.on('broadcast', (o) => outcomes.push(o))
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const hash = await rpc.request({ method: 'eth_sendRawTransaction', params: [raw] })
       const receipt = await lab.anvil.rpc<{ status: string } | null>('eth_getTransactionReceipt', [
         hash,
@@ -102,7 +102,7 @@ describe('an honest acceptance against a lying rejection', () => {
   it('with two domains, a lying rejection stands until a second domain knows it (never a false "sent")', async () => {
     const rpc = createOutlast({ chainId: CHAIN_ID, sources: [fakeReject(), ...honest(['aws'])] })
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       // The honest node took it, but no second domain says so: "sent" needs two domains' word,
       // so the contradiction is reported (the transaction is in the honest node all the same).
       await assert.rejects(
@@ -128,7 +128,7 @@ describe('broadcasting variants', () => {
     try {
       const syncBefore = lab.proxy('gcp').stats.byMethod.eth_sendRawTransactionSync ?? 0
       const plainBefore = lab.proxy('gcp').stats.byMethod.eth_sendRawTransaction ?? 0
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const { result, meta } = await rpc.requestWithMeta({
         method: 'eth_sendRawTransactionSync',
         params: [raw],
@@ -152,7 +152,7 @@ describe('broadcasting variants', () => {
     const rpc = createOutlast({ chainId: CHAIN_ID, sources: honest(['aws', 'gcp', 'home']) })
     await lab.anvil.rpc('evm_setAutomine', [false])
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const { keccak256 } = await import('viem')
       const started = Date.now()
       const error = await rpc
@@ -192,7 +192,7 @@ describe('broadcasting variants', () => {
     })
     try {
       for (let i = 0; i < 2; i++) {
-        const raw = await sign(await nonceNow())
+        const raw = await sign(await nonceNext())
         const { result, meta } = await rpc.requestWithMeta({
           method: 'eth_sendRawTransactionSync',
           params: [raw],

@@ -164,7 +164,7 @@ describe('with the lab', () => {
   const honest = (names: string[]) => labSources(lab, names)
   const inner = (name = 'liar') => http(lab.proxy(name).url, { name, domain: 'liar-host' })
 
-  const { sign, nonceNow } = transfers(() => lab.anvil)
+  const { sign, nonceNow, nonceNext } = transfers(() => lab.anvil)
 
   // Correct: as above, every configured secret is scrubbed from events and `status()`. Now the
   // reason a source is called a liar quotes its own data raw: src/core/txRules.ts `checkHashes`
@@ -183,7 +183,7 @@ describe('with the lab', () => {
       const [first, ...rest] = block.transactions
       return { ...block, transactions: [{ ...first, hash: `0x${KEY}${'0'.repeat(32)}` }, ...rest] }
     })
-    const raw = await sign(await nonceNow())
+    const raw = await sign(await nonceNext())
     const hash = await lab.anvil.rpc<string>('eth_sendRawTransaction', [raw])
     // Mined on arrival (blockTime 0), its receipt a moment later.
     let receipt: { blockHash: string } | null = null
@@ -262,7 +262,7 @@ describe('with the lab', () => {
     rpc.on('quorumLoss', (e) => losses.push(e))
     try {
       for (const name of ['aws', 'gcp', 'home']) await lab.proxy(name).setMode({ kind: 'refused' })
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const { result, meta } = await rpc.requestWithMeta({
         method: 'eth_sendRawTransaction',
         params: [raw],

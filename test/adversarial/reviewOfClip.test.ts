@@ -30,7 +30,7 @@ describe('with the lab', () => {
     })
   })
   afterAll(() => lab.stop())
-  const { sign, nonceNow } = transfers(() => lab.anvil)
+  const { sign, nonceNext } = transfers(() => lab.anvil)
 
   // Was a HOLE (medium). clip (src/shared/clip.ts:12, DELIMITER) keeps at most 4 characters of the
   // WORD the cut falls in, and a word ends at whitespace, quotes, brackets, `,` and `;`. A
@@ -63,7 +63,7 @@ describe('with the lab', () => {
       // 0x + 50 filler + A + `,` + B: the cut at 80 falls 5 characters into B.
       return { ...tx, accessList: [{ address: `0x${'x'.repeat(50)}${PASSWORD}`, storageKeys: [] }] }
     })
-    const raw = await sign(await nonceNow())
+    const raw = await sign(await nonceNext())
     const hash = await lab.anvil.rpc<string>('eth_sendRawTransaction', [raw])
     await lab.anvil.rpc('evm_mine')
     const rpc = createOutlast({

@@ -29,7 +29,7 @@ describe('with the lab', () => {
     })
   })
   afterAll(() => lab.stop())
-  const { sign, nonceNow } = transfers(() => lab.anvil)
+  const { sign, nonceNext } = transfers(() => lab.anvil)
 
   // Was a HOLE (medium). bb92580 made clip's words end at white space only (src/shared/clip.ts:13
   // DELIMITER = /\s/), on the ground that "a key never holds a space". But a password (a
@@ -61,7 +61,7 @@ describe('with the lab', () => {
       // 0x + 50 filler + A + ` ` + B: the cut at 80 falls 12 characters into B.
       return { ...tx, accessList: [{ address: `0x${'x'.repeat(50)}${PASSWORD}`, storageKeys: [] }] }
     })
-    const raw = await sign(await nonceNow())
+    const raw = await sign(await nonceNext())
     const hash = await lab.anvil.rpc<string>('eth_sendRawTransaction', [raw])
     await lab.anvil.rpc('evm_mine')
     const rpc = createOutlast({

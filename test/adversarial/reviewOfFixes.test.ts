@@ -29,7 +29,7 @@ describe('with the lab', () => {
     })
   })
   afterAll(() => lab.stop())
-  const { sign, nonceNow } = transfers(() => lab.anvil)
+  const { sign, nonceNext } = transfers(() => lab.anvil)
 
   // Correct: no usable part of a configured secret reaches anything outlast emits (DESIGN.md:
   // secrets scrubbed "including node messages that echo it"; commit 3ef9669: "also inside a
@@ -94,7 +94,7 @@ describe('with the lab', () => {
       // 0x + 47 filler + the key: the cut at 80 keeps the key's first 31 digits.
       return { ...tx, accessList: [{ address: `0x${'x'.repeat(47)}${KEY}`, storageKeys: [] }] }
     })
-    const raw = await sign(await nonceNow())
+    const raw = await sign(await nonceNext())
     const hash = await lab.anvil.rpc<string>('eth_sendRawTransaction', [raw])
     await lab.anvil.rpc('evm_mine')
     const rpc = createOutlast({

@@ -292,7 +292,7 @@ describe('Fixed (1): fee figures, quorum 3, fewer than three domains answering',
 })
 
 describe('sends, quorum 3: fake acceptances, fake rejections', () => {
-  const { sign, nonceNow } = transfers(() => lab.anvil)
+  const { sign, nonceNow, nonceNext } = transfers(() => lab.anvil)
   const keccak = async (raw: Hex) => (await import('viem')).keccak256(raw)
 
   /** Answers every broadcast with its hash (sending nothing); "already known" with `known`. */
@@ -361,7 +361,7 @@ describe('sends, quorum 3: fake acceptances, fake rejections', () => {
   for (const [label, up, quorum, onQuorumLoss] of SETUPS.slice(0, 3))
     it(`Held: ${label}, a fake rejection: the real send is "sent", verified by honest domains only`, async () => {
       await resetLab(lab)
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const rpc = client(fakeReject(), quorum, onQuorumLoss)
       try {
         await warm(rpc)
@@ -385,7 +385,7 @@ describe('sends, quorum 3: fake acceptances, fake rejections', () => {
 
   it('Held: every honest domain out, a fake acceptance: the hash, degraded, with a quorumLoss event (never verified)', async () => {
     await resetLab(lab)
-    const raw = await sign(await nonceNow())
+    const raw = await sign(await nonceNext())
     const rpc = client(fakeAccept(), { domains: 3 }, 'degrade')
     const losses: OutlastEvents['quorumLoss'][] = []
     rpc.on('quorumLoss', (e) => losses.push(e))

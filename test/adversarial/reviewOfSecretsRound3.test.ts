@@ -31,7 +31,7 @@ describe('with the lab', () => {
     })
   })
   afterAll(() => lab.stop())
-  const { sign, nonceNow } = transfers(() => lab.anvil)
+  const { sign, nonceNext } = transfers(() => lab.anvil)
 
   // Was a HOLE (medium; the round-2 space-password hole, back through the round-2 `+` fix). 4223f11
   // registers a query value's form-read text (`+` → space) as a secret
@@ -60,7 +60,7 @@ describe('with the lab', () => {
       // 0x + 50 filler + A + ` ` + B: the cut at 80 falls 12 characters into B.
       return { ...tx, accessList: [{ address: `0x${'x'.repeat(50)}${READ}`, storageKeys: [] }] }
     })
-    const raw = await sign(await nonceNow())
+    const raw = await sign(await nonceNext())
     const hash = await lab.anvil.rpc<string>('eth_sendRawTransaction', [raw])
     await lab.anvil.rpc('evm_mine')
     const rpc = createOutlast({

@@ -109,7 +109,7 @@ afterAll(() => lab.stop())
 const honest = (names: string[]) => labSources(lab, names)
 const inner = () => http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host' })
 const liar = (rewrite: Parameters<typeof hostile>[1]): Source => hostile(inner(), rewrite)
-const { sign, nonceNow } = transfers(() => lab.anvil)
+const { sign, nonceNow, nonceNext } = transfers(() => lab.anvil)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** An honest node without EIP-7966 (most today): "method not found", then the plain send. */
@@ -139,7 +139,7 @@ describe('synchronous sends (cc53e43, a3eb33f)', () => {
     await lab.anvil.rpc('evm_setAutomine', [false])
     let miner: ReturnType<typeof setTimeout> | undefined
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       miner = setTimeout(() => void lab.anvil.rpc('evm_mine').catch(() => {}), 4_000)
       const { result, error, took } = await sendSync(rpc, [raw, '0x2710'])
       await sleep(Math.max(0, 5_000 - took))
@@ -173,7 +173,7 @@ describe('synchronous sends (cc53e43, a3eb33f)', () => {
     await lab.anvil.rpc('evm_setAutomine', [false])
     let miner: ReturnType<typeof setTimeout> | undefined
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       miner = setTimeout(() => void lab.anvil.rpc('evm_mine').catch(() => {}), 2_500)
       const { result, error, took } = await sendSync(rpc, [raw, '0x1f40'])
       assert.equal(error, undefined, `told ${error?.code} "${error?.message}" after ${took} ms`)
@@ -224,7 +224,7 @@ describe('synchronous sends (cc53e43, a3eb33f)', () => {
     await warm(rpc)
     await lab.proxy('aws').setMode({ kind: 'refused' })
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const { error, result, took, hung } = await sendSync(rpc, [raw, '0x3e8'])
       assert.equal(hung, false)
       assert.equal(result, undefined)
@@ -291,7 +291,7 @@ describe('synchronous sends: what runs after the answer, and acceptances that ar
     await lab.anvil.rpc('evm_setAutomine', [false])
     let miner: ReturnType<typeof setTimeout> | undefined
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       miner = setTimeout(() => void lab.anvil.rpc('evm_mine').catch(() => {}), 2_500)
       const { result, error, took } = await sendSync(rpc, [raw, '0x1f40'])
       assert.equal(error, undefined, `told ${error?.code} "${error?.message}" after ${took} ms`)

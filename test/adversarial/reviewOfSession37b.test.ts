@@ -96,7 +96,7 @@ afterAll(() => lab.stop())
 const honest = (names: string[]) => labSources(lab, names)
 const inner = () => http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host' })
 const liar = (rewrite: Parameters<typeof hostile>[1]): Source => hostile(inner(), rewrite)
-const { sign, nonceNow } = transfers(() => lab.anvil)
+const { sign, nonceNext } = transfers(() => lab.anvil)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Automine off, one block `at` ms from now; `run` the send; then the chain back to automine. */
@@ -158,7 +158,7 @@ describe('sync sends to nodes that have EIP-7966 themselves (they hold the answe
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const out = await minedLater(4_000, () => sendSync(rpc, [raw, '0x3e8']))
       await sleep(Math.max(0, 5_000 - out.took))
       const mined = await lab.anvil.rpc<{ status: string } | null>('eth_getTransactionReceipt', [
@@ -179,7 +179,7 @@ describe('sync sends to nodes that have EIP-7966 themselves (they hold the answe
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const out = await minedLater(4_000, () => sendSync(rpc, [raw, '0x3e8']))
       assertSent(out, keccak256(raw))
     } finally {
@@ -195,7 +195,7 @@ describe('sync sends to nodes that have EIP-7966 themselves (they hold the answe
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       await minedLater(4_000, () => sendSync(rpc, [raw, '0x3e8']))
       await sleep(1_000) // the cut attempt's failure is recorded after the answer
       const charged = rpc
@@ -226,7 +226,7 @@ describe('sync sends to nodes without EIP-7966 (they answer the plain send at on
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const out = await minedLater(4_000, () => sendSync(rpc, [raw, '0x3e8']))
       assertSent(out, keccak256(raw))
       assert.ok(out.took < 4_000, `${out.took} ms`)
@@ -246,7 +246,7 @@ describe('sync sends to nodes without EIP-7966 (they answer the plain send at on
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const out = await minedLater(4_000, () => sendSync(rpc, [raw, 1]))
       assertSent(out, keccak256(raw))
       assert.ok(out.took < 4_000, `${out.took} ms`)
@@ -275,7 +275,7 @@ describe('sync sends to nodes without EIP-7966 (they answer the plain send at on
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const hash = await rpc.request({ method: 'eth_sendRawTransaction', params: [raw] })
       assert.equal(hash, keccak256(raw))
     } finally {
@@ -306,7 +306,7 @@ describe('sync sends and private routes', () => {
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const { result, error } = await sendSync(rpc, [raw, '0x1388'])
       assert.deepEqual(
         sends.filter((x) => !x.startsWith('protect')),
@@ -329,7 +329,7 @@ describe("viem's sendRawTransactionSync over outlast/viem", () => {
     await warm(rpc)
     const client = createWalletClient({ transport: outlast(rpc) })
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const out = await minedLater(4_000, () =>
         sendRawTransactionSync(client, { serializedTransaction: raw, timeout: 1_000 }).then(
           (r) => ({ r, e: undefined }),

@@ -98,7 +98,7 @@ describe('sends (lab)', () => {
   afterAll(() => lab.stop())
 
   const honest = (names: string[]) => labSources(lab, names)
-  const { sign, nonceNow } = transfers(() => lab.anvil)
+  const { sign, nonceNext } = transfers(() => lab.anvil)
 
   it('Fixed: a private route that names only eth_sendRawTransactionSync is refused at construction (why named); named with eth_sendRawTransaction, a sync send goes to that route alone, never to the public sources', async () => {
     const route = (include: string[]) =>
@@ -125,7 +125,7 @@ describe('sends (lab)', () => {
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const { result, error } = await sendSync(rpc, [raw, '0x1388'])
       assert.deepEqual(
         sends.filter((x) => !x.startsWith('protect')),
@@ -157,11 +157,11 @@ describe('sends (lab)', () => {
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const r = await rpc.requestWithMeta({ method: 'eth_sendRawTransaction', params: [raw] })
       assert.equal(r.result, keccak256(raw))
       assert.equal(r.meta.consistency, 'verified')
-      const raw2 = await sign(await nonceNow())
+      const raw2 = await sign(await nonceNext())
       const out = await sendSync(rpc, [raw2, 5_000])
       assert.equal(
         out.result?.transactionHash,
@@ -196,7 +196,7 @@ describe('sends (lab)', () => {
     await warm(rpc)
     await lab.anvil.rpc('evm_setAutomine', [false])
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const out = await sendSync(rpc, [raw, 1_000])
       assert.ok(
         !out.hung && out.took < 4_000,
@@ -228,7 +228,7 @@ describe('sends (lab)', () => {
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       await lab.anvil.rpc('evm_setAutomine', [false])
       const miner = setTimeout(() => void lab.anvil.rpc('evm_mine').catch(() => {}), 4_000)
       const out = await sendSync(rpc, [raw, 1_000])
@@ -271,7 +271,7 @@ describe('sends (lab)', () => {
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const out = await rpc.request({ method: 'eth_sendRawTransaction', params: [raw] }).then(
         (r) => ({ result: r, error: undefined }),
         (e: Err) => ({ result: undefined, error: e }),

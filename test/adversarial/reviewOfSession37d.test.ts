@@ -128,7 +128,7 @@ describe('private routes after cae11a0 (lab)', () => {
   afterAll(() => lab.stop())
 
   const honest = (names: string[]) => labSources(lab, names)
-  const { sign, nonceNow } = transfers(() => lab.anvil)
+  const { sign, nonceNext } = transfers(() => lab.anvil)
 
   async function request(rpc: Rpc, method: string, params: unknown[], cap = 20_000) {
     const started = Date.now()
@@ -189,9 +189,9 @@ describe('private routes after cae11a0 (lab)', () => {
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const plain = await rpc.requestWithMeta({ method: PLAIN, params: [raw] })
-      const raw2 = await sign(await nonceNow())
+      const raw2 = await sign(await nonceNext())
       const sync = await request(rpc, SYNC, [raw2, 9_001])
       assert.deepEqual(
         sends,
@@ -220,7 +220,7 @@ describe('private routes after cae11a0 (lab)', () => {
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const started = Date.now()
       const r = await rpc.requestWithMeta({ method: PLAIN, params: [raw] })
       const took = Date.now() - started
@@ -261,7 +261,7 @@ describe('private routes after cae11a0 (lab)', () => {
     try {
       const told: string[] = []
       for (let i = 0; i < 2; i++) {
-        const raw = await sign(await nonceNow())
+        const raw = await sign(await nonceNext())
         const out = await request(rpc, PLAIN, [raw])
         told.push(out.error ? `${out.error.code} ${out.error.message}` : String(out.result))
       }
@@ -292,7 +292,7 @@ describe('private routes after cae11a0 (lab)', () => {
     }
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const out = await request(rpc, PLAIN, [raw])
       assert.deepEqual(
         publicOnes(sends),
@@ -321,7 +321,7 @@ describe('private routes after cae11a0 (lab)', () => {
     }
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const out = await request(rpc, SYNC, [raw, 5_000])
       assert.deepEqual(
         publicOnes(sends),
@@ -350,10 +350,10 @@ describe('private routes after cae11a0 (lab)', () => {
     }
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const sync = await request(rpc, SYNC, [raw, 5_000])
       const syncPublic = publicOnes(sends).length
-      const raw2 = await sign(await nonceNow())
+      const raw2 = await sign(await nonceNext())
       const plain = await request(rpc, PLAIN, [raw2])
       assert.deepEqual(
         publicOnes(sends),
@@ -393,10 +393,10 @@ describe('private routes after cae11a0 (lab)', () => {
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const plain = await request(rpc, PLAIN, [raw])
       assert.equal(plain.result, keccak256(raw), `${plain.error?.code} ${plain.error?.message}`)
-      const raw2 = await sign(await nonceNow())
+      const raw2 = await sign(await nonceNext())
       const sync = await request(rpc, SYNC, [raw2, 5_000])
       assert.equal(
         (sync.result as { transactionHash?: string } | undefined)?.transactionHash,
@@ -422,7 +422,7 @@ describe('private routes after cae11a0 (lab)', () => {
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const out = await request(rpc, SYNC, [raw, 1_000])
       assert.ok(
         out.error && !out.hung && out.took < 3_000,

@@ -146,7 +146,7 @@ beforeAll(async () => {
 afterAll(() => lab.stop())
 
 const honest = (names: string[]) => labSources(lab, names)
-const { sign, nonceNow } = transfers(() => lab.anvil)
+const { sign, nonceNow, nonceNext } = transfers(() => lab.anvil)
 
 /** Every call a source is asked that carries `raw` (any method), as `name method`. */
 const carrying = (seen: string[], raw: () => string | undefined) => (src: Source) =>
@@ -203,7 +203,7 @@ describe('send-like methods and private routes', () => {
     })
     await warm(rpc)
     try {
-      raw = await sign(await nonceNow())
+      raw = await sign(await nonceNext())
       const out = await request(rpc, 'eth_sendPrivateTransaction', [
         { tx: raw, maxBlockNumber: '0x1000', preferences: { fast: true } },
       ])
@@ -254,7 +254,7 @@ describe("sync sends under privateTransactions 'fallback'", () => {
     await lab.anvil.rpc('evm_setAutomine', [false])
     let miner: ReturnType<typeof setTimeout> | undefined
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       miner = setTimeout(() => void lab.anvil.rpc('evm_mine').catch(() => {}), 4_000)
       const { result, error, took } = await request(rpc, SYNC, [raw, 10_000])
       await sleep(Math.max(0, 5_000 - took))
@@ -290,7 +290,7 @@ describe("sync sends under privateTransactions 'fallback'", () => {
     await lab.anvil.rpc('evm_setAutomine', [false])
     let miner: ReturnType<typeof setTimeout> | undefined
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       miner = setTimeout(() => void lab.anvil.rpc('evm_mine').catch(() => {}), 4_000)
       const { result, error, took } = await request(rpc, SYNC, [raw, 10_000])
       assert.equal(error, undefined, `told ${error?.code} "${error?.message}" after ${took} ms`)
@@ -316,7 +316,7 @@ describe('resends and raw bytes', () => {
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const first = await request(rpc, PLAIN, [raw])
       assert.equal(first.result, keccak256(raw), `first: ${first.error?.message}`)
       await sleep(300)
@@ -343,7 +343,7 @@ describe('resends and raw bytes', () => {
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const first = await request(rpc, PLAIN, [raw])
       assert.equal(first.result, keccak256(raw), `first: ${first.error?.message}`)
       await sleep(300)
@@ -366,7 +366,7 @@ describe('resends and raw bytes', () => {
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const out = await rpc.requestWithMeta({ method: PLAIN, params: [`${raw}00`] }).then(
         (r) => ({ result: r.result, meta: r.meta, error: undefined as Err | undefined }),
         (e: Err) => ({ result: undefined, meta: undefined, error: e }),
@@ -405,7 +405,7 @@ describe('held', () => {
     })
     await warm(rpc)
     try {
-      raw = await sign(await nonceNow())
+      raw = await sign(await nonceNext())
       const conditional = await request(rpc, 'eth_sendRawTransactionConditional', [raw, {}])
       assert.ok(conditional.error, 'refused: no private route takes it')
       assert.deepEqual(seen, [], `${conditional.error?.message}; reached ${seen.join(', ')}`)
@@ -534,7 +534,7 @@ describe('receipts while the other domain fails', () => {
     await lab.anvil.rpc('evm_setAutomine', [false])
     let miner: ReturnType<typeof setTimeout> | undefined
     try {
-      raw = await sign(await nonceNow())
+      raw = await sign(await nonceNext())
       miner = setTimeout(() => void lab.anvil.rpc('evm_mine').catch(() => {}), 4_000)
       const out = await request(rpc, SYNC, [raw, 10_000])
       const r = out.result as { status?: string; blockHash?: string } | undefined
@@ -569,7 +569,7 @@ describe('resends, sync', () => {
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       await lab.anvil.rpc('eth_sendRawTransaction', [raw])
       await sleep(300)
       const out = await request(rpc, SYNC, [raw, 3_000])

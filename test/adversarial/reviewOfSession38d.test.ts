@@ -125,7 +125,7 @@ beforeAll(async () => {
 afterAll(() => lab.stop())
 
 const honest = (names: string[]) => labSources(lab, names)
-const { sign, nonceNow } = transfers(() => lab.anvil)
+const { sign, nonceNext } = transfers(() => lab.anvil)
 
 /** A source over the liar's lab proxy (anvil behind it), in its own domain, `rewrite` on top. */
 const over = (
@@ -223,7 +223,7 @@ describe("'fallback': the mined check before the public broadcast (send.ts mined
     await warm(rpc)
     await receiptsReach(rpc, slow)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const out = await request(rpc, PLAIN, [raw])
       await sleep(300)
       const mined = await lab.anvil.rpc<{ status: string } | null>('eth_getTransactionReceipt', [
@@ -252,7 +252,7 @@ describe("'fallback': the mined check before the public broadcast (send.ts mined
     await warm(rpc)
     await receiptsReach(rpc, slow)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const out = await request(rpc, 'eth_sendRawTransactionSync', [raw, 4_000])
       await sleep(300)
       const mined = await lab.anvil.rpc<{ status: string } | null>('eth_getTransactionReceipt', [
@@ -306,7 +306,7 @@ describe("'fallback': the mined check before the public broadcast (send.ts mined
     })
     await warm(rpc)
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const out = await request(rpc, PLAIN, [raw])
       assert.equal(out.error?.code, -32000, `told ${told(out)}: the route refused, nothing mined`)
     } finally {
@@ -417,7 +417,7 @@ describe('methods that hand transactions on (route.ts handsOn, names)', () => {
     })
     await warm(rpc)
     try {
-      raw = await sign(await nonceNow())
+      raw = await sign(await nonceNext())
       // bloXroute's form: the signed transaction without 0x.
       const out = await request(rpc, 'blxr_private_tx', [{ transaction: raw.slice(2) }])
       const leaked = seen.filter((x) => !x.startsWith('bloxroute'))
@@ -491,7 +491,7 @@ describe('methods that hand transactions on (route.ts handsOn, names)', () => {
     }
     await warm(rpc)
     try {
-      raw = await sign(await nonceNow())
+      raw = await sign(await nonceNext())
       const out = await request(rpc, 'eth_sendRawTransactionConditional', [raw, {}])
       const leaked = seen.filter((x) => !x.startsWith('protect'))
       assert.deepEqual(leaked, [], `told ${told(out)}; reached ${seen.join(', ')}`)

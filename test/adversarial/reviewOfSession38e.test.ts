@@ -513,7 +513,7 @@ describe("nodes' limits read as answers", () => {
 })
 
 describe('a sync send and a liar that answers receipt reads with an error', () => {
-  const { sign, nonceNow } = transfers(() => lab.anvil)
+  const { sign, nonceNext } = transfers(() => lab.anvil)
 
   it('Fixed: a sync send mined 3 s after it was sent returns its receipt though the liar answers every receipt read with a made-up error (two domains: each read a split; the first ended the wait with code 4)', async () => {
     const made: Rewrite = async (method, _p, answer) => {
@@ -530,7 +530,7 @@ describe('a sync send and a liar that answers receipt reads with an error', () =
     await lab.anvil.rpc('evm_setAutomine', [false])
     let miner: ReturnType<typeof setTimeout> | undefined
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       miner = setTimeout(() => void lab.anvil.rpc('evm_mine').catch(() => {}), 3_000)
       const { result, error, took } = await sendSync(rpc, [raw, '0x2710'])
       assert.equal(error, undefined, `told ${error?.code} "${error?.message}" after ${took} ms`)

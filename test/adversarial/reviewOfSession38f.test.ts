@@ -361,7 +361,7 @@ describe('kinds (unit: nodeErrors.ts)', () => {
 })
 
 describe('receipts beside node errors', () => {
-  const { sign, nonceNow } = transfers(() => lab.anvil)
+  const { sign, nonceNext } = transfers(() => lab.anvil)
 
   it('Fixed: a sync send waiting for its receipt ends soon after the client is closed, not at its timeout', async () => {
     const hidden: Rewrite = async (method, _p, answer) =>
@@ -372,7 +372,7 @@ describe('receipts beside node errors', () => {
       timeout: 20_000,
     })
     await warm(rpc)
-    const raw = await sign(await nonceNow())
+    const raw = await sign(await nonceNext())
     const closing = sleep(1_000).then(() => rpc.close())
     try {
       const { error, took, hung } = await sendSync(rpc, [raw, '0x2328'])
@@ -384,7 +384,7 @@ describe('receipts beside node errors', () => {
   }, 30_000)
 
   it("Held: with two of three domains down (rate limited on everything), a mined transaction's receipt from the one left stands, degraded (the inclusion check passes in degraded mode), and a sync send returns it", async () => {
-    const raw = await sign(await nonceNow())
+    const raw = await sign(await nonceNext())
     const sent = await lab.anvil.rpc<string>('eth_sendRawTransaction', [raw])
     const down =
       (name: string): Rewrite =>
@@ -403,7 +403,7 @@ describe('receipts beside node errors', () => {
       )
       assert.ok(got.value?.result, `${got.error?.name}: ${got.error?.message}`)
       assert.equal(got.value.meta.consistency, 'degraded')
-      const { result, error } = await sendSync(rpc, [await sign(await nonceNow()), '0xbb8'])
+      const { result, error } = await sendSync(rpc, [await sign(await nonceNext()), '0xbb8'])
       assert.equal(result?.status, '0x1', `${error?.code} ${error?.message}`)
     } finally {
       await rpc.close()
@@ -411,7 +411,7 @@ describe('receipts beside node errors', () => {
   }, 30_000)
 
   it("Held: the liar's receipt for a transaction never sent (a mined one's, its hash swapped), beside honest nodes still indexing, does not stand", async () => {
-    const raw = await sign(await nonceNow())
+    const raw = await sign(await nonceNext())
     const sent = await lab.anvil.rpc<string>('eth_sendRawTransaction', [raw])
     const real = await lab.anvil.rpc<Record<string, unknown>>('eth_getTransactionReceipt', [sent])
     const ghost = `0x${'ab'.repeat(32)}`
@@ -445,7 +445,7 @@ describe('receipts beside node errors', () => {
   }, 30_000)
 
   it("Held (labelled): the liar's receipt for a mined transaction with its status flipped, beside honest nodes still indexing, stands only degraded", async () => {
-    const raw = await sign(await nonceNow())
+    const raw = await sign(await nonceNext())
     const sent = await lab.anvil.rpc<string>('eth_sendRawTransaction', [raw])
     const indexing =
       (name: string): Rewrite =>

@@ -77,7 +77,7 @@ afterAll(() => lab.stop())
 const honest = (names: string[]) => labSources(lab, names)
 const inner = () => http(lab.proxy('liar').url, { name: 'liar', domain: 'liar-host' })
 const liar = (rewrite: Parameters<typeof hostile>[1]): Source => hostile(inner(), rewrite)
-const { sign, nonceNow } = transfers(() => lab.anvil)
+const { sign, nonceNow, nonceNext } = transfers(() => lab.anvil)
 
 describe('a sync send that was mined', () => {
   it('Fixed: a mined sync send one hostile domain refuses (two domains) returns the agreed receipt, not the refusal', async () => {
@@ -89,7 +89,7 @@ describe('a sync send that was mined', () => {
     })
     const rpc = createOutlast({ chainId: CHAIN_ID, sources: [l, ...honest(['aws'])] })
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const { result, error, took } = await sendSync(rpc, [raw])
       const mined = await lab.anvil.rpc<{ status: string } | null>('eth_getTransactionReceipt', [
         keccak256(raw),
@@ -111,7 +111,7 @@ describe('a sync send that was mined', () => {
     const rpc = createOutlast({ chainId: CHAIN_ID, sources: [l, ...honest(['aws'])] })
     await lab.anvil.rpc('evm_setAutomine', [false])
     try {
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const { error, took } = await sendSync(rpc, [raw, '0x3e8'])
       assert.equal(error?.code, 4, error?.message)
       assert.equal(error?.data, keccak256(raw))
@@ -135,7 +135,7 @@ describe('a sync send that was mined', () => {
         await rpc
           .request({ method: 'eth_getBalance', params: [`0x${'11'.repeat(20)}`, 'latest'] })
           .catch(() => {})
-      const raw = await sign(await nonceNow())
+      const raw = await sign(await nonceNext())
       const { took, error, result } = await sendSync(rpc, [raw, '0x3e8'])
       // The receipt (agreed once the slow liar answers its read, 1.5 s) or EIP-7966's timeout.
       if (error) {
@@ -262,7 +262,7 @@ describe("the caller's timeout parameter", () => {
     it(`Held: timeout ${JSON.stringify(t)}: the mined receipt, no crash or hang`, async () => {
       const rpc = createOutlast({ chainId: CHAIN_ID, sources: honest(['aws', 'gcp']) })
       try {
-        const raw = await sign(await nonceNow())
+        const raw = await sign(await nonceNext())
         const { result, error, took } = await sendSync(rpc, [raw, t])
         assert.equal(error, undefined, error?.message)
         assert.equal(result?.status, '0x1')
@@ -288,7 +288,7 @@ describe("the caller's timeout parameter", () => {
     it(`Fixed: timeout ${JSON.stringify(t)}: -32602 naming the timeout, the transaction not sent`, async () => {
       const rpc = createOutlast({ chainId: CHAIN_ID, sources: honest(['aws', 'gcp']) })
       try {
-        const raw = await sign(await nonceNow())
+        const raw = await sign(await nonceNext())
         const { result, error } = await sendSync(rpc, [raw, t])
         assert.equal(result, undefined)
         assert.equal(error?.code, -32602, error?.message)

@@ -58,7 +58,7 @@ const liarWith = (
   rewrite: (method: string, params: readonly unknown[], real: () => Promise<unknown>) => unknown,
 ): Source => liarOf(lab, rewrite)
 
-const { sign, nonceNow } = transfers(() => lab.anvil)
+const { sign, nonceNext } = transfers(() => lab.anvil)
 
 const lies: Record<string, (real: Obj | null) => unknown> = {
   'not found': () => null,
@@ -101,7 +101,7 @@ describe('sends: a liar that relays first and answers nothing', () => {
         sources: [liar, ...honestOf(lab, ['aws', 'gcp', 'home'], 1_000)],
       })
       try {
-        const raw = await sign(await nonceNow())
+        const raw = await sign(await nonceNext())
         const t0 = Date.now()
         const r = await outcome(rpc, method, raw)
         const hash = keccak256(raw)
@@ -146,7 +146,7 @@ describe('sync sends: the liar lies about the receipt', () => {
         sources: [liar, ...honestOf(lab, names, 1_000)],
       })
       try {
-        const raw = await sign(await nonceNow())
+        const raw = await sign(await nonceNext())
         const r = await outcome(rpc, 'eth_sendRawTransactionSync', raw)
         const real = await lab.anvil.rpc<Obj>('eth_getTransactionReceipt', [keccak256(raw)])
         if (status) {
