@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'vitest'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { cannotServeNow, isNodeAnswer, KINDS, kindOf, nodeErrorKey } from './nodeErrors.ts'
+import { isCallersError } from './policy.ts'
 
 const error = (code: number, message: string, data?: unknown) =>
   new RpcResponseError('node', { code, message, ...(data === undefined ? {} : { data }) })
@@ -68,10 +69,11 @@ describe("a node's error to a read", () => {
         error(3, 'execution reverted', '0x'),
         error(-32602, 'x'),
       ])
-        if (!(method === 'eth_getLogs' && e.code === -32602))
-          assert.equal(isNodeAnswer(e, method), false, `${method} ${e.reason}`)
-    // A log filter no node reads: the caller's, as the nodes agree (reviewOfLogs).
-    assert.equal(isNodeAnswer(error(-32602, 'invalid topics'), 'eth_getLogs'), true)
+        assert.equal(isNodeAnswer(e, method), false, `${method} ${e.reason}`)
+    // -32602 to eth_getLogs is the caller's failure, agreed by the domains (policy.ts
+    // `isCallersError`), never one source's answer (reviewOfSession39a).
+    assert.equal(isCallersError('eth_getLogs', error(-32602, 'invalid topics')), true)
+    assert.equal(isCallersError('eth_getLogs', error(-32000, 'boom')), false)
     // A state read: a revert or invalid params still is; other words are no answer there.
     assert.equal(isNodeAnswer(error(-32602, 'invalid slot'), 'eth_getStorageAt'), true)
     assert.equal(isNodeAnswer(error(-32000, 'boom'), 'eth_getBalance'), false)

@@ -47,8 +47,8 @@ export function cannotServeNow(error: RpcResponseError): boolean {
  * `error` is a node's answer to a read of `method` (a trusted source's: tally.ts `judge` counts
  * an untrusted one's for nothing). Reverts and invalid params always are (`deterministic`);
  * state pruned and "unknown block" have their own rules (pruned.ts) and are not; nor is any
- * `eth_getLogs` error beyond those: providers word their range and result limits in too many
- * ways (logRanges.ts splits for those it reads; the rest must stay that source's failure, as
+ * `eth_getLogs` error beyond those (its -32602 is the caller's failure: policy.ts
+ * `isCallersError`): providers word their range and result limits in too many ways (logRanges.ts splits for those it reads; the rest must stay that source's failure, as
  * follow/secondOpinion.ts takes them to be). Nor, at a block `old` for the node (pruned.ts
  * `oldFor`), any other: a full node's "history gone" in words not read as pruned yet (two of
  * them agreed on it against the archives' answer: reviewOfSession38e).
@@ -59,7 +59,7 @@ export function isNodeAnswer(
   old = false,
 ): error is RpcResponseError {
   if (!(error instanceof RpcResponseError)) return false
-  if (pruned(error) || chainData(method, error)) return false
+  if (pruned(error) || chainData(method)) return false
   if (error.deterministic) return true
   if (!EXECUTES.has(method)) return false
   // A kind is an answer whatever its code (Besu's -32004 for insufficient funds), and at an
@@ -76,10 +76,8 @@ export function isNodeAnswer(
  * "boom" to every block fetch split each of them: with two domains, every subscription and
  * filter stalled for good, the source unpunished (reviewOfSession38i).
  */
-export const chainData = (method: string, error: RpcResponseError): boolean =>
-  /^eth_(get(Block|Transaction|Uncle|Logs)|feeHistory$|blockNumber$)/.test(method) &&
-  // A log filter no node reads is the caller's, as every node says (reviewOfLogs).
-  !(method === 'eth_getLogs' && error.code === -32602)
+export const chainData = (method: string): boolean =>
+  /^eth_(get(Block|Transaction|Uncle|Logs)|feeHistory$|blockNumber$)/.test(method)
 
 /**
  * Where a node's error other than a revert or invalid params is the chain's answer: execution

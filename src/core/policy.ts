@@ -1,5 +1,6 @@
 import { RpcResponseError } from '../shared/errors.ts'
 import { handsOn } from '../shared/route.ts'
+import { chainData } from './nodeErrors.ts'
 
 /**
  * Which rule decides the answer to each JSON-RPC method. The README's policy table is made
@@ -119,13 +120,17 @@ const CALLERS_CODES = new Set([-32601, -32600])
  * A node's "method not found" or "invalid request" to a method outside the table: the caller's
  * own error (a typo, a namespace nodes do not serve), returned with its code and never counted
  * against the source. For a method in the table, every node serves it: the source is at fault.
+ * So is a node's invalid params (-32602) to a read of the chain's data (nodeErrors.ts
+ * `chainData`): a log filter no node reads (a 19-byte address), a fee history's count `'zz'`.
+ * It is no answer there: as one, a single source's -32602 beside another domain's logs split
+ * every log read and stalled every log subscription (reviewOfSession39a). As the source's
+ * failure, the nodes' refusal of the caller's params was "all sources failed" (4900). The
+ * domains that agree on it give it to the caller.
  */
 export function isCallersError(method: string, error: unknown): error is RpcResponseError {
-  return (
-    error instanceof RpcResponseError &&
-    CALLERS_CODES.has(error.code) &&
-    !Object.hasOwn(methodPolicies, method)
-  )
+  if (!(error instanceof RpcResponseError)) return false
+  if (error.code === -32602 && chainData(method)) return true
+  return CALLERS_CODES.has(error.code) && !Object.hasOwn(methodPolicies, method)
 }
 
 /**

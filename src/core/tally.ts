@@ -106,7 +106,7 @@ function judgeTrusted(
 ): Verdict {
   // A revert, invalid params: the same error from every node, whatever block it names.
   // Not about the chain's own data: there an error is a failure (nodeErrors.ts `chainData`).
-  if (error instanceof RpcResponseError && error.deterministic && !chainData(rules.method, error))
+  if (error instanceof RpcResponseError && error.deterministic && !chainData(rules.method))
     return { kind: 'nodeError', key: nodeErrorKey(error), error }
   // A live node that does not know the block asked for has answered, not failed: its "unknown
   // block" dissents from an answer about that block (one source's made-up block stands against
