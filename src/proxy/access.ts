@@ -31,6 +31,9 @@ export function hostAllowed(header: string | undefined, listen: string): boolean
  * that origin (or `*`). Tools (`cast`, bots) send none; a wallet extension's background sends
  * its own (`chrome-extension://<id>`), which can be listed.
  */
+/** The header that says how far a single call's answer was checked (jsonRpc.ts `consistencyOf`). */
+export const CONSISTENCY = 'x-outlast-consistency'
+
 export function corsFor(
   req: IncomingMessage,
   allowed: readonly string[],
@@ -42,6 +45,8 @@ export function corsFor(
     'access-control-allow-origin': allowed.includes('*') ? '*' : origin,
     'access-control-allow-methods': 'POST, GET, OPTIONS',
     'access-control-allow-headers': req.headers['access-control-request-headers'] ?? 'content-type',
+    // A page may read how far its answer was checked (server.ts).
+    'access-control-expose-headers': CONSISTENCY,
     vary: 'origin',
   }
 }

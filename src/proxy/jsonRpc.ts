@@ -46,14 +46,28 @@ export async function answer(rpc: Outlast, call: Call): Promise<Reply> {
       error: { code: -32602, message: 'invalid params: params must be an array' },
     }
   try {
-    const result = await rpc.request({
+    const { result, meta } = await rpc.requestWithMeta({
       method: call.method,
       params: (call.params as unknown[]) ?? [],
     })
-    return { jsonrpc: '2.0', id, result }
+    return checked({ jsonrpc: '2.0', id, result }, meta.consistency)
   } catch (error) {
-    return { jsonrpc: '2.0', id, error: errorObject(error) }
+    const degraded = (error as { degraded?: unknown })?.degraded === true
+    return checked({ jsonrpc: '2.0', id, error: errorObject(error) }, degraded ? DEGRADED : 'error')
   }
+}
+
+/**
+ * How far the client checked a reply: its answer's `meta.consistency`, `error`, or
+ * `degraded-error` (one domain's error, the others out: reviewOfSession38h). A single call over
+ * HTTP carries it as the `x-outlast-consistency` header; JSON-RPC's body has no place for it.
+ */
+export const consistencyOf = (reply: Reply): string | undefined => consistencies.get(reply)
+const consistencies = new WeakMap<Reply, string>()
+const DEGRADED = 'degraded-error'
+const checked = (reply: Reply, consistency: string) => {
+  consistencies.set(reply, consistency)
+  return reply
 }
 
 /**

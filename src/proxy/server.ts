@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Outlast } from '../core/createOutlast.ts'
-import { corsFor, hostAllowed } from './access.ts'
+import { CONSISTENCY, corsFor, hostAllowed } from './access.ts'
 import { callSlots } from './callSlots.ts'
 import type { ProxyServerOptions } from './config.ts'
 import {
@@ -17,6 +17,7 @@ import {
   batchReplies,
   busy,
   type Call,
+  consistencyOf,
   isNotification,
   MAX_BATCH,
   parseError,
@@ -125,7 +126,9 @@ export async function startProxyServer(
       return kept.length > 0 ? send(res, 200, kept, cors) : noContent(res, cors)
     }
     const reply = await answerInSlot(rpc, slots, message as Call, gone)
-    return isNotification(message) ? noContent(res, cors) : send(res, 200, reply, cors)
+    if (isNotification(message)) return noContent(res, cors)
+    const consistency = consistencyOf(reply)
+    send(res, 200, reply, consistency ? { ...cors, [CONSISTENCY]: consistency } : cors)
   }
   // A body that has not come in whole within this long ends its request (Node's default: 5 min).
   server.requestTimeout = BODY_TIMEOUT

@@ -64,7 +64,9 @@
  *    failed request whose error is degraded, and count it `consistency="degraded-error"` (or an
  *    `outcome` label); for the reply, a response header (`x-outlast-consistency: degraded`) on a
  *    single HTTP call, as for a degraded result. Fixed: the failed `request` event carries
- *    `degraded`, counted `consistency="degraded-error"`. Not done: a reply header.
+ *    `degraded`, counted `consistency="degraded-error"`; a single call over HTTP carries the
+ *    `x-outlast-consistency` header (its answer's consistency, `error` or `degraded-error`:
+ *    proxy/jsonRpc.ts `consistencyOf`, the next session).
  *
  * Held (asserted below):
  * - Revert data spelled '0xABCD…' and '0xabcd…' is one answer (canonical.ts lower-cases hex).
@@ -518,6 +520,41 @@ describe('the proxy and node errors', () => {
         lines.some((l) => /degraded/.test(l)),
         `three eth_call errors, one agreed and two from one domain alone: ${lines.join('; ')}`,
       )
+    } finally {
+      await proxy.close()
+      await rpc.close()
+    }
+  }, 30_000)
+
+  it("Fixed: a single call over HTTP says how far its answer was checked (x-outlast-consistency): agreed, error, and one domain's word (degraded, degraded-error) once the other is out", async () => {
+    const C = `0x${'00'.repeat(18)}be04`
+    await lab.anvil.rpc('anvil_setCode', [C, revertingWith(NOPE)])
+    await lab.anvil.rpc('anvil_mine', ['0x1'])
+    let down = false
+    const flaky: Rewrite = async (method, _p, answer) => {
+      if (down && (method === 'eth_call' || method === 'eth_getBalance'))
+        throw new SourceError('gcp', 'network', 'connection refused')
+      return answer()
+    }
+    const rpc = fleet([node('aws', 'aws'), node('gcp', 'gcp', flaky)])
+    const proxy = await served(rpc)
+    const header = async (method: string, params: readonly unknown[]) =>
+      (
+        await fetch(proxy.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+        })
+      ).headers.get('x-outlast-consistency')
+    try {
+      await rpc.connect()
+      await warm(rpc)
+      const balance = ['eth_getBalance', [`0x${'00'.repeat(18)}be05`, 'latest']] as const
+      const revert = ['eth_call', [{ to: C, data: '0x' }, 'latest']] as const
+      const before = [await header(...balance), await header(...revert)]
+      down = true
+      const after = [await header(...balance), await header(...revert)]
+      assert.deepEqual([...before, ...after], ['agreed', 'error', 'degraded', 'degraded-error'])
     } finally {
       await proxy.close()
       await rpc.close()
