@@ -116,7 +116,7 @@ import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 import { startLiarLab } from './proxiedLiar.ts'
-import { counted, type Err, type Rpc, warm } from './syncSends.ts'
+import { counted, type Rpc, timed, warm } from './syncSends.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -130,17 +130,8 @@ describe('private routes after cae11a0 (lab)', () => {
   const honest = (names: string[]) => labSources(lab, names)
   const { sign, nonceNext } = transfers(() => lab.anvil)
 
-  async function request(rpc: Rpc, method: string, params: unknown[], cap = 20_000) {
-    const started = Date.now()
-    const out = await Promise.race([
-      rpc.request({ method, params }).then(
-        (r) => ({ result: r as unknown, error: undefined as Err | undefined, hung: false }),
-        (e: Err) => ({ result: undefined as unknown, error: e, hung: false }),
-      ),
-      sleep(cap).then(() => ({ result: undefined as unknown, error: undefined, hung: true })),
-    ])
-    return { ...out, took: Date.now() - started }
-  }
+  const request = (rpc: Rpc, method: string, params: unknown[], cap = 20_000) =>
+    timed(rpc, method, params, cap)
 
   const publicOnes = (sends: string[]) => sends.filter((x) => !x.startsWith('protect'))
 

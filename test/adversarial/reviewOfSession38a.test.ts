@@ -128,12 +128,12 @@ import { createWalletClient, keccak256 } from 'viem'
 import { sendRawTransaction } from 'viem/actions'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { outlast } from '../../src/adapters/viem.ts'
-import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
+import { createOutlast, RpcResponseError } from '../../src/index.ts'
 import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 import { startLiarLab } from './proxiedLiar.ts'
-import { type Err, insufficient, type Rpc, warm } from './syncSends.ts'
+import { carrying, type Err, insufficient, overLiar, timed, warm } from './syncSends.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const PLAIN = 'eth_sendRawTransaction'
@@ -148,35 +148,9 @@ afterAll(() => lab.stop())
 const honest = (names: string[]) => labSources(lab, names)
 const { sign, nonceNow, nonceNext } = transfers(() => lab.anvil)
 
-/** Every call a source is asked that carries `raw` (any method), as `name method`. */
-const carrying = (seen: string[], raw: () => string | undefined) => (src: Source) =>
-  hostile(src, async (method, params, answer) => {
-    const r = raw()
-    if (r && JSON.stringify(params).toLowerCase().includes(r.slice(2).toLowerCase()))
-      seen.push(`${src.config.name} ${method}`)
-    return answer()
-  })
-
-/** A request, its outcome and how long it took; `cap` ms at most (then `hung`). */
-async function request(rpc: Rpc, method: string, params: unknown[], cap = 25_000) {
-  const started = Date.now()
-  const out = await Promise.race([
-    rpc.request({ method, params }).then(
-      (r) => ({ result: r as unknown, error: undefined as Err | undefined, hung: false }),
-      (e: Err) => ({ result: undefined as unknown, error: e, hung: false }),
-    ),
-    sleep(cap).then(() => ({ result: undefined as unknown, error: undefined, hung: true })),
-  ])
-  return { ...out, took: Date.now() - started }
-}
-
-/** A source over the liar's lab proxy (anvil behind it), in its own domain, `rewrite` on top. */
-const over = (
-  name: string,
-  domain: string,
-  rewrite: Parameters<typeof hostile>[1] = (_m, _p, answer) => answer(),
-  extra: Record<string, unknown> = {},
-): Source => hostile(http(lab.proxy('liar').url, { name, domain, ...extra }), rewrite)
+const request = timed
+const over = (...a: Parameters<typeof overLiar> extends [Lab, ...infer R] ? R : never) =>
+  overLiar(lab, ...a)
 
 describe('send-like methods and private routes', () => {
   it("Fixed: privateTransactions 'strict', a private route (Flashbots Protect) that names eth_sendRawTransaction and eth_sendPrivateTransaction: eth_sendPrivateTransaction's signed transaction never reaches a public source", async () => {

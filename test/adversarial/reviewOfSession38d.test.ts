@@ -105,14 +105,14 @@ import assert from 'node:assert/strict'
 import { keccak256, parseGwei } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { classify, createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
+import { classify, createOutlast, RpcResponseError, type Source } from '../../src/index.ts'
 import type { Hex } from '../../src/shared/types.ts'
 import { rawTransactionHash } from '../../src/verify/rawTransaction.ts'
 import { CHAIN_ID, transfers } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
 import { hostile, labSources } from './hostile.ts'
 import { startLiarLab } from './proxiedLiar.ts'
-import { type Err, type Rpc, warm } from './syncSends.ts'
+import { carrying, type Err, overLiar, type Rpc, timed, warm } from './syncSends.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const PLAIN = 'eth_sendRawTransaction'
@@ -127,40 +127,9 @@ afterAll(() => lab.stop())
 const honest = (names: string[]) => labSources(lab, names)
 const { sign, nonceNext } = transfers(() => lab.anvil)
 
-/** A source over the liar's lab proxy (anvil behind it), in its own domain, `rewrite` on top. */
-const over = (
-  name: string,
-  domain: string,
-  rewrite: Parameters<typeof hostile>[1] = (_m, _p, answer) => answer(),
-  extra: Record<string, unknown> = {},
-): Source => hostile(http(lab.proxy('liar').url, { name, domain, ...extra }), rewrite)
-
-/** Every call a source is asked that carries `raw` (with or without `0x`), as `name method`. */
-const carrying = (seen: string[], raw: () => string | undefined) => (src: Source) =>
-  hostile(src, async (method, params, answer) => {
-    const r = raw()
-    if (r && JSON.stringify(params).toLowerCase().includes(r.slice(2).toLowerCase()))
-      seen.push(`${src.config.name} ${method}`)
-    return answer()
-  })
-
-/** A request with its meta, its outcome and how long it took; `cap` ms at most (then `hung`). */
-async function request(rpc: Rpc, method: string, params: unknown[], cap = 25_000) {
-  const started = Date.now()
-  const out = await Promise.race([
-    rpc.requestWithMeta({ method, params }).then(
-      (r) => ({ result: r.result, meta: r.meta, error: undefined as Err | undefined, hung: false }),
-      (e: Err) => ({ result: undefined as unknown, meta: undefined, error: e, hung: false }),
-    ),
-    sleep(cap).then(() => ({
-      result: undefined as unknown,
-      meta: undefined,
-      error: undefined,
-      hung: true,
-    })),
-  ])
-  return { ...out, took: Date.now() - started }
-}
+const request = timed
+const over = (...a: Parameters<typeof overLiar> extends [Lab, ...infer R] ? R : never) =>
+  overLiar(lab, ...a)
 
 const told = (o: { result: unknown; error?: Err; took: number; meta?: { consistency: string } }) =>
   o.error

@@ -27,6 +27,7 @@
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
+import { proofs } from '../../src/proofs/index.ts'
 import { CHAIN_ID } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
 import { deployAnswer, minePing, PING_INIT } from '../workload.ts'
@@ -156,4 +157,45 @@ describe("the caller's -32602 to eth_feeHistory", () => {
       await rpc.close()
     }
   }, 30_000)
+})
+
+describe("a liar disputing every block's logs (two domains): denial, not deception; proofs() answer", () => {
+  const disputes: [string, Rewrite][] = [
+    ['made-up []', async (m, _p, a) => (m === 'eth_getLogs' ? [] : a())],
+    [
+      '"unknown block"',
+      async (m, _p, a) => {
+        if (m === 'eth_getLogs')
+          throw new RpcResponseError('liar', { code: -32001, message: 'unknown block' })
+        return a()
+      },
+    ],
+  ]
+  for (const [what, rewrite] of disputes)
+    it(`Held: ${what} to every eth_getLogs, with proofs(): a logs subscription gets the block's log`, async () => {
+      const rpc = createOutlast({
+        chainId: CHAIN_ID,
+        quorum: { domains: 2 },
+        sources: [node('aws', 'aws'), node('liar', 'liar', rewrite)],
+        timeout: 10_000,
+        pollingInterval: 100,
+        prover: proofs(),
+      })
+      const errors: string[] = []
+      rpc.on('streamError', (e) => errors.push(e.message))
+      try {
+        await rpc.connect()
+        const logs: { blockNumber: string }[] = []
+        await rpc.subscribe(['logs', { address: emitter }], (l) => logs.push(l as never))
+        const block = await minePing(lab.anvil, emitter, 3)
+        await until(() => logs.length >= 1, 10_000)
+        assert.deepEqual(
+          logs.map((l) => Number(l.blockNumber)),
+          [block],
+          `${errors.length} stream errors: ${errors[0]}`,
+        )
+      } finally {
+        await rpc.close()
+      }
+    }, 30_000)
 })
