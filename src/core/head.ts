@@ -84,12 +84,20 @@ export type HeadTracker = {
    */
   blockNumber(): Promise<[number: number, confirmed: boolean]>
   /**
-   * A caller was shown block `n` (a receipt's, a transaction's, a block's): the next read of
-   * `latest` below it polls once first, so that it is read at that block once sources agree on it.
+   * A caller was shown block `n` (a receipt's, a transaction's, a block's), `hash` where the
+   * domains agreed on it: the next read of `latest` below it polls once first, so that it is read
+   * at that block once sources agree on it.
    */
-  shown(n: number): void
+  shown(n: number, hash?: string): void
   /** The newest block a caller was shown (`shown`), or -1: a read of `latest` is at or after it. */
   shownFloor(): number
+  /**
+   * The block shown with its agreed hash while the agreed head is still below it (one domain's
+   * `latest` a block behind): a read of `latest` is pinned to it, by hash, not to the head
+   * below (reviewOfSession39c). Undefined once the head reaches it, or confirms another block
+   * at its height (a reorg).
+   */
+  shownAbove(): Readonly<Head> | undefined
   refresh(): Promise<void>
   /**
    * A head a source pushed (a WebSocket `newHeads`): a hint like a polled head. Resolves with
@@ -147,6 +155,8 @@ class Tracker {
   /** The highest block a caller was shown, and the highest a read waited for a poll to reach. */
   #shown = -1
   #shownPolled = -1
+  /** `#shown`'s hash, where the domains agreed on it. */
+  #shownHash: string | undefined
   /**
    * Per pushing source, the highest height it pushed that the others were asked about: a liar
    * pushing first at each height must not spend the ask an honest push needs (reviewOfWsBeside).
@@ -184,10 +194,17 @@ class Tracker {
       confirm: (s, header) => this.#confirm(s, header),
       blockNumber: () => this.#blockNumber(),
       // Only a height the chain could have reached: a source's made-up one costs no poll.
-      shown: (n) => {
-        if (n > this.#shown && this.#plausible(n)) this.#shown = n
+      shown: (n, hash) => {
+        if (n > this.#shown && this.#plausible(n)) [this.#shown, this.#shownHash] = [n, hash]
+        else if (n === this.#shown) this.#shownHash ??= hash
       },
       shownFloor: () => this.#shown,
+      shownAbove: () => {
+        const [n, hash] = [this.#shown, this.#shownHash]
+        if (!hash || !this.#agreed || this.#agreed.number >= n) return undefined
+        const there = this.#confirmedHashes.get(n)
+        return there === undefined || there === hash ? { number: n, hash } : undefined
+      },
     }
   }
 

@@ -12,7 +12,7 @@ import type { RequestArguments } from './createOutlast.ts'
 import type { Answer, Call, Engine } from './engine.ts'
 import type { ResponseMeta } from './events.ts'
 import { handlers } from './handlers/index.ts'
-import { checkedParams } from './params.ts'
+import { checkedParams, isHash } from './params.ts'
 import { classify, type MethodPolicy } from './policy.ts'
 
 /** `requestWithMeta` over `engine`: refused once `closed()`. */
@@ -49,7 +49,7 @@ export function createRequestWithMeta(
       pending = run(engine, args.method, params, policy, started).then(
         (answer) => {
           if (shared) inflightRequests.delete(sharedKey)
-          shownBlock(engine, answer.result)
+          shownBlock(engine, answer)
           if (isImmutable(args.method, params, answer)) cache.set(key, answer.result)
           events.emit('request', {
             method: args.method,
@@ -83,12 +83,16 @@ export function createRequestWithMeta(
 
 /**
  * The block an answer shows the caller (a receipt's or a transaction's `blockNumber`, a block's
- * `number`): reads of `latest` after it are not read below it (head.ts `shown`).
+ * `number`): reads of `latest` after it are not read below it (head.ts `shown`); where the
+ * domains agreed on it (or it was checked), with its hash, which such reads are pinned to.
  */
-function shownBlock(engine: Engine, result: unknown) {
-  const r = result as { blockNumber?: unknown; number?: unknown } | null
-  const n = typeof r === 'object' && r !== null ? (r.blockNumber ?? r.number) : undefined
-  if (typeof n === 'string' && /^0x[0-9a-f]{1,13}$/.test(n)) engine.head.shown(Number(n))
+function shownBlock(engine: Engine, { result, meta }: Answer) {
+  const r = result as { blockNumber?: unknown; number?: unknown; blockHash?: unknown; hash?: unknown }
+  if (typeof r !== 'object' || r === null) return
+  const [n, hash] = r.blockNumber !== undefined ? [r.blockNumber, r.blockHash] : [r.number, r.hash]
+  if (typeof n !== 'string' || !/^0x[0-9a-f]{1,13}$/.test(n)) return
+  const trusted = KEEPS.has(meta.consistency) && isHash(hash)
+  engine.head.shown(Number(n), trusted ? hash.toLowerCase() : undefined)
 }
 
 /** The request's params, checked: an array, bounded like a source's answers. */
@@ -173,7 +177,10 @@ const lower = (_: string, v: unknown) =>
   typeof v === 'string' && v.length !== 42 && /^0x[0-9a-fA-F]*$/.test(v) ? v.toLowerCase() : v
 
 const IMMUTABLE = new Set(['eth_getBlockByHash', 'eth_getTransactionByBlockHashAndIndex'])
-/** Checked answers: a degraded or single-source one must not outlive its request. */
+/**
+ * Checked answers: a degraded or single-source one must not outlive its request (in the cache,
+ * or as the block reads of `latest` are pinned to: `shownBlock`).
+ */
 const KEEPS: ReadonlySet<ResponseMeta['consistency']> = new Set(['verified', 'agreed', 'proven'])
 /**
  * Worth caching: immutable, found, checked (verified, agreed or proven), and small (a full

@@ -11,6 +11,7 @@ const head = {
   get: async () => HEAD,
   hashAt: (n: number) => (n === HEAD.number ? HEAD.hash : undefined),
   holds: (hash: string, at: number) => at === HEAD.number && hash === HEAD.hash,
+  shownAbove: () => undefined,
 } as unknown as HeadTracker
 const SAFE = { number: 0x10, hash: `0x${'ef'.repeat(32)}` } as Head
 const WHO = '0x00000000000000000000000000000000000b0b01'
@@ -48,6 +49,24 @@ describe('pinBlock', () => {
     assert.equal(lone.tracked, HEAD.number, 'a head not confirmed as it was pinned')
     const byNumber = await pin('eth_getBalance', [WHO, null], false)
     assert.deepEqual(byNumber.params, [WHO, '0x20'])
+  })
+
+  it('pins `latest` to a block the caller was shown above the agreed head, by its agreed hash (reviewOfSession39c)', async () => {
+    const SHOWN = { number: 0x21, hash: `0x${'5e'.repeat(32)}` }
+    const ahead = { ...head, shownAbove: () => SHOWN } as unknown as HeadTracker
+    const at = (method: string, params: unknown[], byHash = true) =>
+      pinBlock(method, params, classify(method), ahead, byHash)
+    const balance = await at('eth_getBalance', [WHO, 'latest'])
+    assert.deepEqual(balance.params, [WHO, { blockHash: SHOWN.hash }])
+    assert.equal(balance.expectedHash, SHOWN.hash)
+    assert.equal(balance.block, SHOWN)
+    assert.deepEqual((await at('eth_getBalance', [WHO, 'latest'], false)).params, [WHO, '0x21'])
+    const block = await at('eth_getBlockByNumber', ['latest', false])
+    assert.deepEqual([block.params, block.expectedHash], [['0x21', false], SHOWN.hash])
+    const logs = await at('eth_getLogs', [{ fromBlock: '0x1' }])
+    assert.deepEqual(logs.params, [{ fromBlock: '0x1', toBlock: '0x21' }])
+    // A block named by number is read as named.
+    assert.deepEqual((await at('eth_getBalance', [WHO, '0x20'])).params, [WHO, '0x20'])
   })
 
   it('leaves out lagging sources for every read not at a block named by its hash', async () => {

@@ -84,6 +84,14 @@ export async function pinBlock(
       return { params: out, headDependent: true, unpinned: true }
     }
     const h = await head.get()
+    // Read-your-writes: a block the caller was shown, its hash agreed, while the agreed head is
+    // still below it (one domain's `latest` a block behind): read there, not before it (the
+    // balance before the caller's own payment, agreed: reviewOfSession39c).
+    const above = head.shownAbove()
+    if (above) {
+      out[i] = toBlock(above)
+      return { params: out, headDependent: true, block: above, expectedHash: above.hash }
+    }
     out[i] = toBlock(h)
     const lone = head.holds(h.hash, h.number) ? {} : { tracked: h.number }
     return { params: out, headDependent: true, block: h, expectedHash: h.hash, ...lone }
@@ -137,7 +145,8 @@ async function pinLogs(params: unknown[], head: HeadTracker): Promise<Pinned> {
   const f = { ...(filter as Record<string, unknown>) }
   const latest = (v: unknown) => v === undefined || v === 'latest'
   if (!latest(f.fromBlock) && !latest(f.toBlock)) return { params, headDependent: true }
-  const h = await head.get()
+  // Not below a block the caller was shown (`pinBlock`).
+  const h = head.shownAbove() ?? (await head.get())
   if (latest(f.fromBlock)) f.fromBlock = toHex(h.number)
   if (latest(f.toBlock)) f.toBlock = toHex(h.number)
   return { params: [f, ...params.slice(1)], headDependent: true, block: h }

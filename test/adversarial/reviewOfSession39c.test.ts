@@ -4,7 +4,7 @@
  * `pinBlock`, `pinLogs`; handlers/read.ts `pendingNonce`). Real anvil (no mining but ours), each
  * source in its own domain, quorum 2; a hostile source is a real one rewritten (`hostile`).
  *
- * Found (each an `it.fails('correct behaviour: …')`, checked failing as a plain `it` for the
+ * Found (each first an `it.fails('correct behaviour: …')`, checked failing as a plain `it` for the
  * hole's own reason):
  * 1. Medium. Read-your-writes breaks when one domain's `latest` is a block behind. gcp's head is
  *    held at the block before the caller's (a load-balanced cloud endpoint whose `latest` comes
@@ -175,7 +175,7 @@ const outcome = (p: Promise<{ result: unknown; meta: { consistency: string } }>)
   )
 
 describe('finding 1: read-your-writes, one domain a block behind', () => {
-  it.fails('correct behaviour: a balance read at `latest` after the caller’s receipt is not the balance before it', async () => {
+  it('Fixed: a balance read at `latest` after the caller’s receipt is not the balance before it', async () => {
     const rpc = await oneBehind()
     const payee = `0x${'a1'.repeat(20)}`
     try {
@@ -196,7 +196,7 @@ describe('finding 1: read-your-writes, one domain a block behind', () => {
     }
   }, 30_000)
 
-  it.fails('correct behaviour: the logs from the receipt’s block to `latest` hold the log the receipt shows', async () => {
+  it('Fixed: the logs from the receipt’s block to `latest` hold the log the receipt shows', async () => {
     const rpc = await oneBehind()
     try {
       const hash = await sendPing(anvil, emitter, 7)
@@ -222,7 +222,7 @@ describe('finding 1: read-your-writes, one domain a block behind', () => {
 })
 
 describe('finding 2: the pending nonce after the caller’s receipt', () => {
-  it.fails('correct behaviour: eth_getTransactionCount(pending) after the receipt counts the caller’s transaction', async () => {
+  it('Fixed: eth_getTransactionCount(pending) after the receipt counts the caller’s transaction', async () => {
     const rpc = await oneBehind()
     const from = devAccounts[3]!.address
     try {
