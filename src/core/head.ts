@@ -585,12 +585,14 @@ class Tracker {
    * The heights below a confirmed head hold the blocks it descends from: after a reorg the kept
    * hashes there are another chain's (proofs of blocks and receipts check against them). Walked
    * down by parent hash, across heights not kept too (the head jumped: a missed poll, an idle
-   * tab, a chain faster than the polling), until a kept hash matches (in steady progress the
-   * first parent does: nothing to do). Where a header on the way is not kept, the heights below
-   * are forgotten rather than kept unchecked: asked of the domains again when needed.
+   * tab, a chain faster than the polling), each height on the way kept as its child names it,
+   * until a kept hash matches (in steady progress the first parent does: nothing to do). Where a
+   * header on the way is not kept, the heights below are forgotten rather than kept unchecked:
+   * asked of the domains again when needed.
    */
   #descendFrom(c: Candidate): void {
-    const lowest = Math.min(...this.#confirmedHashes.keys())
+    // Down to the parent at least: a first head's parent is the chain's too.
+    const lowest = Math.min(...this.#confirmedHashes.keys(), c.number - 1)
     let at = this.#headers.get(c.hash)
     for (let n = c.number - 1; n >= lowest; n--) {
       const parent = typeof at?.parentHash === 'string' ? at.parentHash.toLowerCase() : undefined
@@ -598,9 +600,11 @@ class Tracker {
         for (const k of this.#confirmedHashes.keys()) if (k <= n) this.#confirmedHashes.delete(k)
         return
       }
-      const kept = this.#confirmedHashes.get(n)
-      if (kept === parent) return
-      if (kept !== undefined) this.#confirmedHashes.set(n, parent)
+      if (this.#confirmedHashes.get(n) === parent) return
+      // A hash-checked header names its parent: the chain's block there, kept or not (a block
+      // mined between two polls was never held: one source's "unknown block" for it went
+      // uncharged while it split every read of it, reviewOfSession39b).
+      this.#confirmedHashes.set(n, parent)
       at = this.#headers.get(parent)
     }
   }

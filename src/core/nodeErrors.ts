@@ -77,7 +77,9 @@ export function isNodeAnswer(
  * filter stalled for good, the source unpunished (reviewOfSession38i).
  */
 export const chainData = (method: string): boolean =>
-  /^eth_(get(Block|Transaction|Uncle|Logs)|feeHistory$|blockNumber$)/.test(method)
+  /^eth_(?:getBlock\w*|get(?:Raw)?Transaction(?:By\w+|Receipt)|getUncle\w*|getLogs|feeHistory|blockNumber)$/.test(
+    method,
+  )
 
 /**
  * Where a node's error other than a revert or invalid params is the chain's answer: execution

@@ -6,6 +6,7 @@
  * What is no hash or block is the caller's error (-32602), and no source is asked.
  */
 import { ProviderRpcError } from '../shared/errors.ts'
+import { readableFilter } from '../shared/logFilter.ts'
 import type { MethodPolicy } from './policy.ts'
 
 /** A block or transaction hash: `0x` and 64 hex digits. */
@@ -74,18 +75,45 @@ export function checkedParams(
   if (b !== undefined && out[b] !== undefined)
     out[b] = blockParam(out[b]) ?? refuse(method, `param ${b} is no block`)
   if (INDEXED.test(method)) out[1] = quantity(out[1]) ?? refuse(method, 'param 1 is no index')
-  const filter = out[0]
-  if (method === 'eth_getLogs' && filter && typeof filter === 'object' && !Array.isArray(filter))
-    out[0] = logFilter(filter)
+  if (method === 'eth_getLogs') out[0] = logFilter(out[0])
+  if (method === 'eth_feeHistory') feeHistoryParams(out)
   return out
+}
+
+/**
+ * `eth_feeHistory`'s count (a quantity, a decimal string or a number, as geth reads it) and
+ * reward percentiles (numbers from 0 to 100, none below the one before), checked here as nodes
+ * check them: the nodes' -32602 is no one's failure (policy.ts `isCallersError`), and beside
+ * it one domain's made-up history was the last answer standing (reviewOfSession39b).
+ */
+function feeHistoryParams([count, , percentiles, ...rest]: unknown[]) {
+  const counts =
+    (typeof count === 'string' && /^(?:0x[0-9a-f]{1,16}|\d{1,19})$/i.test(count)) ||
+    (typeof count === 'number' && Number.isSafeInteger(count) && count >= 0)
+  if (!counts) refuse('eth_feeHistory', 'param 0, the block count, is no number', '')
+  const rising = (p: unknown, i: number, all: unknown[]) =>
+    typeof p === 'number' && p >= 0 && p <= 100 && (i === 0 || p >= (all[i - 1] as number))
+  if (percentiles != null && !(Array.isArray(percentiles) && percentiles.every(rising)))
+    refuse('eth_feeHistory', 'param 2 is no list of percentiles from 0 to 100, rising', '')
+  if (rest.length > 0) refuse('eth_feeHistory', 'it takes 3 params at most', '')
 }
 
 /**
  * A logs filter's `fromBlock` and `toBlock` spelled one way and its `blockHash` checked; `null`
  * is none (a bound is then `latest`, as geth reads it; rules.ts reads a filter with a
- * `blockHash` as one pinned by hash).
+ * `blockHash` as one pinned by hash). Addresses and topics nodes cannot read (a 19-byte
+ * address, five positions) and a `blockHash` beside a bound are refused as nodes refuse them:
+ * the nodes' -32602 beside one domain's made-up `[]` left that standing (reviewOfSession39b).
  */
-function logFilter(filter: object): Record<string, unknown> {
+function logFilter(filter: unknown): Record<string, unknown> {
+  if (!filter || typeof filter !== 'object' || Array.isArray(filter))
+    refuse('eth_getLogs', 'param 0 is no filter object', '')
+  if (!readableFilter(filter))
+    refuse(
+      'eth_getLogs',
+      "the filter's address is no 20-byte address (or list of them), or its topics no list of at most 4 positions, each null, a 32-byte topic or a list of them",
+      '',
+    )
   const f: Record<string, unknown> = { ...filter }
   for (const key of ['fromBlock', 'toBlock', 'blockHash']) {
     if (f[key] === null || f[key] === undefined) delete f[key]
@@ -94,13 +122,17 @@ function logFilter(filter: object): Record<string, unknown> {
         (key === 'blockHash' ? lowerHash(f[key]) : blockNumber(f[key])) ??
         refuse('eth_getLogs', `the filter's ${key} is none`)
   }
+  if (f.blockHash !== undefined && (f.fromBlock !== undefined || f.toBlock !== undefined))
+    refuse(
+      'eth_getLogs',
+      'the filter names a blockHash and a fromBlock or toBlock: one or the other',
+      '',
+    )
   return f
 }
 
 /** The caller's own error (-32602): no source is asked. */
-function refuse(method: string, why: string): never {
-  throw new ProviderRpcError(
-    -32602,
-    `${method}: ${why} (a hash is 0x and 64 hex digits; a block a tag, a 0x number or a block hash).`,
-  )
+function refuse(method: string, why: string, hint = SPELLINGS): never {
+  throw new ProviderRpcError(-32602, `${method}: ${why}${hint}.`)
 }
+const SPELLINGS = ' (a hash is 0x and 64 hex digits; a block a tag, a 0x number or a block hash)'

@@ -1,6 +1,7 @@
 import { RpcResponseError } from '../shared/errors.ts'
 import { handsOn } from '../shared/route.ts'
 import { chainData } from './nodeErrors.ts'
+import { isPruned, isUnknownBlock } from './pruned.ts'
 
 /**
  * Which rule decides the answer to each JSON-RPC method. The README's policy table is made
@@ -129,7 +130,9 @@ const CALLERS_CODES = new Set([-32601, -32600])
  */
 export function isCallersError(method: string, error: unknown): error is RpcResponseError {
   if (!(error instanceof RpcResponseError)) return false
-  if (error.code === -32602 && chainData(method)) return true
+  // Not "unknown block" or pruned state in -32602's clothes: those have their own rules, and as
+  // the caller's a liar's went uncharged while it split every read by hash (reviewOfSession39b).
+  if (error.code === -32602 && chainData(method)) return !isUnknownBlock(error) && !isPruned(error)
   return CALLERS_CODES.has(error.code) && !Object.hasOwn(methodPolicies, method)
 }
 

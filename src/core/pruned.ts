@@ -24,6 +24,18 @@ const PRUNED =
 const UNKNOWN_BLOCK =
   /unknown block|header for hash not found|block (?:\S+ )?(?:was )?not found|block \S+ could not be found/i
 
+/** The block a read names by number is above `s`'s own head: its "unknown block" is the truth. */
+export const aboveHeadOf = (s: SourceState, block: number | undefined): boolean =>
+  block !== undefined && s.head !== undefined && block > s.head.number
+
+/**
+ * Lookups by a transaction's hash: their params name no block (`hashesIn` would read the
+ * transaction's hash as one), so "unknown block" is no answer to them and excuses nothing: one
+ * source's "unknown block" to every lookup split each, uncharged (reviewOfSession39b).
+ */
+export const namesNoBlock = (method: string): boolean =>
+  /^eth_get(?:Raw)?Transaction(?:ByHash|Receipt)$/.test(method)
+
 /**
  * A live node that does not know the block asked for: it answered (often a block at the chain's
  * edge it has not imported yet), it did not fail, and it contradicts no one. EIP-1474's -32001
@@ -31,8 +43,20 @@ const UNKNOWN_BLOCK =
  */
 export function isUnknownBlock(error: unknown): error is RpcResponseError {
   return (
-    error instanceof RpcResponseError && (error.code === -32001 || UNKNOWN_BLOCK.test(error.reason))
+    error instanceof RpcResponseError &&
+    (error.code === -32001 || UNKNOWN_BLOCK.test(error.reason) || pastHead(error.reason))
   )
+}
+
+/**
+ * anvil's "BlockOutOfRangeError: block height is N but requested was M" with M above N: a block
+ * the node has not reached, not state it pruned. Read as pruned, a read at a block past every
+ * node's head was "all sources failed" (4900, "disconnected") where every node said -32602
+ * (reviewOfSession39b).
+ */
+function pastHead(reason: string): boolean {
+  const m = /block height is (\d+) but requested was (\d+)/i.exec(reason)
+  return !!m && Number(m[2]) > Number(m[1])
 }
 
 /**
@@ -85,7 +109,8 @@ export function isPruned(error: unknown): error is RpcResponseError {
     error instanceof RpcResponseError &&
     MISSING_STATE_CODES.has(error.code) &&
     !/revert/i.test(error.reason) &&
-    PRUNED.test(error.reason)
+    PRUNED.test(error.reason) &&
+    !pastHead(error.reason)
   )
 }
 

@@ -87,7 +87,12 @@ export function createRequestWithMeta(
  * domains agreed on it (or it was checked), with its hash, which such reads are pinned to.
  */
 function shownBlock(engine: Engine, { result, meta }: Answer) {
-  const r = result as { blockNumber?: unknown; number?: unknown; blockHash?: unknown; hash?: unknown }
+  const r = result as {
+    blockNumber?: unknown
+    number?: unknown
+    blockHash?: unknown
+    hash?: unknown
+  }
   if (typeof r !== 'object' || r === null) return
   const [n, hash] = r.blockNumber !== undefined ? [r.blockNumber, r.blockHash] : [r.number, r.hash]
   if (typeof n !== 'string' || !/^0x[0-9a-f]{1,13}$/.test(n)) return

@@ -16,9 +16,11 @@ import type { logsWithin } from './logQuery.ts'
 import { isNodeAnswer } from './nodeErrors.ts'
 import { classify, isCallersError, type MethodPolicy } from './policy.ts'
 import {
+  aboveHeadOf,
   blockOfRead,
   isPruned,
   isUnknownBlock,
+  namesNoBlock,
   notePruned,
   notYetImported,
   prunedAt,
@@ -349,7 +351,11 @@ function working(
 ): boolean {
   return (
     err.kind === 'unserved' ||
-    (isUnknownBlock(err) && (notYetImported(s, params) || unconfirmedBlock(params, holds))) ||
+    (isUnknownBlock(err) &&
+      !namesNoBlock(method) &&
+      (notYetImported(s, params) ||
+        unconfirmedBlock(params, holds) ||
+        aboveHeadOf(s, blockOfRead(params, policy.blockParam)))) ||
     isNodeAnswer(err, method) ||
     (err instanceof RpcResponseError && policy.class === 'broadcast')
   )

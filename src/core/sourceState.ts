@@ -132,9 +132,13 @@ export function recordSuccess(s: SourceState, ms: number, now = Date.now()): voi
   s.breaker.success()
 }
 
-/** Counts a failure against the source; answers that every node gives (reverts) don't count. */
+/**
+ * Counts a failure against the source. What is a node's answer rather than a failure (a revert,
+ * invalid params to a state read) the attempter decides first (sourcePool.ts `working`); a
+ * -32602 or a revert to a read of the chain's own data is no answer, and skipped here it left a
+ * liar's "unknown block" as -32602 uncharged while it split every read (reviewOfSession39b).
+ */
 export function recordFailure(s: SourceState, error: unknown, now = Date.now()): void {
-  if (error instanceof RpcResponseError && error.deterministic) return
   if (error instanceof SourceError && error.kind === 'aborted') return
   s.failures++
   // A node's own error object is an answer: it is reachable (the error rate tells the rest).

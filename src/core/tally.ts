@@ -17,7 +17,7 @@ import {
   revertData,
   wordsOf,
 } from './nodeErrors.ts'
-import { isUnknownBlock, notYetImported, oldFor } from './pruned.ts'
+import { isUnknownBlock, namesNoBlock, notYetImported, oldFor } from './pruned.ts'
 import type { SourceState } from './sourceState.ts'
 
 /**
@@ -114,7 +114,7 @@ function judgeTrusted(
   // About a block of the agreed chain a read was pinned to, it is no dissent: a node behind has
   // not imported it yet (sourcePool.ts counts that against no one), and one that reached it
   // and says so failed. A lone answer beside it may still stand, degraded.
-  if (isUnknownBlock(error))
+  if (isUnknownBlock(error) && !namesNoBlock(rules.method))
     return rules.pinnedAt !== undefined
       ? { kind: 'failed', reason: reasonOf(error), callers: false }
       : {

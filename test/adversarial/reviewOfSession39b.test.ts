@@ -4,8 +4,22 @@
  * sourcePool.ts attempter; thrown when the domains agree, fanOutDecisions.ts `whenExhausted`,
  * `callersAnswer`). Real anvil behind the lab's proxies; the liar is the `liar` proxy rewritten
  * (`hostile`), in its own domain, beside one or two honest domains; the caller is honest unless
- * a test says it sends junk. Each finding is an `it.fails('correct behaviour: …')`, checked to
- * fail as a plain `it` for the hole's own reason (the observed message quoted below).
+ * a test says it sends junk. Each finding was first an `it.fails('correct behaviour: …')`,
+ * checked to fail as a plain `it` for the hole's own reason (the observed message quoted below).
+ *
+ * All five fixed the same stop (2 in part; their tests renamed "Fixed: …"): 1, `isCallersError`
+ * is false for "unknown block" and pruned words, and `recordFailure` no longer skips a -32602 or
+ * a revert (the attempter's `working` decides what is an answer: to chain data neither is);
+ * 2, in part, a confirmed head's parent is kept as its header names it (head.ts `#descendFrom`,
+ * the first head's too), so a block mined between two polls is held; two or more blocks
+ * between polls still leave the lower ones unheld (a liar's "unknown block" to them, two
+ * domains, is an uncharged split, a denial as a made-up answer is); 3, "unknown block" is no
+ * answer and excuses nothing to a lookup by transaction hash (pruned.ts `namesNoBlock`); 4,
+ * anvil's "block height is N but requested was M" above N is "unknown block", not pruned state,
+ * and excused at a block above the source's own head (`aboveHeadOf`): the nodes' -32602 comes
+ * back; 5, eth_feeHistory's count and percentiles and eth_getLogs' address and topics (and a
+ * blockHash beside a bound) are checked before any source is asked (params.ts), as nodes check
+ * them. Also: `chainData` no longer matches eth_getTransactionCount (a state read) by prefix.
  *
  * Found:
  * 1. (high) The liar answers -32602 "unknown block" to every read that names a block by hash
@@ -141,7 +155,7 @@ async function confirmedPingBlock(rpc: Fleet): Promise<string> {
 }
 
 describe('finding 1: -32602 "unknown block" to a read of a confirmed block', () => {
-  it.fails('correct behaviour: the liar is charged as for -32000, and the honest receipts stand, degraded', async () => {
+  it('Fixed: the liar is charged as for -32000, and the honest receipts stand, degraded', async () => {
     const rpc = fleet([
       labNode(lab, 'aws', 'aws'),
       labNode(lab, 'liar', 'liar', unknownByHash(-32602, BY_HASH)),
@@ -198,7 +212,7 @@ describe('finding 1: -32602 "unknown block" to a read of a confirmed block', () 
 })
 
 describe('finding 2: "unknown block" about a block the head tracker never saw as the head', () => {
-  it.fails("correct behaviour: a block below the confirmed head is the confirmed chain's: the liar is charged, the honest receipts stand, degraded", async () => {
+  it("Fixed: a block below the confirmed head is the confirmed chain's: the liar is charged, the honest receipts stand, degraded", async () => {
     // The ping's block and one above it, mined before the client starts: its first head is
     // above the ping's block, which is never a head it polls.
     await sendPing(lab.anvil, emitter, 2)
@@ -229,7 +243,7 @@ describe('finding 2: "unknown block" about a block the head tracker never saw as
 })
 
 describe('finding 3: "unknown block" to eth_getTransactionByHash, a method that names no block', () => {
-  it.fails('correct behaviour: a transaction mined in the confirmed head is found, degraded, and the liar charged', async () => {
+  it('Fixed: a transaction mined in the confirmed head is found, degraded, and the liar charged', async () => {
     const rpc = fleet([
       labNode(lab, 'aws', 'aws'),
       labNode(lab, 'liar', 'liar', unknownByHash(-32000, /^eth_getTransactionByHash$/)),
@@ -252,7 +266,7 @@ describe('finding 3: "unknown block" to eth_getTransactionByHash, a method that 
 })
 
 describe("finding 4: a read at a block past every node's head", () => {
-  it.fails('correct behaviour: not "All sources failed" (4900, disconnected) where every node said -32602', async () => {
+  it('Fixed: not "All sources failed" (4900, disconnected) where every node said -32602', async () => {
     const rpc = fleet([labNode(lab, 'aws', 'aws'), labNode(lab, 'gcp', 'gcp')])
     try {
       await rpc.connect()
@@ -286,7 +300,7 @@ const answersJunk: Rewrite = async (m, p, answer) => {
 const JUNK_LOGS = [{ address: `0x${'22'.repeat(19)}` }]
 
 describe("finding 5: the liar's answer to params the honest domain refuses (-32602)", () => {
-  it.fails("correct behaviour: two domains: no result (the nodes' -32602 or a split), never the liar's made-up fee history, degraded", async () => {
+  it("Fixed: two domains: no result (the nodes' -32602 or a split), never the liar's made-up fee history, degraded", async () => {
     const rpc = fleet([labNode(lab, 'aws', 'aws'), labNode(lab, 'liar', 'liar', answersJunk)])
     try {
       await rpc.connect()
