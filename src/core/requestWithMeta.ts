@@ -84,7 +84,7 @@ export function createRequestWithMeta(
 /**
  * The block an answer shows the caller (a receipt's or a transaction's `blockNumber`, a block's
  * `number`): reads of `latest` after it are not read below it (head.ts `shown`); where the
- * domains agreed on it (or it was checked), with its hash, which such reads are pinned to.
+ * domains placed it on the chain (`PLACED`), with its hash, which such reads are pinned to.
  */
 function shownBlock(engine: Engine, { result, meta }: Answer) {
   const r = result as {
@@ -96,9 +96,16 @@ function shownBlock(engine: Engine, { result, meta }: Answer) {
   if (typeof r !== 'object' || r === null) return
   const [n, hash] = r.blockNumber !== undefined ? [r.blockNumber, r.blockHash] : [r.number, r.hash]
   if (typeof n !== 'string' || !/^0x[0-9a-f]{1,13}$/.test(n)) return
-  const trusted = KEEPS.has(meta.consistency) && isHash(hash)
-  engine.head.shown(Number(n), trusted ? hash.toLowerCase() : undefined)
+  const placed = PLACED.has(meta.consistency) && isHash(hash)
+  engine.head.shown(Number(n), placed ? hash.toLowerCase() : undefined)
 }
+
+/**
+ * Labels that place an answer's block on the chain: agreed by the domains, or proven against a
+ * trusted header. `verified` alone is not: a correctly hashed block made up by one source is
+ * `verified` by its hash, and reads of `latest` pinned to it would be that source's alone.
+ */
+const PLACED: ReadonlySet<string> = new Set(['agreed', 'proven'])
 
 /** The request's params, checked: an array, bounded like a source's answers. */
 function paramsOf(args: RequestArguments): unknown[] {
@@ -182,10 +189,7 @@ const lower = (_: string, v: unknown) =>
   typeof v === 'string' && v.length !== 42 && /^0x[0-9a-fA-F]*$/.test(v) ? v.toLowerCase() : v
 
 const IMMUTABLE = new Set(['eth_getBlockByHash', 'eth_getTransactionByBlockHashAndIndex'])
-/**
- * Checked answers: a degraded or single-source one must not outlive its request (in the cache,
- * or as the block reads of `latest` are pinned to: `shownBlock`).
- */
+/** Checked answers: a degraded or single-source one must not outlive its request. */
 const KEEPS: ReadonlySet<ResponseMeta['consistency']> = new Set(['verified', 'agreed', 'proven'])
 /**
  * Worth caching: immutable, found, checked (verified, agreed or proven), and small (a full
