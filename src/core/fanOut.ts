@@ -164,7 +164,11 @@ class Run {
   declare readonly tally: Tally
   readonly #expected: Expected
   readonly #failures: { source: string; reason: string }[] = []
-  readonly #callersErrors: { error: RpcResponseError; domain: string | undefined }[] = []
+  readonly #callersErrors: {
+    error: RpcResponseError
+    domain: string | undefined
+    s: SourceState
+  }[] = []
   /** Each answer as shown (`#show`), worked out once. */
   readonly #shown = new Map<unknown, string>()
   readonly inflight = new Set<Attempt>()
@@ -415,6 +419,7 @@ class Run {
             error: error as RpcResponseError,
             // An untrusted source's word outvotes no one (docs/architecture.md, trust rules).
             domain: s.untrusted ? undefined : s.domain,
+            s,
           })
         needMore = true
         break
@@ -662,13 +667,20 @@ class Run {
     }
     this.inflight.clear()
     if (!g) return this.#reject(error)
+    const { method } = this.#req
     // Sources that contradicted the agreed answer lose standing (a liar opens its breaker).
     if (!degraded)
       for (const s of this.tally.contradicting(g, this.#notYet))
-        ctx.penalize(
-          s,
-          new SourceError(s.name, 'body', `${this.#req.method}: disagreed with the quorum`),
-        )
+        ctx.penalize(s, new SourceError(s.name, 'body', `${method}: disagreed with the quorum`))
+    // So do those that called params invalid (-32602: the caller's failure, uncharged) that
+    // another domain answered: checked here, the params were fine (reviewOfSession39e).
+    if (g.error === undefined)
+      for (const c of this.#callersErrors)
+        if (c.error.code === -32602 && !g.domains.has(c.s.domain))
+          ctx.penalize(
+            c.s,
+            new SourceError(c.s.name, 'body', `${method}: -32602 to params answered`),
+          )
     this.#resolve({
       value: g.value,
       error: g.error,

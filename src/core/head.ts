@@ -98,6 +98,8 @@ export type HeadTracker = {
    * at its height (a reorg).
    */
   shownAbove(): Readonly<Head> | undefined
+  /** The shown block `hash` is none every source has (a reorg took it): not pinned to again. */
+  forgetShown(hash: string): void
   refresh(): Promise<void>
   /**
    * A head a source pushed (a WebSocket `newHeads`): a hint like a polled head. Resolves with
@@ -199,6 +201,9 @@ class Tracker {
         else if (n === this.#shown) this.#shownHash ??= hash
       },
       shownFloor: () => this.#shown,
+      forgetShown: (hash) => {
+        if (this.#shownHash === hash) this.#shownHash = undefined
+      },
       shownAbove: () => {
         const [n, hash] = [this.#shown, this.#shownHash]
         if (!hash || !this.#agreed || this.#agreed.number >= n) return undefined
@@ -565,6 +570,8 @@ class Tracker {
     if (this.#confirmedHead && c.number < this.#confirmedHead.number) {
       for (const n of this.#confirmedHashes.keys())
         if (n > c.number) this.#confirmedHashes.delete(n)
+      // A block shown above a rollback is gone with it: reads of `latest` are not pinned to it.
+      if (this.#shown > c.number) this.#shownHash = undefined
       for (const [x, n] of this.#askedFor) this.#askedFor.set(x, Math.min(n, c.number))
     }
     if (this.#confirmedHead?.hash !== c.hash) this.#linked.clear()

@@ -122,6 +122,11 @@ function logFilter(filter: unknown): Record<string, unknown> {
         (key === 'blockHash' ? lowerHash(f[key]) : blockNumber(f[key])) ??
         refuse('eth_getLogs', `the filter's ${key} is none`)
   }
+  const [from, to] = [f.fromBlock, f.toBlock].map((b) =>
+    typeof b === 'string' && b.startsWith('0x') ? BigInt(b) : undefined,
+  )
+  if (from !== undefined && to !== undefined && from > to)
+    refuse('eth_getLogs', "the filter's fromBlock is past its toBlock", '')
   if (f.blockHash !== undefined && (f.fromBlock !== undefined || f.toBlock !== undefined))
     refuse(
       'eth_getLogs',

@@ -24,9 +24,25 @@ const PRUNED =
 const UNKNOWN_BLOCK =
   /unknown block|header for hash not found|block (?:\S+ )?(?:was )?not found|block \S+ could not be found/i
 
-/** The block a read names by number is above `s`'s own head: its "unknown block" is the truth. */
-export const aboveHeadOf = (s: SourceState, block: number | undefined): boolean =>
-  block !== undefined && s.head !== undefined && block > s.head.number
+/**
+ * The lowest block `method` names by number is above `s`'s own head: its "unknown block" is the
+ * truth. That block is the read's block param, a log filter's `fromBlock`, or a lookup by block
+ * number's first param (the uncles' are outside the method table): read as none, a caller's log
+ * range above the head opened every honest breaker (reviewOfSession39e).
+ */
+export function aboveHeadOf(
+  s: SourceState,
+  method: string,
+  params: readonly unknown[],
+  blockParam: number | undefined,
+): boolean {
+  const [first] = params
+  const block =
+    method === 'eth_getLogs'
+      ? blockOfRead([(first as { fromBlock?: unknown } | null)?.fromBlock], 0)
+      : blockOfRead(params, /ByBlockNumber/.test(method) ? 0 : blockParam)
+  return block !== undefined && s.head !== undefined && block > s.head.number
+}
 
 /**
  * Lookups by a transaction's hash: their params name no block (`hashesIn` would read the

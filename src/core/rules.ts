@@ -36,6 +36,10 @@ export type Pinned = {
   tracked?: number
   /** The block was named by one domain alone (a `safe` or `finalized` tag, `degraded`). */
   degraded?: true
+  /** `latest` is the block the caller was shown, above the agreed head (`shownAbove`). */
+  shown?: true
+  /** A log range that starts past `latest`: no block in it, nothing to ask (`pinLogs`). */
+  empty?: true
 }
 
 /** The block a tag stands for; `degraded` when one domain alone named it. */
@@ -90,7 +94,13 @@ export async function pinBlock(
     const above = head.shownAbove()
     if (above) {
       out[i] = toBlock(above)
-      return { params: out, headDependent: true, block: above, expectedHash: above.hash }
+      return {
+        params: out,
+        headDependent: true,
+        block: above,
+        expectedHash: above.hash,
+        shown: true,
+      }
     }
     out[i] = toBlock(h)
     const lone = head.holds(h.hash, h.number) ? {} : { tracked: h.number }
@@ -149,7 +159,11 @@ async function pinLogs(params: unknown[], head: HeadTracker): Promise<Pinned> {
   const h = head.shownAbove() ?? (await head.get())
   if (latest(f.fromBlock)) f.fromBlock = toHex(h.number)
   if (latest(f.toBlock)) f.toBlock = toHex(h.number)
-  return { params: [f, ...params.slice(1)], headDependent: true, block: h }
+  const pinned = { params: [f, ...params.slice(1)], headDependent: true, block: h }
+  // From past `latest` (a dApp's "any new logs?" before the next block): no block, no logs. Asked,
+  // every node refused the range, and each was charged for it (reviewOfSession39e).
+  const past = Number.parseInt(String(f.fromBlock), 16) > Number.parseInt(String(f.toBlock), 16)
+  return past ? { ...pinned, empty: true as const } : pinned
 }
 
 export type AnswerRules = {

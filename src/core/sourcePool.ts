@@ -318,8 +318,13 @@ function attempter(
       const err = await failureOf(s, error, method, signal)
       if (err.kind === 'unserved') notePruned(s, block)
       const ms = Date.now() - started
-      if (working(s, err, method, params, policy, holds) || isCallersError(method, err)) {
+      if (working(s, err, method, params, policy, holds)) {
         recordSuccess(s, ms)
+        told(s, method, ms)
+      } else if (isCallersError(method, err)) {
+        // The caller's (a method nodes lack, params they cannot read): no one's failure, and no
+        // success either: a source that says so where another domain answers is charged then
+        // (fanOut.ts `#finish`), and a success here would undo its charge.
         told(s, method, ms)
       } else {
         recordFailure(s, err)
@@ -355,7 +360,7 @@ function working(
       !namesNoBlock(method) &&
       (notYetImported(s, params) ||
         unconfirmedBlock(params, holds) ||
-        aboveHeadOf(s, blockOfRead(params, policy.blockParam)))) ||
+        aboveHeadOf(s, method, params, policy.blockParam))) ||
     isNodeAnswer(err, method) ||
     (err instanceof RpcResponseError && policy.class === 'broadcast')
   )

@@ -5,8 +5,15 @@
  * (no mining but ours), each source in its own domain, quorum 2; a hostile source is a real one
  * rewritten (`hostile`), a forged block one `forgeHeader` builds (correctly hashed, empty body).
  *
- * Found (each first an `it.fails('correct behaviour: …')`, checked failing as a plain `it` for the
- * hole's own reason):
+ * Found (each first an `it.fails('correct behaviour: …')`, checked failing as a plain `it` for
+ * the hole's own reason; all five fixed the same stop, their tests renamed "Fixed: …"): 1-3, only
+ * a block the domains placed (`agreed`, `proven`) pins reads of `latest` by its hash
+ * (requestWithMeta.ts `PLACED`): a block `verified` by its hash alone raises the floor by number
+ * only; 4, with proofs, `latest` is the shown block's trusted header, else none (the read is
+ * agreed there: handlers/prove.ts `trustedHeaderFor`); 5, a rollback below the shown block
+ * forgets its hash (head.ts `#confirmAt`), and a read pinned to it that every source fails is
+ * made again at the agreed head, the hash forgotten (handlers/read.ts `atShown`, head.ts
+ * `forgetShown`): a reorg that took it before the head reached it.
  * 1. High. One domain's liar steers every read of `latest` to a block of its choosing. It serves
  *    a forged empty block by its hash (a block a dApp hands the wallet, or the block of a receipt
  *    the liar gave while the other domains were slow): eth_getBlockByHash of it stands alone,
@@ -191,7 +198,7 @@ async function pinnedToForgery(
 }
 
 describe('finding 1: a forged block by hash pins every read of latest (three domains)', () => {
-  it.fails('correct behaviour: three domains, after a verified lookup of the liar’s forged block, eth_getBalance(latest) is the honest domains’ balance, also a block later', async () => {
+  it('Fixed: three domains, after a verified lookup of the liar’s forged block, eth_getBalance(latest) is the honest domains’ balance, also a block later', async () => {
     const { rpc, block } = await pinnedToForgery(
       (liar) => [honest('aws', 300), honest('gcp', 300), liar],
       2,
@@ -213,7 +220,7 @@ describe('finding 1: a forged block by hash pins every read of latest (three dom
 })
 
 describe('finding 2: two domains, the forged pin denies reads of latest', () => {
-  it.fails('correct behaviour: two domains, after the forged block’s lookup, eth_call and eth_getCode at latest are answered', async () => {
+  it('Fixed: two domains, after the forged block’s lookup, eth_call and eth_getCode at latest are answered', async () => {
     const { rpc } = await pinnedToForgery((liar) => [honest('aws', 300), liar], 1)
     try {
       const call = await outcome(
@@ -229,7 +236,7 @@ describe('finding 2: two domains, the forged pin denies reads of latest', () => 
     }
   }, 30_000)
 
-  it.fails('correct behaviour: two domains, after the forged block’s lookup, eth_estimateGas is answered, not the caller’s -32602', async () => {
+  it('Fixed: two domains, after the forged block’s lookup, eth_estimateGas is answered, not the caller’s -32602', async () => {
     const { rpc } = await pinnedToForgery((liar) => [honest('aws', 300), liar], 1)
     try {
       const got = await outcome(
@@ -247,7 +254,7 @@ describe('finding 2: two domains, the forged pin denies reads of latest', () => 
 })
 
 describe('finding 3: the latest block is null, agreed', () => {
-  it.fails('correct behaviour: after the forged block’s lookup, eth_getBlockByNumber(latest) is the chain’s head block, never null agreed', async () => {
+  it('Fixed: after the forged block’s lookup, eth_getBlockByNumber(latest) is the chain’s head block, never null agreed', async () => {
     const { rpc } = await pinnedToForgery((liar) => [honest('aws', 300), liar], 1)
     try {
       const real = await anvil.rpc<Block>('eth_getBlockByNumber', ['latest', false])
@@ -322,7 +329,7 @@ async function paidWithProofs(from: number, payee: string) {
 }
 
 describe('finding 4: read-your-writes with proofs()', () => {
-  it.fails('correct behaviour: with proofs(), one domain a block behind, the balance read at latest after the caller’s receipt is not the balance before it', async () => {
+  it('Fixed: with proofs(), one domain a block behind, the balance read at latest after the caller’s receipt is not the balance before it', async () => {
     const payee = `0x${'d1'.repeat(20)}`
     const { rpc, paid } = await paidWithProofs(1, payee)
     try {
@@ -336,7 +343,7 @@ describe('finding 4: read-your-writes with proofs()', () => {
     }
   }, 30_000)
 
-  it.fails('correct behaviour: with proofs(), one domain a block behind, the pending nonce after the caller’s receipt counts its transaction', async () => {
+  it('Fixed: with proofs(), one domain a block behind, the pending nonce after the caller’s receipt counts its transaction', async () => {
     const from = devAccounts[2]!.address
     const { rpc, paid } = await paidWithProofs(2, `0x${'d2'.repeat(20)}`)
     try {
@@ -353,7 +360,7 @@ describe('finding 4: read-your-writes with proofs()', () => {
 })
 
 describe('finding 5: a rollback under the shown block', () => {
-  it.fails('correct behaviour: two honest domains, the chain rolled back below the caller’s receipt: eth_getBalance(latest) is answered at the chain’s head', async () => {
+  it('Fixed: two honest domains, the chain rolled back below the caller’s receipt: eth_getBalance(latest) is answered at the chain’s head', async () => {
     const rpc = fleet([honest('aws'), honest('gcp')])
     const payee = `0x${'d3'.repeat(20)}`
     try {

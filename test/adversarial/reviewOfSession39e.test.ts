@@ -9,6 +9,14 @@
  * source its own domain; the caller is honest unless a test says so. Each finding was first an
  * `it.fails('correct behaviour: …')`, checked to fail as a plain `it` for the hole's own reason.
  *
+ * All four fixed the same stop (tests renamed "Fixed: …"): 1 and 3, `aboveHeadOf` reads a log
+ * filter's `fromBlock` and a lookup by block number's first param; 2, a log range that starts
+ * past `latest` is `[]` at the agreed head, asked of no source (rules.ts `pinLogs` `empty`,
+ * consistency `head`), and one whose numbers run backwards the caller's -32602 (params.ts); 4, a
+ * caller's error is no success of its source (sourcePool.ts attempter: neither success nor
+ * failure), and a -32602 to params another domain answered is charged when the read settles
+ * (fanOut.ts `#finish`).
+ *
  * Found:
  * 1. (high) An honest caller's `eth_getLogs` over a range above every node's head (an indexer's
  *    next page, a range computed from a faster view of the chain: fromBlock head+5, toBlock
@@ -127,7 +135,7 @@ const untouched = (rpc: Fleet) =>
   rpc.status().sources.every((s) => s.breaker === 'closed' && s.condition === 'healthy')
 
 describe("finding 1: an honest caller's log range above the head charges every honest source", () => {
-  it.fails('correct behaviour: the nodes agree on -32602; no honest breaker opens', async () => {
+  it('Fixed: the nodes agree on -32602; no honest breaker opens', async () => {
     const rpc = honest3()
     try {
       const out = await loop(rpc, 12, (h) =>
@@ -147,7 +155,7 @@ describe("finding 1: an honest caller's log range above the head charges every h
 })
 
 describe('finding 2: logs since the next block (fromBlock head+1, toBlock latest)', () => {
-  it.fails("correct behaviour: no logs yet ([]) or the nodes' -32602, never 4900, nothing charged", async () => {
+  it("Fixed: no logs yet ([]) or the nodes' -32602, never 4900, nothing charged", async () => {
     const rpc = honest3()
     try {
       const out = await loop(rpc, 6, (h) =>
@@ -162,7 +170,7 @@ describe('finding 2: logs since the next block (fromBlock head+1, toBlock latest
     }
   }, 30_000)
 
-  it.fails("correct behaviour: viem's getLogs({ fromBlock: head + 1n }) is no ProviderDisconnectedError", async () => {
+  it("Fixed: viem's getLogs({ fromBlock: head + 1n }) is no ProviderDisconnectedError", async () => {
     const rpc = honest3()
     try {
       const client = createPublicClient({ chain: foundry, transport: outlast(rpc) })
@@ -176,7 +184,7 @@ describe('finding 2: logs since the next block (fromBlock head+1, toBlock latest
     }
   }, 30_000)
 
-  it.fails('correct behaviour: eth_getFilterLogs of a filter from the next block is no 4900', async () => {
+  it('Fixed: eth_getFilterLogs of a filter from the next block is no 4900', async () => {
     const rpc = honest3()
     try {
       const out = await loop(rpc, 3, async (h) => {
@@ -197,7 +205,7 @@ describe('finding 2: logs since the next block (fromBlock head+1, toBlock latest
 })
 
 describe('finding 3: an uncle by number above the head (outside the table, yet chain data)', () => {
-  it.fails('correct behaviour: the nodes agree on -32602; no honest breaker opens', async () => {
+  it('Fixed: the nodes agree on -32602; no honest breaker opens', async () => {
     const rpc = honest3()
     try {
       const out = await loop(rpc, 12, (h) =>
@@ -236,7 +244,7 @@ const refusing =
   }
 
 describe('finding 4: a liar\'s -32602 in other words than "unknown block" is never charged', () => {
-  it.fails("correct behaviour: its breaker opens (as for the past-head words), aws's receipts stand", async () => {
+  it("Fixed: its breaker opens (as for the past-head words), aws's receipts stand", async () => {
     const rpc = fleet([
       labNode(lab, 'aws', 'aws'),
       labNode(lab, 'liar', 'liar', refusing('invalid params', /^eth_getBlockReceipts$/)),

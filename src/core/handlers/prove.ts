@@ -266,6 +266,11 @@ export async function trustedHeaderFor(
     // not proof that a block is real (docs/architecture.md, trust rules).
     if (engine.config.trustedHeader) return trust.latest()
     const h = await engine.head.get().catch(() => undefined)
+    // Not below a block the caller was shown (a receipt the domains agreed on) while the agreed
+    // head is: its trusted header, else none (the read is agreed there instead), never the
+    // state before the caller's own transaction, proven (reviewOfSession39d).
+    const shown = engine.head.shownAbove()
+    if (shown) return trust.get(shown.hash)
     const head = h && trust.get(h.hash)
     if (head) return head
     // No trusted header for the head (one domain backs it, or none answers): the newest trusted

@@ -4,7 +4,12 @@
  * agrees. Steps 3 to 9 of "A quorum read, step by step" in docs/architecture.md.
  */
 import { beforeDeadline } from '../../shared/abort.ts'
-import { ProviderRpcError, QuorumError, RpcResponseError } from '../../shared/errors.ts'
+import {
+  AllSourcesFailedError,
+  ProviderRpcError,
+  QuorumError,
+  RpcResponseError,
+} from '../../shared/errors.ts'
 import { names, serves } from '../../shared/route.ts'
 import type { Answer, Call, Engine } from '../engine.ts'
 import { type FanOutRequest, fanOut } from '../fanOut.ts'
@@ -41,6 +46,8 @@ export async function read(engine: Engine, c: Call): Promise<Answer> {
       () => noHead(engine, c),
     )
   const first = await pin()
+  if (first.empty) return { result: [], meta: c.meta({ consistency: 'head', block: first.block }) }
+  if (first.shown) return atShown(engine, c, first, pin)
   if (!first.unpinned)
     return isPendingNonce(c) ? pendingNonce(engine, c, first) : agreeOn(engine, c, first)
   try {
@@ -51,6 +58,23 @@ export async function read(engine: Engine, c: Call): Promise<Answer> {
     return agreeOn(engine, c, await pin())
   } finally {
     engine.head.get().catch(() => {}) // head discovery, for the reads that follow
+  }
+}
+
+/**
+ * A read of `latest` pinned to the block the caller was shown: that block failed by every source
+ * is one a reorg took before the head reached it (none has it by hash): the read is made again
+ * at the agreed head, and `latest` is not pinned to it any more (reviewOfSession39d).
+ */
+async function atShown(engine: Engine, c: Call, pinned: Pinned, pin: () => Promise<Pinned>) {
+  const read = (p: Pinned) =>
+    isPendingNonce(c) ? pendingNonce(engine, c, p) : agreeOn(engine, c, p)
+  try {
+    return await read(pinned)
+  } catch (error) {
+    if (!(error instanceof AllSourcesFailedError)) throw error
+    engine.head.forgetShown(pinned.expectedHash!)
+    return read(await pin())
   }
 }
 
