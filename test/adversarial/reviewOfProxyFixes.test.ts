@@ -40,6 +40,10 @@ function stubClient(
         stats.inFlight--
       }
     },
+    // The proxy asks with meta (its reply header says how far an answer was checked).
+    async requestWithMeta(args: { method: string }) {
+      return { result: await rpc.request(args), meta: { consistency: 'agreed' } }
+    },
     status: () => ({ sources: [] }),
     subscribe:
       subscribe ??
@@ -123,7 +127,9 @@ describe('holes', () => {
     const server = fileURLToPath(new URL('../../src/proxy/server.ts', import.meta.url))
     const script = `
       import { startProxyServer } from ${JSON.stringify(server)}
-      const rpc = { chainId: 1, request: async () => '0x1', status: () => ({ sources: [] }),
+      const rpc = { chainId: 1, request: async () => '0x1',
+        requestWithMeta: async () => ({ result: '0x1', meta: { consistency: 'agreed' } }),
+        status: () => ({ sources: [] }),
         subscribe: async () => ({ id: '0x1', unsubscribe: async () => true }),
         on() {}, removeListener() {}, close: async () => {} }
       const p = await startProxyServer(rpc, { port: 0, host: '127.0.0.1', cors: [],
