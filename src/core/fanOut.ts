@@ -672,9 +672,11 @@ class Run {
     if (!degraded)
       for (const s of this.tally.contradicting(g, this.#notYet))
         ctx.penalize(s, new SourceError(s.name, 'body', `${method}: disagreed with the quorum`))
-    // So do those that called params invalid (-32602: the caller's failure, uncharged) that
-    // another domain answered: checked here, the params were fine (reviewOfSession39e).
-    if (g.error === undefined)
+    // So do those that called params invalid (-32602: the caller's failure, uncharged) where
+    // domains enough agreed on an answer (reviewOfSession39e). Not beside one domain's answer, a
+    // lone or a degraded one: a liar that answers params every honest node refuses framed them
+    // all, their breakers opened and its word was left (reviewOfSession39g).
+    if (g.error === undefined && !degraded && g.domains.size >= 2)
       for (const c of this.#callersErrors)
         if (c.error.code === -32602 && !g.domains.has(c.s.domain))
           ctx.penalize(

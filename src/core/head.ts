@@ -157,8 +157,11 @@ class Tracker {
   /** The highest block a caller was shown, and the highest a read waited for a poll to reach. */
   #shown = -1
   #shownPolled = -1
-  /** `#shown`'s hash, where the domains agreed on it. */
-  #shownHash: string | undefined
+  /**
+   * The highest block shown with its hash placed (agreed, proven): kept apart from `#shown`, which
+   * a block shown by number only (verified by its hash alone) may raise without it.
+   */
+  #placed: Head | undefined
   /**
    * Per pushing source, the highest height it pushed that the others were asked about: a liar
    * pushing first at each height must not spend the ask an honest push needs (reviewOfWsBeside).
@@ -197,18 +200,20 @@ class Tracker {
       blockNumber: () => this.#blockNumber(),
       // Only a height the chain could have reached: a source's made-up one costs no poll.
       shown: (n, hash) => {
-        if (n > this.#shown && this.#plausible(n)) [this.#shown, this.#shownHash] = [n, hash]
-        else if (n === this.#shown) this.#shownHash ??= hash
+        if (!this.#plausible(n)) return
+        if (n > this.#shown) this.#shown = n
+        // A later placed block moves it up; one at the same height (a reorg at the edge) too.
+        if (hash && (!this.#placed || n >= this.#placed.number)) this.#placed = { number: n, hash }
       },
       shownFloor: () => this.#shown,
       forgetShown: (hash) => {
-        if (this.#shownHash === hash) this.#shownHash = undefined
+        if (this.#placed?.hash === hash) this.#placed = undefined
       },
       shownAbove: () => {
-        const [n, hash] = [this.#shown, this.#shownHash]
-        if (!hash || !this.#agreed || this.#agreed.number >= n) return undefined
-        const there = this.#confirmedHashes.get(n)
-        return there === undefined || there === hash ? { number: n, hash } : undefined
+        const p = this.#placed
+        if (!p || !this.#agreed || this.#agreed.number >= p.number) return undefined
+        const there = this.#confirmedHashes.get(p.number)
+        return there === undefined || there === p.hash ? p : undefined
       },
     }
   }
@@ -571,7 +576,7 @@ class Tracker {
       for (const n of this.#confirmedHashes.keys())
         if (n > c.number) this.#confirmedHashes.delete(n)
       // A block shown above a rollback is gone with it: reads of `latest` are not pinned to it.
-      if (this.#shown > c.number) this.#shownHash = undefined
+      if (this.#placed && this.#placed.number > c.number) this.#placed = undefined
       for (const [x, n] of this.#askedFor) this.#askedFor.set(x, Math.min(n, c.number))
     }
     if (this.#confirmedHead?.hash !== c.hash) this.#linked.clear()

@@ -92,8 +92,16 @@ describe('checkedParams', () => {
       for (const bad of [HASH.slice(2), `0x${'ab'.repeat(31)}`, `${HASH}00`, 'latest', null, 1])
         refused(method, [bad, false])
       refused(method, [])
-      assert.deepEqual(check(method, [HASH, '0x0']), [hash, '0x0'])
+      const second = method === 'eth_getBlockByHash' ? false : '0x0'
+      assert.deepEqual(check(method, [HASH, second]), [hash, second])
     }
+  })
+
+  it("refuses a block lookup's full-transactions flag that is no boolean, as nodes do (reviewOfSession39g)", () => {
+    for (const method of ['eth_getBlockByHash', 'eth_getBlockByNumber'])
+      for (const bad of ['false', 'true', 0, 1])
+        refused(method, [method.endsWith('Hash') ? HASH : 'latest', bad])
+    assert.deepEqual(check('eth_getBlockByNumber', ['latest']), ['latest'])
   })
 
   it('spells the block of a read one way, leaves an omitted one omitted, refuses the rest', () => {

@@ -56,6 +56,9 @@ function quantity(value: unknown): string | undefined {
   return digits.length <= 16 ? `0x${digits}` : undefined
 }
 
+/** Block lookups whose second param says whether to give full transactions. */
+const BLOCK_LOOKUP = /^eth_getBlockBy(Hash|Number)$/
+
 /** Lookups whose second param is a transaction's index, compared as spelled (txRules.ts). */
 const INDEXED = /^eth_getTransactionByBlock(Hash|Number)AndIndex$/
 
@@ -75,6 +78,9 @@ export function checkedParams(
   if (b !== undefined && out[b] !== undefined)
     out[b] = blockParam(out[b]) ?? refuse(method, `param ${b} is no block`)
   if (INDEXED.test(method)) out[1] = quantity(out[1]) ?? refuse(method, 'param 1 is no index')
+  // A block's "full transactions" flag: a boolean, as nodes read it ('false' a string is -32602).
+  if (BLOCK_LOOKUP.test(method) && out[1] != null && typeof out[1] !== 'boolean')
+    refuse(method, 'param 1, full transactions or not, is no boolean', '')
   if (method === 'eth_getLogs') out[0] = logFilter(out[0])
   if (method === 'eth_feeHistory') feeHistoryParams(out)
   return out

@@ -7,8 +7,12 @@
  * range that starts past `latest` (`empty`); params.ts refuses a log range running backwards.
  * Real anvil behind the lab's proxies, each source its own domain; the caller is honest (its
  * params odd, as a JavaScript caller's may be: a boolean as a string, `null` percentiles). Each
- * finding is an `it.fails('correct behaviour: …')`, checked to fail as a plain `it` for the
- * hole's own reason.
+ * finding was first an `it.fails('correct behaviour: …')`, checked to fail as a plain `it` for the
+ * hole's own reason. All three fixed the same stop (renamed "Fixed: …"): 1 and 2, fanOut.ts
+ * `#finish` charges a -32602 only where domains enough agreed on the answer (never beside a lone
+ * or degraded one: reviewOfSession39e 4 is left open for it), and params.ts refuses a block
+ * lookup's full-transactions flag that is no boolean; 3, rules.ts `pinLogs` compares `0x`
+ * numbers only (`earliest`, `finalized` are no range past `latest`).
  *
  * Found:
  * 1. (critical) Framing by a liar's answer that stands alone. Three honest domains and a liar in
@@ -153,7 +157,7 @@ const balance = async (rpc: Fleet) => {
 }
 
 describe("finding 1: a liar's answer to params the honest nodes refuse, checked alone, charges them all", () => {
-  it.fails("correct behaviour: three honest domains' -32602 to a block by hash with a stringified boolean opens no honest breaker, and the liar's balance is never the answer", async () => {
+  it("Fixed: three honest domains' -32602 to a block by hash with a stringified boolean opens no honest breaker, and the liar's balance is never the answer", async () => {
     const empties: string[] = []
     for (let n = 8; n < 20; n++)
       empties.push(
@@ -188,7 +192,7 @@ describe("finding 1: a liar's answer to params the honest nodes refuse, checked 
 })
 
 describe("finding 2: two domains, a liar's answer to a fee history with null percentiles", () => {
-  it.fails("correct behaviour: the honest domain's -32602 is not charged, and the liar's balance is never the answer", async () => {
+  it("Fixed: the honest domain's -32602 is not charged, and the liar's balance is never the answer", async () => {
     const rpc = fleet([
       labNode(lab, 'aws', 'aws'),
       labNode(
@@ -213,7 +217,7 @@ describe("finding 2: two domains, a liar's answer to a fee history with null per
 })
 
 describe("finding 3: a log range from 'earliest' to latest", () => {
-  it.fails("correct behaviour: eth_getLogs({ fromBlock: 'earliest' }) holds the emitter's Ping, as fromBlock 0x0 does", async () => {
+  it("Fixed: eth_getLogs({ fromBlock: 'earliest' }) holds the emitter's Ping, as fromBlock 0x0 does", async () => {
     const rpc = honest3()
     try {
       await rpc.connect()

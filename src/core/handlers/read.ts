@@ -62,9 +62,11 @@ export async function read(engine: Engine, c: Call): Promise<Answer> {
 }
 
 /**
- * A read of `latest` pinned to the block the caller was shown: that block failed by every source
- * is one a reorg took before the head reached it (none has it by hash): the read is made again
- * at the agreed head, and `latest` is not pinned to it any more (reviewOfSession39d).
+ * A read of `latest` pinned to the block the caller was shown. Failed by every source, it is made
+ * again at the agreed head only once the domains agree that block is none (a reorg took it
+ * before the head reached it: reviewOfSession39d), and `latest` is not pinned to it any more.
+ * Not on the failure alone: a lagging domain's "not found" and one slow answer made the client
+ * forget it, and read the state before the caller's own transaction, agreed (39f).
  */
 async function atShown(engine: Engine, c: Call, pinned: Pinned, pin: () => Promise<Pinned>) {
   const read = (p: Pinned) =>
@@ -73,7 +75,10 @@ async function atShown(engine: Engine, c: Call, pinned: Pinned, pin: () => Promi
     return await read(pinned)
   } catch (error) {
     if (!(error instanceof AllSourcesFailedError)) throw error
-    engine.head.forgetShown(pinned.expectedHash!)
+    const hash = pinned.expectedHash!
+    const block = await engine.request('eth_getBlockByHash', [hash, false]).catch(() => undefined)
+    if (block?.result !== null || block.meta.consistency !== 'agreed') throw error
+    engine.head.forgetShown(hash)
     return read(await pin())
   }
 }
