@@ -1,6 +1,7 @@
 /**
- * Helpers the node-error reviews share (reviewOfSession38e … 38i): lab proxies as sources in
- * domains of their own, a fleet with a quorum of domains, a request's outcome, accounts.
+ * Helpers the node-error reviews share (reviewOfSession38e … 38i, 39a … 39g): lab proxies as
+ * sources in domains of their own, a fleet with a quorum of domains, a request's outcome, each
+ * source's standing, a request looped, accounts.
  */
 import { createOutlast, http, type Source } from '../../src/index.ts'
 import { CHAIN_ID } from '../helpers.ts'
@@ -23,6 +24,37 @@ export function labNode(
 /** A client whose answers need `domains` domains (10 s per attempt). */
 export const fleet = (sources: Source[], domains = 2) =>
   createOutlast({ chainId: CHAIN_ID, quorum: { domains }, sources, timeout: 10_000 })
+
+/** A client polling the head every `pollingInterval` ms, its answers needing `domains` domains. */
+export const polled = (sources: Source[], domains = 2, pollingInterval = 100) =>
+  createOutlast({
+    chainId: CHAIN_ID,
+    quorum: { domains },
+    sources,
+    timeout: 10_000,
+    pollingInterval,
+  })
+export type Polled = ReturnType<typeof polled>
+
+/** Each source's breaker and condition: `name breaker condition`. */
+export const standing = (rpc: Pick<Polled, 'status'>) =>
+  rpc.status().sources.map((s) => `${s.name} ${s.breaker} ${s.condition}`)
+
+/** A connected client, the agreed head, and `ask` run `times` times: each outcome, in short. */
+export async function loop(
+  rpc: Polled,
+  times: number,
+  ask: (head: number) => Promise<unknown>,
+): Promise<string[]> {
+  await rpc.connect()
+  const head = Number(await rpc.request({ method: 'eth_blockNumber' }))
+  const out: string[] = []
+  for (let i = 0; i < times; i++) {
+    const r = await settle(ask(head))
+    out.push(r.error ? `${r.error.name} ${r.error.code}` : 'ok')
+  }
+  return out
+}
 
 /** A promise's value or error, never a rejection. */
 export const settle = <T>(p: Promise<T>) =>

@@ -89,11 +89,10 @@
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { createOutlast, RpcResponseError, type Source } from '../../src/index.ts'
-import { CHAIN_ID } from '../helpers.ts'
+import { RpcResponseError } from '../../src/index.ts'
 import type { Lab } from '../lab/index.ts'
 import { deployAnswer, PING_INIT, sendPing } from '../workload.ts'
-import { labNode, settle } from './fleet.ts'
+import { labNode, type Polled, polled, settle, standing } from './fleet.ts'
 import type { Rewrite } from './hostile.ts'
 import { startLiarLab } from './proxiedLiar.ts'
 
@@ -106,17 +105,8 @@ beforeAll(async () => {
 }, 60_000)
 afterAll(() => lab.stop())
 
-const fleet = (sources: Source[], domains = 2) =>
-  createOutlast({
-    chainId: CHAIN_ID,
-    quorum: { domains },
-    sources,
-    timeout: 10_000,
-    pollingInterval: 100,
-  })
-type Fleet = ReturnType<typeof fleet>
-const standing = (rpc: Fleet) =>
-  rpc.status().sources.map((s) => `${s.name} ${s.breaker} ${s.condition}`)
+const fleet = polled
+type Fleet = Polled
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** `method` asked `times` times: each outcome, an error's name or the answer's consistency. */

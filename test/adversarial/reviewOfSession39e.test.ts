@@ -85,11 +85,10 @@ import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { OutlastProvider } from '../../src/adapters/ethers.ts'
 import { outlast } from '../../src/adapters/viem.ts'
-import { createOutlast, RpcResponseError, type Source } from '../../src/index.ts'
-import { CHAIN_ID } from '../helpers.ts'
+import { RpcResponseError, type Source } from '../../src/index.ts'
 import type { Lab } from '../lab/index.ts'
 import { deployAnswer, PING_INIT, sendPing } from '../workload.ts'
-import { labNode, settle } from './fleet.ts'
+import { labNode, loop, type Polled, polled, standing } from './fleet.ts'
 import type { Rewrite } from './hostile.ts'
 import { startLiarLab } from './proxiedLiar.ts'
 
@@ -103,37 +102,12 @@ beforeAll(async () => {
 }, 60_000)
 afterAll(() => lab.stop())
 
-const fleet = (sources: Source[], domains = 2) =>
-  createOutlast({
-    chainId: CHAIN_ID,
-    quorum: { domains },
-    sources,
-    timeout: 10_000,
-    pollingInterval: 1_000,
-  })
-type Fleet = ReturnType<typeof fleet>
-const standing = (rpc: Fleet) =>
-  rpc.status().sources.map((s) => `${s.name} ${s.breaker} ${s.condition}`)
+const fleet = (sources: Source[], domains = 2) => polled(sources, domains, 1_000)
+type Fleet = Polled
 const hx = (n: number) => `0x${n.toString(16)}`
 const honest3 = () =>
   fleet([labNode(lab, 'aws', 'aws'), labNode(lab, 'gcp', 'gcp'), labNode(lab, 'home', 'home')])
 
-/** A connected fleet, the agreed head, and `ask` run `times` times: each outcome, in short. */
-async function loop(
-  rpc: Fleet,
-  times: number,
-  ask: (head: number) => Promise<unknown>,
-): Promise<string[]> {
-  await rpc.connect()
-  const head = Number(await rpc.request({ method: 'eth_blockNumber' }))
-  const out: string[] = []
-  for (let i = 0; i < times; i++) {
-    const r = await settle(ask(head))
-    out.push(r.error ? `${r.error.name} ${r.error.code}` : 'ok')
-    if (rpc.status().sources.every((s) => s.breaker === 'open')) break
-  }
-  return out
-}
 const untouched = (rpc: Fleet) =>
   rpc.status().sources.every((s) => s.breaker === 'closed' && s.condition === 'healthy')
 

@@ -68,11 +68,11 @@
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { createOutlast, RpcResponseError, type Source } from '../../src/index.ts'
-import { CHAIN_ID, sleep } from '../helpers.ts'
+import { RpcResponseError, type Source } from '../../src/index.ts'
+import { sleep } from '../helpers.ts'
 import type { Lab } from '../lab/index.ts'
 import { deployAnswer, PING, PING_INIT, sendPing } from '../workload.ts'
-import { labNode, RICH, settle } from './fleet.ts'
+import { labNode, loop, type Polled, polled, RICH, settle, standing } from './fleet.ts'
 import type { Rewrite } from './hostile.ts'
 import { MARK, startLiarLab } from './proxiedLiar.ts'
 
@@ -86,38 +86,13 @@ beforeAll(async () => {
 }, 60_000)
 afterAll(() => lab.stop())
 
-const fleet = (sources: Source[], domains = 2) =>
-  createOutlast({
-    chainId: CHAIN_ID,
-    quorum: { domains },
-    sources,
-    timeout: 10_000,
-    pollingInterval: 1_000,
-  })
-type Fleet = ReturnType<typeof fleet>
-const standing = (rpc: Fleet) =>
-  rpc.status().sources.map((s) => `${s.name} ${s.breaker} ${s.condition}`)
+const fleet = (sources: Source[], domains = 2) => polled(sources, domains, 1_000)
+type Fleet = Polled
 const hx = (n: number) => `0x${n.toString(16)}`
 const honest3 = () =>
   fleet([labNode(lab, 'aws', 'aws'), labNode(lab, 'gcp', 'gcp'), labNode(lab, 'home', 'home')])
 const untouched = (rpc: Fleet) =>
   rpc.status().sources.every((s) => s.breaker === 'closed' && s.condition === 'healthy')
-
-/** A connected fleet, the agreed head, and `ask` run `times` times: each outcome, in short. */
-async function loop(
-  rpc: Fleet,
-  times: number,
-  ask: (head: number) => Promise<unknown>,
-): Promise<string[]> {
-  await rpc.connect()
-  const head = Number(await rpc.request({ method: 'eth_blockNumber' }))
-  const out: string[] = []
-  for (let i = 0; i < times; i++) {
-    const r = await settle(ask(head))
-    out.push(r.error ? `${r.error.name} ${r.error.code}` : 'ok')
-  }
-  return out
-}
 
 /**
  * A liar that answers what honest nodes refuse: `fixed` params asked of the real node, after
