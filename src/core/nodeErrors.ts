@@ -61,6 +61,9 @@ export function isNodeAnswer(
   if (!(error instanceof RpcResponseError)) return false
   if (pruned(error) || chainData(method)) return false
   if (error.deterministic) return true
+  // Only to a method that runs a transaction (tracing one too: the nodes' "insufficient funds"
+  // to debug_traceCall, counted as each source's failure, opened every honest breaker:
+  // reviewOfSession39i).
   if (!EXECUTES.has(method)) return false
   // A kind is an answer whatever its code (Besu's -32004 for insufficient funds), and at an
   // old block too: it is about the account, not the node's history.
@@ -82,15 +85,20 @@ export const chainData = (method: string): boolean =>
   )
 
 /**
- * Where a node's error other than a revert or invalid params is the chain's answer: execution
- * and simulation, whose refusals (insufficient funds, intrinsic gas, nonces) every node gives at
- * that state.
+ * Where a node's error other than a revert or invalid params is the chain's answer: execution,
+ * simulation and tracing a call, whose refusals every node gives at that state.
  */
 const EXECUTES: ReadonlySet<string> = new Set([
   'eth_call',
   'eth_estimateGas',
   'eth_createAccessList',
   'eth_simulateV1',
+  'eth_callMany',
+  'eth_callBundle',
+  'debug_traceCall',
+  'debug_traceCallMany',
+  'trace_call',
+  'trace_callMany',
 ])
 
 /** `isPruned` as a plain test: its type guard would leave `never` where it is false. */

@@ -26,9 +26,10 @@ const UNKNOWN_BLOCK =
 
 /**
  * The lowest block `method` names by number is above `s`'s own head: its "unknown block" is the
- * truth. That block is the read's block param, a log filter's `fromBlock`, or a lookup by block
- * number's first param (the uncles' are outside the method table): read as none, a caller's log
- * range above the head opened every honest breaker (reviewOfSession39e).
+ * truth. That block is the read's block param, a log filter's `fromBlock`, or, for a method
+ * with neither (the uncles', traces' and Otterscan's lookups are outside the method table), a
+ * block number as its first param: read as none, a caller's log range or trace above the head
+ * opened every honest breaker (reviewOfSession39e, 39i).
  */
 export function aboveHeadOf(
   s: SourceState,
@@ -40,7 +41,7 @@ export function aboveHeadOf(
   const block =
     method === 'eth_getLogs'
       ? blockOfRead([(first as { fromBlock?: unknown } | null)?.fromBlock], 0)
-      : blockOfRead(params, /ByBlockNumber/.test(method) ? 0 : blockParam)
+      : blockOfRead(params, blockParam ?? 0)
   return block !== undefined && s.head !== undefined && block > s.head.number
 }
 
@@ -101,6 +102,23 @@ const hashesIn = (params: readonly unknown[]): string[] =>
 export function unconfirmedBlock(params: readonly unknown[], holds: (hash: string) => boolean) {
   const [h] = hashesIn(params)
   return h !== undefined && !holds(h)
+}
+
+/**
+ * A read at a block no node prunes yet: by number, not old for `s` (`oldFor`); by hash, one of
+ * the confirmed chain's kept blocks (the agreed head's, a block just below it). State there is
+ * every node's: "pruned" words about it are a refusal, no excuse; read as pruned, a liar saying
+ * so to every read at `latest` was never charged (reviewOfSession39i).
+ */
+export function recentRead(
+  s: SourceState,
+  block: number | undefined,
+  params: readonly unknown[],
+  holds: (hash: string) => boolean,
+): boolean {
+  if (block !== undefined) return !oldFor(s, block)
+  const [h] = hashesIn(params)
+  return h !== undefined && holds(h)
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   notePruned,
   notYetImported,
   prunedAt,
+  recentRead,
   unconfirmedBlock,
 } from './pruned.ts'
 import {
@@ -315,7 +316,8 @@ function attempter(
       return withoutUnchecked(method, result)
     } catch (error) {
       if (error === chainError) throw error // counted by the check itself
-      const err = await failureOf(s, error, method, signal)
+      const recent = recentRead(s, block, params, holds)
+      const err = await failureOf(s, error, method, signal, recent)
       if (err.kind === 'unserved') notePruned(s, block)
       const ms = Date.now() - started
       if (working(s, err, method, params, policy, holds)) {
@@ -356,7 +358,7 @@ function working(
 ): boolean {
   return (
     err.kind === 'unserved' ||
-    (isUnknownBlock(err) &&
+    ((isUnknownBlock(err) || isPruned(err)) &&
       !namesNoBlock(method) &&
       (notYetImported(s, params) ||
         unconfirmedBlock(params, holds) ||
@@ -399,6 +401,7 @@ async function failureOf(
   error: unknown,
   method: string,
   signal: AbortSignal,
+  recent: boolean,
 ): Promise<SourceError> {
   const err =
     error instanceof SourceError ? error : new SourceError(s.name, 'network', String(error))
@@ -409,7 +412,8 @@ async function failureOf(
   if (err.kind === 'aborted' && (signal.reason as Error | undefined)?.name === 'TimeoutError')
     return new SourceError(s.name, 'timeout', `no answer within the poll's time limit`)
   // Old state this node no longer keeps: for the sources that have it, and no fault of its.
-  if (isPruned(err))
+  // Not at a block every node keeps (`recentRead`): there it is a refusal like another.
+  if (isPruned(err) && !recent)
     return new SourceError(s.name, 'unserved', `${err.reason} (state not kept here)`)
   return err
 }

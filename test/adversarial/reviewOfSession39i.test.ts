@@ -4,9 +4,15 @@
  * (`failureOf`, `working`), fanOut.ts `#finish`'s -32602 charge, pruned.ts (`isPruned`,
  * `isUnknownBlock`, `aboveHeadOf`, `notYetImported`, `unconfirmedBlock`), tally.ts
  * `judgeTrusted`, params.ts. Real anvil behind the lab's proxies (`startLiarLab`), each source its
- * own domain; the liar is the `liar` proxy rewritten (`hostile`). Each finding is an
+ * own domain; the liar is the `liar` proxy rewritten (`hostile`). Each finding was first an
  * `it.fails('correct behaviour: …')`, checked to fail as a plain `it` for the hole's own reason
- * (the observed message quoted below); held attacks are plain `it('Held: …')`.
+ * (the observed message quoted below); held attacks are plain `it('Held: …')`. All three fixed the
+ * same stop (renamed "Fixed: …"): 1, pruned words are no excuse at a block every node keeps
+ * (pruned.ts `recentRead`: by number not old for the source, by hash one of the confirmed
+ * chain's): there they are a refusal, excused only as "not yet" or above the source's head
+ * (sourcePool.ts `failureOf`, `working`); 2, tracing and bundle calls are executions
+ * (nodeErrors.ts `EXECUTES`: `debug_traceCall`, `trace_call`, `eth_callMany`, …); 3, a method
+ * with no block param names its block by its first param for `aboveHeadOf`.
  *
  * Found:
  * 1. (medium-high) A liar that says its state is pruned about the head. Two domains (aws, liar):
@@ -164,7 +170,7 @@ describe('finding 1: a liar that says its state at the head is pruned is never c
     [4444, 'pruned history unavailable'],
   ]
   for (const [code, message] of wordings)
-    it.fails(`correct behaviour: two domains, ${code} "${message}" to every balance at latest charges the liar`, async () => {
+    it(`Fixed: two domains, ${code} "${message}" to every balance at latest charges the liar`, async () => {
       const rpc = fleet([
         labNode(lab, 'aws', 'aws'),
         labNode(lab, 'liar', 'liar', refusing(code, message)),
@@ -179,7 +185,7 @@ describe('finding 1: a liar that says its state at the head is pruned is never c
       }
     }, 30_000)
 
-  it.fails("correct behaviour: two domains, 4444 to every receipt read of the head's parent charges the liar", async () => {
+  it("Fixed: two domains, 4444 to every receipt read of the head's parent charges the liar", async () => {
     const h = Number(await lab.anvil.rpc<string>('eth_blockNumber', []))
     const { hash } = await lab.anvil.rpc<{ hash: string }>('eth_getBlockByNumber', [
       hx(h - 1),
@@ -218,7 +224,7 @@ describe('finding 1: a liar that says its state at the head is pruned is never c
 })
 
 describe("finding 2: the nodes' insufficient funds to debug_traceCall is every source's failure", () => {
-  it.fails("correct behaviour: the nodes' -32003 comes back and no honest breaker opens", async () => {
+  it("Fixed: the nodes' -32003 comes back and no honest breaker opens", async () => {
     const rpc = honest3()
     try {
       const out = await loop(rpc, 5, () =>
@@ -257,7 +263,7 @@ describe("finding 2: the nodes' insufficient funds to debug_traceCall is every s
 
 describe('finding 3: a trace of a block not mined yet charges every honest source', () => {
   for (const method of ['debug_traceBlockByNumber', 'ots_getBlockDetails'])
-    it.fails(`correct behaviour: ${method}(head+5) looped opens no honest breaker`, async () => {
+    it(`Fixed: ${method}(head+5) looped opens no honest breaker`, async () => {
       const rpc = honest3()
       try {
         const out = await loop(rpc, 8, (h) => rpc.request({ method, params: [hx(h + 5)] }))

@@ -13,6 +13,7 @@ import {
 import { names, serves } from '../../shared/route.ts'
 import type { Answer, Call, Engine } from '../engine.ts'
 import { type FanOutRequest, fanOut } from '../fanOut.ts'
+import type { Head } from '../head.ts'
 import { isHash } from '../params.ts'
 import { isCallersError } from '../policy.ts'
 import { blockOfRead } from '../pruned.ts'
@@ -63,10 +64,10 @@ export async function read(engine: Engine, c: Call): Promise<Answer> {
 
 /**
  * A read of `latest` pinned to the block the caller was shown. Failed by every source, it is made
- * again at the agreed head only once the domains agree that block is none (a reorg took it
- * before the head reached it: reviewOfSession39d), and `latest` is not pinned to it any more.
- * Not on the failure alone: a lagging domain's "not found" and one slow answer made the client
- * forget it, and read the state before the caller's own transaction, agreed (39f).
+ * again at the agreed head only once domains enough that reached that block say it is none (a
+ * reorg took it before the head reached it: reviewOfSession39d), and `latest` is not pinned to it
+ * any more. Not on the failure alone: a lagging domain's "not found" and one slow answer made the
+ * client forget it and read the state before the caller's own transaction, agreed (39f).
  */
 async function atShown(engine: Engine, c: Call, pinned: Pinned, pin: () => Promise<Pinned>) {
   const read = (p: Pinned) =>
@@ -74,13 +75,35 @@ async function atShown(engine: Engine, c: Call, pinned: Pinned, pin: () => Promi
   try {
     return await read(pinned)
   } catch (error) {
-    if (!(error instanceof AllSourcesFailedError)) throw error
-    const hash = pinned.expectedHash!
-    const block = await engine.request('eth_getBlockByHash', [hash, false]).catch(() => undefined)
-    if (block?.result !== null || block.meta.consistency !== 'agreed') throw error
-    engine.head.forgetShown(hash)
+    if (
+      !(error instanceof AllSourcesFailedError && (await gone(engine, pinned.block!, c.deadline)))
+    )
+      throw error
+    engine.head.forgetShown(pinned.block!.hash)
     return read(await pin())
   }
+}
+
+/**
+ * `shown` is no block, as domains enough (two, or the quorum's one) say by hash that reported it
+ * as their head or a head at its height since: a node below it says `null` for "not yet" (two
+ * lagging domains' `null` made the client forget it: reviewOfSession39h).
+ */
+async function gone(engine: Engine, shown: Head, deadline: number): Promise<boolean> {
+  const reached = engine.pool.states.filter(
+    (s) => !s.untrusted && (s.heads.has(shown.hash) || (s.head?.number ?? -1) >= shown.number),
+  )
+  const signal = AbortSignal.timeout(Math.max(0, Math.ceil(deadline - Date.now())))
+  const none = await Promise.all(
+    reached.map((s) =>
+      engine.pool.attempt(s, 'eth_getBlockByHash', [shown.hash, false], signal).then(
+        (block) => (block === null ? s.domain : undefined),
+        () => undefined,
+      ),
+    ),
+  )
+  const domains = new Set(none.filter((d) => d !== undefined)).size
+  return domains >= Math.min(2, engine.config.quorum.domains)
 }
 
 /** 0 (old for every node) where the caller names the read's block by hash, else undefined. */
