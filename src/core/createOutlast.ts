@@ -52,7 +52,12 @@ export type Outlast = {
 export function createOutlast(options: OutlastOptions): Outlast {
   const config: ResolvedConfig = resolveConfig(options)
   const events = createEmitter<OutlastEvents>()
-  const pool = createSourcePool(config, events, (hash) => engine.head.holds(hash))
+  const pool = createSourcePool(
+    config,
+    events,
+    (hash) => engine.head.holds(hash),
+    (hash) => engine.head.heightOf(hash),
+  )
   const { attempt } = pool
   const budget = createRetryBudget(config.retryBudget)
   let closed = false

@@ -76,6 +76,8 @@ export type HeadTracker = {
    * among the heights kept?
    */
   holds(hash: string, at?: number): boolean
+  /** The height of a block the confirmed chain holds (or the placed block's), if kept. */
+  heightOf(hash: string): number | undefined
   /** The newest head domains enough to confirm it agreed on (the agreed head, or below it). */
   confirmedHead(): Readonly<Head> | undefined
   /**
@@ -194,6 +196,10 @@ class Tracker {
         at === undefined
           ? [...this.#confirmedHashes.values()].includes(hash)
           : this.#confirmedHashes.get(at) === hash,
+      heightOf: (hash) => {
+        for (const [n, h] of this.#confirmedHashes) if (h === hash) return n
+        return this.#placed?.hash === hash ? this.#placed.number : undefined
+      },
       confirmedHead: () => this.#confirmedHead,
       refresh: () => this.#refresh(),
       confirm: (s, header) => this.#confirm(s, header),

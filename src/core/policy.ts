@@ -133,8 +133,18 @@ export function isCallersError(method: string, error: unknown): error is RpcResp
   // Not "unknown block" or pruned state in -32602's clothes: those have their own rules, and as
   // the caller's a liar's went uncharged while it split every read by hash (reviewOfSession39b).
   if (error.code === -32602 && chainData(method)) return !isUnknownBlock(error) && !isPruned(error)
-  return CALLERS_CODES.has(error.code) && !Object.hasOwn(methodPolicies, method)
+  if (Object.hasOwn(methodPolicies, method)) return false
+  return CALLERS_CODES.has(error.code) || error.code === -32004 || NOT_SERVED.test(error.reason)
 }
+
+/**
+ * A node's words (or EIP-1474's -32004) for a method it does not serve at all: a namespace not
+ * enabled, a method not supported. To a method outside the table that is the caller's reach, as
+ * -32601 is: counted as each source's failure, a dApp's traces where no node serves `debug_`
+ * opened every breaker (reviewOfSession39k).
+ */
+const NOT_SERVED =
+  /method .*not (?:supported|enabled|available|allowed)|not (?:supported|enabled)|(?:api|namespace|module) .*(?:disabled|not enabled)/i
 
 /**
  * The rule for `method`: the user's override, the table, `unsupported` for wallet namespaces,

@@ -105,20 +105,32 @@ export function unconfirmedBlock(params: readonly unknown[], holds: (hash: strin
 }
 
 /**
- * A read at a block no node prunes yet: by number, not old for `s` (`oldFor`); by hash, one of
- * the confirmed chain's kept blocks (the agreed head's, a block just below it). State there is
- * every node's: "pruned" words about it are a refusal, no excuse; read as pruned, a liar saying
- * so to every read at `latest` was never charged (reviewOfSession39i).
+ * A block named by hash in `params` that is the confirmed chain's: a live node's "unknown block"
+ * for it is no dissent but that node's failure (or its "not yet": `notYetImported`). As a
+ * dissent, one source's "unknown block" split every read of a block mined between two polls,
+ * for good (reviewOfSession39b).
+ */
+export function confirmedBlock(params: readonly unknown[], holds: (hash: string) => boolean) {
+  const [h] = hashesIn(params)
+  return h !== undefined && holds(h)
+}
+
+/**
+ * A read at a block no node prunes yet (`oldFor` is false): by number, or by the hash of a block
+ * whose height the head tracker kept (the agreed head's, the caller's shown block). State there
+ * is every node's: "pruned" words about it are a refusal, no excuse; read as pruned, a liar
+ * saying so to every read at `latest` was never charged (reviewOfSession39i). A hash 20 blocks
+ * down is as old as its number: a full node's "missing trie node" there is no fault (39k).
  */
 export function recentRead(
   s: SourceState,
   block: number | undefined,
   params: readonly unknown[],
-  holds: (hash: string) => boolean,
+  heightOf: (hash: string) => number | undefined,
 ): boolean {
-  if (block !== undefined) return !oldFor(s, block)
-  const [h] = hashesIn(params)
-  return h !== undefined && holds(h)
+  const [h] = block === undefined ? hashesIn(params) : []
+  const at = block ?? (h === undefined ? undefined : heightOf(h))
+  return at !== undefined && !oldFor(s, at)
 }
 
 /**

@@ -91,7 +91,9 @@ export async function pinBlock(
     // Read-your-writes: a block the caller was shown, its hash agreed, while the agreed head is
     // still below it (one domain's `latest` a block behind): read there, not before it (the
     // balance before the caller's own payment, agreed: reviewOfSession39c).
-    const above = head.shownAbove()
+    // State only: a block lookup is the agreed head's (nodes below the shown block have none
+    // there: two lagging domains' `null` was `latest`, agreed: reviewOfSession39j).
+    const above = policy.class === 'quorum' ? head.shownAbove() : undefined
     if (above) {
       out[i] = toBlock(above)
       return {

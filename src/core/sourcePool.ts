@@ -105,12 +105,14 @@ export function createSourcePool(
   events: Emitter<OutlastEvents>,
   /** Is a block hash the confirmed chain's (the head tracker's `holds`)? */
   holds: (hash: string) => boolean = () => false,
+  /** The height of a block hash the head tracker kept (`heightOf`). */
+  heightOf: (hash: string) => number | undefined = () => undefined,
 ): SourcePool {
   const states = config.sources.map((s) => createSourceState(s, config.breaker))
   const redact = (text: string) => states.reduce((t, s) => s.source.config.redact?.(t) ?? t, text)
   const updateCondition = conditionsTold(config, events, states, redact)
   const checkChain = chainChecker(config, updateCondition)
-  const attempt = attempter(config, holds, checkChain, updateCondition, events)
+  const attempt = attempter(config, { holds, heightOf }, checkChain, updateCondition, events)
 
   const eligible = (s: SourceState, now = Date.now()) =>
     s.chain !== 'mismatch' &&
@@ -265,7 +267,10 @@ function chainChecker(
 /** `attempt(s, method, params, signal)`: one attempt at one source (see `SourcePool.attempt`). */
 function attempter(
   config: ResolvedConfig,
-  holds: (hash: string) => boolean,
+  {
+    holds,
+    heightOf,
+  }: { holds: (hash: string) => boolean; heightOf: (hash: string) => number | undefined },
   checkChain: SourcePool['checkChain'],
   updateCondition: UpdateCondition,
   events: Emitter<OutlastEvents>,
@@ -316,7 +321,7 @@ function attempter(
       return withoutUnchecked(method, result)
     } catch (error) {
       if (error === chainError) throw error // counted by the check itself
-      const recent = recentRead(s, block, params, holds)
+      const recent = recentRead(s, block, params, heightOf)
       const err = await failureOf(s, error, method, signal, recent)
       if (err.kind === 'unserved') notePruned(s, block)
       const ms = Date.now() - started

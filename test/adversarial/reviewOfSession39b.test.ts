@@ -205,11 +205,14 @@ describe('finding 2: "unknown block" about a block the head tracker never saw as
   it("Fixed: a block below the confirmed head is the confirmed chain's: the liar is charged, the honest receipts stand, degraded", async () => {
     // The ping's block and one above it, mined before the client starts: its first head is
     // above the ping's block, which is never a head it polls.
-    await sendPing(lab.anvil, emitter, 2)
-    const { hash } = await lab.anvil.rpc<{ hash: string }>('eth_getBlockByNumber', [
-      'latest',
-      false,
-    ])
+    const tx = await sendPing(lab.anvil, emitter, 2)
+    // The ping's own block, by its receipt (`latest` read at once may be the block before it).
+    let receipt: { blockHash: string } | null = null
+    for (let i = 0; i < 50 && !receipt; i++) {
+      receipt = await lab.anvil.rpc<{ blockHash: string } | null>('eth_getTransactionReceipt', [tx])
+      if (!receipt) await sleep(50)
+    }
+    const hash = receipt!.blockHash
     await lab.anvil.rpc('evm_mine')
     const rpc = fleet([
       labNode(lab, 'aws', 'aws'),

@@ -9,8 +9,14 @@
  * transaction deploys a contract whose code returns the word 1, mined at #n; its receipt agreed
  * there (placed) while the agreed head is #n-1.
  *
- * Found (each an `it.fails('correct behaviour: …')`, checked failing as a plain `it` for the
- * hole's own reason):
+ * Found (each first an `it.fails('correct behaviour: …')`, checked failing as a plain `it` for the
+ * hole's own reason). Fixed the same stop (renamed "Fixed: …"): the pending nonce, while a block
+ * is shown above the agreed head, is at least the nonce at that block (handlers/read.ts
+ * `pendingNonce`); a block lookup of `latest` is the agreed head's, never pinned to the shown
+ * block (rules.ts `pinBlock`: state reads only). Left (`it.fails`): other `pending` reads
+ * (`eth_call(pending)`: each node's own pending state, no block to pin it to) and
+ * `eth_blockNumber`, which stays the head two domains agree on (the shown block pins state reads,
+ * not the head: raised to it, `eth_blockNumber` would be one domain's word).
  * 1. Medium. `pending` reads are held to no block the caller was shown: with three domains, two
  *    a block behind agree on the state before the caller's own transaction, `agreed`.
  *    eth_getTransactionCount(sender, 'pending') after the agreed receipt: observed '"0x0" agreed
@@ -214,7 +220,7 @@ async function deployed(from: number, lagging: string[], via?: string) {
 }
 
 describe('finding 1: `pending` reads after the caller’s receipt are not held to its block', () => {
-  it.fails('correct behaviour: three domains, two a block behind: eth_getTransactionCount(pending) after the caller’s agreed receipt is never the nonce its own transaction used, agreed', async () => {
+  it('Fixed: three domains, two a block behind: eth_getTransactionCount(pending) after the caller’s agreed receipt is never the nonce its own transaction used, agreed', async () => {
     const { rpc, sent, sender, before } = await deployed(1, ['gcp', 'liar'])
     try {
       const got = await read(rpc, 'eth_getTransactionCount', [sender, 'pending'])
@@ -238,7 +244,7 @@ describe('finding 1: `pending` reads after the caller’s receipt are not held t
 })
 
 describe('finding 2: the latest block after the caller’s receipt', () => {
-  it.fails('correct behaviour: three domains, two a block behind: eth_getBlockByNumber(latest) after the caller’s agreed receipt is never null, agreed', async () => {
+  it('Fixed: three domains, two a block behind: eth_getBlockByNumber(latest) after the caller’s agreed receipt is never null, agreed', async () => {
     const { rpc, sent } = await deployed(3, ['gcp', 'liar'])
     try {
       const got = await read(rpc, 'eth_getBlockByNumber', ['latest', false])

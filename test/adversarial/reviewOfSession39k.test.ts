@@ -6,8 +6,12 @@
  * params.ts. Real anvil behind the lab's proxies (`startLiarLab`), each source its own domain; a
  * node with other behaviour is a lab proxy rewritten (`hostile`), the odd one out over the `liar`
  * proxy (no added latency: it is asked first, so its error is read, not raced away). Each finding
- * is an `it.fails('correct behaviour: …')`, checked to fail as a plain `it` for the hole's own
- * reason (the observed message quoted below); held attacks are plain `it('Held: …')`.
+ * was first an `it.fails('correct behaviour: …')`, checked to fail as a plain `it` for the hole's
+ * own reason (the observed message quoted below); held attacks are plain `it('Held: …')`. All
+ * three fixed the same stop (renamed "Fixed: …"): 1, a read by hash is as old as the height the
+ * head tracker kept for that hash (pruned.ts `recentRead`, head.ts `heightOf`); 2 and 3, to a
+ * method outside the table, -32004 and "not supported / not enabled / namespace disabled" are
+ * the caller's, as -32601 is (policy.ts `isCallersError`, `NOT_SERVED`): no one charged.
  *
  * Found:
  * 1. (medium-high) An honest full node beside two archives, asked by a caller's EIP-1898
@@ -179,7 +183,7 @@ describe('finding 1: a full node asked by hash at a block 20 below the head is c
       labNode(lab, 'liar', 'full', fullNode(16)),
     ])
 
-  it.fails("correct behaviour: a caller's EIP-1898 read at head-20 leaves the full node's breaker closed", async () => {
+  it("Fixed: a caller's EIP-1898 read at head-20 leaves the full node's breaker closed", async () => {
     const rpc = fleetOf()
     try {
       await advance(rpc, 24)
@@ -287,7 +291,7 @@ describe('findings 2 and 3: traces refused by nodes without the namespace open b
     [-32000, 'debug namespace is disabled'],
   ]
   for (const [code, message] of refusals) {
-    it.fails(`correct behaviour (finding 2): every node's ${code} "${message}" to traces, looped, opens no breaker`, async () => {
+    it(`Fixed (finding 2): every node's ${code} "${message}" to traces, looped, opens no breaker`, async () => {
       const r = noNamespace(/^(debug|trace)_/, code, message)
       const rpc = fleet([
         labNode(lab, 'aws', 'aws', r),
@@ -307,7 +311,7 @@ describe('findings 2 and 3: traces refused by nodes without the namespace open b
         await rpc.close()
       }
     }, 30_000)
-    it.fails(`correct behaviour (finding 3): one node's ${code} "${message}" beside two that serve, looped, leaves its breaker closed`, async () => {
+    it(`Fixed (finding 3): one node's ${code} "${message}" beside two that serve, looped, leaves its breaker closed`, async () => {
       const r = noNamespace(/^(debug|trace)_/, code, message)
       const rpc = fleet([
         labNode(lab, 'aws', 'aws'),

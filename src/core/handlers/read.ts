@@ -16,7 +16,7 @@ import { type FanOutRequest, fanOut } from '../fanOut.ts'
 import type { Head } from '../head.ts'
 import { isHash } from '../params.ts'
 import { isCallersError } from '../policy.ts'
-import { blockOfRead } from '../pruned.ts'
+import { blockOfRead, confirmedBlock } from '../pruned.ts'
 import { checkAnswer, type Pinned, pinBlock, verifyingCall } from '../rules.ts'
 import type { SourceState } from '../sourceState.ts'
 import { noHead } from './noHead.ts'
@@ -137,15 +137,17 @@ const isPendingNonce = (c: Call) =>
  * proven) latest nonce is the answer, the floor no pending nonce can be below.
  */
 async function pendingNonce(engine: Engine, c: Call, pinned: Pinned): Promise<Answer> {
-  try {
-    return await agreeOn(engine, c, pinned)
-  } catch (error) {
+  const pending = await agreeOn(engine, c, pinned).catch((error: unknown) => {
     if (!(error instanceof QuorumError)) throw error
-    const latest = await engine.request(c.method, [c.params[0], 'latest'])
-    return {
-      result: latest.result,
-      meta: { ...latest.meta, method: c.method, ms: Date.now() - c.started },
-    }
+  })
+  // Nor below the nonce at a block the caller was shown: two lagging domains agreed on the
+  // pending nonce its own mined transaction had used (reviewOfSession39j).
+  if (pending && !engine.head.shownAbove()) return pending
+  const latest = await engine.request(c.method, [c.params[0], 'latest'])
+  if (pending && BigInt(pending.result as string) >= BigInt(latest.result as string)) return pending
+  return {
+    result: latest.result,
+    meta: { ...latest.meta, method: c.method, ms: Date.now() - c.started },
   }
 }
 
@@ -190,6 +192,7 @@ async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer>
   // A block of the caller's: by number (`earliest` is 0), or by a hash, whose height is not
   // known here: taken as old (reviewOfSession38f).
   else request.block = blockOfRead(pinned.params, c.policy.blockParam) ?? byHashAt(c, pinned)
+  if (confirmedBlock(pinned.params, (h) => head.holds(h))) request.onChain = true
   if (rules.beatsNotYet) request.beatsNotYet = rules.beatsNotYet
   if (verifying) request.call = verifying
   // An answer that can verify alone needs one source first; hedging adds more if it is slow.
