@@ -103,8 +103,6 @@ export type FanOutRequest = {
   callersError?(error: unknown): boolean
   /** The height of the agreed chain's block the read is pinned to (tally.ts `judge`). */
   pinnedAt?: number
-  /** The read names by hash a block of the confirmed chain (tally.ts `judge`). */
-  onChain?: boolean
   /** The block a read names by number (tally.ts `judge`: old for a node, its history). */
   block?: number | undefined
   /** What one attempt does; by default `ctx.attempt(s, method, params)`. */

@@ -341,13 +341,19 @@ function callersAnswer(errors: Exhaustion['callersErrors']) {
   return { error, domains: best.domains.size }
 }
 
+/** The codes of a caller's error that outvote an answer: method not found, invalid request or params. */
+const OUTVOTING: ReadonlySet<number> = new Set([-32601, -32600, -32602])
+
 export function whenExhausted(x: Exhaustion): Exhausted {
   const all = x.groups
-  // "No such method" from as many domains as an answer needs is theirs: one domain's answer (or
-  // failure) beside it is outvoted, never the answer degraded.
+  // "No such method" (or invalid params) from as many domains as an answer needs is theirs: one
+  // domain's answer (or failure) beside it is outvoted, never the answer degraded. Not a
+  // refusal in a node's own words (a namespace not enabled): a liar copying one domain's outvoted
+  // the domain that serves the method (reviewOfSession39l); it stands only where none answered.
   const callers = callersAnswer(x.callersErrors)
-  if (callers && callers.domains >= Math.max(x.needDomains, 2))
-    return { do: 'callersError', error: callers.error }
+  const outvoting = callersAnswer(x.callersErrors.filter((e) => OUTVOTING.has(e.error.code)))
+  if (outvoting && outvoting.domains >= Math.max(x.needDomains, 2))
+    return { do: 'callersError', error: outvoting.error }
   if (all.length === 0 && x.reserve > 0) return { do: 'askReserve' }
   if (all.length === 1 && x.degrade && !x.contested) {
     const g = all[0]!

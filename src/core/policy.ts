@@ -144,7 +144,7 @@ export function isCallersError(method: string, error: unknown): error is RpcResp
  * opened every breaker (reviewOfSession39k).
  */
 const NOT_SERVED =
-  /method .*not (?:supported|enabled|available|allowed)|not (?:supported|enabled)|(?:api|namespace|module) .*(?:disabled|not enabled)/i
+  /method .*not (?:supported|enabled|allowed)|not (?:supported|enabled)|(?:api|namespace|module) .*(?:disabled|not enabled)/i
 
 /**
  * The rule for `method`: the user's override, the table, `unsupported` for wallet namespaces,

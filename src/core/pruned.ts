@@ -105,17 +105,6 @@ export function unconfirmedBlock(params: readonly unknown[], holds: (hash: strin
 }
 
 /**
- * A block named by hash in `params` that is the confirmed chain's: a live node's "unknown block"
- * for it is no dissent but that node's failure (or its "not yet": `notYetImported`). As a
- * dissent, one source's "unknown block" split every read of a block mined between two polls,
- * for good (reviewOfSession39b).
- */
-export function confirmedBlock(params: readonly unknown[], holds: (hash: string) => boolean) {
-  const [h] = hashesIn(params)
-  return h !== undefined && holds(h)
-}
-
-/**
  * A read at a block no node prunes yet (`oldFor` is false): by number, or by the hash of a block
  * whose height the head tracker kept (the agreed head's, the caller's shown block). State there
  * is every node's: "pruned" words about it are a refusal, no excuse; read as pruned, a liar

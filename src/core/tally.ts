@@ -52,8 +52,6 @@ export type AnswerRules = {
   callersError?(error: unknown): boolean
   /** The height of the agreed chain's block the read is pinned to (`latest` made a block). */
   pinnedAt?: number
-  /** The read names by hash a block of the confirmed chain (pruned.ts `confirmedBlock`). */
-  onChain?: boolean
   /** The block a read names by number (pruned.ts `blockOfRead`): old for a node, history. */
   block?: number | undefined
   params?: readonly unknown[]
@@ -113,12 +111,13 @@ function judgeTrusted(
   // A live node that does not know the block asked for has answered, not failed: its "unknown
   // block" dissents from an answer about that block (one source's made-up block stands against
   // domains that are up and say no such block; a node a block behind is asked again).
-  // About a block of the agreed chain, a read pinned to it or naming it by hash (`onChain`), it
-  // is no dissent: a node behind has not imported it yet (sourcePool.ts counts that against no
-  // one), and one that reached it and says so failed. A lone answer beside it may still stand,
-  // degraded.
+  // About a block of the agreed chain a read was pinned to, it is no dissent: a node behind has
+  // not imported it yet (sourcePool.ts counts that against no one), and one that reached it
+  // and says so failed. A lone answer beside it may still stand, degraded. Named by the caller's
+  // hash, even a held block's, it stays a dissent: as a failure, a live domain's honest "not
+  // yet" beside a new block left a liar's made-up balance standing (reviewOfSession39l).
   if (isUnknownBlock(error) && !namesNoBlock(rules.method))
-    return rules.pinnedAt !== undefined || rules.onChain
+    return rules.pinnedAt !== undefined
       ? { kind: 'failed', reason: reasonOf(error), callers: false }
       : {
           kind: 'nodeError',

@@ -16,7 +16,7 @@ import { type FanOutRequest, fanOut } from '../fanOut.ts'
 import type { Head } from '../head.ts'
 import { isHash } from '../params.ts'
 import { isCallersError } from '../policy.ts'
-import { blockOfRead, confirmedBlock } from '../pruned.ts'
+import { blockOfRead } from '../pruned.ts'
 import { checkAnswer, type Pinned, pinBlock, verifyingCall } from '../rules.ts'
 import type { SourceState } from '../sourceState.ts'
 import { noHead } from './noHead.ts'
@@ -192,7 +192,6 @@ async function agreeOn(engine: Engine, c: Call, pinned: Pinned): Promise<Answer>
   // A block of the caller's: by number (`earliest` is 0), or by a hash, whose height is not
   // known here: taken as old (reviewOfSession38f).
   else request.block = blockOfRead(pinned.params, c.policy.blockParam) ?? byHashAt(c, pinned)
-  if (confirmedBlock(pinned.params, (h) => head.holds(h))) request.onChain = true
   if (rules.beatsNotYet) request.beatsNotYet = rules.beatsNotYet
   if (verifying) request.call = verifying
   // An answer that can verify alone needs one source first; hedging adds more if it is slow.
