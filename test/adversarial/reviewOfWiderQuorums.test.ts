@@ -691,8 +691,9 @@ describe('b. proofs() with a quorum of three: reads below the kept heads (last: 
       pollingInterval: 200,
       quorum: { domains: 3 },
       prover: proofs(),
-      // A header walk may take half of it (prove.ts): 2 s, 150 headers.
-      timeout: 4_000,
+      // A header walk may take half of it (prove.ts): 8 s for 150 headers, room on a loaded CI
+      // machine (at 4 s, 2 s for the walk, the first read fell back to quorum there).
+      timeout: 16_000,
       sources: [walker(older, forge), ...honest(ALL)],
     })
     const lies: string[] = []
