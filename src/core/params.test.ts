@@ -142,6 +142,20 @@ describe('checkedParams', () => {
     refused('eth_getLogs', [{ blockHash: HASH.slice(2) }])
   })
 
+  it('refuses a log range whose numbers run backwards, and compares no tags (reviewOfSession39e, 39g)', () => {
+    refused('eth_getLogs', [{ fromBlock: '0x10', toBlock: '0xf' }])
+    assert.deepEqual(check('eth_getLogs', [{ fromBlock: '0xf', toBlock: '0xf' }]), [
+      { fromBlock: '0xf', toBlock: '0xf' },
+    ])
+    // `earliest` is no hex number (read as one it was block 234), nor is `finalized`.
+    assert.deepEqual(check('eth_getLogs', [{ fromBlock: 'earliest', toBlock: '0x1' }]), [
+      { fromBlock: 'earliest', toBlock: '0x1' },
+    ])
+    assert.deepEqual(check('eth_getLogs', [{ fromBlock: '0x20', toBlock: 'finalized' }]), [
+      { fromBlock: '0x20', toBlock: 'finalized' },
+    ])
+  })
+
   it("leaves methods whose params it does not know to the nodes (a user's policy names them)", () => {
     assert.deepEqual(check('eth_getAccount', [WHO, 'LATEST']), [WHO, 'LATEST'])
     const own = { class: 'quorum', blockParam: 1 } as const

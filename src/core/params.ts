@@ -6,7 +6,7 @@
  * What is no hash or block is the caller's error (-32602), and no source is asked.
  */
 import { ProviderRpcError } from '../shared/errors.ts'
-import { readableFilter } from '../shared/logFilter.ts'
+import { readableFilter, runsBackwards } from '../shared/logFilter.ts'
 import type { MethodPolicy } from './policy.ts'
 
 /** A block or transaction hash: `0x` and 64 hex digits. */
@@ -128,11 +128,7 @@ function logFilter(filter: unknown): Record<string, unknown> {
         (key === 'blockHash' ? lowerHash(f[key]) : blockNumber(f[key])) ??
         refuse('eth_getLogs', `the filter's ${key} is none`)
   }
-  const [from, to] = [f.fromBlock, f.toBlock].map((b) =>
-    typeof b === 'string' && b.startsWith('0x') ? BigInt(b) : undefined,
-  )
-  if (from !== undefined && to !== undefined && from > to)
-    refuse('eth_getLogs', "the filter's fromBlock is past its toBlock", '')
+  if (runsBackwards(f)) refuse('eth_getLogs', "the filter's fromBlock is past its toBlock", '')
   if (f.blockHash !== undefined && (f.fromBlock !== undefined || f.toBlock !== undefined))
     refuse(
       'eth_getLogs',

@@ -1,5 +1,6 @@
 import { BaseError, SourceError, VerificationError } from '../shared/errors.ts'
 import { keccak256 } from '../shared/keccak.ts'
+import { runsBackwards } from '../shared/logFilter.ts'
 import type { Hex } from '../shared/types.ts'
 import { verifyBlockHash } from '../verify/block.ts'
 import type { RpcBlockWithBody } from '../verify/trie.ts'
@@ -164,11 +165,7 @@ async function pinLogs(params: unknown[], head: HeadTracker): Promise<Pinned> {
   const pinned = { params: [f, ...params.slice(1)], headDependent: true, block: h }
   // From past `latest` (a dApp's "any new logs?" before the next block): no block, no logs. Asked,
   // every node refused the range, and each was charged for it (reviewOfSession39e).
-  // Numbers only: `earliest` read as hex was 234, `finalized` 15 (reviewOfSession39g).
-  const n = (b: unknown) => (typeof b === 'string' && b.startsWith('0x') ? BigInt(b) : undefined)
-  const [from, to] = [n(f.fromBlock), n(f.toBlock)]
-  const past = from !== undefined && to !== undefined && from > to
-  return past ? { ...pinned, empty: true as const } : pinned
+  return runsBackwards(f) ? { ...pinned, empty: true as const } : pinned
 }
 
 export type AnswerRules = {

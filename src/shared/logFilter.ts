@@ -16,3 +16,13 @@ export function readableFilter({ address, topics }: { address?: unknown; topics?
     positions.flat().every((t) => t == null || (typeof t === 'string' && TOPIC.test(t)))
   )
 }
+
+/**
+ * Whether a filter's bounds run backwards: `fromBlock` past `toBlock`, both `0x` numbers. Tags are
+ * not compared: `earliest` read as hex was block 234, `finalized` 15 (reviewOfSession39g).
+ */
+export function runsBackwards({ fromBlock, toBlock }: { fromBlock?: unknown; toBlock?: unknown }) {
+  const n = (b: unknown) => (typeof b === 'string' && b.startsWith('0x') ? BigInt(b) : undefined)
+  const [from, to] = [n(fromBlock), n(toBlock)]
+  return from !== undefined && to !== undefined && from > to
+}
