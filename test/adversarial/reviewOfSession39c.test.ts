@@ -66,14 +66,13 @@
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
-import { CHAIN_ID } from '../helpers.ts'
+import { http } from '../../src/index.ts'
 import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
 import { deployAnswer, PING_INIT, sendPing } from '../workload.ts'
+import { type Block, behind, holdBehind, pay } from './behind.ts'
+import { ETHER, fleet, hex, polled } from './fleet.ts'
 import { hostile } from './hostile.ts'
 
-const hex = (n: number | bigint) => `0x${n.toString(16)}`
-const ETHER = 10n ** 18n
 /** An address no dev account has: the liar's `from`. */
 const FAKE = `0x${'f0'.repeat(20)}`
 
@@ -85,8 +84,6 @@ beforeAll(async () => {
   await anvil.rpc('evm_mine')
 }, 60_000)
 afterAll(() => anvil?.stop())
-
-type Block = { number: string; hash: string }
 
 /** An honest source in its own domain; `down.on` makes its every call a failed connection. */
 function honest(name: string) {
@@ -103,68 +100,11 @@ function honest(name: string) {
   return { source, down }
 }
 
-/**
- * A source whose head is held at block `view.frozen` while it is set (a load-balanced cloud
- * endpoint whose `latest` comes from a backend a block behind, or a liar saying so): its
- * `latest` and `eth_blockNumber` are that block, later blocks it has not (`null`, "header not
- * found" for a read there), and its pending nonce is the one at its block (the caller's
- * transaction never reached its pool). Everything else is real: a receipt is the chain's.
- */
-function behind(name: string) {
-  const view = { frozen: undefined as number | undefined }
-  const numberOf = async (hash: string) =>
-    Number((await anvil.rpc<Block | null>('eth_getBlockByHash', [hash, false]))?.number ?? 1e9)
-  const notFound = () =>
-    new RpcResponseError(name, { code: -32000, message: 'header for hash not found' })
-  const source = hostile(
-    http(anvil.url, { name, domain: name, timeout: 5_000 }),
-    async (method, params, answer) => {
-      const f = view.frozen
-      if (f === undefined) return answer()
-      if (method === 'eth_blockNumber') return hex(f)
-      if (method === 'eth_getBlockByNumber') {
-        const at = params[0] === 'latest' ? f : Number(params[0])
-        return at > f ? null : anvil.rpc('eth_getBlockByNumber', [hex(at), params[1]])
-      }
-      if (method === 'eth_getTransactionCount' && params[1] === 'pending')
-        return anvil.rpc('eth_getTransactionCount', [params[0], hex(f)])
-      for (const p of params)
-        if (p && typeof p === 'object' && 'blockHash' in p) {
-          if ((await numberOf(String((p as { blockHash: string }).blockHash))) > f) throw notFound()
-        } else if (typeof p === 'string' && /^0x[0-9a-f]{1,8}$/.test(p) && Number(p) > f)
-          throw notFound()
-      return answer()
-    },
-    { name, domain: name },
-  )
-  return { source, view }
-}
-
-const fleet = (sources: Source[]) =>
-  createOutlast({
-    chainId: CHAIN_ID,
-    quorum: { domains: 2 },
-    sources,
-    timeout: 10_000,
-    pollingInterval: 100,
-  })
-
-/** Pays `to` one ether from dev account `from`, mined in a block of its own. */
-async function pay(from: number, to: string): Promise<{ hash: string; block: number }> {
-  const hash = await anvil.rpc<string>('eth_sendTransaction', [
-    { from: devAccounts[from]!.address, to, value: hex(ETHER) },
-  ])
-  await anvil.rpc('evm_mine')
-  const r = await anvil.rpc<{ blockNumber: string }>('eth_getTransactionReceipt', [hash])
-  return { hash, block: Number(r.blockNumber) }
-}
-
 /** aws honest, gcp held a block behind from now on: the client, and gcp's view. */
 async function oneBehind() {
-  const gcp = behind('gcp')
-  const rpc = fleet([honest('aws').source, gcp.source])
-  await rpc.request({ method: 'eth_blockNumber' })
-  gcp.view.frozen = Number(await anvil.rpc<string>('eth_blockNumber'))
+  const gcp = behind(anvil, 'gcp', { timeout: 5_000 })
+  const rpc = polled([honest('aws').source, gcp.source])
+  await holdBehind(anvil, rpc, [gcp])
   return rpc
 }
 
@@ -179,7 +119,7 @@ describe('finding 1: read-your-writes, one domain a block behind', () => {
     const rpc = await oneBehind()
     const payee = `0x${'a1'.repeat(20)}`
     try {
-      const paid = await pay(1, payee)
+      const paid = await pay(anvil, 1, payee)
       const receipt = await rpc.requestWithMeta({
         method: 'eth_getTransactionReceipt',
         params: [paid.hash],
@@ -226,7 +166,7 @@ describe('finding 2: the pending nonce after the caller’s receipt', () => {
     const rpc = await oneBehind()
     const from = devAccounts[3]!.address
     try {
-      const paid = await pay(3, `0x${'a3'.repeat(20)}`)
+      const paid = await pay(anvil, 3, `0x${'a3'.repeat(20)}`)
       const receipt = await rpc.request({
         method: 'eth_getTransactionReceipt',
         params: [paid.hash],
@@ -258,9 +198,9 @@ describe('Held: the cache', () => {
       },
       { name: 'gcp', domain: 'gcp' },
     )
-    const rpc = fleet([aws.source, liar])
+    const rpc = polled([aws.source, liar])
     try {
-      const paid = await pay(2, `0x${'a4'.repeat(20)}`)
+      const paid = await pay(anvil, 2, `0x${'a4'.repeat(20)}`)
       const block = await anvil.rpc<Block>('eth_getBlockByNumber', [hex(paid.block), false])
       await rpc.request({ method: 'eth_blockNumber' })
       aws.down.on = true
@@ -285,11 +225,11 @@ describe('Held: the cache', () => {
   }, 30_000)
 
   it('Held: a reorg: the block at the reorged height, the receipt and the head are the new chain’s; the cache keeps the old block by its own hash only', async () => {
-    const rpc = fleet([honest('aws').source, honest('gcp').source])
+    const rpc = polled([honest('aws').source, honest('gcp').source])
     try {
       await rpc.request({ method: 'eth_blockNumber' })
       const snapshot = await anvil.rpc<string>('evm_snapshot')
-      const paid = await pay(2, `0x${'a5'.repeat(20)}`)
+      const paid = await pay(anvil, 2, `0x${'a5'.repeat(20)}`)
       const n = hex(paid.block)
       const receipt = (await rpc.request({
         method: 'eth_getTransactionReceipt',
@@ -351,12 +291,7 @@ describe('Held: in-flight sharing', () => {
       },
       { name: 'liar', domain: 'liar' },
     )
-    const rpc = createOutlast({
-      chainId: CHAIN_ID,
-      quorum: { domains: 2 },
-      sources: [slow, honest('aws').source, honest('gcp').source],
-      timeout: 10_000,
-    })
+    const rpc = fleet([slow, honest('aws').source, honest('gcp').source])
     try {
       await rpc.request({ method: 'eth_blockNumber' })
       const started = Date.now()

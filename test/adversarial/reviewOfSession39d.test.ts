@@ -93,14 +93,13 @@
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
+import { http, type Source } from '../../src/index.ts'
 import { proofs } from '../../src/proofs/index.ts'
-import { CHAIN_ID } from '../helpers.ts'
 import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
-import { forgeHeader, hostile } from './hostile.ts'
+import { type Block, behind, outcome, paidBehind, pay, quorumOfTwo, shown } from './behind.ts'
+import { ETHER } from './fleet.ts'
+import { hostile } from './hostile.ts'
 
-const hex = (n: number | bigint) => `0x${n.toString(16)}`
-const ETHER = 10n ** 18n
 const RICH = devAccounts[0]!.address
 /** The liar's balance for any account at its forged block. */
 const MADE_UP = '0x1234'
@@ -111,9 +110,6 @@ beforeAll(async () => {
   await anvil.rpc('evm_mine')
 }, 60_000)
 afterAll(() => anvil?.stop())
-
-type Block = { number: string; hash: string }
-type Meta = { consistency: string; block?: { number: number; hash: string } }
 
 /** An honest source in its own domain; `slow` ms on eth_getBlockByHash (a farther node). */
 function honest(name: string, slow = 0): Source {
@@ -134,50 +130,15 @@ function honest(name: string, slow = 0): Source {
  * made-up balance for any account at it.
  */
 function forger(name: string) {
-  const forged = new Map<string, Record<string, unknown>>()
-  const source = hostile(
-    http(anvil.url, { name, domain: name, timeout: 5_000 }),
-    async (method, params, answer) => {
-      if (method === 'eth_getBlockByHash' && forged.has(String(params[0]).toLowerCase()))
-        return forged.get(String(params[0]).toLowerCase())
-      const at = params[params.length - 1] as { blockHash?: string } | undefined
-      if (method === 'eth_getBalance' && at?.blockHash && forged.has(at.blockHash.toLowerCase()))
-        return MADE_UP
-      return answer()
-    },
-    { name, domain: name },
-  )
-  /** Forges an empty block `ahead` blocks past the chain's latest (empty itself: mined here). */
-  const forge = async (ahead: number) => {
-    await anvil.rpc('evm_mine')
-    const real = await anvil.rpc<Record<string, unknown>>('eth_getBlockByNumber', ['latest', false])
-    // Without `size` (no hash covers it, and a body given as hashes is not measured).
-    const { size: _size, ...block } = forgeHeader(real, Number(real.number) + ahead)
-    forged.set(String(block.hash), block)
-    return { hash: String(block.hash), number: Number(block.number) }
-  }
-  return { source, forge }
-}
-
-const fleet = (sources: Source[], extra: Record<string, unknown> = {}) =>
-  createOutlast({
-    chainId: CHAIN_ID,
-    quorum: { domains: 2 },
-    sources,
-    timeout: 5_000,
-    pollingInterval: 100,
-    ...extra,
+  const liar = behind(anvil, name, { timeout: 5_000 }) // never held: honest but for its forgeries
+  const source = hostile(liar.source, async (method, params, answer) => {
+    const at = params[params.length - 1] as { blockHash?: string } | undefined
+    if (method === 'eth_getBalance' && at?.blockHash && liar.forged.has(at.blockHash.toLowerCase()))
+      return MADE_UP
+    return answer()
   })
-
-const outcome = (p: Promise<{ result: unknown; meta: unknown }>) =>
-  p.then(
-    (r) => ({ result: r.result, meta: r.meta as Meta }),
-    (e: Error & { code?: number }) => ({ error: `${e.code} ${e.message.split('\n')[0]}` }),
-  )
-const shown = (got: Awaited<ReturnType<typeof outcome>>) =>
-  'error' in got
-    ? got.error
-    : `${JSON.stringify(got.result)?.slice(0, 80)} ${got.meta.consistency} at #${got.meta.block?.number}`
+  return { source, forge: liar.forge }
+}
 
 /**
  * A client over `sources`, its head known, that was shown the liar's forged block (`ahead` past
@@ -190,7 +151,7 @@ async function pinnedToForgery(
 ) {
   const liar = forger('liar')
   const block = await liar.forge(ahead)
-  const rpc = fleet(sources(liar.source), extra)
+  const rpc = quorumOfTwo(sources(liar.source), extra)
   await rpc.request({ method: 'eth_blockNumber' })
   const got = await rpc.requestWithMeta({
     method: 'eth_getBlockByHash',
@@ -273,62 +234,11 @@ describe('finding 3: the latest block is null, agreed', () => {
   }, 30_000)
 })
 
-/**
- * A source whose head is held at block `view.frozen` while it is set (39c's: a load-balanced
- * endpoint whose `latest` comes from a backend a block behind); everything else is real.
- */
-function behind(name: string) {
-  const view = { frozen: undefined as number | undefined }
-  const numberOf = async (hash: string) =>
-    Number((await anvil.rpc<Block | null>('eth_getBlockByHash', [hash, false]))?.number ?? 1e9)
-  const notFound = () =>
-    new RpcResponseError(name, { code: -32000, message: 'header for hash not found' })
-  const source = hostile(
-    http(anvil.url, { name, domain: name, timeout: 5_000 }),
-    async (method, params, answer) => {
-      const f = view.frozen
-      if (f === undefined) return answer()
-      if (method === 'eth_blockNumber') return hex(f)
-      if (method === 'eth_getBlockByNumber') {
-        const at = params[0] === 'latest' ? f : Number(params[0])
-        return at > f ? null : anvil.rpc('eth_getBlockByNumber', [hex(at), params[1]])
-      }
-      if (method === 'eth_getTransactionCount' && params[1] === 'pending')
-        return anvil.rpc('eth_getTransactionCount', [params[0], hex(f)])
-      for (const p of params)
-        if (p && typeof p === 'object' && 'blockHash' in p) {
-          if ((await numberOf(String((p as { blockHash: string }).blockHash))) > f) throw notFound()
-        } else if (typeof p === 'string' && /^0x[0-9a-f]{1,8}$/.test(p) && Number(p) > f)
-          throw notFound()
-      return answer()
-    },
-    { name, domain: name },
-  )
-  return { source, view }
-}
-
-/** Pays `to` one ether from dev account `from`, mined in a block of its own. */
-async function pay(from: number, to: string): Promise<{ hash: string; block: number }> {
-  const hash = await anvil.rpc<string>('eth_sendTransaction', [
-    { from: devAccounts[from]!.address, to, value: hex(ETHER) },
-  ])
-  await anvil.rpc('evm_mine')
-  const r = await anvil.rpc<{ blockNumber: string }>('eth_getTransactionReceipt', [hash])
-  return { hash, block: Number(r.blockNumber) }
-}
-
 /** aws honest, gcp a block behind from now on, proofs on: the caller paid, its receipt seen. */
 async function paidWithProofs(from: number, payee: string) {
-  const gcp = behind('gcp')
-  const rpc = fleet([honest('aws'), gcp.source], { prover: proofs() })
-  await rpc.request({ method: 'eth_blockNumber' })
-  gcp.view.frozen = Number(await anvil.rpc<string>('eth_blockNumber'))
-  const paid = await pay(from, payee)
-  const receipt = await rpc.requestWithMeta({
-    method: 'eth_getTransactionReceipt',
-    params: [paid.hash],
-  })
-  assert.equal(receipt.meta.consistency, 'agreed', 'the receipt, agreed')
+  const gcp = behind(anvil, 'gcp', { timeout: 5_000 })
+  const rpc = quorumOfTwo([honest('aws'), gcp.source], { prover: proofs() })
+  const paid = await paidBehind(anvil, rpc, [gcp], from, payee)
   return { rpc, paid }
 }
 
@@ -365,12 +275,12 @@ describe('finding 4: read-your-writes with proofs()', () => {
 
 describe('finding 5: a rollback under the shown block', () => {
   it.fails('correct behaviour: two honest domains, the chain rolled back below the caller’s receipt: eth_getBalance(latest) is answered at the chain’s head', async () => {
-    const rpc = fleet([honest('aws'), honest('gcp')])
+    const rpc = quorumOfTwo([honest('aws'), honest('gcp')])
     const payee = `0x${'d3'.repeat(20)}`
     try {
       await rpc.request({ method: 'eth_blockNumber' })
       const snapshot = await anvil.rpc<string>('evm_snapshot')
-      const paid = await pay(3, payee)
+      const paid = await pay(anvil, 3, payee)
       await new Promise((r) => setTimeout(r, 300))
       const receipt = await rpc.requestWithMeta({
         method: 'eth_getTransactionReceipt',

@@ -69,14 +69,22 @@
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
-import { CHAIN_ID } from '../helpers.ts'
+import { http } from '../../src/index.ts'
+import { sleep } from '../helpers.ts'
 import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
-import { forgeHeader, hostile } from './hostile.ts'
-
-const hex = (n: number | bigint) => `0x${n.toString(16)}`
-const ETHER = 10n ** 18n
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+import {
+  type Block,
+  behind,
+  breakers,
+  deployLogger,
+  type Meta,
+  outcome,
+  paidBehind,
+  pay,
+  quorumOfTwo,
+  shown,
+} from './behind.ts'
+import { ETHER, hex } from './fleet.ts'
 
 let anvil: Anvil
 beforeAll(async () => {
@@ -84,9 +92,6 @@ beforeAll(async () => {
   await anvil.rpc('evm_mine')
 }, 60_000)
 afterAll(() => anvil?.stop())
-
-type Block = { number: string; hash: string }
-type Meta = { consistency: string; block?: { number: number; hash: string } }
 
 /**
  * An honest source in its own domain. `slow.on`: its next eth_getBalance takes 1.5 s, past its
@@ -108,118 +113,16 @@ function honest(name: string, byHashMs = 0) {
 }
 
 /**
- * A source whose head is held at block `view.frozen` while it is set (39c's and 39d's: a
- * load-balanced endpoint whose `latest` comes from a backend a block behind, or a liar saying so);
- * everything else is real. `forged`: blocks it serves by hash (a liar's).
- */
-function behind(name: string) {
-  const view = { frozen: undefined as number | undefined }
-  const forged = new Map<string, Record<string, unknown>>()
-  const numberOf = async (hash: string) =>
-    Number((await anvil.rpc<Block | null>('eth_getBlockByHash', [hash, false]))?.number ?? 1e9)
-  const notFound = () =>
-    new RpcResponseError(name, { code: -32000, message: 'header for hash not found' })
-  const source = hostile(
-    http(anvil.url, { name, domain: name, timeout: 1_000 }),
-    async (method, params, answer) => {
-      if (method === 'eth_getBlockByHash' && forged.has(String(params[0]).toLowerCase()))
-        return forged.get(String(params[0]).toLowerCase())
-      const f = view.frozen
-      if (f === undefined) return answer()
-      if (method === 'eth_blockNumber') return hex(f)
-      if (method === 'eth_getBlockByNumber') {
-        const at = params[0] === 'latest' ? f : Number(params[0])
-        return at > f ? null : anvil.rpc('eth_getBlockByNumber', [hex(at), params[1]])
-      }
-      if (method === 'eth_getTransactionCount' && params[1] === 'pending')
-        return anvil.rpc('eth_getTransactionCount', [params[0], hex(f)])
-      for (const p of params)
-        if (p && typeof p === 'object' && 'blockHash' in p) {
-          if ((await numberOf(String((p as { blockHash: string }).blockHash))) > f) throw notFound()
-        } else if (typeof p === 'string' && /^0x[0-9a-f]{1,8}$/.test(p) && Number(p) > f)
-          throw notFound()
-      return answer()
-    },
-    { name, domain: name },
-  )
-  /** A forged empty block `ahead` past the chain's latest (empty itself: mined here), by hash. */
-  const forge = async (ahead: number) => {
-    await anvil.rpc('evm_mine')
-    const real = await anvil.rpc<Record<string, unknown>>('eth_getBlockByNumber', ['latest', false])
-    const { size: _size, ...block } = forgeHeader(real, Number(real.number) + ahead)
-    forged.set(String(block.hash), block)
-    return { hash: String(block.hash), number: Number(block.number) }
-  }
-  return { source, view, forge }
-}
-
-const fleet = (sources: Source[], extra: Record<string, unknown> = {}) =>
-  createOutlast({
-    chainId: CHAIN_ID,
-    quorum: { domains: 2 },
-    sources,
-    timeout: 5_000,
-    pollingInterval: 100,
-    ...extra,
-  })
-
-const outcome = (p: Promise<{ result: unknown; meta: unknown }>) =>
-  p.then(
-    (r) => ({ result: r.result, meta: r.meta as Meta }),
-    (e: Error & { code?: number }) => ({ error: `${e.code} ${e.message.split('\n')[0]}` }),
-  )
-const shown = (got: Awaited<ReturnType<typeof outcome>>) =>
-  'error' in got
-    ? got.error
-    : `${JSON.stringify(got.result)?.slice(0, 80)} ${got.meta.consistency} at #${got.meta.block?.number}`
-
-/** Pays `to` one ether from dev account `from`, mined in a block of its own. */
-async function pay(from: number, to: string): Promise<{ hash: string; block: number }> {
-  const hash = await anvil.rpc<string>('eth_sendTransaction', [
-    { from: devAccounts[from]!.address, to, value: hex(ETHER) },
-  ])
-  await anvil.rpc('evm_mine')
-  const r = await anvil.rpc<{ blockNumber: string }>('eth_getTransactionReceipt', [hash])
-  return { hash, block: Number(r.blockNumber) }
-}
-
-/**
  * aws honest, `other` a block behind from now on (39c's setup): the caller paid `payee`, its
  * receipt agreed at #n while the agreed head is #n-1.
  */
 async function paidOneBehind(from: number, payee: string, extra: Record<string, unknown> = {}) {
   const aws = honest('aws')
-  const gcp = behind('gcp')
-  const rpc = fleet([aws.source, gcp.source], extra)
-  await rpc.request({ method: 'eth_blockNumber' })
-  gcp.view.frozen = Number(await anvil.rpc<string>('eth_blockNumber'))
-  const paid = await pay(from, payee)
-  const receipt = await rpc.requestWithMeta({
-    method: 'eth_getTransactionReceipt',
-    params: [paid.hash],
-  })
-  assert.equal(receipt.meta.consistency, 'agreed', 'the receipt, agreed')
+  const gcp = behind(anvil, 'gcp')
+  const rpc = quorumOfTwo([aws.source, gcp.source], extra)
+  const paid = await paidBehind(anvil, rpc, [gcp], from, payee)
   return { rpc, paid, aws, gcp }
 }
-
-/** Runtime code `LOG0(0, 0)`: each call logs once. Init code returning it. */
-const LOGGER_INIT = '0x6560006000a0006000526006601af3'
-
-/** A contract that logs on every call, deployed in a block of its own. */
-async function deployLogger(): Promise<string> {
-  const hash = await anvil.rpc<string>('eth_sendTransaction', [
-    { from: devAccounts[0]!.address, data: LOGGER_INIT },
-  ])
-  await anvil.rpc('evm_mine')
-  const r = await anvil.rpc<{ contractAddress: string }>('eth_getTransactionReceipt', [hash])
-  return r.contractAddress
-}
-
-const breakers = (rpc: ReturnType<typeof fleet>) =>
-  rpc
-    .status()
-    .sources.map((s) => `${s.name} ${s.breaker}`)
-    .join(', ')
 
 describe('finding 1: a newer block verified by its hash alone wipes the shown hash', () => {
   it('Fixed: one domain a block behind, after the caller’s receipt and a verified lookup of the next (empty) block by hash, eth_getBalance(latest) still counts the caller’s payment', async () => {
@@ -255,12 +158,12 @@ describe('finding 1: a newer block verified by its hash alone wipes the shown ha
   it('Fixed: a liar a block behind serves a forged block by hash (two domains): eth_getBalance(latest) after the caller’s receipt still counts the caller’s payment', async () => {
     const payee = `0x${'e3'.repeat(20)}`
     const aws = honest('aws', 300)
-    const liar = behind('liar')
-    const rpc = fleet([aws.source, liar.source])
+    const liar = behind(anvil, 'liar')
+    const rpc = quorumOfTwo([aws.source, liar.source])
     try {
       await rpc.request({ method: 'eth_blockNumber' })
       liar.view.frozen = Number(await anvil.rpc<string>('eth_blockNumber'))
-      const paid = await pay(3, payee)
+      const paid = await pay(anvil, 3, payee)
       const receipt = await rpc.requestWithMeta({
         method: 'eth_getTransactionReceipt',
         params: [paid.hash],
@@ -286,10 +189,10 @@ describe('finding 1: a newer block verified by its hash alone wipes the shown ha
   }, 30_000)
 
   it('Fixed: after the wipe, eth_getLogs from the caller’s own receipt’s block is not [] (its log is there)', async () => {
-    const logger = await deployLogger()
+    const logger = await deployLogger(anvil)
     const aws = honest('aws')
-    const gcp = behind('gcp')
-    const rpc = fleet([aws.source, gcp.source])
+    const gcp = behind(anvil, 'gcp')
+    const rpc = quorumOfTwo([aws.source, gcp.source])
     try {
       await rpc.request({ method: 'eth_blockNumber' })
       gcp.view.frozen = Number(await anvil.rpc<string>('eth_blockNumber'))
@@ -348,8 +251,8 @@ describe('finding 2: one slow answer at the shown block forgets it', () => {
 
 describe('Held', () => {
   it('Held: a filter from the next block (eth_newFilter, fromBlock head+1): eth_getFilterLogs is [] now, then the log once mined; eth_getFilterChanges has it; no breaker moves', async () => {
-    const logger = await deployLogger()
-    const rpc = fleet([honest('aws').source, honest('gcp').source])
+    const logger = await deployLogger(anvil)
+    const rpc = quorumOfTwo([honest('aws').source, honest('gcp').source])
     try {
       const head = Number(await rpc.request({ method: 'eth_blockNumber' }))
       const id = (await rpc.request({
@@ -375,7 +278,7 @@ describe('Held', () => {
   }, 30_000)
 
   it('Held: eth_getLogs from head+1 is [] head-labelled, from head+1 to a number below it the caller’s -32602; repeated, no breaker moves', async () => {
-    const rpc = fleet([honest('aws').source, honest('gcp').source])
+    const rpc = quorumOfTwo([honest('aws').source, honest('gcp').source])
     try {
       const head = Number(await rpc.request({ method: 'eth_blockNumber' }))
       for (let i = 0; i < 4; i++) {

@@ -66,14 +66,21 @@ import { createPublicClient } from 'viem'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { outlast } from '../../src/adapters/viem.ts'
-import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
-import { CHAIN_ID } from '../helpers.ts'
+import { http } from '../../src/index.ts'
+import { sleep } from '../helpers.ts'
 import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
-import { hostile } from './hostile.ts'
-
-const hex = (n: number | bigint) => `0x${n.toString(16)}`
-const ETHER = 10n ** 18n
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+import {
+  type Block,
+  behind,
+  breakers,
+  deployLogger,
+  outcome,
+  paidBehind,
+  pay,
+  quorumOfTwo,
+  shown,
+} from './behind.ts'
+import { ETHER, hex } from './fleet.ts'
 
 let anvil: Anvil
 beforeAll(async () => {
@@ -81,9 +88,6 @@ beforeAll(async () => {
   await anvil.rpc('evm_mine')
 }, 60_000)
 afterAll(() => anvil?.stop())
-
-type Block = { number: string; hash: string }
-type Meta = { consistency: string; block?: { number: number; hash: string } }
 
 /** An honest source in its own domain. `down.on`: every request fails (a moment's outage). */
 function honest(name: string) {
@@ -97,125 +101,16 @@ function honest(name: string) {
 }
 
 /**
- * A source whose chain is held at block `view.frozen` while it is set. `node`: a node a block
- * behind, all of it (a transaction, its receipt, a block by hash above it: null; a log range past
- * it clamped to it). Else 39c's load-balanced endpoint: `latest` and state from a backend a block
- * behind, receipts from a fresh one; `nullByHash`: a block above it by hash is null there too.
- */
-function behind(name: string, opts: { node?: boolean; nullByHash?: boolean } = {}) {
-  const view = { frozen: undefined as number | undefined }
-  const numberOf = async (hash: string) =>
-    Number((await anvil.rpc<Block | null>('eth_getBlockByHash', [hash, false]))?.number ?? 1e9)
-  const notFound = () =>
-    new RpcResponseError(name, { code: -32000, message: 'header for hash not found' })
-  const source = hostile(
-    http(anvil.url, { name, domain: name, timeout: 1_000 }),
-    async (method, params, answer) => {
-      const f = view.frozen
-      if (f === undefined) return answer()
-      if (method === 'eth_blockNumber') return hex(f)
-      if (method === 'eth_getBlockByNumber') {
-        const at = params[0] === 'latest' ? f : Number(params[0])
-        return at > f ? null : anvil.rpc('eth_getBlockByNumber', [hex(at), params[1]])
-      }
-      if (method === 'eth_getBlockByHash' && (opts.node || opts.nullByHash))
-        return (await numberOf(String(params[0]))) > f ? null : answer()
-      if (
-        opts.node &&
-        (method === 'eth_getTransactionReceipt' || method === 'eth_getTransactionByHash')
-      ) {
-        const got = await anvil.rpc<{ blockNumber?: string } | null>(method, [...params])
-        return got && Number(got.blockNumber) > f ? null : got
-      }
-      if (opts.node && method === 'eth_getLogs') {
-        const q = { ...(params[0] as Record<string, string>) }
-        if (q.fromBlock?.startsWith('0x') && Number(q.fromBlock) > f) return []
-        if (!q.toBlock?.startsWith('0x') || Number(q.toBlock) > f) q.toBlock = hex(f)
-        return anvil.rpc('eth_getLogs', [q])
-      }
-      if (method === 'eth_getTransactionCount' && params[1] === 'pending')
-        return anvil.rpc('eth_getTransactionCount', [params[0], hex(f)])
-      for (const p of params)
-        if (p && typeof p === 'object' && 'blockHash' in p) {
-          if ((await numberOf(String((p as { blockHash: string }).blockHash))) > f) throw notFound()
-        } else if (typeof p === 'string' && /^0x[0-9a-f]{1,8}$/.test(p) && Number(p) > f)
-          throw notFound()
-      return answer()
-    },
-    { name, domain: name },
-  )
-  return { source, view }
-}
-
-const fleet = (sources: Source[], extra: Record<string, unknown> = {}) =>
-  createOutlast({
-    chainId: CHAIN_ID,
-    quorum: { domains: 2 },
-    sources,
-    timeout: 5_000,
-    pollingInterval: 100,
-    ...extra,
-  })
-
-const outcome = (p: Promise<{ result: unknown; meta: unknown }>) =>
-  p.then(
-    (r) => ({ result: r.result, meta: r.meta as Meta }),
-    (e: Error & { code?: number }) => ({ error: `${e.code} ${e.message.split('\n')[0]}` }),
-  )
-const shown = (got: Awaited<ReturnType<typeof outcome>>) =>
-  'error' in got
-    ? got.error
-    : `${JSON.stringify(got.result)?.slice(0, 80)} ${got.meta.consistency} at #${got.meta.block?.number}`
-
-/** Pays `to` one ether from dev account `from`, mined in a block of its own. */
-async function pay(from: number, to: string): Promise<{ hash: string; block: number }> {
-  const hash = await anvil.rpc<string>('eth_sendTransaction', [
-    { from: devAccounts[from]!.address, to, value: hex(ETHER) },
-  ])
-  await anvil.rpc('evm_mine')
-  const r = await anvil.rpc<{ blockNumber: string }>('eth_getTransactionReceipt', [hash])
-  return { hash, block: Number(r.blockNumber) }
-}
-
-/** Runtime code `LOG0(0, 0)`: each call logs once. Init code returning it. */
-const LOGGER_INIT = '0x6560006000a0006000526006601af3'
-
-/** A contract that logs on every call, deployed in a block of its own. */
-async function deployLogger(): Promise<string> {
-  const hash = await anvil.rpc<string>('eth_sendTransaction', [
-    { from: devAccounts[0]!.address, data: LOGGER_INIT },
-  ])
-  await anvil.rpc('evm_mine')
-  const r = await anvil.rpc<{ contractAddress: string }>('eth_getTransactionReceipt', [hash])
-  return r.contractAddress
-}
-
-const breakers = (rpc: ReturnType<typeof fleet>) =>
-  rpc
-    .status()
-    .sources.map((s) => `${s.name} ${s.breaker}`)
-    .join(', ')
-
-/**
  * Three domains, quorum 2 (39c's setup with a third): aws honest; gcp and liar load-balanced a
  * block behind (receipts fresh, `latest`, state and blocks by hash from the lagging backend:
  * null above it). The caller's receipt is agreed at #n (placed) while the agreed head is #n-1.
  */
 async function paidThreeDomains(from: number, payee: string) {
   const aws = honest('aws')
-  const gcp = behind('gcp', { nullByHash: true })
-  const liar = behind('liar', { nullByHash: true })
-  const rpc = fleet([aws.source, gcp.source, liar.source])
-  await rpc.request({ method: 'eth_blockNumber' })
-  const f = Number(await anvil.rpc<string>('eth_blockNumber'))
-  gcp.view.frozen = f
-  liar.view.frozen = f
-  const paid = await pay(from, payee)
-  const receipt = await rpc.requestWithMeta({
-    method: 'eth_getTransactionReceipt',
-    params: [paid.hash],
-  })
-  assert.equal(receipt.meta.consistency, 'agreed', 'the receipt, agreed')
+  const gcp = behind(anvil, 'gcp', { nullByHash: true })
+  const liar = behind(anvil, 'liar', { nullByHash: true })
+  const rpc = quorumOfTwo([aws.source, gcp.source, liar.source])
+  const paid = await paidBehind(anvil, rpc, [gcp, liar], from, payee)
   return { rpc, paid, aws }
 }
 
@@ -247,7 +142,7 @@ describe('finding 1: two domains a block behind say the shown block is none whil
 
 describe('finding 2: a pending block the domains agree on is placed', () => {
   it('Fixed: after eth_getBlockByNumber(pending) (anvil, hardhat: hashed, the same on every node), eth_getLogs to latest is still answered', async () => {
-    const rpc = fleet([honest('aws').source, honest('gcp').source])
+    const rpc = quorumOfTwo([honest('aws').source, honest('gcp').source])
     try {
       const head = Number(await rpc.request({ method: 'eth_blockNumber' }))
       const pending = await rpc.requestWithMeta({
@@ -277,12 +172,12 @@ describe('Held', () => {
   it('Held: two domains, the liar a block behind saying the shown block is none, aws out for a moment: an error, then the payment counted', async () => {
     const payee = `0x${'b2'.repeat(20)}`
     const aws = honest('aws')
-    const liar = behind('liar', { nullByHash: true })
-    const rpc = fleet([aws.source, liar.source])
+    const liar = behind(anvil, 'liar', { nullByHash: true })
+    const rpc = quorumOfTwo([aws.source, liar.source])
     try {
       await rpc.request({ method: 'eth_blockNumber' })
       liar.view.frozen = Number(await anvil.rpc<string>('eth_blockNumber'))
-      const paid = await pay(2, payee)
+      const paid = await pay(anvil, 2, payee)
       const receipt = await rpc.requestWithMeta({
         method: 'eth_getTransactionReceipt',
         params: [paid.hash],
@@ -305,10 +200,10 @@ describe('Held', () => {
   }, 30_000)
 
   it('Held: viem waitForTransactionReceipt then getBalance and getLogs (one domain’s `latest` a block behind): the payment and its log counted', async () => {
-    const logger = await deployLogger()
+    const logger = await deployLogger(anvil)
     const aws = honest('aws')
-    const gcp = behind('gcp')
-    const rpc = fleet([aws.source, gcp.source])
+    const gcp = behind(anvil, 'gcp')
+    const rpc = quorumOfTwo([aws.source, gcp.source])
     const client = createPublicClient({
       chain: foundry,
       transport: outlast(rpc),

@@ -86,12 +86,19 @@
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
-import { CHAIN_ID } from '../helpers.ts'
+import { http } from '../../src/index.ts'
 import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
-import { hostile } from './hostile.ts'
-
-const hex = (n: number | bigint) => `0x${n.toString(16)}`
+import {
+  agreedOn,
+  behind,
+  holdBehind,
+  type Lag,
+  minedAlone,
+  outcome,
+  quorumOfTwo,
+  shown,
+} from './behind.ts'
+import type { Polled } from './fleet.ts'
 
 let anvil: Anvil
 beforeAll(async () => {
@@ -99,9 +106,6 @@ beforeAll(async () => {
   await anvil.rpc('evm_mine')
 }, 60_000)
 afterAll(() => anvil?.stop())
-
-type Block = { number: string; hash: string }
-type Meta = { consistency: string; block?: { number: number; hash: string } }
 
 /** An honest source in its own domain. */
 const honest = (name: string) => http(anvil.url, { name, domain: name, timeout: 1_000 })
@@ -112,69 +116,7 @@ const honest = (name: string) => http(anvil.url, { name, domain: name, timeout: 
  * transactions from a fresh one. Its `pending` is that backend's: its head and a mempool that never
  * saw the caller's transaction (sent privately, or to another node).
  */
-function behind(name: string) {
-  const view = { frozen: undefined as number | undefined }
-  const numberOf = async (hash: string) =>
-    Number((await anvil.rpc<Block | null>('eth_getBlockByHash', [hash, false]))?.number ?? 1e9)
-  const notFound = () =>
-    new RpcResponseError(name, { code: -32000, message: 'header for hash not found' })
-  const source = hostile(
-    http(anvil.url, { name, domain: name, timeout: 1_000 }),
-    async (method, params, answer) => {
-      const f = view.frozen
-      if (f === undefined) return answer()
-      if (method === 'eth_blockNumber') return hex(f)
-      if (method === 'eth_getBlockByNumber') {
-        const at = params[0] === 'latest' || params[0] === 'pending' ? f : Number(params[0])
-        return at > f ? null : anvil.rpc('eth_getBlockByNumber', [hex(at), params[1]])
-      }
-      if (method === 'eth_getBlockByHash')
-        return (await numberOf(String(params[0]))) > f ? null : answer()
-      if (params.includes('pending'))
-        return anvil.rpc(
-          method,
-          params.map((p) => (p === 'pending' ? hex(f) : p)),
-        )
-      for (const p of params)
-        if (p && typeof p === 'object' && 'blockHash' in p) {
-          if ((await numberOf(String((p as { blockHash: string }).blockHash))) > f) throw notFound()
-        } else if (typeof p === 'string' && /^0x[0-9a-f]{1,8}$/.test(p) && Number(p) > f)
-          throw notFound()
-      return answer()
-    },
-    { name, domain: name },
-  )
-  return { source, view }
-}
-
-const fleet = (sources: Source[], extra: Record<string, unknown> = {}) =>
-  createOutlast({
-    chainId: CHAIN_ID,
-    quorum: { domains: 2 },
-    sources,
-    timeout: 5_000,
-    pollingInterval: 100,
-    ...extra,
-  })
-
-const outcome = (p: Promise<{ result: unknown; meta: unknown }>) =>
-  p.then(
-    (r) => ({ result: r.result, meta: r.meta as Meta }),
-    (e: Error & { code?: number }) => ({ error: `${e.code} ${e.message.split('\n')[0]}` }),
-  )
-type Outcome = Awaited<ReturnType<typeof outcome>>
-const shown = (got: Outcome) =>
-  'error' in got
-    ? got.error
-    : `${JSON.stringify(got.result)?.slice(0, 80)} ${got.meta.consistency} at #${got.meta.block?.number}`
-
-/** Sends `tx` from dev account `from` and mines it in a block of its own. */
-async function mined(tx: Record<string, unknown>): Promise<{ hash: string; block: number }> {
-  const hash = await anvil.rpc<string>('eth_sendTransaction', [tx])
-  await anvil.rpc('evm_mine')
-  const r = await anvil.rpc<{ blockNumber: string }>('eth_getTransactionReceipt', [hash])
-  return { hash, block: Number(r.blockNumber) }
-}
+const LOAD_BALANCED: Lag = { nullByHash: true, pending: true }
 
 /**
  * Domains `lagging` load-balanced a block behind (`behind`) beside an honest `aws`: the caller's
@@ -185,18 +127,15 @@ async function afterReceipt(
   tx: Record<string, unknown>,
   via = 'eth_getTransactionReceipt',
 ) {
-  const slow = lagging.map(behind)
-  const rpc = fleet([honest('aws'), ...slow.map((b) => b.source)])
-  await rpc.request({ method: 'eth_blockNumber' })
-  const f = Number(await anvil.rpc<string>('eth_blockNumber'))
-  for (const b of slow) b.view.frozen = f
-  const sent = await mined(tx)
-  const seen = await rpc.requestWithMeta({ method: via, params: [sent.hash] })
-  assert.equal(seen.meta.consistency, 'agreed', `the ${via}, agreed`)
+  const slow = lagging.map((name) => behind(anvil, name, LOAD_BALANCED))
+  const rpc = quorumOfTwo([honest('aws'), ...slow.map((b) => b.source)])
+  const f = await holdBehind(anvil, rpc, slow)
+  const sent = await minedAlone(anvil, tx)
+  await agreedOn(rpc, sent.hash, `the ${via}, agreed`, via)
   return { rpc, sent, head: f }
 }
 
-const read = (rpc: ReturnType<typeof fleet>, method: string, params: unknown[]) =>
+const read = (rpc: Polled, method: string, params: unknown[]) =>
   outcome(rpc.requestWithMeta({ method, params }))
 
 /** Runtime code returning the word 1; init code deploying it. */
