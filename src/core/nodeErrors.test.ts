@@ -135,6 +135,26 @@ describe("a node's error to a read", () => {
     )
   })
 
+  it('is how the run ended, whatever its code, at an old block too (reviewOfSession40a: a view out of gas was 4900, every breaker open)', () => {
+    for (const [code, message] of [
+      [-32603, 'EVM error OutOfGas'],
+      [-32603, 'EVM error InvalidFEOpcode'],
+      [-32603, 'EVM error InvalidJump'],
+      [-32000, 'out of gas'],
+      [-32000, 'invalid opcode: INVALID'],
+      [-32000, 'invalid jump destination'],
+      [-32000, 'stack underflow (0 <=> 1)'],
+      [-32000, 'intrinsic gas too high -- CallGasCostMoreThanGasLimit'],
+      [-32003, 'Out of gas: gas required exceeds allowance: 21000'],
+    ] as const)
+      for (const old of [false, true])
+        assert.equal(isNodeAnswer(error(code, message), 'eth_call', old), true, `${message} ${old}`)
+    // Only to an execution; a state the node could not fetch, or "not now" words, are no answer.
+    assert.equal(isNodeAnswer(error(-32603, 'EVM error OutOfGas'), 'eth_getBalance'), false)
+    assert.equal(isNodeAnswer(error(-32603, 'EVM error Database(fetch failed)'), 'eth_call'), false)
+    assert.equal(isNodeAnswer(error(-32603, 'EVM error: request timed out'), 'eth_call'), false)
+  })
+
   it('is a bare revert only in the bare words: a reason in the words is its own', () => {
     assert.equal(
       kindOf(error(3, 'execution reverted: Ownable: caller is not the owner')),

@@ -66,8 +66,8 @@ export function isNodeAnswer(
   // reviewOfSession39i).
   if (!EXECUTES.has(method)) return false
   // A kind is an answer whatever its code (Besu's -32004 for insufficient funds), and at an
-  // old block too: it is about the account, not the node's history.
-  if (kindOf(error)) return true
+  // old block too: it is about the account, not the node's history. So is how a run ended.
+  if (kindOf(error) || ranAndFailed(error)) return true
   if (old || isUnknownBlock(error)) return false
   return !cannotServeNow(error)
 }
@@ -100,6 +100,20 @@ const EXECUTES: ReadonlySet<string> = new Set([
   'trace_call',
   'trace_callMany',
 ])
+
+/**
+ * How a run ended, in the clients' words, whatever the code: revm's -32603 "EVM error OutOfGas"
+ * (InvalidFEOpcode, InvalidJump, StackUnderflow …), geth's "out of gas", "invalid opcode: …",
+ * "invalid jump destination", "stack underflow", "intrinsic gas too high", "gas required exceeds
+ * allowance". Every node says it at that state, at an old block too: no node words missing history
+ * so. Read as "not now" (-32603 is "internal error"), a view that loops until its gas runs out
+ * was 4900 and opened every honest breaker (reviewOfSession40a). A state the node could not
+ * fetch (revm's "EVM error Database…", a fork's backend) and "not now" words stay no answer.
+ */
+const ranAndFailed = (error: RpcResponseError): boolean =>
+  RUN_ENDED.test(wordsOf(error)) && !NOT_NOW.test(error.reason)
+const RUN_ENDED =
+  /^(?:evm error (?!database)|out of gas|invalid opcode|invalid jump destination|stack (?:underflow|overflow)|write protection|return data out of bounds|intrinsic gas too high|gas required exceeds allowance|max (?:init)?code size exceeded|contract address collision)/
 
 /** `isPruned` as a plain test: its type guard would leave `never` where it is false. */
 const pruned = (error: RpcResponseError): boolean => isPruned(error)

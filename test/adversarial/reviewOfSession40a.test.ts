@@ -9,6 +9,13 @@
  * `it.fails('correct behaviour: …')`, checked to fail as a plain `it` for the hole's own reason
  * (the observed message quoted below); held attacks are plain `it('Held: …')`.
  *
+ * Fixed the same stop (renamed "Fixed: …"): 1 and 2, an execution's end in the clients' words
+ * ("EVM error <Halt>", "out of gas", "invalid opcode", "intrinsic gas too high", "gas required
+ * exceeds allowance" …) is the nodes' answer whatever its code, at an old block too
+ * (nodeErrors.ts `ranAndFailed`). 3 is kept by choice (`Kept: …`): geth, the reference client,
+ * refuses those percentiles itself, and asked of the nodes they would bring back 39b 5 (one
+ * domain's made-up fee history the last answer standing beside the others' refusal).
+ *
  * Found:
  * 1. (high, outage) A call that halts the EVM without a revert: a view that loops until it runs
  *    out of gas (an unbounded loop over a long array: every dApp's `getAll()`), a contract
@@ -150,7 +157,7 @@ describe("finding 1: the nodes' -32603 'EVM error …' to an execution is 4900 a
     ['eth_createAccessList', LOOPS, 'EVM error OutOfGas'],
   ]
   for (const [method, data, words] of cases)
-    it.fails(`correct behaviour: ${method} of ${data} at latest is the nodes' -32603 "${words}", nothing charged`, async () => {
+    it(`Fixed: ${method} of ${data} at latest is the nodes' -32603 "${words}", nothing charged`, async () => {
       const params = () => [{ data }, 'latest']
       const own = await direct(method, params())
       assert.equal(own.error?.code, -32603, JSON.stringify(own)) // anvil's own answer
@@ -182,7 +189,7 @@ describe("finding 2: an execution's non-kind error at an old block is 4900", () 
     ['head-20 by number', (h: number) => hx(h - 20)],
     ['earliest', () => 'earliest'],
   ] as const)
-    it.fails(`correct behaviour: eth_call with a gas cap at ${name} is the nodes' -32000, as at latest`, async () => {
+    it(`Fixed: eth_call with a gas cap at ${name} is the nodes' -32000, as at latest`, async () => {
       const head = Number((await direct('eth_blockNumber', [])).result)
       const own = await direct('eth_call', [capped(), at(head)])
       assert.equal(own.error?.code, -32000, JSON.stringify(own))
@@ -193,7 +200,7 @@ describe("finding 2: an execution's non-kind error at an old block is 4900", () 
       )
     }, 30_000)
 
-  it.fails("correct behaviour: eth_estimateGas with a gas cap at head-20 is the nodes' -32003 'gas required exceeds allowance'", async () => {
+  it("Fixed: eth_estimateGas with a gas cap at head-20 is the nodes' -32003 'gas required exceeds allowance'", async () => {
     const call = { from: RICH, to: emitter, data: '0x01', gas: '0x5208' }
     const head = Number((await direct('eth_blockNumber', [])).result)
     const own = await direct('eth_estimateGas', [call, hx(head - 20)])
@@ -208,7 +215,7 @@ describe("finding 2: an execution's non-kind error at an old block is 4900", () 
 
 describe('finding 3: fee-history percentiles anvil reads are refused locally', () => {
   for (const percentiles of [[75, 25], [101]])
-    it.fails(`correct behaviour: eth_feeHistory(4, latest, ${JSON.stringify(percentiles)}) is anvil's answer`, async () => {
+    it(`Kept: eth_feeHistory(4, latest, ${JSON.stringify(percentiles)}) is refused locally (-32602), as geth refuses it, though anvil answers`, async () => {
       const rpc = honest3()
       try {
         await rpc.connect()
@@ -217,7 +224,9 @@ describe('finding 3: fee-history percentiles anvil reads are refused locally', (
         const own = await direct('eth_feeHistory', params)
         assert.ok(own.result, JSON.stringify(own)) // anvil answers it
         const r = await settle(rpc.request({ method: 'eth_feeHistory', params }))
-        assert.deepEqual(r.error?.message ?? r.value, own.result)
+        assert.equal(r.error?.code, -32602, String(r.error ?? JSON.stringify(r.value)))
+        assert.match(r.error.message, /percentiles from 0 to 100, rising/)
+        assert.ok(untouched(rpc), standing(rpc).join(', '))
       } finally {
         await rpc.close()
       }
