@@ -348,6 +348,17 @@ class Tracker {
     )
   }
 
+  /** Does a source that counts, not cut off as lying, stand at or above `b` on its chain? */
+  #standsOn(b: Head): boolean {
+    return this.#o.sources.some(
+      (s) =>
+        counts(s) &&
+        s.lyingUntil <= Date.now() &&
+        (s.head?.number ?? -1) >= b.number &&
+        s.hashes.get(b.number) === b.hash,
+    )
+  }
+
   /** Is the head a lone one whose every backer was cut off as lying since? */
   #disowned(): boolean {
     const a = this.#agreed
@@ -581,8 +592,11 @@ class Tracker {
     if (this.#confirmedHead && c.number < this.#confirmedHead.number) {
       for (const n of this.#confirmedHashes.keys())
         if (n > c.number) this.#confirmedHashes.delete(n)
-      // A block shown above a rollback is gone with it: reads of `latest` are not pinned to it.
-      if (this.#placed && this.#placed.number > c.number) this.#placed = undefined
+      // A block shown above a rollback is gone with it (reads of `latest` are not pinned to it)
+      // unless a source still stands on it: a liar's rollback beside a domain a block behind took
+      // the caller's own block back from under a domain that had it (reviewOfSession40b 1).
+      const p = this.#placed
+      if (p && p.number > c.number && !this.#standsOn(p)) this.#placed = undefined
       for (const [x, n] of this.#askedFor) this.#askedFor.set(x, Math.min(n, c.number))
     }
     if (this.#confirmedHead?.hash !== c.hash) this.#linked.clear()
