@@ -61,8 +61,9 @@
  *    "stack limit reached", …), returned in fixed words and code (`KIND_CODES`), as
  *    "insufficient funds" is.
  *
- * Held (real anvil): three domains, the liar's -32603 "EVM error OutOfGas" to every execution at
- * head-20: the honest result (42) stands ×6, the liar charged ("liar closed degraded"); two
+ * Held (real anvil): three domains, the liar's -32603 "EVM error OutOfGas" to every eth_call,
+ * eth_estimateGas and eth_createAccessList at head-20: the honest answer stands ×6 (42 for the
+ * call), the liar charged ("liar closed degraded"); two
  * domains, a view that really runs out of gas at `latest` and at head-20, the liar's made-up
  * result: a split (QuorumError) every time, never the made-up word (before e33edd5 the honest
  * -32603 was a failure and the lie stood, degraded); three domains, the same: the honest halt is
@@ -264,20 +265,25 @@ describe("finding 3: one halt in two clients' words is no agreement", () => {
 })
 
 describe('held', () => {
-  it("Held: three domains, the liar's 'EVM error OutOfGas' to every execution: the honest result stands, the liar charged", async () => {
-    const rpc = polled(
-      [labNode(lab, 'aws', 'aws'), labNode(lab, 'gcp', 'gcp'), halting()],
-      2,
-      4_000,
-    )
-    try {
-      const out = await run(rpc, 'eth_call', (h) => [{ data: BURNS }, hex(h - 20)])
-      console.log(out, standing(rpc))
-      assert.deepEqual(out, Array(6).fill(WORD42))
-    } finally {
-      await rpc.close()
-    }
-  }, 20_000)
+  for (const method of ['eth_call', 'eth_estimateGas', 'eth_createAccessList'])
+    it(`Held: three domains, the liar's 'EVM error OutOfGas' to every ${method} at head-20: the honest answer stands, the liar charged`, async () => {
+      const rpc = polled(
+        [labNode(lab, 'aws', 'aws'), labNode(lab, 'gcp', 'gcp'), halting()],
+        2,
+        4_000,
+      )
+      try {
+        const out = await run(rpc, method, (h) => [{ data: BURNS }, hex(h - 20)])
+        assert.ok(
+          out.every((o) => !/Error/.test(o)),
+          out.join(' | '),
+        )
+        if (method === 'eth_call') assert.deepEqual(out, Array(6).fill(WORD42))
+        assert.ok(!clean(rpc, 'liar'), standing(rpc).join(', '))
+      } finally {
+        await rpc.close()
+      }
+    }, 20_000)
 
   for (const at of ['latest', 'old'])
     it(`Held: two domains, a view that runs out of gas at ${at}: the liar's made-up result never stands`, async () => {
@@ -287,7 +293,6 @@ describe('held', () => {
           { data: LOOPS },
           at === 'latest' ? 'latest' : hex(h - 20),
         ])
-        console.log(out, standing(rpc))
         assert.ok(!out.includes(MADE_UP), out.join(' | '))
       } finally {
         await rpc.close()
@@ -302,7 +307,6 @@ describe('held', () => {
     )
     try {
       const out = await run(rpc, 'eth_call', () => [{ data: LOOPS }, 'latest'])
-      console.log(out, standing(rpc))
       assert.ok(!out.includes(MADE_UP), out.join(' | '))
     } finally {
       await rpc.close()
@@ -333,7 +337,7 @@ describe('held', () => {
       const own = createPublicClient({ transport: viemHttp(lab.anvil.url) })
       const a = await settle(call(mine, { data: LOOPS }))
       const b = await settle(call(own, { data: LOOPS }))
-      console.log(a.error?.name, a.error?.shortMessage, '|', b.error?.name, b.error?.shortMessage)
+      assert.equal(a.error?.name, b.error?.name)
       assert.equal(a.error?.shortMessage, b.error?.shortMessage)
     } finally {
       await rpc.close()
