@@ -38,6 +38,7 @@ import {
   toProbe,
   whenExhausted,
 } from './fanOutDecisions.ts'
+import { capped } from './nodeErrors.ts'
 import type { RetryBudget } from './retryBudget.ts'
 import { markSilent, type SourceState } from './sourceState.ts'
 import { type Group, judge, type Need, Tally } from './tally.ts'
@@ -668,8 +669,9 @@ class Run {
     this.inflight.clear()
     if (!g) return this.#reject(error)
     const { method } = this.#req
-    // Sources that contradicted the agreed answer lose standing (a liar opens its breaker).
-    if (!degraded)
+    // Sources that contradicted the agreed answer lose standing (a liar opens its breaker); not
+    // a result beside a halt for want of gas under the nodes' own caps (nodeErrors.ts `capped`).
+    if (!degraded && !capped(g.error, this.#req.params))
       for (const s of this.tally.contradicting(g, this.#notYet))
         ctx.penalize(s, new SourceError(s.name, 'body', `${method}: disagreed with the quorum`))
     // So do those that called params invalid (-32602: the caller's failure, uncharged) where

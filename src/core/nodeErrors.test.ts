@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'vitest'
 import { RpcResponseError, SourceError } from '../shared/errors.ts'
-import { cannotServeNow, isNodeAnswer, KINDS, kindOf, nodeErrorKey } from './nodeErrors.ts'
+import { cannotServeNow, capped, isNodeAnswer, KINDS, kindOf, nodeErrorKey } from './nodeErrors.ts'
 import { isCallersError } from './policy.ts'
 
 const error = (code: number, message: string, data?: unknown) =>
@@ -93,8 +93,8 @@ describe("a node's error to a read", () => {
       nodeErrorKey(error(-32003, 'insufficient funds for gas')),
     )
     assert.notEqual(
-      nodeErrorKey(error(-32003, 'out of gas')),
-      nodeErrorKey(error(-32000, 'out of gas')),
+      nodeErrorKey(error(-32003, 'account locked')),
+      nodeErrorKey(error(-32000, 'account locked')),
     )
   })
 
@@ -153,6 +153,37 @@ describe("a node's error to a read", () => {
     assert.equal(isNodeAnswer(error(-32603, 'EVM error OutOfGas'), 'eth_getBalance'), false)
     assert.equal(isNodeAnswer(error(-32603, 'EVM error Database(fetch failed)'), 'eth_call'), false)
     assert.equal(isNodeAnswer(error(-32603, 'EVM error: request timed out'), 'eth_call'), false)
+    assert.equal(isNodeAnswer(error(-32603, 'EVM error OutOfGas, try again'), 'eth_call'), false)
+  })
+
+  it("is one halt whichever client words it (reviewOfSession40c 2, 3: geth's 'stack limit reached' was 4900)", () => {
+    const halts = [
+      error(-32603, 'EVM error OutOfGas'),
+      error(-32000, 'out of gas'),
+      error(-32000, 'stack limit reached 1024 (1023)'),
+      error(-32000, 'contract creation code storage out of gas'),
+      error(-32000, 'invalid code: must not begin with 0xef'),
+      error(-32000, 'max call depth exceeded'),
+      error(-32003, 'Out of gas: gas required exceeds allowance: 100000'),
+    ]
+    for (const e of halts) {
+      assert.equal(nodeErrorKey(e), 'error:halt', e.reason)
+      assert.equal(isNodeAnswer(e, 'eth_call', true), true, e.reason)
+    }
+    // A revert with data is the contract's, not a halt.
+    assert.notEqual(nodeErrorKey(error(-32000, 'out of gas', '0x08c379a0')), 'error:halt')
+    // anvil's "intrinsic gas too high" is geth's "intrinsic gas too low" (a gas limit below the cost).
+    const intrinsic = error(-32000, 'intrinsic gas too high -- CallGasCostMoreThanGasLimit')
+    assert.equal(kindOf(intrinsic), 'intrinsic')
+  })
+
+  it("takes a halt for want of gas as the node's cap only where the call named no gas", () => {
+    const oog = error(-32603, 'EVM error OutOfGas')
+    assert.equal(capped(oog, [{ to: '0x01' }, 'latest']), true)
+    assert.equal(capped(error(-32000, 'gas required exceeds allowance (50000000)'), [{}]), true)
+    assert.equal(capped(oog, [{ to: '0x01', gas: '0x5208' }, 'latest']), false)
+    assert.equal(capped(error(-32000, 'invalid opcode: INVALID'), [{}]), false)
+    assert.equal(capped(undefined, [{}]), false)
   })
 
   it('is a bare revert only in the bare words: a reason in the words is its own', () => {

@@ -67,7 +67,7 @@ export function isNodeAnswer(
   if (!EXECUTES.has(method)) return false
   // A kind is an answer whatever its code (Besu's -32004 for insufficient funds), and at an
   // old block too: it is about the account, not the node's history. So is how a run ended.
-  if (kindOf(error) || ranAndFailed(error)) return true
+  if (kindOf(error) || halted(error)) return true
   if (old || isUnknownBlock(error)) return false
   return !cannotServeNow(error)
 }
@@ -102,18 +102,33 @@ const EXECUTES: ReadonlySet<string> = new Set([
 ])
 
 /**
- * How a run ended, in the clients' words, whatever the code: revm's -32603 "EVM error OutOfGas"
- * (InvalidFEOpcode, InvalidJump, StackUnderflow …), geth's "out of gas", "invalid opcode: …",
- * "invalid jump destination", "stack underflow", "intrinsic gas too high", "gas required exceeds
- * allowance". Every node says it at that state, at an old block too: no node words missing history
- * so. Read as "not now" (-32603 is "internal error"), a view that loops until its gas runs out
- * was 4900 and opened every honest breaker (reviewOfSession40a). A state the node could not
- * fetch (revm's "EVM error Database…", a fork's backend) and "not now" words stay no answer.
+ * How a run ended without a revert, in the clients' words, whatever the code: revm's -32603 "EVM
+ * error OutOfGas" (InvalidFEOpcode, InvalidJump, StackUnderflow …), geth's "out of gas", "invalid
+ * opcode: …", "stack limit reached 1024 (1023)" (core/vm/errors.go), an estimate's "gas required
+ * exceeds allowance". Every node says it at that state, at an old block too: no node words
+ * missing history so. One answer whichever client says it (`nodeErrorKey`): keyed by its words,
+ * anvil and geth split on it, and a liar echoing one client's words framed the other
+ * (reviewOfSession40c 3). Read as "not now" (-32603 is "internal error", "limit reached" a rate
+ * limit's words), a view that ran out of gas was 4900 with every honest breaker open
+ * (reviewOfSession40a 1, 40c 2). A state the node could not fetch (revm's "EVM error Database…")
+ * or more words after revm's halt ("… try again") are no halt.
  */
-const ranAndFailed = (error: RpcResponseError): boolean =>
-  RUN_ENDED.test(wordsOf(error)) && !NOT_NOW.test(error.reason)
-const RUN_ENDED =
-  /^(?:evm error (?!database)|out of gas|invalid opcode|invalid jump destination|stack (?:underflow|overflow)|write protection|return data out of bounds|intrinsic gas too high|gas required exceeds allowance|max (?:init)?code size exceeded|contract address collision)/
+export const halted = (error: RpcResponseError): boolean =>
+  (error.data == null || error.data === '0x') && HALT.test(wordsOf(error))
+const HALT =
+  /^(?:evm error (?!database)[a-z]+(?:\(\w*\))?$|(?:contract creation code storage )?out of gas|invalid (?:opcode|jump destination|code)|stack (?:underflow|limit reached)|write protection|return data out of bounds|max (?:init)?code size exceeded|contract address collision|max call depth exceeded|gas (?:uint64 overflow|required exceeds allowance))/
+
+/**
+ * A halt for want of gas where the call named none: the node ran it under its own cap (geth's
+ * 50M, a provider's), so a node with a higher cap answers it. Agreed, it stands, but a result
+ * beside it is no lie (reviewOfSession40c 1: the node that ran the call to its end was charged).
+ */
+export const OUT_OF_GAS = /out ?of ?gas|exceeds allowance/
+export const capped = (error: RpcResponseError | undefined, params?: readonly unknown[]) =>
+  !!error &&
+  halted(error) &&
+  OUT_OF_GAS.test(wordsOf(error)) &&
+  (params?.[0] as { gas?: unknown } | undefined)?.gas == null
 
 /** `isPruned` as a plain test: its type guard would leave `never` where it is false. */
 const pruned = (error: RpcResponseError): boolean => isPruned(error)
@@ -128,6 +143,7 @@ const pruned = (error: RpcResponseError): boolean => isPruned(error)
 export function nodeErrorKey(error: RpcResponseError): string {
   const kind = kindOf(error)
   if (kind) return `error:${kind}`
+  if (halted(error)) return 'error:halt'
   // A revert with its data: the data, whatever the code (anvil's 3, Besu's -32000).
   if (revertData(error)) return `error:revert:${canonical(error.data)}`
   return `error:${error.code}:${canonical(error.data ?? wordsOf(error))}`
@@ -193,5 +209,6 @@ const KIND_WORDS: Readonly<Record<string, RegExp>> = {
   revert: /^execution reverted:?$/,
   'nonce-low': /^nonce too low/,
   'nonce-high': /^nonce too high/,
-  intrinsic: /^intrinsic gas too low/,
+  // anvil's words for a gas limit below the call's own cost (reviewOfSession40a 2).
+  intrinsic: /^intrinsic gas too (?:low|high -- callgascostmorethangaslimit)/,
 }

@@ -9,11 +9,13 @@ import { RpcResponseError, SourceError } from '../shared/errors.ts'
 import { canonical } from './canonical.ts'
 import {
   chainData,
+  halted,
   isNodeAnswer,
   KIND_CODES,
   KINDS,
   kindOf,
   nodeErrorKey,
+  OUT_OF_GAS,
   revertData,
   wordsOf,
 } from './nodeErrors.ts'
@@ -340,8 +342,21 @@ function wordless(e: RpcResponseError, other: RpcResponseError): RpcResponseErro
         ? KINDS[kind]!
         : e.code === 3 || revertData(e)
           ? 'execution reverted'
-          : 'an error the nodes word differently'
+          : halted(e)
+            ? [e, other].every((x) => OUT_OF_GAS.test(wordsOf(x)))
+              ? 'out of gas'
+              : 'execution halted'
+            : 'an error the nodes word differently'
+  // A halt in revm's -32603 and geth's -32000: geth's code, not the first node's.
   const code =
-    e.code === other.code ? e.code : kind ? KIND_CODES[kind]! : revertData(e) ? 3 : e.code
+    e.code === other.code
+      ? e.code
+      : kind
+        ? KIND_CODES[kind]!
+        : revertData(e)
+          ? 3
+          : halted(e)
+            ? -32000
+            : e.code
   return new RpcResponseError('outlast', { code, message, data: e.data })
 }

@@ -11,6 +11,16 @@
  * finding is an `it.fails('correct behaviour: …')`, checked to fail as a plain `it` for the
  * hole's own reason (observed text quoted).
  *
+ * Fixed the same stop (renamed "Fixed …"): 2 and 3, a halt is one answer whichever client words
+ * it (nodeErrors.ts `halted`, key `error:halt`: revm's "EVM error <Halt>", geth's core/vm words,
+ * "stack limit reached" included, at an old block too), returned in the nodes' words where they
+ * agree, else "out of gas" (both out of gas) or "execution halted", with geth's -32000 (tally.ts
+ * `wordless`); anvil's "intrinsic gas too high -- CallGasCostMoreThanGasLimit" is the
+ * `intrinsic` kind (geth's "intrinsic gas too low"). 1 in part: a halt for want of gas where
+ * the call named none (nodeErrors.ts `capped`) charges no one who answered otherwise (fanOut.ts
+ * `#finish`), but agreed it still stands over a result: taken as no dissent, a liar's made-up
+ * result would stand beside two low-cap honest nodes' halts (a denial is kept over a lie).
+ *
  * Found:
  * 1. (medium, framing) A halt that depends on the node's own gas cap is agreed as the chain's
  *    answer, and the node that ran the call to its end is charged for its result. `RUN_ENDED`
@@ -160,7 +170,7 @@ async function run(rpc: Polled, method: string, params: (head: number) => unknow
 
 describe("finding 1: a halt under one node's gas cap is agreed, the node that ran it framed", () => {
   for (const method of ['eth_call', 'eth_estimateGas'])
-    it.fails(`correct behaviour: ${method} of a heavy view: the liar's halt beside a low-cap node's costs the high-cap node nothing`, async () => {
+    it(`Fixed: ${method} of a heavy view: the liar's halt beside a low-cap node's costs the high-cap node nothing`, async () => {
       // aws: anvil's own cap; home: an honest node capped at 100k; the liar runs every call so.
       const rpc = polled([labNode(lab, 'aws', 'aws'), lowCap('home'), lowCap('liar')], 2, 4_000)
       try {
@@ -194,7 +204,7 @@ function geth(name: string): Source {
 }
 
 describe("finding 2: geth's words for a stack overflow read as 'not now'", () => {
-  it.fails("correct behaviour: three geth domains' 'stack limit reached 1024 (1023)' is their answer, nothing charged", async () => {
+  it("Fixed: three geth domains' 'stack limit reached 1024 (1023)' is their answer, nothing charged", async () => {
     const rpc = polled([geth('aws'), geth('gcp'), geth('home')], 2, 4_000)
     try {
       const out = await run(rpc, 'eth_call', () => [{ data: DEEP }, 'latest'])
@@ -227,7 +237,7 @@ describe("finding 2: geth's words for a stack overflow read as 'not now'", () =>
       await rpc.close()
     }
   }, 20_000)
-  it.fails("correct behaviour: geth's other words for how a run ended are its answer at an old block too", () => {
+  it("Fixed: geth's other words for how a run ended are its answer at an old block too", () => {
     for (const words of [
       'contract creation code storage out of gas',
       'invalid code: must not begin with 0xef',
@@ -240,7 +250,7 @@ describe("finding 2: geth's words for a stack overflow read as 'not now'", () =>
 })
 
 describe("finding 3: one halt in two clients' words is no agreement", () => {
-  it.fails("correct behaviour: anvil's -32603 'EVM error OutOfGas' and geth's 'out of gas' to one view are one answer", async () => {
+  it("Fixed: anvil's -32603 'EVM error OutOfGas' and geth's 'out of gas' to one view are one answer", async () => {
     const rpc = polled([labNode(lab, 'aws', 'aws'), geth('gcp')], 2, 4_000)
     try {
       const out = await run(rpc, 'eth_call', () => [{ data: LOOPS }, 'latest'], 3)
@@ -253,7 +263,7 @@ describe("finding 3: one halt in two clients' words is no agreement", () => {
     }
   }, 20_000)
 
-  it.fails("correct behaviour: the liar echoing geth's words beside a geth domain costs the anvil domain nothing", async () => {
+  it("Fixed: the liar echoing geth's words beside a geth domain costs the anvil domain nothing", async () => {
     const rpc = polled([labNode(lab, 'aws', 'aws'), geth('gcp'), geth('liar')], 2, 4_000)
     try {
       const out = await run(rpc, 'eth_call', () => [{ data: LOOPS }, 'latest'])
