@@ -1,0 +1,388 @@
+/**
+ * Attacker's review of read-your-writes after 2e3da61 (head.ts `#confirmAt` keeps the caller's
+ * placed block on a rollback below it while a source that counts still stands on it,
+ * `#standsOn`), against one hostile source (well-formed, correctly hashed, wrong on purpose)
+ * beside honest ones: head.ts `#confirmAt`/`#settle`, headChoice.ts `accepts`, handlers/read.ts
+ * `atShown`/`gone`, handlers/prove.ts `trustedHeaderFor`, rules.ts `pinBlock`/`pinLogs`. Real
+ * anvil (no mining but the test's; an honest rollback is `evm_snapshot`/`evm_revert`), each
+ * source its own domain, quorum 2. Each finding is an `it.fails('correct behaviour: …')`,
+ * checked failing as a plain `it` for the hole's own reason (message quoted).
+ *
+ * Found:
+ * 1. (high with `prover: proofs()`, medium without) One liar vetoes an honest rollback that every
+ *    other domain made: reads of `latest` are its lone state of the dropped block, `proven`.
+ *    aws and gcp honest, the liar a `stayer`. The caller's ping is mined in B = A + 1, its
+ *    receipt agreed (proven); the chain reverts to A (the ping is dropped); aws and gcp report
+ *    A, the liar keeps reporting B (real, correctly hashed, kept from before). Observed 'chain
+ *    back at #2; nonce "0x1" proven at #3, … (ten reads, 2 s); latest block null agreed at #3;
+ *    logs at latest [{"address":"0x5fbdb…" degraded at #3' (without proofs: '"0x1" degraded at
+ *    #3' ten times): the nonce of the dropped transaction, labelled `proven`, from the liar alone
+ *    (no honest node has B any more), the dropped ping's log, and `eth_getBlockByNumber('latest')`
+ *    null "agreed"; status `headConfirmed: true` at #3, which only the liar reports. It lasts as
+ *    long as the chain stays below B (here for good: nothing is mined; on a live chain, a
+ *    rollback of d blocks to a shorter chain, d slots), where shorterReorg.test.ts has reads
+ *    follow the new chain at once. The 40b header's price ("never the liar's alone") does not
+ *    hold. 2e3da61's `#standsOn` is not even reached: the rollback is never accepted. Code:
+ *    headChoice.ts `accepts` (a lower candidate needs *every* backer, by `hashes`, at it: the
+ *    liar's chain runs through A, so its head at B vetoes two domains) and head.ts `#settle`
+ *    (re-settles `backersOf(confirmedHead)`, domains forced to the quorum: B stays confirmed on
+ *    the liar's word, cf. 37b 5); then `trustedHeaderFor` proves at that head. Fix: a lower
+ *    candidate is a rollback when the sources whose *head* it is span the quorum and each once
+ *    reported the confirmed head as its head (`heads.has`) and left it; a source elsewhere does
+ *    not veto it. That still refuses 40b's fake (gcp never reported B) and a lagging subset
+ *    (none reported B). Likewise `#standsOn`: keep the placed block only while no quorum of
+ *    domains that reported it has left it.
+ * 2. (high, wrong answer labelled agreed) 40b's fake rollback beside a load-balanced honest node
+ *    makes `gone` forget the caller's real block: the nonce before its own mined transaction,
+ *    agreed. 40b's setup (aws jumps over A, gcp held at A and without B, the liar rolls back to
+ *    A), but aws is 39c's load-balanced endpoint: head current (B, and on), reads by hash from a
+ *    backend that has not imported B (`null`, "header for hash not found"). 2e3da61 keeps B
+ *    placed (aws stands on it); the read pinned there fails at every source (the liar refuses
+ *    too), so `atShown` asks `gone`, whose `reached` counts aws (its head is past B) and the liar
+ *    (it reported B before): both say `null`, two domains. Observed 'receipt agreed, "0x1" agreed
+ *    at #5, AllSourcesFailedError 4900, AllSourcesFailedError 4900, "0x0" agreed at #4, "0x0"
+ *    agreed at #4, …' (for good). Code: read.ts `gone` (a `null` counts from a source whose own
+ *    head's chain holds the block). Fix: count a domain's `null` only from a source that has
+ *    left the block (`s.hashes.get(shown.number) !== shown.hash`, or its head below it after it
+ *    reported it): aws's `null` contradicts its own head (a lagging backend), so only the liar's
+ *    counts and the read is a denial, the price 40b accepted.
+ *
+ * Held (tested below): after attack 1, once the chain regrows (a block at B's height, B'),
+ * reads are B''s, agreed, and a logs subscription and an eth_newFilter each give the ping's log
+ * once and then `removed: true` once (up to ~1.6 s after B' in the full file); 40b's fake
+ * rollback beside a late importer (hostile.ts `lateImporter`, 600 ms) instead of a held gcp:
+ * the nonce at `latest` is never the one before the caller's transaction (aws alone,
+ * `degraded`, ~600 ms, then agreed), so 40b's suspected "placed already gone" is closed.
+ * Held (read, not tested): a liar cannot keep a made-up block placed with
+ * `#standsOn`: `shown` takes a hash only from an `agreed`/`proven` answer (requestWithMeta.ts
+ * `PLACED`), and `#standsOn` only keeps a block placed, never places one.
+ */
+import assert from 'node:assert/strict'
+import { afterAll, beforeAll, describe, it, onTestFinished } from 'vitest'
+import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
+import { proofs } from '../../src/proofs/index.ts'
+import { CHAIN_ID } from '../helpers.ts'
+import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
+import { deployAnswer, PING_INIT, sendPing } from '../workload.ts'
+import { settle } from './fleet.ts'
+import { hostile, lateImporter } from './hostile.ts'
+
+const hex = (n: number | bigint) => `0x${n.toString(16)}`
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const PINGER = devAccounts[1]!.address
+
+let anvil: Anvil
+let emitter: string
+beforeAll(async () => {
+  anvil = await startAnvil({ noMining: true })
+  emitter = await deployAnswer(anvil, PING_INIT)
+  await anvil.rpc('evm_mine')
+}, 60_000)
+afterAll(() => anvil?.stop())
+
+type Block = { number: string; hash: string }
+const top = async () => Number(await anvil.rpc<string>('eth_blockNumber'))
+
+/**
+ * The liar: honest until `stay()`; from then on it stands on the block that was the head then
+ * (B), whatever the chain does: its `latest` is B, and B's state, proofs and logs are kept
+ * (fetched before), as a node that missed a reorg (or pretends to) would answer.
+ */
+function stayer(name = 'liar') {
+  let kept: Record<string, unknown> | undefined
+  const stay = async () => {
+    const b = await anvil.rpc<Block>('eth_getBlockByNumber', ['latest', false])
+    const n = b.number
+    kept = {
+      n,
+      hash: b.hash,
+      block: b,
+      full: await anvil.rpc('eth_getBlockByNumber', [n, true]),
+      nonce: await anvil.rpc('eth_getTransactionCount', [PINGER, n]),
+      proof: await anvil.rpc('eth_getProof', [PINGER, [], n]),
+      logs: await anvil.rpc('eth_getLogs', [{ fromBlock: n, toBlock: n }]),
+    }
+  }
+  const source = hostile(
+    http(anvil.url, { name, domain: name, timeout: 2_000 }),
+    async (method, params, answer) => {
+      const k = kept
+      if (!k) return answer()
+      const p = params as unknown[]
+      const full = () => (p[1] ? k.full : k.block)
+      if (method === 'eth_blockNumber') return k.n
+      if (method === 'eth_getBlockByNumber' && (p[0] === 'latest' || p[0] === k.n)) return full()
+      if (method === 'eth_getBlockByHash' && p[0] === k.hash) return full()
+      const at = JSON.stringify(p)
+      const here = at.includes(k.hash as string) || at.includes(`"${k.n}"`) || at.includes('latest')
+      if (here && method === 'eth_getTransactionCount') return k.nonce
+      if (here && method === 'eth_getProof' && p[0] === PINGER) return k.proof
+      if (here && method === 'eth_getLogs') return k.logs
+      return answer()
+    },
+    { name, domain: name },
+  )
+  return { source, stay }
+}
+
+const fleet = (sources: Source[], prove = false) =>
+  createOutlast({
+    chainId: CHAIN_ID,
+    quorum: { domains: 2 },
+    sources,
+    timeout: 5_000,
+    pollingInterval: 100,
+    ...(prove ? { prover: proofs() } : {}),
+  })
+type Fleet = ReturnType<typeof fleet>
+
+async function headAt(rpc: Fleet, n: number) {
+  for (let t = 0; t < 200 && Number(await rpc.request({ method: 'eth_blockNumber' })) < n; t++)
+    await sleep(25)
+}
+
+const said = async (
+  p: Promise<{ result: unknown; meta: { consistency: string; block?: { number: number } } }>,
+) => {
+  const r = await settle(p)
+  return r.error
+    ? `${r.error.name} ${String(r.error.code)}`
+    : `${JSON.stringify(r.value!.result).slice(0, 40)} ${r.value!.meta.consistency} at #${r.value!.meta.block?.number}`
+}
+
+type Log = { blockNumber: string; transactionHash: string; removed?: boolean }
+const logShown = (l: Log) => `#${Number(l.blockNumber)}${l.removed ? ' removed' : ''}`
+
+/**
+ * An honest rollback: aws and gcp honest, the liar a `stayer`. The caller's ping is mined in B
+ * = A + 1, its receipt agreed (B placed); the liar stays on B; the chain reverts to A.
+ */
+async function honestRollback(
+  prove = false,
+  first?: (rpc: Fleet) => Promise<void>,
+  before?: () => Promise<void>,
+) {
+  const liar = stayer()
+  const names = ['aws', 'gcp']
+  const honest = names.map((name) => http(anvil.url, { name, domain: name, timeout: 2_000 }))
+  const rpc = fleet([...honest, liar.source], prove)
+  await rpc.connect()
+  await first?.(rpc)
+  const a = await top()
+  const nonce = Number(await anvil.rpc<string>('eth_getTransactionCount', [PINGER, 'latest']))
+  const snapshot = await anvil.rpc<string>('evm_snapshot')
+  const tx = await sendPing(anvil, emitter, 11)
+  await anvil.rpc('evm_mine')
+  await headAt(rpc, a + 1)
+  const receipt = await rpc.requestWithMeta({ method: 'eth_getTransactionReceipt', params: [tx] })
+  await before?.()
+  await liar.stay()
+  await anvil.rpc('evm_revert', [snapshot])
+  return { rpc, a, nonce, tx, receipt }
+}
+
+describe('attack 1: a liar stands on the caller’s block after an honest rollback', () => {
+  for (const prove of [false, true])
+    it.fails(`correct behaviour${prove ? ' (proofs)' : ''}: reads of latest after the rollback are never the liar’s lone state of the dropped block`, async () => {
+      const { rpc, a, nonce, receipt } = await honestRollback(prove)
+      try {
+        assert.equal(receipt.meta.consistency, prove ? 'proven' : 'agreed')
+        const count = { method: 'eth_getTransactionCount', params: [PINGER, 'latest'] }
+        const after: string[] = []
+        for (let i = 0; i < 10; i++, await sleep(200))
+          after.push(await said(rpc.requestWithMeta(count)))
+        const latest = await said(
+          rpc.requestWithMeta({ method: 'eth_getBlockByNumber', params: ['latest', false] }),
+        )
+        const logs = await said(
+          rpc.requestWithMeta({ method: 'eth_getLogs', params: [{ address: emitter }] }),
+        )
+        const seen = `chain back at #${a}; nonce ${after.join(', ')}; latest block ${latest}; logs at latest ${logs}`
+        assert.ok(!after.some((x) => x.startsWith(`"${hex(nonce + 1)}"`)), seen)
+        assert.ok(!logs.startsWith('[{'), seen)
+      } finally {
+        await rpc.close()
+      }
+    }, 20_000)
+
+  it('Held: once the chain regrows (a block at B’s height), reads are its, and the ping’s log is delivered, then removed, once', async () => {
+    const logs: Log[] = []
+    const early: Log[] = []
+    let filter = ''
+    let client: Fleet | undefined
+    const changes = async () =>
+      (await client!.request({ method: 'eth_getFilterChanges', params: [filter] })) as Log[]
+    const { rpc, a, nonce, tx } = await honestRollback(
+      false,
+      async (rpc) => {
+        client = rpc
+        await rpc.subscribe(['logs', { address: emitter }], (l) => logs.push(l as Log))
+        const f = { method: 'eth_newFilter', params: [{ address: emitter }] }
+        filter = (await rpc.request(f)) as string
+      },
+      async () => {
+        for (let t = 0; t < 100 && logs.length === 0; t++) await sleep(50)
+        early.push(...(await changes()))
+      },
+    )
+    try {
+      await sleep(500)
+      const polled = [...early, ...(await changes())]
+      await anvil.rpc('evm_mine')
+      const removed = () => logs.some((l) => l.removed)
+      for (let t = 0; t < 60 && !removed(); t++) await sleep(50)
+      const count = { method: 'eth_getTransactionCount', params: [PINGER, 'latest'] }
+      const read = await said(rpc.requestWithMeta(count))
+      polled.push(...(await changes()))
+      const mine = (l: Log) => l.transactionHash === tx
+      const seen = `read ${read}; subscription ${logs.filter(mine).map(logShown)}; filter ${polled.filter(mine).map(logShown)}`
+      const b = `#${a + 1},#${a + 1} removed`
+      assert.equal(seen, `read "${hex(nonce)}" agreed at #${a + 1}; subscription ${b}; filter ${b}`)
+    } finally {
+      await rpc.close()
+    }
+  }, 20_000)
+})
+
+/**
+ * An honest node in its own domain (40b's `held`): head held at `view.frozen` while it is set;
+ * with `view.lagFrom` set, a load-balanced endpoint whose head is current but whose reads by
+ * hash of blocks from `lagFrom` on reach a backend that has not imported them yet (`null`,
+ * "header for hash not found").
+ */
+function held(name: string) {
+  const view = { frozen: undefined as number | undefined, lagFrom: undefined as number | undefined }
+  const notFound = () =>
+    new RpcResponseError(name, { code: -32000, message: 'header for hash not found' })
+  const source = hostile(
+    http(anvil.url, { name, domain: name, timeout: 2_000 }),
+    async (method, params, answer) => {
+      const f = view.frozen
+      const l = view.lagFrom
+      if (l !== undefined) {
+        const hashes = JSON.stringify(params).match(/0x[0-9a-f]{64}/g) ?? []
+        for (const h of hashes) {
+          const b = await anvil.rpc<Block | null>('eth_getBlockByHash', [h, false])
+          if (b && Number(b.number) >= l) {
+            if (method === 'eth_getBlockByHash') return null
+            if (method !== 'eth_getTransactionReceipt' && method !== 'eth_getTransactionByHash')
+              throw notFound()
+          }
+        }
+      }
+      if (f === undefined) return answer()
+      if (method === 'eth_blockNumber') return hex(f)
+      if (method === 'eth_getBlockByNumber') {
+        const at = params[0] === 'latest' || params[0] === 'pending' ? f : Number(params[0])
+        return at > f ? null : anvil.rpc('eth_getBlockByNumber', [hex(at), params[1]])
+      }
+      if (method === 'eth_getBlockByHash') {
+        const b = await anvil.rpc<Block | null>('eth_getBlockByHash', [params[0], false])
+        return b && Number(b.number) > f ? null : answer()
+      }
+      return answer()
+    },
+    { name, domain: name },
+  )
+  return { source, view }
+}
+
+/**
+ * The liar (40b's `roller`): once `view.rollTo` is set its `latest` is that older block, and
+ * every block above it is none to it (`null` by hash, "header for hash not found" for reads).
+ */
+function roller(name = 'liar') {
+  const view = { rollTo: undefined as number | undefined }
+  const source = hostile(
+    http(anvil.url, { name, domain: name, timeout: 2_000 }),
+    async (method, params, answer) => {
+      const r = view.rollTo
+      if (r === undefined) return answer()
+      if (method === 'eth_blockNumber') return hex(r)
+      if (method === 'eth_getBlockByNumber' && params[0] === 'latest')
+        return anvil.rpc('eth_getBlockByNumber', [hex(r), params[1]])
+      for (const h of JSON.stringify(params).match(/0x[0-9a-f]{64}/g) ?? []) {
+        const b = await anvil.rpc<Block | null>('eth_getBlockByHash', [h, false])
+        if (b && Number(b.number) > r) {
+          if (method === 'eth_getBlockByHash') return null
+          throw new RpcResponseError(name, { code: -32000, message: 'header for hash not found' })
+        }
+      }
+      return answer()
+    },
+    { name, domain: name },
+  )
+  return { source, view }
+}
+
+describe('attack 2: 40b’s fake rollback beside a load-balanced honest node', () => {
+  it.fails('correct behaviour: `gone` does not forget the caller’s block on a null from a node whose own chain holds it', async () => {
+    const aws = held('aws')
+    const gcp = held('gcp')
+    const liar = roller()
+    const rpc = fleet([aws.source, gcp.source, liar.source])
+    try {
+      await rpc.connect()
+      aws.view.frozen = await top()
+      await anvil.rpc('evm_mine')
+      const a = await top()
+      await headAt(rpc, a)
+      gcp.view.frozen = a
+      gcp.view.lagFrom = a + 1
+      const nonce = Number(await anvil.rpc<string>('eth_getTransactionCount', [PINGER, 'latest']))
+      const tx = await sendPing(anvil, emitter, 7)
+      await anvil.rpc('evm_mine')
+      aws.view.frozen = undefined
+      await headAt(rpc, a + 1)
+      const receipt = await rpc.requestWithMeta({
+        method: 'eth_getTransactionReceipt',
+        params: [tx],
+      })
+      const count = { method: 'eth_getTransactionCount', params: [PINGER, 'latest'] }
+      const seen = [`receipt ${receipt.meta.consistency}`, await said(rpc.requestWithMeta(count))]
+      aws.view.lagFrom = a + 1
+      liar.view.rollTo = a
+      for (let i = 0; i < 8; i++, await sleep(150))
+        seen.push(await said(rpc.requestWithMeta(count)))
+      assert.ok(!seen.some((x) => x.startsWith(`"${hex(nonce)}"`)), seen.join(', '))
+    } finally {
+      await rpc.close()
+    }
+  }, 20_000)
+})
+
+describe('40b’s suspected item: the fake rollback beside a late importer', () => {
+  it('Held: the nonce at latest is never the one before the caller’s transaction (degraded, then agreed)', async () => {
+    const aws = held('aws')
+    const gcp = lateImporter(anvil, 'gcp', 600)
+    const liar = roller()
+    const rpc = fleet([aws.source, gcp, liar.source])
+    onTestFinished(() => gcp.stop())
+    try {
+      await rpc.connect()
+      aws.view.frozen = await top()
+      await anvil.rpc('evm_mine')
+      const a = await top()
+      await headAt(rpc, a)
+      await sleep(700)
+      const nonce = Number(await anvil.rpc<string>('eth_getTransactionCount', [PINGER, 'latest']))
+      const tx = await sendPing(anvil, emitter, 7)
+      await anvil.rpc('evm_mine')
+      aws.view.frozen = undefined
+      await headAt(rpc, a + 1)
+      const receipt = await rpc.requestWithMeta({
+        method: 'eth_getTransactionReceipt',
+        params: [tx],
+      })
+      liar.view.rollTo = a
+      const count = { method: 'eth_getTransactionCount', params: [PINGER, 'latest'] }
+      const seen = [`receipt ${receipt.meta.consistency}`]
+      for (let i = 0; i < 12; i++, await sleep(100))
+        seen.push(await said(rpc.requestWithMeta(count)))
+      assert.ok(!seen.some((x) => x.startsWith(`"${hex(nonce)}"`)), seen.join(', '))
+      assert.ok(seen.at(-1)!.includes('agreed'), seen.join(', '))
+    } finally {
+      await rpc.close()
+    }
+  }, 20_000)
+})
