@@ -15,6 +15,7 @@ import {
   quorumAmong,
   reachOf,
   seenAt,
+  steppedBackTo,
 } from './headChoice.ts'
 import { defaultMaxAge, fromTheFuture, judgeHeads, type TimedHead } from './headClock.ts'
 import { type Link, linkOf } from './headLink.ts'
@@ -276,6 +277,7 @@ class Tracker {
     if (s.head && number < s.head.number)
       for (const n of s.hashes.keys()) if (n > number) s.hashes.delete(n)
     s.head = { number, hash, at: this.#now() }
+    s.peak = Math.max(s.peak, number)
     // Its lag, as `mark` counts it, now rather than at the next head (a source polled after the
     // head was settled would keep the lag its previous head had).
     if (this.#agreed) s.lag = Math.max(0, this.#agreed.number - number)
@@ -345,6 +347,7 @@ class Tracker {
       this.#trustQuorum,
       () => this.#plausible(c.number) && this.#linkOf(c.hash).state === 'linked',
       () => this.#disowned(),
+      () => steppedBackTo(c, this.#o.sources.filter(counts)),
     )
   }
 
@@ -357,6 +360,15 @@ class Tracker {
         (s.head?.number ?? -1) >= b.number &&
         s.hashes.get(b.number) === b.hash,
     )
+  }
+
+  /** The domains that stood at or above `b` and now stand below it or on another chain. */
+  #left(b: Head): number {
+    return new Set(
+      this.#o.sources
+        .filter((s) => counts(s) && s.peak >= b.number && s.hashes.get(b.number) !== b.hash)
+        .map((s) => s.domain),
+    ).size
   }
 
   /** Is the head a lone one whose every backer was cut off as lying since? */
@@ -592,11 +604,12 @@ class Tracker {
     if (this.#confirmedHead && c.number < this.#confirmedHead.number) {
       for (const n of this.#confirmedHashes.keys())
         if (n > c.number) this.#confirmedHashes.delete(n)
-      // A block shown above a rollback is gone with it (reads of `latest` are not pinned to it)
-      // unless a source still stands on it: a liar's rollback beside a domain a block behind took
-      // the caller's own block back from under a domain that had it (reviewOfSession40b 1).
+      // A block shown above a rollback is gone with it (reads of `latest` are not pinned to it),
+      // once domains enough left it or none stands on it: a lone liar neither keeps it past an
+      // honest rollback nor takes it away (reviewOfSession40b 1, 40e 1).
       const p = this.#placed
-      if (p && p.number > c.number && !this.#standsOn(p)) this.#placed = undefined
+      if (p && p.number > c.number && (this.#left(p) >= this.#trustQuorum || !this.#standsOn(p)))
+        this.#placed = undefined
       for (const [x, n] of this.#askedFor) this.#askedFor.set(x, Math.min(n, c.number))
     }
     if (this.#confirmedHead?.hash !== c.hash) this.#linked.clear()

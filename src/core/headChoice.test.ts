@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'vitest'
-import { accepts, highestAgreed } from './headChoice.ts'
+import { accepts, highestAgreed, steppedBackTo } from './headChoice.ts'
 import type { SourceState } from './sourceState.ts'
 
 /** A source in `domain` that reported `hashes` (height to hash). */
@@ -70,5 +70,39 @@ describe('accepts: a lone head at the confirmed head', () => {
       accepts(lone(3, 'y3'), confirmed, 2, linked, () => true),
       false,
     )
+  })
+})
+
+describe('accepts: a lower confirmed head (a rollback)', () => {
+  const confirmed = { number: 4, hash: 'x4' }
+  /** A source in `domain` whose head is `at` and whose highest head was `peak`. */
+  const at = (domain: string, number: number, hash: string, peak: number) =>
+    ({ domain, head: { number, hash, at: 0 }, peak }) as never as SourceState
+  const lower = (backers: SourceState[]) => ({
+    number: 3,
+    hash: 'x3',
+    backers,
+    domains: new Set(backers.map((s) => s.domain)).size,
+  })
+  const rollback = (sources: SourceState[], standing: SourceState[] = []) =>
+    accepts(
+      lower(sources),
+      confirmed,
+      2,
+      () => true,
+      () => false,
+      () => steppedBackTo({ number: 3, hash: 'x3' }, [...sources, ...standing]),
+    )
+
+  it('is taken when two domains stepped back to it, whatever a third still reports (reviewOfSession40e 1)', () => {
+    assert.equal(
+      rollback([at('aws', 3, 'x3', 4), at('gcp', 3, 'x3', 4)], [at('liar', 4, 'x4', 4)]),
+      true,
+    )
+  })
+
+  it('is refused beside a domain that never passed it: a lagging domain and one liar are no rollback (reviewOfSession40b 1)', () => {
+    assert.equal(rollback([at('gcp', 3, 'x3', 3), at('liar', 3, 'x3', 4)]), false)
+    assert.equal(steppedBackTo({ number: 3, hash: 'x3' }, [at('aws', 3, 'y3', 4)]), 0)
   })
 })

@@ -89,8 +89,11 @@ export const backersOf = (
 
 /**
  * May `c` become the head? A confirmed head (backed by `trustQuorum` domains) replaces any
- * unconfirmed one and moves forward; it moves back only when its backers themselves stand at it
- * now (a rollback or a reorg to a shorter chain, not a lagging subset). An unconfirmed head only
+ * unconfirmed one and moves forward; it moves back only when `trustQuorum` domains stepped back
+ * to it (`steppedBack`: their head is `c` and they once reported a higher one; a rollback or a
+ * reorg to a shorter chain, not a lagging subset). Counted by its backers standing at it, one
+ * liar still at the old head held back every honest rollback, and one liar stepping back beside
+ * a domain a block behind rolled the caller's block away (reviewOfSession40e 1, 40b 1). An unconfirmed head only
  * stands in while nothing confirmed is newer, and only if `standsAlone()` (it is plausible and
  * extends the agreed chain by parent hash; asked last, only when it matters); or it is the
  * confirmed head itself, which a source stands at, while the head is one whose every backer was
@@ -103,6 +106,7 @@ export function accepts(
   trustQuorum: number,
   standsAlone: () => boolean,
   disowned: () => boolean = () => false,
+  steppedBack: () => number = () => 0,
 ): boolean {
   if (c.domains < trustQuorum)
     return (
@@ -111,8 +115,14 @@ export function accepts(
       (c.hash === confirmed.hash && disowned())
     )
   if (!confirmed || c.number >= confirmed.number) return true
-  return c.backers.every((s) => s.head?.number === c.number && s.head.hash === c.hash)
+  return steppedBack() >= trustQuorum
 }
+
+/** The domains among `sources` whose head is `at` and who once reported a higher one. */
+export const steppedBackTo = (at: Head, sources: readonly SourceState[]): number =>
+  new Set(
+    sources.filter((s) => s.head?.hash === at.hash && s.peak > at.number).map((s) => s.domain),
+  ).size
 
 /**
  * Milliseconds per block the chain may take at its fastest: half what the confirmed heads

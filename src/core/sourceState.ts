@@ -58,6 +58,8 @@ export type SourceState = {
   readonly hashes: Map<number, string>
   /** The hashes of the heads it reported, newest 128: blocks it said it had, kept past a dip. */
   readonly heads: Set<string>
+  /** The highest head it reported: one at a lower head now has stepped back (a rollback). */
+  peak: number
   /** How far the agreed head is above its head, in blocks. */
   lag: number
   forked: boolean
@@ -102,6 +104,7 @@ export function createSourceState(source: Source, breaker?: BreakerOptions): Sou
     head: undefined,
     hashes: new Map(),
     heads: new Set(),
+    peak: -1,
     lag: 0,
     forked: false,
     unconfirmed: false,

@@ -10,7 +10,9 @@
  *
  * Fixed the same stop (renamed "Fixed …"): 1, a rollback below the placed block forgets it only
  * when no source that counts (not cut off as lying) still stands at or above it on its chain
- * (head.ts `#standsOn`): aws's head at B keeps the caller's block. The agreed head still steps
+ * (head.ts `#standsOn`): aws's head at B keeps the caller's block. Since 40e, the liar's step
+ * back beside gcp (which never passed A) is no rollback at all (headChoice.ts `steppedBackTo`),
+ * and the text below about the head stepping back to A is how it was before that. The agreed head still steps
  * back to A (eth_getBlockByNumber('latest') is A's, as 39j chose); reads of `latest` stay at B.
  * The price: after an honest rollback, a liar standing on the old block keeps the pin until the
  * chain regrows past it (one slot on a live chain); reads there are the nodes' answers by hash

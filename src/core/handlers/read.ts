@@ -90,8 +90,13 @@ async function atShown(engine: Engine, c: Call, pinned: Pinned, pin: () => Promi
  * lagging domains' `null` made the client forget it: reviewOfSession39h).
  */
 async function gone(engine: Engine, shown: Head, deadline: number): Promise<boolean> {
+  // Not one whose own chain still holds it: a load-balanced node's backend a block behind says
+  // `null` by hash while its head stands past it (reviewOfSession40e 2).
   const reached = engine.pool.states.filter(
-    (s) => !s.untrusted && (s.heads.has(shown.hash) || (s.head?.number ?? -1) >= shown.number),
+    (s) =>
+      !s.untrusted &&
+      (s.heads.has(shown.hash) || (s.head?.number ?? -1) >= shown.number) &&
+      s.hashes.get(shown.number) !== shown.hash,
   )
   const signal = AbortSignal.timeout(Math.max(0, Math.ceil(deadline - Date.now())))
   const none = await Promise.all(
