@@ -10,18 +10,21 @@
  * for the hole's own reason (the observed value quoted below).
  *
  * Found:
- * 1. (medium, wrong message) An agreed node error reaches the caller in outlast's words for one
- *    source, "<source>: JSON-RPC error <code>: <node's words>", not the node's: `RpcResponseError`'s
- *    `message` is a `SourceError`'s, and `outlast/viem` (`forViem`), the EIP-1193 `request` and
- *    `outlast proxy` (jsonRpc.ts `errorObject` → `messageOf`) pass it on as the error's message.
+ * 1. (medium, wrong message) An agreed node error reaches the caller in outlast's words for
+ *    one source, "<source>: JSON-RPC error <code>: <node's words>", not the node's:
+ *    `RpcResponseError`'s `message` is a `SourceError`'s, and `outlast/viem` (`forViem`), the
+ *    EIP-1193 `request` and `outlast proxy` (jsonRpc.ts `errorObject` → `messageOf`) pass it on as the error's message.
  *    viem reads the reason from the message where there is no revert data: `readContract` of a
  *    view that runs out of gas is `ContractFunctionRevertedError` with reason "aws: JSON-RPC error
  *    -32603: EVM error OutOfGas" (direct: "EVM error OutOfGas"); a call that reverts without data
  *    is "Execution reverted with reason: aws: JSON-RPC error 3: ." (direct: "Execution reverted
  *    for an unknown reason."). Through the proxy, viem (`http` with `batch: true`), `cast` and
  *    any JSON-RPC client get message "aws: JSON-RPC error 3: execution reverted: nope" (anvil:
- *    "execution reverted: nope"). The first source's name is shown to the user as if it were the
- *    contract's reason, and which source it is changes from call to call. Responsible:
+ *    "execution reverted: nope"). `estimateContractGas` of the looping view: "Execution reverted
+ *    with reason: aws: JSON-RPC error -32003: Out of gas: gas required exceeds allowance:
+ *    30000000." (direct: "… reason: Out of gas: gas required exceeds allowance: 30000000.").
+ *    The first source's name is shown to the user as if it were the contract's reason, and
+ *    which source it is changes from call to call. Responsible:
  *    shared/errors.ts `RpcResponseError` (message), adapters/viem.ts `forViem`, proxy/jsonRpc.ts
  *    `errorObject`. Fix: an agreed node error goes out with the node's own message (the agreed
  *    words, `wordless`'s where they differ), its code and data; the source's name stays in
@@ -31,26 +34,35 @@
  *    attempt timeout (10 s by default) before the rejection is returned, though two domains
  *    agreed on it within ~100 ms and neither knows the transaction (`knownTo` asked). Observed:
  *    viem `NonceTooLowError` after ~10 s with one domain of three blackholed (direct: 9 ms; all
- *    three up: ~150 ms; one a block behind: ~80 ms). A bot's retry loop or a wallet's "send"
- *    button hangs 10 s on every stale nonce while a cloud is down: the very outage outlast is for.
+ *    three up: ~150 ms; one a block behind: ~80 ms); an ethers `sendTransaction` from an empty
+ *    account with its gas given (no estimate first) is `INSUFFICIENT_FUNDS` after ~10 s too.
+ *    A bot's retry loop or a wallet's "send" button hangs 10 s on every stale nonce while a
+ *    cloud is down: the very outage outlast is for.
  *    Responsible: core/broadcast.ts `Broadcast.#unaccepted` ("wait for the others, up to the
  *    deadline" once `#refusedByTwo` and no domain knows it). Fix: once two domains refused it for
  *    the same reason and none knows it, give the silent ones a bounded patience (as
  *    `SECOND_FLOOR`/`waitFor` do for an acceptance), then return the agreed rejection.
  *
- * Held (same result, error class and decoded error as viem / ethers straight to anvil, honest,
- * one domain blackholed, one a block behind): viem `readContract` (value, `Error(string)`,
- * custom error `Bad(5)`, `Panic(0x11)` decoded), `readContract` at a `blockNumber`,
- * `simulateContract` + `writeContract` + `waitForTransactionReceipt` +
- * `getTransactionConfirmations`, `getLogs` with an event ABI, `estimateContractGas` reverting
- * `Bad(0)`, `multicall` (a deployed Multicall3) and a `batch: { multicall: true }` client mixing
- * good and reverting reads, `watchContractEvent` and `watchBlockNumber` polling,
- * `InsufficientFundsError`, `NonceTooLowError` (all up); viem `http({ batch: true })` against
- * `outlast proxy` (results and decoded errors, message aside: 1); ethers `Contract` reverts
- * (`reason`, `revert.name`/`args` for `Error`, `Bad`, `Panic`; "missing revert data" for the
- * out-of-gas view), `estimateGas` reverting, `wallet.sendTransaction` + `tx.wait()`,
- * `provider.getLogs`, `contract.once(event)`, `INSUFFICIENT_FUNDS`, `NONCE_EXPIRED`, through
- * `OutlastProvider` and through a `JsonRpcProvider` (batching) on the proxy.
+ * Held (same result, error class and decoded error as viem / ethers straight to anvil). Kept as
+ * tests, with the fleet honest, one domain blackholed and one a block behind: viem
+ * `readContract` (`Error(string)`, custom error `Bad(5)`, `Panic(0x11)` decoded),
+ * `estimateContractGas` and `simulateContract` reverting `Bad(0)`, `simulateContract` +
+ * `writeContract` + `waitForTransactionReceipt` + `getTransactionConfirmations`, `getLogs` with
+ * an event ABI, `readContract` at the receipt's `blockNumber`, `multicall` (a deployed
+ * Multicall3) and a `batch: { multicall: true }` client mixing good and reverting reads. With
+ * the fleet honest: ethers `Contract` reverts (`reason`, `revert` for `Error`, `Bad`, `Panic`;
+ * "missing revert data" for the out-of-gas view), `estimateGas` reverting, `sendTransaction` +
+ * `tx.wait()`, `provider.getLogs`, `contract.once(event)`, `INSUFFICIENT_FUNDS`,
+ * `NONCE_EXPIRED`, through `OutlastProvider` and a `JsonRpcProvider` (batching) on the proxy.
+ * Compared by hand in scratch runs (not kept as tests): `watchContractEvent` and
+ * `watchBlockNumber` polling, `InsufficientFundsError` and `NonceTooLowError` (all three
+ * modes, time aside: 2); viem `http({ batch: true })` on the proxy mixing good and reverting
+ * reads (message aside: 1); honest: `readContract` at a block before the deploy and above the
+ * head, `getLogs` above the head and backwards (`InvalidParamsRpcError`), unknown receipt /
+ * transaction / confirmations, a block above the head (`BlockNotFoundError`),
+ * `waitForTransactionReceipt` timing out, a write that runs out of gas (mined, `reverted`), gas
+ * above the block limit, a fee cap below the base fee; quick successive sends and a read right
+ * after the receipt with one domain blackholed or a block behind.
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
