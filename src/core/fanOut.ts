@@ -671,7 +671,7 @@ class Run {
     const { method } = this.#req
     // Sources that contradicted the agreed answer lose standing (a liar opens its breaker); not
     // a result beside a halt for want of gas under the nodes' own caps (nodeErrors.ts `capped`).
-    if (!degraded && !capped(g.error, this.#req.params))
+    if (!degraded && !capped(g.error))
       for (const s of this.tally.contradicting(g, this.#notYet))
         ctx.penalize(s, new SourceError(s.name, 'body', `${method}: disagreed with the quorum`))
     // So do those that called params invalid (-32602: the caller's failure, uncharged) where

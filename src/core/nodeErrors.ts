@@ -119,16 +119,16 @@ const HALT =
   /^(?:evm error (?!database)[a-z]+(?:\(\w*\))?$|(?:contract creation code storage )?out of gas|invalid (?:opcode|jump destination|code)|stack (?:underflow|limit reached)|write protection|return data out of bounds|max (?:init)?code size exceeded|contract address collision|max call depth exceeded|gas (?:uint64 overflow|required exceeds allowance))/
 
 /**
- * A halt for want of gas where the call named none: the node ran it under its own cap (geth's
- * 50M, a provider's), so a node with a higher cap answers it. Agreed, it stands, but a result
- * beside it is no lie (reviewOfSession40c 1: the node that ran the call to its end was charged).
+ * A halt for want of gas: the node ran the call under its own cap (geth's 50M, a provider's; a
+ * gas the caller names is capped too, and geth's estimate reads one below 21000 as none), so a
+ * node with a higher cap answers it. Agreed, it stands, but a result beside it is no lie
+ * (reviewOfSession40c 1, 40f 2-4: the node that ran the call to its end was charged). Keyed
+ * apart from other halts (`nodeErrorKey`): a liar's other halt word joined it as "execution
+ * halted" and undid this (40f 1).
  */
 export const OUT_OF_GAS = /out ?of ?gas|exceeds allowance/
-export const capped = (error: RpcResponseError | undefined, params?: readonly unknown[]) =>
-  !!error &&
-  halted(error) &&
-  OUT_OF_GAS.test(wordsOf(error)) &&
-  (params?.[0] as { gas?: unknown } | undefined)?.gas == null
+export const capped = (error: RpcResponseError | undefined): boolean =>
+  !!error && halted(error) && OUT_OF_GAS.test(wordsOf(error))
 
 /** `isPruned` as a plain test: its type guard would leave `never` where it is false. */
 const pruned = (error: RpcResponseError): boolean => isPruned(error)
@@ -143,7 +143,7 @@ const pruned = (error: RpcResponseError): boolean => isPruned(error)
 export function nodeErrorKey(error: RpcResponseError): string {
   const kind = kindOf(error)
   if (kind) return `error:${kind}`
-  if (halted(error)) return 'error:halt'
+  if (halted(error)) return capped(error) ? 'error:gas' : 'error:halt'
   // A revert with its data: the data, whatever the code (anvil's 3, Besu's -32000).
   if (revertData(error)) return `error:revert:${canonical(error.data)}`
   return `error:${error.code}:${canonical(error.data ?? wordsOf(error))}`
