@@ -4,7 +4,7 @@
  * immutable answers and identical requests in flight consulted, the request handed to its
  * class's handler, and a `request` event once settled.
  */
-import { BaseError, ProviderRpcError } from '../shared/errors.ts'
+import { BaseError, inNodesWords, ProviderRpcError, RpcResponseError } from '../shared/errors.ts'
 import { createLru } from '../shared/lru.ts'
 import { checkShape, measureShape } from './bounds.ts'
 import { canonical } from './canonical.ts'
@@ -62,6 +62,7 @@ export function createRequestWithMeta(
         (thrown: unknown) => {
           if (shared) inflightRequests.delete(sharedKey)
           const error = scrubbed(thrown, engine.redact)
+          if (error instanceof RpcResponseError) inNodesWords(error)
           events.emit('request', {
             method: args.method,
             ok: false,

@@ -123,6 +123,19 @@ export class RpcResponseError extends SourceError {
   }
 }
 
+/**
+ * `e` as the caller gets a node's error: its message the node's own words, with its code and data
+ * (viem reads a revert's reason from "execution reverted: …", ethers and `cast` show it); the
+ * source stays in `source`, the whole in `reason`. As "aws: JSON-RPC error 3: …", viem's revert
+ * reason was that text, and the proxy's clients got it too (reviewOfSession40d 1).
+ */
+export function inNodesWords(e: RpcResponseError): RpcResponseError {
+  const words = e.reason.replace(/^JSON-RPC error -?\d+: /, '')
+  for (const k of ['message', 'shortMessage'])
+    Object.defineProperty(e, k, { value: words, writable: true, configurable: true })
+  return e
+}
+
 /** A source is on another chain than the configured `chainId`. */
 export class ChainMismatchError extends SourceError {
   override name = 'ChainMismatchError'

@@ -9,6 +9,11 @@
  * revert. Each finding is an `it.fails('correct behaviour: …')`, checked to fail as a plain `it`
  * for the hole's own reason (the observed value quoted below).
  *
+ * Fixed the same stop (renamed "Fixed …"): 1, a node's error reaches the caller in the node's
+ * own words, code and data (shared/errors.ts `inNodesWords`, at requestWithMeta.ts's boundary:
+ * the EIP-1193 provider, the viem and ethers adapters and the proxy); the source stays in
+ * `source`.
+ *
  * Found:
  * 1. (medium, wrong message) An agreed node error reaches the caller in outlast's words for
  *    one source, "<source>: JSON-RPC error <code>: <node's words>", not the node's:
@@ -174,7 +179,7 @@ async function withFleet<T>(run: (rpc: Rpc) => Promise<T>, rpc = fleet()): Promi
 }
 
 describe("finding 1: an agreed node error's message is '<source>: JSON-RPC error <code>: …'", () => {
-  it.fails("correct behaviour: viem's reason for a view that runs out of gas is the node's 'EVM error OutOfGas'", async () => {
+  it("Fixed: viem's reason for a view that runs out of gas is the node's 'EVM error OutOfGas'", async () => {
     const call = (c: ReturnType<typeof direct>) =>
       caught(c.pub.readContract({ address, abi, functionName: 'spin' }))
     const own = (await call(direct())).shortMessage
@@ -187,7 +192,7 @@ describe("finding 1: an agreed node error's message is '<source>: JSON-RPC error
     })
   }, 20_000)
 
-  it.fails("correct behaviour: a revert without data is viem's 'Execution reverted for an unknown reason.'", async () => {
+  it("Fixed: a revert without data is viem's 'Execution reverted for an unknown reason.'", async () => {
     const call = (c: ReturnType<typeof direct>) =>
       caught(c.pub.call({ account, to: address, data: '0x12345678' }))
     const own = (await call(direct())).shortMessage
@@ -198,7 +203,7 @@ describe("finding 1: an agreed node error's message is '<source>: JSON-RPC error
     })
   }, 20_000)
 
-  it.fails("correct behaviour: outlast proxy answers a revert with anvil's own message and data", async () => {
+  it("Fixed: outlast proxy answers a revert with anvil's own message and data", async () => {
     const body = {
       jsonrpc: '2.0',
       id: 1,
