@@ -59,3 +59,34 @@ describe('broadcast', () => {
     assert.deepEqual(sent.accepted.sort(), ['aws', 'gcp'])
   })
 })
+
+describe('broadcast refused by two domains', () => {
+  it('gives a silent third domain a few round trips, not the deadline (reviewOfSession40d 2)', async () => {
+    const [aws, gcp, home] = ['aws', 'gcp', 'home'].map(state) as [
+      SourceState,
+      SourceState,
+      SourceState,
+    ]
+    const answers = new Map<SourceState, () => Promise<unknown>>([
+      [aws, () => later(0, refuse('aws', 'nonce too low'))],
+      [gcp, () => later(5, refuse('gcp', 'nonce too low'))],
+      [home, () => new Promise(() => {})], // blackholed
+    ])
+    const started = Date.now()
+    const error = await broadcast(
+      RAW,
+      [aws, gcp, home],
+      (s) => answers.get(s)!(),
+      started + 10_000,
+      () => {},
+      () => later(5, () => null),
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    assert.ok(error instanceof RpcResponseError, String(error))
+    assert.match(error.shortMessage, /nonce too low/)
+    const ms = Date.now() - started
+    assert.ok(ms >= 1_000 && ms < 3_000, `settled after ${ms} ms`)
+  })
+})

@@ -76,6 +76,8 @@ class Broadcast {
   readonly #h: Heard
   readonly #domains: number
   #over = false
+  /** The silent domains had their patience (`#unaccepted`). */
+  #waited = false
   #patience: ReturnType<typeof setTimeout> | undefined
 
   constructor(
@@ -173,7 +175,17 @@ class Broadcast {
       // Accepted while they were asked: the acceptance settles it (`heard` settles again).
       if (accepted.length > 0) return
     }
-    if (silent.size > 0 && !this.signal.aborted) return // wait for the others, up to the deadline
+    // Wait for the others, up to the deadline; refused by two domains, a few of their round
+    // trips: a blackholed domain held two domains' "nonce too low" for its whole attempt
+    // timeout (reviewOfSession40d 2). Accepting now, it could not outweigh them (`#settle`).
+    if (silent.size > 0 && !this.signal.aborted && !this.#waited) {
+      if (this.#refusedByTwo())
+        this.#patience ??= setTimeout(() => {
+          this.#waited = true
+          void this.#settle()
+        }, waitFor(silent))
+      return
+    }
     for (const x of silent)
       failures.push({ source: x.name, reason: 'no answer before the deadline' })
     silent.clear()
