@@ -60,7 +60,10 @@ async function readFor(rpc: Outlast, ms: number, expect: 'agreed' | 'any') {
       if (read) assert.equal(read.meta.consistency, 'degraded')
     } else {
       const read = await rpc.requestWithMeta(balanceCall(0))
-      assert.equal(read.meta.consistency, 'agreed')
+      // A new block one honest domain reported before the others is a lone head for a poll:
+      // a read there is `degraded`, never the liar's (a loaded CI machine saw one, on c203e8d).
+      if (read.meta.consistency === 'degraded') assert.ok(!read.meta.sources.includes('liar'))
+      else assert.equal(read.meta.consistency, 'agreed')
       assert.equal(meta.consistency, 'head')
       const block = read.meta.block!
       const truth = await lab.anvil.rpc<{ hash: string }>('eth_getBlockByNumber', [

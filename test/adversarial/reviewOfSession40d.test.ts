@@ -12,7 +12,8 @@
  * Fixed the same stop (renamed "Fixed …"): 1, a node's error reaches the caller in the node's
  * own words, code and data (shared/errors.ts `inNodesWords`, at requestWithMeta.ts's boundary:
  * the EIP-1193 provider, the viem and ethers adapters and the proxy); the source stays in
- * `source`.
+ * `source`. 2, a send two domains refuse gives the silent domains a few of their round trips
+ * (broadcast.ts `#unaccepted`, `waitFor`: at least a second), not the deadline.
  *
  * Found:
  * 1. (medium, wrong message) An agreed node error reaches the caller in outlast's words for
@@ -244,7 +245,7 @@ describe("finding 1: an agreed node error's message is '<source>: JSON-RPC error
 })
 
 describe('finding 2: a send two domains reject waits for a blackholed domain', () => {
-  it.fails('correct behaviour: a stale nonce is NonceTooLowError within 3 s with one domain of three blackholed', async () => {
+  it('Fixed: a stale nonce is NonceTooLowError within 3 s with one domain of three blackholed', async () => {
     const send = (c: ReturnType<typeof direct>) =>
       caught(c.wallet.sendTransaction({ to: devAccounts[1].address, value: 0n, nonce: 0 } as never))
     const nonceTooLow = (e: BaseError) =>
