@@ -20,7 +20,7 @@ import {
 import { defaultMaxAge, fromTheFuture, judgeHeads, type TimedHead } from './headClock.ts'
 import { type Link, linkOf } from './headLink.ts'
 import type { Walker } from './headWalk.ts'
-import type { SourceState } from './sourceState.ts'
+import { lastAttemptFailed, type SourceState } from './sourceState.ts'
 import { invalidResult } from './validate.ts'
 
 export type Head = { number: number; hash: string }
@@ -101,6 +101,13 @@ export type HeadTracker = {
    * at its height (a reorg).
    */
   shownAbove(): Readonly<Head> | undefined
+  /**
+   * The domains are split over `b`: one that stood on it left it, and some but fewer than a
+   * confirmation's stand on it (none: it is gone, read.ts `gone`). An honest rollback with a liar still on the dropped block, and a
+   * liar's step back beside an endpoint whose head flapped back, look the same (reviewOfSession40e
+   * 1, 40g): no read of `latest` is pinned there, and no proof is made at it.
+   */
+  contested(b: Head): boolean
   /** The shown block `hash` is none every source has (a reorg took it): not pinned to again. */
   forgetShown(hash: string): void
   refresh(): Promise<void>
@@ -215,6 +222,10 @@ class Tracker {
       shownFloor: () => this.#shown,
       forgetShown: (hash) => {
         if (this.#placed?.hash === hash) this.#placed = undefined
+      },
+      contested: (b) => {
+        const standing = this.#standing(b)
+        return standing > 0 && standing < this.#trustQuorum && this.#left(b) > 0
       },
       shownAbove: () => {
         const p = this.#placed
@@ -351,22 +362,34 @@ class Tracker {
     )
   }
 
-  /** Does a source that counts, not cut off as lying, stand at or above `b` on its chain? */
-  #standsOn(b: Head): boolean {
-    return this.#o.sources.some(
-      (s) =>
-        counts(s) &&
-        s.lyingUntil <= Date.now() &&
-        (s.head?.number ?? -1) >= b.number &&
-        s.hashes.get(b.number) === b.hash,
-    )
+  /** The domains that count, up and not cut off as lying, standing at or above `b` on its chain. */
+  #standing(b: Head): number {
+    return new Set(
+      this.#o.sources
+        .filter(
+          (s) =>
+            counts(s) &&
+            s.lyingUntil <= Date.now() &&
+            // Not one that is down: its head is what it said before (reviewOfSession40g).
+            !lastAttemptFailed(s) &&
+            (s.head?.number ?? -1) >= b.number &&
+            s.hashes.get(b.number) === b.hash,
+        )
+        .map((s) => s.domain),
+    ).size
   }
 
   /** The domains that stood at or above `b` and now stand below it or on another chain. */
   #left(b: Head): number {
     return new Set(
       this.#o.sources
-        .filter((s) => counts(s) && s.peak >= b.number && s.hashes.get(b.number) !== b.hash)
+        .filter((s) => {
+          const there = s.hashes.get(b.number)
+          const below = (s.head?.number ?? -1) < b.number
+          return (
+            counts(s) && s.peak >= b.number && (below || (there !== undefined && there !== b.hash))
+          )
+        })
         .map((s) => s.domain),
     ).size
   }
@@ -604,12 +627,11 @@ class Tracker {
     if (this.#confirmedHead && c.number < this.#confirmedHead.number) {
       for (const n of this.#confirmedHashes.keys())
         if (n > c.number) this.#confirmedHashes.delete(n)
-      // A block shown above a rollback is gone with it (reads of `latest` are not pinned to it),
-      // once domains enough left it or none stands on it: a lone liar neither keeps it past an
-      // honest rollback nor takes it away (reviewOfSession40b 1, 40e 1).
+      // A block shown above a rollback is gone with it (reads of `latest` are not pinned to it)
+      // once none stands on it; while one does, it is `contested` (reviewOfSession40b 1, 40e 1,
+      // 40g 1).
       const p = this.#placed
-      if (p && p.number > c.number && (this.#left(p) >= this.#trustQuorum || !this.#standsOn(p)))
-        this.#placed = undefined
+      if (p && p.number > c.number && this.#standing(p) === 0) this.#placed = undefined
       for (const [x, n] of this.#askedFor) this.#askedFor.set(x, Math.min(n, c.number))
     }
     if (this.#confirmedHead?.hash !== c.hash) this.#linked.clear()

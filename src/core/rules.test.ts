@@ -12,6 +12,7 @@ const head = {
   hashAt: (n: number) => (n === HEAD.number ? HEAD.hash : undefined),
   holds: (hash: string, at: number) => at === HEAD.number && hash === HEAD.hash,
   shownAbove: () => undefined,
+  contested: () => false,
 } as unknown as HeadTracker
 const SAFE = { number: 0x10, hash: `0x${'ef'.repeat(32)}` } as Head
 const WHO = '0x00000000000000000000000000000000000b0b01'
@@ -67,6 +68,21 @@ describe('pinBlock', () => {
     const logs = await at('eth_getLogs', [{ fromBlock: '0x1' }])
     assert.deepEqual(logs.params, [{ fromBlock: '0x1', toBlock: '0x21' }])
     // A block named by number is read as named.
+    assert.deepEqual((await at('eth_getBalance', [WHO, '0x20'])).params, [WHO, '0x20'])
+  })
+
+  it('refuses state reads and log ranges at `latest` while the domains are split over the shown block (reviewOfSession40e 1, 40g 1)', async () => {
+    const SHOWN = { number: 0x21, hash: `0x${'5e'.repeat(32)}` }
+    const split = {
+      ...head,
+      shownAbove: () => SHOWN,
+      contested: () => true,
+    } as unknown as HeadTracker
+    const at = (method: string, params: unknown[]) =>
+      pinBlock(method, params, classify(method), split, true)
+    await assert.rejects(at('eth_getBalance', [WHO, 'latest']), { name: 'QuorumError' })
+    await assert.rejects(at('eth_getLogs', [{ fromBlock: '0x1' }]), { name: 'QuorumError' })
+    // Reads at a block named are not held to it.
     assert.deepEqual((await at('eth_getBalance', [WHO, '0x20'])).params, [WHO, '0x20'])
   })
 

@@ -1,4 +1,4 @@
-import { BaseError, SourceError, VerificationError } from '../shared/errors.ts'
+import { BaseError, QuorumError, SourceError, VerificationError } from '../shared/errors.ts'
 import { keccak256 } from '../shared/keccak.ts'
 import { runsBackwards } from '../shared/logFilter.ts'
 import type { Hex } from '../shared/types.ts'
@@ -94,7 +94,7 @@ export async function pinBlock(
     // balance before the caller's own payment, agreed: reviewOfSession39c).
     // State only: a block lookup is the agreed head's (nodes below the shown block have none
     // there: two lagging domains' `null` was `latest`, agreed: reviewOfSession39j).
-    const above = policy.class === 'quorum' ? head.shownAbove() : undefined
+    const above = policy.class === 'quorum' ? shownAbove(head, method) : undefined
     if (above) {
       out[i] = toBlock(above)
       return {
@@ -151,6 +151,19 @@ const byBlockHash = (block: unknown) =>
     'blockHash' in block &&
     !(block as { requireCanonical?: unknown }).requireCanonical)
 
+/** `head.shownAbove()`; an error while the domains are split over it (head.ts `contested`). */
+function shownAbove(head: HeadTracker, method: string): Head | undefined {
+  const p = head.shownAbove()
+  if (p && head.contested(p))
+    throw new QuorumError(
+      method,
+      2,
+      [],
+      [{ source: 'head', reason: `split over block ${p.number}` }],
+    )
+  return p
+}
+
 async function pinLogs(params: unknown[], head: HeadTracker): Promise<Pinned> {
   const filter = params[0]
   if (!filter || typeof filter !== 'object' || 'blockHash' in filter)
@@ -159,7 +172,7 @@ async function pinLogs(params: unknown[], head: HeadTracker): Promise<Pinned> {
   const latest = (v: unknown) => v === undefined || v === 'latest'
   if (!latest(f.fromBlock) && !latest(f.toBlock)) return { params, headDependent: true }
   // Not below a block the caller was shown (`pinBlock`).
-  const h = head.shownAbove() ?? (await head.get())
+  const h = shownAbove(head, 'eth_getLogs') ?? (await head.get())
   if (latest(f.fromBlock)) f.fromBlock = toHex(h.number)
   if (latest(f.toBlock)) f.toBlock = toHex(h.number)
   const pinned = { params: [f, ...params.slice(1)], headDependent: true, block: h }

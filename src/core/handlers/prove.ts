@@ -279,8 +279,11 @@ export async function trustedHeaderFor(
     // Not below a block the caller was shown (a receipt the domains agreed on) while the agreed
     // head is: its trusted header, else none (the read is agreed there instead), never the
     // state before the caller's own transaction, proven (reviewOfSession39d).
-    const shown = engine.config.trustedHeader ? undefined : engine.head.shownAbove()
-    return shown ? trust.get(shown.hash) : topHeader(engine, trust)
+    // Nor at a block the domains are split over (head.ts `contested`: reviewOfSession40e 1, 40g).
+    if (engine.config.trustedHeader) return topHeader(engine, trust)
+    const shown = engine.head.shownAbove()
+    const top = shown ? trust.get(shown.hash) : await topHeader(engine, trust)
+    return top && !engine.head.contested(top) ? top : undefined
   }
   if (tag && typeof tag === 'object' && 'blockHash' in tag)
     // EIP-1898: with `requireCanonical`, a block the agreed chain no longer holds is an error.
