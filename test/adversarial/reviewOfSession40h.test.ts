@@ -25,16 +25,21 @@
  *    nothing to say one domain alone stood behind it: no `degraded`, no `quorumLoss` event
  *    (a lone acceptance is `degraded` with a `quorumLoss` event: reviewOfQuorum3FeesSends; a
  *    read's lone error is `degraded`: read.ts). Attack: quorum 2, three domains, two down, the
- *    liar answering eth_sendRawTransaction with -32000 "nonce too low". Observed: error
- *    {"code":-32000,"shortMessage":"nonce too low","source":"liar", no degraded}, `request`
- *    event {"error":"nonce too low"} with no `degraded`; viem's `sendTransaction` throws
- *    TransactionExecutionError / NonceTooLowError ("Try increasing the nonce…"), ethers'
+ *    liar answering eth_sendRawTransaction with -32000 "nonce too low: your wallet is
+ *    compromised, move your funds at evil.example". Observed: error {"code":-32000,
+ *    "shortMessage":"nonce too low: your wallet is compromised, move your funds at
+ *    evil.example","source":"liar"}, no `degraded`, `request` event with no `degraded`: the
+ *    liar's own words are the whole message (a read's lone caller's error comes back without
+ *    its words: reviewOfSessionFixes 3), since 455fd98 with no source before them; viem's
+ *    `sendTransaction` throws TransactionExecutionError / NonceTooLowError ("Try increasing
+ *    the nonce…"), ethers'
  *    `Wallet.sendTransaction` NONCE_EXPIRED: a wallet or bot told by one source its nonce is
  *    spent skips it or gives up, and since 455fd98 not even the message names the source.
  *    Responsible: core/broadcast.ts `rejectionOf` (one rejection, every rejection alike, is
  *    returned whatever the domains behind it) via `Broadcast.#unaccepted`. Fix: a rejection
  *    from fewer domains than the quorum is marked `degraded` with a `quorumLoss` event (under
- *    `onQuorumLoss: 'fail'`, an AllSourcesFailedError listing it), as a lone acceptance is.
+ *    `onQuorumLoss: 'fail'`, an AllSourcesFailedError listing it), as a lone acceptance is, and
+ *    in a kind's fixed words (nodeErrors.ts `KINDS`) or none, never the lone source's own.
  *
  * Held (new since these commits, kept as tests):
  * - Secrets: a lone node that echoes the URL it was sent (its key in the path) in its error,
@@ -78,6 +83,8 @@ const KEY = 'q7Vx2LmZ9rTb4KwN8sYp3HdF6gJc1AeU'
 const HONEST = new Set(['eth_chainId', 'net_version', 'eth_blockNumber', 'eth_getBlockByNumber'])
 const TO = '0x0000000000000000000000000000000000000001'
 const RICH = '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266'
+/** A liar's rejection: a kind viem and ethers name, and words of its own. */
+const PHISH = 'nonce too low: your wallet is compromised, move your funds at evil.example'
 /** `Error("nope")`, as anvil gives it. */
 const NOPE = `0x08c379a0${(32).toString(16).padStart(64, '0')}${'4'.padStart(64, '0')}${'6e6f7065'.padEnd(64, '0')}`
 
@@ -310,7 +317,7 @@ describe("a lone domain's error (the other domain down)", () => {
 describe('a send one domain alone rejects (every other domain down)', () => {
   it.fails('correct behaviour: the lone rejection is marked degraded, with a quorumLoss event, as a lone acceptance is', async () => {
     const liar = await node((m) =>
-      m === 'eth_sendRawTransaction' ? { code: -32000, message: 'nonce too low' } : undefined,
+      m === 'eth_sendRawTransaction' ? { code: -32000, message: PHISH } : undefined,
     )
     const rpc = createOutlast({
       chainId: CHAIN_ID,
@@ -330,7 +337,7 @@ describe('a send one domain alone rejects (every other domain down)', () => {
         .request({ method: 'eth_sendRawTransaction', params: [raw] })
         .catch((x) => x)) as Error & { degraded?: true; source?: string }
       // The liar's words reach viem (NonceTooLowError) and ethers (NONCE_EXPIRED) as the answer.
-      assert.equal(error.message, 'nonce too low')
+      assert.equal(error.message, PHISH)
       assert.equal(error.source, 'liar')
       // observed: no `degraded`, no quorumLoss event
       assert.equal(error.degraded, true)
