@@ -132,9 +132,14 @@ class Broadcast {
     this.#done(error)
   }
 
+  /** Domains that make a word more than one domain's: two (one where there is one). */
+  #need(): number {
+    return Math.min(2, this.#domains)
+  }
+
   /** Refused by two domains (one where there is one). */
   #refusedByTwo(): boolean {
-    return domainsOf(this.#h.rejections.map((r) => r.s)).size >= Math.min(2, this.#domains)
+    return domainsOf(this.#h.rejections.map((r) => r.s)).size >= this.#need()
   }
 
   /** Those of `among` that know the transaction (`knownTo`). */
@@ -152,7 +157,7 @@ class Broadcast {
     if (against.length === 0) return this.#finish() // the other domains are out: an outage
     // Contradicted: sent only if a second domain knows the transaction.
     const knownBy = await this.#knownTo(this.#targets.filter((s) => !mine.has(s.domain)))
-    if (knownBy.length === 0) return this.#finish(rejectionOf(against, failures))
+    if (knownBy.length === 0) return this.#finish(rejectionOf(against, failures, this.#need()))
     accepted.push(...knownBy)
     this.#finish()
   }
@@ -191,7 +196,7 @@ class Broadcast {
     silent.clear()
     // Out there unjudged (gossip took it) and no one said no: its hash, not an error.
     if (rejections.length === 0 && passedOn.length > 0) return this.#finish()
-    this.#finish(rejectionOf(rejections, failures))
+    this.#finish(rejectionOf(rejections, failures, this.#need()))
   }
 }
 
@@ -276,12 +281,16 @@ function errorVerdict(error: unknown): Verdict {
  * one that more trusted domains than any other give, two at least (one domain's other words do
  * not hide two domains' "nonce too low"); else every source's.
  */
-function rejectionOf(among: readonly Rejection[], failures: Failure[]): Error {
-  const first = among[0]?.error
-  if (first && among.every((r) => sameRejection(r.error, first))) return first
+function rejectionOf(among: readonly Rejection[], failures: Failure[], need: number): Error {
   const domains = (e: RpcResponseError) =>
     new Set(among.filter((r) => !r.s.untrusted && sameRejection(r.error, e)).map((r) => r.s.domain))
       .size
+  const first = among[0]?.error
+  if (first && among.every((r) => sameRejection(r.error, first))) {
+    // One domain's alone (the others out): told as such, as a read's is (reviewOfSession40h 2).
+    if (domains(first) < need) first.degraded = true
+    return first
+  }
   const ranked = among.map((r) => ({ error: r.error, domains: domains(r.error) }))
   ranked.sort((a, b) => b.domains - a.domains)
   const [best, next] = ranked.filter((r, i) => i === 0 || !sameRejection(r.error, ranked[0]!.error))

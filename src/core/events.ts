@@ -62,6 +62,8 @@ export type OutlastEvents = {
     ok: boolean
     meta?: ResponseMeta
     error?: string
+    /** The source whose node error it is (its message is the node's own words). */
+    source?: string
     /** A node's error one domain alone gave (the others out): no agreement behind it. */
     degraded?: true
     ms: number

@@ -67,6 +67,7 @@ export function createRequestWithMeta(
             method: args.method,
             ok: false,
             error: error instanceof BaseError ? error.shortMessage : String(error),
+            ...(error instanceof RpcResponseError ? { source: error.source } : {}),
             ...((error as { degraded?: true }).degraded ? { degraded: true as const } : {}),
             ms: Date.now() - started,
           })

@@ -8,6 +8,12 @@
  * head honestly and every other call with the error a test gives them. Each finding is an
  * `it.fails('correct behaviour: …')`, checked to fail as a plain `it` for the hole's own reason.
  *
+ * Fixed the same stop (renamed "Fixed …"): 1, a failed request's event names the source of a
+ * node's error (`source`); 2, a send one domain alone refuses is `degraded`, with a `quorumLoss`
+ * event (broadcast.ts `rejectionOf`, handlers/send.ts), as a lone acceptance and a read's lone
+ * error are. Its words stay the node's, as a read's lone error's do: the label, not the words,
+ * says no agreement stands behind it.
+ *
  * Found:
  * 1. (low, observability; new with 455fd98) A node's error no longer names its source anywhere
  *    a listener sees it: the `request` event carries `error` (now the node's bare words) and
@@ -306,7 +312,7 @@ describe("a lone domain's error (the other domain down)", () => {
     )
   }, 20_000)
 
-  it.fails('correct behaviour: the request event names the source (or domain) of the node error', async () => {
+  it('Fixed: the request event names the source (or domain) of the node error', async () => {
     const { error, event } = await loneError('nonce too low: next nonce 9, tx nonce 0')
     assert.equal(error.source, 'liar')
     // observed: {"method":"eth_estimateGas","ok":false,"error":"nonce too low: next nonce 9, tx nonce 0","degraded":true,"ms":…}
@@ -315,7 +321,7 @@ describe("a lone domain's error (the other domain down)", () => {
 })
 
 describe('a send one domain alone rejects (every other domain down)', () => {
-  it.fails('correct behaviour: the lone rejection is marked degraded, with a quorumLoss event, as a lone acceptance is', async () => {
+  it('Fixed: the lone rejection is marked degraded, with a quorumLoss event, as a lone acceptance is', async () => {
     const liar = await node((m) =>
       m === 'eth_sendRawTransaction' ? { code: -32000, message: PHISH } : undefined,
     )

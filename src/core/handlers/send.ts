@@ -23,7 +23,14 @@ export const send: Handler = async (engine, c) => {
   // (anvil refuses any), and each waits its own default, which may be shorter.
   if (method === SYNC)
     return receipt(await sendSync(engine, c, Math.min(deadline, started + waitOf(params[1]))))
-  const { hash, accepted, passedOn, targets } = await sendToAll(engine, c)
+  const { hash, accepted, passedOn, targets } = await sendToAll(engine, c).catch((e: unknown) => {
+    // One domain's refusal alone (broadcast.ts `rejectionOf`): a lone word, told as such.
+    if (e instanceof RpcResponseError && e.degraded) {
+      const domain = engine.pool.states.find((s) => s.name === e.source)?.domain
+      engine.events.emit('quorumLoss', { method, domains: domain ? [domain] : [] })
+    }
+    throw e
+  })
   const domains = [
     ...new Set(targets.filter((s) => accepted.includes(s.name)).map((s) => s.domain)),
   ]
