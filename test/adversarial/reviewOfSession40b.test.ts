@@ -80,100 +80,20 @@
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
-import { proofs } from '../../src/proofs/index.ts'
-import { CHAIN_ID } from '../helpers.ts'
-import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
-import { deployAnswer, PING_INIT, sendPing } from '../workload.ts'
-import { settle } from './fleet.ts'
+import { http, RpcResponseError, type Source } from '../../src/index.ts'
+import { sleep } from '../helpers.ts'
+import type { Anvil } from '../lab/index.ts'
+import { sendPing } from '../workload.ts'
+import { hex, settle } from './fleet.ts'
 import { hostile } from './hostile.ts'
+import type { Block, Fleet, Log } from './rollbacks.ts'
+import { fleet, headAt, held, logShown, PINGER, pingLab, roller, said, top } from './rollbacks.ts'
 
-const hex = (n: number | bigint) => `0x${n.toString(16)}`
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const PINGER = devAccounts[1]!.address
-
-let anvil: Anvil
-let emitter: string
+let anvil: Anvil, emitter: string
 beforeAll(async () => {
-  anvil = await startAnvil({ noMining: true })
-  emitter = await deployAnswer(anvil, PING_INIT)
-  await anvil.rpc('evm_mine')
+  ;({ anvil, emitter } = await pingLab())
 }, 60_000)
 afterAll(() => anvil?.stop())
-
-type Block = { number: string; hash: string }
-const top = async () => Number(await anvil.rpc<string>('eth_blockNumber'))
-
-/**
- * An honest node in its own domain whose head is held at `view.frozen` while it is set (a node
- * importing late, or a load-balanced endpoint's lagging backend): `latest` is that block, a block
- * above it by hash is none (39l's `lagging`).
- */
-function held(name: string) {
-  const view = { frozen: undefined as number | undefined }
-  const source = hostile(
-    http(anvil.url, { name, domain: name, timeout: 2_000 }),
-    async (method, params, answer) => {
-      const f = view.frozen
-      if (f === undefined) return answer()
-      if (method === 'eth_blockNumber') return hex(f)
-      if (method === 'eth_getBlockByNumber') {
-        const at = params[0] === 'latest' || params[0] === 'pending' ? f : Number(params[0])
-        return at > f ? null : anvil.rpc('eth_getBlockByNumber', [hex(at), params[1]])
-      }
-      if (method === 'eth_getBlockByHash') {
-        const b = await anvil.rpc<Block | null>('eth_getBlockByHash', [params[0], false])
-        return b && Number(b.number) > f ? null : answer()
-      }
-      return answer()
-    },
-    { name, domain: name },
-  )
-  return { source, view }
-}
-
-/**
- * The liar: honest, but once `view.rollTo` is set it says its `latest` is that (real, older)
- * block, as a node that rolled back would. Everything else it answers is the chain's.
- */
-function roller(name = 'liar') {
-  const view = { rollTo: undefined as number | undefined }
-  const source = hostile(
-    http(anvil.url, { name, domain: name, timeout: 2_000 }),
-    async (method, params, answer) => {
-      const r = view.rollTo
-      if (r !== undefined && method === 'eth_blockNumber') return hex(r)
-      if (r !== undefined && method === 'eth_getBlockByNumber' && params[0] === 'latest')
-        return anvil.rpc('eth_getBlockByNumber', [hex(r), params[1]])
-      return answer()
-    },
-    { name, domain: name },
-  )
-  return { source, view }
-}
-
-const fleet = (sources: Source[], prove = false) =>
-  createOutlast({
-    chainId: CHAIN_ID,
-    quorum: { domains: 2 },
-    sources,
-    timeout: 5_000,
-    pollingInterval: 100,
-    ...(prove ? { prover: proofs() } : {}),
-  })
-type Fleet = ReturnType<typeof fleet>
-
-async function headAt(rpc: Fleet, n: number) {
-  for (let t = 0; t < 200 && Number(await rpc.request({ method: 'eth_blockNumber' })) < n; t++)
-    await sleep(25)
-}
-
-const said = async (p: Promise<{ result: unknown; meta: { consistency: string } }>) => {
-  const r = await settle(p)
-  return r.error
-    ? `${r.error.name} ${String(r.error.code)}`
-    : `${JSON.stringify(r.value!.result).slice(0, 40)} ${r.value!.meta.consistency}`
-}
 
 /**
  * Three domains: `aws` honest (it imports two blocks at once: its `latest` jumps over A), `gcp`
@@ -181,15 +101,15 @@ const said = async (p: Promise<{ result: unknown; meta: { consistency: string } 
  * receipt is agreed (aws, liar), B is placed. Then the liar says its `latest` is A.
  */
 async function fakeRollback(first?: (rpc: Fleet) => Promise<void>, prove = false) {
-  const aws = held('aws')
-  const gcp = held('gcp')
-  const liar = roller()
+  const aws = held(anvil, 'aws')
+  const gcp = held(anvil, 'gcp')
+  const liar = roller(anvil)
   const rpc = fleet([aws.source, gcp.source, liar.source], prove)
   await rpc.connect()
   await first?.(rpc)
-  aws.view.frozen = await top()
+  aws.view.frozen = await top(anvil)
   await anvil.rpc('evm_mine')
-  const a = await top()
+  const a = await top(anvil)
   await headAt(rpc, a)
   gcp.view.frozen = a
   const nonce = Number(await anvil.rpc<string>('eth_getTransactionCount', [PINGER, 'latest']))
@@ -210,7 +130,7 @@ describe('attack 1: a liar beside a lagging domain fakes a rollback under the sh
         const placed = prove ? 'proven' : 'agreed'
         assert.equal(`${Number(r.blockNumber)} ${receipt.meta.consistency}`, `${a + 1} ${placed}`)
         const count = { method: 'eth_getTransactionCount', params: [PINGER, 'latest'] }
-        const before = await said(rpc.requestWithMeta(count))
+        const before = await said(rpc.requestWithMeta(count), false)
         liar.view.rollTo = a
         const after: string[] = []
         for (let i = 0; i < 8; i++, await sleep(150)) {
@@ -227,6 +147,7 @@ describe('attack 1: a liar beside a lagging domain fakes a rollback under the sh
             method: 'eth_getLogs',
             params: [{ address: emitter, fromBlock: hex(a + 1) }],
           }),
+          false,
         )
         const l = `#${Number((latest.result as Block).number)} ${latest.meta.consistency}`
         const seen = `before ${before}; after ${after.join(', ')}; latest ${l}, eth_blockNumber ${n}; logs from #${a + 1} ${logs}`
@@ -243,7 +164,7 @@ describe('attack 1, the honest case: a rollback every domain makes', () => {
     const rpc = fleet(names.map((name) => http(anvil.url, { name, domain: name, timeout: 2_000 })))
     try {
       await rpc.connect()
-      const a = await top()
+      const a = await top(anvil)
       const nonce = hex(
         Number(await anvil.rpc<string>('eth_getTransactionCount', [PINGER, 'latest'])),
       )
@@ -273,9 +194,6 @@ describe('attack 1, the honest case: a rollback every domain makes', () => {
     }
   }, 20_000)
 })
-
-type Log = { blockNumber: string; transactionHash: string; removed?: boolean }
-const logShown = (l: Log) => `#${Number(l.blockNumber)}${l.removed ? ' removed' : ''}`
 
 describe('attack 2: the same fake rollback under a logs subscription and a filter', () => {
   it('Held: the ping’s log is delivered once, never removed, by a subscription and a filter', async () => {
@@ -349,7 +267,10 @@ describe('attack 3: a liar’s "unknown block" to every new block’s logs (two 
         await anvil.rpc('evm_mine')
       const first = (await anvil.rpc<Log>('eth_getTransactionReceipt', [sent[0]])).blockNumber
       const range = { address: emitter, fromBlock: first, toBlock: hex(Number(first) + 3) }
-      const read = await said(rpc.requestWithMeta({ method: 'eth_getLogs', params: [range] }))
+      const read = await said(
+        rpc.requestWithMeta({ method: 'eth_getLogs', params: [range] }),
+        false,
+      )
       const got = sent.filter((h) => logs.some((l) => l.transactionHash === h)).length
       const stand = rpc.status().sources.map((s) => `${s.name} ${s.breaker} ${s.condition}`)
       const seen = `${got}/${sent.length} delivered; eth_getLogs of the first 4 ping blocks ${read}; ${stand.join(', ')}; ${[...new Set(errors)].slice(0, 3).join(' | ')}`

@@ -102,7 +102,8 @@ import { outlast } from '../../src/adapters/viem.ts'
 import { isNodeAnswer } from '../../src/core/nodeErrors.ts'
 import { RpcResponseError, type Source } from '../../src/index.ts'
 import type { Lab } from '../lab/index.ts'
-import { hex, labNode, type Polled, polled, settle, standing } from './fleet.ts'
+import { hex, labNode, polled, settle, standing } from './fleet.ts'
+import { BURNS, clean, EXECUTES, lowCap, refusing, runShowing, WORD42 } from './halts.ts'
 import { liarOf, startLiarLab } from './proxiedLiar.ts'
 
 let lab: Lab
@@ -114,14 +115,10 @@ afterAll(() => lab.stop())
 
 /** JUMPDEST PUSH1 0 JUMP: a loop until the gas runs out (a view over an unbounded array). */
 const LOOPS = '0x5b600056'
-/** Counts 0x2000 down (about 215k gas), then returns the word 42: a heavy but finite view. */
-const BURNS = '0x612000' + '5b6001900380600357' + '602a60005260206000f3'
-const WORD42 = `0x${'2a'.padStart(64, '0')}`
 /** A made-up answer. */
 const MADE_UP = `0x${'66'.repeat(32)}`
 
 const halt = () => new RpcResponseError('liar', { code: -32603, message: 'EVM error OutOfGas' })
-const EXECUTES = /^eth_(?:call|estimateGas|createAccessList)$/
 
 /** The liar: every execution "ran out of gas" (or `answer` for it). */
 const halting = (answer?: unknown) =>
@@ -131,48 +128,18 @@ const halting = (answer?: unknown) =>
     throw halt()
   })
 
-/**
- * An honest anvil whose RPC gas cap is lower (100k, as providers cap eth_call differently: geth's
- * 50M default, others higher or lower): a call that names no gas is run with that cap.
- */
-function lowCap(name: string): Source {
-  const inner = labNode(lab, name, name)
-  return {
-    config: inner.config,
-    request: (body, options) => {
-      const [tx, ...rest] = (body.params ?? []) as [Record<string, unknown>, ...unknown[]]
-      if (!EXECUTES.test(body.method) || tx.gas !== undefined) return inner.request(body, options)
-      return inner.request({ ...body, params: [{ ...tx, gas: '0x186a0' }, ...rest] }, options)
-    },
-  }
-}
-
-const clean = (rpc: Polled, name: string) =>
-  rpc
-    .status()
-    .sources.some((s) => s.name === name && s.breaker === 'closed' && s.condition === 'healthy')
-
-/** `times` requests of `method`: each outcome in short, and the standing after. */
-async function run(rpc: Polled, method: string, params: (head: number) => unknown[], times = 6) {
-  await rpc.connect()
-  const head = Number(await rpc.request({ method: 'eth_blockNumber' }))
-  const out: string[] = []
-  for (let i = 0; i < times; i++) {
-    const r = await settle(rpc.request({ method, params: params(head) }))
-    out.push(
-      r.error
-        ? `${r.error.name} ${r.error.code} ${r.error.message.split('\n')[0]}`
-        : String(r.value),
-    )
-  }
-  return out
-}
+/** `times` requests of `method`: each outcome in short. */
+const run = runShowing(String)
 
 describe("finding 1: a halt under one node's gas cap is agreed, the node that ran it framed", () => {
   for (const method of ['eth_call', 'eth_estimateGas'])
     it(`Fixed: ${method} of a heavy view: the liar's halt beside a low-cap node's costs the high-cap node nothing`, async () => {
       // aws: anvil's own cap; home: an honest node capped at 100k; the liar runs every call so.
-      const rpc = polled([labNode(lab, 'aws', 'aws'), lowCap('home'), lowCap('liar')], 2, 4_000)
+      const rpc = polled(
+        [labNode(lab, 'aws', 'aws'), lowCap(lab, 'home'), lowCap(lab, 'liar')],
+        2,
+        4_000,
+      )
       try {
         const out = await run(rpc, method, () => [{ data: BURNS }, 'latest'])
         assert.ok(clean(rpc, 'aws'), `${out.join(' | ')}; ${standing(rpc).join(', ')}`)
@@ -325,10 +292,11 @@ describe('held', () => {
 
   for (const words of ['EVM error Database(fetch failed)', 'EVM error OutOfGas, try again later'])
     it(`Held: two domains, the liar's -32603 "${words}" to every call is its failure: the honest result stands, degraded, the liar charged`, async () => {
-      const liar = liarOf(lab, async (method, _params, real) => {
-        if (method !== 'eth_call') return real()
-        throw new RpcResponseError('liar', { code: -32603, message: words })
-      })
+      const liar = refusing(
+        lab,
+        /^eth_call$/,
+        () => new RpcResponseError('liar', { code: -32603, message: words }),
+      )
       const rpc = polled([labNode(lab, 'aws', 'aws'), liar], 2, 4_000)
       try {
         const out = await run(rpc, 'eth_call', (h) => [{ data: BURNS }, hex(h - 20)])

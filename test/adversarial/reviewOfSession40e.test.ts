@@ -72,99 +72,31 @@
  */
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it, onTestFinished } from 'vitest'
-import { createOutlast, http, RpcResponseError, type Source } from '../../src/index.ts'
-import { proofs } from '../../src/proofs/index.ts'
-import { CHAIN_ID } from '../helpers.ts'
-import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
-import { deployAnswer, PING_INIT, sendPing } from '../workload.ts'
-import { settle } from './fleet.ts'
-import { hostile, lateImporter } from './hostile.ts'
+import { http } from '../../src/index.ts'
+import { sleep } from '../helpers.ts'
+import type { Anvil } from '../lab/index.ts'
+import { sendPing } from '../workload.ts'
+import { hex } from './fleet.ts'
+import { lateImporter } from './hostile.ts'
+import type { Fleet, Log } from './rollbacks.ts'
+import {
+  fleet,
+  headAt,
+  held,
+  logShown,
+  PINGER,
+  pingLab,
+  roller,
+  said,
+  stayer,
+  top,
+} from './rollbacks.ts'
 
-const hex = (n: number | bigint) => `0x${n.toString(16)}`
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const PINGER = devAccounts[1]!.address
-
-let anvil: Anvil
-let emitter: string
+let anvil: Anvil, emitter: string
 beforeAll(async () => {
-  anvil = await startAnvil({ noMining: true })
-  emitter = await deployAnswer(anvil, PING_INIT)
-  await anvil.rpc('evm_mine')
+  ;({ anvil, emitter } = await pingLab())
 }, 60_000)
 afterAll(() => anvil?.stop())
-
-type Block = { number: string; hash: string }
-const top = async () => Number(await anvil.rpc<string>('eth_blockNumber'))
-
-/**
- * The liar: honest until `stay()`; from then on it stands on the block that was the head then
- * (B), whatever the chain does: its `latest` is B, and B's state, proofs and logs are kept
- * (fetched before), as a node that missed a reorg (or pretends to) would answer.
- */
-function stayer(name = 'liar') {
-  let kept: Record<string, unknown> | undefined
-  const stay = async () => {
-    const b = await anvil.rpc<Block>('eth_getBlockByNumber', ['latest', false])
-    const n = b.number
-    kept = {
-      n,
-      hash: b.hash,
-      block: b,
-      full: await anvil.rpc('eth_getBlockByNumber', [n, true]),
-      nonce: await anvil.rpc('eth_getTransactionCount', [PINGER, n]),
-      proof: await anvil.rpc('eth_getProof', [PINGER, [], n]),
-      logs: await anvil.rpc('eth_getLogs', [{ fromBlock: n, toBlock: n }]),
-    }
-  }
-  const source = hostile(
-    http(anvil.url, { name, domain: name, timeout: 2_000 }),
-    async (method, params, answer) => {
-      const k = kept
-      if (!k) return answer()
-      const p = params as unknown[]
-      const full = () => (p[1] ? k.full : k.block)
-      if (method === 'eth_blockNumber') return k.n
-      if (method === 'eth_getBlockByNumber' && (p[0] === 'latest' || p[0] === k.n)) return full()
-      if (method === 'eth_getBlockByHash' && p[0] === k.hash) return full()
-      const at = JSON.stringify(p)
-      const here = at.includes(k.hash as string) || at.includes(`"${k.n}"`) || at.includes('latest')
-      if (here && method === 'eth_getTransactionCount') return k.nonce
-      if (here && method === 'eth_getProof' && p[0] === PINGER) return k.proof
-      if (here && method === 'eth_getLogs') return k.logs
-      return answer()
-    },
-    { name, domain: name },
-  )
-  return { source, stay }
-}
-
-const fleet = (sources: Source[], prove = false) =>
-  createOutlast({
-    chainId: CHAIN_ID,
-    quorum: { domains: 2 },
-    sources,
-    timeout: 5_000,
-    pollingInterval: 100,
-    ...(prove ? { prover: proofs() } : {}),
-  })
-type Fleet = ReturnType<typeof fleet>
-
-async function headAt(rpc: Fleet, n: number) {
-  for (let t = 0; t < 200 && Number(await rpc.request({ method: 'eth_blockNumber' })) < n; t++)
-    await sleep(25)
-}
-
-const said = async (
-  p: Promise<{ result: unknown; meta: { consistency: string; block?: { number: number } } }>,
-) => {
-  const r = await settle(p)
-  return r.error
-    ? `${r.error.name} ${String(r.error.code)}`
-    : `${JSON.stringify(r.value!.result).slice(0, 40)} ${r.value!.meta.consistency} at #${r.value!.meta.block?.number}`
-}
-
-type Log = { blockNumber: string; transactionHash: string; removed?: boolean }
-const logShown = (l: Log) => `#${Number(l.blockNumber)}${l.removed ? ' removed' : ''}`
 
 /**
  * An honest rollback: aws and gcp honest, the liar a `stayer`. The caller's ping is mined in B
@@ -175,13 +107,13 @@ async function honestRollback(
   first?: (rpc: Fleet) => Promise<void>,
   before?: () => Promise<void>,
 ) {
-  const liar = stayer()
+  const liar = stayer(anvil)
   const names = ['aws', 'gcp']
   const honest = names.map((name) => http(anvil.url, { name, domain: name, timeout: 2_000 }))
   const rpc = fleet([...honest, liar.source], prove)
   await rpc.connect()
   await first?.(rpc)
-  const a = await top()
+  const a = await top(anvil)
   const nonce = Number(await anvil.rpc<string>('eth_getTransactionCount', [PINGER, 'latest']))
   const snapshot = await anvil.rpc<string>('evm_snapshot')
   const tx = await sendPing(anvil, emitter, 11)
@@ -266,88 +198,17 @@ describe('attack 1: a liar stands on the caller’s block after an honest rollba
   }, 20_000)
 })
 
-/**
- * An honest node in its own domain (40b's `held`): head held at `view.frozen` while it is set;
- * with `view.lagFrom` set, a load-balanced endpoint whose head is current but whose reads by
- * hash of blocks from `lagFrom` on reach a backend that has not imported them yet (`null`,
- * "header for hash not found").
- */
-function held(name: string) {
-  const view = { frozen: undefined as number | undefined, lagFrom: undefined as number | undefined }
-  const notFound = () =>
-    new RpcResponseError(name, { code: -32000, message: 'header for hash not found' })
-  const source = hostile(
-    http(anvil.url, { name, domain: name, timeout: 2_000 }),
-    async (method, params, answer) => {
-      const f = view.frozen
-      const l = view.lagFrom
-      if (l !== undefined) {
-        const hashes = JSON.stringify(params).match(/0x[0-9a-f]{64}/g) ?? []
-        for (const h of hashes) {
-          const b = await anvil.rpc<Block | null>('eth_getBlockByHash', [h, false])
-          if (b && Number(b.number) >= l) {
-            if (method === 'eth_getBlockByHash') return null
-            if (method !== 'eth_getTransactionReceipt' && method !== 'eth_getTransactionByHash')
-              throw notFound()
-          }
-        }
-      }
-      if (f === undefined) return answer()
-      if (method === 'eth_blockNumber') return hex(f)
-      if (method === 'eth_getBlockByNumber') {
-        const at = params[0] === 'latest' || params[0] === 'pending' ? f : Number(params[0])
-        return at > f ? null : anvil.rpc('eth_getBlockByNumber', [hex(at), params[1]])
-      }
-      if (method === 'eth_getBlockByHash') {
-        const b = await anvil.rpc<Block | null>('eth_getBlockByHash', [params[0], false])
-        return b && Number(b.number) > f ? null : answer()
-      }
-      return answer()
-    },
-    { name, domain: name },
-  )
-  return { source, view }
-}
-
-/**
- * The liar (40b's `roller`): once `view.rollTo` is set its `latest` is that older block, and
- * every block above it is none to it (`null` by hash, "header for hash not found" for reads).
- */
-function roller(name = 'liar') {
-  const view = { rollTo: undefined as number | undefined }
-  const source = hostile(
-    http(anvil.url, { name, domain: name, timeout: 2_000 }),
-    async (method, params, answer) => {
-      const r = view.rollTo
-      if (r === undefined) return answer()
-      if (method === 'eth_blockNumber') return hex(r)
-      if (method === 'eth_getBlockByNumber' && params[0] === 'latest')
-        return anvil.rpc('eth_getBlockByNumber', [hex(r), params[1]])
-      for (const h of JSON.stringify(params).match(/0x[0-9a-f]{64}/g) ?? []) {
-        const b = await anvil.rpc<Block | null>('eth_getBlockByHash', [h, false])
-        if (b && Number(b.number) > r) {
-          if (method === 'eth_getBlockByHash') return null
-          throw new RpcResponseError(name, { code: -32000, message: 'header for hash not found' })
-        }
-      }
-      return answer()
-    },
-    { name, domain: name },
-  )
-  return { source, view }
-}
-
 describe('attack 2: 40b’s fake rollback beside a load-balanced honest node', () => {
   it('Fixed: `gone` does not forget the caller’s block on a null from a node whose own chain holds it', async () => {
-    const aws = held('aws')
-    const gcp = held('gcp')
-    const liar = roller()
+    const aws = held(anvil, 'aws')
+    const gcp = held(anvil, 'gcp')
+    const liar = roller(anvil, 'liar', { forgets: true })
     const rpc = fleet([aws.source, gcp.source, liar.source])
     try {
       await rpc.connect()
-      aws.view.frozen = await top()
+      aws.view.frozen = await top(anvil)
       await anvil.rpc('evm_mine')
-      const a = await top()
+      const a = await top(anvil)
       await headAt(rpc, a)
       gcp.view.frozen = a
       gcp.view.lagFrom = a + 1
@@ -375,16 +236,16 @@ describe('attack 2: 40b’s fake rollback beside a load-balanced honest node', (
 
 describe('40b’s suspected item: the fake rollback beside a late importer', () => {
   it('Held: the nonce at latest is never the one before the caller’s transaction (degraded, then agreed)', async () => {
-    const aws = held('aws')
+    const aws = held(anvil, 'aws')
     const gcp = lateImporter(anvil, 'gcp', 600)
-    const liar = roller()
+    const liar = roller(anvil, 'liar', { forgets: true })
     const rpc = fleet([aws.source, gcp, liar.source])
     onTestFinished(() => gcp.stop())
     try {
       await rpc.connect()
-      aws.view.frozen = await top()
+      aws.view.frozen = await top(anvil)
       await anvil.rpc('evm_mine')
-      const a = await top()
+      const a = await top(anvil)
       await headAt(rpc, a)
       await sleep(700)
       const nonce = Number(await anvil.rpc<string>('eth_getTransactionCount', [PINGER, 'latest']))

@@ -68,8 +68,9 @@ import { afterAll, beforeAll, describe, it } from 'vitest'
 import { capped, isNodeAnswer, nodeErrorKey } from '../../src/core/nodeErrors.ts'
 import { RpcResponseError, type Source } from '../../src/index.ts'
 import type { Lab } from '../lab/index.ts'
-import { hex, labNode, type Polled, polled, settle, standing } from './fleet.ts'
-import { liarOf, startLiarLab } from './proxiedLiar.ts'
+import { hex, labNode, polled, settle, standing } from './fleet.ts'
+import { BURNS, clean, lowCap, refusing, runShowing, WORD42 } from './halts.ts'
+import { startLiarLab } from './proxiedLiar.ts'
 
 let lab: Lab
 beforeAll(async () => {
@@ -78,27 +79,8 @@ beforeAll(async () => {
 }, 60_000)
 afterAll(() => lab.stop())
 
-/** Counts 0x2000 down (about 215k gas), then returns the word 42: a heavy but finite view. */
-const BURNS = '0x612000' + '5b6001900380600357' + '602a60005260206000f3'
-const WORD42 = `0x${'2a'.padStart(64, '0')}`
 /** Reverts with the word 42 as its data. */
 const REVERTS = '0x602a60005260206000fd'
-const EXECUTES = /^eth_(?:call|estimateGas|createAccessList)$/
-const CAP = 100_000
-
-/** An honest node with an RPC gas cap of 100k on every call, named gas too (geth's rule). */
-function capped100k(name: string, viaLiar = false): Source {
-  const inner = viaLiar ? liarOf(lab, (_m, _p, real) => real()) : labNode(lab, name, name)
-  return {
-    config: viaLiar ? { ...inner.config, name, domain: name } : inner.config,
-    request: (body, options) => {
-      const [tx, ...rest] = (body.params ?? []) as [Record<string, unknown>, ...unknown[]]
-      if (!EXECUTES.test(body.method)) return inner.request(body, options)
-      const gas = tx.gas == null ? CAP : Math.min(Number(tx.gas), CAP)
-      return inner.request({ ...body, params: [{ ...tx, gas: hex(gas) }, ...rest] }, options)
-    },
-  }
-}
 
 /** geth's estimator: a `gas` under 21000 to eth_estimateGas is none. */
 function gethEstimator(name: string): Source {
@@ -115,41 +97,21 @@ function gethEstimator(name: string): Source {
   }
 }
 
-const clean = (rpc: Polled, name: string) =>
-  rpc
-    .status()
-    .sources.some((s) => s.name === name && s.breaker === 'closed' && s.condition === 'healthy')
-
 /** `times` requests of `method`: each outcome in short. */
-async function run(rpc: Polled, method: string, params: (head: number) => unknown[], times = 6) {
-  await rpc.connect()
-  const head = Number(await rpc.request({ method: 'eth_blockNumber' }))
-  const out: string[] = []
-  for (let i = 0; i < times; i++) {
-    const r = await settle(rpc.request({ method, params: params(head) }))
-    out.push(
-      r.error
-        ? `${r.error.name} ${r.error.code} ${r.error.message.split('\n')[0]}`
-        : JSON.stringify(r.value),
-    )
-  }
-  return out
-}
-
-/** The liar: every request of a method `which` matches refused with `error`. */
-const refusing = (which: RegExp, error: () => RpcResponseError) =>
-  liarOf(lab, async (method, _params, real) => {
-    if (!which.test(method)) return real()
-    throw error()
-  })
+const run = runShowing(JSON.stringify)
 
 describe("finding 1: a liar's other halt word undoes `capped`", () => {
   it("Fixed: the liar's 'EVM error InvalidFEOpcode' beside a low-cap node's out of gas costs the high-cap node nothing", async () => {
     const liar = refusing(
+      lab,
       /^eth_call$/,
       () => new RpcResponseError('liar', { code: -32603, message: 'EVM error InvalidFEOpcode' }),
     )
-    const rpc = polled([labNode(lab, 'aws', 'aws'), capped100k('home'), liar], 2, 4_000)
+    const rpc = polled(
+      [labNode(lab, 'aws', 'aws'), lowCap(lab, 'home', { named: true }), liar],
+      2,
+      4_000,
+    )
     try {
       const out = await run(rpc, 'eth_call', () => [{ data: BURNS }, 'latest'])
       assert.ok(clean(rpc, 'aws'), `${out.join(' | ')}; ${standing(rpc).join(', ')}`)
@@ -162,7 +124,11 @@ describe("finding 1: a liar's other halt word undoes `capped`", () => {
 describe('finding 2: a named gas above two nodes’ caps frames the node that ran it', () => {
   it('Fixed: a view naming gas 16M, two 100k-capped domains halt: the node that answered 42 is not charged', async () => {
     const rpc = polled(
-      [labNode(lab, 'aws', 'aws'), capped100k('home'), capped100k('liar', true)],
+      [
+        labNode(lab, 'aws', 'aws'),
+        lowCap(lab, 'home', { named: true }),
+        lowCap(lab, 'liar', { named: true, viaLiar: true }),
+      ],
       2,
       4_000,
     )
@@ -208,6 +174,7 @@ describe('held', () => {
   ] as const)
     it(`Held: the liar's ${what} to eth_getBalance and eth_getLogs is its failure, the honest answer stands`, async () => {
       const liar = refusing(
+        lab,
         /^eth_(?:getBalance|getLogs)$/,
         () => new RpcResponseError('liar', error),
       )
@@ -232,6 +199,7 @@ describe('held', () => {
 
   it("Held: the liar's 'out of gas' where honest nodes revert with data: the revert and its data stand, the liar charged", async () => {
     const liar = refusing(
+      lab,
       /^eth_call$/,
       () => new RpcResponseError('liar', { code: -32000, message: 'out of gas' }),
     )
@@ -250,6 +218,7 @@ describe('held', () => {
 
   it("Held: the liar's halt WITH data is no halt: its failure, the honest result stands", async () => {
     const liar = refusing(
+      lab,
       /^eth_call$/,
       () =>
         new RpcResponseError('liar', {

@@ -67,41 +67,20 @@
 import assert from 'node:assert/strict'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { http, type Source } from '../../src/index.ts'
-import { proofs } from '../../src/proofs/index.ts'
-import { type Anvil, devAccounts, startAnvil } from '../lab/index.ts'
-import { deployAnswer, PING_INIT, sendPing } from '../workload.ts'
-import { behind, quorumOfTwo } from './behind.ts'
-import { hex, settle } from './fleet.ts'
+import { sleep } from '../helpers.ts'
+import type { Anvil } from '../lab/index.ts'
+import { sendPing } from '../workload.ts'
+import { behind } from './behind.ts'
+import { hex } from './fleet.ts'
 import { hostile } from './hostile.ts'
+import { type Fleet, fleet, headAt, PINGER, pingLab, said, stayer, top } from './rollbacks.ts'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const PINGER = devAccounts[1]!.address
-
-let anvil: Anvil
-let emitter: string
+let anvil: Anvil, emitter: string
 beforeAll(async () => {
-  anvil = await startAnvil({ noMining: true })
-  emitter = await deployAnswer(anvil, PING_INIT)
-  await anvil.rpc('evm_mine')
+  ;({ anvil, emitter } = await pingLab())
 }, 60_000)
 afterAll(() => anvil?.stop())
 
-const top = async () => Number(await anvil.rpc<string>('eth_blockNumber'))
-type Fleet = ReturnType<typeof quorumOfTwo>
-
-async function headAt(rpc: Fleet, n: number) {
-  for (let t = 0; t < 200 && Number(await rpc.request({ method: 'eth_blockNumber' })) < n; t++)
-    await sleep(25)
-}
-
-const said = async (
-  p: Promise<{ result: unknown; meta: { consistency: string; block?: { number: number } } }>,
-) => {
-  const r = await settle(p)
-  return r.error
-    ? `${r.error.name} ${String(r.error.code)}`
-    : `${JSON.stringify(r.value!.result).slice(0, 40)} ${r.value!.meta.consistency} at #${r.value!.meta.block?.number}`
-}
 const count = { method: 'eth_getTransactionCount', params: [PINGER, 'latest'] }
 
 /**
@@ -114,17 +93,14 @@ async function steppedBack(extra: number, prove = false) {
   const aws = behind(anvil, 'aws', { nullByHash: true })
   const x = behind(anvil, 'x', { nullByHash: true })
   const gcp = http(anvil.url, { name: 'gcp', domain: 'gcp', timeout: 2_000 })
-  const rpc = quorumOfTwo(
-    [aws.source, gcp, x.source] as Source[],
-    prove ? { prover: proofs() } : {},
-  )
+  const rpc = fleet([aws.source, gcp, x.source] as Source[], prove)
   await rpc.connect()
   for (let i = 0; i < extra; i++) {
     await anvil.rpc('evm_mine')
-    await headAt(rpc, await top())
+    await headAt(rpc, await top(anvil))
     await sleep(150)
   }
-  const a = await top()
+  const a = await top(anvil)
   const nonce = Number(await anvil.rpc<string>('eth_getTransactionCount', [PINGER, 'latest']))
   const tx = await sendPing(anvil, emitter, 5)
   await anvil.rpc('evm_mine')
@@ -173,54 +149,16 @@ describe('attack 1b: a node restarted below its peak (geth rewinds on an unclean
   }, 20_000)
 })
 
-/**
- * The liar (40e's `stayer`, short): honest until `stay()`; from then on its `latest` is the block
- * that was the head then (B), and the pinger's nonce there is B's, whatever the chain does.
- */
-function stayer(name = 'liar') {
-  let kept: { n: string; hash: string; block: unknown; nonce: unknown; proof: unknown } | undefined
-  const stay = async () => {
-    const block = await anvil.rpc<{ number: string; hash: string }>('eth_getBlockByNumber', [
-      'latest',
-      false,
-    ])
-    const nonce = await anvil.rpc('eth_getTransactionCount', [PINGER, block.number])
-    const proof = await anvil.rpc('eth_getProof', [PINGER, [], block.number])
-    kept = { n: block.number, hash: block.hash, block, nonce, proof }
-  }
-  const source = hostile(
-    http(anvil.url, { name, domain: name, timeout: 2_000 }),
-    async (method, params, answer) => {
-      const k = kept
-      if (!k) return answer()
-      const at = JSON.stringify(params)
-      if (method === 'eth_blockNumber') return k.n
-      if (method === 'eth_getBlockByNumber' && (params[0] === 'latest' || params[0] === k.n))
-        return k.block
-      if (method === 'eth_getBlockByHash' && params[0] === k.hash) return k.block
-      const here = at.includes(k.hash) || at.includes(`"${k.n}"`) || at.includes('latest')
-      if (here && method === 'eth_getTransactionCount') return k.nonce
-      if (here && method === 'eth_getProof' && params[0] === PINGER) return k.proof
-      return answer()
-    },
-    { name, domain: name },
-  )
-  return { source, stay }
-}
-
 describe('attack 2: an honest rollback beside a domain that never reported the dropped block', () => {
   for (const prove of [false, true])
     it.fails(`correct behaviour${prove ? ' (proofs)' : ''}: the liar standing on the dropped block is not the head once both honest domains stand at the rolled-back chain`, async () => {
       const aws = behind(anvil, 'aws', { nullByHash: true })
       const gcp = http(anvil.url, { name: 'gcp', domain: 'gcp', timeout: 2_000 })
-      const liar = stayer()
-      const rpc = quorumOfTwo(
-        [aws.source, gcp, liar.source] as Source[],
-        prove ? { prover: proofs() } : {},
-      )
+      const liar = stayer(anvil, 'liar', { short: true })
+      const rpc = fleet([aws.source, gcp, liar.source] as Source[], prove)
       try {
         await rpc.connect()
-        const a = await top()
+        const a = await top(anvil)
         await headAt(rpc, a)
         aws.view.frozen = a
         const nonce = Number(await anvil.rpc<string>('eth_getTransactionCount', [PINGER, 'latest']))
@@ -274,10 +212,10 @@ describe('honest rollbacks still followed', () => {
       const aws = http(anvil.url, { name: 'aws', domain: 'aws', timeout: 2_000 })
       const gcp = flaky('gcp')
       const home = behind(anvil, 'home', { nullByHash: true })
-      const rpc = quorumOfTwo([aws, gcp.source, home.source] as Source[])
+      const rpc = fleet([aws, gcp.source, home.source] as Source[])
       try {
         await rpc.connect()
-        const a = await top()
+        const a = await top(anvil)
         const nonce = Number(await anvil.rpc<string>('eth_getTransactionCount', [PINGER, 'latest']))
         const snapshot = await anvil.rpc<string>('evm_snapshot')
         const tx = await sendPing(anvil, emitter, 17)
@@ -293,7 +231,7 @@ describe('honest rollbacks still followed', () => {
         gcp.view.down = false
         home.view.frozen = undefined
         await anvil.rpc('evm_mine')
-        const fresh = quorumOfTwo([http(anvil.url, { name: 'x', domain: 'x' }), aws] as Source[])
+        const fresh = fleet([http(anvil.url, { name: 'x', domain: 'x' }), aws] as Source[])
         const regrown = await until(rpc, `"${hex(nonce)}" agreed at #${a + 1}`)
         const late = await said(fresh.requestWithMeta(count))
         await fresh.close()
