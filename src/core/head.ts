@@ -103,9 +103,10 @@ export type HeadTracker = {
   shownAbove(): Readonly<Head> | undefined
   /**
    * The domains are split over `b`: one that stood on it left it, and some but fewer than a
-   * confirmation's stand on it (none: it is gone, read.ts `gone`). An honest rollback with a liar still on the dropped block, and a
-   * liar's step back beside an endpoint whose head flapped back, look the same (reviewOfSession40e
-   * 1, 40g): no read of `latest` is pinned there, and no proof is made at it.
+   * confirmation's stand on it (none: it is gone, read.ts `gone`). An honest rollback with a liar
+   * still on the dropped block, and a liar's step back beside an endpoint whose head flapped
+   * back, look the same (reviewOfSession40e 1, 40g): no read of `latest` is pinned there, and no
+   * proof is made at it.
    */
   contested(b: Head): boolean
   /** The shown block `hash` is none every source has (a reorg took it): not pinned to again. */

@@ -93,8 +93,8 @@ export const backersOf = (
  * to it (`steppedBack`: their head is `c` and they once reported a higher one; a rollback or a
  * reorg to a shorter chain, not a lagging subset). Counted by its backers standing at it, one
  * liar still at the old head held back every honest rollback, and one liar stepping back beside
- * a domain a block behind rolled the caller's block away (reviewOfSession40e 1, 40b 1). An unconfirmed head only
- * stands in while nothing confirmed is newer, and only if `standsAlone()` (it is plausible and
+ * a domain a block behind rolled the caller's block away (reviewOfSession40e 1, 40b 1). An
+ * unconfirmed head only stands in while nothing confirmed is newer, and only if `standsAlone()` (it is plausible and
  * extends the agreed chain by parent hash; asked last, only when it matters); or it is the
  * confirmed head itself, which a source stands at, while the head is one whose every backer was
  * cut off as lying since (`disowned()`): its word gone, the chain is known to stand there, still
